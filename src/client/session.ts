@@ -1,0 +1,278 @@
+// The typed session API for in-process components (bridges, telemetry, meta API, demos) and for
+// tests of the core: call, publish, subscribe, register over a LocalConnection. Such a session
+// joins its realm through HELLO/WELCOME and the normal authorization path like any network client.
+
+import * as M from '../wamp/message.js';
+import type { SessionFactory } from '../router/transport.js';
+import { LocalConnection } from './local-transport.js';
+
+export interface ConnectOptions {
+  realm: string;
+  /** The role to join with (the local transport's anonymous auth assigns it). Default 'anonymous'. */
+  role?: string;
+  authid?: string;
+  /** Shown as the transport peer, e.g. 'mqtt-bridge'. */
+  name?: string;
+  /** Router-internal components only (the meta API). */
+  internal?: boolean;
+}
+
+export interface Payload {
+  args: unknown[];
+  kwargs: M.Dict;
+  details: M.Dict;
+}
+
+export type EventHandler = (args: unknown[], kwargs: M.Dict, details: M.Dict) => void;
+export interface InvocationContext {
+  details: M.Dict;
+  /** Sends a progressive result (when the caller asked for them). */
+  progress(args?: unknown[], kwargs?: M.Dict): void;
+  /** Aborted when the router interrupts the invocation (cancel, timeout, caller gone). */
+  signal: AbortSignal;
+}
+export type ProcedureHandler = (args: unknown[], kwargs: M.Dict, context: InvocationContext) => unknown;
+
+/** Return this from a procedure to set both args and kwargs of the result. */
+export class Result {
+  constructor(readonly args: unknown[] = [], readonly kwargs: M.Dict = {}) {}
+}
+
+/** An ERROR answer: thrown by `call`, or thrown by a procedure handler to answer with this URI. */
+export class WampError extends Error {
+  constructor(readonly uri: string, readonly args: unknown[] = [], readonly kwargs: M.Dict = {}) {
+    super(typeof args[0] === 'string' ? `${uri}: ${args[0]}` : uri);
+  }
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+  onProgress?: (p: Payload) => void;
+  /** Runs synchronously on success, before messages that follow the answer are handled. */
+  onSuccess?: (value: unknown) => void;
+}
+
+export interface CallOptions extends M.Dict {
+  onProgress?: (p: Payload) => void;
+}
+
+export class ClientSession {
+  id = 0;
+  welcome: M.Dict = {};
+  private readonly pending = new Map<number, Pending>();
+  private readonly handlers = new Map<number, EventHandler[]>();
+  private readonly procedures = new Map<number, ProcedureHandler>();
+  private readonly running = new Map<number, AbortController>();
+  private nextRequest = 0;
+  private joined: { resolve(): void; reject(e: Error): void } | undefined;
+  private closedResolve: (() => void) | undefined;
+  readonly closed: Promise<void>;
+  private isClosed = false;
+  private readonly connection: LocalConnection;
+
+  private constructor(factory: SessionFactory, private readonly options: ConnectOptions) {
+    this.closed = new Promise((r) => (this.closedResolve = r));
+    this.connection = new LocalConnection(factory, options.name ?? 'component', {
+      onMessage: (m) => this.onMessage(m),
+      onClose: () => this.onClose(),
+    }, {
+      auth: { anonymous: { type: 'static', role: options.role ?? 'anonymous', authid: options.authid } },
+      internal: options.internal,
+    });
+  }
+
+  static async connect(factory: SessionFactory, options: ConnectOptions): Promise<ClientSession> {
+    const session = new ClientSession(factory, options);
+    await new Promise<void>((resolve, reject) => {
+      session.joined = { resolve, reject };
+      session.connection.send([M.HELLO, options.realm, {
+        roles: {
+          caller: { features: { progressive_call_results: true, call_canceling: true, caller_identification: true } },
+          callee: { features: { progressive_call_results: true, call_canceling: true, caller_identification: true, pattern_based_registration: true, shared_registration: true } },
+          publisher: { features: { publisher_exclusion: true, publisher_identification: true, subscriber_blackwhite_listing: true } },
+          subscriber: { features: { pattern_based_subscription: true, publisher_identification: true } },
+        },
+        authmethods: ['anonymous'],
+      }]);
+    });
+    return session;
+  }
+
+  call(procedure: string, args: unknown[] = [], kwargs: M.Dict = {}, options: CallOptions = {}): Promise<Payload> {
+    const { onProgress, ...wireOptions } = options;
+    if (onProgress) wireOptions['receive_progress'] = true;
+    return this.request<Payload>([M.CALL, this.requestId(), wireOptions, procedure, args, kwargs], onProgress);
+  }
+
+  /** Sends CANCEL for the most recent call with this request ID (see `lastRequestId`). */
+  cancel(requestId: number, mode: 'skip' | 'kill' | 'killnowait' = 'killnowait'): void {
+    this.connection.send([M.CANCEL, requestId, { mode }]);
+  }
+
+  get lastRequestId(): number {
+    return this.nextRequest;
+  }
+
+  /** Publishes; with `acknowledge: true` resolves with the publication ID once the router accepted it. */
+  async publish(topic: string, args: unknown[] = [], kwargs: M.Dict = {}, options: M.Dict = {}): Promise<number | undefined> {
+    const msg: M.WampMessage = [M.PUBLISH, this.requestId(), options, topic, args, kwargs];
+    if (options['acknowledge'] === true) return this.request<number>(msg);
+    this.connection.send(msg);
+    return undefined;
+  }
+
+  subscribe(topic: string, handler: EventHandler, options: M.Dict = {}): Promise<number> {
+    return this.request<number>([M.SUBSCRIBE, this.requestId(), options, topic], undefined, (id) => {
+      const list = this.handlers.get(id as number);
+      if (list) list.push(handler);
+      else this.handlers.set(id as number, [handler]);
+    });
+  }
+
+  async unsubscribe(subscriptionId: number): Promise<void> {
+    await this.request([M.UNSUBSCRIBE, this.requestId(), subscriptionId]);
+    this.handlers.delete(subscriptionId);
+  }
+
+  register(procedure: string, handler: ProcedureHandler, options: M.Dict = {}): Promise<number> {
+    // The handler must be in place before an INVOCATION that follows REGISTERED at once.
+    return this.request<number>([M.REGISTER, this.requestId(), options, procedure], undefined, (id) => {
+      this.procedures.set(id as number, handler);
+    });
+  }
+
+  async unregister(registrationId: number): Promise<void> {
+    await this.request([M.UNREGISTER, this.requestId(), registrationId]);
+    this.procedures.delete(registrationId);
+  }
+
+  /** GOODBYE, and wait for the router's reply. */
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    this.connection.send([M.GOODBYE, {}, 'wamp.close.close_realm']);
+    await this.closed;
+  }
+
+  private requestId(): number {
+    this.nextRequest = this.nextRequest >= 2 ** 53 ? 1 : this.nextRequest + 1;
+    return this.nextRequest;
+  }
+
+  private request<T>(msg: M.WampMessage, onProgress?: (p: Payload) => void, onSuccess?: (value: unknown) => void): Promise<T> {
+    if (this.isClosed) return Promise.reject(new Error('session is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(msg[1] as number, { resolve: resolve as (v: unknown) => void, reject, onProgress, onSuccess });
+      this.connection.send(msg);
+    });
+  }
+
+  private settle(requestId: number, value: unknown, error?: Error): void {
+    const p = this.pending.get(requestId);
+    if (!p) return;
+    this.pending.delete(requestId);
+    if (error) return p.reject(error);
+    p.onSuccess?.(value);
+    p.resolve(value);
+  }
+
+  private onMessage(m: M.WampMessage): void {
+    switch (m[0]) {
+      case M.WELCOME:
+        this.id = m[1] as number;
+        this.welcome = m[2] as M.Dict;
+        this.joined?.resolve();
+        return;
+      case M.ABORT:
+        this.joined?.reject(new WampError(m[2] as string, [(m[1] as M.Dict)['message']]));
+        return;
+      case M.GOODBYE:
+        // Router-initiated: answer, then the router closes the transport.
+        if (m[2] !== 'wamp.close.goodbye_and_out') this.connection.send([M.GOODBYE, {}, 'wamp.close.goodbye_and_out']);
+        return;
+      case M.SUBSCRIBED:
+      case M.REGISTERED:
+      case M.PUBLISHED:
+        return this.settle(m[1] as number, m[2]);
+      case M.UNSUBSCRIBED:
+      case M.UNREGISTERED:
+        if (m[1] !== 0) this.settle(m[1] as number, undefined);
+        return;
+      case M.RESULT: {
+        const details = m[2] as M.Dict;
+        const payload: Payload = { args: (m[3] as unknown[]) ?? [], kwargs: (m[4] as M.Dict) ?? {}, details };
+        if (details['progress'] === true) {
+          this.pending.get(m[1] as number)?.onProgress?.(payload);
+          return;
+        }
+        return this.settle(m[1] as number, payload);
+      }
+      case M.ERROR:
+        return this.settle(m[2] as number, undefined, new WampError(m[4] as string, (m[5] as unknown[]) ?? [], (m[6] as M.Dict) ?? {}));
+      case M.EVENT: {
+        const handlers = this.handlers.get(m[1] as number);
+        if (!handlers) return;
+        const args = (m[4] as unknown[]) ?? [];
+        const kwargs = (m[5] as M.Dict) ?? {};
+        const details = { ...(m[3] as M.Dict), publication: m[2] };
+        for (const h of handlers) {
+          try { h(args, kwargs, details); } catch { /* a subscriber's bug is its own */ }
+        }
+        return;
+      }
+      case M.INVOCATION:
+        return void this.invoke(m);
+      case M.INTERRUPT: {
+        const controller = this.running.get(m[1] as number);
+        if (!controller) return;
+        this.running.delete(m[1] as number);
+        controller.abort();
+        this.connection.send([M.ERROR, M.INVOCATION, m[1], {}, 'wamp.error.canceled', ['interrupted']]);
+        return;
+      }
+    }
+  }
+
+  private async invoke(m: M.WampMessage): Promise<void> {
+    const requestId = m[1] as number;
+    const handler = this.procedures.get(m[2] as number);
+    const details = m[3] as M.Dict;
+    const controller = new AbortController();
+    this.running.set(requestId, controller);
+    const context: InvocationContext = {
+      details,
+      signal: controller.signal,
+      progress: (args = [], kwargs = {}) => {
+        if (details['receive_progress'] === true && this.running.has(requestId)) {
+          this.connection.send([M.YIELD, requestId, { progress: true }, args, kwargs]);
+        }
+      },
+    };
+    let answer: M.WampMessage;
+    try {
+      if (!handler) throw new WampError('wamp.error.no_such_registration');
+      const value = await handler((m[4] as unknown[]) ?? [], (m[5] as M.Dict) ?? {}, context);
+      answer = value instanceof Result
+        ? [M.YIELD, requestId, {}, value.args, value.kwargs]
+        : value === undefined ? [M.YIELD, requestId, {}] : [M.YIELD, requestId, {}, [value]];
+    } catch (err) {
+      answer = err instanceof WampError
+        ? [M.ERROR, M.INVOCATION, requestId, {}, err.uri, err.args, err.kwargs]
+        : [M.ERROR, M.INVOCATION, requestId, {}, 'wamp.error.runtime_error', [String((err as Error)?.message ?? err)]];
+    }
+    // An interrupted invocation was already answered.
+    if (!this.running.delete(requestId)) return;
+    this.connection.send(answer);
+  }
+
+  private onClose(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    const err = new Error('session closed');
+    this.joined?.reject(err);
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    for (const c of this.running.values()) c.abort();
+    this.closedResolve?.();
+  }
+}

@@ -1,0 +1,148 @@
+// Typed, validated configuration: what `loadConfig` produces and what the rest of Junction consumes.
+// Nothing at run time reads raw JSON/YAML again; every default is filled in here.
+//
+// The router part mirrors Crossbar.io's config format (version 2, one worker of type "router").
+// Names are camelCase here; the file keys they come from are given in comments.
+
+export type MatchPolicy = 'exact' | 'prefix' | 'wildcard';
+export type SerializerName = 'json' | 'msgpack' | 'cbor';
+
+export interface PermissionConfig {
+  uri: string;
+  match: MatchPolicy;
+  allow: { call: boolean; register: boolean; publish: boolean; subscribe: boolean };
+  disclose: { caller: boolean; publisher: boolean };
+  cache: boolean;
+}
+
+export interface RoleConfig {
+  name: string;
+  permissions: PermissionConfig[];
+}
+
+/** One entry of a realm's `store.call-queue`. */
+export interface CallQueueConfig {
+  uri: string;
+  match: MatchPolicy;
+  /** Most calls waiting at once per registration. */
+  limit: number;
+  /** ms a queued call may wait when it has no timeout of its own (`timeout` key, Junction extension). */
+  timeout: number;
+}
+
+/** One entry of a realm's `store.event-history`. */
+export interface EventHistoryConfig {
+  uri: string;
+  match: MatchPolicy;
+  limit: number;
+}
+
+export interface RealmStoreConfig {
+  type: 'memory';
+  limit: number;
+  callQueue: CallQueueConfig[];
+  eventHistory: EventHistoryConfig[];
+}
+
+export interface RealmConfig {
+  name: string;
+  roles: RoleConfig[];
+  store?: RealmStoreConfig;
+}
+
+export interface TlsConfig {
+  /** PEM contents (the loader reads the files named in the config). */
+  key: string;
+  certificate: string;
+  ca?: string;
+}
+
+export type EndpointConfig =
+  | { type: 'tcp'; port: number; interface?: string; version?: 4 | 6; backlog?: number; tls?: TlsConfig }
+  | { type: 'unix'; path: string; tls?: TlsConfig };
+
+/** Authentication methods allowed on a transport (`auth` block). Issue 2 covers `anonymous`;
+ *  the other methods are typed here so the security work can fill them in. */
+export interface AnonymousAuthConfig {
+  type: 'static';
+  role: string;
+  authid?: string;
+}
+export interface TicketAuthConfig {
+  type: 'static';
+  principals: Record<string, { ticket: string; role: string }>;
+}
+export interface AuthConfig {
+  anonymous?: AnonymousAuthConfig;
+  ticket?: TicketAuthConfig;
+}
+
+/** Options shared by the WAMP transports (WebSocket `options`, RawSocket `options`). */
+export interface WampTransportOptions {
+  /** Largest message accepted, bytes (`max_message_size`). */
+  maxMessageSize: number;
+  /** ms between keep-alive pings; 0 = off (`auto_ping_interval`). */
+  autoPingInterval: number;
+  /** ms to wait for the pong before dropping the peer (`auto_ping_timeout`). */
+  autoPingTimeout: number;
+  /** bytes of ping payload (`auto_ping_size`, websocket only). */
+  autoPingSize: number;
+  /** ms a client may take to finish the opening handshake (`open_handshake_timeout`). */
+  openHandshakeTimeout: number;
+  /** Origins allowed for browser WebSocket connections; ['*'] = any (`allowed_origins`). */
+  allowedOrigins: string[];
+}
+
+export interface WampServiceConfig {
+  serializers: SerializerName[];
+  options: WampTransportOptions;
+  /** Absent = anyone joins as role "anonymous" (Crossbar's behaviour with no auth block). */
+  auth?: AuthConfig;
+}
+
+export interface StaticPathConfig {
+  type: 'static';
+  /** Absolute directory path (resolved against the config file's directory by the loader). */
+  directory: string;
+}
+
+/**
+ * One listening socket. Crossbar's four WAMP transport types all become one of these:
+ * - `websocket`: `websocket` = { '/': service } with `websocketAnyPath` = true
+ * - `rawsocket`: only `rawsocket`
+ * - `web`: `websocket` and `static` from `paths`
+ * - `universal`: any of the three
+ * Paths are normalised to start with '/', e.g. 'ws' → '/ws'; Crossbar's root path '/' stays '/'.
+ */
+export interface ListenerConfig {
+  /** `id` from the file, or `transport<N>` (N = index in `transports`). */
+  id: string;
+  /** The Crossbar transport type it came from, for logs. */
+  kind: 'websocket' | 'rawsocket' | 'web' | 'universal';
+  endpoint: EndpointConfig;
+  rawsocket?: WampServiceConfig;
+  websocket: Record<string, WampServiceConfig>;
+  /** A plain `websocket` transport answers WebSocket upgrades on any path. */
+  websocketAnyPath: boolean;
+  static: Record<string, StaticPathConfig>;
+}
+
+export interface RouterConfig {
+  realms: RealmConfig[];
+  listeners: ListenerConfig[];
+}
+
+export interface JunctionConfig {
+  /** The file it was loaded from; undefined for the embedded default. */
+  source?: string;
+  router: RouterConfig;
+}
+
+export const DEFAULT_TRANSPORT_OPTIONS: WampTransportOptions = {
+  maxMessageSize: 1024 * 1024,
+  autoPingInterval: 0,
+  autoPingTimeout: 0,
+  autoPingSize: 4,
+  openHandshakeTimeout: 10_000,
+  allowedOrigins: ['*'],
+};

@@ -1,0 +1,173 @@
+// The broker: subscriptions by match policy, and delivery of each publication to every eligible
+// subscriber. An EVENT is built once per matching subscription and encoded once per serializer
+// for all of that subscription's subscribers (the EncodingCache travels with it).
+
+import type { MatchPolicy } from '../config/types.js';
+import * as M from '../wamp/message.js';
+import { ErrorUri } from '../wamp/errors.js';
+import { randomId, type IdSequence } from '../wamp/ids.js';
+import { isReservedUri, isValidPattern, isValidUri } from '../wamp/uri.js';
+import { PatternIndex } from './pattern-index.js';
+import type { EncodingCache } from './transport.js';
+import type { Realm } from './realm.js';
+import type { Session } from './session.js';
+
+export class Subscription {
+  readonly created = new Date().toISOString();
+  readonly subscribers = new Set<Session>();
+  constructor(readonly id: number, readonly uri: string, readonly match: MatchPolicy) {}
+}
+
+const NO_DETAILS: M.Dict = Object.freeze({}) as M.Dict;
+
+/** PUBLISH options that restrict who receives the event (subscriber black/white listing). */
+interface Eligibility {
+  eligible?: number[];
+  eligibleAuthid?: string[];
+  eligibleAuthrole?: string[];
+  exclude?: number[];
+  excludeAuthid?: string[];
+  excludeAuthrole?: string[];
+}
+
+function eligibilityOf(options: M.Dict): Eligibility | undefined {
+  const { eligible, eligible_authid, eligible_authrole, exclude, exclude_authid, exclude_authrole } = options;
+  if (!eligible && !eligible_authid && !eligible_authrole && !exclude && !exclude_authid && !exclude_authrole) return undefined;
+  return {
+    eligible: eligible as number[] | undefined,
+    eligibleAuthid: eligible_authid as string[] | undefined,
+    eligibleAuthrole: eligible_authrole as string[] | undefined,
+    exclude: exclude as number[] | undefined,
+    excludeAuthid: exclude_authid as string[] | undefined,
+    excludeAuthrole: exclude_authrole as string[] | undefined,
+  };
+}
+
+/** Every whitelist present must admit the subscriber, and no blacklist may name it. */
+function isEligible(s: Session, e: Eligibility): boolean {
+  if (e.eligible && !e.eligible.includes(s.id)) return false;
+  if (e.eligibleAuthid && !e.eligibleAuthid.includes(s.authid)) return false;
+  if (e.eligibleAuthrole && !e.eligibleAuthrole.includes(s.authrole)) return false;
+  if (e.exclude && e.exclude.includes(s.id)) return false;
+  if (e.excludeAuthid && e.excludeAuthid.includes(s.authid)) return false;
+  if (e.excludeAuthrole && e.excludeAuthrole.includes(s.authrole)) return false;
+  return true;
+}
+
+export class Broker {
+  private readonly index = new PatternIndex<Subscription>();
+  private readonly byId = new Map<number, Subscription>();
+  /** Reused on every publish; delivery is synchronous, so one scratch list is enough. */
+  private readonly matches: Subscription[] = [];
+
+  constructor(private readonly realm: Realm, private readonly ids: IdSequence) {}
+
+  subscription(id: number): Subscription | undefined {
+    return this.byId.get(id);
+  }
+
+  subscribe(session: Session, msg: M.WampMessage): void {
+    const requestId = msg[1] as number;
+    const options = msg[2] as M.Dict;
+    const topic = msg[3] as string;
+    const match = (options['match'] as MatchPolicy | undefined) ?? 'exact';
+    if (!isValidPattern(topic, match, this.realm.uriCheck)) {
+      return this.error(session, M.SUBSCRIBE, requestId, ErrorUri.invalidUri, `invalid topic URI '${topic}' for match '${match}'`);
+    }
+    if (!this.realm.authorizer.authorize(session.authrole, 'subscribe', topic).allow) {
+      return this.error(session, M.SUBSCRIBE, requestId, ErrorUri.notAuthorized, `session is not authorized to subscribe to '${topic}'`);
+    }
+    let sub = this.index.get(topic, match);
+    if (!sub) {
+      sub = new Subscription(this.ids.next(), topic, match);
+      this.index.set(topic, match, sub);
+      this.byId.set(sub.id, sub);
+    }
+    // A repeated SUBSCRIBE returns the existing subscription, as the spec asks.
+    sub.subscribers.add(session);
+    session.subscriptions.add(sub);
+    session.send([M.SUBSCRIBED, requestId, sub.id]);
+  }
+
+  unsubscribe(session: Session, msg: M.WampMessage): void {
+    const requestId = msg[1] as number;
+    const sub = this.byId.get(msg[2] as number);
+    if (!sub || !sub.subscribers.has(session)) {
+      return this.error(session, M.UNSUBSCRIBE, requestId, ErrorUri.noSuchSubscription, `no subscription ${String(msg[2])} for this session`);
+    }
+    this.drop(session, sub);
+    session.send([M.UNSUBSCRIBED, requestId]);
+  }
+
+  publish(session: Session, msg: M.WampMessage): void {
+    const requestId = msg[1] as number;
+    const options = msg[2] as M.Dict;
+    const topic = msg[3] as string;
+    const acknowledge = options['acknowledge'] === true;
+    if (!isValidUri(topic, this.realm.uriCheck)) {
+      if (acknowledge) this.error(session, M.PUBLISH, requestId, ErrorUri.invalidUri, `invalid topic URI '${topic}'`);
+      return;
+    }
+    if (isReservedUri(topic) && !session.internal) {
+      if (acknowledge) this.error(session, M.PUBLISH, requestId, ErrorUri.invalidUri, `'${topic}': the wamp.* namespace is reserved for the router`);
+      return;
+    }
+    const decision = this.realm.authorizer.authorize(session.authrole, 'publish', topic);
+    if (!decision.allow) {
+      if (acknowledge) this.error(session, M.PUBLISH, requestId, ErrorUri.notAuthorized, `session is not authorized to publish to '${topic}'`);
+      return;
+    }
+    const publicationId = randomId();
+    this.dispatch(session, publicationId, topic, options, msg, decision.disclose || options['disclose_me'] === true);
+    if (acknowledge) session.send([M.PUBLISHED, requestId, publicationId]);
+  }
+
+  /** Delivers one publication to every matching subscription. `msg` supplies the payload tail. */
+  private dispatch(publisher: Session, publicationId: number, topic: string, options: M.Dict, msg: M.WampMessage, disclose: boolean): void {
+    const matches = this.matches;
+    this.index.matchAll(topic, matches);
+    if (matches.length === 0) return;
+    const excludeMe = options['exclude_me'] !== false;
+    const eligibility = eligibilityOf(options);
+    const publisherDetails = disclose
+      ? { publisher: publisher.id, publisher_authid: publisher.authid, publisher_authrole: publisher.authrole }
+      : undefined;
+    try {
+      for (const sub of matches) {
+        let details: M.Dict = NO_DETAILS;
+        if (sub.match !== 'exact') details = publisherDetails ? { ...publisherDetails, topic } : { topic };
+        else if (publisherDetails) details = publisherDetails;
+        const event: M.WampMessage = msg.length === 4
+          ? [M.EVENT, sub.id, publicationId, details]
+          : msg.length === 5
+            ? [M.EVENT, sub.id, publicationId, details, msg[4]]
+            : [M.EVENT, sub.id, publicationId, details, msg[4], msg[5]];
+        const cache: EncodingCache | undefined = sub.subscribers.size > 1 ? {} : undefined;
+        for (const subscriber of sub.subscribers) {
+          if (subscriber === publisher && excludeMe) continue;
+          if (eligibility && !isEligible(subscriber, eligibility)) continue;
+          subscriber.send(event, cache);
+        }
+      }
+    } finally {
+      matches.length = 0;
+    }
+  }
+
+  removeSession(session: Session): void {
+    for (const sub of session.subscriptions) this.drop(session, sub);
+  }
+
+  private drop(session: Session, sub: Subscription): void {
+    sub.subscribers.delete(session);
+    session.subscriptions.delete(sub);
+    if (sub.subscribers.size === 0) {
+      this.index.delete(sub.uri, sub.match);
+      this.byId.delete(sub.id);
+    }
+  }
+
+  private error(session: Session, type: number, requestId: number, uri: string, message: string): void {
+    session.send([M.ERROR, type, requestId, {}, uri, [message]]);
+  }
+}

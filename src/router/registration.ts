@@ -1,0 +1,97 @@
+// A registration: one procedure URI with its match and invocation policies, its callees in
+// registration order, and the FIFO of calls waiting for a free callee.
+
+import type { MatchPolicy } from '../config/types.js';
+import type { Session } from './session.js';
+import type { Call } from './call.js';
+
+export type InvokePolicy = 'single' | 'first' | 'last' | 'roundrobin' | 'random';
+
+/** One session serving one registration, with its own concurrency budget. */
+export class Callee {
+  /** Invocations sent and not yet answered (including ones the caller gave up on). */
+  inflight = 0;
+  constructor(
+    readonly session: Session,
+    readonly registration: Registration,
+    /** Most invocations at once; Infinity when the callee set no limit. */
+    readonly concurrency: number,
+    readonly discloseCaller: boolean,
+    readonly forwardTimeout: boolean,
+  ) {}
+
+  get hasFreeSlot(): boolean {
+    return this.inflight < this.concurrency;
+  }
+}
+
+export class Registration {
+  readonly created = new Date().toISOString();
+  readonly callees: Callee[] = [];
+  /** Calls waiting for a free slot, oldest first (a Set keeps insertion order and deletes in O(1)). */
+  readonly queue = new Set<Call>();
+  private cursor = 0;
+
+  constructor(
+    readonly id: number,
+    readonly uri: string,
+    readonly match: MatchPolicy,
+    public invoke: InvokePolicy,
+  ) {}
+
+  calleeOf(session: Session): Callee | undefined {
+    return this.callees.find((c) => c.session === session);
+  }
+
+  /**
+   * The callee that should take the next call, or undefined when the policy's candidates are all busy.
+   * single/first/last consider only their one chosen callee (a busy primary does not spill over to
+   * standbys); roundrobin and random choose among callees with a free slot.
+   */
+  pick(): Callee | undefined {
+    const callees = this.callees;
+    const n = callees.length;
+    if (n === 0) return undefined;
+    switch (this.invoke) {
+      case 'single':
+      case 'first': {
+        const c = callees[0]!;
+        return c.hasFreeSlot ? c : undefined;
+      }
+      case 'last': {
+        const c = callees[n - 1]!;
+        return c.hasFreeSlot ? c : undefined;
+      }
+      case 'roundrobin': {
+        for (let i = 0; i < n; i++) {
+          const index = (this.cursor + i) % n;
+          const c = callees[index]!;
+          if (c.hasFreeSlot) {
+            this.cursor = (index + 1) % n;
+            return c;
+          }
+        }
+        return undefined;
+      }
+      case 'random': {
+        let free = 0;
+        for (const c of callees) if (c.hasFreeSlot) free++;
+        if (free === 0) return undefined;
+        let k = Math.floor(Math.random() * free);
+        for (const c of callees) {
+          if (c.hasFreeSlot && k-- === 0) return c;
+        }
+        return undefined;
+      }
+    }
+  }
+
+  removeCallee(callee: Callee): void {
+    const index = this.callees.indexOf(callee);
+    if (index < 0) return;
+    this.callees.splice(index, 1);
+    // Keep the round-robin cursor on the callee that was next.
+    if (index < this.cursor) this.cursor--;
+    if (this.cursor >= this.callees.length) this.cursor = 0;
+  }
+}

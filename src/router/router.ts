@@ -1,0 +1,61 @@
+// The router: the realms, and the one door through which every transport opens a session.
+
+import type { RealmConfig } from '../config/types.js';
+import { IdSequence, secureRandomId } from '../wamp/ids.js';
+import { CloseReason } from '../wamp/errors.js';
+import { Realm } from './realm.js';
+import { Session } from './session.js';
+import type { SessionFactory, SessionHandle, SessionOptions, Transport } from './transport.js';
+
+export class Router implements SessionFactory {
+  private readonly realms = new Map<string, Realm>();
+  /** Every session not yet closed, joined or still opening, for shutdown. */
+  private readonly open = new Set<Session>();
+  private readonly sessionIds = new Set<number>();
+  /** Subscription and registration IDs: router scope, sequential. */
+  readonly ids = new IdSequence();
+
+  constructor(realms: RealmConfig[]) {
+    for (const config of realms) this.realms.set(config.name, new Realm(config, this.ids));
+  }
+
+  realm(name: string): Realm | undefined {
+    return this.realms.get(name);
+  }
+
+  get realmNames(): string[] {
+    return [...this.realms.keys()];
+  }
+
+  openSession(transport: Transport, options?: SessionOptions): SessionHandle {
+    const session = new Session(this, transport, options);
+    this.open.add(session);
+    return {
+      receive: (m) => session.receive(m),
+      protocolError: (r) => session.protocolError(r),
+      transportClosed: () => {
+        this.open.delete(session);
+        this.sessionIds.delete(session.id);
+        session.transportClosed();
+      },
+    };
+  }
+
+  newSessionId(): number {
+    let id = secureRandomId();
+    while (this.sessionIds.has(id)) id = secureRandomId();
+    this.sessionIds.add(id);
+    return id;
+  }
+
+  get sessionCount(): number {
+    return this.open.size;
+  }
+
+  /** GOODBYE to every session (system_shutdown); resolves when all transports closed or after `waitMs`. */
+  async shutdown(waitMs = 2000): Promise<void> {
+    for (const session of this.open) session.goodbye(CloseReason.systemShutdown, 'router is shutting down');
+    const deadline = Date.now() + waitMs;
+    while (this.open.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,272 @@
+// A WAMP session as the router sees it: transport-agnostic. It checks each message's shape, runs
+// the opening/closing state machine and authentication, and hands valid requests to its realm.
+
+import * as M from '../wamp/message.js';
+import { ProtocolViolation, validateClientMessage } from '../wamp/validate.js';
+import { ErrorUri, CloseReason } from '../wamp/errors.js';
+import { IdSequence } from '../wamp/ids.js';
+import { isValidUri } from '../wamp/uri.js';
+import { clientHasFeature, routerRoles, ROUTER_AGENT } from '../wamp/features.js';
+import { beginAuthentication, type AuthOutcome, type PendingAuth } from '../auth/authenticator.js';
+import type { EncodingCache, SessionHandle, SessionOptions, Transport } from './transport.js';
+import type { Realm } from './realm.js';
+import type { Router } from './router.js';
+import type { Subscription } from './broker.js';
+import type { Callee } from './registration.js';
+import type { Call } from './call.js';
+import { log } from '../log.js';
+
+type State = 'new' | 'authenticating' | 'established' | 'closing' | 'closed';
+
+const CLIENT_ROLES = ['publisher', 'subscriber', 'caller', 'callee'];
+/** How long we wait for the client's GOODBYE reply after we said GOODBYE. */
+const GOODBYE_WAIT_MS = 2000;
+
+export class Session implements SessionHandle {
+  id = 0;
+  realm: Realm | undefined;
+  authid = '';
+  authrole = '';
+  authmethod = '';
+  authprovider = '';
+  /** Roles and features the client announced in HELLO. */
+  clientRoles: Record<string, unknown> = {};
+  /** Callee-side features the dealer consults on every invocation. */
+  supportsCanceling = false;
+  supportsProgress = false;
+  supportsRevocation = false;
+
+  /** Subscriptions this session holds (the broker owns the objects). */
+  readonly subscriptions = new Set<Subscription>();
+  /** Registrations this session serves, one Callee per registration. */
+  readonly callees = new Set<Callee>();
+  /** Calls this session made that are not answered yet, by CALL.Request. */
+  readonly calls = new Map<number, Call>();
+  /** Invocations sent to this session and not answered yet, by INVOCATION.Request. */
+  readonly invocations = new Map<number, Call>();
+  readonly invocationIds = new IdSequence();
+
+  private state: State = 'new';
+  private pendingAuth: PendingAuth | undefined;
+  private authInProgress = false;
+  private goodbyeTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly router: Router,
+    readonly transport: Transport,
+    private readonly options: SessionOptions = {},
+  ) {}
+
+  get established(): boolean {
+    return this.state === 'established';
+  }
+
+  /** Router-internal sessions (the meta API) may register and publish under `wamp.*`. */
+  get internal(): boolean {
+    return this.options.internal === true;
+  }
+
+  send(message: M.WampMessage, cache?: EncodingCache): boolean {
+    if (this.state === 'closed') return true;
+    return this.transport.send(message, cache);
+  }
+
+  // ---- SessionHandle: called by the transport ----
+
+  receive(raw: unknown): void {
+    if (this.state === 'closed') return;
+    let msg: M.WampMessage;
+    try {
+      msg = validateClientMessage(raw);
+    } catch (err) {
+      this.protocolError((err as Error).message);
+      return;
+    }
+    try {
+      this.dispatch(msg);
+    } catch (err) {
+      if (err instanceof ProtocolViolation) {
+        this.protocolError(err.message);
+        return;
+      }
+      // A bug of ours must not take the router down, nor leave the request unanswered.
+      log.error(`session ${this.id}: internal error handling ${M.MESSAGE_NAMES[msg[0] as number]}: ${(err as Error).stack}`);
+      this.answerInternalError(msg);
+    }
+  }
+
+  protocolError(reason: string): void {
+    if (this.state === 'closed') return;
+    log.warn(`session ${this.id || '(opening)'} ${this.transport.info.peer}: protocol violation: ${reason}`);
+    this.transport.send([M.ABORT, { message: reason }, ErrorUri.protocolViolation]);
+    this.terminate();
+  }
+
+  transportClosed(): void {
+    if (this.state === 'closed') return;
+    this.terminate(false);
+  }
+
+  // ---- router-initiated closing ----
+
+  /** Ends the session with GOODBYE (shutdown, kill); the transport closes on the reply or a timeout. */
+  goodbye(reason: string = CloseReason.systemShutdown, message?: string): void {
+    if (this.state !== 'established') {
+      if (this.state === 'new' || this.state === 'authenticating') this.abort(reason, message ?? 'router is shutting down');
+      return;
+    }
+    this.send([M.GOODBYE, message ? { message } : {}, reason]);
+    this.leaveRealm();
+    this.state = 'closing';
+    this.goodbyeTimer = setTimeout(() => this.terminate(), GOODBYE_WAIT_MS);
+    this.goodbyeTimer.unref?.();
+  }
+
+  abort(reason: string, message: string): void {
+    if (this.state === 'closed') return;
+    this.transport.send([M.ABORT, { message }, reason]);
+    this.terminate();
+  }
+
+  // ---- internals ----
+
+  private dispatch(msg: M.WampMessage): void {
+    const type = msg[0] as number;
+    switch (this.state) {
+      case 'new':
+        if (type === M.HELLO) return this.onHello(msg);
+        if (type === M.ABORT) return this.terminate();
+        throw new ProtocolViolation(`${M.MESSAGE_NAMES[type]} received before HELLO`);
+      case 'authenticating':
+        if (type === M.AUTHENTICATE && !this.authInProgress) return this.onAuthenticate(msg);
+        if (type === M.ABORT) return this.terminate();
+        throw new ProtocolViolation(`${M.MESSAGE_NAMES[type]} received while authenticating`);
+      case 'closing':
+        // Our GOODBYE is out: the client's GOODBYE completes the close; anything else is ignored.
+        if (type === M.GOODBYE || type === M.ABORT) this.terminate();
+        return;
+      case 'established':
+        return this.onEstablished(type, msg);
+    }
+  }
+
+  private onEstablished(type: number, msg: M.WampMessage): void {
+    const realm = this.realm!;
+    switch (type) {
+      case M.PUBLISH: return realm.broker.publish(this, msg);
+      case M.CALL: return realm.dealer.call(this, msg);
+      case M.YIELD: return realm.dealer.yield(this, msg);
+      case M.ERROR: return realm.dealer.invocationError(this, msg);
+      case M.SUBSCRIBE: return realm.broker.subscribe(this, msg);
+      case M.UNSUBSCRIBE: return realm.broker.unsubscribe(this, msg);
+      case M.REGISTER: return realm.dealer.register(this, msg);
+      case M.UNREGISTER: return realm.dealer.unregister(this, msg);
+      case M.CANCEL: return realm.dealer.cancel(this, msg);
+      case M.GOODBYE:
+        this.send([M.GOODBYE, {}, CloseReason.goodbyeAndOut]);
+        this.terminate();
+        return;
+      case M.ABORT:
+        this.terminate();
+        return;
+      default:
+        throw new ProtocolViolation(`${M.MESSAGE_NAMES[type]} received on an established session`);
+    }
+  }
+
+  private onHello(msg: M.WampMessage): void {
+    const realmName = msg[1] as string;
+    const details = msg[2] as M.Dict;
+    if (!isValidUri(realmName)) return this.abort(ErrorUri.invalidUri, `invalid realm URI '${realmName}'`);
+    const roles = details['roles'];
+    if (typeof roles !== 'object' || roles === null || !CLIENT_ROLES.some((r) => r in roles)) {
+      throw new ProtocolViolation('HELLO must announce at least one client role (publisher, subscriber, caller, callee)');
+    }
+    const realm = this.router.realm(realmName);
+    if (!realm) return this.abort(ErrorUri.noSuchRealm, `no realm '${realmName}' on this router`);
+    this.realm = realm;
+    this.clientRoles = roles as Record<string, unknown>;
+    this.supportsCanceling = clientHasFeature(this.clientRoles, 'callee', 'call_canceling');
+    this.supportsProgress = this.supportsCanceling && clientHasFeature(this.clientRoles, 'callee', 'progressive_call_results');
+    this.supportsRevocation = clientHasFeature(this.clientRoles, 'callee', 'registration_revocation');
+    this.state = 'authenticating';
+    this.proceed(beginAuthentication(this.options.auth, details));
+  }
+
+  private onAuthenticate(msg: M.WampMessage): void {
+    const pending = this.pendingAuth;
+    if (!pending) throw new ProtocolViolation('AUTHENTICATE without a CHALLENGE');
+    this.pendingAuth = undefined;
+    this.proceed(pending.authenticate(msg[1] as string, msg[2] as M.Dict));
+  }
+
+  /** Continues authentication with an outcome that may arrive later (dynamic authenticators). */
+  private proceed(outcome: AuthOutcome | Promise<AuthOutcome>): void {
+    if (outcome instanceof Promise) {
+      this.authInProgress = true;
+      outcome.then(
+        (o) => { this.authInProgress = false; if (this.state === 'authenticating') this.proceed(o); },
+        (err: Error) => {
+          this.authInProgress = false;
+          log.error(`authentication failed with an error: ${err.stack}`);
+          this.abort(ErrorUri.authenticationFailed, 'authentication failed');
+        },
+      );
+      return;
+    }
+    if (outcome.kind === 'abort') return this.abort(outcome.reason, outcome.message);
+    if (outcome.kind === 'challenge') {
+      this.pendingAuth = outcome.pending;
+      this.send([M.CHALLENGE, outcome.method, outcome.extra]);
+      return;
+    }
+    const { identity } = outcome;
+    const realm = this.realm!;
+    if (!realm.authorizer.hasRole(identity.authrole)) {
+      return this.abort(ErrorUri.noSuchRole, `role '${identity.authrole}' does not exist on realm '${realm.name}'`);
+    }
+    this.authid = identity.authid;
+    this.authrole = identity.authrole;
+    this.authmethod = identity.authmethod;
+    this.authprovider = identity.authprovider;
+    this.id = this.router.newSessionId();
+    this.state = 'established';
+    const welcome: M.Dict = {
+      realm: realm.name,
+      authid: this.authid,
+      authrole: this.authrole,
+      authmethod: this.authmethod,
+      authprovider: this.authprovider,
+      roles: routerRoles(),
+      agent: ROUTER_AGENT,
+    };
+    if (identity.authextra) welcome['authextra'] = identity.authextra;
+    this.send([M.WELCOME, this.id, welcome]);
+    realm.join(this);
+  }
+
+  private answerInternalError(msg: M.WampMessage): void {
+    const type = msg[0] as number;
+    const requestId = msg[1];
+    const answerable = type === M.CALL || type === M.SUBSCRIBE || type === M.UNSUBSCRIBE || type === M.REGISTER ||
+      type === M.UNREGISTER || (type === M.PUBLISH && (msg[2] as M.Dict)['acknowledge'] === true);
+    if (answerable && this.state === 'established') {
+      if (type === M.CALL) this.calls.delete(requestId as number);
+      this.send([M.ERROR, type, requestId, {}, 'junction.error.internal_error', ['internal router error; see the router log']]);
+    }
+  }
+
+  private leaveRealm(): void {
+    if (this.realm && (this.state === 'established')) this.realm.leave(this);
+  }
+
+  /** Final teardown: leave the realm, stop reading, close the transport. */
+  private terminate(closeTransport = true): void {
+    if (this.state === 'closed') return;
+    this.leaveRealm();
+    this.state = 'closed';
+    this.pendingAuth = undefined;
+    if (this.goodbyeTimer) clearTimeout(this.goodbyeTimer);
+    if (closeTransport) this.transport.close();
+  }
+}

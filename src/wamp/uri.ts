@@ -1,0 +1,44 @@
+// URI rules (WAMP spec, "URIs"): components separated by '.', no whitespace or '#'.
+// Loose checking is the default: sensor and MQTT-derived topics often use capitals and dashes.
+
+import type { MatchPolicy } from '../config/types.js';
+
+export type UriCheck = 'loose' | 'strict';
+
+const LOOSE = /^([^\s.#]+\.)*([^\s.#]+)$/;
+const LOOSE_LAST_EMPTY = /^([^\s.#]+\.)*([^\s.#]*)$/;
+const LOOSE_EMPTY = /^(([^\s.#]+\.)|\.)*([^\s.#]+)?$/;
+const STRICT = /^([0-9a-z_]+\.)*([0-9a-z_]+)$/;
+const STRICT_LAST_EMPTY = /^([0-9a-z_]+\.)*([0-9a-z_]*)$/;
+const STRICT_EMPTY = /^(([0-9a-z_]+\.)|\.)*([0-9a-z_]+)?$/;
+
+/** A concrete URI: a realm, a topic to publish to, a procedure to call, an error. */
+export function isValidUri(uri: unknown, check: UriCheck = 'loose'): uri is string {
+  return typeof uri === 'string' && (check === 'strict' ? STRICT : LOOSE).test(uri);
+}
+
+/**
+ * A URI used as a pattern (SUBSCRIBE/REGISTER/permissions): a prefix may end in an empty component
+ * ('com.myapp.' or even ''), a wildcard may have empty components anywhere.
+ */
+export function isValidPattern(uri: unknown, match: MatchPolicy, check: UriCheck = 'loose'): uri is string {
+  if (typeof uri !== 'string') return false;
+  const strict = check === 'strict';
+  switch (match) {
+    case 'exact':
+      return (strict ? STRICT : LOOSE).test(uri);
+    case 'prefix':
+      return (strict ? STRICT_LAST_EMPTY : LOOSE_LAST_EMPTY).test(uri);
+    case 'wildcard':
+      return (strict ? STRICT_EMPTY : LOOSE_EMPTY).test(uri);
+  }
+}
+
+/** `wamp.*` belongs to the router: clients may call and subscribe there, never register or publish. */
+export function isReservedUri(uri: string): boolean {
+  return uri.startsWith('wamp.');
+}
+
+export function isMatchPolicy(value: unknown): value is MatchPolicy {
+  return value === 'exact' || value === 'prefix' || value === 'wildcard';
+}
