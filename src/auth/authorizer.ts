@@ -13,6 +13,8 @@ export interface Decision {
   readonly disclose: boolean;
 }
 
+export const TRUSTED_ROLE = 'trusted';
+
 const DENY: Decision = Object.freeze({ allow: false, disclose: false });
 const CACHE_LIMIT = 4096;
 
@@ -52,6 +54,15 @@ export class Authorizer {
 
   constructor(roles: RoleConfig[]) {
     for (const role of roles) this.roles.set(role.name, new RolePermissions(role.permissions));
+    // The router's own components (meta API, bridges by default) join as 'trusted', as in
+    // Crossbar; a realm may define the role itself to narrow it.
+    if (!this.roles.has(TRUSTED_ROLE)) {
+      this.roles.set(TRUSTED_ROLE, new RolePermissions([{
+        uri: '', match: 'prefix', cache: true,
+        allow: { call: true, register: true, publish: true, subscribe: true },
+        disclose: { caller: true, publisher: true },
+      }]));
+    }
   }
 
   hasRole(role: string): boolean {

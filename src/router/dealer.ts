@@ -42,6 +42,11 @@ export class Dealer {
     return this.byId.values();
   }
 
+  /** The registration a CALL to `procedure` would reach. */
+  match(procedure: string): Registration | undefined {
+    return this.index.best(procedure);
+  }
+
   // ---- REGISTER / UNREGISTER ----
 
   register(session: Session, msg: M.WampMessage): void {
@@ -72,6 +77,7 @@ export class Dealer {
           `'${procedure}' is registered with invoke '${reg.invoke}', not '${invoke}'`);
       }
     }
+    const created = !reg;
     if (!reg) {
       reg = new Registration(this.ids.next(), procedure, match, invoke);
       this.index.set(procedure, match, reg);
@@ -84,6 +90,11 @@ export class Dealer {
     reg.callees.push(callee);
     session.callees.add(callee);
     session.send([M.REGISTERED, requestId, reg.id]);
+    const observer = this.realm.observer;
+    if (observer) {
+      if (created) observer.registrationCreated(session, reg);
+      observer.calleeAdded(session, reg);
+    }
     // Calls that waited for a callee stop counting the queue entry's "no callee" timeout.
     for (const call of reg.queue) if (call.timeoutMs === 0) call.clearTimer();
     this.drain(reg);
@@ -109,6 +120,7 @@ export class Dealer {
       }
       reg.removeCallee(callee);
       callee.session.callees.delete(callee);
+      this.realm.observer?.calleeRemoved(callee.session, reg);
     }
   }
 
@@ -116,6 +128,8 @@ export class Dealer {
     const reg = callee.registration;
     reg.removeCallee(callee);
     callee.session.callees.delete(callee);
+    reg.lastSessionId = callee.session.id;
+    this.realm.observer?.calleeRemoved(callee.session, reg);
     if (reg.callees.length > 0) {
       // A standby may now be first in line for calls that waited on the departed callee.
       this.drain(reg);
@@ -130,6 +144,7 @@ export class Dealer {
     if (this.byId.get(reg.id) !== reg) return;
     this.index.delete(reg.uri, reg.match);
     this.byId.delete(reg.id);
+    this.realm.observer?.registrationDeleted(reg.lastSessionId, reg);
   }
 
   // ---- CALL ----
@@ -161,6 +176,10 @@ export class Dealer {
 
   private queueOrRefuse(call: Call): void {
     const reg = call.registration;
+    if (!reg.saturated && reg.callees.length > 0) {
+      reg.saturated = true;
+      this.realm.observer?.registrationSaturated(reg);
+    }
     const rule = this.queueRules.best(call.procedure);
     if (!rule || rule.limit === 0) {
       const scope = reg.invoke === 'roundrobin' || reg.invoke === 'random' ? 'every callee' : 'the callee';
@@ -168,6 +187,10 @@ export class Dealer {
         `'${call.procedure}': ${scope} of this ${reg.invoke} registration is at its maximum concurrency`);
     }
     if (reg.queue.size >= rule.limit) {
+      if (!reg.queueFullReported) {
+        reg.queueFullReported = true;
+        this.realm.observer?.queueFull(reg, rule.limit);
+      }
       return this.refuse(call, ErrorUri.maxConcurrencyReached,
         `'${call.procedure}': every callee is busy and the call queue is full (limit ${rule.limit})`);
     }
@@ -342,12 +365,15 @@ export class Dealer {
     while (reg.queue.size > 0) {
       const callee = reg.pick();
       if (!callee) return;
+      reg.queueFullReported = false;
       const call = reg.queue.values().next().value as Call;
       reg.queue.delete(call);
       call.queueRule = undefined;
       if (call.timeoutMs === 0) call.clearTimer();
       this.invoke(call, callee);
     }
+    // Nobody waits and a slot was just freed: the registration is no longer saturated.
+    reg.saturated = false;
   }
 
   /** The callee answered (or can no longer answer): its slot is free again. */

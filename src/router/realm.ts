@@ -7,6 +7,24 @@ import { Broker } from './broker.js';
 import { Dealer } from './dealer.js';
 import type { Session } from './session.js';
 import type { IdSequence } from '../wamp/ids.js';
+import type { Registration } from './registration.js';
+
+/**
+ * Told about changes in a realm, after they happen. The meta API implements it and turns the
+ * calls into meta events; it must not call back into the realm synchronously.
+ */
+export interface RealmObserver {
+  sessionJoined(session: Session): void;
+  sessionLeft(session: Session): void;
+  registrationCreated(session: Session, registration: Registration): void;
+  calleeAdded(session: Session, registration: Registration): void;
+  calleeRemoved(session: Session, registration: Registration): void;
+  registrationDeleted(sessionId: number, registration: Registration): void;
+  /** A call found every eligible callee busy (sent once until a slot frees again). */
+  registrationSaturated(registration: Registration): void;
+  /** A call was refused because the registration's queue is full (once until it has room again). */
+  queueFull(registration: Registration, limit: number): void;
+}
 
 export class Realm {
   readonly name: string;
@@ -15,6 +33,7 @@ export class Realm {
   readonly dealer: Dealer;
   readonly sessions = new Map<number, Session>();
   readonly uriCheck: UriCheck = 'loose';
+  observer: RealmObserver | undefined;
 
   constructor(config: RealmConfig, routerIds: IdSequence) {
     this.name = config.name;
@@ -25,6 +44,7 @@ export class Realm {
 
   join(session: Session): void {
     this.sessions.set(session.id, session);
+    this.observer?.sessionJoined(session);
   }
 
   /** The session is gone: drop its subscriptions, registrations and calls (answering every call). */
@@ -32,5 +52,14 @@ export class Realm {
     if (!this.sessions.delete(session.id)) return;
     this.dealer.removeSession(session);
     this.broker.removeSession(session);
+    this.observer?.sessionLeft(session);
+  }
+
+  /** Ends a session from the router's side (meta API kill); false if there is none by that ID. */
+  kill(sessionId: number, reason: string, message?: string): boolean {
+    const session = this.sessions.get(sessionId);
+    if (!session || session.internal) return false;
+    session.goodbye(reason, message);
+    return true;
   }
 }

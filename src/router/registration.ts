@@ -31,6 +31,11 @@ export class Registration {
   /** Calls waiting for a free slot, oldest first (a Set keeps insertion order and deletes in O(1)). */
   readonly queue = new Set<Call>();
   private cursor = 0;
+  /** Meta-event state: saturation and a full queue are reported once per episode. */
+  saturated = false;
+  queueFullReported = false;
+  /** The last session that served it, for the on_delete meta event. */
+  lastSessionId = 0;
 
   constructor(
     readonly id: number,

@@ -5,6 +5,7 @@ import { IdSequence, secureRandomId } from '../wamp/ids.js';
 import { CloseReason } from '../wamp/errors.js';
 import { Realm } from './realm.js';
 import { Session } from './session.js';
+import { MetaApi } from './meta-api.js';
 import type { SessionFactory, SessionHandle, SessionOptions, Transport } from './transport.js';
 
 export class Router implements SessionFactory {
@@ -14,9 +15,17 @@ export class Router implements SessionFactory {
   private readonly sessionIds = new Set<number>();
   /** Subscription and registration IDs: router scope, sequential. */
   readonly ids = new IdSequence();
+  private readonly metaApis: MetaApi[] = [];
+  /** Resolves once every realm's meta API has joined and registered its procedures. */
+  readonly ready: Promise<void>;
 
   constructor(realms: RealmConfig[]) {
-    for (const config of realms) this.realms.set(config.name, new Realm(config, this.ids));
+    for (const config of realms) {
+      const realm = new Realm(config, this.ids);
+      this.realms.set(config.name, realm);
+      this.metaApis.push(new MetaApi(realm));
+    }
+    this.ready = Promise.all(this.metaApis.map((m) => m.start(this))).then(() => undefined);
   }
 
   realm(name: string): Realm | undefined {
@@ -54,6 +63,7 @@ export class Router implements SessionFactory {
 
   /** GOODBYE to every session (system_shutdown); resolves when all transports closed or after `waitMs`. */
   async shutdown(waitMs = 2000): Promise<void> {
+    await Promise.allSettled(this.metaApis.map((m) => m.stop()));
     for (const session of this.open) session.goodbye(CloseReason.systemShutdown, 'router is shutting down');
     const deadline = Date.now() + waitMs;
     while (this.open.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

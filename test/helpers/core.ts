@@ -24,7 +24,8 @@ export function makeRouter(opts: { roles?: RoleConfig[]; callQueue?: CallQueueCo
   return new Router([realm]);
 }
 
-export function join(router: Router, role = 'anonymous', authid?: string): Promise<ClientSession> {
+export async function join(router: Router, role = 'anonymous', authid?: string): Promise<ClientSession> {
+  await router.ready;
   return ClientSession.connect(router, { realm: 'realm1', role, authid });
 }
 
