@@ -20,9 +20,11 @@ import type { Session } from './session.js';
 
 type CancelMode = 'skip' | 'kill' | 'killnowait';
 
-/** Answer to a caller's CALL: RESULT or ERROR with the callee's payload tail from `from`. */
-function tail(msg: M.WampMessage, from: number): unknown[] {
-  return msg.length > from ? msg.slice(from) : [];
+/** `head` followed by the payload tail (args, kwargs) of `msg` from index `from`, without copying twice. */
+function withPayload(head: unknown[], msg: M.WampMessage, from: number): M.WampMessage {
+  if (msg.length > from) head.push(msg[from]);
+  if (msg.length > from + 1) head.push(msg[from + 1]);
+  return head;
 }
 
 export class Dealer {
@@ -224,12 +226,7 @@ export class Dealer {
     }
     if (call.receiveProgress && callee.session.supportsProgress) details['receive_progress'] = true;
     if (call.timeoutMs > 0 && callee.forwardTimeout) details['timeout'] = call.timeoutMs;
-    const msg = call.message;
-    const invocation: M.WampMessage = msg.length === 4
-      ? [M.INVOCATION, invocationId, reg.id, details]
-      : msg.length === 5
-        ? [M.INVOCATION, invocationId, reg.id, details, msg[4]]
-        : [M.INVOCATION, invocationId, reg.id, details, msg[4], msg[5]];
+    const invocation = withPayload([M.INVOCATION, invocationId, reg.id, details], call.message, 4);
     callee.session.invocations.set(invocationId, call);
     if (!callee.session.send(invocation)) {
       this.release(call);
@@ -245,7 +242,7 @@ export class Dealer {
     const options = msg[2] as M.Dict;
     if (options['progress'] === true) {
       if (call.state !== 'running' || !call.receiveProgress) return;
-      call.caller.send([M.RESULT, call.requestId, { progress: true }, ...tail(msg, 3)]);
+      call.caller.send(withPayload([M.RESULT, call.requestId, { progress: true }], msg, 3));
       // The timeout counts to the first result and between results.
       if (call.timer && call.timeoutMs > 0) call.timer.refresh();
       return;
@@ -253,7 +250,7 @@ export class Dealer {
     this.release(call);
     if (call.state === 'running') {
       this.finish(call);
-      const sent = call.caller.send(msg.length === 3 ? [M.RESULT, call.requestId, {}] : [M.RESULT, call.requestId, {}, ...tail(msg, 3)]);
+      const sent = call.caller.send(withPayload([M.RESULT, call.requestId, {}], msg, 3));
       if (!sent) this.error(call.caller, M.CALL, call.requestId, ErrorUri.payloadSizeExceeded, 'the result is larger than the caller accepts');
     }
     this.drain(call.registration);
@@ -267,7 +264,7 @@ export class Dealer {
     this.release(call);
     if (call.state === 'running') {
       this.finish(call);
-      const sent = call.caller.send([M.ERROR, M.CALL, call.requestId, msg[3], uri, ...tail(msg, 5)]);
+      const sent = call.caller.send(withPayload([M.ERROR, M.CALL, call.requestId, msg[3], uri], msg, 5));
       if (!sent) this.error(call.caller, M.CALL, call.requestId, ErrorUri.payloadSizeExceeded, 'the error is larger than the caller accepts');
     }
     this.drain(call.registration);
