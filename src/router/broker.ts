@@ -2,7 +2,7 @@
 // subscriber. An EVENT is built once per matching subscription and encoded once per serializer
 // for all of that subscription's subscribers (the EncodingCache travels with it).
 
-import type { MatchPolicy } from '../config/types.js';
+import type { EventHistoryConfig, MatchPolicy } from '../config/types.js';
 import * as M from '../wamp/message.js';
 import { ErrorUri } from '../wamp/errors.js';
 import { randomId, type IdSequence } from '../wamp/ids.js';
@@ -11,6 +11,7 @@ import { PatternIndex } from './pattern-index.js';
 import type { EncodingCache } from './transport.js';
 import type { Realm } from './realm.js';
 import type { Session } from './session.js';
+import { EventStore, type StoredEvent } from './event-store.js';
 
 export class Subscription {
   readonly created = new Date().toISOString();
@@ -59,11 +60,30 @@ export class Broker {
   private readonly byId = new Map<number, Subscription>();
   /** Reused on every publish; delivery is synchronous, so one scratch list is enough. */
   private readonly matches: Subscription[] = [];
+  readonly store: EventStore;
+  private sequence = 0;
 
-  constructor(private readonly realm: Realm, private readonly ids: IdSequence) {}
+  constructor(private readonly realm: Realm, private readonly ids: IdSequence, history: EventHistoryConfig[] = []) {
+    this.store = new EventStore(history);
+  }
 
   subscription(id: number): Subscription | undefined {
     return this.byId.get(id);
+  }
+
+  subscriptions(): IterableIterator<Subscription> {
+    return this.byId.values();
+  }
+
+  lookup(topic: string, match: MatchPolicy): Subscription | undefined {
+    return this.index.get(topic, match);
+  }
+
+  /** Every subscription an event on `topic` would reach. */
+  matching(topic: string): Subscription[] {
+    const out: Subscription[] = [];
+    this.index.matchAll(topic, out);
+    return out;
   }
 
   subscribe(session: Session, msg: M.WampMessage): void {
@@ -78,15 +98,43 @@ export class Broker {
       return this.error(session, M.SUBSCRIBE, requestId, ErrorUri.notAuthorized, `session is not authorized to subscribe to '${topic}'`);
     }
     let sub = this.index.get(topic, match);
+    const created = !sub;
     if (!sub) {
       sub = new Subscription(this.ids.next(), topic, match);
       this.index.set(topic, match, sub);
       this.byId.set(sub.id, sub);
     }
     // A repeated SUBSCRIBE returns the existing subscription, as the spec asks.
+    const added = !sub.subscribers.has(session);
     sub.subscribers.add(session);
     session.subscriptions.add(sub);
     session.send([M.SUBSCRIBED, requestId, sub.id]);
+    const observer = this.realm.observer;
+    if (observer) {
+      if (created) observer.subscriptionCreated(session, sub);
+      if (added) observer.subscriberAdded(session, sub);
+    }
+    if (options['get_retained'] === true) this.sendRetained(session, sub);
+  }
+
+  /** Retained events under the subscription's pattern that this subscriber may see. */
+  private sendRetained(session: Session, sub: Subscription): void {
+    for (const e of this.store.retainedFor(sub.uri, sub.match)) {
+      if (!this.realm.authorizer.authorize(session.authrole, 'subscribe', e.topic).allow) continue;
+      const eligibility = eligibilityOf(e.options);
+      if (eligibility && !isEligible(session, eligibility)) continue;
+      const details: M.Dict = { retained: true };
+      if (sub.match !== 'exact') details['topic'] = e.topic;
+      if (e.disclosed) {
+        details['publisher'] = e.publisher.session;
+        details['publisher_authid'] = e.publisher.authid;
+        details['publisher_authrole'] = e.publisher.authrole;
+      }
+      const event: M.WampMessage = [M.EVENT, sub.id, e.publication, details];
+      if (e.args !== undefined || e.kwargs !== undefined) event.push(e.args ?? []);
+      if (e.kwargs !== undefined) event.push(e.kwargs);
+      session.send(event);
+    }
   }
 
   unsubscribe(session: Session, msg: M.WampMessage): void {
@@ -118,8 +166,44 @@ export class Broker {
       return;
     }
     const publicationId = randomId();
-    this.dispatch(session, publicationId, topic, options, msg, decision.disclose || options['disclose_me'] === true);
+    const disclose = decision.disclose || options['disclose_me'] === true;
+    this.dispatch(session, publicationId, topic, options, msg, disclose);
+    if (options['retain'] === true || this.store.keepsHistory) this.remember(session, publicationId, topic, options, msg, disclose);
     if (acknowledge) session.send([M.PUBLISHED, requestId, publicationId]);
+  }
+
+  /**
+   * Publishes on behalf of a session that is leaving (testaments): authorized with its role, never
+   * acknowledged, and not delivered back to it.
+   */
+  publishFrom(session: Session, topic: string, options: M.Dict, args: unknown[] | undefined, kwargs: M.Dict | undefined): boolean {
+    if (!isValidUri(topic, this.realm.uriCheck) || isReservedUri(topic)) return false;
+    const decision = this.realm.authorizer.authorize(session.authrole, 'publish', topic);
+    if (!decision.allow) return false;
+    const msg: M.WampMessage = [M.PUBLISH, 0, options, topic];
+    if (args !== undefined || kwargs !== undefined) msg.push(args ?? []);
+    if (kwargs !== undefined) msg.push(kwargs);
+    const publicationId = randomId();
+    const disclose = decision.disclose || options['disclose_me'] === true;
+    this.dispatch(session, publicationId, topic, options, msg, disclose);
+    if (options['retain'] === true || this.store.keepsHistory) this.remember(session, publicationId, topic, options, msg, disclose);
+    return true;
+  }
+
+  private remember(session: Session, publication: number, topic: string, options: M.Dict, msg: M.WampMessage, disclosed: boolean): void {
+    const event: StoredEvent = {
+      seq: ++this.sequence,
+      publication,
+      topic,
+      timestamp: new Date().toISOString(),
+      args: msg[4] as unknown[] | undefined,
+      kwargs: msg[5] as M.Dict | undefined,
+      publisher: { session: session.id, authid: session.authid, authrole: session.authrole },
+      disclosed,
+      options,
+    };
+    if (options['retain'] === true) this.store.retain(event);
+    this.store.record(event);
   }
 
   /** Delivers one publication to every matching subscription. `msg` supplies the payload tail. */
@@ -158,12 +242,23 @@ export class Broker {
     for (const sub of session.subscriptions) this.drop(session, sub);
   }
 
+  /** Meta API remove_subscriber: UNSUBSCRIBED revocation when the client announced it can hear it. */
+  removeSubscriber(sub: Subscription, session: Session, reason?: string): void {
+    if (!sub.subscribers.has(session)) return;
+    this.drop(session, sub);
+    if (session.supportsSubscriptionRevocation) {
+      session.send([M.UNSUBSCRIBED, 0, reason ? { subscription: sub.id, reason } : { subscription: sub.id }]);
+    }
+  }
+
   private drop(session: Session, sub: Subscription): void {
     sub.subscribers.delete(session);
     session.subscriptions.delete(sub);
+    this.realm.observer?.subscriberRemoved(session, sub);
     if (sub.subscribers.size === 0) {
       this.index.delete(sub.uri, sub.match);
       this.byId.delete(sub.id);
+      this.realm.observer?.subscriptionDeleted(session, sub);
     }
   }
 

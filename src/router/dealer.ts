@@ -114,6 +114,17 @@ export class Dealer {
     session.send([M.UNREGISTERED, requestId]);
   }
 
+  /** Meta API remove_callee: the callee loses the registration; its in-flight calls still complete. */
+  revokeCallee(reg: Registration, session: Session, reason?: string): boolean {
+    const callee = reg.calleeOf(session);
+    if (!callee) return false;
+    if (session.supportsRevocation) {
+      session.send([M.UNREGISTERED, 0, reason ? { registration: reg.id, reason } : { registration: reg.id }]);
+    }
+    this.detachCallee(callee);
+    return true;
+  }
+
   /** force_reregister: the registration's current callees are removed (told so if they can hear it). */
   private revokeAll(reg: Registration): void {
     for (const callee of [...reg.callees]) {

@@ -11,6 +11,8 @@ import type { SessionFactory } from './transport.js';
 import type { Realm, RealmObserver } from './realm.js';
 import type { Session } from './session.js';
 import type { Registration } from './registration.js';
+import type { Subscription } from './broker.js';
+import type { TestamentScope } from './session.js';
 
 function sessionDetails(s: Session): Dict {
   const info = s.transport.info;
@@ -22,6 +24,10 @@ function sessionDetails(s: Session): Dict {
     authprovider: s.authprovider,
     transport: { type: info.type, serializer: info.serializer, peer: info.peer, protocol: info.protocol ?? null },
   };
+}
+
+function subscriptionDetails(s: Subscription): Dict {
+  return { id: s.id, created: s.created, uri: s.uri, match: s.match };
 }
 
 function registrationDetails(r: Registration): Dict {
@@ -87,6 +93,63 @@ export class MetaApi implements RealmObserver {
         return kwargs['details'] === true ? registrationLoad(r)['callees'] : r.callees.map((c) => c.session.id);
       },
       'wamp.registration.count_callees': (args) => this.registration(args[0]).callees.length,
+      'wamp.registration.remove_callee': (args, kwargs) => {
+        const r = this.registration(args[0]);
+        const s = this.clientSession(args[1]);
+        if (!this.realm.dealer.revokeCallee(r, s, this.optionalReason(kwargs))) {
+          throw new WampError(ErrorUri.noSuchRegistration, [`session ${s.id} is not a callee of registration ${r.id}`]);
+        }
+        return undefined;
+      },
+      'wamp.subscription.list': () => {
+        const out: Record<string, number[]> = { exact: [], prefix: [], wildcard: [] };
+        for (const s of this.realm.broker.subscriptions()) if (!isReserved(s.uri)) out[s.match]!.push(s.id);
+        return out;
+      },
+      'wamp.subscription.lookup': (args) => {
+        const match = ((args[1] as Dict | undefined)?.['match'] as string | undefined) ?? 'exact';
+        if (typeof args[0] !== 'string' || (match !== 'exact' && match !== 'prefix' && match !== 'wildcard')) return null;
+        return this.realm.broker.lookup(args[0], match)?.id ?? null;
+      },
+      'wamp.subscription.match': (args) => {
+        if (typeof args[0] !== 'string') return null;
+        const ids = this.realm.broker.matching(args[0]).filter((s) => !isReserved(s.uri)).map((s) => s.id);
+        return ids.length > 0 ? ids : null;
+      },
+      'wamp.subscription.get': (args) => subscriptionDetails(this.subscription(args[0])),
+      'wamp.subscription.list_subscribers': (args) => [...this.subscription(args[0]).subscribers].map((s) => s.id),
+      'wamp.subscription.count_subscribers': (args) => this.subscription(args[0]).subscribers.size,
+      'wamp.subscription.remove_subscriber': (args, kwargs) => {
+        const sub = this.subscription(args[0]);
+        const s = this.clientSession(args[1]);
+        if (!sub.subscribers.has(s)) throw new WampError(ErrorUri.noSuchSubscription, [`session ${s.id} is not subscribed to ${sub.id}`]);
+        this.realm.broker.removeSubscriber(sub, s, this.optionalReason(kwargs));
+        return undefined;
+      },
+      'wamp.subscription.get_events': (args, kwargs, ctx) => this.events(args[0], kwargs, ctx.details['caller']),
+      'wamp.session.add_testament': (args, kwargs, ctx) => {
+        const s = this.clientSession(ctx.details['caller']);
+        const [topic, tArgs, tKwargs] = args;
+        if (typeof topic !== 'string' || !isValidUri(topic) || isReserved(topic)) throw new WampError(ErrorUri.invalidUri, [`invalid testament topic '${String(topic)}'`]);
+        const options = { ...((kwargs['publish_options'] as Dict | undefined) ?? {}) };
+        // A testament is published when nobody is left to receive an acknowledgement.
+        delete options['acknowledge'];
+        delete options['exclude_me'];
+        s.testaments[this.scope(kwargs)].push({
+          topic,
+          args: Array.isArray(tArgs) ? tArgs : undefined,
+          kwargs: tKwargs && typeof tKwargs === 'object' && !Array.isArray(tKwargs) ? (tKwargs as Dict) : undefined,
+          options,
+        });
+        return undefined;
+      },
+      'wamp.session.flush_testaments': (_args, kwargs, ctx) => {
+        const s = this.clientSession(ctx.details['caller']);
+        const scope = this.scope(kwargs);
+        const count = s.testaments[scope].length;
+        s.testaments[scope] = [];
+        return count;
+      },
     };
     await Promise.all(Object.entries(procedures).map(([uri, handler]) =>
       this.session!.register(uri, handler, { disclose_caller: true })));
@@ -125,7 +188,75 @@ export class MetaApi implements RealmObserver {
     this.publish('junction.registration.on_queue_full', [r.id, { ...registrationLoad(r), limit }]);
   }
 
+  subscriptionCreated(s: Session, sub: Subscription): void {
+    if (!isReserved(sub.uri)) this.publish('wamp.subscription.on_create', [s.id, subscriptionDetails(sub)]);
+  }
+  subscriberAdded(s: Session, sub: Subscription): void {
+    if (!isReserved(sub.uri)) this.publish('wamp.subscription.on_subscribe', [s.id, sub.id]);
+  }
+  subscriberRemoved(s: Session, sub: Subscription): void {
+    if (!isReserved(sub.uri)) this.publish('wamp.subscription.on_unsubscribe', [s.id, sub.id]);
+  }
+  subscriptionDeleted(s: Session, sub: Subscription): void {
+    if (!isReserved(sub.uri)) this.publish('wamp.subscription.on_delete', [s.id, sub.id]);
+  }
+
   // ---- helpers ----
+
+  private scope(kwargs: Dict): TestamentScope {
+    const scope = kwargs['scope'] ?? 'destroyed';
+    if (scope !== 'destroyed' && scope !== 'detached') throw new WampError('wamp.error.testament_error', [`scope must be 'destroyed' or 'detached', not '${String(scope)}'`]);
+    return scope;
+  }
+
+  private optionalReason(kwargs: Dict): string | undefined {
+    const reason = kwargs['reason'];
+    if (reason === undefined) return undefined;
+    if (!isValidUri(reason)) throw new WampError(ErrorUri.invalidUri, [`invalid reason URI '${String(reason)}'`]);
+    return reason;
+  }
+
+  private subscription(id: unknown): Subscription {
+    const s = typeof id === 'number' ? this.realm.broker.subscription(id) : undefined;
+    if (!s || isReserved(s.uri)) throw new WampError(ErrorUri.noSuchSubscription, [`no subscription ${String(id)}`]);
+    return s;
+  }
+
+  /** wamp.subscription.get_events: the kept history under the subscription, newest first. */
+  private events(subscriptionId: unknown, kwargs: Dict, callerId: unknown): Dict[] {
+    const sub = this.subscription(subscriptionId);
+    const caller = typeof callerId === 'number' ? this.realm.sessions.get(callerId) : undefined;
+    if (!caller) throw new WampError(ErrorUri.noSuchSession);
+    if (!this.realm.authorizer.authorize(caller.authrole, 'subscribe', sub.uri).allow) {
+      throw new WampError(ErrorUri.notAuthorized, [`not authorized to read the history of '${sub.uri}'`]);
+    }
+    const events = this.realm.broker.store.historyFor(sub.uri, sub.match);
+    if (!events) throw new WampError('wamp.error.history_unavailable', [`no event history is kept for '${sub.uri}'`]);
+    const limit = typeof kwargs['limit'] === 'number' && kwargs['limit'] > 0 ? kwargs['limit'] : 10;
+    const topic = typeof kwargs['topic'] === 'string' ? kwargs['topic'] : undefined;
+    const out: Dict[] = [];
+    for (const e of events) {
+      if (out.length >= limit) break;
+      if (topic !== undefined && e.topic !== topic) continue;
+      // authid/authrole filters of the original publish apply to whoever reads the history.
+      const o = e.options;
+      if (Array.isArray(o['eligible_authid']) && !o['eligible_authid'].includes(caller.authid)) continue;
+      if (Array.isArray(o['eligible_authrole']) && !o['eligible_authrole'].includes(caller.authrole)) continue;
+      if (Array.isArray(o['exclude_authid']) && o['exclude_authid'].includes(caller.authid)) continue;
+      if (Array.isArray(o['exclude_authrole']) && o['exclude_authrole'].includes(caller.authrole)) continue;
+      if (!this.realm.authorizer.authorize(caller.authrole, 'subscribe', e.topic).allow) continue;
+      out.push({
+        timestamp: e.timestamp,
+        subscription: sub.id,
+        publication: e.publication,
+        topic: e.topic,
+        details: e.disclosed ? { publisher: e.publisher.session, publisher_authid: e.publisher.authid, publisher_authrole: e.publisher.authrole } : {},
+        args: e.args ?? [],
+        kwargs: e.kwargs ?? {},
+      });
+    }
+    return out;
+  }
 
   private publish(topic: string, args: unknown[]): void {
     void this.session?.publish(topic, args).catch(() => {});

@@ -8,6 +8,7 @@ import { Dealer } from './dealer.js';
 import type { Session } from './session.js';
 import type { IdSequence } from '../wamp/ids.js';
 import type { Registration } from './registration.js';
+import type { Subscription } from './broker.js';
 
 /**
  * Told about changes in a realm, after they happen. The meta API implements it and turns the
@@ -24,6 +25,10 @@ export interface RealmObserver {
   registrationSaturated(registration: Registration): void;
   /** A call was refused because the registration's queue is full (once until it has room again). */
   queueFull(registration: Registration, limit: number): void;
+  subscriptionCreated(session: Session, subscription: Subscription): void;
+  subscriberAdded(session: Session, subscription: Subscription): void;
+  subscriberRemoved(session: Session, subscription: Subscription): void;
+  subscriptionDeleted(session: Session, subscription: Subscription): void;
 }
 
 export class Realm {
@@ -38,7 +43,7 @@ export class Realm {
   constructor(config: RealmConfig, routerIds: IdSequence) {
     this.name = config.name;
     this.authorizer = new Authorizer(config.roles);
-    this.broker = new Broker(this, routerIds);
+    this.broker = new Broker(this, routerIds, config.store?.eventHistory ?? []);
     this.dealer = new Dealer(this, routerIds, config.store?.callQueue ?? []);
   }
 
@@ -53,6 +58,8 @@ export class Realm {
     this.dealer.removeSession(session);
     this.broker.removeSession(session);
     this.observer?.sessionLeft(session);
+    // Testaments: the WAMP last will. Without session resumption, detach and destroy coincide.
+    for (const t of session.takeTestaments()) this.broker.publishFrom(session, t.topic, t.options, t.args, t.kwargs);
   }
 
   /** Ends a session from the router's side (meta API kill); false if there is none by that ID. */

@@ -18,6 +18,14 @@ import { log } from '../log.js';
 
 type State = 'new' | 'authenticating' | 'established' | 'closing' | 'closed';
 
+export type TestamentScope = 'detached' | 'destroyed';
+export interface Testament {
+  topic: string;
+  args: unknown[] | undefined;
+  kwargs: M.Dict | undefined;
+  options: M.Dict;
+}
+
 const CLIENT_ROLES = ['publisher', 'subscriber', 'caller', 'callee'];
 /** How long we wait for the client's GOODBYE reply after we said GOODBYE. */
 const GOODBYE_WAIT_MS = 2000;
@@ -35,6 +43,9 @@ export class Session implements SessionHandle {
   supportsCanceling = false;
   supportsProgress = false;
   supportsRevocation = false;
+  supportsSubscriptionRevocation = false;
+  /** Published when the session ends, detached ones first (wamp.session.add_testament). */
+  readonly testaments: Record<TestamentScope, Testament[]> = { detached: [], destroyed: [] };
 
   /** Subscriptions this session holds (the broker owns the objects). */
   readonly subscriptions = new Set<Subscription>();
@@ -128,6 +139,14 @@ export class Session implements SessionHandle {
     this.terminate();
   }
 
+  /** Empties the testament lists, detached first, for publication at the end of the session. */
+  takeTestaments(): Testament[] {
+    const all = [...this.testaments.detached, ...this.testaments.destroyed];
+    this.testaments.detached = [];
+    this.testaments.destroyed = [];
+    return all;
+  }
+
   // ---- internals ----
 
   private dispatch(msg: M.WampMessage): void {
@@ -189,6 +208,7 @@ export class Session implements SessionHandle {
     this.supportsCanceling = clientHasFeature(this.clientRoles, 'callee', 'call_canceling');
     this.supportsProgress = this.supportsCanceling && clientHasFeature(this.clientRoles, 'callee', 'progressive_call_results');
     this.supportsRevocation = clientHasFeature(this.clientRoles, 'callee', 'registration_revocation');
+    this.supportsSubscriptionRevocation = clientHasFeature(this.clientRoles, 'subscriber', 'subscription_revocation');
     this.state = 'authenticating';
     this.proceed(beginAuthentication(this.options.auth, details));
   }

@@ -6,11 +6,15 @@ export function routerRoles(): Record<string, { features: Record<string, boolean
   return {
     broker: {
       features: {
+        event_history: true,
+        event_retention: true,
         pattern_based_subscription: true,
         publisher_exclusion: true,
         publisher_identification: true,
         session_meta_api: true,
         subscriber_blackwhite_listing: true,
+        subscription_meta_api: true,
+        subscription_revocation: true,
       },
     },
     dealer: {
@@ -21,8 +25,10 @@ export function routerRoles(): Record<string, { features: Record<string, boolean
         pattern_based_registration: true,
         progressive_call_results: true,
         registration_meta_api: true,
+        registration_revocation: true,
         session_meta_api: true,
         shared_registration: true,
+        testament_meta_api: true,
       },
     },
   };

@@ -42,3 +42,14 @@ export function isReservedUri(uri: string): boolean {
 export function isMatchPolicy(value: unknown): value is MatchPolicy {
   return value === 'exact' || value === 'prefix' || value === 'wildcard';
 }
+
+/** Does the concrete URI `uri` fall under the pattern (`pattern`, `match`)? */
+export function uriMatches(pattern: string, match: MatchPolicy, uri: string): boolean {
+  if (match === 'exact') return pattern === uri;
+  if (match === 'prefix') return uri.startsWith(pattern);
+  const p = pattern.split('.');
+  const u = uri.split('.');
+  if (p.length !== u.length) return false;
+  for (let i = 0; i < p.length; i++) if (p[i] !== '' && p[i] !== u[i]) return false;
+  return true;
+}

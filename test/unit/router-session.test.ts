@@ -16,7 +16,8 @@ describe('session opening and closing', () => {
     expect(details.roles.dealer.features.shared_registration).toBe(true);
     expect(details.roles.dealer.features.call_canceling).toBe(true);
     // Not implemented here, so not announced.
-    expect(details.roles.broker.features.event_retention).toBeUndefined();
+    expect(details.roles.broker.features.sharded_subscription).toBeUndefined();
+    expect(details.roles.dealer.features.progressive_call_invocations).toBeUndefined();
   });
 
   it('ABORTs a HELLO for an unknown realm with no_such_realm and an invalid realm with invalid_uri', async () => {

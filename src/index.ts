@@ -1,0 +1,6 @@
+// Public API for embedding Junction in a Node program.
+export { startNode, JunctionNode } from './node.js';
+export { Router } from './router/router.js';
+export { ClientSession, WampError, Result } from './client/session.js';
+export type { JunctionConfig, RealmConfig, ListenerConfig } from './config/types.js';
+export { loadConfigFile, parseConfig, defaultConfig, ConfigError } from './config/load.js';
