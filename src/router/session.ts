@@ -206,7 +206,9 @@ export class Session implements SessionHandle {
     this.realm = realm;
     this.clientRoles = roles as Record<string, unknown>;
     this.supportsCanceling = clientHasFeature(this.clientRoles, 'callee', 'call_canceling');
-    this.supportsProgress = this.supportsCanceling && clientHasFeature(this.clientRoles, 'callee', 'progressive_call_results');
+    // The spec ties progressive results to call_canceling, but Autobahn|JS callees announce only
+    // progressive_call_results; interoperability wins (Crossbar does not check either).
+    this.supportsProgress = clientHasFeature(this.clientRoles, 'callee', 'progressive_call_results');
     this.supportsRevocation = clientHasFeature(this.clientRoles, 'callee', 'registration_revocation');
     this.supportsSubscriptionRevocation = clientHasFeature(this.clientRoles, 'subscriber', 'subscription_revocation');
     this.state = 'authenticating';

@@ -1,0 +1,59 @@
+// Interoperability with Autobahn|Python (Debian python3-autobahn, asyncio), over WebSocket and
+// RawSocket with each serializer. The Python peers run test/interop/python/peer.py for real.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startTestNode, type TestNode } from '../helpers/node.js';
+import { ClientSession, Result } from '../../src/client/session.js';
+
+const PEER = fileURLToPath(new URL('./python/peer.py', import.meta.url));
+// Debian's python3-autobahn lives in the system interpreter, not in a pyenv one on PATH.
+const PYTHON = process.env['JUNCTION_PYTHON'] ?? '/usr/bin/python3';
+
+function runPeer(args: string[]): Promise<any> {
+  return new Promise((resolve, reject) => {
+    execFile(PYTHON, [PEER, ...args], { timeout: 40_000 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`peer.py failed: ${err.message}\n${stderr}`));
+      try {
+        resolve(JSON.parse(stdout.trim().split('\n').pop()!));
+      } catch {
+        reject(new Error(`peer.py printed no result:\n${stdout}\n${stderr}`));
+      }
+    });
+  });
+}
+
+describe('Autobahn|Python', () => {
+  let node: TestNode;
+  let local: ClientSession;
+
+  beforeAll(async () => {
+    node = await startTestNode();
+    // A procedure of a non-Python session, to check payload fidelity across serializers.
+    local = await ClientSession.connect(node.node.router, { realm: 'realm1', name: 'test-echo' });
+    await local.register('test.echo', (args, kwargs) => new Result(args, kwargs));
+  });
+  afterAll(async () => {
+    await local?.close();
+    await node?.stop();
+  });
+
+  for (const transport of ['ws', 'rawsocket'] as const) {
+    for (const serializer of ['json', 'msgpack', 'cbor'] as const) {
+      it(`runs RPC and PubSub over ${transport} with ${serializer}`, async () => {
+        const out = await runPeer(['--transport', transport, '--serializer', serializer, '--port', String(node.port)]);
+        expect(out.add2).toBe(5);
+        expect(out.fail).toEqual({ error: 'com.example.error.bad_input', args: ['nope'], kwargs: { code: 7 } });
+        expect(out.missing).toBe('wamp.error.no_such_procedure');
+        expect(out.countdown).toBe('liftoff');
+        expect(out.progress).toEqual([3, 2, 1]);
+        expect(out.echo.args).toEqual(['grüße ✓', 2 ** 40, 1.5, true, null, [1, { k: 'v' }], '0001feff']);
+        expect(out.echo.kwargs).toEqual({ key: 'val' });
+        expect(out.publication_id).toBeGreaterThan(0);
+        expect(out.events).toContainEqual({ args: [1, 2], kwargs: { color: 'red' }, topic: 'py.topic' });
+        expect(out.events).toContainEqual({ args: ['x'], kwargs: {}, topic: 'py.pfx.kitchen' });
+        expect(out.reserved_publish).toBe('wamp.error.invalid_uri');
+      }, 45_000);
+    }
+  }
+});
