@@ -4,7 +4,7 @@ import type { Serializer } from './serializer.js';
 import { widenIntegers } from './wide-integers.js';
 
 // Plain CBOR (RFC 8949) maps and arrays, no record extension tags; 64-bit integers as numbers.
-const encoder = new Encoder({ useRecords: false, mapsAsObjects: true, int64AsType: 'number', variableMapSize: true, tagUint8Array: false } as ConstructorParameters<typeof Encoder>[0]);
+const encoder = new Encoder({ useRecords: false, mapsAsObjects: true, int64AsNumber: true, variableMapSize: true, tagUint8Array: false } as ConstructorParameters<typeof Encoder>[0]);
 
 export const cborSerializer: Serializer = {
   name: 'cbor',

@@ -17,24 +17,36 @@ const isNonNegInt = (v: unknown): v is number => typeof v === 'number' && Number
 const isIdList = (v: unknown) => Array.isArray(v) && v.every(isId);
 const isStringList = (v: unknown) => Array.isArray(v) && v.every(isString);
 const oneOf = (...values: string[]): Check => (v) => typeof v === 'string' && values.includes(v);
+const isDictList = (v: unknown) => Array.isArray(v) && v.every(isDict);
+
+/** Keys of router-to-router links and payload transparency, valid on several messages. */
+const COMMON_OPTIONS: Record<string, Check> = {
+  forward_for: isDictList,
+  enc_algo: oneOf('null', 'cryptobox', 'mqtt', 'xbr'),
+  enc_serializer: oneOf('json', 'msgpack', 'cbor', 'ubjson', 'flatbuffers', 'native'),
+  enc_key: isString,
+  ppt_scheme: isString, ppt_serializer: isString, ppt_cipher: isString, ppt_keyid: isString,
+};
 
 /** Known option keys and their types. Unknown keys are ignored, as the spec requires. */
 const OPTION_TYPES: Record<number, Record<string, Check>> = {
   [M.PUBLISH]: {
+    ...COMMON_OPTIONS, transaction_hash: isString,
     acknowledge: isBool, exclude_me: isBool, disclose_me: isBool, retain: isBool,
     exclude: isIdList, eligible: isIdList,
     exclude_authid: isStringList, exclude_authrole: isStringList,
     eligible_authid: isStringList, eligible_authrole: isStringList,
   },
-  [M.SUBSCRIBE]: { match: oneOf('exact', 'prefix', 'wildcard'), get_retained: isBool },
-  [M.CALL]: { receive_progress: isBool, progress: isBool, disclose_me: isBool, timeout: isNonNegInt },
+  [M.SUBSCRIBE]: { ...COMMON_OPTIONS, match: oneOf('exact', 'prefix', 'wildcard'), get_retained: isBool },
+  [M.CALL]: { ...COMMON_OPTIONS, transaction_hash: isString, receive_progress: isBool, progress: isBool, disclose_me: isBool, timeout: isNonNegInt },
   [M.REGISTER]: {
+    ...COMMON_OPTIONS,
     match: oneOf('exact', 'prefix', 'wildcard'),
     invoke: oneOf('single', 'first', 'last', 'roundrobin', 'random'),
     concurrency: isNonNegInt, disclose_caller: isBool, force_reregister: isBool, forward_timeout: isBool,
   },
   [M.CANCEL]: { mode: oneOf('skip', 'kill', 'killnowait') },
-  [M.YIELD]: { progress: isBool },
+  [M.YIELD]: { ...COMMON_OPTIONS, progress: isBool },
 };
 
 function fail(what: string): never {
@@ -52,8 +64,16 @@ function checkOptions(type: number, options: M.Dict): void {
   }
 }
 
-/** Checks the optional `Arguments|list, ArgumentsKw|dict` tail starting at index `at`. */
-function checkPayload(msg: unknown[], at: number, name: string): void {
+/**
+ * Checks the optional `Arguments|list, ArgumentsKw|dict` tail starting at index `at`. With payload
+ * transparency (enc_algo / ppt_scheme) the payload is one opaque item the router passes on unread.
+ */
+function checkPayload(msg: unknown[], at: number, name: string, options?: M.Dict): void {
+  if (options && (options['enc_algo'] !== undefined || options['ppt_scheme'] !== undefined)) {
+    if (msg.length > at + 1) fail(`${name} with a transparent payload must carry it as one item`);
+    if (msg.length > at && !(msg[at] instanceof Uint8Array) && typeof msg[at] !== 'string') fail(`${name} transparent payload must be binary`);
+    return;
+  }
   if (msg.length > at + 2) fail(`${name} has too many elements`);
   if (msg.length > at && !isList(msg[at])) fail(`${name} Arguments must be a list`);
   if (msg.length > at + 1 && !isDict(msg[at + 1])) fail(`${name} ArgumentsKw must be a dict`);
@@ -111,9 +131,8 @@ export function validateClientMessage(msg: unknown): M.WampMessage {
       if (msg.length < 5) fail(`${name} must have at least 5 elements`);
       if (msg[1] !== M.INVOCATION) fail(`${name} for request type ${String(msg[1])} may not be sent by a client`);
       expectId(msg[2], name, 'Request');
-      expectDict(msg[3], name, 'Details');
+      checkPayload(msg, 5, name, expectDict(msg[3], name, 'Details'));
       expectString(msg[4], name, 'Error');
-      checkPayload(msg, 5, name);
       break;
     case M.PUBLISH:
     case M.CALL:
@@ -121,7 +140,7 @@ export function validateClientMessage(msg: unknown): M.WampMessage {
       expectId(msg[1], name, 'Request');
       checkOptions(type, expectDict(msg[2], name, 'Options'));
       expectString(msg[3], name, type === M.CALL ? 'Procedure' : 'Topic');
-      checkPayload(msg, 4, name);
+      checkPayload(msg, 4, name, msg[2] as M.Dict);
       break;
     case M.SUBSCRIBE:
     case M.REGISTER:
@@ -145,7 +164,7 @@ export function validateClientMessage(msg: unknown): M.WampMessage {
       if (msg.length < 3) fail(`${name} must have at least 3 elements`);
       expectId(msg[1], name, 'Request');
       checkOptions(type, expectDict(msg[2], name, 'Options'));
-      checkPayload(msg, 3, name);
+      checkPayload(msg, 3, name, msg[2] as M.Dict);
       break;
     default:
       if (M.MESSAGE_NAMES[type]) fail(`${name} may not be sent to a router`);
