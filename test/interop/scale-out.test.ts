@@ -1,0 +1,135 @@
+// Transparent scale-out with real clients: microservice instances are Autobahn|JS or
+// Autobahn|Python callees in their own processes; the caller is Autobahn|JS.
+import { describe, it, expect, afterEach } from 'vitest';
+import { startTestNode, type TestNode } from '../helpers/node.js';
+import { startWorker, stopWorkers, connectCaller, outcome, type Worker, type WorkerKind } from '../helpers/workers.js';
+
+let node: TestNode | undefined;
+let workers: Worker[] = [];
+let callers: Array<{ close(): void }> = [];
+
+afterEach(async () => {
+  stopWorkers(workers);
+  workers = [];
+  for (const c of callers) c.close();
+  callers = [];
+  await node?.stop();
+  node = undefined;
+});
+
+async function setup(queueLimit?: number) {
+  node = await startTestNode({ callQueue: queueLimit === undefined ? [] : [{ uri: 'svc.', match: 'prefix', limit: queueLimit, timeout: 30_000 }] });
+  const caller = await connectCaller(node.wsUrl);
+  callers.push(caller);
+  return { node, caller: caller.session };
+}
+
+async function spawnWorkers(kind: WorkerKind, count: number, spec: Omit<Parameters<typeof startWorker>[2], 'name'>) {
+  const started = await Promise.all(Array.from({ length: count }, (_, i) => startWorker(kind, node!.wsUrl, { ...spec, name: `w${i + 1}` })));
+  workers.push(...started);
+  return started;
+}
+
+for (const kind of ['js', 'python'] as const) {
+  describe(`scale-out with Autobahn|${kind === 'js' ? 'JS' : 'Python'} callees`, () => {
+    it('spreads 400 roundrobin calls over 4 callees, 100 each', async () => {
+      const { caller } = await setup();
+      await spawnWorkers(kind, 4, { procedure: 'svc.rr', invoke: 'roundrobin' });
+      const results = await Promise.all(Array.from({ length: 400 }, () => caller.call('svc.rr')));
+      const counts: Record<string, number> = {};
+      for (const r of results) counts[r.worker] = (counts[r.worker] ?? 0) + 1;
+      expect(counts).toEqual({ w1: 100, w2: 100, w3: 100, w4: 100 });
+    }, 60_000);
+
+    it('concurrency 2, 5 simultaneous calls, no queue: 2 results and 3 max_concurrency_reached', async () => {
+      const { caller } = await setup();
+      await spawnWorkers(kind, 1, { procedure: 'svc.slow', concurrency: 2, delayMs: 300 });
+      const outcomes = await Promise.all(Array.from({ length: 5 }, () => outcome(caller.call('svc.slow'))));
+      expect(outcomes.filter((o) => o.ok)).toHaveLength(2);
+      expect(outcomes.filter((o) => !o.ok).map((o) => (o as { error: string }).error)).toEqual(Array(3).fill('crossbar.error.max_concurrency_reached'));
+    }, 60_000);
+
+    it('concurrency 2 with a queue of 10: all 5 answered, never more than 2 running (the callee checks)', async () => {
+      const { caller } = await setup(10);
+      await spawnWorkers(kind, 1, { procedure: 'svc.slow', concurrency: 2, delayMs: 150 });
+      const outcomes = await Promise.all(Array.from({ length: 5 }, () => outcome(caller.call('svc.slow'))));
+      expect(outcomes.every((o) => o.ok)).toBe(true);
+      for (const o of outcomes) expect((o as { value: { running: number } }).value.running).toBeLessThanOrEqual(2);
+    }, 60_000);
+
+    it('a full queue refuses the calls beyond it', async () => {
+      const { caller } = await setup(2);
+      await spawnWorkers(kind, 1, { procedure: 'svc.slow', concurrency: 1, delayMs: 200 });
+      const outcomes = await Promise.all(Array.from({ length: 5 }, () => outcome(caller.call('svc.slow'))));
+      expect(outcomes.filter((o) => o.ok)).toHaveLength(3);
+      const refused = outcomes.filter((o) => !o.ok) as Array<{ error: string; args: unknown[] }>;
+      expect(refused).toHaveLength(2);
+      for (const r of refused) {
+        expect(r.error).toBe('crossbar.error.max_concurrency_reached');
+        expect(String(r.args[0])).toMatch(/queue is full/);
+      }
+    }, 60_000);
+
+    it('a callee killed mid-call: its caller gets canceled, queued calls move to the other callee', async () => {
+      const { caller } = await setup(10);
+      const [victim] = await spawnWorkers(kind, 2, { procedure: 'svc.work', invoke: 'roundrobin', concurrency: 1, delayMs: 400 });
+      const calls = Array.from({ length: 6 }, () => outcome(caller.call('svc.work')));
+      await new Promise((r) => setTimeout(r, 150));
+      victim!.kill();
+      const outcomes = await Promise.all(calls);
+      const failed = outcomes.filter((o) => !o.ok) as Array<{ error: string }>;
+      expect(failed.map((f) => f.error)).toEqual(['wamp.error.canceled']);
+      const served = outcomes.filter((o) => o.ok).map((o) => (o as { value: { worker: string } }).value.worker);
+      expect(served).toEqual(Array(5).fill('w2'));
+    }, 60_000);
+
+    it('first: the standby takes over when the primary dies, under a steady stream of calls, every call answered', async () => {
+      const { caller } = await setup();
+      const [primary] = await spawnWorkers(kind, 1, { procedure: 'svc.dev', invoke: 'first' });
+      workers.push(...await Promise.all([startWorker(kind, node!.wsUrl, { procedure: 'svc.dev', invoke: 'first', name: 'standby' })]));
+      const results: Array<Awaited<ReturnType<typeof outcome>>> = [];
+      let killedAt = -1;
+      const deadline = Date.now() + 1500;
+      while (Date.now() < deadline) {
+        if (killedAt < 0 && results.length >= 30) {
+          killedAt = results.length;
+          primary!.kill();
+        }
+        results.push(await outcome(caller.call('svc.dev')));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      expect(killedAt).toBeGreaterThan(0);
+      const before = results.slice(0, killedAt);
+      const after = results.slice(killedAt);
+      expect(before.every((o) => o.ok && o.value.worker === 'w1')).toBe(true);
+      // A call in flight on the dying primary may be answered canceled; nothing else fails, and
+      // the rest are served by the standby.
+      const failures = after.filter((o) => !o.ok) as Array<{ error: string }>;
+      expect(failures.length).toBeLessThanOrEqual(1);
+      for (const f of failures) expect(f.error).toBe('wamp.error.canceled');
+      const servedAfter = after.filter((o) => o.ok).map((o) => (o as { value: { worker: string } }).value.worker);
+      expect(servedAfter.length).toBeGreaterThan(10);
+      expect(servedAfter.slice(-10)).toEqual(Array(10).fill('standby'));
+    }, 60_000);
+  });
+}
+
+describe('scale-out: CPU-bound work', () => {
+  it('two worker processes give at least 1.7× the throughput of one on this 2-core machine', async () => {
+    const { caller } = await setup(1000);
+    const timeCalls = async (n: number) => {
+      const started = process.hrtime.bigint();
+      const outcomes = await Promise.all(Array.from({ length: n }, () => outcome(caller.call('svc.cpu'))));
+      expect(outcomes.every((o) => o.ok)).toBe(true);
+      return Number(process.hrtime.bigint() - started) / 1e6;
+    };
+    const [first] = await spawnWorkers('js', 1, { procedure: 'svc.cpu', invoke: 'roundrobin', concurrency: 1, cpuMs: 40 });
+    await timeCalls(4); // warm-up
+    const oneWorkerMs = await timeCalls(30);
+    workers.push(await startWorker('js', node!.wsUrl, { procedure: 'svc.cpu', invoke: 'roundrobin', concurrency: 1, cpuMs: 40, name: 'w2' }));
+    await timeCalls(4);
+    const twoWorkersMs = await timeCalls(30);
+    expect(first).toBeDefined();
+    expect(oneWorkerMs / twoWorkersMs).toBeGreaterThanOrEqual(1.7);
+  }, 60_000);
+});
