@@ -48,6 +48,10 @@ export interface RealmConfig {
   name: string;
   roles: RoleConfig[];
   store?: RealmStoreConfig;
+  /** URI checking for topics and procedures (`options.uri_check`); default 'loose'. */
+  uriCheck?: 'loose' | 'strict';
+  /** The wamp.* meta API (`options.enable_meta_api`); default true. */
+  enableMetaApi?: boolean;
 }
 
 export interface TlsConfig {

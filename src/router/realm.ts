@@ -37,11 +37,12 @@ export class Realm {
   readonly broker: Broker;
   readonly dealer: Dealer;
   readonly sessions = new Map<number, Session>();
-  readonly uriCheck: UriCheck = 'loose';
+  readonly uriCheck: UriCheck;
   observer: RealmObserver | undefined;
 
   constructor(config: RealmConfig, routerIds: IdSequence) {
     this.name = config.name;
+    this.uriCheck = config.uriCheck ?? 'loose';
     this.authorizer = new Authorizer(config.roles);
     this.broker = new Broker(this, routerIds, config.store?.eventHistory ?? []);
     this.dealer = new Dealer(this, routerIds, config.store?.callQueue ?? []);

@@ -23,7 +23,7 @@ export class Router implements SessionFactory {
     for (const config of realms) {
       const realm = new Realm(config, this.ids);
       this.realms.set(config.name, realm);
-      this.metaApis.push(new MetaApi(realm));
+      if (config.enableMetaApi !== false) this.metaApis.push(new MetaApi(realm));
     }
     this.ready = Promise.all(this.metaApis.map((m) => m.start(this))).then(() => undefined);
   }
