@@ -120,6 +120,18 @@ for (const transport of ['ws-json', 'ws-msgpack', 'ws-cbor', 'rawsocket'] as con
       expect(await b.session.call('js.add2', [1, 1])).toBe(2);
     });
 
+    it('discloses the caller on disclose_me, enforces call timeouts in ms, routes pattern registrations', async () => {
+      await a.session.register('js.who', (_a: unknown, _k: unknown, details: any) => details.caller ?? null);
+      expect(await b.session.call('js.who', [], {}, { disclose_me: true })).toBe(b.session.id);
+      expect(await b.session.call('js.who')).toBeNull();
+      await a.session.register('js.hang', () => new Promise(() => {}));
+      const started = Date.now();
+      expect((await errorOf(b.session.call('js.hang', [], {}, { timeout: 150 }))).error).toBe('wamp.error.timeout');
+      expect(Date.now() - started).toBeLessThan(2000);
+      await a.session.register('js.dev.', (_a: unknown, _k: unknown, details: any) => details.procedure, { match: 'prefix' });
+      expect(await b.session.call('js.dev.lamp.off')).toBe('js.dev.lamp.off');
+    });
+
     it('spreads roundrobin calls evenly over shared registrations', async () => {
       const counts = [0, 0];
       await a.session.register('js.rr', () => ++counts[0]!, { invoke: 'roundrobin' });

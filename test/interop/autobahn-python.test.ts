@@ -53,6 +53,11 @@ describe('Autobahn|Python', () => {
         expect(out.events).toContainEqual({ args: [1, 2], kwargs: { color: 'red' }, topic: 'py.topic' });
         expect(out.events).toContainEqual({ args: ['x'], kwargs: {}, topic: 'py.pfx.kitchen' });
         expect(out.reserved_publish).toBe('wamp.error.invalid_uri');
+        expect(out.timeout).toBe('wamp.error.timeout');
+        expect(out.timeout_interrupted_callee).toBe(true);
+        expect(out.cancelled).toBe(true);
+        expect(out.cancel_interrupted_callee).toBe(true);
+        expect(out.pattern).toEqual({ caller: null, procedure: 'py.pattern.lamp.on' });
       }, 45_000);
     }
   }

@@ -82,6 +82,19 @@ async def scenario(args):
         return "liftoff"
 
     await a.register(countdown, "py.countdown", options=RegisterOptions(details_arg="details"))
+    interrupted = asyncio.Event()
+
+    async def slow():
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            interrupted.set()
+            raise
+        return "too late"
+
+    await a.register(slow, "py.slow")
+    await a.register(lambda details=None: {"caller": details.caller, "procedure": details.procedure},
+                     "py.pattern.", options=RegisterOptions(match="prefix", details_arg="details"))
     await a.subscribe(on_event, "py.topic", options=SubscribeOptions(details_arg="details"))
     await a.subscribe(on_event, "py.pfx.", options=SubscribeOptions(match="prefix", details_arg="details"))
 
@@ -94,6 +107,31 @@ async def scenario(args):
         await b.call("py.nothing.here")
     except ApplicationError as e:
         out["missing"] = e.error
+
+    # Router-enforced timeout, in milliseconds as the spec says.
+    try:
+        await b.call("py.slow", options=CallOptions(timeout=200))
+    except ApplicationError as e:
+        out["timeout"] = e.error
+    await asyncio.wait_for(interrupted.wait(), 5)
+    out["timeout_interrupted_callee"] = interrupted.is_set()
+    interrupted.clear()
+
+    # Cancel from the caller side: the router answers and interrupts the callee.
+    pending = asyncio.ensure_future(b.call("py.slow"))
+    await asyncio.sleep(0.1)
+    pending.cancel()
+    try:
+        await pending
+    except asyncio.CancelledError:
+        out["cancelled"] = True
+    await asyncio.wait_for(interrupted.wait(), 5)
+    out["cancel_interrupted_callee"] = interrupted.is_set()
+
+    # Pattern-based registration; the caller is not disclosed unless asked (Autobahn|Python 22.7
+    # has no disclose_me option; disclosure is tested with Autobahn|JS).
+    out["pattern"] = await b.call("py.pattern.lamp.on")
+    out["b_session"] = b._session_id
 
     progress = []
     out["countdown"] = await b.call("py.countdown", 3, options=CallOptions(on_progress=lambda i: progress.append(i)))
