@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { defaultConfig, loadConfigFile, ConfigError } from './config/load.js';
 import { checkConfigFile } from './config/check.js';
+import { formatIssue } from './config/check-values.js';
 import { writeStarter } from './config/starter.js';
 import { startNode } from './node.js';
 import { log } from './log.js';
@@ -40,6 +41,7 @@ async function start(args: string[]): Promise<number> {
     }
     throw err;
   }
+  for (const warning of config.warnings ?? []) log.warn(`config: ${formatIssue(warning)}`);
   const node = await startNode(config);
   const stop = (signal: string) => {
     log.info(`${signal}: closing sessions and listeners`);

@@ -1,111 +1,241 @@
-// Loads and validates a configuration file (JSON or YAML) in Crossbar.io's format and produces the
-// typed JunctionConfig. Every problem is reported with the JSON path of the key at fault; a key
-// Junction does not support is an error, never silently ignored.
+// Loads and validates a configuration file (JSON or YAML) in Crossbar.io's format (version 2, one
+// worker of type "router") and produces the typed JunctionConfig, with every default filled in.
+//
+// Rules:
+// - Every problem is reported with the JSON path of the key at fault, all of them in one run.
+// - A key Junction does not support is an error naming its path, never silently ignored. The only
+//   same holds for the Crossbar tuning knobs that cannot change what is
+//   routed or who may connect (WS_OPTIONS_WITHOUT_EFFECT and friends below): refused with a reason
+//   like any unsupported key, unless the value states what Junction does anyway (compression: false).
+// - File paths (TLS files, static directories, Unix sockets) are relative to the config file's
+//   directory; TLS files are read and checked here, so a bad certificate fails at load time.
 
-import { readFileSync } from 'node:fs';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, parseDocument } from 'yaml';
 import {
   DEFAULT_TRANSPORT_OPTIONS,
-  type AuthConfig, type CallQueueConfig, type EndpointConfig, type EventHistoryConfig, type JunctionConfig,
-  type ListenerConfig, type MatchPolicy, type PermissionConfig, type RealmConfig, type RealmStoreConfig,
-  type RoleConfig, type SerializerName, type StaticPathConfig, type TlsConfig, type WampServiceConfig,
-  type WampTransportOptions,
+  type AnonymousAuthConfig, type AuthConfig, type CallQueueConfig, type EndpointConfig, type EventHistoryConfig,
+  type JunctionConfig, type ListenerConfig, type MatchPolicy, type PermissionConfig, type RealmConfig,
+  type RealmStoreConfig, type RoleConfig, type SerializerName, type StaticPathConfig, type TicketAuthConfig,
+  type TlsConfig, type WampServiceConfig, type WampTransportOptions,
 } from './types.js';
-import { Checker, ConfigError, join, type Obj } from './check-values.js';
+import { Checker, ConfigError, describe, join, type Obj } from './check-values.js';
 import { isValidPattern, isValidUri } from '../wamp/uri.js';
 
-export { ConfigError } from './check-values.js';
+export { ConfigError, formatIssue } from './check-values.js';
 export type { ConfigIssue } from './check-values.js';
 
 const MATCHES: readonly MatchPolicy[] = ['exact', 'prefix', 'wildcard'];
 const SERIALIZERS: readonly SerializerName[] = ['json', 'msgpack', 'cbor'];
 const NOT_YET = 'is not supported by Junction yet';
+const MIB = 1024 * 1024;
+/** Built into every realm by the router (its own components join with it); may be referenced. */
+const TRUSTED_ROLE = 'trusted';
+/** The role of clients on a transport without an `auth` block (as in Crossbar). */
+const ANONYMOUS_ROLE = 'anonymous';
+/** Crossbar's rule for keys of `paths` and of a universal transport's `websocket` map. */
+const WEB_PATH_KEY = /^([A-Za-z0-9_-]+|\/)$/;
+/** Longest Unix socket path Linux accepts (sun_path is 108 bytes including the NUL). */
+const MAX_UNIX_PATH = 107;
 
-/** Crossbar's "starred" URIs, used when a permission has no `match`: 'a.*' → prefix 'a.', 'a.*.c' → wildcard 'a..c'. */
-export function convertStarredUri(uri: string): { uri: string; match: MatchPolicy } {
-  if (!uri.includes('*')) return { uri, match: 'exact' };
-  if (uri.indexOf('*') === uri.length - 1 && !uri.slice(0, -1).includes('*')) return { uri: uri.slice(0, -1), match: 'prefix' };
-  return { uri: uri.split('.').map((c) => (c === '*' ? '' : c)).join('.'), match: 'wildcard' };
+/**
+ * Crossbar WebSocket options that tune Autobahn's WebSocket code and have no counterpart in
+ * Junction. They appear in the config `crossbar init` writes, so they are accepted with a warning.
+ * `quiet` is the value that matches what Junction does anyway (no warning for it).
+ */
+const WS_OPTIONS_WITHOUT_EFFECT: Readonly<Record<string, { reason: string; quiet?: unknown }>> = {
+  compression: { reason: 'Junction does not compress WebSocket messages; clients fall back to uncompressed messages', quiet: false },
+  max_frame_size: { reason: 'Junction limits whole messages (max_message_size), not single frames' },
+  auto_fragment_size: { reason: 'Junction sends every message as a single frame' },
+  fail_by_drop: { reason: 'Junction has no such setting' },
+  close_handshake_timeout: { reason: 'Junction has no such setting' },
+  allow_null_origin: { reason: "Junction treats 'Origin: null' like any other origin: allowed when allowed_origins contains '*' or 'null'" },
+  enable_webstatus: { reason: 'Junction serves no WebSocket status page', quiet: false },
+};
+
+/** Crossbar transport and web-service types Junction refuses, with the reason. */
+const TRANSPORT_TYPES_REFUSED: Readonly<Record<string, string>> = {
+  mqtt: 'MQTT transports are not supported by Junction yet',
+  flashpolicy: 'Flash policy transports are not supported by Junction',
+  'websocket.testee': 'WebSocket testee transports are not supported by Junction',
+  'stream.testee': 'stream testee transports are not supported by Junction',
+};
+
+/**
+ * Crossbar's "starred" URIs, used when a permission (or store entry) has no `match`:
+ * no '*' → exact; one '*' at the very end → prefix without it ('com.example.*' → 'com.example.',
+ * '*' → '' = every URI); otherwise → wildcard, each '*' component becoming an empty component
+ * ('com.*.add' → 'com..add'). A '*' inside a component ('com.ex*ple') is refused (`error`).
+ */
+export function convertStarredUri(uri: string): { uri: string; match: MatchPolicy; error?: string } {
+  const stars = uri.split('*').length - 1;
+  if (stars === 0) return { uri, match: 'exact' };
+  if (stars === 1 && uri.endsWith('*')) return { uri: uri.slice(0, -1), match: 'prefix' };
+  const components = uri.split('.');
+  if (components.some((c) => c.includes('*') && c !== '*')) {
+    return { uri, match: 'wildcard', error: "a '*' must be a whole URI component ('a.*.c'), or the single last character ('a.b*')" };
+  }
+  return { uri: components.map((c) => (c === '*' ? '' : c)).join('.'), match: 'wildcard' };
+}
+
+function allowAll(): PermissionConfig {
+  return {
+    uri: '', match: 'prefix', cache: true,
+    allow: { call: true, register: true, publish: true, subscribe: true },
+    disclose: { caller: false, publisher: false },
+  };
+}
+
+function normalizeWebPath(key: string): string {
+  return key === '/' ? '/' : `/${key}`;
+}
+
+function isWildcardInterface(iface: string | undefined): boolean {
+  return iface === undefined || iface === '0.0.0.0' || iface === '::';
 }
 
 class ConfigParser {
   private readonly c = new Checker();
+  /** Roles named by auth blocks; each must exist in some realm. */
   private readonly roleRefs: Array<{ role: string; path: string }> = [];
+  /** WAMP services without an `auth` block: their clients join as role 'anonymous'. */
+  private readonly openServices: string[] = [];
 
   constructor(private readonly baseDir: string) {}
 
   parse(raw: unknown, source?: string): JunctionConfig {
     const c = this.c;
-    const root = c.object(raw, '', ['$schema', 'version', 'controller', 'workers']);
     let realms: RealmConfig[] = [];
     let listeners: ListenerConfig[] = [];
-    if (root) {
-      if (root['version'] !== 2) c.error('version', `must be 2 (Crossbar config format version 2), got ${JSON.stringify(root['version'])}`);
-      if (root['controller'] !== undefined) c.object(root['controller'], 'controller', ['id']);
-      const workers = c.array(root['workers'], 'workers');
-      if (workers) {
-        const routers = workers.map((w, i) => ({ w, i })).filter(({ w, i }) => {
-          const type = c.isObject(w) ? w['type'] : undefined;
-          if (type === 'router') return true;
-          c.error(join(join('workers', i), 'type'), `worker type ${JSON.stringify(type)} is not supported: Junction runs one worker of type "router"`);
-          return false;
+    if (!c.isObject(raw)) {
+      c.error('', `must be an object (a Crossbar config, version 2), got ${describe(raw)}`);
+    } else {
+      // `$schema` (an editor hint in Crossbar's own files) is accepted and ignored.
+      c.object(raw, '', ['$schema', 'version', 'controller', 'workers']);
+      if (raw['version'] === undefined) c.error('version', "is required: Junction reads version 2 of Crossbar's config format");
+      else if (raw['version'] !== 2) c.error('version', `must be 2 (Crossbar's config format version 2), got ${describe(raw['version'])}`);
+      if (raw['controller'] !== undefined) {
+        const ctl = c.object(raw['controller'], 'controller', ['id'], {
+          options: 'controller options are not supported by Junction',
+          manhole: 'the manhole is not supported by Junction',
         });
-        if (routers.length === 0 && workers.length === 0) c.error('workers', 'must hold one worker of type "router"');
-        if (routers.length > 1) c.error(join('workers', routers[1]!.i), 'only one router worker is supported');
-        const first = routers[0];
-        if (first) ({ realms, listeners } = this.router(first.w, join('workers', first.i)));
+        if (ctl) c.string(ctl['id'], 'controller.id', { required: false });
+      }
+      ({ realms, listeners } = this.workers(raw['workers']));
+    }
+
+    const roleNames = new Set([TRUSTED_ROLE, ...realms.flatMap((r) => r.roles.map((role) => role.name))]);
+    for (const ref of this.roleRefs) {
+      if (ref.role && !roleNames.has(ref.role)) c.error(ref.path, `role '${ref.role}' is not defined in any realm`);
+    }
+    if (!roleNames.has(ANONYMOUS_ROLE)) {
+      for (const path of this.openServices) {
+        c.warn(path, `has no auth block, so clients join as role '${ANONYMOUS_ROLE}', which no realm defines: nobody can join through it`);
       }
     }
-    const names = new Set(realms.flatMap((r) => r.roles.map((role) => role.name)).concat(['trusted']));
-    for (const ref of this.roleRefs) {
-      if (!names.has(ref.role)) c.error(ref.path, `role '${ref.role}' is not defined in any realm`);
-    }
-    if (c.issues.length > 0) throw new ConfigError(c.issues, source);
-    return { source, router: { realms, listeners } };
+
+    if (c.errors.length > 0) throw new ConfigError(c.errors, source);
+    const config: JunctionConfig = { source, router: { realms, listeners } };
+    if (c.warnings.length > 0) config.warnings = c.warnings;
+    return config;
   }
 
-  private router(value: unknown, path: string): { realms: RealmConfig[]; listeners: ListenerConfig[] } {
+  private workers(value: unknown): { realms: RealmConfig[]; listeners: ListenerConfig[] } {
     const c = this.c;
-    const w = c.object(value, path, ['type', 'id', 'options', 'realms', 'transports']);
-    if (!w) return { realms: [], listeners: [] };
-    if (w['options'] !== undefined) c.object(w['options'], join(path, 'options'), ['title']);
-    const realms = (c.array(w['realms'], join(path, 'realms')) ?? []).map((r, i) => this.realm(r, join(join(path, 'realms'), i)));
-    const seen = new Set<string>();
-    realms.forEach((r, i) => {
-      if (seen.has(r.name)) c.error(join(join(join(path, 'realms'), i), 'name'), `realm '${r.name}' is defined twice`);
-      seen.add(r.name);
+    const workers = c.array(value, 'workers', { required: true });
+    if (!workers) return { realms: [], listeners: [] };
+    let router: { realms: RealmConfig[]; listeners: ListenerConfig[] } | undefined;
+    let routerPath = '';
+    workers.forEach((w, i) => {
+      const path = join('workers', i);
+      if (!c.isObject(w)) {
+        c.error(path, `must be an object, got ${describe(w)}`);
+        return;
+      }
+      if (w['type'] === undefined) {
+        c.error(join(path, 'type'), 'is required (Junction runs one worker of type "router")');
+      } else if (w['type'] !== 'router') {
+        c.error(join(path, 'type'), `worker type ${describe(w['type'])} is not supported: Junction runs exactly one worker of type "router"`);
+      } else if (router) {
+        c.error(path, `only one router worker is supported (the first is ${routerPath})`);
+      } else {
+        routerPath = path;
+        router = this.router(w, path);
+      }
     });
-    const listeners = (c.array(w['transports'], join(path, 'transports')) ?? [])
-      .map((t, i) => this.transport(t, join(join(path, 'transports'), i), i))
-      .filter((l): l is ListenerConfig => l !== undefined);
-    this.checkEndpointsUnique(listeners, join(path, 'transports'));
-    return { realms, listeners };
+    if (!router && workers.length === 0) c.error('workers', 'must hold one worker of type "router"');
+    return router ?? { realms: [], listeners: [] };
   }
 
-  // ---- realms ----
+  private router(w: Obj, path: string): { realms: RealmConfig[]; listeners: ListenerConfig[] } {
+    const c = this.c;
+    c.object(w, path, ['type', 'id', 'options', 'realms', 'transports'], {
+      components: 'router components are not supported by Junction: run them as ordinary WAMP clients',
+      connections: 'router connections are not supported by Junction',
+      manhole: 'the manhole is not supported by Junction',
+    });
+    c.string(w['id'], join(path, 'id'), { required: false });
+    if (w['options'] !== undefined) {
+      const o = c.object(w['options'], join(path, 'options'), ['title']);
+      if (o) c.string(o['title'], join(join(path, 'options'), 'title'), { required: false });
+    }
+
+    const realmsPath = join(path, 'realms');
+    const realms = (c.array(w['realms'], realmsPath, { required: true, nonEmpty: true }) ?? [])
+      .map((r, i) => this.realm(r, join(realmsPath, i)));
+    const seen = new Map<string, number>();
+    realms.forEach((r, i) => {
+      if (!r.name) return;
+      const first = seen.get(r.name);
+      if (first !== undefined) c.error(join(join(realmsPath, i), 'name'), `realm '${r.name}' is already defined at ${join(realmsPath, first)}`);
+      else seen.set(r.name, i);
+    });
+
+    const transportsPath = join(path, 'transports');
+    const entries = (c.array(w['transports'], transportsPath, { required: true, nonEmpty: true }) ?? [])
+      .map((t, i) => ({ i, listener: this.transport(t, join(transportsPath, i), i) }))
+      .filter((e): e is { i: number; listener: ListenerConfig } => e.listener !== undefined);
+    this.checkListenersDistinct(entries, transportsPath);
+    return { realms, listeners: entries.map((e) => e.listener) };
+  }
+
+  // ---- realms, roles, permissions, store ----
 
   private realm(value: unknown, path: string): RealmConfig {
     const c = this.c;
-    const r = c.object(value, path, ['name', 'roles', 'store', 'options']) ?? {};
+    const r = c.object(value, path, ['name', 'roles', 'store', 'options'], {
+      inventory: 'realm inventories (payload schemas) are not supported by Junction',
+    }) ?? {};
     const name = c.string(r['name'], join(path, 'name')) ?? '';
-    if (name && !isValidUri(name)) c.error(join(path, 'name'), `'${name}' is not a valid realm URI`);
-    const realm: RealmConfig = { name, roles: [] };
-    const roles = c.array(r['roles'] ?? [], join(path, 'roles')) ?? [];
-    const roleNames = new Set<string>();
-    roles.forEach((role, i) => {
-      const parsed = this.role(role, join(join(path, 'roles'), i));
-      if (roleNames.has(parsed.name)) c.error(join(join(join(path, 'roles'), i), 'name'), `role '${parsed.name}' is defined twice in this realm`);
-      roleNames.add(parsed.name);
+    if (name && !isValidUri(name)) c.error(join(path, 'name'), `${JSON.stringify(name)} is not a valid realm name (a URI like "realm1" or "com.example")`);
+
+    const realm: RealmConfig = { name, roles: [], uriCheck: 'loose', enableMetaApi: true };
+    const rolesPath = join(path, 'roles');
+    const seen = new Map<string, number>();
+    (c.array(r['roles'], rolesPath) ?? []).forEach((role, i) => {
+      const parsed = this.role(role, join(rolesPath, i));
+      const first = seen.get(parsed.name);
+      if (parsed.name && first !== undefined) {
+        c.error(join(join(rolesPath, i), 'name'), `role '${parsed.name}' is already defined in this realm at ${join(rolesPath, first)}`);
+      } else {
+        seen.set(parsed.name, i);
+      }
       realm.roles.push(parsed);
     });
     if (r['store'] !== undefined) realm.store = this.store(r['store'], join(path, 'store'));
     if (r['options'] !== undefined) {
-      const o = c.object(r['options'], join(path, 'options'), ['uri_check', 'enable_meta_api']);
+      const op = join(path, 'options');
+      const o = c.object(r['options'], op, ['uri_check', 'enable_meta_api'], {
+        event_dispatching_chunk_size: 'is not supported by Junction (events are dispatched without chunking)',
+        bridge_meta_api: 'is not supported by Junction (there are no router-to-router links)',
+      });
       if (o) {
-        realm.uriCheck = c.oneOf(o['uri_check'], join(join(path, 'options'), 'uri_check'), ['loose', 'strict'] as const, 'loose');
-        realm.enableMetaApi = c.boolean(o['enable_meta_api'], join(join(path, 'options'), 'enable_meta_api'), true);
+        realm.uriCheck = c.oneOf(o['uri_check'], join(op, 'uri_check'), ['loose', 'strict'] as const, 'loose');
+        realm.enableMetaApi = c.boolean(o['enable_meta_api'], join(op, 'enable_meta_api'), true);
       }
     }
     return realm;
@@ -113,77 +243,120 @@ class ConfigParser {
 
   private role(value: unknown, path: string): RoleConfig {
     const c = this.c;
-    const r = c.object(value, path, ['name', 'permissions', 'allow-by-default', 'authorizer']) ?? {};
+    const r = c.object(value, path, ['name', 'permissions', 'allow-by-default'], {
+      authorizer: `dynamic authorization (an authorizer procedure) ${NOT_YET}; list static permissions instead`,
+    }) ?? {};
     const name = c.string(r['name'], join(path, 'name')) ?? '';
-    if (r['authorizer'] !== undefined) c.error(join(path, 'authorizer'), `dynamic authorization ${NOT_YET}; use permissions`);
-    const permissions = (c.array(r['permissions'] ?? [], join(path, 'permissions')) ?? [])
-      .map((p, i) => this.permission(p, join(join(path, 'permissions'), i)));
-    // Crossbar: a role with no permissions may allow everything by default.
-    if (c.boolean(r['allow-by-default'], join(path, 'allow-by-default'), false) && permissions.length === 0) {
-      permissions.push({ uri: '', match: 'prefix', cache: true, allow: { call: true, register: true, publish: true, subscribe: true }, disclose: { caller: false, publisher: false } });
+    const permsPath = join(path, 'permissions');
+    const permissions: PermissionConfig[] = [];
+    const seen = new Map<string, number>();
+    (c.array(r['permissions'], permsPath) ?? []).forEach((p, i) => {
+      const parsed = this.permission(p, join(permsPath, i));
+      if (!parsed) return;
+      permissions.push(parsed);
+      if (typeof (p as Obj)['uri'] !== 'string') return; // already reported
+      const key = `${parsed.match} ${parsed.uri}`;
+      const first = seen.get(key);
+      if (first !== undefined) c.error(join(join(permsPath, i), 'uri'), `duplicate permission: ${parsed.match} ${JSON.stringify(parsed.uri)} is already listed at ${join(permsPath, first)}`);
+      else seen.set(key, i);
+    });
+    // Crossbar: a role without `permissions` allows everything when `allow-by-default` is true
+    // (disclose nothing, cacheable); with `permissions` the flag would be ignored, so refuse it.
+    const byDefaultPath = join(path, 'allow-by-default');
+    const allowByDefault = c.boolean(r['allow-by-default'], byDefaultPath, false);
+    if (allowByDefault && r['permissions'] !== undefined) {
+      c.error(byDefaultPath, 'applies only to a role without permissions; remove one of the two');
+    } else if (allowByDefault) {
+      permissions.push(allowAll());
     }
     return { name, permissions };
   }
 
-  private permission(value: unknown, path: string): PermissionConfig {
+  private permission(value: unknown, path: string): PermissionConfig | undefined {
     const c = this.c;
-    const p = c.object(value, path, ['uri', 'match', 'allow', 'disclose', 'cache', 'validate']) ?? {};
-    if (p['validate'] !== undefined) c.error(join(path, 'validate'), `payload validation ${NOT_YET}`);
+    const p = c.object(value, path, ['uri', 'match', 'allow', 'disclose', 'cache'], {
+      validate: `payload validation ${NOT_YET}`,
+    });
+    if (!p) return undefined;
     const { uri, match } = this.uriAndMatch(p, path);
-    const allow = c.object(p['allow'] ?? {}, join(path, 'allow'), ['call', 'register', 'publish', 'subscribe']) ?? {};
-    const disclose = c.object(p['disclose'] ?? {}, join(path, 'disclose'), ['caller', 'publisher']) ?? {};
-    const a = join(path, 'allow');
-    const d = join(path, 'disclose');
+    const allowPath = join(path, 'allow');
+    const disclosePath = join(path, 'disclose');
+    const allow = (p['allow'] === undefined ? {} : c.object(p['allow'], allowPath, ['call', 'register', 'publish', 'subscribe'])) ?? {};
+    const disclose = (p['disclose'] === undefined ? {} : c.object(p['disclose'], disclosePath, ['caller', 'publisher'])) ?? {};
     return {
       uri, match,
       allow: {
-        call: c.boolean(allow['call'], join(a, 'call'), false),
-        register: c.boolean(allow['register'], join(a, 'register'), false),
-        publish: c.boolean(allow['publish'], join(a, 'publish'), false),
-        subscribe: c.boolean(allow['subscribe'], join(a, 'subscribe'), false),
+        call: c.boolean(allow['call'], join(allowPath, 'call'), false),
+        register: c.boolean(allow['register'], join(allowPath, 'register'), false),
+        publish: c.boolean(allow['publish'], join(allowPath, 'publish'), false),
+        subscribe: c.boolean(allow['subscribe'], join(allowPath, 'subscribe'), false),
       },
       disclose: {
-        caller: c.boolean(disclose['caller'], join(d, 'caller'), false),
-        publisher: c.boolean(disclose['publisher'], join(d, 'publisher'), false),
+        caller: c.boolean(disclose['caller'], join(disclosePath, 'caller'), false),
+        publisher: c.boolean(disclose['publisher'], join(disclosePath, 'publisher'), false),
       },
       cache: c.boolean(p['cache'], join(path, 'cache'), true),
     };
   }
 
-  /** `uri` with `match`, or a starred `uri` without it. */
+  /** `uri` with `match`, or a starred `uri` without it (permissions and store entries). */
   private uriAndMatch(o: Obj, path: string): { uri: string; match: MatchPolicy } {
     const c = this.c;
-    const raw = c.string(o['uri'], join(path, 'uri')) ?? '';
-    let uri = raw;
-    let match: MatchPolicy;
-    if (o['match'] === undefined) ({ uri, match } = convertStarredUri(raw));
-    else match = c.oneOf(o['match'], join(path, 'match'), MATCHES, 'exact')!;
-    if (!(match === 'prefix' && uri === '') && !isValidPattern(uri, match)) {
-      c.error(join(path, 'uri'), `'${raw}' is not a valid URI for match '${match}'`);
+    const uriPath = join(path, 'uri');
+    const raw = c.string(o['uri'], uriPath, { nonEmpty: false });
+    if (o['match'] !== undefined) {
+      const match = c.oneOf(o['match'], join(path, 'match'), MATCHES);
+      if (raw === undefined || match === undefined) return { uri: raw ?? '', match: match ?? 'exact' };
+      if (raw.includes('*')) {
+        c.error(uriPath, `'*' is only understood without 'match' (Crossbar's starred form); with match '${match}' write the URI without it, e.g. ${match === 'wildcard' ? '"com..add"' : '"com.example."'}`);
+      } else if (!isValidPattern(raw, match)) {
+        c.error(uriPath, `${JSON.stringify(raw)} is not a valid URI for match '${match}'`);
+      }
+      return { uri: raw, match };
     }
-    return { uri, match };
+    if (raw === undefined) return { uri: '', match: 'exact' };
+    const starred = convertStarredUri(raw);
+    if (starred.error) c.error(uriPath, starred.error);
+    else if (!isValidPattern(starred.uri, starred.match)) c.error(uriPath, `${JSON.stringify(raw)} is not a valid URI`);
+    return { uri: starred.uri, match: starred.match };
   }
 
   private store(value: unknown, path: string): RealmStoreConfig {
     const c = this.c;
     const s = c.object(value, path, ['type', 'limit', 'call-queue', 'event-history']) ?? {};
-    c.oneOf(s['type'], join(path, 'type'), ['memory'] as const);
+    const typePath = join(path, 'type');
+    if (s['type'] === 'cfxdb') c.error(typePath, 'store type "cfxdb" is not supported by Junction (use "memory")');
+    else c.oneOf(s['type'], typePath, ['memory'] as const);
+    const limit = c.integer(s['limit'], join(path, 'limit'), 100, 0, 1_000_000)!;
+
     const queuePath = join(path, 'call-queue');
-    const historyPath = join(path, 'event-history');
-    const callQueue: CallQueueConfig[] = (c.array(s['call-queue'] ?? [], queuePath) ?? []).map((e, i) => {
+    const callQueue: CallQueueConfig[] = [];
+    const seenQueue = new Map<string, number>();
+    (c.array(s['call-queue'], queuePath) ?? []).forEach((e, i) => {
       const p = join(queuePath, i);
-      const o = c.object(e, p, ['uri', 'match', 'limit', 'timeout']) ?? {};
-      return {
+      const o = c.object(e, p, ['uri', 'match', 'limit', 'timeout']);
+      if (!o) return;
+      const entry: CallQueueConfig = {
         ...this.uriAndMatch(o, p),
+        // Junction enforces the limit (Crossbar ignores it), so it must be chosen explicitly.
         limit: c.integer(o['limit'], join(p, 'limit'), undefined, 0, 1_000_000) ?? 0,
         timeout: c.integer(o['timeout'], join(p, 'timeout'), 30_000, 1, 86_400_000)!,
       };
+      const key = `${entry.match} ${entry.uri}`;
+      const first = seenQueue.get(key);
+      if (first !== undefined) c.error(join(p, 'uri'), `duplicate call-queue entry: ${entry.match} ${JSON.stringify(entry.uri)} is already listed at ${join(queuePath, first)}`);
+      else seenQueue.set(key, i);
+      callQueue.push(entry);
     });
-    const limit = c.integer(s['limit'], join(path, 'limit'), 100, 0, 1_000_000)!;
-    const eventHistory: EventHistoryConfig[] = (c.array(s['event-history'] ?? [], historyPath) ?? []).map((e, i) => {
+
+    const historyPath = join(path, 'event-history');
+    const eventHistory: EventHistoryConfig[] = [];
+    (c.array(s['event-history'], historyPath) ?? []).forEach((e, i) => {
       const p = join(historyPath, i);
-      const o = c.object(e, p, ['uri', 'match', 'limit']) ?? {};
-      return { ...this.uriAndMatch(o, p), limit: c.integer(o['limit'], join(p, 'limit'), limit, 0, 1_000_000)! };
+      const o = c.object(e, p, ['uri', 'match', 'limit']);
+      if (!o) return;
+      // As in Crossbar, the store's `limit` is the default for each entry.
+      eventHistory.push({ ...this.uriAndMatch(o, p), limit: c.integer(o['limit'], join(p, 'limit'), limit, 0, 1_000_000)! });
     });
     return { type: 'memory', limit, callQueue, eventHistory };
   }
@@ -193,282 +366,631 @@ class ConfigParser {
   private transport(value: unknown, path: string, index: number): ListenerConfig | undefined {
     const c = this.c;
     if (!c.isObject(value)) {
-      c.error(path, 'must be an object');
+      c.error(path, `must be an object, got ${describe(value)}`);
       return undefined;
     }
     const kind = value['type'];
-    const id = typeof value['id'] === 'string' ? value['id'] : `transport${index}`;
+    const id = c.string(value['id'], join(path, 'id'), { required: false }) ?? `transport${index}`;
     const base = { id, websocket: {}, websocketAnyPath: false, static: {} };
     switch (kind) {
       case 'websocket': {
-        const t = c.object(value, path, ['id', 'type', 'endpoint', 'serializers', 'options', 'auth', 'url', 'debug'])!;
-        return { ...base, kind, endpoint: this.endpoint(t['endpoint'], join(path, 'endpoint')), websocket: { '/': this.service(t, path, 'websocket') }, websocketAnyPath: true };
+        const t = c.object(value, path, ['id', 'type', 'endpoint', 'serializers', 'options', 'auth', 'url', 'debug'], {
+          cookie: `cookie tracking ${NOT_YET}`,
+        })!;
+        return {
+          ...base, kind, websocketAnyPath: true,
+          endpoint: this.endpoint(t['endpoint'], join(path, 'endpoint')),
+          websocket: { '/': this.service(t, path, 'websocket') },
+        };
       }
       case 'rawsocket': {
-        const t = c.object(value, path, ['id', 'type', 'endpoint', 'serializers', 'options', 'auth', 'debug'])!;
-        return { ...base, kind, endpoint: this.endpoint(t['endpoint'], join(path, 'endpoint')), rawsocket: this.service(t, path, 'rawsocket') };
+        const t = c.object(value, path, ['id', 'type', 'endpoint', 'serializers', 'options', 'max_message_size', 'auth', 'debug'])!;
+        return {
+          ...base, kind,
+          endpoint: this.endpoint(t['endpoint'], join(path, 'endpoint')),
+          rawsocket: this.service(t, path, 'rawsocket'),
+        };
       }
       case 'web': {
-        const t = c.object(value, path, ['id', 'type', 'endpoint', 'paths'])!;
-        return { ...base, kind, endpoint: this.endpoint(t['endpoint'], join(path, 'endpoint')), ...this.paths(t['paths'], join(path, 'paths')) };
-      }
-      case 'universal': {
-        const t = c.object(value, path, ['id', 'type', 'endpoint', 'rawsocket', 'websocket', 'web', 'mqtt'])!;
-        if (t['mqtt'] !== undefined) c.error(join(path, 'mqtt'), `MQTT ${NOT_YET}`);
+        const t = c.object(value, path, ['id', 'type', 'endpoint', 'paths'], {
+          options: 'web transport options (access_log, hsts, client_timeout, …) are not supported by Junction',
+        })!;
         const listener: ListenerConfig = { ...base, kind, endpoint: this.endpoint(t['endpoint'], join(path, 'endpoint')) };
-        if (t['rawsocket'] !== undefined) {
-          const p = join(path, 'rawsocket');
-          const r = c.object(t['rawsocket'], p, ['serializers', 'options', 'auth', 'debug']);
-          if (r) listener.rawsocket = this.service(r, p, 'rawsocket');
-        }
-        if (t['websocket'] !== undefined) {
-          const p = join(path, 'websocket');
-          const map = c.object(t['websocket'], p, Object.keys(c.isObject(t['websocket']) ? t['websocket'] : {})) ?? {};
-          for (const [key, svc] of Object.entries(map)) {
-            const sp = join(p, key);
-            const s = c.object(svc, sp, ['type', 'serializers', 'options', 'auth', 'url', 'debug']);
-            if (!s) continue;
-            if (s['type'] !== undefined && s['type'] !== 'websocket') c.error(join(sp, 'type'), 'must be "websocket"');
-            listener.websocket[normalizePath(key)] = this.service(s, sp, 'websocket');
-          }
-        }
-        if (t['web'] !== undefined) {
-          const p = join(path, 'web');
-          const web = c.object(t['web'], p, ['paths']);
-          if (web) {
-            const parsed = this.paths(web['paths'], join(p, 'paths'));
-            Object.assign(listener.websocket, parsed.websocket);
-            Object.assign(listener.static, parsed.static);
-          }
-        }
-        if (!listener.rawsocket && Object.keys(listener.websocket).length === 0 && Object.keys(listener.static).length === 0) {
-          c.error(path, 'a universal transport needs at least one of rawsocket, websocket or web');
-        }
+        this.paths(t['paths'], join(path, 'paths'), listener);
         return listener;
       }
-      case 'mqtt':
-        c.error(join(path, 'type'), `transport type "mqtt" ${NOT_YET}`);
+      case 'universal':
+        return this.universal(value, path, base);
+      default: {
+        const typePath = join(path, 'type');
+        if (kind === undefined) c.error(typePath, 'is required (one of "websocket", "rawsocket", "universal", "web")');
+        else if (typeof kind === 'string' && TRANSPORT_TYPES_REFUSED[kind]) c.error(typePath, TRANSPORT_TYPES_REFUSED[kind]);
+        else c.error(typePath, `must be one of "websocket", "rawsocket", "universal", "web", got ${describe(kind)}`);
         return undefined;
-      default:
-        c.error(join(path, 'type'), `must be one of websocket, rawsocket, universal, web; got ${JSON.stringify(kind)}`);
-        return undefined;
+      }
     }
   }
 
-  private paths(value: unknown, path: string): Pick<ListenerConfig, 'websocket' | 'static'> {
+  private universal(value: Obj, path: string, base: Pick<ListenerConfig, 'id' | 'websocket' | 'websocketAnyPath' | 'static'>): ListenerConfig {
     const c = this.c;
-    const out: Pick<ListenerConfig, 'websocket' | 'static'> = { websocket: {}, static: {} };
-    if (!c.isObject(value)) {
-      c.error(path, 'must be an object mapping URL paths to services');
-      return out;
-    }
-    for (const [key, entry] of Object.entries(value)) {
-      const p = join(path, key);
-      const type = c.isObject(entry) ? entry['type'] : undefined;
-      if (type === 'static') {
-        const s = c.object(entry, p, ['type', 'directory']);
-        const dir = s ? c.string(s['directory'], join(p, 'directory')) : undefined;
-        if (dir !== undefined) out.static[normalizePath(key)] = { type: 'static', directory: this.file(dir) } satisfies StaticPathConfig;
-      } else if (type === 'websocket') {
-        const s = c.object(entry, p, ['type', 'serializers', 'options', 'auth', 'url', 'debug']);
-        if (s) out.websocket[normalizePath(key)] = this.service(s, p, 'websocket');
-      } else {
-        c.error(join(p, 'type'), `web path type ${JSON.stringify(type)} ${NOT_YET} (supported: static, websocket)`);
+    const t = c.object(value, path, ['id', 'type', 'endpoint', 'rawsocket', 'websocket', 'web'], {
+      mqtt: `MQTT ${NOT_YET}`,
+    })!;
+    const listener: ListenerConfig = { ...base, kind: 'universal', endpoint: this.endpoint(t['endpoint'], join(path, 'endpoint')) };
+    const ownEndpoint = "a universal transport's sub-items share its endpoint; remove this one";
+
+    if (t['rawsocket'] !== undefined) {
+      const p = join(path, 'rawsocket');
+      const r = c.object(t['rawsocket'], p, ['id', 'type', 'serializers', 'options', 'max_message_size', 'auth', 'debug'], { endpoint: ownEndpoint });
+      if (r) {
+        c.string(r['id'], join(p, 'id'), { required: false });
+        if (r['type'] !== undefined) c.oneOf(r['type'], join(p, 'type'), ['rawsocket'] as const);
+        listener.rawsocket = this.service(r, p, 'rawsocket');
       }
     }
-    return out;
+    if (t['websocket'] !== undefined) {
+      const p = join(path, 'websocket');
+      for (const [key, svc] of Object.entries(c.map(t['websocket'], p) ?? {})) {
+        const sp = join(p, key);
+        if (!this.webPathKey(key, sp)) continue;
+        const s = c.object(svc, sp, ['id', 'type', 'serializers', 'options', 'auth', 'url', 'debug'], {
+          endpoint: ownEndpoint,
+          cookie: `cookie tracking ${NOT_YET}`,
+        });
+        if (!s) continue;
+        c.string(s['id'], join(sp, 'id'), { required: false });
+        if (s['type'] !== undefined) c.oneOf(s['type'], join(sp, 'type'), ['websocket'] as const);
+        listener.websocket[normalizeWebPath(key)] = this.service(s, sp, 'websocket');
+      }
+    }
+    if (t['web'] !== undefined) {
+      const p = join(path, 'web');
+      const web = c.object(t['web'], p, ['paths'], {
+        endpoint: ownEndpoint,
+        options: 'web transport options (access_log, hsts, client_timeout, …) are not supported by Junction',
+      });
+      if (web) this.paths(web['paths'], join(p, 'paths'), listener);
+    }
+    if (!listener.rawsocket && Object.keys(listener.websocket).length === 0 && Object.keys(listener.static).length === 0) {
+      c.error(path, 'a universal transport needs at least one of rawsocket, websocket or web');
+    }
+    return listener;
+  }
+
+  private webPathKey(key: string, path: string): boolean {
+    if (WEB_PATH_KEY.test(key)) return true;
+    this.c.error(path, `${JSON.stringify(key)} is not a valid path: use "/" or one segment of letters, digits, '_' and '-' (e.g. "ws")`);
+    return false;
+  }
+
+  /** A web transport's `paths`, added to `listener`. */
+  private paths(value: unknown, path: string, listener: ListenerConfig): void {
+    const c = this.c;
+    const paths = c.map(value, path);
+    if (paths && Object.keys(paths).length === 0) c.error(path, 'must serve at least one path');
+    for (const [key, entry] of Object.entries(paths ?? {})) {
+      const p = join(path, key);
+      if (!this.webPathKey(key, p)) continue;
+      const url = normalizeWebPath(key);
+      if (listener.websocket[url] || listener.static[url]) {
+        c.error(p, `path ${url} is already served by this transport`);
+        continue;
+      }
+      if (!c.isObject(entry)) {
+        c.error(p, `must be an object, got ${describe(entry)}`);
+        continue;
+      }
+      const type = entry['type'];
+      if (type === 'static') {
+        const s = c.object(entry, p, ['id', 'type', 'directory', 'options'], {
+          package: "serving a Python package's resources is not supported by Junction; use directory",
+          resource: "serving a Python package's resources is not supported by Junction; use directory",
+        })!;
+        c.string(s['id'], join(p, 'id'), { required: false });
+        if (s['options'] !== undefined) this.staticOptions(s['options'], join(p, 'options'));
+        const dir = this.directory(s['directory'], join(p, 'directory'));
+        if (dir !== undefined) listener.static[url] = { type: 'static', directory: dir } satisfies StaticPathConfig;
+      } else if (type === 'websocket') {
+        const s = c.object(entry, p, ['id', 'type', 'serializers', 'options', 'auth', 'url', 'debug'], {
+          cookie: `cookie tracking ${NOT_YET}`,
+        })!;
+        c.string(s['id'], join(p, 'id'), { required: false });
+        listener.websocket[url] = this.service(s, p, 'websocket');
+      } else if (type === 'nodeinfo') {
+        // In the config `crossbar init` writes; harmless to leave out.
+        c.object(entry, p, ['id', 'type']);
+        c.error(join(p, 'type'), `Crossbar's node info page is not served by Junction; remove the path '${url}'`);
+      } else if (type === undefined) {
+        c.error(join(p, 'type'), 'is required (one of "static", "websocket")');
+      } else {
+        c.error(join(p, 'type'), `web service type ${describe(type)} is not supported by Junction (supported: "static", "websocket")`);
+      }
+    }
+  }
+
+  private staticOptions(value: unknown, path: string): void {
+    const c = this.c;
+    const o = c.object(value, path, ['enable_directory_listing'], {
+      mime_types: 'is not supported by Junction (content types come from a built-in table)',
+      cache_timeout: 'is not supported by Junction (static files are sent with Cache-Control: no-cache)',
+      default_file: 'is not supported by Junction (a directory URL serves its index.html)',
+    });
+    if (!o) return;
+    const p = join(path, 'enable_directory_listing');
+    if (c.boolean(o['enable_directory_listing'], p, false)) {
+      c.error(p, 'is not supported: Junction does not list directories (a directory URL serves its index.html); remove it or set it to false');
+    }
+  }
+
+  private directory(value: unknown, path: string): string | undefined {
+    const dir = this.c.string(value, path);
+    if (dir === undefined) return undefined;
+    const abs = this.file(dir);
+    let isDir = false;
+    try {
+      isDir = statSync(abs).isDirectory();
+    } catch (err) {
+      this.c.error(path, `cannot use ${abs}: ${errorCode(err)}`);
+      return undefined;
+    }
+    if (!isDir) {
+      this.c.error(path, `${abs} is not a directory`);
+      return undefined;
+    }
+    return abs;
   }
 
   private service(t: Obj, path: string, kind: 'websocket' | 'rawsocket'): WampServiceConfig {
     const c = this.c;
-    const serializers = (c.array(t['serializers'] ?? [...SERIALIZERS], join(path, 'serializers')) ?? [...SERIALIZERS])
-      .map((s, i) => c.oneOf(s, join(join(path, 'serializers'), i), SERIALIZERS))
-      .filter((s): s is SerializerName => s !== undefined);
-    if (serializers.length === 0) c.error(join(path, 'serializers'), 'must name at least one serializer');
-    const service: WampServiceConfig = { serializers, options: this.options(t['options'], join(path, 'options'), kind) };
+    const serPath = join(path, 'serializers');
+    const serializers: SerializerName[] = [];
+    const list = t['serializers'] === undefined ? [...SERIALIZERS] : c.array(t['serializers'], serPath, { nonEmpty: true }) ?? [];
+    list.forEach((s, i) => {
+      const p = join(serPath, i);
+      if (s === 'ubjson' || s === 'flatbuffers') c.error(p, `serializer "${s}" is not supported by Junction (supported: json, msgpack, cbor)`);
+      else if (serializers.includes(s as SerializerName)) c.error(p, `serializer "${String(s)}" is listed twice`);
+      else {
+        const name = c.oneOf(s, p, SERIALIZERS);
+        if (name) serializers.push(name);
+      }
+    });
+    // `debug` (Crossbar's per-transport debug logging) and `url` (the public URL, informational)
+    // cannot change behaviour: accepted, type-checked, not used.
+    c.boolean(t['debug'], join(path, 'debug'), false);
+    if (kind === 'websocket' && t['url'] !== undefined) this.wsUrl(t['url'], join(path, 'url'));
+
+    const options = this.options(t['options'], join(path, 'options'), kind);
+    if (kind === 'rawsocket' && t['max_message_size'] !== undefined) {
+      // Older Crossbar configs put it beside `serializers`, newer ones in `options`.
+      const p = join(path, 'max_message_size');
+      if (c.isObject(t['options']) && t['options']['max_message_size'] !== undefined) c.error(p, 'is also set in options; keep one');
+      else options.maxMessageSize = c.integer(t['max_message_size'], p, options.maxMessageSize, 1, 64 * MIB)!;
+    }
+    const service: WampServiceConfig = { serializers, options };
     if (t['auth'] !== undefined) service.auth = this.auth(t['auth'], join(path, 'auth'));
+    else this.openServices.push(path);
     return service;
+  }
+
+  private wsUrl(value: unknown, path: string): void {
+    const url = this.c.string(value, path);
+    if (url === undefined) return;
+    let ok = false;
+    try {
+      ok = ['ws:', 'wss:'].includes(new URL(url).protocol);
+    } catch {
+      ok = false;
+    }
+    if (!ok) this.c.error(path, `must be a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
   }
 
   private options(value: unknown, path: string, kind: 'websocket' | 'rawsocket'): WampTransportOptions {
     const c = this.c;
     const d = DEFAULT_TRANSPORT_OPTIONS;
-    if (value === undefined) return { ...d };
-    const allowed = kind === 'websocket'
+    const out: WampTransportOptions = { ...d, allowedOrigins: [...d.allowedOrigins] };
+    if (value === undefined) return out;
+    const known = kind === 'websocket'
       ? ['max_message_size', 'auto_ping_interval', 'auto_ping_timeout', 'auto_ping_size', 'open_handshake_timeout', 'allowed_origins']
       : ['max_message_size', 'auto_ping_interval', 'auto_ping_timeout', 'open_handshake_timeout'];
-    const o = c.object(value, path, allowed) ?? {};
-    const origins = o['allowed_origins'] === undefined
-      ? d.allowedOrigins
-      : (c.array(o['allowed_origins'], join(path, 'allowed_origins')) ?? []).map((x, i) => c.string(x, join(join(path, 'allowed_origins'), i)) ?? '');
-    return {
-      maxMessageSize: c.integer(o['max_message_size'], join(path, 'max_message_size'), d.maxMessageSize, 512, kind === 'rawsocket' ? 2 ** 24 : 64 * 2 ** 20)!,
-      autoPingInterval: c.integer(o['auto_ping_interval'], join(path, 'auto_ping_interval'), d.autoPingInterval, 0, 86_400_000)!,
-      autoPingTimeout: c.integer(o['auto_ping_timeout'], join(path, 'auto_ping_timeout'), d.autoPingTimeout, 0, 86_400_000)!,
-      autoPingSize: c.integer(o['auto_ping_size'], join(path, 'auto_ping_size'), d.autoPingSize, 0, 125)!,
-      openHandshakeTimeout: c.integer(o['open_handshake_timeout'], join(path, 'open_handshake_timeout'), d.openHandshakeTimeout, 1, 600_000)!,
-      allowedOrigins: origins,
-    };
-  }
-
-  private auth(value: unknown, path: string): AuthConfig {
-    const c = this.c;
-    const known = ['anonymous', 'ticket', 'wampcra', 'cryptosign', 'scram', 'tls', 'cookie'];
-    const a = c.object(value, path, known) ?? {};
-    const out: AuthConfig = {};
-    for (const method of ['wampcra', 'cryptosign', 'scram', 'tls', 'cookie']) {
-      if (a[method] !== undefined) c.error(join(path, method), `authentication method '${method}' ${NOT_YET}`);
-    }
-    if (a['anonymous'] !== undefined) {
-      const p = join(path, 'anonymous');
-      const o = c.object(a['anonymous'], p, ['type', 'role', 'authid']);
-      if (o) {
-        this.staticOnly(o, p);
-        const role = c.string(o['role'], join(p, 'role')) ?? '';
-        this.roleRefs.push({ role, path: join(p, 'role') });
-        out.anonymous = { type: 'static', role, authid: c.string(o['authid'], join(p, 'authid'), false) };
+    const tolerated = kind === 'websocket' ? Object.keys(WS_OPTIONS_WITHOUT_EFFECT) : [];
+    const o = c.object(value, path, [...known, ...tolerated]);
+    if (!o) return out;
+    for (const key of tolerated) {
+      const rule = WS_OPTIONS_WITHOUT_EFFECT[key]!;
+      // Refused, as every unsupported key is, unless its value says what Junction does anyway.
+      if (o[key] !== undefined && o[key] !== rule.quiet) {
+        c.error(join(path, key), `is not supported by Junction: ${rule.reason}${rule.quiet !== undefined ? ` (remove it, or set it to ${String(rule.quiet)})` : ' (remove it)'}`);
       }
     }
-    if (a['ticket'] !== undefined) {
-      const p = join(path, 'ticket');
-      const o = c.object(a['ticket'], p, ['type', 'principals']);
-      if (o) {
-        this.staticOnly(o, p);
-        const principals: Record<string, { ticket: string; role: string }> = {};
-        const pp = join(p, 'principals');
-        const map = c.object(o['principals'], pp, Object.keys(c.isObject(o['principals']) ? o['principals'] : {})) ?? {};
-        for (const [authid, v] of Object.entries(map)) {
-          const ap = join(pp, authid);
-          const pr = c.object(v, ap, ['ticket', 'role']);
-          if (!pr) continue;
-          const role = c.string(pr['role'], join(ap, 'role')) ?? '';
-          this.roleRefs.push({ role, path: join(ap, 'role') });
-          principals[authid] = { ticket: c.string(pr['ticket'], join(ap, 'ticket')) ?? '', role };
-        }
-        out.ticket = { type: 'static', principals };
+    out.maxMessageSize = c.integer(o['max_message_size'], join(path, 'max_message_size'), d.maxMessageSize, 1, 64 * MIB)!;
+    out.autoPingInterval = this.milliseconds(o['auto_ping_interval'], join(path, 'auto_ping_interval'), d.autoPingInterval, true);
+    out.autoPingTimeout = this.milliseconds(o['auto_ping_timeout'], join(path, 'auto_ping_timeout'), d.autoPingTimeout, true);
+    out.openHandshakeTimeout = this.milliseconds(o['open_handshake_timeout'], join(path, 'open_handshake_timeout'), d.openHandshakeTimeout, false);
+    if (out.autoPingTimeout > 0 && out.autoPingInterval === 0) {
+      c.warn(join(path, 'auto_ping_timeout'), 'has no effect without auto_ping_interval');
+    }
+    if (kind === 'websocket') {
+      out.autoPingSize = c.integer(o['auto_ping_size'], join(path, 'auto_ping_size'), d.autoPingSize, 0, 125)!;
+      if (o['allowed_origins'] !== undefined) {
+        const op = join(path, 'allowed_origins');
+        const list = c.array(o['allowed_origins'], op, { nonEmpty: true }) ?? [];
+        out.allowedOrigins = list.map((x, i) => c.string(x, join(op, i))).filter((x): x is string => x !== undefined);
       }
     }
     return out;
   }
 
-  private staticOnly(o: Obj, path: string): void {
-    if (o['type'] === 'dynamic' || o['type'] === 'function') this.c.error(join(path, 'type'), `type '${String(o['type'])}' ${NOT_YET}; use "static"`);
-    else this.c.oneOf(o['type'], join(path, 'type'), ['static'] as const);
+  /** Milliseconds as Crossbar takes them: 0 (off, where allowed) or at least 1000, to catch seconds. */
+  private milliseconds(value: unknown, path: string, fallback: number, zeroMeansOff: boolean): number {
+    const v = this.c.integer(value, path, fallback, 0, 86_400_000)!;
+    if (value === undefined || v !== value) return v;
+    if (v === 0 && !zeroMeansOff) {
+      this.c.error(path, 'must be at least 1000 ms (Junction always limits the opening handshake)');
+      return fallback;
+    }
+    if (v > 0 && v < 1000) {
+      this.c.error(path, `is in milliseconds; ${v} is too small (at least 1000${zeroMeansOff ? ', or 0 for off' : ''})`);
+      return fallback;
+    }
+    return v;
   }
+
+  // ---- authentication ----
+
+  private auth(value: unknown, path: string): AuthConfig {
+    const c = this.c;
+    const unsupported = (method: string) => `authentication method '${method}' ${NOT_YET} (supported: anonymous, ticket)`;
+    const a = c.object(value, path, ['anonymous', 'ticket'], {
+      wampcra: unsupported('wampcra'),
+      cryptosign: unsupported('cryptosign'),
+      scram: unsupported('scram'),
+      tls: unsupported('tls'),
+      cookie: unsupported('cookie'),
+    });
+    const out: AuthConfig = {};
+    if (!a) return out;
+    if (Object.keys(a).length === 0) c.error(path, 'must enable at least one authentication method (anonymous, ticket)');
+    if (a['anonymous'] !== undefined) {
+      const p = join(path, 'anonymous');
+      const o = c.object(a['anonymous'], p, ['type', 'role', 'authid'], {
+        authenticator: `dynamic authentication ${NOT_YET}`,
+        'authenticator-realm': `dynamic authentication ${NOT_YET}`,
+      });
+      if (o && this.staticType(o, p)) {
+        // Crossbar's default role for anonymous authentication is 'anonymous'.
+        const role = o['role'] === undefined ? ANONYMOUS_ROLE : c.string(o['role'], join(p, 'role')) ?? '';
+        this.roleRefs.push({ role, path: o['role'] === undefined ? p : join(p, 'role') });
+        const anonymous: AnonymousAuthConfig = { type: 'static', role };
+        const authid = c.string(o['authid'], join(p, 'authid'), { required: false });
+        if (authid !== undefined) anonymous.authid = authid;
+        out.anonymous = anonymous;
+      }
+    }
+    if (a['ticket'] !== undefined) {
+      const p = join(path, 'ticket');
+      const o = c.object(a['ticket'], p, ['type', 'principals'], {
+        authenticator: `dynamic authentication ${NOT_YET}`,
+        'authenticator-realm': `dynamic authentication ${NOT_YET}`,
+      });
+      if (o && this.staticType(o, p)) {
+        const ticket: TicketAuthConfig = { type: 'static', principals: {} };
+        const pp = join(p, 'principals');
+        const principals = c.map(o['principals'], pp);
+        if (principals && Object.keys(principals).length === 0) c.error(pp, 'must list at least one principal');
+        for (const [authid, v] of Object.entries(principals ?? {})) {
+          const ap = join(pp, authid);
+          const pr = c.object(v, ap, ['ticket', 'role']);
+          if (!pr) continue;
+          const secret = this.secret(pr['ticket'], join(ap, 'ticket'));
+          const role = c.string(pr['role'], join(ap, 'role')) ?? '';
+          this.roleRefs.push({ role, path: join(ap, 'role') });
+          ticket.principals[authid] = { ticket: secret ?? '', role };
+        }
+        out.ticket = ticket;
+      }
+    }
+    return out;
+  }
+
+  /** A secret, or "${NAME}" to read it from the environment variable NAME (as Crossbar does). */
+  private secret(value: unknown, path: string): string | undefined {
+    if (value !== undefined && typeof value !== 'string') {
+      this.c.error(path, 'must be a string (value not shown)'); // never echo a secret
+      return undefined;
+    }
+    const s = this.c.string(value, path);
+    const env = s === undefined ? null : /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(s);
+    if (!env) return s;
+    const fromEnv = process.env[env[1]!];
+    if (fromEnv === undefined || fromEnv === '') {
+      this.c.error(path, `environment variable ${env[1]} is not set`);
+      return undefined;
+    }
+    return fromEnv;
+  }
+
+  private staticType(o: Obj, path: string): boolean {
+    const p = join(path, 'type');
+    if (o['type'] === 'dynamic' || o['type'] === 'function') {
+      this.c.error(p, `type "${String(o['type'])}" (authentication by a procedure) ${NOT_YET}; use "static"`);
+      return false;
+    }
+    return this.c.oneOf(o['type'], p, ['static'] as const) !== undefined;
+  }
+
+  // ---- endpoints ----
 
   private endpoint(value: unknown, path: string): EndpointConfig {
     const c = this.c;
-    const type = c.isObject(value) ? value['type'] : undefined;
+    const fallback: EndpointConfig = { type: 'tcp', port: 0 };
+    if (!c.isObject(value)) {
+      c.error(path, value === undefined
+        ? 'is required: an object with type "tcp" (port, interface) or "unix" (path)'
+        : `must be an object, got ${describe(value)}`);
+      return fallback;
+    }
+    const type = value['type'];
     if (type === 'unix') {
-      const e = c.object(value, path, ['type', 'path', 'tls'])!;
-      const endpoint: EndpointConfig = { type: 'unix', path: this.file(c.string(e['path'], join(path, 'path')) ?? '') };
-      if (e['tls'] !== undefined) endpoint.tls = this.tls(e['tls'], join(path, 'tls'));
+      const e = c.object(value, path, ['type', 'path', 'tls'], {
+        backlog: 'is not supported by Junction for Unix sockets',
+      })!;
+      const p = c.string(e['path'], join(path, 'path'));
+      const abs = p === undefined ? '' : this.file(p);
+      if (Buffer.byteLength(abs) > MAX_UNIX_PATH) c.error(join(path, 'path'), `${abs} is too long for a Unix socket (at most ${MAX_UNIX_PATH} bytes)`);
+      const endpoint: EndpointConfig = { type: 'unix', path: abs };
+      if (e['tls'] !== undefined) {
+        const tls = this.tls(e['tls'], join(path, 'tls'));
+        if (tls) endpoint.tls = tls;
+      }
       return endpoint;
     }
     if (type !== 'tcp') {
-      if (c.isObject(value)) c.error(join(path, 'type'), `must be "tcp" or "unix", got ${JSON.stringify(type)}`);
-      else c.error(path, 'is required: an object with type "tcp" (port, interface) or "unix" (path)');
-      return { type: 'tcp', port: 0 };
+      const typePath = join(path, 'type');
+      if (type === undefined) c.error(typePath, 'is required ("tcp" or "unix")');
+      else if (type === 'twisted' || type === 'onion') c.error(typePath, `endpoint type "${type}" is not supported by Junction (use "tcp" or "unix")`);
+      else c.error(typePath, `must be "tcp" or "unix", got ${describe(type)}`);
+      return fallback;
     }
-    const e = c.object(value, path, ['type', 'port', 'interface', 'version', 'backlog', 'tls'])!;
+    const e = c.object(value, path, ['type', 'port', 'interface', 'version', 'backlog', 'tls'], {
+      shared: 'is not supported by Junction (one process owns the port)',
+      portrange: 'is not supported by Junction; give one port',
+      user_timeout: 'is not supported by Junction',
+    })!;
+    const version = e['version'] === undefined ? undefined : c.oneOf(e['version'], join(path, 'version'), [4, 6] as const);
+    const ifacePath = join(path, 'interface');
+    let iface = c.string(e['interface'], ifacePath, { required: false });
+    if (iface !== undefined) {
+      const family = isIP(iface);
+      if (family === 0) {
+        c.error(ifacePath, `must be an IP address such as "127.0.0.1", "0.0.0.0" or "::", got ${JSON.stringify(iface)}`);
+        iface = undefined;
+      } else if (version !== undefined && family !== version) {
+        c.error(ifacePath, `${iface} is an IPv${family} address but version is ${version}`);
+      }
+    }
     const endpoint: EndpointConfig = {
       type: 'tcp',
+      // 0 asks the OS for a free port (useful in tests).
       port: c.integer(e['port'], join(path, 'port'), undefined, 0, 65535) ?? 0,
       // Crossbar listens on every interface unless told otherwise; so does Junction.
-      interface: c.string(e['interface'], join(path, 'interface'), false) ?? (e['version'] === 6 ? '::' : '0.0.0.0'),
+      interface: iface ?? (version === 6 ? '::' : '0.0.0.0'),
     };
-    if (e['version'] !== undefined) endpoint.version = c.integer(e['version'], join(path, 'version'), 4, 4, 6) === 6 ? 6 : 4;
-    if (e['backlog'] !== undefined) endpoint.backlog = c.integer(e['backlog'], join(path, 'backlog'), undefined, 1, 65535);
-    if (e['tls'] !== undefined) endpoint.tls = this.tls(e['tls'], join(path, 'tls'));
+    if (version !== undefined) endpoint.version = version;
+    if (e['backlog'] !== undefined) {
+      const backlog = c.integer(e['backlog'], join(path, 'backlog'), undefined, 1, 65535);
+      if (backlog !== undefined) endpoint.backlog = backlog;
+    }
+    if (e['tls'] !== undefined) {
+      const tls = this.tls(e['tls'], join(path, 'tls'));
+      if (tls) endpoint.tls = tls;
+    }
     return endpoint;
   }
 
-  /** TLS key, certificate and CA are file paths (relative to the config file), read here. */
+  /**
+   * TLS files (paths relative to the config file) are read and checked here: the key must be an
+   * unencrypted private key, the certificate must parse and belong to the key. `chain_certificates`
+   * (Crossbar) are appended to the certificate; `ca` (Junction) and `ca_certificates` (Crossbar)
+   * are joined into `ca`.
+   */
   private tls(value: unknown, path: string): TlsConfig | undefined {
     const c = this.c;
-    const t = c.object(value, path, ['key', 'certificate', 'ca']);
+    const t = c.object(value, path, ['key', 'certificate', 'chain_certificates', 'ca', 'ca_certificates'], {
+      dhparam: 'is not supported by Junction (Node.js picks the key exchange); remove it',
+      ciphers: 'is not supported by Junction (Node.js default cipher list); remove it',
+    });
     if (!t) return undefined;
-    const read = (key: string, required: boolean): string | undefined => {
-      const file = c.string(t[key], join(path, key), required);
-      if (file === undefined) return undefined;
+    const keyPath = join(path, 'key');
+    const certPath = join(path, 'certificate');
+    const keyPem = this.pemFile(t['key'], keyPath, true);
+    let certPem = this.pemFile(t['certificate'], certPath, true);
+    const chain = this.pemFiles(t['chain_certificates'], join(path, 'chain_certificates'));
+    const ca = [this.pemFile(t['ca'], join(path, 'ca'), false), ...this.pemFiles(t['ca_certificates'], join(path, 'ca_certificates'))]
+      .filter((x): x is string => x !== undefined);
+
+    let key: ReturnType<typeof createPrivateKey> | undefined;
+    if (keyPem !== undefined) {
       try {
-        return readFileSync(this.file(file), 'utf8');
+        key = createPrivateKey(keyPem);
       } catch (err) {
-        c.error(join(path, key), `cannot read ${this.file(file)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-        return undefined;
+        const encrypted = /ENCRYPTED/.test(keyPem);
+        c.error(keyPath, encrypted
+          ? 'the private key is encrypted; Junction needs it without a passphrase'
+          : `not a usable private key: ${(err as Error).message}`);
       }
-    };
-    const key = read('key', true);
-    const certificate = read('certificate', true);
-    const ca = read('ca', false);
-    if (key === undefined || certificate === undefined) return undefined;
-    return ca === undefined ? { key, certificate } : { key, certificate, ca };
+    }
+    if (certPem !== undefined) {
+      try {
+        const cert = new X509Certificate(certPem);
+        if (key && !cert.checkPrivateKey(key)) c.error(certPath, 'does not belong to the private key given in key');
+        const expires = new Date(cert.validTo);
+        if (expires.getTime() < Date.now()) c.warn(certPath, `the certificate expired on ${expires.toISOString()}`);
+      } catch (err) {
+        c.error(certPath, `not a usable certificate: ${(err as Error).message}`);
+        certPem = undefined;
+      }
+    }
+    if (keyPem === undefined || certPem === undefined || !key) return undefined;
+    const tls: TlsConfig = { key: keyPem, certificate: [certPem, ...chain].map((p) => p.trimEnd() + '\n').join('') };
+    if (ca.length > 0) tls.ca = ca.map((p) => p.trimEnd() + '\n').join('');
+    return tls;
+  }
+
+  private pemFiles(value: unknown, path: string): string[] {
+    return (this.c.array(value, path) ?? [])
+      .map((f, i) => this.pemFile(f, join(path, i), true))
+      .filter((x): x is string => x !== undefined);
+  }
+
+  /** Reads a PEM file named (relative to the config file) by `value`. */
+  private pemFile(value: unknown, path: string, required: boolean): string | undefined {
+    const file = this.c.string(value, path, { required });
+    if (file === undefined) return undefined;
+    const abs = this.file(file);
+    let text: string;
+    try {
+      text = readFileSync(abs, 'utf8');
+    } catch (err) {
+      this.c.error(path, `cannot read ${abs}: ${errorCode(err)}`);
+      return undefined;
+    }
+    if (!text.includes('-----BEGIN ')) {
+      this.c.error(path, `${abs} is not a PEM file (no "-----BEGIN" line)`);
+      return undefined;
+    }
+    return text;
   }
 
   private file(p: string): string {
     return isAbsolute(p) ? p : resolve(this.baseDir, p);
   }
 
-  private checkEndpointsUnique(listeners: ListenerConfig[], path: string): void {
-    const seen = new Map<string, number>();
-    listeners.forEach((l, i) => {
-      const e = l.endpoint;
-      const key = e.type === 'unix' ? `unix:${e.path}` : e.port === 0 ? undefined : `tcp:${e.port}`;
-      if (!key) return;
-      if (seen.has(key)) this.c.error(join(join(path, i), 'endpoint'), `${key.replace(':', ' ')} is already used by transports[${seen.get(key)}]`);
-      else seen.set(key, i);
-    });
+  // ---- across listeners ----
+
+  private checkListenersDistinct(entries: Array<{ i: number; listener: ListenerConfig }>, path: string): void {
+    const ids = new Map<string, number>();
+    const endpoints: Array<{ i: number; endpoint: EndpointConfig }> = [];
+    for (const { i, listener } of entries) {
+      const first = ids.get(listener.id);
+      if (first !== undefined) this.c.error(join(join(path, i), 'id'), `transport id '${listener.id}' is already used by ${join(path, first)}`);
+      else ids.set(listener.id, i);
+
+      const e = listener.endpoint;
+      const clash = endpoints.find(({ endpoint: o }) => {
+        if (e.type === 'unix' || o.type === 'unix') return e.type === 'unix' && o.type === 'unix' && e.path !== '' && e.path === o.path;
+        if (e.port === 0 || e.port !== o.port) return false;
+        return e.interface === o.interface || isWildcardInterface(e.interface) || isWildcardInterface(o.interface);
+      });
+      if (clash) {
+        const what = e.type === 'unix' ? `Unix socket ${e.path}` : `TCP port ${e.port}`;
+        this.c.error(join(join(path, i), 'endpoint'), `${what} is already used by ${join(path, clash.i)}`);
+      } else {
+        endpoints.push({ i, endpoint: e });
+      }
+    }
   }
 }
 
-function normalizePath(key: string): string {
-  const p = key.startsWith('/') ? key : `/${key}`;
-  return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
+function errorCode(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ENOENT') return 'no such file or directory';
+  if (e.code === 'EACCES') return 'permission denied';
+  return e.code ?? e.message;
 }
 
-/** Validates an already-parsed config document. `baseDir` resolves relative file paths. */
-export function parseConfig(raw: unknown, source?: string, baseDir = process.cwd()): JunctionConfig {
+/**
+ * Validates an already-parsed config document (Crossbar format) and returns the typed config.
+ * `source` names the file in error messages; `baseDir` resolves relative file paths (TLS files,
+ * static directories, Unix sockets), default the working directory. TLS files are read (sync).
+ * Throws ConfigError listing every problem found.
+ */
+export function parseConfig(raw: unknown, source?: string, baseDir: string = process.cwd()): JunctionConfig {
   return new ConfigParser(baseDir).parse(raw, source);
 }
 
-/** Reads a JSON (.json) or YAML (.yaml/.yml) file and validates it. */
+/** Parses config text as JSON or YAML (every syntax error becomes a ConfigError). */
+export function parseConfigText(text: string, format: 'json' | 'yaml', source?: string): unknown {
+  const fail = (message: string): never => {
+    throw new ConfigError([{ path: '', message }], source);
+  };
+  if (format === 'json') {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (err) {
+      const message = (err as Error).message;
+      const pos = /at position (\d+)/.exec(message);
+      fail(`not valid JSON: ${message.replace(/ in JSON at position \d+.*/, '')}${pos ? ` (${lineColumn(text, Number(pos[1]))})` : ''}`);
+    }
+    // JSON.parse keeps the last of two equal keys without a word; the YAML parser (YAML is a
+    // superset of JSON) finds them, so a duplicated key is not silently dropped.
+    const dup = parseDocument(text, { uniqueKeys: true }).errors.filter((e) => e.code === 'DUPLICATE_KEY');
+    if (dup.length > 0) {
+      throw new ConfigError(dup.map((e) => ({ path: '', message: `duplicate key ${firstLine(e.message)}` })), source);
+    }
+    return raw;
+  }
+  try {
+    const raw: unknown = parseYaml(text, { uniqueKeys: true, prettyErrors: true });
+    return raw;
+  } catch (err) {
+    return fail(`not valid YAML: ${firstLine((err as Error).message)}`);
+  }
+}
+
+/** Reads a JSON (.json) or YAML (.yaml, .yml) file and validates it; throws ConfigError. */
 export async function loadConfigFile(path: string): Promise<JunctionConfig> {
+  const ext = extname(path).toLowerCase();
+  const format = ext === '.json' ? 'json' : ext === '.yaml' || ext === '.yml' ? 'yaml' : undefined;
+  if (!format) {
+    throw new ConfigError([{ path: '', message: `cannot tell the format from the file name: use .json, .yaml or .yml (got ${JSON.stringify(ext || path)})` }], path);
+  }
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new ConfigError([{ path: '', message: `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }], path);
+    throw new ConfigError([{ path: '', message: `cannot read ${resolve(path)}: ${errorCode(err)}` }], path);
   }
-  let raw: unknown;
-  try {
-    raw = ['.yaml', '.yml'].includes(extname(path).toLowerCase()) ? parseYaml(text) : JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError([{ path: '', message: `not valid ${extname(path).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}` }], path);
-  }
-  return parseConfig(raw, path, dirname(resolve(path)));
+  return parseConfig(parseConfigText(text, format, path), path, dirname(resolve(path)));
 }
 
-/** No config file: one universal listener on 127.0.0.1:8080, realm1, anonymous may do everything. */
+/**
+ * The embedded default, used without --config: one universal listener 'default' on
+ * 127.0.0.1:8080 (RawSocket, WebSocket at /ws; json, msgpack, cbor), realm 'realm1' where the role
+ * 'anonymous' may do everything; no auth block, so every client joins as 'anonymous'.
+ */
 export function defaultConfig(): JunctionConfig {
-  const service: WampServiceConfig = { serializers: [...SERIALIZERS], options: { ...DEFAULT_TRANSPORT_OPTIONS } };
+  const service = (): WampServiceConfig => ({
+    serializers: [...SERIALIZERS],
+    options: { ...DEFAULT_TRANSPORT_OPTIONS, allowedOrigins: [...DEFAULT_TRANSPORT_OPTIONS.allowedOrigins] },
+  });
   return {
     router: {
       realms: [{
         name: 'realm1',
-        roles: [{
-          name: 'anonymous',
-          permissions: [{ uri: '', match: 'prefix', cache: true, allow: { call: true, register: true, publish: true, subscribe: true }, disclose: { caller: false, publisher: false } }],
-        }],
+        roles: [{ name: ANONYMOUS_ROLE, permissions: [allowAll()] }],
+        uriCheck: 'loose',
+        enableMetaApi: true,
       }],
       listeners: [{
         id: 'default',
         kind: 'universal',
         endpoint: { type: 'tcp', port: 8080, interface: '127.0.0.1' },
-        rawsocket: service,
-        websocket: { '/ws': service },
+        rawsocket: service(),
+        websocket: { '/ws': service() },
         websocketAnyPath: false,
         static: {},
       }],
     },
   };
 }
+
+function lineColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset).split('\n');
+  return `line ${before.length}, column ${before[before.length - 1]!.length + 1}`;
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]!.trim().replace(/:$/, '');
+}
+

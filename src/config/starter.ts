@@ -1,56 +1,104 @@
-// `junction init [DIR]`: a commented starter configuration, equivalent to the embedded default.
+// `junction init [DIR]`: a commented starter configuration. Loaded as is, it gives exactly the
+// embedded default (defaultConfig()); the commented-out lines show the common next steps.
 
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+
+export const STARTER_FILE = 'junction.yaml';
 
 export function starterConfig(): string {
-  return `# Junction configuration (Crossbar.io's format, version 2). Validate with:
+  return `# Junction configuration, in Crossbar.io's config format (version 2): a Crossbar config.json
+# with one router worker also works here. Check a file with:
 #   junction check --config junction.yaml
-version: 2
+# Times are in milliseconds and sizes in bytes. Relative file paths are relative to this file.
+
+version: 2                    # the config format version; always 2
+
 workers:
-  - type: router            # Junction runs exactly one router worker
+  - type: router              # Junction runs exactly one worker, of type "router"
+
+    # A realm is a routing namespace: clients name it when they join, and only clients in the
+    # same realm see each other's procedures and topics.
     realms:
-      - name: realm1        # clients join a realm by name (HELLO)
+      - name: realm1
         roles:
-          - name: anonymous # the role of clients when a transport has no auth block
+          # Clients on a transport without an auth block join with the role "anonymous".
+          - name: anonymous
             permissions:
-              # uri "" with match prefix covers every URI. Narrow it for production, e.g.
-              # uri "com.example." match prefix, or uri "sensors..temp" match wildcard.
+              # uri "" with match prefix covers every URI. To narrow it, use e.g.
+              # uri "com.example." (prefix), "com.example.add" (exact) or "sensors..temp"
+              # (wildcard: an empty component matches any one component).
               - uri: ""
-                match: prefix          # exact | prefix | wildcard
-                allow: { call: true, register: true, publish: true, subscribe: true }
-                disclose: { caller: false, publisher: false }  # reveal caller/publisher identity
-                cache: true
-        # store:                 # optional: queue calls when every callee is busy
+                match: prefix         # exact | prefix | wildcard
+                allow:                # what clients with this role may do
+                  call: true
+                  register: true
+                  publish: true
+                  subscribe: true
+                disclose:             # tell callees / subscribers who called / published
+                  caller: false
+                  publisher: false
+                cache: true           # remember this decision per URI (faster)
+        # options:
+        #   uri_check: loose        # loose (default) | strict: only lowercase letters, digits, _
+        #   enable_meta_api: true   # the wamp.session.* / wamp.registration.* procedures and events
+        # store:                    # optional: call queueing and event history
         #   type: memory
-        #   call-queue:
-        #     - { uri: "com.example.", match: prefix, limit: 1000, timeout: 30000 }
-        #   event-history:
-        #     - { uri: "sensors.", match: prefix, limit: 100 }
+        #   call-queue:             # when every callee is busy, calls wait in a queue
+        #     - uri: "com.example."
+        #       match: prefix
+        #       limit: 100          # most waiting calls; more get an error
+        #       timeout: 30000      # ms a queued call may wait (Junction extension)
+        #   event-history:          # keep recent events for wamp.subscription.get_events
+        #     - uri: "sensors."
+        #       match: prefix
+        #       limit: 50
+
+    # Where Junction listens. A universal transport serves WebSocket, RawSocket and plain HTTP
+    # (static files) on one port.
     transports:
-      - type: universal      # WebSocket, RawSocket and HTTP on one port
+      - type: universal
+        id: default              # a name for logs
         endpoint:
           type: tcp
           port: 8080
-          interface: 127.0.0.1   # 0.0.0.0 to accept connections from the network
-        rawsocket:
+          interface: 127.0.0.1   # this machine only; 0.0.0.0 accepts connections from the network
+          # tls:                 # serve wss:// and TLS RawSocket instead
+          #   key: key.pem
+          #   certificate: cert.pem
+        rawsocket:               # RawSocket clients (first byte 0x7F) on the same port
           serializers: [json, msgpack, cbor]
         websocket:
-          ws:                    # ws://127.0.0.1:8080/ws
+          ws:                    # WebSocket at ws://127.0.0.1:8080/ws
             serializers: [json, msgpack, cbor]
-            options:
-              auto_ping_interval: 10000   # ms; drop peers that miss a pong for 5 s
-              auto_ping_timeout: 5000
+            # options:
+            #   auto_ping_interval: 10000   # ping each client every 10 s (0 = never) ...
+            #   auto_ping_timeout: 5000     # ... and drop it if no pong comes within 5 s
+            #   max_message_size: 1048576   # bytes
+            #   allowed_origins: ["*"]      # browser origins allowed to connect
+            # auth:                         # without an auth block everyone is "anonymous"
+            #   ticket:
+            #     type: static
+            #     principals:
+            #       device-1: { ticket: "\${DEVICE1_TICKET}", role: anonymous }  # secret from the environment
+        # web:
+        #   paths:
+        #     "/":                  # static files at http://127.0.0.1:8080/
+        #       type: static
+        #       directory: web
 `;
 }
 
-/** Writes DIR/junction.yaml; refuses to overwrite an existing file. */
+/** Writes DIR/junction.yaml and returns its path; refuses to overwrite an existing file. */
 export async function writeStarter(dir: string): Promise<string> {
-  const path = join(dir, 'junction.yaml');
+  const path = join(dir, STARTER_FILE);
   try {
     await writeFile(path, starterConfig(), { flag: 'wx' });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`${path} already exists; not overwriting it`);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new Error(`${resolve(path)} already exists; not overwriting it (remove it first, or pick another directory)`);
+    if (code === 'ENOENT') throw new Error(`cannot write ${resolve(path)}: directory ${resolve(dir)} does not exist`);
+    if (code === 'EACCES') throw new Error(`cannot write ${resolve(path)}: permission denied`);
     throw err;
   }
   return path;

@@ -136,10 +136,20 @@ export interface RouterConfig {
   listeners: ListenerConfig[];
 }
 
+/** A problem found in a config file, with the JSON path of the key at fault, e.g.
+ *  `workers[0].transports[1].endpoint.port` ('' = the whole document). */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
 export interface JunctionConfig {
   /** The file it was loaded from; undefined for the embedded default. */
   source?: string;
   router: RouterConfig;
+  /** Things the loader accepted but that have no effect, or look wrong without being errors (e.g.
+   *  Crossbar's WebSocket `compression` option). Absent when there are none; worth logging at start. */
+  warnings?: ConfigIssue[];
 }
 
 export const DEFAULT_TRANSPORT_OPTIONS: WampTransportOptions = {
