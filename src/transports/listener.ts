@@ -53,7 +53,10 @@ export class Listener {
       return;
     }
     // Both on one port: the first byte tells RawSocket (0x7F, never the start of HTTP) from HTTP.
+    // A client that connects and says nothing is dropped after the handshake timeout.
+    const silence = setTimeout(() => socket.destroy(), rawsocket.options.openHandshakeTimeout);
     socket.once('data', (chunk: Buffer) => {
+      clearTimeout(silence);
       socket.pause();
       socket.unshift(chunk);
       if (chunk[0] === RAWSOCKET_MAGIC) new RawSocketTransport(socket, rawsocket, this.factory);
