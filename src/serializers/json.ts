@@ -30,8 +30,8 @@ export const jsonSerializer: Serializer = {
     if (text.includes(BUFFER_MARK)) text = JSON.stringify(message, replaceBinary);
     return Buffer.from(text, 'utf8');
   },
-  decode(data: Buffer): unknown {
-    const text = utf8.decode(data);
+  decode(data: Buffer, utf8Checked = false): unknown {
+    const text = utf8Checked ? data.toString('utf8') : utf8.decode(data);
     return data.includes(ESCAPED_NUL) ? JSON.parse(text, reviveBinary) : JSON.parse(text);
   },
 };

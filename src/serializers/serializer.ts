@@ -10,5 +10,9 @@ export interface Serializer {
   /** RawSocket serializer id (1 JSON, 2 MessagePack, 3 CBOR). */
   readonly rawSocketId: number;
   encode(message: WampMessage): Buffer;
-  decode(data: Buffer): unknown;
+  /**
+   * `utf8Checked`: the transport already validated the bytes as UTF-8 (WebSocket text frames), so
+   * a text serializer need not do it again.
+   */
+  decode(data: Buffer, utf8Checked?: boolean): unknown;
 }

@@ -89,6 +89,11 @@ export class RawSocketTransport implements Transport {
   private readonly keepAlive: KeepAlive;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private corked = false;
+  private readonly uncork = () => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   constructor(
     private readonly socket: Socket,
@@ -187,10 +192,15 @@ export class RawSocketTransport implements Transport {
   private writeFrame(type: number, payload: Buffer): void {
     const n = payload.length;
     const header = Buffer.from([(n === 2 ** 24 ? 0x08 : 0) | type, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
-    this.socket.cork();
+    // Everything sent in this turn of the event loop (all the input read in its poll phase)
+    // leaves in one write: one syscall for a burst of messages.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      setImmediate(this.uncork);
+    }
     this.socket.write(header);
     if (n > 0) this.socket.write(payload);
-    this.socket.uncork();
   }
 
   send(message: WampMessage, cache?: EncodingCache): boolean {

@@ -22,6 +22,12 @@ export class WebSocketTransport implements Transport {
   private readonly session: SessionHandle;
   private readonly keepAlive: KeepAlive;
   private closed = false;
+  private readonly socket: Socket;
+  private corked = false;
+  private readonly uncork = () => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   constructor(
     private readonly ws: WebSocket,
@@ -32,6 +38,7 @@ export class WebSocketTransport implements Transport {
   ) {
     const socket = request.socket as Socket & { encrypted?: boolean };
     socket.setNoDelay(true);
+    this.socket = socket;
     this.info = {
       type: 'websocket',
       serializer: serializer.name,
@@ -47,7 +54,7 @@ export class WebSocketTransport implements Transport {
         ws.terminate();
       });
     this.session = factory.openSession(this, { auth: service.auth });
-    ws.on('message', (data: RawData) => this.onMessage(data));
+    ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.on('pong', () => this.keepAlive.alive());
     ws.on('error', (err) => log.debug(`websocket ${this.info.peer}: ${err.message}`));
     ws.on('close', () => {
@@ -58,10 +65,11 @@ export class WebSocketTransport implements Transport {
     this.keepAlive.start();
   }
 
-  private onMessage(data: RawData): void {
+  private onMessage(data: RawData, isBinary: boolean): void {
     let message: unknown;
     try {
-      message = this.serializer.decode(Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data));
+      // ws has already checked a text frame's UTF-8.
+      message = this.serializer.decode(Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data), !isBinary);
     } catch (err) {
       this.session.protocolError(`cannot decode ${this.serializer.name} message: ${(err as Error).message}`);
       return;
@@ -83,6 +91,13 @@ export class WebSocketTransport implements Transport {
       if (cache) cache[name] = encoded;
     }
     if (encoded.length > this.service.options.maxMessageSize) return false;
+    // Everything sent in this turn of the event loop (all the input read in its poll phase)
+    // leaves in one write: one syscall for a burst of messages.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      setImmediate(this.uncork);
+    }
     this.ws.send(encoded, this.serializer.binary ? BINARY : TEXT);
     return true;
   }
