@@ -7,6 +7,7 @@ import type { WampMessage } from '../wamp/message.js';
 import type { EncodingCache, SessionFactory, SessionHandle, Transport, TransportInfo } from '../router/transport.js';
 import { serializerFromRawSocketId, type Serializer } from '../serializers/index.js';
 import { KeepAlive } from './keepalive.js';
+import { encodeOnce, WriteBatcher } from './outbound.js';
 import { describePeer } from './peer.js';
 import { log } from '../log.js';
 
@@ -89,11 +90,7 @@ export class RawSocketTransport implements Transport {
   private readonly keepAlive: KeepAlive;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  private corked = false;
-  private readonly uncork = () => {
-    this.corked = false;
-    this.socket.uncork();
-  };
+  private readonly batcher: WriteBatcher;
 
   constructor(
     private readonly socket: Socket,
@@ -101,6 +98,7 @@ export class RawSocketTransport implements Transport {
     private readonly factory: SessionFactory,
   ) {
     this.maxLength = Math.min(service.options.maxMessageSize, 2 ** 24);
+    this.batcher = new WriteBatcher(socket);
     socket.setNoDelay?.(true);
     this.info = {
       type: 'rawsocket',
@@ -192,31 +190,15 @@ export class RawSocketTransport implements Transport {
   private writeFrame(type: number, payload: Buffer): void {
     const n = payload.length;
     const header = Buffer.from([(n === 2 ** 24 ? 0x08 : 0) | type, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
-    // Everything sent in this turn of the event loop (all the input read in its poll phase)
-    // leaves in one write: one syscall for a burst of messages.
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      setImmediate(this.uncork);
-    }
+    this.batcher.hold();
     this.socket.write(header);
     if (n > 0) this.socket.write(payload);
   }
 
   send(message: WampMessage, cache?: EncodingCache): boolean {
     if (this.closed || !this.serializer) return true;
-    const name = this.serializer.name;
-    let encoded = cache?.[name] as Buffer | undefined;
-    if (encoded === undefined) {
-      try {
-        encoded = this.serializer.encode(message);
-      } catch (err) {
-        log.warn(`rawsocket ${this.info.peer}: cannot encode message type ${String(message[0])}: ${(err as Error).message}`);
-        return false;
-      }
-      if (cache) cache[name] = encoded;
-    }
-    if (encoded.length > this.peerMaxLength) return false;
+    const encoded = encodeOnce(this.serializer, message, cache, this.info.peer);
+    if (encoded === undefined || encoded.length > this.peerMaxLength) return false;
     this.writeFrame(FRAME_MESSAGE, encoded);
     return true;
   }

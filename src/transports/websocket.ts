@@ -9,6 +9,7 @@ import type { WampMessage } from '../wamp/message.js';
 import type { EncodingCache, SessionFactory, SessionHandle, Transport, TransportInfo } from '../router/transport.js';
 import { getSerializer, serializerFromSubprotocol, type Serializer } from '../serializers/index.js';
 import { KeepAlive } from './keepalive.js';
+import { encodeOnce, WriteBatcher } from './outbound.js';
 import { describePeer } from './peer.js';
 import { log } from '../log.js';
 
@@ -22,12 +23,7 @@ export class WebSocketTransport implements Transport {
   private readonly session: SessionHandle;
   private readonly keepAlive: KeepAlive;
   private closed = false;
-  private readonly socket: Socket;
-  private corked = false;
-  private readonly uncork = () => {
-    this.corked = false;
-    this.socket.uncork();
-  };
+  private readonly batcher: WriteBatcher;
 
   constructor(
     private readonly ws: WebSocket,
@@ -38,7 +34,7 @@ export class WebSocketTransport implements Transport {
   ) {
     const socket = request.socket as Socket & { encrypted?: boolean };
     socket.setNoDelay(true);
-    this.socket = socket;
+    this.batcher = new WriteBatcher(socket);
     this.info = {
       type: 'websocket',
       serializer: serializer.name,
@@ -79,25 +75,9 @@ export class WebSocketTransport implements Transport {
 
   send(message: WampMessage, cache?: EncodingCache): boolean {
     if (this.closed) return true;
-    const name = this.serializer.name;
-    let encoded = cache?.[name] as Buffer | undefined;
-    if (encoded === undefined) {
-      try {
-        encoded = this.serializer.encode(message);
-      } catch (err) {
-        log.warn(`websocket ${this.info.peer}: cannot encode message type ${String(message[0])}: ${(err as Error).message}`);
-        return false;
-      }
-      if (cache) cache[name] = encoded;
-    }
-    if (encoded.length > this.service.options.maxMessageSize) return false;
-    // Everything sent in this turn of the event loop (all the input read in its poll phase)
-    // leaves in one write: one syscall for a burst of messages.
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      setImmediate(this.uncork);
-    }
+    const encoded = encodeOnce(this.serializer, message, cache, this.info.peer);
+    if (encoded === undefined || encoded.length > this.service.options.maxMessageSize) return false;
+    this.batcher.hold();
     this.ws.send(encoded, this.serializer.binary ? BINARY : TEXT);
     return true;
   }
