@@ -11,9 +11,13 @@ let counting = false;
 let published = 0;
 const payload = 'x'.repeat(32);
 
+// The send time travels in the event (a wall clock with µs resolution, shared by the processes
+// on this machine), so subscribers can measure delivery latency.
+const now = () => performance.timeOrigin + performance.now();
+
 function publish() {
   const id = ++requestId;
-  ws.send(JSON.stringify([16, id, { acknowledge: true }, topic, [id, payload]]));
+  ws.send(JSON.stringify([16, id, { acknowledge: true }, topic, [now(), payload]]));
 }
 ws.on('message', (d) => {
   if (wamp && JSON.parse(d)[0] !== 17) return;
