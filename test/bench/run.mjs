@@ -177,7 +177,25 @@ async function bareNodeRss() {
 const results = { J: {}, R: {}, F: {} };
 const log = (s) => process.stderr.write(`${s}\n`);
 
+/** Memory on a fresh router process: idle, then with `count` idle sessions. */
+async function memory(kind, count) {
+  const router = await startRouter(kind);
+  await sleep(1000);
+  const idle = rssKiB(router.pid);
+  const rss = await idleSessions(router, count);
+  router.child.kill('SIGKILL');
+  await sleep(300);
+  return { idle, rss, perSessionKiB: (rss - idle) / count };
+}
+
 async function runTarget(kind) {
+  try {
+    const m = await memory(kind, 1000);
+    results[kind].idleRss = m.idle;
+    results[kind].sessions1000 = m;
+  } catch (err) {
+    log(`${kind} memory failed: ${err.message}`);
+  }
   let router;
   try {
     router = await startRouter(kind);
@@ -196,7 +214,6 @@ async function runTarget(kind) {
     log(`${kind} ${name}…`);
     try { res[name] = await fn(); } catch (err) { log(`${kind} ${name} failed: ${err.message}`); res[name] = { error: err.message }; }
   };
-  res.idleRss = rssKiB(router.pid);
   // Warm the router's JIT with a short untimed load, so the first case does not measure compilation.
   await rpc(router, { outstanding: 64 }).catch(() => {});
   await attempt('rpc1', () => rpc(router, { outstanding: 1 }));
@@ -206,10 +223,6 @@ async function runTarget(kind) {
   await attempt('pub10', () => pubsub(router, 10));
   await attempt('pub100', () => pubsub(router, 100));
   if (!QUICK) await attempt('pub1000', () => pubsub(router, 1000));
-  await attempt('sessions1000', async () => {
-    const rss = await idleSessions(router, 1000);
-    return { rss, perSessionKiB: (rss - res.idleRss) / 1000 };
-  });
   router.child.kill('SIGKILL');
   await sleep(300);
 }
