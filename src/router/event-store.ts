@@ -46,7 +46,11 @@ function hasSessionFilters(options: Dict): boolean {
   return options['exclude'] !== undefined || options['eligible'] !== undefined;
 }
 
+/** Retained events kept at most; past it the least recently retained topic is forgotten. */
+export const MAX_RETAINED_TOPICS = 10_000;
+
 export class EventStore {
+  /** Insertion-ordered: re-retaining a topic moves it to the end, so the first key is the oldest. */
   private readonly retained = new Map<string, StoredEvent>();
   private readonly history = new PatternIndex<HistoryBuffer>();
   private readonly matches: HistoryBuffer[] = [];
@@ -60,7 +64,10 @@ export class EventStore {
   }
 
   retain(event: StoredEvent): void {
+    // Bounded: a client retaining on ever-new topics must not grow the router without limit.
+    this.retained.delete(event.topic);
     this.retained.set(event.topic, event);
+    if (this.retained.size > MAX_RETAINED_TOPICS) this.retained.delete(this.retained.keys().next().value!);
   }
 
   /** Retained events whose topic falls under a subscription's pattern. */

@@ -48,6 +48,8 @@ function registrationLoad(r: Registration): Dict {
 }
 
 const isReserved = (uri: string) => uri.startsWith('wamp.');
+/** Per session and scope: testaments are held in memory for the session's whole life. */
+const MAX_TESTAMENTS = 100;
 
 export class MetaApi implements RealmObserver {
   private session: ClientSession | undefined;
@@ -135,7 +137,9 @@ export class MetaApi implements RealmObserver {
         // A testament is published when nobody is left to receive an acknowledgement.
         delete options['acknowledge'];
         delete options['exclude_me'];
-        s.testaments[this.scope(kwargs)].push({
+        const list = s.testaments[this.scope(kwargs)];
+        if (list.length >= MAX_TESTAMENTS) throw new WampError('wamp.error.testament_error', [`at most ${MAX_TESTAMENTS} testaments per scope`]);
+        list.push({
           topic,
           args: Array.isArray(tArgs) ? tArgs : undefined,
           kwargs: tKwargs && typeof tKwargs === 'object' && !Array.isArray(tKwargs) ? (tKwargs as Dict) : undefined,
