@@ -19,8 +19,6 @@ export interface TransportInfo {
   peer: string;
   /** WebSocket subprotocol, e.g. 'wamp.2.json' */
   protocol?: string;
-  /** HTTP headers of the WebSocket upgrade request. */
-  httpHeaders?: Record<string, string | string[] | undefined>;
   tls?: boolean;
 }
 

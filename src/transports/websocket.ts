@@ -40,7 +40,6 @@ export class WebSocketTransport implements Transport {
       serializer: serializer.name,
       peer: describePeer(socket),
       protocol: ws.protocol,
-      httpHeaders: request.headers,
       tls: socket.encrypted === true,
     };
     const pingPayload = Buffer.alloc(service.options.autoPingSize);
