@@ -1,117 +1,151 @@
 // One listening socket serving what its config asks for: RawSocket (first byte 0x7F), WebSocket
 // upgrades on configured paths, static files, and a small answer for any other HTTP request.
 
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { unlink } from 'node:fs/promises';
-import type { ListenerConfig } from '../config/types.js';
+import type { ListenerConfig, WampServiceConfig } from '../config/types.js';
+import { DEFAULT_TRANSPORT_OPTIONS } from '../config/types.js';
 import type { SessionFactory } from '../router/transport.js';
 import { RawSocketTransport, RAWSOCKET_MAGIC } from './rawsocket.js';
 import { WebSocketService } from './websocket.js';
-import { StaticFiles } from './static-files.js';
+import { HttpSite, rejectUpgrade, urlPath } from './http.js';
+import { removeStaleSocket } from './unix-socket.js';
 import { log } from '../log.js';
 
 export class Listener {
   private readonly server: NetServer;
   private readonly http: HttpServer | undefined;
+  private readonly site: HttpSite;
   private readonly websockets = new Map<string, WebSocketService>();
-  private readonly statics: Array<[prefix: string, files: StaticFiles]> = [];
   private readonly sockets = new Set<Socket>();
+  /**
+   * Connections that have not yet shown what they are (RawSocket handshake byte, HTTP request or
+   * upgrade): dropped when that takes longer than the opening-handshake timeout. Node's own HTTP
+   * header timeouts do not run here, because the HTTP server never listens itself.
+   */
+  private readonly undecided = new Map<Socket, NodeJS.Timeout>();
+  /** Until an HTTP request's headers are in: the longest of the WebSocket services' timeouts (the path is not known yet). */
+  private readonly httpHandshakeTimeout: number;
+  /** Until the first byte on a shared port: the shortest timeout of all; both protocols' clients speak first, at once. */
+  private readonly firstByteTimeout: number;
 
   constructor(readonly config: ListenerConfig, private readonly factory: SessionFactory) {
     for (const [path, service] of Object.entries(config.websocket)) this.websockets.set(path, new WebSocketService(service, factory));
-    // Longest prefix first, so '/app/' wins over '/'.
-    for (const [path, s] of Object.entries(config.static).sort((a, b) => b[0].length - a[0].length)) {
-      this.statics.push([path, new StaticFiles(s.directory)]);
-    }
-    const servesHttp = this.websockets.size > 0 || this.statics.length > 0;
-    if (servesHttp) {
-      this.http = createHttpServer((req, res) => void this.onRequest(req, res));
-      this.http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.onUpgrade(req, socket, head));
-      this.http.on('clientError', (_err, socket) => socket.destroy());
+    this.site = new HttpSite(config);
+    const timeouts = (services: WampServiceConfig[]) => services.map((s) => s.options.openHandshakeTimeout);
+    const websocketTimeouts = timeouts(Object.values(config.websocket));
+    this.httpHandshakeTimeout = websocketTimeouts.length > 0 ? Math.max(...websocketTimeouts) : DEFAULT_TRANSPORT_OPTIONS.openHandshakeTimeout;
+    this.firstByteTimeout = Math.min(this.httpHandshakeTimeout, ...timeouts(config.rawsocket ? [config.rawsocket] : []));
+    // HTTP unless the port is RawSocket only (then a first byte other than 0x7F ends the connection).
+    if (this.websockets.size > 0 || Object.keys(config.static).length > 0 || !config.rawsocket) {
+      this.http = createHttpServer((req, res) => {
+        this.handshakeSeen(req.socket);
+        this.site.handle(req, res);
+      });
+      this.http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+        this.handshakeSeen(socket);
+        this.onUpgrade(req, socket, head);
+      });
+      this.http.on('clientError', (_err, socket: Socket) => socket.destroy());
     }
     const tls = config.endpoint.tls;
     const onSocket = (socket: Socket) => this.onConnection(socket);
     this.server = tls
-      ? createTlsServer({ key: tls.key, cert: tls.certificate, ca: tls.ca, requestCert: tls.ca !== undefined, rejectUnauthorized: false }, onSocket)
-      : createNetServer(onSocket);
-    this.server.on('error', (err) => log.error(`listener ${config.id}: ${err.message}`));
+      ? createTlsServer({
+          key: tls.key,
+          cert: tls.certificate,
+          // With a CA, ask for client certificates but let clients without one in: authentication
+          // decides. A check of a presented certificate must look at socket.authorized.
+          ca: tls.ca,
+          requestCert: tls.ca !== undefined,
+          rejectUnauthorized: false,
+          handshakeTimeout: Math.max(this.httpHandshakeTimeout, config.rawsocket?.options.openHandshakeTimeout ?? 0),
+          noDelay: true,
+        }, onSocket)
+      : createNetServer({ noDelay: true }, onSocket);
+    if (tls) this.server.on('tlsClientError', (err: Error) => log.debug(`listener ${config.id}: TLS: ${err.message}`));
   }
 
   private onConnection(socket: Socket): void {
     this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      this.handshakeSeen(socket);
+    });
     socket.on('error', () => {});
     const rawsocket = this.config.rawsocket;
     if (rawsocket && !this.http) {
-      new RawSocketTransport(socket, rawsocket, this.factory);
+      new RawSocketTransport(socket, rawsocket, this.factory); // it times its own handshake
       return;
     }
     if (!rawsocket) {
+      this.awaitHandshake(socket, this.httpHandshakeTimeout);
       this.http!.emit('connection', socket);
       return;
     }
     // Both on one port: the first byte tells RawSocket (0x7F, never the start of HTTP) from HTTP.
-    // A client that connects and says nothing is dropped after the handshake timeout.
-    const silence = setTimeout(() => socket.destroy(), rawsocket.options.openHandshakeTimeout);
+    this.awaitHandshake(socket, this.firstByteTimeout);
     socket.once('data', (chunk: Buffer) => {
-      clearTimeout(silence);
+      this.handshakeSeen(socket);
       socket.pause();
       socket.unshift(chunk);
-      if (chunk[0] === RAWSOCKET_MAGIC) new RawSocketTransport(socket, rawsocket, this.factory);
-      else this.http!.emit('connection', socket);
+      if (chunk[0] === RAWSOCKET_MAGIC) {
+        new RawSocketTransport(socket, rawsocket, this.factory);
+      } else {
+        this.awaitHandshake(socket, this.httpHandshakeTimeout);
+        this.http!.emit('connection', socket);
+      }
+      // Deliver the byte(s) put back once the new owner has its listeners in place.
       process.nextTick(() => socket.resume());
     });
   }
 
+  private awaitHandshake(socket: Socket, timeout: number): void {
+    this.undecided.set(socket, setTimeout(() => {
+      log.debug(`listener ${this.config.id}: dropping a connection silent for ${timeout} ms`);
+      socket.destroy();
+    }, timeout));
+  }
+
+  /** The connection showed what it is: no handshake timeout for it any more. */
+  private handshakeSeen(socket: Socket): void {
+    const timer = this.undecided.get(socket);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.undecided.delete(socket);
+  }
+
   private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    const path = pathOf(req.url);
+    let path = urlPath(req.url);
+    if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1); // '/ws/' is '/ws'
     const service = this.websockets.get(path) ?? (this.config.websocketAnyPath ? this.websockets.values().next().value : undefined);
-    if (!service) {
-      socket.end(`HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-      return;
-    }
+    if (!service) return rejectUpgrade(socket, 404, `no WebSocket service at ${path}`);
     service.handleUpgrade(req, socket, head);
   }
 
-  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = pathOf(req.url);
-    if (req.method === 'GET' || req.method === 'HEAD') {
-      for (const [prefix, files] of this.statics) {
-        if (path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`)) {
-          if (await files.serve(path.slice(prefix.length), req, res)) return;
-        }
-      }
-      if (path === '/' && this.statics.length === 0) {
-        const ws = [...this.websockets.keys()].join(', ');
-        res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
-        res.end(`Junction WAMP router.\nWebSocket paths: ${ws || '(none)'}${this.config.rawsocket ? '\nRawSocket on this port.' : ''}\n`);
-        return;
-      }
-    }
-    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
-    res.end('not found\n');
-  }
-
+  /** Opens the endpoint. Rejects with an error naming the listener and its address (EADDRINUSE, EACCES, …). */
   async start(): Promise<void> {
     const endpoint = this.config.endpoint;
-    if (endpoint.type === 'unix') await unlink(endpoint.path).catch(() => {});
-    await new Promise<void>((resolve, reject) => {
-      const fail = (err: Error) => reject(new Error(`listener '${this.config.id}' cannot listen on ${this.where()}: ${err.message}`));
-      this.server.once('error', fail);
-      const done = () => {
-        this.server.off('error', fail);
-        resolve();
-      };
-      if (endpoint.type === 'unix') this.server.listen(endpoint.path, done);
-      else {
-        const host = endpoint.interface ?? (endpoint.version === 6 ? '::' : '0.0.0.0');
-        this.server.listen({ port: endpoint.port, host, backlog: endpoint.backlog, ipv6Only: endpoint.version === 6 }, done);
-      }
-    });
+    try {
+      if (endpoint.type === 'unix') await removeStaleSocket(endpoint.path);
+      await new Promise<void>((resolve, reject) => {
+        this.server.once('error', reject);
+        const done = () => {
+          this.server.off('error', reject);
+          // From now on: accept errors (EMFILE and the like) are logged, not fatal.
+          this.server.on('error', (err) => log.error(`listener ${this.config.id}: ${err.message}`));
+          resolve();
+        };
+        if (endpoint.type === 'unix') this.server.listen(endpoint.path, done);
+        else this.server.listen({ port: endpoint.port, host: this.host(), backlog: endpoint.backlog, ipv6Only: endpoint.version === 6 }, done);
+      });
+    } catch (err) {
+      throw new Error(`listener '${this.config.id}' cannot listen on ${this.where()}: ${(err as Error).message}`);
+    }
   }
 
+  /** Stops accepting and drops every connection (the router says GOODBYE to sessions before). */
   async stop(): Promise<void> {
     for (const ws of this.websockets.values()) ws.close();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -119,34 +153,37 @@ export class Listener {
     await closed;
   }
 
+  /** The bound address: the actual port when port 0 was configured; the path for Unix sockets. */
   address(): AddressInfo | string | null {
     return this.server.address();
   }
 
-  private where(): string {
+  private host(): string {
     const e = this.config.endpoint;
-    return e.type === 'unix' ? `unix:${e.path}` : `${e.interface ?? '*'}:${e.port}`;
+    if (e.type !== 'tcp') return '';
+    return e.interface ?? (e.version === 6 ? '::' : '0.0.0.0');
   }
 
-  /** For the log line: every URL this listener serves. */
+  private where(): string {
+    const e = this.config.endpoint;
+    return e.type === 'unix' ? `unix:${e.path}` : `${formatHost(this.host())}:${e.port}`;
+  }
+
+  /** For the log line: every URL this listener serves, e.g. 'ws://127.0.0.1:8080/ws'. */
   get url(): string {
     const e = this.config.endpoint;
     const secure = e.tls !== undefined;
     const address = this.address();
     const hostPort = e.type === 'unix'
       ? `unix:${e.path}`
-      : `${formatHost(e.interface ?? '0.0.0.0')}:${typeof address === 'object' && address ? address.port : e.port}`;
+      : `${formatHost(this.host())}:${typeof address === 'object' && address ? address.port : e.port}`;
     const parts: string[] = [];
     for (const path of this.websockets.keys()) parts.push(`${secure ? 'wss' : 'ws'}://${hostPort}${path}`);
     if (this.config.rawsocket) parts.push(`rawsocket ${secure ? 'tls' : 'tcp'}://${hostPort}`);
-    if (this.statics.length > 0) parts.push(`${secure ? 'https' : 'http'}://${hostPort}${this.statics.map(([p]) => p).join(',')}`);
+    const prefixes = this.site.prefixes;
+    if (prefixes.length > 0) parts.push(`${secure ? 'https' : 'http'}://${hostPort}${prefixes.join(',')}`);
     return `${this.config.id} (${this.config.kind}): ${parts.join(' · ')}`;
   }
-}
-
-function pathOf(url: string | undefined): string {
-  const path = (url ?? '/').split('?')[0]!;
-  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
 }
 
 function formatHost(host: string): string {

@@ -6,77 +6,44 @@ import type { WampServiceConfig } from '../config/types.js';
 import type { WampMessage } from '../wamp/message.js';
 import type { EncodingCache, SessionFactory, SessionHandle, Transport, TransportInfo } from '../router/transport.js';
 import { serializerFromRawSocketId, type Serializer } from '../serializers/index.js';
+import { ByteQueue } from './byte-queue.js';
 import { KeepAlive } from './keepalive.js';
 import { encodeOnce, WriteBatcher } from './outbound.js';
 import { describePeer } from './peer.js';
 import { log } from '../log.js';
 
+/** First byte of a RawSocket handshake; no HTTP request starts with it, so a port can serve both. */
 export const RAWSOCKET_MAGIC = 0x7f;
 
-const FRAME_MESSAGE = 0;
-const FRAME_PING = 1;
-const FRAME_PONG = 2;
+export const FRAME_MESSAGE = 0;
+export const FRAME_PING = 1;
+export const FRAME_PONG = 2;
 
 /** Handshake error codes (high nibble of the reply's second byte). */
-const ERR_SERIALIZER_UNSUPPORTED = 1;
-const ERR_RESERVED_BITS = 3;
+export const ERR_SERIALIZER_UNSUPPORTED = 1;
+export const ERR_RESERVED_BITS = 3;
 
-/** The largest length exponent we announce: 2^(9+15) = 16 MiB. */
-const MAX_LENGTH_EXPONENT = 15;
+/** The largest frame payload: 2^24 bytes, which needs the header's X bit. */
+export const MAX_FRAME_LENGTH = 2 ** 24;
+/** How long a connection we end may take to close before it is destroyed. */
+const CLOSE_GRACE_MS = 2000;
 
-/** The length nibble announcing `bytes`: the smallest 2^(9+L) ≥ bytes, capped at 16 MiB. */
-export function lengthExponent(bytes: number): number {
+/**
+ * The length nibble to announce for `maxMessageSize`: the largest 2^(9+L) not above it, so the
+ * configured limit holds (at least 512 bytes, which is L = 0, and at most 16 MiB, L = 15).
+ */
+export function lengthExponent(maxMessageSize: number): number {
   let l = 0;
-  while (l < MAX_LENGTH_EXPONENT && 2 ** (9 + l) < bytes) l++;
+  while (l < 15 && 2 ** (10 + l) <= maxMessageSize) l++;
   return l;
 }
 
-/** Collects socket chunks and hands out exact byte ranges without re-concatenating on every chunk. */
-class ByteQueue {
-  private chunks: Buffer[] = [];
-  length = 0;
-
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.length += chunk.length;
-  }
-
-  peek(index: number): number {
-    for (const c of this.chunks) {
-      if (index < c.length) return c[index]!;
-      index -= c.length;
-    }
-    throw new RangeError('peek past end');
-  }
-
-  take(n: number): Buffer {
-    this.length -= n;
-    const first = this.chunks[0]!;
-    if (first.length === n) {
-      this.chunks.shift();
-      return first;
-    }
-    if (first.length > n) {
-      this.chunks[0] = first.subarray(n);
-      return first.subarray(0, n);
-    }
-    const out = Buffer.allocUnsafe(n);
-    let offset = 0;
-    while (offset < n) {
-      const c = this.chunks[0]!;
-      const want = n - offset;
-      if (c.length <= want) {
-        c.copy(out, offset);
-        offset += c.length;
-        this.chunks.shift();
-      } else {
-        c.copy(out, offset, 0, want);
-        this.chunks[0] = c.subarray(want);
-        offset += want;
-      }
-    }
-    return out;
-  }
+/** The 4-byte header of a frame of `length` bytes. */
+export function frameHeader(type: number, length: number): Buffer {
+  const header = Buffer.allocUnsafe(4);
+  // X bit (0x08 in the first byte) for exactly 2^24, whose 24 length bits are then zero.
+  header.writeUInt32BE((length === MAX_FRAME_LENGTH ? 0x08 : 0) * 2 ** 24 + type * 2 ** 24 + (length & 0xffffff));
+  return header;
 }
 
 export class RawSocketTransport implements Transport {
@@ -84,11 +51,13 @@ export class RawSocketTransport implements Transport {
   private readonly queue = new ByteQueue();
   private serializer: Serializer | undefined;
   private session: SessionHandle | undefined;
-  /** Largest message the peer accepts (its handshake); ours comes from maxMessageSize. */
+  /** Largest message the peer accepts (from its handshake). */
   private peerMaxLength = 0;
+  /** Largest message we accept: exactly what our handshake reply announces. */
   private readonly maxLength: number;
   private readonly keepAlive: KeepAlive;
   private handshakeTimer: NodeJS.Timeout | undefined;
+  /** No more reading or sending: closing, closed, or framing broken. */
   private closed = false;
   private readonly batcher: WriteBatcher;
 
@@ -97,7 +66,7 @@ export class RawSocketTransport implements Transport {
     private readonly service: WampServiceConfig,
     private readonly factory: SessionFactory,
   ) {
-    this.maxLength = Math.min(service.options.maxMessageSize, 2 ** 24);
+    this.maxLength = 2 ** (9 + lengthExponent(service.options.maxMessageSize));
     this.batcher = new WriteBatcher(socket);
     socket.setNoDelay?.(true);
     this.info = {
@@ -106,12 +75,15 @@ export class RawSocketTransport implements Transport {
       peer: describePeer(socket),
       tls: (socket as Socket & { encrypted?: boolean }).encrypted === true,
     };
-    this.keepAlive = new KeepAlive(service.options.autoPingInterval, service.options.autoPingTimeout,
-      () => this.writeFrame(FRAME_PING, Buffer.alloc(0)), () => {
-        log.info(`rawsocket ${this.info.peer}: no pong within ${service.options.autoPingTimeout} ms, dropping`);
-        socket.destroy();
-      });
-    this.handshakeTimer = setTimeout(() => socket.destroy(), service.options.openHandshakeTimeout);
+    const { autoPingInterval, autoPingTimeout, openHandshakeTimeout } = service.options;
+    this.keepAlive = new KeepAlive(autoPingInterval, autoPingTimeout, () => this.writeFrame(FRAME_PING, EMPTY), () => {
+      log.info(`rawsocket ${this.info.peer}: no PONG within ${autoPingTimeout} ms, dropping`);
+      socket.destroy();
+    });
+    this.handshakeTimer = setTimeout(() => {
+      log.debug(`rawsocket ${this.info.peer}: no handshake within ${openHandshakeTimeout} ms`);
+      socket.destroy();
+    }, openHandshakeTimeout);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => log.debug(`rawsocket ${this.info.peer}: ${err.message}`));
     socket.on('close', () => this.onClose());
@@ -124,21 +96,25 @@ export class RawSocketTransport implements Transport {
     this.readFrames();
   }
 
-  /** Returns true once the handshake is done (now or before). */
+  /** Returns true once the handshake is done. */
   private handshake(): boolean {
     if (this.queue.length < 4) return false;
-    const hello = this.queue.take(4);
+    const hello = this.queue.peekUInt32();
+    this.queue.skip(4);
     clearTimeout(this.handshakeTimer);
-    if (hello[0] !== RAWSOCKET_MAGIC) {
+    const magic = hello >>> 24;
+    const lengthAndSerializer = (hello >>> 16) & 0xff;
+    if (magic !== RAWSOCKET_MAGIC) {
+      this.closed = true;
       this.socket.destroy();
       return false;
     }
-    const serializerId = hello[1]! & 0x0f;
+    if ((hello & 0xffff) !== 0) return this.refuse(ERR_RESERVED_BITS);
+    const serializerId = lengthAndSerializer & 0x0f;
     const serializer = serializerFromRawSocketId(serializerId);
-    if (hello[2] !== 0 || hello[3] !== 0) return this.refuseHandshake(ERR_RESERVED_BITS);
-    if (!serializer || !this.service.serializers.includes(serializer.name)) return this.refuseHandshake(ERR_SERIALIZER_UNSUPPORTED);
+    if (!serializer || !this.service.serializers.includes(serializer.name)) return this.refuse(ERR_SERIALIZER_UNSUPPORTED);
     this.serializer = serializer;
-    this.peerMaxLength = 2 ** (9 + (hello[1]! >> 4));
+    this.peerMaxLength = 2 ** (9 + (lengthAndSerializer >> 4));
     this.info = { ...this.info, serializer: serializer.name };
     this.socket.write(Buffer.from([RAWSOCKET_MAGIC, (lengthExponent(this.maxLength) << 4) | serializerId, 0, 0]));
     this.session = this.factory.openSession(this, { auth: this.service.auth });
@@ -146,22 +122,27 @@ export class RawSocketTransport implements Transport {
     return true;
   }
 
-  private refuseHandshake(code: number): false {
-    this.socket.end(Buffer.from([RAWSOCKET_MAGIC, code << 4, 0, 0]));
+  /** Error reply (the low nibble 0 marks it), then close. */
+  private refuse(code: number): false {
     this.closed = true;
+    this.socket.end(Buffer.from([RAWSOCKET_MAGIC, code << 4, 0, 0]));
+    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
     return false;
   }
 
   private readFrames(): void {
-    while (!this.closed && this.queue.length >= 4) {
-      const b0 = this.queue.peek(0);
-      const length = (b0 & 0x08 ? 2 ** 24 : 0) + (this.queue.peek(1) << 16) + (this.queue.peek(2) << 8) + this.queue.peek(3);
+    const queue = this.queue;
+    while (!this.closed && queue.length >= 4) {
+      const header = queue.peekUInt32();
+      const b0 = header >>> 24;
       const type = b0 & 0x07;
+      const length = (b0 & 0x08 ? MAX_FRAME_LENGTH : 0) + (header & 0xffffff);
       if ((b0 & 0xf0) !== 0 || type > FRAME_PONG) return this.fail(`invalid frame header 0x${b0.toString(16)}`);
+      // Checked on the header, before any of the payload is buffered.
       if (length > this.maxLength) return this.fail(`frame of ${length} bytes exceeds the ${this.maxLength} bytes announced`);
-      if (this.queue.length < 4 + length) return;
-      this.queue.take(4);
-      const payload = length > 0 ? this.queue.take(length) : Buffer.alloc(0);
+      if (queue.length < 4 + length) return;
+      queue.skip(4);
+      const payload = queue.take(length);
       if (type === FRAME_MESSAGE) this.onMessage(payload);
       else if (type === FRAME_PING) this.writeFrame(FRAME_PONG, payload);
       else this.keepAlive.alive();
@@ -179,24 +160,21 @@ export class RawSocketTransport implements Transport {
     this.session!.receive(message);
   }
 
-  /** Framing broken: nothing more can be read from this peer. */
+  /** Framing broken: nothing more can be read. The session may still say ABORT before we close. */
   private fail(reason: string): void {
     log.warn(`rawsocket ${this.info.peer}: ${reason}; closing`);
-    if (this.session) this.session.protocolError(reason);
-    this.closed = true;
-    this.socket.destroy();
+    this.session?.protocolError(reason);
+    this.close();
   }
 
   private writeFrame(type: number, payload: Buffer): void {
-    const n = payload.length;
-    const header = Buffer.from([(n === 2 ** 24 ? 0x08 : 0) | type, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
     this.batcher.hold();
-    this.socket.write(header);
-    if (n > 0) this.socket.write(payload);
+    this.socket.write(frameHeader(type, payload.length));
+    if (payload.length > 0) this.socket.write(payload);
   }
 
   send(message: WampMessage, cache?: EncodingCache): boolean {
-    if (this.closed || !this.serializer) return true;
+    if (this.closed || !this.serializer || this.socket.destroyed) return true;
     const encoded = encodeOnce(this.serializer, message, cache, this.info.peer);
     if (encoded === undefined || encoded.length > this.peerMaxLength) return false;
     this.writeFrame(FRAME_MESSAGE, encoded);
@@ -207,8 +185,8 @@ export class RawSocketTransport implements Transport {
     if (this.closed) return;
     this.closed = true;
     this.keepAlive.stop();
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 2000).unref();
+    this.socket.end(); // after what is queued
+    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
   }
 
   private onClose(): void {
@@ -218,3 +196,5 @@ export class RawSocketTransport implements Transport {
     this.session?.transportClosed();
   }
 }
+
+const EMPTY = Buffer.alloc(0);

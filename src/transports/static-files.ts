@@ -1,6 +1,6 @@
-// Static files under a URL path prefix (Crossbar's `static` path type), GET and HEAD only.
+// Static files from one directory (Crossbar's `static` path type), GET and HEAD only.
 
-import { createReadStream } from 'node:fs';
+import { createReadStream, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
@@ -9,9 +9,14 @@ const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.htm': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
   '.mjs': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.json': 'application/json',
   '.svg': 'image/svg+xml', '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif',
-  '.ico': 'image/x-icon', '.txt': 'text/plain; charset=utf-8', '.wasm': 'application/wasm', '.map': 'application/json',
-  '.woff2': 'font/woff2', '.woff': 'font/woff',
+  '.webp': 'image/webp', '.ico': 'image/x-icon', '.txt': 'text/plain; charset=utf-8', '.wasm': 'application/wasm',
+  '.map': 'application/json', '.woff2': 'font/woff2', '.woff': 'font/woff', '.xml': 'application/xml',
+  '.pdf': 'application/pdf', '.csv': 'text/csv; charset=utf-8',
 };
+
+export function contentTypeOf(file: string): string {
+  return CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
+}
 
 export class StaticFiles {
   private readonly root: string;
@@ -20,34 +25,66 @@ export class StaticFiles {
     this.root = resolve(directory);
   }
 
-  /** Serves `relativePath` (already stripped of the mount prefix); false if nothing is there. */
-  async serve(relativePath: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(relativePath);
-    } catch {
-      return false;
-    }
-    if (decoded.includes('\0')) return false;
-    let file = resolve(join(this.root, decoded));
-    // Never outside the mounted directory, whatever '..' or encoded separators the URL holds.
-    if (file !== this.root && !file.startsWith(this.root + sep)) return false;
-    let info = await stat(file).catch(() => undefined);
+  /**
+   * Answers a GET/HEAD for `relativePath` (the URL path below the mount point, still %-encoded);
+   * `urlPath` is the whole URL path, for the redirect that puts a '/' after a directory. Returns
+   * false, having written nothing, when there is no such file here.
+   */
+  async serve(relativePath: string, urlPath: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const file = this.fileFor(relativePath);
+    if (file === undefined) return false;
+    let info = await statOf(file);
+    let path = file;
     if (info?.isDirectory()) {
-      file = join(file, 'index.html');
-      info = await stat(file).catch(() => undefined);
+      // Relative links in the index page resolve against the URL, which must end in '/'.
+      if (!urlPath.endsWith('/')) {
+        const query = req.url?.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
+        res.writeHead(301, { Location: `${urlPath}/${query}`, 'Content-Length': 0 });
+        res.end();
+        return true;
+      }
+      path = join(file, 'index.html');
+      info = await statOf(path);
     }
     if (!info?.isFile()) return false;
-    res.writeHead(200, {
-      'Content-Type': CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
-      'Content-Length': info.size,
+    const lastModified = info.mtime.toUTCString();
+    const headers = {
+      'Content-Type': contentTypeOf(path),
+      'Last-Modified': lastModified,
       'Cache-Control': 'no-cache',
-    });
+      'X-Content-Type-Options': 'nosniff',
+    };
+    // no-cache + Last-Modified: browsers revalidate and usually get a bodiless 304.
+    const since = req.headers['if-modified-since'];
+    if (since !== undefined && Date.parse(since) >= Math.floor(info.mtimeMs / 1000) * 1000) {
+      res.writeHead(304, headers);
+      res.end();
+      return true;
+    }
+    res.writeHead(200, { ...headers, 'Content-Length': info.size });
     if (req.method === 'HEAD') {
       res.end();
       return true;
     }
-    createReadStream(file).on('error', () => res.destroy()).pipe(res);
+    createReadStream(path).on('error', () => res.destroy()).pipe(res);
     return true;
   }
+
+  /** The absolute file path for a URL path below the mount point; undefined if it would leave the directory. */
+  fileFor(relativePath: string): string | undefined {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(relativePath);
+    } catch {
+      return undefined;
+    }
+    if (decoded.includes('\0')) return undefined;
+    const file = resolve(join(this.root, decoded));
+    // Never outside the directory, whatever '..' or encoded separators the URL holds.
+    return file === this.root || file.startsWith(this.root + sep) ? file : undefined;
+  }
+}
+
+function statOf(path: string): Promise<Stats | undefined> {
+  return stat(path).catch(() => undefined);
 }

@@ -7,16 +7,19 @@ import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { WampServiceConfig } from '../config/types.js';
 import type { WampMessage } from '../wamp/message.js';
 import type { EncodingCache, SessionFactory, SessionHandle, Transport, TransportInfo } from '../router/transport.js';
-import { getSerializer, serializerFromSubprotocol, type Serializer } from '../serializers/index.js';
+import { serializerFromSubprotocol, subprotocolOf, type Serializer } from '../serializers/index.js';
 import { KeepAlive } from './keepalive.js';
 import { encodeOnce, WriteBatcher } from './outbound.js';
 import { describePeer } from './peer.js';
+import { rejectUpgrade } from './http.js';
 import { log } from '../log.js';
 
 const TEXT = { binary: false };
 const BINARY = { binary: true };
 /** How long a close handshake may take before the socket is dropped. */
 const CLOSE_GRACE_MS = 2000;
+/** A WebSocket control frame carries at most 125 bytes. */
+const MAX_PING_PAYLOAD = 125;
 
 export class WebSocketTransport implements Transport {
   readonly info: TransportInfo;
@@ -42,17 +45,17 @@ export class WebSocketTransport implements Transport {
       protocol: ws.protocol,
       tls: socket.encrypted === true,
     };
-    const pingPayload = Buffer.alloc(service.options.autoPingSize);
-    this.keepAlive = new KeepAlive(service.options.autoPingInterval, service.options.autoPingTimeout,
-      () => ws.ping(pingPayload), () => {
-        log.info(`websocket ${this.info.peer}: no pong within ${service.options.autoPingTimeout} ms, dropping`);
-        ws.terminate();
-      });
+    const { autoPingInterval, autoPingTimeout, autoPingSize } = service.options;
+    const pingPayload = Buffer.alloc(Math.max(0, Math.min(autoPingSize, MAX_PING_PAYLOAD)));
+    this.keepAlive = new KeepAlive(autoPingInterval, autoPingTimeout, () => ws.ping(pingPayload), () => {
+      log.info(`websocket ${this.info.peer}: no pong within ${autoPingTimeout} ms, dropping`);
+      ws.terminate();
+    });
     this.session = factory.openSession(this, { auth: service.auth });
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.on('pong', () => this.keepAlive.alive());
     ws.on('error', (err) => log.debug(`websocket ${this.info.peer}: ${err.message}`));
-    ws.on('close', () => {
+    ws.once('close', () => {
       this.closed = true;
       this.keepAlive.stop();
       this.session.transportClosed();
@@ -63,8 +66,9 @@ export class WebSocketTransport implements Transport {
   private onMessage(data: RawData, isBinary: boolean): void {
     let message: unknown;
     try {
-      // ws has already checked a text frame's UTF-8.
-      message = this.serializer.decode(Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data), !isBinary);
+      // binaryType 'nodebuffer' (the default): one Buffer per message. ws has already checked a
+      // text frame's UTF-8; a JSON message in a binary frame is checked by the serializer.
+      message = this.serializer.decode(data as Buffer, !isBinary);
     } catch (err) {
       this.session.protocolError(`cannot decode ${this.serializer.name} message: ${(err as Error).message}`);
       return;
@@ -75,6 +79,7 @@ export class WebSocketTransport implements Transport {
   send(message: WampMessage, cache?: EncodingCache): boolean {
     if (this.closed) return true;
     const encoded = encodeOnce(this.serializer, message, cache, this.info.peer);
+    // Our own maxMessageSize stands for the peer's limit, which WebSocket does not announce.
     if (encoded === undefined || encoded.length > this.service.options.maxMessageSize) return false;
     this.batcher.hold();
     this.ws.send(encoded, this.serializer.binary ? BINARY : TEXT);
@@ -93,44 +98,46 @@ export class WebSocketTransport implements Transport {
 /** Accepts WebSocket upgrades for one WAMP service (one path, or any path). */
 export class WebSocketService {
   private readonly wss: WebSocketServer;
+  /** undefined = any origin. */
   private readonly origins: RegExp[] | undefined;
 
   constructor(private readonly service: WampServiceConfig, private readonly factory: SessionFactory) {
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: service.options.maxMessageSize,
+      // Compression costs a small board more CPU and memory per connection than it saves.
       perMessageDeflate: false,
-      handleProtocols: (protocols) => this.pickProtocol([...protocols]) ?? false,
+      handleProtocols: (protocols) => this.pickProtocol(protocols) ?? false,
     });
     const allowed = service.options.allowedOrigins;
-    this.origins = allowed.includes('*')
-      ? undefined
-      : allowed.map((o) => new RegExp(`^${o.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i'));
+    this.origins = allowed.includes('*') ? undefined : allowed.map(originPattern);
   }
 
-  /** The first subprotocol the client offers that this service speaks. */
-  private pickProtocol(offered: string[]): string | undefined {
-    return offered.find((p) => {
+  /** The first subprotocol in the client's list that this service speaks. */
+  private pickProtocol(offered: Iterable<string>): string | undefined {
+    for (const p of offered) {
       const s = serializerFromSubprotocol(p);
-      return s !== undefined && this.service.serializers.includes(s.name);
-    });
+      if (s !== undefined && this.service.serializers.includes(s.name)) return p;
+    }
+    return undefined;
   }
 
+  /** An HTTP upgrade request for this service: refused (403/400) or turned into a WAMP session. */
   handleUpgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
+    // Browsers always send Origin; other clients need not, and are not restricted by it.
     const origin = request.headers.origin;
-    if (this.origins && origin && !this.origins.some((r) => r.test(origin))) {
-      return refuse(socket, 403, `origin ${origin} is not allowed`);
+    if (this.origins && origin !== undefined && !this.origins.some((r) => r.test(origin))) {
+      return rejectUpgrade(socket, 403, `origin ${origin} is not allowed`);
     }
-    const offered = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+    const offered = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     const protocol = this.pickProtocol(offered);
     if (!protocol) {
-      const supported = this.service.serializers.map((s) => `wamp.2.${s}`).join(', ');
-      return refuse(socket, 400, `no supported WAMP subprotocol offered (supported: ${supported})`);
+      const supported = this.service.serializers.map(subprotocolOf).join(', ');
+      return rejectUpgrade(socket, 400, `no supported WAMP subprotocol offered (supported: ${supported})`);
     }
-    const timer = setTimeout(() => socket.destroy(), this.service.options.openHandshakeTimeout);
+    const serializer = serializerFromSubprotocol(protocol)!;
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      clearTimeout(timer);
-      new WebSocketTransport(ws, getSerializer(serializerFromSubprotocol(protocol)!.name), this.service, this.factory, request);
+      new WebSocketTransport(ws, serializer, this.service, this.factory, request);
     });
   }
 
@@ -140,7 +147,8 @@ export class WebSocketService {
   }
 }
 
-function refuse(socket: Socket, status: number, message: string): void {
-  const reason = status === 403 ? 'Forbidden' : 'Bad Request';
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(message) + 1}\r\n\r\n${message}\n`);
+/** Crossbar's allowed_origins entries: exact origins, '*' matching any run of characters. */
+function originPattern(origin: string): RegExp {
+  const escaped = origin.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
+  return new RegExp(`^${escaped}$`, 'i');
 }
