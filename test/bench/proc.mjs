@@ -2,7 +2,15 @@
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
-const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim() || 100);
+/** Clock ticks per second, the unit of /proc/PID/stat's utime and stime (100 on Linux if getconf fails). */
+function clockTicks() {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+}
+const TICK_MS = 1000 / clockTicks();
 
 /** utime + stime of a process, in milliseconds. */
 export function cpuMs(pid) {

@@ -1,40 +1,94 @@
-// A publisher keeping `window` publications unacknowledged (PUBLISHED, or the relay's ack
-// frame), so it runs as fast as the router accepts without filling buffers without bound.
-import { connect } from './conn.mjs';
+// A publisher paced by two windows:
+//  - at most `window` publications unacknowledged (WAMP acknowledge:true → PUBLISHED; the relay
+//    sends a 1-byte ack frame), so it never outruns what the router accepts;
+//  - at most DELIVERIES_AHEAD deliveries (publications × `subscribers`) ahead of the slowest
+//    subscriber session, whose count the runner forwards ('delivered:N'). PUBLISHED only says
+//    the router took the event: with subscribers slower than the router (fan-out),
+//    acknowledgements alone let the router's outbound buffers grow for the whole case, and the
+//    figures would measure buffering. With both, every router gets the same bounded backlog (so
+//    the router CPU spent in the window matches the events delivered in it) and the case runs
+//    at the rate the whole chain sustains.
+// Each event's args[0] is its send time, for the subscribers' delivery latency.
+import { connect, close } from './raw.mjs';
+import { open } from './autobahn.mjs';
+import { serve, now, sleep } from './ipc.mjs';
 
-const [url, mode, topic, windowArg, durationArg, warmupArg] = process.argv.slice(2);
-const wamp = mode === 'wamp';
-const ws = await connect(url, { wamp });
-let requestId = 0;
-let running = true;
-let counting = false;
-let published = 0;
+const [url, mode, topic, windowArg, subscribersArg, durationArg, warmupArg] = process.argv.slice(2);
+const WINDOW = Number(windowArg);
+const DELIVERIES_AHEAD = 8192;
+const MAX_AHEAD = Math.max(1, Math.floor(DELIVERIES_AHEAD / Number(subscribersArg))); // publications
+const STALL_MS = 250; // a router that drops events must not stop the case: go on after this
 const payload = 'x'.repeat(32);
+let running = false;
+let counting = false;
+let published = 0; // acknowledged in the measuring window
+let sent = 0;
+let unacknowledged = 0;
+let delivered = 0; // by the slowest subscriber session, plus what stalls wrote off
+let reported = 0;
+let writtenOff = 0;
+let lastProgress = Date.now();
+let stalls = 0;
 
-// The send time travels in the event (a wall clock with µs resolution, shared by the processes
-// on this machine), so subscribers can measure delivery latency.
-const now = () => performance.timeOrigin + performance.now();
+const ahead = () => sent - delivered >= MAX_AHEAD;
 
-function publish() {
-  const id = ++requestId;
-  ws.send(JSON.stringify([16, id, { acknowledge: true }, topic, [now(), payload]]));
+function pump() {
+  while (running && unacknowledged < WINDOW && !ahead()) {
+    unacknowledged++;
+    sent++;
+    publish();
+  }
 }
-ws.on('message', (d) => {
-  if (wamp && JSON.parse(d)[0] !== 17) return;
+
+function acknowledged() {
+  unacknowledged--;
   if (counting) published++;
-  if (running) publish();
+  pump();
+}
+
+process.on('message', (m) => {
+  if (typeof m !== 'string' || !m.startsWith('delivered:')) return;
+  reported = Number(m.slice(10));
+  delivered = reported + writtenOff;
+  lastProgress = Date.now();
+  pump();
 });
-process.on('message', async (msg) => {
-  if (msg === 'stop') process.exit(0);
-  if (msg !== 'go') return;
-  for (let i = 0; i < Number(windowArg); i++) publish();
-  await new Promise((r) => setTimeout(r, Number(warmupArg)));
-  counting = true;
-  const t0 = Date.now();
-  process.send('measuring');
-  await new Promise((r) => setTimeout(r, Number(durationArg)));
-  counting = false;
-  running = false;
-  process.send({ published, ms: Date.now() - t0 });
-});
-process.send('ready');
+
+let publish;
+let shutdown;
+if (mode === 'autobahn') {
+  const { session, close: bye } = await open(url);
+  publish = () => session.publish(topic, [now(), payload], {}, { acknowledge: true }).then(acknowledged, acknowledged);
+  shutdown = bye;
+} else {
+  const ws = await connect(url, { wamp: mode === 'light' });
+  let requestId = 0;
+  publish = () => ws.send(JSON.stringify([16, ++requestId, { acknowledge: true }, topic, [now(), payload]]));
+  ws.on('message', (d) => { if (mode !== 'light' || JSON.parse(d)[0] === 17) acknowledged(); });
+  shutdown = () => close(ws);
+}
+
+const stallCheck = setInterval(() => {
+  if (!running || !ahead() || Date.now() - lastProgress < STALL_MS) return;
+  stalls++;
+  writtenOff = sent - reported; // count everything outstanding as lost, and go on
+  delivered = sent;
+  lastProgress = Date.now();
+  pump();
+}, 50);
+
+serve({
+  async go() {
+    running = true;
+    pump();
+    await sleep(Number(warmupArg));
+    counting = true;
+    const t0 = Date.now();
+    process.send('measuring');
+    await sleep(Number(durationArg));
+    counting = false;
+    running = false;
+    clearInterval(stallCheck);
+    return { published, ms: Date.now() - t0, stalls };
+  },
+}, async () => { running = false; await shutdown(); });

@@ -1,31 +1,48 @@
-// `count` subscriber sessions in this process, each subscribed to `topic`; reports how many
-// events they received in total (on 'report').
-import { connect, request, percentile } from './conn.mjs';
+// `count` subscriber sessions in this process, each subscribed to `topic`. Reports the events
+// they received in total, and delivery latency percentiles from every 16th event (EVENT args[0]
+// is the publisher's send time; sampling keeps the relay's subscribers from parsing every frame).
+// Every 2 ms it tells the runner how many events its slowest session has received
+// ('delivered:N'), which the runner passes on to the publisher to pace it (see publisher.mjs).
+import { connect, request, close } from './raw.mjs';
+import { open } from './autobahn.mjs';
+import { serve, now, percentile } from './ipc.mjs';
 
 const [url, mode, topic, countArg] = process.argv.slice(2);
-const wamp = mode === 'wamp';
-let received = 0;
-const sockets = [];
-// Latency of every 16th event (EVENT args[0] is the publisher's send time), to keep parsing cheap.
+const counts = [];
 const latencies = [];
-const now = () => performance.timeOrigin + performance.now();
-for (let i = 0; i < Number(countArg); i++) {
-  const ws = await connect(url, { wamp });
-  if (wamp) await request(ws, [32, 1, {}, topic], [33, 8]);
-  ws.on('message', (d) => {
-    if ((++received & 15) !== 0) return;
-    const m = JSON.parse(d);
-    const sent = wamp ? m[4]?.[0] : m[4]?.[0];
-    if (typeof sent === 'number') latencies.push((now() - sent) * 1000);
-  });
-  sockets.push(ws);
+const closers = [];
+let received = 0;
+
+function sample(sent) {
+  if (typeof sent === 'number') latencies.push((now() - sent) * 1000);
 }
-process.on('message', (msg) => {
-  if (msg === 'report') {
-    const sorted = latencies.slice().sort((a, b) => a - b);
-    process.send({ received, p50: percentile(sorted, 50), p99: percentile(sorted, 99) });
+
+for (let i = 0; i < Number(countArg); i++) {
+  counts.push(0);
+  const got = () => { counts[i]++; return (++received & 15) === 0; };
+  if (mode === 'autobahn') {
+    const { session, close: bye } = await open(url);
+    await session.subscribe(topic, (args) => { if (got()) sample(args?.[0]); });
+    closers.push(bye);
+  } else {
+    const ws = await connect(url, { wamp: mode === 'light' });
+    if (mode === 'light') await request(ws, [32, 1, {}, topic], [33, 8]);
+    // EVENT [36, subscription, publication, details, args]; relay: the PUBLISH frame [16, id, {}, topic, args].
+    ws.on('message', (d) => { if (got()) sample(JSON.parse(d)[4]?.[0]); });
+    closers.push(() => close(ws));
   }
-  if (msg === 'reset') latencies.length = 0;
-  if (msg === 'stop') process.exit(0);
-});
-process.send('ready');
+}
+
+let told = -1;
+setInterval(() => {
+  const slowest = Math.min(...counts);
+  if (slowest !== told) { told = slowest; process.send(`delivered:${slowest}`); }
+}, 2);
+
+serve({
+  report() {
+    const sorted = latencies.slice().sort((a, b) => a - b);
+    return { received, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+  },
+  reset() { latencies.length = 0; },
+}, () => Promise.all(closers.map((c) => c())));

@@ -1,0 +1,179 @@
+// The measured cases. Each drives one router with clients in separate processes and reads the
+// router's CPU time (/proc/PID/stat) from the moment the load generator says 'measuring' to the
+// moment it reports, so CPU per operation = router CPU time / operations completed in that window.
+import { start, ask, stop } from './children.mjs';
+import { cpuMs, rssKiB, sleep } from './proc.mjs';
+import { startRouter, stopRouter } from './routers.mjs';
+
+/** Client settings for a run: `mode` is what J and F are driven with ('autobahn' or 'light'). */
+export const settings = { mode: 'autobahn', durationMs: 3000, warmupMs: 500 };
+
+const modeFor = (router) => (router.kind === 'R' ? 'relay' : settings.mode);
+const path = (router, role) => (router.kind === 'R' ? `${router.url}${role}` : router.url);
+
+/**
+ * Sends 'go' to a load generator; resolves with its report and the router CPU ms in its window.
+ * `onMeasuring` runs when the window opens (after the warm-up).
+ */
+async function measured(router, driver, onMeasuring) {
+  let cpu0;
+  const report = await ask(driver, 'go', {
+    timeoutMs: settings.warmupMs + settings.durationMs + 15_000,
+    onEvent: (m) => {
+      if (m !== 'measuring') return;
+      try { cpu0 = cpuMs(router.pid); } catch { return; } // the router is gone: reported below
+      onMeasuring?.();
+    },
+  });
+  if (cpu0 === undefined) throw new Error('no router CPU reading when the window opened (router gone?)');
+  return { ...report, cpu: cpuMs(router.pid) - cpu0 };
+}
+
+/** RPC: one caller keeping `outstanding` calls in flight against `callees` callee processes. */
+export async function rpc(router, { outstanding, callees = 1, procedure = 'bench.echo', options = {}, mode = modeFor(router) }) {
+  const procs = [];
+  try {
+    for (let i = 0; i < callees; i++) procs.push(await start('clients/callee.mjs', [path(router, 'callee'), mode, procedure, JSON.stringify(options)]));
+    const caller = await start('clients/caller.mjs', [router.url, mode, procedure, String(outstanding), String(settings.durationMs), String(settings.warmupMs)]);
+    procs.push(caller);
+    const r = await measured(router, caller);
+    const counts = await Promise.all(procs.slice(0, callees).map((c) => ask(c, 'report')));
+    if (r.done === 0) throw new Error(`no call completed (${r.failed} failed)${counts[0]?.refused ? `: ${counts[0].refused}` : ''}`);
+    const shares = counts.map((c) => c.calls);
+    const refused = counts.map((c) => c.refused).filter(Boolean);
+    return {
+      perSec: (r.done / r.ms) * 1000,
+      p50: r.p50,
+      p99: r.p99,
+      cpuPerOp: (r.cpu * 1000) / r.done, // µs of router CPU per call
+      calls: r.done,
+      failed: r.failed,
+      shares,
+      ...(callees > 1 ? { maxDeviation: maxDeviation(shares) } : {}),
+      ...(refused.length ? { refused } : {}),
+    };
+  } finally {
+    await stop(...procs);
+  }
+}
+
+/** Largest |share / even share − 1| over the callees, as a fraction. */
+function maxDeviation(shares) {
+  const even = shares.reduce((a, b) => a + b, 0) / shares.length;
+  return even === 0 ? 1 : Math.max(...shares.map((s) => Math.abs(s / even - 1)));
+}
+
+/** PubSub: one publisher (window of 64 acknowledged publications) to `n` subscriber sessions in up to 4 processes. */
+export async function pubsub(router, n, mode = modeFor(router)) {
+  const subs = [];
+  let pub;
+  try {
+    const nProcs = Math.min(4, n);
+    for (let i = 0; i < nProcs; i++) {
+      const count = Math.floor(n / nProcs) + (i < n % nProcs ? 1 : 0);
+      subs.push(await start('clients/subscribers.mjs', [path(router, 'sub'), mode, 'bench.topic', String(count)], 120_000));
+    }
+    // The slowest subscriber session's count, passed on to pace the publisher (see publisher.mjs).
+    const slowest = subs.map(() => 0);
+    subs.forEach((s, i) => s.on('message', (m) => {
+      if (typeof m !== 'string' || !m.startsWith('delivered:')) return;
+      slowest[i] = Number(m.slice(10));
+      if (pub?.connected) pub.send(`delivered:${Math.min(...slowest)}`);
+    }));
+    pub = await start('clients/publisher.mjs', [path(router, 'pub'), mode, 'bench.topic', '64', String(n), String(settings.durationMs), String(settings.warmupMs)]);
+    const reports = () => Promise.all(subs.map((s) => ask(s, 'report')));
+    // Events delivered in the window: the subscribers' count at its end minus a snapshot taken
+    // when it opened (both one IPC round trip late, which cancels out).
+    let atStart;
+    const r = await measured(router, pub, () => {
+      for (const s of subs) s.send('reset'); // latency samples from the window only
+      atStart = reports().then((rs) => rs.reduce((a, x) => a + x.received, 0));
+      atStart.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+    });
+    const base = await atStart;
+    const final = await reports();
+    const delivered = final.reduce((a, x) => a + x.received, 0) - base;
+    if (delivered <= 0) throw new Error(`no event delivered (${r.published} published)`);
+    return {
+      perSec: (delivered / r.ms) * 1000,
+      publishedPerSec: (r.published / r.ms) * 1000,
+      cpuPerOp: (r.cpu * 1000) / delivered, // µs of router CPU per delivered event
+      delivered,
+      stalls: r.stalls, // times the publisher gave up waiting for a delivery (events lost?)
+      // Delivery latency: the worst subscriber process's percentiles.
+      p50: Math.max(...final.map((x) => x.p50)),
+      p99: Math.max(...final.map((x) => x.p99)),
+    };
+  } finally {
+    await stop(...(pub ? [pub] : []));
+    await drained(subs);
+    await stop(...subs);
+  }
+}
+
+/**
+ * Waits (at most 15 s) until the subscribers' count stops growing: the events still queued in the
+ * router reach them before they close, so no router writes to a vanishing socket.
+ */
+async function drained(subs) {
+  let last = -1;
+  for (let i = 0; i < 50; i++) {
+    const total = await Promise.all(subs.map((s) => ask(s, 'report')))
+      .then((rs) => rs.reduce((a, x) => a + x.received, 0), () => last);
+    if (total === last) return;
+    last = total;
+    await sleep(300);
+  }
+}
+
+/** RSS on a fresh router: idle, then with `count` idle sessions (HELLO/WELCOME; relay: plain connections). */
+export async function memory(kind, count) {
+  const router = await startRouter(kind);
+  let idle;
+  try {
+    await sleep(1000);
+    idle = rssKiB(router.pid);
+    const client = await start('clients/idle.mjs', [router.url, kind === 'R' ? 'relay' : 'light', String(count)], 120_000);
+    try {
+      const { open } = await ask(client, 'count');
+      if (open !== count) throw new Error(`only ${open} of ${count} sessions open`);
+      await sleep(3000); // let the handshakes' garbage be collected before reading RSS
+      const rss = rssKiB(router.pid);
+      return { idle, rss, sessions: count, perSessionKiB: (rss - idle) / count };
+    } finally {
+      await stop(client);
+    }
+  } finally {
+    await stopRouter(router);
+  }
+}
+
+/**
+ * Junction's cost of concurrency counting + a configured call queue: the 64-outstanding case on a
+ * plain realm vs a realm with a call-queue entry and a callee registering {concurrency: 1000}
+ * (never reached with 64 in flight, so only the bookkeeping is measured). Alternated, after one
+ * untimed round each, and averaged, so drift of the shared machine hits both alike.
+ */
+export async function queueCost(rounds = 2) {
+  const plain = await startRouter('J');
+  let queued;
+  try {
+    queued = await startRouter('J', { withQueue: true });
+    const counted = { outstanding: 64, options: { concurrency: 1000 } };
+    await rpc(plain, { outstanding: 64 });
+    await rpc(queued, counted);
+    const a = [];
+    const b = [];
+    for (let i = 0; i < rounds; i++) {
+      a.push(await rpc(plain, { outstanding: 64 }));
+      b.push(await rpc(queued, counted));
+    }
+    const mean = (xs, f) => xs.reduce((s, x) => s + x[f], 0) / xs.length;
+    const A = { perSec: mean(a, 'perSec'), cpuPerOp: mean(a, 'cpuPerOp') };
+    const B = { perSec: mean(b, 'perSec'), cpuPerOp: mean(b, 'cpuPerOp') };
+    return { plain: A, counted: B, throughputCost: 1 - B.perSec / A.perSec, cpuRatio: B.cpuPerOp / A.cpuPerOp };
+  } finally {
+    await stopRouter(plain);
+    if (queued) await stopRouter(queued);
+  }
+}
