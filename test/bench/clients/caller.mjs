@@ -3,7 +3,7 @@
 // `durationMs`, then reports. Modes as in callee.mjs.
 import { connect, close } from './raw.mjs';
 import { open } from './autobahn.mjs';
-import { serve, percentile, sleep } from './ipc.mjs';
+import { serve, percentile, sleep, measuringWindow } from './ipc.mjs';
 
 const [url, mode, procedure, outstandingArg, durationArg, warmupArg] = process.argv.slice(2);
 const payload = 'x'.repeat(32);
@@ -55,14 +55,8 @@ if (mode === 'autobahn') {
 serve({
   async go() {
     for (let i = 0; i < Number(outstandingArg); i++) fire();
-    await sleep(Number(warmupArg));
-    counting = true;
-    const t0 = Date.now();
-    process.send('measuring');
-    await sleep(Number(durationArg));
-    counting = false;
+    const ms = await measuringWindow(Number(warmupArg), Number(durationArg), (on) => { counting = on; });
     running = false;
-    const ms = Date.now() - t0;
     latencies.sort((a, b) => a - b);
     return { done, failed, ms, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
   },

@@ -26,4 +26,18 @@ export function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+/**
+ * The measuring window every load generator uses: warm up, tell the runner 'measuring' (it reads
+ * the router's CPU time then), count for `durationMs`, stop counting. Returns the window's length.
+ */
+export async function measuringWindow(warmupMs, durationMs, setCounting) {
+  await sleep(warmupMs);
+  setCounting(true);
+  const t0 = Date.now();
+  process.send('measuring');
+  await sleep(durationMs);
+  setCounting(false);
+  return Date.now() - t0;
+}
+
 export { sleep };

@@ -11,7 +11,7 @@
 // Each event's args[0] is its send time, for the subscribers' delivery latency.
 import { connect, close } from './raw.mjs';
 import { open } from './autobahn.mjs';
-import { serve, now, sleep } from './ipc.mjs';
+import { serve, now, measuringWindow } from './ipc.mjs';
 
 const [url, mode, topic, windowArg, subscribersArg, durationArg, warmupArg] = process.argv.slice(2);
 const WINDOW = Number(windowArg);
@@ -81,14 +81,9 @@ serve({
   async go() {
     running = true;
     pump();
-    await sleep(Number(warmupArg));
-    counting = true;
-    const t0 = Date.now();
-    process.send('measuring');
-    await sleep(Number(durationArg));
-    counting = false;
+    const ms = await measuringWindow(Number(warmupArg), Number(durationArg), (on) => { counting = on; });
     running = false;
     clearInterval(stallCheck);
-    return { published, ms: Date.now() - t0, stalls };
+    return { published, ms, stalls };
   },
 }, async () => { running = false; await shutdown(); });
