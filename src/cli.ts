@@ -1,20 +1,27 @@
 #!/usr/bin/env node
-// junction start [--config FILE] | check --config FILE | init [DIR] | version
+// junction start [--config FILE] | check --config FILE | init [DIR] | keygen | derive-key --salt S | version
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { defaultConfig, loadConfigFile, ConfigError } from './config/load.js';
+import { defaultConfig, loadConfigFile, ConfigError, releaseConfigParser } from './config/load.js';
 import { checkConfigFile } from './config/check.js';
 import { formatIssue } from './config/check-values.js';
 import { writeStarter } from './config/starter.js';
-import { startNode } from './node.js';
+import { startNode, type JunctionNode } from './node.js';
+import { cryptosignKeyPair } from './auth/cryptosign.js';
+import { craDeriveKey } from './auth/wampcra.js';
 import { log } from './log.js';
 
 const USAGE = `usage:
   junction start [--config FILE]   run the router (embedded default without --config)
   junction check --config FILE     validate a config file; exit 1 on errors
   junction init [DIR]              write a commented starter config (junction.yaml)
+  junction keygen                  new Ed25519 key pair for cryptosign: private seed (for the
+                                   device) and public key (for authorized_keys)
+  junction derive-key --salt SALT [--iterations N] [--keylen N]
+                                   salted WAMP-CRA: reads the password from stdin and prints the
+                                   key to put in the user's "secret" (iterations 1000, keylen 32)
   junction version                 print the version`;
 
 function version(): string {
@@ -42,14 +49,56 @@ async function start(args: string[]): Promise<number> {
     throw err;
   }
   for (const warning of config.warnings ?? []) log.warn(`config: ${formatIssue(warning)}`);
+  releaseConfigParser();
   const node = await startNode(config);
   const stop = (signal: string) => {
     log.info(`${signal}: closing sessions and listeners`);
     node.stop().then(() => process.exit(0), () => process.exit(1));
   };
+  process.on('SIGHUP', () => {
+    if (file) void reload(node, file);
+    else log.info('SIGHUP: running the embedded default config; nothing to reload');
+  });
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   return -1; // keep running
+}
+
+async function deriveKey(args: string[]): Promise<number> {
+  const salt = option(args, '--salt');
+  const iterations = Number(option(args, '--iterations') ?? 1000);
+  const keylen = Number(option(args, '--keylen') ?? 32);
+  if (!salt || !Number.isInteger(iterations) || iterations < 1 || !Number.isInteger(keylen) || keylen < 1 || keylen > 1024) {
+    process.stderr.write(`derive-key needs --salt SALT, and integer --iterations (>= 1) and --keylen (1..1024) if given\n${USAGE}\n`);
+    return 2;
+  }
+  // The password comes on stdin, so it never shows in the process list or the shell history.
+  let input = '';
+  for await (const chunk of process.stdin) input += String(chunk);
+  const password = input.replace(/\r?\n$/, '');
+  if (password === '') {
+    process.stderr.write('derive-key: no password on stdin\n');
+    return 2;
+  }
+  process.stdout.write(`${craDeriveKey(password, salt, iterations, keylen)}\n`);
+  return 0;
+}
+
+/** SIGHUP: read the config file again and apply what can change without a restart. */
+async function reload(node: JunctionNode, file: string): Promise<void> {
+  let next;
+  try {
+    next = await loadConfigFile(file);
+  } catch (err) {
+    const detail = err instanceof ConfigError ? err.message : (err as Error).message;
+    log.error(`SIGHUP: ${file} not reloaded, the running config stays:\n${detail}`);
+    return;
+  }
+  releaseConfigParser();
+  const { applied, needsRestart } = node.reload(next);
+  for (const line of applied) log.info(`SIGHUP: ${line}`);
+  for (const line of needsRestart) log.warn(`SIGHUP: not applied, needs a restart: ${line}`);
+  if (applied.length === 0 && needsRestart.length === 0) log.info(`SIGHUP: ${file} reloaded, nothing changed`);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -72,6 +121,13 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`wrote ${path}\n`);
       return 0;
     }
+    case 'keygen': {
+      const { privateSeed, publicKey } = cryptosignKeyPair();
+      process.stdout.write(`private seed (keep it on the device): ${privateSeed}\npublic key (authorized_keys): ${publicKey}\n`);
+      return 0;
+    }
+    case 'derive-key':
+      return deriveKey(args);
     case 'version':
     case '--version':
       process.stdout.write(`junction ${version()}\n`);

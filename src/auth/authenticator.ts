@@ -1,10 +1,20 @@
-// Authentication at session opening, per the transport's `auth` block. Each method is a small
-// object; the session drives it: begin() on HELLO, then authenticate() for each AUTHENTICATE.
+// Authentication at session opening, per the transport's `auth` block. The session drives it:
+// beginAuthentication() on HELLO, then PendingAuth.authenticate() for the client's AUTHENTICATE.
+// Each method is static (principals from the config) or dynamic (an authenticator procedure,
+// called as (realm, authid, details), returns the role — or, for WAMP-CRA, the secret; for
+// Cryptosign, the principal whose key it is).
+//
+// Every credential failure looks the same to the client — ABORT wamp.error.not_authorized,
+// "authentication failed" — whether the authid, the secret or the key was wrong.
 
-import { timingSafeEqual, createHash, randomBytes } from 'node:crypto';
-import type { AuthConfig } from '../config/types.js';
+import { createHmac, randomBytes, timingSafeEqual, createHash } from 'node:crypto';
+import type { AuthConfig, DynamicAuthConfig } from '../config/types.js';
+import type { TransportInfo } from '../router/transport.js';
 import type { Dict } from '../wamp/message.js';
 import { ErrorUri } from '../wamp/errors.js';
+import { craChallenge, craVerify, type CraSecret } from './wampcra.js';
+import { cryptosignChallenge, cryptosignVerify, isPublicKeyHex } from './cryptosign.js';
+import { log } from '../log.js';
 
 export interface Identity {
   authid: string;
@@ -17,20 +27,31 @@ export interface Identity {
 export type AuthOutcome =
   | { kind: 'welcome'; identity: Identity }
   | { kind: 'challenge'; method: string; extra: Dict; pending: PendingAuth }
-  | { kind: 'abort'; reason: string; message: string };
+  /** `failure`: wrong credentials (counted against the client's address). */
+  | { kind: 'abort'; reason: string; message: string; failure?: boolean };
 
 export interface PendingAuth {
   authenticate(signature: string, extra: Dict): AuthOutcome | Promise<AuthOutcome>;
 }
 
+/** What authentication needs to know about the session being opened. */
+export interface AuthContext {
+  realm: string;
+  /** The session ID the client will get (WAMP-CRA challenges name it). */
+  session: number;
+  transport: TransportInfo;
+  /** Calls a dynamic authenticator; resolves to its first result argument. */
+  callAuthenticator(realm: string, procedure: string, args: unknown[]): Promise<unknown>;
+}
+
+type Outcome = AuthOutcome | Promise<AuthOutcome>;
+
+const FAILED: AuthOutcome = Object.freeze({ kind: 'abort', reason: ErrorUri.notAuthorized, message: 'authentication failed', failure: true });
+
 /** Crossbar gives anonymous sessions a random authid; keep that shape (readable, unique enough). */
 function randomAuthid(): string {
   const hex = randomBytes(12).toString('hex').toUpperCase();
   return hex.match(/.{4}/g)!.join('-');
-}
-
-function abort(reason: string, message: string): AuthOutcome {
-  return { kind: 'abort', reason, message };
 }
 
 function sameSecret(given: string, expected: string): boolean {
@@ -40,41 +61,195 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
+function welcome(authid: string, authrole: string, authmethod: string, authprovider: string, authextra?: Dict): AuthOutcome {
+  const identity: Identity = { authid, authrole, authmethod, authprovider };
+  if (authextra) identity.authextra = authextra;
+  return { kind: 'welcome', identity };
+}
+
 /**
  * Starts authenticating a HELLO. `auth` absent: anyone joins as role "anonymous".
  * The client's `authmethods` are tried in its order of preference.
  */
-export function beginAuthentication(auth: AuthConfig | undefined, details: Dict): AuthOutcome {
-  if (!auth) {
-    return { kind: 'welcome', identity: { authid: randomAuthid(), authrole: 'anonymous', authmethod: 'anonymous', authprovider: 'static' } };
-  }
+export function beginAuthentication(auth: AuthConfig | undefined, details: Dict, ctx: AuthContext): Outcome {
+  if (!auth) return welcome(randomAuthid(), 'anonymous', 'anonymous', 'static');
   const offered = Array.isArray(details['authmethods']) ? details['authmethods'] : ['anonymous'];
   const authid = typeof details['authid'] === 'string' ? details['authid'] : undefined;
+  const authextra = typeof details['authextra'] === 'object' && details['authextra'] !== null ? details['authextra'] as Dict : {};
+  const start = new MethodStart(ctx, authid, authextra);
   for (const method of offered) {
-    if (method === 'anonymous' && auth.anonymous) {
-      return {
-        kind: 'welcome',
-        identity: { authid: auth.anonymous.authid ?? randomAuthid(), authrole: auth.anonymous.role, authmethod: 'anonymous', authprovider: 'static' },
-      };
-    }
-    if (method === 'ticket' && auth.ticket) {
-      if (authid === undefined) return abort(ErrorUri.notAuthorized, 'ticket authentication needs an authid');
-      const principal = auth.ticket.principals[authid];
-      return {
-        kind: 'challenge',
-        method: 'ticket',
-        extra: {},
-        pending: {
-          authenticate(signature) {
-            // The same answer whether the authid or the ticket was wrong: reveal nothing.
-            if (!principal || !sameSecret(signature, principal.ticket)) {
-              return abort(ErrorUri.notAuthorized, 'authentication failed');
-            }
-            return { kind: 'welcome', identity: { authid, authrole: principal.role, authmethod: 'ticket', authprovider: 'static' } };
-          },
+    if (method === 'anonymous' && auth.anonymous) return start.anonymous(auth.anonymous);
+    if (method === 'ticket' && auth.ticket) return start.ticket(auth.ticket);
+    if (method === 'wampcra' && auth.wampcra) return start.wampcra(auth.wampcra);
+    if (method === 'cryptosign' && auth.cryptosign) return start.cryptosign(auth.cryptosign);
+  }
+  const enabled = Object.keys(auth).join(', ');
+  return {
+    kind: 'abort', reason: ErrorUri.noMatchingAuthMethod,
+    message: `none of the offered authmethods [${offered.map(String).join(', ')}] is enabled on this transport (enabled: ${enabled})`,
+  };
+}
+
+/** The principal a dynamic authenticator returned: a role name, or a dict. */
+interface DynamicPrincipal {
+  role: string;
+  authid?: string;
+  extra?: Dict;
+  raw: Dict;
+}
+
+class MethodStart {
+  constructor(private readonly ctx: AuthContext, private readonly authid: string | undefined, private readonly authextra: Dict) {}
+
+  anonymous(config: NonNullable<AuthConfig['anonymous']>): Outcome {
+    if (config.type === 'static') return welcome(config.authid ?? randomAuthid(), config.role, 'anonymous', 'static');
+    const authid = this.authid ?? randomAuthid();
+    return this.askAuthenticator(config, 'anonymous', authid, {}).then((p) =>
+      p ? welcome(p.authid ?? authid, p.role, 'anonymous', 'dynamic', p.extra) : FAILED);
+  }
+
+  ticket(config: NonNullable<AuthConfig['ticket']>): Outcome {
+    const authid = this.authid;
+    if (authid === undefined) return { kind: 'abort', reason: ErrorUri.notAuthorized, message: 'ticket authentication needs an authid' };
+    const pending: PendingAuth = config.type === 'static'
+      ? {
+        authenticate(ticket) {
+          const principal = Object.hasOwn(config.principals, authid) ? config.principals[authid] : undefined;
+          // Compare even for an unknown authid, so both failures take the same time.
+          const ok = sameSecret(ticket, principal?.ticket ?? '\0unknown');
+          return principal && ok ? welcome(authid, principal.role, 'ticket', 'static') : FAILED;
         },
+      }
+      : {
+        authenticate: (ticket) => this.askAuthenticator(config, 'ticket', authid, { ticket }).then((p) =>
+          p ? welcome(p.authid ?? authid, p.role, 'ticket', 'dynamic', p.extra) : FAILED),
       };
+    return { kind: 'challenge', method: 'ticket', extra: {}, pending };
+  }
+
+  wampcra(config: NonNullable<AuthConfig['wampcra']>): Outcome {
+    const authid = this.authid;
+    if (authid === undefined) return { kind: 'abort', reason: ErrorUri.notAuthorized, message: 'wampcra authentication needs an authid' };
+    if (config.type === 'static') {
+      const user = Object.hasOwn(config.users, authid) ? config.users[authid] : undefined;
+      // An unknown authid gets a challenge like a known one (with a stable made-up salt when the
+      // realm's users are salted), so probing does not tell which authids exist.
+      const salted = Object.values(config.users).some((u) => u.salt !== undefined);
+      const secret: CraSecret = user ?? { secret: randomBytes(32).toString('base64'), ...(salted ? { salt: decoySalt(authid) } : {}) };
+      return this.craChallenge(authid, user?.role ?? 'anonymous', 'static', secret, user !== undefined, undefined);
+    }
+    return this.askAuthenticator(config, 'wampcra', authid, {}).then((p) => {
+      if (!p) return FAILED;
+      const secret = p.raw['secret'];
+      if (typeof secret !== 'string' || secret === '') {
+        log.error(`wampcra authenticator ${config.authenticator} returned no 'secret' for '${authid}'`);
+        return FAILED;
+      }
+      const cra: CraSecret = { secret };
+      if (typeof p.raw['salt'] === 'string') {
+        cra.salt = p.raw['salt'];
+        if (Number.isInteger(p.raw['iterations'])) cra.iterations = p.raw['iterations'] as number;
+        if (Number.isInteger(p.raw['keylen'])) cra.keylen = p.raw['keylen'] as number;
+      }
+      return this.craChallenge(p.authid ?? authid, p.role, 'dynamic', cra, true, p.extra);
+    });
+  }
+
+  private craChallenge(authid: string, role: string, provider: string, secret: CraSecret, known: boolean, extra: Dict | undefined): AuthOutcome {
+    const { challenge, extra: challengeExtra } = craChallenge({ authid, authrole: role, authprovider: provider, session: this.ctx.session }, secret);
+    return {
+      kind: 'challenge', method: 'wampcra', extra: challengeExtra,
+      pending: {
+        authenticate(signature) {
+          const ok = craVerify(challenge, secret.secret, signature);
+          return known && ok ? welcome(authid, role, 'wampcra', provider, extra) : FAILED;
+        },
+      },
+    };
+  }
+
+  cryptosign(config: NonNullable<AuthConfig['cryptosign']>): Outcome {
+    const pubkey = this.authextra['pubkey'];
+    if (!isPublicKeyHex(pubkey)) {
+      return { kind: 'abort', reason: ErrorUri.notAuthorized, message: 'cryptosign authentication needs authextra.pubkey (an Ed25519 public key, 64 hex characters)' };
+    }
+    const key = pubkey.toLowerCase();
+    if (config.type === 'static') {
+      let found: { authid: string; role: string } | undefined;
+      for (const [authid, principal] of Object.entries(config.principals)) {
+        if (principal.authorizedKeys.includes(key)) found = { authid, role: principal.role };
+      }
+      // A key authorized for another authid than the one claimed is a failure, not a switch.
+      if (found && this.authid !== undefined && this.authid !== found.authid) found = undefined;
+      return this.cryptosignChallenge(key, found, 'static');
+    }
+    return this.askAuthenticator(config, 'cryptosign', this.authid ?? null, {}).then((p) => {
+      if (!p) return FAILED;
+      const vouched = p.raw['pubkey'];
+      if (vouched !== undefined && (typeof vouched !== 'string' || vouched.toLowerCase() !== key)) return FAILED;
+      const authid = p.authid ?? this.authid ?? key;
+      return this.cryptosignChallenge(key, { authid, role: p.role, extra: p.extra }, 'dynamic');
+    });
+  }
+
+  private cryptosignChallenge(key: string, principal: { authid: string; role: string; extra?: Dict } | undefined, provider: string): AuthOutcome {
+    const challenge = cryptosignChallenge();
+    return {
+      kind: 'challenge', method: 'cryptosign', extra: { challenge },
+      pending: {
+        authenticate(signature) {
+          // Verify even for an unknown key, so both failures take the same time.
+          const ok = typeof signature === 'string' && cryptosignVerify(key, challenge, signature);
+          return principal && ok ? welcome(principal.authid, principal.role, 'cryptosign', provider, principal.extra) : FAILED;
+        },
+      },
+    };
+  }
+
+  /** Calls the dynamic authenticator; undefined when it refused (or failed: logged). */
+  private async askAuthenticator(config: DynamicAuthConfig, authmethod: string, authid: string | null, more: Dict): Promise<DynamicPrincipal | undefined> {
+    const { ctx } = this;
+    const t = ctx.transport;
+    const details: Dict = {
+      session: ctx.session,
+      authmethod,
+      authid,
+      authextra: this.authextra,
+      transport: { type: t.type, peer: t.peer, serializer: t.serializer, ...(t.protocol ? { protocol: t.protocol } : {}), tls: t.tls === true },
+      ...more,
+    };
+    let result: unknown;
+    try {
+      result = await ctx.callAuthenticator(config.authenticatorRealm ?? ctx.realm, config.authenticator, [ctx.realm, authid, details]);
+    } catch (err) {
+      const uri = (err as { uri?: unknown }).uri;
+      const denied = uri === ErrorUri.notAuthorized || uri === ErrorUri.authenticationFailed ||
+        (typeof uri === 'string' && !uri.startsWith('wamp.error.'));
+      if (!denied) log.error(`authenticator ${config.authenticator} could not be called for ${authmethod} '${authid ?? ''}': ${(err as Error).message}`);
+      return undefined;
+    }
+    return parsePrincipal(result, config.authenticator);
+  }
+}
+
+function parsePrincipal(result: unknown, authenticator: string): DynamicPrincipal | undefined {
+  if (typeof result === 'string' && result !== '') return { role: result, raw: {} };
+  if (typeof result === 'object' && result !== null && !Array.isArray(result)) {
+    const raw = result as Dict;
+    if (typeof raw['role'] === 'string' && raw['role'] !== '') {
+      const p: DynamicPrincipal = { role: raw['role'], raw };
+      if (typeof raw['authid'] === 'string' && raw['authid'] !== '') p.authid = raw['authid'];
+      const extra = raw['extra'] ?? raw['authextra'];
+      if (typeof extra === 'object' && extra !== null && !Array.isArray(extra)) p.extra = extra as Dict;
+      return p;
     }
   }
-  return abort(ErrorUri.noMatchingAuthMethod, `none of the offered authmethods [${offered.join(', ')}] is enabled on this transport`);
+  log.error(`authenticator ${authenticator} returned neither a role nor a dict with a 'role': ${JSON.stringify(result)?.slice(0, 200)}`);
+  return undefined;
+}
+
+/** Per-process key for made-up salts: stable for one authid, unguessable from outside. */
+const DECOY_KEY = randomBytes(32);
+function decoySalt(authid: string): string {
+  return createHmac('sha256', DECOY_KEY).update(authid).digest('base64').slice(0, 16);
 }

@@ -15,24 +15,47 @@ import { readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml, parseDocument } from 'yaml';
+import { createRequire } from 'node:module';
 import {
   DEFAULT_TRANSPORT_OPTIONS,
-  type AnonymousAuthConfig, type AuthConfig, type CallQueueConfig, type EndpointConfig, type EventHistoryConfig,
+  type AuthConfig, type CallQueueConfig, type EndpointConfig, type EventHistoryConfig,
   type JunctionConfig, type ListenerConfig, type MatchPolicy, type PermissionConfig, type RealmConfig,
-  type RealmStoreConfig, type RoleConfig, type SerializerName, type StaticPathConfig, type TicketAuthConfig,
-  type TlsConfig, type WampServiceConfig, type WampTransportOptions,
+  type RealmStoreConfig, type RoleConfig, type SerializerName, type StaticPathConfig,
+  type TlsConfig, type WampServiceConfig, type WampTransportOptions, type SendQueuePolicy,
 } from './types.js';
 import { Checker, ConfigError, describe, join, type Obj } from './check-values.js';
+import { parseAuth } from './load-auth.js';
 import { isValidPattern, isValidUri } from '../wamp/uri.js';
 
 export { ConfigError, formatIssue } from './check-values.js';
+
+// The YAML library is loaded only for YAML files: a router started from JSON (or the embedded
+// default) does not carry it in memory.
+const requireLazily = createRequire(import.meta.url);
+let yamlModule: typeof import('yaml') | undefined;
+const yaml = (): typeof import('yaml') => (yamlModule ??= requireLazily('yaml') as typeof import('yaml'));
+
+/**
+ * Lets the YAML library be garbage-collected once the config is read (it is needed again only for
+ * a reload, which loads it afresh): about 5 MB of a small board's memory.
+ */
+export function releaseConfigParser(): void {
+  if (!yamlModule) return;
+  yamlModule = undefined;
+  const root = dirname(requireLazily.resolve('yaml'));
+  for (const key of Object.keys(requireLazily.cache)) {
+    if (key.startsWith(root)) delete requireLazily.cache[key];
+  }
+}
 export type { ConfigIssue } from './check-values.js';
 
 const MATCHES: readonly MatchPolicy[] = ['exact', 'prefix', 'wildcard'];
 const SERIALIZERS: readonly SerializerName[] = ['json', 'msgpack', 'cbor'];
 const NOT_YET = 'is not supported by Junction yet';
 const MIB = 1024 * 1024;
+/** Junction's own transport options (limits and back-pressure), accepted by WebSocket and RawSocket. */
+const LIMIT_OPTIONS = ['max_send_queue', 'send_queue_policy', 'max_messages_per_second', 'max_messages_burst'];
+const SEND_QUEUE_POLICIES: readonly SendQueuePolicy[] = ['drop-events', 'disconnect'];
 /** Built into every realm by the router (its own components join with it); may be referenced. */
 const TRUSTED_ROLE = 'trusted';
 /** The role of clients on a transport without an `auth` block (as in Crossbar). */
@@ -229,13 +252,17 @@ class ConfigParser {
     if (r['store'] !== undefined) realm.store = this.store(r['store'], join(path, 'store'));
     if (r['options'] !== undefined) {
       const op = join(path, 'options');
-      const o = c.object(r['options'], op, ['uri_check', 'enable_meta_api'], {
+      const o = c.object(r['options'], op, ['uri_check', 'enable_meta_api', 'max_pending_calls'], {
         event_dispatching_chunk_size: 'is not supported by Junction (events are dispatched without chunking)',
         bridge_meta_api: 'is not supported by Junction (there are no router-to-router links)',
       });
       if (o) {
         realm.uriCheck = c.oneOf(o['uri_check'], join(op, 'uri_check'), ['loose', 'strict'] as const, 'loose');
         realm.enableMetaApi = c.boolean(o['enable_meta_api'], join(op, 'enable_meta_api'), true);
+        if (o['max_pending_calls'] !== undefined) {
+          const max = c.integer(o['max_pending_calls'], join(op, 'max_pending_calls'), undefined, 1, 1_000_000);
+          if (max !== undefined) realm.maxPendingCalls = max;
+        }
       }
     }
     return realm;
@@ -243,10 +270,18 @@ class ConfigParser {
 
   private role(value: unknown, path: string): RoleConfig {
     const c = this.c;
-    const r = c.object(value, path, ['name', 'permissions', 'allow-by-default'], {
-      authorizer: `dynamic authorization (an authorizer procedure) ${NOT_YET}; list static permissions instead`,
-    }) ?? {};
+    const r = c.object(value, path, ['name', 'permissions', 'allow-by-default', 'authorizer']) ?? {};
     const name = c.string(r['name'], join(path, 'name')) ?? '';
+    if (r['authorizer'] !== undefined) {
+      // Dynamic authorization: a procedure decides every action (Crossbar: permissions or authorizer).
+      const ap = join(path, 'authorizer');
+      const authorizer = c.string(r['authorizer'], ap);
+      if (authorizer !== undefined && !isValidUri(authorizer)) c.error(ap, `must be a procedure URI, got ${describe(authorizer)}`);
+      for (const key of ['permissions', 'allow-by-default']) {
+        if (r[key] !== undefined) c.error(join(path, key), 'cannot be combined with an authorizer (the authorizer decides every action)');
+      }
+      return { name, permissions: [], authorizer: authorizer ?? '' };
+    }
     const permsPath = join(path, 'permissions');
     const permissions: PermissionConfig[] = [];
     const seen = new Map<string, number>();
@@ -593,7 +628,13 @@ class ConfigParser {
       ? ['max_message_size', 'auto_ping_interval', 'auto_ping_timeout', 'auto_ping_size', 'open_handshake_timeout', 'allowed_origins']
       : ['max_message_size', 'auto_ping_interval', 'auto_ping_timeout', 'open_handshake_timeout'];
     const tolerated = kind === 'websocket' ? Object.keys(WS_OPTIONS_WITHOUT_EFFECT) : [];
-    const o = c.object(value, path, [...known, ...tolerated]);
+    // Junction's limit keys are taken apart from Crossbar's (and left out of the "supported" hint,
+    // which lists what Crossbar configs carry).
+    let crossbarOnly = value;
+    if (c.isObject(value) && LIMIT_OPTIONS.some((k) => k in value)) {
+      crossbarOnly = Object.fromEntries(Object.entries(value).filter(([k]) => !LIMIT_OPTIONS.includes(k)));
+    }
+    const o = c.object(crossbarOnly, path, [...known, ...tolerated]);
     if (!o) return out;
     for (const key of tolerated) {
       const rule = WS_OPTIONS_WITHOUT_EFFECT[key]!;
@@ -609,6 +650,7 @@ class ConfigParser {
     if (out.autoPingTimeout > 0 && out.autoPingInterval === 0) {
       c.warn(join(path, 'auto_ping_timeout'), 'has no effect without auto_ping_interval');
     }
+    this.limits(value as Obj, path, out);
     if (kind === 'websocket') {
       out.autoPingSize = c.integer(o['auto_ping_size'], join(path, 'auto_ping_size'), d.autoPingSize, 0, 125)!;
       if (o['allowed_origins'] !== undefined) {
@@ -618,6 +660,19 @@ class ConfigParser {
       }
     }
     return out;
+  }
+
+  /** Junction's limits in a transport's `options`: send queue and its policy, message rate. */
+  private limits(o: Obj, path: string, out: WampTransportOptions): void {
+    const c = this.c;
+    const d = DEFAULT_TRANSPORT_OPTIONS;
+    out.maxSendQueue = c.integer(o['max_send_queue'], join(path, 'max_send_queue'), d.maxSendQueue, 1024, 1024 * MIB)!;
+    out.sendQueuePolicy = c.oneOf(o['send_queue_policy'], join(path, 'send_queue_policy'), SEND_QUEUE_POLICIES, d.sendQueuePolicy)!;
+    out.maxMessagesPerSecond = c.integer(o['max_messages_per_second'], join(path, 'max_messages_per_second'), d.maxMessagesPerSecond, 0, 1_000_000)!;
+    out.maxMessagesBurst = c.integer(o['max_messages_burst'], join(path, 'max_messages_burst'), d.maxMessagesBurst, 0, 1_000_000)!;
+    if (o['max_messages_burst'] !== undefined && out.maxMessagesPerSecond === 0) {
+      c.warn(join(path, 'max_messages_burst'), 'has no effect without max_messages_per_second');
+    }
   }
 
   /** Milliseconds as Crossbar takes them: 0 (off, where allowed) or at least 1000, to catch seconds. */
@@ -635,87 +690,10 @@ class ConfigParser {
     return v;
   }
 
-  // ---- authentication ----
+  // ---- authentication (load-auth.ts) ----
 
   private auth(value: unknown, path: string): AuthConfig {
-    const c = this.c;
-    const unsupported = (method: string) => `authentication method '${method}' ${NOT_YET} (supported: anonymous, ticket)`;
-    const a = c.object(value, path, ['anonymous', 'ticket'], {
-      wampcra: unsupported('wampcra'),
-      cryptosign: unsupported('cryptosign'),
-      scram: unsupported('scram'),
-      tls: unsupported('tls'),
-      cookie: unsupported('cookie'),
-    });
-    const out: AuthConfig = {};
-    if (!a) return out;
-    if (Object.keys(a).length === 0) c.error(path, 'must enable at least one authentication method (anonymous, ticket)');
-    if (a['anonymous'] !== undefined) {
-      const p = join(path, 'anonymous');
-      const o = c.object(a['anonymous'], p, ['type', 'role', 'authid'], {
-        authenticator: `dynamic authentication ${NOT_YET}`,
-        'authenticator-realm': `dynamic authentication ${NOT_YET}`,
-      });
-      if (o && this.staticType(o, p)) {
-        // Crossbar's default role for anonymous authentication is 'anonymous'.
-        const role = o['role'] === undefined ? ANONYMOUS_ROLE : c.string(o['role'], join(p, 'role')) ?? '';
-        this.roleRefs.push({ role, path: o['role'] === undefined ? p : join(p, 'role') });
-        const anonymous: AnonymousAuthConfig = { type: 'static', role };
-        const authid = c.string(o['authid'], join(p, 'authid'), { required: false });
-        if (authid !== undefined) anonymous.authid = authid;
-        out.anonymous = anonymous;
-      }
-    }
-    if (a['ticket'] !== undefined) {
-      const p = join(path, 'ticket');
-      const o = c.object(a['ticket'], p, ['type', 'principals'], {
-        authenticator: `dynamic authentication ${NOT_YET}`,
-        'authenticator-realm': `dynamic authentication ${NOT_YET}`,
-      });
-      if (o && this.staticType(o, p)) {
-        const ticket: TicketAuthConfig = { type: 'static', principals: {} };
-        const pp = join(p, 'principals');
-        const principals = c.map(o['principals'], pp);
-        if (principals && Object.keys(principals).length === 0) c.error(pp, 'must list at least one principal');
-        for (const [authid, v] of Object.entries(principals ?? {})) {
-          const ap = join(pp, authid);
-          const pr = c.object(v, ap, ['ticket', 'role']);
-          if (!pr) continue;
-          const secret = this.secret(pr['ticket'], join(ap, 'ticket'));
-          const role = c.string(pr['role'], join(ap, 'role')) ?? '';
-          this.roleRefs.push({ role, path: join(ap, 'role') });
-          ticket.principals[authid] = { ticket: secret ?? '', role };
-        }
-        out.ticket = ticket;
-      }
-    }
-    return out;
-  }
-
-  /** A secret, or "${NAME}" to read it from the environment variable NAME (as Crossbar does). */
-  private secret(value: unknown, path: string): string | undefined {
-    if (value !== undefined && typeof value !== 'string') {
-      this.c.error(path, 'must be a string (value not shown)'); // never echo a secret
-      return undefined;
-    }
-    const s = this.c.string(value, path);
-    const env = s === undefined ? null : /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(s);
-    if (!env) return s;
-    const fromEnv = process.env[env[1]!];
-    if (fromEnv === undefined || fromEnv === '') {
-      this.c.error(path, `environment variable ${env[1]} is not set`);
-      return undefined;
-    }
-    return fromEnv;
-  }
-
-  private staticType(o: Obj, path: string): boolean {
-    const p = join(path, 'type');
-    if (o['type'] === 'dynamic' || o['type'] === 'function') {
-      this.c.error(p, `type "${String(o['type'])}" (authentication by a procedure) ${NOT_YET}; use "static"`);
-      return false;
-    }
-    return this.c.oneOf(o['type'], p, ['static'] as const) !== undefined;
+    return parseAuth(this.c, value, path, { roleRefs: this.roleRefs, file: (p) => this.file(p) });
   }
 
   // ---- endpoints ----
@@ -731,7 +709,7 @@ class ConfigParser {
     }
     const type = value['type'];
     if (type === 'unix') {
-      const e = c.object(value, path, ['type', 'path', 'tls'], {
+      const e = c.object(value, path, ['type', 'path', 'tls', 'max_connections'], {
         backlog: 'is not supported by Junction for Unix sockets',
       })!;
       const p = c.string(e['path'], join(path, 'path'));
@@ -742,6 +720,7 @@ class ConfigParser {
         const tls = this.tls(e['tls'], join(path, 'tls'));
         if (tls) endpoint.tls = tls;
       }
+      this.maxConnections(e, path, endpoint);
       return endpoint;
     }
     if (type !== 'tcp') {
@@ -751,7 +730,7 @@ class ConfigParser {
       else c.error(typePath, `must be "tcp" or "unix", got ${describe(type)}`);
       return fallback;
     }
-    const e = c.object(value, path, ['type', 'port', 'interface', 'version', 'backlog', 'tls'], {
+    const e = c.object(value, path, ['type', 'port', 'interface', 'version', 'backlog', 'tls', 'max_connections'], {
       shared: 'is not supported by Junction (one process owns the port)',
       portrange: 'is not supported by Junction; give one port',
       user_timeout: 'is not supported by Junction',
@@ -784,7 +763,15 @@ class ConfigParser {
       const tls = this.tls(e['tls'], join(path, 'tls'));
       if (tls) endpoint.tls = tls;
     }
+    this.maxConnections(e, path, endpoint);
     return endpoint;
+  }
+
+  /** `max_connections` (Junction's own): connections open at once on the endpoint; absent = no limit. */
+  private maxConnections(e: Obj, path: string, endpoint: EndpointConfig): void {
+    if (e['max_connections'] === undefined) return;
+    const max = this.c.integer(e['max_connections'], join(path, 'max_connections'), undefined, 1, 1_000_000);
+    if (max !== undefined) endpoint.maxConnections = max;
   }
 
   /**
@@ -924,6 +911,7 @@ export function parseConfigText(text: string, format: 'json' | 'yaml', source?: 
     }
     // JSON.parse keeps the last of two equal keys without a word; the YAML parser (YAML is a
     // superset of JSON) finds them, so a duplicated key is not silently dropped.
+    const { parseDocument } = yaml();
     const dup = parseDocument(text, { uniqueKeys: true }).errors.filter((e) => e.code === 'DUPLICATE_KEY');
     if (dup.length > 0) {
       throw new ConfigError(dup.map((e) => ({ path: '', message: `duplicate key ${firstLine(e.message)}` })), source);
@@ -931,7 +919,7 @@ export function parseConfigText(text: string, format: 'json' | 'yaml', source?: 
     return raw;
   }
   try {
-    const raw: unknown = parseYaml(text, { uniqueKeys: true, prettyErrors: true });
+    const raw: unknown = yaml().parse(text, { uniqueKeys: true, prettyErrors: true });
     return raw;
   } catch (err) {
     return fail(`not valid YAML: ${firstLine((err as Error).message)}`);

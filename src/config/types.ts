@@ -6,6 +6,8 @@
 
 export type MatchPolicy = 'exact' | 'prefix' | 'wildcard';
 export type SerializerName = 'json' | 'msgpack' | 'cbor';
+/** What a transport does with a session whose send queue is over `max_send_queue` (`send_queue_policy`). */
+export type SendQueuePolicy = 'drop-events' | 'disconnect';
 
 export interface PermissionConfig {
   uri: string;
@@ -18,6 +20,8 @@ export interface PermissionConfig {
 export interface RoleConfig {
   name: string;
   permissions: PermissionConfig[];
+  /** URI of a procedure that decides each action (dynamic authorization); then `permissions` is empty. */
+  authorizer?: string;
 }
 
 /** One entry of a realm's `store.call-queue`. */
@@ -52,6 +56,9 @@ export interface RealmConfig {
   uriCheck?: 'loose' | 'strict';
   /** The wamp.* meta API (`options.enable_meta_api`); default true. */
   enableMetaApi?: boolean;
+  /** Most calls one session may have waiting for an answer (`options.max_pending_calls`); absent =
+   *  DEFAULT_MAX_PENDING_CALLS. A CALL beyond it is answered junction.error.too_many_pending_calls. */
+  maxPendingCalls?: number;
 }
 
 export interface TlsConfig {
@@ -62,23 +69,42 @@ export interface TlsConfig {
 }
 
 export type EndpointConfig =
-  | { type: 'tcp'; port: number; interface?: string; version?: 4 | 6; backlog?: number; tls?: TlsConfig }
-  | { type: 'unix'; path: string; tls?: TlsConfig };
+  | { type: 'tcp'; port: number; interface?: string; version?: 4 | 6; backlog?: number; tls?: TlsConfig; maxConnections?: number }
+  | { type: 'unix'; path: string; tls?: TlsConfig; maxConnections?: number };
+// maxConnections (`max_connections`, Junction's own): most connections open at once on the
+// endpoint; beyond it RawSocket gets handshake error 4 and HTTP/WebSocket a 503. Absent = no limit.
 
-/** Authentication methods allowed on a transport (`auth` block). Issue 2 covers `anonymous`;
- *  the other methods are typed here so the security work can fill them in. */
-export interface AnonymousAuthConfig {
-  type: 'static';
+/** Authentication methods allowed on a transport (`auth` block). Each is `static` (principals in
+ *  the config) or `dynamic` (a procedure, the authenticator, decides). */
+export interface DynamicAuthConfig {
+  type: 'dynamic';
+  /** URI of the authenticator procedure, called as (realm, authid, details). */
+  authenticator: string;
+  /** Realm where the authenticator is registered (`authenticator-realm`); default: the realm joined. */
+  authenticatorRealm?: string;
+}
+export type AnonymousAuthConfig = { type: 'static'; role: string; authid?: string } | DynamicAuthConfig;
+export type TicketAuthConfig = { type: 'static'; principals: Record<string, { ticket: string; role: string }> } | DynamicAuthConfig;
+/** A WAMP-CRA user. With `salt`, `secret` is the derived key (base64 of PBKDF2), as in Crossbar. */
+export interface WampcraUser {
+  secret: string;
   role: string;
-  authid?: string;
+  salt?: string;
+  iterations?: number;
+  keylen?: number;
 }
-export interface TicketAuthConfig {
-  type: 'static';
-  principals: Record<string, { ticket: string; role: string }>;
+export type WampcraAuthConfig = { type: 'static'; users: Record<string, WampcraUser> } | DynamicAuthConfig;
+export interface CryptosignPrincipal {
+  /** Ed25519 public keys, 64 hex characters each (lowercase). */
+  authorizedKeys: string[];
+  role: string;
 }
+export type CryptosignAuthConfig = { type: 'static'; principals: Record<string, CryptosignPrincipal> } | DynamicAuthConfig;
 export interface AuthConfig {
   anonymous?: AnonymousAuthConfig;
   ticket?: TicketAuthConfig;
+  wampcra?: WampcraAuthConfig;
+  cryptosign?: CryptosignAuthConfig;
 }
 
 /** Options shared by the WAMP transports (WebSocket `options`, RawSocket `options`). */
@@ -95,6 +121,17 @@ export interface WampTransportOptions {
   openHandshakeTimeout: number;
   /** Origins allowed for browser WebSocket connections; ['*'] = any (`allowed_origins`). */
   allowedOrigins: string[];
+  /** Bytes waiting to be written to a peer before `sendQueuePolicy` applies (`max_send_queue`). */
+  maxSendQueue: number;
+  /** `send_queue_policy`: 'drop-events' drops EVENTs for the session while its queue is over the
+   *  limit (any other message still goes, up to twice the limit, then the session is closed);
+   *  'disconnect' closes the session as soon as its queue is over the limit. */
+  sendQueuePolicy: SendQueuePolicy;
+  /** Messages per second a peer may send (`max_messages_per_second`); 0 = no limit. Past it the
+   *  transport stops reading the socket until the budget refills: nothing is lost. */
+  maxMessagesPerSecond: number;
+  /** Messages a peer may send at once before the rate applies (`max_messages_burst`); 0 = the rate. */
+  maxMessagesBurst: number;
 }
 
 export interface WampServiceConfig {
@@ -159,4 +196,11 @@ export const DEFAULT_TRANSPORT_OPTIONS: WampTransportOptions = {
   autoPingSize: 4,
   openHandshakeTimeout: 10_000,
   allowedOrigins: ['*'],
+  maxSendQueue: 4 * 1024 * 1024,
+  sendQueuePolicy: 'drop-events',
+  maxMessagesPerSecond: 0,
+  maxMessagesBurst: 0,
 };
+
+/** Pending calls per session when the realm does not set `max_pending_calls`. */
+export const DEFAULT_MAX_PENDING_CALLS = 1000;

@@ -2,6 +2,8 @@
 // subscriber. An EVENT is built once per matching subscription and encoded once per serializer
 // for all of that subscription's subscribers (the EncodingCache travels with it).
 
+import { logRefusal } from './refusals.js';
+import type { Decision } from '../auth/authorizer.js';
 import type { EventHistoryConfig, MatchPolicy } from '../config/types.js';
 import * as M from '../wamp/message.js';
 import { ErrorUri } from '../wamp/errors.js';
@@ -86,7 +88,8 @@ export class Broker {
     return out;
   }
 
-  subscribe(session: Session, msg: M.WampMessage): void {
+  /** `decided`: the dynamic authorizer's decision, already obtained by the session. */
+  subscribe(session: Session, msg: M.WampMessage, decided?: Decision): void {
     const requestId = msg[1] as number;
     const options = msg[2] as M.Dict;
     const topic = msg[3] as string;
@@ -94,7 +97,9 @@ export class Broker {
     if (!isValidPattern(topic, match, this.realm.uriCheck)) {
       return this.error(session, M.SUBSCRIBE, requestId, ErrorUri.invalidUri, `invalid topic URI '${topic}' for match '${match}'`);
     }
-    if (!this.realm.authorizer.authorize(session.authrole, 'subscribe', topic).allow) {
+    const decision = decided ?? this.realm.authorizer.authorize(session.authrole, 'subscribe', topic);
+    if (!decision.allow) {
+      logRefusal(session, 'subscribe to', topic);
       return this.error(session, M.SUBSCRIBE, requestId, ErrorUri.notAuthorized, `session is not authorized to subscribe to '${topic}'`);
     }
     let sub = this.index.get(topic, match);
@@ -114,13 +119,14 @@ export class Broker {
       if (created) observer.subscriptionCreated(session, sub);
       if (added) observer.subscriberAdded(session, sub);
     }
-    if (options['get_retained'] === true) this.sendRetained(session, sub);
+    if (options['get_retained'] === true) this.sendRetained(session, sub, decision);
   }
 
   /** Retained events under the subscription's pattern that this subscriber may see. */
-  private sendRetained(session: Session, sub: Subscription): void {
+  private sendRetained(session: Session, sub: Subscription, subscribed: Decision): void {
     for (const e of this.store.retainedFor(sub.uri, sub.match)) {
-      if (!this.realm.authorizer.authorize(session.authrole, 'subscribe', e.topic).allow) continue;
+      const decision = e.topic === sub.uri ? subscribed : this.realm.authorizer.authorize(session.authrole, 'subscribe', e.topic);
+      if (!decision.allow) continue;
       const eligibility = eligibilityOf(e.options);
       if (eligibility && !isEligible(session, eligibility)) continue;
       const details: M.Dict = { retained: true };
@@ -147,7 +153,7 @@ export class Broker {
     session.send([M.UNSUBSCRIBED, requestId]);
   }
 
-  publish(session: Session, msg: M.WampMessage): void {
+  publish(session: Session, msg: M.WampMessage, decided?: Decision): void {
     const requestId = msg[1] as number;
     const options = msg[2] as M.Dict;
     const topic = msg[3] as string;
@@ -157,11 +163,13 @@ export class Broker {
       return;
     }
     if (isReservedUri(topic) && !session.internal) {
+      logRefusal(session, 'publish to', topic, 'the wamp.* namespace is reserved for the router');
       if (acknowledge) this.error(session, M.PUBLISH, requestId, ErrorUri.invalidUri, `'${topic}': the wamp.* namespace is reserved for the router`);
       return;
     }
-    const decision = this.realm.authorizer.authorize(session.authrole, 'publish', topic);
+    const decision = decided ?? this.realm.authorizer.authorize(session.authrole, 'publish', topic);
     if (!decision.allow) {
+      logRefusal(session, 'publish to', topic);
       if (acknowledge) this.error(session, M.PUBLISH, requestId, ErrorUri.notAuthorized, `session is not authorized to publish to '${topic}'`);
       return;
     }

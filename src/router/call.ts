@@ -8,6 +8,9 @@ import type { CallQueueConfig } from '../config/types.js';
 
 export type CallState = 'queued' | 'running' | 'abandoned';
 
+/** The longest delay a Node timer takes. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class Call {
   state: CallState = 'queued';
   callee: Callee | undefined;
@@ -36,7 +39,8 @@ export class Call {
 
   get timeoutMs(): number {
     const t = this.options['timeout'];
-    return typeof t === 'number' && t > 0 ? t : 0;
+    // Node's timers overflow above 2^31-1 ms (they would fire at once): longer is the same as ~24.8 days.
+    return typeof t === 'number' && t > 0 ? Math.min(t, MAX_TIMER_MS) : 0;
   }
 
   clearTimer(): void {

@@ -6,6 +6,8 @@
 // A slot is held until the callee answers or leaves, even after the caller gave up (cancel,
 // timeout, caller gone): the callee is still working on it.
 
+import { logRefusal } from './refusals.js';
+import type { Decision } from '../auth/authorizer.js';
 import type { CallQueueConfig, MatchPolicy } from '../config/types.js';
 import * as M from '../wamp/message.js';
 import { ErrorUri } from '../wamp/errors.js';
@@ -19,6 +21,9 @@ import type { Realm } from './realm.js';
 import type { Session } from './session.js';
 
 type CancelMode = 'skip' | 'kill' | 'killnowait';
+
+/** A CALL while the caller already has the realm's `max_pending_calls` calls unanswered. */
+export const TOO_MANY_PENDING_CALLS = 'junction.error.too_many_pending_calls';
 
 /** `head` followed by the payload tail (args, kwargs) of `msg` from index `from`, without copying twice. */
 function withPayload(head: unknown[], msg: M.WampMessage, from: number): M.WampMessage {
@@ -51,7 +56,8 @@ export class Dealer {
 
   // ---- REGISTER / UNREGISTER ----
 
-  register(session: Session, msg: M.WampMessage): void {
+  /** `decided`: the dynamic authorizer's decision, already obtained by the session. */
+  register(session: Session, msg: M.WampMessage, decided?: Decision): void {
     const requestId = msg[1] as number;
     const options = msg[2] as M.Dict;
     const procedure = msg[3] as string;
@@ -61,9 +67,11 @@ export class Dealer {
       return this.error(session, M.REGISTER, requestId, ErrorUri.invalidUri, `invalid procedure URI '${procedure}' for match '${match}'`);
     }
     if (isReservedUri(procedure) && !session.internal) {
+      logRefusal(session, 'register', procedure, 'the wamp.* namespace is reserved for the router');
       return this.error(session, M.REGISTER, requestId, ErrorUri.invalidUri, `'${procedure}': the wamp.* namespace is reserved for the router`);
     }
-    if (!this.realm.authorizer.authorize(session.authrole, 'register', procedure).allow) {
+    if (!(decided ?? this.realm.authorizer.authorize(session.authrole, 'register', procedure)).allow) {
+      logRefusal(session, 'register', procedure);
       return this.error(session, M.REGISTER, requestId, ErrorUri.notAuthorized, `session is not authorized to register '${procedure}'`);
     }
     let reg = this.index.get(procedure, match);
@@ -162,7 +170,7 @@ export class Dealer {
 
   // ---- CALL ----
 
-  call(session: Session, msg: M.WampMessage): void {
+  call(session: Session, msg: M.WampMessage, decided?: Decision): void {
     const requestId = msg[1] as number;
     const options = msg[2] as M.Dict;
     const procedure = msg[3] as string;
@@ -170,11 +178,16 @@ export class Dealer {
       throw new ProtocolViolation('progressive call invocations (CALL with progress) are not supported by this router');
     }
     if (session.calls.has(requestId)) throw new ProtocolViolation(`CALL request ID ${requestId} is already in use by a pending call`);
+    if (session.calls.size >= this.realm.maxPendingCalls) {
+      return this.error(session, M.CALL, requestId, TOO_MANY_PENDING_CALLS,
+        `this session already has ${session.calls.size} calls waiting for an answer (max_pending_calls ${this.realm.maxPendingCalls})`);
+    }
     if (!isValidUri(procedure, this.realm.uriCheck)) {
       return this.error(session, M.CALL, requestId, ErrorUri.invalidUri, `invalid procedure URI '${procedure}'`);
     }
-    const decision = this.realm.authorizer.authorize(session.authrole, 'call', procedure);
+    const decision = decided ?? this.realm.authorizer.authorize(session.authrole, 'call', procedure);
     if (!decision.allow) {
+      logRefusal(session, 'call', procedure);
       return this.error(session, M.CALL, requestId, ErrorUri.notAuthorized, `session is not authorized to call '${procedure}'`);
     }
     const reg = this.index.best(procedure);

@@ -34,6 +34,19 @@ function registrationDetails(r: Registration): Dict {
   return { id: r.id, created: r.created, uri: r.uri, match: r.match, invoke: r.invoke };
 }
 
+/** Junction's addition to wamp.session.get (`junction`): the session's send queue and limits. */
+function sessionStats(s: Session): Dict {
+  const q = s.transport.sendQueue?.();
+  return {
+    send_queue_bytes: q?.bytes ?? 0,
+    send_queue_limit: q?.limit ?? null,
+    send_queue_policy: q?.policy ?? null,
+    dropped_events: q?.droppedEvents ?? 0,
+    slow_consumer: q?.slow ?? false,
+    pending_calls: s.calls.size,
+  };
+}
+
 /** Junction's addition to RegistrationDetails: each callee's load and the queue depth. */
 function registrationLoad(r: Registration): Dict {
   return {
@@ -63,7 +76,10 @@ export class MetaApi implements RealmObserver {
     const procedures: Record<string, ProcedureHandler> = {
       'wamp.session.count': (args) => this.clientSessions(args[0]).length,
       'wamp.session.list': (args) => this.clientSessions(args[0]).map((s) => s.id),
-      'wamp.session.get': (args) => sessionDetails(this.clientSession(args[0])),
+      'wamp.session.get': (args) => {
+        const s = this.clientSession(args[0]);
+        return { ...sessionDetails(s), junction: sessionStats(s) };
+      },
       'wamp.session.kill': (args, kwargs, ctx) => {
         const id = args[0];
         if (id === ctx.details['caller']) throw new WampError(ErrorUri.noSuchSession, ['a session cannot kill itself']);
@@ -190,6 +206,17 @@ export class MetaApi implements RealmObserver {
   }
   queueFull(r: Registration, limit: number): void {
     this.publish('junction.registration.on_queue_full', [r.id, { ...registrationLoad(r), limit }]);
+  }
+  slowConsumer(s: Session, disconnecting: boolean): void {
+    if (s.internal) return;
+    const q = s.transport.sendQueue?.();
+    this.publish('junction.session.on_slow_consumer', [s.id, {
+      policy: q?.policy ?? null,
+      dropped: q?.droppedEvents ?? 0,
+      send_queue_bytes: q?.bytes ?? 0,
+      send_queue_limit: q?.limit ?? null,
+      disconnected: disconnecting,
+    }]);
   }
 
   subscriptionCreated(s: Session, sub: Subscription): void {

@@ -1,6 +1,6 @@
 // A realm: one broker, one dealer, one authorizer, and the sessions that joined it.
 
-import type { RealmConfig } from '../config/types.js';
+import { DEFAULT_MAX_PENDING_CALLS, type RealmConfig, type RoleConfig } from '../config/types.js';
 import { Authorizer } from '../auth/authorizer.js';
 import type { UriCheck } from '../wamp/uri.js';
 import { Broker } from './broker.js';
@@ -29,23 +29,47 @@ export interface RealmObserver {
   subscriberAdded(session: Session, subscription: Subscription): void;
   subscriberRemoved(session: Session, subscription: Subscription): void;
   subscriptionDeleted(session: Session, subscription: Subscription): void;
+  /** The session's send queue went over its limit (events dropped), or it is being closed for that. */
+  slowConsumer(session: Session, disconnecting: boolean): void;
 }
 
 export class Realm {
   readonly name: string;
-  readonly authorizer: Authorizer;
+  /** Replaced as a whole on a config reload, so cached decisions go with the old roles. */
+  authorizer: Authorizer;
   readonly broker: Broker;
   readonly dealer: Dealer;
   readonly sessions = new Map<number, Session>();
   readonly uriCheck: UriCheck;
+  /** Calls one session may have waiting for an answer (`max_pending_calls`). */
+  readonly maxPendingCalls: number;
   observer: RealmObserver | undefined;
 
   constructor(config: RealmConfig, routerIds: IdSequence) {
     this.name = config.name;
     this.uriCheck = config.uriCheck ?? 'loose';
+    this.maxPendingCalls = config.maxPendingCalls ?? DEFAULT_MAX_PENDING_CALLS;
     this.authorizer = new Authorizer(config.roles);
     this.broker = new Broker(this, routerIds, config.store?.eventHistory ?? []);
     this.dealer = new Dealer(this, routerIds, config.store?.callQueue ?? []);
+  }
+
+  /**
+   * New roles from a reloaded config: decisions are made afresh (no cached decision survives), and
+   * sessions whose role is gone are ended. Returns how many sessions were ended.
+   */
+  replaceRoles(roles: RoleConfig[]): number {
+    this.authorizer = new Authorizer(roles);
+    let ended = 0;
+    for (const session of [...this.sessions.values()]) {
+      if (this.authorizer.hasRole(session.authrole)) {
+        session.refreshAuthorization();
+        continue;
+      }
+      session.goodbye('wamp.close.killed', `role '${session.authrole}' was removed from realm '${this.name}'`);
+      ended++;
+    }
+    return ended;
   }
 
   join(session: Session): void {

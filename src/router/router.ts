@@ -6,6 +6,8 @@ import { CloseReason } from '../wamp/errors.js';
 import { Realm } from './realm.js';
 import { Session } from './session.js';
 import { MetaApi } from './meta-api.js';
+import { ServiceCaller } from './service-caller.js';
+import { FailureThrottle } from '../auth/throttle.js';
 import type { SessionFactory, SessionHandle, SessionOptions, Transport } from './transport.js';
 
 export class Router implements SessionFactory {
@@ -16,6 +18,10 @@ export class Router implements SessionFactory {
   /** Subscription and registration IDs: router scope, sequential. */
   readonly ids = new IdSequence();
   private readonly metaApis: MetaApi[] = [];
+  /** Failed authentications per client address, shared by all transports. */
+  readonly authThrottle = new FailureThrottle();
+  /** The router's own calls to client procedures (dynamic authenticators and authorizers). */
+  readonly services = new ServiceCaller(this);
   /** Resolves once every realm's meta API has joined and registered its procedures. */
   readonly ready: Promise<void>;
 
@@ -47,6 +53,9 @@ export class Router implements SessionFactory {
         this.sessionIds.delete(session.id);
         session.transportClosed();
       },
+      slowConsumer: (disconnecting) => {
+        if (session.established) session.realm?.observer?.slowConsumer(session, disconnecting);
+      },
     };
   }
 
@@ -63,7 +72,7 @@ export class Router implements SessionFactory {
 
   /** GOODBYE to every session (system_shutdown); resolves when all transports closed or after `waitMs`. */
   async shutdown(waitMs = 2000): Promise<void> {
-    await Promise.allSettled(this.metaApis.map((m) => m.stop()));
+    await Promise.allSettled([...this.metaApis.map((m) => m.stop()), this.services.close()]);
     for (const session of this.open) session.goodbye(CloseReason.systemShutdown, 'router is shutting down');
     const deadline = Date.now() + waitMs;
     while (this.open.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

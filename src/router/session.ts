@@ -5,9 +5,12 @@ import * as M from '../wamp/message.js';
 import { ProtocolViolation, validateClientMessage } from '../wamp/validate.js';
 import { ErrorUri, CloseReason } from '../wamp/errors.js';
 import { IdSequence } from '../wamp/ids.js';
-import { isValidUri } from '../wamp/uri.js';
+import { isValidPattern, isValidUri } from '../wamp/uri.js';
+import type { Action, Decision } from '../auth/authorizer.js';
+import type { MatchPolicy } from '../config/types.js';
 import { clientHasFeature, routerRoles, ROUTER_AGENT } from '../wamp/features.js';
 import { beginAuthentication, type AuthOutcome, type PendingAuth } from '../auth/authenticator.js';
+import { peerAddress } from '../auth/throttle.js';
 import type { EncodingCache, SessionHandle, SessionOptions, Transport } from './transport.js';
 import type { Realm } from './realm.js';
 import type { Router } from './router.js';
@@ -26,6 +29,11 @@ export interface Testament {
   options: M.Dict;
 }
 
+/** The authorization action of each message that needs one. */
+const ACTION_OF: Partial<Record<number, Action>> = { [M.PUBLISH]: 'publish', [M.CALL]: 'call', [M.SUBSCRIBE]: 'subscribe', [M.REGISTER]: 'register' };
+const DENIED: Decision = Object.freeze({ allow: false, disclose: false });
+/** Messages a session may send while its authorizer is still deciding (then it is a flood). */
+const MAX_HELD_MESSAGES = 1000;
 const CLIENT_ROLES = ['publisher', 'subscriber', 'caller', 'callee'];
 /** How long we wait for the client's GOODBYE reply after we said GOODBYE. */
 const GOODBYE_WAIT_MS = 2000;
@@ -61,12 +69,37 @@ export class Session implements SessionHandle {
   private pendingAuth: PendingAuth | undefined;
   private authInProgress = false;
   private goodbyeTimer: NodeJS.Timeout | undefined;
+  private openTimer: NodeJS.Timeout | undefined;
+  /** The realm's authorizer procedure decides this session's actions. */
+  private dynamicAuthorization = false;
+  /** Messages received while a dynamic authorizer decides an earlier one. */
+  private held: unknown[] | undefined;
+  /** The authid the client asked for in HELLO, for logs only. */
+  private helloAuthid = '';
 
   constructor(
     private readonly router: Router,
     readonly transport: Transport,
     private readonly options: SessionOptions = {},
-  ) {}
+  ) {
+    const limit = options.openTimeoutMs ?? 0;
+    if (limit > 0) {
+      this.openTimer = setTimeout(() => this.openTimedOut(limit), limit);
+      this.openTimer.unref?.();
+    }
+  }
+
+  /** A client that connects and never (or only half) opens its session holds nothing for long. */
+  private openTimedOut(limit: number): void {
+    if (this.state === 'authenticating' && this.authInProgress) {
+      this.openTimer!.refresh(); // the router is the one taking its time
+      return;
+    }
+    if (this.state !== 'new' && this.state !== 'authenticating') return;
+    const waitingFor = this.state === 'new' ? 'HELLO' : 'AUTHENTICATE';
+    log.info(`${this.transport.info.peer}: dropped: no ${waitingFor} within ${limit} ms`);
+    this.abort(ErrorUri.timeout, `no ${waitingFor} within ${limit} ms`);
+  }
 
   get established(): boolean {
     return this.state === 'established';
@@ -86,6 +119,12 @@ export class Session implements SessionHandle {
 
   receive(raw: unknown): void {
     if (this.state === 'closed') return;
+    if (this.held) {
+      // A dynamic authorizer is deciding an earlier message: later ones wait, in order.
+      if (this.held.length >= MAX_HELD_MESSAGES) return this.protocolError(`more than ${MAX_HELD_MESSAGES} messages sent while the authorizer was deciding`);
+      this.held.push(raw);
+      return;
+    }
     let msg: M.WampMessage;
     try {
       msg = validateClientMessage(raw);
@@ -93,8 +132,12 @@ export class Session implements SessionHandle {
       this.protocolError((err as Error).message);
       return;
     }
+    this.guarded(msg, () => this.dispatch(msg));
+  }
+
+  private guarded(msg: M.WampMessage, handle: () => void): void {
     try {
-      this.dispatch(msg);
+      handle();
     } catch (err) {
       if (err instanceof ProtocolViolation) {
         this.protocolError(err.message);
@@ -171,6 +214,7 @@ export class Session implements SessionHandle {
 
   private onEstablished(type: number, msg: M.WampMessage): void {
     const realm = this.realm!;
+    if (this.dynamicAuthorization && ACTION_OF[type] !== undefined) return this.authorizeDynamically(type, msg);
     switch (type) {
       case M.PUBLISH: return realm.broker.publish(this, msg);
       case M.CALL: return realm.dealer.call(this, msg);
@@ -193,9 +237,63 @@ export class Session implements SessionHandle {
     }
   }
 
+  /** The realm's roles were replaced (config reload): the role may now be decided by a procedure, or no longer. */
+  refreshAuthorization(): void {
+    this.dynamicAuthorization = this.realm?.authorizer.isDynamic(this.authrole) ?? false;
+  }
+
+  /** PUBLISH, CALL, SUBSCRIBE, REGISTER of a role with an authorizer procedure. */
+  private authorizeDynamically(type: number, msg: M.WampMessage): void {
+    const realm = this.realm!;
+    const options = msg[2] as M.Dict;
+    const uri = msg[3] as string;
+    const match = (options['match'] as MatchPolicy | undefined) ?? 'exact';
+    const valid = type === M.SUBSCRIBE || type === M.REGISTER ? isValidPattern(uri, match, realm.uriCheck) : isValidUri(uri, realm.uriCheck);
+    // An invalid URI is refused by the broker or dealer as for any role, without asking anyone.
+    const decision = valid ? realm.authorizer.authorizeDynamic(this.callAuthorizer, this.authorizerDetails(), ACTION_OF[type]!, uri, options) : DENIED;
+    if (!(decision instanceof Promise)) return this.dispatchDecided(type, msg, decision);
+    this.held = [];
+    void decision.then((d) => {
+      const held = this.held ?? [];
+      this.held = undefined;
+      if (this.state !== 'established') return;
+      this.guarded(msg, () => this.dispatchDecided(type, msg, d));
+      for (let i = 0; i < held.length; i++) {
+        this.receive(held[i]);
+        const heldAgain = this.held as unknown[] | undefined;
+        if (heldAgain) {
+          // The authorizer is asked again: the rest waits behind that message.
+          heldAgain.push(...held.slice(i + 1));
+          break;
+        }
+      }
+    });
+  }
+
+  private dispatchDecided(type: number, msg: M.WampMessage, decision: Decision): void {
+    const realm = this.realm!;
+    if (type === M.PUBLISH) return realm.broker.publish(this, msg, decision);
+    if (type === M.CALL) return realm.dealer.call(this, msg, decision);
+    if (type === M.SUBSCRIBE) return realm.broker.subscribe(this, msg, decision);
+    return realm.dealer.register(this, msg, decision);
+  }
+
+  private readonly callAuthorizer = (procedure: string, args: unknown[]): Promise<unknown> =>
+    this.router.services.call(this.realm!.name, procedure, args).then((r) => r.args[0]);
+
+  /** What an authorizer procedure is told about the session (Crossbar's session details). */
+  private authorizerDetails(): M.Dict {
+    const t = this.transport.info;
+    return {
+      session: this.id, authid: this.authid, authrole: this.authrole, authmethod: this.authmethod,
+      authprovider: this.authprovider, transport: { type: t.type, peer: t.peer },
+    };
+  }
+
   private onHello(msg: M.WampMessage): void {
     const realmName = msg[1] as string;
     const details = msg[2] as M.Dict;
+    if (typeof details['authid'] === 'string') this.helloAuthid = details['authid'].slice(0, 200);
     if (!isValidUri(realmName)) return this.abort(ErrorUri.invalidUri, `invalid realm URI '${realmName}'`);
     const roles = details['roles'];
     if (typeof roles !== 'object' || roles === null || !CLIENT_ROLES.some((r) => r in roles)) {
@@ -212,14 +310,36 @@ export class Session implements SessionHandle {
     this.supportsRevocation = clientHasFeature(this.clientRoles, 'callee', 'registration_revocation');
     this.supportsSubscriptionRevocation = clientHasFeature(this.clientRoles, 'subscriber', 'subscription_revocation');
     this.state = 'authenticating';
-    this.proceed(beginAuthentication(this.options.auth, details));
+    // The ID is fixed now: WAMP-CRA challenges and dynamic authenticators name it.
+    this.id = this.router.newSessionId();
+    this.proceed(beginAuthentication(this.options.auth, details, {
+      realm: realmName,
+      session: this.id,
+      transport: this.transport.info,
+      callAuthenticator: (authRealm, procedure, args) => this.router.services.call(authRealm, procedure, args).then((r) => r.args[0]),
+    }));
   }
 
   private onAuthenticate(msg: M.WampMessage): void {
     const pending = this.pendingAuth;
     if (!pending) throw new ProtocolViolation('AUTHENTICATE without a CHALLENGE');
     this.pendingAuth = undefined;
-    this.proceed(pending.authenticate(msg[1] as string, msg[2] as M.Dict));
+    // Credentials are checked at the pace the throttle allows for this address: after repeated
+    // failures, guesses wait their turn (sessions that need no credentials never wait).
+    const address = peerAddress(this.transport.info.peer);
+    const wait = this.router.authThrottle.admit(address);
+    if (wait < 0) {
+      log.warn(`session ${this.id} ${this.transport.info.peer}: refused: too many failed authentications from ${address}`);
+      return this.abort(ErrorUri.authenticationFailed, 'too many failed authentications from this address; try again later');
+    }
+    const check = () => this.proceed(pending.authenticate(msg[1] as string, msg[2] as M.Dict));
+    if (wait === 0) return check();
+    this.authInProgress = true;
+    const timer = setTimeout(() => {
+      this.authInProgress = false;
+      if (this.state === 'authenticating') check();
+    }, wait);
+    timer.unref?.();
   }
 
   /** Continues authentication with an outcome that may arrive later (dynamic authenticators). */
@@ -236,7 +356,13 @@ export class Session implements SessionHandle {
       );
       return;
     }
-    if (outcome.kind === 'abort') return this.abort(outcome.reason, outcome.message);
+    if (outcome.kind === 'abort') {
+      if (outcome.failure) {
+        this.router.authThrottle.failed(peerAddress(this.transport.info.peer));
+        log.warn(`session ${this.id} ${this.transport.info.peer}: authentication failed (realm '${this.realm?.name}', authid '${this.helloAuthid}')`);
+      }
+      return this.abort(outcome.reason, outcome.message);
+    }
     if (outcome.kind === 'challenge') {
       this.pendingAuth = outcome.pending;
       this.send([M.CHALLENGE, outcome.method, outcome.extra]);
@@ -251,7 +377,8 @@ export class Session implements SessionHandle {
     this.authrole = identity.authrole;
     this.authmethod = identity.authmethod;
     this.authprovider = identity.authprovider;
-    this.id = this.router.newSessionId();
+    if (this.openTimer) clearTimeout(this.openTimer);
+    this.dynamicAuthorization = realm.authorizer.isDynamic(this.authrole);
     this.state = 'established';
     const welcome: M.Dict = {
       realm: realm.name,
@@ -289,6 +416,7 @@ export class Session implements SessionHandle {
     this.state = 'closed';
     this.pendingAuth = undefined;
     if (this.goodbyeTimer) clearTimeout(this.goodbyeTimer);
+    if (this.openTimer) clearTimeout(this.openTimer);
     if (closeTransport) this.transport.close();
   }
 }

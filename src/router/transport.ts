@@ -2,7 +2,7 @@
 // The core sees only `Transport`; a transport sees only `SessionHandle`.
 
 import type { WampMessage } from '../wamp/message.js';
-import type { AuthConfig } from '../config/types.js';
+import type { AuthConfig, SendQueuePolicy } from '../config/types.js';
 
 /**
  * One encoding of a message per serializer, shared by every receiver of that same message
@@ -32,6 +32,26 @@ export interface Transport {
   send(message: WampMessage, cache?: EncodingCache): boolean;
   /** Close the connection once queued messages are flushed. Idempotent. */
   close(): void;
+  /** The outbound queue and what it cost this peer; absent for transports without one (in-process). */
+  sendQueue?(): SendQueueStats;
+}
+
+/**
+ * A network transport bounds what waits to be written to its peer (`max_send_queue`). While the
+ * queue is over the limit, EVENTs to the peer are dropped (`drop-events`), or the session is closed
+ * (`disconnect`, and `drop-events` when other messages would pile up past twice the limit).
+ */
+export interface SendQueueStats {
+  /** Bytes accepted for sending and not yet written to the socket. */
+  bytes: number;
+  limit: number;
+  policy: SendQueuePolicy;
+  /** EVENTs not sent to this peer because its queue was over the limit. */
+  droppedEvents: number;
+  /** The queue went over the limit at least once. */
+  slow: boolean;
+  /** The session was closed for being too slow. */
+  disconnected: boolean;
 }
 
 /** What the router hands back to a transport for each new connection. */
@@ -42,11 +62,23 @@ export interface SessionHandle {
   protocolError(reason: string): void;
   /** The connection is gone (closed by either side, or dropped). Idempotent. */
   transportClosed(): void;
+  /**
+   * The peer does not read fast enough: its send queue went over the limit for the first time
+   * (`disconnecting` false: events are being dropped), or the transport is closing it for that
+   * (`disconnecting` true; transportClosed follows). Informational: the transport acts by itself.
+   */
+  slowConsumer?(disconnecting: boolean): void;
 }
 
 export interface SessionOptions {
   /** Authentication methods this transport allows; absent = anonymous with role "anonymous". */
   auth?: AuthConfig;
+  /**
+   * ms a client may take to open its session (HELLO, and AUTHENTICATE when challenged) once the
+   * transport is up; time the router itself spends (authenticators, the failed-login throttle)
+   * does not count. 0 or absent: no limit (in-process sessions).
+   */
+  openTimeoutMs?: number;
   /** The router's own components (meta API): may register and publish under `wamp.*`. */
   internal?: boolean;
 }

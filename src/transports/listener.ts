@@ -7,11 +7,21 @@ import { createServer as createTlsServer } from 'node:tls';
 import type { ListenerConfig, WampServiceConfig } from '../config/types.js';
 import { DEFAULT_TRANSPORT_OPTIONS } from '../config/types.js';
 import type { SessionFactory } from '../router/transport.js';
-import { RawSocketTransport, RAWSOCKET_MAGIC } from './rawsocket.js';
+import { RawSocketTransport, RAWSOCKET_MAGIC, ERR_MAX_CONNECTIONS } from './rawsocket.js';
 import { WebSocketService } from './websocket.js';
 import { HttpSite, rejectUpgrade, urlPath } from './http.js';
 import { removeStaleSocket } from './unix-socket.js';
 import { log } from '../log.js';
+
+/** At most this many refused connections wait for their first bytes (to be answered); more are dropped at once. */
+const MAX_REFUSING = 256;
+/** How long a refused connection may take to send its first bytes. */
+const REFUSE_WAIT_MS = 2000;
+/** At most one "connection limit reached" warning per this many ms. */
+const REFUSE_LOG_INTERVAL_MS = 10_000;
+const RAWSOCKET_FULL = Buffer.from([RAWSOCKET_MAGIC, ERR_MAX_CONNECTIONS << 4, 0, 0]);
+const HTTP_FULL = 'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 5\r\n' +
+  'Connection: close\r\nContent-Length: 40\r\n\r\nmaximum connection count reached; retry\n';
 
 export class Listener {
   private readonly server: NetServer;
@@ -19,6 +29,12 @@ export class Listener {
   private readonly site: HttpSite;
   private readonly websockets = new Map<string, WebSocketService>();
   private readonly sockets = new Set<Socket>();
+  /** Connections refused for `max_connections`, until they are answered and closed. */
+  private readonly refusing = new Set<Socket>();
+  /** Refusals not logged yet: logged in one line per REFUSE_LOG_INTERVAL_MS at most. */
+  private refusedSinceLog = 0;
+  private lastRefusalLog = -Infinity;
+  private refusalLogTimer: NodeJS.Timeout | undefined;
   /**
    * Connections that have not yet shown what they are (RawSocket handshake byte, HTTP request or
    * upgrade): dropped when that takes longer than the opening-handshake timeout. Node's own HTTP
@@ -41,6 +57,11 @@ export class Listener {
     if (this.websockets.size > 0 || Object.keys(config.static).length > 0 || !config.rawsocket) {
       this.http = createHttpServer((req, res) => {
         this.handshakeSeen(req.socket);
+        // Keep-alive: the next request's headers on this connection get the same time limit (Node's
+        // own headersTimeout does not run either), or a client could drip them forever.
+        res.once('finish', () => {
+          if (!req.socket.destroyed) this.awaitHandshake(req.socket, this.httpHandshakeTimeout);
+        });
         this.site.handle(req, res);
       });
       this.http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
@@ -68,6 +89,8 @@ export class Listener {
   }
 
   private onConnection(socket: Socket): void {
+    const max = this.config.endpoint.maxConnections;
+    if (max !== undefined && this.sockets.size >= max) return this.refuse(socket, max);
     this.sockets.add(socket);
     socket.on('close', () => {
       this.sockets.delete(socket);
@@ -101,9 +124,47 @@ export class Listener {
     });
   }
 
+  /**
+   * Over `max_connections`: answered by what it speaks once its first bytes are in (RawSocket:
+   * handshake error 4, "maximum connection count reached"; HTTP and WebSocket upgrades: 503),
+   * then closed. Nothing of it is parsed, and no session is opened.
+   */
+  private refuse(socket: Socket, max: number): void {
+    this.refusedSinceLog++;
+    if (this.refusalLogTimer === undefined) {
+      const wait = Math.max(0, this.lastRefusalLog + REFUSE_LOG_INTERVAL_MS - Date.now());
+      this.refusalLogTimer = setTimeout(() => {
+        this.refusalLogTimer = undefined;
+        this.lastRefusalLog = Date.now();
+        log.warn(`listener ${this.config.id}: ${this.refusedSinceLog} connection(s) refused: max_connections (${max}) reached`);
+        this.refusedSinceLog = 0;
+      }, wait);
+      this.refusalLogTimer.unref();
+    }
+    socket.on('error', () => {});
+    if (this.refusing.size >= MAX_REFUSING) {
+      socket.destroy();
+      return;
+    }
+    this.refusing.add(socket);
+    const timer = setTimeout(() => socket.destroy(), REFUSE_WAIT_MS);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      this.refusing.delete(socket);
+    });
+    socket.once('data', (chunk: Buffer) => {
+      if (chunk[0] === RAWSOCKET_MAGIC && this.config.rawsocket) socket.end(RAWSOCKET_FULL);
+      else if (this.http) socket.end(HTTP_FULL);
+      else socket.destroy();
+      // Whatever else arrives is read and discarded, so that closing does not reset the answer away.
+      socket.resume();
+    });
+  }
+
   private awaitHandshake(socket: Socket, timeout: number): void {
+    this.handshakeSeen(socket); // at most one timer per connection
     this.undecided.set(socket, setTimeout(() => {
-      log.debug(`listener ${this.config.id}: dropping a connection silent for ${timeout} ms`);
+      log.info(`listener ${this.config.id}: ${socket.remoteAddress ?? 'unix'}:${socket.remotePort ?? ''}: no opening handshake within ${timeout} ms; dropped`);
       socket.destroy();
     }, timeout));
   }
@@ -150,6 +211,11 @@ export class Listener {
     for (const ws of this.websockets.values()) ws.close();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.sockets) socket.destroy();
+    for (const socket of this.refusing) socket.destroy();
+    if (this.refusalLogTimer !== undefined) {
+      clearTimeout(this.refusalLogTimer);
+      log.warn(`listener ${this.config.id}: ${this.refusedSinceLog} connection(s) refused: max_connections reached`);
+    }
     await closed;
   }
 

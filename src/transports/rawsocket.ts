@@ -4,11 +4,12 @@
 import type { Socket } from 'node:net';
 import type { WampServiceConfig } from '../config/types.js';
 import type { WampMessage } from '../wamp/message.js';
-import type { EncodingCache, SessionFactory, SessionHandle, Transport, TransportInfo } from '../router/transport.js';
+import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, Transport, TransportInfo } from '../router/transport.js';
 import { serializerFromRawSocketId, type Serializer } from '../serializers/index.js';
 import { ByteQueue } from './byte-queue.js';
 import { KeepAlive } from './keepalive.js';
 import { encodeOnce, WriteBatcher } from './outbound.js';
+import { MessageBudget, SendQueueGuard } from './limits.js';
 import { describePeer } from './peer.js';
 import { log } from '../log.js';
 
@@ -22,6 +23,7 @@ export const FRAME_PONG = 2;
 /** Handshake error codes (high nibble of the reply's second byte). */
 export const ERR_SERIALIZER_UNSUPPORTED = 1;
 export const ERR_RESERVED_BITS = 3;
+export const ERR_MAX_CONNECTIONS = 4;
 
 /** The largest frame payload: 2^24 bytes, which needs the header's X bit. */
 export const MAX_FRAME_LENGTH = 2 ** 24;
@@ -60,6 +62,11 @@ export class RawSocketTransport implements Transport {
   /** No more reading or sending: closing, closed, or framing broken. */
   private closed = false;
   private readonly batcher: WriteBatcher;
+  private readonly guard: SendQueueGuard;
+  /** Incoming message budget (max_messages_per_second); undefined = no limit. */
+  private readonly budget: MessageBudget | undefined;
+  /** Set while reading is paused because the budget is spent. */
+  private throttleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -68,6 +75,8 @@ export class RawSocketTransport implements Transport {
   ) {
     this.maxLength = 2 ** (9 + lengthExponent(service.options.maxMessageSize));
     this.batcher = new WriteBatcher(socket);
+    this.guard = new SendQueueGuard(service.options, this);
+    this.budget = MessageBudget.of(service.options);
     socket.setNoDelay?.(true);
     this.info = {
       type: 'rawsocket',
@@ -81,7 +90,7 @@ export class RawSocketTransport implements Transport {
       socket.destroy();
     });
     this.handshakeTimer = setTimeout(() => {
-      log.debug(`rawsocket ${this.info.peer}: no handshake within ${openHandshakeTimeout} ms`);
+      log.info(`rawsocket ${this.info.peer}: no handshake within ${openHandshakeTimeout} ms; dropped`);
       socket.destroy();
     }, openHandshakeTimeout);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -93,7 +102,22 @@ export class RawSocketTransport implements Transport {
     if (this.closed) return;
     this.queue.push(chunk);
     if (!this.serializer && !this.handshake()) return;
+    if (this.throttleTimer === undefined) this.readFrames();
+  }
+
+  /** The message budget is spent: stop reading until it refills (the frames already in stay queued). */
+  private throttle(): void {
+    this.socket.pause();
+    this.throttleTimer = setTimeout(() => this.unthrottle(), this.budget!.waitMs());
+  }
+
+  private unthrottle(): void {
+    this.throttleTimer = undefined;
+    if (this.closed) return;
+    // We stopped reading, not the peer: its pongs may wait behind the frames we hold back.
+    this.keepAlive.alive();
     this.readFrames();
+    if (this.throttleTimer === undefined && !this.closed) this.socket.resume();
   }
 
   /** Returns true once the handshake is done. */
@@ -117,7 +141,7 @@ export class RawSocketTransport implements Transport {
     this.peerMaxLength = 2 ** (9 + (lengthAndSerializer >> 4));
     this.info = { ...this.info, serializer: serializer.name };
     this.socket.write(Buffer.from([RAWSOCKET_MAGIC, (lengthExponent(this.maxLength) << 4) | serializerId, 0, 0]));
-    this.session = this.factory.openSession(this, { auth: this.service.auth });
+    this.session = this.factory.openSession(this, { auth: this.service.auth, openTimeoutMs: this.service.options.openHandshakeTimeout });
     this.keepAlive.start();
     return true;
   }
@@ -141,6 +165,7 @@ export class RawSocketTransport implements Transport {
       // Checked on the header, before any of the payload is buffered.
       if (length > this.maxLength) return this.fail(`frame of ${length} bytes exceeds the ${this.maxLength} bytes announced`);
       if (queue.length < 4 + length) return;
+      if (this.budget !== undefined && !this.budget.take()) return this.throttle();
       queue.skip(4);
       const payload = queue.take(length);
       if (type === FRAME_MESSAGE) this.onMessage(payload);
@@ -175,10 +200,23 @@ export class RawSocketTransport implements Transport {
 
   send(message: WampMessage, cache?: EncodingCache): boolean {
     if (this.closed || !this.serializer || this.socket.destroyed) return true;
+    const backlog = this.socket.writableLength;
+    if (backlog > this.guard.limit && this.guard.over(message[0] as number, backlog, this.session)) return true;
     const encoded = encodeOnce(this.serializer, message, cache, this.info.peer);
     if (encoded === undefined || encoded.length > this.peerMaxLength) return false;
     this.writeFrame(FRAME_MESSAGE, encoded);
     return true;
+  }
+
+  /** The send queue is over its limit and the policy says go (SendQueueGuard). */
+  dropSlowConsumer(): void {
+    this.closed = true;
+    this.keepAlive.stop();
+    this.socket.destroy();
+  }
+
+  sendQueue(): SendQueueStats {
+    return this.guard.stats(this.socket.writableLength);
   }
 
   close(): void {
@@ -192,6 +230,7 @@ export class RawSocketTransport implements Transport {
   private onClose(): void {
     this.closed = true;
     clearTimeout(this.handshakeTimer);
+    clearTimeout(this.throttleTimer);
     this.keepAlive.stop();
     this.session?.transportClosed();
   }

@@ -6,10 +6,11 @@ import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { WampServiceConfig } from '../config/types.js';
 import type { WampMessage } from '../wamp/message.js';
-import type { EncodingCache, SessionFactory, SessionHandle, Transport, TransportInfo } from '../router/transport.js';
+import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, Transport, TransportInfo } from '../router/transport.js';
 import { serializerFromSubprotocol, subprotocolOf, type Serializer } from '../serializers/index.js';
 import { KeepAlive } from './keepalive.js';
 import { encodeOnce, WriteBatcher } from './outbound.js';
+import { MessageBudget, SendQueueGuard } from './limits.js';
 import { describePeer } from './peer.js';
 import { rejectUpgrade } from './http.js';
 import { log } from '../log.js';
@@ -27,6 +28,16 @@ export class WebSocketTransport implements Transport {
   private readonly keepAlive: KeepAlive;
   private closed = false;
   private readonly batcher: WriteBatcher;
+  private readonly socket: Socket;
+  private readonly guard: SendQueueGuard;
+  /** Incoming message budget (max_messages_per_second); undefined = no limit. */
+  private readonly budget: MessageBudget | undefined;
+  /**
+   * While the budget is spent: messages ws had already parsed from the last chunk read, as
+   * (data, isBinary) pairs, handled as tokens refill; reading is paused meanwhile.
+   */
+  private held: unknown[] | undefined;
+  private heldNext = 0;
 
   constructor(
     private readonly ws: WebSocket,
@@ -37,7 +48,10 @@ export class WebSocketTransport implements Transport {
   ) {
     const socket = request.socket as Socket & { encrypted?: boolean };
     socket.setNoDelay(true);
+    this.socket = socket;
     this.batcher = new WriteBatcher(socket);
+    this.guard = new SendQueueGuard(service.options, this);
+    this.budget = MessageBudget.of(service.options);
     this.info = {
       type: 'websocket',
       serializer: serializer.name,
@@ -51,7 +65,7 @@ export class WebSocketTransport implements Transport {
       log.info(`websocket ${this.info.peer}: no pong within ${autoPingTimeout} ms, dropping`);
       ws.terminate();
     });
-    this.session = factory.openSession(this, { auth: service.auth });
+    this.session = factory.openSession(this, { auth: service.auth, openTimeoutMs: service.options.openHandshakeTimeout });
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.on('pong', () => this.keepAlive.alive());
     ws.on('error', (err) => log.debug(`websocket ${this.info.peer}: ${err.message}`));
@@ -64,6 +78,40 @@ export class WebSocketTransport implements Transport {
   }
 
   private onMessage(data: RawData, isBinary: boolean): void {
+    if (this.held !== undefined) {
+      this.held.push(data, isBinary);
+      return;
+    }
+    if (this.budget !== undefined && !this.budget.take()) {
+      this.held = [data, isBinary];
+      this.heldNext = 0;
+      this.ws.pause();
+      setTimeout(() => this.release(), this.budget.waitMs());
+      return;
+    }
+    this.handle(data, isBinary);
+  }
+
+  /** Handles held messages as the budget allows; reading resumes once none is left. */
+  private release(): void {
+    const held = this.held!;
+    // We stopped reading, not the peer: its pongs may wait behind the messages we hold back.
+    this.keepAlive.alive();
+    while (this.heldNext < held.length) {
+      if (this.closed) return;
+      if (!this.budget!.take()) {
+        setTimeout(() => this.release(), this.budget!.waitMs());
+        return;
+      }
+      const i = this.heldNext;
+      this.heldNext += 2;
+      this.handle(held[i] as RawData, held[i + 1] as boolean);
+    }
+    this.held = undefined;
+    if (!this.closed) this.ws.resume();
+  }
+
+  private handle(data: RawData, isBinary: boolean): void {
     let message: unknown;
     try {
       // binaryType 'nodebuffer' (the default): one Buffer per message. ws has already checked a
@@ -78,12 +126,25 @@ export class WebSocketTransport implements Transport {
 
   send(message: WampMessage, cache?: EncodingCache): boolean {
     if (this.closed) return true;
+    const backlog = this.socket.writableLength;
+    if (backlog > this.guard.limit && this.guard.over(message[0] as number, backlog, this.session)) return true;
     const encoded = encodeOnce(this.serializer, message, cache, this.info.peer);
     // Our own maxMessageSize stands for the peer's limit, which WebSocket does not announce.
     if (encoded === undefined || encoded.length > this.service.options.maxMessageSize) return false;
     this.batcher.hold();
     this.ws.send(encoded, this.serializer.binary ? BINARY : TEXT);
     return true;
+  }
+
+  /** The send queue is over its limit and the policy says go (SendQueueGuard). */
+  dropSlowConsumer(): void {
+    this.closed = true;
+    this.keepAlive.stop();
+    this.ws.terminate();
+  }
+
+  sendQueue(): SendQueueStats {
+    return this.guard.stats(this.socket.writableLength);
   }
 
   close(): void {

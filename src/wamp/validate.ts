@@ -9,7 +9,16 @@ export class ProtocolViolation extends Error {}
 
 type Check = (value: unknown) => boolean;
 
-const isDict = (v: unknown): v is M.Dict => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+/**
+ * A plain object, as a JSON, MessagePack or CBOR map decodes: not a list or bytes, nor a Date, Map,
+ * Set, typed array or other object a decoder makes of a CBOR tag or MessagePack extension (found by
+ * test/fuzz: such a "dict" was passed on, e.g. as ERROR.Details, and reached other peers as a string).
+ */
+const isDict = (v: unknown): v is M.Dict => {
+  if (typeof v !== 'object' || v === null) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+};
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
 const isList = (v: unknown): v is unknown[] => Array.isArray(v);
@@ -57,7 +66,8 @@ function checkOptions(type: number, options: M.Dict): void {
   const known = OPTION_TYPES[type];
   if (!known) return;
   for (const key in options) {
-    const check = known[key];
+    // Own keys only: an unknown key such as 'valueOf' or 'constructor' must not find Object.prototype's.
+    const check = Object.hasOwn(known, key) ? known[key] : undefined;
     if (check && options[key] !== undefined && !check(options[key])) {
       fail(`${M.MESSAGE_NAMES[type]} option '${key}' has the wrong type`);
     }

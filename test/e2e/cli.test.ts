@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import { WebSocket } from 'ws';
+import { createPrivateKey, sign } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { cryptosignVerify } from '../../src/auth/cryptosign.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
@@ -82,6 +85,66 @@ describe('junction CLI', () => {
     child = undefined;
   });
 
+  it('SIGHUP reloads roles and auth without dropping sessions; a broken file leaves the running config', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'junction-cli-'));
+    const port = await freePort();
+    const file = join(dir, 'config.json');
+    const config = configFor(port) as any;
+    const transport = config.workers[0].transports[0];
+    transport.auth = { ticket: { type: 'static', principals: { dev: { ticket: 'old-ticket', role: 'anonymous' } } } };
+    writeFileSync(file, JSON.stringify(config));
+    child = spawn(process.execPath, [CLI, 'start', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    const waitFor = async (re: RegExp) => {
+      const deadline = Date.now() + 10_000;
+      while (!re.test(output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(output).toMatch(re);
+    };
+    await waitFor(/ready/i);
+
+    /** Logs in with a ticket; returns the session's wire, or the ABORT reason. */
+    const login = async (ticket: string) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/`, 'wamp.2.json');
+      const messages: any[][] = [];
+      ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
+      await new Promise((r) => ws.once('open', r));
+      const next = async (n: number) => {
+        const deadline = Date.now() + 3000;
+        while (messages.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        return messages[n - 1];
+      };
+      ws.send(JSON.stringify([1, 'realm1', { roles: { publisher: {} }, authmethods: ['ticket'], authid: 'dev' }]));
+      await next(1);
+      ws.send(JSON.stringify([5, ticket, {}]));
+      const answer = await next(2);
+      return { ws, answer, next };
+    };
+    const first = await login('old-ticket');
+    expect(first.answer[0]).toBe(2);
+    first.ws.send(JSON.stringify([16, 1, { acknowledge: true }, 'app.news']));
+    expect((await first.next(3))[0]).toBe(17); // PUBLISHED
+
+    // New ticket; publishing no longer allowed (a decision that was cached for this role).
+    transport.auth.ticket.principals.dev.ticket = 'new-ticket';
+    config.workers[0].realms[0].roles[0].permissions[0].allow.publish = false;
+    writeFileSync(file, JSON.stringify(config));
+    child.kill('SIGHUP');
+    await waitFor(/SIGHUP: realm 'realm1': roles replaced/);
+    await waitFor(/SIGHUP: transport 'transport0': auth replaced/);
+    first.ws.send(JSON.stringify([16, 2, { acknowledge: true }, 'app.news']));
+    expect(await first.next(4)).toEqual([8, 16, 2, {}, 'wamp.error.not_authorized', expect.any(Array)]);
+    expect((await login('old-ticket')).answer).toEqual([3, expect.any(Object), 'wamp.error.not_authorized']);
+    expect((await login('new-ticket')).answer[0]).toBe(2);
+
+    // A broken file is reported and changes nothing.
+    writeFileSync(file, '{ "version": 2, "workers": [ }');
+    child.kill('SIGHUP');
+    await waitFor(/not reloaded, the running config stays/);
+    expect((await login('new-ticket')).answer[0]).toBe(2);
+  });
+
   it('check reports each error with the path of the key at fault, exit 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'junction-cli-'));
     const file = join(dir, 'bad.json');
@@ -104,6 +167,31 @@ describe('junction CLI', () => {
     expect((await run(['check', '--config', file])).code).toBe(0);
     const again = await run(['init', dir]);
     expect(again.code).not.toBe(0);
+  });
+
+  it('keygen prints a key pair whose private seed signs for its public key', async () => {
+    const result = await run(['keygen']);
+    expect(result.code).toBe(0);
+    const seed = /private seed.*: ([0-9a-f]{64})/.exec(result.stdout)?.[1];
+    const pub = /public key.*: ([0-9a-f]{64})/.exec(result.stdout)?.[1];
+    expect(seed && pub).toBeTruthy();
+    const privateKey = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(seed!, 'hex')]), format: 'der', type: 'pkcs8' });
+    const challenge = Buffer.alloc(32, 7);
+    expect(cryptosignVerify(pub!, challenge.toString('hex'), Buffer.concat([sign(null, challenge, privateKey), challenge]).toString('hex'))).toBe(true);
+  });
+
+  it('derive-key reads the password from stdin and prints the salted WAMP-CRA key Autobahn derives', async () => {
+    const autobahn = createRequire(import.meta.url)('autobahn');
+    const derived = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const p = spawn(process.execPath, [CLI, 'derive-key', '--salt', 'salt123', '--iterations', '100'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      p.stdout.on('data', (d) => (stdout += d));
+      p.on('close', (code) => resolve({ code, stdout }));
+      p.stdin.end('secret\n');
+    });
+    expect(derived.code).toBe(0);
+    expect(derived.stdout.trim()).toBe(autobahn.auth_cra.derive_key('secret', 'salt123', 100, 32));
+    expect((await run(['derive-key'])).code).toBe(2);
   });
 
   it('version prints the package version', async () => {

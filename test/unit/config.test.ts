@@ -2,7 +2,7 @@
 // error reported with the JSON path of the key at fault (format: `workers[0].transports[1].port`).
 import { describe, it, expect } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -347,10 +347,10 @@ describe('errors name the path of the key at fault', () => {
   it('roles: duplicates in a realm, authorizer, allow-by-default', () => {
     const raw = minimal();
     const roles = raw.workers[0].realms[0].roles;
-    roles.push({ name: 'anonymous' }, { name: 'dyn', authorizer: 'com.example.authorize' }, { name: 'both', 'allow-by-default': true, permissions: [] }, { permissions: [] });
+    roles.push({ name: 'anonymous' }, { name: 'dyn', authorizer: 'com.example.authorize', permissions: [] }, { name: 'both', 'allow-by-default': true, permissions: [] }, { permissions: [] });
     expect(errorsOf(raw)).toEqual({
       [`${R0}.roles[1].name`]: `role 'anonymous' is already defined in this realm at ${R0}.roles[0]`,
-      [`${R0}.roles[2].authorizer`]: 'dynamic authorization (an authorizer procedure) is not supported by Junction yet; list static permissions instead',
+      [`${R0}.roles[2].permissions`]: 'cannot be combined with an authorizer (the authorizer decides every action)',
       [`${R0}.roles[3].allow-by-default`]: 'applies only to a role without permissions; remove one of the two',
       [`${R0}.roles[4].name`]: 'is required',
     });
@@ -358,6 +358,9 @@ describe('errors name the path of the key at fault', () => {
     const two = minimal();
     two.workers[0].realms.push({ name: 'realm2', roles: [{ name: 'anonymous', 'allow-by-default': false }] });
     expect(parseConfig(two).router.realms[1]!.roles).toEqual([{ name: 'anonymous', permissions: [] }]);
+    const dynamic = minimal();
+    dynamic.workers[0].realms[0].roles.push({ name: 'dyn', authorizer: 'com.example.authorize' });
+    expect(parseConfig(dynamic).router.realms[0]!.roles[1]).toEqual({ name: 'dyn', permissions: [], authorizer: 'com.example.authorize' });
   });
 
   it('permissions: uri, match, allow, disclose, cache, validate, duplicates', () => {
@@ -518,40 +521,82 @@ describe('errors name the path of the key at fault', () => {
     });
   });
 
-  it('auth: anonymous and ticket (static) only; everything else is refused by path', () => {
+  it('auth: anonymous, ticket, wampcra, cryptosign, static or dynamic; everything else is refused by path', () => {
     const raw = minimal();
+    const supported = '(supported: anonymous, ticket, wampcra, cryptosign)';
     raw.workers[0].transports[0].auth = {
-      wampcra: { type: 'static', users: {} }, cryptosign: {}, scram: {}, tls: {}, cookie: {}, 'ticket-proxy': {},
-      anonymous: { type: 'dynamic', authenticator: 'com.example.auth' },
+      scram: {}, tls: {}, cookie: {}, 'ticket-proxy': {},
+      anonymous: { type: 'dynamic', authenticator: 'com.example.auth', role: 'x' },
       ticket: { type: 'function', create: 'x' },
+      wampcra: { type: 'static', users: {}, authenticator: 'com.example.auth' },
+      cryptosign: { type: 'dynamic', 'authenticator-realm': 'not a uri!' },
     };
     const a = `${T0}.auth`;
     expect(errorsOf(raw)).toEqual({
-      [`${a}.wampcra`]: "authentication method 'wampcra' is not supported by Junction yet (supported: anonymous, ticket)",
-      [`${a}.cryptosign`]: "authentication method 'cryptosign' is not supported by Junction yet (supported: anonymous, ticket)",
-      [`${a}.scram`]: "authentication method 'scram' is not supported by Junction yet (supported: anonymous, ticket)",
-      [`${a}.tls`]: "authentication method 'tls' is not supported by Junction yet (supported: anonymous, ticket)",
-      [`${a}.cookie`]: "authentication method 'cookie' is not supported by Junction yet (supported: anonymous, ticket)",
-      [`${a}.ticket-proxy`]: "unknown key 'ticket-proxy' (supported: anonymous, ticket)",
-      [`${a}.anonymous.type`]: 'type "dynamic" (authentication by a procedure) is not supported by Junction yet; use "static"',
-      [`${a}.anonymous.authenticator`]: 'dynamic authentication is not supported by Junction yet',
-      [`${a}.ticket.type`]: 'type "function" (authentication by a procedure) is not supported by Junction yet; use "static"',
-      [`${a}.ticket.create`]: "unknown key 'create' (supported: type, principals)",
+      [`${a}.scram`]: `authentication method 'scram' is not supported by Junction yet ${supported}`,
+      [`${a}.tls`]: `authentication method 'tls' is not supported by Junction yet ${supported}`,
+      [`${a}.cookie`]: `authentication method 'cookie' is not supported by Junction yet ${supported}`,
+      [`${a}.ticket-proxy`]: `unknown key 'ticket-proxy' ${supported}`,
+      [`${a}.anonymous.role`]: 'does not apply to type "dynamic" (the authenticator decides)',
+      [`${a}.ticket.type`]: 'type "function" (a Python function inside Crossbar) is not supported by Junction; use "static" or "dynamic"',
+      [`${a}.ticket.create`]: "unknown key 'create' (supported: type, principals, authenticator, authenticator-realm)",
+      [`${a}.wampcra.users`]: 'must list at least one principal',
+      [`${a}.wampcra.authenticator`]: 'applies only to type "dynamic"',
+      [`${a}.cryptosign.authenticator`]: 'is required',
+      [`${a}.cryptosign.authenticator-realm`]: 'must be a URI, got "not a uri!"',
     });
     raw.workers[0].transports[0].auth = {};
     expectOnlyError(raw, a, /must enable at least one authentication method/);
     raw.workers[0].transports[0].auth = { ticket: { type: 'static', principals: {} }, anonymous: { role: 'anonymous' } };
     expect(errorsOf(raw)).toEqual({
       [`${a}.ticket.principals`]: 'must list at least one principal',
-      [`${a}.anonymous.type`]: 'is required (one of "static")',
+      [`${a}.anonymous.type`]: 'is required (one of "static", "dynamic")',
     });
     raw.workers[0].transports[0].auth = { ticket: { type: 'static', principals: { dev: { role: 'anonymous' }, dev2: { ticket: 's', realm: 'r' }, dev3: { ticket: 123456, role: 'anonymous' } } } };
     expect(errorsOf(raw)).toEqual({
       [`${a}.ticket.principals.dev.ticket`]: 'is required',
-      [`${a}.ticket.principals.dev3.ticket`]: 'must be a string (value not shown)',
+      [`${a}.ticket.principals.dev3.ticket`]: 'must be a string, "${ENV_VAR}" or { file: path } (value not shown)',
       [`${a}.ticket.principals.dev2.role`]: 'is required',
       [`${a}.ticket.principals.dev2.realm`]: "unknown key 'realm' (supported: ticket, role)",
     });
+    const key = 'ab'.repeat(32);
+    raw.workers[0].transports[0].auth = {
+      wampcra: { type: 'static', users: { u1: { secret: 's', role: 'anonymous', iterations: 10 }, u2: { secret: 'k', role: 'anonymous', salt: 'salt', keylen: 0 } } },
+      cryptosign: { type: 'static', principals: { d1: { authorized_keys: [key, 'zz'], role: 'anonymous' }, d2: { authorized_keys: [key.toUpperCase()], role: 'anonymous', realm: 'r' }, d3: { authorized_keys: [], role: 'anonymous' } } },
+    };
+    expect(errorsOf(raw)).toEqual({
+      [`${a}.wampcra.users.u1.iterations`]: 'applies only with a salt (the salted WAMP-CRA variant)',
+      [`${a}.wampcra.users.u2.keylen`]: 'must be between 1 and 1024, got 0',
+      [`${a}.cryptosign.principals.d1.authorized_keys[1]`]: 'must be an Ed25519 public key as 64 hex characters, got "zz"',
+      [`${a}.cryptosign.principals.d2.authorized_keys[0]`]: `this key is already authorized for ${a}.cryptosign.principals.d1`,
+      [`${a}.cryptosign.principals.d2.realm`]: 'is not supported by Junction: a principal may join any realm its role exists in',
+      [`${a}.cryptosign.principals.d3.authorized_keys`]: 'must not be empty',
+    });
+  });
+
+  it('auth: secrets come from the file, the environment or a file beside it, and are parsed into the typed config', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'junction-secret-'));
+    writeFileSync(join(dir, 'cra.key'), 'derived-key==\n');
+    process.env['JUNCTION_TEST_TICKET'] = 'from-env';
+    try {
+      const raw = minimal();
+      raw.workers[0].transports[0].auth = {
+        ticket: { type: 'static', principals: { dev: { ticket: '${JUNCTION_TEST_TICKET}', role: 'anonymous' } } },
+        wampcra: { type: 'static', users: { u: { secret: { file: 'cra.key' }, role: 'anonymous', salt: 's1' }, v: { secret: { file: 'missing.key' }, role: 'anonymous' } } },
+      };
+      expect(errorsOf(raw, dir)).toEqual({
+        [`${T0}.auth.wampcra.users.v.secret.file`]: `cannot read ${join(dir, 'missing.key')}: ENOENT`,
+      });
+      delete raw.workers[0].transports[0].auth.wampcra.users.v;
+      raw.workers[0].transports[0].auth.cryptosign = { type: 'dynamic', authenticator: 'com.example.authenticate', 'authenticator-realm': 'auth' };
+      const auth = parseConfig(raw, undefined, dir).router.listeners[0]!.websocket['/']!.auth!;
+      expect(auth.ticket).toEqual({ type: 'static', principals: { dev: { ticket: 'from-env', role: 'anonymous' } } });
+      expect(auth.wampcra).toEqual({ type: 'static', users: { u: { secret: 'derived-key==', role: 'anonymous', salt: 's1', iterations: 1000, keylen: 32 } } });
+      expect(auth.cryptosign).toEqual({ type: 'dynamic', authenticator: 'com.example.authenticate', authenticatorRealm: 'auth' });
+    } finally {
+      delete process.env['JUNCTION_TEST_TICKET'];
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('auth: roles must exist in some realm (trusted is built in); anonymous defaults to role anonymous', () => {
@@ -696,7 +741,7 @@ describe('errors name the path of the key at fault', () => {
       'workers[0].transports[1].endpoint.port',
       'workers[0].transports[1].options.compression',
       'workers[0].transports[1].options.foo',
-      'workers[0].transports[1].auth.wampcra',
+      'workers[0].transports[1].auth.wampcra.type',
     ];
     expect(err.issues.map((i) => i.path).sort()).toEqual([...expected].sort());
     expect(err.source).toBe(file);

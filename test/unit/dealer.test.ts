@@ -89,6 +89,13 @@ describe('dealer: basic RPC', () => {
     expect(interrupted).toBe(true);
   });
 
+  it('a timeout beyond what a timer can hold (2^32 ms) does not fire early', async () => {
+    const router = makeRouter();
+    const [callee, caller] = await Promise.all([join(router), join(router)]);
+    await callee.register('com.late', async () => { await tick(50); return 'done'; });
+    await expect(caller.call('com.late', [], {}, { timeout: 2 ** 32 })).resolves.toMatchObject({ args: ['done'] });
+  });
+
   it('answers wamp.error.canceled to callers when their callee leaves mid-call', async () => {
     const router = makeRouter();
     const [callee, caller] = await Promise.all([join(router), join(router)]);

@@ -1,0 +1,229 @@
+// The `auth` block of a WAMP transport: which authentication methods it allows and whom each
+// lets in. Crossbar's shapes: every method is `static` (principals in the file) or `dynamic` (an
+// `authenticator` procedure decides). Secrets may stay out of the file: "${NAME}" reads the
+// environment variable NAME, { file: "path" } reads a file (Junction extension), so a config can be
+// committed without them. Error messages never echo a secret.
+
+import { readFileSync } from 'node:fs';
+import type {
+  AnonymousAuthConfig, AuthConfig, CryptosignAuthConfig, CryptosignPrincipal, DynamicAuthConfig,
+  TicketAuthConfig, WampcraAuthConfig, WampcraUser,
+} from './types.js';
+import { describe, join, type Checker, type Obj } from './check-values.js';
+import { isValidUri } from '../wamp/uri.js';
+
+const NOT_YET = 'is not supported by Junction yet';
+const METHODS = ['anonymous', 'ticket', 'wampcra', 'cryptosign'] as const;
+/** Crossbar's default role for anonymous authentication. */
+const ANONYMOUS_ROLE = 'anonymous';
+const ED25519_KEY = /^[0-9a-fA-F]{64}$/;
+
+export interface AuthParseContext {
+  /** Roles named here; the caller checks that each exists in some realm. */
+  roleRefs: Array<{ role: string; path: string }>;
+  /** Resolves a path from the file against the config file's directory. */
+  file(path: string): string;
+}
+
+export function parseAuth(c: Checker, value: unknown, path: string, ctx: AuthParseContext): AuthConfig {
+  const unsupported = (method: string) => `authentication method '${method}' ${NOT_YET} (supported: ${METHODS.join(', ')})`;
+  const a = c.object(value, path, METHODS, {
+    scram: unsupported('scram'),
+    tls: unsupported('tls'),
+    cookie: unsupported('cookie'),
+  });
+  const out: AuthConfig = {};
+  if (!a) return out;
+  if (Object.keys(a).length === 0) c.error(path, `must enable at least one authentication method (${METHODS.join(', ')})`);
+  const parser = new AuthParser(c, ctx);
+  if (a['anonymous'] !== undefined) out.anonymous = parser.anonymous(a['anonymous'], join(path, 'anonymous'));
+  if (a['ticket'] !== undefined) out.ticket = parser.ticket(a['ticket'], join(path, 'ticket'));
+  if (a['wampcra'] !== undefined) out.wampcra = parser.wampcra(a['wampcra'], join(path, 'wampcra'));
+  if (a['cryptosign'] !== undefined) out.cryptosign = parser.cryptosign(a['cryptosign'], join(path, 'cryptosign'));
+  return out;
+}
+
+class AuthParser {
+  constructor(private readonly c: Checker, private readonly ctx: AuthParseContext) {}
+
+  anonymous(value: unknown, p: string): AnonymousAuthConfig | undefined {
+    const o = this.c.object(value, p, ['type', 'role', 'authid', 'authenticator', 'authenticator-realm']);
+    const kind = o && this.kind(o, p);
+    if (!o || !kind) return undefined;
+    if (kind === 'dynamic') return this.dynamic(o, p);
+    this.noDynamicKeys(o, p);
+    const role = o['role'] === undefined ? ANONYMOUS_ROLE : this.role(o['role'], join(p, 'role'));
+    if (o['role'] === undefined) this.ctx.roleRefs.push({ role, path: p });
+    const anonymous: AnonymousAuthConfig = { type: 'static', role };
+    const authid = this.c.string(o['authid'], join(p, 'authid'), { required: false });
+    if (authid !== undefined) anonymous.authid = authid;
+    return anonymous;
+  }
+
+  ticket(value: unknown, p: string): TicketAuthConfig | undefined {
+    const o = this.c.object(value, p, ['type', 'principals', 'authenticator', 'authenticator-realm']);
+    const kind = o && this.kind(o, p);
+    if (!o || !kind) return undefined;
+    if (kind === 'dynamic') return this.dynamic(o, p);
+    this.noDynamicKeys(o, p);
+    const principals: Record<string, { ticket: string; role: string }> = {};
+    this.principals(o, p, 'principals', (entry, ep) => {
+      const pr = this.c.object(entry, ep, ['ticket', 'role']);
+      if (!pr) return;
+      return { ticket: this.secret(pr['ticket'], join(ep, 'ticket')) ?? '', role: this.role(pr['role'], join(ep, 'role')) };
+    }, principals);
+    return { type: 'static', principals };
+  }
+
+  wampcra(value: unknown, p: string): WampcraAuthConfig | undefined {
+    const o = this.c.object(value, p, ['type', 'users', 'authenticator', 'authenticator-realm']);
+    const kind = o && this.kind(o, p);
+    if (!o || !kind) return undefined;
+    if (kind === 'dynamic') return this.dynamic(o, p);
+    this.noDynamicKeys(o, p);
+    const users: Record<string, WampcraUser> = {};
+    this.principals(o, p, 'users', (entry, ep) => {
+      const u = this.c.object(entry, ep, ['secret', 'role', 'salt', 'iterations', 'keylen']);
+      if (!u) return;
+      const user: WampcraUser = { secret: this.secret(u['secret'], join(ep, 'secret')) ?? '', role: this.role(u['role'], join(ep, 'role')) };
+      const salt = this.c.string(u['salt'], join(ep, 'salt'), { required: false, nonEmpty: true });
+      if (salt !== undefined) {
+        // The client derives the key with these; Autobahn's defaults when the router omits them.
+        user.salt = salt;
+        user.iterations = this.c.integer(u['iterations'], join(ep, 'iterations'), 1000, 1, 10_000_000);
+        user.keylen = this.c.integer(u['keylen'], join(ep, 'keylen'), 32, 1, 1024);
+      } else {
+        for (const key of ['iterations', 'keylen']) {
+          if (u[key] !== undefined) this.c.error(join(ep, key), 'applies only with a salt (the salted WAMP-CRA variant)');
+        }
+      }
+      return user;
+    }, users);
+    return { type: 'static', users };
+  }
+
+  cryptosign(value: unknown, p: string): CryptosignAuthConfig | undefined {
+    const o = this.c.object(value, p, ['type', 'principals', 'authenticator', 'authenticator-realm'], {
+      trustroots: `certificate trust roots ${NOT_YET}; list authorized_keys per principal`,
+    });
+    const kind = o && this.kind(o, p);
+    if (!o || !kind) return undefined;
+    if (kind === 'dynamic') return this.dynamic(o, p);
+    this.noDynamicKeys(o, p);
+    const principals: Record<string, CryptosignPrincipal> = {};
+    const owner = new Map<string, string>();
+    this.principals(o, p, 'principals', (entry, ep) => {
+      const pr = this.c.object(entry, ep, ['authorized_keys', 'role'], {
+        realm: 'is not supported by Junction: a principal may join any realm its role exists in',
+      });
+      if (!pr) return;
+      const kp = join(ep, 'authorized_keys');
+      const keys: string[] = [];
+      (this.c.array(pr['authorized_keys'], kp, { required: true, nonEmpty: true }) ?? []).forEach((k, i) => {
+        const keyPath = join(kp, i);
+        if (typeof k !== 'string' || !ED25519_KEY.test(k)) {
+          this.c.error(keyPath, `must be an Ed25519 public key as 64 hex characters, got ${describe(k)}`);
+          return;
+        }
+        const key = k.toLowerCase();
+        // One key, one identity: otherwise the authid a key logs in as would depend on file order.
+        const first = owner.get(key);
+        if (first !== undefined) this.c.error(keyPath, `this key is already authorized for ${first}`);
+        else owner.set(key, ep);
+        keys.push(key);
+      });
+      return { authorizedKeys: keys, role: this.role(pr['role'], join(ep, 'role')) };
+    }, principals);
+    return { type: 'static', principals };
+  }
+
+  // ---- shared pieces ----
+
+  private principals<T>(o: Obj, p: string, key: string, parse: (entry: unknown, path: string) => T | undefined, into: Record<string, T>): void {
+    const pp = join(p, key);
+    if (o[key] === undefined) {
+      this.c.error(pp, 'is required for type "static": the principals who may log in');
+      return;
+    }
+    const entries = this.c.map(o[key], pp);
+    if (entries && Object.keys(entries).length === 0) this.c.error(pp, 'must list at least one principal');
+    for (const [authid, entry] of Object.entries(entries ?? {})) {
+      const parsed = parse(entry, join(pp, authid));
+      if (parsed !== undefined) into[authid] = parsed;
+    }
+  }
+
+  private role(value: unknown, path: string): string {
+    const role = this.c.string(value, path) ?? '';
+    this.ctx.roleRefs.push({ role, path });
+    return role;
+  }
+
+  /** 'static' | 'dynamic', or undefined (reported) when the type is missing or wrong. */
+  private kind(o: Obj, p: string): 'static' | 'dynamic' | undefined {
+    if (o['type'] === 'function') {
+      this.c.error(join(p, 'type'), 'type "function" (a Python function inside Crossbar) is not supported by Junction; use "static" or "dynamic"');
+      return undefined;
+    }
+    return this.c.oneOf(o['type'], join(p, 'type'), ['static', 'dynamic'] as const);
+  }
+
+  private noDynamicKeys(o: Obj, p: string): void {
+    for (const key of ['authenticator', 'authenticator-realm']) {
+      if (o[key] !== undefined) this.c.error(join(p, key), 'applies only to type "dynamic"');
+    }
+  }
+
+  private dynamic(o: Obj, p: string): DynamicAuthConfig {
+    for (const key of Object.keys(o)) {
+      if (!['type', 'authenticator', 'authenticator-realm'].includes(key)) this.c.error(join(p, key), 'does not apply to type "dynamic" (the authenticator decides)');
+    }
+    const out: DynamicAuthConfig = { type: 'dynamic', authenticator: this.uri(o['authenticator'], join(p, 'authenticator'), true) ?? '' };
+    const realm = this.uri(o['authenticator-realm'], join(p, 'authenticator-realm'), false);
+    if (realm !== undefined) out.authenticatorRealm = realm;
+    return out;
+  }
+
+  private uri(value: unknown, path: string, required: boolean): string | undefined {
+    const s = this.c.string(value, path, { required });
+    if (s !== undefined && !isValidUri(s)) this.c.error(path, `must be a URI, got ${describe(s)}`);
+    return s;
+  }
+
+  /**
+   * A secret: a literal string, "${NAME}" (the environment variable NAME, as Crossbar does), or
+   * { file: "path" } (the file's content, one trailing newline removed).
+   */
+  private secret(value: unknown, path: string): string | undefined {
+    if (this.c.isObject(value)) {
+      const o = this.c.object(value, path, ['file']);
+      const file = o ? this.c.string(o['file'], join(path, 'file')) : undefined;
+      if (file === undefined) return undefined;
+      const abs = this.ctx.file(file);
+      try {
+        const text = readFileSync(abs, 'utf8').replace(/\r?\n$/, '');
+        if (text === '') this.c.error(join(path, 'file'), `${abs} is empty`);
+        return text;
+      } catch (err) {
+        this.c.error(join(path, 'file'), `cannot read ${abs}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        return undefined;
+      }
+    }
+    if (typeof value !== 'string') {
+      // Never echo what was there: it may be a secret.
+      this.c.error(path, value === undefined ? 'is required' : 'must be a string, "${ENV_VAR}" or { file: path } (value not shown)');
+      return undefined;
+    }
+    const env = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(value);
+    if (!env) {
+      if (value === '') this.c.error(path, 'must not be empty');
+      return value;
+    }
+    const fromEnv = process.env[env[1]!];
+    if (fromEnv === undefined || fromEnv === '') {
+      this.c.error(path, `environment variable ${env[1]} is not set`);
+      return undefined;
+    }
+    return fromEnv;
+  }
+}

@@ -1,0 +1,105 @@
+// Per-connection limits of the network transports: a bounded outbound queue (a slow consumer
+// costs the router at most about `max_send_queue` bytes, or twice that for messages that may not
+// be dropped) and a message-rate budget for what a peer sends (a token bucket: past it the transport
+// stops reading the socket, so the peer slows itself down and nothing is lost).
+
+import type { WampTransportOptions, SendQueuePolicy } from '../config/types.js';
+import type { SendQueueStats, SessionHandle, TransportInfo } from '../router/transport.js';
+import { log } from '../log.js';
+
+const EVENT = 36;
+
+/** The transport a guard works for (a method, not a closure: nothing allocated per connection). */
+export interface SlowConsumerOwner {
+  readonly info: TransportInfo;
+  /** Ends the connection now, without flushing (the peer does not read). */
+  dropSlowConsumer(): void;
+}
+
+/**
+ * The decision a transport's send path asks for when the socket's backlog is over the limit. The
+ * common case (backlog under the limit) is one comparison in the transport, no call here.
+ */
+export class SendQueueGuard {
+  readonly limit: number;
+  readonly policy: SendQueuePolicy;
+  /** Non-events still go while the backlog is under this; past it the session is closed. */
+  private readonly hardLimit: number;
+  droppedEvents = 0;
+  slow = false;
+  disconnected = false;
+
+  constructor(options: WampTransportOptions, private readonly owner: SlowConsumerOwner) {
+    this.limit = options.maxSendQueue;
+    this.policy = options.sendQueuePolicy;
+    this.hardLimit = options.sendQueuePolicy === 'drop-events' ? 2 * options.maxSendQueue : options.maxSendQueue;
+  }
+
+  /**
+   * The backlog is over the limit: true when `type` must not be sent (an EVENT dropped, or the
+   * session being closed), false when it still goes.
+   */
+  over(type: number, backlog: number, session: SessionHandle | undefined): boolean {
+    if (this.disconnected) return true;
+    if (this.policy === 'drop-events') {
+      if (type === EVENT) {
+        this.droppedEvents++;
+        if (!this.slow) {
+          this.slow = true;
+          log.warn(`${this.owner.info.type} ${this.owner.info.peer}: slow consumer: ${backlog} bytes waiting (max_send_queue ${this.limit}); dropping events for it`);
+          session?.slowConsumer?.(false);
+        }
+        return true;
+      }
+      if (backlog <= this.hardLimit) return false;
+    }
+    this.slow = true;
+    this.disconnected = true;
+    log.warn(`${this.owner.info.type} ${this.owner.info.peer}: slow consumer: ${backlog} bytes waiting (max_send_queue ${this.limit}, send_queue_policy ${this.policy}); closing the session`);
+    session?.slowConsumer?.(true);
+    this.owner.dropSlowConsumer();
+    return true;
+  }
+
+  stats(bytes: number): SendQueueStats {
+    return { bytes, limit: this.limit, policy: this.policy, droppedEvents: this.droppedEvents, slow: this.slow, disconnected: this.disconnected };
+  }
+}
+
+/**
+ * A token bucket for incoming messages: `rate` per second, at most `burst` at once. `take()` spends
+ * one token; when none is left the transport pauses reading for `waitMs()`.
+ */
+export class MessageBudget {
+  private tokens: number;
+  private last: number;
+  private readonly burst: number;
+
+  constructor(private readonly rate: number, burst: number) {
+    this.burst = burst > 0 ? burst : rate;
+    this.tokens = this.burst;
+    this.last = performance.now();
+  }
+
+  /** The budget for `options`, or undefined when there is no rate limit. */
+  static of(options: WampTransportOptions): MessageBudget | undefined {
+    return options.maxMessagesPerSecond > 0 ? new MessageBudget(options.maxMessagesPerSecond, options.maxMessagesBurst) : undefined;
+  }
+
+  take(): boolean {
+    if (this.tokens < 1) {
+      // Refilled only when empty: the clock is read once per refill, not once per message.
+      const now = performance.now();
+      this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.rate) / 1000);
+      this.last = now;
+      if (this.tokens < 1) return false;
+    }
+    this.tokens--;
+    return true;
+  }
+
+  /** ms until the next token. */
+  waitMs(): number {
+    return Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.rate));
+  }
+}

@@ -1,0 +1,345 @@
+// Authentication (ticket, WAMP-CRA, Cryptosign; static and dynamic), dynamic authorization and
+// the failed-login throttle, on the router core through in-process wires.
+
+import { describe, it, expect } from 'vitest';
+import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
+import type { AuthConfig, RoleConfig } from '../../src/config/types.js';
+import { Router } from '../../src/router/router.js';
+import { LocalConnection } from '../../src/client/local-transport.js';
+import { WampError } from '../../src/client/session.js';
+import type { WampMessage } from '../../src/wamp/message.js';
+import { craDeriveKey } from '../../src/auth/wampcra.js';
+import { FailureThrottle, peerAddress } from '../../src/auth/throttle.js';
+import { allowAll, join, tick } from '../helpers/core.js';
+
+const ROLES = { caller: {}, callee: {}, publisher: {}, subscriber: {} };
+
+function routerWith(roles: RoleConfig[] = [allowAll(), allowAll('device'), allowAll('admin')]): Router {
+  return new Router([{ name: 'realm1', roles, store: { type: 'memory', limit: 100, callQueue: [], eventHistory: [] } }]);
+}
+
+/** A raw in-process wire on a transport with `auth`. */
+function wire(router: Router, auth: AuthConfig | undefined, name = 'tcp4:10.0.0.9:4000') {
+  const received: WampMessage[] = [];
+  let closed = false;
+  const conn = new LocalConnection(router, name, {
+    onMessage: (m) => received.push(m),
+    onClose: () => { closed = true; },
+  }, auth ? { auth } : {});
+  return {
+    received,
+    get closed() { return closed; },
+    send: (m: unknown) => conn.send(m as WampMessage),
+    /** Sends and waits for the next answer (or the close). */
+    async ask(m: unknown, waitMs = 2000): Promise<WampMessage | undefined> {
+      const before = received.length;
+      conn.send(m as WampMessage);
+      const deadline = Date.now() + waitMs;
+      while (received.length === before && !closed && Date.now() < deadline) await tick(2);
+      return received[before];
+    },
+  };
+}
+
+function ed25519() {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const pubHex = (publicKey.export({ format: 'der', type: 'spki' }) as Buffer).subarray(12).toString('hex');
+  return {
+    pubHex,
+    /** hex(signature || challenge), as Autobahn sends it. */
+    sign: (challengeHex: string) => {
+      const msg = Buffer.from(challengeHex, 'hex');
+      return Buffer.concat([sign(null, msg, privateKey), msg]).toString('hex');
+    },
+  };
+}
+
+const craSign = (key: string, challenge: string) => createHmac('sha256', key).update(challenge).digest('base64');
+
+describe('ticket', () => {
+  const auth: AuthConfig = { ticket: { type: 'static', principals: { dev1: { ticket: 's3cret', role: 'device' } } } };
+
+  it('welcomes the right ticket with authid, role, method and provider; refuses wrong ones alike', async () => {
+    const router = routerWith();
+    const ok = wire(router, auth);
+    expect(await ok.ask([1, 'realm1', { roles: ROLES, authmethods: ['ticket'], authid: 'dev1' }])).toEqual([4, 'ticket', {}]);
+    const welcome = await ok.ask([5, 's3cret', {}]);
+    expect(welcome?.[0]).toBe(2);
+    expect(welcome?.[2]).toMatchObject({ authid: 'dev1', authrole: 'device', authmethod: 'ticket', authprovider: 'static' });
+
+    const answers = [];
+    for (const [authid, ticket] of [['dev1', 'wrong'], ['nobody', 's3cret']]) {
+      const w = wire(router, auth);
+      await w.ask([1, 'realm1', { roles: ROLES, authmethods: ['ticket'], authid }]);
+      answers.push(await w.ask([5, ticket, {}]));
+      expect(w.closed).toBe(true);
+    }
+    // Wrong ticket and unknown authid: the same answer, so neither is revealed.
+    expect(answers[0]).toEqual([3, { message: 'authentication failed' }, 'wamp.error.not_authorized']);
+    expect(answers[1]).toEqual(answers[0]);
+  });
+
+  it('a method the transport does not enable is refused with no_matching_auth_method', async () => {
+    const w = wire(routerWith(), auth);
+    const abort = await w.ask([1, 'realm1', { roles: ROLES, authmethods: ['anonymous'] }]);
+    expect(abort?.[0]).toBe(3);
+    expect(abort?.[2]).toBe('wamp.error.no_matching_auth_method');
+  });
+});
+
+describe('WAMP-CRA', () => {
+  const derived = craDeriveKey('password', 'salt123', 100, 32);
+  const auth: AuthConfig = {
+    wampcra: {
+      type: 'static',
+      users: {
+        alice: { secret: 'alice-secret', role: 'admin' },
+        bob: { secret: derived, role: 'device', salt: 'salt123', iterations: 100, keylen: 32 },
+      },
+    },
+  };
+
+  it('verifies the HMAC of the challenge, which names the session that will be welcomed', async () => {
+    const w = wire(routerWith(), auth);
+    const challenge = await w.ask([1, 'realm1', { roles: ROLES, authmethods: ['wampcra'], authid: 'alice' }]);
+    expect(challenge?.[1]).toBe('wampcra');
+    const text = (challenge![2] as { challenge: string }).challenge;
+    const fields = JSON.parse(text);
+    expect(fields).toMatchObject({ authid: 'alice', authrole: 'admin', authmethod: 'wampcra', authprovider: 'static' });
+    expect(typeof fields.nonce).toBe('string');
+    const welcome = await w.ask([5, craSign('alice-secret', text), {}]);
+    expect(welcome?.[0]).toBe(2);
+    expect(welcome?.[1]).toBe(fields.session);
+    expect(welcome?.[2]).toMatchObject({ authid: 'alice', authrole: 'admin', authmethod: 'wampcra' });
+  });
+
+  it('salted: sends salt, iterations and keylen; the client signs with the key derived from its password', async () => {
+    const w = wire(routerWith(), auth);
+    const challenge = await w.ask([1, 'realm1', { roles: ROLES, authmethods: ['wampcra'], authid: 'bob' }]);
+    const extra = challenge![2] as { challenge: string; salt: string; iterations: number; keylen: number };
+    expect(extra).toMatchObject({ salt: 'salt123', iterations: 100, keylen: 32 });
+    const key = craDeriveKey('password', extra.salt, extra.iterations, extra.keylen);
+    expect((await w.ask([5, craSign(key, extra.challenge), {}]))?.[0]).toBe(2);
+  });
+
+  it('a signature replayed on another session is refused; an unknown authid gets a challenge like a known one', async () => {
+    const router = routerWith();
+    const first = wire(router, auth);
+    const c1 = await first.ask([1, 'realm1', { roles: ROLES, authmethods: ['wampcra'], authid: 'alice' }]);
+    const signature = craSign('alice-secret', (c1![2] as { challenge: string }).challenge);
+    expect((await first.ask([5, signature, {}]))?.[0]).toBe(2);
+
+    const replay = wire(router, auth);
+    await replay.ask([1, 'realm1', { roles: ROLES, authmethods: ['wampcra'], authid: 'alice' }]);
+    expect(await replay.ask([5, signature, {}])).toEqual([3, { message: 'authentication failed' }, 'wamp.error.not_authorized']);
+
+    const probe = wire(router, auth);
+    const decoy = await probe.ask([1, 'realm1', { roles: ROLES, authmethods: ['wampcra'], authid: 'mallory' }]);
+    expect(decoy?.[0]).toBe(4);
+    // Salted users exist on this transport, so the unknown authid also gets a salt, the same each time.
+    const again = await wire(router, auth).ask([1, 'realm1', { roles: ROLES, authmethods: ['wampcra'], authid: 'mallory' }]);
+    expect((decoy![2] as { salt: string }).salt).toBe((again![2] as { salt: string }).salt);
+    expect(await probe.ask([5, craSign('anything', (decoy![2] as { challenge: string }).challenge), {}]))
+      .toEqual([3, { message: 'authentication failed' }, 'wamp.error.not_authorized']);
+  });
+});
+
+describe('Cryptosign', () => {
+  const device = ed25519();
+  const stranger = ed25519();
+  const auth: AuthConfig = { cryptosign: { type: 'static', principals: { 'sensor-7': { authorizedKeys: [device.pubHex], role: 'device' } } } };
+
+  it('welcomes the holder of an authorized key as its principal, with or without an authid in HELLO', async () => {
+    for (const authid of [undefined, 'sensor-7']) {
+      const w = wire(routerWith(), auth);
+      const challenge = await w.ask([1, 'realm1', { roles: ROLES, authmethods: ['cryptosign'], ...(authid ? { authid } : {}), authextra: { pubkey: device.pubHex } }]);
+      expect(challenge?.[1]).toBe('cryptosign');
+      const hex = (challenge![2] as { challenge: string }).challenge;
+      expect(hex).toMatch(/^[0-9a-f]{64}$/);
+      const welcome = await w.ask([5, device.sign(hex), {}]);
+      expect(welcome?.[2]).toMatchObject({ authid: 'sensor-7', authrole: 'device', authmethod: 'cryptosign', authprovider: 'static' });
+    }
+  });
+
+  it('refuses an unknown key, a key claimed for another authid, a replayed signature and a signature by another key', async () => {
+    const router = routerWith();
+    const refused = [3, { message: 'authentication failed' }, 'wamp.error.not_authorized'];
+    const attempt = async (pubkey: string, authid: string | undefined, signer: (c: string) => string) => {
+      const w = wire(router, auth);
+      const c = await w.ask([1, 'realm1', { roles: ROLES, authmethods: ['cryptosign'], ...(authid ? { authid } : {}), authextra: { pubkey } }]);
+      return w.ask([5, signer((c![2] as { challenge: string }).challenge), {}]);
+    };
+    expect(await attempt(stranger.pubHex, undefined, stranger.sign)).toEqual(refused);
+    expect(await attempt(device.pubHex, 'admin', device.sign)).toEqual(refused);
+    expect(await attempt(device.pubHex, undefined, stranger.sign)).toEqual(refused);
+    // Replay: a valid signature over an earlier challenge.
+    const old = device.sign('00'.repeat(32));
+    expect(await attempt(device.pubHex, undefined, () => old)).toEqual(refused);
+    // No pubkey at all.
+    const w = wire(router, auth);
+    const abort = await w.ask([1, 'realm1', { roles: ROLES, authmethods: ['cryptosign'] }]);
+    expect(abort?.[2]).toBe('wamp.error.not_authorized');
+  });
+});
+
+describe('dynamic authentication', () => {
+  it('calls the authenticator with (realm, authid, details) and uses the role it returns; its errors refuse', async () => {
+    const router = routerWith();
+    const service = await join(router, 'admin');
+    const seen: unknown[][] = [];
+    await service.register('com.example.authenticate', (args) => {
+      seen.push(args);
+      const [, authid, details] = args as [string, string, { ticket?: string; authmethod: string }];
+      if (details.authmethod === 'ticket' && details.ticket === `pw-${authid}`) return { role: 'device', extra: { greeting: 'hi' } };
+      if (details.authmethod === 'anonymous') return 'anonymous';
+      throw new WampError('wamp.error.not_authorized', ['no']);
+    });
+    const auth: AuthConfig = {
+      ticket: { type: 'dynamic', authenticator: 'com.example.authenticate' },
+      anonymous: { type: 'dynamic', authenticator: 'com.example.authenticate' },
+    };
+    const ok = wire(router, auth);
+    await ok.ask([1, 'realm1', { roles: ROLES, authmethods: ['ticket'], authid: 'd1' }]);
+    const welcome = await ok.ask([5, 'pw-d1', {}]);
+    expect(welcome?.[2]).toMatchObject({ authid: 'd1', authrole: 'device', authmethod: 'ticket', authprovider: 'dynamic', authextra: { greeting: 'hi' } });
+    expect(seen[0]![0]).toBe('realm1');
+    expect(seen[0]![1]).toBe('d1');
+    expect(seen[0]![2]).toMatchObject({ authmethod: 'ticket', ticket: 'pw-d1', session: welcome![1], transport: { type: 'local' } });
+
+    const bad = wire(router, auth);
+    await bad.ask([1, 'realm1', { roles: ROLES, authmethods: ['ticket'], authid: 'd1' }]);
+    expect(await bad.ask([5, 'nope', {}])).toEqual([3, { message: 'authentication failed' }, 'wamp.error.not_authorized']);
+
+    const anon = wire(router, auth);
+    expect((await anon.ask([1, 'realm1', { roles: ROLES, authmethods: ['anonymous'] }]))?.[2]).toMatchObject({ authrole: 'anonymous', authprovider: 'dynamic' });
+  });
+
+  it('WAMP-CRA and Cryptosign: the authenticator supplies the secret or vouches for the key', async () => {
+    const router = routerWith();
+    const service = await join(router, 'admin');
+    const key = ed25519();
+    await service.register('com.example.authenticate', (args) => {
+      const [, authid, details] = args as [string, string | null, { authmethod: string; authextra: { pubkey?: string } }];
+      if (details.authmethod === 'wampcra' && authid === 'carol') return { secret: 'carol-key', role: 'admin' };
+      if (details.authmethod === 'cryptosign' && details.authextra.pubkey === key.pubHex) return { role: 'device', authid: 'board-1' };
+      throw new WampError('wamp.error.not_authorized');
+    });
+    const auth: AuthConfig = {
+      wampcra: { type: 'dynamic', authenticator: 'com.example.authenticate' },
+      cryptosign: { type: 'dynamic', authenticator: 'com.example.authenticate' },
+    };
+    const cra = wire(router, auth);
+    const c = await cra.ask([1, 'realm1', { roles: ROLES, authmethods: ['wampcra'], authid: 'carol' }]);
+    expect((await cra.ask([5, craSign('carol-key', (c![2] as { challenge: string }).challenge), {}]))?.[2])
+      .toMatchObject({ authid: 'carol', authrole: 'admin', authmethod: 'wampcra', authprovider: 'dynamic' });
+    const cs = wire(router, auth);
+    const c2 = await cs.ask([1, 'realm1', { roles: ROLES, authmethods: ['cryptosign'], authextra: { pubkey: key.pubHex } }]);
+    expect((await cs.ask([5, key.sign((c2![2] as { challenge: string }).challenge), {}]))?.[2])
+      .toMatchObject({ authid: 'board-1', authrole: 'device', authmethod: 'cryptosign', authprovider: 'dynamic' });
+  });
+
+  it('an authenticator that is not registered, or returns a role the realm lacks, refuses and keeps the router up', async () => {
+    const router = routerWith();
+    const auth: AuthConfig = { anonymous: { type: 'dynamic', authenticator: 'com.example.missing' } };
+    const w = wire(router, auth);
+    const abort = await w.ask([1, 'realm1', { roles: ROLES, authmethods: ['anonymous'] }]);
+    expect(abort).toEqual([3, { message: 'authentication failed' }, 'wamp.error.not_authorized']);
+    const service = await join(router, 'admin');
+    await service.register('com.example.missing', () => 'ghost');
+    const w2 = wire(router, auth);
+    expect((await w2.ask([1, 'realm1', { roles: ROLES, authmethods: ['anonymous'] }]))?.[2]).toBe('wamp.error.no_such_role');
+    expect(await service.call('wamp.session.count')).toMatchObject({ args: [1] });
+  });
+});
+
+describe('dynamic authorization', () => {
+  const roles: RoleConfig[] = [allowAll('admin'), { name: 'user', permissions: [], authorizer: 'com.example.authorize' }];
+
+  it('asks the authorizer per action, denies what it denies, keeps the order of later messages, and caches on request', async () => {
+    const router = routerWith(roles);
+    const admin = await join(router, 'admin');
+    const asked: string[] = [];
+    await admin.register('com.example.authorize', async (args) => {
+      const [session, uri, action] = args as [{ authrole: string; session: number }, string, string];
+      asked.push(`${action} ${uri}`);
+      await tick(5); // an authorizer that takes its time: later messages must wait their turn
+      if (uri === 'app.secret') return false;
+      if (uri === 'app.cached') return { allow: true, cache: true };
+      return { allow: session.authrole === 'user', disclose: true };
+    });
+    await admin.register('app.echo', (args, _kw, ctx) => [args[0], ctx.details['caller']]);
+    await admin.register('app.secret', () => 'leaked');
+    await admin.register('app.cached', () => 'ok');
+    const user = await join(router, 'user');
+
+    const [echo, secret] = await Promise.allSettled([user.call('app.echo', [1]), user.call('app.secret')]);
+    expect(echo).toMatchObject({ status: 'fulfilled', value: { args: [[1, expect.any(Number)]] } }); // disclose: caller shown
+    expect(secret).toMatchObject({ status: 'rejected', reason: { uri: 'wamp.error.not_authorized' } });
+
+    // Order: a publish decided slowly is still delivered before the one sent after it.
+    const got: unknown[] = [];
+    await admin.subscribe('app.news', (args) => got.push(args[0]));
+    for (let i = 0; i < 5; i++) user.publish('app.news', [i]);
+    await tick(100);
+    expect(got).toEqual([0, 1, 2, 3, 4]);
+
+    await user.call('app.cached');
+    await user.call('app.cached');
+    expect(asked.filter((a) => a === 'call app.cached')).toHaveLength(1);
+    expect(asked.filter((a) => a === 'call app.echo')).toHaveLength(1);
+  });
+
+  it('an authorizer that fails or is missing denies (not_authorized), and the session keeps working', async () => {
+    const router = routerWith(roles);
+    const admin = await join(router, 'admin');
+    await admin.register('app.echo', (args) => args[0]);
+    const user = await join(router, 'user');
+    await expect(user.call('app.echo', [1])).rejects.toMatchObject({ uri: 'wamp.error.not_authorized' });
+    await admin.register('com.example.authorize', (args) => {
+      if ((args[1] as string) === 'app.echo') throw new Error('boom');
+      return 'yes'; // neither bool nor dict
+    });
+    await expect(user.call('app.echo', [1])).rejects.toMatchObject({ uri: 'wamp.error.not_authorized' });
+    await expect(user.subscribe('app.x', () => {})).rejects.toMatchObject({ uri: 'wamp.error.not_authorized' });
+  });
+});
+
+describe('failed-login throttle', () => {
+  it('spaces out attempts from an address after five failures, doubling, refuses beyond a minute, forgets after ten minutes', () => {
+    let now = 1_000_000;
+    const t = new FailureThrottle(() => now);
+    const a = 'tcp4:10.0.0.9';
+    for (let i = 0; i < 5; i++) {
+      expect(t.admit(a)).toBe(0);
+      t.failed(a);
+    }
+    expect(t.admit(a)).toBe(0); // first slot now; the next one 250 ms later
+    expect(t.admit(a)).toBe(250);
+    expect(t.admit(a)).toBe(500);
+    expect(t.admit('tcp4:10.0.0.10')).toBe(0); // another address is not affected
+    for (let i = 0; i < 10; i++) t.failed(a);
+    let refused = false;
+    for (let i = 0; i < 10 && !refused; i++) refused = t.admit(a) < 0;
+    expect(refused).toBe(true);
+    now += 10 * 60_000 + 1;
+    expect(t.admit(a)).toBe(0);
+    expect(peerAddress('tcp4:127.0.0.1:5555')).toBe('tcp4:127.0.0.1');
+    expect(peerAddress('tcp6:::1:5555')).toBe('tcp6:::1');
+  });
+
+  it('a client that keeps failing is slowed down by the router', async () => {
+    const router = routerWith();
+    const auth: AuthConfig = { ticket: { type: 'static', principals: { dev1: { ticket: 's3cret', role: 'device' } } } };
+    const attempt = async () => {
+      const w = wire(router, auth);
+      const started = Date.now();
+      await w.ask([1, 'realm1', { roles: ROLES, authmethods: ['ticket'], authid: 'dev1' }], 5000);
+      await w.ask([5, 'guess', {}]);
+      return Date.now() - started;
+    };
+    for (let i = 0; i < 5; i++) await attempt();
+    // Two guesses at once from the same address: the second waits for its slot.
+    const [a, b] = await Promise.all([attempt(), attempt()]);
+    expect(Math.max(a, b)).toBeGreaterThanOrEqual(240);
+  });
+});
