@@ -43,20 +43,16 @@ export class Router implements SessionFactory {
   }
 
   openSession(transport: Transport, options?: SessionOptions): SessionHandle {
+    // The session is its own handle: no wrapper object or closures per connection.
     const session = new Session(this, transport, options);
     this.open.add(session);
-    return {
-      receive: (m) => session.receive(m),
-      protocolError: (r) => session.protocolError(r),
-      transportClosed: () => {
-        this.open.delete(session);
-        this.sessionIds.delete(session.id);
-        session.transportClosed();
-      },
-      slowConsumer: (disconnecting) => {
-        if (session.established) session.realm?.observer?.slowConsumer(session, disconnecting);
-      },
-    };
+    return session;
+  }
+
+  /** Called by a session once its transport is gone. */
+  sessionClosed(session: Session): void {
+    this.open.delete(session);
+    this.sessionIds.delete(session.id);
   }
 
   newSessionId(): number {

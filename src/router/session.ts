@@ -6,7 +6,7 @@ import { ProtocolViolation, validateClientMessage } from '../wamp/validate.js';
 import { ErrorUri, CloseReason } from '../wamp/errors.js';
 import { IdSequence } from '../wamp/ids.js';
 import { isValidPattern, isValidUri } from '../wamp/uri.js';
-import type { Action, Decision } from '../auth/authorizer.js';
+import type { Action, AuthorizerCall, Decision } from '../auth/authorizer.js';
 import type { MatchPolicy } from '../config/types.js';
 import { clientHasFeature, routerRoles, ROUTER_AGENT } from '../wamp/features.js';
 import { beginAuthentication, type AuthOutcome, type PendingAuth } from '../auth/authenticator.js';
@@ -45,8 +45,6 @@ export class Session implements SessionHandle {
   authrole = '';
   authmethod = '';
   authprovider = '';
-  /** Roles and features the client announced in HELLO. */
-  clientRoles: Record<string, unknown> = {};
   /** Callee-side features the dealer consults on every invocation. */
   supportsCanceling = false;
   supportsProgress = false;
@@ -87,6 +85,12 @@ export class Session implements SessionHandle {
       this.openTimer = setTimeout(() => this.openTimedOut(limit), limit);
       this.openTimer.unref?.();
     }
+  }
+
+  private clearOpenTimer(): void {
+    if (!this.openTimer) return;
+    clearTimeout(this.openTimer);
+    this.openTimer = undefined;
   }
 
   /** A client that connects and never (or only half) opens its session holds nothing for long. */
@@ -157,8 +161,14 @@ export class Session implements SessionHandle {
   }
 
   transportClosed(): void {
+    this.router.sessionClosed(this);
     if (this.state === 'closed') return;
     this.terminate(false);
+  }
+
+  /** The transport's send queue went over its limit (events dropped), or it is closing for that. */
+  slowConsumer(disconnecting: boolean): void {
+    if (this.established) this.realm?.observer?.slowConsumer(this, disconnecting);
   }
 
   // ---- router-initiated closing ----
@@ -278,8 +288,11 @@ export class Session implements SessionHandle {
     return realm.dealer.register(this, msg, decision);
   }
 
-  private readonly callAuthorizer = (procedure: string, args: unknown[]): Promise<unknown> =>
-    this.router.services.call(this.realm!.name, procedure, args).then((r) => r.args[0]);
+  /** Only sessions whose role has an authorizer get this function (most sessions never do). */
+  private callAuthorizerFn: AuthorizerCall | undefined;
+  private get callAuthorizer(): AuthorizerCall {
+    return (this.callAuthorizerFn ??= (procedure, args) => this.router.services.call(this.realm!.name, procedure, args).then((r) => r.args[0]));
+  }
 
   /** What an authorizer procedure is told about the session (Crossbar's session details). */
   private authorizerDetails(): M.Dict {
@@ -302,13 +315,14 @@ export class Session implements SessionHandle {
     const realm = this.router.realm(realmName);
     if (!realm) return this.abort(ErrorUri.noSuchRealm, `no realm '${realmName}' on this router`);
     this.realm = realm;
-    this.clientRoles = roles as Record<string, unknown>;
-    this.supportsCanceling = clientHasFeature(this.clientRoles, 'callee', 'call_canceling');
+    // Only the features the router consults are kept, not the client's whole announcement.
+    const clientRoles = roles as Record<string, unknown>;
+    this.supportsCanceling = clientHasFeature(clientRoles, 'callee', 'call_canceling');
     // The spec ties progressive results to call_canceling, but Autobahn|JS callees announce only
     // progressive_call_results; interoperability wins (Crossbar does not check either).
-    this.supportsProgress = clientHasFeature(this.clientRoles, 'callee', 'progressive_call_results');
-    this.supportsRevocation = clientHasFeature(this.clientRoles, 'callee', 'registration_revocation');
-    this.supportsSubscriptionRevocation = clientHasFeature(this.clientRoles, 'subscriber', 'subscription_revocation');
+    this.supportsProgress = clientHasFeature(clientRoles, 'callee', 'progressive_call_results');
+    this.supportsRevocation = clientHasFeature(clientRoles, 'callee', 'registration_revocation');
+    this.supportsSubscriptionRevocation = clientHasFeature(clientRoles, 'subscriber', 'subscription_revocation');
     this.state = 'authenticating';
     // The ID is fixed now: WAMP-CRA challenges and dynamic authenticators name it.
     this.id = this.router.newSessionId();
@@ -377,7 +391,7 @@ export class Session implements SessionHandle {
     this.authrole = identity.authrole;
     this.authmethod = identity.authmethod;
     this.authprovider = identity.authprovider;
-    if (this.openTimer) clearTimeout(this.openTimer);
+    this.clearOpenTimer();
     this.dynamicAuthorization = realm.authorizer.isDynamic(this.authrole);
     this.state = 'established';
     const welcome: M.Dict = {
@@ -416,7 +430,7 @@ export class Session implements SessionHandle {
     this.state = 'closed';
     this.pendingAuth = undefined;
     if (this.goodbyeTimer) clearTimeout(this.goodbyeTimer);
-    if (this.openTimer) clearTimeout(this.openTimer);
+    this.clearOpenTimer();
     if (closeTransport) this.transport.close();
   }
 }

@@ -2,7 +2,7 @@
 // router's CPU time (/proc/PID/stat) from the moment the load generator says 'measuring' to the
 // moment it reports, so CPU per operation = router CPU time / operations completed in that window.
 import { start, ask, stop } from './children.mjs';
-import { cpuMs, rssKiB, sleep } from './proc.mjs';
+import { cpuMs, rssKiB, sleep, SETTLE_MS } from './proc.mjs';
 import { startRouter, stopRouter } from './routers.mjs';
 
 /** Client settings for a run: `mode` is what J and F are driven with ('autobahn' or 'light'). */
@@ -131,13 +131,13 @@ export async function memory(kind, count) {
   const router = await startRouter(kind);
   let idle;
   try {
-    await sleep(1000);
+    await sleep(SETTLE_MS);
     idle = rssKiB(router.pid);
     const client = await start('clients/idle.mjs', [router.url, kind === 'R' ? 'relay' : 'light', String(count)], 120_000);
     try {
       const { open } = await ask(client, 'count');
       if (open !== count) throw new Error(`only ${open} of ${count} sessions open`);
-      await sleep(3000); // let the handshakes' garbage be collected before reading RSS
+      await sleep(SETTLE_MS); // let the handshakes' garbage be collected before reading RSS
       const rss = rssKiB(router.pid);
       return { idle, rss, sessions: count, perSessionKiB: (rss - idle) / count };
     } finally {

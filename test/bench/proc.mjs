@@ -26,3 +26,10 @@ export function rssKiB(pid) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * ms to wait before reading an idle process's RSS: long enough for V8's memory reducer (which runs
+ * some seconds after the last allocation) to have given back start-up garbage. Every process
+ * measured (bare node, the relay, each router) waits the same, so ratios compare steady states.
+ */
+export const SETTLE_MS = 12_000;

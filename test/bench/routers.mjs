@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import WebSocket from 'ws';
 import { start, spawnTracked, exited } from './children.mjs';
-import { rssKiB, sleep } from './proc.mjs';
+import { rssKiB, sleep, SETTLE_MS } from './proc.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 // JUNCTION_BENCH_CLI: another build of Junction's CLI to bench (default: this checkout's dist/cli.js).
@@ -95,7 +95,7 @@ export function stopRouter(router) {
 /** RSS of a bare `node -e "setInterval(()=>{},1e9)"`, the floor for any Node process. */
 export async function bareNodeRss() {
   const child = spawnTracked(['-e', 'setInterval(() => {}, 1e9)']);
-  await sleep(1000);
+  await sleep(SETTLE_MS);
   const rss = rssKiB(child.pid);
   child.kill('SIGKILL');
   return rss;
