@@ -19,12 +19,13 @@ import { createRequire } from 'node:module';
 import {
   DEFAULT_TRANSPORT_OPTIONS,
   type AuthConfig, type CallQueueConfig, type EndpointConfig, type EventHistoryConfig,
-  type JunctionConfig, type ListenerConfig, type MatchPolicy, type PermissionConfig, type RealmConfig,
+  type JunctionConfig, type ListenerConfig, type MatchPolicy, type MqttServiceConfig, type PermissionConfig, type RealmConfig,
   type RealmStoreConfig, type RoleConfig, type SerializerName, type StaticPathConfig,
   type TlsConfig, type WampServiceConfig, type WampTransportOptions, type SendQueuePolicy,
 } from './types.js';
 import { Checker, ConfigError, describe, join, type Obj } from './check-values.js';
 import { parseAuth } from './load-auth.js';
+import { parseMqttService } from './load-mqtt.js';
 import { isValidPattern, isValidUri } from '../wamp/uri.js';
 
 export { ConfigError, formatIssue } from './check-values.js';
@@ -82,7 +83,6 @@ const WS_OPTIONS_WITHOUT_EFFECT: Readonly<Record<string, { reason: string; quiet
 
 /** Crossbar transport and web-service types Junction refuses, with the reason. */
 const TRANSPORT_TYPES_REFUSED: Readonly<Record<string, string>> = {
-  mqtt: 'MQTT transports are not supported by Junction yet',
   flashpolicy: 'Flash policy transports are not supported by Junction',
   'websocket.testee': 'WebSocket testee transports are not supported by Junction',
   'stream.testee': 'stream testee transports are not supported by Junction',
@@ -125,6 +125,8 @@ class ConfigParser {
   private readonly c = new Checker();
   /** Roles named by auth blocks; each must exist in some realm. */
   private readonly roleRefs: Array<{ role: string; path: string }> = [];
+  /** Realms named by MQTT services; each must exist. */
+  private readonly realmRefs: Array<{ realm: string; path: string }> = [];
   /** WAMP services without an `auth` block: their clients join as role 'anonymous'. */
   private readonly openServices: string[] = [];
 
@@ -154,6 +156,10 @@ class ConfigParser {
     const roleNames = new Set([TRUSTED_ROLE, ...realms.flatMap((r) => r.roles.map((role) => role.name))]);
     for (const ref of this.roleRefs) {
       if (ref.role && !roleNames.has(ref.role)) c.error(ref.path, `role '${ref.role}' is not defined in any realm`);
+    }
+    const realmNames = new Set(realms.map((r) => r.name));
+    for (const ref of this.realmRefs) {
+      if (!realmNames.has(ref.realm)) c.error(ref.path, `realm '${ref.realm}' is not defined (realms: ${[...realmNames].join(', ') || 'none'})`);
     }
     if (!roleNames.has(ANONYMOUS_ROLE)) {
       for (const path of this.openServices) {
@@ -436,11 +442,16 @@ class ConfigParser {
       }
       case 'universal':
         return this.universal(value, path, base);
+      case 'mqtt': {
+        const t = c.object(value, path, ['id', 'type', 'endpoint', 'options', 'auth', 'debug'])!;
+        c.boolean(t['debug'], join(path, 'debug'), false);
+        return { ...base, kind, endpoint: this.endpoint(t['endpoint'], join(path, 'endpoint')), mqtt: this.mqtt(t, path) };
+      }
       default: {
         const typePath = join(path, 'type');
-        if (kind === undefined) c.error(typePath, 'is required (one of "websocket", "rawsocket", "universal", "web")');
+        if (kind === undefined) c.error(typePath, 'is required (one of "websocket", "rawsocket", "universal", "web", "mqtt")');
         else if (typeof kind === 'string' && TRANSPORT_TYPES_REFUSED[kind]) c.error(typePath, TRANSPORT_TYPES_REFUSED[kind]);
-        else c.error(typePath, `must be one of "websocket", "rawsocket", "universal", "web", got ${describe(kind)}`);
+        else c.error(typePath, `must be one of "websocket", "rawsocket", "universal", "web", "mqtt", got ${describe(kind)}`);
         return undefined;
       }
     }
@@ -448,9 +459,7 @@ class ConfigParser {
 
   private universal(value: Obj, path: string, base: Pick<ListenerConfig, 'id' | 'websocket' | 'websocketAnyPath' | 'static'>): ListenerConfig {
     const c = this.c;
-    const t = c.object(value, path, ['id', 'type', 'endpoint', 'rawsocket', 'websocket', 'web'], {
-      mqtt: `MQTT ${NOT_YET}`,
-    })!;
+    const t = c.object(value, path, ['id', 'type', 'endpoint', 'rawsocket', 'websocket', 'web', 'mqtt'])!;
     const listener: ListenerConfig = { ...base, kind: 'universal', endpoint: this.endpoint(t['endpoint'], join(path, 'endpoint')) };
     const ownEndpoint = "a universal transport's sub-items share its endpoint; remove this one";
 
@@ -486,8 +495,17 @@ class ConfigParser {
       });
       if (web) this.paths(web['paths'], join(p, 'paths'), listener);
     }
-    if (!listener.rawsocket && Object.keys(listener.websocket).length === 0 && Object.keys(listener.static).length === 0) {
-      c.error(path, 'a universal transport needs at least one of rawsocket, websocket or web');
+    if (t['mqtt'] !== undefined) {
+      const p = join(path, 'mqtt');
+      const m = c.object(t['mqtt'], p, ['id', 'type', 'options', 'auth', 'debug'], { endpoint: ownEndpoint });
+      if (m) {
+        if (m['type'] !== undefined) c.oneOf(m['type'], join(p, 'type'), ['mqtt'] as const);
+        c.boolean(m['debug'], join(p, 'debug'), false);
+        listener.mqtt = this.mqtt(m, p);
+      }
+    }
+    if (!listener.rawsocket && !listener.mqtt && Object.keys(listener.websocket).length === 0 && Object.keys(listener.static).length === 0) {
+      c.error(path, 'a universal transport needs at least one of rawsocket, websocket, web or mqtt');
     }
     return listener;
   }
@@ -688,6 +706,14 @@ class ConfigParser {
       return fallback;
     }
     return v;
+  }
+
+  // ---- MQTT (load-mqtt.ts) ----
+
+  private mqtt(t: Obj, path: string): MqttServiceConfig {
+    const service = parseMqttService(this.c, t, path, { realmRefs: this.realmRefs, auth: (v, p) => this.auth(v, p) });
+    if (!service.auth) this.openServices.push(path);
+    return service;
   }
 
   // ---- authentication (load-auth.ts) ----

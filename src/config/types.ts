@@ -141,6 +141,28 @@ export interface WampServiceConfig {
   auth?: AuthConfig;
 }
 
+/** The built-in MQTT listener (`type: mqtt`, or `mqtt` inside a universal transport). */
+export interface MqttServiceConfig {
+  /** The realm MQTT clients join (`options.realm`). */
+  realm: string;
+  /** Prepended to every URI mapped from a topic (`options.topic_prefix`, Junction's), e.g. 'mqtt.'. */
+  topicPrefix: string;
+  /** Payload rules by WAMP URI prefix (`options.payload_mapping`), longest first at use. */
+  payload: Array<{ prefix: string; type: 'native' | 'passthrough' }>;
+  /** QoS 1/2 messages kept for a persistent session while its client is away (`max_offline_messages`). */
+  maxOfflineMessages: number;
+  /** ms a persistent session outlives its connection, at most (`session_expiry`; MQTT 5 clients may ask for less). */
+  sessionExpiry: number;
+  /** QoS 1/2 messages sent to a client and not yet acknowledged, at most (`max_inflight`). */
+  maxInflight: number;
+  /** Largest packet accepted, bytes (`max_message_size`). */
+  maxMessageSize: number;
+  /** ms from TCP connect to CONNECT (`open_handshake_timeout`). */
+  openHandshakeTimeout: number;
+  /** Absent: clients join as role 'anonymous' (as for WAMP transports). Only anonymous and ticket apply. */
+  auth?: AuthConfig;
+}
+
 export interface StaticPathConfig {
   type: 'static';
   /** Absolute directory path (resolved against the config file's directory by the loader). */
@@ -159,10 +181,12 @@ export interface ListenerConfig {
   /** `id` from the file, or `transport<N>` (N = index in `transports`). */
   id: string;
   /** The Crossbar transport type it came from, for logs. */
-  kind: 'websocket' | 'rawsocket' | 'web' | 'universal';
+  kind: 'websocket' | 'rawsocket' | 'web' | 'universal' | 'mqtt';
   endpoint: EndpointConfig;
   rawsocket?: WampServiceConfig;
   websocket: Record<string, WampServiceConfig>;
+  /** MQTT clients: an `mqtt` transport, or a universal transport's `mqtt` item (first byte 0x10). */
+  mqtt?: MqttServiceConfig;
   /** A plain `websocket` transport answers WebSocket upgrades on any path. */
   websocketAnyPath: boolean;
   static: Record<string, StaticPathConfig>;
@@ -180,10 +204,64 @@ export interface ConfigIssue {
   message: string;
 }
 
+/** A bridge's TLS settings toward its broker (`tls`; mqtts:// only). PEM contents, read at load. */
+export interface MqttBridgeTlsConfig {
+  ca?: string;
+  certificate?: string;
+  key?: string;
+  /** Check the broker's certificate (`reject_unauthorized`, default true). */
+  rejectUnauthorized: boolean;
+  /** Name checked in the broker's certificate (`servername`), default the URL's host. */
+  servername?: string;
+}
+
+/** One bridge to an external MQTT broker (`bridges.mqtt[i]`, Junction's own section). */
+export interface MqttBridgeConfig {
+  /** Names the bridge in logs and in junction.bridge.mqtt.* (`id`). */
+  id: string;
+  /** The realm the bridge's WAMP session joins (`realm`), and its `role` (default 'trusted') and `authid`. */
+  realm: string;
+  role: string;
+  authid: string;
+  /** mqtt:// or mqtts:// (`url`). */
+  url: string;
+  clientId: string;
+  username?: string;
+  password?: string;
+  /** 5 (default; subscriptions use No Local) or 4 (MQTT 3.1.1). */
+  protocolVersion: 4 | 5;
+  /** Seconds (`keepalive`). */
+  keepalive: number;
+  tls?: MqttBridgeTlsConfig;
+  /** ms: first retry after a lost or failed connection, doubling up to `maxDelay` (`reconnect`). */
+  reconnect: { initialDelay: number; maxDelay: number };
+  /** ms to wait for CONNACK (`connect_timeout`). */
+  connectTimeout: number;
+  /** The topic ↔ URI mapping (`topic_prefix`, `payload_mapping`), as for the MQTT listener. */
+  topicPrefix: string;
+  payload: Array<{ prefix: string; type: 'native' | 'passthrough' }>;
+  /** MQTT filters subscribed on the broker; messages are published into WAMP (`to_wamp`). */
+  toWamp: Array<{ filter: string; qos: 0 | 1 | 2 }>;
+  /** WAMP subscriptions whose events are published to the broker (`to_mqtt`). */
+  toMqtt: Array<{ uri: string; match: MatchPolicy; qos: 0 | 1 | 2; retain: boolean }>;
+  /** QoS 1/2 messages toward the broker not yet acknowledged, at most (`max_buffered`); more are dropped and counted. */
+  maxBuffered: number;
+  /** Absolute path of the file that keeps them across a restart (`buffer_file`). */
+  bufferFile?: string;
+  /** QoS 1/2 messages sent and not yet acknowledged by the broker, at most (`max_inflight`). */
+  maxInflight: number;
+}
+
+export interface BridgeConfig {
+  mqtt: MqttBridgeConfig[];
+}
+
 export interface JunctionConfig {
   /** The file it was loaded from; undefined for the embedded default. */
   source?: string;
   router: RouterConfig;
+  /** Junction's `bridges` section (beside Crossbar's keys); absent when the file has none. */
+  bridges?: BridgeConfig;
   /** Things the loader accepted but that have no effect, or look wrong without being errors (e.g.
    *  Crossbar's WebSocket `compression` option). Absent when there are none; worth logging at start. */
   warnings?: ConfigIssue[];

@@ -129,7 +129,7 @@ export class Broker {
       if (!decision.allow) continue;
       const eligibility = eligibilityOf(e.options);
       if (eligibility && !isEligible(session, eligibility)) continue;
-      const details: M.Dict = { retained: true };
+      const details: M.Dict = { ...customAttributes(e.options), retained: true };
       if (sub.match !== 'exact') details['topic'] = e.topic;
       if (e.disclosed) {
         details['publisher'] = e.publisher.session;
@@ -176,6 +176,7 @@ export class Broker {
     const publicationId = randomId();
     const disclose = decision.disclose || options['disclose_me'] === true;
     this.dispatch(session, publicationId, topic, options, msg, disclose);
+    if (options[CLEAR_RETAINED] === true) this.store.forgetRetained(topic);
     if (options['retain'] === true || this.store.keepsHistory) this.remember(session, publicationId, topic, options, msg, disclose);
     if (acknowledge) session.send([M.PUBLISHED, requestId, publicationId]);
   }
@@ -224,11 +225,13 @@ export class Broker {
     const publisherDetails = disclose
       ? { publisher: publisher.id, publisher_authid: publisher.authid, publisher_authrole: publisher.authrole }
       : undefined;
+    const custom = customAttributes(options);
+    const base = publisherDetails && custom ? { ...publisherDetails, ...custom } : (publisherDetails ?? custom);
     try {
       for (const sub of matches) {
         let details: M.Dict = NO_DETAILS;
-        if (sub.match !== 'exact') details = publisherDetails ? { ...publisherDetails, topic } : { topic };
-        else if (publisherDetails) details = publisherDetails;
+        if (sub.match !== 'exact') details = base ? { ...base, topic } : { topic };
+        else if (base) details = base;
         const event: M.WampMessage = msg.length === 4
           ? [M.EVENT, sub.id, publicationId, details]
           : msg.length === 5
@@ -273,4 +276,27 @@ export class Broker {
   private error(session: Session, type: number, requestId: number, uri: string, message: string): void {
     session.send([M.ERROR, type, requestId, {}, uri, [message]]);
   }
+}
+
+/**
+ * PUBLISH option (Junction's, a custom attribute in the spec's `_name` form): forget the topic's
+ * retained event. The publication itself is delivered as usual. MQTT's empty retained message
+ * maps to it.
+ */
+export const CLEAR_RETAINED = '_clear_retained';
+
+const CUSTOM_ATTRIBUTE = /^_[a-z0-9_]{3,}$/;
+
+/**
+ * The spec's custom attributes (`_name`) of a PUBLISH, forwarded in EVENT details so that a
+ * subscriber learns, e.g., which MQTT topic and QoS a bridged message came with. Undefined when
+ * there are none (the usual case: no object made).
+ */
+function customAttributes(options: M.Dict): M.Dict | undefined {
+  let custom: M.Dict | undefined;
+  for (const key in options) {
+    if (key.charCodeAt(0) !== 95 || key === CLEAR_RETAINED || !CUSTOM_ATTRIBUTE.test(key)) continue;
+    (custom ??= {})[key] = options[key];
+  }
+  return custom;
 }

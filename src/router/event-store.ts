@@ -71,6 +71,10 @@ export class EventStore {
   }
 
   /** Retained events whose topic falls under a subscription's pattern. */
+  forgetRetained(topic: string): void {
+    this.retained.delete(topic);
+  }
+
   retainedFor(pattern: string, match: MatchPolicy): StoredEvent[] {
     if (match === 'exact') {
       const e = this.retained.get(pattern);

@@ -1,5 +1,6 @@
-// One listening socket serving what its config asks for: RawSocket (first byte 0x7F), WebSocket
-// upgrades on configured paths, static files, and a small answer for any other HTTP request.
+// One listening socket serving what its config asks for: RawSocket (first byte 0x7F), MQTT (first
+// byte 0x10, CONNECT), WebSocket upgrades on configured paths, static files, and a small answer for
+// any other HTTP request.
 
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
@@ -9,6 +10,7 @@ import { DEFAULT_TRANSPORT_OPTIONS } from '../config/types.js';
 import type { SessionFactory } from '../router/transport.js';
 import { RawSocketTransport, RAWSOCKET_MAGIC, ERR_MAX_CONNECTIONS } from './rawsocket.js';
 import { WebSocketService } from './websocket.js';
+import { MqttService } from './mqtt/service.js';
 import { HttpSite, rejectUpgrade, urlPath } from './http.js';
 import { removeStaleSocket } from './unix-socket.js';
 import { log } from '../log.js';
@@ -19,6 +21,8 @@ const MAX_REFUSING = 256;
 const REFUSE_WAIT_MS = 2000;
 /** At most one "connection limit reached" warning per this many ms. */
 const REFUSE_LOG_INTERVAL_MS = 10_000;
+/** The first byte of an MQTT CONNECT packet. */
+const MQTT_CONNECT = 0x10;
 const RAWSOCKET_FULL = Buffer.from([RAWSOCKET_MAGIC, ERR_MAX_CONNECTIONS << 4, 0, 0]);
 const HTTP_FULL = 'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 5\r\n' +
   'Connection: close\r\nContent-Length: 40\r\n\r\nmaximum connection count reached; retry\n';
@@ -28,6 +32,8 @@ export class Listener {
   private readonly http: HttpServer | undefined;
   private readonly site: HttpSite;
   private readonly websockets = new Map<string, WebSocketService>();
+  /** MQTT clients' sessions, when the listener serves MQTT. */
+  readonly mqtt: MqttService | undefined;
   private readonly sockets = new Set<Socket>();
   /** Connections refused for `max_connections`, until they are answered and closed. */
   private readonly refusing = new Set<Socket>();
@@ -49,12 +55,14 @@ export class Listener {
   constructor(readonly config: ListenerConfig, private readonly factory: SessionFactory) {
     for (const [path, service] of Object.entries(config.websocket)) this.websockets.set(path, new WebSocketService(service, factory));
     this.site = new HttpSite(config);
+    if (config.mqtt) this.mqtt = new MqttService(config.mqtt, factory, config.id);
     const timeouts = (services: WampServiceConfig[]) => services.map((s) => s.options.openHandshakeTimeout);
     const websocketTimeouts = timeouts(Object.values(config.websocket));
     this.httpHandshakeTimeout = websocketTimeouts.length > 0 ? Math.max(...websocketTimeouts) : DEFAULT_TRANSPORT_OPTIONS.openHandshakeTimeout;
-    this.firstByteTimeout = Math.min(this.httpHandshakeTimeout, ...timeouts(config.rawsocket ? [config.rawsocket] : []));
-    // HTTP unless the port is RawSocket only (then a first byte other than 0x7F ends the connection).
-    if (this.websockets.size > 0 || Object.keys(config.static).length > 0 || !config.rawsocket) {
+    this.firstByteTimeout = Math.min(this.httpHandshakeTimeout, ...timeouts(config.rawsocket ? [config.rawsocket] : []),
+      ...(config.mqtt ? [config.mqtt.openHandshakeTimeout || DEFAULT_TRANSPORT_OPTIONS.openHandshakeTimeout] : []));
+    // HTTP unless the port is RawSocket and/or MQTT only (then any other first byte ends the connection).
+    if (this.websockets.size > 0 || Object.keys(config.static).length > 0 || (!config.rawsocket && !config.mqtt)) {
       this.http = createHttpServer((req, res) => {
         this.handshakeSeen(req.socket);
         // Keep-alive: the next request's headers on this connection get the same time limit (Node's
@@ -98,26 +106,34 @@ export class Listener {
     });
     socket.on('error', () => {});
     const rawsocket = this.config.rawsocket;
-    if (rawsocket && !this.http) {
+    const mqtt = this.mqtt;
+    // One protocol on the port: no need to look at the first byte.
+    if (rawsocket && !this.http && !mqtt) {
       new RawSocketTransport(socket, rawsocket, this.factory); // it times its own handshake
       return;
     }
-    if (!rawsocket) {
+    if (mqtt && !this.http && !rawsocket) return mqtt.accept(socket); // it times its own CONNECT
+    if (!rawsocket && !mqtt) {
       this.awaitHandshake(socket, this.httpHandshakeTimeout);
       this.http!.emit('connection', socket);
       return;
     }
-    // Both on one port: the first byte tells RawSocket (0x7F, never the start of HTTP) from HTTP.
+    // Several on one port: the first byte tells RawSocket (0x7F) and MQTT (0x10, CONNECT) from
+    // HTTP (a method name's letter) and from each other.
     this.awaitHandshake(socket, this.firstByteTimeout);
     socket.once('data', (chunk: Buffer) => {
       this.handshakeSeen(socket);
       socket.pause();
       socket.unshift(chunk);
-      if (chunk[0] === RAWSOCKET_MAGIC) {
+      if (chunk[0] === RAWSOCKET_MAGIC && rawsocket) {
         new RawSocketTransport(socket, rawsocket, this.factory);
-      } else {
+      } else if (chunk[0] === MQTT_CONNECT && mqtt) {
+        mqtt.accept(socket);
+      } else if (this.http) {
         this.awaitHandshake(socket, this.httpHandshakeTimeout);
-        this.http!.emit('connection', socket);
+        this.http.emit('connection', socket);
+      } else {
+        socket.destroy();
       }
       // Deliver the byte(s) put back once the new owner has its listeners in place.
       process.nextTick(() => socket.resume());
@@ -209,6 +225,7 @@ export class Listener {
   /** Stops accepting and drops every connection (the router says GOODBYE to sessions before). */
   async stop(): Promise<void> {
     for (const ws of this.websockets.values()) ws.close();
+    this.mqtt?.stop();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.sockets) socket.destroy();
     for (const socket of this.refusing) socket.destroy();
@@ -246,6 +263,7 @@ export class Listener {
     const parts: string[] = [];
     for (const path of this.websockets.keys()) parts.push(`${secure ? 'wss' : 'ws'}://${hostPort}${path}`);
     if (this.config.rawsocket) parts.push(`rawsocket ${secure ? 'tls' : 'tcp'}://${hostPort}`);
+    if (this.config.mqtt) parts.push(`${secure ? 'mqtts' : 'mqtt'}://${hostPort} (realm ${this.config.mqtt.realm})`);
     const prefixes = this.site.prefixes;
     if (prefixes.length > 0) parts.push(`${secure ? 'https' : 'http'}://${hostPort}${prefixes.join(',')}`);
     return `${this.config.id} (${this.config.kind}): ${parts.join(' · ')}`;

@@ -1,0 +1,85 @@
+// The built-in MQTT listener's settings: Crossbar's `mqtt` transport shape ({endpoint, options:
+// {realm, role, payload_mapping}, auth}) plus Junction's own options for what Crossbar lacks
+// (persistent sessions, QoS 1/2 in flight, a topic prefix).
+
+import type { AuthConfig, MqttServiceConfig } from './types.js';
+import { describe, join, type Checker, type Obj } from './check-values.js';
+import { isValidPattern, isValidUri } from '../wamp/uri.js';
+
+const MIB = 1024 * 1024;
+const DAY_MS = 86_400_000;
+
+export const MQTT_DEFAULTS = {
+  maxOfflineMessages: 1000,
+  sessionExpiry: DAY_MS,
+  maxInflight: 100,
+  maxMessageSize: MIB,
+  openHandshakeTimeout: 10_000,
+} as const;
+
+export interface MqttParseContext {
+  /** Realms the service names; the caller checks each exists. */
+  realmRefs: Array<{ realm: string; path: string }>;
+  auth(value: unknown, path: string): AuthConfig;
+}
+
+/** `t` holds `options` and `auth` (the transport itself, or a universal transport's `mqtt` item). */
+export function parseMqttService(c: Checker, t: Obj, path: string, ctx: MqttParseContext): MqttServiceConfig {
+  const op = join(path, 'options');
+  const o = c.object(t['options'], op, [
+    'realm', 'role', 'payload_mapping', 'topic_prefix', 'max_offline_messages', 'session_expiry', 'max_inflight',
+    'max_message_size', 'open_handshake_timeout',
+  ]) ?? {};
+  if (t['options'] === undefined) c.error(op, 'is required: at least { realm: <the realm MQTT clients join> }');
+  const realm = c.string(o['realm'], join(op, 'realm'), { required: t['options'] !== undefined }) ?? '';
+  if (realm) ctx.realmRefs.push({ realm, path: join(op, 'realm') });
+  if (o['role'] !== undefined) {
+    // Crossbar validates `role` but never uses it; here it would be ambiguous beside `auth`.
+    c.error(join(op, 'role'), 'is not supported: without an auth block MQTT clients join as role "anonymous"; give an auth block to choose roles');
+  }
+  const prefixPath = join(op, 'topic_prefix');
+  const topicPrefix = c.string(o['topic_prefix'], prefixPath, { required: false }) ?? '';
+  if (topicPrefix !== '' && (!topicPrefix.endsWith('.') || !isValidPattern(topicPrefix, 'prefix'))) {
+    c.error(prefixPath, `must be a URI prefix ending in '.', e.g. "mqtt.", got ${describe(topicPrefix)}`);
+  }
+  const service: MqttServiceConfig = {
+    realm,
+    topicPrefix,
+    payload: payloadMapping(c, o['payload_mapping'], join(op, 'payload_mapping')),
+    maxOfflineMessages: c.integer(o['max_offline_messages'], join(op, 'max_offline_messages'), MQTT_DEFAULTS.maxOfflineMessages, 0, 1_000_000)!,
+    sessionExpiry: c.integer(o['session_expiry'], join(op, 'session_expiry'), MQTT_DEFAULTS.sessionExpiry, 0, 365 * DAY_MS)!,
+    maxInflight: c.integer(o['max_inflight'], join(op, 'max_inflight'), MQTT_DEFAULTS.maxInflight, 1, 65_535)!,
+    maxMessageSize: c.integer(o['max_message_size'], join(op, 'max_message_size'), MQTT_DEFAULTS.maxMessageSize, 64, 256 * MIB)!,
+    openHandshakeTimeout: c.integer(o['open_handshake_timeout'], join(op, 'open_handshake_timeout'), MQTT_DEFAULTS.openHandshakeTimeout, 0, DAY_MS)!,
+  };
+  if (t['auth'] !== undefined) {
+    const ap = join(path, 'auth');
+    const auth = ctx.auth(t['auth'], ap);
+    for (const method of ['wampcra', 'cryptosign'] as const) {
+      if (auth[method]) c.error(join(ap, method), 'does not apply to MQTT: MQTT clients log in with username/password (ticket) or anonymously');
+    }
+    service.auth = auth;
+  }
+  return service;
+}
+
+export function payloadMapping(c: Checker, value: unknown, path: string): MqttServiceConfig['payload'] {
+  if (value === undefined) return [{ prefix: '', type: 'native' }];
+  const rules: MqttServiceConfig['payload'] = [];
+  for (const [prefix, rule] of Object.entries(c.map(value, path) ?? {})) {
+    const rp = join(path, prefix);
+    if (prefix !== '' && !isValidPattern(prefix, 'prefix') && !isValidUri(prefix)) c.error(rp, `${JSON.stringify(prefix)} is not a URI prefix`);
+    const r = c.object(rule, rp, ['type', 'serializer'], {
+      encoder: 'dynamic payload mapping (encoder/decoder procedures) is not supported by Junction yet',
+      decoder: 'dynamic payload mapping (encoder/decoder procedures) is not supported by Junction yet',
+    });
+    if (!r) continue;
+    const type = c.oneOf(r['type'], join(rp, 'type'), ['native', 'passthrough'] as const);
+    if (r['serializer'] !== undefined) {
+      if (type !== 'native') c.error(join(rp, 'serializer'), 'applies only to type "native"');
+      else c.oneOf(r['serializer'], join(rp, 'serializer'), ['json'] as const);
+    }
+    if (type) rules.push({ prefix, type });
+  }
+  return rules;
+}

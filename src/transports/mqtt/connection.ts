@@ -1,0 +1,129 @@
+// One MQTT network connection: bytes in and out through mqtt-packet's parser and generator, the
+// CONNECT deadline, the client's keep-alive, and the packet size limit. What the packets mean is
+// the MQTT session's business (session.ts); a connection only carries them.
+
+import type { Socket } from 'node:net';
+import * as mqttPacket from 'mqtt-packet';
+import type { Packet } from 'mqtt-packet';
+import { log } from '../../log.js';
+
+export interface ConnectionOwner {
+  packet(connection: MqttConnection, packet: Packet): void;
+  /** The connection is gone; `clean` = after the client's DISCONNECT (no will). */
+  closed(connection: MqttConnection, clean: boolean): void;
+}
+
+export class MqttConnection {
+  readonly peer: string;
+  /** 3 (MQTT 3.1), 4 (3.1.1) or 5, known from CONNECT on. */
+  version: 3 | 4 | 5 = 4;
+  private readonly parser = mqttPacket.parser({ protocolVersion: 4 });
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private ended = false;
+  private cleanEnd = false;
+
+  constructor(
+    readonly socket: Socket,
+    private owner: ConnectionOwner,
+    private readonly maxPacketSize: number,
+    connectTimeoutMs: number,
+  ) {
+    this.peer = socket.remoteAddress ? `tcp${socket.remoteFamily === 'IPv6' ? 6 : 4}:${socket.remoteAddress}:${socket.remotePort}` : 'unix';
+    socket.setNoDelay(true);
+    this.parser.on('packet', (p: Packet) => this.onPacket(p));
+    this.parser.on('error', (err: Error) => this.fail(`malformed packet: ${err.message}`));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('close', () => this.finish());
+    socket.on('error', () => {});
+    if (connectTimeoutMs > 0) {
+      this.connectTimer = setTimeout(() => this.fail(`no CONNECT within ${connectTimeoutMs} ms`), connectTimeoutMs);
+    }
+  }
+
+  /** Hands the connection to another owner (its MQTT session, once CONNECT is accepted). */
+  adopt(owner: ConnectionOwner): void {
+    this.owner = owner;
+  }
+
+  get open(): boolean {
+    return !this.ended;
+  }
+
+  /** Bytes written but not yet taken by the kernel: a slow reader's backlog. */
+  get backlog(): number {
+    return this.socket.writableLength;
+  }
+
+  send(packet: Packet): void {
+    if (this.ended) return;
+    try {
+      this.socket.write(mqttPacket.generate(packet, { protocolVersion: this.version }));
+    } catch (err) {
+      log.warn(`mqtt ${this.peer}: cannot encode ${packet.cmd}: ${(err as Error).message}`);
+    }
+  }
+
+  /** After CONNECT: the client's keep-alive (seconds; 0 = none) — 1.5 times it without a packet ends the connection. */
+  keepAlive(seconds: number): void {
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+    if (seconds > 0) {
+      const ms = seconds * 1500;
+      this.keepAliveTimer = setTimeout(() => this.fail(`no packet within 1.5 × keep-alive (${seconds} s)`), ms);
+    }
+  }
+
+  /** Ends the connection (no will unless the session decides otherwise). */
+  close(): void {
+    if (this.ended) return;
+    this.socket.end();
+    this.finish();
+  }
+
+  /** Protocol error or timeout: drop the connection (an unclean end: the will is published). */
+  fail(reason: string): void {
+    if (this.ended) return;
+    log.info(`mqtt ${this.peer}: closed: ${reason}`);
+    this.socket.destroy();
+    this.finish();
+  }
+
+  /** The client sent DISCONNECT: close, and mark the end as clean. */
+  disconnected(): void {
+    this.cleanEnd = true;
+    this.close();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.keepAliveTimer?.refresh();
+    this.parser.parse(chunk);
+    // The parser buffers a packet until it is whole: a client announcing a huge one is cut off
+    // before it can fill the router's memory.
+    const pending = (this.parser as unknown as { _list?: { length: number } })._list?.length ?? 0;
+    if (pending > this.maxPacketSize + 5) this.fail(`packet larger than ${this.maxPacketSize} bytes`);
+  }
+
+  private onPacket(packet: Packet): void {
+    if (this.ended) return;
+    if (packet.cmd === 'connect' && packet.protocolVersion) {
+      this.version = packet.protocolVersion;
+      // Later packets of an MQTT 5 client carry properties: parse them as such.
+      (this.parser as unknown as { settings: { protocolVersion: number } }).settings.protocolVersion = packet.protocolVersion;
+    }
+    try {
+      this.owner.packet(this, packet);
+    } catch (err) {
+      log.error(`mqtt ${this.peer}: internal error handling ${packet.cmd}: ${(err as Error).stack}`);
+      this.fail('internal error');
+    }
+  }
+
+  private finish(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    if (this.keepAliveTimer) clearTimeout(this.keepAliveTimer);
+    this.owner.closed(this, this.cleanEnd);
+  }
+}

@@ -1,0 +1,126 @@
+// The MQTT side of a listener: accepts connections, handles CONNECT (authentication through a WAMP
+// HELLO, client ids, persistent sessions, takeover), and keeps the sessions by client id.
+
+import type { Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { IConnectPacket, Packet } from 'mqtt-packet';
+import type { MqttServiceConfig } from '../../config/types.js';
+import type { SessionFactory } from '../../router/transport.js';
+import { MqttMapping } from '../../mqtt/mapping.js';
+import { MqttConnection, type ConnectionOwner } from './connection.js';
+import { MqttSession, type SessionRegistry } from './session.js';
+import { log } from '../../log.js';
+
+/** MQTT 5 session expiry "never" (0xFFFFFFFF seconds). */
+const NEVER = 0xffffffff;
+
+export class MqttService implements ConnectionOwner, SessionRegistry {
+  readonly mapping: MqttMapping;
+  private readonly sessions = new Map<string, MqttSession>();
+
+  constructor(readonly config: MqttServiceConfig, readonly factory: SessionFactory, private readonly listenerId: string) {
+    this.mapping = new MqttMapping({ topicPrefix: config.topicPrefix, payload: config.payload });
+  }
+
+  accept(socket: Socket): void {
+    new MqttConnection(socket, this, this.config.maxMessageSize, this.config.openHandshakeTimeout);
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Ends every session (router shutdown). */
+  stop(): void {
+    for (const session of [...this.sessions.values()]) session.end();
+  }
+
+  // ---- SessionRegistry ----
+
+  ended(session: MqttSession): void {
+    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+  }
+
+  // ---- ConnectionOwner, until CONNECT is accepted ----
+
+  packet(connection: MqttConnection, packet: Packet): void {
+    if (packet.cmd !== 'connect') return connection.fail(`first packet was ${packet.cmd}, not CONNECT`);
+    // Clients may send on right after CONNECT; those packets wait for the session.
+    const early = new EarlyPackets();
+    connection.adopt(early);
+    void this.connect(connection, packet, early);
+  }
+
+  closed(): void {}
+
+  private async connect(connection: MqttConnection, connect: IConnectPacket, early: EarlyPackets): Promise<void> {
+    const v5 = connection.version === 5;
+    const refuse = (v5Code: number, v3Code: number, why: string) => {
+      log.info(`mqtt ${connection.peer}: CONNECT refused (${why})`);
+      connection.send(v5 ? { cmd: 'connack', reasonCode: v5Code, sessionPresent: false } : { cmd: 'connack', returnCode: v3Code, sessionPresent: false });
+      connection.close();
+    };
+    if (v5 && connect.properties?.authenticationMethod !== undefined) return refuse(0x8c, 5, 'enhanced authentication is not supported');
+    const cleanStart = connect.clean !== false;
+    const persistent = this.config.sessionExpiry > 0 && (v5 ? (connect.properties?.sessionExpiryInterval ?? 0) > 0 : !cleanStart);
+    let clientId = connect.clientId;
+    let assignedId: string | undefined;
+    if (clientId === '') {
+      // MQTT 3.1.1: a persistent session needs a client id of its own; otherwise one is made up.
+      if (!v5 && !cleanStart) return refuse(0x85, 2, 'persistent session without a client id');
+      clientId = assignedId = `junction-${randomBytes(9).toString('base64url')}`;
+    }
+    const session = new MqttSession(this, clientId, connection.peer);
+    const result = await session.open(connect, connection.version);
+    if (!connection.open) return session.end();
+    if (!result.ok) {
+      session.end();
+      const badCredentials = connect.username !== undefined && (result.reason === 'wamp.error.not_authorized' || result.reason === 'wamp.error.authentication_failed');
+      if (badCredentials) return refuse(0x86, 4, `bad username or password for '${connect.username}'`);
+      return refuse(0x87, 5, `${result.reason}: ${result.message}`);
+    }
+    const existing = this.sessions.get(clientId);
+    if (existing) {
+      if (!cleanStart && existing.persistent && existing.owner === session.owner) {
+        // The client is back: the new WAMP session only proved who it is.
+        session.end();
+        existing.takenOver();
+        existing.attach(connection, connect, { persistent, expiryMs: this.expiryMs(connect, v5), present: true });
+        early.replay(connection, existing);
+        return;
+      }
+      existing.takenOver();
+      existing.end();
+    }
+    this.sessions.set(clientId, session);
+    const attach = { persistent, expiryMs: this.expiryMs(connect, v5), present: false, ...(v5 && assignedId ? { assignedId } : {}) };
+    session.attach(connection, connect, attach);
+    early.replay(connection, session);
+    log.debug(`mqtt ${connection.peer}: client '${clientId}' connected to ${this.listenerId} as '${session.authid}' (${session.authrole})${persistent ? ', persistent' : ''}`);
+  }
+
+  /** How long a persistent session outlives its connection: the client's wish, at most the config's. */
+  private expiryMs(connect: IConnectPacket, v5: boolean): number {
+    const max = this.config.sessionExpiry;
+    if (!v5) return max;
+    const seconds = connect.properties?.sessionExpiryInterval ?? 0;
+    return seconds === NEVER ? max : Math.min(max, seconds * 1000);
+  }
+}
+
+/** Owns a connection while its CONNECT is being authenticated, keeping what the client sends meanwhile. */
+class EarlyPackets implements ConnectionOwner {
+  private readonly packets: Packet[] = [];
+
+  packet(connection: MqttConnection, packet: Packet): void {
+    if (packet.cmd === 'connect') return connection.fail('a second CONNECT');
+    if (this.packets.length >= 100) return connection.fail('too many packets before CONNACK');
+    this.packets.push(packet);
+  }
+
+  closed(): void {}
+
+  replay(connection: MqttConnection, owner: ConnectionOwner): void {
+    for (const packet of this.packets.splice(0)) owner.packet(connection, packet);
+  }
+}
