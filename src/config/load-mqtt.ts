@@ -2,7 +2,7 @@
 // {realm, role, payload_mapping}, auth}) plus Junction's own options for what Crossbar lacks
 // (persistent sessions, QoS 1/2 in flight, a topic prefix).
 
-import type { AuthConfig, MqttServiceConfig } from './types.js';
+import type { AuthConfig, MqttRpcConfig, MqttServiceConfig } from './types.js';
 import { describe, join, type Checker, type Obj } from './check-values.js';
 import { isValidPattern, isValidUri } from '../wamp/uri.js';
 
@@ -20,6 +20,8 @@ export const MQTT_DEFAULTS = {
 export interface MqttParseContext {
   /** Realms the service names; the caller checks each exists. */
   realmRefs: Array<{ realm: string; path: string }>;
+  /** Roles named; the caller checks each exists. */
+  roleRefs: Array<{ role: string; path: string }>;
   auth(value: unknown, path: string): AuthConfig;
 }
 
@@ -28,7 +30,7 @@ export function parseMqttService(c: Checker, t: Obj, path: string, ctx: MqttPars
   const op = join(path, 'options');
   const o = c.object(t['options'], op, [
     'realm', 'role', 'payload_mapping', 'topic_prefix', 'max_offline_messages', 'session_expiry', 'max_inflight',
-    'max_message_size', 'open_handshake_timeout',
+    'max_message_size', 'open_handshake_timeout', 'rpc',
   ]) ?? {};
   if (t['options'] === undefined) c.error(op, 'is required: at least { realm: <the realm MQTT clients join> }');
   const realm = c.string(o['realm'], join(op, 'realm'), { required: t['options'] !== undefined }) ?? '';
@@ -52,6 +54,7 @@ export function parseMqttService(c: Checker, t: Obj, path: string, ctx: MqttPars
     maxMessageSize: c.integer(o['max_message_size'], join(op, 'max_message_size'), MQTT_DEFAULTS.maxMessageSize, 64, 256 * MIB)!,
     openHandshakeTimeout: c.integer(o['open_handshake_timeout'], join(op, 'open_handshake_timeout'), MQTT_DEFAULTS.openHandshakeTimeout, 0, DAY_MS)!,
   };
+  if (o['rpc'] !== undefined) service.rpc = rpc(c, o['rpc'], join(op, 'rpc'), ctx);
   if (t['auth'] !== undefined) {
     const ap = join(path, 'auth');
     const auth = ctx.auth(t['auth'], ap);
@@ -82,4 +85,38 @@ export function payloadMapping(c: Checker, value: unknown, path: string): MqttSe
     if (type) rules.push({ prefix, type });
   }
   return rules;
+}
+
+/** A topic without wildcards, as MQTT clients publish to it. */
+function plainTopic(c: Checker, value: unknown, path: string): string {
+  const topic = c.string(value, path) ?? '';
+  if (topic !== '' && (/[+#]/.test(topic) || topic.split('/').some((l) => l === '' || /[.\s]/.test(l)))) {
+    c.error(path, `must be an MQTT topic without wildcards, empty levels, dots or spaces, got ${describe(topic)}`);
+  }
+  return topic;
+}
+
+function rpc(c: Checker, value: unknown, path: string, ctx: MqttParseContext): MqttRpcConfig {
+  const o = c.object(value, path, ['role', 'to_mqtt', 'from_mqtt']) ?? {};
+  const role = c.string(o['role'], join(path, 'role'), { required: false }) ?? 'trusted';
+  if (o['role'] !== undefined) ctx.roleRefs.push({ role, path: join(path, 'role') });
+  const out: MqttRpcConfig = { role, toMqtt: [], fromMqtt: [] };
+  (c.array(o['to_mqtt'], join(path, 'to_mqtt')) ?? []).forEach((entry, i) => {
+    const p = join(join(path, 'to_mqtt'), i);
+    const e = c.object(entry, p, ['procedure', 'topic', 'timeout']);
+    if (!e) return;
+    const procedure = c.string(e['procedure'], join(p, 'procedure')) ?? '';
+    if (procedure !== '' && !isValidUri(procedure)) c.error(join(p, 'procedure'), `must be a procedure URI, got ${describe(procedure)}`);
+    out.toMqtt.push({ procedure, topic: plainTopic(c, e['topic'], join(p, 'topic')), timeout: c.integer(e['timeout'], join(p, 'timeout'), 10_000, 1, DAY_MS)! });
+  });
+  (c.array(o['from_mqtt'], join(path, 'from_mqtt')) ?? []).forEach((entry, i) => {
+    const p = join(join(path, 'from_mqtt'), i);
+    const e = c.object(entry, p, ['topic', 'procedure']);
+    if (!e) return;
+    const prefix = c.string(e['procedure'], join(p, 'procedure'), { required: false }) ?? '';
+    if (prefix !== '' && (!prefix.endsWith('.') || !isValidPattern(prefix, 'prefix'))) c.error(join(p, 'procedure'), `must be a procedure URI prefix ending in '.', or "", got ${describe(prefix)}`);
+    out.fromMqtt.push({ topic: plainTopic(c, e['topic'], join(p, 'topic')), procedure: prefix });
+  });
+  if (out.toMqtt.length === 0 && out.fromMqtt.length === 0) c.error(path, 'needs at least one entry in to_mqtt or from_mqtt');
+  return out;
 }

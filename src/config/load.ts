@@ -26,6 +26,7 @@ import {
 import { Checker, ConfigError, describe, join, type Obj } from './check-values.js';
 import { parseAuth } from './load-auth.js';
 import { parseMqttService } from './load-mqtt.js';
+import { parseBridges } from './load-bridges.js';
 import { isValidPattern, isValidUri } from '../wamp/uri.js';
 
 export { ConfigError, formatIssue } from './check-values.js';
@@ -136,11 +137,13 @@ class ConfigParser {
     const c = this.c;
     let realms: RealmConfig[] = [];
     let listeners: ListenerConfig[] = [];
+    let bridges: JunctionConfig['bridges'];
     if (!c.isObject(raw)) {
       c.error('', `must be an object (a Crossbar config, version 2), got ${describe(raw)}`);
     } else {
       // `$schema` (an editor hint in Crossbar's own files) is accepted and ignored.
-      c.object(raw, '', ['$schema', 'version', 'controller', 'workers']);
+      // `bridges` is Junction's own section beside Crossbar's keys.
+      c.object(raw, '', ['$schema', 'version', 'controller', 'workers', 'bridges']);
       if (raw['version'] === undefined) c.error('version', "is required: Junction reads version 2 of Crossbar's config format");
       else if (raw['version'] !== 2) c.error('version', `must be 2 (Crossbar's config format version 2), got ${describe(raw['version'])}`);
       if (raw['controller'] !== undefined) {
@@ -151,6 +154,7 @@ class ConfigParser {
         if (ctl) c.string(ctl['id'], 'controller.id', { required: false });
       }
       ({ realms, listeners } = this.workers(raw['workers']));
+      if (raw['bridges'] !== undefined) bridges = parseBridges(c, raw['bridges'], 'bridges', { realms, file: (p) => this.file(p) });
     }
 
     const roleNames = new Set([TRUSTED_ROLE, ...realms.flatMap((r) => r.roles.map((role) => role.name))]);
@@ -169,6 +173,7 @@ class ConfigParser {
 
     if (c.errors.length > 0) throw new ConfigError(c.errors, source);
     const config: JunctionConfig = { source, router: { realms, listeners } };
+    if (bridges) config.bridges = bridges;
     if (c.warnings.length > 0) config.warnings = c.warnings;
     return config;
   }
@@ -711,7 +716,7 @@ class ConfigParser {
   // ---- MQTT (load-mqtt.ts) ----
 
   private mqtt(t: Obj, path: string): MqttServiceConfig {
-    const service = parseMqttService(this.c, t, path, { realmRefs: this.realmRefs, auth: (v, p) => this.auth(v, p) });
+    const service = parseMqttService(this.c, t, path, { realmRefs: this.realmRefs, roleRefs: this.roleRefs, auth: (v, p) => this.auth(v, p) });
     if (!service.auth) this.openServices.push(path);
     return service;
   }

@@ -161,6 +161,17 @@ export interface MqttServiceConfig {
   openHandshakeTimeout: number;
   /** Absent: clients join as role 'anonymous' (as for WAMP transports). Only anonymous and ticket apply. */
   auth?: AuthConfig;
+  /** MQTT 5 request/response ↔ WAMP RPC (`options.rpc`, Junction's). */
+  rpc?: MqttRpcConfig;
+}
+
+export interface MqttRpcConfig {
+  /** The role the gateway's session joins with (default 'trusted'). */
+  role: string;
+  /** WAMP procedures answered by MQTT 5 devices: a CALL becomes a request published on `topic`. */
+  toMqtt: Array<{ procedure: string; topic: string; timeout: number }>;
+  /** MQTT 5 clients call WAMP procedures: a request on `<topic>/a/b` calls `<procedure>a.b`. */
+  fromMqtt: Array<{ topic: string; procedure: string }>;
 }
 
 export interface StaticPathConfig {

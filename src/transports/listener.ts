@@ -220,6 +220,7 @@ export class Listener {
     } catch (err) {
       throw new Error(`listener '${this.config.id}' cannot listen on ${this.where()}: ${(err as Error).message}`);
     }
+    await this.mqtt?.start();
   }
 
   /** Stops accepting and drops every connection (the router says GOODBYE to sessions before). */

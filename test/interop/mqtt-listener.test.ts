@@ -272,3 +272,55 @@ describe('MQTT listener: authentication and permissions', () => {
     await client.endAsync();
   });
 });
+
+describe('MQTT 5 request/response ↔ WAMP RPC', () => {
+  let node: TestNode;
+  let wamp: ClientSession;
+
+  beforeAll(async () => {
+    const rpc = {
+      role: 'trusted',
+      toMqtt: [{ procedure: 'lamp.set', topic: 'devices/lamp/set', timeout: 2000 }, { procedure: 'lamp.unplugged', topic: 'devices/none/set', timeout: 300 }],
+      fromMqtt: [{ topic: 'rpc/call', procedure: 'svc.' }],
+    };
+    node = await startTestNode({ listener: { mqtt: mqttService({ rpc }), websocket: { '/ws': service() } } });
+    wamp = await ClientSession.connect(node.node.router, { realm: 'realm1', name: 'callee' });
+  });
+  afterAll(async () => {
+    await wamp?.close();
+    await node?.stop();
+  });
+
+  it('an Autobahn|JS CALL is answered by an MQTT 5 device through response topic and correlation data; no answer → canceled', async () => {
+    const device = await connectMqtt(node.port, { protocolVersion: 5, clientId: 'lamp' });
+    let state = 'off';
+    device.on('message', (_topic, payload, packet) => {
+      state = JSON.parse(payload.toString());
+      const { responseTopic, correlationData } = packet.properties ?? {};
+      device.publish(responseTopic!, JSON.stringify({ args: [state, 'ok'] }), { qos: 1, properties: { correlationData } });
+    });
+    await device.subscribeAsync('devices/lamp/set', { qos: 1 });
+    const conn = new autobahn.Connection({ url: node.wsUrl, realm: 'realm1', max_retries: 0 });
+    const session = await new Promise<any>((resolve) => { conn.onopen = resolve; conn.open(); });
+    const answers = await Promise.all(['on', 'dim', 'off'].map((s) => session.call('lamp.set', [s])));
+    expect(answers.map((a: any) => a.args)).toEqual([['on', 'ok'], ['dim', 'ok'], ['off', 'ok']]);
+    const error = await session.call('lamp.unplugged', ['on']).then(() => undefined, (e: any) => e);
+    expect(error?.error).toBe('wamp.error.canceled');
+    conn.close();
+    await device.endAsync();
+  });
+
+  it('an MQTT 5 client calls a WAMP procedure by publishing a request with a response topic; errors come back as {"error": …}', async () => {
+    await wamp.register('svc.add', (args) => (args[0] as number) + (args[1] as number));
+    const client = await connectMqtt(node.port, { protocolVersion: 5, clientId: 'caller' });
+    const inbox = messages(client);
+    await client.subscribeAsync('replies/caller', { qos: 1 });
+    await client.publishAsync('rpc/call/add', '{"args":[2,3]}', { qos: 1, properties: { responseTopic: 'replies/caller', correlationData: Buffer.from('req-1') } });
+    await client.publishAsync('rpc/call/nothing', '{"args":[]}', { qos: 1, properties: { responseTopic: 'replies/caller', correlationData: Buffer.from('req-2') } });
+    await until(() => inbox.length >= 2);
+    const byCorrelation = Object.fromEntries(inbox.map((m) => [Buffer.from(m.properties!['correlationData'] as Uint8Array).toString(), m.payload]));
+    expect(byCorrelation['req-1']).toBe('5');
+    expect(JSON.parse(byCorrelation['req-2']!)).toMatchObject({ error: 'wamp.error.no_such_procedure' });
+    await client.endAsync();
+  });
+});

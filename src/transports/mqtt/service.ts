@@ -7,6 +7,7 @@ import type { IConnectPacket, Packet } from 'mqtt-packet';
 import type { MqttServiceConfig } from '../../config/types.js';
 import type { SessionFactory } from '../../router/transport.js';
 import { MqttMapping } from '../../mqtt/mapping.js';
+import { MqttRpcGateway } from '../../mqtt/rpc-gateway.js';
 import { MqttConnection, type ConnectionOwner } from './connection.js';
 import { MqttSession, type SessionRegistry } from './session.js';
 import { log } from '../../log.js';
@@ -17,6 +18,7 @@ const NEVER = 0xffffffff;
 export class MqttService implements ConnectionOwner, SessionRegistry {
   readonly mapping: MqttMapping;
   private readonly sessions = new Map<string, MqttSession>();
+  private gateway: MqttRpcGateway | undefined;
 
   constructor(readonly config: MqttServiceConfig, readonly factory: SessionFactory, private readonly listenerId: string) {
     this.mapping = new MqttMapping({ topicPrefix: config.topicPrefix, payload: config.payload });
@@ -30,8 +32,16 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
     return this.sessions.size;
   }
 
+  /** Starts the MQTT 5 request/response gateway when the config has `rpc` rules. */
+  async start(): Promise<void> {
+    if (!this.config.rpc) return;
+    this.gateway = new MqttRpcGateway(this.config.rpc, this.config.realm, this.mapping, this.listenerId);
+    await this.gateway.start(this.factory);
+  }
+
   /** Ends every session (router shutdown). */
   stop(): void {
+    void this.gateway?.stop();
     for (const session of [...this.sessions.values()]) session.end();
   }
 

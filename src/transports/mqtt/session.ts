@@ -437,6 +437,8 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
       if (correlation instanceof Uint8Array) properties.correlationData = Buffer.from(correlation);
       else if (typeof correlation === 'string') properties.correlationData = Buffer.from(correlation, 'utf8');
       if (typeof details['_mqtt_content_type'] === 'string') properties.contentType = details['_mqtt_content_type'];
+      const user = details['_mqtt_user_properties'];
+      if (typeof user === 'object' && user !== null && !Array.isArray(user)) properties.userProperties = user as Record<string, string>;
       if (Object.keys(properties).length > 0) packet.properties = properties;
     }
     this.outbox.push(packet);

@@ -1,0 +1,169 @@
+// MQTT pieces without sockets: topic and payload mapping, the outbound QoS queue, the `mqtt`
+// transport's config, and the broker's forwarding of custom PUBLISH attributes.
+import { describe, it, expect } from 'vitest';
+import type { Packet, IPublishPacket } from 'mqtt-packet';
+import { MqttMapping } from '../../src/mqtt/mapping.js';
+import { Outbox } from '../../src/transports/mqtt/outbox.js';
+import { parseConfig, ConfigError } from '../../src/config/load.js';
+import { makeRouter, join } from '../helpers/core.js';
+
+const mapping = new MqttMapping({ topicPrefix: 'mqtt.', payload: [{ prefix: '', type: 'native' }, { prefix: 'mqtt.raw.', type: 'passthrough' }] });
+
+describe('topic mapping', () => {
+  it('levels become URI components under the prefix, and back', () => {
+    expect(mapping.topicToUri('home/kitchen/temp')).toBe('mqtt.home.kitchen.temp');
+    expect(mapping.uriToTopic('mqtt.home.kitchen.temp')).toBe('home/kitchen/temp');
+    expect(mapping.uriToTopic('other.topic')).toBeUndefined();
+    for (const bad of ['', 'a//b', '/a', 'a/', 'a.b/c', 'a/+', 'a/#', 'a b']) expect(mapping.topicToUri(bad)).toBeUndefined();
+  });
+
+  it('filters: + is a wildcard component, a trailing # a prefix, both together cannot be expressed', () => {
+    expect(mapping.filterToSubscription('home/+/temp')).toEqual({ uri: 'mqtt.home..temp', match: 'wildcard' });
+    expect(mapping.filterToSubscription('home/#')).toEqual({ uri: 'mqtt.home.', match: 'prefix' });
+    expect(mapping.filterToSubscription('#')).toEqual({ uri: 'mqtt.', match: 'prefix' });
+    expect(mapping.filterToSubscription('home/kitchen')).toEqual({ uri: 'mqtt.home.kitchen', match: 'exact' });
+    expect(mapping.filterToSubscription('home/+/x/#')).toBeUndefined();
+    expect(mapping.filterToSubscription('a/b#')).toBeUndefined();
+  });
+});
+
+describe('payload mapping', () => {
+  const native = 'mqtt.x';
+  const raw = 'mqtt.raw.x';
+  it('native: {"args", "kwargs"} JSON, other JSON as one argument, other bytes as one binary argument', () => {
+    expect(mapping.decode(native, Buffer.from('{"args":[1,2],"kwargs":{"a":1}}'))).toEqual({ args: [1, 2], kwargs: { a: 1 } });
+    expect(mapping.decode(native, Buffer.from('{"args":[1],"other":2}'))).toEqual({ args: [{ args: [1], other: 2 }] });
+    expect(mapping.decode(native, Buffer.from('21.5'))).toEqual({ args: [21.5] });
+    expect(mapping.decode(native, Buffer.from('"on"'))).toEqual({ args: ['on'] });
+    expect(mapping.decode(native, Buffer.from('on'))).toEqual({ args: [Buffer.from('on')] });
+    expect(mapping.decode(native, Buffer.alloc(0))).toEqual({});
+  });
+
+  it('native back: one argument as its JSON (binary as is), more or kwargs as {"args", "kwargs"}, nothing as empty', () => {
+    expect(mapping.encode(native, [21.5], {})!.toString()).toBe('21.5');
+    expect(mapping.encode(native, [Buffer.from([1, 2])], undefined)).toEqual(Buffer.from([1, 2]));
+    expect(mapping.encode(native, [1, 'x'], { k: true })!.toString()).toBe('{"args":[1,"x"],"kwargs":{"k":true}}');
+    expect(mapping.encode(native, [], { k: 1 })!.toString()).toBe('{"kwargs":{"k":1}}');
+    expect(mapping.encode(native, [], {})!.length).toBe(0);
+    expect(mapping.encode(native, [10n], undefined)).toBeUndefined(); // not JSON: not sent
+  });
+
+  it('passthrough: bytes are always one binary argument; a string argument goes back as its bytes', () => {
+    expect(mapping.decode(raw, Buffer.from('{"args":[1]}'))).toEqual({ args: [Buffer.from('{"args":[1]}')] });
+    expect(mapping.encode(raw, ['plain text'], undefined)!.toString()).toBe('plain text');
+  });
+});
+
+describe('outbox: QoS 1/2 delivery to one client', () => {
+  function sink() {
+    const written: Packet[] = [];
+    return { written, connected: true, write: (p: Packet) => written.push(p) };
+  }
+  const publish = (n: number, qos: 0 | 1 | 2 = 1): IPublishPacket => ({ cmd: 'publish', topic: `t/${n}`, payload: Buffer.from(String(n)), qos, retain: false, dup: false });
+
+  it('keeps at most maxInflight unacknowledged, sends the rest in order as acknowledgements come', () => {
+    const s = sink();
+    const box = new Outbox(s, 2, 10);
+    for (let i = 0; i < 4; i++) box.push(publish(i));
+    expect(s.written.map((p) => (p as IPublishPacket).topic)).toEqual(['t/0', 't/1']);
+    box.acknowledged((s.written[0] as IPublishPacket).messageId!);
+    expect(s.written.map((p) => (p as IPublishPacket).topic)).toEqual(['t/0', 't/1', 't/2']);
+  });
+
+  it('QoS 2: PUBREC is answered with PUBREL; after a reconnect a released message is resent as PUBREL, others with DUP', () => {
+    const s = sink();
+    const box = new Outbox(s, 10, 10);
+    box.push(publish(1, 2));
+    box.push(publish(2, 1));
+    const [first, second] = s.written as IPublishPacket[];
+    box.received(first!.messageId!);
+    expect(s.written[2]).toEqual({ cmd: 'pubrel', messageId: first!.messageId });
+    s.written.length = 0;
+    box.resume();
+    expect(s.written).toEqual([{ cmd: 'pubrel', messageId: first!.messageId }, { ...second, dup: true }]);
+  });
+
+  it('while away: QoS 0 is lost, QoS 1/2 wait (the oldest dropped past the bound), and go out on return', () => {
+    const s = sink();
+    s.connected = false;
+    const box = new Outbox(s, 10, 3);
+    box.push(publish(0, 0));
+    for (let i = 1; i <= 5; i++) box.push(publish(i));
+    expect(box.dropped).toBe(3);
+    expect(box.queued).toBe(3);
+    s.connected = true;
+    box.resume();
+    expect(s.written.map((p) => (p as IPublishPacket).topic)).toEqual(['t/3', 't/4', 't/5']);
+  });
+});
+
+describe('config: mqtt transports', () => {
+  const base = (transport: object) => ({
+    version: 2,
+    workers: [{ type: 'router', realms: [{ name: 'realm1', roles: [{ name: 'anonymous', 'allow-by-default': true }] }], transports: [transport] }],
+  });
+  const errors = (raw: unknown): Record<string, string> => {
+    try {
+      parseConfig(raw);
+      return {};
+    } catch (err) {
+      return Object.fromEntries((err as ConfigError).issues.map((i) => [i.path, i.message]));
+    }
+  };
+  const T = 'workers[0].transports[0]';
+
+  it('reads realm, payload mapping, prefix, limits and rpc rules, with defaults', () => {
+    const config = parseConfig(base({
+      type: 'mqtt', endpoint: { type: 'tcp', port: 1883 },
+      options: {
+        realm: 'realm1', topic_prefix: 'mqtt.', payload_mapping: { '': { type: 'native', serializer: 'json' }, 'mqtt.cam.': { type: 'passthrough' } },
+        max_offline_messages: 50, rpc: { to_mqtt: [{ procedure: 'lamp.set', topic: 'devices/lamp/set' }], from_mqtt: [{ topic: 'rpc/call', procedure: 'svc.' }] },
+      },
+    }));
+    expect(config.router.listeners[0]!.mqtt).toMatchObject({
+      realm: 'realm1', topicPrefix: 'mqtt.', maxOfflineMessages: 50, maxInflight: 100, sessionExpiry: 86_400_000,
+      payload: [{ prefix: '', type: 'native' }, { prefix: 'mqtt.cam.', type: 'passthrough' }],
+      rpc: { role: 'trusted', toMqtt: [{ procedure: 'lamp.set', topic: 'devices/lamp/set', timeout: 10_000 }], fromMqtt: [{ topic: 'rpc/call', procedure: 'svc.' }] },
+    });
+    const universal = parseConfig(base({ type: 'universal', endpoint: { type: 'tcp', port: 8080 }, mqtt: { options: { realm: 'realm1' } } }));
+    expect(universal.router.listeners[0]!.mqtt?.realm).toBe('realm1');
+  });
+
+  it('errors name their path: unknown realm, wrong payload type, methods MQTT cannot use, bad rpc topics', () => {
+    expect(errors(base({
+      type: 'mqtt', endpoint: { type: 'tcp', port: 1883 },
+      options: { realm: 'nowhere', topic_prefix: 'mqtt', payload_mapping: { '': { type: 'dynamic' } }, role: 'x', rpc: { to_mqtt: [{ procedure: 'p', topic: 'a/+/b' }] } },
+      auth: { wampcra: { type: 'static', users: { u: { secret: 's', role: 'anonymous' } } } },
+    }))).toEqual({
+      [`${T}.options.realm`]: "realm 'nowhere' is not defined (realms: realm1)",
+      [`${T}.options.topic_prefix`]: 'must be a URI prefix ending in \'.\', e.g. "mqtt.", got "mqtt"',
+      [`${T}.options.payload_mapping[""].type`]: 'must be one of "native", "passthrough", got "dynamic"',
+      [`${T}.options.role`]: 'is not supported: without an auth block MQTT clients join as role "anonymous"; give an auth block to choose roles',
+      [`${T}.options.rpc.to_mqtt[0].topic`]: 'must be an MQTT topic without wildcards, empty levels, dots or spaces, got "a/+/b"',
+      [`${T}.auth.wampcra`]: 'does not apply to MQTT: MQTT clients log in with username/password (ticket) or anonymously',
+    });
+    expect(errors(base({ type: 'mqtt', endpoint: { type: 'tcp', port: 1883 } }))).toEqual({
+      [`${T}.options`]: 'is required: at least { realm: <the realm MQTT clients join> }',
+    });
+  });
+});
+
+describe('custom PUBLISH attributes', () => {
+  it('options in the spec\'s `_name` form reach subscribers in EVENT details; others and _clear_retained do not', async () => {
+    const router = makeRouter();
+    const [pub, sub] = await Promise.all([join(router), join(router)]);
+    const got: Array<Record<string, unknown>> = [];
+    await sub.subscribe('t', (_a, _k, details) => got.push(details));
+    await pub.publish('t', [1], {}, { acknowledge: true, _mqtt_qos: 1, _mqtt_topic: 'a/b', _x: 'too short', custom: 'no underscore' });
+    await pub.publish('t', [1], {}, { acknowledge: true, retain: true });
+    await pub.publish('t', [], {}, { acknowledge: true, _clear_retained: true });
+    expect(got[0]).toEqual({ publication: expect.any(Number), _mqtt_qos: 1, _mqtt_topic: 'a/b' });
+    expect(got[2]).toEqual({ publication: expect.any(Number) });
+    const late: unknown[] = [];
+    await sub.subscribe('t', () => {}, {});
+    const other = await join(router);
+    await other.subscribe('t', (a, _k, d) => late.push([a, d]), { get_retained: true });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(late).toEqual([]); // the retained event was forgotten
+  });
+});
