@@ -1,0 +1,69 @@
+// A serial bridge: the ports its config names (a path, a /dev/serial/by-id name, or a glob in the
+// last part), each watched by a PortLink; ports matching a glob are picked up when they appear.
+// Its state is visible through its own in-process session: `junction.serial.<id>.devices` returns
+// every port's status, and `junction.serial.<id>.on_change` is published when a port's state changes.
+
+import { readdirSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import type { SerialBridgeConfig } from '../../config/types.js';
+import type { SessionFactory } from '../../router/transport.js';
+import { ClientSession } from '../../client/session.js';
+import { PortLink } from './port-link.js';
+import { log } from '../../log.js';
+
+/** How often globs are matched against the device directory again. */
+const SCAN_INTERVAL_MS = 2000;
+
+export class SerialBridge {
+  private readonly links = new Map<string, PortLink>();
+  private session: ClientSession | undefined;
+  private scanTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly config: SerialBridgeConfig, private readonly factory: SessionFactory) {}
+
+  async start(): Promise<void> {
+    const session = await ClientSession.connect(this.factory, { realm: this.config.realm, role: 'trusted', authid: `junction-serial-${this.config.id}`, name: `serial:${this.config.id}`, internal: false });
+    this.session = session;
+    await session.register(`junction.serial.${this.config.id}.devices`, () => [...this.links.values()].map((l) => l.status()));
+    this.scan();
+    if (this.config.ports.some((p) => isGlob(p.path))) this.scanTimer = setInterval(() => this.scan(), SCAN_INTERVAL_MS);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.scanTimer);
+    await Promise.all([...this.links.values()].map((l) => l.stop()));
+    this.links.clear();
+    await this.session?.close().catch(() => {});
+  }
+
+  private scan(): void {
+    for (const { path, baudRate } of this.config.ports) {
+      for (const match of isGlob(path) ? expand(path) : [path]) {
+        if (this.links.has(match)) continue;
+        const link = new PortLink(match, baudRate, this.config, this.factory, (l) => this.changed(l));
+        this.links.set(match, link);
+        log.info(`serial ${this.config.id}: watching ${match} (${baudRate} baud)`);
+        link.start();
+      }
+    }
+  }
+
+  private changed(link: PortLink): void {
+    void this.session?.publish(`junction.serial.${this.config.id}.on_change`, [link.status()]);
+  }
+}
+
+function isGlob(path: string): boolean {
+  return /[*?]/.test(path);
+}
+
+/** The device paths a glob in the last part matches now. */
+function expand(pattern: string): string[] {
+  const dir = dirname(pattern);
+  const re = new RegExp(`^${basename(pattern).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  try {
+    return readdirSync(dir).filter((name) => re.test(name)).sort().map((name) => `${dir}/${name}`);
+  } catch {
+    return []; // e.g. /dev/serial/by-id does not exist until a USB serial device is plugged in
+  }
+}
