@@ -1,0 +1,40 @@
+// The systemd service protocol (sd_notify), when Junction runs as a Type=notify unit: READY=1 once
+// every listener is up, WATCHDOG=1 at half the unit's WatchdogSec while the event loop runs,
+// RELOADING=1/READY=1 around a SIGHUP reload, STOPPING=1 on shutdown. Node has no datagram sockets
+// on Unix paths, so the messages go through Debian's `systemd-notify`, which waits until systemd
+// has taken each one (so its exit races nothing); the unit sets NotifyAccess=all for that reason.
+// Outside systemd (no NOTIFY_SOCKET) all of this does nothing.
+
+import { execFile } from 'node:child_process';
+import { log } from './log.js';
+
+export class SystemdNotifier {
+  private readonly enabled = Boolean(process.env['NOTIFY_SOCKET']);
+  private watchdog: NodeJS.Timeout | undefined;
+
+  ready(status: string): void {
+    this.send(['--ready', `--status=${status}`]);
+    const usec = Number(process.env['WATCHDOG_USEC']);
+    const pid = process.env['WATCHDOG_PID'];
+    if (!this.enabled || !Number.isFinite(usec) || usec <= 0 || (pid !== undefined && Number(pid) !== process.pid)) return;
+    // A blocked event loop skips these pings, and systemd restarts the service: that is the point.
+    this.watchdog = setInterval(() => this.send(['WATCHDOG=1']), Math.max(1000, usec / 2000));
+    this.watchdog.unref();
+  }
+
+  reloading(): void {
+    this.send(['RELOADING=1']);
+  }
+
+  stopping(): void {
+    clearInterval(this.watchdog);
+    this.send(['STOPPING=1']);
+  }
+
+  private send(args: string[]): void {
+    if (!this.enabled) return;
+    execFile('systemd-notify', args, { timeout: 10_000 }, (err) => {
+      if (err) log.warn(`systemd-notify ${args.join(' ')} failed: ${err.message}`);
+    });
+  }
+}
