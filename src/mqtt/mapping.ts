@@ -3,9 +3,9 @@
 //
 // Topics: levels become URI components under an optional prefix: `a/b/c` ↔ `<prefix>a.b.c`. A topic
 // that cannot be a URI (a level that is empty or holds '.', '#', '+' or whitespace) is refused.
-// Filters: `+` ↔ a wildcard component, a trailing `#` ↔ a prefix (`a/#` → `a.` — it does not match
-// `a` itself, unlike MQTT), a lone `#` ↔ everything under the prefix; `+` and `#` together cannot be
-// expressed in WAMP and are refused.
+// Filters: `+` ↔ a wildcard component, a trailing `#` ↔ a prefix (`a/#` → prefix `a.`, and
+// filterToSubscriptions adds exact `a`, since MQTT's `#` matches its parent level too), a lone `#` ↔
+// everything under the prefix; `+` and `#` together cannot be expressed in WAMP and are refused.
 // Payloads, chosen per WAMP URI prefix (the longest rule wins; Crossbar's names):
 // - `native`: JSON shaped like {"args": [...], "kwargs": {...}} gives args and kwargs; any other JSON
 //   one argument; bytes that are not JSON one binary argument. Back: one argument → its JSON (a
@@ -77,6 +77,19 @@ export class MqttMapping {
     const components = levels.map((l) => (l === '+' ? '' : l));
     if (multi) return { uri: `${this.topicPrefix}${components.join('.')}.`, match: 'prefix' };
     return { uri: this.topicPrefix + components.join('.'), match: single ? 'wildcard' : 'exact' };
+  }
+
+  /**
+   * The WAMP subscriptions an MQTT filter needs: one, or for `a/#` two — the prefix `a.` and the
+   * exact `a`, since MQTT's `#` also matches its parent level. Undefined when WAMP cannot express it.
+   */
+  filterToSubscriptions(filter: string): Array<{ uri: string; match: 'exact' | 'prefix' | 'wildcard' }> | undefined {
+    const target = this.filterToSubscription(filter);
+    if (!target) return undefined;
+    if (target.match === 'prefix' && filter !== '#' && !filter.includes('+')) {
+      return [target, { uri: target.uri.slice(0, -1), match: 'exact' }];
+    }
+    return [target];
   }
 
   payloadType(uri: string): PayloadType {

@@ -110,8 +110,8 @@ describe('MQTT listener: mosquitto clients and Autobahn|JS', () => {
     session.connection?.close?.();
   });
 
-  it('an Autobahn|JS publish reaches mosquitto_sub; one argument is sent as its JSON, several as {"args", "kwargs"}', async () => {
-    const sub = spawn('mosquitto_sub', ['-p', String(node.port), '-t', 'cmd/#', '-v', '-C', '2', '-q', '1']);
+  it('an Autobahn|JS publish reaches mosquitto_sub; one argument is sent as its JSON, several as {"args", "kwargs"}; `cmd/#` matches `cmd` too', async () => {
+    const sub = spawn('mosquitto_sub', ['-p', String(node.port), '-t', 'cmd/#', '-v', '-C', '3', '-q', '1']);
     let out = '';
     sub.stdout.on('data', (d) => (out += d));
     await tick(300); // mosquitto_sub has subscribed
@@ -119,9 +119,10 @@ describe('MQTT listener: mosquitto clients and Autobahn|JS', () => {
     const session = await new Promise<any>((resolve) => { conn.onopen = resolve; conn.open(); });
     await session.publish('cmd.lamp.set', [{ on: true }], {}, { acknowledge: true });
     await session.publish('cmd.lamp.blink', [3, 'fast'], { ms: 200 }, { acknowledge: true });
+    await session.publish('cmd', ['all'], {}, { acknowledge: true });
     await new Promise((r) => sub.once('close', r));
     conn.close();
-    expect(out.trim().split('\n')).toEqual(['cmd/lamp/set {"on":true}', 'cmd/lamp/blink {"args":[3,"fast"],"kwargs":{"ms":200}}']);
+    expect(out.trim().split('\n')).toEqual(['cmd/lamp/set {"on":true}', 'cmd/lamp/blink {"args":[3,"fast"],"kwargs":{"ms":200}}', 'cmd "all"']);
   });
 
   it('QoS 2 both ways with the npm mqtt client: exactly once; passthrough keeps bytes as they are', async () => {

@@ -24,6 +24,9 @@ describe('topic mapping', () => {
     expect(mapping.filterToSubscription('home/kitchen')).toEqual({ uri: 'mqtt.home.kitchen', match: 'exact' });
     expect(mapping.filterToSubscription('home/+/x/#')).toBeUndefined();
     expect(mapping.filterToSubscription('a/b#')).toBeUndefined();
+    // `#` also matches its parent level in MQTT: the listener takes two WAMP subscriptions.
+    expect(mapping.filterToSubscriptions('home/#')).toEqual([{ uri: 'mqtt.home.', match: 'prefix' }, { uri: 'mqtt.home', match: 'exact' }]);
+    expect(mapping.filterToSubscriptions('#')).toEqual([{ uri: 'mqtt.', match: 'prefix' }]);
   });
 });
 

@@ -75,7 +75,7 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
   private readonly answers = new Map<number, Answer>();
   /** By WAMP subscription ID, and by MQTT filter. */
   private readonly bySubscription = new Map<number, MqttSubscription>();
-  private readonly byFilter = new Map<string, number>();
+  private readonly byFilter = new Map<string, number[]>();
   /** QoS 2 messages received and not yet released (PUBREL) by the client. */
   private readonly incomingQos2 = new Set<number>();
   private will: IConnectPacket['will'];
@@ -369,26 +369,42 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
         codes[i] = RC.sharedNotSupported;
         return done();
       }
-      const target = this.registry.mapping.filterToSubscription(s.topic);
-      if (!target) {
+      const targets = this.registry.mapping.filterToSubscriptions(s.topic);
+      if (!targets) {
         codes[i] = RC.topicFilterInvalid;
         return done();
       }
-      const options: M.Dict = { get_retained: s.rh !== 2 };
-      if (target.match !== 'exact') options['match'] = target.match;
       const qos = Math.min(s.qos, 2) as 0 | 1 | 2;
-      this.request([M.SUBSCRIBE, 0, options, target.uri], (answer) => {
-        if (answer[0] === M.SUBSCRIBED) {
-          const id = answer[2] as number;
-          const previous = this.byFilter.get(s.topic);
-          if (previous !== undefined && previous !== id) this.bySubscription.delete(previous);
-          this.byFilter.set(s.topic, id);
-          this.bySubscription.set(id, { filter: s.topic, qos, uri: target.uri, match: target.match, noLocal: s.nl === true });
-          codes[i] = qos;
-        } else {
-          codes[i] = reasonOf(answer[4] as string);
-        }
-        done();
+      // A filter may take two WAMP subscriptions (`a/#` matches `a` too): the first decides the
+      // answer; the second (the parent level) is added when allowed, and silently left out if not.
+      for (const id of this.byFilter.get(s.topic) ?? []) this.bySubscription.delete(id);
+      const ids: number[] = [];
+      this.byFilter.set(s.topic, ids);
+      let left = targets.length;
+      let failure: number | undefined;
+      targets.forEach((target, t) => {
+        const options: M.Dict = { get_retained: s.rh !== 2 };
+        if (target.match !== 'exact') options['match'] = target.match;
+        this.request([M.SUBSCRIBE, 0, options, target.uri], (answer) => {
+          if (answer[0] === M.SUBSCRIBED) {
+            const id = answer[2] as number;
+            ids.push(id);
+            this.bySubscription.set(id, { filter: s.topic, qos, uri: target.uri, match: target.match, noLocal: s.nl === true });
+          } else if (t === 0) {
+            failure = reasonOf(answer[4] as string);
+          }
+          if (--left > 0) return;
+          if (failure !== undefined) {
+            // Refused: nothing of the filter may stay subscribed.
+            for (const id of ids.splice(0)) {
+              this.bySubscription.delete(id);
+              this.request([M.UNSUBSCRIBE, 0, id]);
+            }
+            this.byFilter.delete(s.topic);
+          }
+          codes[i] = failure ?? qos;
+          done();
+        });
       });
     });
   }
@@ -401,14 +417,19 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
       this.connection?.send(this.version === 5 ? { cmd: 'unsuback', messageId, granted: codes } : { cmd: 'unsuback', messageId, granted: [] });
     };
     filters.forEach((filter, i) => {
-      const id = this.byFilter.get(filter);
-      if (id === undefined) {
+      const ids = this.byFilter.get(filter);
+      if (ids === undefined || ids.length === 0) {
         codes[i] = RC.noSubscriptionExisted;
         return done();
       }
       this.byFilter.delete(filter);
-      this.bySubscription.delete(id);
-      this.request([M.UNSUBSCRIBE, 0, id], () => done());
+      let left = ids.length;
+      for (const id of ids) {
+        this.bySubscription.delete(id);
+        this.request([M.UNSUBSCRIBE, 0, id], () => {
+          if (--left === 0) done();
+        });
+      }
     });
   }
 
