@@ -10,7 +10,7 @@ import { DEFAULT_TRANSPORT_OPTIONS } from '../config/types.js';
 import type { SessionFactory } from '../router/transport.js';
 import { RawSocketTransport, RAWSOCKET_MAGIC, ERR_MAX_CONNECTIONS } from './rawsocket.js';
 import { WebSocketService } from './websocket.js';
-import { MqttService } from './mqtt/service.js';
+import type { MqttService } from './mqtt/service.js';
 import { HttpSite, rejectUpgrade, urlPath } from './http.js';
 import { removeStaleSocket } from './unix-socket.js';
 import { log } from '../log.js';
@@ -32,8 +32,8 @@ export class Listener {
   private readonly http: HttpServer | undefined;
   private readonly site: HttpSite;
   private readonly websockets = new Map<string, WebSocketService>();
-  /** MQTT clients' sessions, when the listener serves MQTT. */
-  readonly mqtt: MqttService | undefined;
+  /** MQTT clients' sessions, when the listener serves MQTT (loaded at start: only then is the MQTT code in memory). */
+  mqtt: MqttService | undefined;
   private readonly sockets = new Set<Socket>();
   /** Connections refused for `max_connections`, until they are answered and closed. */
   private readonly refusing = new Set<Socket>();
@@ -55,7 +55,6 @@ export class Listener {
   constructor(readonly config: ListenerConfig, private readonly factory: SessionFactory) {
     for (const [path, service] of Object.entries(config.websocket)) this.websockets.set(path, new WebSocketService(service, factory));
     this.site = new HttpSite(config);
-    if (config.mqtt) this.mqtt = new MqttService(config.mqtt, factory, config.id);
     const timeouts = (services: WampServiceConfig[]) => services.map((s) => s.options.openHandshakeTimeout);
     const websocketTimeouts = timeouts(Object.values(config.websocket));
     this.httpHandshakeTimeout = websocketTimeouts.length > 0 ? Math.max(...websocketTimeouts) : DEFAULT_TRANSPORT_OPTIONS.openHandshakeTimeout;
@@ -204,6 +203,11 @@ export class Listener {
   /** Opens the endpoint. Rejects with an error naming the listener and its address (EADDRINUSE, EACCES, …). */
   async start(): Promise<void> {
     const endpoint = this.config.endpoint;
+    if (this.config.mqtt) {
+      // Before the first connection can arrive.
+      const { MqttService } = await import('./mqtt/service.js');
+      this.mqtt = new MqttService(this.config.mqtt, this.factory, this.config.id);
+    }
     try {
       if (endpoint.type === 'unix') await removeStaleSocket(endpoint.path);
       await new Promise<void>((resolve, reject) => {

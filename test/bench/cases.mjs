@@ -64,14 +64,43 @@ function maxDeviation(shares) {
 }
 
 /** PubSub: one publisher (window of 64 acknowledged publications) to `n` subscriber sessions in up to 4 processes. */
-export async function pubsub(router, n, mode = modeFor(router)) {
+export function pubsub(router, n, mode = modeFor(router)) {
+  return delivery(router, n, {
+    subscriber: [path(router, 'sub'), mode, 'bench.topic'],
+    publisher: [path(router, 'pub'), mode, 'bench.topic', '64'],
+  });
+}
+
+// In flight between the MQTT publisher and its one subscriber at most (QoS 0 has no other bound;
+// QoS 1 also keeps at most 64 PUBACKs outstanding): a bounded backlog, as in the WAMP cases.
+const MQTT_AHEAD = 1024;
+
+/**
+ * MQTT publish → one subscriber, at QoS `qos` (0 or 1) on the publishing side. Junction (J, with its
+ * MQTT listener): mqtt.js publisher on `bench/x` → a WAMP subscriber on `bench.x` (Autobahn|JS or
+ * frame-level, as the run's mode). mosquitto (M): mqtt.js publisher → mqtt.js subscriber at QoS 0
+ * (like the WAMP subscriber, no acknowledgement on the delivering side).
+ */
+export function mqttPubsub(router, qos) {
+  return delivery(router, 1, {
+    subscriber: router.kind === 'M' ? [router.mqttUrl, 'mqtt', 'bench/x'] : [router.url, settings.mode, 'bench.x'],
+    publisher: [router.mqttUrl, `mqtt${qos}`, 'bench/x', '64'],
+    ahead: MQTT_AHEAD,
+  });
+}
+
+/**
+ * One publisher to `n` subscriber sessions in up to 4 processes: `subscriber` is subscribers.mjs's
+ * arguments but the count, `publisher` publisher.mjs's up to the window; `ahead` its deliveries-ahead bound.
+ */
+async function delivery(router, n, { subscriber, publisher, ahead }) {
   const subs = [];
   let pub;
   try {
     const nProcs = Math.min(4, n);
     for (let i = 0; i < nProcs; i++) {
       const count = Math.floor(n / nProcs) + (i < n % nProcs ? 1 : 0);
-      subs.push(await start('clients/subscribers.mjs', [path(router, 'sub'), mode, 'bench.topic', String(count)], 120_000));
+      subs.push(await start('clients/subscribers.mjs', [...subscriber, String(count)], 120_000));
     }
     // The slowest subscriber session's count, passed on to pace the publisher (see publisher.mjs).
     const slowest = subs.map(() => 0);
@@ -80,7 +109,7 @@ export async function pubsub(router, n, mode = modeFor(router)) {
       slowest[i] = Number(m.slice(10));
       if (pub?.connected) pub.send(`delivered:${Math.min(...slowest)}`);
     }));
-    pub = await start('clients/publisher.mjs', [path(router, 'pub'), mode, 'bench.topic', '64', String(n), String(settings.durationMs), String(settings.warmupMs)]);
+    pub = await start('clients/publisher.mjs', [...publisher, String(n), String(settings.durationMs), String(settings.warmupMs), ...(ahead ? [String(ahead)] : [])]);
     const reports = () => Promise.all(subs.map((s) => ask(s, 'report')));
     // Events delivered in the window: the subscribers' count at its end minus a snapshot taken
     // when it opened (both one IPC round trip late, which cancels out).

@@ -33,6 +33,14 @@ export function spawnTracked(args, env = process.env) {
   return child;
 }
 
+/** Spawns another program (mosquitto) the same way; its stderr tail is kept too. */
+export function spawnProgram(file, args) {
+  const child = track(spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] }));
+  child.stderrTail = '';
+  child.stderr.on('data', (d) => { child.stderrTail = (child.stderrTail + d).slice(-2000); });
+  return child;
+}
+
 /** Forks a bench module (path relative to test/bench) and resolves once it says 'ready'. */
 export function start(module, args, timeoutMs = 30_000) {
   const child = track(fork(join(HERE, module), args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }));

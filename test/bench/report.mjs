@@ -1,5 +1,6 @@
 // The printed report: one table of every case for J, R and F with the ratios J/R and J/F, then
-// the issue's targets as PASS/FAIL lines (N/A when a figure is missing, e.g. Junction not built).
+// the issue's targets as PASS/FAIL lines (N/A when a figure is missing, e.g. Junction not built);
+// the MQTT cases in a table of their own, Junction beside mosquitto with the ratio J/mosquitto.
 import { NAMES } from './routers.mjs';
 
 const fmt = (n, d = 0) => (typeof n !== 'number' || !Number.isFinite(n) ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
@@ -30,7 +31,23 @@ export function table(results) {
   row('RSS with 1000 idle sessions KiB', 'memory', 'rss');
   row('KiB per idle session', 'memory', 'perSessionKiB', 2);
 
-  const header = ['case', NAMES.J, NAMES.R, NAMES.F, 'J/R', 'J/F'];
+  return layout(['case', NAMES.J, NAMES.R, NAMES.F, 'J/R', 'J/F'], rows);
+}
+
+/** The MQTT cases: Junction (MQTT listener → WAMP subscriber) beside mosquitto (→ mqtt.js subscriber). */
+export function mqttTable(results) {
+  const rows = [];
+  for (const [key, label] of [['mqtt0', 'MQTT QoS 0 publish → 1 sub'], ['mqtt1', 'MQTT QoS 1 publish (64 unacked) → 1 sub']]) {
+    for (const [field, what, digits] of [['perSec', 'messages delivered/s', 0], ['p50', 'p50 delivery µs', 0], ['p99', 'p99 delivery µs', 0], ['cpuPerOp', 'router CPU µs/message', 2]]) {
+      const [j, m] = ['J', 'M'].map((k) => results[k]?.[key]?.[field]);
+      const cell = (k, v) => (results[k]?.[key]?.error ? 'error' : fmt(v, digits));
+      rows.push([`${label}: ${what}`, cell('J', j), cell('M', m), times(ratio(j, m))]);
+    }
+  }
+  return layout(['case', NAMES.J, NAMES.M, 'J/mosquitto'], rows);
+}
+
+function layout(header, rows) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   const line = (cells) => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];

@@ -2,19 +2,21 @@
 //   J  Junction: `node dist/cli.js start --config FILE` (Crossbar-format JSON), when built
 //   R  the raw relay (relay.mjs): forwards frames unparsed, the ceiling for a Node router
 //   F  fox-wamp (fox.mjs), a peer Node WAMP router
+//   M  mosquitto (Debian's /usr/sbin/mosquitto), the MQTT broker the MQTT cases compare Junction's
+//      built-in MQTT listener with; Junction runs those cases with an `mqtt` transport added
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
+import { createServer, connect as tcpConnect } from 'node:net';
 import WebSocket from 'ws';
-import { start, spawnTracked, exited } from './children.mjs';
+import { start, spawnTracked, spawnProgram, exited } from './children.mjs';
 import { rssKiB, sleep, SETTLE_MS } from './proc.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 // JUNCTION_BENCH_CLI: another build of Junction's CLI to bench (default: this checkout's dist/cli.js).
 export const JUNCTION_CLI = process.env.JUNCTION_BENCH_CLI || join(ROOT, 'dist', 'cli.js');
-export const NAMES = { J: 'Junction', R: 'raw relay', F: 'fox-wamp' };
+export const NAMES = { J: 'Junction', R: 'raw relay', F: 'fox-wamp', M: 'mosquitto' };
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -25,7 +27,8 @@ function freePort() {
   });
 }
 
-export function junctionConfig(port, withQueue) {
+/** Junction's config; with `mqttPort`, plus a built-in MQTT listener (anonymous clients join realm1). */
+export function junctionConfig(port, withQueue, mqttPort) {
   const realm = {
     name: 'realm1',
     roles: [{
@@ -44,9 +47,59 @@ export function junctionConfig(port, withQueue) {
     workers: [{
       type: 'router',
       realms: [realm],
-      transports: [{ type: 'websocket', endpoint: { type: 'tcp', port, interface: '127.0.0.1' }, serializers: ['json', 'msgpack', 'cbor'] }],
+      transports: [
+        { type: 'websocket', endpoint: { type: 'tcp', port, interface: '127.0.0.1' }, serializers: ['json', 'msgpack', 'cbor'] },
+        ...(mqttPort ? [{ type: 'mqtt', endpoint: { type: 'tcp', port: mqttPort, interface: '127.0.0.1' }, options: { realm: 'realm1' } }] : []),
+      ],
     }],
   };
+}
+
+/** mosquitto's path (JUNCTION_BENCH_MOSQUITTO=path to choose one), or undefined when it is not installed. */
+export function mosquittoPath() {
+  const chosen = process.env.JUNCTION_BENCH_MOSQUITTO;
+  if (chosen) return existsSync(chosen) ? chosen : undefined;
+  for (const dir of ['/usr/sbin', '/usr/local/sbin', ...(process.env.PATH ?? '').split(':')]) {
+    if (dir && existsSync(join(dir, 'mosquitto'))) return join(dir, 'mosquitto');
+  }
+  return undefined;
+}
+
+/** Resolves once a TCP connection to 127.0.0.1:`port` opens; fails if `child` exits first. */
+async function waitForTcp(port, child, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (exited(child)) throw new Error(`exited (${child.exitCode ?? child.signalCode}) before listening: ${child.stderrTail?.trim() || 'no output'}`);
+    const ok = await new Promise((resolve) => {
+      const s = tcpConnect(port, '127.0.0.1');
+      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`nothing listening on 127.0.0.1:${port} within ${timeoutMs} ms`);
+}
+
+/**
+ * mosquitto on a free port with a generated config (anonymous, no persistence), as a router
+ * object with `mqttUrl`. Throws when it is not installed or does not start.
+ */
+async function startMosquitto() {
+  const file = mosquittoPath();
+  if (!file) throw new Error('mosquitto is not installed (apt-get install mosquitto)');
+  const port = await freePort();
+  const config = join(mkdtempSync(join(tmpdir(), 'junction-bench-mosquitto-')), 'mosquitto.conf');
+  writeFileSync(config, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', ''].join('\n'));
+  const child = spawnProgram(file, ['-c', config]);
+  try {
+    await waitForTcp(port, child);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  await sleep(300);
+  return { kind: 'M', port, mqttUrl: `mqtt://127.0.0.1:${port}`, pid: child.pid, child };
 }
 
 /** Resolves once a WebSocket (wamp.2.json) connection to `url` opens; fails if `child` exits first. */
@@ -65,26 +118,29 @@ async function waitForWebSocket(url, child, timeoutMs = 20_000) {
   throw new Error(`no WebSocket on ${url} within ${timeoutMs} ms`);
 }
 
-export async function startRouter(kind, { withQueue = false } = {}) {
+export async function startRouter(kind, { withQueue = false, mqtt = false } = {}) {
+  if (kind === 'M') return startMosquitto();
   const port = await freePort();
+  const mqttPort = kind === 'J' && mqtt ? await freePort() : undefined;
   const url = `ws://127.0.0.1:${port}/`;
   let child;
   if (kind === 'J') {
     if (!existsSync(JUNCTION_CLI)) throw new Error(`${JUNCTION_CLI} not found (npm run build)`);
     const file = join(mkdtempSync(join(tmpdir(), 'junction-bench-')), 'config.json');
-    writeFileSync(file, JSON.stringify(junctionConfig(port, withQueue)));
+    writeFileSync(file, JSON.stringify(junctionConfig(port, withQueue, mqttPort)));
     child = spawnTracked([JUNCTION_CLI, 'start', '--config', file], { ...process.env, JUNCTION_LOG: 'warn' });
   } else {
     child = await start(kind === 'R' ? 'relay.mjs' : 'fox.mjs', [String(port)]);
   }
   try {
     await waitForWebSocket(url, child);
+    if (mqttPort) await waitForTcp(mqttPort, child);
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
   }
   await sleep(300); // let start-up work (JIT, GC) settle before anything is measured
-  return { kind, port, url, pid: child.pid, child };
+  return { kind, port, url, pid: child.pid, child, ...(mqttPort ? { mqttUrl: `mqtt://127.0.0.1:${mqttPort}` } : {}) };
 }
 
 export function stopRouter(router) {

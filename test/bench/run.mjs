@@ -2,13 +2,18 @@
 // and fox-wamp (F, a peer Node WAMP router), each in its own process, clients in separate
 // processes, all on loopback. Figures: throughput, latency, the router's own CPU time per
 // operation (from /proc: the primary figure, as the shared 2-core machine makes throughput noisy)
-// and memory. Prints a table and the issue's targets; writes .bench-out/latest.json.
+// and memory. Then MQTT: an mqtt.js publisher through Junction's built-in MQTT listener to a WAMP
+// subscriber (J), side by side with the same publisher through mosquitto (M) to an mqtt.js
+// subscriber, at QoS 0 and QoS 1. Prints the tables and the issue's targets; writes
+// .bench-out/latest.json.
 //
-//   node test/bench/run.mjs [--quick] [--light] [--only=J,R,F]
+//   node test/bench/run.mjs [--quick] [--light] [--only=J,R,F,M]
 //     --quick  1.5 s cases, no 1→1000 fan-out
 //     --light  drive J and F with the frame-level clients (as R is) instead of Autobahn|JS
-//     --only   a subset of the targets
+//     --only   a subset of the targets (M: mosquitto, for the MQTT cases only; J runs them too)
 //   JUNCTION_BENCH_CLI=path  bench another build of Junction's CLI than dist/cli.js
+//   JUNCTION_BENCH_MOSQUITTO=path  another mosquitto than /usr/sbin/mosquitto (the MQTT cases
+//     compare with it; when it is missing they run on Junction alone and say so)
 //
 // Exit code 0 whatever the targets say; 1 when a case crashed (threw, or its router process
 // died); 2 when the whole run overran.
@@ -16,14 +21,16 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exited, killAll } from './children.mjs';
-import { settings, rpc, pubsub, memory, queueCost } from './cases.mjs';
-import { startRouter, stopRouter, bareNodeRss, NAMES } from './routers.mjs';
-import { table, targets } from './report.mjs';
+import { settings, rpc, pubsub, memory, queueCost, mqttPubsub } from './cases.mjs';
+import { startRouter, stopRouter, bareNodeRss, mosquittoPath, NAMES } from './routers.mjs';
+import { table, mqttTable, targets } from './report.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const arg = (name) => process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
 const QUICK = Boolean(arg('quick'));
-const KINDS = (arg('only')?.split('=')[1] ?? 'J,R,F').split(',').filter((k) => k in NAMES);
+const ONLY = (arg('only')?.split('=')[1] ?? 'J,R,F,M').split(',').filter((k) => k in NAMES);
+const KINDS = ONLY.filter((k) => k !== 'M'); // the WAMP routers: every case but the MQTT ones
+const MQTT_KINDS = ONLY.filter((k) => k === 'J' || k === 'M'); // J with its MQTT listener, and mosquitto
 Object.assign(settings, {
   mode: arg('light') ? 'light' : 'autobahn',
   durationMs: QUICK ? 1500 : 3000,
@@ -38,7 +45,7 @@ const watchdog = setTimeout(() => {
 }, (QUICK ? 5 : 9) * 60_000);
 
 const log = (s) => process.stderr.write(`${s}\n`);
-const results = { J: {}, R: {}, F: {} };
+const results = { J: {}, R: {}, F: {}, M: {} };
 const crashes = []; // cases that threw: make the exit code non-zero
 const routers = {}; // kind → the running router
 
@@ -56,11 +63,11 @@ function died(kind) {
 }
 
 /** Runs one case on one router; a router that died earlier is reported and restarted first. */
-async function attempt(kind, name, fn) {
+async function attempt(kind, name, fn, options = {}) {
   try {
     if (exited(routers[kind].child)) {
       died(kind);
-      routers[kind] = await startRouter(kind);
+      routers[kind] = await startRouter(kind, options);
     }
     log(`${kind} ${name}…`);
     return await fn(routers[kind]);
@@ -141,11 +148,48 @@ async function runCases() {
   }
 }
 
+// MQTT publish → one subscriber: J (MQTT listener → WAMP subscriber) and mosquitto (→ mqtt.js
+// subscriber) in turn, each on its own router process, started for these cases only (so the
+// MQTT listener is not in the other cases' Junction, nor in its memory figures).
+const MQTT_CASES = [['mqtt0', (r) => mqttPubsub(r, 0)], ['mqtt1', (r) => mqttPubsub(r, 1)]];
+
+async function runMqtt() {
+  for (const kind of MQTT_KINDS) {
+    if (kind === 'M' && !mosquittoPath()) {
+      results.M.skipped = 'mosquitto is not installed (apt-get install mosquitto)';
+      log(`mosquitto: MQTT cases skipped (${results.M.skipped})`);
+      continue;
+    }
+    if (kind === 'J' && results.J.unavailable) continue;
+    try {
+      routers[kind] = await startRouter(kind, { mqtt: true });
+    } catch (err) {
+      results[kind][kind === 'J' ? 'mqttUnavailable' : 'unavailable'] = err.message;
+      log(`${NAMES[kind]} with MQTT: unavailable (${err.message})`);
+      crashes.push(`${kind} MQTT start: ${err.message}`);
+    }
+  }
+  const live = MQTT_KINDS.filter((k) => routers[k]);
+  try {
+    for (const [name, fn] of MQTT_CASES) {
+      for (const kind of live) {
+        const r = await attempt(kind, name, fn, { mqtt: true });
+        if (r) results[kind][name] = r;
+      }
+    }
+    for (const kind of live) if (exited(routers[kind].child)) died(kind);
+  } finally {
+    for (const kind of live) await stopRouter(routers[kind]);
+  }
+}
+
 async function main() {
   const client = settings.mode === 'autobahn' ? 'Autobahn|JS' : 'frame-level clients';
   log(`bench: ${QUICK ? 'quick' : 'full'} run, ${settings.durationMs} ms per case after ${settings.warmupMs} ms warm-up; J and F driven by ${client}`);
-  const bare = await bareNodeRss();
+  const bare = KINDS.length ? await bareNodeRss() : undefined; // for the memory figures only
   await runCases();
+  for (const kind of KINDS) delete routers[kind];
+  await runMqtt();
   if (settings.mode === 'autobahn') { // R has only frame-level clients: its figures stand for both
     if (results.R.rpc64) results.R.rpc64light = results.R.rpc64;
     if (results.R.pub100) results.R.pub100light = results.R.pub100;
@@ -162,12 +206,18 @@ async function main() {
   }
 
   console.log(`\nclients: ${client} for Junction and fox-wamp, raw ws frames for the relay; JSON over WebSocket`);
-  console.log(`${settings.durationMs} ms per case; router CPU from /proc/PID/stat; bare node RSS ${bare.toLocaleString('en-US')} KiB\n`);
-  for (const line of table(results)) console.log(line);
+  console.log(`${settings.durationMs} ms per case; router CPU from /proc/PID/stat${bare ? `; bare node RSS ${bare.toLocaleString('en-US')} KiB` : ''}\n`);
+  if (KINDS.length) for (const line of table(results)) console.log(line);
+  if (MQTT_KINDS.length) {
+    console.log(`\nMQTT publish (mqtt.js) → 1 subscriber: Junction's MQTT listener → WAMP subscriber (${client}); mosquitto → mqtt.js subscriber (QoS 0)\n`);
+    for (const line of mqttTable(results)) console.log(line);
+  }
   console.log('');
-  for (const kind of KINDS) {
+  for (const kind of ONLY) {
     const r = results[kind];
     if (r.unavailable) console.log(`${NAMES[kind]}: unavailable — ${r.unavailable}`);
+    if (r.skipped) console.log(`${NAMES[kind]}: MQTT cases skipped — ${r.skipped}`);
+    if (r.mqttUnavailable) console.log(`${NAMES[kind]} with an MQTT listener: unavailable — ${r.mqttUnavailable}`);
     if (r.rr4?.shares) console.log(`${NAMES[kind]} roundrobin shares: ${r.rr4.shares.join(' / ')}${r.rr4.refused ? `; refused: ${r.rr4.refused.join('; ')}` : ''}`);
     if (r.routerDeaths) console.log(`${NAMES[kind]}: the router process died ${r.routerDeaths}× during the run (restarted)`);
     for (const [name, v] of Object.entries(r)) {

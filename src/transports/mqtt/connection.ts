@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import * as mqttPacket from 'mqtt-packet';
 import type { Packet } from 'mqtt-packet';
 import { log } from '../../log.js';
+import { WriteBatcher } from '../outbound.js';
 
 export interface ConnectionOwner {
   packet(connection: MqttConnection, packet: Packet): void;
@@ -22,6 +23,8 @@ export class MqttConnection {
   private connectTimer: NodeJS.Timeout | undefined;
   private ended = false;
   private cleanEnd = false;
+  /** Packets written in one event-loop turn (PUBACKs for a burst of QoS 1 publishes) leave in one write. */
+  private readonly batcher: WriteBatcher;
 
   constructor(
     readonly socket: Socket,
@@ -31,6 +34,7 @@ export class MqttConnection {
   ) {
     this.peer = socket.remoteAddress ? `tcp${socket.remoteFamily === 'IPv6' ? 6 : 4}:${socket.remoteAddress}:${socket.remotePort}` : 'unix';
     socket.setNoDelay(true);
+    this.batcher = new WriteBatcher(socket);
     this.parser.on('packet', (p: Packet) => this.onPacket(p));
     this.parser.on('error', (err: Error) => this.fail(`malformed packet: ${err.message}`));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -58,7 +62,9 @@ export class MqttConnection {
   send(packet: Packet): void {
     if (this.ended) return;
     try {
-      this.socket.write(mqttPacket.generate(packet, { protocolVersion: this.version }));
+      const bytes = mqttPacket.generate(packet, { protocolVersion: this.version });
+      this.batcher.hold();
+      this.socket.write(bytes);
     } catch (err) {
       log.warn(`mqtt ${this.peer}: cannot encode ${packet.cmd}: ${(err as Error).message}`);
     }

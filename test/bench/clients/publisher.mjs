@@ -9,13 +9,18 @@
 //    the router CPU spent in the window matches the events delivered in it) and the case runs
 //    at the rate the whole chain sustains.
 // Each event's args[0] is its send time, for the subscribers' delivery latency.
+// Modes 'mqtt0' and 'mqtt1' publish with mqtt.js at QoS 0 / 1 (`url` mqtt://…) the payload
+// {"args": [sendTime, payload]}, which Junction's MQTT listener maps to the same args. QoS 1: at
+// most `window` PUBACKs outstanding; QoS 0 has no acknowledgement, so only the deliveries-ahead
+// bound (the optional last argument, default DELIVERIES_AHEAD) paces it.
+import mqtt from 'mqtt';
 import { connect, close } from './raw.mjs';
 import { open } from './autobahn.mjs';
 import { serve, now, measuringWindow } from './ipc.mjs';
 
-const [url, mode, topic, windowArg, subscribersArg, durationArg, warmupArg] = process.argv.slice(2);
+const [url, mode, topic, windowArg, subscribersArg, durationArg, warmupArg, aheadArg] = process.argv.slice(2);
 const WINDOW = Number(windowArg);
-const DELIVERIES_AHEAD = 8192;
+const DELIVERIES_AHEAD = Number(aheadArg) || 8192;
 const MAX_AHEAD = Math.max(1, Math.floor(DELIVERIES_AHEAD / Number(subscribersArg))); // publications
 const STALL_MS = 250; // a router that drops events must not stop the case: go on after this
 const payload = 'x'.repeat(32);
@@ -60,6 +65,18 @@ if (mode === 'autobahn') {
   const { session, close: bye } = await open(url);
   publish = () => session.publish(topic, [now(), payload], {}, { acknowledge: true }).then(acknowledged, acknowledged);
   shutdown = bye;
+} else if (mode === 'mqtt0' || mode === 'mqtt1') {
+  const client = await mqtt.connectAsync(url, { clean: true, reconnectPeriod: 0, connectTimeout: 15_000 });
+  client.on('error', (err) => { console.error(`publisher: ${err.message}`); });
+  const message = () => JSON.stringify({ args: [now(), payload] });
+  if (mode === 'mqtt1') {
+    publish = () => client.publish(topic, message(), { qos: 1 }, acknowledged);
+  } else {
+    // Written (or buffered) at once: counted as acknowledged without a callback, so that the loop
+    // in pump() does not recurse through mqtt.js's synchronous QoS 0 callback.
+    publish = () => { client.publish(topic, message(), { qos: 0 }); unacknowledged--; if (counting) published++; };
+  }
+  shutdown = () => client.endAsync();
 } else {
   const ws = await connect(url, { wamp: mode === 'light' });
   let requestId = 0;

@@ -3,6 +3,9 @@
 // is the publisher's send time; sampling keeps the relay's subscribers from parsing every frame).
 // Every 2 ms it tells the runner how many events its slowest session has received
 // ('delivered:N'), which the runner passes on to the publisher to pace it (see publisher.mjs).
+// Mode 'mqtt': mqtt.js sessions (`url` mqtt://…) subscribed to the MQTT topic at QoS 0, payload
+// {"args": [sendTime, …]} (the MQTT cases' broker side, compared with a WAMP subscriber).
+import mqtt from 'mqtt';
 import { connect, request, close } from './raw.mjs';
 import { open } from './autobahn.mjs';
 import { serve, now, percentile } from './ipc.mjs';
@@ -24,6 +27,12 @@ for (let i = 0; i < Number(countArg); i++) {
     const { session, close: bye } = await open(url);
     await session.subscribe(topic, (args) => { if (got()) sample(args?.[0]); });
     closers.push(bye);
+  } else if (mode === 'mqtt') {
+    const client = await mqtt.connectAsync(url, { clean: true, reconnectPeriod: 0, connectTimeout: 15_000 });
+    client.on('error', (err) => { console.error(`subscriber: ${err.message}`); });
+    client.on('message', (_topic, payload) => { if (got()) sample(JSON.parse(payload).args?.[0]); });
+    await client.subscribeAsync(topic, { qos: 0 });
+    closers.push(() => client.endAsync());
   } else {
     const ws = await connect(url, { wamp: mode === 'light' });
     if (mode === 'light') await request(ws, [32, 1, {}, topic], [33, 8]);
