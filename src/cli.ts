@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// junction start [--config FILE] | check --config FILE | init [DIR] | keygen | derive-key --salt S | version
+// junction start [--config FILE] | check --config FILE | init [DIR] | keygen | derive-key --salt S | simulate-device --port P | version
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ import { startNode, type JunctionNode } from './node.js';
 import { cryptosignKeyPair } from './auth/cryptosign.js';
 import { craDeriveKey } from './auth/wampcra.js';
 import { log } from './log.js';
+import { SystemdNotifier } from './systemd.js';
 
 const USAGE = `usage:
   junction start [--config FILE]   run the router (embedded default without --config)
@@ -22,6 +23,9 @@ const USAGE = `usage:
   junction derive-key --salt SALT [--iterations N] [--keylen N]
                                    salted WAMP-CRA: reads the password from stdin and prints the
                                    key to put in the user's "secret" (iterations 1000, keylen 32)
+  junction simulate-device --port PATH [--id ID] [--baud N] [--publish-ms N] [--slow-ms N]
+                                   act as a serial board (protocol v1) on PATH, e.g. one end of
+                                   a socat pty pair: readings "a0", led.set/led.get (and "slow")
   junction version                 print the version`;
 
 function version(): string {
@@ -51,12 +55,18 @@ async function start(args: string[]): Promise<number> {
   for (const warning of config.warnings ?? []) log.warn(`config: ${formatIssue(warning)}`);
   releaseConfigParser();
   const node = await startNode(config);
+  const systemd = new SystemdNotifier();
+  systemd.ready(`serving realms ${node.router.realmNames.join(', ')}`);
   const stop = (signal: string) => {
+    systemd.stopping();
     log.info(`${signal}: closing sessions and listeners`);
     node.stop().then(() => process.exit(0), () => process.exit(1));
   };
   process.on('SIGHUP', () => {
-    if (file) void reload(node, file);
+    if (file) {
+      systemd.reloading();
+      void reload(node, file).finally(() => systemd.ready('config reloaded'));
+    }
     else log.info('SIGHUP: running the embedded default config; nothing to reload');
   });
   process.once('SIGTERM', () => stop('SIGTERM'));
@@ -82,6 +92,37 @@ async function deriveKey(args: string[]): Promise<number> {
   }
   process.stdout.write(`${craDeriveKey(password, salt, iterations, keylen)}\n`);
   return 0;
+}
+
+/** A serial board without hardware on a port (src/bridges/serial/simulator.ts); runs until SIGTERM/SIGINT. */
+async function simulateDevice(args: string[]): Promise<number> {
+  const port = option(args, '--port');
+  const numberOption = (name: string, fallback: number | undefined): number | undefined | null => {
+    const text = option(args, name);
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    return Number.isInteger(n) && n >= 0 ? n : null;
+  };
+  const baudRate = numberOption('--baud', 115200);
+  const publishMs = numberOption('--publish-ms', 1000);
+  const slowMs = numberOption('--slow-ms', undefined);
+  if (!port || baudRate === null || publishMs === null || slowMs === null) {
+    process.stderr.write(`simulate-device needs --port PATH; --baud, --publish-ms, --slow-ms take whole numbers\n${USAGE}\n`);
+    return 2;
+  }
+  const { DeviceSimulator } = await import('./bridges/serial/simulator.js');
+  const device = await DeviceSimulator.open(port, { id: option(args, '--id') ?? 'sim-1', baudRate, publishMs: publishMs ?? 1000, slowMs });
+  log.info(`simulating serial device ${device.id} on ${port} (procedures ${device.procedures.join(', ')})`);
+  device.on('call', (procedure: string, argument: unknown) => log.info(`call ${procedure}(${JSON.stringify(argument ?? null)})`));
+  device.on('error', (err: Error) => log.error(`${port}: ${err.message}`));
+  device.once('close', () => {
+    log.info(`${port} closed`);
+    process.exit(0);
+  });
+  const stop = () => void device.close().then(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  return -1; // keep running
 }
 
 /** SIGHUP: read the config file again and apply what can change without a restart. */
@@ -128,6 +169,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'derive-key':
       return deriveKey(args);
+    case 'simulate-device':
+      return simulateDevice(args);
     case 'version':
     case '--version':
       process.stdout.write(`junction ${version()}\n`);

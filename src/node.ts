@@ -5,15 +5,37 @@ import type { JunctionConfig, ListenerConfig, RealmConfig, WampServiceConfig } f
 import { Router } from './router/router.js';
 import { Listener } from './transports/listener.js';
 import { log } from './log.js';
+import { MqttBridges } from './bridges/mqtt/bridges.js';
+import { SerialBridge } from './bridges/serial/bridge.js';
+import { startBoard, type BoardComponents } from './board/components.js';
+import { SetupReveal } from './board/setup-reveal.js';
 
 export class JunctionNode {
   readonly router: Router;
   readonly listeners: Listener[];
+  /** Bridges to external MQTT brokers (`bridges.mqtt`), started once the router is ready. */
+  readonly mqttBridges: MqttBridges | undefined;
+  /** Serial bridges (`serial`), started once the router is ready. */
+  readonly serialBridges: SerialBridge[];
+  /** Board telemetry and schedules (`telemetry`, `schedules`), started once the router is ready. */
+  board: BoardComponents | undefined;
+  /** junction.setup.reveal, for `dashboard` web paths with a `setup` file (one per realm and file). */
+  readonly setupReveals: SetupReveal[];
   private stopping: Promise<void> | undefined;
 
   constructor(readonly config: JunctionConfig) {
     this.router = new Router(config.router.realms);
     this.listeners = config.router.listeners.map((l) => new Listener(l, this.router));
+    const bridges = config.bridges?.mqtt ?? [];
+    this.mqttBridges = bridges.length > 0 ? new MqttBridges(bridges, this.router) : undefined;
+    this.serialBridges = (config.serial ?? []).map((s) => new SerialBridge(s, this.router));
+    const setups = new Map<string, SetupReveal>();
+    for (const l of config.router.listeners) {
+      for (const p of Object.values(l.static)) {
+        if (p.type === 'dashboard' && p.setup) setups.set(`${p.realm}\0${p.setup}`, new SetupReveal(p.realm, p.setup));
+      }
+    }
+    this.setupReveals = [...setups.values()];
   }
 
   async start(): Promise<void> {
@@ -25,6 +47,10 @@ export class JunctionNode {
         started.push(listener);
         log.info(`listening: ${listener.url}`);
       }
+      await this.mqttBridges?.start();
+      for (const bridge of this.serialBridges) await bridge.start();
+      this.board = await startBoard(this.config, this.router);
+      for (const reveal of this.setupReveals) await reveal.start(this.router);
     } catch (err) {
       await Promise.allSettled(started.map((l) => l.stop()));
       throw err;
@@ -77,12 +103,20 @@ export class JunctionNode {
         applied.push(`transport '${listenerConfig.id}': auth replaced`);
       }
     }
+    if (JSON.stringify(this.config.bridges ?? null) !== JSON.stringify(next.bridges ?? null)) needsRestart.push('the bridges section changed');
+    for (const key of ['telemetry', 'schedules'] as const) {
+      if (JSON.stringify(this.config[key] ?? null) !== JSON.stringify(next[key] ?? null)) needsRestart.push(`the ${key} section changed`);
+    }
     return { applied: [...new Set(applied)], needsRestart };
   }
 
   /** GOODBYE to every session, then close the listeners. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      await this.board?.stop();
+      await Promise.allSettled(this.setupReveals.map((r) => r.stop()));
+      await this.mqttBridges?.stop();
+      await Promise.allSettled(this.serialBridges.map((b) => b.stop()));
       await this.router.shutdown();
       await Promise.allSettled(this.listeners.map((l) => l.stop()));
     })();

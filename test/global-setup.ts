@@ -7,4 +7,5 @@ export default function setup(): void {
   if (process.env['JUNCTION_SKIP_BUILD']) return;
   const root = fileURLToPath(new URL('..', import.meta.url));
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, ['scripts/copy-web.mjs'], { cwd: root, stdio: 'inherit' });
 }

@@ -190,40 +190,45 @@ class AuthParser {
     return s;
   }
 
-  /**
-   * A secret: a literal string, "${NAME}" (the environment variable NAME, as Crossbar does), or
-   * { file: "path" } (the file's content, one trailing newline removed).
-   */
   private secret(value: unknown, path: string): string | undefined {
-    if (this.c.isObject(value)) {
-      const o = this.c.object(value, path, ['file']);
-      const file = o ? this.c.string(o['file'], join(path, 'file')) : undefined;
-      if (file === undefined) return undefined;
-      const abs = this.ctx.file(file);
-      try {
-        const text = readFileSync(abs, 'utf8').replace(/\r?\n$/, '');
-        if (text === '') this.c.error(join(path, 'file'), `${abs} is empty`);
-        return text;
-      } catch (err) {
-        this.c.error(join(path, 'file'), `cannot read ${abs}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-        return undefined;
-      }
-    }
-    if (typeof value !== 'string') {
-      // Never echo what was there: it may be a secret.
-      this.c.error(path, value === undefined ? 'is required' : 'must be a string, "${ENV_VAR}" or { file: path } (value not shown)');
-      return undefined;
-    }
-    const env = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(value);
-    if (!env) {
-      if (value === '') this.c.error(path, 'must not be empty');
-      return value;
-    }
-    const fromEnv = process.env[env[1]!];
-    if (fromEnv === undefined || fromEnv === '') {
-      this.c.error(path, `environment variable ${env[1]} is not set`);
-      return undefined;
-    }
-    return fromEnv;
+    return parseSecret(this.c, value, path, (p) => this.ctx.file(p));
   }
+}
+
+/**
+ * A secret: a literal string, "${NAME}" (the environment variable NAME, as Crossbar does), or
+ * { file: "path" } (the file's content, one trailing newline removed; `file` resolves the path).
+ * Errors never show the value. Shared by the auth blocks and the MQTT bridges' broker password.
+ */
+export function parseSecret(c: Checker, value: unknown, path: string, file: (p: string) => string): string | undefined {
+  if (c.isObject(value)) {
+    const o = c.object(value, path, ['file']);
+    const f = o ? c.string(o['file'], join(path, 'file')) : undefined;
+    if (f === undefined) return undefined;
+    const abs = file(f);
+    try {
+      const text = readFileSync(abs, 'utf8').replace(/\r?\n$/, '');
+      if (text === '') c.error(join(path, 'file'), `${abs} is empty`);
+      return text;
+    } catch (err) {
+      c.error(join(path, 'file'), `cannot read ${abs}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      return undefined;
+    }
+  }
+  if (typeof value !== 'string') {
+    // Never echo what was there: it may be a secret.
+    c.error(path, value === undefined ? 'is required' : 'must be a string, "${ENV_VAR}" or { file: path } (value not shown)');
+    return undefined;
+  }
+  const env = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(value);
+  if (!env) {
+    if (value === '') c.error(path, 'must not be empty');
+    return value;
+  }
+  const fromEnv = process.env[env[1]!];
+  if (fromEnv === undefined || fromEnv === '') {
+    c.error(path, `environment variable ${env[1]} is not set`);
+    return undefined;
+  }
+  return fromEnv;
 }

@@ -20,14 +20,17 @@ import {
   DEFAULT_TRANSPORT_OPTIONS,
   type AuthConfig, type CallQueueConfig, type EndpointConfig, type EventHistoryConfig,
   type JunctionConfig, type ListenerConfig, type MatchPolicy, type MqttServiceConfig, type PermissionConfig, type RealmConfig,
-  type RealmStoreConfig, type RoleConfig, type SerializerName, type StaticPathConfig,
+  type RealmStoreConfig, type RoleConfig, type SerializerName, type StaticPathConfig, type DashboardPathConfig,
   type TlsConfig, type WampServiceConfig, type WampTransportOptions, type SendQueuePolicy,
 } from './types.js';
 import { Checker, ConfigError, describe, join, type Obj } from './check-values.js';
 import { parseAuth } from './load-auth.js';
 import { parseMqttService } from './load-mqtt.js';
+import { parseSerial } from './load-serial.js';
 import { parseBridges } from './load-bridges.js';
+import { parseSchedules, parseTelemetry } from './load-board.js';
 import { isValidPattern, isValidUri } from '../wamp/uri.js';
+import { DASHBOARD_DIR } from '../transports/dashboard.js';
 
 export { ConfigError, formatIssue } from './check-values.js';
 
@@ -114,6 +117,44 @@ function allowAll(): PermissionConfig {
   };
 }
 
+/**
+ * The status dashboard's read-only role (README, "Status dashboard"): it may read the meta API and
+ * the bridges' and board's state, and subscribe to meta and Junction events; no kill, publish or
+ * register. The embedded default gives it to anonymous clients of the WebSocket path /dashboard-ws.
+ */
+export function dashboardRole(name = 'dashboard'): RoleConfig {
+  const perm = (uri: string, match: PermissionConfig['match'], action: 'call' | 'subscribe'): PermissionConfig => ({
+    uri, match, cache: true,
+    allow: { call: action === 'call', register: false, publish: false, subscribe: action === 'subscribe' },
+    disclose: { caller: false, publisher: false },
+  });
+  const reads = [
+    'wamp.session.list', 'wamp.session.get', 'wamp.session.count',
+    'wamp.registration.list', 'wamp.registration.get', 'wamp.registration.lookup', 'wamp.registration.match',
+    'wamp.registration.list_callees', 'wamp.registration.count_callees',
+    'wamp.subscription.list', 'wamp.subscription.get', 'wamp.subscription.lookup', 'wamp.subscription.match',
+    'wamp.subscription.list_subscribers', 'wamp.subscription.count_subscribers',
+    'junction.bridge.mqtt.list', 'junction.bridge.mqtt.get',
+    'junction.setup.reveal', // answers only for the setup code (src/board/setup-reveal.ts)
+  ];
+  return {
+    name,
+    permissions: [
+      ...reads.map((uri) => perm(uri, 'exact', 'call')),
+      // No prefix permission covers these URIs: the best match decides (exact, then the longest
+      // prefix, then wildcard), so a prefix 'junction.' would shadow these wildcards.
+      perm('junction.serial..devices', 'wildcard', 'call'),
+      perm('junction.board..info', 'wildcard', 'call'),
+      perm('wamp.', 'prefix', 'subscribe'),
+      perm('junction.registration.', 'prefix', 'subscribe'),
+      perm('junction.session.', 'prefix', 'subscribe'),
+      perm('junction.bridge.mqtt.on_state', 'exact', 'subscribe'),
+      perm('junction.serial..on_change', 'wildcard', 'subscribe'),
+      perm('junction.board..load', 'wildcard', 'subscribe'),
+    ],
+  };
+}
+
 function normalizeWebPath(key: string): string {
   return key === '/' ? '/' : `/${key}`;
 }
@@ -128,6 +169,8 @@ class ConfigParser {
   private readonly roleRefs: Array<{ role: string; path: string }> = [];
   /** Realms named by MQTT services; each must exist. */
   private readonly realmRefs: Array<{ realm: string; path: string }> = [];
+  /** Dashboard paths naming a WebSocket path of their listener, checked once the listener is read. */
+  private readonly dashboardRefs: Array<{ listener: ListenerConfig; websocket: string; path: string }> = [];
   /** WAMP services without an `auth` block: their clients join as role 'anonymous'. */
   private readonly openServices: string[] = [];
 
@@ -138,12 +181,15 @@ class ConfigParser {
     let realms: RealmConfig[] = [];
     let listeners: ListenerConfig[] = [];
     let bridges: JunctionConfig['bridges'];
+    let serial: JunctionConfig['serial'];
+    let telemetry: JunctionConfig['telemetry'];
+    let schedules: JunctionConfig['schedules'];
     if (!c.isObject(raw)) {
       c.error('', `must be an object (a Crossbar config, version 2), got ${describe(raw)}`);
     } else {
       // `$schema` (an editor hint in Crossbar's own files) is accepted and ignored.
       // `bridges` is Junction's own section beside Crossbar's keys.
-      c.object(raw, '', ['$schema', 'version', 'controller', 'workers', 'bridges']);
+      c.object(raw, '', ['$schema', 'version', 'controller', 'workers', 'bridges', 'serial', 'telemetry', 'schedules']);
       if (raw['version'] === undefined) c.error('version', "is required: Junction reads version 2 of Crossbar's config format");
       else if (raw['version'] !== 2) c.error('version', `must be 2 (Crossbar's config format version 2), got ${describe(raw['version'])}`);
       if (raw['controller'] !== undefined) {
@@ -154,7 +200,11 @@ class ConfigParser {
         if (ctl) c.string(ctl['id'], 'controller.id', { required: false });
       }
       ({ realms, listeners } = this.workers(raw['workers']));
+      this.dashboards(realms, listeners);
+      if (raw['serial'] !== undefined) serial = parseSerial(c, raw['serial'], 'serial', { realmRefs: this.realmRefs, roleRefs: this.roleRefs });
       if (raw['bridges'] !== undefined) bridges = parseBridges(c, raw['bridges'], 'bridges', { realms, file: (p) => this.file(p) });
+      if (raw['telemetry'] !== undefined) telemetry = parseTelemetry(c, raw['telemetry'], 'telemetry', { realms });
+      if (raw['schedules'] !== undefined) schedules = parseSchedules(c, raw['schedules'], 'schedules', { realms });
     }
 
     const roleNames = new Set([TRUSTED_ROLE, ...realms.flatMap((r) => r.roles.map((role) => role.name))]);
@@ -174,6 +224,9 @@ class ConfigParser {
     if (c.errors.length > 0) throw new ConfigError(c.errors, source);
     const config: JunctionConfig = { source, router: { realms, listeners } };
     if (bridges) config.bridges = bridges;
+    if (serial) config.serial = serial;
+    if (telemetry) config.telemetry = telemetry;
+    if (schedules && schedules.length > 0) config.schedules = schedules;
     if (c.warnings.length > 0) config.warnings = c.warnings;
     return config;
   }
@@ -548,6 +601,23 @@ class ConfigParser {
         if (s['options'] !== undefined) this.staticOptions(s['options'], join(p, 'options'));
         const dir = this.directory(s['directory'], join(p, 'directory'));
         if (dir !== undefined) listener.static[url] = { type: 'static', directory: dir } satisfies StaticPathConfig;
+      } else if (type === 'dashboard') {
+        // Junction's own: the built-in status page (README, "Status dashboard").
+        const s = c.object(entry, p, ['id', 'type', 'realm', 'websocket', 'setup'])!;
+        c.string(s['id'], join(p, 'id'), { required: false });
+        const realm = c.string(s['realm'], join(p, 'realm'), { required: false });
+        if (realm !== undefined) this.realmRefs.push({ realm, path: join(p, 'realm') });
+        // "ws" or "/ws", like the keys of the websocket map.
+        const ws = c.string(s['websocket'], join(p, 'websocket'), { required: false })?.replace(/^\/(?=.)/, '');
+        const dashboard: DashboardPathConfig = { type: 'dashboard', directory: DASHBOARD_DIR, realm: realm ?? '' };
+        if (ws !== undefined && this.webPathKey(ws, join(p, 'websocket'))) {
+          dashboard.websocket = normalizeWebPath(ws);
+          this.dashboardRefs.push({ listener, websocket: dashboard.websocket, path: join(p, 'websocket') });
+        }
+        // The setup file may not exist yet (first boot writes it); it is read at each reveal.
+        const setup = c.string(s['setup'], join(p, 'setup'), { required: false });
+        if (setup !== undefined) dashboard.setup = this.file(setup);
+        listener.static[url] = dashboard;
       } else if (type === 'websocket') {
         const s = c.object(entry, p, ['id', 'type', 'serializers', 'options', 'auth', 'url', 'debug'], {
           cookie: `cookie tracking ${NOT_YET}`,
@@ -559,9 +629,21 @@ class ConfigParser {
         c.object(entry, p, ['id', 'type']);
         c.error(join(p, 'type'), `Crossbar's node info page is not served by Junction; remove the path '${url}'`);
       } else if (type === undefined) {
-        c.error(join(p, 'type'), 'is required (one of "static", "websocket")');
+        c.error(join(p, 'type'), 'is required (one of "static", "websocket", "dashboard")');
       } else {
-        c.error(join(p, 'type'), `web service type ${describe(type)} is not supported by Junction (supported: "static", "websocket")`);
+        c.error(join(p, 'type'), `web service type ${describe(type)} is not supported by Junction (supported: "static", "websocket", "dashboard")`);
+      }
+    }
+  }
+
+  /** Dashboard paths: the default realm (the first), and the WebSocket path they name must exist. */
+  private dashboards(realms: RealmConfig[], listeners: ListenerConfig[]): void {
+    for (const l of listeners) {
+      for (const s of Object.values(l.static)) if (s.type === 'dashboard' && s.realm === '') s.realm = realms[0]?.name ?? '';
+    }
+    for (const ref of this.dashboardRefs) {
+      if (!ref.listener.websocket[ref.websocket]) {
+        this.c.error(ref.path, `this transport serves no WebSocket at ${ref.websocket} (it has: ${Object.keys(ref.listener.websocket).join(', ') || 'none'})`);
       }
     }
   }
@@ -976,7 +1058,9 @@ export async function loadConfigFile(path: string): Promise<JunctionConfig> {
 /**
  * The embedded default, used without --config: one universal listener 'default' on
  * 127.0.0.1:8080 (RawSocket, WebSocket at /ws; json, msgpack, cbor), realm 'realm1' where the role
- * 'anonymous' may do everything; no auth block, so every client joins as 'anonymous'.
+ * 'anonymous' may do everything; no auth block, so every client joins as 'anonymous'. HTTP '/' is
+ * the status dashboard, which joins through the WebSocket path /dashboard-ws as the read-only role
+ * 'dashboard' (anonymous clients there get that role).
  */
 export function defaultConfig(): JunctionConfig {
   const service = (): WampServiceConfig => ({
@@ -987,7 +1071,7 @@ export function defaultConfig(): JunctionConfig {
     router: {
       realms: [{
         name: 'realm1',
-        roles: [{ name: ANONYMOUS_ROLE, permissions: [allowAll()] }],
+        roles: [{ name: ANONYMOUS_ROLE, permissions: [allowAll()] }, dashboardRole()],
         uriCheck: 'loose',
         enableMetaApi: true,
       }],
@@ -996,9 +1080,13 @@ export function defaultConfig(): JunctionConfig {
         kind: 'universal',
         endpoint: { type: 'tcp', port: 8080, interface: '127.0.0.1' },
         rawsocket: service(),
-        websocket: { '/ws': service() },
+        websocket: {
+          '/ws': service(),
+          // The dashboard's own path: anonymous clients here get the read-only role 'dashboard'.
+          '/dashboard-ws': { ...service(), auth: { anonymous: { type: 'static', role: 'dashboard' } } },
+        },
         websocketAnyPath: false,
-        static: {},
+        static: { '/': { type: 'dashboard', directory: DASHBOARD_DIR, realm: 'realm1', websocket: '/dashboard-ws' } },
       }],
     },
   };

@@ -39,6 +39,36 @@ workers:
                   caller: false
                   publisher: false
                 cache: true           # remember this decision per URI (faster)
+          # The status dashboard's read-only role: reads the meta API, bridges' and board's state,
+          # subscribes to meta and Junction events; no kill, publish or register.
+          - name: dashboard
+            permissions:
+              - { uri: wamp.session.list, allow: { call: true } }
+              - { uri: wamp.session.get, allow: { call: true } }
+              - { uri: wamp.session.count, allow: { call: true } }
+              - { uri: wamp.registration.list, allow: { call: true } }
+              - { uri: wamp.registration.get, allow: { call: true } }
+              - { uri: wamp.registration.lookup, allow: { call: true } }
+              - { uri: wamp.registration.match, allow: { call: true } }
+              - { uri: wamp.registration.list_callees, allow: { call: true } }
+              - { uri: wamp.registration.count_callees, allow: { call: true } }
+              - { uri: wamp.subscription.list, allow: { call: true } }
+              - { uri: wamp.subscription.get, allow: { call: true } }
+              - { uri: wamp.subscription.lookup, allow: { call: true } }
+              - { uri: wamp.subscription.match, allow: { call: true } }
+              - { uri: wamp.subscription.list_subscribers, allow: { call: true } }
+              - { uri: wamp.subscription.count_subscribers, allow: { call: true } }
+              - { uri: junction.bridge.mqtt.list, allow: { call: true } }
+              - { uri: junction.bridge.mqtt.get, allow: { call: true } }
+              - { uri: junction.setup.reveal, allow: { call: true } }
+              - { uri: junction.serial..devices, match: wildcard, allow: { call: true } }
+              - { uri: junction.board..info, match: wildcard, allow: { call: true } }
+              - { uri: wamp., match: prefix, allow: { subscribe: true } }
+              - { uri: junction.registration., match: prefix, allow: { subscribe: true } }
+              - { uri: junction.session., match: prefix, allow: { subscribe: true } }
+              - { uri: junction.bridge.mqtt.on_state, allow: { subscribe: true } }
+              - { uri: junction.serial..on_change, match: wildcard, allow: { subscribe: true } }
+              - { uri: junction.board..load, match: wildcard, allow: { subscribe: true } }
         # options:
         #   uri_check: loose        # loose (default) | strict: only lowercase letters, digits, _
         #   enable_meta_api: true   # the wamp.session.* / wamp.registration.* procedures and events
@@ -81,11 +111,28 @@ workers:
             #     type: static
             #     principals:
             #       device-1: { ticket: "\${DEVICE1_TICKET}", role: anonymous }  # secret from the environment
-        # web:
-        #   paths:
-        #     "/":                  # static files at http://127.0.0.1:8080/
-        #       type: static
-        #       directory: web
+          dashboard-ws:          # the dashboard's WebSocket: anonymous clients get the read-only role
+            serializers: [json, msgpack, cbor]
+            auth:
+              anonymous: { type: static, role: dashboard }
+        web:
+          paths:
+            "/":                 # the status dashboard at http://127.0.0.1:8080/
+              type: dashboard    # Junction's own: built-in page; or type: static with a directory
+              realm: realm1
+              websocket: dashboard-ws
+              # setup: /var/lib/junction/setup.json   # first boot's credentials, shown for the setup code
+
+# Junction's own sections, beside Crossbar's keys (see the README, "Board telemetry and schedules").
+# telemetry: {}                 # every 5 s: CPU load (total and per core), temperature, memory, uptime
+#                               # to junction.board.<hostname>.load (retained); junction.board.<hostname>.info on demand
+# schedules:                    # timed publishes and calls; cron: [seconds] minute hour day month weekday
+#   - name: lamp-off
+#     cron: "0 0 23 * * *"      # every day at 23:00:00
+#     publish: { topic: home.lamp.set, args: [false] }
+#   - name: nightly-backup
+#     cron: "30 2 * * *"        # every day at 02:30
+#     call: { procedure: svc.backup, args: [full], timeout: 600000 }
 `;
 }
 

@@ -180,6 +180,20 @@ export interface StaticPathConfig {
   directory: string;
 }
 
+/** Junction's `dashboard` web path: the built-in status page (src/web/, src/transports/dashboard.ts). */
+export interface DashboardPathConfig {
+  type: 'dashboard';
+  /** The built-in assets' directory (dist/web, or src/web when run from source); set by the loader. */
+  directory: string;
+  /** The realm the page joins (`realm`, default the first realm). */
+  realm: string;
+  /** The WebSocket path on this listener the page connects to (`websocket`, default its first one). */
+  websocket?: string;
+  /** First-boot setup file (`setup`, absolute): its credentials are revealed to the page for its
+   *  setup code through junction.setup.reveal (src/board/setup-reveal.ts). */
+  setup?: string;
+}
+
 /**
  * One listening socket. Crossbar's four WAMP transport types all become one of these:
  * - `websocket`: `websocket` = { '/': service } with `websocketAnyPath` = true
@@ -200,7 +214,7 @@ export interface ListenerConfig {
   mqtt?: MqttServiceConfig;
   /** A plain `websocket` transport answers WebSocket upgrades on any path. */
   websocketAnyPath: boolean;
-  static: Record<string, StaticPathConfig>;
+  static: Record<string, StaticPathConfig | DashboardPathConfig>;
 }
 
 export interface RouterConfig {
@@ -271,8 +285,14 @@ export interface JunctionConfig {
   /** The file it was loaded from; undefined for the embedded default. */
   source?: string;
   router: RouterConfig;
+  /** Junction's `serial` section: serial bridges; absent when the file has none. */
+  serial?: SerialBridgeConfig[];
   /** Junction's `bridges` section (beside Crossbar's keys); absent when the file has none. */
   bridges?: BridgeConfig;
+  /** Junction's `telemetry` section: the board's health on a schedule; absent (off) when the file has none. */
+  telemetry?: TelemetryConfig;
+  /** Junction's `schedules` section: timed publishes and calls; absent when the file has none. */
+  schedules?: ScheduleConfig[];
   /** Things the loader accepted but that have no effect, or look wrong without being errors (e.g.
    *  Crossbar's WebSocket `compression` option). Absent when there are none; worth logging at start. */
   warnings?: ConfigIssue[];
@@ -293,3 +313,50 @@ export const DEFAULT_TRANSPORT_OPTIONS: WampTransportOptions = {
 
 /** Pending calls per session when the realm does not set `max_pending_calls`. */
 export const DEFAULT_MAX_PENDING_CALLS = 1000;
+
+/** One serial bridge (`serial[i]`, Junction's own section): boards on serial ports as WAMP sessions. */
+export interface SerialBridgeConfig {
+  id: string;
+  realm: string;
+  /** Role of each board's session (default 'trusted'). */
+  role: string;
+  /** Readings go to `<prefix>.<device>.<topic>`, procedures are `<prefix>.<procedure>`. */
+  prefix: string;
+  /** Device paths (a /dev/serial/by-id name, or a glob in the last part) and their baud rates. */
+  ports: Array<{ path: string; baudRate: number }>;
+  /** ms a board has to answer a call. */
+  callTimeout: number;
+  /** Backoff between attempts to (re)open a port: from reopenMin ms doubling to reopenMax ms. */
+  reopenMin: number;
+  reopenMax: number;
+}
+
+/** Junction's `telemetry` section (src/board/telemetry.ts). */
+export interface TelemetryConfig {
+  /** The realm the telemetry session joins (default: the first realm), its role (default 'trusted') and authid. */
+  realm: string;
+  role: string;
+  authid: string;
+  /** The board's name in the URIs `junction.board.<board>.load` and `.info` (default: the hostname, sanitized). */
+  board: string;
+  /** node-cron expression (six fields: with seconds) of the samples; default every 5 s. */
+  cron: string;
+}
+
+export type ScheduleAction =
+  | { type: 'publish'; topic: string; args: unknown[]; kwargs: Record<string, unknown>; options: Record<string, unknown> }
+  | { type: 'call'; procedure: string; args: unknown[]; kwargs: Record<string, unknown>; /** ms, 0 = none */ timeout: number };
+
+/** One entry of Junction's `schedules` section (src/board/schedules.ts). */
+export interface ScheduleConfig {
+  /** Shown in the log; default `schedules[i]`. */
+  name: string;
+  /** node-cron expression (five fields, or six with seconds first). */
+  cron: string;
+  /** IANA time zone of the expression (default: the board's local time). */
+  timezone?: string;
+  /** The realm the job runs in (default: the first realm), as a session with this role (default 'trusted'). */
+  realm: string;
+  role: string;
+  action: ScheduleAction;
+}

@@ -35,9 +35,10 @@ function registrationDetails(r: Registration): Dict {
 }
 
 /** Junction's addition to wamp.session.get (`junction`): the session's send queue and limits. */
-function sessionStats(s: Session): Dict {
+function sessionStats(s: Session, joined: number | undefined): Dict {
   const q = s.transport.sendQueue?.();
   return {
+    joined: joined === undefined ? null : new Date(joined).toISOString(),
     send_queue_bytes: q?.bytes ?? 0,
     send_queue_limit: q?.limit ?? null,
     send_queue_policy: q?.policy ?? null,
@@ -66,6 +67,8 @@ const MAX_TESTAMENTS = 100;
 
 export class MetaApi implements RealmObserver {
   private session: ClientSession | undefined;
+  /** When each client session joined (for `junction.joined` in wamp.session.get). */
+  private readonly joined = new WeakMap<Session, number>();
 
   constructor(private readonly realm: Realm) {}
 
@@ -78,7 +81,7 @@ export class MetaApi implements RealmObserver {
       'wamp.session.list': (args) => this.clientSessions(args[0]).map((s) => s.id),
       'wamp.session.get': (args) => {
         const s = this.clientSession(args[0]);
-        return { ...sessionDetails(s), junction: sessionStats(s) };
+        return { ...sessionDetails(s), junction: sessionStats(s, this.joined.get(s)) };
       },
       'wamp.session.kill': (args, kwargs, ctx) => {
         const id = args[0];
@@ -184,6 +187,7 @@ export class MetaApi implements RealmObserver {
   // ---- RealmObserver: meta events ----
 
   sessionJoined(s: Session): void {
+    this.joined.set(s, Date.now());
     if (!s.internal) this.publish('wamp.session.on_join', [sessionDetails(s)]);
   }
   sessionLeft(s: Session): void {

@@ -5,15 +5,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ListenerConfig } from '../config/types.js';
 import { StaticFiles } from './static-files.js';
+import { DashboardFiles } from './dashboard.js';
 import { log } from '../log.js';
 
 export class HttpSite {
   /** Longest prefix first, so '/app' wins over '/'. */
-  private readonly mounts: Array<{ prefix: string; files: StaticFiles }>;
+  private readonly mounts: Array<{ prefix: string; files: Pick<StaticFiles, 'serve'> }>;
 
   constructor(private readonly config: ListenerConfig) {
     this.mounts = Object.entries(config.static)
-      .map(([prefix, s]) => ({ prefix, files: new StaticFiles(s.directory) }))
+      .map(([prefix, s]) => ({ prefix, files: s.type === 'dashboard' ? new DashboardFiles(s, config) : new StaticFiles(s.directory) }))
       .sort((a, b) => b.prefix.length - a.prefix.length);
   }
 

@@ -145,6 +145,40 @@ describe('junction CLI', () => {
     expect((await login('new-ticket')).answer[0]).toBe(2);
   });
 
+  it('under systemd (NOTIFY_SOCKET): READY once serving, watchdog pings, RELOADING/READY around SIGHUP, STOPPING on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'junction-cli-'));
+    const socketPath = join(dir, 'notify.sock');
+    const receiver = spawn('python3', [fileURLToPath(new URL('./python/notify_socket.py', import.meta.url)), socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let notes = '';
+    receiver.stdout!.on('data', (d) => (notes += d));
+    try {
+      const waitFor = async (re: RegExp, ms = 10_000) => {
+        const deadline = Date.now() + ms;
+        while (!re.test(notes) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        expect(notes).toMatch(re);
+      };
+      await waitFor(/LISTENING/);
+      const port = await freePort();
+      const file = join(dir, 'config.json');
+      writeFileSync(file, JSON.stringify(configFor(port)));
+      child = spawn(process.execPath, [CLI, 'start', '--config', file], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, NOTIFY_SOCKET: socketPath, WATCHDOG_USEC: '2000000' },
+      });
+      await waitFor(/READY=1 STATUS=serving realms realm1/);
+      await waitFor(/WATCHDOG=1/, 5000); // every WatchdogSec / 2 = 1 s
+      child.kill('SIGHUP');
+      await waitFor(/RELOADING=1[\s\S]*READY=1 STATUS=config reloaded/);
+      const exited = new Promise((r) => child!.once('exit', r));
+      child.kill('SIGTERM');
+      await waitFor(/STOPPING=1/);
+      await exited;
+      child = undefined;
+    } finally {
+      receiver.kill();
+    }
+  });
+
   it('check reports each error with the path of the key at fault, exit 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'junction-cli-'));
     const file = join(dir, 'bad.json');

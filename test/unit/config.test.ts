@@ -8,11 +8,12 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import {
-  loadConfigFile, parseConfig, defaultConfig, convertStarredUri, ConfigError, type ConfigIssue,
+  loadConfigFile, parseConfig, defaultConfig, dashboardRole, convertStarredUri, ConfigError, type ConfigIssue,
 } from '../../src/config/load.js';
 import { starterConfig, writeStarter } from '../../src/config/starter.js';
 import { checkConfigFile } from '../../src/config/check.js';
 import { DEFAULT_TRANSPORT_OPTIONS, type JunctionConfig } from '../../src/config/types.js';
+import { DASHBOARD_DIR } from '../../src/transports/dashboard.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/config/', import.meta.url));
 const CERTS = join(FIXTURES, 'tls', 'certs');
@@ -71,7 +72,8 @@ describe('loading Crossbar config files', () => {
   it('runs a config shaped like the one `crossbar init` writes (universal transport), unchanged', async () => {
     const config = await loadConfigFile(join(FIXTURES, 'crossbar-node/.crossbar/config.json'));
     expect(config.warnings).toBeUndefined();
-    expect(config.router.realms).toEqual(defaultConfig().router.realms);
+    // The embedded default's realm, without its dashboard role.
+    expect(config.router.realms).toEqual(defaultConfig().router.realms.map((r) => ({ ...r, roles: r.roles.filter((x) => x.name !== 'dashboard') })));
     expect(config.router.listeners).toHaveLength(1);
     const [l] = config.router.listeners;
     expect(l).toMatchObject({ id: 'transport0', kind: 'universal', websocketAnyPath: false, endpoint: { type: 'tcp', port: 8080, interface: '0.0.0.0' } });
@@ -211,11 +213,14 @@ describe('defaults', () => {
       router: {
         realms: [{
           name: 'realm1', uriCheck: 'loose', enableMetaApi: true,
-          roles: [{ name: 'anonymous', permissions: [{ uri: '', match: 'prefix', allow: ALL, disclose: { caller: false, publisher: false }, cache: true }] }],
+          roles: [{ name: 'anonymous', permissions: [{ uri: '', match: 'prefix', allow: ALL, disclose: { caller: false, publisher: false }, cache: true }] }, dashboardRole()],
         }],
         listeners: [{
           id: 'default', kind: 'universal', endpoint: { type: 'tcp', port: 8080, interface: '127.0.0.1' },
-          rawsocket: service, websocket: { '/ws': service }, websocketAnyPath: false, static: {},
+          rawsocket: service,
+          websocket: { '/ws': service, '/dashboard-ws': { ...service, auth: { anonymous: { type: 'static', role: 'dashboard' } } } },
+          websocketAnyPath: false,
+          static: { '/': { type: 'dashboard', directory: DASHBOARD_DIR, realm: 'realm1', websocket: '/dashboard-ws' } },
         }],
       },
     } satisfies JunctionConfig);
@@ -295,7 +300,7 @@ describe('errors name the path of the key at fault', () => {
     delete noVersion.version;
     expectOnlyError(noVersion, 'version', /is required/);
     expectOnlyError({ ...minimal(), version: 1 }, 'version', /must be 2/);
-    expectOnlyError({ ...minimal(), extra: 1 }, 'extra', /^unknown key 'extra' \(supported: \$schema, version, controller, workers\)$/);
+    expectOnlyError({ ...minimal(), extra: 1 }, 'extra', /^unknown key 'extra' \(supported: \$schema, version, controller, workers, bridges, serial, telemetry, schedules\)$/);
     expect(issuesOf({ ...minimal(), $schema: 'https://example.com/schema.json', controller: {} })).toEqual([]);
     expect(issuesOf({ ...minimal(), controller: { id: 'node1' } })).toEqual([]);
     expectOnlyError({ ...minimal(), controller: { id: 3 } }, 'controller.id', /must be a string/);
@@ -435,9 +440,9 @@ describe('errors name the path of the key at fault', () => {
     ];
     const t = (i: number) => `workers[0].transports[${i}]`;
     expect(errorsOf(raw)).toEqual({
-      [`${t(0)}.type`]: 'MQTT transports are not supported by Junction yet',
-      [`${t(1)}.type`]: 'must be one of "websocket", "rawsocket", "universal", "web", got "http"',
-      [`${t(2)}.type`]: 'is required (one of "websocket", "rawsocket", "universal", "web")',
+      [`${t(0)}.options`]: 'is required: at least { realm: <the realm MQTT clients join> }',
+      [`${t(1)}.type`]: 'must be one of "websocket", "rawsocket", "universal", "web", "mqtt", got "http"',
+      [`${t(2)}.type`]: 'is required (one of "websocket", "rawsocket", "universal", "web", "mqtt")',
       [`${t(3)}.endpoint`]: 'is required: an object with type "tcp" (port, interface) or "unix" (path)',
       [`${t(4)}.endpoint.type`]: 'endpoint type "twisted" is not supported by Junction (use "tcp" or "unix")',
       [`${t(5)}.endpoint.port`]: 'must be between 0 and 65535, got 70000',
@@ -645,7 +650,7 @@ describe('errors name the path of the key at fault', () => {
       },
     };
     const p = `${T0}.paths`;
-    const notSupported = (t: string) => `web service type "${t}" is not supported by Junction (supported: "static", "websocket")`;
+    const notSupported = (t: string) => `web service type "${t}" is not supported by Junction (supported: "static", "websocket", "dashboard")`;
     expect(errorsOf(raw, FIXTURES)).toEqual({
       [`${T0}.options`]: 'web transport options (access_log, hsts, client_timeout, …) are not supported by Junction',
       [`${p}["/"].options.cache_timeout`]: 'is not supported by Junction (static files are sent with Cache-Control: no-cache)',
@@ -660,7 +665,7 @@ describe('errors name the path of the key at fault', () => {
       [`${p}.pkg.package`]: "serving a Python package's resources is not supported by Junction; use directory",
       [`${p}.pkg.resource`]: "serving a Python package's resources is not supported by Junction; use directory",
       [`${p}.pkg.directory`]: 'is required',
-      [`${p}.none.type`]: 'is required (one of "static", "websocket")',
+      [`${p}.none.type`]: 'is required (one of "static", "websocket", "dashboard")',
     });
     raw.workers[0].transports[0] = { type: 'web', endpoint: { type: 'tcp', port: 8080 }, paths: {} };
     expectOnlyError(raw, `${T0}.paths`, /must serve at least one path/);
@@ -677,7 +682,7 @@ describe('errors name the path of the key at fault', () => {
     const u = T0;
     const ownEndpoint = "a universal transport's sub-items share its endpoint; remove this one";
     expect(errorsOf(raw)).toEqual({
-      [`${u}.mqtt`]: 'MQTT is not supported by Junction yet',
+      [`${u}.mqtt.options`]: 'is required: at least { realm: <the realm MQTT clients join> }',
       [`${u}.rawsocket.endpoint`]: ownEndpoint,
       [`${u}.rawsocket.type`]: 'must be one of "rawsocket", got "websocket"',
       [`${u}.websocket.ws.endpoint`]: ownEndpoint,
@@ -687,7 +692,7 @@ describe('errors name the path of the key at fault', () => {
       [`${u}.web.paths.ws`]: 'path /ws is already served by this transport',
     });
     raw.workers[0].transports[0] = { type: 'universal', endpoint: { type: 'tcp', port: 8080 } };
-    expectOnlyError(raw, T0, /needs at least one of rawsocket, websocket or web/);
+    expectOnlyError(raw, T0, /needs at least one of rawsocket, websocket, web or mqtt/);
   });
 
   it('listeners: duplicate ports, Unix paths and ids across transports', () => {
@@ -753,7 +758,7 @@ describe('errors name the path of the key at fault', () => {
     const check = await checkConfigFile(file);
     expect(check.ok).toBe(false);
     expect(check.lines).toHaveLength(expected.length);
-    expect(check.lines).toContain('extra: unknown key \'extra\' (supported: $schema, version, controller, workers)');
+    expect(check.lines).toContain('extra: unknown key \'extra\' (supported: $schema, version, controller, workers, bridges, serial, telemetry, schedules)');
     expect(check.lines.every((l) => /^[\w$[\]".-]+: /.test(l))).toBe(true);
   });
 
@@ -804,7 +809,7 @@ describe('junction init: the starter config', () => {
       expect(l!.endpoint.tls).toBeDefined();
       expect(l!.websocket['/ws']!.options.autoPingInterval).toBe(10000);
       expect(l!.websocket['/ws']!.auth!.ticket!.principals['device-1']!.ticket).toBe('d1');
-      expect(l!.static['/']!.directory).toBe(join(dir, 'web'));
+      expect(l!.static['/']).toEqual({ type: 'dashboard', directory: DASHBOARD_DIR, realm: 'realm1', websocket: '/dashboard-ws', setup: '/var/lib/junction/setup.json' });
     } finally {
       delete process.env['DEVICE1_TICKET'];
     }

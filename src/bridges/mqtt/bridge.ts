@@ -1,0 +1,427 @@
+// One bridge between a realm and an external MQTT broker (`bridges.mqtt[i]`).
+//
+// - WAMP side: an ordinary in-process session (the bridge's role, so normal authorization applies)
+//   that subscribes to the `to_mqtt` rules and publishes what arrives from the broker.
+// - MQTT side: an `mqtt` client, a new one per connection attempt, with capped exponential backoff
+//   between attempts and a clean session each time. `to_wamp` filters are subscribed with No Local
+//   (MQTT 5) and Retain As Published.
+// - MQTT → WAMP: the topic and payload are mapped (src/mqtt/mapping.ts) and published with
+//   `_mqtt_topic`, `_mqtt_qos`, `_mqtt_bridge` (this bridge's id); a retained message with
+//   `retain: true`, an empty retained one with `_clear_retained: true`; MQTT 5 response topic,
+//   correlation data, content type and user properties as `_mqtt_*` options. QoS 1/2 messages are
+//   acknowledged to the broker once the router accepted the publication.
+// - WAMP → MQTT: QoS from the event's `_mqtt_qos`, else the rule's `qos`; retained when the event
+//   was a retained one, the publisher set `_mqtt_retain: true`, or the rule says `retain`. QoS 1/2
+//   go through the Outbox (bounded, in order, optionally kept in a file, re-sent after a lost
+//   connection); QoS 0 is sent when connected, and dropped and counted when not.
+// - No loops: the bridge's WAMP session does not receive its own publications (exclude_me), events
+//   carrying its own `_mqtt_bridge` id are ignored, and the broker does not send back what the
+//   bridge published (No Local; an EchoFilter does it for MQTT 3.1.1).
+
+import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { MqttBridgeConfig } from '../../config/types.js';
+import { ClientSession } from '../../client/session.js';
+import type { SessionFactory } from '../../router/transport.js';
+import type { Dict } from '../../wamp/message.js';
+import { MqttMapping } from '../../mqtt/mapping.js';
+import { log } from '../../log.js';
+import { Outbox } from './outbox.js';
+import { EchoFilter } from './echo-filter.js';
+import type { OutgoingProperties } from './buffer-file.js';
+
+/** Publication option naming the bridge a message came through (a custom attribute, so subscribers see it). */
+export const BRIDGE_ATTRIBUTE = '_mqtt_bridge';
+const CLEAR_RETAINED = '_clear_retained';
+/** A drop is logged at most this often per bridge (the counters keep every one). */
+const DROP_LOG_INTERVAL_MS = 10_000;
+/** How long stop() lets in-flight messages be acknowledged before closing the connection. */
+const STOP_GRACE_MS = 2000;
+
+export interface BridgeCounters {
+  messagesIn: number;
+  messagesOut: number;
+  droppedQos0: number;
+  droppedOverflow: number;
+  droppedUnmappable: number;
+  droppedInbound: number;
+  rejected: number;
+  connects: number;
+  disconnects: number;
+}
+
+export class MqttBridge {
+  readonly counters: BridgeCounters = {
+    messagesIn: 0, messagesOut: 0, droppedQos0: 0, droppedOverflow: 0, droppedUnmappable: 0,
+    droppedInbound: 0, rejected: 0, connects: 0, disconnects: 0,
+  };
+  /** Called on every connect and disconnect (the meta API publishes it). */
+  onState: ((bridge: MqttBridge) => void) | undefined;
+
+  private readonly mapping: MqttMapping;
+  private readonly outbox: Outbox;
+  private readonly echo: EchoFilter | undefined;
+  private client: MqttClient | undefined;
+  /** The client whose callbacks still count; undefined between connections. */
+  private live: MqttClient | undefined;
+  private connected = false;
+  private since = Date.now();
+  private window = 1;
+  private delay: number;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private wamp: ClientSession | undefined;
+  private wampTimer: NodeJS.Timeout | undefined;
+  private wampDelay = 1000;
+  private stopping = false;
+  private lastError: string | null = null;
+  private lastErrorAt: string | null = null;
+  private lastDropLog = 0;
+  private lastPublication: unknown;
+
+  constructor(readonly config: MqttBridgeConfig, private readonly router: SessionFactory) {
+    this.mapping = new MqttMapping({ topicPrefix: config.topicPrefix, payload: config.payload });
+    this.outbox = new Outbox(config.maxBuffered, config.bufferFile);
+    this.echo = config.protocolVersion === 4 ? new EchoFilter(config.toWamp.map((r) => r.filter)) : undefined;
+    this.delay = config.reconnect.initialDelay;
+  }
+
+  get id(): string {
+    return this.config.id;
+  }
+
+  /** Joins the realm and subscribes; the broker connection is made in the background. */
+  async start(): Promise<void> {
+    if (this.outbox.size > 0) log.info(`mqtt bridge '${this.id}': ${this.outbox.size} message(s) from ${this.config.bufferFile} waiting for the broker`);
+    await this.joinWamp();
+    this.connectMqtt();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    clearTimeout(this.reconnectTimer);
+    clearTimeout(this.wampTimer);
+    const client = this.client;
+    if (client) {
+      // Let what is in flight be acknowledged (so it is not sent twice after a restart), briefly.
+      if (this.connected && this.outbox.inflight > 0) {
+        const deadline = Date.now() + STOP_GRACE_MS;
+        while (this.connected && this.outbox.inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      }
+      this.live = undefined;
+      this.client = undefined; // its 'close' is expected now
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, STOP_GRACE_MS);
+        client.end(!this.connected, {}, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    this.outbox.requeueInflight();
+    this.outbox.close();
+    if (this.connected) {
+      this.connected = false;
+      this.counters.disconnects++;
+      this.since = Date.now();
+    }
+    await this.wamp?.close().catch(() => {});
+    log.info(`mqtt bridge '${this.id}': stopped${this.outbox.size > 0 ? ` with ${this.outbox.size} message(s) undelivered${this.config.bufferFile ? ` (kept in ${this.config.bufferFile})` : ' (lost: no buffer_file)'}` : ''}`);
+  }
+
+  /** The state shown by junction.bridge.mqtt.get and on_state. */
+  state(): Dict {
+    const c = this.counters;
+    return {
+      id: this.id,
+      realm: this.config.realm,
+      url: this.config.url,
+      client_id: this.config.clientId,
+      protocol_version: this.config.protocolVersion,
+      connected: this.connected,
+      since: new Date(this.since).toISOString(),
+      wamp_joined: this.wamp !== undefined,
+      buffered: this.outbox.size,
+      inflight: this.outbox.inflight,
+      buffer_limit: this.config.maxBuffered,
+      buffer_file: this.config.bufferFile ?? null,
+      dropped: c.droppedQos0 + c.droppedOverflow + c.droppedUnmappable + c.droppedInbound,
+      dropped_qos0: c.droppedQos0,
+      dropped_overflow: c.droppedOverflow,
+      dropped_unmappable: c.droppedUnmappable,
+      dropped_inbound: c.droppedInbound,
+      rejected: c.rejected,
+      messages_in: c.messagesIn,
+      messages_out: c.messagesOut,
+      connects: c.connects,
+      disconnects: c.disconnects,
+      last_error: this.lastError,
+      last_error_at: this.lastErrorAt,
+    };
+  }
+
+  // ---- WAMP session ----
+
+  private async joinWamp(): Promise<void> {
+    const { realm, role, authid, id } = this.config;
+    const session = await ClientSession.connect(this.router, { realm, role, authid, name: `mqtt-bridge:${id}` });
+    this.wamp = session;
+    this.wampDelay = 1000;
+    void session.closed.then(() => this.wampClosed(session));
+    for (const rule of this.config.toMqtt) {
+      const options: Dict = { get_retained: true };
+      if (rule.match !== 'exact') options['match'] = rule.match;
+      try {
+        await session.subscribe(rule.uri, (args, kwargs, details) => this.fromWamp(rule, args, kwargs, details), options);
+      } catch (err) {
+        this.error(`cannot subscribe to '${rule.uri}' (${rule.match}) in realm '${realm}' as role '${role}': ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private wampClosed(session: ClientSession): void {
+    if (this.wamp !== session) return;
+    this.wamp = undefined;
+    if (this.stopping) return;
+    this.error(`WAMP session in realm '${this.config.realm}' closed; joining again in ${this.wampDelay} ms`);
+    this.wampTimer = setTimeout(() => {
+      this.joinWamp().catch((err) => {
+        this.error(`cannot join realm '${this.config.realm}': ${(err as Error).message}`);
+        this.wampClosedRetry();
+      });
+    }, this.wampDelay);
+    this.wampDelay = Math.min(this.wampDelay * 2, 30_000);
+  }
+
+  private wampClosedRetry(): void {
+    if (this.stopping) return;
+    this.wampTimer = setTimeout(() => {
+      this.joinWamp().catch(() => this.wampClosedRetry());
+    }, this.wampDelay);
+    this.wampDelay = Math.min(this.wampDelay * 2, 30_000);
+  }
+
+  // ---- MQTT connection ----
+
+  private connectMqtt(): void {
+    if (this.stopping) return;
+    const c = this.config;
+    const options: IClientOptions = {
+      clientId: c.clientId,
+      protocolVersion: c.protocolVersion,
+      keepalive: c.keepalive,
+      clean: true,
+      reconnectPeriod: 0, // the bridge reconnects itself, with backoff
+      connectTimeout: c.connectTimeout,
+      resubscribe: false,
+      queueQoSZero: false,
+    };
+    if (c.username !== undefined) options.username = c.username;
+    if (c.password !== undefined) options.password = c.password;
+    if (c.tls) {
+      if (c.tls.ca) options.ca = c.tls.ca;
+      if (c.tls.certificate) options.cert = c.tls.certificate;
+      if (c.tls.key) options.key = c.tls.key;
+      options.rejectUnauthorized = c.tls.rejectUnauthorized;
+      if (c.tls.servername) options.servername = c.tls.servername;
+    }
+    const client = connect(c.url, options);
+    this.client = client;
+    this.live = client;
+    client.handleMessage = (packet, done) => this.fromMqtt(packet, done);
+    client.on('connect', (connack) => {
+      if (this.live !== client) return;
+      this.connected = true;
+      this.since = Date.now();
+      this.delay = c.reconnect.initialDelay;
+      this.counters.connects++;
+      const receiveMaximum = connack.properties?.receiveMaximum;
+      this.window = Math.max(1, Math.min(c.maxInflight, receiveMaximum ?? Infinity));
+      log.info(`mqtt bridge '${this.id}': connected to ${c.url} as '${c.clientId}' (MQTT ${c.protocolVersion === 5 ? '5' : '3.1.1'})${this.outbox.size > 0 ? `, ${this.outbox.size} buffered message(s) to send` : ''}`);
+      this.subscribeFilters(client);
+      this.onState?.(this);
+      this.pump();
+    });
+    client.on('error', (err) => {
+      // A broker that stays away fails every attempt the same way: logged once, then at debug.
+      const message = `${c.url}: ${err.message}`;
+      if (this.live === client) this.error(message, message === this.lastError ? 'debug' : 'warn');
+    });
+    client.on('close', () => this.mqttClosed(client));
+  }
+
+  private subscribeFilters(client: MqttClient): void {
+    if (this.config.toWamp.length === 0) return;
+    const v5 = this.config.protocolVersion === 5;
+    const map: Record<string, { qos: 0 | 1 | 2; nl?: boolean; rap?: boolean }> = {};
+    for (const rule of this.config.toWamp) map[rule.filter] = v5 ? { qos: rule.qos, nl: true, rap: true } : { qos: rule.qos };
+    client.subscribe(map, (err, granted) => {
+      if (this.live !== client) return;
+      if (err) return this.error(`subscribing on ${this.config.url} failed: ${err.message}`);
+      for (const g of granted ?? []) {
+        if (g.qos > 2) this.error(`the broker refused the subscription to '${g.topic}' (reason ${g.qos})`);
+      }
+    });
+  }
+
+  private mqttClosed(client: MqttClient): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    this.live = undefined;
+    client.removeAllListeners('connect');
+    client.removeAllListeners('close');
+    client.on('error', () => {});
+    client.end(true);
+    this.outbox.requeueInflight();
+    if (this.connected) {
+      this.connected = false;
+      this.since = Date.now();
+      this.counters.disconnects++;
+      log.warn(`mqtt bridge '${this.id}': disconnected from ${this.config.url}${this.lastError ? ` (${this.lastError})` : ''}; ${this.outbox.size} message(s) buffered`);
+      this.onState?.(this);
+    } else if (this.lastError) {
+      log.debug(`mqtt bridge '${this.id}': cannot connect to ${this.config.url}: ${this.lastError}`);
+    }
+    if (this.stopping) return;
+    const delay = this.delay;
+    this.delay = Math.min(this.delay * 2, this.config.reconnect.maxDelay);
+    this.reconnectTimer = setTimeout(() => this.connectMqtt(), delay);
+  }
+
+  // ---- WAMP → MQTT ----
+
+  private fromWamp(rule: MqttBridgeConfig['toMqtt'][number], args: unknown[], kwargs: Dict, details: Dict): void {
+    if (details[BRIDGE_ATTRIBUTE] === this.id) return; // came from this bridge's broker
+    // One publication matching several rules arrives once per rule, one after the other.
+    if (details['publication'] !== undefined && details['publication'] === this.lastPublication) return;
+    this.lastPublication = details['publication'];
+    const uri = typeof details['topic'] === 'string' ? details['topic'] : rule.uri;
+    const topic = this.mapping.uriToTopic(uri);
+    const payload = topic === undefined ? undefined : this.mapping.encode(uri, args, kwargs);
+    if (topic === undefined || payload === undefined) {
+      this.counters.droppedUnmappable++;
+      this.dropLog(topic === undefined ? `'${uri}' has no MQTT topic under prefix '${this.config.topicPrefix}'` : `an event on '${uri}' cannot be written as an MQTT payload`);
+      return;
+    }
+    const wanted = details['_mqtt_qos'];
+    const qos = wanted === 0 || wanted === 1 || wanted === 2 ? wanted : rule.qos;
+    const retain = details['retained'] === true || details['_mqtt_retain'] === true || rule.retain;
+    const properties = this.config.protocolVersion === 5 ? propertiesOf(details) : undefined;
+    if (qos === 0) {
+      const client = this.client;
+      if (!this.connected || !client) {
+        this.counters.droppedQos0++;
+        return;
+      }
+      this.echo?.published(topic, payload);
+      client.publish(topic, payload, properties ? { qos, retain, properties } : { qos, retain });
+      this.counters.messagesOut++;
+      return;
+    }
+    const message = properties ? { topic, payload, qos, retain, properties } : { topic, payload, qos, retain };
+    if (!this.outbox.push(message)) {
+      this.counters.droppedOverflow++;
+      this.dropLog(`buffer full (${this.config.maxBuffered} messages): a QoS ${qos} message for '${topic}' dropped`);
+      return;
+    }
+    this.pump();
+  }
+
+  /** Sends from the front of the outbox while connected and the window allows. */
+  private pump(): void {
+    const client = this.live;
+    // While stopping, only what is in flight is finished; the rest stays buffered.
+    if (!client || !this.connected || this.stopping) return;
+    while (this.outbox.inflight < this.window) {
+      const m = this.outbox.next();
+      if (!m) return;
+      this.echo?.published(m.topic, m.payload);
+      const opts = m.properties ? { qos: m.qos, retain: m.retain, properties: m.properties } : { qos: m.qos, retain: m.retain };
+      client.publish(m.topic, m.payload, opts, (err) => {
+        if (this.live !== client) return; // the connection is gone; the message was requeued
+        if (err) {
+          const code = (err as { code?: unknown }).code;
+          if (typeof code !== 'number') return; // connection trouble: 'close' requeues it
+          // MQTT 5: the broker refused it (reason code ≥ 0x80); sending it again would not help.
+          this.counters.rejected++;
+          this.error(`the broker refused a message for '${m.topic}': ${err.message}`);
+        } else {
+          this.counters.messagesOut++;
+        }
+        this.outbox.done(m.seq);
+        this.pump();
+      });
+    }
+  }
+
+  // ---- MQTT → WAMP ----
+
+  private fromMqtt(packet: IPublishPacket, done: (err?: Error) => void): void {
+    const topic = packet.topic;
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload);
+    if (this.echo?.isEcho(topic, payload)) return done();
+    const uri = this.mapping.topicToUri(topic);
+    const session = this.wamp;
+    if (uri === undefined || !session) {
+      if (uri === undefined) this.counters.droppedUnmappable++;
+      else this.counters.droppedInbound++;
+      this.dropLog(uri === undefined ? `MQTT topic '${topic}' cannot be a WAMP URI` : `no WAMP session: a message on '${topic}' dropped`);
+      return done();
+    }
+    const qos = packet.qos;
+    const options: Dict = { _mqtt_topic: topic, _mqtt_qos: qos, [BRIDGE_ATTRIBUTE]: this.id };
+    if (packet.retain) {
+      if (payload.length === 0) options[CLEAR_RETAINED] = true;
+      else options['retain'] = true;
+    }
+    const p = packet.properties;
+    if (p?.responseTopic !== undefined) options['_mqtt_response_topic'] = p.responseTopic;
+    if (p?.correlationData !== undefined) options['_mqtt_correlation_data'] = p.correlationData;
+    if (p?.contentType !== undefined) options['_mqtt_content_type'] = p.contentType;
+    if (p?.userProperties !== undefined) options['_mqtt_user_properties'] = p.userProperties;
+    const { args, kwargs } = this.mapping.decode(uri, payload);
+    this.counters.messagesIn++;
+    if (qos === 0) {
+      session.publish(uri, args ?? [], kwargs ?? {}, options).catch(() => {});
+      return done();
+    }
+    // QoS 1/2: acknowledged to the broker once the router accepted it.
+    options['acknowledge'] = true;
+    session.publish(uri, args ?? [], kwargs ?? {}, options).then(() => done(), (err: Error) => {
+      this.counters.droppedInbound++;
+      this.dropLog(`publishing '${uri}' into realm '${this.config.realm}' failed: ${err.message}`);
+      done();
+    });
+  }
+
+  // ---- errors and logs ----
+
+  private error(message: string, level: 'warn' | 'error' | 'debug' = 'error'): void {
+    this.lastError = message;
+    this.lastErrorAt = new Date().toISOString();
+    log[level](`mqtt bridge '${this.id}': ${message}`);
+  }
+
+  private dropLog(message: string): void {
+    const now = Date.now();
+    if (now - this.lastDropLog < DROP_LOG_INTERVAL_MS) return;
+    this.lastDropLog = now;
+    const s = this.state();
+    log.warn(`mqtt bridge '${this.id}': ${message} (dropped so far: ${String(s['dropped'])}; further drops are counted, logged at most every ${DROP_LOG_INTERVAL_MS / 1000} s)`);
+  }
+}
+
+function propertiesOf(details: Dict): OutgoingProperties | undefined {
+  let out: OutgoingProperties | undefined;
+  const responseTopic = details['_mqtt_response_topic'];
+  const correlation = details['_mqtt_correlation_data'];
+  const contentType = details['_mqtt_content_type'];
+  const userProperties = details['_mqtt_user_properties'];
+  if (typeof responseTopic === 'string') (out ??= {}).responseTopic = responseTopic;
+  if (correlation instanceof Uint8Array) (out ??= {}).correlationData = Buffer.from(correlation);
+  else if (typeof correlation === 'string') (out ??= {}).correlationData = Buffer.from(correlation, 'utf8');
+  if (typeof contentType === 'string') (out ??= {}).contentType = contentType;
+  if (userProperties !== null && typeof userProperties === 'object' && !Array.isArray(userProperties)) {
+    (out ??= {}).userProperties = userProperties as Record<string, string | string[]>;
+  }
+  return out;
+}

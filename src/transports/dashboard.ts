@@ -1,0 +1,93 @@
+// Junction's `dashboard` web path: the status page (src/web/, copied to dist/web by the build), the
+// Autobahn|JS browser build from the `autobahn-browser` package (gzipped when the browser takes it),
+// and `dashboard.json`, which tells the page its realm, WebSocket path and login methods.
+
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DashboardPathConfig, ListenerConfig } from '../config/types.js';
+import { StaticFiles } from './static-files.js';
+
+/** The dashboard's assets: dist/web beside dist/transports, or src/web when run from source. */
+export const DASHBOARD_DIR = fileURLToPath(new URL('../web/', import.meta.url));
+
+/** The page may load its own files and talk WebSocket to its own host, nothing else. */
+const CSP = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+let autobahnDir: string | undefined | null;
+function autobahnDirectory(): string | undefined {
+  if (autobahnDir === undefined) {
+    try {
+      autobahnDir = dirname(createRequire(import.meta.url).resolve('autobahn-browser/package.json'));
+    } catch {
+      autobahnDir = null;
+    }
+  }
+  return autobahnDir ?? undefined;
+}
+
+export class DashboardFiles {
+  private readonly files: StaticFiles;
+  private readonly info: string;
+
+  constructor(config: DashboardPathConfig, listener: ListenerConfig) {
+    this.files = new StaticFiles(config.directory);
+    const websocket = config.websocket ?? Object.keys(listener.websocket)[0] ?? null;
+    const auth = websocket ? listener.websocket[websocket]?.auth : undefined;
+    // No auth block: everyone joins anonymously. Of the rest, the page can do anonymous and ticket.
+    const authmethods = !auth ? ['anonymous'] : (['anonymous', 'ticket'] as const).filter((m) => auth[m] !== undefined);
+    this.info = JSON.stringify({ realm: config.realm, websocket, authmethods, setup: config.setup !== undefined });
+  }
+
+  async serve(relativePath: string, urlPath: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    res.setHeader('Content-Security-Policy', CSP);
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    if (relativePath === 'dashboard.json') {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(this.info), 'Cache-Control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : this.info);
+      return true;
+    }
+    if (relativePath === 'autobahn.min.js') return this.autobahn(req, res);
+    return this.files.serve(relativePath, urlPath, req, res);
+  }
+
+  /** autobahn-browser's minified build; its gzipped twin (autobahn.min.jgz, ~110 kB) when accepted. */
+  private async autobahn(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const dir = autobahnDirectory();
+    if (!dir) return false;
+    const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    let path = join(dir, gzip ? 'autobahn.min.jgz' : 'autobahn.min.js');
+    let info = await stat(path).catch(() => undefined);
+    let encoded = gzip && info !== undefined;
+    if (!info && gzip) {
+      path = join(dir, 'autobahn.min.js');
+      info = await stat(path).catch(() => undefined);
+      encoded = false;
+    }
+    if (!info?.isFile()) return false;
+    const headers: Record<string, string | number> = {
+      'Content-Type': 'text/javascript; charset=utf-8',
+      'Last-Modified': info.mtime.toUTCString(),
+      'Cache-Control': 'no-cache',
+      'Vary': 'Accept-Encoding',
+      'X-Content-Type-Options': 'nosniff',
+    };
+    if (encoded) headers['Content-Encoding'] = 'gzip';
+    const since = req.headers['if-modified-since'];
+    if (since !== undefined && Date.parse(since) >= Math.floor(info.mtimeMs / 1000) * 1000) {
+      res.writeHead(304, headers);
+      res.end();
+      return true;
+    }
+    res.writeHead(200, { ...headers, 'Content-Length': info.size });
+    if (req.method === 'HEAD') {
+      res.end();
+      return true;
+    }
+    createReadStream(path).on('error', () => res.destroy()).pipe(res);
+    return true;
+  }
+}
