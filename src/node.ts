@@ -5,18 +5,20 @@ import type { JunctionConfig, ListenerConfig, RealmConfig, WampServiceConfig } f
 import { Router } from './router/router.js';
 import { Listener } from './transports/listener.js';
 import { log } from './log.js';
-import { MqttBridges } from './bridges/mqtt/bridges.js';
-import { SerialBridge } from './bridges/serial/bridge.js';
+import type { MqttBridges } from './bridges/mqtt/bridges.js';
+import type { SerialBridge } from './bridges/serial/bridge.js';
 import { startBoard, type BoardComponents } from './board/components.js';
 import { SetupReveal } from './board/setup-reveal.js';
 
 export class JunctionNode {
   readonly router: Router;
   readonly listeners: Listener[];
+  // Components are loaded only when configured: a router without MQTT bridges or serial ports does
+  // not carry the mqtt or serialport libraries in memory.
   /** Bridges to external MQTT brokers (`bridges.mqtt`), started once the router is ready. */
-  readonly mqttBridges: MqttBridges | undefined;
+  mqttBridges: MqttBridges | undefined;
   /** Serial bridges (`serial`), started once the router is ready. */
-  readonly serialBridges: SerialBridge[];
+  serialBridges: SerialBridge[] = [];
   /** Board telemetry and schedules (`telemetry`, `schedules`), started once the router is ready. */
   board: BoardComponents | undefined;
   /** junction.setup.reveal, for `dashboard` web paths with a `setup` file (one per realm and file). */
@@ -26,9 +28,6 @@ export class JunctionNode {
   constructor(readonly config: JunctionConfig) {
     this.router = new Router(config.router.realms);
     this.listeners = config.router.listeners.map((l) => new Listener(l, this.router));
-    const bridges = config.bridges?.mqtt ?? [];
-    this.mqttBridges = bridges.length > 0 ? new MqttBridges(bridges, this.router) : undefined;
-    this.serialBridges = (config.serial ?? []).map((s) => new SerialBridge(s, this.router));
     const setups = new Map<string, SetupReveal>();
     for (const l of config.router.listeners) {
       for (const p of Object.values(l.static)) {
@@ -47,8 +46,17 @@ export class JunctionNode {
         started.push(listener);
         log.info(`listening: ${listener.url}`);
       }
-      await this.mqttBridges?.start();
-      for (const bridge of this.serialBridges) await bridge.start();
+      const mqttBridges = this.config.bridges?.mqtt ?? [];
+      if (mqttBridges.length > 0) {
+        const { MqttBridges } = await import('./bridges/mqtt/bridges.js');
+        this.mqttBridges = new MqttBridges(mqttBridges, this.router);
+        await this.mqttBridges.start();
+      }
+      if (this.config.serial?.length) {
+        const { SerialBridge } = await import('./bridges/serial/bridge.js');
+        this.serialBridges = this.config.serial.map((s) => new SerialBridge(s, this.router));
+        for (const bridge of this.serialBridges) await bridge.start();
+      }
       this.board = await startBoard(this.config, this.router);
       for (const reveal of this.setupReveals) await reveal.start(this.router);
     } catch (err) {
