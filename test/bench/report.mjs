@@ -54,7 +54,7 @@ function layout(header, rows) {
 }
 
 /** Each target as { name, verdict: 'PASS' | 'FAIL' | 'N/A', detail }. */
-export function targets({ results: { J, R, F }, bare, queue, clients }) {
+export function targets({ results: { J, R, F }, bare, queue, clients, cold }) {
   const list = [];
   const check = (name, value, ok, detail) => list.push({ name, verdict: value === undefined ? 'N/A' : ok(value) ? 'PASS' : 'FAIL', detail });
 
@@ -101,5 +101,8 @@ export function targets({ results: { J, R, F }, bare, queue, clients }) {
   const perSession = J.memory?.perSessionKiB;
   check('≤ 3 KiB per idle session at 1000 sessions', perSession, (x) => x <= 3,
     `${fmt(perSession, 2)} KiB (the relay, per bare ws connection: ${fmt(R.memory?.perSessionKiB, 2)} KiB)`);
+  const start = cold ? cold.junctionMs / cold.bareMs : undefined;
+  check('Cold start to first answered call ≤ 2× a bare node -e start', start, (x) => x <= 2,
+    cold ? `${cold.junctionMs.toFixed(0)} ms / ${cold.bareMs.toFixed(0)} ms = ${times(start)}` : '');
   return list;
 }

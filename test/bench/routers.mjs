@@ -18,7 +18,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const JUNCTION_CLI = process.env.JUNCTION_BENCH_CLI || join(ROOT, 'dist', 'cli.js');
 export const NAMES = { J: 'Junction', R: 'raw relay', F: 'fox-wamp', M: 'mosquitto' };
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
       const { port } = s.address();

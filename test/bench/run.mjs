@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exited, killAll } from './children.mjs';
 import { settings, rpc, pubsub, memory, queueCost, mqttPubsub } from './cases.mjs';
+import { coldStart } from './cold-start.mjs';
 import { startRouter, stopRouter, bareNodeRss, mosquittoPath, NAMES } from './routers.mjs';
 import { table, mqttTable, targets } from './report.mjs';
 
@@ -205,6 +206,17 @@ async function main() {
     }
   }
 
+  let cold;
+  if (KINDS.includes('J') && !results.J.unavailable) {
+    log('J cold start…');
+    try {
+      cold = await coldStart(QUICK ? 3 : 5);
+    } catch (err) {
+      log(`cold start failed: ${err.message}`);
+      crashes.push(`J cold start: ${err.message}`);
+    }
+  }
+
   console.log(`\nclients: ${client} for Junction and fox-wamp, raw ws frames for the relay; JSON over WebSocket`);
   console.log(`${settings.durationMs} ms per case; router CPU from /proc/PID/stat${bare ? `; bare node RSS ${bare.toLocaleString('en-US')} KiB` : ''}\n`);
   if (KINDS.length) for (const line of table(results)) console.log(line);
@@ -225,12 +237,13 @@ async function main() {
       if (v?.stalls) console.log(`${NAMES[kind]} ${name}: the publisher stopped waiting for a delivery ${v.stalls}× (events lost?)`);
     }
   }
-  const verdicts = targets({ results, bare, queue, clients: client });
+  if (cold) console.log(`\ncold start (median of ${cold.rounds}): Junction spawn → first answered call ${cold.junctionMs.toFixed(0)} ms; bare \`node -e\` spawn → first output ${cold.bareMs.toFixed(0)} ms`);
+  const verdicts = targets({ results, bare, queue, clients: client, cold });
   console.log('\ntargets');
   for (const t of verdicts) console.log(`${t.verdict.padEnd(4)}  ${t.name}: ${t.detail}`);
 
   mkdirSync(join(ROOT, '.bench-out'), { recursive: true });
-  const out = { date: new Date().toISOString(), quick: QUICK, ...settings, bare, results, queue, targets: verdicts, crashes };
+  const out = { date: new Date().toISOString(), quick: QUICK, ...settings, bare, results, queue, cold, targets: verdicts, crashes };
   writeFileSync(join(ROOT, '.bench-out', 'latest.json'), `${JSON.stringify(out, null, 2)}\n`);
   if (crashes.length) console.log(`\n${crashes.length} case(s) crashed:\n  ${crashes.join('\n  ')}`);
   return crashes.length ? 1 : 0;
