@@ -1,7 +1,7 @@
 #!/bin/bash
 # Builds a flashable arm64 Raspberry Pi SD image of Junction from Debian trixie packages only.
 #
-#   sudo images/deps.sh && sudo images/build.sh        # ~25-35 min on 2 cores, mostly emulation
+#   sudo images/deps.sh && sudo images/build.sh        # 11-20 min on 2 cores, mostly emulation
 #
 # Output (in $JUNCTION_IMAGE_DIR/out, default /var/tmp/junction-image/out):
 #   junction-rpi-arm64.img      msdos label: p1 FAT32 "RASPIFIRM" (firmware, kernel, initrd, first-boot
@@ -24,7 +24,7 @@
 #   SOURCE_DATE_EPOCH   time stamp of every file, default: the last commit's time
 #   ENABLE_SSH=1        enable sshd in the image (key login only; default off, see README)
 #   XZ=0                do not write the .img.xz
-#   RESUME=1            reuse the chroot of an earlier run that got past the package stage
+#   RESUME=1            after a failed run that got past the package stage: reuse its chroot
 #   JUNCTION_SRC        where Junction's sources are (default: this repository's working tree)
 set -euo pipefail
 
@@ -304,8 +304,10 @@ mark "configured"
 # ---------------------------------------------------------------- 4. the one initramfs build
 KVER=$(basename "$(ls -d "$ROOT"/lib/modules/* | sort -V | tail -1)")
 step "initramfs for $KVER (emulated; the slow part)"
-rm -f "$ROOT/usr/sbin/update-initramfs"
-in_chroot dpkg-divert --local --rename --remove /usr/sbin/update-initramfs
+if in_chroot dpkg-divert --list /usr/sbin/update-initramfs | grep -q .; then
+  rm -f "$ROOT/usr/sbin/update-initramfs"
+  in_chroot dpkg-divert --local --rename --remove /usr/sbin/update-initramfs
+fi
 sed -i 's/^update_initramfs=.*/update_initramfs=yes/' "$ROOT/etc/initramfs-tools/update-initramfs.conf"
 in_chroot update-initramfs -c -k "$KVER"
 # raspi-firmware's kernel hook copies kernel, initrd, DTBs and writes config.txt/cmdline.txt.
@@ -320,7 +322,7 @@ for f in "$HERE"/boot/*; do sed "s/\$/\r/" "$f" > "$ROOT/boot/firmware/$(basenam
 
 # ---------------------------------------------------------------- 5. make it deterministic
 step "cleanup for a reproducible tree"
-rm -f "$ROOT/usr/sbin/policy-rc.d" "$ROOT/etc/resolv.conf.build"
+rm -f "$ROOT/usr/sbin/policy-rc.d" "$ROOT/etc/resolv.conf.build" "$STAMPS/packages"   # no RESUME from here on
 umount_chroot
 rm -f "$ROOT/etc/resolv.conf"; ln -s ../run/systemd/resolve/stub-resolv.conf "$ROOT/etc/resolv.conf"
 rm -rf "$ROOT/var/lib/apt/lists/"* "$ROOT/var/cache/apt/"*.bin "$ROOT/var/cache/debconf/"*-old \
@@ -371,6 +373,13 @@ rm -f "$ROOTIMG"
 UUID=$(printf '%s' "junction-$SUITE-$SOURCE_DATE_EPOCH" | sha256sum | sed -E 's/^(.{8})(.{4}).(.{3}).(.{3})(.{12}).*/\1-\2-4\3-8\4-\5/')
 E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH mkfs.ext4 -q -F -L RASPIROOT -U "$UUID" \
   -E "hash_seed=$UUID,root_owner=0:0" -d "$ROOT" "$ROOTIMG" "${ROOT_MB}M"
+# mkfs.ext4 -d takes each inode's atime and ctime from the tree, and a ctime cannot be set there:
+# pin both with debugfs. With that the two partitions, and the image, come out bit for bit the same.
+( cd "$ROOT" && find . -xdev -print ) | sed -e 's|^\.||' -e 's|^$|/|' \
+  | awk -v t="@$SOURCE_DATE_EPOCH" '{ printf "sif \"%s\" ctime %s\nsif \"%s\" atime %s\n", $0, t, $0, t }' > "$WORK/debugfs.cmds"
+E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH debugfs -w -f "$WORK/debugfs.cmds" "$ROOTIMG" >/dev/null 2>"$WORK/debugfs.log"
+if grep -v '^debugfs ' "$WORK/debugfs.log" | grep -q .; then echo "build.sh: debugfs reported:" >&2; head "$WORK/debugfs.log" >&2; exit 1; fi
+e2fsck -fn "$ROOTIMG" >/dev/null || { echo "build.sh: e2fsck found problems in the root file system" >&2; exit 1; }
 echo "root partition: ${USED} MiB of files in ${ROOT_MB} MiB (grown to the card on first boot)"
 
 step "image"
