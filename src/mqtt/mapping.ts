@@ -36,8 +36,12 @@ export interface Payload {
 
 const BAD_LEVEL = /[.#+\s]/;
 
+let mappings = 0;
+
 export class MqttMapping {
   readonly topicPrefix: string;
+  /** Names this mapping's payloads in a broker EncodingCache (two listeners may map differently). */
+  readonly cacheKey = `mqtt#${++mappings}`;
   /** Longest prefix first. */
   private readonly rules: PayloadRule[];
 

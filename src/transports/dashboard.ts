@@ -2,14 +2,13 @@
 // Autobahn|JS browser build from the `autobahn-browser` package (gzipped when the browser takes it),
 // and `dashboard.json`, which tells the page its realm, WebSocket path and login methods.
 
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DashboardPathConfig, ListenerConfig } from '../config/types.js';
-import { StaticFiles } from './static-files.js';
+import { StaticFiles, sendFile } from './static-files.js';
 
 /** The dashboard's assets: dist/web beside dist/transports, or src/web when run from source. */
 export const DASHBOARD_DIR = fileURLToPath(new URL('../web/', import.meta.url));
@@ -68,26 +67,9 @@ export class DashboardFiles {
       encoded = false;
     }
     if (!info?.isFile()) return false;
-    const headers: Record<string, string | number> = {
-      'Content-Type': 'text/javascript; charset=utf-8',
-      'Last-Modified': info.mtime.toUTCString(),
-      'Cache-Control': 'no-cache',
-      'Vary': 'Accept-Encoding',
-      'X-Content-Type-Options': 'nosniff',
-    };
+    const headers: Record<string, string> = { 'Content-Type': 'text/javascript; charset=utf-8', 'Vary': 'Accept-Encoding' };
     if (encoded) headers['Content-Encoding'] = 'gzip';
-    const since = req.headers['if-modified-since'];
-    if (since !== undefined && Date.parse(since) >= Math.floor(info.mtimeMs / 1000) * 1000) {
-      res.writeHead(304, headers);
-      res.end();
-      return true;
-    }
-    res.writeHead(200, { ...headers, 'Content-Length': info.size });
-    if (req.method === 'HEAD') {
-      res.end();
-      return true;
-    }
-    createReadStream(path).on('error', () => res.destroy()).pipe(res);
+    sendFile(req, res, path, info, headers);
     return true;
   }
 }

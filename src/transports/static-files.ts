@@ -18,6 +18,31 @@ export function contentTypeOf(file: string): string {
   return CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
 }
 
+/**
+ * Answers a GET/HEAD with the file at `path` (`info` its stat), revalidated by modification time:
+ * no-cache + Last-Modified, so browsers ask again and usually get a bodiless 304.
+ */
+export function sendFile(req: IncomingMessage, res: ServerResponse, path: string, info: Stats, extraHeaders: Record<string, string>): void {
+  const headers: Record<string, string | number> = {
+    'Last-Modified': info.mtime.toUTCString(),
+    'Cache-Control': 'no-cache',
+    'X-Content-Type-Options': 'nosniff',
+    ...extraHeaders,
+  };
+  const since = req.headers['if-modified-since'];
+  if (since !== undefined && Date.parse(since) >= Math.floor(info.mtimeMs / 1000) * 1000) {
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
+  res.writeHead(200, { ...headers, 'Content-Length': info.size });
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  createReadStream(path).on('error', () => res.destroy()).pipe(res);
+}
+
 export class StaticFiles {
   private readonly root: string;
 
@@ -47,26 +72,7 @@ export class StaticFiles {
       info = await statOf(path);
     }
     if (!info?.isFile()) return false;
-    const lastModified = info.mtime.toUTCString();
-    const headers = {
-      'Content-Type': contentTypeOf(path),
-      'Last-Modified': lastModified,
-      'Cache-Control': 'no-cache',
-      'X-Content-Type-Options': 'nosniff',
-    };
-    // no-cache + Last-Modified: browsers revalidate and usually get a bodiless 304.
-    const since = req.headers['if-modified-since'];
-    if (since !== undefined && Date.parse(since) >= Math.floor(info.mtimeMs / 1000) * 1000) {
-      res.writeHead(304, headers);
-      res.end();
-      return true;
-    }
-    res.writeHead(200, { ...headers, 'Content-Length': info.size });
-    if (req.method === 'HEAD') {
-      res.end();
-      return true;
-    }
-    createReadStream(path).on('error', () => res.destroy()).pipe(res);
+    sendFile(req, res, path, info, { 'Content-Type': contentTypeOf(path) });
     return true;
   }
 

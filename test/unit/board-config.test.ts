@@ -1,8 +1,9 @@
 // Junction's `telemetry` and `schedules` sections: defaults, and every error named by its JSON path
 // (cron expressions checked at load time with node-cron's parser; realms and roles must exist).
 import { describe, it, expect } from 'vitest';
-import { parseConfig, ConfigError, type ConfigIssue } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
 import { boardName, TELEMETRY_DEFAULTS } from '../../src/config/load-board.js';
+import { errorsOf } from '../helpers/config.js';
 
 function base(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -17,20 +18,6 @@ function base(extra: Record<string, unknown> = {}): Record<string, unknown> {
     }],
     ...extra,
   };
-}
-
-function issuesOf(raw: unknown): ConfigIssue[] {
-  try {
-    parseConfig(raw);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.issues;
-    throw err;
-  }
-  return [];
-}
-
-function errorsOf(raw: unknown): Record<string, string> {
-  return Object.fromEntries(issuesOf(raw).map((i) => [i.path, i.message]));
 }
 
 describe('telemetry section', () => {

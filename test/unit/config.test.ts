@@ -8,33 +8,19 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import {
-  loadConfigFile, parseConfig, defaultConfig, dashboardRole, convertStarredUri, ConfigError, type ConfigIssue,
+  loadConfigFile, parseConfig, defaultConfig, dashboardRole, convertStarredUri, ConfigError,
 } from '../../src/config/load.js';
 import { starterConfig, writeStarter } from '../../src/config/starter.js';
 import { checkConfigFile } from '../../src/config/check.js';
 import { DEFAULT_TRANSPORT_OPTIONS, type JunctionConfig } from '../../src/config/types.js';
 import { DASHBOARD_DIR } from '../../src/transports/dashboard.js';
+import { errorsOf, issuesOf } from '../helpers/config.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/config/', import.meta.url));
 const CERTS = join(FIXTURES, 'tls', 'certs');
 
 function tmp(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `junction-${prefix}-`));
-}
-
-function issuesOf(raw: unknown, baseDir?: string): ConfigIssue[] {
-  try {
-    parseConfig(raw, undefined, baseDir);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.issues;
-    throw err;
-  }
-  return [];
-}
-
-/** path → message of every error. */
-function errorsOf(raw: unknown, baseDir?: string): Record<string, string> {
-  return Object.fromEntries(issuesOf(raw, baseDir).map((i) => [i.path, i.message]));
 }
 
 /** Asserts exactly one error, at `path`, with a message matching `message`. */

@@ -1,7 +1,8 @@
 // The `dashboard` web path type: defaults, checks, and what dashboard.json tells the page.
 import { describe, it, expect } from 'vitest';
-import { parseConfig, ConfigError } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
 import { DASHBOARD_DIR } from '../../src/transports/dashboard.js';
+import { errorsOf } from '../helpers/config.js';
 
 const config = (paths: Record<string, unknown>, websocket: Record<string, unknown> = { ws: {} }) => ({
   version: 2,
@@ -11,16 +12,6 @@ const config = (paths: Record<string, unknown>, websocket: Record<string, unknow
     transports: [{ type: 'universal', endpoint: { type: 'tcp', port: 8080 }, websocket, web: { paths } }],
   }],
 });
-
-function errorsOf(raw: unknown): Record<string, string> {
-  try {
-    parseConfig(raw);
-  } catch (e) {
-    if (e instanceof ConfigError) return Object.fromEntries(e.issues.map((i) => [i.path, i.message]));
-    throw e;
-  }
-  return {};
-}
 
 describe('dashboard web path', () => {
   it('defaults to the first realm and the listener\'s first WebSocket path; setup is resolved', () => {

@@ -2,10 +2,11 @@
 // `send_queue_policy`, `max_messages_per_second`, `max_messages_burst`; an endpoint's
 // `max_connections`; a realm's `max_pending_calls`. Defaults, parsed values, and every error at its path.
 import { describe, it, expect } from 'vitest';
-import { parseConfig, defaultConfig, ConfigError, type ConfigIssue } from '../../src/config/load.js';
+import { parseConfig, defaultConfig } from '../../src/config/load.js';
 import { DEFAULT_TRANSPORT_OPTIONS, DEFAULT_MAX_PENDING_CALLS } from '../../src/config/types.js';
 import { Realm } from '../../src/router/realm.js';
 import { IdSequence } from '../../src/wamp/ids.js';
+import { errorsOf } from '../helpers/config.js';
 
 type Raw = any;
 
@@ -15,16 +16,6 @@ function minimal(transport: Raw = { type: 'websocket', endpoint: { type: 'tcp', 
   return { version: 2, workers: [{ type: 'router', realms: [realm], transports: [transport] }] };
 }
 
-function issuesOf(raw: unknown): ConfigIssue[] {
-  try {
-    parseConfig(raw);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.issues;
-    throw err;
-  }
-  return [];
-}
-const errorsOf = (raw: unknown) => Object.fromEntries(issuesOf(raw).map((i) => [i.path, i.message]));
 const warningsOf = (raw: unknown) => Object.fromEntries((parseConfig(raw).warnings ?? []).map((w) => [w.path, w.message]));
 
 const T0 = 'workers[0].transports[0]';

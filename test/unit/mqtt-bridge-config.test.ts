@@ -6,10 +6,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseConfig, ConfigError, type ConfigIssue } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
 import { filterProblem } from '../../src/config/load-bridges.js';
 import { Outbox } from '../../src/bridges/mqtt/outbox.js';
 import { EchoFilter, topicMatches } from '../../src/bridges/mqtt/echo-filter.js';
+import { errorsOf } from '../helpers/config.js';
 
 const TLS = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));
 
@@ -25,16 +26,6 @@ function doc(bridges: unknown): Record<string, unknown> {
     }],
     bridges,
   };
-}
-
-function errorsOf(raw: unknown, baseDir?: string): Record<string, string> {
-  try {
-    parseConfig(raw, undefined, baseDir);
-  } catch (err) {
-    if (err instanceof ConfigError) return Object.fromEntries(err.issues.map((i: ConfigIssue) => [i.path, i.message]));
-    throw err;
-  }
-  return {};
 }
 
 const minimal = { id: 'shed', realm: 'realm1', url: 'mqtt://broker.local', to_wamp: ['sensors/#'] };

@@ -4,8 +4,9 @@ import { describe, it, expect } from 'vitest';
 import type { Packet, IPublishPacket } from 'mqtt-packet';
 import { MqttMapping } from '../../src/mqtt/mapping.js';
 import { Outbox } from '../../src/transports/mqtt/outbox.js';
-import { parseConfig, ConfigError } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
 import { makeRouter, join } from '../helpers/core.js';
+import { errorsOf } from '../helpers/config.js';
 
 const mapping = new MqttMapping({ topicPrefix: 'mqtt.', payload: [{ prefix: '', type: 'native' }, { prefix: 'mqtt.raw.', type: 'passthrough' }] });
 
@@ -105,14 +106,6 @@ describe('config: mqtt transports', () => {
     version: 2,
     workers: [{ type: 'router', realms: [{ name: 'realm1', roles: [{ name: 'anonymous', 'allow-by-default': true }] }], transports: [transport] }],
   });
-  const errors = (raw: unknown): Record<string, string> => {
-    try {
-      parseConfig(raw);
-      return {};
-    } catch (err) {
-      return Object.fromEntries((err as ConfigError).issues.map((i) => [i.path, i.message]));
-    }
-  };
   const T = 'workers[0].transports[0]';
 
   it('reads realm, payload mapping, prefix, limits and rpc rules, with defaults', () => {
@@ -133,7 +126,7 @@ describe('config: mqtt transports', () => {
   });
 
   it('errors name their path: unknown realm, wrong payload type, methods MQTT cannot use, bad rpc topics', () => {
-    expect(errors(base({
+    expect(errorsOf(base({
       type: 'mqtt', endpoint: { type: 'tcp', port: 1883 },
       options: { realm: 'nowhere', topic_prefix: 'mqtt', payload_mapping: { '': { type: 'dynamic' } }, role: 'x', rpc: { to_mqtt: [{ procedure: 'p', topic: 'a/+/b' }] } },
       auth: { wampcra: { type: 'static', users: { u: { secret: 's', role: 'anonymous' } } } },
@@ -145,7 +138,7 @@ describe('config: mqtt transports', () => {
       [`${T}.options.rpc.to_mqtt[0].topic`]: 'must be an MQTT topic without wildcards, empty levels, dots or spaces, got "a/+/b"',
       [`${T}.auth.wampcra`]: 'does not apply to MQTT: MQTT clients log in with username/password (ticket) or anonymously',
     });
-    expect(errors(base({ type: 'mqtt', endpoint: { type: 'tcp', port: 1883 } }))).toEqual({
+    expect(errorsOf(base({ type: 'mqtt', endpoint: { type: 'tcp', port: 1883 } }))).toEqual({
       [`${T}.options`]: 'is required: at least { realm: <the realm MQTT clients join> }',
     });
   });

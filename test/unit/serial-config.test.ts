@@ -1,21 +1,13 @@
 // The `serial` section of the config: defaults, and every error at its JSON path.
 import { describe, it, expect } from 'vitest';
-import { parseConfig, type ConfigError } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
+import { errorsOf } from '../helpers/config.js';
 
 const base = (serial: unknown) => ({
   version: 2,
   workers: [{ type: 'router', realms: [{ name: 'realm1', roles: [{ name: 'device', 'allow-by-default': true }] }], transports: [{ type: 'websocket', endpoint: { type: 'tcp', port: 8080 } }] }],
   serial,
 });
-
-function errors(raw: unknown): Record<string, string> {
-  try {
-    parseConfig(raw);
-    return {};
-  } catch (err) {
-    return Object.fromEntries((err as ConfigError).issues.map((i) => [i.path, i.message]));
-  }
-}
 
 describe('config: serial bridges', () => {
   it('reads ports, prefix, role and timings, with defaults', () => {
@@ -27,7 +19,7 @@ describe('config: serial bridges', () => {
   });
 
   it('errors name their path', () => {
-    expect(errors(base([
+    expect(errorsOf(base([
       { realm: 'nowhere', role: 'ghost', prefix: 'bad prefix.', ports: [{ path: 'ttyACM0' }, { path: '/dev/*/tty', baud: 'fast' }], reopen_min: 1000, reopen_max: 500 },
       { id: 'serial0', realm: 'realm1', ports: [] },
     ]))).toEqual({

@@ -12,12 +12,20 @@ import { MqttConnection, type ConnectionOwner } from './connection.js';
 import { MqttSession, type SessionRegistry } from './session.js';
 import { log } from '../../log.js';
 
+/**
+ * Persistent sessions kept without their client, per listener: past it the one offline longest
+ * ends, so clients inventing client ids cannot grow the router's memory without bound.
+ */
+export const MAX_OFFLINE_SESSIONS = 10_000;
+
 /** MQTT 5 session expiry "never" (0xFFFFFFFF seconds). */
 const NEVER = 0xffffffff;
 
 export class MqttService implements ConnectionOwner, SessionRegistry {
   readonly mapping: MqttMapping;
   private readonly sessions = new Map<string, MqttSession>();
+  /** Persistent sessions waiting for their client, the longest-waiting first. */
+  private readonly offline = new Set<MqttSession>();
   private gateway: MqttRpcGateway | undefined;
 
   constructor(readonly config: MqttServiceConfig, readonly factory: SessionFactory, private readonly listenerId: string) {
@@ -48,7 +56,18 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
   // ---- SessionRegistry ----
 
   ended(session: MqttSession): void {
+    this.offline.delete(session);
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+  }
+
+  wentOffline(session: MqttSession): void {
+    this.offline.delete(session);
+    this.offline.add(session);
+    if (this.offline.size > MAX_OFFLINE_SESSIONS) {
+      const oldest = this.offline.values().next().value!;
+      log.info(`mqtt ${this.listenerId}: persistent session of '${oldest.clientId}' ended: more than ${MAX_OFFLINE_SESSIONS} sessions wait for their clients`);
+      oldest.end();
+    }
   }
 
   // ---- ConnectionOwner, until CONNECT is accepted ----
@@ -95,6 +114,7 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
         // The client is back: the new WAMP session only proved who it is.
         session.end();
         existing.takenOver();
+        this.offline.delete(existing);
         existing.attach(connection, connect, { persistent, expiryMs: this.expiryMs(connect, v5), present: true });
         early.replay(connection, existing);
         return;

@@ -10,7 +10,7 @@
 
 import type { IConnectPacket, IPublishPacket, ISubscription, Packet } from 'mqtt-packet';
 import * as M from '../../wamp/message.js';
-import type { SessionFactory, SessionHandle, Transport, TransportInfo } from '../../router/transport.js';
+import type { EncodingCache, SessionFactory, SessionHandle, Transport, TransportInfo } from '../../router/transport.js';
 import type { MqttServiceConfig } from '../../config/types.js';
 import type { MqttMapping } from '../../mqtt/mapping.js';
 import { uriMatches } from '../../wamp/uri.js';
@@ -56,6 +56,8 @@ export interface SessionRegistry {
   readonly factory: SessionFactory;
   /** The session ended: forget its client id (if it still maps to it). */
   ended(session: MqttSession): void;
+  /** A persistent session lost its connection and waits for its client. */
+  wentOffline(session: MqttSession): void;
 }
 
 export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
@@ -221,15 +223,16 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     if (!this.persistent) return this.end();
     this.expiryTimer = setTimeout(() => this.end(), this.expiryMs);
     this.expiryTimer.unref?.();
+    this.registry.wentOffline(this);
   }
 
   // ---- Transport: messages from the router ----
 
-  send(message: M.WampMessage): boolean {
+  send(message: M.WampMessage, cache?: EncodingCache): boolean {
     switch (message[0]) {
       case M.EVENT:
         if (this.subscribing > 0) (this.held ??= []).push(message);
-        else this.deliver(message);
+        else this.deliver(message, cache);
         return true;
       case M.PUBLISHED:
       case M.SUBSCRIBED:
@@ -435,14 +438,18 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
 
   // ---- WAMP → client ----
 
-  private deliver(event: M.WampMessage): void {
+  /** `cache`: the broker's per-subscription encodings; the MQTT payload is made once for all its MQTT subscribers. */
+  private deliver(event: M.WampMessage, cache?: EncodingCache): void {
     const sub = this.bySubscription.get(event[1] as number);
     if (!sub) return;
     const details = event[3] as M.Dict;
     const uri = typeof details['topic'] === 'string' ? details['topic'] : sub.uri;
     const topic = this.registry.mapping.uriToTopic(uri);
     if (topic === undefined) return;
-    const payload = this.registry.mapping.encode(uri, event[4] as unknown[] | undefined, event[5] as M.Dict | undefined);
+    const key = this.registry.mapping.cacheKey;
+    const cached = cache?.[key];
+    const payload = cached instanceof Buffer ? cached : this.registry.mapping.encode(uri, event[4] as unknown[] | undefined, event[5] as M.Dict | undefined);
+    if (cache && payload) cache[key] = payload;
     if (payload === undefined) {
       log.warn(`mqtt ${this.info.peer} (${this.clientId}): an event on '${uri}' cannot be written as an MQTT payload; not sent`);
       return;

@@ -1,0 +1,17 @@
+// Config test helpers: the problems parseConfig reports for a document, by JSON path.
+import { parseConfig, ConfigError, type ConfigIssue } from '../../src/config/load.js';
+
+export function issuesOf(raw: unknown, baseDir?: string): ConfigIssue[] {
+  try {
+    parseConfig(raw, undefined, baseDir);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues;
+    throw err;
+  }
+  return [];
+}
+
+/** path → message of every error. */
+export function errorsOf(raw: unknown, baseDir?: string): Record<string, string> {
+  return Object.fromEntries(issuesOf(raw, baseDir).map((i) => [i.path, i.message]));
+}
