@@ -243,8 +243,8 @@ fi
 rm -rf "$ROOT/opt/junction"; mkdir -p "$ROOT/opt"
 cp -a "$APP/target" "$ROOT/opt/junction"
 chown -R 0:0 "$ROOT/opt/junction"; chmod -R u+rwX,go+rX,go-w "$ROOT/opt/junction"
-ln -sf /opt/junction/dist/cli.js "$ROOT/usr/local/bin/junction"
-chmod 755 "$ROOT/opt/junction/dist/cli.js"
+ln -sf /opt/junction/dist/bin/junction.cjs "$ROOT/usr/local/bin/junction"
+chmod 755 "$ROOT/opt/junction/dist/bin/junction.cjs"
 
 # The unit as maintained in systemd/, plus this image's own files (first boot, network, journald).
 install -D -m 644 "$REPO/systemd/junction.service" "$ROOT/etc/systemd/system/junction.service"
@@ -279,7 +279,7 @@ EOF
 
 step "checking Junction under the target's node (emulated)"
 in_chroot node --version
-in_chroot node /opt/junction/dist/cli.js version
+in_chroot node /opt/junction/dist/bin/junction.cjs version
 in_chroot node -e '
   const { createRequire } = require("module");
   const r = createRequire("/opt/junction/package.json");
@@ -297,7 +297,7 @@ workers:
         endpoint: { type: tcp, port: 8080 }
         websocket: { ws: { auth: { ticket: { type: static, principals: { admin: { ticket: t, role: admin } } } } } }
 EOF
-in_chroot node /opt/junction/dist/cli.js check --config /tmp/check.yaml
+in_chroot node /opt/junction/dist/bin/junction.cjs check --config /tmp/check.yaml
 rm -f "$ROOT/tmp/check.yaml"
 mark "configured"
 

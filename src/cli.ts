@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // junction start [--config FILE] | check --config FILE | init [DIR] | keygen | derive-key --salt S | simulate-device --port P | version
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { defaultConfig, loadConfigFile, ConfigError, releaseConfigParser } from './config/load.js';
@@ -28,9 +28,16 @@ const USAGE = `usage:
                                    a socat pty pair: readings "a0", led.set/led.get (and "slow")
   junction version                 print the version`;
 
+/** The version in Junction's package.json: the nearest one above this file (dist/, dist/bin/ or src/). */
 function version(): string {
-  const pkg = join(dirname(fileURLToPath(import.meta.url)), '..', 'package.json');
-  return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version: string };
+      if (pkg.name === 'junction') return pkg.version;
+    }
+    if (dirname(dir) === dir) return 'unknown';
+  }
 }
 
 function option(args: string[], name: string): string | undefined {

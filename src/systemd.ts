@@ -5,8 +5,10 @@
 // has taken each one (so its exit races nothing); the unit sets NotifyAccess=all for that reason.
 // Outside systemd (no NOTIFY_SOCKET) all of this does nothing.
 
-import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { log } from './log.js';
+
+const requireLazily = createRequire(import.meta.url);
 
 export class SystemdNotifier {
   private readonly enabled = Boolean(process.env['NOTIFY_SOCKET']);
@@ -33,6 +35,8 @@ export class SystemdNotifier {
 
   private send(args: string[]): void {
     if (!this.enabled) return;
+    // Loaded here, not at the top: outside systemd child_process would only cost start-up time.
+    const { execFile } = requireLazily('node:child_process') as typeof import('node:child_process');
     execFile('systemd-notify', args, { timeout: 10_000 }, (err) => {
       if (err) log.warn(`systemd-notify ${args.join(' ')} failed: ${err.message}`);
     });

@@ -1,4 +1,4 @@
-// Build dist/ once before the tests, so CLI tests never run a stale build.
+// Build dist/ (and the bundled CLI, dist/bin/junction.cjs) once before the tests, so CLI tests never run a stale build.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -8,4 +8,5 @@ export default function setup(): void {
   const root = fileURLToPath(new URL('..', import.meta.url));
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
   execFileSync(process.execPath, ['scripts/copy-web.mjs'], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, ['scripts/bundle.mjs'], { cwd: root, stdio: 'inherit' });
 }

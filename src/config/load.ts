@@ -12,7 +12,6 @@
 
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { createRequire } from 'node:module';
@@ -28,29 +27,35 @@ import { parseAuth } from './load-auth.js';
 import { parseMqttService } from './load-mqtt.js';
 import { parseSerial } from './load-serial.js';
 import { parseBridges } from './load-bridges.js';
+import { duplicateKeys } from './json-duplicates.js';
 import { parseSchedules, parseTelemetry } from './load-board.js';
 import { isValidPattern, isValidUri } from '../wamp/uri.js';
 import { DASHBOARD_DIR } from '../transports/dashboard.js';
 
 export { ConfigError, formatIssue } from './check-values.js';
 
-// The YAML library is loaded only for YAML files: a router started from JSON (or the embedded
-// default) does not carry it in memory.
+// The parsing libraries are loaded when a config is read, and only the one its format needs: the
+// YAML library costs ~8 MB and ~19 ms of start-up, jsonc-parser (JSON duplicate keys) ~1 MB.
 const requireLazily = createRequire(import.meta.url);
-let yamlModule: typeof import('yaml') | undefined;
-const yaml = (): typeof import('yaml') => (yamlModule ??= requireLazily('yaml') as typeof import('yaml'));
+const librariesInUse = new Set<string>();
+function library<T>(name: string): T {
+  librariesInUse.add(name);
+  return requireLazily(name) as T;
+}
+const yaml = () => library<typeof import('yaml')>('yaml');
 
 /**
- * Lets the YAML library be garbage-collected once the config is read (it is needed again only for
- * a reload, which loads it afresh): about 5 MB of a small board's memory.
+ * Lets the parsing libraries be garbage-collected once the config is read (they are needed again
+ * only for a reload, which loads them afresh): memory a small board has better uses for.
  */
 export function releaseConfigParser(): void {
-  if (!yamlModule) return;
-  yamlModule = undefined;
-  const root = dirname(requireLazily.resolve('yaml'));
-  for (const key of Object.keys(requireLazily.cache)) {
-    if (key.startsWith(root)) delete requireLazily.cache[key];
+  for (const name of librariesInUse) {
+    const root = dirname(requireLazily.resolve(name));
+    for (const key of Object.keys(requireLazily.cache)) {
+      if (key.startsWith(root)) delete requireLazily.cache[key];
+    }
   }
+  librariesInUse.clear();
 }
 export type { ConfigIssue } from './check-values.js';
 
@@ -1022,13 +1027,8 @@ export function parseConfigText(text: string, format: 'json' | 'yaml', source?: 
       const pos = /at position (\d+)/.exec(message);
       fail(`not valid JSON: ${message.replace(/ in JSON at position \d+.*/, '')}${pos ? ` (${lineColumn(text, Number(pos[1]))})` : ''}`);
     }
-    // JSON.parse keeps the last of two equal keys without a word; the YAML parser (YAML is a
-    // superset of JSON) finds them, so a duplicated key is not silently dropped.
-    const { parseDocument } = yaml();
-    const dup = parseDocument(text, { uniqueKeys: true }).errors.filter((e) => e.code === 'DUPLICATE_KEY');
-    if (dup.length > 0) {
-      throw new ConfigError(dup.map((e) => ({ path: '', message: `duplicate key ${firstLine(e.message)}` })), source);
-    }
+    const duplicates = duplicateKeys(text, library<typeof import('jsonc-parser')>('jsonc-parser').visit);
+    if (duplicates.length > 0) throw new ConfigError(duplicates, source);
     return raw;
   }
   try {
@@ -1048,7 +1048,9 @@ export async function loadConfigFile(path: string): Promise<JunctionConfig> {
   }
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    // Synchronous: a config is small, and an asynchronous read would start libuv's thread pool
+    // (four threads, their stacks and malloc arenas) for this one file.
+    text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new ConfigError([{ path: '', message: `cannot read ${resolve(path)}: ${errorCode(err)}` }], path);
   }

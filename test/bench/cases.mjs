@@ -3,7 +3,7 @@
 // moment it reports, so CPU per operation = router CPU time / operations completed in that window.
 import { start, ask, stop } from './children.mjs';
 import { cpuMs, rssKiB, sleep, SETTLE_MS } from './proc.mjs';
-import { startRouter, stopRouter } from './routers.mjs';
+import { startRouter, stopRouter, startBareNode } from './routers.mjs';
 
 /** Client settings for a run: `mode` is what J and F are driven with ('autobahn' or 'light'). */
 export const settings = { mode: 'autobahn', durationMs: 3000, warmupMs: 500 };
@@ -155,24 +155,32 @@ async function drained(subs) {
   }
 }
 
-/** RSS on a fresh router: idle, then with `count` idle sessions (HELLO/WELCOME; relay: plain connections). */
+/**
+ * RSS on a fresh router: idle (beside a bare node started with it and read at the same moment),
+ * then with `count` idle sessions (HELLO/WELCOME; relay: plain connections).
+ */
 export async function memory(kind, count) {
+  const bareNode = startBareNode();
   const router = await startRouter(kind);
   let idle;
+  let bareIdle;
   try {
     await sleep(SETTLE_MS);
     idle = rssKiB(router.pid);
+    bareIdle = rssKiB(bareNode.pid);
+    bareNode.stop();
     const client = await start('clients/idle.mjs', [router.url, kind === 'R' ? 'relay' : 'light', String(count)], 120_000);
     try {
       const { open } = await ask(client, 'count');
       if (open !== count) throw new Error(`only ${open} of ${count} sessions open`);
       await sleep(SETTLE_MS); // let the handshakes' garbage be collected before reading RSS
       const rss = rssKiB(router.pid);
-      return { idle, rss, sessions: count, perSessionKiB: (rss - idle) / count };
+      return { idle, bareIdle, rss, sessions: count, perSessionKiB: (rss - idle) / count };
     } finally {
       await stop(client);
     }
   } finally {
+    bareNode.stop();
     await stopRouter(router);
   }
 }

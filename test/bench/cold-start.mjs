@@ -1,4 +1,4 @@
-// Cold start: from spawning `node dist/cli.js start --config FILE` to the first answered WAMP call
+// Cold start: from spawning `node dist/bin/junction.cjs start --config FILE` to the first answered WAMP call
 // (HELLO, then CALL wamp.session.count over a raw WebSocket), beside a bare `node -e` start (spawn
 // to its first output line) measured alternately in the same run. Median of several starts each.
 import { spawn } from 'node:child_process';

@@ -1,5 +1,5 @@
 // The three targets, each in its own process so its pid is known for /proc readings:
-//   J  Junction: `node dist/cli.js start --config FILE` (Crossbar-format JSON), when built
+//   J  Junction: `node dist/bin/junction.cjs start --config FILE` (Crossbar-format JSON), when built
 //   R  the raw relay (relay.mjs): forwards frames unparsed, the ceiling for a Node router
 //   F  fox-wamp (fox.mjs), a peer Node WAMP router
 //   M  mosquitto (Debian's /usr/sbin/mosquitto), the MQTT broker the MQTT cases compare Junction's
@@ -14,8 +14,8 @@ import { start, spawnTracked, spawnProgram, exited } from './children.mjs';
 import { rssKiB, sleep, SETTLE_MS } from './proc.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-// JUNCTION_BENCH_CLI: another build of Junction's CLI to bench (default: this checkout's dist/cli.js).
-export const JUNCTION_CLI = process.env.JUNCTION_BENCH_CLI || join(ROOT, 'dist', 'cli.js');
+// JUNCTION_BENCH_CLI: another build of Junction's CLI to bench (default: this checkout's dist/bin/junction.cjs).
+export const JUNCTION_CLI = process.env.JUNCTION_BENCH_CLI || join(ROOT, 'dist', 'bin', 'junction.cjs');
 export const NAMES = { J: 'Junction', R: 'raw relay', F: 'fox-wamp', M: 'mosquitto' };
 
 export function freePort() {
@@ -148,11 +148,12 @@ export function stopRouter(router) {
   return new Promise((resolve) => { router.child.once('exit', resolve); router.child.kill('SIGKILL'); });
 }
 
-/** RSS of a bare `node -e "setInterval(()=>{},1e9)"`, the floor for any Node process. */
-export async function bareNodeRss() {
+/**
+ * A bare `node -e "setInterval(()=>{},1e9)"`, the floor for any Node process. Started beside each
+ * router whose memory is measured and read at the same moment, so both see the same page cache
+ * and machine load (a bare node's RSS moves by ±1 MB from one minute to the next here).
+ */
+export function startBareNode() {
   const child = spawnTracked(['-e', 'setInterval(() => {}, 1e9)']);
-  await sleep(SETTLE_MS);
-  const rss = rssKiB(child.pid);
-  child.kill('SIGKILL');
-  return rss;
+  return { pid: child.pid, stop: () => child.kill('SIGKILL') };
 }

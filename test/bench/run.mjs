@@ -11,7 +11,7 @@
 //     --quick  1.5 s cases, no 1→1000 fan-out
 //     --light  drive J and F with the frame-level clients (as R is) instead of Autobahn|JS
 //     --only   a subset of the targets (M: mosquitto, for the MQTT cases only; J runs them too)
-//   JUNCTION_BENCH_CLI=path  bench another build of Junction's CLI than dist/cli.js
+//   JUNCTION_BENCH_CLI=path  bench another build of Junction's CLI than dist/bin/junction.cjs
 //   JUNCTION_BENCH_MOSQUITTO=path  another mosquitto than /usr/sbin/mosquitto (the MQTT cases
 //     compare with it; when it is missing they run on Junction alone and say so)
 //
@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { exited, killAll } from './children.mjs';
 import { settings, rpc, pubsub, memory, queueCost, mqttPubsub } from './cases.mjs';
 import { coldStart } from './cold-start.mjs';
-import { startRouter, stopRouter, bareNodeRss, mosquittoPath, NAMES } from './routers.mjs';
+import { startRouter, stopRouter, mosquittoPath, NAMES } from './routers.mjs';
 import { table, mqttTable, targets } from './report.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -187,7 +187,6 @@ async function runMqtt() {
 async function main() {
   const client = settings.mode === 'autobahn' ? 'Autobahn|JS' : 'frame-level clients';
   log(`bench: ${QUICK ? 'quick' : 'full'} run, ${settings.durationMs} ms per case after ${settings.warmupMs} ms warm-up; J and F driven by ${client}`);
-  const bare = KINDS.length ? await bareNodeRss() : undefined; // for the memory figures only
   await runCases();
   for (const kind of KINDS) delete routers[kind];
   await runMqtt();
@@ -218,7 +217,7 @@ async function main() {
   }
 
   console.log(`\nclients: ${client} for Junction and fox-wamp, raw ws frames for the relay; JSON over WebSocket`);
-  console.log(`${settings.durationMs} ms per case; router CPU from /proc/PID/stat${bare ? `; bare node RSS ${bare.toLocaleString('en-US')} KiB` : ''}\n`);
+  console.log(`${settings.durationMs} ms per case; router CPU from /proc/PID/stat; memory beside a bare node started with each router\n`);
   if (KINDS.length) for (const line of table(results)) console.log(line);
   if (MQTT_KINDS.length) {
     console.log(`\nMQTT publish (mqtt.js) → 1 subscriber: Junction's MQTT listener → WAMP subscriber (${client}); mosquitto → mqtt.js subscriber (QoS 0)\n`);
@@ -238,12 +237,12 @@ async function main() {
     }
   }
   if (cold) console.log(`\ncold start (median of ${cold.rounds}): Junction spawn → first answered call ${cold.junctionMs.toFixed(0)} ms; bare \`node -e\` spawn → first output ${cold.bareMs.toFixed(0)} ms`);
-  const verdicts = targets({ results, bare, queue, clients: client, cold });
+  const verdicts = targets({ results, queue, clients: client, cold });
   console.log('\ntargets');
   for (const t of verdicts) console.log(`${t.verdict.padEnd(4)}  ${t.name}: ${t.detail}`);
 
   mkdirSync(join(ROOT, '.bench-out'), { recursive: true });
-  const out = { date: new Date().toISOString(), quick: QUICK, ...settings, bare, results, queue, cold, targets: verdicts, crashes };
+  const out = { date: new Date().toISOString(), quick: QUICK, ...settings, results, queue, cold, targets: verdicts, crashes };
   writeFileSync(join(ROOT, '.bench-out', 'latest.json'), `${JSON.stringify(out, null, 2)}\n`);
   if (crashes.length) console.log(`\n${crashes.length} case(s) crashed:\n  ${crashes.join('\n  ')}`);
   return crashes.length ? 1 : 0;

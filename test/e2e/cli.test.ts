@@ -12,7 +12,7 @@ import { createPrivateKey, sign } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { cryptosignVerify } from '../../src/auth/cryptosign.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/bin/junction.cjs', import.meta.url));
 
 function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

@@ -19,7 +19,7 @@ import { Board, buildAll, sizeReport } from '../helpers/firmware.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FW = join(ROOT, 'firmware-bridges');
-const CLI = join(ROOT, 'dist', 'cli.js');
+const CLI = join(ROOT, 'dist', 'bin', 'junction.cjs');
 
 type Msg = Record<string, unknown>;
 

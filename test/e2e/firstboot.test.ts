@@ -10,7 +10,7 @@ import { parse } from 'yaml';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const SCRIPT = join(REPO, 'images/rootfs/usr/lib/junction/firstboot.sh');
-const CHECK = `${process.execPath} ${join(REPO, 'dist/cli.js')} check --config`;
+const CHECK = `${process.execPath} ${join(REPO, 'dist/bin/junction.cjs')} check --config`;
 const JUNCTION_UID = 4242;
 
 let dir: string;
@@ -64,7 +64,7 @@ describe('first boot without user files', () => {
     expect(readFileSync(join(boot, 'firstboot-report.txt'), 'utf8')).not.toContain(setup.admin.ticket);
 
     // Junction itself accepts the file.
-    const check = await new Promise<string>((resolve) => execFile(process.execPath, [join(REPO, 'dist/cli.js'), 'check', '--config', conf],
+    const check = await new Promise<string>((resolve) => execFile(process.execPath, [join(REPO, 'dist/bin/junction.cjs'), 'check', '--config', conf],
       (err, stdout, stderr) => resolve((err ? 'FAILED ' : '') + stdout + stderr)));
     expect(check).toMatch(/OK/);
     expect(check).not.toMatch(/FAILED/);

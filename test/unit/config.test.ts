@@ -131,9 +131,25 @@ describe('loading Crossbar config files', () => {
     await fails('nope.json', undefined, /cannot read .*nope\.json: no such file or directory/);
     await fails('broken.json', '{\n  "version": 2,\n}', /^not valid JSON: .*\(line 3, column 1\)$/);
     await fails('broken.yaml', 'version: 2\nworkers: [\n', /^not valid YAML: .*line \d+, column \d+/);
-    await fails('dup.json', '{"version": 2, "workers": [], "version": 2}', /^duplicate key .*line 1, column \d+/);
     await fails('dup.yaml', 'version: 2\nversion: 2\n', /^not valid YAML: Map keys must be unique at line 2, column 1$/);
     await fails('empty.yaml', '', /^must be an object/);
+
+    // A repeated JSON key is named by its path and line, wherever it is nested.
+    const duplicates = async (text: string) => {
+      writeFileSync(join(dir, 'dup.json'), text);
+      const err = await loadConfigFile(join(dir, 'dup.json')).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as ConfigError).issues;
+    };
+    expect(await duplicates('{"version": 2, "workers": [], "version": 2}')).toEqual([
+      { path: 'version', message: 'duplicate key "version" (line 1, column 31): JSON keeps only the last' },
+    ]);
+    const nested = await duplicates('{"version": 2,\n "workers": [{"type": "router",\n  "realms": [{"name": "a", "roles": [], "name": "b"}], "type": "router"}]}');
+    expect(nested.map((i) => i.path)).toEqual(['workers[0].realms[0].name', 'workers[0].type']);
+    expect(nested[0]!.message).toMatch(/line 3, column/);
+    // Equal keys in different objects are not duplicates.
+    writeFileSync(join(dir, 'siblings.json'), '{"version": 2, "workers": [{"type": "router", "realms": [], "transports": []}, {"type": "router", "realms": [], "transports": []}]}');
+    expect(await loadConfigFile(join(dir, 'siblings.json')).then(() => 'loaded', (e: ConfigError) => e.issues.map((i) => i.message).join())).not.toMatch(/duplicate/);
   });
 
   it('reads TLS files relative to the config file, checks them, and joins CA and chain files', async () => {

@@ -1,4 +1,4 @@
-// Starts the TSP demo's processes: a Junction router (dist/cli.js with junction.yaml, its port
+// Starts the TSP demo's processes: a Junction router (dist/bin/junction.cjs with junction.yaml, its port
 // adjusted), the orchestrator and compute workers, each its own process. Used by demo.mjs,
 // benchmark.mjs and the tests.
 import { spawn } from 'node:child_process';
@@ -11,7 +11,7 @@ import YAML from 'yaml';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const CLI = join(ROOT, 'dist/cli.js');
+export const CLI = join(ROOT, 'dist/bin/junction.cjs');
 export const WORKER = join(HERE, 'worker.mjs');
 export const ORCHESTRATOR = join(HERE, 'orchestrator.mjs');
 

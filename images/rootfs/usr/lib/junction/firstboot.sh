@@ -18,13 +18,13 @@
 #   JUNCTION_ROOT   prefix of the root file system (default: empty, i.e. /)
 #   JUNCTION_BOOT   the boot partition directory (default: $JUNCTION_ROOT/boot/firmware)
 #   JUNCTION_CHECK  command that validates a config file given as its last argument
-#                   (default: node /opt/junction/dist/cli.js check --config)
+#                   (default: node /opt/junction/dist/bin/junction.cjs check --config)
 set -u
 umask 077
 
 R=${JUNCTION_ROOT:-}
 BOOT=${JUNCTION_BOOT:-$R/boot/firmware}
-CHECK=${JUNCTION_CHECK:-/usr/bin/node /opt/junction/dist/cli.js check --config}
+CHECK=${JUNCTION_CHECK:-/usr/bin/node /opt/junction/dist/bin/junction.cjs check --config}
 STATE=$R/var/lib/junction-firstboot
 REPORT=$BOOT/firstboot-report.txt
 CONF_DIR=$R/etc/junction
