@@ -52,7 +52,13 @@ export function releaseConfigParser(): void {
   for (const name of librariesInUse) {
     const root = dirname(requireLazily.resolve(name));
     for (const key of Object.keys(requireLazily.cache)) {
-      if (key.startsWith(root)) delete requireLazily.cache[key];
+      if (!key.startsWith(root)) continue;
+      // The module that loaded it (createRequire's, or the library's own main file) lists it in
+      // `children` too; left there, the library's code and source text stay reachable.
+      const loaded = requireLazily.cache[key];
+      const parent = loaded?.parent;
+      if (parent) parent.children = parent.children.filter((child) => child !== loaded);
+      delete requireLazily.cache[key];
     }
   }
   librariesInUse.clear();

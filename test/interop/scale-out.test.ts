@@ -115,21 +115,25 @@ for (const kind of ['js', 'python'] as const) {
 }
 
 describe('scale-out: CPU-bound work', () => {
-  it('two worker processes give at least 1.7× the throughput of one on this 2-core machine', async () => {
+  // How much faster two workers are is the bench's business (npm run bench, the TSP benchmark);
+  // this checks what makes the speed-up possible: the calls run in both processes at the same
+  // time, one at a time in each (concurrency 1), shared evenly.
+  it('two worker processes run CPU-bound calls in parallel, one at a time each, shared evenly', async () => {
     const { caller } = await setup(1000);
-    const timeCalls = async (n: number) => {
-      const started = process.hrtime.bigint();
-      const outcomes = await Promise.all(Array.from({ length: n }, () => outcome(caller.call('svc.cpu'))));
-      expect(outcomes.every((o) => o.ok)).toBe(true);
-      return Number(process.hrtime.bigint() - started) / 1e6;
-    };
-    const [first] = await spawnWorkers('js', 1, { procedure: 'svc.cpu', invoke: 'roundrobin', concurrency: 1, cpuMs: 40 });
-    await timeCalls(4); // warm-up
-    const oneWorkerMs = await timeCalls(30);
-    workers.push(await startWorker('js', node!.wsUrl, { procedure: 'svc.cpu', invoke: 'roundrobin', concurrency: 1, cpuMs: 40, name: 'w2' }));
-    await timeCalls(4);
-    const twoWorkersMs = await timeCalls(30);
-    expect(first).toBeDefined();
-    expect(oneWorkerMs / twoWorkersMs).toBeGreaterThanOrEqual(1.7);
+    await spawnWorkers('js', 2, { procedure: 'svc.cpu', invoke: 'roundrobin', concurrency: 1, cpuMs: 40 });
+    type Done = { worker: string; running: number; started: number; ended: number };
+    const results = await Promise.all(Array.from({ length: 30 }, () => caller.call('svc.cpu') as Promise<Done>));
+    const of = (name: string) => results.filter((r) => r.worker === name);
+    expect(of('w1')).toHaveLength(15);
+    expect(of('w2')).toHaveLength(15);
+    expect(results.every((r) => r.running === 1)).toBe(true);
+    // Within one worker, calls never overlap (its concurrency is 1)...
+    for (const name of ['w1', 'w2']) {
+      const calls = of(name).sort((a, b) => a.started - b.started);
+      for (let i = 1; i < calls.length; i++) expect(calls[i]!.started).toBeGreaterThanOrEqual(calls[i - 1]!.ended);
+    }
+    // ...while nearly every call of one worker overlaps a call of the other: both busy at once.
+    const overlapping = of('w1').filter((a) => of('w2').some((b) => a.started < b.ended && b.started < a.ended));
+    expect(overlapping.length).toBeGreaterThanOrEqual(13);
   }, 60_000);
 });

@@ -4,8 +4,8 @@
 //
 //   node worker.cjs <url> <realm> <procedure> <name> <invoke> <concurrency|0> <delayMs> <cpuMs>
 //
-// Prints "READY" once registered. Each call returns { worker, running } (running: calls in
-// progress including this one).
+// Prints "READY" once registered. Each call returns { worker, running, started, ended } (running:
+// calls in progress including this one; started/ended: Date.now() around the work).
 const autobahn = require('autobahn');
 
 const [url, realm, procedure, name, invoke, concurrencyArg, delayArg, cpuArg] = process.argv.slice(2);
@@ -28,11 +28,12 @@ connection.onopen = (session) => {
   session.register(procedure, async () => {
     running++;
     const now = running;
+    const started = Date.now();
     try {
       if (concurrency > 0 && now > concurrency) throw new autobahn.Error('test.error.overloaded', [name, now]);
       if (cpuMs > 0) burn(cpuMs);
       if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
-      return { worker: name, running: now };
+      return { worker: name, running: now, started, ended: Date.now() };
     } finally {
       running--;
     }
