@@ -141,8 +141,9 @@ async function reload(node: JunctionNode, file: string): Promise<void> {
     const detail = err instanceof ConfigError ? err.message : (err as Error).message;
     log.error(`SIGHUP: ${file} not reloaded, the running config stays:\n${detail}`);
     return;
+  } finally {
+    releaseConfigParser();
   }
-  releaseConfigParser();
   const { applied, needsRestart } = node.reload(next);
   for (const line of applied) log.info(`SIGHUP: ${line}`);
   for (const line of needsRestart) log.warn(`SIGHUP: not applied, needs a restart: ${line}`);

@@ -1,6 +1,6 @@
 // Duplicate keys in JSON config text. JSON.parse keeps the last of two equal keys without a word,
-// so a config with `"realms"` twice would silently lose the first; jsonc-parser's visitor (the
-// scanner VS Code uses, a few kB) walks the text once and reports where each repeat is.
+// so a config with `"realms"` twice would silently lose the first; jsonc-parser's visitor (VS
+// Code's JSON scanner) walks the text once and reports where each repeat is.
 
 import type { visit as Visit } from 'jsonc-parser';
 import { join, type ConfigIssue } from './check-values.js';

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { dashboardRole, parseConfig } from '../../src/config/load.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const SCRIPT = join(REPO, 'images/rootfs/usr/lib/junction/firstboot.sh');
@@ -96,6 +97,9 @@ describe('first boot without user files', () => {
       }
     }
     expect(roles.has('anonymous')).toBe(false);
+    // The status page's role is written out in full (the user sees what it may do); it is the
+    // same role Junction's own default config and `junction init` give the dashboard.
+    expect(parseConfig(cfg).router.realms[0]!.roles.find((r) => r.name === 'dashboard')).toEqual(dashboardRole());
   });
 
   it('keeps the generated credentials on the next boot (no new code, same ticket)', async () => {
