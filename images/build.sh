@@ -17,6 +17,9 @@
 # Environment:
 #   JUNCTION_IMAGE_DIR  work directory (chroot, caches, output); needs ~5 GB free. Default /var/tmp/junction-image
 #   SUITE               Debian suite, default trixie
+#   KERNEL_SUITE        where the kernel comes from: default $SUITE-backports (Linux 7.x, which has
+#                       the Pi 5's RP1 drivers: Ethernet, USB, GPIO); $SUITE for its own kernel (6.12
+#                       in trixie: Pi 3/4/Zero 2 W only)
 #   SNAPSHOT            pin the archive to a snapshot.debian.org time stamp, e.g. 20251120T000000Z
 #                       (then MIRROR/SECURITY_MIRROR default to the snapshot archive)
 #   MIRROR              Debian mirror, default http://deb.debian.org/debian
@@ -34,6 +37,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=${JUNCTION_SRC:-$(dirname "$HERE")}
 WORK=${JUNCTION_IMAGE_DIR:-/var/tmp/junction-image}
 SUITE=${SUITE:-trixie}
+KERNEL_SUITE=${KERNEL_SUITE:-$SUITE-backports}
 SNAPSHOT=${SNAPSHOT:-}
 if [ -n "$SNAPSHOT" ]; then
   MIRROR=${MIRROR:-http://snapshot.debian.org/archive/debian/$SNAPSHOT}
@@ -140,7 +144,7 @@ mark "app built"
 
 # ---------------------------------------------------------------- 2. debootstrap, both stages
 PKGS_BASE="initramfs-tools zstd"
-PKGS_MAIN="linux-image-arm64 raspi-firmware firmware-brcm80211 wireless-regdb systemd-sysv udev dbus \
+PKGS_MAIN="raspi-firmware firmware-brcm80211 wireless-regdb systemd-sysv udev dbus \
   systemd-timesyncd systemd-resolved wpasupplicant iproute2 iputils-ping openssh-server nodejs \
   ca-certificates fdisk e2fsprogs dosfstools kmod procps less"
 
@@ -167,7 +171,8 @@ else
   # APT sources, no docs/man pages/translations (SD space), no services started in the chroot.
   rm -f "$ROOT/etc/apt/sources.list"
   {
-    echo "Types: deb"; echo "URIs: $MIRROR"; echo "Suites: $SUITE $SUITE-updates"
+    echo "Types: deb"; echo "URIs: $MIRROR"
+    if [ "$KERNEL_SUITE" != "$SUITE" ]; then echo "Suites: $SUITE $SUITE-updates $KERNEL_SUITE"; else echo "Suites: $SUITE $SUITE-updates"; fi
     echo "Components: main non-free-firmware"; echo "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
     if [ "$SECURITY_MIRROR" != none ]; then
       echo; echo "Types: deb"; echo "URIs: $SECURITY_MIRROR"; echo "Suites: $SUITE-security"
@@ -209,7 +214,11 @@ CONSOLES="auto"
 KERNEL_ARCH="arm64"
 EOF
 
-  step "apt: kernel, firmware, systemd, network, nodejs"
+  step "apt: kernel ($KERNEL_SUITE), firmware, systemd, network, nodejs"
+  # The kernel from backports by default: trixie's 6.12 has the Pi 5's device tree but not the
+  # drivers of its RP1 south bridge (Ethernet, USB, GPIO). APT keeps an installed backports
+  # package on backports for later upgrades; everything else stays on the stable suite.
+  apt_in_chroot install -t "$KERNEL_SUITE" linux-image-arm64
   apt_in_chroot install $PKGS_MAIN
   rm -f "$ROOT/etc/default/raspi-firmware.dpkg-dist"
   mark "packages"
@@ -314,7 +323,11 @@ in_chroot update-initramfs -c -k "$KVER"
 in_chroot /etc/kernel/postinst.d/z50-raspi-firmware "$KVER"
 mark "initramfs"
 ls "$ROOT/boot/firmware" | tr '\n' ' '; echo
-ls "$ROOT/boot/firmware" | grep -q '^bcm2712' || echo "NOTE: no Pi 5 (bcm2712) device tree in /boot/firmware"
+if ls "$ROOT/boot/firmware" | grep -q '^bcm2712' && [ -e "$ROOT/lib/modules/$KVER/kernel/drivers/misc/rp1" ]; then
+  echo "Pi 5: bcm2712 device tree and RP1 drivers present ($KVER)"
+else
+  echo "NOTE: no Pi 5 support in $KVER (bcm2712 device tree or RP1 drivers missing)"
+fi
 grep -q "^kernel=vmlinuz-$KVER" "$ROOT/boot/firmware/config.txt" || { echo "build.sh: raspi-firmware wrote no config.txt for $KVER" >&2; exit 1; }
 
 # First-boot examples on the FAT side, where the user edits them before the first boot.
@@ -413,7 +426,7 @@ fi
 ( cd "$OUT" && sha256sum "$NAME.img" $( [ "$XZ" = 1 ] && echo "$NAME.img.xz" ) "$NAME.manifest" > "$NAME.sha256" )
 
 {
-  echo "suite=$SUITE mirror=$MIRROR security=$SECURITY_MIRROR snapshot=${SNAPSHOT:-none}"
+  echo "suite=$SUITE kernel_suite=$KERNEL_SUITE mirror=$MIRROR security=$SECURITY_MIRROR snapshot=${SNAPSHOT:-none}"
   echo "source_date_epoch=$SOURCE_DATE_EPOCH commit=$(git -C "$REPO" rev-parse HEAD 2>/dev/null || echo unknown) dirty=$(git -C "$REPO" status --porcelain 2>/dev/null | grep -c . || true)"
   echo "kernel=$KVER node=$(grep -E '^nodejs ' "$MAN" | cut -d' ' -f2) packages=$(sed -n '/^## packages/,/^## files/p' "$MAN" | grep -vc '^##')"
   echo "image_bytes=$(stat -c %s "$IMG") root_mb=$ROOT_MB boot_mb=$BOOT_MB boot_used_mb=$USED_BOOT"
