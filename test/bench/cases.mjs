@@ -2,7 +2,7 @@
 // router's CPU time (/proc/PID/stat) from the moment the load generator says 'measuring' to the
 // moment it reports, so CPU per operation = router CPU time / operations completed in that window.
 import { start, ask, stop } from './children.mjs';
-import { cpuMs, rssKiB, sleep, SETTLE_MS } from './proc.mjs';
+import { cpuMs, cpuWithChildrenMs, rssKiB, sleep, SETTLE_MS } from './proc.mjs';
 import { startRouter, stopRouter, startBareNode } from './routers.mjs';
 
 /** Client settings for a run: `mode` is what J and F are driven with ('autobahn' or 'light'). */
@@ -212,5 +212,26 @@ export async function queueCost(rounds = 2) {
   } finally {
     await stopRouter(plain);
     if (queued) await stopRouter(queued);
+  }
+}
+
+/**
+ * Board telemetry's CPU cost (issue: under 1% of one core): two idle Junction processes side by
+ * side, one sampling every second, one without telemetry; the difference of their CPU time
+ * (including child processes systeminformation may run) over the same window, per sample, and as
+ * a share of one core at the default interval of one sample per 5 s.
+ */
+export async function telemetryCost(seconds = 20) {
+  const [plain, sampling] = await Promise.all([startRouter('J'), startRouter('J', { telemetryCron: '* * * * * *' })]);
+  try {
+    await sleep(3000); // start-up and the first samples (one-off probes) out of the window
+    const before = [cpuWithChildrenMs(plain.pid), cpuWithChildrenMs(sampling.pid)];
+    await sleep(seconds * 1000);
+    const plainMs = cpuWithChildrenMs(plain.pid) - before[0];
+    const samplingMs = cpuWithChildrenMs(sampling.pid) - before[1];
+    const perSampleMs = Math.max(0, samplingMs - plainMs) / seconds;
+    return { seconds, plainMs, samplingMs, perSampleMs, shareAtDefault: perSampleMs / 5000 };
+  } finally {
+    await Promise.all([stopRouter(plain), stopRouter(sampling)]);
   }
 }

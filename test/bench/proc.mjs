@@ -19,6 +19,13 @@ export function cpuMs(pid) {
   return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
 }
 
+/** utime + stime of a process and of the children it has waited for (cutime + cstime), in ms. */
+export function cpuWithChildrenMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * TICK_MS;
+}
+
 /** Resident set size of a process, in KiB. */
 export function rssKiB(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -54,7 +54,7 @@ function layout(header, rows) {
 }
 
 /** Each target as { name, verdict: 'PASS' | 'FAIL' | 'N/A', detail }. */
-export function targets({ results: { J, R, F }, queue, clients, cold }) {
+export function targets({ results: { J, R, F }, queue, clients, cold, telemetry }) {
   const list = [];
   const check = (name, value, ok, detail) => list.push({ name, verdict: value === undefined ? 'N/A' : ok(value) ? 'PASS' : 'FAIL', detail });
 
@@ -104,5 +104,9 @@ export function targets({ results: { J, R, F }, queue, clients, cold }) {
   const start = cold ? cold.junctionMs / cold.bareMs : undefined;
   check('Cold start to first answered call ≤ 2× a bare node -e start', start, (x) => x <= 2,
     cold ? `${cold.junctionMs.toFixed(0)} ms / ${cold.bareMs.toFixed(0)} ms = ${times(start)}` : '');
+  if (telemetry) {
+    check('Board telemetry < 1% of one core at the default interval (5 s)', telemetry.shareAtDefault, (x) => x < 0.01,
+      `${telemetry.perSampleMs.toFixed(2)} ms CPU per sample = ${(telemetry.shareAtDefault * 100).toFixed(3)}% of one core`);
+  }
   return list;
 }

@@ -28,7 +28,7 @@ export function freePort() {
 }
 
 /** Junction's config; with `mqttPort`, plus a built-in MQTT listener (anonymous clients join realm1). */
-export function junctionConfig(port, withQueue, mqttPort) {
+export function junctionConfig(port, withQueue, mqttPort, telemetryCron) {
   const realm = {
     name: 'realm1',
     roles: [{
@@ -44,6 +44,7 @@ export function junctionConfig(port, withQueue, mqttPort) {
   if (withQueue) realm.store = { type: 'memory', 'call-queue': [{ uri: 'bench.', match: 'prefix', limit: 10000 }] };
   return {
     version: 2,
+    ...(telemetryCron ? { telemetry: { realm: 'realm1', cron: telemetryCron } } : {}),
     workers: [{
       type: 'router',
       realms: [realm],
@@ -118,7 +119,7 @@ async function waitForWebSocket(url, child, timeoutMs = 20_000) {
   throw new Error(`no WebSocket on ${url} within ${timeoutMs} ms`);
 }
 
-export async function startRouter(kind, { withQueue = false, mqtt = false } = {}) {
+export async function startRouter(kind, { withQueue = false, mqtt = false, telemetryCron } = {}) {
   if (kind === 'M') return startMosquitto();
   const port = await freePort();
   const mqttPort = kind === 'J' && mqtt ? await freePort() : undefined;
@@ -127,7 +128,7 @@ export async function startRouter(kind, { withQueue = false, mqtt = false } = {}
   if (kind === 'J') {
     if (!existsSync(JUNCTION_CLI)) throw new Error(`${JUNCTION_CLI} not found (npm run build)`);
     const file = join(mkdtempSync(join(tmpdir(), 'junction-bench-')), 'config.json');
-    writeFileSync(file, JSON.stringify(junctionConfig(port, withQueue, mqttPort)));
+    writeFileSync(file, JSON.stringify(junctionConfig(port, withQueue, mqttPort, telemetryCron)));
     child = spawnTracked([JUNCTION_CLI, 'start', '--config', file], { ...process.env, JUNCTION_LOG: 'warn' });
   } else {
     child = await start(kind === 'R' ? 'relay.mjs' : 'fox.mjs', [String(port)]);

@@ -21,7 +21,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exited, killAll } from './children.mjs';
-import { settings, rpc, pubsub, memory, queueCost, mqttPubsub } from './cases.mjs';
+import { settings, rpc, pubsub, memory, queueCost, mqttPubsub, telemetryCost } from './cases.mjs';
 import { coldStart } from './cold-start.mjs';
 import { startRouter, stopRouter, mosquittoPath, NAMES } from './routers.mjs';
 import { table, mqttTable, targets } from './report.mjs';
@@ -216,6 +216,17 @@ async function main() {
     }
   }
 
+  let telemetry;
+  if (KINDS.includes('J') && !results.J.unavailable && !QUICK) {
+    log('J telemetry cost…');
+    try {
+      telemetry = await telemetryCost();
+    } catch (err) {
+      log(`telemetry cost failed: ${err.message}`);
+      crashes.push(`J telemetry: ${err.message}`);
+    }
+  }
+
   console.log(`\nclients: ${client} for Junction and fox-wamp, raw ws frames for the relay; JSON over WebSocket`);
   console.log(`${settings.durationMs} ms per case; router CPU from /proc/PID/stat; memory beside a bare node started with each router\n`);
   if (KINDS.length) for (const line of table(results)) console.log(line);
@@ -237,12 +248,13 @@ async function main() {
     }
   }
   if (cold) console.log(`\ncold start (median of ${cold.rounds}): Junction spawn → first answered call ${cold.junctionMs.toFixed(0)} ms; bare \`node -e\` spawn → first output ${cold.bareMs.toFixed(0)} ms`);
-  const verdicts = targets({ results, queue, clients: client, cold });
+  if (telemetry) console.log(`board telemetry, one sample per second for ${telemetry.seconds} s: ${telemetry.perSampleMs.toFixed(2)} ms CPU per sample (Junction with it ${telemetry.samplingMs.toFixed(0)} ms, without ${telemetry.plainMs.toFixed(0)} ms, side by side)`);
+  const verdicts = targets({ results, queue, clients: client, cold, telemetry });
   console.log('\ntargets');
   for (const t of verdicts) console.log(`${t.verdict.padEnd(4)}  ${t.name}: ${t.detail}`);
 
   mkdirSync(join(ROOT, '.bench-out'), { recursive: true });
-  const out = { date: new Date().toISOString(), quick: QUICK, ...settings, results, queue, cold, targets: verdicts, crashes };
+  const out = { date: new Date().toISOString(), quick: QUICK, ...settings, results, queue, cold, telemetry, targets: verdicts, crashes };
   writeFileSync(join(ROOT, '.bench-out', 'latest.json'), `${JSON.stringify(out, null, 2)}\n`);
   if (crashes.length) console.log(`\n${crashes.length} case(s) crashed:\n  ${crashes.join('\n  ')}`);
   return crashes.length ? 1 : 0;
