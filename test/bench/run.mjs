@@ -184,6 +184,19 @@ async function runMqtt() {
   }
 }
 
+/** A measurement of Junction alone; undefined (and a crash line) when it fails. */
+async function junctionOnly(name, measure) {
+  if (!KINDS.includes('J') || results.J.unavailable) return undefined;
+  log(`J ${name}…`);
+  try {
+    return await measure();
+  } catch (err) {
+    log(`${name} failed: ${err.message}`);
+    crashes.push(`J ${name}: ${err.message}`);
+    return undefined;
+  }
+}
+
 async function main() {
   const client = settings.mode === 'autobahn' ? 'Autobahn|JS' : 'frame-level clients';
   log(`bench: ${QUICK ? 'quick' : 'full'} run, ${settings.durationMs} ms per case after ${settings.warmupMs} ms warm-up; J and F driven by ${client}`);
@@ -194,38 +207,9 @@ async function main() {
     if (results.R.rpc64) results.R.rpc64light = results.R.rpc64;
     if (results.R.pub100) results.R.pub100light = results.R.pub100;
   }
-  let queue;
-  if (KINDS.includes('J') && !results.J.unavailable) {
-    log('J concurrency + queue cost…');
-    try {
-      queue = await queueCost();
-    } catch (err) {
-      log(`queue cost failed: ${err.message}`);
-      crashes.push(`J queue: ${err.message}`);
-    }
-  }
-
-  let cold;
-  if (KINDS.includes('J') && !results.J.unavailable) {
-    log('J cold start…');
-    try {
-      cold = await coldStart(QUICK ? 3 : 5);
-    } catch (err) {
-      log(`cold start failed: ${err.message}`);
-      crashes.push(`J cold start: ${err.message}`);
-    }
-  }
-
-  let telemetry;
-  if (KINDS.includes('J') && !results.J.unavailable && !QUICK) {
-    log('J telemetry cost…');
-    try {
-      telemetry = await telemetryCost();
-    } catch (err) {
-      log(`telemetry cost failed: ${err.message}`);
-      crashes.push(`J telemetry: ${err.message}`);
-    }
-  }
+  const queue = await junctionOnly('concurrency + queue cost', queueCost);
+  const cold = await junctionOnly('cold start', () => coldStart(QUICK ? 3 : 5));
+  const telemetry = QUICK ? undefined : await junctionOnly('telemetry cost', () => telemetryCost());
 
   console.log(`\nclients: ${client} for Junction and fox-wamp, raw ws frames for the relay; JSON over WebSocket`);
   console.log(`${settings.durationMs} ms per case; router CPU from /proc/PID/stat; memory beside a bare node started with each router\n`);

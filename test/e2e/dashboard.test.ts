@@ -2,12 +2,12 @@
 // the page joins through its read-only WebSocket path, lists a session this test opens and a shared
 // registration with its policy and concurrency, and draws two telemetry samples on its chart.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { openBrowser, type Browser } from '../helpers/chromium.js';
 import { startTestNode, service, type TestNode } from '../helpers/node.js';
 import { allowAll } from '../helpers/core.js';
 import { ClientSession } from '../../src/client/session.js';
@@ -17,27 +17,18 @@ import { DASHBOARD_DIR } from '../../src/transports/dashboard.js';
 const require = createRequire(import.meta.url);
 const autobahn = require('autobahn');
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
-// Flags known to work on this kind of machine (closed network: no background connections).
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
-
-// No skipping: CI installs Debian's chromium (.ci/run); without it this test fails and says why.
 describe('status dashboard in headless Chromium', () => {
   let t: TestNode;
-  let profile: string;
+  let dir: string;
   let setupFile: string;
-  let context: BrowserContext;
+  let browser: Browser;
   let page: Page;
   let sensor: ClientSession;
-  const pageErrors: string[] = [];
   const transferred = new Map<string, number>();
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
-    profile = mkdtempSync(join(tmpdir(), 'junction-chromium-'));
-    setupFile = join(profile, 'setup.json');
+    dir = mkdtempSync(join(tmpdir(), 'junction-dashboard-'));
+    setupFile = join(dir, 'setup.json');
     writeFileSync(setupFile, JSON.stringify({ setup_code: 'K7QM-4XZP', admin: { authid: 'admin', ticket: 'generated-ticket-123' }, created: '2026-01-01T00:00:00Z' }));
     t = await startTestNode({
       realms: [{
@@ -56,12 +47,8 @@ describe('status dashboard in headless Chromium', () => {
     sensor = await ClientSession.connect(t.node.router, { realm: 'realm1', role: 'anonymous', authid: 'kitchen-sensor-7', name: 'test' });
     await sensor.register('com.example.add', (args) => (args[0] as number) + (args[1] as number), { invoke: 'roundrobin', concurrency: 3 });
     await sensor.subscribe('com.example.alerts', () => {});
-    context = await chromium.launchPersistentContext(join(profile, 'chromium'), {
-      executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1200, height: 900 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
+    browser = await openBrowser({ width: 1200, height: 900 });
+    page = browser.page;
     page.on('response', async (r) => {
       const body = await r.body().catch(() => undefined);
       const encoded = Number(r.headers()['content-length'] ?? body?.length ?? 0);
@@ -70,10 +57,10 @@ describe('status dashboard in headless Chromium', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await sensor?.close().catch(() => {});
     await t?.stop();
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('loads, joins read-only, shows our session, registration and the CPU chart; screenshot', async () => {
@@ -153,13 +140,12 @@ describe('status dashboard in headless Chromium', () => {
     await page.locator('#setup-result', { hasText: 'generated-ticket-123' }).waitFor({ timeout: 10_000 });
     expect(await page.textContent('#setup-result')).toContain('authid: admin');
 
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+    await browser.screenshot('dashboard');
     release();
     await Promise.all(calls);
     late.close();
 
-    expect(pageErrors).toEqual([]);
+    expect(browser.pageErrors).toEqual([]);
     const total = [...transferred.values()].reduce((a, b) => a + b, 0);
     const own = [...transferred].filter(([p]) => !p.endsWith('autobahn.min.js')).reduce((a, [, b]) => a + b, 0);
     console.log(`dashboard page weight: ${total} bytes transferred (${own} of them the page's own files): ${JSON.stringify(Object.fromEntries(transferred))}`);
@@ -178,7 +164,7 @@ describe('status dashboard in headless Chromium', () => {
         static: { '/': { type: 'dashboard', directory: DASHBOARD_DIR, realm: 'realm1', websocket: '/dashboard-ws' } },
       },
     });
-    const p2 = await context.newPage();
+    const p2 = await browser.context.newPage();
     try {
       await p2.goto(`http://127.0.0.1:${t2.port}/`);
       await p2.waitForSelector('#login:not([hidden])', { timeout: 10_000 });

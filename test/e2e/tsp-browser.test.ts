@@ -3,43 +3,25 @@
 // a run from the page's controls and watches the best tour length fall and both workers' bars
 // move, then saves test/e2e/artifacts/tsp.png.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { openBrowser, type Browser } from '../helpers/chromium.js';
 // @ts-ignore -- plain JavaScript module of the demo
 import { startCluster } from '../../src/demos/tsp/cluster.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
-
-// No skipping (as test/e2e/dashboard.test.ts): CI installs Debian's chromium; without it this fails and says why.
 describe('TSP demo page in headless Chromium', () => {
   let cluster: any;
-  let profile: string;
-  let context: BrowserContext;
+  let browser: Browser;
   let page: Page;
-  const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
+    browser = await openBrowser({ width: 1280, height: 800 });
+    page = browser.page;
     cluster = await startCluster({ workers: 2, cores: 1, roundMs: 150 });
-    profile = mkdtempSync(join(tmpdir(), 'junction-tsp-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 800 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
   }, 60_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await cluster?.stop();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   it('starts a run from the page: the tour length falls, two workers\' bars move; screenshot', async () => {
@@ -65,8 +47,7 @@ describe('TSP demo page in headless Chromium', () => {
 
     await page.waitForFunction(() => Number(document.getElementById('history')!.dataset['points']) >= 3
       && parseFloat(document.getElementById('elapsed')!.textContent!) >= 2.5, undefined, { timeout: 10_000 });
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, 'tsp.png'), fullPage: true });
+    await browser.screenshot('tsp');
 
     await page.waitForSelector('#run-state[data-done]', { timeout: 15_000 });
     const values = (await page.getAttribute('#length', 'data-values'))!.split(',').map(Number);
@@ -87,6 +68,6 @@ describe('TSP demo page in headless Chromium', () => {
     });
     expect(blue).toBeGreaterThan(500);
     console.log(`page: kroA100 lengths ${distinct.join(' → ')}; bars ${JSON.stringify(widths.map(Math.round))}`);
-    expect(pageErrors).toEqual([]);
+    expect(browser.pageErrors).toEqual([]);
   }, 60_000);
 });
