@@ -2,7 +2,7 @@
 // change that cannot is named as needing a restart, and "nothing changed" is said only when the file
 // is really the same. Clients are ones nobody here wrote: MQTT.js, mosquitto_pub/mosquitto_sub,
 // Autobahn|JS; serial boards sit on socat pty pairs.
-import { describe, it, expect, afterEach } from 'vitest';
+import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,9 +47,9 @@ class Junction {
 
   constructor(readonly file: string) {}
 
-  async start(config: unknown): Promise<void> {
+  async start(config: unknown, env: Record<string, string> = {}): Promise<void> {
     writeFileSync(this.file, JSON.stringify(config));
-    const child = spawn(process.execPath, [CLI, 'start', '--config', this.file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'start', '--config', this.file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     this.child = child;
     child.stdout!.on('data', (d) => (this.output += d));
     child.stderr!.on('data', (d) => (this.output += d));
@@ -114,16 +114,18 @@ const clients: MqttClient[] = [];
 const connections: any[] = [];
 const cleanups: Array<() => unknown> = [];
 
-async function setup(config: (ws: number, mqtt: number) => any = baseConfig): Promise<{ junction: Junction; ws: number; mqtt: number; config: any }> {
-  dir = mkdtempSync(join(tmpdir(), 'junction-reload-'));
+async function setup(env: Record<string, string> = {}): Promise<{ junction: Junction; ws: number; mqtt: number; config: any }> {
   const ws = await freePort();
   const mqtt = await freePort();
-  const c = config(ws, mqtt);
+  const c = baseConfig(ws, mqtt);
   junction = new Junction(join(dir, 'junction.json'));
-  await junction.start(c);
+  await junction.start(c, env);
   return { junction, ws, mqtt, config: c };
 }
 
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'junction-reload-'));
+});
 afterEach(async () => {
   for (const c of clients.splice(0)) c.end(true);
   for (const c of connections.splice(0)) { try { c.close(); } catch { /* closed already */ } }
@@ -294,5 +296,31 @@ describe('SIGHUP applies every section it can (issue 20 #2)', () => {
     expect(log).not.toMatch(/applied:/);
     expect((await mqttLogin(mqtt, 'sensor-2', 'two')).error?.message).toMatch(/bad user ?name or password/i);
     expect((await mqttLogin(mqtt, 'sensor-1', 'one')).error).toBeUndefined();
+  });
+
+  it('issue 20 #2: under systemd each reload is RELOADING=1 (with MONOTONIC_USEC) then READY=1, in order, and the watchdog is not started again', async () => {
+    const socketPath = join(dir, 'notify.sock');
+    const receiver = spawn('python3', [fileURLToPath(new URL('./python/notify_socket.py', import.meta.url)), socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+    cleanups.push(() => receiver.kill());
+    let notes = '';
+    receiver.stdout!.on('data', (d) => (notes += d));
+    while (!notes.includes('LISTENING')) await sleep(20);
+    const { junction, config } = await setup({ NOTIFY_SOCKET: socketPath, WATCHDOG_USEC: '2000000' });
+    for (let i = 0; i < 3; i++) {
+      config.workers[0].realms[0].roles[1].permissions[0].allow.call = i % 2 === 0;
+      await junction.reload(config);
+    }
+    const deadline = Date.now() + 10_000;
+    while ((notes.match(/STATUS=config reloaded/g) ?? []).length < 3 && Date.now() < deadline) await sleep(20);
+    const states = notes.split('\n').filter((line) => /RELOADING=1|READY=1/.test(line));
+    expect(states[0]).toMatch(/READY=1 STATUS=serving/);
+    for (let i = 1; i <= 5; i += 2) {
+      expect(states[i]).toMatch(/^RELOADING=1 MONOTONIC_USEC=\d+$/);
+      expect(states[i + 1]).toMatch(/READY=1 STATUS=config reloaded/);
+    }
+    // One watchdog ping per WatchdogSec / 2 = 1 s, however many times READY was sent.
+    const from = notes.length;
+    await sleep(3000);
+    expect((notes.slice(from).match(/WATCHDOG=1/g) ?? []).length).toBeLessThanOrEqual(5);
   });
 });
