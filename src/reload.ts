@@ -5,17 +5,20 @@
 //
 // Applied live:
 // - realms: `roles` (cached decisions go; sessions whose role is gone are ended),
-//   `options.uri_check` and `options.max_pending_calls` (from the next message on);
+//   `options.uri_check`, `options.max_pending_calls` and `store.call-queue` (from the next message
+//   or queued call on);
 // - transports: the `auth` of every WebSocket/RawSocket service and of MQTT, and MQTT's
 //   max_offline_messages, max_inflight, session_expiry, max_message_size (read for each new
-//   connection or session; the connected ones keep theirs);
+//   connection or session; the connected ones keep theirs); TLS key, certificate and CA (for new
+//   connections; adding or removing TLS or a CA needs a restart);
 // - serial bridges: ports added, removed or changed are let go/watched without touching the
 //   bridge's other boards; any other change restarts that bridge only; bridges added or removed;
 // - MQTT bridges: a changed bridge reconnects with its new config, keeping its waiting messages;
 // - telemetry and schedules: the component restarts with its new config.
-// Needs a restart: realms added or removed, a realm's `store` and meta API switch; transports
-// added or removed, and anything else of a transport (endpoint, TLS, serializers, options, web
-// paths, MQTT realm, topic prefix, payload mapping, rpc); any section this file does not know.
+// Needs a restart: realms added or removed, a realm's event history (and a store added or removed
+// as a whole) and its meta API switch; transports added or removed, and anything else of a
+// transport (endpoint, serializers, options, web paths, MQTT realm, topic prefix, payload mapping,
+// rpc); any section this file does not know.
 
 import type { JunctionConfig, ListenerConfig } from './config/types.js';
 import { configDiff, describeDifference, fileKey, isUnder, quoted, type ConfigDifference } from './config/diff.js';
@@ -71,21 +74,38 @@ function reloadRealms(node: JunctionNode, next: JunctionConfig, report: ReloadRe
       continue;
     }
     const options = (key: 'uriCheck' | 'maxPendingCalls'): LivePart => ({
-      path: fileKey(key),
+      path: `options.${fileKey(key)}`,
       apply: () => {
         adopt(before, after, key);
         realm.applyOptions(before);
       },
     });
-    applyLive(unit, configDiff(before, after), report, [options('uriCheck'), options('maxPendingCalls'), {
+    const callQueue: LivePart = {
+      path: 'store.call-queue',
+      apply: () => {
+        if (before.store && after.store) before.store.callQueue = after.store.callQueue;
+        realm.dealer.setQueueRules(after.store?.callQueue ?? []);
+      },
+    };
+    const roles: LivePart = {
       path: 'roles',
       apply: () => {
         before.roles = after.roles;
         const ended = realm.replaceRoles(after.roles);
         if (ended > 0) report.applied.push(`${unit}: ${ended} session(s) ended: their role was removed`);
       },
-    }]);
+    };
+    // A store added or removed as a whole changes its event history too: that part needs a restart.
+    const parts = before.store && after.store ? [roles, callQueue] : [roles];
+    const diffs = configDiff(before, after).map((d) => ({ ...d, path: realmPathInFile(d.path) }));
+    applyLive(unit, diffs, report, [options('uriCheck'), options('maxPendingCalls'), ...parts]);
   }
+}
+
+/** A realm's key path as the file spells it: its settings are under `options`, the store's lists are hyphenated. */
+function realmPathInFile(path: string): string {
+  if (['uri_check', 'max_pending_calls', 'enable_meta_api'].some((key) => isUnder(path, key))) return `options.${path}`;
+  return path.replace(/^store\.call_queue/, 'store.call-queue').replace(/^store\.event_history/, 'store.event-history');
 }
 
 function reloadTransports(node: JunctionNode, next: JunctionConfig, report: ReloadReport): void {
@@ -110,6 +130,14 @@ function reloadTransports(node: JunctionNode, next: JunctionConfig, report: Relo
     }
     if (mqtt && after.mqtt) {
       for (const key of MQTT_LIVE_KEYS) live.push({ path: at(`mqtt.${fileKey(key)}`), apply: () => adopt(mqtt, after.mqtt!, key) });
+    }
+    const tls = after.endpoint.tls;
+    const listener = node.listeners.find((l) => l.config === before);
+    if (listener && before.endpoint.tls && tls && (before.endpoint.tls.ca === undefined) === (tls.ca === undefined)) {
+      live.push({ path: 'endpoint.tls', apply: () => {
+        listener.replaceTls(tls);
+        before.endpoint.tls = tls;
+      } });
     }
     applyLive(unit, configDiff(before, after).map((d) => ({ ...d, path: asInFile(before, d.path) })), report, live);
   }
@@ -201,13 +229,21 @@ async function reloadBoard(node: JunctionNode, next: JunctionConfig, report: Rel
 
 /** Reports every difference, one line each; those under a live part are applied, the rest need a restart. */
 function applyLive(unit: string, diffs: ConfigDifference[], report: ReloadReport, parts: LivePart[]): void {
-  const due = new Set<LivePart>();
+  const due = new Map<LivePart, string[]>();
   for (const d of diffs) {
+    const line = `${unit}: ${describeDifference(d)}`;
     const part = parts.find((p) => isUnder(d.path, p.path));
-    (part ? report.applied : report.needsRestart).push(`${unit}: ${describeDifference(d)}`);
-    if (part) due.add(part);
+    if (!part) report.needsRestart.push(line);
+    else due.set(part, [...due.get(part) ?? [], line]);
   }
-  for (const part of due) part.apply();
+  for (const [part, lines] of due) {
+    try {
+      part.apply();
+      report.applied.push(...lines);
+    } catch (err) {
+      report.failed.push(...lines.map((line) => `${line}: ${(err as Error).message}`));
+    }
+  }
 }
 
 /** Sets `key` of the running config object to the reloaded value (or removes it). */

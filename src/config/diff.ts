@@ -3,7 +3,7 @@
 //
 // Paths are written the way the config file spells them as far as the loaded model allows:
 // camelCase keys as snake_case (`maxInflight` → `max_inflight`), and array items that have a name
-// (`id`, `name`, `path`) by that name (`roles['sensor']`, `ports['/dev/ttyACM0']`) so that
+// (`id`, `name`, `path`, else `uri` when unique) by that name (`roles['sensor']`, `ports['/dev/ttyACM0']`) so that
 // inserting one item does not read as every later item having changed.
 
 export type Change = 'added' | 'removed' | 'changed';
@@ -17,7 +17,7 @@ export interface ConfigDifference {
 /** Keys whose value is a map of the user's own names (principals, websocket paths…): kept as written. */
 const USER_NAMED_KEYS = new Set(['principals', 'users', 'websocket', 'static', 'kwargs']);
 /** The key that names an array item, in order of preference. */
-const ITEM_NAMES = ['id', 'name', 'path'] as const;
+const ITEM_NAMES = ['id', 'name', 'path', 'uri'] as const;
 
 /** Every difference between `before` and `after`, deepest first-found order; [] when they are equal. */
 export function configDiff(before: unknown, after: unknown, path = ''): ConfigDifference[] {

@@ -4,7 +4,8 @@
 // Autobahn|JS; serial boards sit on socat pty pairs.
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, copyFileSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,7 @@ import { Mosquitto, freePort, MOSQUITTO_PUB, MOSQUITTO_SUB, BRIDGE_USER, BRIDGE_
 const require = createRequire(import.meta.url);
 const autobahn = require('autobahn');
 const CLI = fileURLToPath(new URL('../../dist/bin/junction.cjs', import.meta.url));
+const CERTS = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));
 
 const everything = (uri: string) => ({ uri, match: 'prefix', allow: { call: true, register: true, publish: true, subscribe: true }, disclose: { caller: false, publisher: false }, cache: true });
 
@@ -278,7 +280,7 @@ describe('SIGHUP applies every section it can (issue 20 #2)', () => {
     config.workers[0].realms[0].roles[1].permissions[0].allow.call = false;
     const log = await junction.reload(config);
     expect(log).toMatch(/SIGHUP: not applied, needs a restart: transport 'ws': endpoint\.port changed/);
-    expect(log).toMatch(/SIGHUP: applied: realm 'realm1': roles\['sensor'\]\.permissions\[0\]\.allow\.call changed/);
+    expect(log).toMatch(/SIGHUP: applied: realm 'realm1': roles\['sensor'\]\.permissions\['sensors\.'\]\.allow\.call changed/);
     expect(log).not.toMatch(/nothing changed/);
     const session = await wampSession(ws);
     expect(session.id).toBeGreaterThan(0);
@@ -323,4 +325,36 @@ describe('SIGHUP applies every section it can (issue 20 #2)', () => {
     await sleep(3000);
     expect((notes.slice(from).match(/WATCHDOG=1/g) ?? []).length).toBeLessThanOrEqual(5);
   });
+
+  it('issue 20 #2: a renewed TLS certificate (same files, new contents) is served to new connections after SIGHUP', async () => {
+    const { junction, config } = await setup();
+    const tlsPort = await freePort();
+    copyFileSync(join(CERTS, 'server.key'), join(dir, 'tls.key'));
+    copyFileSync(join(CERTS, 'server.crt'), join(dir, 'tls.crt'));
+    config.workers[0].transports.push({ id: 'wss', type: 'websocket', endpoint: { type: 'tcp', port: tlsPort, interface: '127.0.0.1', tls: { key: 'tls.key', certificate: 'tls.crt' } }, serializers: ['json'] });
+    expect(await junction.reload(config)).toMatch(/needs a restart: transport 'wss': added/);
+    junction.kill();
+    await junction.start(config);
+    expect(await peerName(tlsPort)).toBe('junction-test-server');
+
+    // Another certificate and key at the same paths, as certbot renews them.
+    copyFileSync(join(CERTS, 'client.key'), join(dir, 'tls.key'));
+    copyFileSync(join(CERTS, 'client.crt'), join(dir, 'tls.crt'));
+    const log = await junction.reload(config);
+    expect(log).toMatch(/applied: transport 'wss': endpoint\.tls\.key changed/);
+    expect(log).toMatch(/applied: transport 'wss': endpoint\.tls\.certificate changed/);
+    expect(await peerName(tlsPort)).toBe('junction-test-client');
+  });
 });
+
+/** The CN of the certificate a TLS server on the port presents. */
+function peerName(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+      const cn = socket.getPeerCertificate().subject.CN;
+      socket.destroy();
+      resolve(Array.isArray(cn) ? cn.join(',') : cn);
+    });
+    socket.once('error', reject);
+  });
+}

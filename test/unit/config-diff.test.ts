@@ -19,6 +19,10 @@ describe('configDiff (issue 20 #2)', () => {
     expect(configDiff({ roles }, { roles: [roles[0], { name: 'new', permissions: [] }, roles[1]] })).toEqual([{ path: "roles['new']", change: 'added' }]);
     expect(configDiff({ ports: [{ path: '/dev/a', baudRate: 9600 }] }, { ports: [{ path: '/dev/a', baudRate: 115200 }] }))
       .toEqual([{ path: "ports['/dev/a'].baud_rate", change: 'changed' }]);
+    const permission = (uri: string, match: string) => ({ uri, match, allow: { call: true } });
+    expect(configDiff([permission('app.', 'prefix')], [permission('', 'prefix'), permission('app.', 'prefix')])).toEqual([{ path: "['']", change: 'added' }]);
+    // The same uri twice (another match): no unique name, so by position.
+    expect(configDiff([permission('a', 'exact'), permission('a', 'prefix')], [permission('a', 'exact'), permission('a', 'wildcard')])).toEqual([{ path: '[1].match', change: 'changed' }]);
   });
 
   it('issue 20 #2: a list of plain values is one change; equal configs have none; a section added or removed is one change', () => {
