@@ -51,6 +51,7 @@ class Junction {
 
   async start(config: unknown, env: Record<string, string> = {}): Promise<void> {
     writeFileSync(this.file, JSON.stringify(config));
+    this.output = '';
     const child = spawn(process.execPath, [CLI, 'start', '--config', this.file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     this.child = child;
     child.stdout!.on('data', (d) => (this.output += d));
@@ -73,8 +74,12 @@ class Junction {
     expect(this.output.slice(from)).toMatch(re);
   }
 
-  kill(): void {
-    this.child?.kill('SIGKILL');
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
   }
 }
 
@@ -132,7 +137,7 @@ afterEach(async () => {
   for (const c of clients.splice(0)) c.end(true);
   for (const c of connections.splice(0)) { try { c.close(); } catch { /* closed already */ } }
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  junction?.kill();
+  await junction?.kill();
   junction = undefined;
   rmSync(dir, { recursive: true, force: true });
 });
@@ -333,7 +338,7 @@ describe('SIGHUP applies every section it can (issue 20 #2)', () => {
     copyFileSync(join(CERTS, 'server.crt'), join(dir, 'tls.crt'));
     config.workers[0].transports.push({ id: 'wss', type: 'websocket', endpoint: { type: 'tcp', port: tlsPort, interface: '127.0.0.1', tls: { key: 'tls.key', certificate: 'tls.crt' } }, serializers: ['json'] });
     expect(await junction.reload(config)).toMatch(/needs a restart: transport 'wss': added/);
-    junction.kill();
+    await junction.kill();
     await junction.start(config);
     expect(await peerName(tlsPort)).toBe('junction-test-server');
 
