@@ -53,13 +53,19 @@ export async function applyReload(node: JunctionNode, next: JunctionConfig): Pro
   await reloadSerial(node, next, report);
   await reloadMqttBridges(node, next, report);
   await reloadBoard(node, next, report);
-  const running = node.config as unknown as Record<string, unknown>;
-  const wanted = next as unknown as Record<string, unknown>;
-  for (const key of new Set([...Object.keys(running), ...Object.keys(wanted)])) {
-    if (KNOWN_SECTIONS.has(key)) continue;
-    for (const d of configDiff(running[key], wanted[key], fileKey(key))) report.needsRestart.push(describeDifference(d));
-  }
+  reportUnknown(node.config, next, KNOWN_SECTIONS, '', report);
+  reportUnknown(node.config.router, next.router, new Set(['realms', 'listeners']), 'router.', report);
   return report;
+}
+
+/** Sections this file does not apply: any difference there needs a restart. */
+function reportUnknown(running: object, wanted: object, known: Set<string>, prefix: string, report: ReloadReport): void {
+  const before = running as Record<string, unknown>;
+  const after = wanted as Record<string, unknown>;
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (known.has(key)) continue;
+    for (const d of configDiff(before[key], after[key], `${prefix}${fileKey(key)}`)) report.needsRestart.push(describeDifference(d));
+  }
 }
 
 function reloadRealms(node: JunctionNode, next: JunctionConfig, report: ReloadReport): void {

@@ -223,6 +223,12 @@ describe('SIGHUP applies every section it can (issue 20 #2)', () => {
     config.serial[0].ports.shift();
     expect(await junction.reload(config)).toMatch(/applied: serial 'usb': ports\[.*a-gw'\] removed/);
     expect((await devices()).map((d) => d.path)).toEqual([cables[1]!.gateway]);
+
+    // Another setting of the bridge: it restarts with it, and its board is back.
+    config.serial[0].call_timeout = 1234;
+    expect(await junction.reload(config)).toMatch(/applied: serial 'usb': call_timeout changed/);
+    expect((await ready(cables[1]!.gateway))?.state).toBe('ready');
+    expect(await session.call('devices.b.ping')).toBe('b');
   });
 
   it('issue 20 #2: a changed telemetry interval and a new schedule apply at once', async () => {
@@ -256,9 +262,15 @@ describe('SIGHUP applies every section it can (issue 20 #2)', () => {
       id: 'shed', realm: 'realm1', url: broker.url, username: BRIDGE_USER, password: 'not-the-password',
       reconnect: { initial_delay: 100, max_delay: 300 }, to_mqtt: [{ uri: 'out.', match: 'prefix', qos: 1 }],
     };
-    config.bridges = { mqtt: [bridge] };
+    const other = { id: 'barn', realm: 'realm1', url: broker.url, to_wamp: [{ filter: 'barn/#' }] };
+    config.bridges = { mqtt: [bridge, other] };
     expect(await junction.reload(config)).toMatch(/applied: mqtt bridge 'shed': added/);
     const session = await wampSession(ws);
+    const barn = async () => (await session.call('junction.bridge.mqtt.get', ['barn'])) as { connected: boolean; connects: number; since: string };
+    const deadline0 = Date.now() + 10_000;
+    while (!(await barn()).connected && Date.now() < deadline0) await sleep(50);
+    const barnBefore = await barn();
+    expect(barnBefore.connected).toBe(true);
     for (let i = 0; i < 3; i++) await session.publish('out.reading', [i], {}, { acknowledge: true });
 
     const received: string[] = [];
@@ -276,6 +288,8 @@ describe('SIGHUP applies every section it can (issue 20 #2)', () => {
     while (received.length < 3 && Date.now() < deadline) await sleep(50);
     expect(received.map((line) => line.split(' ')[0])).toEqual(['out/reading', 'out/reading', 'out/reading']);
     expect(received.map((line) => line.replace(/\D/g, ''))).toEqual(['0', '1', '2']);
+    // The bridge whose config did not change was not touched.
+    expect(await barn()).toMatchObject({ connected: true, connects: 1, since: barnBefore.since });
   });
 
   it('issue 20 #2: a port change is named as needing a restart and the old port keeps serving; an identical file changes nothing', async () => {
