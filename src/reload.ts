@@ -244,8 +244,9 @@ function applyLive(unit: string, diffs: ConfigDifference[], report: ReloadReport
   }
   for (const [part, lines] of due) {
     try {
+      const at = report.applied.length;
       part.apply();
-      report.applied.push(...lines);
+      report.applied.splice(at, 0, ...lines); // before what applying it reported (e.g. sessions ended)
     } catch (err) {
       report.failed.push(...lines.map((line) => `${line}: ${(err as Error).message}`));
     }
