@@ -144,10 +144,20 @@ async function reload(node: JunctionNode, file: string): Promise<void> {
   } finally {
     releaseConfigParser();
   }
-  const { applied, needsRestart } = node.reload(next);
-  for (const line of applied) log.info(`SIGHUP: ${line}`);
+  for (const warning of next.warnings ?? []) log.warn(`SIGHUP: config: ${formatIssue(warning)}`);
+  let report;
+  try {
+    report = await node.reload(next);
+  } catch (err) {
+    log.error(`SIGHUP: ${file} only partly applied: ${(err as Error).message}`);
+    return;
+  }
+  const { applied, needsRestart, failed } = report;
+  for (const line of applied) log.info(`SIGHUP: applied: ${line}`);
   for (const line of needsRestart) log.warn(`SIGHUP: not applied, needs a restart: ${line}`);
+  for (const line of failed) log.error(`SIGHUP: failed: ${line}`);
   if (applied.length === 0 && needsRestart.length === 0) log.info(`SIGHUP: ${file} reloaded, nothing changed`);
+  else log.info(`SIGHUP: ${file} reloaded: ${applied.length} change(s) applied, ${needsRestart.length} need a restart${failed.length > 0 ? `, ${failed.length} failed` : ''}`);
 }
 
 async function main(argv: string[]): Promise<number> {

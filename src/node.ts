@@ -1,7 +1,7 @@
 // A running Junction: the router built from a validated config, and its listeners.
 // Start and graceful stop; nothing here parses files (see config/).
 
-import type { JunctionConfig, ListenerConfig, RealmConfig, WampServiceConfig } from './config/types.js';
+import type { JunctionConfig } from './config/types.js';
 import { Router } from './router/router.js';
 import { Listener } from './transports/listener.js';
 import { log } from './log.js';
@@ -9,6 +9,7 @@ import type { MqttBridges } from './bridges/mqtt/bridges.js';
 import type { SerialBridge } from './bridges/serial/bridge.js';
 import { startBoard, type BoardComponents } from './board/components.js';
 import { SetupReveal } from './board/setup-reveal.js';
+import { applyReload, type ReloadReport } from './reload.js';
 
 export class JunctionNode {
   readonly router: Router;
@@ -24,6 +25,7 @@ export class JunctionNode {
   /** junction.setup.reveal, for `dashboard` web paths with a `setup` file (one per realm and file). */
   readonly setupReveals: SetupReveal[];
   private stopping: Promise<void> | undefined;
+  private reloads: Promise<unknown> = Promise.resolve();
 
   constructor(readonly config: JunctionConfig) {
     this.router = new Router(config.router.realms);
@@ -67,55 +69,14 @@ export class JunctionNode {
   }
 
   /**
-   * Applies a reloaded config without dropping sessions: realms' roles (cached authorization
-   * decisions are discarded; sessions whose role is gone are ended) and transports' `auth` blocks
-   * (for connections opened from now on). Any other difference needs a restart and is reported,
-   * not applied, so the running router stays consistent with one config.
+   * Applies a reloaded config without dropping sessions: what can change live is applied, every
+   * other difference is reported by its key path as needing a restart (see reload.ts). Reloads
+   * run one at a time, in the order asked.
    */
-  reload(next: JunctionConfig): { applied: string[]; needsRestart: string[] } {
-    const applied: string[] = [];
-    const needsRestart: string[] = [];
-    const current = this.config.router;
-    const realmNames = (realms: RealmConfig[]) => realms.map((r) => r.name).sort().join(',');
-    if (realmNames(current.realms) !== realmNames(next.router.realms)) needsRestart.push('the set of realms changed');
-    for (const realmConfig of next.router.realms) {
-      const old = current.realms.find((r) => r.name === realmConfig.name);
-      const realm = this.router.realm(realmConfig.name);
-      if (!old || !realm) continue;
-      if (!sameExcept(old, realmConfig, ['roles'])) needsRestart.push(`realm '${realmConfig.name}': settings other than roles changed`);
-      if (JSON.stringify(old.roles) !== JSON.stringify(realmConfig.roles)) {
-        const ended = realm.replaceRoles(realmConfig.roles);
-        old.roles = realmConfig.roles;
-        applied.push(`realm '${realmConfig.name}': roles replaced${ended ? `, ${ended} session(s) whose role is gone ended` : ''}`);
-      }
-    }
-    const ids = (ls: ListenerConfig[]) => ls.map((l) => l.id).sort().join(',');
-    if (ids(current.listeners) !== ids(next.router.listeners)) needsRestart.push('the set of transports changed');
-    for (const listenerConfig of next.router.listeners) {
-      const old = current.listeners.find((l) => l.id === listenerConfig.id);
-      if (!old) continue;
-      // Services keep a reference to their config object: updating `auth` in place takes effect
-      // for the next connection.
-      const pairs: Array<[WampServiceConfig, WampServiceConfig]> = [];
-      if (old.rawsocket && listenerConfig.rawsocket) pairs.push([old.rawsocket, listenerConfig.rawsocket]);
-      for (const [path, service] of Object.entries(listenerConfig.websocket)) {
-        const was = old.websocket[path];
-        if (was) pairs.push([was, service]);
-      }
-      const withoutAuth = (l: ListenerConfig) => JSON.stringify(l, (k, v) => (k === 'auth' ? undefined : v));
-      if (withoutAuth(old) !== withoutAuth(listenerConfig)) needsRestart.push(`transport '${listenerConfig.id}': settings other than auth changed`);
-      for (const [was, now] of pairs) {
-        if (JSON.stringify(was.auth) === JSON.stringify(now.auth)) continue;
-        if (now.auth) was.auth = now.auth;
-        else delete was.auth;
-        applied.push(`transport '${listenerConfig.id}': auth replaced`);
-      }
-    }
-    if (JSON.stringify(this.config.bridges ?? null) !== JSON.stringify(next.bridges ?? null)) needsRestart.push('the bridges section changed');
-    for (const key of ['telemetry', 'schedules'] as const) {
-      if (JSON.stringify(this.config[key] ?? null) !== JSON.stringify(next[key] ?? null)) needsRestart.push(`the ${key} section changed`);
-    }
-    return { applied: [...new Set(applied)], needsRestart };
+  reload(next: JunctionConfig): Promise<ReloadReport> {
+    const done = this.reloads.then(() => applyReload(this, next));
+    this.reloads = done.catch(() => undefined);
+    return done;
   }
 
   /** GOODBYE to every session, then close the listeners. Idempotent. */
@@ -138,7 +99,3 @@ export async function startNode(config: JunctionConfig): Promise<JunctionNode> {
   return node;
 }
 
-function sameExcept<T extends object>(a: T, b: T, keys: Array<keyof T>): boolean {
-  const strip = (o: T) => JSON.stringify(o, (k, v) => (keys.includes(k as keyof T) ? undefined : v));
-  return strip(a) === strip(b);
-}

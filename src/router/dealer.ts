@@ -35,9 +35,15 @@ function withPayload(head: unknown[], msg: M.WampMessage, from: number): M.WampM
 export class Dealer {
   private readonly index = new PatternIndex<Registration>();
   private readonly byId = new Map<number, Registration>();
-  private readonly queueRules = new PatternIndex<CallQueueConfig>();
+  private queueRules = new PatternIndex<CallQueueConfig>();
 
   constructor(private readonly realm: Realm, private readonly ids: IdSequence, callQueue: CallQueueConfig[]) {
+    this.setQueueRules(callQueue);
+  }
+
+  /** `store.call-queue`, at start and from a config reload: used from the next call that finds every callee busy (a call already queued keeps its rule). */
+  setQueueRules(callQueue: CallQueueConfig[]): void {
+    this.queueRules = new PatternIndex<CallQueueConfig>();
     for (const rule of callQueue) this.queueRules.set(rule.uri, rule.match, rule);
   }
 

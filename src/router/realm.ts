@@ -40,18 +40,24 @@ export class Realm {
   readonly broker: Broker;
   readonly dealer: Dealer;
   readonly sessions = new Map<number, Session>();
-  readonly uriCheck: UriCheck;
+  // Both set by applyOptions (a config reload may change them).
+  uriCheck!: UriCheck;
   /** Calls one session may have waiting for an answer (`max_pending_calls`). */
-  readonly maxPendingCalls: number;
+  maxPendingCalls!: number;
   observer: RealmObserver | undefined;
 
   constructor(config: RealmConfig, routerIds: IdSequence) {
     this.name = config.name;
-    this.uriCheck = config.uriCheck ?? 'loose';
-    this.maxPendingCalls = config.maxPendingCalls ?? DEFAULT_MAX_PENDING_CALLS;
+    this.applyOptions(config);
     this.authorizer = new Authorizer(config.roles);
     this.broker = new Broker(this, routerIds, config.store?.eventHistory ?? []);
     this.dealer = new Dealer(this, routerIds, config.store?.callQueue ?? []);
+  }
+
+  /** The realm's options that apply from the next message on: at start, and again on a config reload. */
+  applyOptions(config: RealmConfig): void {
+    this.uriCheck = config.uriCheck ?? 'loose';
+    this.maxPendingCalls = config.maxPendingCalls ?? DEFAULT_MAX_PENDING_CALLS;
   }
 
   /**

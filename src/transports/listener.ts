@@ -4,8 +4,8 @@
 
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
-import type { ListenerConfig, WampServiceConfig } from '../config/types.js';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import type { ListenerConfig, TlsConfig, WampServiceConfig } from '../config/types.js';
 import { DEFAULT_TRANSPORT_OPTIONS } from '../config/types.js';
 import type { SessionFactory } from '../router/transport.js';
 import { RawSocketTransport, RAWSOCKET_MAGIC, ERR_MAX_CONNECTIONS } from './rawsocket.js';
@@ -225,6 +225,15 @@ export class Listener {
       throw new Error(`listener '${this.config.id}' cannot listen on ${this.where()}: ${(err as Error).message}`);
     }
     await this.mqtt?.start();
+  }
+
+  /**
+   * New TLS material from a reloaded config (a renewed certificate, say), for the connections
+   * accepted from now on. Whether client certificates are asked for (a `ca` or none) is set when
+   * the server is made: a change there needs a restart.
+   */
+  replaceTls(tls: TlsConfig): void {
+    (this.server as TlsServer).setSecureContext({ key: tls.key, cert: tls.certificate, ca: tls.ca });
   }
 
   /** Stops accepting and drops every connection (the router says GOODBYE to sessions before). */

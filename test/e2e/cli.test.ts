@@ -131,8 +131,8 @@ describe('junction CLI', () => {
     config.workers[0].realms[0].roles[0].permissions[0].allow.publish = false;
     writeFileSync(file, JSON.stringify(config));
     child.kill('SIGHUP');
-    await waitFor(/SIGHUP: realm 'realm1': roles replaced/);
-    await waitFor(/SIGHUP: transport 'transport0': auth replaced/);
+    await waitFor(/SIGHUP: applied: realm 'realm1': roles\['anonymous'\]\.permissions\[''\]\.allow\.publish changed/);
+    await waitFor(/SIGHUP: applied: transport 'transport0': auth\.ticket\.principals\['dev'\]\.ticket changed/);
     first.ws.send(JSON.stringify([16, 2, { acknowledge: true }, 'app.news']));
     expect(await first.next(4)).toEqual([8, 16, 2, {}, 'wamp.error.not_authorized', expect.any(Array)]);
     expect((await login('old-ticket')).answer).toEqual([3, expect.any(Object), 'wamp.error.not_authorized']);

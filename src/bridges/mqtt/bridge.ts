@@ -37,6 +37,12 @@ const DROP_LOG_INTERVAL_MS = 10_000;
 /** How long stop() lets in-flight messages be acknowledged before closing the connection. */
 const STOP_GRACE_MS = 2000;
 
+/** What a bridge restarted with a new config takes over from the one it replaces. */
+export interface CarriedOver {
+  outbox?: Outbox;
+  counters: BridgeCounters;
+}
+
 export interface BridgeCounters {
   messagesIn: number;
   messagesOut: number;
@@ -77,9 +83,12 @@ export class MqttBridge {
   private lastDropLog = 0;
   private lastPublication: unknown;
 
-  constructor(readonly config: MqttBridgeConfig, private readonly router: SessionFactory) {
+  /** `carried`: what a bridge restarted by a reload takes over from its predecessor (see handOver). */
+  constructor(readonly config: MqttBridgeConfig, private readonly router: SessionFactory, carried?: CarriedOver) {
     this.mapping = new MqttMapping({ topicPrefix: config.topicPrefix, payload: config.payload });
-    this.outbox = new Outbox(config.maxBuffered, config.bufferFile);
+    this.outbox = carried?.outbox ?? new Outbox(config.maxBuffered, config.bufferFile);
+    this.outbox.limit = config.maxBuffered;
+    if (carried) Object.assign(this.counters, carried.counters);
     this.echo = config.protocolVersion === 4 ? new EchoFilter(config.toWamp.map((r) => r.filter)) : undefined;
     this.delay = config.reconnect.initialDelay;
   }
@@ -90,12 +99,24 @@ export class MqttBridge {
 
   /** Joins the realm and subscribes; the broker connection is made in the background. */
   async start(): Promise<void> {
-    if (this.outbox.size > 0) log.info(`mqtt bridge '${this.id}': ${this.outbox.size} message(s) from ${this.config.bufferFile} waiting for the broker`);
+    if (this.outbox.size > 0) log.info(`mqtt bridge '${this.id}': ${this.outbox.size} message(s)${this.config.bufferFile ? ` from ${this.config.bufferFile}` : ''} waiting for the broker`);
     await this.joinWamp();
     this.connectMqtt();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops this bridge for a reload that changed its config, and returns what the bridge that
+   * replaces it takes over: the counters, and the messages waiting for the broker when the buffer
+   * stays the same (same `buffer_file`, or none); with another buffer file, this one is written
+   * and closed, and the new bridge starts from its own file.
+   */
+  async handOver(next: MqttBridgeConfig): Promise<CarriedOver> {
+    const keepBuffer = next.bufferFile === this.config.bufferFile;
+    await this.stop(keepBuffer);
+    return keepBuffer ? { outbox: this.outbox, counters: this.counters } : { counters: this.counters };
+  }
+
+  async stop(keepBuffer = false): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     clearTimeout(this.reconnectTimer);
@@ -118,13 +139,14 @@ export class MqttBridge {
       });
     }
     this.outbox.requeueInflight();
-    this.outbox.close();
+    if (!keepBuffer) this.outbox.close();
     if (this.connected) {
       this.connected = false;
       this.counters.disconnects++;
       this.since = Date.now();
     }
     await this.wamp?.close().catch(() => {});
+    if (keepBuffer) return log.info(`mqtt bridge '${this.id}': stopped for its new config; ${this.outbox.size} message(s) waiting for the broker kept`);
     log.info(`mqtt bridge '${this.id}': stopped${this.outbox.size > 0 ? ` with ${this.outbox.size} message(s) undelivered${this.config.bufferFile ? ` (kept in ${this.config.bufferFile})` : ' (lost: no buffer_file)'}` : ''}`);
   }
 

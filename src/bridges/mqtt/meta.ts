@@ -19,16 +19,17 @@ export const BRIDGE_META = {
 export class BridgeMetaApi {
   private session: ClientSession | undefined;
 
-  constructor(readonly realm: string, private readonly bridges: MqttBridge[]) {}
+  /** `bridges`: the realm's bridges at the time of asking (a reload may add, replace or remove some). */
+  constructor(readonly realm: string, private readonly bridges: () => MqttBridge[]) {}
 
   async start(factory: SessionFactory): Promise<void> {
     const session = await ClientSession.connect(factory, {
       realm: this.realm, role: TRUSTED_ROLE, authid: 'junction-bridges', name: 'mqtt-bridge-meta',
     });
     this.session = session;
-    await session.register(BRIDGE_META.list, () => this.bridges.map((b) => b.id));
+    await session.register(BRIDGE_META.list, () => this.bridges().map((b) => b.id));
     await session.register(BRIDGE_META.get, (args) => {
-      const bridge = this.bridges.find((b) => b.id === args[0]);
+      const bridge = this.bridges().find((b) => b.id === args[0]);
       if (!bridge) throw new WampError(BRIDGE_META.noSuchBridge, [`no MQTT bridge '${String(args[0])}' in realm '${this.realm}'`]);
       return bridge.state();
     });

@@ -21,7 +21,8 @@ export class Outbox {
   private sent = 0;
   private readonly file: BufferFile | undefined;
 
-  constructor(readonly limit: number, filePath?: string) {
+  /** `limit` may be changed by a reload; a lower one refuses new messages until the outbox drains below it. */
+  constructor(public limit: number, filePath?: string) {
     if (filePath !== undefined) {
       const { file, waiting } = BufferFile.open(filePath);
       this.file = file;

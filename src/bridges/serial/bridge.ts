@@ -19,14 +19,31 @@ export class SerialBridge {
   private session: ClientSession | undefined;
   private scanTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly config: SerialBridgeConfig, private readonly factory: SessionFactory) {}
+  constructor(readonly config: SerialBridgeConfig, private readonly factory: SessionFactory) {}
 
   async start(): Promise<void> {
     const session = await ClientSession.connect(this.factory, { realm: this.config.realm, role: 'trusted', authid: `junction-serial-${this.config.id}`, name: `serial:${this.config.id}`, internal: false });
     this.session = session;
     await session.register(`junction.serial.${this.config.id}.devices`, () => [...this.links.values()].map((l) => l.status()));
     this.scan();
-    if (this.config.ports.some((p) => isGlob(p.path))) this.scanTimer = setInterval(() => this.scan(), SCAN_INTERVAL_MS);
+    this.scanGlobs();
+  }
+
+  /**
+   * The ports of a reloaded config (nothing else of the bridge changed): ports no longer listed,
+   * or listed with another baud rate, are let go; new ones are watched; the other ports' boards
+   * stay connected.
+   */
+  async setPorts(ports: SerialBridgeConfig['ports']): Promise<void> {
+    this.config.ports = ports;
+    for (const [path, link] of [...this.links]) {
+      if (ports.some((p) => p.baudRate === link.baudRate && (p.path === path || (isGlob(p.path) && globMatches(p.path, path))))) continue;
+      this.links.delete(path);
+      await link.stop();
+      log.info(`serial ${this.config.id}: no longer watching ${path}`);
+    }
+    this.scan();
+    this.scanGlobs();
   }
 
   async stop(): Promise<void> {
@@ -34,6 +51,16 @@ export class SerialBridge {
     await Promise.all([...this.links.values()].map((l) => l.stop()));
     this.links.clear();
     await this.session?.close().catch(() => {});
+  }
+
+  /** Globs are matched again every SCAN_INTERVAL_MS while the config has any. */
+  private scanGlobs(): void {
+    const wanted = this.config.ports.some((p) => isGlob(p.path));
+    if (wanted && !this.scanTimer) this.scanTimer = setInterval(() => this.scan(), SCAN_INTERVAL_MS);
+    if (!wanted && this.scanTimer) {
+      clearInterval(this.scanTimer);
+      this.scanTimer = undefined;
+    }
   }
 
   private scan(): void {
@@ -57,10 +84,19 @@ function isGlob(path: string): boolean {
   return /[*?]/.test(path);
 }
 
+function globRegExp(pattern: string): RegExp {
+  return new RegExp(`^${basename(pattern).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+}
+
+/** Whether a device path is one the glob (in its last part) stands for. */
+function globMatches(pattern: string, path: string): boolean {
+  return dirname(pattern) === dirname(path) && globRegExp(pattern).test(basename(path));
+}
+
 /** The device paths a glob in the last part matches now. */
 function expand(pattern: string): string[] {
   const dir = dirname(pattern);
-  const re = new RegExp(`^${basename(pattern).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const re = globRegExp(pattern);
   try {
     return readdirSync(dir).filter((name) => re.test(name)).sort().map((name) => `${dir}/${name}`);
   } catch {

@@ -59,7 +59,7 @@ export class PortLink {
 
   constructor(
     readonly path: string,
-    private readonly baudRate: number,
+    readonly baudRate: number,
     private readonly config: SerialBridgeConfig,
     private readonly factory: SessionFactory,
     private readonly changed: (link: PortLink) => void,
