@@ -286,6 +286,13 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     this.end();
   }
 
+  /** Router shutdown: MQTT 5 clients are told "server shutting down" (0x8B); any client reconnects. */
+  goAway(): void {
+    if (this.connection && this.version === 5) this.connection.send({ cmd: 'disconnect', reasonCode: RC.serverShuttingDown });
+    this.will = undefined;
+    this.end();
+  }
+
   // ---- client → WAMP ----
 
   private request(message: M.WampMessage, answer?: Answer): void {
