@@ -35,7 +35,7 @@ export interface Transport {
   /**
    * The router is stopping (SIGTERM, `systemctl restart`): close the way clients read as "come back
    * later" — no WAMP GOODBYE or ABORT, which Autobahn|JS takes as final; WebSocket close 1001
-   * "going away"; MQTT 5 DISCONNECT 0x8B "server shutting down". Absent: `close()` does that already.
+   * "going away". Absent: `close()` does that already (RawSocket, MQTT: the connection just closes).
    */
   goAway?(): void;
   /** The outbound queue and what it cost this peer; absent for transports without one (in-process). */

@@ -282,14 +282,11 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     }
   }
 
+  /**
+   * Also the router's shutdown (it has no goAway): the connection just closes, as mosquitto's does.
+   * A DISCONNECT 0x8B "server shutting down" would make mosquitto_sub 2.0 (MQTT 5) exit for good.
+   */
   close(): void {
-    this.end();
-  }
-
-  /** Router shutdown: MQTT 5 clients are told "server shutting down" (0x8B); any client reconnects. */
-  goAway(): void {
-    if (this.connection && this.version === 5) this.connection.send({ cmd: 'disconnect', reasonCode: RC.serverShuttingDown });
-    this.will = undefined;
     this.end();
   }
 
