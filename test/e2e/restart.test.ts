@@ -204,6 +204,8 @@ describe('issue 20 #1: a restart never strands clients', () => {
     await second.waitFor(/Junction ready/);
 
     await pingUntilAllReceived(1000, BACK_WITHIN_MS + 3000);
+    // The page's own session is back too (it re-subscribes to the meta events when it rejoins).
+    await browser.page.waitForSelector('#status.ok', { timeout: 5000 });
     const backAfter = clients.map((c) => ({ client: c, ms: (receipts.firstSince(c, 1000) ?? Infinity) - listeningAt }));
     console.log(`back and receiving, ms after the new process listened: ${backAfter.map((r) => `${r.client} ${r.ms}`).join(', ')}`);
     const late = backAfter.filter((r) => !(r.ms <= BACK_WITHIN_MS));
