@@ -66,7 +66,13 @@ describe('issue 20 #1: a restart never strands clients', () => {
   const cleanups: Array<() => unknown> = [];
   const dir = mkdtempSync(join(tmpdir(), 'junction-restart-'));
   afterAll(async () => {
-    for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch {
+        // already closed
+      }
+    }
     for (const child of children) child.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -181,7 +187,7 @@ describe('issue 20 #1: a restart never strands clients', () => {
         c.onopen = (s: any) => resolve(s);
         c.onclose = (reason: string) => { reject(new Error(`publisher: ${reason}`)); return true; };
         c.open();
-        cleanups.push(() => { try { c.close(); } catch { /* already closed */ } });
+        cleanups.push(() => c.close());
       });
       const deadline = Date.now() + ms;
       for (let n = from; Date.now() < deadline; n++) {
