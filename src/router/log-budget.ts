@@ -10,8 +10,8 @@ export class LogBudget {
   private suppressed = 0;
   private summaryTimer: NodeJS.Timeout | undefined;
 
-  /** `what` names the suppressed lines in the summary, e.g. 'denied request(s)'. */
-  constructor(private readonly what: string, private readonly linesPerWindow: number, private readonly windowMs = 10_000) {}
+  /** `label` starts the summary line, as it starts the lines it counts (e.g. 'refused'). */
+  constructor(private readonly label: string, private readonly linesPerWindow: number, private readonly windowMs = 10_000) {}
 
   /** Writes the line at info level if the window's budget allows; `line` is only called then. */
   info(line: () => string): void {
@@ -36,7 +36,8 @@ export class LogBudget {
     clearTimeout(this.summaryTimer);
     this.summaryTimer = undefined;
     if (this.suppressed === 0) return;
-    log.info(`${this.suppressed} more ${this.what} in ${this.windowMs / 1000} s not logged (at most ${this.linesPerWindow} lines per ${this.windowMs / 1000} s)`);
+    const window = `${this.windowMs / 1000} s`;
+    log.info(`${this.label}: ${this.suppressed} more line(s) in the last ${window} not logged (at most ${this.linesPerWindow} per ${window})`);
     this.suppressed = 0;
   }
 }

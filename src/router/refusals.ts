@@ -4,7 +4,7 @@
 import { LogBudget } from './log-budget.js';
 import type { Session } from './session.js';
 
-const refusals = new LogBudget('denied request(s)', 20);
+const refusals = new LogBudget('refused', 20);
 
 export function logRefusal(session: Session, action: string, uri: string, why = 'not authorized'): void {
   refusals.info(() => `refused: session ${session.id} (authid '${session.authid}', role '${session.authrole}', ${session.transport.info.peer}) may not ${action} '${uri.slice(0, 200)}': ${why}`);

@@ -8,7 +8,7 @@ import type { Session } from './session.js';
 /** Enough for a restart's worth of devices coming back at once on a small installation. */
 export const SESSION_LINES_PER_WINDOW = 60;
 
-const budget = new LogBudget('session join/leave line(s)', SESSION_LINES_PER_WINDOW);
+const budget = new LogBudget('session joins and leaves', SESSION_LINES_PER_WINDOW);
 
 function who(session: Session): string {
   const t = session.transport.info;
