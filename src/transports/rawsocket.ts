@@ -240,7 +240,14 @@ export class RawSocketTransport implements Transport {
     if (this.closed) return;
     this.closed = true;
     this.keepAlive.stop();
-    const reset = () => { if (!this.socket.destroyed) this.socket.resetAndDestroy(); };
+    const reset = () => {
+      if (this.socket.destroyed) return;
+      try {
+        this.socket.resetAndDestroy();
+      } catch {
+        this.socket.destroy(); // only plain TCP can be reset, not TLS or Unix sockets: they get a close
+      }
+    };
     if (this.socket.writableLength === 0) return reset();
     setTimeout(reset, FLUSH_BEFORE_RESET_MS).unref();
   }
