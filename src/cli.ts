@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// junction start [--config FILE] | check --config FILE | init [DIR] | keygen | derive-key --salt S | simulate-device --port P | version
+// junction start [-c|--config] [FILE] | check [-c|--config] FILE | init [DIR] | keygen | derive-key --salt S | simulate-device --port P | version
 
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -13,10 +13,14 @@ import { cryptosignKeyPair } from './auth/cryptosign.js';
 import { craDeriveKey } from './auth/wampcra.js';
 import { log } from './log.js';
 import { SystemdNotifier } from './systemd.js';
+import { parseCommandLine, configFile, UsageError, type CommandLine } from './cli-args.js';
 
 const USAGE = `usage:
-  junction start [--config FILE]   run the router (embedded default without --config)
-  junction check --config FILE     validate a config file; exit 1 on errors
+  junction start [[-c|--config] FILE]
+                                   run the router with the config FILE (without one: the embedded
+                                   default, anonymous may do everything, on 127.0.0.1:8080 only)
+  junction check [-c|--config] FILE
+                                   validate a config file; exit 1 on errors
   junction init [DIR]              write a commented starter config (junction.yaml)
   junction keygen                  new Ed25519 key pair for cryptosign: private seed (for the
                                    device) and public key (for authorized_keys)
@@ -40,15 +44,18 @@ function version(): string {
   }
 }
 
-function option(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i >= 0) return args[i + 1];
-  const eq = args.find((a) => a.startsWith(`${name}=`));
-  return eq?.slice(name.length + 1);
+/** A string option's value (parseArgs has checked the command's options). */
+function option(line: CommandLine, name: string): string | undefined {
+  return line.values[name] as string | undefined;
 }
 
-async function start(args: string[]): Promise<number> {
-  const file = option(args, '--config');
+async function start(line: CommandLine): Promise<number> {
+  const file = configFile(line);
+  if (!file) {
+    log.warn('no config file given: running the embedded default config, in which ANONYMOUS clients may do EVERYTHING ' +
+      '(call, register, publish, subscribe on realm1) from this machine (127.0.0.1:8080); for trying Junction out only: ' +
+      'give your config as `junction start --config FILE`');
+  }
   let config;
   try {
     config = file ? await loadConfigFile(file) : defaultConfig();
@@ -81,10 +88,10 @@ async function start(args: string[]): Promise<number> {
   return -1; // keep running
 }
 
-async function deriveKey(args: string[]): Promise<number> {
-  const salt = option(args, '--salt');
-  const iterations = Number(option(args, '--iterations') ?? 1000);
-  const keylen = Number(option(args, '--keylen') ?? 32);
+async function deriveKey(line: CommandLine): Promise<number> {
+  const salt = option(line, 'salt');
+  const iterations = Number(option(line, 'iterations') ?? 1000);
+  const keylen = Number(option(line, 'keylen') ?? 32);
   if (!salt || !Number.isInteger(iterations) || iterations < 1 || !Number.isInteger(keylen) || keylen < 1 || keylen > 1024) {
     process.stderr.write(`derive-key needs --salt SALT, and integer --iterations (>= 1) and --keylen (1..1024) if given\n${USAGE}\n`);
     return 2;
@@ -102,23 +109,23 @@ async function deriveKey(args: string[]): Promise<number> {
 }
 
 /** A serial board without hardware on a port (src/bridges/serial/simulator.ts); runs until SIGTERM/SIGINT. */
-async function simulateDevice(args: string[]): Promise<number> {
-  const port = option(args, '--port');
+async function simulateDevice(line: CommandLine): Promise<number> {
+  const port = option(line, 'port');
   const numberOption = (name: string, fallback: number | undefined): number | undefined | null => {
-    const text = option(args, name);
+    const text = option(line, name);
     if (text === undefined) return fallback;
     const n = Number(text);
     return Number.isInteger(n) && n >= 0 ? n : null;
   };
-  const baudRate = numberOption('--baud', 115200);
-  const publishMs = numberOption('--publish-ms', 1000);
-  const slowMs = numberOption('--slow-ms', undefined);
+  const baudRate = numberOption('baud', 115200);
+  const publishMs = numberOption('publish-ms', 1000);
+  const slowMs = numberOption('slow-ms', undefined);
   if (!port || baudRate === null || publishMs === null || slowMs === null) {
     process.stderr.write(`simulate-device needs --port PATH; --baud, --publish-ms, --slow-ms take whole numbers\n${USAGE}\n`);
     return 2;
   }
   const { DeviceSimulator } = await import('./bridges/serial/simulator.js');
-  const device = await DeviceSimulator.open(port, { id: option(args, '--id') ?? 'sim-1', baudRate, publishMs: publishMs ?? 1000, slowMs });
+  const device = await DeviceSimulator.open(port, { id: option(line, 'id') ?? 'sim-1', baudRate, publishMs: publishMs ?? 1000, slowMs });
   log.info(`simulating serial device ${device.id} on ${port} (procedures ${device.procedures.join(', ')})`);
   device.on('call', (procedure: string, argument: unknown) => log.info(`call ${procedure}(${JSON.stringify(argument ?? null)})`));
   device.on('error', (err: Error) => log.error(`${port}: ${err.message}`));
@@ -161,16 +168,29 @@ async function reload(node: JunctionNode, file: string): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...args] = argv;
-  switch (command) {
+  let line: CommandLine;
+  try {
+    line = parseCommandLine(argv);
+    if (line.command === 'help' || line.values['help']) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    return await run(line);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`junction: ${err.message}\n${USAGE}\n`);
+    return 2;
+  }
+}
+
+async function run(line: CommandLine): Promise<number> {
+  const args = line.positionals;
+  switch (line.command) {
     case 'start':
-      return start(args);
+      return start(line);
     case 'check': {
-      const file = option(args, '--config');
-      if (!file) {
-        process.stderr.write(`check needs --config FILE\n${USAGE}\n`);
-        return 2;
-      }
+      const file = configFile(line);
+      if (!file) throw new UsageError('check needs a config file: junction check FILE');
       const result = await checkConfigFile(file);
       for (const line of result.lines) (result.ok ? process.stdout : process.stderr).write(`${line}\n`);
       return result.ok ? 0 : 1;
@@ -186,16 +206,14 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'derive-key':
-      return deriveKey(args);
+      return deriveKey(line);
     case 'simulate-device':
-      return simulateDevice(args);
+      return simulateDevice(line);
     case 'version':
-    case '--version':
       process.stdout.write(`junction ${version()}\n`);
       return 0;
     default:
-      process.stderr.write(`${USAGE}\n`);
-      return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+      throw new UsageError(`unknown command '${line.command}'`);
   }
 }
 

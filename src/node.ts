@@ -79,9 +79,14 @@ export class JunctionNode {
     return done;
   }
 
-  /** GOODBYE to every session, then close the listeners. Idempotent. */
+  /**
+   * Frees the ports first (a new process may start at once; clients retrying meanwhile are refused,
+   * not let in), stops the components, then ends every session the way clients reconnect after
+   * (Router.shutdown) and closes the listeners. Idempotent.
+   */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      for (const listener of this.listeners) listener.stopAccepting();
       await this.board?.stop();
       await Promise.allSettled(this.setupReveals.map((r) => r.stop()));
       await this.mqttBridges?.stop();

@@ -2,7 +2,6 @@
 
 import type { RealmConfig } from '../config/types.js';
 import { IdSequence, secureRandomId } from '../wamp/ids.js';
-import { CloseReason } from '../wamp/errors.js';
 import { Realm } from './realm.js';
 import { Session } from './session.js';
 import { MetaApi } from './meta-api.js';
@@ -66,10 +65,13 @@ export class Router implements SessionFactory {
     return this.open.size;
   }
 
-  /** GOODBYE to every session (system_shutdown); resolves when all transports closed or after `waitMs`. */
+  /**
+   * Ends every session and closes its connection the way clients read as "come back later" (no
+   * GOODBYE: see Session.shutdown); resolves when all transports closed or after `waitMs`.
+   */
   async shutdown(waitMs = 2000): Promise<void> {
     await Promise.allSettled([...this.metaApis.map((m) => m.stop()), this.services.close()]);
-    for (const session of this.open) session.goodbye(CloseReason.systemShutdown, 'router is shutting down');
+    for (const session of this.open) session.shutdown();
     const deadline = Date.now() + waitMs;
     while (this.open.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }

@@ -18,6 +18,7 @@ import type { Subscription } from './broker.js';
 import type { Callee } from './registration.js';
 import type { Call } from './call.js';
 import { log } from '../log.js';
+import { logSessionJoined, logSessionLeft } from './session-log.js';
 
 type State = 'new' | 'authenticating' | 'established' | 'closing' | 'closed';
 
@@ -157,13 +158,13 @@ export class Session implements SessionHandle {
     if (this.state === 'closed') return;
     log.warn(`session ${this.id || '(opening)'} ${this.transport.info.peer}: protocol violation: ${reason}`);
     this.transport.send([M.ABORT, { message: reason }, ErrorUri.protocolViolation]);
-    this.terminate();
+    this.terminate(true, `protocol violation: ${reason}`);
   }
 
   transportClosed(): void {
     this.router.sessionClosed(this);
     if (this.state === 'closed') return;
-    this.terminate(false);
+    this.terminate(false, 'connection closed');
   }
 
   /** The transport's send queue went over its limit (events dropped), or it is closing for that. */
@@ -180,7 +181,7 @@ export class Session implements SessionHandle {
       return;
     }
     this.send([M.GOODBYE, message ? { message } : {}, reason]);
-    this.leaveRealm();
+    this.leaveRealm(`router said goodbye (${reason})`);
     this.state = 'closing';
     this.goodbyeTimer = setTimeout(() => this.terminate(), GOODBYE_WAIT_MS);
     this.goodbyeTimer.unref?.();
@@ -189,7 +190,19 @@ export class Session implements SessionHandle {
   abort(reason: string, message: string): void {
     if (this.state === 'closed') return;
     this.transport.send([M.ABORT, { message }, reason]);
-    this.terminate();
+    this.terminate(true, `aborted (${reason})`);
+  }
+
+  /**
+   * Router shutdown: the session ends and its connection closes without GOODBYE or ABORT, which
+   * clients (Autobahn|JS above all) take as a deliberate close and never retry after; a dropped
+   * connection is what they reconnect after, as they would after a crash.
+   */
+  shutdown(): void {
+    if (this.state === 'closed') return;
+    this.terminate(false, 'router shutting down');
+    if (this.transport.goAway) this.transport.goAway();
+    else this.transport.close();
   }
 
   /** Empties the testament lists, detached first, for publication at the end of the session. */
@@ -237,10 +250,10 @@ export class Session implements SessionHandle {
       case M.CANCEL: return realm.dealer.cancel(this, msg);
       case M.GOODBYE:
         this.send([M.GOODBYE, {}, CloseReason.goodbyeAndOut]);
-        this.terminate();
+        this.terminate(true, `client said goodbye (${String(msg[2]).slice(0, 200)})`);
         return;
       case M.ABORT:
-        this.terminate();
+        this.terminate(true, `client aborted (${String(msg[2]).slice(0, 200)})`);
         return;
       default:
         throw new ProtocolViolation(`${M.MESSAGE_NAMES[type]} received on an established session`);
@@ -406,6 +419,7 @@ export class Session implements SessionHandle {
     if (identity.authextra) welcome['authextra'] = identity.authextra;
     this.send([M.WELCOME, this.id, welcome]);
     realm.join(this);
+    logSessionJoined(this);
   }
 
   private answerInternalError(msg: M.WampMessage): void {
@@ -419,14 +433,17 @@ export class Session implements SessionHandle {
     }
   }
 
-  private leaveRealm(): void {
-    if (this.realm && (this.state === 'established')) this.realm.leave(this);
+  /** `why` is logged: how the session ended. */
+  private leaveRealm(why: string): void {
+    if (!this.realm || this.state !== 'established') return;
+    this.realm.leave(this);
+    logSessionLeft(this, why);
   }
 
   /** Final teardown: leave the realm, stop reading, close the transport. */
-  private terminate(closeTransport = true): void {
+  private terminate(closeTransport = true, why = 'closed'): void {
     if (this.state === 'closed') return;
-    this.leaveRealm();
+    this.leaveRealm(why);
     this.state = 'closed';
     this.pendingAuth = undefined;
     if (this.goodbyeTimer) clearTimeout(this.goodbyeTimer);

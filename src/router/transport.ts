@@ -32,6 +32,12 @@ export interface Transport {
   send(message: WampMessage, cache?: EncodingCache): boolean;
   /** Close the connection once queued messages are flushed. Idempotent. */
   close(): void;
+  /**
+   * The router is stopping (SIGTERM, `systemctl restart`): close the way clients read as "come back
+   * later" — no WAMP GOODBYE or ABORT, which Autobahn|JS takes as final; WebSocket close 1001
+   * "going away". Absent: `close()` does that already (RawSocket, MQTT: the connection just closes).
+   */
+  goAway?(): void;
   /** The outbound queue and what it cost this peer; absent for transports without one (in-process). */
   sendQueue?(): SendQueueStats;
 }

@@ -41,6 +41,8 @@ export class Listener {
   private refusedSinceLog = 0;
   private lastRefusalLog = -Infinity;
   private refusalLogTimer: NodeJS.Timeout | undefined;
+  /** Resolves once the server stopped accepting and its last connection closed. */
+  private serverClosed: Promise<void> | undefined;
   /**
    * Connections that have not yet shown what they are (RawSocket handshake byte, HTTP request or
    * upgrade): dropped when that takes longer than the opening-handshake timeout. Node's own HTTP
@@ -236,18 +238,27 @@ export class Listener {
     (this.server as TlsServer).setSecureContext({ key: tls.key, cert: tls.certificate, ca: tls.ca });
   }
 
-  /** Stops accepting and drops every connection (the router says GOODBYE to sessions before). */
+  /**
+   * Frees the port at once (a restarted process can listen while this one still closes its
+   * sessions, and clients retrying early are refused instead of joining a router that is going
+   * away); open connections stay.
+   */
+  stopAccepting(): void {
+    this.serverClosed ??= new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Stops accepting and drops every connection (the router closes the sessions before). */
   async stop(): Promise<void> {
+    this.stopAccepting();
     for (const ws of this.websockets.values()) ws.close();
     this.mqtt?.stop();
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.sockets) socket.destroy();
     for (const socket of this.refusing) socket.destroy();
     if (this.refusalLogTimer !== undefined) {
       clearTimeout(this.refusalLogTimer);
       log.warn(`listener ${this.config.id}: ${this.refusedSinceLog} connection(s) refused: max_connections reached`);
     }
-    await closed;
+    await this.serverClosed;
   }
 
   /** The bound address: the actual port when port 0 was configured; the path for Unix sockets. */

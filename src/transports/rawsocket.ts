@@ -29,6 +29,8 @@ export const ERR_MAX_CONNECTIONS = 4;
 export const MAX_FRAME_LENGTH = 2 ** 24;
 /** How long a connection we end may take to close before it is destroyed. */
 const CLOSE_GRACE_MS = 2000;
+/** On shutdown, how long queued bytes may take to leave before the connection is reset. */
+const FLUSH_BEFORE_RESET_MS = 300;
 
 /**
  * The length nibble to announce for `maxMessageSize`: the largest 2^(9+L) not above it, so the
@@ -225,6 +227,29 @@ export class RawSocketTransport implements Transport {
     this.keepAlive.stop();
     this.socket.end(); // after what is queued
     setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  /**
+   * Router shutdown: the TCP close is RawSocket's only way to say it (no GOODBYE, see
+   * Session.shutdown), and it must be a reset: a client that keeps its half of the connection open
+   * after a FIN — as Autobahn|JS's Node RawSocket client does (allowHalfOpen) — never notices a FIN,
+   * and a reset cannot follow one (libuv refuses once the socket is shut down). What is still queued
+   * gets a moment to leave first.
+   */
+  goAway(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.keepAlive.stop();
+    const reset = () => {
+      if (this.socket.destroyed) return;
+      try {
+        this.socket.resetAndDestroy();
+      } catch {
+        this.socket.destroy(); // only plain TCP can be reset, not TLS or Unix sockets: they get a close
+      }
+    };
+    if (this.socket.writableLength === 0) return reset();
+    setTimeout(reset, FLUSH_BEFORE_RESET_MS).unref();
   }
 
   private onClose(): void {

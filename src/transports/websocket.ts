@@ -19,6 +19,9 @@ const TEXT = { binary: false };
 const BINARY = { binary: true };
 /** How long a close handshake may take before the socket is dropped. */
 const CLOSE_GRACE_MS = 2000;
+/** WebSocket close codes (RFC 6455 7.4.1). */
+const NORMAL_CLOSURE = 1000;
+const GOING_AWAY = 1001;
 /** A WebSocket control frame carries at most 125 bytes. */
 const MAX_PING_PAYLOAD = 125;
 
@@ -148,10 +151,19 @@ export class WebSocketTransport implements Transport {
   }
 
   close(): void {
+    this.closeWith(NORMAL_CLOSURE);
+  }
+
+  /** Router shutdown: 1001 "going away", which browsers and Autobahn report as a clean close they retry after. */
+  goAway(): void {
+    this.closeWith(GOING_AWAY, 'router restarting');
+  }
+
+  private closeWith(code: number, reason?: string): void {
     if (this.closed) return;
     this.closed = true;
     this.keepAlive.stop();
-    this.ws.close(1000);
+    this.ws.close(code, reason);
     setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
   }
 }

@@ -71,7 +71,8 @@
         showLogin('Wrong authid or ticket.');
         return true;   // no retries with these credentials
       }
-      setStatus(reason === 'lost' || reason === 'unreachable' ? 'reconnecting…' : 'closed: ' + reason, 'bad');
+      // A router restart closes without GOODBYE: 'closed' with will_retry, and we are coming back.
+      setStatus(details && details.will_retry ? 'reconnecting…' : 'closed: ' + reason, 'bad');
       return false;   // keep retrying
     };
     conn.open();

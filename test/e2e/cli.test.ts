@@ -49,7 +49,7 @@ afterEach(() => {
 });
 
 describe('junction CLI', () => {
-  it('starts from a Crossbar-format config, logs when ready, and stops gracefully on SIGTERM', async () => {
+  it('starts from a Crossbar-format config, logs when ready, and on SIGTERM closes sessions the way clients reconnect after, exit 0', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'junction-cli-'));
     const port = await freePort();
     const file = join(dir, 'config.json');
@@ -76,11 +76,11 @@ describe('junction CLI', () => {
     expect(messages[0]?.[0]).toBe(2);
 
     const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
+    const closed = new Promise<[number, string]>((r) => ws.once('close', (code, reason) => r([code, reason.toString()])));
     child.kill('SIGTERM');
-    // The client answers the router's GOODBYE, as a WAMP client must.
-    await new Promise((r) => setTimeout(r, 200));
-    expect(messages[1]).toEqual([6, expect.any(Object), 'wamp.close.system_shutdown']);
-    ws.send(JSON.stringify([6, {}, 'wamp.close.goodbye_and_out']));
+    // Issue 20 #1: no GOODBYE (Autobahn|JS never retries after one), WebSocket 1001 "going away".
+    expect(await closed).toEqual([1001, 'router restarting']);
+    expect(messages.slice(1)).toEqual([]);
     expect(await exited).toBe(0);
     child = undefined;
   });
@@ -177,6 +177,69 @@ describe('junction CLI', () => {
     } finally {
       receiver.kill();
     }
+  });
+
+  it('issue 20 #3: unknown commands and options are errors that name what was wrong, with the usage, exit 2', async () => {
+    const cases: Array<[string[], string]> = [
+      [['strat'], "unknown command 'strat'"],
+      [['start', '--confg', 'x.yaml'], "start: unknown option '--confg'"],
+      [['start', '-x'], "start: unknown option '-x'"],
+      [['check', '--config'], "check: option '--config' needs a value"],
+      [['start', 'a.yaml', 'b.yaml'], "start: unexpected argument 'b.yaml'"],
+      [['start', 'a.yaml', '-c', 'b.yaml'], "start: the config file is given twice ('b.yaml' and 'a.yaml')"],
+      [['check'], 'check needs a config file: junction check FILE'],
+      [['keygen', '--force'], "keygen: unknown option '--force'"],
+      [['--confg'], "unknown option '--confg' (the command comes first)"],
+      [[], 'no command given'],
+    ];
+    for (const [args, message] of cases) {
+      const result = await run(args);
+      expect({ args, code: result.code, stdout: result.stdout }).toEqual({ args, code: 2, stdout: '' });
+      expect(result.stderr).toContain(`junction: ${message}\n`);
+      expect(result.stderr).toContain('usage:');
+    }
+    const help = await run(['start', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('usage:');
+  });
+
+  it('issue 20 #3: the config file may be given as --config FILE, -c FILE or the one positional argument of start and check', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'junction-cli-'));
+    const port = await freePort();
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify(configFor(port)));
+    for (const args of [['--config', file], [`--config=${file}`], ['-c', file], [file]]) {
+      const checked = await run(['check', ...args]);
+      expect({ args, code: checked.code }).toEqual({ args, code: 0 });
+      expect(checked.stdout).toContain('OK');
+    }
+    for (const args of [[file], ['-c', file]]) {
+      child = spawn(process.execPath, [CLI, 'start', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout!.on('data', (d) => (output += d));
+      child.stderr!.on('data', (d) => (output += d));
+      const deadline = Date.now() + 10_000;
+      while (!/Junction ready/.test(output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(output).toContain(`ws://127.0.0.1:${port}`); // the file's port, not the embedded default's 8080
+      expect(output).not.toContain('embedded default');
+      const exited = new Promise((r) => child!.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      child = undefined;
+    }
+  });
+
+  it('issue 20 #3: without a config file, one warning says the embedded default lets anonymous do everything on loopback', async () => {
+    child = spawn(process.execPath, [CLI, 'start'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    // Logged before listening, so it shows whether or not port 8080 is free on this machine.
+    const deadline = Date.now() + 10_000;
+    while (!/embedded default/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 300));
+    const warnings = stderr.split('\n').filter((l) => /WARN/.test(l));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/embedded default config.*ANONYMOUS clients may do EVERYTHING.*127\.0\.0\.1:8080.*--config FILE/);
   });
 
   it('check reports each error with the path of the key at fault, exit 1', async () => {

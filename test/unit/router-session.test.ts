@@ -89,16 +89,17 @@ describe('session opening and closing', () => {
     expect((await other.call('com.svc.p')).args).toEqual([42]);
   });
 
-  it('shutdown sends GOODBYE system_shutdown to every session', async () => {
+  it('issue 20 #1: shutdown ends every session, joined or opening, by closing its connection: no GOODBYE or ABORT, which clients take as final', async () => {
     const router = makeRouter();
-    const wire = rawWire(router);
-    wire.send([1, 'realm1', HELLO_ALL]);
-    await wire.next();
-    const done = router.shutdown(500);
-    const bye = await wire.next(2);
-    expect(bye).toEqual([6, { message: expect.any(String) }, 'wamp.close.system_shutdown']);
-    wire.send([6, {}, 'wamp.close.goodbye_and_out']);
-    await done;
-    expect(wire.closed).toBe(true);
+    const joined = rawWire(router);
+    joined.send([1, 'realm1', HELLO_ALL]);
+    await joined.next();
+    const opening = rawWire(router); // connected, no HELLO yet
+    await router.shutdown(500);
+    expect(joined.closed).toBe(true);
+    expect(joined.received.map((m) => m[0])).toEqual([2]); // WELCOME only
+    expect(opening.closed).toBe(true);
+    expect(opening.received).toEqual([]);
+    expect(router.sessionCount).toBe(0);
   });
 });

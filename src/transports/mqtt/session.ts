@@ -282,6 +282,10 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     }
   }
 
+  /**
+   * Also the router's shutdown (it has no goAway): the connection just closes, as mosquitto's does.
+   * A DISCONNECT 0x8B "server shutting down" would make mosquitto_sub 2.0 (MQTT 5) exit for good.
+   */
   close(): void {
     this.end();
   }
