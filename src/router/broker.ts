@@ -4,7 +4,7 @@
 
 import { logRefusal } from './refusals.js';
 import type { Decision } from '../auth/authorizer.js';
-import type { EventHistoryConfig, MatchPolicy } from '../config/types.js';
+import type { EventHistoryConfig, MatchPolicy, RetainedLimits } from '../config/types.js';
 import * as M from '../wamp/message.js';
 import { ErrorUri } from '../wamp/errors.js';
 import { randomId, type IdSequence } from '../wamp/ids.js';
@@ -13,7 +13,8 @@ import { PatternIndex } from './pattern-index.js';
 import type { EncodingCache } from './transport.js';
 import type { Realm } from './realm.js';
 import type { Session } from './session.js';
-import { EventStore, type StoredEvent } from './event-store.js';
+import { EVENT_COST, EventStore, type StoredEvent } from './event-store.js';
+import { payloadBytes } from './payload-size.js';
 
 export class Subscription {
   readonly created = new Date().toISOString();
@@ -65,8 +66,8 @@ export class Broker {
   readonly store: EventStore;
   private sequence = 0;
 
-  constructor(private readonly realm: Realm, private readonly ids: IdSequence, history: EventHistoryConfig[] = []) {
-    this.store = new EventStore(history);
+  constructor(private readonly realm: Realm, private readonly ids: IdSequence, history: EventHistoryConfig[] = [], retained?: RetainedLimits) {
+    this.store = new EventStore(history, retained, realm.name);
   }
 
   subscription(id: number): Subscription | undefined {
@@ -200,16 +201,19 @@ export class Broker {
   }
 
   private remember(session: Session, publication: number, topic: string, options: M.Dict, msg: M.WampMessage, disclosed: boolean): void {
+    const args = msg[4] as unknown[] | undefined;
+    const kwargs = msg[5] as M.Dict | undefined;
     const event: StoredEvent = {
       seq: ++this.sequence,
       publication,
       topic,
       timestamp: new Date().toISOString(),
-      args: msg[4] as unknown[] | undefined,
-      kwargs: msg[5] as M.Dict | undefined,
+      args,
+      kwargs,
       publisher: { session: session.id, authid: session.authid, authrole: session.authrole },
       disclosed,
       options,
+      bytes: EVENT_COST + topic.length + (args === undefined ? 0 : payloadBytes(args)) + (kwargs === undefined ? 0 : payloadBytes(kwargs)),
     };
     if (options['retain'] === true) this.store.retain(event);
     this.store.record(event);

@@ -50,7 +50,7 @@ export class Realm {
     this.uriCheck = config.uriCheck ?? 'loose';
     this.maxPendingCalls = config.maxPendingCalls ?? DEFAULT_MAX_PENDING_CALLS;
     this.authorizer = new Authorizer(config.roles);
-    this.broker = new Broker(this, routerIds, config.store?.eventHistory ?? []);
+    this.broker = new Broker(this, routerIds, config.store?.eventHistory ?? [], config.store?.retained);
     this.dealer = new Dealer(this, routerIds, config.store?.callQueue ?? []);
   }
 

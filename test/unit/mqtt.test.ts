@@ -8,6 +8,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { makeRouter, join } from '../helpers/core.js';
 import { errorsOf } from '../helpers/config.js';
 
+const MIB = 1024 * 1024;
 const mapping = new MqttMapping({ topicPrefix: 'mqtt.', payload: [{ prefix: '', type: 'native' }, { prefix: 'mqtt.raw.', type: 'passthrough' }] });
 
 describe('topic mapping', () => {
@@ -67,7 +68,7 @@ describe('outbox: QoS 1/2 delivery to one client', () => {
 
   it('keeps at most maxInflight unacknowledged, sends the rest in order as acknowledgements come', () => {
     const s = sink();
-    const box = new Outbox(s, 2, 10);
+    const box = new Outbox(s, { maxInflight: 2, maxWaiting: 10, maxBytes: MIB });
     for (let i = 0; i < 4; i++) box.push(publish(i));
     expect(s.written.map((p) => (p as IPublishPacket).topic)).toEqual(['t/0', 't/1']);
     box.acknowledged((s.written[0] as IPublishPacket).messageId!);
@@ -76,7 +77,7 @@ describe('outbox: QoS 1/2 delivery to one client', () => {
 
   it('QoS 2: PUBREC is answered with PUBREL; after a reconnect a released message is resent as PUBREL, others with DUP', () => {
     const s = sink();
-    const box = new Outbox(s, 10, 10);
+    const box = new Outbox(s, { maxInflight: 10, maxWaiting: 10, maxBytes: MIB });
     box.push(publish(1, 2));
     box.push(publish(2, 1));
     const [first, second] = s.written as IPublishPacket[];
@@ -90,7 +91,7 @@ describe('outbox: QoS 1/2 delivery to one client', () => {
   it('while away: QoS 0 is lost, QoS 1/2 wait (the oldest dropped past the bound), and go out on return', () => {
     const s = sink();
     s.connected = false;
-    const box = new Outbox(s, 10, 3);
+    const box = new Outbox(s, { maxInflight: 10, maxWaiting: 3, maxBytes: MIB });
     box.push(publish(0, 0));
     for (let i = 1; i <= 5; i++) box.push(publish(i));
     expect(box.dropped).toBe(3);
