@@ -15,6 +15,10 @@ import type { Realm } from './realm.js';
 import type { Session } from './session.js';
 import { EVENT_COST, EventStore, type StoredEvent } from './event-store.js';
 import { payloadBytes } from './payload-size.js';
+import { DEFERRED_WORK } from './sliced-work.js';
+
+/** Retained events sent with the SUBSCRIBED answer in the same turn, at most; more go in slices. */
+const RETAINED_AT_ONCE = 200;
 
 export class Subscription {
   readonly created = new Date().toISOString();
@@ -123,25 +127,40 @@ export class Broker {
     if (options['get_retained'] === true) this.sendRetained(session, sub, decision);
   }
 
-  /** Retained events under the subscription's pattern that this subscriber may see. */
+  /**
+   * Retained events under the subscription's pattern that this subscriber may see. Many of them
+   * (a wildcard over thousands of topics) go out over several event-loop turns (DEFERRED_WORK), so
+   * one SUBSCRIBE cannot stall the router; one retained again meanwhile is skipped (the subscriber
+   * got the newer one live).
+   */
   private sendRetained(session: Session, sub: Subscription, subscribed: Decision): void {
-    for (const e of this.store.retainedFor(sub.uri, sub.match)) {
-      const decision = e.topic === sub.uri ? subscribed : this.realm.authorizer.authorize(session.authrole, 'subscribe', e.topic);
-      if (!decision.allow) continue;
-      const eligibility = eligibilityOf(e.options);
-      if (eligibility && !isEligible(session, eligibility)) continue;
-      const details: M.Dict = { ...customAttributes(e.options), retained: true };
-      if (sub.match !== 'exact') details['topic'] = e.topic;
-      if (e.disclosed) {
-        details['publisher'] = e.publisher.session;
-        details['publisher_authid'] = e.publisher.authid;
-        details['publisher_authrole'] = e.publisher.authrole;
-      }
-      const event: M.WampMessage = [M.EVENT, sub.id, e.publication, details];
-      if (e.args !== undefined || e.kwargs !== undefined) event.push(e.args ?? []);
-      if (e.kwargs !== undefined) event.push(e.kwargs);
-      session.send(event);
+    const events = this.store.retainedFor(sub.uri, sub.match);
+    if (events.length <= RETAINED_AT_ONCE) {
+      for (const e of events) this.sendRetainedEvent(session, sub, subscribed, e);
+      return;
     }
+    DEFERRED_WORK.run(events.length, (i) => {
+      const e = events[i]!;
+      if (this.store.retainedEvent(e.topic) === e) this.sendRetainedEvent(session, sub, subscribed, e);
+    }, () => !sub.subscribers.has(session));
+  }
+
+  private sendRetainedEvent(session: Session, sub: Subscription, subscribed: Decision, e: StoredEvent): void {
+    const decision = e.topic === sub.uri ? subscribed : this.realm.authorizer.authorize(session.authrole, 'subscribe', e.topic);
+    if (!decision.allow) return;
+    const eligibility = eligibilityOf(e.options);
+    if (eligibility && !isEligible(session, eligibility)) return;
+    const details: M.Dict = { ...customAttributes(e.options), retained: true };
+    if (sub.match !== 'exact') details['topic'] = e.topic;
+    if (e.disclosed) {
+      details['publisher'] = e.publisher.session;
+      details['publisher_authid'] = e.publisher.authid;
+      details['publisher_authrole'] = e.publisher.authrole;
+    }
+    const event: M.WampMessage = [M.EVENT, sub.id, e.publication, details];
+    if (e.args !== undefined || e.kwargs !== undefined) event.push(e.args ?? []);
+    if (e.kwargs !== undefined) event.push(e.kwargs);
+    session.send(event);
   }
 
   unsubscribe(session: Session, msg: M.WampMessage): void {

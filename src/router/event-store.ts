@@ -121,6 +121,11 @@ export class EventStore {
     if (this.retained.size < this.limits.maxTopics * 0.9 && this.retainedBytes < this.limits.maxBytes * 0.9) this.fullLogged = false;
   }
 
+  /** The topic's retained event, if any. */
+  retainedEvent(topic: string): StoredEvent | undefined {
+    return this.retained.get(topic);
+  }
+
   /** Retained events whose topic falls under a subscription's pattern, oldest retained first. */
   retainedFor(pattern: string, match: MatchPolicy): StoredEvent[] {
     if (match === 'exact') {

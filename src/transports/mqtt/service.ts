@@ -43,6 +43,11 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
     return this.sessions.size;
   }
 
+  /** The session of a client id, connected or waiting for its client. */
+  session(clientId: string): MqttSession | undefined {
+    return this.sessions.get(clientId);
+  }
+
   /** Starts the MQTT 5 request/response gateway when the config has `rpc` rules. */
   async start(): Promise<void> {
     if (!this.config.rpc) return;

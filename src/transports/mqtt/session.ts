@@ -17,24 +17,21 @@ import { uriMatches } from '../../wamp/uri.js';
 import { CLEAR_RETAINED } from '../../router/broker.js';
 import type { ConnectionOwner, MqttConnection } from './connection.js';
 import { Outbox, type OutboxSink } from './outbox.js';
-import { SlicedWork } from '../sliced-work.js';
+import { DEFERRED_WORK } from '../../router/sliced-work.js';
 import { log } from '../../log.js';
 
 /**
  * Topic filters one SUBSCRIBE may carry; the rest are refused (MQTT 5 reason 0x97 "quota
  * exceeded", MQTT 3 0x80). Each filter asks for retained events: with the filters done in slices
- * (SUBSCRIBE_WORK) a full packet costs the other clients at most a few ms per event-loop turn.
+ * (DEFERRED_WORK) a full packet costs the other clients at most a few ms per event-loop turn.
  */
 export const MAX_FILTERS_PER_SUBSCRIBE = 1000;
-
-/** Every listener's SUBSCRIBE work, 10 ms per event-loop turn in all. */
-const SUBSCRIBE_WORK = new SlicedWork(10);
 
 /**
  * Events held back while a SUBSCRIBE is answered (so that SUBACK goes first), at most; past it
  * they go out at once, before SUBACK, which MQTT allows.
  */
-const MAX_HELD_EVENTS = 1000;
+const MAX_HELD_EVENTS = 100;
 
 /** MQTT 5 reason codes used here (MQTT 3 has fewer; see `v3Suback`). */
 const RC = {
@@ -461,7 +458,7 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
       codes[i] = RC.quotaExceeded;
       done();
     }
-    SUBSCRIBE_WORK.run(accepted, (i) => subscribeOne(subscriptions[i]!, i), () => this.state === 'ended');
+    DEFERRED_WORK.run(accepted, (i) => subscribeOne(subscriptions[i]!, i), () => this.state === 'ended');
   }
 
   private onUnsubscribe(messageId: number, filters: string[]): void {

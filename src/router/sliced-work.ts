@@ -1,6 +1,7 @@
-// Work that one packet may ask for but that must not hold the event loop (an MQTT SUBSCRIBE of a
-// thousand filters, each looking up retained events): done step by step, at most `sliceMs` of it
-// per event-loop turn across all requesters, so other clients' I/O is served in between. Jobs run
+// Work that one message may ask for but that must not hold the event loop (an MQTT SUBSCRIBE of a
+// thousand filters, the retained events of a wildcard subscription over thousands of topics): done
+// step by step, at most `sliceMs` of it per event-loop turn across all requesters (DEFERRED_WORK),
+// so other clients' I/O is served in between. Jobs run
 // in the order they came (a client's second SUBSCRIBE after its first); a job that fits in what is
 // left of the turn's slice runs at once, as if it were not sliced at all.
 
@@ -45,3 +46,6 @@ export class SlicedWork {
     return true;
   }
 }
+
+/** The router's one queue of such work: 10 ms per event-loop turn in all. */
+export const DEFERRED_WORK = new SlicedWork(10);
