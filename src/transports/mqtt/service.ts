@@ -29,6 +29,7 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
   private readonly offline = new Set<MqttSession>();
   /** Bytes the sessions in `offline` hold for their clients (their outboxes). */
   private offlineBytes = 0;
+  private boundingSoon = false;
   private gateway: MqttRpcGateway | undefined;
 
   constructor(readonly config: MqttServiceConfig, readonly factory: SessionFactory, private readonly listenerId: string) {
@@ -83,7 +84,14 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
   offlineBytesChanged(session: MqttSession, bytes: number): void {
     if (!this.offline.has(session)) return;
     this.offlineBytes += bytes;
-    if (bytes > 0) this.boundOfflineBytes();
+    if (bytes > 0 && this.offlineBytes > this.config.maxOfflineBytesTotal && !this.boundingSoon) {
+      // Called while the broker delivers a publication: sessions end once that delivery is done.
+      this.boundingSoon = true;
+      queueMicrotask(() => {
+        this.boundingSoon = false;
+        this.boundOfflineBytes();
+      });
+    }
   }
 
   /** Bytes held by sessions waiting for their clients (all of this listener's). */
