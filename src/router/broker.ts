@@ -16,9 +16,16 @@ import type { Session } from './session.js';
 import { EVENT_COST, EventStore, type StoredEvent } from './event-store.js';
 import { payloadBytes } from './payload-size.js';
 import { DEFERRED_WORK } from './sliced-work.js';
+import { log } from '../log.js';
 
 /** Retained events sent with the SUBSCRIBED answer in the same turn, at most; more go in slices. */
 const RETAINED_AT_ONCE = 200;
+/**
+ * Retained events waiting to go out in slices, all subscriptions together, at most: past it a new
+ * subscription gets no retained events (logged), so SUBSCRIBEs faster than the slices cannot
+ * pile up work and memory.
+ */
+export const MAX_PENDING_RETAINED = 500_000;
 
 export class Subscription {
   readonly created = new Date().toISOString();
@@ -69,6 +76,16 @@ export class Broker {
   private readonly matches: Subscription[] = [];
   readonly store: EventStore;
   private sequence = 0;
+  /**
+   * While retained events go out in slices: when each retained topic was last published (in
+   * `publishCount` ticks), so that a replay never sends an older retained event after the
+   * subscriber got a newer publication live. Absent when no replay is running.
+   */
+  private lastPublished: Map<string, number> | undefined;
+  private publishCount = 0;
+  private replays = 0;
+  private pendingRetained = 0;
+  private pendingFullLogged = false;
 
   constructor(private readonly realm: Realm, private readonly ids: IdSequence, history: EventHistoryConfig[] = [], retained?: RetainedLimits) {
     this.store = new EventStore(history, retained, realm.name);
@@ -130,8 +147,8 @@ export class Broker {
   /**
    * Retained events under the subscription's pattern that this subscriber may see. Many of them
    * (a wildcard over thousands of topics) go out over several event-loop turns (DEFERRED_WORK), so
-   * one SUBSCRIBE cannot stall the router; one retained again meanwhile is skipped (the subscriber
-   * got the newer one live).
+   * one SUBSCRIBE cannot stall the router; a topic published again meanwhile is skipped (the
+   * subscriber got the newer publication live).
    */
   private sendRetained(session: Session, sub: Subscription, subscribed: Decision): void {
     const events = this.store.retainedFor(sub.uri, sub.match);
@@ -139,10 +156,27 @@ export class Broker {
       for (const e of events) this.sendRetainedEvent(session, sub, subscribed, e);
       return;
     }
+    if (this.pendingRetained + events.length > MAX_PENDING_RETAINED) {
+      if (!this.pendingFullLogged) {
+        this.pendingFullLogged = true;
+        log.warn(`realm '${this.realm.name}': more than ${MAX_PENDING_RETAINED} retained events waiting to go out; subscription ${sub.id} ('${sub.uri}') of session ${session.id} gets none`);
+      }
+      return;
+    }
+    this.pendingRetained += events.length;
+    this.replays++;
+    const lastPublished = (this.lastPublished ??= new Map());
+    const since = this.publishCount;
     DEFERRED_WORK.run(events.length, (i) => {
       const e = events[i]!;
-      if (this.store.retainedEvent(e.topic) === e) this.sendRetainedEvent(session, sub, subscribed, e);
-    }, () => !sub.subscribers.has(session));
+      if ((lastPublished.get(e.topic) ?? 0) <= since) this.sendRetainedEvent(session, sub, subscribed, e);
+    }, () => !sub.subscribers.has(session), () => {
+      this.pendingRetained -= events.length;
+      if (--this.replays === 0) {
+        this.lastPublished = undefined;
+        this.pendingFullLogged = false;
+      }
+    });
   }
 
   private sendRetainedEvent(session: Session, sub: Subscription, subscribed: Decision, e: StoredEvent): void {
@@ -240,6 +274,7 @@ export class Broker {
 
   /** Delivers one publication to every matching subscription. `msg` supplies the payload tail. */
   private dispatch(publisher: Session, publicationId: number, topic: string, options: M.Dict, msg: M.WampMessage, disclose: boolean): void {
+    if (this.lastPublished && this.store.retainedEvent(topic)) this.lastPublished.set(topic, ++this.publishCount);
     const matches = this.matches;
     this.index.matchAll(topic, matches);
     if (matches.length === 0) return;

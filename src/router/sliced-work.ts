@@ -1,9 +1,9 @@
 // Work that one message may ask for but that must not hold the event loop (an MQTT SUBSCRIBE of a
 // thousand filters, the retained events of a wildcard subscription over thousands of topics): done
 // step by step, at most `sliceMs` of it per event-loop turn across all requesters (DEFERRED_WORK),
-// so other clients' I/O is served in between. Jobs run
-// in the order they came (a client's second SUBSCRIBE after its first); a job that fits in what is
-// left of the turn's slice runs at once, as if it were not sliced at all.
+// so other clients' I/O is served in between. Jobs run in the order they came (a client's second
+// SUBSCRIBE after its first); a job that fits in what is left of the turn's slice runs at once, as
+// if it were not sliced at all.
 
 interface Job {
   next: number;
@@ -11,6 +11,8 @@ interface Job {
   readonly step: (index: number) => void;
   /** True once nobody wants the rest (the client is gone). */
   readonly cancelled: () => boolean;
+  /** Called once the job is done or cancelled. */
+  readonly finished: (() => void) | undefined;
 }
 
 export class SlicedWork {
@@ -19,16 +21,23 @@ export class SlicedWork {
   private turnStart = -1;
   private readonly nextTurn = () => {
     this.turnStart = -1;
-    while (this.jobs.length > 0 && this.work(this.jobs[0]!)) this.jobs.shift();
+    while (this.jobs.length > 0 && this.work(this.jobs[0]!)) this.jobs.shift()!.finished?.();
   };
 
   constructor(private readonly sliceMs: number) {}
 
-  /** Calls `step(0)` … `step(count - 1)` in order, now or over the next turns. */
-  run(count: number, step: (index: number) => void, cancelled: () => boolean): void {
-    const job: Job = { next: 0, count, step, cancelled };
-    if (this.jobs.length === 0 && this.work(job)) return;
+  /**
+   * Calls `step(0)` … `step(count - 1)` in order, now or over the next turns, then `finished`.
+   * True when it is all done already.
+   */
+  run(count: number, step: (index: number) => void, cancelled: () => boolean, finished?: () => void): boolean {
+    const job: Job = { next: 0, count, step, cancelled, finished };
+    if (this.jobs.length === 0 && this.work(job)) {
+      finished?.();
+      return true;
+    }
     this.jobs.push(job);
+    return false;
   }
 
   /** Runs the job while the turn's slice lasts: true when it is done. */

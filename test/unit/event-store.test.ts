@@ -40,6 +40,35 @@ describe('topic tree (retained lookups without a scan)', () => {
   });
 });
 
+describe('retained events of a large match', () => {
+  it('issue 19 #4: go out over several event-loop turns, and never an older one after a newer live publication', async () => {
+    const router = routerWith({});
+    const publisher = await join(router);
+    const COUNT = 10_000;
+    for (let i = 0; i < COUNT; i++) await publisher.publish(`r.${i}`, [`old ${i}`], {}, { retain: true, acknowledge: true });
+    const reader = await join(router);
+    const got = new Map<string, string[]>();
+    let timerFiredAfter = -1;
+    await reader.subscribe('r.', (args, _kwargs, details) => {
+      const topic = details['topic'] as string;
+      got.set(topic, [...(got.get(topic) ?? []), args[0] as string]);
+    }, { match: 'prefix', get_retained: true });
+    setTimeout(() => (timerFiredAfter = got.size), 0);
+    // Published while the retained events are still going out: the subscriber gets it live, and
+    // the replay must not follow it with the older retained value.
+    await publisher.publish(`r.${COUNT - 1}`, ['new'], {}, { acknowledge: true });
+    await publisher.publish(`r.${COUNT - 2}`, ['newer, retained'], {}, { acknowledge: true, retain: true });
+    const deadline = Date.now() + 10_000;
+    while (got.size < COUNT && Date.now() < deadline) await tick(10);
+    expect(got.size).toBe(COUNT);
+    expect(timerFiredAfter).toBeGreaterThan(-1);
+    expect(timerFiredAfter).toBeLessThan(COUNT); // a timer ran before the replay was over
+    expect(got.get(`r.${COUNT - 1}`)).toEqual(['new']);
+    expect(got.get(`r.${COUNT - 2}`)).toEqual(['newer, retained']);
+    expect(got.get('r.0')).toEqual(['old 0']);
+  });
+});
+
 describe('retained events: bounded in topics and bytes (store.retained)', () => {
   it('issue 19 #11: a full store keeps what it has and refuses new topics; updates that fit still replace', () => {
     const store = new EventStore([], { maxTopics: 3, maxBytes: 1000 }, 'realm1');

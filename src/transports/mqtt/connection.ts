@@ -91,6 +91,15 @@ export class MqttConnection implements SlowConsumerOwner {
     this.socket.destroy();
   }
 
+  /** Stops reading the client while work it asked for goes on in slices (its SUBSCRIBE), and goes on. */
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.socket.resume();
+  }
+
   sendQueue(): SendQueueStats {
     return this.guard.stats(this.socket.writableLength);
   }

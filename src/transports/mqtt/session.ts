@@ -105,6 +105,8 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
   /** Too many events came while subscribing: they go out at once until the SUBSCRIBEs are answered. */
   private heldOverflow = false;
   private subscribing = 0;
+  /** SUBSCRIBEs whose filters are still being worked on (DEFERRED_WORK); reading waits for them. */
+  private deferredSubscribes = 0;
   readonly outbox: Outbox;
 
   constructor(private readonly registry: SessionRegistry, readonly clientId: string, peer: string) {
@@ -458,7 +460,14 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
       codes[i] = RC.quotaExceeded;
       done();
     }
-    DEFERRED_WORK.run(accepted, (i) => subscribeOne(subscriptions[i]!, i), () => this.state === 'ended');
+    const finished = () => {
+      if (--this.deferredSubscribes === 0) this.connection?.resumeReading();
+    };
+    this.deferredSubscribes++;
+    if (!DEFERRED_WORK.run(accepted, (i) => subscribeOne(subscriptions[i]!, i), () => this.state === 'ended', finished)) {
+      // The rest waits for later turns: so do the client's next packets (no pile of SUBSCRIBEs).
+      this.connection?.pauseReading();
+    }
   }
 
   private onUnsubscribe(messageId: number, filters: string[]): void {
