@@ -111,6 +111,9 @@ describe('issue 19 #2: an MQTT client that stops reading', () => {
     await bystander.subscribeAsync('sensors/marker', { qos: 0 });
     const marks: string[] = [];
     bystander.on('message', (_topic, payload) => marks.push(payload.toString()));
+    const wamp = await ClientSession.connect(node.node.router, { realm: 'realm1', name: 'observer' });
+    const slowEvents: unknown[][] = [];
+    await wamp.subscribe('junction.session.on_slow_consumer', (args) => slowEvents.push(args));
     // The subscriber stops reading: the kernel's buffers fill, then the router's socket backlog.
     slow.stream.pause();
     const publisher = await connectMqtt(node.port, { clientId: 'publisher' });
@@ -131,13 +134,13 @@ describe('issue 19 #2: an MQTT client that stops reading', () => {
     expect(growth.buffersHeld).toBeLessThan(32 * MIB);
     expect(growth.rssPeak).toBeLessThan(200 * MIB);
 
-    // The same numbers through the meta API, and the bystander still served (MQTT and WAMP).
-    const wamp = await ClientSession.connect(node.node.router, { realm: 'realm1', name: 'observer' });
+    // The same numbers through the meta API (announced once), and the bystander still served (MQTT and WAMP).
     const ids = (await wamp.call('wamp.session.list')).args[0] as number[];
     const details = await Promise.all(ids.map(async (id) => (await wamp.call('wamp.session.get', [id])).args[0] as any));
     const slowDetails = details.find((d) => d.authextra?.mqtt?.client_id === 'slow') ?? details.find((d) => d.transport.peer.endsWith(`:${slow.stream.localPort}`));
     expect(slowDetails.junction).toMatchObject({ send_queue_limit: MQTT_DEFAULTS.maxSendQueue, send_queue_policy: 'drop-events', slow_consumer: true });
     expect(slowDetails.junction.dropped_events).toBeGreaterThan(count / 2);
+    expect(slowEvents).toEqual([[slowDetails.session, expect.objectContaining({ policy: 'drop-events', send_queue_limit: MQTT_DEFAULTS.maxSendQueue, disconnected: false })]]);
     await publisher.publishAsync('sensors/marker', 'still here', { qos: 0 });
     await until(() => marks.length > 0);
     expect(marks).toEqual(['still here']);
