@@ -107,6 +107,7 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
   private subscribing = 0;
   /** SUBSCRIBEs whose filters are still being worked on (DEFERRED_WORK); reading waits for them. */
   private deferredSubscribes = 0;
+  private readingPaused = false;
   readonly outbox: Outbox;
 
   constructor(private readonly registry: SessionRegistry, readonly clientId: string, peer: string) {
@@ -461,11 +462,14 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
       done();
     }
     const finished = () => {
-      if (--this.deferredSubscribes === 0) this.connection?.resumeReading();
+      if (--this.deferredSubscribes > 0 || !this.readingPaused) return;
+      this.readingPaused = false;
+      this.connection?.resumeReading();
     };
     this.deferredSubscribes++;
-    if (!DEFERRED_WORK.run(accepted, (i) => subscribeOne(subscriptions[i]!, i), () => this.state === 'ended', finished)) {
+    if (!DEFERRED_WORK.run(accepted, (i) => subscribeOne(subscriptions[i]!, i), () => this.state === 'ended', finished) && !this.readingPaused) {
       // The rest waits for later turns: so do the client's next packets (no pile of SUBSCRIBEs).
+      this.readingPaused = true;
       this.connection?.pauseReading();
     }
   }
