@@ -274,7 +274,9 @@ describe('issue 19 #4: retained lookups and large SUBSCRIBEs do not stall the ro
     expect(granted.slice(0, MAX_FILTERS_PER_SUBSCRIBE).every((code) => code === 0)).toBe(true);
     expect(granted[MAX_FILTERS_PER_SUBSCRIBE]).toBe(0x97);
     expect(received).toBe(expected);
-    expect(maxDelayMs).toBeLessThan(250);
+    // Before: one 8-16 s stall. The bound is generous: this process also runs the clients, and a
+    // loaded 2-core machine preempts it (40-140 ms seen at load 12, 10 ms slices of router work).
+    expect(maxDelayMs).toBeLessThan(400);
     expect(calls).toBeGreaterThan(0);
     expect(callMs).toBeLessThan(1000);
     caller.connection?.close?.();
