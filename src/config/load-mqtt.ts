@@ -2,7 +2,7 @@
 // {realm, role, payload_mapping}, auth}) plus Junction's own options for what Crossbar lacks
 // (persistent sessions, QoS 1/2 in flight, a topic prefix).
 
-import type { AuthConfig, MqttRpcConfig, MqttServiceConfig } from './types.js';
+import { SEND_QUEUE_POLICIES, type AuthConfig, type MqttRpcConfig, type MqttServiceConfig, type SendQueuePolicy } from './types.js';
 import { describe, join, type Checker, type Obj } from './check-values.js';
 import { isValidPattern, isValidUri } from '../wamp/uri.js';
 
@@ -11,6 +11,12 @@ const DAY_MS = 86_400_000;
 
 export const MQTT_DEFAULTS = {
   maxOfflineMessages: 1000,
+  // Sized for a 256 MB board: a client that stops reading costs about 2 MiB (its socket backlog and
+  // its QoS 1/2 queue); all persistent sessions waiting for their clients together 32 MiB.
+  maxOfflineBytes: MIB,
+  maxOfflineBytesTotal: 32 * MIB,
+  maxSendQueue: MIB,
+  sendQueuePolicy: 'drop-events' as SendQueuePolicy,
   sessionExpiry: DAY_MS,
   maxInflight: 100,
   maxMessageSize: MIB,
@@ -31,6 +37,7 @@ export function parseMqttService(c: Checker, t: Obj, path: string, ctx: MqttPars
   const o = c.object(t['options'], op, [
     'realm', 'role', 'payload_mapping', 'topic_prefix', 'max_offline_messages', 'session_expiry', 'max_inflight',
     'max_message_size', 'open_handshake_timeout', 'rpc',
+    'max_offline_bytes', 'max_offline_bytes_total', 'max_send_queue', 'send_queue_policy',
   ]) ?? {};
   if (t['options'] === undefined) c.error(op, 'is required: at least { realm: <the realm MQTT clients join> }');
   const realm = c.string(o['realm'], join(op, 'realm'), { required: t['options'] !== undefined }) ?? '';
@@ -51,9 +58,16 @@ export function parseMqttService(c: Checker, t: Obj, path: string, ctx: MqttPars
     maxOfflineMessages: c.integer(o['max_offline_messages'], join(op, 'max_offline_messages'), MQTT_DEFAULTS.maxOfflineMessages, 0, 1_000_000)!,
     sessionExpiry: c.integer(o['session_expiry'], join(op, 'session_expiry'), MQTT_DEFAULTS.sessionExpiry, 0, 365 * DAY_MS)!,
     maxInflight: c.integer(o['max_inflight'], join(op, 'max_inflight'), MQTT_DEFAULTS.maxInflight, 1, 65_535)!,
+    maxOfflineBytes: c.integer(o['max_offline_bytes'], join(op, 'max_offline_bytes'), MQTT_DEFAULTS.maxOfflineBytes, 1024, 1024 * MIB)!,
+    maxOfflineBytesTotal: c.integer(o['max_offline_bytes_total'], join(op, 'max_offline_bytes_total'), MQTT_DEFAULTS.maxOfflineBytesTotal, 1024, 16 * 1024 * MIB)!,
+    maxSendQueue: c.integer(o['max_send_queue'], join(op, 'max_send_queue'), MQTT_DEFAULTS.maxSendQueue, 1024, 1024 * MIB)!,
+    sendQueuePolicy: c.oneOf(o['send_queue_policy'], join(op, 'send_queue_policy'), SEND_QUEUE_POLICIES, MQTT_DEFAULTS.sendQueuePolicy)!,
     maxMessageSize: c.integer(o['max_message_size'], join(op, 'max_message_size'), MQTT_DEFAULTS.maxMessageSize, 64, 256 * MIB)!,
     openHandshakeTimeout: c.integer(o['open_handshake_timeout'], join(op, 'open_handshake_timeout'), MQTT_DEFAULTS.openHandshakeTimeout, 0, DAY_MS)!,
   };
+  if (service.maxOfflineBytes > service.maxOfflineBytesTotal) {
+    c.error(join(op, 'max_offline_bytes_total'), `must be at least max_offline_bytes (${service.maxOfflineBytes}), got ${service.maxOfflineBytesTotal}`);
+  }
   if (o['rpc'] !== undefined) service.rpc = rpc(c, o['rpc'], join(op, 'rpc'), ctx);
   if (t['auth'] !== undefined) {
     const ap = join(path, 'auth');

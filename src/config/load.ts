@@ -16,11 +16,11 @@ import { isIP } from 'node:net';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import {
-  DEFAULT_TRANSPORT_OPTIONS,
+  DEFAULT_TRANSPORT_OPTIONS, DEFAULT_HISTORY_MAX_BYTES, DEFAULT_RETAINED_LIMITS, SEND_QUEUE_POLICIES,
   type AuthConfig, type CallQueueConfig, type EndpointConfig, type EventHistoryConfig,
   type JunctionConfig, type ListenerConfig, type MatchPolicy, type MqttServiceConfig, type PermissionConfig, type RealmConfig,
   type RealmStoreConfig, type RoleConfig, type SerializerName, type StaticPathConfig, type DashboardPathConfig,
-  type TlsConfig, type WampServiceConfig, type WampTransportOptions, type SendQueuePolicy,
+  type TlsConfig, type WampServiceConfig, type WampTransportOptions, type RetainedLimits,
 } from './types.js';
 import { Checker, ConfigError, describe, join, type Obj } from './check-values.js';
 import { parseAuth } from './load-auth.js';
@@ -71,7 +71,6 @@ const NOT_YET = 'is not supported by Junction yet';
 const MIB = 1024 * 1024;
 /** Junction's own transport options (limits and back-pressure), accepted by WebSocket and RawSocket. */
 const LIMIT_OPTIONS = ['max_send_queue', 'send_queue_policy', 'max_messages_per_second', 'max_messages_burst'];
-const SEND_QUEUE_POLICIES: readonly SendQueuePolicy[] = ['drop-events', 'disconnect'];
 /** Built into every realm by the router (its own components join with it); may be referenced. */
 const TRUSTED_ROLE = 'trusted';
 /** The role of clients on a transport without an `auth` block (as in Crossbar). */
@@ -433,7 +432,7 @@ class ConfigParser {
 
   private store(value: unknown, path: string): RealmStoreConfig {
     const c = this.c;
-    const s = c.object(value, path, ['type', 'limit', 'call-queue', 'event-history']) ?? {};
+    const s = c.object(value, path, ['type', 'limit', 'call-queue', 'event-history', 'retained']) ?? {};
     const typePath = join(path, 'type');
     if (s['type'] === 'cfxdb') c.error(typePath, 'store type "cfxdb" is not supported by Junction (use "memory")');
     else c.oneOf(s['type'], typePath, ['memory'] as const);
@@ -463,12 +462,27 @@ class ConfigParser {
     const eventHistory: EventHistoryConfig[] = [];
     (c.array(s['event-history'], historyPath) ?? []).forEach((e, i) => {
       const p = join(historyPath, i);
-      const o = c.object(e, p, ['uri', 'match', 'limit']);
+      const o = c.object(e, p, ['uri', 'match', 'limit', 'max_bytes']);
       if (!o) return;
       // As in Crossbar, the store's `limit` is the default for each entry.
-      eventHistory.push({ ...this.uriAndMatch(o, p), limit: c.integer(o['limit'], join(p, 'limit'), limit, 0, 1_000_000)! });
+      eventHistory.push({
+        ...this.uriAndMatch(o, p),
+        limit: c.integer(o['limit'], join(p, 'limit'), limit, 0, 1_000_000)!,
+        maxBytes: c.integer(o['max_bytes'], join(p, 'max_bytes'), DEFAULT_HISTORY_MAX_BYTES, 1024, 1024 * MIB)!,
+      });
     });
-    return { type: 'memory', limit, callQueue, eventHistory };
+    return { type: 'memory', limit, callQueue, eventHistory, retained: this.retainedLimits(s['retained'], join(path, 'retained')) };
+  }
+
+  /** `store.retained` (Junction's): how much of retained events a realm keeps. */
+  private retainedLimits(value: unknown, path: string): RetainedLimits {
+    const c = this.c;
+    const d = DEFAULT_RETAINED_LIMITS;
+    const o = value === undefined ? {} : c.object(value, path, ['limit', 'max_bytes']) ?? {};
+    return {
+      maxTopics: c.integer(o['limit'], join(path, 'limit'), d.maxTopics, 0, 10_000_000)!,
+      maxBytes: c.integer(o['max_bytes'], join(path, 'max_bytes'), d.maxBytes, 0, 1024 * MIB)!,
+    };
   }
 
   // ---- transports ----

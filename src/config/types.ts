@@ -8,6 +8,7 @@ export type MatchPolicy = 'exact' | 'prefix' | 'wildcard';
 export type SerializerName = 'json' | 'msgpack' | 'cbor';
 /** What a transport does with a session whose send queue is over `max_send_queue` (`send_queue_policy`). */
 export type SendQueuePolicy = 'drop-events' | 'disconnect';
+export const SEND_QUEUE_POLICIES: readonly SendQueuePolicy[] = ['drop-events', 'disconnect'];
 
 export interface PermissionConfig {
   uri: string;
@@ -39,6 +40,17 @@ export interface EventHistoryConfig {
   uri: string;
   match: MatchPolicy;
   limit: number;
+  /** Approximate payload bytes the entry keeps at most (`max_bytes`, Junction's); the oldest go
+   *  first. The loader always sets it; absent = DEFAULT_HISTORY_MAX_BYTES. */
+  maxBytes?: number;
+}
+
+/** How much the broker keeps of retained events (`store.retained`, Junction's). */
+export interface RetainedLimits {
+  /** Topics with a retained event, at most (`limit`). */
+  maxTopics: number;
+  /** Approximate bytes of all retained events together, at most (`max_bytes`). */
+  maxBytes: number;
 }
 
 export interface RealmStoreConfig {
@@ -46,6 +58,8 @@ export interface RealmStoreConfig {
   limit: number;
   callQueue: CallQueueConfig[];
   eventHistory: EventHistoryConfig[];
+  /** The loader always sets it; absent = DEFAULT_RETAINED_LIMITS. */
+  retained?: RetainedLimits;
 }
 
 export interface RealmConfig {
@@ -149,8 +163,21 @@ export interface MqttServiceConfig {
   topicPrefix: string;
   /** Payload rules by WAMP URI prefix (`options.payload_mapping`), longest first at use. */
   payload: Array<{ prefix: string; type: 'native' | 'passthrough' }>;
-  /** QoS 1/2 messages kept for a persistent session while its client is away (`max_offline_messages`). */
+  /** QoS 1/2 messages waiting for one client, at most: while it is away (persistent session) or
+   *  behind on acknowledgements (`max_offline_messages`); past it the oldest is dropped. */
   maxOfflineMessages: number;
+  /** Bytes of QoS 1/2 messages one session holds for its client (in flight and waiting), at most
+   *  (`max_offline_bytes`); past it the oldest waiting is dropped. */
+  maxOfflineBytes: number;
+  /** Bytes held by all the listener's persistent sessions whose client is away, at most
+   *  (`max_offline_bytes_total`); past it the session away longest ends. */
+  maxOfflineBytesTotal: number;
+  /** Bytes waiting to be written to one client before `sendQueuePolicy` applies (`max_send_queue`),
+   *  as for WAMP transports: QoS 0 messages are dropped past it. */
+  maxSendQueue: number;
+  /** `send_queue_policy`, as for WAMP transports ('drop-events': QoS 0 dropped, the connection
+   *  closed past twice the limit; 'disconnect': closed at the limit). */
+  sendQueuePolicy: SendQueuePolicy;
   /** ms a persistent session outlives its connection, at most (`session_expiry`; MQTT 5 clients may ask for less). */
   sessionExpiry: number;
   /** QoS 1/2 messages sent to a client and not yet acknowledged, at most (`max_inflight`). */
@@ -310,6 +337,12 @@ export const DEFAULT_TRANSPORT_OPTIONS: WampTransportOptions = {
   maxMessagesPerSecond: 0,
   maxMessagesBurst: 0,
 };
+
+/** `store.retained` when a realm does not set it. */
+export const DEFAULT_RETAINED_LIMITS: RetainedLimits = { maxTopics: 10_000, maxBytes: 16 * 1024 * 1024 };
+
+/** An `event-history` entry's `max_bytes` when it does not set one. */
+export const DEFAULT_HISTORY_MAX_BYTES = 1024 * 1024;
 
 /** Pending calls per session when the realm does not set `max_pending_calls`. */
 export const DEFAULT_MAX_PENDING_CALLS = 1000;

@@ -4,7 +4,7 @@
 
 import { logRefusal } from './refusals.js';
 import type { Decision } from '../auth/authorizer.js';
-import type { EventHistoryConfig, MatchPolicy } from '../config/types.js';
+import type { EventHistoryConfig, MatchPolicy, RetainedLimits } from '../config/types.js';
 import * as M from '../wamp/message.js';
 import { ErrorUri } from '../wamp/errors.js';
 import { randomId, type IdSequence } from '../wamp/ids.js';
@@ -13,7 +13,19 @@ import { PatternIndex } from './pattern-index.js';
 import type { EncodingCache } from './transport.js';
 import type { Realm } from './realm.js';
 import type { Session } from './session.js';
-import { EventStore, type StoredEvent } from './event-store.js';
+import { EVENT_COST, EventStore, type StoredEvent } from './event-store.js';
+import { payloadBytes } from './payload-size.js';
+import { DEFERRED_WORK } from './sliced-work.js';
+import { log } from '../log.js';
+
+/** Retained events sent with the SUBSCRIBED answer in the same turn, at most; more go in slices. */
+const RETAINED_AT_ONCE = 200;
+/**
+ * Retained events waiting to go out in slices, all subscriptions together, at most: past it a new
+ * subscription gets no retained events (logged), so SUBSCRIBEs faster than the slices cannot
+ * pile up work and memory.
+ */
+export const MAX_PENDING_RETAINED = 500_000;
 
 export class Subscription {
   readonly created = new Date().toISOString();
@@ -64,9 +76,19 @@ export class Broker {
   private readonly matches: Subscription[] = [];
   readonly store: EventStore;
   private sequence = 0;
+  /**
+   * While retained events go out in slices: when each retained topic was last published (in
+   * `publishCount` ticks), so that a replay never sends an older retained event after the
+   * subscriber got a newer publication live. Absent when no replay is running.
+   */
+  private lastPublished: Map<string, number> | undefined;
+  private publishCount = 0;
+  private replays = 0;
+  private pendingRetained = 0;
+  private pendingFullLogged = false;
 
-  constructor(private readonly realm: Realm, private readonly ids: IdSequence, history: EventHistoryConfig[] = []) {
-    this.store = new EventStore(history);
+  constructor(private readonly realm: Realm, private readonly ids: IdSequence, history: EventHistoryConfig[] = [], retained?: RetainedLimits) {
+    this.store = new EventStore(history, retained, realm.name);
   }
 
   subscription(id: number): Subscription | undefined {
@@ -122,25 +144,57 @@ export class Broker {
     if (options['get_retained'] === true) this.sendRetained(session, sub, decision);
   }
 
-  /** Retained events under the subscription's pattern that this subscriber may see. */
+  /**
+   * Retained events under the subscription's pattern that this subscriber may see. Many of them
+   * (a wildcard over thousands of topics) go out over several event-loop turns (DEFERRED_WORK), so
+   * one SUBSCRIBE cannot stall the router; a topic published again meanwhile is skipped (the
+   * subscriber got the newer publication live).
+   */
   private sendRetained(session: Session, sub: Subscription, subscribed: Decision): void {
-    for (const e of this.store.retainedFor(sub.uri, sub.match)) {
-      const decision = e.topic === sub.uri ? subscribed : this.realm.authorizer.authorize(session.authrole, 'subscribe', e.topic);
-      if (!decision.allow) continue;
-      const eligibility = eligibilityOf(e.options);
-      if (eligibility && !isEligible(session, eligibility)) continue;
-      const details: M.Dict = { ...customAttributes(e.options), retained: true };
-      if (sub.match !== 'exact') details['topic'] = e.topic;
-      if (e.disclosed) {
-        details['publisher'] = e.publisher.session;
-        details['publisher_authid'] = e.publisher.authid;
-        details['publisher_authrole'] = e.publisher.authrole;
-      }
-      const event: M.WampMessage = [M.EVENT, sub.id, e.publication, details];
-      if (e.args !== undefined || e.kwargs !== undefined) event.push(e.args ?? []);
-      if (e.kwargs !== undefined) event.push(e.kwargs);
-      session.send(event);
+    const events = this.store.retainedFor(sub.uri, sub.match);
+    if (events.length <= RETAINED_AT_ONCE) {
+      for (const e of events) this.sendRetainedEvent(session, sub, subscribed, e);
+      return;
     }
+    if (this.pendingRetained + events.length > MAX_PENDING_RETAINED) {
+      if (!this.pendingFullLogged) {
+        this.pendingFullLogged = true;
+        log.warn(`realm '${this.realm.name}': more than ${MAX_PENDING_RETAINED} retained events waiting to go out; subscription ${sub.id} ('${sub.uri}') of session ${session.id} gets none`);
+      }
+      return;
+    }
+    this.pendingRetained += events.length;
+    this.replays++;
+    const lastPublished = (this.lastPublished ??= new Map());
+    const since = this.publishCount;
+    DEFERRED_WORK.run(events.length, (i) => {
+      const e = events[i]!;
+      if ((lastPublished.get(e.topic) ?? 0) <= since) this.sendRetainedEvent(session, sub, subscribed, e);
+    }, () => !sub.subscribers.has(session), () => {
+      this.pendingRetained -= events.length;
+      if (--this.replays === 0) {
+        this.lastPublished = undefined;
+        this.pendingFullLogged = false;
+      }
+    });
+  }
+
+  private sendRetainedEvent(session: Session, sub: Subscription, subscribed: Decision, e: StoredEvent): void {
+    const decision = e.topic === sub.uri ? subscribed : this.realm.authorizer.authorize(session.authrole, 'subscribe', e.topic);
+    if (!decision.allow) return;
+    const eligibility = eligibilityOf(e.options);
+    if (eligibility && !isEligible(session, eligibility)) return;
+    const details: M.Dict = { ...customAttributes(e.options), retained: true };
+    if (sub.match !== 'exact') details['topic'] = e.topic;
+    if (e.disclosed) {
+      details['publisher'] = e.publisher.session;
+      details['publisher_authid'] = e.publisher.authid;
+      details['publisher_authrole'] = e.publisher.authrole;
+    }
+    const event: M.WampMessage = [M.EVENT, sub.id, e.publication, details];
+    if (e.args !== undefined || e.kwargs !== undefined) event.push(e.args ?? []);
+    if (e.kwargs !== undefined) event.push(e.kwargs);
+    session.send(event);
   }
 
   unsubscribe(session: Session, msg: M.WampMessage): void {
@@ -200,16 +254,19 @@ export class Broker {
   }
 
   private remember(session: Session, publication: number, topic: string, options: M.Dict, msg: M.WampMessage, disclosed: boolean): void {
+    const args = msg[4] as unknown[] | undefined;
+    const kwargs = msg[5] as M.Dict | undefined;
     const event: StoredEvent = {
       seq: ++this.sequence,
       publication,
       topic,
       timestamp: new Date().toISOString(),
-      args: msg[4] as unknown[] | undefined,
-      kwargs: msg[5] as M.Dict | undefined,
+      args,
+      kwargs,
       publisher: { session: session.id, authid: session.authid, authrole: session.authrole },
       disclosed,
       options,
+      bytes: EVENT_COST + topic.length + (args === undefined ? 0 : payloadBytes(args)) + (kwargs === undefined ? 0 : payloadBytes(kwargs)),
     };
     if (options['retain'] === true) this.store.retain(event);
     this.store.record(event);
@@ -217,6 +274,7 @@ export class Broker {
 
   /** Delivers one publication to every matching subscription. `msg` supplies the payload tail. */
   private dispatch(publisher: Session, publicationId: number, topic: string, options: M.Dict, msg: M.WampMessage, disclose: boolean): void {
+    if (this.lastPublished && this.store.retainedEvent(topic)) this.lastPublished.set(topic, ++this.publishCount);
     const matches = this.matches;
     this.index.matchAll(topic, matches);
     if (matches.length === 0) return;

@@ -1,11 +1,14 @@
 // What the broker remembers of past publications: the retained event of each topic
 // (PUBLISH retain=true, delivered on SUBSCRIBE get_retained=true) and the event history that the
-// realm's `store.event-history` entries ask for (wamp.subscription.get_events).
+// realm's `store.event-history` entries ask for (wamp.subscription.get_events). Both are bounded in
+// count and in bytes (the payload's estimate, `payloadBytes`), so publishers cannot fill the board.
 
-import type { EventHistoryConfig, MatchPolicy } from '../config/types.js';
+import { DEFAULT_HISTORY_MAX_BYTES, DEFAULT_RETAINED_LIMITS, type EventHistoryConfig, type MatchPolicy, type RetainedLimits } from '../config/types.js';
 import type { Dict } from '../wamp/message.js';
 import { uriMatches } from '../wamp/uri.js';
+import { log } from '../log.js';
 import { PatternIndex } from './pattern-index.js';
+import { TopicTree } from './topic-tree.js';
 
 /** One remembered publication. Payload is kept by reference: the router never mutates it. */
 export interface StoredEvent {
@@ -22,22 +25,39 @@ export interface StoredEvent {
   disclosed: boolean;
   /** The PUBLISH options (for eligibility filters). */
   options: Dict;
+  /** What keeping it costs, about (topic, payload and the record): `payloadBytes` + topic + EVENT_COST. */
+  bytes: number;
 }
 
-/** A fixed-size ring of the newest events. */
+/** A stored event's own cost beside its topic and payload (the record, its options, the timestamp). */
+export const EVENT_COST = 200;
+
+/** The newest events of one history rule: at most `limit` of them and `maxBytes` in all. */
 class HistoryBuffer {
-  private readonly events: StoredEvent[] = [];
-  private next = 0;
-  constructor(readonly rule: EventHistoryConfig) {}
+  private events: StoredEvent[] = [];
+  /** Index of the oldest event kept (older ones are dropped by moving it, not by shift()). */
+  private head = 0;
+  private bytes = 0;
+  private readonly maxBytes: number;
+  constructor(readonly rule: EventHistoryConfig) {
+    this.maxBytes = rule.maxBytes ?? DEFAULT_HISTORY_MAX_BYTES;
+  }
   add(event: StoredEvent): void {
-    if (this.rule.limit <= 0) return;
-    if (this.events.length < this.rule.limit) this.events.push(event);
-    else this.events[this.next] = event;
-    this.next = (this.next + 1) % this.rule.limit;
+    if (this.rule.limit <= 0 || event.bytes > this.maxBytes) return;
+    this.events.push(event);
+    this.bytes += event.bytes;
+    while (this.events.length - this.head > this.rule.limit || this.bytes > this.maxBytes) {
+      this.bytes -= this.events[this.head]!.bytes;
+      this.events[this.head++] = undefined as unknown as StoredEvent; // collectable now
+    }
+    if (this.head > 64 && this.head * 2 > this.events.length) {
+      this.events = this.events.slice(this.head);
+      this.head = 0;
+    }
   }
   /** Oldest first. */
   all(): StoredEvent[] {
-    return this.events.length < this.rule.limit ? this.events.slice() : [...this.events.slice(this.next), ...this.events.slice(0, this.next)];
+    return this.events.slice(this.head);
   }
 }
 
@@ -46,16 +66,17 @@ function hasSessionFilters(options: Dict): boolean {
   return options['exclude'] !== undefined || options['eligible'] !== undefined;
 }
 
-/** Retained events kept at most; past it the least recently retained topic is forgotten. */
-export const MAX_RETAINED_TOPICS = 10_000;
-
 export class EventStore {
-  /** Insertion-ordered: re-retaining a topic moves it to the end, so the first key is the oldest. */
+  /** Retained events by topic, and the same in a tree for pattern subscriptions. */
   private readonly retained = new Map<string, StoredEvent>();
+  private readonly retainedTree = new TopicTree<StoredEvent>();
+  private retainedBytes = 0;
+  /** A retained event was refused for lack of room and that was logged; re-armed when room is back. */
+  private fullLogged = false;
   private readonly history = new PatternIndex<HistoryBuffer>();
   private readonly matches: HistoryBuffer[] = [];
 
-  constructor(rules: EventHistoryConfig[]) {
+  constructor(rules: EventHistoryConfig[], private readonly limits: RetainedLimits = DEFAULT_RETAINED_LIMITS, private readonly realm = '') {
     for (const rule of rules) this.history.set(rule.uri, rule.match, new HistoryBuffer(rule));
   }
 
@@ -63,26 +84,57 @@ export class EventStore {
     return this.history.size > 0;
   }
 
-  retain(event: StoredEvent): void {
-    // Bounded: a client retaining on ever-new topics must not grow the router without limit.
-    this.retained.delete(event.topic);
+  /** Topics with a retained event, and their bytes. */
+  get retainedUsage(): { topics: number; bytes: number } {
+    return { topics: this.retained.size, bytes: this.retainedBytes };
+  }
+
+  /**
+   * Keeps the topic's retained event, replacing the one before. A full store (`store.retained`
+   * limit or max_bytes) refuses it, as a broker with a quota does: what is retained stays, a new
+   * topic is not retained, and a topic whose new event does not fit loses its old one (it is no
+   * longer its latest). The publication itself is delivered either way. False when refused.
+   */
+  retain(event: StoredEvent): boolean {
+    const old = this.retained.get(event.topic);
+    const bytes = this.retainedBytes - (old?.bytes ?? 0) + event.bytes;
+    if ((!old && this.retained.size >= this.limits.maxTopics) || bytes > this.limits.maxBytes) {
+      if (old) this.forgetRetained(event.topic);
+      if (!this.fullLogged) {
+        this.fullLogged = true;
+        log.warn(`realm '${this.realm}': retained events full (${this.retained.size} topics of ${this.limits.maxTopics}, ${this.retainedBytes} bytes of ${this.limits.maxBytes}, store.retained); '${event.topic}' and further events are not retained until room is made`);
+      }
+      return false;
+    }
     this.retained.set(event.topic, event);
-    if (this.retained.size > MAX_RETAINED_TOPICS) this.retained.delete(this.retained.keys().next().value!);
+    this.retainedTree.set(event.topic, event);
+    this.retainedBytes = bytes;
+    return true;
   }
 
-  /** Retained events whose topic falls under a subscription's pattern. */
   forgetRetained(topic: string): void {
+    const old = this.retained.get(topic);
+    if (!old) return;
     this.retained.delete(topic);
+    this.retainedTree.delete(topic);
+    this.retainedBytes -= old.bytes;
+    if (this.retained.size < this.limits.maxTopics * 0.9 && this.retainedBytes < this.limits.maxBytes * 0.9) this.fullLogged = false;
   }
 
+  /** The topic's retained event, if any. */
+  retainedEvent(topic: string): StoredEvent | undefined {
+    return this.retained.get(topic);
+  }
+
+  /** Retained events whose topic falls under a subscription's pattern, oldest retained first. */
   retainedFor(pattern: string, match: MatchPolicy): StoredEvent[] {
     if (match === 'exact') {
       const e = this.retained.get(pattern);
       return e ? [e] : [];
     }
     const out: StoredEvent[] = [];
-    for (const e of this.retained.values()) if (uriMatches(pattern, match, e.topic)) out.push(e);
-    return out;
+    this.retainedTree.collect(pattern, match, out);
+    return out.length > 1 ? out.sort((a, b) => a.seq - b.seq) : out;
   }
 
   record(event: StoredEvent): void {

@@ -50,7 +50,7 @@ export class Realm {
     this.name = config.name;
     this.applyOptions(config);
     this.authorizer = new Authorizer(config.roles);
-    this.broker = new Broker(this, routerIds, config.store?.eventHistory ?? []);
+    this.broker = new Broker(this, routerIds, config.store?.eventHistory ?? [], config.store?.retained);
     this.dealer = new Dealer(this, routerIds, config.store?.callQueue ?? []);
   }
 

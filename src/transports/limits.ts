@@ -16,6 +16,9 @@ export interface SlowConsumerOwner {
   dropSlowConsumer(): void;
 }
 
+/** Told when its peer becomes a slow consumer (the router's session, through its handle). */
+type SlowConsumerListener = Pick<SessionHandle, 'slowConsumer'>;
+
 /**
  * The decision a transport's send path asks for when the socket's backlog is over the limit. The
  * common case (backlog under the limit) is one comparison in the transport, no call here.
@@ -29,7 +32,8 @@ export class SendQueueGuard {
   slow = false;
   disconnected = false;
 
-  constructor(options: WampTransportOptions, private readonly owner: SlowConsumerOwner) {
+  /** `options`: a WAMP transport's, or an MQTT listener's (the same two keys). */
+  constructor(options: Pick<WampTransportOptions, 'maxSendQueue' | 'sendQueuePolicy'>, private readonly owner: SlowConsumerOwner) {
     this.limit = options.maxSendQueue;
     this.policy = options.sendQueuePolicy;
     this.hardLimit = options.sendQueuePolicy === 'drop-events' ? 2 * options.maxSendQueue : options.maxSendQueue;
@@ -39,10 +43,15 @@ export class SendQueueGuard {
    * The backlog is over the limit: true when `type` must not be sent (an EVENT dropped, or the
    * session being closed), false when it still goes.
    */
-  over(type: number, backlog: number, session: SessionHandle | undefined): boolean {
+  over(type: number, backlog: number, session: SlowConsumerListener | undefined): boolean {
+    return this.overLimit(type === EVENT, backlog, session);
+  }
+
+  /** As `over`, for a message that may be dropped (an EVENT, an MQTT QoS 0 PUBLISH) or not. */
+  overLimit(droppable: boolean, backlog: number, session: SlowConsumerListener | undefined): boolean {
     if (this.disconnected) return true;
     if (this.policy === 'drop-events') {
-      if (type === EVENT) {
+      if (droppable) {
         this.droppedEvents++;
         if (!this.slow) {
           this.slow = true;

@@ -96,7 +96,8 @@ describe('loading Crossbar config files', () => {
     expect(app!.store).toEqual({
       type: 'memory', limit: 100,
       callQueue: [{ uri: 'com.example.', match: 'prefix', limit: 50, timeout: 30000 }],
-      eventHistory: [{ uri: 'sensors.', match: 'prefix', limit: 20 }],
+      eventHistory: [{ uri: 'sensors.', match: 'prefix', limit: 20, maxBytes: 1048576 }],
+      retained: { maxTopics: 10_000, maxBytes: 16 * 1048576 },
     });
     expect(admin!.roles[0]!.permissions).toEqual([{
       uri: '', match: 'prefix', allow: ALL, disclose: { caller: false, publisher: false }, cache: true,
@@ -261,10 +262,11 @@ describe('defaults', () => {
     expect(parseConfig(raw).router.realms[0]!.store).toEqual({
       type: 'memory', limit: 7,
       callQueue: [{ uri: 'com.example.add', match: 'exact', limit: 0, timeout: 30000 }],
-      eventHistory: [{ uri: 'sensors.', match: 'prefix', limit: 7 }, { uri: 'a', match: 'exact', limit: 3 }],
+      eventHistory: [{ uri: 'sensors.', match: 'prefix', limit: 7, maxBytes: 1048576 }, { uri: 'a', match: 'exact', limit: 3, maxBytes: 1048576 }],
+      retained: { maxTopics: 10_000, maxBytes: 16 * 1048576 },
     });
     raw.workers[0].realms[0].store = { type: 'memory' };
-    expect(parseConfig(raw).router.realms[0]!.store).toEqual({ type: 'memory', limit: 100, callQueue: [], eventHistory: [] });
+    expect(parseConfig(raw).router.realms[0]!.store).toEqual({ type: 'memory', limit: 100, callQueue: [], eventHistory: [], retained: { maxTopics: 10_000, maxBytes: 16 * 1048576 } });
   });
 });
 
@@ -410,7 +412,7 @@ describe('errors name the path of the key at fault', () => {
     expect(errorsOf(raw)).toEqual({
       [`${s}.type`]: 'is required (one of "memory")',
       [`${s}.limit`]: 'must be between 0 and 1000000, got -1',
-      [`${s}.retain`]: "unknown key 'retain' (supported: type, limit, call-queue, event-history)",
+      [`${s}.retain`]: "unknown key 'retain' (supported: type, limit, call-queue, event-history, retained)",
       [`${s}.call-queue[0].limit`]: 'is required',
       [`${s}.call-queue[1].timeout`]: 'must be between 1 and 86400000, got 0',
       [`${s}.call-queue[2].uri`]: `duplicate call-queue entry: exact "a" is already listed at ${s}.call-queue[0]`,
@@ -421,7 +423,7 @@ describe('errors name the path of the key at fault', () => {
     raw.workers[0].realms[0].store = { type: 'cfxdb', path: 'db' };
     expect(errorsOf(raw)).toEqual({
       [`${s}.type`]: 'store type "cfxdb" is not supported by Junction (use "memory")',
-      [`${s}.path`]: "unknown key 'path' (supported: type, limit, call-queue, event-history)",
+      [`${s}.path`]: "unknown key 'path' (supported: type, limit, call-queue, event-history, retained)",
     });
   });
 

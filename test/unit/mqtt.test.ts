@@ -8,6 +8,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { makeRouter, join } from '../helpers/core.js';
 import { errorsOf } from '../helpers/config.js';
 
+const MIB = 1024 * 1024;
 const mapping = new MqttMapping({ topicPrefix: 'mqtt.', payload: [{ prefix: '', type: 'native' }, { prefix: 'mqtt.raw.', type: 'passthrough' }] });
 
 describe('topic mapping', () => {
@@ -67,7 +68,7 @@ describe('outbox: QoS 1/2 delivery to one client', () => {
 
   it('keeps at most maxInflight unacknowledged, sends the rest in order as acknowledgements come', () => {
     const s = sink();
-    const box = new Outbox(s, 2, 10);
+    const box = new Outbox(s, { maxInflight: 2, maxWaiting: 10, maxBytes: MIB });
     for (let i = 0; i < 4; i++) box.push(publish(i));
     expect(s.written.map((p) => (p as IPublishPacket).topic)).toEqual(['t/0', 't/1']);
     box.acknowledged((s.written[0] as IPublishPacket).messageId!);
@@ -76,7 +77,7 @@ describe('outbox: QoS 1/2 delivery to one client', () => {
 
   it('QoS 2: PUBREC is answered with PUBREL; after a reconnect a released message is resent as PUBREL, others with DUP', () => {
     const s = sink();
-    const box = new Outbox(s, 10, 10);
+    const box = new Outbox(s, { maxInflight: 10, maxWaiting: 10, maxBytes: MIB });
     box.push(publish(1, 2));
     box.push(publish(2, 1));
     const [first, second] = s.written as IPublishPacket[];
@@ -90,7 +91,7 @@ describe('outbox: QoS 1/2 delivery to one client', () => {
   it('while away: QoS 0 is lost, QoS 1/2 wait (the oldest dropped past the bound), and go out on return', () => {
     const s = sink();
     s.connected = false;
-    const box = new Outbox(s, 10, 3);
+    const box = new Outbox(s, { maxInflight: 10, maxWaiting: 3, maxBytes: MIB });
     box.push(publish(0, 0));
     for (let i = 1; i <= 5; i++) box.push(publish(i));
     expect(box.dropped).toBe(3);
@@ -98,6 +99,28 @@ describe('outbox: QoS 1/2 delivery to one client', () => {
     s.connected = true;
     box.resume();
     expect(s.written.map((p) => (p as IPublishPacket).topic)).toEqual(['t/3', 't/4', 't/5']);
+  });
+});
+
+describe('outbox: bounded in bytes', () => {
+  const big = (n: number, kb: number): IPublishPacket => ({ cmd: 'publish', topic: `t/${n}`, payload: Buffer.alloc(kb * 1024), qos: 1, retain: false, dup: false });
+
+  it('issue 19 #2: past maxBytes the oldest waiting message is dropped, what is in flight stays, and an empty outbox takes one message of any size', () => {
+    const written: Packet[] = [];
+    const s = { written, connected: true, write: (p: Packet) => written.push(p) };
+    const box = new Outbox(s, { maxInflight: 2, maxWaiting: 1000, maxBytes: 256 * 1024 });
+    for (let i = 0; i < 10; i++) box.push(big(i, 64));
+    // Two in flight, then as many waiting as fit in 256 kB (payload, topic and a fixed cost each).
+    expect(box.bytes).toBeLessThanOrEqual(256 * 1024);
+    expect(box.queued).toBe(3);
+    expect(box.dropped).toBe(7);
+    box.acknowledged((written[0] as IPublishPacket).messageId!);
+    box.acknowledged((written[1] as IPublishPacket).messageId!);
+    expect(written.map((p) => (p as IPublishPacket).topic)).toEqual(['t/0', 't/1', 't/9']);
+    box.acknowledged((written[2] as IPublishPacket).messageId!);
+    expect(box.bytes).toBe(0);
+    box.push(big(10, 1024));
+    expect(written.at(-1)).toMatchObject({ topic: 't/10' });
   });
 });
 
@@ -140,6 +163,35 @@ describe('config: mqtt transports', () => {
     });
     expect(errorsOf(base({ type: 'mqtt', endpoint: { type: 'tcp', port: 1883 } }))).toEqual({
       [`${T}.options`]: 'is required: at least { realm: <the realm MQTT clients join> }',
+    });
+  });
+
+  it('issue 19 #2, #11: memory limits in bytes, with defaults for a 256 MB board, errors by key path', () => {
+    const mqttOf = (options: object) => parseConfig(base({ type: 'mqtt', endpoint: { type: 'tcp', port: 1883 }, options: { realm: 'realm1', ...options } })).router.listeners[0]!.mqtt;
+    expect(mqttOf({})).toMatchObject({ maxSendQueue: MIB, sendQueuePolicy: 'drop-events', maxOfflineBytes: MIB, maxOfflineBytesTotal: 32 * MIB });
+    expect(mqttOf({ max_send_queue: 65536, send_queue_policy: 'disconnect', max_offline_bytes: 4096, max_offline_bytes_total: 8192 }))
+      .toMatchObject({ maxSendQueue: 65536, sendQueuePolicy: 'disconnect', maxOfflineBytes: 4096, maxOfflineBytesTotal: 8192 });
+    expect(errorsOf(base({
+      type: 'mqtt', endpoint: { type: 'tcp', port: 1883 },
+      options: { realm: 'realm1', max_send_queue: 10, send_queue_policy: 'block', max_offline_bytes: 2 * MIB, max_offline_bytes_total: MIB },
+    }))).toEqual({
+      [`${T}.options.max_send_queue`]: 'must be between 1024 and 1073741824, got 10',
+      [`${T}.options.send_queue_policy`]: 'must be one of "drop-events", "disconnect", got "block"',
+      [`${T}.options.max_offline_bytes_total`]: `must be at least max_offline_bytes (${2 * MIB}), got ${MIB}`,
+    });
+  });
+
+  it('issue 19 #11: store.retained and event-history max_bytes are read and checked by key path', () => {
+    const raw = base({ type: 'mqtt', endpoint: { type: 'tcp', port: 1883 }, options: { realm: 'realm1' } }) as any;
+    raw.workers[0].realms[0].store = { type: 'memory', retained: { limit: 500, max_bytes: MIB }, 'event-history': [{ uri: 'log.', match: 'prefix', max_bytes: 65536 }] };
+    expect(parseConfig(raw).router.realms[0]!.store).toMatchObject({ retained: { maxTopics: 500, maxBytes: MIB }, eventHistory: [{ uri: 'log.', maxBytes: 65536 }] });
+    raw.workers[0].realms[0].store = { type: 'memory', retained: { limit: -1, max_bytes: 'lots', keep: true }, 'event-history': [{ uri: 'log.', match: 'prefix', max_bytes: 1 }] };
+    const R = 'workers[0].realms[0].store';
+    expect(errorsOf(raw)).toEqual({
+      [`${R}.retained.limit`]: 'must be between 0 and 10000000, got -1',
+      [`${R}.retained.max_bytes`]: 'must be a whole number, got "lots"',
+      [`${R}.retained.keep`]: "unknown key 'keep' (supported: limit, max_bytes)",
+      [`${R}.event-history[0].max_bytes`]: 'must be between 1024 and 1073741824, got 1',
     });
   });
 });

@@ -112,16 +112,6 @@ describe('testaments', () => {
 });
 
 describe('bounded state', () => {
-  it('keeps at most MAX_RETAINED_TOPICS retained events, forgetting the oldest', async () => {
-    const { EventStore, MAX_RETAINED_TOPICS } = await import('../../src/router/event-store.js');
-    const store = new EventStore([]);
-    const event = (topic: string, seq: number) => ({ seq, publication: seq, topic, timestamp: '', args: [seq], kwargs: undefined, publisher: { session: 1, authid: 'a', authrole: 'r' }, disclosed: false, options: {} });
-    for (let i = 0; i <= MAX_RETAINED_TOPICS; i++) store.retain(event(`t.${i}`, i));
-    expect(store.retainedFor('t.0', 'exact')).toEqual([]);
-    expect(store.retainedFor('t.1', 'exact')).toHaveLength(1);
-    expect(store.retainedFor('t.', 'prefix')).toHaveLength(MAX_RETAINED_TOPICS);
-  });
-
   it('refuses more than 100 testaments per scope', async () => {
     const router = makeRouter();
     const s = await join(router);

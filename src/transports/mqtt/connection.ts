@@ -1,21 +1,29 @@
 // One MQTT network connection: bytes in and out through mqtt-packet's parser and generator, the
-// CONNECT deadline, the client's keep-alive, and the packet size limit. What the packets mean is
-// the MQTT session's business (session.ts); a connection only carries them.
+// CONNECT deadline, the client's keep-alive, the packet size limit and the bounded send queue (a
+// client that stops reading loses QoS 0 messages past `max_send_queue`, and is dropped past twice
+// that, as WAMP slow consumers are). What the packets mean is the MQTT session's business
+// (session.ts); a connection only carries them.
 
 import type { Socket } from 'node:net';
 import * as mqttPacket from 'mqtt-packet';
 import type { Packet } from 'mqtt-packet';
 import { log } from '../../log.js';
 import { WriteBatcher } from '../outbound.js';
+import { SendQueueGuard, type SlowConsumerOwner } from '../limits.js';
+import type { MqttServiceConfig } from '../../config/types.js';
+import type { SendQueueStats, TransportInfo } from '../../router/transport.js';
 
 export interface ConnectionOwner {
   packet(connection: MqttConnection, packet: Packet): void;
   /** The connection is gone; `clean` = after the client's DISCONNECT (no will). */
   closed(connection: MqttConnection, clean: boolean): void;
+  /** The client does not read fast enough (see SessionHandle.slowConsumer). */
+  slowConsumer?(disconnecting: boolean): void;
 }
 
-export class MqttConnection {
+export class MqttConnection implements SlowConsumerOwner {
   readonly peer: string;
+  readonly info: TransportInfo;
   /** 3 (MQTT 3.1), 4 (3.1.1) or 5, known from CONNECT on. */
   version: 3 | 4 | 5 = 4;
   private readonly parser = mqttPacket.parser({ protocolVersion: 4 });
@@ -25,14 +33,18 @@ export class MqttConnection {
   private cleanEnd = false;
   /** Packets written in one event-loop turn (PUBACKs for a burst of QoS 1 publishes) leave in one write. */
   private readonly batcher: WriteBatcher;
+  private readonly guard: SendQueueGuard;
 
   constructor(
     readonly socket: Socket,
     private owner: ConnectionOwner,
     private readonly maxPacketSize: number,
     connectTimeoutMs: number,
+    sendQueue: Pick<MqttServiceConfig, 'maxSendQueue' | 'sendQueuePolicy'>,
   ) {
     this.peer = socket.remoteAddress ? `tcp${socket.remoteFamily === 'IPv6' ? 6 : 4}:${socket.remoteAddress}:${socket.remotePort}` : 'unix';
+    this.info = { type: 'mqtt', serializer: 'mqtt', peer: this.peer };
+    this.guard = new SendQueueGuard(sendQueue, this);
     socket.setNoDelay(true);
     this.batcher = new WriteBatcher(socket);
     this.parser.on('packet', (p: Packet) => this.onPacket(p));
@@ -60,7 +72,10 @@ export class MqttConnection {
   }
 
   send(packet: Packet): void {
-    if (this.ended) return;
+    if (this.ended || this.socket.destroyed) return;
+    const backlog = this.socket.writableLength;
+    const droppable = packet.cmd === 'publish' && packet.qos === 0;
+    if (backlog > this.guard.limit && this.guard.overLimit(droppable, backlog, this.owner)) return;
     try {
       const bytes = mqttPacket.generate(packet, { protocolVersion: this.version });
       this.batcher.hold();
@@ -68,6 +83,25 @@ export class MqttConnection {
     } catch (err) {
       log.warn(`mqtt ${this.peer}: cannot encode ${packet.cmd}: ${(err as Error).message}`);
     }
+  }
+
+  /** The send queue is over its hard limit: drop the client now. The socket's close event ends the
+   *  connection (later, not inside the broker's delivery that found it slow). */
+  dropSlowConsumer(): void {
+    this.socket.destroy();
+  }
+
+  /** Stops reading the client while work it asked for goes on in slices (its SUBSCRIBE), and goes on. */
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.socket.resume();
+  }
+
+  sendQueue(): SendQueueStats {
+    return this.guard.stats(this.socket.writableLength);
   }
 
   /** After CONNECT: the client's keep-alive (seconds; 0 = none) — 1.5 times it without a packet ends the connection. */

@@ -1,7 +1,8 @@
 // Messages on their way to one MQTT client, by the protocol's rules: QoS 0 goes out or is lost;
 // QoS 1 waits for PUBACK, QoS 2 for PUBREC then PUBCOMP, each under a packet ID, at most
-// `maxInflight` at once; the rest wait in order, bounded (the oldest is dropped and counted past
-// the bound). While the client is away (a persistent session) QoS 1/2 messages wait here, and on
+// `maxInflight` at once; the rest wait in order. What the outbox holds (in flight and waiting) is
+// bounded in messages and in bytes: past either bound the oldest waiting message is dropped and
+// counted (a message in flight stays: the client may still acknowledge it). While the client is away (a persistent session) QoS 1/2 messages wait here, and on
 // its return the unacknowledged ones are sent again (DUP set, or PUBREL for a QoS 2 message
 // already received), then the waiting ones.
 
@@ -9,6 +10,7 @@ import type { IPublishPacket, Packet } from 'mqtt-packet';
 
 interface Inflight {
   packet: IPublishPacket;
+  bytes: number;
   /** QoS 2: PUBREC came, PUBREL sent, waiting for PUBCOMP. */
   released: boolean;
 }
@@ -19,14 +21,25 @@ export interface OutboxSink {
   readonly connected: boolean;
 }
 
+export interface OutboxLimits {
+  /** Messages sent and not yet acknowledged, at most. */
+  maxInflight: number;
+  /** Messages waiting to be sent, at most. */
+  maxWaiting: number;
+  /** Bytes held (in flight and waiting), at most; one message is always accepted into an empty outbox. */
+  maxBytes: number;
+}
+
 export class Outbox {
   private readonly inflight = new Map<number, Inflight>();
-  private readonly waiting: IPublishPacket[] = [];
+  private readonly waiting: Array<{ packet: IPublishPacket; bytes: number }> = [];
   private nextId = 1;
   /** QoS 1/2 messages dropped because the queue was full; QoS 0 messages lost while away. */
   dropped = 0;
+  /** Bytes of the messages held, in flight and waiting (payload and topic). */
+  bytes = 0;
 
-  constructor(private readonly sink: OutboxSink, private readonly maxInflight: number, private readonly maxWaiting: number) {}
+  constructor(private readonly sink: OutboxSink, private readonly limits: OutboxLimits) {}
 
   get queued(): number {
     return this.waiting.length + this.inflight.size;
@@ -38,21 +51,37 @@ export class Outbox {
       else this.dropped++;
       return;
     }
-    if (this.sink.connected && this.inflight.size < this.maxInflight && this.waiting.length === 0) {
-      this.sendNew(packet);
+    const bytes = packetBytes(packet);
+    const { maxInflight, maxWaiting, maxBytes } = this.limits;
+    // Room is made by dropping the oldest waiting message; what is in flight cannot be dropped.
+    while (this.waiting.length > 0 && (this.waiting.length >= maxWaiting || this.bytes + bytes > maxBytes)) {
+      this.bytes -= this.waiting.shift()!.bytes;
+      this.dropped++;
+    }
+    if (this.queued > 0 && this.bytes + bytes > maxBytes) {
+      this.dropped++;
       return;
     }
-    if (this.waiting.length >= this.maxWaiting) {
-      this.waiting.shift();
-      this.dropped++;
-      if (this.maxWaiting === 0) return;
+    this.bytes += bytes;
+    if (this.sink.connected && this.inflight.size < maxInflight && this.waiting.length === 0) {
+      this.sendNew(packet, bytes);
+      return;
     }
-    this.waiting.push(packet);
+    if (maxWaiting === 0) {
+      this.bytes -= bytes;
+      this.dropped++;
+      return;
+    }
+    this.waiting.push({ packet, bytes });
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2): delivered. */
   acknowledged(id: number): void {
-    if (this.inflight.delete(id)) this.pump();
+    const entry = this.inflight.get(id);
+    if (!entry) return;
+    this.inflight.delete(id);
+    this.bytes -= entry.bytes;
+    this.pump();
   }
 
   /** PUBREC (QoS 2): the client has it; release it with PUBREL. */
@@ -77,15 +106,16 @@ export class Outbox {
   }
 
   private pump(): void {
-    while (this.sink.connected && this.inflight.size < this.maxInflight && this.waiting.length > 0) {
-      this.sendNew(this.waiting.shift()!);
+    while (this.sink.connected && this.inflight.size < this.limits.maxInflight && this.waiting.length > 0) {
+      const next = this.waiting.shift()!;
+      this.sendNew(next.packet, next.bytes);
     }
   }
 
-  private sendNew(packet: IPublishPacket): void {
+  private sendNew(packet: IPublishPacket, bytes: number): void {
     const id = this.freeId();
     const out: IPublishPacket = { ...packet, messageId: id, dup: false };
-    this.inflight.set(id, { packet: out, released: false });
+    this.inflight.set(id, { packet: out, bytes, released: false });
     this.sink.write(out);
   }
 
@@ -97,4 +127,10 @@ export class Outbox {
       if (!this.inflight.has(id)) return id;
     }
   }
+}
+
+/** What a queued message costs: its payload and topic (properties are small and bounded by the packet size). */
+function packetBytes(packet: IPublishPacket): number {
+  const payload = typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : packet.payload.length;
+  return payload + packet.topic.length + 64;
 }

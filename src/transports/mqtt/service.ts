@@ -13,8 +13,9 @@ import { MqttSession, type SessionRegistry } from './session.js';
 import { log } from '../../log.js';
 
 /**
- * Persistent sessions kept without their client, per listener: past it the one offline longest
- * ends, so clients inventing client ids cannot grow the router's memory without bound.
+ * Persistent sessions kept without their client, per listener: past it (or past
+ * `max_offline_bytes_total` of messages waiting in them) the one offline longest ends, so clients
+ * inventing client ids cannot grow the router's memory without bound.
  */
 export const MAX_OFFLINE_SESSIONS = 10_000;
 
@@ -26,6 +27,9 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
   private readonly sessions = new Map<string, MqttSession>();
   /** Persistent sessions waiting for their client, the longest-waiting first. */
   private readonly offline = new Set<MqttSession>();
+  /** Bytes the sessions in `offline` hold for their clients (their outboxes). */
+  private offlineBytes = 0;
+  private boundingSoon = false;
   private gateway: MqttRpcGateway | undefined;
 
   constructor(readonly config: MqttServiceConfig, readonly factory: SessionFactory, private readonly listenerId: string) {
@@ -33,11 +37,16 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
   }
 
   accept(socket: Socket): void {
-    new MqttConnection(socket, this, this.config.maxMessageSize, this.config.openHandshakeTimeout);
+    new MqttConnection(socket, this, this.config.maxMessageSize, this.config.openHandshakeTimeout, this.config);
   }
 
   get sessionCount(): number {
     return this.sessions.size;
+  }
+
+  /** The session of a client id, connected or waiting for its client. */
+  session(clientId: string): MqttSession | undefined {
+    return this.sessions.get(clientId);
   }
 
   /** Starts the MQTT 5 request/response gateway when the config has `rpc` rules. */
@@ -56,16 +65,51 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
   // ---- SessionRegistry ----
 
   ended(session: MqttSession): void {
-    this.offline.delete(session);
+    this.backOnline(session);
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
   }
 
   wentOffline(session: MqttSession): void {
-    this.offline.delete(session);
+    this.backOnline(session);
     this.offline.add(session);
+    this.offlineBytes += session.outbox.bytes;
     if (this.offline.size > MAX_OFFLINE_SESSIONS) {
       const oldest = this.offline.values().next().value!;
       log.info(`mqtt ${this.listenerId}: persistent session of '${oldest.clientId}' ended: more than ${MAX_OFFLINE_SESSIONS} sessions wait for their clients`);
+      oldest.end();
+    }
+    this.boundOfflineBytes();
+  }
+
+  offlineBytesChanged(session: MqttSession, bytes: number): void {
+    if (!this.offline.has(session)) return;
+    this.offlineBytes += bytes;
+    if (bytes > 0 && this.offlineBytes > this.config.maxOfflineBytesTotal && !this.boundingSoon) {
+      // Called while the broker delivers a publication: sessions end once that delivery is done.
+      this.boundingSoon = true;
+      queueMicrotask(() => {
+        this.boundingSoon = false;
+        this.boundOfflineBytes();
+      });
+    }
+  }
+
+  /** Bytes held by sessions waiting for their clients (all of this listener's). */
+  get offlineQueuedBytes(): number {
+    return this.offlineBytes;
+  }
+
+  /** The session's client is back, or it ended: it no longer counts as waiting. */
+  private backOnline(session: MqttSession): void {
+    if (this.offline.delete(session)) this.offlineBytes -= session.outbox.bytes;
+  }
+
+  /** Past `max_offline_bytes_total`, the sessions offline longest end until the rest fit. */
+  private boundOfflineBytes(): void {
+    const limit = this.config.maxOfflineBytesTotal;
+    while (this.offlineBytes > limit && this.offline.size > 0) {
+      const oldest = this.offline.values().next().value!;
+      log.info(`mqtt ${this.listenerId}: persistent session of '${oldest.clientId}' ended: sessions waiting for their clients hold more than max_offline_bytes_total (${limit} bytes)`);
       oldest.end();
     }
   }
@@ -114,7 +158,7 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
         // The client is back: the new WAMP session only proved who it is.
         session.end();
         existing.takenOver();
-        this.offline.delete(existing);
+        this.backOnline(existing);
         existing.attach(connection, connect, { persistent, expiryMs: this.expiryMs(connect, v5), present: true });
         early.replay(connection, existing);
         return;

@@ -10,14 +10,28 @@
 
 import type { IConnectPacket, IPublishPacket, ISubscription, Packet } from 'mqtt-packet';
 import * as M from '../../wamp/message.js';
-import type { EncodingCache, SessionFactory, SessionHandle, Transport, TransportInfo } from '../../router/transport.js';
+import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, Transport, TransportInfo } from '../../router/transport.js';
 import type { MqttServiceConfig } from '../../config/types.js';
 import type { MqttMapping } from '../../mqtt/mapping.js';
 import { uriMatches } from '../../wamp/uri.js';
 import { CLEAR_RETAINED } from '../../router/broker.js';
 import type { ConnectionOwner, MqttConnection } from './connection.js';
 import { Outbox, type OutboxSink } from './outbox.js';
+import { DEFERRED_WORK } from '../../router/sliced-work.js';
 import { log } from '../../log.js';
+
+/**
+ * Topic filters one SUBSCRIBE may carry; the rest are refused (MQTT 5 reason 0x97 "quota
+ * exceeded", MQTT 3 0x80). Each filter asks for retained events: with the filters done in slices
+ * (DEFERRED_WORK) a full packet costs the other clients at most a few ms per event-loop turn.
+ */
+export const MAX_FILTERS_PER_SUBSCRIBE = 1000;
+
+/**
+ * Events held back while a SUBSCRIBE is answered (so that SUBACK goes first), at most; past it
+ * they go out at once, before SUBACK, which MQTT allows.
+ */
+const MAX_HELD_EVENTS = 100;
 
 /** MQTT 5 reason codes used here (MQTT 3 has fewer; see `v3Suback`). */
 const RC = {
@@ -30,6 +44,7 @@ const RC = {
   sharedNotSupported: 0x9e,
   adminAction: 0x98,
   sessionTakenOver: 0x8e,
+  quotaExceeded: 0x97,
   serverShuttingDown: 0x8b,
 } as const;
 
@@ -58,6 +73,8 @@ export interface SessionRegistry {
   ended(session: MqttSession): void;
   /** A persistent session lost its connection and waits for its client. */
   wentOffline(session: MqttSession): void;
+  /** What a session waiting for its client holds grew (or shrank) by `bytes`. */
+  offlineBytesChanged(session: MqttSession, bytes: number): void;
 }
 
 export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
@@ -85,13 +102,18 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
   private expiryMs = 0;
   /** Events held back while a SUBSCRIBE is being answered, so SUBACK goes out first. */
   private held: M.WampMessage[] | undefined;
+  /** Too many events came while subscribing: they go out at once until the SUBSCRIBEs are answered. */
+  private heldOverflow = false;
   private subscribing = 0;
+  /** SUBSCRIBEs whose filters are still being worked on (DEFERRED_WORK); reading waits for them. */
+  private deferredSubscribes = 0;
+  private readingPaused = false;
   readonly outbox: Outbox;
 
   constructor(private readonly registry: SessionRegistry, readonly clientId: string, peer: string) {
     this.info = { type: 'mqtt', serializer: 'mqtt', peer };
     const { config } = registry;
-    this.outbox = new Outbox(this, config.maxInflight, config.maxOfflineMessages);
+    this.outbox = new Outbox(this, { maxInflight: config.maxInflight, maxWaiting: config.maxOfflineMessages, maxBytes: config.maxOfflineBytes });
     this.handle = registry.factory.openSession(this, config.auth ? { auth: config.auth } : {});
   }
 
@@ -185,6 +207,19 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     this.connection?.send(packet);
   }
 
+  // ---- Transport: the send queue (socket backlog) and what was lost ----
+
+  sendQueue(): SendQueueStats {
+    const { config } = this.registry;
+    const socket = this.connection?.sendQueue();
+    const stats = socket ?? { bytes: 0, limit: config.maxSendQueue, policy: config.sendQueuePolicy, droppedEvents: 0, slow: false, disconnected: false };
+    return { ...stats, droppedEvents: stats.droppedEvents + this.outbox.dropped };
+  }
+
+  slowConsumer(disconnecting: boolean): void {
+    this.handle.slowConsumer?.(disconnecting);
+  }
+
   // ---- ConnectionOwner: packets from the client ----
 
   packet(connection: MqttConnection, packet: Packet): void {
@@ -231,8 +266,12 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
   send(message: M.WampMessage, cache?: EncodingCache): boolean {
     switch (message[0]) {
       case M.EVENT:
-        if (this.subscribing > 0) (this.held ??= []).push(message);
-        else this.deliver(message, cache);
+        if (this.subscribing > 0 && !this.heldOverflow) {
+          (this.held ??= []).push(message);
+          if (this.held.length > MAX_HELD_EVENTS) this.releaseHeld(true);
+        } else {
+          this.deliver(message, cache);
+        }
         return true;
       case M.PUBLISHED:
       case M.SUBSCRIBED:
@@ -358,6 +397,14 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     this.request(this.publishMessage(uri, will.topic, will.qos ?? 0, will.retain ?? false, payload, will.properties));
   }
 
+  /** Delivers the events held back during SUBSCRIBEs; `overflow`: more came than may be held. */
+  private releaseHeld(overflow: boolean): void {
+    this.heldOverflow = overflow;
+    const held = this.held;
+    this.held = undefined;
+    if (held) for (const event of held) this.deliver(event);
+  }
+
   private onSubscribe(messageId: number, subscriptions: ISubscription[]): void {
     const codes: number[] = new Array(subscriptions.length).fill(RC.unspecified);
     let outstanding = subscriptions.length;
@@ -365,13 +412,13 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     const done = () => {
       if (--outstanding > 0) return;
       this.connection?.send({ cmd: 'suback', messageId, granted: this.version === 5 ? codes : codes.map(v3Suback) });
-      if (--this.subscribing === 0 && this.held) {
-        const held = this.held;
-        this.held = undefined;
-        for (const event of held) this.deliver(event);
-      }
+      if (--this.subscribing === 0) this.releaseHeld(false);
     };
-    subscriptions.forEach((s, i) => {
+    const accepted = Math.min(subscriptions.length, MAX_FILTERS_PER_SUBSCRIBE);
+    if (accepted < subscriptions.length) {
+      log.info(`mqtt ${this.info.peer} (${this.clientId}): SUBSCRIBE with ${subscriptions.length} filters; the ${subscriptions.length - accepted} past ${MAX_FILTERS_PER_SUBSCRIBE} refused`);
+    }
+    const subscribeOne = (s: ISubscription, i: number) => {
       if (s.topic.startsWith('$share/')) {
         codes[i] = RC.sharedNotSupported;
         return done();
@@ -413,7 +460,22 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
           done();
         });
       });
-    });
+    };
+    for (let i = accepted; i < subscriptions.length; i++) {
+      codes[i] = RC.quotaExceeded;
+      done();
+    }
+    const finished = () => {
+      if (--this.deferredSubscribes > 0 || !this.readingPaused) return;
+      this.readingPaused = false;
+      this.connection?.resumeReading();
+    };
+    this.deferredSubscribes++;
+    if (!DEFERRED_WORK.run(accepted, (i) => subscribeOne(subscriptions[i]!, i), () => this.state === 'ended', finished) && !this.readingPaused) {
+      // The rest waits for later turns: so do the client's next packets (no pile of SUBSCRIBEs).
+      this.readingPaused = true;
+      this.connection?.pauseReading();
+    }
   }
 
   private onUnsubscribe(messageId: number, filters: string[]): void {
@@ -473,7 +535,10 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
       if (typeof user === 'object' && user !== null && !Array.isArray(user)) properties.userProperties = user as Record<string, string>;
       if (Object.keys(properties).length > 0) packet.properties = properties;
     }
+    if (this.connected) return this.outbox.push(packet);
+    const before = this.outbox.bytes;
     this.outbox.push(packet);
+    if (this.outbox.bytes !== before) this.registry.offlineBytesChanged(this, this.outbox.bytes - before);
   }
 }
 
