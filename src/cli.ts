@@ -68,21 +68,25 @@ async function start(line: CommandLine): Promise<number> {
   }
   for (const warning of config.warnings ?? []) log.warn(`config: ${formatIssue(warning)}`);
   releaseConfigParser();
-  const node = await startNode(config);
+  // SIGHUP's default action ends the process: handle it before anything can say "ready", so a
+  // reload sent the moment the log says so is never fatal (one that comes while starting is ignored).
+  let node: JunctionNode | undefined;
   const systemd = new SystemdNotifier();
+  process.on('SIGHUP', () => {
+    if (!node) log.info('SIGHUP: still starting; nothing to reload yet');
+    else if (file) {
+      systemd.reloading();
+      void reload(node, file).finally(() => systemd.ready('config reloaded'));
+    }
+    else log.info('SIGHUP: running the embedded default config; nothing to reload');
+  });
+  node = await startNode(config);
   systemd.ready(`serving realms ${node.router.realmNames.join(', ')}`);
   const stop = (signal: string) => {
     systemd.stopping();
     log.info(`${signal}: closing sessions and listeners`);
     node.stop().then(() => process.exit(0), () => process.exit(1));
   };
-  process.on('SIGHUP', () => {
-    if (file) {
-      systemd.reloading();
-      void reload(node, file).finally(() => systemd.ready('config reloaded'));
-    }
-    else log.info('SIGHUP: running the embedded default config; nothing to reload');
-  });
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   return -1; // keep running
