@@ -8,6 +8,11 @@ import { SetupReveal } from '../../src/board/setup-reveal.js';
 import { RevealLimiter, ATTEMPTS_PER_ADDRESS, NODE_BURST, NODE_INTERVAL_MS } from '../../src/board/reveal-limiter.js';
 import { WampError } from '../../src/client/session.js';
 import { log } from '../../src/log.js';
+import WebSocket from 'ws';
+import { startTestNode, service } from '../helpers/node.js';
+import { allowAll } from '../helpers/core.js';
+import { dashboardRole } from '../../src/config/load.js';
+import { DASHBOARD_DIR } from '../../src/transports/dashboard.js';
 
 const uriOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: WampError) => e.uri);
 const SETUP = { setup_code: 'ABCD-1234', admin: { authid: 'admin', ticket: 't0p' }, created: '2026-01-01T00:00:00Z' };
@@ -132,3 +137,50 @@ describe('setup code limiter', () => {
     limiter.stop();
   });
 });
+
+describe('setup reveal through the router', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  /** A WAMP JSON client from a chosen source address: joins, calls the procedure once, returns the error or 'ok'. */
+  async function callFrom(localAddress: string, url: string, code: string): Promise<string> {
+    const ws = new WebSocket(url, ['wamp.2.json'], { localAddress });
+    const messages: unknown[][] = [];
+    let wake = () => {};
+    ws.on('message', (data) => { messages.push(JSON.parse(String(data))); wake(); });
+    const next = async (): Promise<unknown[]> => {
+      while (messages.length === 0) await new Promise<void>((resolve) => { wake = resolve; });
+      return messages.shift()!;
+    };
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    ws.send(JSON.stringify([1, 'realm1', { roles: { caller: {} } }]));
+    expect((await next())[0]).toBe(2); // WELCOME
+    ws.send(JSON.stringify([48, 1, {}, 'junction.setup.reveal', [code]]));
+    const answer = await next();
+    ws.close();
+    return answer[0] === 50 ? 'ok' : String(answer[4]);
+  }
+
+  it('issue 19 #10: attempts are counted against the caller\'s own address (its session\'s peer)', async () => {
+    const { file, remove } = setupFile();
+    const t = await startTestNode({
+      realms: [{ name: 'realm1', roles: [allowAll(), dashboardRole()] }],
+      listener: {
+        websocket: { '/dashboard-ws': { ...service(), auth: { anonymous: { type: 'static', role: 'dashboard' } } } },
+        static: { '/': { type: 'dashboard', directory: DASHBOARD_DIR, realm: 'realm1', websocket: '/dashboard-ws', setup: file } },
+      },
+    });
+    const warn = vi.spyOn(log, 'warn');
+    try {
+      const url = `ws://127.0.0.1:${t.port}/dashboard-ws`;
+      expect(await callFrom('127.0.0.2', url, 'WRONG-0001')).toBe('wamp.error.not_authorized');
+      expect(await callFrom('127.0.0.3', url, 'WRONG-0002')).toBe('wamp.error.not_authorized');
+      const from = warn.mock.calls.map(([m]) => /wrong setup code from (\S+)/.exec(String(m))?.[1]).filter(Boolean);
+      expect(from).toEqual(['tcp4:127.0.0.2', 'tcp4:127.0.0.3']);
+      expect(await callFrom('127.0.0.3', url, 'ABCD-1234')).toBe('ok');
+    } finally {
+      await t.stop();
+      remove();
+    }
+  });
+});
+
