@@ -287,11 +287,13 @@
   /** A board's recent samples (telemetry's history procedure), before the live ones. */
   function loadHistory(name) {
     tryCall('junction.board.' + name + '.history').then(function (r) {
-      var b = st.boards.get(name), older = (r && r.kwargs ? r.kwargs.samples : r && r.samples) || [];
-      if (!b || !older.length) return;
-      var first = b.samples.length ? b.samples[0].at : '\uffff';
-      var before = older.filter(function (k) { return k.timestamp < first; }).map(function (k) { return { at: k.timestamp, load: Number(k.load) || 0 }; });
-      b.samples = before.concat(b.samples).slice(-MAX_SAMPLES);
+      var b = st.boards.get(name), recent = (r && r.kwargs ? r.kwargs.samples : r && r.samples) || [];
+      if (!b || !recent.length) return;
+      // Asked after the first live sample, so it holds that one too: it replaces what the page has,
+      // except samples that arrived since (later than its newest). Timestamps may repeat (ms).
+      var history = recent.map(function (k) { return { at: String(k.timestamp), load: Number(k.load) || 0 }; });
+      var newest = history[history.length - 1].at;
+      b.samples = history.concat(b.samples.filter(function (x) { return x.at > newest; })).slice(-MAX_SAMPLES);
       redraw();
     });
   }
