@@ -9,10 +9,12 @@
 //   addresses therefore delay the owner but cannot lock the owner out: an owner's attempt waits at
 //   most (waiting addresses × 30 s) and is then checked.
 //
-// Whoever shares the owner's address (same NAT, a reverse proxy) shares the owner's 5 attempts:
-// serve the page on a local interface or give the proxy's clients their own addresses.
+// An IPv6 "address" is the /64 network (one host can pick any address in its /64). Whoever shares
+// the owner's address (same NAT, a reverse proxy) shares the owner's 5 attempts: serve the page on a
+// local interface or give the proxy's clients their own addresses.
 
 import { WampError } from '../client/session.js';
+import { peerAddress } from '../auth/throttle.js';
 
 export const ATTEMPTS_PER_ADDRESS = 5;
 export const ADDRESS_WINDOW_MS = 15 * 60_000;
@@ -24,6 +26,18 @@ export const NODE_INTERVAL_MS = 30_000;
 const MAX_WAITING = 10_000;
 /** Addresses remembered at once (least recently seen forgotten first). */
 const MAX_TRACKED = 10_000;
+
+/** The address attempts from transport peer `peer` count against: 'tcp4:10.0.0.7', 'tcp6:2001:db8:0:1::/64'. */
+export function guesserAddress(peer: string): string {
+  const address = peerAddress(peer);
+  const v6 = /^tcp6:\[([0-9a-f:]+)(?:%[^\]]*)?\]$/i.exec(address)?.[1];
+  if (!v6) return address;
+  const [head = '', tail = ''] = v6.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = v6.includes('::') ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right] : left;
+  return `tcp6:${groups.slice(0, 4).map((g) => parseInt(g || '0', 16).toString(16)).join(':')}::/64`;
+}
 
 const tooMany = (message: string) => new WampError('junction.error.too_many_attempts', [message]);
 

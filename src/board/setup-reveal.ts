@@ -17,8 +17,7 @@ import { promises as fsp } from 'node:fs';
 import { TRUSTED_ROLE } from '../auth/authorizer.js';
 import { ClientSession, WampError } from '../client/session.js';
 import type { SessionFactory } from '../router/transport.js';
-import { peerAddress } from '../auth/throttle.js';
-import { RevealLimiter, ATTEMPTS_PER_ADDRESS } from './reveal-limiter.js';
+import { RevealLimiter, ATTEMPTS_PER_ADDRESS, guesserAddress } from './reveal-limiter.js';
 import { log } from '../log.js';
 
 export const SETUP_REVEAL = 'junction.setup.reveal';
@@ -50,7 +49,7 @@ export class SetupReveal {
   /** The address attempts are counted against: the caller's, without its port. */
   addressOf(callerSession: unknown): string {
     const peer = typeof callerSession === 'number' ? this.peerOf(callerSession) : undefined;
-    return peer === undefined ? UNKNOWN_ADDRESS : peerAddress(peer);
+    return peer === undefined ? UNKNOWN_ADDRESS : guesserAddress(peer);
   }
 
   /** Not async itself: the attempt is counted before anything is awaited. */

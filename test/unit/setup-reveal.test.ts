@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SetupReveal } from '../../src/board/setup-reveal.js';
-import { RevealLimiter, ATTEMPTS_PER_ADDRESS, NODE_BURST, NODE_INTERVAL_MS } from '../../src/board/reveal-limiter.js';
+import { RevealLimiter, ATTEMPTS_PER_ADDRESS, NODE_BURST, NODE_INTERVAL_MS, guesserAddress } from '../../src/board/reveal-limiter.js';
 import { WampError } from '../../src/client/session.js';
 import { log } from '../../src/log.js';
 import WebSocket from 'ws';
@@ -116,6 +116,17 @@ describe('setup code limiter', () => {
     const elapsed = Date.now() - (start - 10 * 60_000);
     expect(checked + 1).toBeLessThanOrEqual(NODE_BURST + Math.floor(elapsed / NODE_INTERVAL_MS) + 1);
     limiter.stop();
+  });
+
+  it('issue 19 #10: an address is the IPv4 address, or the IPv6 /64 (a host may use any address in it)', () => {
+    expect(guesserAddress('tcp4:10.0.0.7:51234')).toBe('tcp4:10.0.0.7');
+    const net = 'tcp6:2001:db8:1:2::/64';
+    expect(guesserAddress('tcp6:[2001:db8:1:2:a::1]:5000')).toBe(net);
+    expect(guesserAddress('tcp6:[2001:0db8:0001:0002:ffff:1:2:3]:6000')).toBe(net);
+    expect(guesserAddress('tcp6:[2001:db8:1:3::1]:1')).toBe('tcp6:2001:db8:1:3::/64');
+    expect(guesserAddress('tcp6:[::1]:80')).toBe('tcp6:0:0:0:0::/64');
+    expect(guesserAddress('tcp6:[fe80::1%eth0]:80')).toBe('tcp6:fe80:0:0:0::/64');
+    expect(guesserAddress('unix')).toBe('unix');
   });
 
   it('issue 19 #10: one waiting attempt per address; a refused attempt is not counted', async () => {
