@@ -30,6 +30,8 @@ export type PeerOf = (sessionId: number) => string | undefined;
 export class SetupReveal {
   private session: ClientSession | undefined;
   private readonly limiter: RevealLimiter;
+  /** Checks run one at a time, so two right codes at once cannot both read the file before it goes. */
+  private checks: Promise<unknown> = Promise.resolve();
 
   constructor(readonly realm: string, readonly file: string, private readonly peerOf: PeerOf = () => undefined, now?: () => number) {
     this.limiter = new RevealLimiter(now);
@@ -55,7 +57,12 @@ export class SetupReveal {
   /** Not async itself: the attempt is counted before anything is awaited. */
   reveal(code: unknown, address = UNKNOWN_ADDRESS): Promise<Record<string, unknown>> {
     const admitted = this.limiter.admit(address);
-    return admitted.then(() => this.check(code, address));
+    const checked = admitted.then(() => {
+      const result = this.checks.then(() => this.check(code, address));
+      this.checks = result.catch(() => undefined);
+      return result;
+    });
+    return checked;
   }
 
   private async check(code: unknown, address: string): Promise<Record<string, unknown>> {

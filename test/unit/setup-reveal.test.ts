@@ -59,6 +59,18 @@ describe('setup reveal', () => {
     }
   });
 
+  it('reveals once even to two right codes at the same moment', async () => {
+    const { file, remove } = setupFile();
+    const r = new SetupReveal('realm1', file);
+    try {
+      const answers = await Promise.all([uriOf(r.reveal('ABCD-1234', 'tcp4:10.0.0.2')), uriOf(r.reveal('ABCD-1234', 'tcp4:10.0.0.3'))]);
+      expect(answers.sort()).toEqual(['junction.error.no_setup', 'ok']);
+    } finally {
+      await r.stop();
+      remove();
+    }
+  });
+
   it('issue 19 #10: a burst of 3,000 wrong codes has at most 5 evaluated; another address still gets the credentials', async () => {
     const { file, remove } = setupFile();
     const warn = vi.spyOn(log, 'warn');
