@@ -33,7 +33,7 @@ export class JunctionNode {
     const setups = new Map<string, SetupReveal>();
     for (const l of config.router.listeners) {
       for (const p of Object.values(l.static)) {
-        if (p.type === 'dashboard' && p.setup) setups.set(`${p.realm}\0${p.setup}`, new SetupReveal(p.realm, p.setup));
+        if (p.type === 'dashboard' && p.setup) setups.set(`${p.realm}\0${p.setup}`, new SetupReveal(p.realm, p.setup, peerIn(this.router, p.realm)));
       }
     }
     this.setupReveals = [...setups.values()];
@@ -104,3 +104,7 @@ export async function startNode(config: JunctionConfig): Promise<JunctionNode> {
   return node;
 }
 
+/** Looks a session's transport peer up in a realm, for limits that count per address. */
+function peerIn(router: Router, realm: string): (sessionId: number) => string | undefined {
+  return (sessionId) => router.realm(realm)?.sessions.get(sessionId)?.transport.info.peer;
+}

@@ -10,6 +10,8 @@
 //
 //   procedure junction.board.<board>.info → kwargs { board, hostname, model, manufacturer, os: {..},
 //             cpu: {..}, memory, uptime, load, cores, temperature, node, junction_uptime }
+//   procedure junction.board.<board>.history → kwargs { samples: [sample, ..] } (oldest first): the
+//             last HISTORY_SAMPLES published samples, so a chart opened now starts with the recent past
 //
 // It joins its realm as an ordinary in-process session (authid 'junction-telemetry', role from the
 // config, default 'trusted'), so its publishes and registration are authorized like any client's.
@@ -60,13 +62,17 @@ type TemperatureSource = { kind: 'file'; path: string } | { kind: 'si' } | { kin
 const round1 = (x: number): number => Math.round(x * 10) / 10;
 const clampPct = (x: number): number => (Number.isFinite(x) ? Math.min(100, Math.max(0, round1(x))) : 0);
 
-export function telemetryUris(board: string): { topic: string; procedure: string } {
-  return { topic: `junction.board.${board}.load`, procedure: `junction.board.${board}.info` };
+/** Samples kept for the history procedure: 10 minutes at the default 5 s (the dashboard's chart). */
+export const HISTORY_SAMPLES = 120;
+
+export function telemetryUris(board: string): { topic: string; procedure: string; history: string } {
+  return { topic: `junction.board.${board}.load`, procedure: `junction.board.${board}.info`, history: `junction.board.${board}.history` };
 }
 
 export class Telemetry {
   readonly topic: string;
   readonly procedure: string;
+  readonly historyProcedure: string;
   private readonly session: ComponentSession;
   private task: ScheduledTask | undefined;
   private temperatureSource: Promise<TemperatureSource> | undefined;
@@ -76,13 +82,21 @@ export class Telemetry {
   private readonly counters: TelemetryStats = { samples: 0, sampleCpuMicros: 0, published: 0, failures: 0, skipped: 0 };
   /** The latest published sample. */
   last: BoardSample | undefined;
+  /** The last HISTORY_SAMPLES published samples, oldest first. */
+  private readonly recent: BoardSample[] = [];
 
   constructor(readonly config: TelemetryConfig, factory: SessionFactory) {
-    ({ topic: this.topic, procedure: this.procedure } = telemetryUris(config.board));
+    ({ topic: this.topic, procedure: this.procedure, history: this.historyProcedure } = telemetryUris(config.board));
     this.session = new ComponentSession(factory, { realm: config.realm, role: config.role, authid: config.authid, name: 'telemetry' },
       async (s) => {
         await s.register(this.procedure, async () => new Result([], await this.info()));
+        await s.register(this.historyProcedure, () => new Result([], { samples: this.history() }));
       });
+  }
+
+  /** The recently published samples, oldest first (a copy). */
+  history(): BoardSample[] {
+    return this.recent.slice();
   }
 
   stats(): TelemetryStats {
@@ -95,7 +109,7 @@ export class Telemetry {
     await this.tick();
     this.task = createTask(this.config.cron, () => this.tick(), { name: 'telemetry', logger: cronLogger('telemetry') });
     await this.task.start();
-    log.info(`telemetry: publishing to ${this.topic} (retained) on '${this.config.cron}' in realm '${this.config.realm}'; info at ${this.procedure}`);
+    log.info(`telemetry: publishing to ${this.topic} (retained) on '${this.config.cron}' in realm '${this.config.realm}'; info at ${this.procedure}, recent samples at ${this.historyProcedure}`);
   }
 
   async stop(): Promise<void> {
@@ -117,6 +131,8 @@ export class Telemetry {
       const session = await this.session.get();
       await session.publish(this.topic, [], sample as unknown as Record<string, unknown>, { retain: true, acknowledge: true });
       this.last = sample;
+      this.recent.push(sample);
+      if (this.recent.length > HISTORY_SAMPLES) this.recent.shift();
       this.counters.published++;
       if (this.failing) log.info(`telemetry: publishing to ${this.topic} again`);
       this.failing = false;

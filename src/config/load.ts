@@ -31,6 +31,9 @@ import { duplicateKeys } from './json-duplicates.js';
 import { parseSchedules, parseTelemetry } from './load-board.js';
 import { isValidPattern, isValidUri } from '../wamp/uri.js';
 import { DASHBOARD_DIR } from '../transports/dashboard.js';
+import { MONITOR_ROLE, addBuiltinRoles, monitorRole } from './dashboard-roles.js';
+
+export { dashboardRole, monitorRole } from './dashboard-roles.js';
 
 export { ConfigError, formatIssue } from './check-values.js';
 
@@ -127,44 +130,6 @@ function allowAll(): PermissionConfig {
   };
 }
 
-/**
- * The status dashboard's read-only role (README, "Status dashboard"): it may read the meta API and
- * the bridges' and board's state, and subscribe to meta and Junction events; no kill, publish or
- * register. The embedded default gives it to anonymous clients of the WebSocket path /dashboard-ws.
- */
-export function dashboardRole(name = 'dashboard'): RoleConfig {
-  const perm = (uri: string, match: PermissionConfig['match'], action: 'call' | 'subscribe'): PermissionConfig => ({
-    uri, match, cache: true,
-    allow: { call: action === 'call', register: false, publish: false, subscribe: action === 'subscribe' },
-    disclose: { caller: false, publisher: false },
-  });
-  const reads = [
-    'wamp.session.list', 'wamp.session.get', 'wamp.session.count',
-    'wamp.registration.list', 'wamp.registration.get', 'wamp.registration.lookup', 'wamp.registration.match',
-    'wamp.registration.list_callees', 'wamp.registration.count_callees',
-    'wamp.subscription.list', 'wamp.subscription.get', 'wamp.subscription.lookup', 'wamp.subscription.match',
-    'wamp.subscription.list_subscribers', 'wamp.subscription.count_subscribers',
-    'junction.bridge.mqtt.list', 'junction.bridge.mqtt.get',
-    'junction.setup.reveal', // answers only for the setup code (src/board/setup-reveal.ts)
-  ];
-  return {
-    name,
-    permissions: [
-      ...reads.map((uri) => perm(uri, 'exact', 'call')),
-      // No prefix permission covers these URIs: the best match decides (exact, then the longest
-      // prefix, then wildcard), so a prefix 'junction.' would shadow these wildcards.
-      perm('junction.serial..devices', 'wildcard', 'call'),
-      perm('junction.board..info', 'wildcard', 'call'),
-      perm('wamp.', 'prefix', 'subscribe'),
-      perm('junction.registration.', 'prefix', 'subscribe'),
-      perm('junction.session.', 'prefix', 'subscribe'),
-      perm('junction.bridge.mqtt.on_state', 'exact', 'subscribe'),
-      perm('junction.serial..on_change', 'wildcard', 'subscribe'),
-      perm('junction.board..load', 'wildcard', 'subscribe'),
-    ],
-  };
-}
-
 function normalizeWebPath(key: string): string {
   return key === '/' ? '/' : `/${key}`;
 }
@@ -217,6 +182,7 @@ class ConfigParser {
       if (raw['schedules'] !== undefined) schedules = parseSchedules(c, raw['schedules'], 'schedules', { realms });
     }
 
+    addBuiltinRoles(realms, this.roleRefs.map((ref) => ref.role));
     const roleNames = new Set([TRUSTED_ROLE, ...realms.flatMap((r) => r.roles.map((role) => role.name))]);
     for (const ref of this.roleRefs) {
       if (ref.role && !roleNames.has(ref.role)) c.error(ref.path, `role '${ref.role}' is not defined in any realm`);
@@ -1081,8 +1047,9 @@ export async function loadConfigFile(path: string): Promise<JunctionConfig> {
  * The embedded default, used without --config: one universal listener 'default' on
  * 127.0.0.1:8080 (RawSocket, WebSocket at /ws; json, msgpack, cbor), realm 'realm1' where the role
  * 'anonymous' may do everything; no auth block, so every client joins as 'anonymous'. HTTP '/' is
- * the status dashboard, which joins through the WebSocket path /dashboard-ws as the read-only role
- * 'dashboard' (anonymous clients there get that role).
+ * the status dashboard, which joins through the WebSocket path /dashboard-ws as the built-in
+ * read-only role 'monitor' (src/config/dashboard-roles.ts): on loopback, where anonymous may do
+ * everything anyway, the page shows the whole view without a login.
  */
 export function defaultConfig(): JunctionConfig {
   const service = (): WampServiceConfig => ({
@@ -1093,7 +1060,7 @@ export function defaultConfig(): JunctionConfig {
     router: {
       realms: [{
         name: 'realm1',
-        roles: [{ name: ANONYMOUS_ROLE, permissions: [allowAll()] }, dashboardRole()],
+        roles: [{ name: ANONYMOUS_ROLE, permissions: [allowAll()] }, monitorRole()],
         uriCheck: 'loose',
         enableMetaApi: true,
       }],
@@ -1104,8 +1071,8 @@ export function defaultConfig(): JunctionConfig {
         rawsocket: service(),
         websocket: {
           '/ws': service(),
-          // The dashboard's own path: anonymous clients here get the read-only role 'dashboard'.
-          '/dashboard-ws': { ...service(), auth: { anonymous: { type: 'static', role: 'dashboard' } } },
+          // The dashboard's own path: anonymous clients here get the read-only role 'monitor'.
+          '/dashboard-ws': { ...service(), auth: { anonymous: { type: 'static', role: MONITOR_ROLE } } },
         },
         websocketAnyPath: false,
         static: { '/': { type: 'dashboard', directory: DASHBOARD_DIR, realm: 'realm1', websocket: '/dashboard-ws' } },

@@ -41,36 +41,9 @@ workers:
                   caller: false
                   publisher: false
                 cache: true           # remember this decision per URI (faster)
-          # The status dashboard's read-only role: reads the meta API, bridges' and board's state,
-          # subscribes to meta and Junction events; no kill, publish or register.
-          - name: dashboard
-            permissions:
-              - { uri: wamp.session.list, allow: { call: true } }
-              - { uri: wamp.session.get, allow: { call: true } }
-              - { uri: wamp.session.count, allow: { call: true } }
-              - { uri: wamp.registration.list, allow: { call: true } }
-              - { uri: wamp.registration.get, allow: { call: true } }
-              - { uri: wamp.registration.lookup, allow: { call: true } }
-              - { uri: wamp.registration.match, allow: { call: true } }
-              - { uri: wamp.registration.list_callees, allow: { call: true } }
-              - { uri: wamp.registration.count_callees, allow: { call: true } }
-              - { uri: wamp.subscription.list, allow: { call: true } }
-              - { uri: wamp.subscription.get, allow: { call: true } }
-              - { uri: wamp.subscription.lookup, allow: { call: true } }
-              - { uri: wamp.subscription.match, allow: { call: true } }
-              - { uri: wamp.subscription.list_subscribers, allow: { call: true } }
-              - { uri: wamp.subscription.count_subscribers, allow: { call: true } }
-              - { uri: junction.bridge.mqtt.list, allow: { call: true } }
-              - { uri: junction.bridge.mqtt.get, allow: { call: true } }
-              - { uri: junction.setup.reveal, allow: { call: true } }
-              - { uri: junction.serial..devices, match: wildcard, allow: { call: true } }
-              - { uri: junction.board..info, match: wildcard, allow: { call: true } }
-              - { uri: wamp., match: prefix, allow: { subscribe: true } }
-              - { uri: junction.registration., match: prefix, allow: { subscribe: true } }
-              - { uri: junction.session., match: prefix, allow: { subscribe: true } }
-              - { uri: junction.bridge.mqtt.on_state, allow: { subscribe: true } }
-              - { uri: junction.serial..on_change, match: wildcard, allow: { subscribe: true } }
-              - { uri: junction.board..load, match: wildcard, allow: { subscribe: true } }
+          # The status dashboard's read-only roles are built in (README, "Status dashboard"):
+          # "monitor" sees everything (sessions, registrations, subscriptions, events), "dashboard"
+          # only counts and the bridges' and board's state. Define a role of the same name to change one.
         # options:
         #   uri_check: loose        # loose (default) | strict: only lowercase letters, digits, _
         #   enable_meta_api: true   # the wamp.session.* / wamp.registration.* procedures and events
@@ -116,7 +89,9 @@ workers:
           dashboard-ws:          # the dashboard's WebSocket: anonymous clients get the read-only role
             serializers: [json, msgpack, cbor]
             auth:
-              anonymous: { type: static, role: dashboard }
+              # "monitor" shows who is connected: fine on this machine only. On a network, give
+              # anonymous the role "dashboard" and sign in with a ticket whose role is "monitor".
+              anonymous: { type: static, role: monitor }
         web:
           paths:
             "/":                 # the status dashboard at http://127.0.0.1:8080/

@@ -32,7 +32,8 @@ export class HttpSite {
 
   private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = urlPath(req.url);
-    if (req.method === 'GET' || req.method === 'HEAD') {
+    // Only origin-form targets ('/...'); an absolute-form one ('http://host/...') names no file here.
+    if ((req.method === 'GET' || req.method === 'HEAD') && path.startsWith('/')) {
       for (const { prefix, files } of this.mounts) {
         const below = pathBelow(path, prefix);
         if (below !== undefined && (await files.serve(below, path, req, res))) return;

@@ -65,7 +65,7 @@ export class StaticFiles {
       // Relative links in the index page resolve against the URL, which must end in '/'.
       if (!urlPath.endsWith('/')) {
         const query = req.url?.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
-        res.writeHead(301, { Location: `${urlPath}/${query}`, 'Content-Length': 0 });
+        res.writeHead(301, { Location: `${pathOnThisHost(urlPath)}/${query}`, 'Content-Length': 0 });
         res.end();
         return true;
       }
@@ -90,6 +90,15 @@ export class StaticFiles {
     // Never outside the directory, whatever '..' or encoded separators the URL holds.
     return file === this.root || file.startsWith(this.root + sep) ? file : undefined;
   }
+}
+
+/**
+ * `urlPath` as a Location that stays on this host: a browser reads a Location starting with '//'
+ * (or '/\', which it treats alike) as another host's URL, so a request for '//evil.example/dir'
+ * must not be redirected to '//evil.example/dir/'. Leading slashes and backslashes become one '/'.
+ */
+export function pathOnThisHost(urlPath: string): string {
+  return urlPath.replace(/^[/\\]+/, '/');
 }
 
 function statOf(path: string): Promise<Stats | undefined> {

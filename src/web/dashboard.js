@@ -1,6 +1,12 @@
 // Junction's status dashboard: one WAMP session (Autobahn|JS browser build) with a read-only role.
 // Reads the meta API (sessions, registrations, subscriptions), the bridges' state procedures and
-// the board's retained telemetry; listens to meta events; redraws at most 4 times a second.
+// the board's retained telemetry and recent history; listens to meta events; redraws at most 4
+// times a second. Two views, by what the role may read (src/config/dashboard-roles.ts): 'monitor'
+// sees everything; 'dashboard' (anonymous visitors) sees counts and state only, and may sign in.
+//
+// Events and polls reconcile: each event-set entry remembers the event counter at that moment,
+// and a poll's answer (asked before the event, so possibly older) never replaces or removes an
+// entry an event set after the poll began.
 'use strict';
 (function () {
   var $ = function (id) { return document.getElementById(id); };
@@ -9,16 +15,23 @@
   var POLL_MS = 3000;            // registrations' in-flight counts and queues change without events
   var COLORS = ['#2563eb', '#c2410c', '#15803d', '#7c3aed', '#be123c'];
 
-  var info = null, session = null, pollTimer = 0, drawTimer = 0;
-  var st = {
-    sessions: new Map(),         // id → wamp.session.get result (+ joined)
-    regs: new Map(),             // id → wamp.registration.get result
-    subs: new Map(),             // id → wamp.subscription.get result (+ subscribers)
-    mqtt: new Map(),             // bridge id → state
-    serial: new Map(),           // bridge id → [port status]
-    boards: new Map(),           // board → { samples: [load], last: kwargs }
-    events: [],
-  };
+  var info = null, session = null, conn = null, pollTimer = 0, drawTimer = 0;
+  var st, changes = 0;           // changes: events applied so far (see above)
+  function reset() {
+    st = {
+      full: true,                // false: the role may not read sessions (anonymous visitor)
+      counts: {},                // sessions / registrations / subscriptions, for the public view
+      sessions: new Map(),       // id → wamp.session.get result (+ .seq: change counter when an event set it)
+      left: new Set(),           // sessions whose on_leave came (a late get must not bring them back)
+      regs: new Map(),           // id → wamp.registration.get result
+      subs: new Map(),           // id → wamp.subscription.get result (+ subscribers)
+      mqtt: new Map(),           // bridge id → state (+ .seq)
+      serial: new Map(),         // bridge id → Map(path → port status (+ .seq))
+      boards: new Map(),         // board → { samples: [{ at, load }], last: kwargs }
+      events: [],
+    };
+  }
+  reset();
 
   // ---- connection ----
 
@@ -27,22 +40,30 @@
   fetch('dashboard.json').then(function (r) { return r.json(); }).then(function (i) {
     info = i;
     $('realm').textContent = 'realm ' + i.realm;
-    if (i.authmethods.indexOf('anonymous') >= 0) return connect(null);
     var saved = sessionStorage.getItem('junction.dashboard.login');
     if (saved && i.authmethods.indexOf('ticket') >= 0) return connect(JSON.parse(saved));
+    if (i.authmethods.indexOf('anonymous') >= 0) return connect(null);
     showLogin();
   }).catch(function (e) { setStatus('no dashboard.json: ' + e.message, 'bad'); });
 
-  function showLogin(problem) {
+  function showLogin(problem, creds) {
     setStatus(problem || 'sign in', 'bad');
     var form = $('login');
     form.hidden = false;
+    if (creds) { $('login-authid').value = creds.authid; $('login-ticket').value = creds.ticket; }
     form.onsubmit = function (ev) {
       ev.preventDefault();
-      var creds = { authid: $('login-authid').value, ticket: $('login-ticket').value };
       form.hidden = true;
-      connect(creds);
+      signIn({ authid: $('login-authid').value, ticket: $('login-ticket').value });
     };
+  }
+
+  /** Leaves the current session (if any) and joins again with a ticket. */
+  function signIn(creds) {
+    var old = conn;
+    conn = null;
+    try { if (old) old.close(); } catch (e) { /* already closed (a refused login) */ }
+    connect(creds);
   }
 
   function connect(creds) {
@@ -55,15 +76,24 @@
     } else {
       opts.authmethods = ['anonymous'];
     }
-    var conn = new autobahn.Connection(opts);
-    conn.onopen = function (s, welcome) {
+    var c = new autobahn.Connection(opts);
+    conn = c;
+    c.onopen = function (s, welcome) {
+      if (conn !== c) return;
       session = s;
       welcome = welcome || {};
       if (creds) sessionStorage.setItem('junction.dashboard.login', JSON.stringify(creds));
+      // Our own session, from WELCOME: the one session every role may see.
       setStatus('connected as ' + (welcome.authid || '?') + ' (' + (welcome.authrole || '?') + ')', 'ok');
-      start().catch(function (e) { logEvent('error', 'loading: ' + errText(e)); });
+      $('status').title = 'session ' + s.id;
+      $('sign-in').hidden = !!creds || info.authmethods.indexOf('ticket') < 0;
+      // A (re)join starts from scratch: what the page holds may have changed while it was away.
+      reset();
+      clearInterval(pollTimer);
+      start(s).catch(function (e) { logEvent('bad', 'loading: ' + errText(e)); });
     };
-    conn.onclose = function (reason, details) {
+    c.onclose = function (reason, details) {
+      if (conn !== c) return true;   // replaced by a sign-in: no retries, no status
       session = null;
       clearInterval(pollTimer);
       if (details && details.reason === 'wamp.error.not_authorized' && creds) {
@@ -75,8 +105,10 @@
       setStatus(details && details.will_retry ? 'reconnecting…' : 'closed: ' + reason, 'bad');
       return false;   // keep retrying
     };
-    conn.open();
+    c.open();
   }
+
+  $('sign-in').onclick = function () { $('sign-in').hidden = true; showLogin('sign in for the whole view'); };
 
   function errText(e) { return e && (e.error || e.message) ? (e.error || e.message) + (e.args && e.args[0] ? ': ' + e.args[0] : '') : String(e); }
   function call(uri, args, kwargs) { return session ? session.call(uri, args || [], kwargs || {}) : Promise.reject(new Error('not connected')); }
@@ -94,6 +126,12 @@
       call('junction.setup.reveal', [$('setup-code').value]).then(function (c) {
         out.textContent = 'authid: ' + c.authid + '   ticket: ' + c.ticket + (c.created ? '   (created ' + c.created + ')' : '') +
           '   (shown once: write them down now)';
+        if (info.authmethods.indexOf('ticket') >= 0 && c.authid && c.ticket) {
+          var b = $('setup-sign-in');
+          b.hidden = false;
+          b.textContent = 'Sign in as ' + c.authid;
+          b.onclick = function () { b.hidden = true; signIn({ authid: c.authid, ticket: c.ticket }); };
+        }
       }, function (e) {
         out.className = 'mono bad';
         out.textContent = e && e.error === 'junction.error.no_setup' ? 'No setup pending (the credentials were given, or already shown).' : errText(e);
@@ -103,93 +141,136 @@
 
   // ---- loading and events ----
 
-  async function start() {
+  function notAuthorized(e) { return !!e && e.error === 'wamp.error.not_authorized'; }
+
+  async function start(s) {
     // Meta events, Junction's alerts, bridges' state and board telemetry (retained: the latest
-    // load at once). Patterns match the read-only role's permissions (README, "Status dashboard").
+    // load at once). Patterns match the built-in roles' permissions (README, "Status dashboard");
+    // a role that may not subscribe to some of them simply gets fewer events.
     await Promise.all([
-      session.subscribe('wamp.', onMeta, { match: 'prefix' }),
-      session.subscribe('junction.registration.', onJunction, { match: 'prefix' }),
-      session.subscribe('junction.session.', onJunction, { match: 'prefix' }),
-      session.subscribe('junction.bridge.mqtt.on_state', onJunction),
-      session.subscribe('junction.serial..on_change', onJunction, { match: 'wildcard' }),
-      session.subscribe('junction.board..load', onJunction, { match: 'wildcard', get_retained: true }),
-    ]);
+      ['wamp.', onMeta, { match: 'prefix' }],
+      ['junction.registration.', onJunction, { match: 'prefix' }],
+      ['junction.session.', onJunction, { match: 'prefix' }],
+      ['junction.bridge.mqtt.on_state', onJunction, {}],
+      ['junction.serial..on_change', onJunction, { match: 'wildcard', get_retained: true }],
+      ['junction.board..load', onJunction, { match: 'wildcard', get_retained: true }],
+    ].map(function (x) { return s.subscribe(x[0], x[1], x[2]).catch(function () { return null; }); }));
+    if (session !== s) return;
     if (info.setup) showSetup();
-    await Promise.all([loadSessions(), loadRegistrations(), loadSubscriptions()]);
+    await loadSessions();
+    await Promise.all([loadRegistrations(), st.full ? loadSubscriptions() : null]);
     var polls = 0;
     pollTimer = setInterval(function () {
       if (document.hidden) return;
       loadRegistrations().catch(function () {});
-      // Sessions' send queues and pending calls change without events: every 5th poll.
-      if (++polls % 5 === 0) loadSessions().catch(function () {});
+      // Sessions' send queues and pending calls change without events: every 5th poll. The public
+      // view has no session events: its counts are polled each time.
+      if (!st.full || ++polls % 5 === 0) loadSessions().catch(function () {});
+      if (!st.full) loadSubscriptions().catch(function () {});
     }, POLL_MS);
     redraw();
   }
 
+  /** Sets a heading's count; `text` replaces the table body when the role may not read the rows. */
+  function setCount(name, n) { st.counts[name] = n; $(name + '-count').textContent = '(' + n + ')'; }
+
   async function loadSessions() {
-    var ids = (await call('wamp.session.list')) || [];
+    var asOf = changes;
+    if (!st.full) return setCount('sessions', await call('wamp.session.count'));
+    var ids;
+    try {
+      ids = (await call('wamp.session.list')) || [];
+    } catch (e) {
+      if (!notAuthorized(e)) throw e;
+      st.full = false;   // the public view: counts only, from now on
+      return loadSessions();
+    }
     var keep = new Set(ids);
-    st.sessions.forEach(function (_v, id) { if (!keep.has(id)) st.sessions.delete(id); });
-    await Promise.all(ids.slice(0, MAX_ROWS).map(loadSession));
-    $('sessions-count').textContent = '(' + ids.length + ')';
+    // Sessions that joined after this poll began (their event is newer) stay.
+    st.sessions.forEach(function (v, id) { if (!keep.has(id) && !(v.seq > asOf)) st.sessions.delete(id); });
+    await Promise.all(ids.slice(0, MAX_ROWS).map(function (id) { return loadSession(id, asOf); }));
+    setCount('sessions', Math.max(ids.length, st.sessions.size));
     redraw();
   }
 
-  function loadSession(id) {
-    return tryCall('wamp.session.get', [id]).then(function (s) { if (s) st.sessions.set(id, s); });
+  /** `asOf`: the change counter when the caller's poll began; undefined for an event's own load. */
+  function loadSession(id, asOf) {
+    var seq = asOf === undefined ? ++changes : asOf;
+    return tryCall('wamp.session.get', [id]).then(function (s) {
+      var had = st.sessions.get(id);
+      if (!s || (had && had.seq > seq) || st.left.has(id)) return;
+      s.seq = seq;
+      st.sessions.set(id, s);
+    });
   }
 
-  var loadingRegs = false;
-  async function loadRegistrations() {
-    if (loadingRegs) return;
-    loadingRegs = true;
-    try {
-      var list = (await call('wamp.registration.list')) || {};
-      var ids = [].concat(list.exact || [], list.prefix || [], list.wildcard || []);
-      var regs = await Promise.all(ids.slice(0, MAX_ROWS).map(function (id) { return tryCall('wamp.registration.get', [id]); }));
+  var loadingRegs = null, regsAgain = false;
+  /** One load at a time; a request while one runs loads again after it (that one may predate it). */
+  function loadRegistrations() {
+    if (loadingRegs) { regsAgain = true; return loadingRegs; }
+    loadingRegs = loadRegistrationsNow().finally(function () {
+      loadingRegs = null;
+      if (regsAgain) { regsAgain = false; loadRegistrations().catch(function () {}); }
+    });
+    return loadingRegs;
+  }
+
+  async function loadRegistrationsNow() {
+    var asOf = changes;
+    var list = (await call('wamp.registration.list')) || {};
+    var ids = [].concat(list.exact || [], list.prefix || [], list.wildcard || []);
+    setCount('registrations', ids.length);
+    var regs = [];
+    if (st.full) {
+      regs = await Promise.all(ids.slice(0, MAX_ROWS).map(function (id) { return tryCall('wamp.registration.get', [id]); }));
       st.regs = new Map();
       regs.forEach(function (r) { if (r) st.regs.set(r.id, r); });
-      $('registrations-count').textContent = '(' + ids.length + ')';
-      await loadBridges(regs);
-      redraw();
-    } finally {
-      loadingRegs = false;
     }
+    await loadBridges(regs, asOf);
+    redraw();
   }
 
-  /** Bridges are found by their state procedures among the registrations. */
-  async function loadBridges(regs) {
-    var serial = [], hasMqtt = false;
+  /**
+   * Bridges: found by their state procedures among the registrations (the public view cannot read
+   * those: it asks for the serial bridges it heard of, and the MQTT bridges' list).
+   */
+  async function loadBridges(regs, asOf) {
+    var serial = new Set(st.serial.keys()), hasMqtt = !st.full;
     regs.forEach(function (r) {
       if (!r) return;
       var m = /^junction\.serial\.([^.]+)\.devices$/.exec(r.uri);
-      if (m) serial.push(m[1]);
+      if (m) serial.add(m[1]);
       if (r.uri === 'junction.bridge.mqtt.get') hasMqtt = true;
     });
-    var serialNow = new Map();
-    await Promise.all(serial.map(function (id) {
-      return tryCall('junction.serial.' + id + '.devices').then(function (ports) { serialNow.set(id, ports || []); });
+    await Promise.all(Array.from(serial).map(function (id) {
+      return tryCall('junction.serial.' + id + '.devices').then(function (ports) {
+        var now = new Map();
+        (ports || []).forEach(function (p) { now.set(p.path, p); });
+        var known = st.serial.get(id) || new Map();
+        known.forEach(function (p, path) { if (p.seq > asOf) now.set(path, p); });   // newer, from an event
+        if (ports === undefined && known.size === 0) st.serial.delete(id); else st.serial.set(id, now);
+      });
     }));
-    st.serial = serialNow;
-    if (!hasMqtt) { st.mqtt = new Map(); return; }
-    var ids = (await tryCall('junction.bridge.mqtt.list')) || [];
+    var ids = hasMqtt ? await tryCall('junction.bridge.mqtt.list') : [];
     var mqttNow = new Map();
-    await Promise.all(ids.map(function (id) {
-      return tryCall('junction.bridge.mqtt.get', [id]).then(function (s) { if (s) mqttNow.set(id, s); });
+    await Promise.all((ids || []).map(function (id) {
+      return tryCall('junction.bridge.mqtt.get', [id]).then(function (b) { if (b) mqttNow.set(id, b); });
     }));
+    st.mqtt.forEach(function (b, id) { if (b.seq > asOf) mqttNow.set(id, b); });
     st.mqtt = mqttNow;
   }
 
   async function loadSubscriptions() {
     var list = (await call('wamp.subscription.list')) || {};
     var ids = [].concat(list.exact || [], list.prefix || [], list.wildcard || []);
+    setCount('subscriptions', ids.length);
+    if (!st.full) return redraw();
     var subs = await Promise.all(ids.slice(0, MAX_ROWS).map(function (id) {
       return Promise.all([tryCall('wamp.subscription.get', [id]), tryCall('wamp.subscription.count_subscribers', [id])])
         .then(function (r) { if (r[0]) r[0].subscribers = r[1]; return r[0]; });
     }));
     st.subs = new Map();
     subs.forEach(function (s) { if (s) st.subs.set(s.id, s); });
-    $('subscriptions-count').textContent = '(' + ids.length + ')';
     redraw();
   }
 
@@ -204,14 +285,31 @@
     regsTimer = setTimeout(function () { loadRegistrations().catch(function () {}); }, 300);
   }
 
+  /** A board's recent samples (telemetry's history procedure), before the live ones. */
+  function loadHistory(name) {
+    tryCall('junction.board.' + name + '.history').then(function (r) {
+      var b = st.boards.get(name), recent = (r && r.kwargs ? r.kwargs.samples : r && r.samples) || [];
+      if (!b || !recent.length) return;
+      // Asked after the first live sample, so it holds that one too: it replaces what the page has,
+      // except samples that arrived since (later than its newest). Timestamps may repeat (ms).
+      var history = recent.map(function (k) { return { at: String(k.timestamp), load: Number(k.load) || 0 }; });
+      var newest = history[history.length - 1].at;
+      b.samples = history.concat(b.samples.filter(function (x) { return x.at > newest; })).slice(-MAX_SAMPLES);
+      redraw();
+    });
+  }
+
   function onMeta(args, _kwargs, details) {
     var topic = details.topic;
     if (topic === 'wamp.session.on_join') {
       var d = args[0];
-      loadSession(d.session).then(function () { $('sessions-count').textContent = '(' + st.sessions.size + ')'; redraw(); });
+      st.left.delete(d.session);
+      loadSession(d.session).then(function () { setCount('sessions', st.sessions.size); redraw(); });
     } else if (topic === 'wamp.session.on_leave') {
       st.sessions.delete(args[0]);
-      $('sessions-count').textContent = '(' + st.sessions.size + ')';
+      if (st.left.size > 1000) st.left.clear();
+      st.left.add(args[0]);   // a get already under way must not bring it back
+      setCount('sessions', st.sessions.size);
       redraw();
     } else if (topic.indexOf('wamp.registration.') === 0) {
       loadRegistrationsSoon();
@@ -223,11 +321,13 @@
   function onJunction(args, kwargs, details) {
     var topic = details.topic || 'junction.bridge.mqtt.on_state', m;
     if ((m = /^junction\.board\.([^.]+)\.load$/.exec(topic))) {
-      var b = st.boards.get(m[1]) || { samples: [], last: null };
-      b.samples.push(Number(kwargs.load) || 0);
+      var b = st.boards.get(m[1]);
+      if (!b) { b = { samples: [], last: null }; st.boards.set(m[1], b); loadHistory(m[1]); }
+      var at = String(kwargs.timestamp || new Date().toISOString());
+      var prev = b.samples[b.samples.length - 1];
+      if (!prev || prev.at !== at) b.samples.push({ at: at, load: Number(kwargs.load) || 0 });
       if (b.samples.length > MAX_SAMPLES) b.samples.shift();
       b.last = kwargs;
-      st.boards.set(m[1], b);
       redraw();
     } else if (topic === 'junction.registration.on_saturated') {
       logEvent('warn', 'saturated: ' + (args[1] && args[1].uri) + ' (all callees at their concurrency)');
@@ -239,15 +339,17 @@
       var q = args[1] || {};
       logEvent(q.disconnected ? 'bad' : 'warn', 'slow consumer: session ' + args[0] + (q.disconnected ? ' disconnected' : ', ' + q.dropped + ' events dropped'));
     } else if (topic === 'junction.bridge.mqtt.on_state') {
-      st.mqtt.set(args[0], args[1]);
-      logEvent(args[1] && args[1].connected ? 'ok' : 'warn', 'MQTT bridge ' + args[0] + (args[1] && args[1].connected ? ' connected' : ' disconnected'));
+      var state = args[1] || {};
+      state.seq = ++changes;
+      st.mqtt.set(args[0], state);
+      logEvent(state.connected ? 'ok' : 'warn', 'MQTT bridge ' + args[0] + (state.connected ? ' connected' : ' disconnected'));
       redraw();
     } else if ((m = /^junction\.serial\.([^.]+)\.on_change$/.exec(topic))) {
-      var p = args[0] || {}, ports = st.serial.get(m[1]) || [];
-      var i = ports.findIndex(function (x) { return x.path === p.path; });
-      if (i >= 0) ports[i] = p; else ports.push(p);
-      st.serial.set(m[1], ports);
-      logEvent(p.state === 'ready' ? 'ok' : 'warn', 'serial ' + m[1] + ': ' + p.path + ' ' + p.state);
+      var p = args[0] || {}, ports = st.serial.get(m[1]);
+      if (!ports) { ports = new Map(); st.serial.set(m[1], ports); loadRegistrationsSoon(); }   // a bridge new to us: all its ports
+      p.seq = ++changes;
+      ports.set(p.path, p);
+      if (!details.retained) logEvent(p.state === 'ready' ? 'ok' : 'warn', 'serial ' + m[1] + ': ' + p.path + ' ' + p.state);
       redraw();
     }
   }
@@ -294,7 +396,25 @@
   }
   function bytes(n) { return n < 1024 ? n + ' B' : n < 1048576 ? (n / 1024).toFixed(1) + ' kB' : (n / 1048576).toFixed(1) + ' MB'; }
 
+  /** The public view's stand-in for a table it may not read. */
+  function hidden(what) {
+    return info.authmethods.indexOf('ticket') >= 0 ? 'sign in to see ' + what : what + ': not shown to this role';
+  }
+
   function render() {
+    if (!st.full) {
+      fill('sessions', [], hidden('who is connected'), 9);
+      fill('registrations', [], hidden('the procedures'), 6);
+      fill('subscriptions', [], hidden('the topics'), 3);
+    } else renderMeta();
+    renderBridges();
+    var ev = $('events');
+    ev.textContent = '';
+    st.events.slice(0, 20).forEach(function (e) { ev.appendChild(h('li', e.at.toLocaleTimeString() + '  ' + e.text, e.cls)); });
+    drawChart();
+  }
+
+  function renderMeta() {
     var rows = [];
     st.sessions.forEach(function (s) {
       var j = s.junction || {}, t = s.transport || {};
@@ -323,8 +443,10 @@
     rows = [];
     st.subs.forEach(function (s) { rows.push(row([{ text: s.uri, cls: 'mono' }, s.match, { text: s.subscribers === undefined ? '' : s.subscribers, cls: 'num' }])); });
     fill('subscriptions', rows, 'no subscriptions', 3);
+  }
 
-    rows = [];
+  function renderBridges() {
+    var rows = [];
     st.mqtt.forEach(function (b, id) {
       rows.push(row(['MQTT ' + id, { text: b.connected ? 'connected' : 'disconnected', cls: b.connected ? 'ok' : 'bad' },
         (b.url || '') + ' · since ' + ago(b.since) + ' · in ' + (b.messages_in || 0) + ', out ' + (b.messages_out || 0) +
@@ -338,12 +460,6 @@
       });
     });
     fill('bridges', rows, 'no MQTT or serial bridges in this realm', 3);
-
-    var ev = $('events');
-    ev.textContent = '';
-    st.events.slice(0, 20).forEach(function (e) { ev.appendChild(h('li', e.at.toLocaleTimeString() + '  ' + e.text, e.cls)); });
-
-    drawChart();
   }
 
   function drawChart() {
@@ -363,7 +479,8 @@
     }
     var step = (right - left) / (MAX_SAMPLES - 1), n = 0, legend = [];
     st.boards.forEach(function (b, name) {
-      var color = COLORS[n++ % COLORS.length], s = b.samples;
+      var color = COLORS[n++ % COLORS.length], s = b.samples.map(function (x) { return x.load; });
+      if (!s.length) return;
       g.strokeStyle = color; g.fillStyle = color; g.lineWidth = 2; g.beginPath();
       s.forEach(function (v, i) {
         var x = right - (s.length - 1 - i) * step, y = bottom - ch * Math.min(100, Math.max(0, v)) / 100;
@@ -378,11 +495,13 @@
         (mem.total ? ' · memory ' + bytes(mem.used) + ' / ' + bytes(mem.total) : '') +
         (k.uptime ? ' · up ' + Math.floor(k.uptime / 3600) + ' h ' + Math.floor(k.uptime % 3600 / 60) + ' min' : ''));
     });
-    canvas.dataset.samples = String([].concat.apply([], Array.from(st.boards.values()).map(function (b) { return b.samples; })).length);
+    var total = 0;
+    st.boards.forEach(function (b) { total += b.samples.length; });
+    canvas.dataset.samples = String(total);
     if (legend.length) {
       $('boards').textContent = legend.join('   ');
-      var first = st.boards.values().next().value;
-      $('load-now').textContent = first.samples[first.samples.length - 1].toFixed(1) + '%';
+      var first = st.boards.values().next().value.samples;
+      $('load-now').textContent = first[first.length - 1].load.toFixed(1) + '%';
     }
   }
 

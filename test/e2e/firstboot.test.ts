@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { dashboardRole, parseConfig } from '../../src/config/load.js';
+import { dashboardRole, monitorRole, parseConfig } from '../../src/config/load.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const SCRIPT = join(REPO, 'images/rootfs/usr/lib/junction/firstboot.sh');
@@ -76,6 +76,7 @@ describe('first boot without user files', () => {
     const cfg = parse(text);
     const worker = cfg.workers[0];
     const roles = new Map<string, any>(worker.realms[0].roles.map((r: any) => [r.name, r]));
+    const parsedRealm = parseConfig(cfg).router.realms[0]!;
     const services: any[] = [];
     for (const t of worker.transports) {
       if (t.type === 'mqtt') services.push(t);
@@ -86,20 +87,27 @@ describe('first boot without user files', () => {
     for (const s of services) {
       expect(s.auth).toBeDefined();
       if (s.auth.anonymous) {
-        const role = roles.get(s.auth.anonymous.role);
+        const role = parsedRealm.roles.find((r) => r.name === s.auth.anonymous.role)!;
         for (const p of role.permissions) {
           expect(p.allow.publish ?? false).toBe(false);
           expect(p.allow.register ?? false).toBe(false);
           if (p.allow.call) expect(p.uri).not.toMatch(/kill|add_testament|flush/);
         }
+        // Besides anonymous, only the ticket, for the page's sign-in (issue 19 #10).
+        expect(Object.keys(s.auth).sort()).toEqual(['anonymous', 'ticket']);
       } else {
         expect(Object.keys(s.auth)).toEqual(['ticket']);
       }
     }
     expect(roles.has('anonymous')).toBe(false);
-    // The status page's role is written out in full (the user sees what it may do); it is the
-    // same role Junction's own default config and `junction init` give the dashboard.
-    expect(parseConfig(cfg).router.realms[0]!.roles.find((r) => r.name === 'dashboard')).toEqual(dashboardRole());
+    // issue 19 #10: the status page's roles are Junction's built-in ones, not copies: anonymous
+    // visitors get 'dashboard' (no identities), the admin signed in on the page 'monitor'.
+    expect(roles.has('dashboard')).toBe(false);
+    expect(parsedRealm.roles.find((r) => r.name === 'dashboard')).toEqual(dashboardRole());
+    expect(parsedRealm.roles.find((r) => r.name === 'monitor')).toEqual(monitorRole());
+    const page = worker.transports.find((t: any) => t.type === 'universal').websocket['dashboard-ws'].auth;
+    expect(page.anonymous.role).toBe('dashboard');
+    expect(Object.values(page.ticket.principals).map((p: any) => p.role)).toEqual(['monitor']);
   });
 
   it('keeps the generated credentials on the next boot (no new code, same ticket)', async () => {

@@ -185,6 +185,27 @@ describe('serial bridge', () => {
     expect(took).toBeLessThan(3000);
   });
 
+  it('issue 20 #10: a port whose new board is ready no longer shows the previous board\'s error', async () => {
+    const c = await cable('swap');
+    const { wamp } = await start({ ports: [{ path: c.gateway, baudRate: 115200 }] });
+    const changes: Array<Record<string, unknown>> = [];
+    await wamp.subscribe('junction.serial.usb.on_change', (args) => changes.push(args[0] as Record<string, unknown>));
+    const status = async () => ((await wamp.call('junction.serial.usb.devices')).args[0] as Array<Record<string, unknown>>)[0] ?? {};
+    const old = await board(c.board, { id: 'old', heartbeatMs: 200 });
+    await until(() => changes.some((s) => s['state'] === 'ready'));
+    old.silent = true; // it hangs: dropped after three missed heartbeats, with that as the error
+    await until(() => changes.some((s) => s['state'] === 'closed'));
+    expect(String((await status())['lastError'])).toMatch(/no heartbeat/);
+    old.close();
+    changes.length = 0;
+    await board(c.board, { id: 'new', heartbeatMs: 200 }); // another board on the same port
+    await until(() => changes.some((s) => s['state'] === 'ready'));
+    const ready = changes.find((s) => s['state'] === 'ready')!;
+    expect(ready).toMatchObject({ state: 'ready', device: { id: 'new' } });
+    expect(ready['lastError']).toBeUndefined();
+    expect(await status()).not.toHaveProperty('lastError');
+  });
+
   it('concurrency: a board announcing conc 1 never gets a second call while one runs; extra calls wait in the queue', async () => {
     const c = await cable('conc');
     const { wamp } = await start({ ports: [{ path: c.gateway, baudRate: 115200 }] }, true);

@@ -6,13 +6,14 @@ import { cpus } from 'node:os';
 import type { JunctionConfig, RealmConfig, ScheduleConfig, TelemetryConfig } from '../../src/config/types.js';
 import { JunctionNode } from '../../src/node.js';
 import { ClientSession, WampError } from '../../src/client/session.js';
-import type { BoardSample } from '../../src/board/telemetry.js';
+import { HISTORY_SAMPLES, type BoardSample } from '../../src/board/telemetry.js';
+import { dashboardRole } from '../../src/config/load.js';
 import { log } from '../../src/log.js';
 import { allowAll } from '../helpers/core.js';
 
 const realm = (): RealmConfig => ({
   name: 'realm1',
-  roles: [allowAll(), { name: 'viewer', permissions: [{ uri: 'test.', match: 'prefix', cache: true, allow: { call: false, register: false, publish: false, subscribe: true }, disclose: { caller: false, publisher: false } }] }],
+  roles: [allowAll(), dashboardRole(), { name: 'viewer', permissions: [{ uri: 'test.', match: 'prefix', cache: true, allow: { call: false, register: false, publish: false, subscribe: true }, disclose: { caller: false, publisher: false } }] }],
   store: { type: 'memory', limit: 100, callQueue: [], eventHistory: [] },
 });
 
@@ -88,6 +89,25 @@ describe('board telemetry', () => {
     expect(kwargs['topic']).toBe('junction.board.testboard.load');
     expectSane(kwargs as unknown as BoardSample);
     await caller.close();
+  });
+
+  it('issue 20 #10: serves the recently published samples (oldest first, the last 120) for a chart that opens now', async () => {
+    const n = await start({ telemetry: TELEMETRY });
+    const telemetry = n.board!.telemetry!;
+    const published: BoardSample[] = [];
+    const watcher = await client(n);
+    await watcher.subscribe(telemetry.topic, (_a, kwargs) => published.push(kwargs as unknown as BoardSample));
+    for (let i = 0; i < HISTORY_SAMPLES + 4; i++) await telemetry.tick();
+    await vi.waitFor(() => expect(published).toHaveLength(HISTORY_SAMPLES + 4), { timeout: 5000 });
+    // A viewer that opens now, with the dashboard's own role.
+    const viewer = await client(n, 'dashboard');
+    const { kwargs } = await viewer.call('junction.board.testboard.history');
+    const samples = kwargs['samples'] as BoardSample[];
+    expect(samples).toHaveLength(HISTORY_SAMPLES);
+    expect(samples).toEqual(published.slice(-HISTORY_SAMPLES));
+    expect(samples.at(-1)).toEqual(telemetry.last);
+    await watcher.close();
+    await viewer.close();
   });
 
   it('samples and publishes on its schedule (fake clock: every 5 s)', async () => {

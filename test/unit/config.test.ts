@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import {
-  loadConfigFile, parseConfig, defaultConfig, dashboardRole, convertStarredUri, ConfigError,
+  loadConfigFile, parseConfig, defaultConfig, monitorRole, convertStarredUri, ConfigError,
 } from '../../src/config/load.js';
 import { starterConfig, writeStarter } from '../../src/config/starter.js';
 import { checkConfigFile } from '../../src/config/check.js';
@@ -58,8 +58,8 @@ describe('loading Crossbar config files', () => {
   it('runs a config shaped like the one `crossbar init` writes (universal transport), unchanged', async () => {
     const config = await loadConfigFile(join(FIXTURES, 'crossbar-node/.crossbar/config.json'));
     expect(config.warnings).toBeUndefined();
-    // The embedded default's realm, without its dashboard role.
-    expect(config.router.realms).toEqual(defaultConfig().router.realms.map((r) => ({ ...r, roles: r.roles.filter((x) => x.name !== 'dashboard') })));
+    // The embedded default's realm, without its dashboard role (built in, added only when named).
+    expect(config.router.realms).toEqual(defaultConfig().router.realms.map((r) => ({ ...r, roles: r.roles.filter((x) => x.name !== 'monitor') })));
     expect(config.router.listeners).toHaveLength(1);
     const [l] = config.router.listeners;
     expect(l).toMatchObject({ id: 'transport0', kind: 'universal', websocketAnyPath: false, endpoint: { type: 'tcp', port: 8080, interface: '0.0.0.0' } });
@@ -216,12 +216,12 @@ describe('defaults', () => {
       router: {
         realms: [{
           name: 'realm1', uriCheck: 'loose', enableMetaApi: true,
-          roles: [{ name: 'anonymous', permissions: [{ uri: '', match: 'prefix', allow: ALL, disclose: { caller: false, publisher: false }, cache: true }] }, dashboardRole()],
+          roles: [{ name: 'anonymous', permissions: [{ uri: '', match: 'prefix', allow: ALL, disclose: { caller: false, publisher: false }, cache: true }] }, monitorRole()],
         }],
         listeners: [{
           id: 'default', kind: 'universal', endpoint: { type: 'tcp', port: 8080, interface: '127.0.0.1' },
           rawsocket: service,
-          websocket: { '/ws': service, '/dashboard-ws': { ...service, auth: { anonymous: { type: 'static', role: 'dashboard' } } } },
+          websocket: { '/ws': service, '/dashboard-ws': { ...service, auth: { anonymous: { type: 'static', role: 'monitor' } } } },
           websocketAnyPath: false,
           static: { '/': { type: 'dashboard', directory: DASHBOARD_DIR, realm: 'realm1', websocket: '/dashboard-ws' } },
         }],

@@ -666,6 +666,28 @@ describe('Listener', () => {
     expect((await fetch(`${base}/app.js`, { method: 'POST', body: 'x' })).status).toBe(404);
   });
 
+  it('issue 19 #12d: GET //host/... is never redirected to another host (no protocol-relative Location)', async () => {
+    const { web } = staticSite();
+    const { port } = await listen({ kind: 'web', static: { '/': { type: 'static', directory: web } } });
+    // Each names the directory 'sub' (the '..' undoes the host-looking component), which is answered
+    // with a redirect that adds the '/': the Location must be a path on this host.
+    for (const target of ['//evil.example/..%2fsub', '//sub', '///sub', '/\\evil.example/..%2fsub', '/%5cevil.example/..%2fsub', '//evil.example/../sub']) {
+      const response = await httpGet(port, target);
+      const location = /\r\nLocation: ([^\r]*)/i.exec(response)?.[1];
+      if (location === undefined) {
+        expect(response, target).toMatch(/^HTTP\/1.1 404/);
+        continue;
+      }
+      expect(response, target).toMatch(/^HTTP\/1.1 301/);
+      expect(location, target).toMatch(/^\/[^/\\]/);
+      // Resolved as a browser does, it stays on this host.
+      expect(new URL(location, `http://127.0.0.1:${port}${target.replace(/\\/g, '/')}`).host, target).toBe(`127.0.0.1:${port}`);
+    }
+    expect(await httpGet(port, '//sub')).toMatch(/\r\nLocation: \/sub\/\r\n/i);
+    // An absolute-form target names no file here.
+    expect(await httpGet(port, 'http://evil.example/sub')).toMatch(/^HTTP\/1.1 404/);
+  });
+
   it('answers 304 only when the file is not newer', async () => {
     const { web } = staticSite();
     const { port } = await listen({ kind: 'web', static: { '/': { type: 'static', directory: web } } });

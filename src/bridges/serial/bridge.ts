@@ -76,7 +76,9 @@ export class SerialBridge {
   }
 
   private changed(link: PortLink): void {
-    void this.session?.publish(`junction.serial.${this.config.id}.on_change`, [link.status()]);
+    // Retained: a dashboard that joins later learns from it that this bridge exists (an anonymous
+    // visitor's role may not list registrations) and asks .devices for every port.
+    void this.session?.publish(`junction.serial.${this.config.id}.on_change`, [link.status()], {}, { retain: true });
   }
 }
 

@@ -26,6 +26,7 @@ export interface LinkStatus {
   invalid: number;
   overlong: number;
   calls: number;
+  /** Why the port or its board last failed; absent once a board is ready on it again. */
   lastError?: string;
 }
 
@@ -233,6 +234,8 @@ export class PortLink {
       for (const procedure of hello.procedures) {
         await session.register(`${this.config.prefix}.${procedure}`, (args) => this.invoke(procedure, args), { invoke: 'first', concurrency: hello.concurrency });
       }
+      // The error was about the port's previous board (or a failed open); this one is fine.
+      this.lastError = undefined;
       this.setState('ready');
       log.info(`serial ${this.config.id} ${this.path}: board '${hello.id}' (firmware ${hello.firmware || '?'}) joined ${this.config.realm}: procedures [${hello.procedures.join(', ')}], readings [${hello.publishes.join(', ')}]`);
     } catch (err) {

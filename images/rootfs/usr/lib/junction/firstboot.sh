@@ -218,35 +218,9 @@ workers:
                 match: prefix
                 allow: { call: true, register: true, publish: true, subscribe: true }
                 disclose: { caller: true, publisher: true }
-          # The status page's read-only role: reads the meta API and bridge/board state, no writes.
-          - name: dashboard
-            permissions:
-              - { uri: wamp.session.list, allow: { call: true } }
-              - { uri: wamp.session.get, allow: { call: true } }
-              - { uri: wamp.session.count, allow: { call: true } }
-              - { uri: wamp.registration.list, allow: { call: true } }
-              - { uri: wamp.registration.get, allow: { call: true } }
-              - { uri: wamp.registration.lookup, allow: { call: true } }
-              - { uri: wamp.registration.match, allow: { call: true } }
-              - { uri: wamp.registration.list_callees, allow: { call: true } }
-              - { uri: wamp.registration.count_callees, allow: { call: true } }
-              - { uri: wamp.subscription.list, allow: { call: true } }
-              - { uri: wamp.subscription.get, allow: { call: true } }
-              - { uri: wamp.subscription.lookup, allow: { call: true } }
-              - { uri: wamp.subscription.match, allow: { call: true } }
-              - { uri: wamp.subscription.list_subscribers, allow: { call: true } }
-              - { uri: wamp.subscription.count_subscribers, allow: { call: true } }
-              - { uri: junction.bridge.mqtt.list, allow: { call: true } }
-              - { uri: junction.bridge.mqtt.get, allow: { call: true } }
-              - { uri: junction.setup.reveal, allow: { call: true } }
-              - { uri: junction.serial..devices, match: wildcard, allow: { call: true } }
-              - { uri: junction.board..info, match: wildcard, allow: { call: true } }
-              - { uri: wamp., match: prefix, allow: { subscribe: true } }
-              - { uri: junction.registration., match: prefix, allow: { subscribe: true } }
-              - { uri: junction.session., match: prefix, allow: { subscribe: true } }
-              - { uri: junction.bridge.mqtt.on_state, allow: { subscribe: true } }
-              - { uri: junction.serial..on_change, match: wildcard, allow: { subscribe: true } }
-              - { uri: junction.board..load, match: wildcard, allow: { subscribe: true } }
+          # The status page's roles are built into Junction: anonymous visitors get "dashboard"
+          # (counts, bridges' and board state; not who is connected), the admin signed in on the
+          # page gets "monitor" (everything, read-only).
     transports:
       - type: universal
         id: main
@@ -264,6 +238,7 @@ workers:
             serializers: [json]
             auth:
               anonymous: { type: static, role: dashboard }
+              ticket: { type: static, principals: { admin: { ticket: "$ticket", role: monitor } } }
         web:
           paths:
             "/": { type: dashboard, realm: realm1, websocket: dashboard-ws, setup: /var/lib/junction/setup.json }
