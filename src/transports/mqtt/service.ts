@@ -10,6 +10,7 @@ import { MqttMapping } from '../../mqtt/mapping.js';
 import { MqttRpcGateway } from '../../mqtt/rpc-gateway.js';
 import { MqttConnection, type ConnectionOwner } from './connection.js';
 import { MqttSession, type SessionRegistry } from './session.js';
+import { malformedString } from './strings.js';
 import { log } from '../../log.js';
 
 /**
@@ -34,6 +35,11 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
 
   accept(socket: Socket): void {
     new MqttConnection(socket, this, this.config.maxMessageSize, this.config.openHandshakeTimeout);
+  }
+
+  /** The request/response gateway MQTT sessions hand requests to (with `rpc.from_mqtt` rules). */
+  get rpc(): MqttRpcGateway | undefined {
+    return this.config.rpc && this.config.rpc.fromMqtt.length > 0 ? this.gateway : undefined;
   }
 
   get sessionCount(): number {
@@ -89,6 +95,12 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
       connection.send(v5 ? { cmd: 'connack', reasonCode: v5Code, sessionPresent: false } : { cmd: 'connack', returnCode: v3Code, sessionPresent: false });
       connection.close();
     };
+    const malformed = malformedString(connect);
+    if (malformed) {
+      // Malformed (MQTT 5: CONNACK 0x81; MQTT 3 has no code for it, so the connection just closes).
+      if (v5) return refuse(0x81, 0, `U+0000 in the ${malformed}`);
+      return connection.fail(`CONNECT refused: U+0000 in the ${malformed}`);
+    }
     if (v5 && connect.properties?.authenticationMethod !== undefined) return refuse(0x8c, 5, 'enhanced authentication is not supported');
     const cleanStart = connect.clean !== false;
     const persistent = this.config.sessionExpiry > 0 && (v5 ? (connect.properties?.sessionExpiryInterval ?? 0) > 0 : !cleanStart);
@@ -109,8 +121,13 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
       return refuse(0x87, 5, `${result.reason}: ${result.message}`);
     }
     const existing = this.sessions.get(clientId);
+    if (existing && existing.owner !== session.owner) {
+      // A client id belongs to the identity that made it: another user cannot end its session.
+      session.end();
+      return refuse(0x85, 2, `client id '${clientId}' belongs to another identity than '${session.authid}'`);
+    }
     if (existing) {
-      if (!cleanStart && existing.persistent && existing.owner === session.owner) {
+      if (!cleanStart && existing.persistent) {
         // The client is back: the new WAMP session only proved who it is.
         session.end();
         existing.takenOver();

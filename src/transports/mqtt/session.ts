@@ -17,6 +17,7 @@ import { uriMatches } from '../../wamp/uri.js';
 import { CLEAR_RETAINED } from '../../router/broker.js';
 import type { ConnectionOwner, MqttConnection } from './connection.js';
 import { Outbox, type OutboxSink } from './outbox.js';
+import { isMqttString, malformedString, publishProperties } from './strings.js';
 import { log } from '../../log.js';
 
 /** MQTT 5 reason codes used here (MQTT 3 has fewer; see `v3Suback`). */
@@ -24,12 +25,15 @@ const RC = {
   success: 0x00,
   noSubscriptionExisted: 0x11,
   unspecified: 0x80,
+  malformedPacket: 0x81,
+  protocolError: 0x82,
   notAuthorized: 0x87,
   topicFilterInvalid: 0x8f,
   topicNameInvalid: 0x90,
   sharedNotSupported: 0x9e,
   adminAction: 0x98,
   sessionTakenOver: 0x8e,
+  quotaExceeded: 0x97,
   serverShuttingDown: 0x8b,
 } as const;
 
@@ -42,6 +46,17 @@ interface MqttSubscription {
 }
 
 type Answer = (message: M.WampMessage) => void;
+
+/** Packets a client may send while the router waits for a dynamic authorizer (then it is a flood). */
+const MAX_PAUSED_PACKETS = 1000;
+
+/** The MQTT 5 request/response gateway, as MQTT sessions hand it requests. */
+export interface RequestGateway {
+  /** Is a request published on `uri` a call the gateway makes? */
+  serves(uri: string): boolean;
+  /** A request the router accepted and whose response topic the requester may publish to. */
+  fromMqtt(uri: string, args: unknown[] | undefined, kwargs: M.Dict | undefined, responseTopic: string, correlation: Buffer | undefined): void;
+}
 
 export interface OpenResult {
   ok: boolean;
@@ -58,6 +73,8 @@ export interface SessionRegistry {
   ended(session: MqttSession): void;
   /** A persistent session lost its connection and waits for its client. */
   wentOffline(session: MqttSession): void;
+  /** The listener's request/response gateway, when it has `rpc.from_mqtt` rules. */
+  readonly rpc: RequestGateway | undefined;
 }
 
 export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
@@ -86,6 +103,8 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
   /** Events held back while a SUBSCRIBE is being answered, so SUBACK goes out first. */
   private held: M.WampMessage[] | undefined;
   private subscribing = 0;
+  /** Packets received while a dynamic authorizer decides on a request's response topic. */
+  private paused: Packet[] | undefined;
   readonly outbox: Outbox;
 
   constructor(private readonly registry: SessionRegistry, readonly clientId: string, peer: string) {
@@ -189,6 +208,13 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
 
   packet(connection: MqttConnection, packet: Packet): void {
     if (connection !== this.connection) return;
+    if (this.paused) {
+      if (this.paused.length >= MAX_PAUSED_PACKETS) return this.violation(RC.quotaExceeded, `more than ${MAX_PAUSED_PACKETS} packets sent while the authorizer was deciding`);
+      this.paused.push(packet);
+      return;
+    }
+    const malformed = malformedString(packet);
+    if (malformed) return this.violation(RC.malformedPacket, `U+0000 in the ${malformed} of a ${packet.cmd} packet`);
     switch (packet.cmd) {
       case 'publish': return this.onPublish(packet);
       case 'puback': return this.outbox.acknowledged(packet.messageId!);
@@ -212,6 +238,14 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
       default:
         connection.fail(`unexpected ${packet.cmd} packet`);
     }
+  }
+
+  /** A malformed packet or a protocol error: MQTT 5 says which with DISCONNECT, then the connection closes. */
+  private violation(reasonCode: number, why: string): void {
+    const connection = this.connection;
+    if (!connection) return;
+    if (this.version === 5) connection.send({ cmd: 'disconnect', reasonCode });
+    connection.fail(why);
   }
 
   closed(connection: MqttConnection, clean: boolean): void {
@@ -306,15 +340,58 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     if (qos === 2 && this.incomingQos2.has(messageId!)) return ack(RC.success); // a resend: published already
     const uri = this.registry.mapping.topicToUri(packet.topic);
     if (uri === undefined) {
-      log.info(`mqtt ${this.info.peer} (${this.clientId}): topic '${packet.topic}' cannot be a WAMP URI; dropped`);
+      log.info(`mqtt ${this.info.peer} (${this.clientId}): topic '${packet.topic.slice(0, 200)}' cannot be a WAMP URI; dropped`);
       return ack(RC.topicNameInvalid);
     }
+    const responseTopic = packet.properties?.responseTopic;
+    if (responseTopic === undefined) return this.publish(packet, uri, ack);
+    // A request: whoever answers it (the rpc gateway as its own role, a bridge) publishes on the
+    // response topic for the requester, so the requester must be allowed to publish there itself.
+    if (responseTopic === '' || /[#+]/.test(responseTopic)) return this.violation(RC.protocolError, 'a response topic with wildcards');
+    const responseUri = this.registry.mapping.topicToUri(responseTopic);
+    if (responseUri === undefined) {
+      log.info(`mqtt ${this.info.peer} (${this.clientId}): response topic '${responseTopic.slice(0, 200)}' cannot be a WAMP URI; dropped`);
+      return ack(RC.topicNameInvalid);
+    }
+    const decided = (allowed: boolean) => {
+      if (allowed) return this.publish(packet, uri, ack);
+      log.info(`mqtt ${this.info.peer} (${this.clientId}, authid '${this.authid}'): refused: may not name '${responseTopic.slice(0, 200)}' as a response topic (not authorized to publish there)`);
+      ack(RC.notAuthorized);
+    };
+    const allowed = this.handle.authorize('publish', responseUri);
+    if (!(allowed instanceof Promise)) return decided(allowed);
+    // A dynamic authorizer decides: what the client sends meanwhile waits, in order.
+    this.paused = [];
+    void allowed.then((ok) => {
+      const paused = this.paused ?? [];
+      this.paused = undefined;
+      if (this.connection !== connection) return;
+      decided(ok);
+      for (let i = 0; i < paused.length; i++) {
+        this.packet(connection, paused[i]!);
+        if (this.paused) {
+          (this.paused as Packet[]).push(...paused.slice(i + 1));
+          break;
+        }
+      }
+    });
+  }
+
+  /** The PUBLISH as a WAMP PUBLISH; a request the rpc gateway serves goes to it once the router accepted it. */
+  private publish(packet: IPublishPacket, uri: string, ack: (reasonCode: number) => void): void {
+    const { qos, messageId } = packet;
     if (qos === 2) this.incomingQos2.add(messageId!);
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const message = this.publishMessage(uri, packet.topic, qos, packet.retain, payload, packet.properties);
-    if (qos === 0) return this.request(message);
+    const rpc = packet.properties?.responseTopic !== undefined ? this.registry.rpc : undefined;
+    const request = rpc?.serves(uri) ? rpc : undefined;
+    if (qos === 0 && !request) return this.request(message);
     message[2] = { ...(message[2] as M.Dict), acknowledge: true };
-    this.request(message, (answer) => ack(answer[0] === M.PUBLISHED ? RC.success : reasonOf(answer[4] as string)));
+    this.request(message, (answer) => {
+      const accepted = answer[0] === M.PUBLISHED;
+      ack(accepted ? RC.success : reasonOf(answer[4] as string));
+      if (accepted && request) request.fromMqtt(uri, message[4] as unknown[] | undefined, message[5] as M.Dict | undefined, packet.properties!.responseTopic!, packet.properties!.correlationData);
+    });
   }
 
   private publishMessage(uri: string, topic: string, qos: number, retain: boolean, payload: Buffer, properties?: IPublishPacket['properties']): M.WampMessage {
@@ -445,7 +522,7 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     const details = event[3] as M.Dict;
     const uri = typeof details['topic'] === 'string' ? details['topic'] : sub.uri;
     const topic = this.registry.mapping.uriToTopic(uri);
-    if (topic === undefined) return;
+    if (topic === undefined || !isMqttString(topic)) return;
     const key = this.registry.mapping.cacheKey;
     const cached = cache?.[key];
     const payload = cached instanceof Buffer ? cached : this.registry.mapping.encode(uri, event[4] as unknown[] | undefined, event[5] as M.Dict | undefined);
@@ -458,15 +535,8 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     const qos = Math.min(sub.qos, origin === 0 || origin === 1 || origin === 2 ? origin : 2) as 0 | 1 | 2;
     const packet: IPublishPacket = { cmd: 'publish', topic, payload, qos, retain: details['retained'] === true, dup: false };
     if (this.version === 5) {
-      const properties: NonNullable<IPublishPacket['properties']> = {};
-      const responseTopic = details['_mqtt_response_topic'];
-      const correlation = details['_mqtt_correlation_data'];
-      if (typeof responseTopic === 'string') properties.responseTopic = responseTopic;
-      if (correlation instanceof Uint8Array) properties.correlationData = Buffer.from(correlation);
-      else if (typeof correlation === 'string') properties.correlationData = Buffer.from(correlation, 'utf8');
-      if (typeof details['_mqtt_content_type'] === 'string') properties.contentType = details['_mqtt_content_type'];
-      const user = details['_mqtt_user_properties'];
-      if (typeof user === 'object' && user !== null && !Array.isArray(user)) properties.userProperties = user as Record<string, string>;
+      const { properties, dropped } = publishProperties(details);
+      if (dropped.length > 0) log.warn(`mqtt ${this.info.peer} (${this.clientId}): an event on '${uri.slice(0, 200)}' has a ${dropped.join(', ')} MQTT cannot carry; sent without`);
       if (Object.keys(properties).length > 0) packet.properties = properties;
     }
     this.outbox.push(packet);
