@@ -176,8 +176,7 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
   takenOver(): void {
     const connection = this.connection;
     if (!connection) return;
-    if (this.version === 5) connection.send({ cmd: 'disconnect', reasonCode: RC.sessionTakenOver });
-    connection.fail('taken over by a new connection with the same client id');
+    disconnect(connection, this.version, RC.sessionTakenOver, 'taken over by a new connection with the same client id');
   }
 
   /** Ends the session: its WAMP session leaves the realm; its connection, if any, closes. */
@@ -242,10 +241,7 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
 
   /** A malformed packet or a protocol error: MQTT 5 says which with DISCONNECT, then the connection closes. */
   private violation(reasonCode: number, why: string): void {
-    const connection = this.connection;
-    if (!connection) return;
-    if (this.version === 5) connection.send({ cmd: 'disconnect', reasonCode });
-    connection.fail(why);
+    if (this.connection) disconnect(this.connection, this.version, reasonCode, why);
   }
 
   closed(connection: MqttConnection, clean: boolean): void {
@@ -541,6 +537,19 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     }
     this.outbox.push(packet);
   }
+}
+
+/**
+ * Ends a connection from the server's side, unclean (the will is published): MQTT 5 hears why in a
+ * DISCONNECT, which must leave before the socket closes; a peer that does not close its side is
+ * dropped a moment later.
+ */
+function disconnect(connection: MqttConnection, version: 3 | 4 | 5, reasonCode: number, why: string): void {
+  if (version !== 5) return connection.fail(why);
+  log.info(`mqtt ${connection.peer}: closed: ${why} (DISCONNECT 0x${reasonCode.toString(16)})`);
+  connection.send({ cmd: 'disconnect', reasonCode });
+  connection.close();
+  setTimeout(() => connection.socket.destroy(), 1000).unref();
 }
 
 /** A WAMP error URI as an MQTT 5 reason code. */
