@@ -10,7 +10,7 @@ import { MqttMapping } from '../../mqtt/mapping.js';
 import { MqttRpcGateway } from '../../mqtt/rpc-gateway.js';
 import { MqttConnection, type ConnectionOwner } from './connection.js';
 import { MqttSession, type SessionRegistry } from './session.js';
-import { malformedString } from './strings.js';
+import { malformedString } from './checks.js';
 import { log } from '../../log.js';
 
 /**
@@ -95,12 +95,11 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
       connection.send(v5 ? { cmd: 'connack', reasonCode: v5Code, sessionPresent: false } : { cmd: 'connack', returnCode: v3Code, sessionPresent: false });
       connection.close();
     };
+    // MQTT 3 has no CONNACK code for these: the connection just closes.
     const malformed = malformedString(connect);
-    if (malformed) {
-      // Malformed (MQTT 5: CONNACK 0x81; MQTT 3 has no code for it, so the connection just closes).
-      if (v5) return refuse(0x81, 0, `U+0000 in the ${malformed}`);
-      return connection.fail(`CONNECT refused: U+0000 in the ${malformed}`);
-    }
+    const unacceptable = malformed ? { code: 0x81, why: `U+0000 in the ${malformed}` }
+      : (connect.length ?? 0) > this.config.maxMessageSize ? { code: 0x95, why: `a CONNECT of ${connect.length} bytes` } : undefined;
+    if (unacceptable) return v5 ? refuse(unacceptable.code, 0, unacceptable.why) : connection.fail(`CONNECT refused: ${unacceptable.why}`);
     if (v5 && connect.properties?.authenticationMethod !== undefined) return refuse(0x8c, 5, 'enhanced authentication is not supported');
     const cleanStart = connect.clean !== false;
     const persistent = this.config.sessionExpiry > 0 && (v5 ? (connect.properties?.sessionExpiryInterval ?? 0) > 0 : !cleanStart);

@@ -17,7 +17,8 @@ import { uriMatches } from '../../wamp/uri.js';
 import { CLEAR_RETAINED } from '../../router/broker.js';
 import type { ConnectionOwner, MqttConnection } from './connection.js';
 import { Outbox, type OutboxSink } from './outbox.js';
-import { isMqttString, malformedString, publishProperties } from './strings.js';
+import { isMqttString, publishProperties } from './strings.js';
+import { clientPacketViolation } from './checks.js';
 import { log } from '../../log.js';
 
 /** MQTT 5 reason codes used here (MQTT 3 has fewer; see `v3Suback`). */
@@ -212,8 +213,8 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
       this.paused.push(packet);
       return;
     }
-    const malformed = malformedString(packet);
-    if (malformed) return this.violation(RC.malformedPacket, `U+0000 in the ${malformed} of a ${packet.cmd} packet`);
+    const violation = clientPacketViolation(packet, this.registry.config.maxMessageSize);
+    if (violation) return this.violation(violation.reasonCode, violation.why);
     switch (packet.cmd) {
       case 'publish': return this.onPublish(packet);
       case 'puback': return this.outbox.acknowledged(packet.messageId!);
@@ -235,7 +236,7 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
         connection.disconnected();
         return;
       default:
-        connection.fail(`unexpected ${packet.cmd} packet`);
+        this.violation(RC.protocolError, `unexpected ${packet.cmd} packet`);
     }
   }
 
@@ -343,7 +344,6 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     if (responseTopic === undefined) return this.publish(packet, uri, ack);
     // A request: whoever answers it (the rpc gateway as its own role, a bridge) publishes on the
     // response topic for the requester, so the requester must be allowed to publish there itself.
-    if (responseTopic === '' || /[#+]/.test(responseTopic)) return this.violation(RC.protocolError, 'a response topic with wildcards');
     const responseUri = this.registry.mapping.topicToUri(responseTopic);
     if (responseUri === undefined) {
       log.info(`mqtt ${this.info.peer} (${this.clientId}): response topic '${responseTopic.slice(0, 200)}' cannot be a WAMP URI; dropped`);

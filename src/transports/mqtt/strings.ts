@@ -1,50 +1,16 @@
-// MQTT's rules for the strings a packet carries, both ways:
-// - in: no UTF-8 string may contain U+0000 [MQTT-1.5.4-2]; a packet with one is malformed (MQTT 5
-//   DISCONNECT 0x81). mqtt-packet parses such strings as they are, so the router checks them:
-//   a topic with U+0000 reaching libmosquitto subscribers breaks their persistent sessions.
-// - out: a string or binary property is at most 65,535 bytes (a two-byte length); mqtt-packet
-//   writes a longer one as a corrupt frame, after which a client loses every later message. Values
-//   from WAMP publishers (`_mqtt_content_type`, ...) are checked before they become properties.
+// MQTT's rules for the strings and properties the router sends: no string may contain U+0000
+// [MQTT-1.5.4-2], and a string or binary value is at most 65,535 bytes (a two-byte length);
+// mqtt-packet writes a longer one as a corrupt frame, after which a client loses every later
+// message. Values from WAMP publishers (`_mqtt_content_type`, ...) are checked before they become
+// properties. (What the router accepts from clients: checks.ts.)
 
-import type { IPublishPacket, Packet, UserProperties } from 'mqtt-packet';
+import type { IPublishPacket, UserProperties } from 'mqtt-packet';
 import type { Dict } from '../../wamp/message.js';
 
 /** The longest string or binary value MQTT can encode. */
 export const MAX_MQTT_STRING_BYTES = 65_535;
 
 const NUL = '\u0000';
-
-/** Why the packet is malformed because of a string it carries; undefined when its strings are fine. */
-export function malformedString(packet: Packet): string | undefined {
-  switch (packet.cmd) {
-    case 'connect':
-      if (packet.clientId.includes(NUL)) return 'client id';
-      if (packet.username?.includes(NUL)) return 'user name';
-      if (packet.will && (packet.will.topic.includes(NUL) || hasNul(packet.will.properties))) return 'will';
-      return hasNul(packet.properties) ? 'CONNECT properties' : undefined;
-    case 'publish':
-      if (packet.topic.includes(NUL)) return 'topic name';
-      return hasNul(packet.properties) ? 'PUBLISH properties' : undefined;
-    case 'subscribe':
-      if (packet.subscriptions.some((s) => s.topic.includes(NUL))) return 'topic filter';
-      return hasNul(packet.properties) ? 'SUBSCRIBE properties' : undefined;
-    case 'unsubscribe':
-      if (packet.unsubscriptions.some((f) => f.includes(NUL))) return 'topic filter';
-      return hasNul(packet.properties) ? 'UNSUBSCRIBE properties' : undefined;
-    default:
-      return hasNul((packet as { properties?: object }).properties) ? `${packet.cmd} properties` : undefined;
-  }
-}
-
-/** A U+0000 in a property's string value or user property (binary values may hold any byte). */
-function hasNul(properties: object | undefined): boolean {
-  if (!properties) return false;
-  for (const value of Object.values(properties)) {
-    if (typeof value === 'string' && value.includes(NUL)) return true;
-    if (typeof value === 'object' && value !== null && !Buffer.isBuffer(value) && hasNul(value)) return true;
-  }
-  return false;
-}
 
 /** MQTT can carry the string: within 65,535 UTF-8 bytes and free of U+0000. */
 export function isMqttString(value: unknown): value is string {
