@@ -4,7 +4,7 @@
 // it break libmosquitto subscribers for good); packets only a server sends, a second CONNECT, AUTH
 // (no enhanced authentication), a packet identifier 0, a PUBLISH topic that is empty or holds a
 // wildcard, topic aliases and subscription identifiers (the router announces neither), a response
-// topic with a wildcard are protocol errors; a packet over the announced maximum size is too large.
+// topic with a wildcard, a SUBSCRIBE or UNSUBSCRIBE without filters are protocol errors; a packet over the announced maximum size is too large.
 
 import type { Packet } from 'mqtt-packet';
 
@@ -45,9 +45,12 @@ export function clientPacketViolation(packet: Packet, maxPacketSize: number): Vi
     }
     case 'subscribe':
       if (!packet.messageId) return protocolError('a SUBSCRIBE with packet identifier 0');
+      if (packet.subscriptions.length === 0) return protocolError('a SUBSCRIBE without topic filters [MQTT-3.8.3-2]');
       if (packet.properties?.subscriptionIdentifier !== undefined) return { reasonCode: REASON.subscriptionIdsNotSupported, why: 'a subscription identifier (not supported)' };
       return undefined;
     case 'unsubscribe':
+      if (packet.unsubscriptions.length === 0) return protocolError('an UNSUBSCRIBE without topic filters [MQTT-3.10.3-2]');
+      return packet.messageId ? undefined : protocolError('an UNSUBSCRIBE with packet identifier 0');
     case 'puback':
     case 'pubrec':
     case 'pubrel':
@@ -82,10 +85,11 @@ export function malformedString(packet: Packet): string | undefined {
   }
 }
 
-/** A U+0000 in a property's string value or user property (binary values may hold any byte). */
+/** A U+0000 in a property's string value or a user property's name or value (binary values may hold any byte). */
 function hasNul(properties: object | undefined): boolean {
   if (!properties) return false;
-  for (const value of Object.values(properties)) {
+  for (const [name, value] of Object.entries(properties)) {
+    if (name.includes(NUL)) return true;
     if (typeof value === 'string' && value.includes(NUL)) return true;
     if (typeof value === 'object' && value !== null && !Buffer.isBuffer(value) && hasNul(value)) return true;
   }
