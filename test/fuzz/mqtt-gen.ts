@@ -224,7 +224,8 @@ function violationOf(p: Packet, v: MqttVersion, maxPacketSize: number): string |
   if (['connect', 'connack', 'suback', 'unsuback', 'pingresp', 'auth'].includes(p.cmd)) return `${p.cmd} from a connected client`;
   if (['publish', 'puback', 'pubrec', 'pubrel', 'pubcomp', 'subscribe', 'unsubscribe'].includes(p.cmd)) {
     const needsId = p.cmd !== 'publish' || (any['qos'] as number) > 0;
-    if (needsId && !any['messageId']) return 'packet identifier 0 [MQTT-2.2.1-3]';
+    const id = any['messageId'] as number | undefined;
+    if (needsId && !(typeof id === 'number' && id >= 1 && id <= 65535)) return 'no packet identifier, or 0 [MQTT-2.2.1-3]';
   }
   if (p.cmd === 'publish') {
     if (v === 5 && any.properties?.['topicAlias'] !== undefined) return 'topic alias beyond the maximum (0)';

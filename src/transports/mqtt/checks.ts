@@ -2,7 +2,7 @@
 // MQTT 5 reason code it ends the connection with when a packet falls short (an MQTT 3 client's
 // connection just closes): U+0000 in any string is a malformed packet [MQTT-1.5.4-2] (topics with
 // it break libmosquitto subscribers for good); packets only a server sends, a second CONNECT, AUTH
-// (no enhanced authentication), a packet identifier 0, a PUBLISH topic that is empty or holds a
+// (no enhanced authentication), a missing packet identifier or 0, a PUBLISH topic that is empty or holds a
 // wildcard, topic aliases and subscription identifiers (the router announces neither), a response
 // topic with a wildcard, a SUBSCRIBE or UNSUBSCRIBE without filters are protocol errors; a packet over the announced maximum size is too large.
 
@@ -21,6 +21,11 @@ export interface Violation {
   why: string;
 }
 
+/** 1–65535 [MQTT-2.2.1-3]; mqtt-packet gives -1 for an acknowledgement too short to hold one. */
+function isPacketId(id: number | undefined): boolean {
+  return id !== undefined && id >= 1 && id <= 0xffff;
+}
+
 const SERVER_ONLY = new Set(['connack', 'suback', 'unsuback', 'pingresp']);
 const WILDCARD = /[#+]/;
 
@@ -34,7 +39,7 @@ export function clientPacketViolation(packet: Packet, maxPacketSize: number): Vi
     case 'connect': return protocolError('a second CONNECT');
     case 'auth': return protocolError('AUTH without enhanced authentication');
     case 'publish': {
-      if (packet.qos > 0 && !packet.messageId) return protocolError('a QoS 1/2 PUBLISH with packet identifier 0');
+      if (packet.qos > 0 && !isPacketId(packet.messageId)) return protocolError('a QoS 1/2 PUBLISH without a packet identifier (or 0)');
       const properties = packet.properties;
       if (properties?.topicAlias !== undefined) return { reasonCode: REASON.topicAliasInvalid, why: 'a topic alias (the router allows none)' };
       if (packet.topic === '' || WILDCARD.test(packet.topic)) return protocolError(`a PUBLISH topic '${packet.topic.slice(0, 200)}' that is empty or holds a wildcard`);
@@ -44,18 +49,18 @@ export function clientPacketViolation(packet: Packet, maxPacketSize: number): Vi
       return undefined;
     }
     case 'subscribe':
-      if (!packet.messageId) return protocolError('a SUBSCRIBE with packet identifier 0');
+      if (!isPacketId(packet.messageId)) return protocolError('a SUBSCRIBE without a packet identifier (or 0)');
       if (packet.subscriptions.length === 0) return protocolError('a SUBSCRIBE without topic filters [MQTT-3.8.3-2]');
       if (packet.properties?.subscriptionIdentifier !== undefined) return { reasonCode: REASON.subscriptionIdsNotSupported, why: 'a subscription identifier (not supported)' };
       return undefined;
     case 'unsubscribe':
       if (packet.unsubscriptions.length === 0) return protocolError('an UNSUBSCRIBE without topic filters [MQTT-3.10.3-2]');
-      return packet.messageId ? undefined : protocolError('an UNSUBSCRIBE with packet identifier 0');
+      return isPacketId(packet.messageId) ? undefined : protocolError('an UNSUBSCRIBE without a packet identifier (or 0)');
     case 'puback':
     case 'pubrec':
     case 'pubrel':
     case 'pubcomp':
-      return packet.messageId ? undefined : protocolError(`a ${packet.cmd.toUpperCase()} with packet identifier 0`);
+      return isPacketId(packet.messageId) ? undefined : protocolError(`a ${packet.cmd.toUpperCase()} without a packet identifier (or 0)`);
     default:
       return SERVER_ONLY.has(packet.cmd) ? protocolError(`a ${packet.cmd.toUpperCase()} packet, which only a server sends`) : undefined;
   }
