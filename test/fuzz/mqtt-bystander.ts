@@ -18,6 +18,7 @@ export class MqttBystander {
   up = 0;
   down = 0;
   readonly errors: string[] = [];
+  private stopping = false;
 
   private constructor(private readonly client: MqttClient, private readonly wamp: WsConn) {}
 
@@ -37,7 +38,7 @@ export class MqttBystander {
     await client.subscribeAsync('bystander/down', { qos: 1 });
     client.on('message', (topic, payload) => b.onMqtt(topic, payload));
     client.on('close', () => {
-      if (!b.errors.includes('MQTT client closed')) b.errors.push('MQTT client closed');
+      if (!b.stopping && !b.errors.includes('MQTT client closed')) b.errors.push('MQTT client closed');
     });
     b.timer = setInterval(() => b.tick(), intervalMs);
     return b;
@@ -79,6 +80,7 @@ export class MqttBystander {
     clearInterval(this.timer);
     const ok = await this.wamp.wait(() => this.upExpected.size === 0 && this.downExpected.size === 0, ms);
     if (!ok) this.errors.push(`${this.upExpected.size} MQTT→WAMP and ${this.downExpected.size} WAMP→MQTT messages missing after ${ms} ms`);
+    this.stopping = true;
     this.wamp.close();
     this.client.end(true);
   }

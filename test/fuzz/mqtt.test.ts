@@ -1,8 +1,8 @@
 // Fuzzing the router's MQTT listener, MQTT 3.1.1 and 5: packets of every type a client sends (and
 // those only a server sends), with every property, valid then mutated as objects and as bytes,
 // truncated, oversized, and random bytes after a valid CONNECT (mqtt-gen.ts). Every input gets what
-// the spec asks: a malformed packet or a protocol error closes the connection (MQTT 5: a DISCONNECT
-// with a reason code ≥ 0x80 first, if any), an acceptable one is answered (PUBACK, PUBREC, PUBCOMP,
+// the spec asks: a malformed packet or a protocol error closes the connection (MQTT 5, once CONNACK
+// is out: a DISCONNECT with a reason code ≥ 0x80 first), an acceptable one is answered (PUBACK, PUBREC, PUBCOMP,
 // SUBACK, UNSUBACK, PINGRESP) and the connection answers a PINGREQ probe. Throughout, an MQTT.js
 // client and a WAMP session exchange messages both ways and a WAMP bystander calls and publishes:
 // each must get every message. At the end the router takes fresh MQTT clients.
@@ -114,6 +114,11 @@ async function runInput(wire: MqttWire, v: MqttVersion, input: MqttInput, verdic
     const said = since().filter((x) => x.cmd === 'disconnect' || x.cmd === 'connack') as Array<{ reasonCode?: number; cmd: string }>;
     if (v === 5 && verdict.kind === 'close' && said.some((x) => (x.reasonCode ?? 0) < 0x80)) {
       failures.add(`${where}: closed (${verdict.why}) after ${brief(since())}: a reason code below 0x80`, show(input.bytes));
+    }
+    // Once CONNACK is out, MQTT 5 is told why (a packet over the size limit may still be cut off
+    // while it arrives, before it could be read).
+    if (v === 5 && connected && verdict.kind === 'close' && !verdict.why.startsWith('larger than') && !said.some((x) => x.cmd === 'disconnect')) {
+      failures.add(`${where}: closed (${verdict.why}) without DISCONNECT; got ${brief(since())}`, show(input.bytes));
     }
     if (verdict.kind === 'client-ended' && said.some((x) => x.cmd === 'disconnect')) failures.add(`${where}: answered the client's DISCONNECT with ${brief(since())}`, show(input.bytes));
     return undefined;

@@ -12,6 +12,8 @@ export interface ConnectionOwner {
   packet(connection: MqttConnection, packet: Packet): void;
   /** The connection is gone; `clean` = after the client's DISCONNECT (no will). */
   closed(connection: MqttConnection, clean: boolean): void;
+  /** mqtt-packet could not parse what the client sent (absent: the connection is dropped). */
+  malformed?(connection: MqttConnection, why: string): void;
 }
 
 export class MqttConnection {
@@ -36,7 +38,7 @@ export class MqttConnection {
     socket.setNoDelay(true);
     this.batcher = new WriteBatcher(socket);
     this.parser.on('packet', (p: Packet) => this.onPacket(p));
-    this.parser.on('error', (err: Error) => this.fail(`malformed packet: ${err.message}`));
+    this.parser.on('error', (err: Error) => (this.owner.malformed ? this.owner.malformed(this, err.message) : this.fail(`malformed packet: ${err.message}`)));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('close', () => this.finish());
     socket.on('error', () => {});

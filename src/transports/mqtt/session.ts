@@ -240,6 +240,12 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     }
   }
 
+  /** mqtt-packet could not parse a packet (its connection is ours: CONNACK went out, so MQTT 5 may say so). */
+  malformed(connection: MqttConnection, why: string): void {
+    if (connection === this.connection) this.violation(RC.malformedPacket, `malformed packet: ${why}`);
+    else connection.fail(`malformed packet: ${why}`);
+  }
+
   /** A malformed packet or a protocol error: MQTT 5 says which with DISCONNECT, then the connection closes. */
   private violation(reasonCode: number, why: string): void {
     if (this.connection) disconnect(this.connection, this.version, reasonCode, why);
