@@ -17,7 +17,7 @@ import { uriMatches } from '../../wamp/uri.js';
 import { CLEAR_RETAINED } from '../../router/broker.js';
 import type { ConnectionOwner, MqttConnection } from './connection.js';
 import { Outbox, type OutboxSink } from './outbox.js';
-import { isMqttString, publishProperties } from './strings.js';
+import { isMqttString, publishProperties } from '../../mqtt/properties.js';
 import { clientPacketViolation } from './checks.js';
 import { log } from '../../log.js';
 

@@ -2,10 +2,11 @@
 // [MQTT-1.5.4-2], and a string or binary value is at most 65,535 bytes (a two-byte length);
 // mqtt-packet writes a longer one as a corrupt frame, after which a client loses every later
 // message. Values from WAMP publishers (`_mqtt_content_type`, ...) are checked before they become
-// properties. (What the router accepts from clients: checks.ts.)
+// properties, for the MQTT listener's clients and the bridges' brokers alike. (What the router
+// accepts from MQTT clients: transports/mqtt/checks.ts.)
 
 import type { IPublishPacket, UserProperties } from 'mqtt-packet';
-import type { Dict } from '../../wamp/message.js';
+import type { Dict } from '../wamp/message.js';
 
 /** The longest string or binary value MQTT can encode. */
 export const MAX_MQTT_STRING_BYTES = 65_535;
