@@ -17,6 +17,7 @@ import type { Router } from './router.js';
 import type { Subscription } from './broker.js';
 import type { Callee } from './registration.js';
 import type { Call } from './call.js';
+import { logRefusal } from './refusals.js';
 import { log } from '../log.js';
 
 type State = 'new' | 'authenticating' | 'established' | 'closing' | 'closed';
@@ -174,10 +175,16 @@ export class Session implements SessionHandle {
   authorize(action: Action, uri: string): boolean | Promise<boolean> {
     const realm = this.realm;
     if (!realm || this.state !== 'established' || !isValidUri(uri, realm.uriCheck)) return false;
-    if (action === 'publish' && isReservedUri(uri) && !this.internal) return false;
-    if (!this.dynamicAuthorization) return realm.authorizer.authorize(this.authrole, action, uri).allow;
-    const decision = realm.authorizer.authorizeDynamic(this.callAuthorizer, this.authorizerDetails(), action, uri, {});
-    return decision instanceof Promise ? decision.then((d) => d.allow) : decision.allow;
+    const refused = () => {
+      logRefusal(this, `${action} on`, uri, 'not authorized (named by a message of its own, e.g. as a response topic)');
+      return false;
+    };
+    if (action === 'publish' && isReservedUri(uri) && !this.internal) return refused();
+    const decision = this.dynamicAuthorization
+      ? realm.authorizer.authorizeDynamic(this.callAuthorizer, this.authorizerDetails(), action, uri, {})
+      : realm.authorizer.authorize(this.authrole, action, uri);
+    if (decision instanceof Promise) return decision.then((d) => d.allow || refused());
+    return decision.allow || refused();
   }
 
   /** The transport's send queue went over its limit (events dropped), or it is closing for that. */

@@ -152,6 +152,7 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     this.expiryTimer = undefined;
     this.connection = connection;
     this.version = connection.version;
+    this.paused = undefined; // the previous connection's packets, if its request was being authorized
     connection.adopt(this);
     this.persistent = options.persistent;
     this.expiryMs = options.expiryMs;
@@ -355,17 +356,15 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
       log.info(`mqtt ${this.info.peer} (${this.clientId}): response topic '${responseTopic.slice(0, 200)}' cannot be a WAMP URI; dropped`);
       return ack(RC.topicNameInvalid);
     }
-    const decided = (allowed: boolean) => {
-      if (allowed) return this.publish(packet, uri, ack);
-      log.info(`mqtt ${this.info.peer} (${this.clientId}, authid '${this.authid}'): refused: may not name '${responseTopic.slice(0, 200)}' as a response topic (not authorized to publish there)`);
-      ack(RC.notAuthorized);
-    };
+    // A refusal is logged by the router session, as any other.
+    const decided = (allowed: boolean) => (allowed ? this.publish(packet, uri, ack) : ack(RC.notAuthorized));
     const allowed = this.handle.authorize('publish', responseUri);
     if (!(allowed instanceof Promise)) return decided(allowed);
     // A dynamic authorizer decides: what the client sends meanwhile waits, in order.
-    this.paused = [];
+    const paused: Packet[] = [];
+    this.paused = paused;
     void allowed.then((ok) => {
-      const paused = this.paused ?? [];
+      if (this.paused !== paused) return; // a new connection took over meanwhile
       this.paused = undefined;
       if (this.connection !== connection) return;
       decided(ok);
