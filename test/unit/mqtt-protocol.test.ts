@@ -95,3 +95,15 @@ describe('MQTT protocol checks (found by the MQTT fuzz suite)', () => {
     wire.close();
   });
 });
+
+describe('MQTT CONNECT checks (found by the MQTT fuzz suite)', () => {
+  it('a will whose topic or response topic holds a wildcard is refused (MQTT 5: CONNACK 0x82; 3.1.1: closed): its event reached subscribers with a response topic they cannot use', async () => {
+    const will = (topic: string, responseTopic?: string) => ({ topic, payload: Buffer.from('gone'), qos: 0 as const, retain: false, ...(responseTopic ? { properties: { responseTopic } } : {}) });
+    for (const [version, w] of [[5, will('status/#')], [5, will('status/x', 'reply/+')], [4, will('status/+')]] as const) {
+      const wire = await MqttWire.open(node.port, version);
+      wire.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: version, clean: true, keepalive: 0, clientId: `will-${++clientIds}`, will: w } as Packet);
+      expect(await wire.wait(() => wire.closed, 3000)).toBe(true);
+      expect(wire.packets, JSON.stringify(w)).toEqual(version === 5 ? [expect.objectContaining({ cmd: 'connack', reasonCode: 0x82 })] : []);
+    }
+  });
+});

@@ -2,11 +2,12 @@
 // MQTT 5 reason code it ends the connection with when a packet falls short (an MQTT 3 client's
 // connection just closes): U+0000 in any string is a malformed packet [MQTT-1.5.4-2] (topics with
 // it break libmosquitto subscribers for good); packets only a server sends, a second CONNECT, AUTH
-// (no enhanced authentication), a missing packet identifier or 0, a PUBLISH topic that is empty or holds a
-// wildcard, topic aliases and subscription identifiers (the router announces neither), a response
-// topic with a wildcard, a SUBSCRIBE or UNSUBSCRIBE without filters are protocol errors; a packet over the announced maximum size is too large.
+// (no enhanced authentication), a missing packet identifier or 0, a PUBLISH or will topic that is
+// empty or holds a wildcard, topic aliases and subscription identifiers (the router announces
+// neither), a response topic with a wildcard, a SUBSCRIBE or UNSUBSCRIBE without filters are
+// protocol errors; a packet over the announced maximum size is too large.
 
-import type { Packet } from 'mqtt-packet';
+import type { IConnectPacket, Packet } from 'mqtt-packet';
 
 export const REASON = {
   malformedPacket: 0x81,
@@ -64,6 +65,16 @@ export function clientPacketViolation(packet: Packet, maxPacketSize: number): Vi
     default:
       return SERVER_ONLY.has(packet.cmd) ? protocolError(`a ${packet.cmd.toUpperCase()} packet, which only a server sends`) : undefined;
   }
+}
+
+/** A will whose topic (or response topic) is empty or holds a wildcard: a protocol error in CONNECT. */
+export function willViolation(connect: IConnectPacket): string | undefined {
+  const will = connect.will;
+  if (!will) return undefined;
+  if (will.topic === '' || WILDCARD.test(will.topic)) return 'a will topic that is empty or holds a wildcard';
+  const responseTopic = will.properties?.responseTopic;
+  if (responseTopic !== undefined && (responseTopic === '' || WILDCARD.test(responseTopic))) return 'a will response topic that is empty or holds a wildcard';
+  return undefined;
 }
 
 const NUL = '\u0000';

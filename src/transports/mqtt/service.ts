@@ -10,7 +10,7 @@ import { MqttMapping } from '../../mqtt/mapping.js';
 import { MqttRpcGateway } from '../../mqtt/rpc-gateway.js';
 import { MqttConnection, type ConnectionOwner } from './connection.js';
 import { MqttSession, type SessionRegistry } from './session.js';
-import { malformedString } from './checks.js';
+import { malformedString, willViolation } from './checks.js';
 import { log } from '../../log.js';
 
 /**
@@ -97,8 +97,10 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
     };
     // MQTT 3 has no CONNACK code for these: the connection just closes.
     const malformed = malformedString(connect);
+    const willProblem = willViolation(connect);
     const unacceptable = malformed ? { code: 0x81, why: `U+0000 in the ${malformed}` }
-      : (connect.length ?? 0) > this.config.maxMessageSize ? { code: 0x95, why: `a CONNECT of ${connect.length} bytes` } : undefined;
+      : (connect.length ?? 0) > this.config.maxMessageSize ? { code: 0x95, why: `a CONNECT of ${connect.length} bytes` }
+        : willProblem ? { code: 0x82, why: willProblem } : undefined;
     if (unacceptable) return v5 ? refuse(unacceptable.code, 0, unacceptable.why) : connection.fail(`CONNECT refused: ${unacceptable.why}`);
     if (v5 && connect.properties?.authenticationMethod !== undefined) return refuse(0x8c, 5, 'enhanced authentication is not supported');
     const cleanStart = connect.clean !== false;
