@@ -214,6 +214,28 @@ describe('issue 19: MQTT', () => {
     await js.endAsync();
   });
 
+  it("issue 19 #9: an event larger than an MQTT 5 client's maximum packet size is not sent to it [MQTT-3.1.2-24]; MQTT.js and mosquitto_sub keep receiving", async () => {
+    const sub = spawn('mosquitto_sub', ['-p', String(node.port), '-V', 'mqttv5', '-u', 'sensor-2', '-P', 's2', '-i', 'small-sub', '-c', '-x', '3600',
+      '-D', 'connect', 'maximum-packet-size', '1024', '-q', '1', '-t', 'sensors/small/#', '-v', '-C', '2']);
+    let out = '';
+    sub.stdout.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => sub.once('close', r));
+    const js = await connectMqtt(node.port, v5('sensor-1', 'small-js', { properties: { maximumPacketSize: 1024 } }));
+    const got = inbox(js);
+    await js.subscribeAsync('sensors/small/#', { qos: 1 });
+    await tick(300);
+    await admin.publish('sensors.small.before', [1], {}, { acknowledge: true });
+    await admin.publish('sensors.small.big', ['x'.repeat(2000)], {}, { acknowledge: true });
+    await admin.publish('sensors.small.after', [3], {}, { acknowledge: true });
+    expect(await exited).toBe(0);
+    expect(out.trim().split('\n')).toEqual(['sensors/small/before 1', 'sensors/small/after 3']);
+    expect(await until(() => got.length >= 2)).toBe(true);
+    await tick(100);
+    expect(got.map((m) => m.topic)).toEqual(['sensors/small/before', 'sensors/small/after']);
+    expect(js.connected).toBe(true);
+    await js.endAsync();
+  });
+
   for (const protocolVersion of [4, 5] as const) {
     it(`issue 19 #12c: another user reusing a client id is refused (MQTT ${protocolVersion === 5 ? '5: 0x85' : '3.1.1: 2'}); the owner's persistent session is untouched; the owner takes over`, async () => {
       const clientId = `owned-${protocolVersion}`;

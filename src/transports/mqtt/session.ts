@@ -8,6 +8,7 @@
 // its WAMP session stays joined, QoS 1/2 messages wait in the Outbox, and the client picks it up
 // again when it reconnects with the same client id and the same credentials' authid.
 
+import * as mqttPacket from 'mqtt-packet';
 import type { IConnectPacket, IPublishPacket, ISubscription, Packet } from 'mqtt-packet';
 import * as M from '../../wamp/message.js';
 import type { EncodingCache, SessionFactory, SessionHandle, Transport, TransportInfo } from '../../router/transport.js';
@@ -104,6 +105,8 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
   /** Events held back while a SUBSCRIBE is being answered, so SUBACK goes out first. */
   private held: M.WampMessage[] | undefined;
   private subscribing = 0;
+  /** The largest packet the (MQTT 5) client accepts, when it said so in CONNECT. */
+  private clientMaxPacket: number | undefined;
   /** Packets received while a dynamic authorizer decides on a request's response topic. */
   private paused: Packet[] | undefined;
   readonly outbox: Outbox;
@@ -157,6 +160,7 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     this.persistent = options.persistent;
     this.expiryMs = options.expiryMs;
     this.will = connect.will;
+    this.clientMaxPacket = this.version === 5 ? connect.properties?.maximumPacketSize : undefined;
     const connack: Packet = this.version === 5
       ? {
         cmd: 'connack', reasonCode: 0, sessionPresent: options.present,
@@ -540,6 +544,12 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
       if (dropped.length > 0) log.warn(`mqtt ${this.info.peer} (${this.clientId}): an event on '${uri.slice(0, 200)}' has a ${dropped.join(', ')} MQTT cannot carry; sent without`);
       if (Object.keys(properties).length > 0) packet.properties = properties;
     }
+    if (this.clientMaxPacket !== undefined && packetSize(packet) > this.clientMaxPacket) {
+      // [MQTT-3.1.2-24]: never sent. A client that got it would disconnect, and a persistent
+      // session would get it again on every reconnect.
+      log.warn(`mqtt ${this.info.peer} (${this.clientId}): an event on '${uri.slice(0, 200)}' is larger than the client's maximum packet size (${this.clientMaxPacket} bytes); not sent`);
+      return;
+    }
     this.outbox.push(packet);
   }
 }
@@ -555,6 +565,15 @@ function disconnect(connection: MqttConnection, version: 3 | 4 | 5, reasonCode: 
   connection.send({ cmd: 'disconnect', reasonCode });
   connection.close();
   setTimeout(() => connection.socket.destroy(), 1000).unref();
+}
+
+/** The PUBLISH's size on the wire (a packet identifier counted for QoS 1/2). */
+function packetSize(packet: IPublishPacket): number {
+  try {
+    return mqttPacket.generate(packet.qos > 0 ? { ...packet, messageId: 1 } : packet, { protocolVersion: 5 }).length;
+  } catch {
+    return Infinity; // cannot be written at all
+  }
 }
 
 /** A WAMP error URI as an MQTT 5 reason code. */
