@@ -10,6 +10,7 @@
 // Replay: JUNCTION_FUZZ_SEED=<printed seed>; scale: JUNCTION_FUZZ_INPUTS=N (1% of N per version, at least 1000).
 
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawn } from 'node:child_process';
 import mqtt from 'mqtt';
 import type { Packet } from 'mqtt-packet';
 import { startNode, type JunctionNode } from '../../src/node.js';
@@ -17,6 +18,8 @@ import type { ListenerConfig, MqttServiceConfig } from '../../src/config/types.j
 import { DEFAULT_TRANSPORT_OPTIONS } from '../../src/config/types.js';
 import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
 import { log } from '../../src/log.js';
+import { ClientSession } from '../../src/client/session.js';
+import { tick } from '../helpers/core.js';
 import { Rng, FUZZ_SEED, FUZZ_INPUTS } from './gen.js';
 import { FUZZ_REALM, Failures, watchUncaught, captureStderr, Counts } from './harness.js';
 import { Bystander } from './bystander.js';
@@ -203,6 +206,61 @@ describe('fuzz: MQTT packets', () => {
       expect(failures.list, failures.report()).toEqual([]);
     }, 180_000);
   }
+
+  it('WAMP → MQTT: hostile _mqtt_* attributes and URIs that are no topic names never reach MQTT clients as corrupt frames; MQTT.js, mosquitto_sub and a raw reader get every deliverable event', async () => {
+    const r = rng.fork();
+    const total = Math.max(300, Math.round(PER_VERSION / 5));
+    const big = 'x'.repeat(70_000);
+    const values: Record<string, unknown[]> = {
+      _mqtt_response_topic: ['reply/to', '', 'a/#', 'a/+/b', 'a\u0000b', big, 5, {}, null, ['a']],
+      _mqtt_correlation_data: ['c-1', '', Buffer.from([0, 1, 255]), Buffer.alloc(70_000), 5, {}, [1]],
+      _mqtt_content_type: ['text/plain', '', 'a\u0000', big, 7, ['a'], true],
+      _mqtt_user_properties: [{ a: 'b' }, { a: ['b', 'c'] }, { a: 5 }, { 'a\u0000': 'b' }, { a: 'b\u0000' }, 'text', [1], { big }, {}, null],
+      _mqtt_qos: [0, 1, 2, 3, -1, '1', 1.5],
+    };
+    const publisher = await ClientSession.connect(node.router, { realm: 'realm1', role: 'fuzzer', authid: 'fuzz-wamp-publisher' });
+    const js5 = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { protocolVersion: 5, clientId: 'out-js5', reconnectPeriod: 0 });
+    const js4 = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { protocolVersion: 4, clientId: 'out-js4', reconnectPeriod: 0 });
+    const seen = { js5: new Set<number>(), js4: new Set<number>() };
+    js5.on('message', (_t, payload) => seen.js5.add(Number(payload.toString())));
+    js4.on('message', (_t, payload) => seen.js4.add(Number(payload.toString())));
+    await Promise.all([js5.subscribeAsync('fuzz/out/#', { qos: 1 }), js4.subscribeAsync('fuzz/out/#', { qos: 1 })]);
+    const raw = await MqttWire.connected(mqttPort, 5, { clientId: 'out-raw' });
+    raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'fuzz/out/#', qos: 0 }] });
+    await raw.next((p) => p.cmd === 'suback');
+    const deliverable: number[] = [];
+    for (let n = 1; n <= total; n++) {
+      const uri = r.chance(0.8) ? `fuzz.out.n${n}` : `fuzz.out.${r.pick(['a+b', 'a\u0000b', 'a/b', '+'])}`;
+      if (uri === `fuzz.out.n${n}`) deliverable.push(n);
+      const options: Record<string, unknown> = { acknowledge: true };
+      for (const [name, pool] of Object.entries(values)) if (r.chance(0.4)) options[name] = r.pick(pool);
+      await publisher.publish(uri, [n], {}, options);
+      counts.add('mqtt/WAMP → MQTT publications');
+    }
+    const sub = spawn('mosquitto_sub', ['-p', String(mqttPort), '-V', 'mqttv5', '-i', 'out-mosquitto', '-c', '-x', '600', '-q', '1', '-t', 'fuzz/out/#', '-C', String(deliverable.length), '-W', '30']);
+    // mosquitto_sub joins late: the same publications again, now that it listens.
+    let lines = 0;
+    sub.stdout.on('data', (d: Buffer) => (lines += d.toString().split('\n').filter(Boolean).length));
+    const exited = new Promise<number | null>((resolve) => sub.once('close', resolve));
+    await tick(300);
+    const again = [...deliverable];
+    for (const n of again) await publisher.publish(`fuzz.out.n${n}`, [n], {}, { acknowledge: true, _mqtt_content_type: r.pick(values['_mqtt_content_type']!), _mqtt_user_properties: r.pick(values['_mqtt_user_properties']!) });
+    expect(await exited, 'mosquitto_sub got every deliverable event and exited 0').toBe(0);
+    expect(lines).toBe(deliverable.length);
+    const everyOne = (set: Set<number>) => deliverable.every((n) => set.has(n));
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => { if (everyOne(seen.js5) && everyOne(seen.js4)) { clearInterval(poll); resolve(); } }, 20);
+      setTimeout(() => { clearInterval(poll); resolve(); }, 10_000);
+    });
+    expect(deliverable.filter((n) => !seen.js5.has(n)), 'missing at MQTT.js v5').toEqual([]);
+    expect(deliverable.filter((n) => !seen.js4.has(n)), 'missing at MQTT.js v3.1.1').toEqual([]);
+    expect([...seen.js5].filter((n) => !deliverable.includes(n)), 'undeliverable ones at MQTT.js v5').toEqual([]);
+    expect(await raw.wait(() => raw.packets.filter((p) => p.cmd === 'publish').length >= 2 * deliverable.length, 10_000)).toBe(true);
+    expect(raw.parseErrors).toEqual([]);
+    expect(raw.closed || !js5.connected || !js4.connected).toBe(false);
+    raw.close();
+    await Promise.all([js5.endAsync(), js4.endAsync(), publisher.close()]);
+  }, 120_000);
 
   it('ends well: fresh MQTT.js clients (3.1.1 and 5) are served, both bystanders got every message, nothing uncaught', async () => {
     for (const protocolVersion of [4, 5] as const) {
