@@ -11,7 +11,7 @@ import type { Rng } from './gen.js';
 
 export type MqttVersion = 4 | 5;
 
-const TOPICS = ['fuzz/a', 'fuzz/b/c', 'fuzz', 'bystander/up', 'bystander/down', 'fuzz/ü/∂', 'a.b', 'a//b', '/lead', 'trail/', '$SYS/x', 'wamp/session/kill', 'x y', 'fuzz/+', 'fuzz/#', '#', '+', '', 'a\u0000b', 'q'.repeat(300)];
+const TOPICS = ['fuzz/a', 'fuzz/b/c', 'fuzz/rpc/echo', 'fuzz/rpc', 'bystander/up', 'fuzz/ü/∂', 'fuzz/rpc/nothing', 'bystander/down', 'fuzz', 'a.b', 'a//b', '/lead', 'trail/', '$SYS/x', 'wamp/session/kill', 'x y', 'fuzz/+', 'fuzz/#', '#', '+', '', 'a\u0000b', 'q'.repeat(300)];
 const FILTERS = ['fuzz/#', 'fuzz/+/c', '#', '+', 'fuzz/a', 'a/#/b', 'a+', 'a/+/#', '$share/g/fuzz/a', '$share/', 'bystander/#', 'a.b', '', 'fuzz/\u0000', 'w'.repeat(300)];
 const STRINGS = ['', 'x', 'text/plain', 'ü∂✓', 'a\u0000b', '#', 'fuzz/reply', 'ops/alarm', 's'.repeat(1000)];
 

@@ -18,7 +18,7 @@ import type { ListenerConfig, MqttServiceConfig } from '../../src/config/types.j
 import { DEFAULT_TRANSPORT_OPTIONS } from '../../src/config/types.js';
 import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
 import { log } from '../../src/log.js';
-import { ClientSession } from '../../src/client/session.js';
+import { ClientSession, Result } from '../../src/client/session.js';
 import { tick } from '../helpers/core.js';
 import { Rng, FUZZ_SEED, FUZZ_INPUTS } from './gen.js';
 import { FUZZ_REALM, Failures, watchUncaught, captureStderr, Counts } from './harness.js';
@@ -38,6 +38,8 @@ const mqttService = (): MqttServiceConfig => ({
   ...MQTT_DEFAULTS, realm: 'realm1', topicPrefix: '', payload: [{ prefix: '', type: 'native' }],
   maxMessageSize: MAX_PACKET, openHandshakeTimeout: 2000,
   auth: { anonymous: { type: 'static', role: 'fuzzer' }, ticket: { type: 'static', principals: { [BYSTANDER.username]: { ticket: BYSTANDER.password, role: 'bystander' } } } },
+  // Requests on fuzz/rpc/... (with a response topic) become calls of fuzz.rpc.* (served below).
+  rpc: { role: 'trusted', toMqtt: [], fromMqtt: [{ topic: 'fuzz/rpc', procedure: 'fuzz.rpc.' }] },
 });
 
 let node: JunctionNode;
@@ -45,6 +47,7 @@ let mqttPort = 0;
 let bystanderUrl = '';
 let bystander: Bystander;
 let mqttBystander: MqttBystander;
+let rpcCallee: ClientSession;
 const rng = new Rng(FUZZ_SEED ^ 0x3171);
 const counts = new Counts();
 const failures = new Failures();
@@ -74,6 +77,8 @@ beforeAll(async () => {
   mqttPort = portOf(0);
   bystanderUrl = `ws://127.0.0.1:${portOf(1)}/`;
   bystander = await Bystander.start(bystanderUrl);
+  rpcCallee = await ClientSession.connect(node.router, { realm: 'realm1', role: 'fuzzer', authid: 'fuzz-rpc-callee' });
+  await rpcCallee.register('fuzz.rpc.echo', (args, kwargs) => new Result(args, kwargs));
   mqttBystander = await MqttBystander.start(mqttPort, bystanderUrl, BYSTANDER);
 });
 
