@@ -107,6 +107,9 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
   private subscribing = 0;
   /** The largest packet the (MQTT 5) client accepts, when it said so in CONNECT. */
   private clientMaxPacket: number | undefined;
+  /** Event warnings: when the last was logged, and how many were not since. */
+  private lastEventWarning = 0;
+  private eventWarningsSuppressed = 0;
   /** Packets received while a dynamic authorizer decides on a request's response topic. */
   private paused: Packet[] | undefined;
   readonly outbox: Outbox;
@@ -520,6 +523,19 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
 
   // ---- WAMP → client ----
 
+  /** A warning about an event this client cannot get as it is: at most one per interval per session. */
+  private warnEvent(message: string): void {
+    const now = Date.now();
+    if (now - this.lastEventWarning < EVENT_WARNING_INTERVAL_MS) {
+      this.eventWarningsSuppressed++;
+      return;
+    }
+    const more = this.eventWarningsSuppressed > 0 ? ` (${this.eventWarningsSuppressed} more such events since the last warning)` : '';
+    this.lastEventWarning = now;
+    this.eventWarningsSuppressed = 0;
+    log.warn(`mqtt ${this.info.peer} (${this.clientId}): ${message}${more}`);
+  }
+
   /** `cache`: the broker's per-subscription encodings; the MQTT payload is made once for all its MQTT subscribers. */
   private deliver(event: M.WampMessage, cache?: EncodingCache): void {
     const sub = this.bySubscription.get(event[1] as number);
@@ -533,7 +549,7 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     const payload = cached instanceof Buffer ? cached : this.registry.mapping.encode(uri, event[4] as unknown[] | undefined, event[5] as M.Dict | undefined);
     if (cache && payload) cache[key] = payload;
     if (payload === undefined) {
-      log.warn(`mqtt ${this.info.peer} (${this.clientId}): an event on '${uri}' cannot be written as an MQTT payload; not sent`);
+      this.warnEvent(`an event on '${uri.slice(0, 200)}' cannot be written as an MQTT payload; not sent`);
       return;
     }
     const origin = details['_mqtt_qos'];
@@ -541,13 +557,13 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     const packet: IPublishPacket = { cmd: 'publish', topic, payload, qos, retain: details['retained'] === true, dup: false };
     if (this.version === 5) {
       const { properties, dropped } = publishProperties(details);
-      if (dropped.length > 0) log.warn(`mqtt ${this.info.peer} (${this.clientId}): an event on '${uri.slice(0, 200)}' has a ${dropped.join(', ')} MQTT cannot carry; sent without`);
+      if (dropped.length > 0) this.warnEvent(`an event on '${uri.slice(0, 200)}' has a ${dropped.join(', ')} MQTT cannot carry; sent without`);
       if (Object.keys(properties).length > 0) packet.properties = properties;
     }
     if (this.clientMaxPacket !== undefined && packetSize(packet) > this.clientMaxPacket) {
       // [MQTT-3.1.2-24]: never sent. A client that got it would disconnect, and a persistent
       // session would get it again on every reconnect.
-      log.warn(`mqtt ${this.info.peer} (${this.clientId}): an event on '${uri.slice(0, 200)}' is larger than the client's maximum packet size (${this.clientMaxPacket} bytes); not sent`);
+      this.warnEvent(`an event on '${uri.slice(0, 200)}' is larger than the client's maximum packet size (${this.clientMaxPacket} bytes); not sent`);
       return;
     }
     this.outbox.push(packet);
@@ -575,6 +591,9 @@ function packetSize(packet: IPublishPacket): number {
     return Infinity; // cannot be written at all
   }
 }
+
+/** Event warnings per MQTT session: one per interval, then a count (a publisher must not flood the log). */
+const EVENT_WARNING_INTERVAL_MS = 10_000;
 
 /** A WAMP error URI as an MQTT 5 reason code. */
 function reasonOf(error: string): number {
