@@ -7,6 +7,7 @@ import type { Packet } from 'mqtt-packet';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { MqttWire } from '../helpers/mqtt-wire.js';
 import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
+import { MqttMapping } from '../../src/mqtt/mapping.js';
 
 let node: TestNode;
 let clientIds = 0;
@@ -105,5 +106,15 @@ describe('MQTT CONNECT checks (found by the MQTT fuzz suite)', () => {
       expect(await wire.wait(() => wire.closed, 3000)).toBe(true);
       expect(wire.packets, JSON.stringify(w)).toEqual(version === 5 ? [expect.objectContaining({ cmd: 'connack', reasonCode: 0x82 })] : []);
     }
+  });
+});
+
+describe('topic mapping: what cannot be an MQTT topic name never becomes one', () => {
+  it('issue 19 #9: URIs holding U+0000, + or # have no topic; topics and filters holding U+0000 have no URI', () => {
+    const mapping = new MqttMapping({ topicPrefix: '', payload: [] });
+    for (const uri of ['sensors.a\u0000b', 'sensors.+', 'sensors.a+b', 'sensors.#', 'a/b']) expect(mapping.uriToTopic(uri), JSON.stringify(uri)).toBeUndefined();
+    expect(mapping.uriToTopic('sensors.ü.temp')).toBe('sensors/ü/temp');
+    expect(mapping.topicToUri('sensors/a\u0000b')).toBeUndefined();
+    expect(mapping.filterToSubscription('sensors/\u0000/#')).toBeUndefined();
   });
 });
