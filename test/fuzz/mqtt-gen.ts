@@ -133,11 +133,16 @@ export function validPacket(r: Rng, v: MqttVersion, kind: PacketKind, messageIds
 }
 
 /** Object-level mutations: what a buggy or hostile client puts in its fields. */
-function mutateObject(r: Rng, packet: Packet): { packet: Packet; kind: string } {
+function mutateObject(r: Rng, packet: Packet): { packet: Packet; kind: string; patch?: (b: Buffer) => void } {
   const p = structuredClone(packet) as unknown as Record<string, unknown>;
   const m = r.int(8);
   switch (m) {
-    case 0: if ('qos' in p) { p['qos'] = 3; return { packet: p as unknown as Packet, kind: 'QoS 3' }; } break;
+    case 0: if (p['cmd'] === 'publish') {
+      // mqtt-packet will not write QoS 3: a QoS 2 PUBLISH with both QoS bits set.
+      p['qos'] = 2;
+      p['messageId'] ??= 1;
+      return { packet: p as unknown as Packet, kind: 'QoS 3', patch: (b) => { b[0] = b[0]! | 0x06; } };
+    } break;
     case 1: if ('messageId' in p) { p['messageId'] = 0; return { packet: p as unknown as Packet, kind: 'packet id 0' }; } break;
     case 2: if ('topic' in p) { p['topic'] = r.pick(['fuzz/#', '+', '', 'a\u0000b', 'fuzz/+/x']); return { packet: p as unknown as Packet, kind: 'bad topic' }; } break;
     case 3: if ('subscriptions' in p) { (p['subscriptions'] as Array<Record<string, unknown>>)[0]!['qos'] = r.pick([3, 0x80]); return { packet: p as unknown as Packet, kind: 'bad subscription QoS' }; } break;
@@ -189,6 +194,7 @@ export function makeMqttInput(r: Rng, v: MqttVersion, connected: boolean, messag
   const valid = validPacket(r, v, kind, messageIds);
   const mutated = r.chance(0.35) ? mutateObject(r, valid) : { packet: valid, kind: 'valid' };
   const b = encode(mutated.packet, v) ?? encode(valid, v) ?? r.bytes(8);
+  if ('patch' in mutated && mutated.patch) mutated.patch(b);
   if (r.chance(0.15)) {
     const d = damage(r, b);
     return { bytes: d.bytes, label: `${kind} ${mutated.kind} + ${d.kind}` };
