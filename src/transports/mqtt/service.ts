@@ -125,7 +125,7 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
     if (existing && existing.owner !== session.owner) {
       // A client id belongs to the identity that made it: another user cannot end its session.
       session.end();
-      return refuse(0x85, 2, `client id '${clientId}' belongs to another identity than '${session.authid}'`);
+      return refuse(0x85, 2, `client id '${clientId.slice(0, 200)}' belongs to another identity than '${session.authid.slice(0, 200)}'`);
     }
     if (existing) {
       if (!cleanStart && existing.persistent) {
