@@ -2,7 +2,8 @@
 // listener and the bridge to external brokers.
 //
 // Topics: levels become URI components under an optional prefix: `a/b/c` ↔ `<prefix>a.b.c`. A topic
-// that cannot be a URI (a level that is empty or holds '.', '#', '+' or whitespace) is refused.
+// that cannot be a URI (a level that is empty or holds '.', '#', '+', whitespace or U+0000) is refused,
+// and so is a URI that cannot be a topic name (holding '/', '#', '+' or U+0000).
 // Filters: `+` ↔ a wildcard component, a trailing `#` ↔ a prefix (`a/#` → prefix `a.`, and
 // filterToSubscriptions adds exact `a`, since MQTT's `#` matches its parent level too), a lone `#` ↔
 // everything under the prefix; `+` and `#` together cannot be expressed in WAMP and are refused.
@@ -34,7 +35,10 @@ export interface Payload {
   kwargs?: Dict;
 }
 
-const BAD_LEVEL = /[.#+\s]/;
+/** Not in a topic level that maps to a URI component; U+0000 is in no MQTT string at all [MQTT-4.7.3-2]. */
+const BAD_LEVEL = /[.#+\s\u0000]/;
+/** What a URI must not hold to be sent as an MQTT topic name: a level separator, a wildcard, U+0000. */
+const NOT_A_TOPIC = /[/#+\u0000]/;
 
 let mappings = 0;
 
@@ -62,7 +66,9 @@ export class MqttMapping {
   uriToTopic(uri: string): string | undefined {
     if (!uri.startsWith(this.topicPrefix) || uri.length === this.topicPrefix.length) return undefined;
     const rest = uri.slice(this.topicPrefix.length);
-    if (rest.includes('/')) return undefined; // would not come back as the same URI
+    // '/' would not come back as the same URI; a wildcard or U+0000 in a PUBLISH makes MQTT clients
+    // drop the connection (libmosquitto's persistent sessions for good).
+    if (NOT_A_TOPIC.test(rest)) return undefined;
     return rest.split('.').join('/');
   }
 

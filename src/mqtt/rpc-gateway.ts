@@ -5,10 +5,13 @@
 //   device's topic with a response topic (the gateway's own) and correlation data; the device's
 //   MQTT 5 response, published there with the same correlation data, becomes the RESULT. No answer
 //   within the rule's timeout → ERROR wamp.error.canceled.
-// - from MQTT: it subscribes to each configured request topic (and everything under it); a request
-//   on `<topic>/a/b` with a response topic calls `<procedure prefix>a.b` with the request's payload,
-//   and the result (or {"error", "args", "kwargs"}) is published to the response topic with the
-//   request's correlation data.
+// - from MQTT: the listener's MQTT sessions hand it each request (a PUBLISH with a response topic)
+//   on a configured request topic or under it, once the router accepted the PUBLISH and the
+//   requester proved it may publish on the response topic itself: the gateway answers with its own
+//   role, so it must never publish where the requester could not (a confused deputy). A request on
+//   `<topic>/a/b` calls `<procedure prefix>a.b` with the request's payload, and the result (or
+//   {"error", "args", "kwargs"}) is published to the response topic with the request's correlation
+//   data. WAMP publishers that set `_mqtt_response_topic` are not served: they can call directly.
 
 import { randomBytes } from 'node:crypto';
 import type { MqttRpcConfig } from '../config/types.js';
@@ -16,6 +19,7 @@ import type { SessionFactory } from '../router/transport.js';
 import type { Dict } from '../wamp/message.js';
 import { ClientSession, Result, WampError } from '../client/session.js';
 import type { MqttMapping } from './mapping.js';
+import type { RequestGateway } from '../transports/mqtt/session.js';
 import { log } from '../log.js';
 
 interface Waiting {
@@ -24,12 +28,14 @@ interface Waiting {
   timer: NodeJS.Timeout;
 }
 
-export class MqttRpcGateway {
+export class MqttRpcGateway implements RequestGateway {
   private session: ClientSession | undefined;
   private readonly waiting = new Map<string, Waiting>();
   /** Where devices answer: a topic of this gateway's own. */
   private readonly responseTopic: string;
   private nextCorrelation = 0;
+  /** The `from_mqtt` rules as request URI → procedure prefix. */
+  private readonly requestRules: Array<{ base: string; procedure: string }>;
 
   constructor(
     private readonly config: MqttRpcConfig,
@@ -38,6 +44,7 @@ export class MqttRpcGateway {
     name: string,
   ) {
     this.responseTopic = `junction/rpc/${name}/${randomBytes(6).toString('hex')}`;
+    this.requestRules = config.fromMqtt.map((rule) => ({ base: this.uri(rule.topic), procedure: rule.procedure }));
   }
 
   async start(factory: SessionFactory): Promise<void> {
@@ -49,12 +56,6 @@ export class MqttRpcGateway {
     for (const rule of this.config.toMqtt) {
       const requestUri = this.uri(rule.topic);
       await session.register(rule.procedure, (args, kwargs) => this.request(requestUri, rule.timeout, args, kwargs));
-    }
-    for (const rule of this.config.fromMqtt) {
-      const base = this.uri(rule.topic);
-      const onRequest = (args: unknown[], kwargs: Dict, details: Dict) => void this.onCallRequest(base, rule.procedure, args, kwargs, details);
-      await session.subscribe(base, onRequest);
-      await session.subscribe(`${base}.`, onRequest, { match: 'prefix' });
     }
   }
 
@@ -108,16 +109,25 @@ export class MqttRpcGateway {
 
   // ---- MQTT request → WAMP CALL ----
 
-  private async onCallRequest(base: string, prefix: string, args: unknown[], kwargs: Dict, details: Dict): Promise<void> {
-    const responseTopic = details['_mqtt_response_topic'];
-    if (typeof responseTopic !== 'string') return; // not a request: nobody to answer
+  private ruleFor(uri: string): { base: string; procedure: string } | undefined {
+    return this.requestRules.find((r) => uri === r.base || uri.startsWith(`${r.base}.`));
+  }
+
+  serves(uri: string): boolean {
+    return this.session !== undefined && this.ruleFor(uri) !== undefined;
+  }
+
+  fromMqtt(uri: string, args: unknown[] | undefined, kwargs: Dict | undefined, responseTopic: string, correlation: Buffer | undefined): void {
+    const rule = this.ruleFor(uri);
+    if (rule) void this.onCallRequest(uri, rule.base, rule.procedure, args ?? [], kwargs ?? {}, responseTopic, correlation);
+  }
+
+  private async onCallRequest(topicUri: string, base: string, prefix: string, args: unknown[], kwargs: Dict, responseTopic: string, correlation: Buffer | undefined): Promise<void> {
     const responseUri = this.mapping.topicToUri(responseTopic);
     if (responseUri === undefined) return;
-    const topicUri = typeof details['topic'] === 'string' ? details['topic'] : base;
     const rest = topicUri.length > base.length ? topicUri.slice(base.length + 1) : '';
     const procedure = prefix + rest;
     const options: Dict = { _mqtt_qos: 1 };
-    const correlation = details['_mqtt_correlation_data'];
     if (correlation !== undefined) options['_mqtt_correlation_data'] = correlation;
     let answer: { args: unknown[]; kwargs: Dict };
     try {

@@ -5,7 +5,7 @@ import * as M from '../wamp/message.js';
 import { ProtocolViolation, validateClientMessage } from '../wamp/validate.js';
 import { ErrorUri, CloseReason } from '../wamp/errors.js';
 import { IdSequence } from '../wamp/ids.js';
-import { isValidPattern, isValidUri } from '../wamp/uri.js';
+import { isReservedUri, isValidPattern, isValidUri } from '../wamp/uri.js';
 import type { Action, AuthorizerCall, Decision } from '../auth/authorizer.js';
 import type { MatchPolicy } from '../config/types.js';
 import { clientHasFeature, routerRoles, ROUTER_AGENT } from '../wamp/features.js';
@@ -17,6 +17,7 @@ import type { Router } from './router.js';
 import type { Subscription } from './broker.js';
 import type { Callee } from './registration.js';
 import type { Call } from './call.js';
+import { logRefusal } from './refusals.js';
 import { log } from '../log.js';
 import { logSessionJoined, logSessionLeft } from './session-log.js';
 
@@ -165,6 +166,26 @@ export class Session implements SessionHandle {
     this.router.sessionClosed(this);
     if (this.state === 'closed') return;
     this.terminate(false, 'connection closed');
+  }
+
+  /**
+   * May this session do `action` on `uri`? The same decision its PUBLISH/SUBSCRIBE/... would get
+   * (a reserved or invalid URI is no; a dynamic authorizer is asked), for transports that must
+   * authorize a URI a message only names: an MQTT 5 request's response topic.
+   */
+  authorize(action: Action, uri: string): boolean | Promise<boolean> {
+    const realm = this.realm;
+    if (!realm || this.state !== 'established' || !isValidUri(uri, realm.uriCheck)) return false;
+    const refused = () => {
+      logRefusal(this, `${action} on`, uri, 'not authorized (named by a message of its own, e.g. as a response topic)');
+      return false;
+    };
+    if (action === 'publish' && isReservedUri(uri) && !this.internal) return refused();
+    const decision = this.dynamicAuthorization
+      ? realm.authorizer.authorizeDynamic(this.callAuthorizer, this.authorizerDetails(), action, uri, {})
+      : realm.authorizer.authorize(this.authrole, action, uri);
+    if (decision instanceof Promise) return decision.then((d) => d.allow || refused());
+    return decision.allow || refused();
   }
 
   /** The transport's send queue went over its limit (events dropped), or it is closing for that. */

@@ -74,6 +74,8 @@ export interface SessionHandle {
    * (`disconnecting` true; transportClosed follows). Informational: the transport acts by itself.
    */
   slowConsumer?(disconnecting: boolean): void;
+  /** May the session do `action` on `uri`: the decision its own request would get (see Session). */
+  authorize(action: 'call' | 'register' | 'publish' | 'subscribe', uri: string): boolean | Promise<boolean>;
 }
 
 export interface SessionOptions {

@@ -197,6 +197,19 @@ describe('MQTT bridge with mosquitto', () => {
     sub.kill();
   });
 
+  it('issue 19 #9: MQTT 5 properties MQTT cannot carry (a 70,000-byte _mqtt_content_type) are left out, not written as a corrupt frame that cuts the bridge off', async () => {
+    const client = await mqttClient(mosquitto.url, { protocolVersion: 5 });
+    const got: Array<{ topic: string; contentType: unknown }> = [];
+    client.on('message', (topic, _payload, packet) => { if (topic.startsWith('cmd/props/')) got.push({ topic, contentType: packet.properties?.contentType }); });
+    await client.subscribeAsync('cmd/props/#', { qos: 1 });
+    const before = (await state(wampSession, 'main'))['connects'];
+    wampSession.publish('cmd.props.big', [1], {}, { _mqtt_content_type: 'x'.repeat(70_000), _mqtt_qos: 1 });
+    wampSession.publish('cmd.props.after', [2], {}, { _mqtt_content_type: 'text/plain', _mqtt_qos: 1 });
+    await waitFor('both messages at the broker', () => got.length >= 2, 10_000);
+    expect(got).toEqual([{ topic: 'cmd/props/big', contentType: undefined }, { topic: 'cmd/props/after', contentType: 'text/plain' }]);
+    expect((await state(wampSession, 'main'))['connects']).toBe(before);
+  });
+
   it('does not loop: a topic bridged both ways arrives once on each side', async () => {
     const wampSeen: string[] = [];
     await wampSession.subscribe('loop.', (args: any[], _k: any, details: any) => { wampSeen.push(`${details.topic} ${JSON.stringify(args)}`); }, { match: 'prefix' });

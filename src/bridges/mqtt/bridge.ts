@@ -24,6 +24,7 @@ import { ClientSession } from '../../client/session.js';
 import type { SessionFactory } from '../../router/transport.js';
 import type { Dict } from '../../wamp/message.js';
 import { MqttMapping } from '../../mqtt/mapping.js';
+import { publishProperties } from '../../mqtt/properties.js';
 import { log } from '../../log.js';
 import { Outbox } from './outbox.js';
 import { EchoFilter } from './echo-filter.js';
@@ -327,7 +328,7 @@ export class MqttBridge {
     const wanted = details['_mqtt_qos'];
     const qos = wanted === 0 || wanted === 1 || wanted === 2 ? wanted : rule.qos;
     const retain = details['retained'] === true || details['_mqtt_retain'] === true || rule.retain;
-    const properties = this.config.protocolVersion === 5 ? propertiesOf(details) : undefined;
+    const properties = this.config.protocolVersion === 5 ? propertiesOf(details, uri, (m) => this.dropLog(m)) : undefined;
     if (qos === 0) {
       const client = this.client;
       if (!this.connected || !client) {
@@ -432,18 +433,9 @@ export class MqttBridge {
   }
 }
 
-function propertiesOf(details: Dict): OutgoingProperties | undefined {
-  let out: OutgoingProperties | undefined;
-  const responseTopic = details['_mqtt_response_topic'];
-  const correlation = details['_mqtt_correlation_data'];
-  const contentType = details['_mqtt_content_type'];
-  const userProperties = details['_mqtt_user_properties'];
-  if (typeof responseTopic === 'string') (out ??= {}).responseTopic = responseTopic;
-  if (correlation instanceof Uint8Array) (out ??= {}).correlationData = Buffer.from(correlation);
-  else if (typeof correlation === 'string') (out ??= {}).correlationData = Buffer.from(correlation, 'utf8');
-  if (typeof contentType === 'string') (out ??= {}).contentType = contentType;
-  if (userProperties !== null && typeof userProperties === 'object' && !Array.isArray(userProperties)) {
-    (out ??= {}).userProperties = userProperties as Record<string, string | string[]>;
-  }
-  return out;
+/** The MQTT 5 properties an event asks for, without those MQTT cannot carry (they would corrupt the frame). */
+function propertiesOf(details: Dict, uri: string, dropLog: (message: string) => void): OutgoingProperties | undefined {
+  const { properties, dropped } = publishProperties(details);
+  if (dropped.length > 0) dropLog(`an event on '${uri.slice(0, 200)}' has a ${dropped.join(', ')} MQTT cannot carry; sent without`);
+  return Object.keys(properties).length > 0 ? properties : undefined;
 }

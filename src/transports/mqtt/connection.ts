@@ -19,6 +19,8 @@ export interface ConnectionOwner {
   closed(connection: MqttConnection, clean: boolean): void;
   /** The client does not read fast enough (see SessionHandle.slowConsumer). */
   slowConsumer?(disconnecting: boolean): void;
+  /** mqtt-packet could not parse what the client sent (absent: the connection is dropped). */
+  malformed?(connection: MqttConnection, why: string): void;
 }
 
 export class MqttConnection implements SlowConsumerOwner {
@@ -48,7 +50,7 @@ export class MqttConnection implements SlowConsumerOwner {
     socket.setNoDelay(true);
     this.batcher = new WriteBatcher(socket);
     this.parser.on('packet', (p: Packet) => this.onPacket(p));
-    this.parser.on('error', (err: Error) => this.fail(`malformed packet: ${err.message}`));
+    this.parser.on('error', (err: Error) => (this.owner.malformed ? this.owner.malformed(this, err.message) : this.fail(`malformed packet: ${err.message}`)));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('close', () => this.finish());
     socket.on('error', () => {});

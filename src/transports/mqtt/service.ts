@@ -10,6 +10,7 @@ import { MqttMapping } from '../../mqtt/mapping.js';
 import { MqttRpcGateway } from '../../mqtt/rpc-gateway.js';
 import { MqttConnection, type ConnectionOwner } from './connection.js';
 import { MqttSession, type SessionRegistry } from './session.js';
+import { malformedString, willViolation } from './checks.js';
 import { log } from '../../log.js';
 
 /**
@@ -38,6 +39,11 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
 
   accept(socket: Socket): void {
     new MqttConnection(socket, this, this.config.maxMessageSize, this.config.openHandshakeTimeout, this.config);
+  }
+
+  /** The request/response gateway MQTT sessions hand requests to (with `rpc.from_mqtt` rules). */
+  get rpc(): MqttRpcGateway | undefined {
+    return this.config.rpc && this.config.rpc.fromMqtt.length > 0 ? this.gateway : undefined;
   }
 
   get sessionCount(): number {
@@ -133,6 +139,13 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
       connection.send(v5 ? { cmd: 'connack', reasonCode: v5Code, sessionPresent: false } : { cmd: 'connack', returnCode: v3Code, sessionPresent: false });
       connection.close();
     };
+    // MQTT 3 has no CONNACK code for these: the connection just closes.
+    const malformed = malformedString(connect);
+    const willProblem = willViolation(connect);
+    const unacceptable = malformed ? { code: 0x81, why: `U+0000 in the ${malformed}` }
+      : (connect.length ?? 0) > this.config.maxMessageSize ? { code: 0x95, why: `a CONNECT of ${connect.length} bytes` }
+        : willProblem ? { code: 0x82, why: willProblem } : undefined;
+    if (unacceptable) return v5 ? refuse(unacceptable.code, 0, unacceptable.why) : connection.fail(`CONNECT refused: ${unacceptable.why}`);
     if (v5 && connect.properties?.authenticationMethod !== undefined) return refuse(0x8c, 5, 'enhanced authentication is not supported');
     const cleanStart = connect.clean !== false;
     const persistent = this.config.sessionExpiry > 0 && (v5 ? (connect.properties?.sessionExpiryInterval ?? 0) > 0 : !cleanStart);
@@ -153,8 +166,13 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
       return refuse(0x87, 5, `${result.reason}: ${result.message}`);
     }
     const existing = this.sessions.get(clientId);
+    if (existing && existing.owner !== session.owner) {
+      // A client id belongs to the identity that made it: another user cannot end its session.
+      session.end();
+      return refuse(0x85, 2, `client id '${clientId.slice(0, 200)}' belongs to another identity than '${session.authid.slice(0, 200)}'`);
+    }
     if (existing) {
-      if (!cleanStart && existing.persistent && existing.owner === session.owner) {
+      if (!cleanStart && existing.persistent) {
         // The client is back: the new WAMP session only proved who it is.
         session.end();
         existing.takenOver();

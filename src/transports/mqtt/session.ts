@@ -8,6 +8,7 @@
 // its WAMP session stays joined, QoS 1/2 messages wait in the Outbox, and the client picks it up
 // again when it reconnects with the same client id and the same credentials' authid.
 
+import * as mqttPacket from 'mqtt-packet';
 import type { IConnectPacket, IPublishPacket, ISubscription, Packet } from 'mqtt-packet';
 import * as M from '../../wamp/message.js';
 import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, Transport, TransportInfo } from '../../router/transport.js';
@@ -18,6 +19,8 @@ import { CLEAR_RETAINED } from '../../router/broker.js';
 import type { ConnectionOwner, MqttConnection } from './connection.js';
 import { Outbox, type OutboxSink } from './outbox.js';
 import { DEFERRED_WORK } from '../../router/sliced-work.js';
+import { isMqttString, publishProperties } from '../../mqtt/properties.js';
+import { clientPacketViolation } from './checks.js';
 import { log } from '../../log.js';
 
 /**
@@ -38,6 +41,8 @@ const RC = {
   success: 0x00,
   noSubscriptionExisted: 0x11,
   unspecified: 0x80,
+  malformedPacket: 0x81,
+  protocolError: 0x82,
   notAuthorized: 0x87,
   topicFilterInvalid: 0x8f,
   topicNameInvalid: 0x90,
@@ -58,6 +63,17 @@ interface MqttSubscription {
 
 type Answer = (message: M.WampMessage) => void;
 
+/** Packets a client may send while the router waits for a dynamic authorizer (then it is a flood). */
+const MAX_PAUSED_PACKETS = 1000;
+
+/** The MQTT 5 request/response gateway, as MQTT sessions hand it requests. */
+export interface RequestGateway {
+  /** Is a request published on `uri` a call the gateway makes? */
+  serves(uri: string): boolean;
+  /** A request the router accepted and whose response topic the requester may publish to. */
+  fromMqtt(uri: string, args: unknown[] | undefined, kwargs: M.Dict | undefined, responseTopic: string, correlation: Buffer | undefined): void;
+}
+
 export interface OpenResult {
   ok: boolean;
   /** The ABORT reason when not ok. */
@@ -75,6 +91,8 @@ export interface SessionRegistry {
   wentOffline(session: MqttSession): void;
   /** What a session waiting for its client holds grew (or shrank) by `bytes`. */
   offlineBytesChanged(session: MqttSession, bytes: number): void;
+  /** The listener's request/response gateway, when it has `rpc.from_mqtt` rules. */
+  readonly rpc: RequestGateway | undefined;
 }
 
 export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
@@ -108,6 +126,13 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
   /** SUBSCRIBEs whose filters are still being worked on (DEFERRED_WORK); reading waits for them. */
   private deferredSubscribes = 0;
   private readingPaused = false;
+  /** The largest packet the (MQTT 5) client accepts, when it said so in CONNECT. */
+  private clientMaxPacket: number | undefined;
+  /** Event warnings: when the last was logged, and how many were not since. */
+  private lastEventWarning = 0;
+  private eventWarningsSuppressed = 0;
+  /** Packets received while a dynamic authorizer decides on a request's response topic. */
+  private paused: Packet[] | undefined;
   readonly outbox: Outbox;
 
   constructor(private readonly registry: SessionRegistry, readonly clientId: string, peer: string) {
@@ -154,10 +179,12 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     this.expiryTimer = undefined;
     this.connection = connection;
     this.version = connection.version;
+    this.paused = undefined; // the previous connection's packets, if its request was being authorized
     connection.adopt(this);
     this.persistent = options.persistent;
     this.expiryMs = options.expiryMs;
     this.will = connect.will;
+    this.clientMaxPacket = this.version === 5 ? connect.properties?.maximumPacketSize : undefined;
     const connack: Packet = this.version === 5
       ? {
         cmd: 'connack', reasonCode: 0, sessionPresent: options.present,
@@ -179,8 +206,7 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
   takenOver(): void {
     const connection = this.connection;
     if (!connection) return;
-    if (this.version === 5) connection.send({ cmd: 'disconnect', reasonCode: RC.sessionTakenOver });
-    connection.fail('taken over by a new connection with the same client id');
+    disconnect(connection, this.version, RC.sessionTakenOver, 'taken over by a new connection with the same client id');
   }
 
   /** Ends the session: its WAMP session leaves the realm; its connection, if any, closes. */
@@ -224,6 +250,13 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
 
   packet(connection: MqttConnection, packet: Packet): void {
     if (connection !== this.connection) return;
+    if (this.paused) {
+      if (this.paused.length >= MAX_PAUSED_PACKETS) return this.violation(RC.quotaExceeded, `more than ${MAX_PAUSED_PACKETS} packets sent while the authorizer was deciding`);
+      this.paused.push(packet);
+      return;
+    }
+    const violation = clientPacketViolation(packet, this.registry.config.maxMessageSize);
+    if (violation) return this.violation(violation.reasonCode, violation.why);
     switch (packet.cmd) {
       case 'publish': return this.onPublish(packet);
       case 'puback': return this.outbox.acknowledged(packet.messageId!);
@@ -245,8 +278,19 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
         connection.disconnected();
         return;
       default:
-        connection.fail(`unexpected ${packet.cmd} packet`);
+        this.violation(RC.protocolError, `unexpected ${packet.cmd} packet`);
     }
+  }
+
+  /** mqtt-packet could not parse a packet (its connection is ours: CONNACK went out, so MQTT 5 may say so). */
+  malformed(connection: MqttConnection, why: string): void {
+    if (connection === this.connection) this.violation(RC.malformedPacket, `malformed packet: ${why}`);
+    else connection.fail(`malformed packet: ${why}`);
+  }
+
+  /** A malformed packet or a protocol error: MQTT 5 says which with DISCONNECT, then the connection closes. */
+  private violation(reasonCode: number, why: string): void {
+    if (this.connection) disconnect(this.connection, this.version, reasonCode, why);
   }
 
   closed(connection: MqttConnection, clean: boolean): void {
@@ -349,15 +393,55 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     if (qos === 2 && this.incomingQos2.has(messageId!)) return ack(RC.success); // a resend: published already
     const uri = this.registry.mapping.topicToUri(packet.topic);
     if (uri === undefined) {
-      log.info(`mqtt ${this.info.peer} (${this.clientId}): topic '${packet.topic}' cannot be a WAMP URI; dropped`);
+      log.info(`mqtt ${this.info.peer} (${this.clientId}): topic '${packet.topic.slice(0, 200)}' cannot be a WAMP URI; dropped`);
       return ack(RC.topicNameInvalid);
     }
+    const responseTopic = packet.properties?.responseTopic;
+    if (responseTopic === undefined) return this.publish(packet, uri, ack);
+    // A request: whoever answers it (the rpc gateway as its own role, a bridge) publishes on the
+    // response topic for the requester, so the requester must be allowed to publish there itself.
+    const responseUri = this.registry.mapping.topicToUri(responseTopic);
+    if (responseUri === undefined) {
+      log.info(`mqtt ${this.info.peer} (${this.clientId}): response topic '${responseTopic.slice(0, 200)}' cannot be a WAMP URI; dropped`);
+      return ack(RC.topicNameInvalid);
+    }
+    // A refusal is logged by the router session, as any other.
+    const decided = (allowed: boolean) => (allowed ? this.publish(packet, uri, ack) : ack(RC.notAuthorized));
+    const allowed = this.handle.authorize('publish', responseUri);
+    if (!(allowed instanceof Promise)) return decided(allowed);
+    // A dynamic authorizer decides: what the client sends meanwhile waits, in order.
+    const paused: Packet[] = [];
+    this.paused = paused;
+    void allowed.then((ok) => {
+      if (this.paused !== paused) return; // a new connection took over meanwhile
+      this.paused = undefined;
+      if (this.connection !== connection) return;
+      decided(ok);
+      for (let i = 0; i < paused.length; i++) {
+        this.packet(connection, paused[i]!);
+        if (this.paused) {
+          (this.paused as Packet[]).push(...paused.slice(i + 1));
+          break;
+        }
+      }
+    });
+  }
+
+  /** The PUBLISH as a WAMP PUBLISH; a request the rpc gateway serves goes to it once the router accepted it. */
+  private publish(packet: IPublishPacket, uri: string, ack: (reasonCode: number) => void): void {
+    const { qos, messageId } = packet;
     if (qos === 2) this.incomingQos2.add(messageId!);
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const message = this.publishMessage(uri, packet.topic, qos, packet.retain, payload, packet.properties);
-    if (qos === 0) return this.request(message);
+    const rpc = packet.properties?.responseTopic !== undefined ? this.registry.rpc : undefined;
+    const request = rpc?.serves(uri) ? rpc : undefined;
+    if (qos === 0 && !request) return this.request(message);
     message[2] = { ...(message[2] as M.Dict), acknowledge: true };
-    this.request(message, (answer) => ack(answer[0] === M.PUBLISHED ? RC.success : reasonOf(answer[4] as string)));
+    this.request(message, (answer) => {
+      const accepted = answer[0] === M.PUBLISHED;
+      ack(accepted ? RC.success : reasonOf(answer[4] as string));
+      if (accepted && request) request.fromMqtt(uri, message[4] as unknown[] | undefined, message[5] as M.Dict | undefined, packet.properties!.responseTopic!, packet.properties!.correlationData);
+    });
   }
 
   private publishMessage(uri: string, topic: string, qos: number, retain: boolean, payload: Buffer, properties?: IPublishPacket['properties']): M.WampMessage {
@@ -504,6 +588,19 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
 
   // ---- WAMP → client ----
 
+  /** A warning about an event this client cannot get as it is: at most one per interval per session. */
+  private warnEvent(message: string): void {
+    const now = Date.now();
+    if (now - this.lastEventWarning < EVENT_WARNING_INTERVAL_MS) {
+      this.eventWarningsSuppressed++;
+      return;
+    }
+    const more = this.eventWarningsSuppressed > 0 ? ` (${this.eventWarningsSuppressed} more such events since the last warning)` : '';
+    this.lastEventWarning = now;
+    this.eventWarningsSuppressed = 0;
+    log.warn(`mqtt ${this.info.peer} (${this.clientId}): ${message}${more}`);
+  }
+
   /** `cache`: the broker's per-subscription encodings; the MQTT payload is made once for all its MQTT subscribers. */
   private deliver(event: M.WampMessage, cache?: EncodingCache): void {
     const sub = this.bySubscription.get(event[1] as number);
@@ -511,29 +608,28 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     const details = event[3] as M.Dict;
     const uri = typeof details['topic'] === 'string' ? details['topic'] : sub.uri;
     const topic = this.registry.mapping.uriToTopic(uri);
-    if (topic === undefined) return;
+    if (topic === undefined || !isMqttString(topic)) return;
     const key = this.registry.mapping.cacheKey;
     const cached = cache?.[key];
     const payload = cached instanceof Buffer ? cached : this.registry.mapping.encode(uri, event[4] as unknown[] | undefined, event[5] as M.Dict | undefined);
     if (cache && payload) cache[key] = payload;
     if (payload === undefined) {
-      log.warn(`mqtt ${this.info.peer} (${this.clientId}): an event on '${uri}' cannot be written as an MQTT payload; not sent`);
+      this.warnEvent(`an event on '${uri.slice(0, 200)}' cannot be written as an MQTT payload; not sent`);
       return;
     }
     const origin = details['_mqtt_qos'];
     const qos = Math.min(sub.qos, origin === 0 || origin === 1 || origin === 2 ? origin : 2) as 0 | 1 | 2;
     const packet: IPublishPacket = { cmd: 'publish', topic, payload, qos, retain: details['retained'] === true, dup: false };
     if (this.version === 5) {
-      const properties: NonNullable<IPublishPacket['properties']> = {};
-      const responseTopic = details['_mqtt_response_topic'];
-      const correlation = details['_mqtt_correlation_data'];
-      if (typeof responseTopic === 'string') properties.responseTopic = responseTopic;
-      if (correlation instanceof Uint8Array) properties.correlationData = Buffer.from(correlation);
-      else if (typeof correlation === 'string') properties.correlationData = Buffer.from(correlation, 'utf8');
-      if (typeof details['_mqtt_content_type'] === 'string') properties.contentType = details['_mqtt_content_type'];
-      const user = details['_mqtt_user_properties'];
-      if (typeof user === 'object' && user !== null && !Array.isArray(user)) properties.userProperties = user as Record<string, string>;
+      const { properties, dropped } = publishProperties(details);
+      if (dropped.length > 0) this.warnEvent(`an event on '${uri.slice(0, 200)}' has a ${dropped.join(', ')} MQTT cannot carry; sent without`);
       if (Object.keys(properties).length > 0) packet.properties = properties;
+    }
+    if (this.clientMaxPacket !== undefined && packetSize(packet, this.clientMaxPacket) > this.clientMaxPacket) {
+      // [MQTT-3.1.2-24]: never sent. A client that got it would disconnect, and a persistent
+      // session would get it again on every reconnect.
+      this.warnEvent(`an event on '${uri.slice(0, 200)}' is larger than the client's maximum packet size (${this.clientMaxPacket} bytes); not sent`);
+      return;
     }
     if (this.connected) return this.outbox.push(packet);
     const before = this.outbox.bytes;
@@ -541,6 +637,35 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     if (this.outbox.bytes !== before) this.registry.offlineBytesChanged(this, this.outbox.bytes - before);
   }
 }
+
+/**
+ * Ends a connection from the server's side, unclean (the will is published): MQTT 5 hears why in a
+ * DISCONNECT, which must leave before the socket closes; a peer that does not close its side is
+ * dropped a moment later.
+ */
+function disconnect(connection: MqttConnection, version: 3 | 4 | 5, reasonCode: number, why: string): void {
+  if (version !== 5) return connection.fail(why);
+  log.info(`mqtt ${connection.peer}: closed: ${why} (DISCONNECT 0x${reasonCode.toString(16)})`);
+  connection.send({ cmd: 'disconnect', reasonCode });
+  connection.close();
+  setTimeout(() => connection.socket.destroy(), 1000).unref();
+}
+
+/** The PUBLISH's size on the wire (a packet identifier counted for QoS 1/2). */
+function packetSize(packet: IPublishPacket, limit: number): number {
+  // Most events are far below the client's limit: only those near it are encoded to be measured.
+  const properties = packet.properties ? JSON.stringify(packet.properties).length * 3 : 0;
+  const rough = 16 + Buffer.byteLength(packet.topic) + (packet.payload as Buffer).length + properties;
+  if (rough < limit) return rough;
+  try {
+    return mqttPacket.generate(packet.qos > 0 ? { ...packet, messageId: 1 } : packet, { protocolVersion: 5 }).length;
+  } catch {
+    return Infinity; // cannot be written at all
+  }
+}
+
+/** Event warnings per MQTT session: one per interval, then a count (a publisher must not flood the log). */
+const EVENT_WARNING_INTERVAL_MS = 10_000;
 
 /** A WAMP error URI as an MQTT 5 reason code. */
 function reasonOf(error: string): number {

@@ -1,0 +1,73 @@
+// MQTT's rules for the strings and properties the router sends: no string may contain U+0000
+// [MQTT-1.5.4-2], and a string or binary value is at most 65,535 bytes (a two-byte length);
+// mqtt-packet writes a longer one as a corrupt frame, after which a client loses every later
+// message. Values from WAMP publishers (`_mqtt_content_type`, ...) are checked before they become
+// properties, for the MQTT listener's clients and the bridges' brokers alike. (What the router
+// accepts from MQTT clients: transports/mqtt/checks.ts.)
+
+import type { IPublishPacket, UserProperties } from 'mqtt-packet';
+import type { Dict } from '../wamp/message.js';
+
+/** The longest string or binary value MQTT can encode. */
+export const MAX_MQTT_STRING_BYTES = 65_535;
+
+const NUL = '\u0000';
+
+/** MQTT can carry the string: within 65,535 UTF-8 bytes and free of U+0000. */
+export function isMqttString(value: unknown): value is string {
+  if (typeof value !== 'string' || value.includes(NUL)) return false;
+  // A JS string takes at most 3 UTF-8 bytes per UTF-16 unit: only long ones need measuring.
+  return value.length * 3 <= MAX_MQTT_STRING_BYTES || Buffer.byteLength(value) <= MAX_MQTT_STRING_BYTES;
+}
+
+/**
+ * The MQTT 5 PUBLISH properties an event's details ask for (the `_mqtt_*` custom attributes), with
+ * every value MQTT cannot encode left out; `dropped` names those for the log.
+ */
+export function publishProperties(details: Dict): { properties: NonNullable<IPublishPacket['properties']>; dropped: string[] } {
+  const properties: NonNullable<IPublishPacket['properties']> = {};
+  const dropped: string[] = [];
+  const responseTopic = details['_mqtt_response_topic'];
+  if (responseTopic !== undefined) {
+    // A topic name: no wildcards either [MQTT-3.3.2-14].
+    if (isMqttString(responseTopic) && responseTopic !== '' && !/[#+]/.test(responseTopic)) properties.responseTopic = responseTopic;
+    else dropped.push('response topic');
+  }
+  const correlation = details['_mqtt_correlation_data'];
+  if (correlation !== undefined) {
+    const bytes = correlation instanceof Uint8Array ? Buffer.from(correlation) : typeof correlation === 'string' ? Buffer.from(correlation, 'utf8') : undefined;
+    if (bytes && bytes.length <= MAX_MQTT_STRING_BYTES) properties.correlationData = bytes;
+    else dropped.push('correlation data');
+  }
+  const contentType = details['_mqtt_content_type'];
+  if (contentType !== undefined) {
+    if (isMqttString(contentType)) properties.contentType = contentType;
+    else dropped.push('content type');
+  }
+  const user = details['_mqtt_user_properties'];
+  if (user !== undefined) {
+    const kept = userProperties(user);
+    if (kept) properties.userProperties = kept;
+    else dropped.push('user properties');
+  }
+  return { properties, dropped };
+}
+
+/** User properties as MQTT can carry them (string → string or strings), or undefined when not. */
+function userProperties(value: unknown): UserProperties | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) return undefined;
+  const entries = Object.entries(value as Dict);
+  if (entries.length === 0) return undefined;
+  let bytes = 0;
+  for (const [key, v] of entries) {
+    if (!isMqttString(key)) return undefined;
+    const values = Array.isArray(v) ? v : [v];
+    for (const one of values) {
+      if (!isMqttString(one)) return undefined;
+      bytes += key.length + one.length;
+    }
+  }
+  // All of them share the packet's property length (a variable byte integer, < 256 MB): far
+  // beyond any packet the router sends, but a bound nonetheless.
+  return bytes <= 16 * MAX_MQTT_STRING_BYTES ? (value as UserProperties) : undefined;
+}
