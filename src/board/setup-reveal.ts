@@ -29,7 +29,7 @@ export class SetupReveal {
   constructor(readonly realm: string, readonly file: string, private readonly now: () => number = Date.now) {}
 
   async start(factory: SessionFactory): Promise<void> {
-    this.session = await ClientSession.connect(factory, { realm: this.realm, role: TRUSTED_ROLE, authid: 'junction-setup', name: 'setup-reveal' });
+    this.session = await ClientSession.connect(factory, { realm: this.realm, role: TRUSTED_ROLE, authid: 'junction-setup', name: 'setup-reveal', privileged: true });
     await this.session.register(SETUP_REVEAL, (args) => this.reveal(args[0]));
     log.info(`setup: ${SETUP_REVEAL} in realm '${this.realm}' reveals the credentials in ${this.file} for its setup code`);
   }

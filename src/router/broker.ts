@@ -8,7 +8,7 @@ import type { EventHistoryConfig, MatchPolicy } from '../config/types.js';
 import * as M from '../wamp/message.js';
 import { ErrorUri } from '../wamp/errors.js';
 import { randomId, type IdSequence } from '../wamp/ids.js';
-import { isReservedUri, isValidPattern, isValidUri } from '../wamp/uri.js';
+import { isReservedUri, isValidPattern, isValidUri, reservedNamespace } from '../wamp/uri.js';
 import { PatternIndex } from './pattern-index.js';
 import type { EncodingCache } from './transport.js';
 import type { Realm } from './realm.js';
@@ -162,9 +162,10 @@ export class Broker {
       if (acknowledge) this.error(session, M.PUBLISH, requestId, ErrorUri.invalidUri, `invalid topic URI '${topic}'`);
       return;
     }
-    if (isReservedUri(topic) && !session.internal) {
-      logRefusal(session, 'publish to', topic, 'the wamp.* namespace is reserved for the router');
-      if (acknowledge) this.error(session, M.PUBLISH, requestId, ErrorUri.invalidUri, `'${topic}': the wamp.* namespace is reserved for the router`);
+    const reserved = session.privileged ? undefined : reservedNamespace(topic);
+    if (reserved) {
+      logRefusal(session, 'publish to', topic, `the ${reserved} namespace is reserved for the router`);
+      if (acknowledge) this.error(session, M.PUBLISH, requestId, ErrorUri.invalidUri, `'${topic}': the ${reserved} namespace is reserved for the router`);
       return;
     }
     const decision = decided ?? this.realm.authorizer.authorize(session.authrole, 'publish', topic);

@@ -12,7 +12,7 @@ import type { CallQueueConfig, MatchPolicy } from '../config/types.js';
 import * as M from '../wamp/message.js';
 import { ErrorUri } from '../wamp/errors.js';
 import type { IdSequence } from '../wamp/ids.js';
-import { isReservedUri, isValidPattern, isValidUri } from '../wamp/uri.js';
+import { isReservedUri, isValidPattern, isValidUri, reservedNamespace } from '../wamp/uri.js';
 import { ProtocolViolation } from '../wamp/validate.js';
 import { PatternIndex } from './pattern-index.js';
 import { Call } from './call.js';
@@ -66,9 +66,10 @@ export class Dealer {
     if (!isValidPattern(procedure, match, this.realm.uriCheck)) {
       return this.error(session, M.REGISTER, requestId, ErrorUri.invalidUri, `invalid procedure URI '${procedure}' for match '${match}'`);
     }
-    if (isReservedUri(procedure) && !session.internal) {
-      logRefusal(session, 'register', procedure, 'the wamp.* namespace is reserved for the router');
-      return this.error(session, M.REGISTER, requestId, ErrorUri.invalidUri, `'${procedure}': the wamp.* namespace is reserved for the router`);
+    const reserved = session.privileged ? undefined : reservedNamespace(procedure);
+    if (reserved) {
+      logRefusal(session, 'register', procedure, `the ${reserved} namespace is reserved for the router`);
+      return this.error(session, M.REGISTER, requestId, ErrorUri.invalidUri, `'${procedure}': the ${reserved} namespace is reserved for the router`);
     }
     if (!(decided ?? this.realm.authorizer.authorize(session.authrole, 'register', procedure)).allow) {
       logRefusal(session, 'register', procedure);
@@ -191,7 +192,11 @@ export class Dealer {
       return this.error(session, M.CALL, requestId, ErrorUri.notAuthorized, `session is not authorized to call '${procedure}'`);
     }
     const reg = this.index.best(procedure);
-    if (!reg) return this.error(session, M.CALL, requestId, ErrorUri.noSuchProcedure, `no callee registered for procedure '${procedure}'`);
+    // A client's pattern registration (prefix '' or 'junc', wildcard '.setup.reveal') never
+    // answers for the router's own procedures, even while the router has none registered there.
+    if (!reg || (isReservedUri(procedure) && !isReservedUri(reg.uri))) {
+      return this.error(session, M.CALL, requestId, ErrorUri.noSuchProcedure, `no callee registered for procedure '${procedure}'`);
+    }
     const call = new Call(session, requestId, procedure, options, msg, reg, decision.disclose || options['disclose_me'] === true);
     session.calls.set(requestId, call);
     if (call.timeoutMs > 0) call.timer = setTimeout(() => this.timedOut(call), call.timeoutMs);
@@ -243,7 +248,10 @@ export class Dealer {
     call.invocationId = invocationId;
     const details: M.Dict = {};
     if (reg.match !== 'exact') details['procedure'] = call.procedure;
-    if (call.discloseCaller || callee.discloseCaller) {
+    // Who the caller is, is the caller's role's business (disclose.caller) or the caller's own
+    // (disclose_me); a callee asking with disclose_caller gets it only if it is the router's own
+    // (the meta API needs to know who asks), as Crossbar discloses to its wamp.* procedures.
+    if (call.discloseCaller || (callee.discloseCaller && callee.session.internal)) {
       details['caller'] = caller.id;
       details['caller_authid'] = caller.authid;
       details['caller_authrole'] = caller.authrole;

@@ -109,9 +109,14 @@ export class Session implements SessionHandle {
     return this.state === 'established';
   }
 
-  /** Router-internal sessions (the meta API) may register and publish under `wamp.*`. */
+  /** Router-internal sessions (meta API, service caller): not shown by the meta API. */
   get internal(): boolean {
     return this.options.internal === true;
+  }
+
+  /** The router's own sessions may register and publish under `wamp.*` and `junction.*`. */
+  get privileged(): boolean {
+    return this.options.internal === true || this.options.privileged === true;
   }
 
   send(message: M.WampMessage, cache?: EncodingCache): boolean {
@@ -420,7 +425,13 @@ export class Session implements SessionHandle {
   }
 
   private leaveRealm(): void {
-    if (this.realm && (this.state === 'established')) this.realm.leave(this);
+    if (!this.realm || this.state !== 'established') return;
+    // Runs from transports' close handlers: a bug here must cost a log line, not the process.
+    try {
+      this.realm.leave(this);
+    } catch (err) {
+      log.error(`session ${this.id}: internal error while leaving realm '${this.realm.name}': ${(err as Error).stack}`);
+    }
   }
 
   /** Final teardown: leave the realm, stop reading, close the transport. */

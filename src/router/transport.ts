@@ -79,8 +79,13 @@ export interface SessionOptions {
    * does not count. 0 or absent: no limit (in-process sessions).
    */
   openTimeoutMs?: number;
-  /** The router's own components (meta API): may register and publish under `wamp.*`. */
+  /** The router's own services (meta API, service caller): hidden from the meta API; privileged too. */
   internal?: boolean;
+  /**
+   * The router's own components (bridge and board procedures, setup reveal): may register and
+   * publish in the reserved namespaces (`wamp.*`, `junction.*`), and are listed like any session.
+   */
+  privileged?: boolean;
 }
 
 /** Implemented by the Router: every transport opens its sessions through this one door. */

@@ -34,9 +34,20 @@ export function isValidPattern(uri: unknown, match: MatchPolicy, check: UriCheck
   }
 }
 
-/** `wamp.*` belongs to the router: clients may call and subscribe there, never register or publish. */
+/**
+ * `wamp.*` (the meta API) and `junction.*` (Junction's own procedures and events: setup reveal,
+ * bridges, board, serial) belong to the router: clients may call and subscribe there, only the
+ * router's own sessions may register or publish.
+ */
 export function isReservedUri(uri: string): boolean {
-  return uri.startsWith('wamp.');
+  return reservedNamespace(uri) !== undefined;
+}
+
+/** 'wamp.*' or 'junction.*' when `uri` is in one of the router's namespaces, for refusal messages. */
+export function reservedNamespace(uri: string): string | undefined {
+  if (uri.startsWith('wamp.')) return 'wamp.*';
+  if (uri.startsWith('junction.')) return 'junction.*';
+  return undefined;
 }
 
 export function isMatchPolicy(value: unknown): value is MatchPolicy {
