@@ -97,7 +97,7 @@ export class Broker {
     if (!isValidPattern(topic, match, this.realm.uriCheck)) {
       return this.error(session, M.SUBSCRIBE, requestId, ErrorUri.invalidUri, `invalid topic URI '${topic}' for match '${match}'`);
     }
-    const decision = decided ?? this.realm.authorizer.authorize(session.authrole, 'subscribe', topic);
+    const decision = decided ?? this.realm.authorizer.authorize(session.authrole, 'subscribe', topic, match);
     if (!decision.allow) {
       logRefusal(session, 'subscribe to', topic);
       return this.error(session, M.SUBSCRIBE, requestId, ErrorUri.notAuthorized, `session is not authorized to subscribe to '${topic}'`);

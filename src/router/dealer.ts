@@ -71,7 +71,7 @@ export class Dealer {
       logRefusal(session, 'register', procedure, `the ${reserved} namespace is reserved for the router`);
       return this.error(session, M.REGISTER, requestId, ErrorUri.invalidUri, `'${procedure}': the ${reserved} namespace is reserved for the router`);
     }
-    if (!(decided ?? this.realm.authorizer.authorize(session.authrole, 'register', procedure)).allow) {
+    if (!(decided ?? this.realm.authorizer.authorize(session.authrole, 'register', procedure, match)).allow) {
       logRefusal(session, 'register', procedure);
       return this.error(session, M.REGISTER, requestId, ErrorUri.notAuthorized, `session is not authorized to register '${procedure}'`);
     }

@@ -343,3 +343,86 @@ describe('failed-login throttle', () => {
     expect(Math.max(a, b)).toBeGreaterThanOrEqual(240);
   });
 });
+
+describe('pattern authorization', () => {
+  const perm = (uri: string, match: 'exact' | 'prefix' | 'wildcard', allow: { subscribe?: boolean; register?: boolean; call?: boolean; publish?: boolean }) => ({
+    uri, match, cache: true,
+    allow: { call: false, register: false, publish: false, subscribe: false, ...allow },
+    disclose: { caller: false, publisher: false },
+  });
+  const roles: RoleConfig[] = [
+    allowAll('admin'),
+    { name: 'reader', permissions: [perm('public.news', 'exact', { subscribe: true })] },
+    { name: 'echo-only', permissions: [perm('svc.sensor.echo', 'exact', { register: true })] },
+    { name: 'sensor-svc', permissions: [perm('svc.', 'prefix', {}), perm('svc.sensor.', 'prefix', { register: true, subscribe: true })] },
+    { name: 'app', permissions: [perm('app.', 'prefix', { subscribe: true, register: true }), perm('app.secret', 'exact', {}), perm('app.internal.', 'prefix', {})] },
+  ];
+  const refused = { uri: 'wamp.error.not_authorized' };
+
+  it('issue 19 #6: a prefix subscription is refused when the role allows only the exact URI', async () => {
+    const router = routerWith(roles);
+    const [reader, admin] = await Promise.all([join(router, 'reader'), join(router, 'admin')]);
+    const got: string[] = [];
+    await reader.subscribe('public.news', (_a, _k, d) => got.push(String(d['topic'] ?? 'public.news')));
+    await expect(reader.subscribe('public.news', () => got.push('leak'), { match: 'prefix' })).rejects.toMatchObject(refused);
+    await expect(reader.subscribe('public.', () => got.push('leak'), { match: 'wildcard' })).rejects.toMatchObject(refused);
+    await expect(reader.subscribe('.news', () => got.push('leak'), { match: 'wildcard' })).rejects.toMatchObject(refused);
+    // A wildcard without an empty component is that one URI.
+    await reader.subscribe('public.news', () => {}, { match: 'wildcard' });
+    await admin.publish('public.news.internal', ['secret'], {}, { acknowledge: true });
+    await admin.publish('public.news', ['hello'], {}, { acknowledge: true });
+    await tick(5);
+    expect(got).toEqual(['public.news']);
+  });
+
+  it('issue 19 #6: an exact register permission does not register a prefix that captures other procedures; a prefix permission does', async () => {
+    const router = routerWith(roles);
+    const [echo, svc, admin] = await Promise.all([join(router, 'echo-only'), join(router, 'sensor-svc'), join(router, 'admin')]);
+    await expect(echo.register('svc.sensor.echo', () => 'forged', { match: 'prefix' })).rejects.toMatchObject(refused);
+    await expect(echo.register('svc.sensor.', () => 'forged', { match: 'wildcard' })).rejects.toMatchObject(refused);
+    await echo.register('svc.sensor.echo', (args) => args[0]);
+    await admin.register('svc.sensor.echo_admin_reset', () => 'reset done');
+    expect((await admin.call('svc.sensor.echo_admin_reset')).args).toEqual(['reset done']);
+    // The permission on the prefix `svc.sensor.` covers any pattern inside it (the broader `svc.`
+    // denial never applies there: the longer prefix always wins), as Crossbar allows.
+    await svc.register('svc.sensor.temp', () => 't', { match: 'prefix' });
+    await svc.register('svc.sensor..reset', () => 'r', { match: 'wildcard' });
+    await svc.subscribe('svc.sensor.', () => {}, { match: 'prefix' });
+    await expect(svc.register('svc.', () => 'x', { match: 'prefix' })).rejects.toMatchObject(refused);
+    await expect(svc.register('svc..reset', () => 'x', { match: 'wildcard' })).rejects.toMatchObject(refused);
+  });
+
+  it('issue 19 #6: a pattern is refused when a narrower permission inside it denies', async () => {
+    const router = routerWith(roles);
+    const app = await join(router, 'app');
+    await expect(app.subscribe('app.', () => {}, { match: 'prefix' })).rejects.toMatchObject(refused); // reaches app.secret
+    await expect(app.subscribe('app.sec', () => {}, { match: 'prefix' })).rejects.toMatchObject(refused);
+    await expect(app.subscribe('app.', () => {}, { match: 'wildcard' })).rejects.toMatchObject(refused);
+    await expect(app.subscribe('app.int', () => {}, { match: 'prefix' })).rejects.toMatchObject(refused); // app.internal.*
+    await expect(app.subscribe('app..status', () => {}, { match: 'wildcard' })).rejects.toMatchObject(refused); // app.internal.status
+    await app.subscribe('app.pub', () => {}, { match: 'prefix' });
+    await app.subscribe('app.public.', () => {}, { match: 'wildcard' });
+    await expect(app.subscribe('app...status', () => {}, { match: 'wildcard' })).rejects.toMatchObject(refused); // app.internal.x.status
+    await app.subscribe('app.secret', () => {}).then(() => { throw new Error('exact app.secret must be refused'); }, (e) => expect(e).toMatchObject(refused));
+  });
+
+  it('issue 19 #6: a dynamic authorizer is told the match policy and its cached decisions are kept per policy', async () => {
+    const router = routerWith([allowAll('admin'), { name: 'user', permissions: [], authorizer: 'com.example.authorize' }]);
+    const admin = await join(router, 'admin');
+    const asked: unknown[] = [];
+    await admin.register('com.example.authorize', (args) => {
+      const [, uri, action, options] = args as [unknown, string, string, Record<string, unknown>];
+      asked.push([action, uri, options['match']]);
+      return { allow: options['match'] === 'exact', cache: true };
+    });
+    const user = await join(router, 'user');
+    await user.subscribe('public.news', () => {});
+    await expect(user.subscribe('public.news', () => {}, { match: 'prefix' })).rejects.toMatchObject(refused);
+    await expect(user.register('svc.sensor.echo', () => 1, { match: 'wildcard' })).rejects.toMatchObject(refused);
+    await user.register('svc.sensor.echo', () => 1);
+    expect(asked).toEqual([
+      ['subscribe', 'public.news', 'exact'], ['subscribe', 'public.news', 'prefix'],
+      ['register', 'svc.sensor.echo', 'wildcard'], ['register', 'svc.sensor.echo', 'exact'],
+    ]);
+  });
+});
