@@ -296,7 +296,7 @@ export class Session implements SessionHandle {
   /** Only sessions whose role has an authorizer get this function (most sessions never do). */
   private callAuthorizerFn: AuthorizerCall | undefined;
   private get callAuthorizer(): AuthorizerCall {
-    return (this.callAuthorizerFn ??= (procedure, args) => this.router.services.call(this.realm!.name, procedure, args).then((r) => r.args[0]));
+    return (this.callAuthorizerFn ??= (procedure, args) => this.router.services.call(this.realm!.name, procedure, args, 'authorizer').then((r) => r.args[0]));
   }
 
   /** What an authorizer procedure is told about the session (Crossbar's session details). */
@@ -335,7 +335,13 @@ export class Session implements SessionHandle {
       realm: realmName,
       session: this.id,
       transport: this.transport.info,
-      callAuthenticator: (authRealm, procedure, args) => this.router.services.call(authRealm, procedure, args).then((r) => r.args[0]),
+      // Admitted per client address and in total (src/auth/auth-gate.ts), through the service
+      // caller's session for authenticators, apart from the authorizers' one.
+      callAuthenticator: (authRealm, procedure, args) => this.router.authGate.run(
+        peerAddress(this.transport.info.peer),
+        () => this.router.services.call(authRealm, procedure, args, 'authenticator').then((r) => r.args[0]),
+        () => this.state === 'authenticating',
+      ),
     }));
   }
 

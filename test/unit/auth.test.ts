@@ -1,13 +1,15 @@
 // Authentication (ticket, WAMP-CRA, Cryptosign; static and dynamic), dynamic authorization and
 // the failed-login throttle, on the router core through in-process wires.
 
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, vi } from 'vitest';
+import { log } from '../../src/log.js';
 import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import type { AuthConfig, RoleConfig } from '../../src/config/types.js';
 import { Router } from '../../src/router/router.js';
 import { LocalConnection } from '../../src/client/local-transport.js';
 import { WampError } from '../../src/client/session.js';
 import type { WampMessage } from '../../src/wamp/message.js';
+import type { Transport } from '../../src/router/transport.js';
 import { craDeriveKey } from '../../src/auth/wampcra.js';
 import { FailureThrottle, peerAddress } from '../../src/auth/throttle.js';
 import { allowAll, join, tick } from '../helpers/core.js';
@@ -34,6 +36,30 @@ function wire(router: Router, auth: AuthConfig | undefined, name = 'tcp4:10.0.0.
     async ask(m: unknown, waitMs = 2000): Promise<WampMessage | undefined> {
       const before = received.length;
       conn.send(m as WampMessage);
+      const deadline = Date.now() + waitMs;
+      while (received.length === before && !closed && Date.now() < deadline) await tick(2);
+      return received[before];
+    },
+  };
+}
+
+/** A wire whose transport has a network peer string (as RawSocket and WebSocket give), so addresses count. */
+function tcpWire(router: Router, auth: AuthConfig, peer: string) {
+  const received: WampMessage[] = [];
+  let closed = false;
+  const transport: Transport = {
+    info: { type: 'rawsocket', serializer: 'json', peer },
+    send: (m) => { if (!closed) received.push(m as WampMessage); return true; },
+    close: () => { if (!closed) { closed = true; queueMicrotask(() => handle.transportClosed()); } },
+  };
+  const handle = router.openSession(transport, { auth });
+  return {
+    received,
+    get closed() { return closed; },
+    send: (m: unknown) => handle.receive(m),
+    async ask(m: unknown, waitMs = 2000): Promise<WampMessage | undefined> {
+      const before = received.length;
+      handle.receive(m);
       const deadline = Date.now() + waitMs;
       while (received.length === before && !closed && Date.now() < deadline) await tick(2);
       return received[before];
@@ -142,6 +168,32 @@ describe('WAMP-CRA', () => {
     expect(await probe.ask([5, craSign('anything', (decoy![2] as { challenge: string }).challenge), {}]))
       .toEqual([3, { message: 'authentication failed' }, 'wamp.error.not_authorized']);
   });
+
+  it('issue 19 #7: the challenge for an unknown authid has the same keys as a known one and tells no role', async () => {
+    const router = routerWith();
+    const challengeOf = async (authid: string) => {
+      const w = wire(router, auth);
+      const c = await w.ask([1, 'realm1', { roles: ROLES, authmethods: ['wampcra'], authid }]);
+      expect(c?.[0], authid).toBe(4);
+      const extra = c![2] as Record<string, unknown>;
+      return { w, extra, fields: JSON.parse(extra['challenge'] as string) as Record<string, unknown> };
+    };
+    const known = [await challengeOf('alice'), await challengeOf('bob')];
+    const shape = (c: { extra: Record<string, unknown>; fields: Record<string, unknown> }) =>
+      `${Object.keys(c.extra).sort().join(',')} | ${Object.keys(c.fields).sort().join(',')}`;
+    const knownShapes = new Set(known.map(shape));
+    const roles = new Set<unknown>();
+    for (let i = 0; i < 40; i++) {
+      const c = await challengeOf(`nobody-${i}`);
+      expect(knownShapes, shape(c)).toContain(shape(c));
+      expect(c.fields['authprovider']).toBe('static');
+      roles.add(c.fields['authrole']);
+      if (c.extra['salt'] !== undefined) expect(c.extra).toMatchObject({ iterations: 100, keylen: 32 });
+      if (i < 3) expect(await c.w.ask([5, craSign('alice-secret', c.extra['challenge'] as string), {}])).toEqual([3, { message: 'authentication failed' }, 'wamp.error.not_authorized']);
+    }
+    // Roles a real user has, never the tell-tale "anonymous".
+    expect([...roles].sort()).toEqual(['admin', 'device']);
+  });
 });
 
 describe('Cryptosign', () => {
@@ -221,7 +273,7 @@ describe('dynamic authentication', () => {
     await service.register('com.example.authenticate', (args) => {
       const [, authid, details] = args as [string, string | null, { authmethod: string; authextra: { pubkey?: string } }];
       if (details.authmethod === 'wampcra' && authid === 'carol') return { secret: 'carol-key', role: 'admin' };
-      if (details.authmethod === 'cryptosign' && details.authextra.pubkey === key.pubHex) return { role: 'device', authid: 'board-1' };
+      if (details.authmethod === 'cryptosign' && details.authextra.pubkey === key.pubHex) return { role: 'device', authid: 'board-1', pubkey: key.pubHex };
       throw new WampError('wamp.error.not_authorized');
     });
     const auth: AuthConfig = {
@@ -238,12 +290,60 @@ describe('dynamic authentication', () => {
       .toMatchObject({ authid: 'board-1', authrole: 'device', authmethod: 'cryptosign', authprovider: 'dynamic' });
   });
 
+  it('issue 19 #7: a dynamic Cryptosign authenticator must vouch for the key: a role alone lets no key in', async () => {
+    const router = routerWith();
+    const service = await join(router, 'admin');
+    const [mallory, device, other] = [ed25519(), ed25519(), ed25519()];
+    await service.register('com.example.authenticate', (args) => {
+      const [, authid] = args as [string, string | null];
+      if (authid === 'lazy') return { role: 'admin' }; // vouches for nothing
+      if (authid === 'typo') return { role: 'admin', pubkey: other.pubHex };
+      if (authid === 'board-2') return { role: 'device', authorized_keys: [other.pubHex, device.pubHex.toUpperCase()] };
+      return 'admin'; // a bare role
+    });
+    const auth: AuthConfig = { cryptosign: { type: 'dynamic', authenticator: 'com.example.authenticate' } };
+    const attempt = async (authid: string | undefined, key: ReturnType<typeof ed25519>) => {
+      const w = wire(router, auth);
+      const c = await w.ask([1, 'realm1', { roles: ROLES, authmethods: ['cryptosign'], authextra: { pubkey: key.pubHex }, ...(authid ? { authid } : {}) }]);
+      if (c?.[0] !== 4) return c;
+      return w.ask([5, key.sign((c[2] as { challenge: string }).challenge), {}]);
+    };
+    const refused = [3, { message: 'authentication failed' }, 'wamp.error.not_authorized'];
+    expect(await attempt('lazy', mallory)).toEqual(refused);
+    expect(await attempt('root', mallory)).toEqual(refused);
+    expect(await attempt(undefined, mallory)).toEqual(refused);
+    expect(await attempt('typo', mallory)).toEqual(refused);
+    expect((await attempt('board-2', device))?.[2]).toMatchObject({ authid: 'board-2', authrole: 'device', authmethod: 'cryptosign' });
+  });
+
+  it('issue 19 #7: a dynamic WAMP-CRA authenticator\'s refusal is a challenge like any other, failing at AUTHENTICATE', async () => {
+    const router = routerWith();
+    const service = await join(router, 'admin');
+    await service.register('com.example.authenticate', (args) => {
+      if (args[1] === 'carol') return { secret: 'carol-key', role: 'device' };
+      throw new WampError('wamp.error.not_authorized');
+    });
+    const auth: AuthConfig = { wampcra: { type: 'dynamic', authenticator: 'com.example.authenticate' } };
+    const known = wire(router, auth);
+    const kc = await known.ask([1, 'realm1', { roles: ROLES, authmethods: ['wampcra'], authid: 'carol' }]);
+    expect((await known.ask([5, craSign('carol-key', (kc![2] as { challenge: string }).challenge), {}]))?.[0]).toBe(2);
+    const probe = wire(router, auth);
+    const pc = await probe.ask([1, 'realm1', { roles: ROLES, authmethods: ['wampcra'], authid: 'nobody' }]);
+    expect(pc?.[0]).toBe(4);
+    const fields = JSON.parse((pc![2] as { challenge: string }).challenge);
+    expect(Object.keys(fields).sort()).toEqual(Object.keys(JSON.parse((kc![2] as { challenge: string }).challenge)).sort());
+    expect(fields.authrole).toBe('device');
+    expect(await probe.ask([5, craSign('carol-key', (pc![2] as { challenge: string }).challenge), {}])).toEqual([3, { message: 'authentication failed' }, 'wamp.error.not_authorized']);
+  });
+
   it('an authenticator that is not registered, or returns a role the realm lacks, refuses and keeps the router up', async () => {
     const router = routerWith();
     const auth: AuthConfig = { anonymous: { type: 'dynamic', authenticator: 'com.example.missing' } };
     const w = wire(router, auth);
     const abort = await w.ask([1, 'realm1', { roles: ROLES, authmethods: ['anonymous'] }]);
-    expect(abort).toEqual([3, { message: 'authentication failed' }, 'wamp.error.not_authorized']);
+    // Not the client's fault: refused as unavailable, and not counted against its address.
+    expect(abort).toEqual([3, { message: 'authentication is not available right now; try again later' }, 'wamp.error.authentication_failed']);
+    expect(router.authThrottle.failures(peerAddress('tcp4:10.0.0.9:4000'))).toBe(0);
     const service = await join(router, 'admin');
     await service.register('com.example.missing', () => 'ghost');
     const w2 = wire(router, auth);
@@ -424,5 +524,69 @@ describe('pattern authorization', () => {
       ['subscribe', 'public.news', 'exact'], ['subscribe', 'public.news', 'prefix'],
       ['register', 'svc.sensor.echo', 'wildcard'], ['register', 'svc.sensor.echo', 'exact'],
     ]);
+  });
+});
+
+describe('authentication under a flood', () => {
+  it('issue 19 #8: a correct login succeeds while 1,500 HELLOs from another address wait on a slow authenticator', async () => {
+    const router = routerWith();
+    const service = await join(router, 'admin');
+    let release!: () => void;
+    const slow = new Promise<void>((r) => { release = r; });
+    let asked = 0;
+    await service.register('com.example.authenticate', async (args) => {
+      asked++;
+      if (args[1] === 'alice') return { secret: 'alice-key', role: 'device' };
+      await slow; // the flood's answers take as long as the test wants
+      throw new WampError('wamp.error.not_authorized');
+    });
+    const auth: AuthConfig = { wampcra: { type: 'dynamic', authenticator: 'com.example.authenticate' } };
+    const warnings: string[] = [];
+    const spy = vi.spyOn(log, 'warn').mockImplementation((m: string) => { warnings.push(m); });
+    try {
+      const flood = Array.from({ length: 1500 }, (_, i) => {
+        const w = tcpWire(router, auth, `tcp4:10.0.0.66:${10_000 + i}`);
+        w.send([1, 'realm1', { roles: ROLES, authmethods: ['wampcra'], authid: `mallory-${i}` }]);
+        return w;
+      });
+      await tick(20);
+      const alice = tcpWire(router, auth, 'tcp4:10.0.0.7:5000');
+      const c = await alice.ask([1, 'realm1', { roles: ROLES, authmethods: ['wampcra'], authid: 'alice' }]);
+      expect(c?.[0], JSON.stringify(c)).toBe(4);
+      const welcome = await alice.ask([5, craSign('alice-key', (c![2] as { challenge: string }).challenge), {}]);
+      expect(welcome?.[2]).toMatchObject({ authid: 'alice', authrole: 'device' });
+      // The flood's excess was turned away at once, with the reason logged, and asked nobody.
+      const turnedAway = flood.filter((w) => w.closed).length;
+      expect(turnedAway).toBeGreaterThan(1400);
+      expect(asked).toBeLessThan(40);
+      expect(warnings.some((m) => m.includes('tcp4:10.0.0.66') && m.includes('already waiting'))).toBe(true);
+      // Nothing was counted against either address: nobody got a credential wrong.
+      expect(router.authThrottle.failures('tcp4:10.0.0.7')).toBe(0);
+      expect(router.authThrottle.failures('tcp4:10.0.0.66')).toBe(0);
+      expect(router.authGate.stats().running).toBeLessThanOrEqual(4);
+    } finally {
+      spy.mockRestore();
+      release();
+    }
+  });
+
+  it('issue 19 #8: waiting attempts are served round-robin across addresses, within the per-address and total bounds', async () => {
+    const { AuthenticationGate } = await import('../../src/auth/auth-gate.js');
+    const gate = new AuthenticationGate({ perAddress: 1, total: 2, queuedPerAddress: 2, queuedTotal: 5 });
+    const order: string[] = [];
+    const finishers: Array<() => void> = [];
+    const job = (name: string) => () => new Promise<string>((r) => { order.push(name); finishers.push(() => r(name)); });
+    const results = [
+      ...['a1', 'a2', 'a3', 'a4'].map((n) => gate.run('A', job(n)).catch((e: Error) => `refused ${n}: ${e.message}`)),
+      ...['b1', 'b2'].map((n) => gate.run('B', job(n)).catch((e: Error) => `refused ${n}: ${e.message}`)),
+      gate.run('C', job('c1')).catch((e: Error) => `refused c1: ${e.message}`),
+    ];
+    await tick(1);
+    expect(order).toEqual(['a1', 'b1']);
+    while (finishers.length > 0) { finishers.shift()!(); await tick(1); }
+    // A's fourth would wait beyond its queue of 2: refused. A's flood does not delay B and C: turns go round the addresses.
+    expect(await Promise.all(results)).toEqual(['a1', 'a2', 'a3', 'refused a4: 2 authentications from this address are already waiting', 'b1', 'b2', 'c1']);
+    expect(order).toEqual(['a1', 'b1', 'a2', 'b2', 'c1', 'a3']);
+    expect(gate.stats()).toEqual({ running: 0, waiting: 0 });
   });
 });
