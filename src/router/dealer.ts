@@ -25,6 +25,9 @@ type CancelMode = 'skip' | 'kill' | 'killnowait';
 /** A CALL while the caller already has the realm's `max_pending_calls` calls unanswered. */
 export const TOO_MANY_PENDING_CALLS = 'junction.error.too_many_pending_calls';
 
+/** How often calls queued behind a backlogged callee look for a free one again. */
+const BACKLOG_RETRY_MS = 20;
+
 /** `head` followed by the payload tail (args, kwargs) of `msg` from index `from`, without copying twice. */
 function withPayload(head: unknown[], msg: M.WampMessage, from: number): M.WampMessage {
   if (msg.length > from) head.push(msg[from]);
@@ -212,10 +215,13 @@ export class Dealer {
       this.realm.observer?.registrationSaturated(reg);
     }
     const rule = this.queueRules.best(call.procedure);
+    const scope = reg.invoke === 'roundrobin' || reg.invoke === 'random' ? 'every callee' : 'the callee';
+    // A callee that does not read what it is sent is busy, not a slow consumer to disconnect.
+    const backlogged = reg.callees.some((c) => c.session.sendBacklogged);
     if (!rule || rule.limit === 0) {
-      const scope = reg.invoke === 'roundrobin' || reg.invoke === 'random' ? 'every callee' : 'the callee';
-      return this.refuse(call, ErrorUri.maxConcurrencyReached,
-        `'${call.procedure}': ${scope} of this ${reg.invoke} registration is at its maximum concurrency`);
+      return this.refuse(call, ErrorUri.maxConcurrencyReached, backlogged
+        ? `'${call.procedure}': ${scope} of this ${reg.invoke} registration is busy (not reading what it is sent: its send queue is over max_send_queue); try again later`
+        : `'${call.procedure}': ${scope} of this ${reg.invoke} registration is at its maximum concurrency`);
     }
     if (reg.queue.size >= rule.limit) {
       if (!reg.queueFullReported) {
@@ -229,6 +235,21 @@ export class Dealer {
     call.queueRule = rule;
     reg.queue.add(call);
     if (reg.callees.length === 0) this.startNoCalleeTimer(call);
+    if (backlogged) this.drainWhenRead(reg);
+  }
+
+  /**
+   * Queued calls are placed when a callee answers; a callee that is only backlogged answers nothing,
+   * so look again shortly until its backlog is written (each call's queue timeout still bounds the wait).
+   */
+  private drainWhenRead(reg: Registration): void {
+    if (reg.backlogTimer) return;
+    reg.backlogTimer = setTimeout(() => {
+      reg.backlogTimer = undefined;
+      this.drain(reg);
+      if (reg.queue.size > 0 && reg.callees.some((c) => c.session.sendBacklogged)) this.drainWhenRead(reg);
+    }, BACKLOG_RETRY_MS);
+    reg.backlogTimer.unref?.();
   }
 
   /** A queued call without its own timeout waits at most the queue entry's timeout for a callee. */

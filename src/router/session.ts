@@ -109,6 +109,11 @@ export class Session implements SessionHandle {
     return this.state === 'established';
   }
 
+  /** The peer is not reading: more than its send queue limit waits to be written (network transports only). */
+  get sendBacklogged(): boolean {
+    return this.transport.sendBacklogged?.() === true;
+  }
+
   /** Router-internal sessions (meta API, service caller): not shown by the meta API. */
   get internal(): boolean {
     return this.options.internal === true;

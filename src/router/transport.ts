@@ -34,6 +34,11 @@ export interface Transport {
   close(): void;
   /** The outbound queue and what it cost this peer; absent for transports without one (in-process). */
   sendQueue?(): SendQueueStats;
+  /**
+   * True while more than `max_send_queue` bytes wait to be written to the peer: the dealer then
+   * treats the peer as a busy callee instead of piling invocations on it (which would close it).
+   */
+  sendBacklogged?(): boolean;
 }
 
 /**
