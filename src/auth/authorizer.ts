@@ -15,6 +15,11 @@ export interface Decision {
   readonly allow: boolean;
   /** call: disclose the caller to the callee; publish: disclose the publisher to subscribers. */
   readonly disclose: boolean;
+  /**
+   * subscribe with a pattern: allowed, but a narrower permission inside the pattern denies some
+   * topics, so each event is delivered only if the role may subscribe to its topic.
+   */
+  readonly partial?: boolean;
 }
 
 export const TRUSTED_ROLE = 'trusted';
@@ -63,7 +68,11 @@ class RolePermissions {
   /**
    * A pattern is allowed when the permission that applies to all of its URIs allows it, and so does
    * every other permission that may apply to some of them (unless the first one always wins there).
-   * Stricter than Crossbar, which checks the pattern's string as if it were one URI.
+   * Stricter than Crossbar, which checks the pattern's string as if it were one URI. One exception
+   * keeps Crossbar's answer where it is safe: a subscription whose pattern only a narrower
+   * permission denies in part is allowed as `partial` (the broker then delivers each event only if
+   * its topic may be subscribed to). A registration over such a denial is refused: it would answer
+   * calls to procedures the role may not register.
    */
   private decidePattern(action: Action, requested: UriPattern): { permission: PermissionConfig | undefined; decision: Decision } {
     const set = normalized(requested);
@@ -77,7 +86,7 @@ class RolePermissions {
     if (!winner || !winner.allow[action]) return { permission: winner, decision: DENY };
     for (const p of this.permissions) {
       if (p === winner || p.allow[action] || !intersects(p, set) || outranks(winner, p)) continue;
-      return { permission: p, decision: DENY };
+      return { permission: p, decision: action === 'subscribe' ? ALLOW_PER_TOPIC : DENY };
     }
     return { permission: winner, decision: toDecision(winner, action) };
   }
@@ -133,6 +142,7 @@ function fromAnswer(answer: unknown): { decision: Decision; cache: boolean } | u
 }
 
 const ALLOW: Decision = Object.freeze({ allow: true, disclose: false });
+const ALLOW_PER_TOPIC: Decision = Object.freeze({ allow: true, disclose: false, partial: true });
 const ALLOW_DISCLOSED: Decision = Object.freeze({ allow: true, disclose: true });
 
 export class Authorizer {

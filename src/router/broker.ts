@@ -18,6 +18,11 @@ import { EventStore, type StoredEvent } from './event-store.js';
 export class Subscription {
   readonly created = new Date().toISOString();
   readonly subscribers = new Set<Session>();
+  /**
+   * Subscribers whose role allows the pattern only in part (a narrower permission inside it
+   * denies): each event goes to them only if they may subscribe to its topic. Usually undefined.
+   */
+  perTopic: Set<Session> | undefined;
   constructor(readonly id: number, readonly uri: string, readonly match: MatchPolicy) {}
 }
 
@@ -112,6 +117,8 @@ export class Broker {
     // A repeated SUBSCRIBE returns the existing subscription, as the spec asks.
     const added = !sub.subscribers.has(session);
     sub.subscribers.add(session);
+    if (decision.partial) (sub.perTopic ??= new Set()).add(session);
+    else sub.perTopic?.delete(session);
     session.subscriptions.add(sub);
     session.send([M.SUBSCRIBED, requestId, sub.id]);
     const observer = this.realm.observer;
@@ -125,7 +132,7 @@ export class Broker {
   /** Retained events under the subscription's pattern that this subscriber may see. */
   private sendRetained(session: Session, sub: Subscription, subscribed: Decision): void {
     for (const e of this.store.retainedFor(sub.uri, sub.match)) {
-      const decision = e.topic === sub.uri ? subscribed : this.realm.authorizer.authorize(session.authrole, 'subscribe', e.topic);
+      const decision = e.topic === sub.uri && !subscribed.partial ? subscribed : this.realm.authorizer.authorize(session.authrole, 'subscribe', e.topic);
       if (!decision.allow) continue;
       const eligibility = eligibilityOf(e.options);
       if (eligibility && !isEligible(session, eligibility)) continue;
@@ -242,6 +249,7 @@ export class Broker {
         for (const subscriber of sub.subscribers) {
           if (subscriber === publisher && excludeMe) continue;
           if (eligibility && !isEligible(subscriber, eligibility)) continue;
+          if (sub.perTopic?.has(subscriber) && !this.realm.authorizer.authorize(subscriber.authrole, 'subscribe', topic).allow) continue;
           subscriber.send(event, cache);
         }
       }
@@ -265,6 +273,7 @@ export class Broker {
 
   private drop(session: Session, sub: Subscription): void {
     sub.subscribers.delete(session);
+    sub.perTopic?.delete(session);
     session.subscriptions.delete(sub);
     this.realm.observer?.subscriberRemoved(session, sub);
     if (sub.subscribers.size === 0) {

@@ -492,18 +492,53 @@ describe('pattern authorization', () => {
     await expect(svc.register('svc..reset', () => 'x', { match: 'wildcard' })).rejects.toMatchObject(refused);
   });
 
-  it('issue 19 #6: a pattern is refused when a narrower permission inside it denies', async () => {
+  it('issue 19 #6: a subscription pattern over a narrower denial gets only the topics the role may subscribe to; a registration pattern over one is refused', async () => {
     const router = routerWith(roles);
-    const app = await join(router, 'app');
-    await expect(app.subscribe('app.', () => {}, { match: 'prefix' })).rejects.toMatchObject(refused); // reaches app.secret
-    await expect(app.subscribe('app.sec', () => {}, { match: 'prefix' })).rejects.toMatchObject(refused);
-    await expect(app.subscribe('app.', () => {}, { match: 'wildcard' })).rejects.toMatchObject(refused);
-    await expect(app.subscribe('app.int', () => {}, { match: 'prefix' })).rejects.toMatchObject(refused); // app.internal.*
-    await expect(app.subscribe('app..status', () => {}, { match: 'wildcard' })).rejects.toMatchObject(refused); // app.internal.status
-    await app.subscribe('app.pub', () => {}, { match: 'prefix' });
-    await app.subscribe('app.public.', () => {}, { match: 'wildcard' });
-    await expect(app.subscribe('app...status', () => {}, { match: 'wildcard' })).rejects.toMatchObject(refused); // app.internal.x.status
-    await app.subscribe('app.secret', () => {}).then(() => { throw new Error('exact app.secret must be refused'); }, (e) => expect(e).toMatchObject(refused));
+    const [app, admin] = await Promise.all([join(router, 'app'), join(router, 'admin')]);
+    // Subscriptions: allowed (Crossbar's answer, kept because it is made safe), filtered per topic.
+    const got: string[] = [];
+    const record = (_a: unknown[], _k: unknown, d: Record<string, unknown>) => got.push(String(d['topic']));
+    await app.subscribe('app.', record, { match: 'prefix' });
+    await app.subscribe('app..status', record, { match: 'wildcard' });
+    for (const topic of ['app.secret', 'app.internal.status', 'app.internal.x', 'app.x.status', 'app.news']) {
+      await admin.publish(topic, [topic], {}, { acknowledge: true, retain: true });
+    }
+    await tick(5);
+    expect(got.sort()).toEqual(['app.news', 'app.x.status', 'app.x.status']);
+    // Retained events follow the same rule.
+    const retained: string[] = [];
+    await app.subscribe('app.', (_a, _k, d) => retained.push(String(d['topic'])), { match: 'prefix', get_retained: true });
+    await tick(5);
+    expect(retained.sort()).toEqual(['app.news', 'app.x.status']);
+    await expect(app.subscribe('app.secret', () => {})).rejects.toMatchObject(refused);
+    // Registrations: a pattern that would answer calls to app.secret or app.internal.* is refused.
+    await expect(app.register('app.', () => 'x', { match: 'prefix' })).rejects.toMatchObject(refused);
+    await expect(app.register('app.int', () => 'x', { match: 'prefix' })).rejects.toMatchObject(refused);
+    await expect(app.register('app..status', () => 'x', { match: 'wildcard' })).rejects.toMatchObject(refused);
+    await expect(app.register('app...status', () => 'x', { match: 'wildcard' })).rejects.toMatchObject(refused); // app.internal.x.status
+    await app.register('app.pub', () => 'x', { match: 'prefix' });
+    await app.register('app.public.', () => 'x', { match: 'wildcard' });
+  });
+
+  it("issue 19 #6: the first-boot dashboard role still subscribes to everything the dashboard subscribes to", async () => {
+    const { dashboardRole } = await import('../../src/config/load.js');
+    const router = routerWith([allowAll('admin'), dashboardRole()]);
+    const [dash, admin] = await Promise.all([join(router, 'dashboard'), join(router, 'admin')]);
+    // As src/web/dashboard.js subscribes.
+    await dash.subscribe('wamp.', () => {}, { match: 'prefix' });
+    await dash.subscribe('junction.registration.', () => {}, { match: 'prefix' });
+    await dash.subscribe('junction.session.', () => {}, { match: 'prefix' });
+    await dash.subscribe('junction.bridge.mqtt.on_state', () => {});
+    await dash.subscribe('junction.serial..on_change', () => {}, { match: 'wildcard' });
+    await dash.subscribe('junction.board..load', () => {}, { match: 'wildcard', get_retained: true });
+    await expect(dash.subscribe('junction.', () => {}, { match: 'prefix' })).rejects.toMatchObject(refused);
+    await expect(dash.subscribe('', () => {}, { match: 'prefix' })).rejects.toMatchObject(refused);
+    const joined: unknown[] = [];
+    await dash.subscribe('wamp.session.on_join', (args) => joined.push(args[0]));
+    await join(router, 'admin', 'newcomer');
+    await tick(5);
+    expect(joined).toEqual([expect.objectContaining({ authid: 'newcomer' })]);
+    expect(admin.id).toBeGreaterThan(0);
   });
 
   it('issue 19 #6: a dynamic authorizer is told the match policy and its cached decisions are kept per policy', async () => {
