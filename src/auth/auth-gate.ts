@@ -2,8 +2,10 @@
 // out a correct login from another (issue 19 #8). At most `perAddress` authenticator calls run at
 // once for one client address and `total` for the whole router; the rest wait in a queue per
 // address, served round-robin across addresses, so a newcomer waits for one turn, not behind the
-// flood. A full queue refuses (or, when one address holds more than its share of the total, drops
+// flood. A full queue refuses (logged with the reason, at most 20 lines per 10 s) (or, when one address holds more than its share of the total, drops
 // that address's newest waiter instead): nothing grows without bound.
+
+import { ThrottledLog } from '../throttled-log.js';
 
 export interface AuthGateLimits {
   /** Authenticator calls in flight for one client address. */
@@ -18,8 +20,10 @@ export interface AuthGateLimits {
 
 export const DEFAULT_AUTH_GATE: AuthGateLimits = { perAddress: 4, total: 32, queuedPerAddress: 16, queuedTotal: 1000 };
 
-/** The attempt was not admitted; `message` says why (for the log and the client's ABORT). */
+/** The attempt was not admitted; `message` says why (logged by the gate, rate-limited). */
 export class AuthGateRefusal extends Error {}
+
+const refusals = new ThrottledLog('authentication not attempted', 'warn');
 
 interface Waiter {
   start(): void;
@@ -47,7 +51,10 @@ export class AuthenticationGate {
           this.begin(address);
           Promise.resolve().then(job).then(resolve, reject).finally(() => this.end(address));
         },
-        refuse: (reason) => reject(new AuthGateRefusal(reason)),
+        refuse: (reason) => {
+          refusals.line(`authentication not attempted: ${address}: ${reason}`);
+          reject(new AuthGateRefusal(reason));
+        },
       };
       if (this.waiting.size === 0 && this.hasSlot(address)) return waiter.start();
       this.enqueue(address, waiter);

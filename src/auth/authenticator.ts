@@ -241,10 +241,7 @@ class MethodStart {
     try {
       result = await ctx.callAuthenticator(config.authenticatorRealm ?? ctx.realm, config.authenticator, [ctx.realm, authid, details]);
     } catch (err) {
-      if (err instanceof AuthGateRefusal) {
-        log.warn(`${t.peer}: ${authmethod} authentication of '${authid ?? ''}' not attempted: ${err.message}`);
-        return 'unavailable';
-      }
+      if (err instanceof AuthGateRefusal) return 'unavailable'; // logged by the gate
       const uri = (err as { uri?: unknown }).uri;
       const denied = uri === ErrorUri.notAuthorized || uri === ErrorUri.authenticationFailed ||
         (typeof uri === 'string' && !uri.startsWith('wamp.error.'));
