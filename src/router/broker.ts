@@ -8,7 +8,7 @@ import type { EventHistoryConfig, MatchPolicy } from '../config/types.js';
 import * as M from '../wamp/message.js';
 import { ErrorUri } from '../wamp/errors.js';
 import { randomId, type IdSequence } from '../wamp/ids.js';
-import { isReservedUri, isValidPattern, isValidUri, reservedNamespace } from '../wamp/uri.js';
+import { isReservedUri, isValidPattern, isValidUri, reservedForPublishing } from '../wamp/uri.js';
 import { PatternIndex } from './pattern-index.js';
 import type { EncodingCache } from './transport.js';
 import type { Realm } from './realm.js';
@@ -169,7 +169,7 @@ export class Broker {
       if (acknowledge) this.error(session, M.PUBLISH, requestId, ErrorUri.invalidUri, `invalid topic URI '${topic}'`);
       return;
     }
-    const reserved = session.privileged ? undefined : reservedNamespace(topic);
+    const reserved = session.privileged ? undefined : reservedForPublishing(topic);
     if (reserved) {
       logRefusal(session, 'publish to', topic, `the ${reserved} namespace is reserved for the router`);
       if (acknowledge) this.error(session, M.PUBLISH, requestId, ErrorUri.invalidUri, `'${topic}': the ${reserved} namespace is reserved for the router`);

@@ -50,6 +50,14 @@ export function reservedNamespace(uri: string): string | undefined {
   return undefined;
 }
 
+/** Where clients do publish under junction.*: MQTT devices answer the RPC gateway there (src/mqtt/rpc-gateway.ts). */
+const CLIENT_REPLIES = 'junction.rpc.';
+
+/** reservedNamespace for PUBLISH: the router's events may not be forged; gateway replies are the clients'. */
+export function reservedForPublishing(uri: string): string | undefined {
+  return uri.startsWith(CLIENT_REPLIES) ? undefined : reservedNamespace(uri);
+}
+
 export function isMatchPolicy(value: unknown): value is MatchPolicy {
   return value === 'exact' || value === 'prefix' || value === 'wildcard';
 }

@@ -411,5 +411,7 @@ describe('reserved namespaces', () => {
     // Meta events cannot be forged either.
     await expect(client.publish('junction.session.on_slow_consumer', [1], {}, { acknowledge: true })).rejects.toMatchObject({ uri: 'wamp.error.invalid_uri' });
     await expect(client.publish('junction.board.pi.load', [1], {}, { acknowledge: true })).rejects.toMatchObject({ uri: 'wamp.error.invalid_uri' });
+    // Except where MQTT devices answer the request/response gateway.
+    await client.publish('junction.rpc.mqtt.0123abcd', [1], {}, { acknowledge: true });
   });
 });
