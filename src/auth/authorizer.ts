@@ -42,8 +42,17 @@ class RolePermissions {
     call: new Map(), register: new Map(), publish: new Map(), subscribe: new Map(),
   };
 
-  constructor(private readonly permissions: PermissionConfig[]) {
-    for (const p of permissions) this.index.set(p.uri, p.match, p);
+  /** The permissions in effect: of two for the same URI and match policy, the later one (as in the index). */
+  private readonly permissions: PermissionConfig[];
+
+  constructor(permissions: PermissionConfig[]) {
+    const effective = new Map<string, PermissionConfig>();
+    for (const p of permissions) {
+      this.index.set(p.uri, p.match, p);
+      effective.delete(cacheKey(p.uri, p.match));
+      effective.set(cacheKey(p.uri, p.match), p);
+    }
+    this.permissions = [...effective.values()];
   }
 
   decide(action: Action, uri: string, match: MatchPolicy = 'exact'): Decision {

@@ -626,3 +626,56 @@ describe('authentication under a flood', () => {
     expect(gate.stats()).toEqual({ running: 0, waiting: 0 });
   });
 });
+
+describe('pattern authorization: soundness over a small URI universe', () => {
+  it('issue 19 #6: whenever a pattern is allowed, every URI it matches is allowed on its own (random roles and patterns)', async () => {
+    const { Authorizer } = await import('../../src/auth/authorizer.js');
+    const { uriMatches } = await import('../../src/wamp/uri.js');
+    // Every URI of 1 to 4 components from a small alphabet; 'ab' makes string prefixes cross components.
+    const parts = ['a', 'b', 'ab'];
+    const universe: string[] = [];
+    const grow = (prefix: string[]) => {
+      if (prefix.length > 0) universe.push(prefix.join('.'));
+      if (prefix.length < 4) for (const p of parts) grow([...prefix, p]);
+    };
+    grow([]);
+    let seed = 12345;
+    const rand = (n: number) => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+    const pick = <T>(xs: readonly T[]) => xs[rand(xs.length)]!;
+    const randomPattern = (): { uri: string; match: 'exact' | 'prefix' | 'wildcard' } => {
+      const match = pick(['exact', 'prefix', 'wildcard'] as const);
+      const n = 1 + rand(4);
+      const comps = Array.from({ length: n }, () => (match === 'wildcard' && rand(3) === 0 ? '' : pick(parts)));
+      let uri = comps.join('.');
+      if (match === 'prefix' && rand(3) === 0) uri += '.';
+      if (match === 'prefix' && rand(4) === 0) uri = uri.slice(0, Math.max(0, uri.length - 1));
+      return { uri, match };
+    };
+    let allowedPatterns = 0;
+    for (let round = 0; round < 150; round++) {
+      const permissions = Array.from({ length: 1 + rand(5) }, () => {
+        const p = randomPattern();
+        return { ...p, cache: true, allow: { call: false, register: rand(2) === 0, publish: false, subscribe: rand(2) === 0 }, disclose: { caller: false, publisher: false } };
+      });
+      const authorizer = new Authorizer([{ name: 'r', permissions }]);
+      for (let q = 0; q < 30; q++) {
+        const pattern = randomPattern();
+        if (pattern.match === 'exact' && pattern.uri === '') continue;
+        for (const action of ['subscribe', 'register'] as const) {
+          const decision = authorizer.authorize('r', action, pattern.uri, pattern.match);
+          if (!decision.allow) continue;
+          allowedPatterns++;
+          for (const uri of universe) {
+            if (!uriMatches(pattern.uri, pattern.match, uri)) continue;
+            const alone = authorizer.authorize('r', action, uri).allow;
+            // A partial subscription is filtered per topic; anything else must hold for every URI.
+            if (!(action === 'subscribe' && decision.partial)) {
+              expect(alone, `${action} ${pattern.match} '${pattern.uri}' allowed, but not '${uri}' (permissions ${JSON.stringify(permissions.map((p) => [p.uri, p.match, p.allow[action]]))})`).toBe(true);
+            }
+          }
+        }
+      }
+    }
+    expect(allowedPatterns).toBeGreaterThan(250);
+  });
+});
