@@ -313,7 +313,11 @@ describe('fuzz: meta API and junction.* procedures (in-process)', () => {
           const { args, kwargs, mutation } = callFor(rng, target, k);
           counts.add(target[0]);
           mutations.add(mutation);
-          const options = rng.chance(0.2) ? { timeout: 1 + rng.int(3000) } : {};
+          // CALL options of the right types (wrong ones are protocol violations, core.test.ts's business).
+          const options: Record<string, unknown> = {};
+          if (rng.chance(0.2)) options['timeout'] = rng.int(3000);
+          if (rng.chance(0.2)) options['disclose_me'] = rng.chance(0.5);
+          if (rng.chance(0.1)) options['onProgress'] = () => {};
           return answered(fuzzer!.call(target[0], args, kwargs, options)).then((a) => ({ a, target: target[0], args, kwargs, mutation }));
         });
         for (const { a, target, args, kwargs, mutation } of await Promise.all(batch)) {
