@@ -1,9 +1,12 @@
-// Admission of calls to dynamic authenticators: a flood of HELLOs from one address must not lock
-// out a correct login from another (issue 19 #8). At most `perAddress` authenticator calls run at
-// once for one client address and `total` for the whole router; the rest wait in a queue per
-// address, served round-robin across addresses, so a newcomer waits for one turn, not behind the
-// flood. A full queue refuses (logged with the reason, at most 20 lines per 10 s) (or, when one address holds more than its share of the total, drops
-// that address's newest waiter instead): nothing grows without bound.
+// Admission of calls to dynamic authenticators: a flood of HELLOs must not lock out a correct login
+// (issue 19 #8). At most `perAddress` authenticator calls run at once for one client address and
+// `total` for the whole router; the rest wait in a queue per address, served round-robin across
+// addresses, so a login from another address waits for one turn, not behind the flood. Within one
+// address the newest attempt goes first and a full queue gives up its oldest: after a burst (a
+// flood from the user's own address, e.g. behind NAT) a fresh login is next, and the attempts given
+// up are those whose clients have waited longest. When the whole router's queue is full, the
+// address with the most waiters gives up its oldest, or the newcomer is refused. Every refusal is
+// logged with the address and the reason (at most 20 lines per 10 s). Nothing grows without bound.
 
 import { ThrottledLog } from '../throttled-log.js';
 
@@ -74,10 +77,10 @@ export class AuthenticationGate {
   private enqueue(address: string, waiter: Waiter): void {
     const queue = this.waiting.get(address);
     const queued = queue?.length ?? 0;
-    if (queued >= this.limits.queuedPerAddress) {
-      return waiter.refuse(`${queued} authentications from this address are already waiting`);
-    }
-    if (this.waitingTotal >= this.limits.queuedTotal && !this.dropFromLongest(queued)) {
+    if (queue && queued >= this.limits.queuedPerAddress) {
+      this.waitingTotal--;
+      queue.shift()!.refuse(`given up for newer attempts: ${queued} authentications from this address are waiting`);
+    } else if (this.waitingTotal >= this.limits.queuedTotal && !this.dropFromLongest(queued)) {
       return waiter.refuse(`${this.waitingTotal} authentications are already waiting`);
     }
     if (queue) queue.push(waiter);
@@ -85,13 +88,13 @@ export class AuthenticationGate {
     this.waitingTotal++;
   }
 
-  /** The total queue is full: the address with the most waiters gives up its newest, if it has more than `than` + 1. */
+  /** The total queue is full: the address with the most waiters gives up its oldest, if it has more than `than` + 1. */
   private dropFromLongest(than: number): boolean {
     let longest: Waiter[] | undefined;
     for (const q of this.waiting.values()) if (!longest || q.length > longest.length) longest = q;
     if (!longest || longest.length <= than + 1) return false;
     this.waitingTotal--;
-    longest.pop()!.refuse('too many authentications are waiting; this address had more than its share');
+    longest.shift()!.refuse('too many authentications are waiting; this address had more than its share');
     return true;
   }
 
@@ -116,7 +119,7 @@ export class AuthenticationGate {
       for (const [address, queue] of this.waiting) {
         if (this.runningTotal >= this.limits.total) break;
         if (!this.hasSlot(address)) continue;
-        const waiter = queue.shift()!;
+        const waiter = queue.pop()!; // the newest first
         this.waitingTotal--;
         // Served: the address goes to the back of the round.
         this.waiting.delete(address);

@@ -594,7 +594,7 @@ describe('authentication under a flood', () => {
       const turnedAway = flood.filter((w) => w.closed).length;
       expect(turnedAway).toBeGreaterThan(1400);
       expect(asked).toBeLessThan(40);
-      expect(warnings.some((m) => m.includes('tcp4:10.0.0.66') && m.includes('already waiting'))).toBe(true);
+      expect(warnings.some((m) => m.includes('tcp4:10.0.0.66') && m.includes('authentications from this address are waiting'))).toBe(true);
       expect(warnings.length).toBeLessThan(30); // logged, not flooded: 20 lines per 10 s, then a count
       // Nothing was counted against either address: nobody got a credential wrong.
       expect(router.authThrottle.failures('tcp4:10.0.0.7')).toBe(0);
@@ -603,6 +603,33 @@ describe('authentication under a flood', () => {
     } finally {
       spy.mockRestore();
       release();
+    }
+  });
+
+  it('issue 19 #8: a correct login from the flood\'s own address (NAT, loopback) gets through once the burst\'s first answers are in', async () => {
+    const router = routerWith();
+    const service = await join(router, 'admin');
+    let asked = 0;
+    await service.register('com.example.authenticate', async (args) => {
+      asked++;
+      if (args[1] === 'alice') return { secret: 'alice-key', role: 'device' };
+      await tick(300); // slow for everyone else
+      throw new WampError('wamp.error.not_authorized');
+    });
+    const auth: AuthConfig = { wampcra: { type: 'dynamic', authenticator: 'com.example.authenticate' } };
+    const spy = vi.spyOn(log, 'warn').mockImplementation(() => {});
+    try {
+      for (let i = 0; i < 1500; i++) tcpWire(router, auth, `tcp4:127.0.0.1:${20_000 + i}`).send([1, 'realm1', { roles: ROLES, authmethods: ['wampcra'], authid: `mallory-${i}` }]);
+      await tick(20);
+      const alice = tcpWire(router, auth, 'tcp4:127.0.0.1:5000');
+      const c = await alice.ask([1, 'realm1', { roles: ROLES, authmethods: ['wampcra'], authid: 'alice' }], 5000);
+      expect(c?.[0], JSON.stringify(c)).toBe(4);
+      const welcome = await alice.ask([5, craSign('alice-key', (c![2] as { challenge: string }).challenge), {}]);
+      expect(welcome?.[2]).toMatchObject({ authid: 'alice', authrole: 'device' });
+      expect(asked).toBeLessThan(10); // the 4 first of the burst, then alice
+      expect(router.authThrottle.failures('tcp4:127.0.0.1')).toBe(0);
+    } finally {
+      spy.mockRestore();
     }
   });
 
@@ -620,9 +647,10 @@ describe('authentication under a flood', () => {
     await tick(1);
     expect(order).toEqual(['a1', 'b1']);
     while (finishers.length > 0) { finishers.shift()!(); await tick(1); }
-    // A's fourth would wait beyond its queue of 2: refused. A's flood does not delay B and C: turns go round the addresses.
-    expect(await Promise.all(results)).toEqual(['a1', 'a2', 'a3', 'refused a4: 2 authentications from this address are already waiting', 'b1', 'b2', 'c1']);
-    expect(order).toEqual(['a1', 'b1', 'a2', 'b2', 'c1', 'a3']);
+    // A's queue holds 2: its fourth attempt makes it give up its oldest waiter (a2). A's burst does
+    // not delay B and C (turns go round the addresses), and within A the newest goes first.
+    expect(await Promise.all(results)).toEqual(['a1', 'refused a2: given up for newer attempts: 2 authentications from this address are waiting', 'a3', 'a4', 'b1', 'b2', 'c1']);
+    expect(order).toEqual(['a1', 'b1', 'a4', 'b2', 'c1', 'a3']);
     expect(gate.stats()).toEqual({ running: 0, waiting: 0 });
   });
 });
