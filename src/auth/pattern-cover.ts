@@ -8,6 +8,7 @@
 // has one component per URI component, empty ones matching any.
 
 import type { MatchPolicy } from '../config/types.js';
+import { uriMatches } from '../wamp/uri.js';
 
 export interface UriPattern {
   readonly uri: string;
@@ -59,8 +60,8 @@ export function covers(outer: UriPattern, inner: UriPattern): boolean {
 
 /** May some URI be matched by both? Both normalized. Errs on the side of "yes". */
 export function intersects(a: UriPattern, b: UriPattern): boolean {
-  if (a.match === 'exact') return matchesUri(b, a.uri);
-  if (b.match === 'exact') return matchesUri(a, b.uri);
+  if (a.match === 'exact') return uriMatches(b.uri, b.match, a.uri);
+  if (b.match === 'exact') return uriMatches(a.uri, a.match, b.uri);
   if (a.match === 'prefix' && b.match === 'prefix') return a.uri.startsWith(b.uri) || b.uri.startsWith(a.uri);
   if (a.match === 'prefix') return wildcardMayStartWith(b.uri.split('.'), a.uri);
   if (b.match === 'prefix') return wildcardMayStartWith(a.uri.split('.'), b.uri);
@@ -68,16 +69,6 @@ export function intersects(a: UriPattern, b: UriPattern): boolean {
   const y = b.uri.split('.');
   if (x.length !== y.length) return false;
   for (let k = 0; k < x.length; k++) if (x[k] !== '' && y[k] !== '' && x[k] !== y[k]) return false;
-  return true;
-}
-
-function matchesUri(p: UriPattern, uri: string): boolean {
-  if (p.match === 'exact') return p.uri === uri;
-  if (p.match === 'prefix') return uri.startsWith(p.uri);
-  const w = p.uri.split('.');
-  const u = uri.split('.');
-  if (w.length !== u.length) return false;
-  for (let k = 0; k < w.length; k++) if (w[k] !== '' && w[k] !== u[k]) return false;
   return true;
 }
 
