@@ -15,6 +15,7 @@ import { ErrorUri } from '../wamp/errors.js';
 import { craChallenge, craVerify, type CraSecret } from './wampcra.js';
 import { cryptosignChallenge, cryptosignVerify, isPublicKeyHex } from './cryptosign.js';
 import { log } from '../log.js';
+import { AuthGateRefusal } from './auth-gate.js';
 
 export interface Identity {
   authid: string;
@@ -47,6 +48,11 @@ export interface AuthContext {
 type Outcome = AuthOutcome | Promise<AuthOutcome>;
 
 const FAILED: AuthOutcome = Object.freeze({ kind: 'abort', reason: ErrorUri.notAuthorized, message: 'authentication failed', failure: true });
+/** The authenticator could not decide (busy, failing, gone): not the client's fault, not counted against its address. */
+const UNAVAILABLE: AuthOutcome = Object.freeze({ kind: 'abort', reason: ErrorUri.authenticationFailed, message: 'authentication is not available right now; try again later' });
+
+/** A dynamic authenticator's answer: the principal, or why there is none. */
+type Answer = DynamicPrincipal | 'refused' | 'unavailable';
 
 /** Crossbar gives anonymous sessions a random authid; keep that shape (readable, unique enough). */
 function randomAuthid(): string {
@@ -105,7 +111,7 @@ class MethodStart {
     if (config.type === 'static') return welcome(config.authid ?? randomAuthid(), config.role, 'anonymous', 'static');
     const authid = this.authid ?? randomAuthid();
     return this.askAuthenticator(config, 'anonymous', authid, {}).then((p) =>
-      p ? welcome(p.authid ?? authid, p.role, 'anonymous', 'dynamic', p.extra) : FAILED);
+      typeof p === 'string' ? notWelcome(p) : welcome(p.authid ?? authid, p.role, 'anonymous', 'dynamic', p.extra));
   }
 
   ticket(config: NonNullable<AuthConfig['ticket']>): Outcome {
@@ -122,7 +128,7 @@ class MethodStart {
       }
       : {
         authenticate: (ticket) => this.askAuthenticator(config, 'ticket', authid, { ticket }).then((p) =>
-          p ? welcome(p.authid ?? authid, p.role, 'ticket', 'dynamic', p.extra) : FAILED),
+          typeof p === 'string' ? notWelcome(p) : welcome(p.authid ?? authid, p.role, 'ticket', 'dynamic', p.extra)),
       };
     return { kind: 'challenge', method: 'ticket', extra: {}, pending };
   }
@@ -132,19 +138,25 @@ class MethodStart {
     if (authid === undefined) return { kind: 'abort', reason: ErrorUri.notAuthorized, message: 'wampcra authentication needs an authid' };
     if (config.type === 'static') {
       const user = Object.hasOwn(config.users, authid) ? config.users[authid] : undefined;
-      // An unknown authid gets a challenge like a known one (with a stable made-up salt when the
-      // realm's users are salted), so probing does not tell which authids exist.
-      const salted = Object.values(config.users).some((u) => u.salt !== undefined);
-      const secret: CraSecret = user ?? { secret: randomBytes(32).toString('base64'), ...(salted ? { salt: decoySalt(authid) } : {}) };
-      return this.craChallenge(authid, user?.role ?? 'anonymous', 'static', secret, user !== undefined, undefined);
+      if (user) return this.craChallenge(authid, user.role, 'static', user, true, undefined);
+      // An unknown authid gets a challenge like a known one (see decoyCraUser), so probing tells
+      // neither which authids exist nor anything about their roles; it fails at AUTHENTICATE.
+      const decoy = decoyCraUser(authid, Object.values(config.users));
+      return this.craChallenge(authid, decoy.role, 'static', decoy, false, undefined);
     }
     return this.askAuthenticator(config, 'wampcra', authid, {}).then((p) => {
-      if (!p) return FAILED;
+      if (p === 'unavailable') return UNAVAILABLE;
+      if (p === 'refused') {
+        // As for a known authid: a challenge (with a role this authenticator does hand out), failing at AUTHENTICATE.
+        const role = lastCraRole.get(config.authenticator) ?? 'anonymous';
+        return this.craChallenge(authid, role, 'dynamic', { secret: randomBytes(32).toString('base64') }, false, undefined);
+      }
       const secret = p.raw['secret'];
       if (typeof secret !== 'string' || secret === '') {
         log.error(`wampcra authenticator ${config.authenticator} returned no 'secret' for '${authid}'`);
         return FAILED;
       }
+      lastCraRole.set(config.authenticator, p.role);
       const cra: CraSecret = { secret };
       if (typeof p.raw['salt'] === 'string') {
         cra.salt = p.raw['salt'];
@@ -184,9 +196,16 @@ class MethodStart {
       return this.cryptosignChallenge(key, found, 'static');
     }
     return this.askAuthenticator(config, 'cryptosign', this.authid ?? null, {}).then((p) => {
-      if (!p) return FAILED;
-      const vouched = p.raw['pubkey'];
-      if (vouched !== undefined && (typeof vouched !== 'string' || vouched.toLowerCase() !== key)) return FAILED;
+      if (p === 'unavailable') return UNAVAILABLE;
+      if (p === 'refused') return this.cryptosignChallenge(key, undefined, 'dynamic');
+      // The authenticator must vouch for the key the client will prove it holds: a role alone
+      // would let any key in under whatever authid the client claims.
+      const vouched = vouchedKeys(p.raw);
+      if (!vouched) {
+        log.error(`cryptosign authenticator ${config.authenticator} returned no 'pubkey' (or 'authorized_keys') for '${this.authid ?? key}': refused; it must name the key(s) it accepts`);
+        return this.cryptosignChallenge(key, undefined, 'dynamic');
+      }
+      if (!vouched.includes(key)) return this.cryptosignChallenge(key, undefined, 'dynamic');
       const authid = p.authid ?? this.authid ?? key;
       return this.cryptosignChallenge(key, { authid, role: p.role, extra: p.extra }, 'dynamic');
     });
@@ -206,8 +225,8 @@ class MethodStart {
     };
   }
 
-  /** Calls the dynamic authenticator; undefined when it refused (or failed: logged). */
-  private async askAuthenticator(config: DynamicAuthConfig, authmethod: string, authid: string | null, more: Dict): Promise<DynamicPrincipal | undefined> {
+  /** Calls the dynamic authenticator: the principal, 'refused', or 'unavailable' (logged with the reason). */
+  private async askAuthenticator(config: DynamicAuthConfig, authmethod: string, authid: string | null, more: Dict): Promise<Answer> {
     const { ctx } = this;
     const t = ctx.transport;
     const details: Dict = {
@@ -222,13 +241,15 @@ class MethodStart {
     try {
       result = await ctx.callAuthenticator(config.authenticatorRealm ?? ctx.realm, config.authenticator, [ctx.realm, authid, details]);
     } catch (err) {
+      if (err instanceof AuthGateRefusal) return 'unavailable'; // logged by the gate
       const uri = (err as { uri?: unknown }).uri;
       const denied = uri === ErrorUri.notAuthorized || uri === ErrorUri.authenticationFailed ||
         (typeof uri === 'string' && !uri.startsWith('wamp.error.'));
-      if (!denied) log.error(`authenticator ${config.authenticator} could not be called for ${authmethod} '${authid ?? ''}': ${(err as Error).message}`);
-      return undefined;
+      if (denied) return 'refused';
+      log.error(`${t.peer}: authenticator ${config.authenticator} could not be called for ${authmethod} '${authid ?? ''}': ${(err as Error).message}`);
+      return 'unavailable';
     }
-    return parsePrincipal(result, config.authenticator);
+    return parsePrincipal(result, config.authenticator) ?? 'refused';
   }
 }
 
@@ -248,8 +269,38 @@ function parsePrincipal(result: unknown, authenticator: string): DynamicPrincipa
   return undefined;
 }
 
-/** Per-process key for made-up salts: stable for one authid, unguessable from outside. */
-const DECOY_KEY = randomBytes(32);
-function decoySalt(authid: string): string {
-  return createHmac('sha256', DECOY_KEY).update(authid).digest('base64').slice(0, 16);
+function notWelcome(answer: 'refused' | 'unavailable'): AuthOutcome {
+  return answer === 'refused' ? FAILED : UNAVAILABLE;
 }
+
+/** The key(s) a Cryptosign authenticator accepts: `pubkey` (Crossbar's contract) or `authorized_keys`; undefined when it named none. */
+function vouchedKeys(raw: Dict): string[] | undefined {
+  const keys = [raw['pubkey'], ...(Array.isArray(raw['authorized_keys']) ? raw['authorized_keys'] : [])];
+  const named = keys.filter(isPublicKeyHex).map((k) => k.toLowerCase());
+  return named.length > 0 ? named : undefined;
+}
+
+/** Per-process key for made-up answers: stable for one authid, unguessable from outside. */
+const DECOY_KEY = randomBytes(32);
+function decoyNumber(authid: string, purpose: string): number {
+  return createHmac('sha256', DECOY_KEY).update(`${purpose}\0${authid}`).digest().readUInt32BE(0);
+}
+
+/**
+ * What an unknown WAMP-CRA authid is challenged as: a configured user picked by the authid (stable,
+ * unpredictable), whose role and salt parameters it borrows, with a made-up salt when that user is
+ * salted. Every field of the challenge is then one a real user could have.
+ */
+function decoyCraUser(authid: string, users: Array<CraSecret & { role: string }>): CraSecret & { role: string } {
+  const template = users.length > 0 ? users[decoyNumber(authid, 'user') % users.length]! : undefined;
+  const decoy: CraSecret & { role: string } = { secret: randomBytes(32).toString('base64'), role: template?.role ?? 'anonymous' };
+  if (template?.salt !== undefined) {
+    decoy.salt = createHmac('sha256', DECOY_KEY).update(`salt\0${authid}`).digest('base64').slice(0, template.salt.length || 16);
+    if (template.iterations !== undefined) decoy.iterations = template.iterations;
+    if (template.keylen !== undefined) decoy.keylen = template.keylen;
+  }
+  return decoy;
+}
+
+/** The role each dynamic WAMP-CRA authenticator last handed out, for the challenge of an authid it refuses. */
+const lastCraRole = new Map<string, string>();

@@ -3,7 +3,8 @@
 // Deny by default. Decisions are cached per role and action (bounded), because the same few URIs
 // are asked about on every call and publish; a dynamic decision is cached when it says `cache: true`.
 
-import type { PermissionConfig, RoleConfig } from '../config/types.js';
+import type { MatchPolicy, PermissionConfig, RoleConfig } from '../config/types.js';
+import { covers, intersects, normalized, outranks, type UriPattern } from './pattern-cover.js';
 import { PatternIndex } from '../router/pattern-index.js';
 import type { Dict } from '../wamp/message.js';
 import { log } from '../log.js';
@@ -14,6 +15,11 @@ export interface Decision {
   readonly allow: boolean;
   /** call: disclose the caller to the callee; publish: disclose the publisher to subscribers. */
   readonly disclose: boolean;
+  /**
+   * subscribe with a pattern: allowed, but a narrower permission inside the pattern denies some
+   * topics, so each event is delivered only if the role may subscribe to its topic.
+   */
+  readonly partial?: boolean;
 }
 
 export const TRUSTED_ROLE = 'trusted';
@@ -24,28 +30,74 @@ const CACHE_LIMIT = 4096;
 /** Asks a dynamic authorizer procedure; resolves to what it returned. */
 export type AuthorizerCall = (procedure: string, args: unknown[]) => Promise<unknown>;
 
+/** The cache key of a decision: the URI itself for exact (the hot path), else policy and pattern. */
+function cacheKey(uri: string, match: MatchPolicy): string {
+  // URIs hold no whitespace, so the key cannot collide with an exact URI.
+  return match === 'exact' ? uri : `${match} ${uri}`;
+}
+
 class RolePermissions {
   private readonly index = new PatternIndex<PermissionConfig>();
   private readonly cache: Record<Action, Map<string, Decision>> = {
     call: new Map(), register: new Map(), publish: new Map(), subscribe: new Map(),
   };
 
+  /** The permissions in effect: of two for the same URI and match policy, the later one (as in the index). */
+  private readonly permissions: PermissionConfig[];
+
   constructor(permissions: PermissionConfig[]) {
-    for (const p of permissions) this.index.set(p.uri, p.match, p);
+    const effective = new Map<string, PermissionConfig>();
+    for (const p of permissions) {
+      this.index.set(p.uri, p.match, p);
+      effective.delete(cacheKey(p.uri, p.match));
+      effective.set(cacheKey(p.uri, p.match), p);
+    }
+    this.permissions = [...effective.values()];
   }
 
-  decide(action: Action, uri: string): Decision {
+  decide(action: Action, uri: string, match: MatchPolicy = 'exact'): Decision {
     const cache = this.cache[action];
-    const cached = cache.get(uri);
+    const key = cacheKey(uri, match);
+    const cached = cache.get(key);
     if (cached) return cached;
-    const permission = this.index.best(uri);
-    const decision = permission ? toDecision(permission, action) : DENY;
+    const { permission, decision } = match === 'exact' ? this.decideUri(action, uri) : this.decidePattern(action, { uri, match });
     if (!permission || permission.cache) {
       // Bounded: a client publishing to ever-new topics must not grow the cache without limit.
       if (cache.size >= CACHE_LIMIT) cache.clear();
-      cache.set(uri, decision);
+      cache.set(key, decision);
     }
     return decision;
+  }
+
+  private decideUri(action: Action, uri: string): { permission: PermissionConfig | undefined; decision: Decision } {
+    const permission = this.index.best(uri);
+    return { permission, decision: permission ? toDecision(permission, action) : DENY };
+  }
+
+  /**
+   * A pattern is allowed when the permission that applies to all of its URIs allows it, and so does
+   * every other permission that may apply to some of them (unless the first one always wins there).
+   * Stricter than Crossbar, which checks the pattern's string as if it were one URI. One exception
+   * keeps Crossbar's answer where it is safe: a subscription whose pattern only a narrower
+   * permission denies in part is allowed as `partial` (the broker then delivers each event only if
+   * its topic may be subscribed to). A registration over such a denial is refused: it would answer
+   * calls to procedures the role may not register.
+   */
+  private decidePattern(action: Action, requested: UriPattern): { permission: PermissionConfig | undefined; decision: Decision } {
+    const set = normalized(requested);
+    if (set.match === 'exact') return this.decideUri(action, set.uri);
+    let winner: PermissionConfig | undefined;
+    for (const p of this.permissions) {
+      if (!covers(p, set)) continue;
+      // The most specific covering permission: a longer prefix, or a prefix over a wildcard.
+      if (!winner || outranks(p, winner)) winner = p;
+    }
+    if (!winner || !winner.allow[action]) return { permission: winner, decision: DENY };
+    for (const p of this.permissions) {
+      if (p === winner || p.allow[action] || !intersects(p, set) || outranks(winner, p)) continue;
+      return { permission: p, decision: action === 'subscribe' ? ALLOW_PER_TOPIC : DENY };
+    }
+    return { permission: winner, decision: toDecision(winner, action) };
   }
 }
 
@@ -63,11 +115,11 @@ class DynamicRole {
 
   constructor(readonly procedure: string) {}
 
-  cached(action: Action, uri: string): Decision | undefined {
-    return this.cache[action].get(uri);
+  cached(action: Action, uri: string, match: MatchPolicy = 'exact'): Decision | undefined {
+    return this.cache[action].get(cacheKey(uri, match));
   }
 
-  async ask(call: AuthorizerCall, session: Dict, action: Action, uri: string, options: Dict): Promise<Decision> {
+  async ask(call: AuthorizerCall, session: Dict, action: Action, uri: string, options: Dict, match: MatchPolicy): Promise<Decision> {
     let answer: unknown;
     try {
       answer = await call(this.procedure, [session, uri, action, options]);
@@ -83,7 +135,7 @@ class DynamicRole {
     if (decision.cache) {
       const cache = this.cache[action];
       if (cache.size >= CACHE_LIMIT) cache.clear();
-      cache.set(uri, decision.decision);
+      cache.set(cacheKey(uri, match), decision.decision);
     }
     return decision.decision;
   }
@@ -99,6 +151,7 @@ function fromAnswer(answer: unknown): { decision: Decision; cache: boolean } | u
 }
 
 const ALLOW: Decision = Object.freeze({ allow: true, disclose: false });
+const ALLOW_PER_TOPIC: Decision = Object.freeze({ allow: true, disclose: false, partial: true });
 const ALLOW_DISCLOSED: Decision = Object.freeze({ allow: true, disclose: true });
 
 export class Authorizer {
@@ -133,17 +186,24 @@ export class Authorizer {
   /**
    * The decision, synchronously. For a dynamic role only a cached decision counts; without one the
    * answer is deny (the safe side for router-side checks such as retained events and testaments).
+   * `match`: a SUBSCRIBE's or REGISTER's pattern is allowed only when every URI it can match is.
    */
-  authorize(role: string, action: Action, uri: string): Decision {
+  authorize(role: string, action: Action, uri: string, match: MatchPolicy = 'exact'): Decision {
     const dynamic = this.dynamicRoles.get(role);
-    if (dynamic) return dynamic.cached(action, uri) ?? DENY;
-    return this.roles.get(role)?.decide(action, uri) ?? DENY;
+    if (dynamic) return dynamic.cached(action, uri, match) ?? DENY;
+    return this.roles.get(role)?.decide(action, uri, match) ?? DENY;
   }
 
-  /** For a dynamic role: the cached decision, or the authorizer's answer. */
+  /**
+   * For a dynamic role: the cached decision, or the authorizer's answer. The authorizer gets the
+   * message's options with `match` always set (Crossbar passes the options), so that it can refuse
+   * a pattern wider than what it would allow as one URI; decisions are cached per match policy.
+   */
   authorizeDynamic(call: AuthorizerCall, session: Dict, action: Action, uri: string, options: Dict): Decision | Promise<Decision> {
+    const subscribeOrRegister = action === 'subscribe' || action === 'register';
+    const match = subscribeOrRegister ? ((options['match'] as MatchPolicy | undefined) ?? 'exact') : 'exact';
     const role = this.dynamicRoles.get(session['authrole'] as string);
-    if (!role) return this.authorize(session['authrole'] as string, action, uri);
-    return role.cached(action, uri) ?? role.ask(call, session, action, uri, options);
+    if (!role) return this.authorize(session['authrole'] as string, action, uri, match);
+    return role.cached(action, uri, match) ?? role.ask(call, session, action, uri, subscribeOrRegister ? { ...options, match } : options, match);
   }
 }

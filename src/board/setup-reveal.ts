@@ -38,7 +38,7 @@ export class SetupReveal {
   }
 
   async start(factory: SessionFactory): Promise<void> {
-    this.session = await ClientSession.connect(factory, { realm: this.realm, role: TRUSTED_ROLE, authid: 'junction-setup', name: 'setup-reveal' });
+    this.session = await ClientSession.connect(factory, { realm: this.realm, role: TRUSTED_ROLE, authid: 'junction-setup', name: 'setup-reveal', privileged: true });
     await this.session.register(SETUP_REVEAL, (args, _kwargs, { details }) => this.reveal(args[0], this.addressOf(details['caller'])), { disclose_caller: true });
     log.info(`setup: ${SETUP_REVEAL} in realm '${this.realm}' reveals the credentials in ${this.file} for its setup code`);
   }

@@ -87,7 +87,7 @@ export class Telemetry {
 
   constructor(readonly config: TelemetryConfig, factory: SessionFactory) {
     ({ topic: this.topic, procedure: this.procedure, history: this.historyProcedure } = telemetryUris(config.board));
-    this.session = new ComponentSession(factory, { realm: config.realm, role: config.role, authid: config.authid, name: 'telemetry' },
+    this.session = new ComponentSession(factory, { realm: config.realm, role: config.role, authid: config.authid, name: 'telemetry', privileged: true },
       async (s) => {
         await s.register(this.procedure, async () => new Result([], await this.info()));
         await s.register(this.historyProcedure, () => new Result([], { samples: this.history() }));

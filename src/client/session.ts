@@ -15,6 +15,8 @@ export interface ConnectOptions {
   name?: string;
   /** Router-internal components only (the meta API). */
   internal?: boolean;
+  /** The router's own components that serve `junction.*` procedures or events (see SessionOptions). */
+  privileged?: boolean;
 }
 
 export interface Payload {
@@ -79,6 +81,7 @@ export class ClientSession {
     }, {
       auth: { anonymous: { type: 'static', role: options.role ?? 'anonymous', authid: options.authid } },
       internal: options.internal,
+      privileged: options.privileged,
     });
   }
 

@@ -8,7 +8,7 @@ import type { EventHistoryConfig, MatchPolicy, RetainedLimits } from '../config/
 import * as M from '../wamp/message.js';
 import { ErrorUri } from '../wamp/errors.js';
 import { randomId, type IdSequence } from '../wamp/ids.js';
-import { isReservedUri, isValidPattern, isValidUri } from '../wamp/uri.js';
+import { isReservedUri, isValidPattern, isValidUri, reservedForPublishing } from '../wamp/uri.js';
 import { PatternIndex } from './pattern-index.js';
 import type { EncodingCache } from './transport.js';
 import type { Realm } from './realm.js';
@@ -30,6 +30,11 @@ export const MAX_PENDING_RETAINED = 500_000;
 export class Subscription {
   readonly created = new Date().toISOString();
   readonly subscribers = new Set<Session>();
+  /**
+   * Subscribers whose role allows the pattern only in part (a narrower permission inside it
+   * denies): each event goes to them only if they may subscribe to its topic. Usually undefined.
+   */
+  perTopic: Set<Session> | undefined;
   constructor(readonly id: number, readonly uri: string, readonly match: MatchPolicy) {}
 }
 
@@ -119,7 +124,7 @@ export class Broker {
     if (!isValidPattern(topic, match, this.realm.uriCheck)) {
       return this.error(session, M.SUBSCRIBE, requestId, ErrorUri.invalidUri, `invalid topic URI '${topic}' for match '${match}'`);
     }
-    const decision = decided ?? this.realm.authorizer.authorize(session.authrole, 'subscribe', topic);
+    const decision = decided ?? this.realm.authorizer.authorize(session.authrole, 'subscribe', topic, match);
     if (!decision.allow) {
       logRefusal(session, 'subscribe to', topic);
       return this.error(session, M.SUBSCRIBE, requestId, ErrorUri.notAuthorized, `session is not authorized to subscribe to '${topic}'`);
@@ -134,6 +139,8 @@ export class Broker {
     // A repeated SUBSCRIBE returns the existing subscription, as the spec asks.
     const added = !sub.subscribers.has(session);
     sub.subscribers.add(session);
+    if (decision.partial) (sub.perTopic ??= new Set()).add(session);
+    else sub.perTopic?.delete(session);
     session.subscriptions.add(sub);
     session.send([M.SUBSCRIBED, requestId, sub.id]);
     const observer = this.realm.observer;
@@ -180,7 +187,7 @@ export class Broker {
   }
 
   private sendRetainedEvent(session: Session, sub: Subscription, subscribed: Decision, e: StoredEvent): void {
-    const decision = e.topic === sub.uri ? subscribed : this.realm.authorizer.authorize(session.authrole, 'subscribe', e.topic);
+    const decision = e.topic === sub.uri && !subscribed.partial ? subscribed : this.realm.authorizer.authorize(session.authrole, 'subscribe', e.topic);
     if (!decision.allow) return;
     const eligibility = eligibilityOf(e.options);
     if (eligibility && !isEligible(session, eligibility)) return;
@@ -216,9 +223,10 @@ export class Broker {
       if (acknowledge) this.error(session, M.PUBLISH, requestId, ErrorUri.invalidUri, `invalid topic URI '${topic}'`);
       return;
     }
-    if (isReservedUri(topic) && !session.internal) {
-      logRefusal(session, 'publish to', topic, 'the wamp.* namespace is reserved for the router');
-      if (acknowledge) this.error(session, M.PUBLISH, requestId, ErrorUri.invalidUri, `'${topic}': the wamp.* namespace is reserved for the router`);
+    const reserved = session.privileged ? undefined : reservedForPublishing(topic);
+    if (reserved) {
+      logRefusal(session, 'publish to', topic, `the ${reserved} namespace is reserved for the router`);
+      if (acknowledge) this.error(session, M.PUBLISH, requestId, ErrorUri.invalidUri, `'${topic}': the ${reserved} namespace is reserved for the router`);
       return;
     }
     const decision = decided ?? this.realm.authorizer.authorize(session.authrole, 'publish', topic);
@@ -299,6 +307,7 @@ export class Broker {
         for (const subscriber of sub.subscribers) {
           if (subscriber === publisher && excludeMe) continue;
           if (eligibility && !isEligible(subscriber, eligibility)) continue;
+          if (sub.perTopic?.has(subscriber) && !this.realm.authorizer.authorize(subscriber.authrole, 'subscribe', topic).allow) continue;
           subscriber.send(event, cache);
         }
       }
@@ -322,6 +331,7 @@ export class Broker {
 
   private drop(session: Session, sub: Subscription): void {
     sub.subscribers.delete(session);
+    sub.perTopic?.delete(session);
     session.subscriptions.delete(sub);
     this.realm.observer?.subscriberRemoved(session, sub);
     if (sub.subscribers.size === 0) {

@@ -12,7 +12,7 @@ import type { CallQueueConfig, MatchPolicy } from '../config/types.js';
 import * as M from '../wamp/message.js';
 import { ErrorUri } from '../wamp/errors.js';
 import type { IdSequence } from '../wamp/ids.js';
-import { isReservedUri, isValidPattern, isValidUri } from '../wamp/uri.js';
+import { isReservedUri, isValidPattern, isValidUri, reservedNamespace } from '../wamp/uri.js';
 import { ProtocolViolation } from '../wamp/validate.js';
 import { PatternIndex } from './pattern-index.js';
 import { Call } from './call.js';
@@ -24,6 +24,9 @@ type CancelMode = 'skip' | 'kill' | 'killnowait';
 
 /** A CALL while the caller already has the realm's `max_pending_calls` calls unanswered. */
 export const TOO_MANY_PENDING_CALLS = 'junction.error.too_many_pending_calls';
+
+/** How often calls queued behind a backlogged callee look for a free one again. */
+const BACKLOG_RETRY_MS = 20;
 
 /** `head` followed by the payload tail (args, kwargs) of `msg` from index `from`, without copying twice. */
 function withPayload(head: unknown[], msg: M.WampMessage, from: number): M.WampMessage {
@@ -72,11 +75,12 @@ export class Dealer {
     if (!isValidPattern(procedure, match, this.realm.uriCheck)) {
       return this.error(session, M.REGISTER, requestId, ErrorUri.invalidUri, `invalid procedure URI '${procedure}' for match '${match}'`);
     }
-    if (isReservedUri(procedure) && !session.internal) {
-      logRefusal(session, 'register', procedure, 'the wamp.* namespace is reserved for the router');
-      return this.error(session, M.REGISTER, requestId, ErrorUri.invalidUri, `'${procedure}': the wamp.* namespace is reserved for the router`);
+    const reserved = session.privileged ? undefined : reservedNamespace(procedure);
+    if (reserved) {
+      logRefusal(session, 'register', procedure, `the ${reserved} namespace is reserved for the router`);
+      return this.error(session, M.REGISTER, requestId, ErrorUri.invalidUri, `'${procedure}': the ${reserved} namespace is reserved for the router`);
     }
-    if (!(decided ?? this.realm.authorizer.authorize(session.authrole, 'register', procedure)).allow) {
+    if (!(decided ?? this.realm.authorizer.authorize(session.authrole, 'register', procedure, match)).allow) {
       logRefusal(session, 'register', procedure);
       return this.error(session, M.REGISTER, requestId, ErrorUri.notAuthorized, `session is not authorized to register '${procedure}'`);
     }
@@ -197,7 +201,11 @@ export class Dealer {
       return this.error(session, M.CALL, requestId, ErrorUri.notAuthorized, `session is not authorized to call '${procedure}'`);
     }
     const reg = this.index.best(procedure);
-    if (!reg) return this.error(session, M.CALL, requestId, ErrorUri.noSuchProcedure, `no callee registered for procedure '${procedure}'`);
+    // A client's pattern registration (prefix '' or 'junc', wildcard '.setup.reveal') never
+    // answers for the router's own procedures, even while the router has none registered there.
+    if (!reg || (isReservedUri(procedure) && !isReservedUri(reg.uri))) {
+      return this.error(session, M.CALL, requestId, ErrorUri.noSuchProcedure, `no callee registered for procedure '${procedure}'`);
+    }
     const call = new Call(session, requestId, procedure, options, msg, reg, decision.disclose || options['disclose_me'] === true);
     session.calls.set(requestId, call);
     if (call.timeoutMs > 0) call.timer = setTimeout(() => this.timedOut(call), call.timeoutMs);
@@ -213,10 +221,13 @@ export class Dealer {
       this.realm.observer?.registrationSaturated(reg);
     }
     const rule = this.queueRules.best(call.procedure);
+    const scope = reg.invoke === 'roundrobin' || reg.invoke === 'random' ? 'every callee' : 'the callee';
+    // A callee that does not read what it is sent is busy, not a slow consumer to disconnect.
+    const backlogged = reg.callees.some((c) => c.session.sendBacklogged);
     if (!rule || rule.limit === 0) {
-      const scope = reg.invoke === 'roundrobin' || reg.invoke === 'random' ? 'every callee' : 'the callee';
-      return this.refuse(call, ErrorUri.maxConcurrencyReached,
-        `'${call.procedure}': ${scope} of this ${reg.invoke} registration is at its maximum concurrency`);
+      return this.refuse(call, ErrorUri.maxConcurrencyReached, backlogged
+        ? `'${call.procedure}': ${scope} of this ${reg.invoke} registration is busy (not reading what it is sent: its send queue is over max_send_queue); try again later`
+        : `'${call.procedure}': ${scope} of this ${reg.invoke} registration is at its maximum concurrency`);
     }
     if (reg.queue.size >= rule.limit) {
       if (!reg.queueFullReported) {
@@ -230,6 +241,21 @@ export class Dealer {
     call.queueRule = rule;
     reg.queue.add(call);
     if (reg.callees.length === 0) this.startNoCalleeTimer(call);
+    if (backlogged) this.drainWhenRead(reg);
+  }
+
+  /**
+   * Queued calls are placed when a callee answers; a callee that is only backlogged answers nothing,
+   * so look again shortly until its backlog is written (each call's queue timeout still bounds the wait).
+   */
+  private drainWhenRead(reg: Registration): void {
+    if (reg.backlogTimer) return;
+    reg.backlogTimer = setTimeout(() => {
+      reg.backlogTimer = undefined;
+      this.drain(reg);
+      if (reg.queue.size > 0 && reg.callees.some((c) => c.session.sendBacklogged)) this.drainWhenRead(reg);
+    }, BACKLOG_RETRY_MS);
+    reg.backlogTimer.unref?.();
   }
 
   /** A queued call without its own timeout waits at most the queue entry's timeout for a callee. */
@@ -249,7 +275,10 @@ export class Dealer {
     call.invocationId = invocationId;
     const details: M.Dict = {};
     if (reg.match !== 'exact') details['procedure'] = call.procedure;
-    if (call.discloseCaller || callee.discloseCaller) {
+    // Who the caller is, is the caller's role's business (disclose.caller) or the caller's own
+    // (disclose_me); a callee asking with disclose_caller gets it only if it is the router's own
+    // (the meta API needs to know who asks), as Crossbar discloses to its wamp.* procedures.
+    if (call.discloseCaller || (callee.discloseCaller && callee.session.internal)) {
       details['caller'] = caller.id;
       details['caller_authid'] = caller.authid;
       details['caller_authrole'] = caller.authrole;

@@ -4,7 +4,8 @@
 
 import type { Dict } from '../wamp/message.js';
 import { ErrorUri, CloseReason } from '../wamp/errors.js';
-import { isValidUri } from '../wamp/uri.js';
+import { isReservedUri, isValidUri } from '../wamp/uri.js';
+import { isDict, publishOptionsProblem } from '../wamp/validate.js';
 import { TRUSTED_ROLE } from '../auth/authorizer.js';
 import { ClientSession, WampError, type ProcedureHandler } from '../client/session.js';
 import type { SessionFactory } from './transport.js';
@@ -62,6 +63,26 @@ function registrationLoad(r: Registration): Dict {
 }
 
 const isReserved = (uri: string) => uri.startsWith('wamp.');
+
+/**
+ * add_testament's `publish_options`, checked now as a PUBLISH's options would be: a testament is
+ * published while its session leaves, when nobody is left to hear an error.
+ */
+function testamentOptions(given: unknown): Dict {
+  if (given === undefined || given === null) return {};
+  if (!isDict(given)) throw new WampError(ErrorUri.invalidArgument, ['publish_options must be a dict']);
+  const problem = publishOptionsProblem(given);
+  if (problem) throw new WampError(ErrorUri.invalidArgument, [`publish_options: ${problem}`]);
+  // A transparent payload cannot be built from the testament's args and kwargs.
+  if (given['enc_algo'] !== undefined || given['ppt_scheme'] !== undefined) {
+    throw new WampError(ErrorUri.invalidArgument, ['publish_options: payload transparency (enc_algo, ppt_scheme) is not available for testaments']);
+  }
+  const options: Dict = { ...given };
+  // A testament is published when nobody is left to receive an acknowledgement.
+  delete options['acknowledge'];
+  delete options['exclude_me'];
+  return options;
+}
 /** Per session and scope: testaments are held in memory for the session's whole life. */
 const MAX_TESTAMENTS = 100;
 
@@ -151,17 +172,14 @@ export class MetaApi implements RealmObserver {
       'wamp.session.add_testament': (args, kwargs, ctx) => {
         const s = this.clientSession(ctx.details['caller']);
         const [topic, tArgs, tKwargs] = args;
-        if (typeof topic !== 'string' || !isValidUri(topic) || isReserved(topic)) throw new WampError(ErrorUri.invalidUri, [`invalid testament topic '${String(topic)}'`]);
-        const options = { ...((kwargs['publish_options'] as Dict | undefined) ?? {}) };
-        // A testament is published when nobody is left to receive an acknowledgement.
-        delete options['acknowledge'];
-        delete options['exclude_me'];
+        if (typeof topic !== 'string' || !isValidUri(topic) || isReservedUri(topic)) throw new WampError(ErrorUri.invalidUri, [`invalid testament topic '${String(topic)}'`]);
+        const options = testamentOptions(kwargs['publish_options']);
         const list = s.testaments[this.scope(kwargs)];
         if (list.length >= MAX_TESTAMENTS) throw new WampError('wamp.error.testament_error', [`at most ${MAX_TESTAMENTS} testaments per scope`]);
         list.push({
           topic,
           args: Array.isArray(tArgs) ? tArgs : undefined,
-          kwargs: tKwargs && typeof tKwargs === 'object' && !Array.isArray(tKwargs) ? (tKwargs as Dict) : undefined,
+          kwargs: isDict(tKwargs) ? tKwargs : undefined,
           options,
         });
         return undefined;

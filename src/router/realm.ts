@@ -9,6 +9,7 @@ import type { Session } from './session.js';
 import type { IdSequence } from '../wamp/ids.js';
 import type { Registration } from './registration.js';
 import type { Subscription } from './broker.js';
+import { log } from '../log.js';
 
 /**
  * Told about changes in a realm, after they happen. The meta API implements it and turns the
@@ -90,7 +91,15 @@ export class Realm {
     this.broker.removeSession(session);
     this.observer?.sessionLeft(session);
     // Testaments: the WAMP last will. Without session resumption, detach and destroy coincide.
-    for (const t of session.takeTestaments()) this.broker.publishFrom(session, t.topic, t.options, t.args, t.kwargs);
+    for (const t of session.takeTestaments()) {
+      // Options were checked when the testament was added; should one still be wrong, the others
+      // are published and the router stays up (this runs from a socket's close handler).
+      try {
+        this.broker.publishFrom(session, t.topic, t.options, t.args, t.kwargs);
+      } catch (err) {
+        log.error(`session ${session.id}: testament on '${t.topic}' not published: ${(err as Error).stack}`);
+      }
+    }
   }
 
   /** Ends a session from the router's side (meta API kill); false if there is none by that ID. */

@@ -20,8 +20,9 @@ export class Callee {
     readonly forwardTimeout: boolean,
   ) {}
 
+  /** A slot under its concurrency, and a peer that reads what it is sent (a backlogged callee is busy). */
   get hasFreeSlot(): boolean {
-    return this.inflight < this.concurrency;
+    return this.inflight < this.concurrency && !this.session.sendBacklogged;
   }
 }
 
@@ -36,6 +37,8 @@ export class Registration {
   queueFullReported = false;
   /** The last session that served it, for the on_delete meta event. */
   lastSessionId = 0;
+  /** Queued calls wait for a callee to read its backlog: nothing else would wake them (see Dealer). */
+  backlogTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly id: number,

@@ -7,6 +7,7 @@ import { Session } from './session.js';
 import { MetaApi } from './meta-api.js';
 import { ServiceCaller } from './service-caller.js';
 import { FailureThrottle } from '../auth/throttle.js';
+import { AuthenticationGate } from '../auth/auth-gate.js';
 import type { SessionFactory, SessionHandle, SessionOptions, Transport } from './transport.js';
 
 export class Router implements SessionFactory {
@@ -19,6 +20,8 @@ export class Router implements SessionFactory {
   private readonly metaApis: MetaApi[] = [];
   /** Failed authentications per client address, shared by all transports. */
   readonly authThrottle = new FailureThrottle();
+  /** Calls to dynamic authenticators, admitted per client address and in total. */
+  readonly authGate = new AuthenticationGate();
   /** The router's own calls to client procedures (dynamic authenticators and authorizers). */
   readonly services = new ServiceCaller(this);
   /** Resolves once every realm's meta API has joined and registered its procedures. */

@@ -2,7 +2,7 @@
 // goes in the journal. Connections are the clients' to make: a flood of them is summarized, not
 // written line by line (at most SESSION_LINES_PER_WINDOW lines per 10 s, joins and leaves together).
 
-import { LogBudget } from './log-budget.js';
+import { LogBudget } from '../log-budget.js';
 import type { Session } from './session.js';
 
 /** Enough for a restart's worth of devices coming back at once on a small installation. */
@@ -16,10 +16,10 @@ function who(session: Session): string {
 }
 
 export function logSessionJoined(session: Session): void {
-  budget.info(() => `${who(session)} joined`);
+  budget.write(() => `${who(session)} joined`);
 }
 
 /** `why`: how the session ended, e.g. "client said goodbye (wamp.close.normal)", "connection closed". */
 export function logSessionLeft(session: Session, why: string): void {
-  budget.info(() => `${who(session)} left: ${why}`);
+  budget.write(() => `${who(session)} left: ${why}`);
 }

@@ -111,9 +111,19 @@ export class Session implements SessionHandle {
     return this.state === 'established';
   }
 
-  /** Router-internal sessions (the meta API) may register and publish under `wamp.*`. */
+  /** The peer is not reading: more than its send queue limit waits to be written (network transports only). */
+  get sendBacklogged(): boolean {
+    return this.transport.sendBacklogged?.() === true;
+  }
+
+  /** Router-internal sessions (meta API, service caller): not shown by the meta API. */
   get internal(): boolean {
     return this.options.internal === true;
+  }
+
+  /** The router's own sessions may register and publish under `wamp.*` and `junction.*`. */
+  get privileged(): boolean {
+    return this.options.internal === true || this.options.privileged === true;
   }
 
   send(message: M.WampMessage, cache?: EncodingCache): boolean {
@@ -325,7 +335,7 @@ export class Session implements SessionHandle {
   /** Only sessions whose role has an authorizer get this function (most sessions never do). */
   private callAuthorizerFn: AuthorizerCall | undefined;
   private get callAuthorizer(): AuthorizerCall {
-    return (this.callAuthorizerFn ??= (procedure, args) => this.router.services.call(this.realm!.name, procedure, args).then((r) => r.args[0]));
+    return (this.callAuthorizerFn ??= (procedure, args) => this.router.services.call(this.realm!.name, procedure, args, 'authorizer').then((r) => r.args[0]));
   }
 
   /** What an authorizer procedure is told about the session (Crossbar's session details). */
@@ -364,7 +374,13 @@ export class Session implements SessionHandle {
       realm: realmName,
       session: this.id,
       transport: this.transport.info,
-      callAuthenticator: (authRealm, procedure, args) => this.router.services.call(authRealm, procedure, args).then((r) => r.args[0]),
+      // Admitted per client address and in total (src/auth/auth-gate.ts), through the service
+      // caller's session for authenticators, apart from the authorizers' one.
+      callAuthenticator: (authRealm, procedure, args) => this.router.authGate.run(
+        peerAddress(this.transport.info.peer),
+        () => this.router.services.call(authRealm, procedure, args, 'authenticator').then((r) => r.args[0]),
+        () => this.state === 'authenticating',
+      ),
     }));
   }
 
@@ -457,7 +473,12 @@ export class Session implements SessionHandle {
   /** `why` is logged: how the session ended. */
   private leaveRealm(why: string): void {
     if (!this.realm || this.state !== 'established') return;
-    this.realm.leave(this);
+    // Runs from transports' close handlers: a bug here must cost a log line, not the process.
+    try {
+      this.realm.leave(this);
+    } catch (err) {
+      log.error(`session ${this.id}: internal error while leaving realm '${this.realm.name}': ${(err as Error).stack}`);
+    }
     logSessionLeft(this, why);
   }
 

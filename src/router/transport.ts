@@ -40,6 +40,11 @@ export interface Transport {
   goAway?(): void;
   /** The outbound queue and what it cost this peer; absent for transports without one (in-process). */
   sendQueue?(): SendQueueStats;
+  /**
+   * True while more than `max_send_queue` bytes wait to be written to the peer: the dealer then
+   * treats the peer as a busy callee instead of piling invocations on it (which would close it).
+   */
+  sendBacklogged?(): boolean;
 }
 
 /**
@@ -87,8 +92,13 @@ export interface SessionOptions {
    * does not count. 0 or absent: no limit (in-process sessions).
    */
   openTimeoutMs?: number;
-  /** The router's own components (meta API): may register and publish under `wamp.*`. */
+  /** The router's own services (meta API, service caller): hidden from the meta API; privileged too. */
   internal?: boolean;
+  /**
+   * The router's own components (bridge and board procedures, setup reveal): may register and
+   * publish in the reserved namespaces (`wamp.*`, `junction.*`), and are listed like any session.
+   */
+  privileged?: boolean;
 }
 
 /** Implemented by the Router: every transport opens its sessions through this one door. */

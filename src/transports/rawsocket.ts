@@ -221,6 +221,10 @@ export class RawSocketTransport implements Transport {
     return this.guard.stats(this.socket.writableLength);
   }
 
+  sendBacklogged(): boolean {
+    return this.socket.writableLength > this.guard.limit;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -150,6 +150,10 @@ export class WebSocketTransport implements Transport {
     return this.guard.stats(this.socket.writableLength);
   }
 
+  sendBacklogged(): boolean {
+    return this.socket.writableLength > this.guard.limit;
+  }
+
   close(): void {
     this.closeWith(NORMAL_CLOSURE);
   }

@@ -34,9 +34,28 @@ export function isValidPattern(uri: unknown, match: MatchPolicy, check: UriCheck
   }
 }
 
-/** `wamp.*` belongs to the router: clients may call and subscribe there, never register or publish. */
+/**
+ * `wamp.*` (the meta API) and `junction.*` (Junction's own procedures and events: setup reveal,
+ * bridges, board, serial) belong to the router: clients may call and subscribe there, only the
+ * router's own sessions may register or publish.
+ */
 export function isReservedUri(uri: string): boolean {
-  return uri.startsWith('wamp.');
+  return reservedNamespace(uri) !== undefined;
+}
+
+/** 'wamp.*' or 'junction.*' when `uri` is in one of the router's namespaces, for refusal messages. */
+export function reservedNamespace(uri: string): string | undefined {
+  if (uri.startsWith('wamp.')) return 'wamp.*';
+  if (uri.startsWith('junction.')) return 'junction.*';
+  return undefined;
+}
+
+/** Where clients do publish under junction.*: MQTT devices answer the RPC gateway there (src/mqtt/rpc-gateway.ts). */
+const CLIENT_REPLIES = 'junction.rpc.';
+
+/** reservedNamespace for PUBLISH: the router's events may not be forged; gateway replies are the clients'. */
+export function reservedForPublishing(uri: string): string | undefined {
+  return uri.startsWith(CLIENT_REPLIES) ? undefined : reservedNamespace(uri);
 }
 
 export function isMatchPolicy(value: unknown): value is MatchPolicy {

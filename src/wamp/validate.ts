@@ -75,6 +75,21 @@ function checkOptions(type: number, options: M.Dict): void {
 }
 
 /**
+ * What is wrong with PUBLISH options that arrive inside a call rather than a PUBLISH message
+ * (wamp.session.add_testament's `publish_options`): the same type checks, as a message for an
+ * ERROR instead of a protocol violation. Undefined when they are fine.
+ */
+export function publishOptionsProblem(options: M.Dict): string | undefined {
+  try {
+    checkOptions(M.PUBLISH, options);
+    return undefined;
+  } catch (err) {
+    if (err instanceof ProtocolViolation) return err.message;
+    throw err;
+  }
+}
+
+/**
  * Checks the optional `Arguments|list, ArgumentsKw|dict` tail starting at index `at`. With payload
  * transparency (enc_algo / ppt_scheme) the payload is one opaque item the router passes on unread.
  */

@@ -297,3 +297,54 @@ describe('junction CLI', () => {
     expect(result.stdout).toMatch(/^junction \d+\.\d+\.\d+/);
   });
 });
+
+describe('junction CLI: a testament cannot take the process down', () => {
+  it('issue 19 #1: add_testament with publish_options of the wrong type is refused, and dropping the connection leaves the router up', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'junction-cli-'));
+    const port = await freePort();
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify(configFor(port))); // the anonymous role may do everything, as in the embedded default
+    child = spawn(process.execPath, [CLI, 'start', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    let exitCode: number | null | undefined;
+    child.once('exit', (code) => { exitCode = code; });
+    const deadline = Date.now() + 10_000;
+    while (!/ready/i.test(output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+
+    const open = async () => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/`, 'wamp.2.json');
+      const messages: any[][] = [];
+      ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
+      await new Promise((r) => ws.once('open', r));
+      const next = async (n: number) => {
+        const until = Date.now() + 3000;
+        while (messages.length < n && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+        return messages[n - 1];
+      };
+      ws.send(JSON.stringify([1, 'realm1', { roles: { caller: {}, publisher: {}, subscriber: {} } }]));
+      expect((await next(1))?.[0]).toBe(2);
+      return { ws, next, messages };
+    };
+    // Someone listens on the testament's topic (the old crash happened delivering to a subscriber).
+    const listener = await open();
+    listener.ws.send(JSON.stringify([32, 1, {}, 'devices.gone']));
+    expect((await listener.next(2))?.[0]).toBe(33);
+    const attacker = await open();
+    attacker.ws.send(JSON.stringify([48, 1, {}, 'wamp.session.add_testament', ['devices.gone', ['x'], {}], { publish_options: { eligible: 5, exclude_authid: 1 } }]));
+    expect((await attacker.next(2))?.slice(0, 6)).toEqual([8, 48, 1, {}, 'wamp.error.invalid_argument', [expect.stringContaining('eligible')]]);
+    attacker.ws.send(JSON.stringify([48, 2, {}, 'wamp.session.add_testament', ['devices.gone', ['attacker'], {}], { publish_options: { exclude_authid: ['nobody'] } }]));
+    expect((await attacker.next(3))?.[0]).toBe(50);
+    attacker.ws.terminate(); // the session leaves without GOODBYE
+    const will = await listener.next(3);
+    expect([will?.[0], will?.[4]]).toEqual([36, ['attacker']]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(exitCode, output).toBeUndefined();
+    const other = await open();
+    other.ws.send(JSON.stringify([48, 1, {}, 'wamp.session.count', []]));
+    expect(await other.next(2)).toEqual([50, 1, {}, [2]]);
+    other.ws.close();
+    listener.ws.close();
+  });
+});

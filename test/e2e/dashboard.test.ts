@@ -52,7 +52,8 @@ describe('status dashboard in headless Chromium', () => {
       telemetry: { realm: 'realm1', role: 'trusted', authid: 'junction-telemetry', board: 'testboard', cron: '0 0 0 1 1 *' },
     });
     telemetry = t.node.board!.telemetry!;
-    sensor = await ClientSession.connect(t.node.router, { realm: 'realm1', role: 'anonymous', authid: 'kitchen-sensor-7', name: 'test' });
+    // privileged: it also stands in for the router's components, which alone serve junction.* URIs.
+    sensor = await ClientSession.connect(t.node.router, { realm: 'realm1', role: 'anonymous', authid: 'kitchen-sensor-7', name: 'test', privileged: true });
     await sensor.register('com.example.add', (args) => (args[0] as number) + (args[1] as number), { invoke: 'roundrobin', concurrency: 3 });
     await sensor.subscribe('com.example.alerts', () => {});
     browser = await openBrowser({ width: 1200, height: 900 });

@@ -133,3 +133,66 @@ describe('authentication with Autobahn clients', () => {
     });
   }
 });
+
+describe('issue 19 with Autobahn|JS: authentication and authorization holes closed', () => {
+  let node: TestNode;
+  let admin: ClientSession;
+  const boardKeys = nacl.sign.keyPair();
+  const boardPub = Buffer.from(boardKeys.publicKey).toString('hex');
+  const DYNAMIC: AuthConfig = {
+    anonymous: { type: 'static', role: 'reader' },
+    cryptosign: { type: 'dynamic', authenticator: 'com.example.authenticate' },
+  };
+  const reader = {
+    name: 'reader',
+    permissions: [
+      { uri: 'public.news', match: 'exact' as const, cache: true, allow: { call: false, register: false, publish: false, subscribe: true }, disclose: { caller: false, publisher: false } },
+      { uri: 'svc.', match: 'prefix' as const, cache: true, allow: { call: true, register: false, publish: false, subscribe: false }, disclose: { caller: false, publisher: false } },
+    ],
+  };
+
+  beforeAll(async () => {
+    node = await startTestNode({
+      realms: [{ name: 'realm1', roles: [allowAll('admin'), allowAll('device'), reader], store: { type: 'memory', limit: 10, callQueue: [], eventHistory: [] } }],
+      listener: { rawsocket: service({ auth: DYNAMIC }), websocket: { '/ws': service({ auth: DYNAMIC }) } },
+    });
+    admin = await ClientSession.connect(node.node.router, { realm: 'realm1', role: 'admin', name: 'admin' });
+    await admin.register('test.echo', (args) => new Result(args));
+    await admin.register('com.example.authenticate', (args) => {
+      const authid = args[1];
+      if (authid === 'board') return { role: 'device', pubkey: boardPub };
+      return { role: 'admin' }; // a role alone: vouches for no key
+    });
+    await admin.register('svc.who', (_a, _k, ctx) => ctx.details['caller_authid'] ?? null, { disclose_caller: true });
+  });
+  afterAll(async () => {
+    await admin?.close();
+    await node?.stop();
+  });
+
+  it('issue 19 #7: a dynamic Cryptosign authenticator that names no key lets no key in; one that names the key does', async () => {
+    const login = (authid: string, keys: typeof boardKeys) => jsLogin(node, 'ws', {
+      authmethods: ['cryptosign'], authid, authextra: { pubkey: autobahn.auth_cryptosign.public_key(keys) },
+      onchallenge: (_s, _m, extra) => autobahn.auth_cryptosign.sign_challenge(keys, extra),
+    });
+    expect((await login('root', nacl.sign.keyPair())).closed?.details).toMatchObject({ reason: 'wamp.error.not_authorized' });
+    expect((await login('board', nacl.sign.keyPair())).closed?.details).toMatchObject({ reason: 'wamp.error.not_authorized' });
+    expect((await login('board', boardKeys)).details).toMatchObject({ authid: 'board', authrole: 'device', authmethod: 'cryptosign' });
+  });
+
+  it('issue 19 #6, #12: pattern subscriptions beyond the permission, callee disclose_caller and junction.* registrations are refused', async () => {
+    const connection = new autobahn.Connection({ url: node.wsUrl, realm: 'realm1', max_retries: 0 });
+    const session: any = await new Promise((resolve) => { connection.onopen = resolve; connection.open(); });
+    try {
+      await session.subscribe('public.news', () => {});
+      await expect(session.subscribe('public.news', () => {}, { match: 'prefix' })).rejects.toMatchObject({ error: 'wamp.error.not_authorized' });
+      await expect(session.subscribe('public.', () => {}, { match: 'wildcard' })).rejects.toMatchObject({ error: 'wamp.error.not_authorized' });
+      // The reader's role does not disclose callers: the callee's disclose_caller does not override it.
+      expect(await session.call('svc.who')).toBeNull();
+      expect(await session.call('svc.who', [], {}, { disclose_me: true })).toEqual(expect.any(String));
+      await expect(session.register('junction.setup.reveal', () => 'forged')).rejects.toMatchObject({ error: 'wamp.error.invalid_uri' });
+    } finally {
+      connection.close();
+    }
+  });
+});

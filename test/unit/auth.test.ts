@@ -1,13 +1,15 @@
 // Authentication (ticket, WAMP-CRA, Cryptosign; static and dynamic), dynamic authorization and
 // the failed-login throttle, on the router core through in-process wires.
 
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, vi } from 'vitest';
+import { log } from '../../src/log.js';
 import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import type { AuthConfig, RoleConfig } from '../../src/config/types.js';
 import { Router } from '../../src/router/router.js';
 import { LocalConnection } from '../../src/client/local-transport.js';
 import { WampError } from '../../src/client/session.js';
 import type { WampMessage } from '../../src/wamp/message.js';
+import type { Transport } from '../../src/router/transport.js';
 import { craDeriveKey } from '../../src/auth/wampcra.js';
 import { FailureThrottle, peerAddress } from '../../src/auth/throttle.js';
 import { allowAll, join, tick } from '../helpers/core.js';
@@ -34,6 +36,30 @@ function wire(router: Router, auth: AuthConfig | undefined, name = 'tcp4:10.0.0.
     async ask(m: unknown, waitMs = 2000): Promise<WampMessage | undefined> {
       const before = received.length;
       conn.send(m as WampMessage);
+      const deadline = Date.now() + waitMs;
+      while (received.length === before && !closed && Date.now() < deadline) await tick(2);
+      return received[before];
+    },
+  };
+}
+
+/** A wire whose transport has a network peer string (as RawSocket and WebSocket give), so addresses count. */
+function tcpWire(router: Router, auth: AuthConfig, peer: string) {
+  const received: WampMessage[] = [];
+  let closed = false;
+  const transport: Transport = {
+    info: { type: 'rawsocket', serializer: 'json', peer },
+    send: (m) => { if (!closed) received.push(m as WampMessage); return true; },
+    close: () => { if (!closed) { closed = true; queueMicrotask(() => handle.transportClosed()); } },
+  };
+  const handle = router.openSession(transport, { auth });
+  return {
+    received,
+    get closed() { return closed; },
+    send: (m: unknown) => handle.receive(m),
+    async ask(m: unknown, waitMs = 2000): Promise<WampMessage | undefined> {
+      const before = received.length;
+      handle.receive(m);
       const deadline = Date.now() + waitMs;
       while (received.length === before && !closed && Date.now() < deadline) await tick(2);
       return received[before];
@@ -142,6 +168,32 @@ describe('WAMP-CRA', () => {
     expect(await probe.ask([5, craSign('anything', (decoy![2] as { challenge: string }).challenge), {}]))
       .toEqual([3, { message: 'authentication failed' }, 'wamp.error.not_authorized']);
   });
+
+  it('issue 19 #7: the challenge for an unknown authid has the same keys as a known one and tells no role', async () => {
+    const router = routerWith();
+    const challengeOf = async (authid: string) => {
+      const w = wire(router, auth);
+      const c = await w.ask([1, 'realm1', { roles: ROLES, authmethods: ['wampcra'], authid }]);
+      expect(c?.[0], authid).toBe(4);
+      const extra = c![2] as Record<string, unknown>;
+      return { w, extra, fields: JSON.parse(extra['challenge'] as string) as Record<string, unknown> };
+    };
+    const known = [await challengeOf('alice'), await challengeOf('bob')];
+    const shape = (c: { extra: Record<string, unknown>; fields: Record<string, unknown> }) =>
+      `${Object.keys(c.extra).sort().join(',')} | ${Object.keys(c.fields).sort().join(',')}`;
+    const knownShapes = new Set(known.map(shape));
+    const roles = new Set<unknown>();
+    for (let i = 0; i < 40; i++) {
+      const c = await challengeOf(`nobody-${i}`);
+      expect(knownShapes, shape(c)).toContain(shape(c));
+      expect(c.fields['authprovider']).toBe('static');
+      roles.add(c.fields['authrole']);
+      if (c.extra['salt'] !== undefined) expect(c.extra).toMatchObject({ iterations: 100, keylen: 32 });
+      if (i < 3) expect(await c.w.ask([5, craSign('alice-secret', c.extra['challenge'] as string), {}])).toEqual([3, { message: 'authentication failed' }, 'wamp.error.not_authorized']);
+    }
+    // Roles a real user has, never the tell-tale "anonymous".
+    expect([...roles].sort()).toEqual(['admin', 'device']);
+  });
 });
 
 describe('Cryptosign', () => {
@@ -221,7 +273,7 @@ describe('dynamic authentication', () => {
     await service.register('com.example.authenticate', (args) => {
       const [, authid, details] = args as [string, string | null, { authmethod: string; authextra: { pubkey?: string } }];
       if (details.authmethod === 'wampcra' && authid === 'carol') return { secret: 'carol-key', role: 'admin' };
-      if (details.authmethod === 'cryptosign' && details.authextra.pubkey === key.pubHex) return { role: 'device', authid: 'board-1' };
+      if (details.authmethod === 'cryptosign' && details.authextra.pubkey === key.pubHex) return { role: 'device', authid: 'board-1', pubkey: key.pubHex };
       throw new WampError('wamp.error.not_authorized');
     });
     const auth: AuthConfig = {
@@ -238,12 +290,60 @@ describe('dynamic authentication', () => {
       .toMatchObject({ authid: 'board-1', authrole: 'device', authmethod: 'cryptosign', authprovider: 'dynamic' });
   });
 
+  it('issue 19 #7: a dynamic Cryptosign authenticator must vouch for the key: a role alone lets no key in', async () => {
+    const router = routerWith();
+    const service = await join(router, 'admin');
+    const [mallory, device, other] = [ed25519(), ed25519(), ed25519()];
+    await service.register('com.example.authenticate', (args) => {
+      const [, authid] = args as [string, string | null];
+      if (authid === 'lazy') return { role: 'admin' }; // vouches for nothing
+      if (authid === 'typo') return { role: 'admin', pubkey: other.pubHex };
+      if (authid === 'board-2') return { role: 'device', authorized_keys: [other.pubHex, device.pubHex.toUpperCase()] };
+      return 'admin'; // a bare role
+    });
+    const auth: AuthConfig = { cryptosign: { type: 'dynamic', authenticator: 'com.example.authenticate' } };
+    const attempt = async (authid: string | undefined, key: ReturnType<typeof ed25519>) => {
+      const w = wire(router, auth);
+      const c = await w.ask([1, 'realm1', { roles: ROLES, authmethods: ['cryptosign'], authextra: { pubkey: key.pubHex }, ...(authid ? { authid } : {}) }]);
+      if (c?.[0] !== 4) return c;
+      return w.ask([5, key.sign((c[2] as { challenge: string }).challenge), {}]);
+    };
+    const refused = [3, { message: 'authentication failed' }, 'wamp.error.not_authorized'];
+    expect(await attempt('lazy', mallory)).toEqual(refused);
+    expect(await attempt('root', mallory)).toEqual(refused);
+    expect(await attempt(undefined, mallory)).toEqual(refused);
+    expect(await attempt('typo', mallory)).toEqual(refused);
+    expect((await attempt('board-2', device))?.[2]).toMatchObject({ authid: 'board-2', authrole: 'device', authmethod: 'cryptosign' });
+  });
+
+  it('issue 19 #7: a dynamic WAMP-CRA authenticator\'s refusal is a challenge like any other, failing at AUTHENTICATE', async () => {
+    const router = routerWith();
+    const service = await join(router, 'admin');
+    await service.register('com.example.authenticate', (args) => {
+      if (args[1] === 'carol') return { secret: 'carol-key', role: 'device' };
+      throw new WampError('wamp.error.not_authorized');
+    });
+    const auth: AuthConfig = { wampcra: { type: 'dynamic', authenticator: 'com.example.authenticate' } };
+    const known = wire(router, auth);
+    const kc = await known.ask([1, 'realm1', { roles: ROLES, authmethods: ['wampcra'], authid: 'carol' }]);
+    expect((await known.ask([5, craSign('carol-key', (kc![2] as { challenge: string }).challenge), {}]))?.[0]).toBe(2);
+    const probe = wire(router, auth);
+    const pc = await probe.ask([1, 'realm1', { roles: ROLES, authmethods: ['wampcra'], authid: 'nobody' }]);
+    expect(pc?.[0]).toBe(4);
+    const fields = JSON.parse((pc![2] as { challenge: string }).challenge);
+    expect(Object.keys(fields).sort()).toEqual(Object.keys(JSON.parse((kc![2] as { challenge: string }).challenge)).sort());
+    expect(fields.authrole).toBe('device');
+    expect(await probe.ask([5, craSign('carol-key', (pc![2] as { challenge: string }).challenge), {}])).toEqual([3, { message: 'authentication failed' }, 'wamp.error.not_authorized']);
+  });
+
   it('an authenticator that is not registered, or returns a role the realm lacks, refuses and keeps the router up', async () => {
     const router = routerWith();
     const auth: AuthConfig = { anonymous: { type: 'dynamic', authenticator: 'com.example.missing' } };
     const w = wire(router, auth);
     const abort = await w.ask([1, 'realm1', { roles: ROLES, authmethods: ['anonymous'] }]);
-    expect(abort).toEqual([3, { message: 'authentication failed' }, 'wamp.error.not_authorized']);
+    // Not the client's fault: refused as unavailable, and not counted against its address.
+    expect(abort).toEqual([3, { message: 'authentication is not available right now; try again later' }, 'wamp.error.authentication_failed']);
+    expect(router.authThrottle.failures(peerAddress('tcp4:10.0.0.9:4000'))).toBe(0);
     const service = await join(router, 'admin');
     await service.register('com.example.missing', () => 'ghost');
     const w2 = wire(router, auth);
@@ -341,5 +441,269 @@ describe('failed-login throttle', () => {
     // Two guesses at once from the same address: the second waits for its slot.
     const [a, b] = await Promise.all([attempt(), attempt()]);
     expect(Math.max(a, b)).toBeGreaterThanOrEqual(240);
+  });
+});
+
+describe('pattern authorization', () => {
+  const perm = (uri: string, match: 'exact' | 'prefix' | 'wildcard', allow: { subscribe?: boolean; register?: boolean; call?: boolean; publish?: boolean }) => ({
+    uri, match, cache: true,
+    allow: { call: false, register: false, publish: false, subscribe: false, ...allow },
+    disclose: { caller: false, publisher: false },
+  });
+  const roles: RoleConfig[] = [
+    allowAll('admin'),
+    { name: 'reader', permissions: [perm('public.news', 'exact', { subscribe: true })] },
+    { name: 'echo-only', permissions: [perm('svc.sensor.echo', 'exact', { register: true })] },
+    { name: 'sensor-svc', permissions: [perm('svc.', 'prefix', {}), perm('svc.sensor.', 'prefix', { register: true, subscribe: true })] },
+    { name: 'app', permissions: [perm('app.', 'prefix', { subscribe: true, register: true }), perm('app.secret', 'exact', {}), perm('app.internal.', 'prefix', {})] },
+  ];
+  const refused = { uri: 'wamp.error.not_authorized' };
+
+  it('issue 19 #6: a prefix subscription is refused when the role allows only the exact URI', async () => {
+    const router = routerWith(roles);
+    const [reader, admin] = await Promise.all([join(router, 'reader'), join(router, 'admin')]);
+    const got: string[] = [];
+    await reader.subscribe('public.news', (_a, _k, d) => got.push(String(d['topic'] ?? 'public.news')));
+    await expect(reader.subscribe('public.news', () => got.push('leak'), { match: 'prefix' })).rejects.toMatchObject(refused);
+    await expect(reader.subscribe('public.', () => got.push('leak'), { match: 'wildcard' })).rejects.toMatchObject(refused);
+    await expect(reader.subscribe('.news', () => got.push('leak'), { match: 'wildcard' })).rejects.toMatchObject(refused);
+    // A wildcard without an empty component is that one URI.
+    await reader.subscribe('public.news', () => {}, { match: 'wildcard' });
+    await admin.publish('public.news.internal', ['secret'], {}, { acknowledge: true });
+    await admin.publish('public.news', ['hello'], {}, { acknowledge: true });
+    await tick(5);
+    expect(got).toEqual(['public.news']);
+  });
+
+  it('issue 19 #6: an exact register permission does not register a prefix that captures other procedures; a prefix permission does', async () => {
+    const router = routerWith(roles);
+    const [echo, svc, admin] = await Promise.all([join(router, 'echo-only'), join(router, 'sensor-svc'), join(router, 'admin')]);
+    await expect(echo.register('svc.sensor.echo', () => 'forged', { match: 'prefix' })).rejects.toMatchObject(refused);
+    await expect(echo.register('svc.sensor.', () => 'forged', { match: 'wildcard' })).rejects.toMatchObject(refused);
+    await echo.register('svc.sensor.echo', (args) => args[0]);
+    await admin.register('svc.sensor.echo_admin_reset', () => 'reset done');
+    expect((await admin.call('svc.sensor.echo_admin_reset')).args).toEqual(['reset done']);
+    // The permission on the prefix `svc.sensor.` covers any pattern inside it (the broader `svc.`
+    // denial never applies there: the longer prefix always wins), as Crossbar allows.
+    await svc.register('svc.sensor.temp', () => 't', { match: 'prefix' });
+    await svc.register('svc.sensor..reset', () => 'r', { match: 'wildcard' });
+    await svc.subscribe('svc.sensor.', () => {}, { match: 'prefix' });
+    await expect(svc.register('svc.', () => 'x', { match: 'prefix' })).rejects.toMatchObject(refused);
+    await expect(svc.register('svc..reset', () => 'x', { match: 'wildcard' })).rejects.toMatchObject(refused);
+  });
+
+  it('issue 19 #6: a subscription pattern over a narrower denial gets only the topics the role may subscribe to; a registration pattern over one is refused', async () => {
+    const router = routerWith(roles);
+    const [app, admin] = await Promise.all([join(router, 'app'), join(router, 'admin')]);
+    // Subscriptions: allowed (Crossbar's answer, kept because it is made safe), filtered per topic.
+    const got: string[] = [];
+    const record = (_a: unknown[], _k: unknown, d: Record<string, unknown>) => got.push(String(d['topic']));
+    await app.subscribe('app.', record, { match: 'prefix' });
+    await app.subscribe('app..status', record, { match: 'wildcard' });
+    for (const topic of ['app.secret', 'app.internal.status', 'app.internal.x', 'app.x.status', 'app.news']) {
+      await admin.publish(topic, [topic], {}, { acknowledge: true, retain: true });
+    }
+    await tick(5);
+    expect(got.sort()).toEqual(['app.news', 'app.x.status', 'app.x.status']);
+    // Retained events follow the same rule.
+    const retained: string[] = [];
+    await app.subscribe('app.', (_a, _k, d) => retained.push(String(d['topic'])), { match: 'prefix', get_retained: true });
+    await tick(5);
+    expect(retained.sort()).toEqual(['app.news', 'app.x.status']);
+    await expect(app.subscribe('app.secret', () => {})).rejects.toMatchObject(refused);
+    // Registrations: a pattern that would answer calls to app.secret or app.internal.* is refused.
+    await expect(app.register('app.', () => 'x', { match: 'prefix' })).rejects.toMatchObject(refused);
+    await expect(app.register('app.int', () => 'x', { match: 'prefix' })).rejects.toMatchObject(refused);
+    await expect(app.register('app..status', () => 'x', { match: 'wildcard' })).rejects.toMatchObject(refused);
+    await expect(app.register('app...status', () => 'x', { match: 'wildcard' })).rejects.toMatchObject(refused); // app.internal.x.status
+    await app.register('app.pub', () => 'x', { match: 'prefix' });
+    await app.register('app.public.', () => 'x', { match: 'wildcard' });
+  });
+
+  it("issue 19 #6: the first-boot dashboard role still subscribes to everything the dashboard subscribes to", async () => {
+    const { dashboardRole } = await import('../../src/config/load.js');
+    const router = routerWith([allowAll('admin'), dashboardRole()]);
+    const [dash, admin] = await Promise.all([join(router, 'dashboard'), join(router, 'admin')]);
+    // As src/web/dashboard.js subscribes.
+    await dash.subscribe('wamp.', () => {}, { match: 'prefix' });
+    await dash.subscribe('junction.registration.', () => {}, { match: 'prefix' });
+    await dash.subscribe('junction.session.', () => {}, { match: 'prefix' });
+    await dash.subscribe('junction.bridge.mqtt.on_state', () => {});
+    await dash.subscribe('junction.serial..on_change', () => {}, { match: 'wildcard' });
+    await dash.subscribe('junction.board..load', () => {}, { match: 'wildcard', get_retained: true });
+    await expect(dash.subscribe('junction.', () => {}, { match: 'prefix' })).rejects.toMatchObject(refused);
+    await expect(dash.subscribe('', () => {}, { match: 'prefix' })).rejects.toMatchObject(refused);
+    const joined: unknown[] = [];
+    await dash.subscribe('wamp.session.on_join', (args) => joined.push(args[0]));
+    await join(router, 'admin', 'newcomer');
+    await tick(5);
+    expect(joined).toEqual([expect.objectContaining({ authid: 'newcomer' })]);
+    expect(admin.id).toBeGreaterThan(0);
+  });
+
+  it('issue 19 #6: a dynamic authorizer is told the match policy and its cached decisions are kept per policy', async () => {
+    const router = routerWith([allowAll('admin'), { name: 'user', permissions: [], authorizer: 'com.example.authorize' }]);
+    const admin = await join(router, 'admin');
+    const asked: unknown[] = [];
+    await admin.register('com.example.authorize', (args) => {
+      const [, uri, action, options] = args as [unknown, string, string, Record<string, unknown>];
+      asked.push([action, uri, options['match']]);
+      return { allow: options['match'] === 'exact', cache: true };
+    });
+    const user = await join(router, 'user');
+    await user.subscribe('public.news', () => {});
+    await expect(user.subscribe('public.news', () => {}, { match: 'prefix' })).rejects.toMatchObject(refused);
+    await expect(user.register('svc.sensor.echo', () => 1, { match: 'wildcard' })).rejects.toMatchObject(refused);
+    await user.register('svc.sensor.echo', () => 1);
+    expect(asked).toEqual([
+      ['subscribe', 'public.news', 'exact'], ['subscribe', 'public.news', 'prefix'],
+      ['register', 'svc.sensor.echo', 'wildcard'], ['register', 'svc.sensor.echo', 'exact'],
+    ]);
+  });
+});
+
+describe('authentication under a flood', () => {
+  it('issue 19 #8: a correct login succeeds while 1,500 HELLOs from another address wait on a slow authenticator', async () => {
+    const router = routerWith();
+    const service = await join(router, 'admin');
+    let release!: () => void;
+    const slow = new Promise<void>((r) => { release = r; });
+    let asked = 0;
+    await service.register('com.example.authenticate', async (args) => {
+      asked++;
+      if (args[1] === 'alice') return { secret: 'alice-key', role: 'device' };
+      await slow; // the flood's answers take as long as the test wants
+      throw new WampError('wamp.error.not_authorized');
+    });
+    const auth: AuthConfig = { wampcra: { type: 'dynamic', authenticator: 'com.example.authenticate' } };
+    const warnings: string[] = [];
+    const spy = vi.spyOn(log, 'warn').mockImplementation((m: string) => { warnings.push(m); });
+    try {
+      const flood = Array.from({ length: 1500 }, (_, i) => {
+        const w = tcpWire(router, auth, `tcp4:10.0.0.66:${10_000 + i}`);
+        w.send([1, 'realm1', { roles: ROLES, authmethods: ['wampcra'], authid: `mallory-${i}` }]);
+        return w;
+      });
+      await tick(20);
+      const alice = tcpWire(router, auth, 'tcp4:10.0.0.7:5000');
+      const c = await alice.ask([1, 'realm1', { roles: ROLES, authmethods: ['wampcra'], authid: 'alice' }]);
+      expect(c?.[0], JSON.stringify(c)).toBe(4);
+      const welcome = await alice.ask([5, craSign('alice-key', (c![2] as { challenge: string }).challenge), {}]);
+      expect(welcome?.[2]).toMatchObject({ authid: 'alice', authrole: 'device' });
+      // The flood's excess was turned away at once, with the reason logged, and asked nobody.
+      const turnedAway = flood.filter((w) => w.closed).length;
+      expect(turnedAway).toBeGreaterThan(1400);
+      expect(asked).toBeLessThan(40);
+      expect(warnings.some((m) => m.includes('tcp4:10.0.0.66') && m.includes('authentications from this address are waiting'))).toBe(true);
+      expect(warnings.length).toBeLessThan(30); // logged, not flooded: 20 lines per 10 s, then a count
+      // Nothing was counted against either address: nobody got a credential wrong.
+      expect(router.authThrottle.failures('tcp4:10.0.0.7')).toBe(0);
+      expect(router.authThrottle.failures('tcp4:10.0.0.66')).toBe(0);
+      expect(router.authGate.stats().running).toBeLessThanOrEqual(4);
+    } finally {
+      spy.mockRestore();
+      release();
+    }
+  });
+
+  it('issue 19 #8: a correct login from the flood\'s own address (NAT, loopback) gets through once the burst\'s first answers are in', async () => {
+    const router = routerWith();
+    const service = await join(router, 'admin');
+    let asked = 0;
+    await service.register('com.example.authenticate', async (args) => {
+      asked++;
+      if (args[1] === 'alice') return { secret: 'alice-key', role: 'device' };
+      await tick(300); // slow for everyone else
+      throw new WampError('wamp.error.not_authorized');
+    });
+    const auth: AuthConfig = { wampcra: { type: 'dynamic', authenticator: 'com.example.authenticate' } };
+    const spy = vi.spyOn(log, 'warn').mockImplementation(() => {});
+    try {
+      for (let i = 0; i < 1500; i++) tcpWire(router, auth, `tcp4:127.0.0.1:${20_000 + i}`).send([1, 'realm1', { roles: ROLES, authmethods: ['wampcra'], authid: `mallory-${i}` }]);
+      await tick(20);
+      const alice = tcpWire(router, auth, 'tcp4:127.0.0.1:5000');
+      const c = await alice.ask([1, 'realm1', { roles: ROLES, authmethods: ['wampcra'], authid: 'alice' }], 5000);
+      expect(c?.[0], JSON.stringify(c)).toBe(4);
+      const welcome = await alice.ask([5, craSign('alice-key', (c![2] as { challenge: string }).challenge), {}]);
+      expect(welcome?.[2]).toMatchObject({ authid: 'alice', authrole: 'device' });
+      expect(asked).toBeLessThan(10); // the 4 first of the burst, then alice
+      expect(router.authThrottle.failures('tcp4:127.0.0.1')).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('issue 19 #8: waiting attempts are served round-robin across addresses, within the per-address and total bounds', async () => {
+    const { AuthenticationGate } = await import('../../src/auth/auth-gate.js');
+    const gate = new AuthenticationGate({ perAddress: 1, total: 2, queuedPerAddress: 2, queuedTotal: 5 });
+    const order: string[] = [];
+    const finishers: Array<() => void> = [];
+    const job = (name: string) => () => new Promise<string>((r) => { order.push(name); finishers.push(() => r(name)); });
+    const results = [
+      ...['a1', 'a2', 'a3', 'a4'].map((n) => gate.run('A', job(n)).catch((e: Error) => `refused ${n}: ${e.message}`)),
+      ...['b1', 'b2'].map((n) => gate.run('B', job(n)).catch((e: Error) => `refused ${n}: ${e.message}`)),
+      gate.run('C', job('c1')).catch((e: Error) => `refused c1: ${e.message}`),
+    ];
+    await tick(1);
+    expect(order).toEqual(['a1', 'b1']);
+    while (finishers.length > 0) { finishers.shift()!(); await tick(1); }
+    // A's queue holds 2: its fourth attempt makes it give up its oldest waiter (a2). A's burst does
+    // not delay B and C (turns go round the addresses), and within A the newest goes first.
+    expect(await Promise.all(results)).toEqual(['a1', 'refused a2: given up for newer attempts: 2 authentications from this address are waiting', 'a3', 'a4', 'b1', 'b2', 'c1']);
+    expect(order).toEqual(['a1', 'b1', 'a4', 'b2', 'c1', 'a3']);
+    expect(gate.stats()).toEqual({ running: 0, waiting: 0 });
+  });
+});
+
+describe('pattern authorization: soundness over a small URI universe', () => {
+  it('issue 19 #6: whenever a pattern is allowed, every URI it matches is allowed on its own (random roles and patterns)', async () => {
+    const { Authorizer } = await import('../../src/auth/authorizer.js');
+    const { uriMatches } = await import('../../src/wamp/uri.js');
+    // Every URI of 1 to 4 components from a small alphabet; 'ab' makes string prefixes cross components.
+    const parts = ['a', 'b', 'ab'];
+    const universe: string[] = [];
+    const grow = (prefix: string[]) => {
+      if (prefix.length > 0) universe.push(prefix.join('.'));
+      if (prefix.length < 4) for (const p of parts) grow([...prefix, p]);
+    };
+    grow([]);
+    let seed = 12345;
+    const rand = (n: number) => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+    const pick = <T>(xs: readonly T[]) => xs[rand(xs.length)]!;
+    const randomPattern = (): { uri: string; match: 'exact' | 'prefix' | 'wildcard' } => {
+      const match = pick(['exact', 'prefix', 'wildcard'] as const);
+      const n = 1 + rand(4);
+      const comps = Array.from({ length: n }, () => (match === 'wildcard' && rand(3) === 0 ? '' : pick(parts)));
+      let uri = comps.join('.');
+      if (match === 'prefix' && rand(3) === 0) uri += '.';
+      if (match === 'prefix' && rand(4) === 0) uri = uri.slice(0, Math.max(0, uri.length - 1));
+      return { uri, match };
+    };
+    let allowedPatterns = 0;
+    for (let round = 0; round < 150; round++) {
+      const permissions = Array.from({ length: 1 + rand(5) }, () => {
+        const p = randomPattern();
+        return { ...p, cache: true, allow: { call: false, register: rand(2) === 0, publish: false, subscribe: rand(2) === 0 }, disclose: { caller: false, publisher: false } };
+      });
+      const authorizer = new Authorizer([{ name: 'r', permissions }]);
+      for (let q = 0; q < 30; q++) {
+        const pattern = randomPattern();
+        if (pattern.match === 'exact' && pattern.uri === '') continue;
+        for (const action of ['subscribe', 'register'] as const) {
+          const decision = authorizer.authorize('r', action, pattern.uri, pattern.match);
+          if (!decision.allow) continue;
+          allowedPatterns++;
+          for (const uri of universe) {
+            if (!uriMatches(pattern.uri, pattern.match, uri)) continue;
+            const alone = authorizer.authorize('r', action, uri).allow;
+            // A partial subscription is filtered per topic; anything else must hold for every URI.
+            if (!(action === 'subscribe' && decision.partial)) {
+              expect(alone, `${action} ${pattern.match} '${pattern.uri}' allowed, but not '${uri}' (permissions ${JSON.stringify(permissions.map((p) => [p.uri, p.match, p.allow[action]]))})`).toBe(true);
+            }
+          }
+        }
+      }
+    }
+    expect(allowedPatterns).toBeGreaterThan(250);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { makeRouter, join, tick, rawWire, HELLO_ALL } from '../helpers/core.js';
+import { makeRouter, join, tick, rawWire, HELLO_ALL, allowAll } from '../helpers/core.js';
+import { ClientSession } from '../../src/client/session.js';
 import { WampError, Result } from '../../src/client/session.js';
 
 const deferred = () => {
@@ -52,14 +53,28 @@ describe('dealer: basic RPC', () => {
     expect((await k2.call('com.dev.fan.reset')).args).toEqual(['wild:com.dev.fan.reset']);
   });
 
-  it('discloses the caller when the callee asks (disclose_caller) or the caller does (disclose_me)', async () => {
+  it('discloses the caller when its role says so (disclose.caller) or the caller asks (disclose_me)', async () => {
+    const disclosing = allowAll('disclosed');
+    disclosing.permissions[0]!.disclose = { caller: true, publisher: false };
+    const router = makeRouter({ roles: [allowAll(), disclosing] });
+    const [callee, caller, known] = await Promise.all([join(router), join(router, 'anonymous', 'cli'), join(router, 'disclosed', 'k')]);
+    await callee.register('com.anon', (_a, _k, ctx) => new Result([], ctx.details));
+    expect((await caller.call('com.anon')).kwargs['caller']).toBeUndefined();
+    expect((await caller.call('com.anon', [], {}, { disclose_me: true })).kwargs).toMatchObject({ caller: caller.id, caller_authid: 'cli', caller_authrole: 'anonymous' });
+    expect((await known.call('com.anon')).kwargs).toMatchObject({ caller: known.id, caller_authid: 'k', caller_authrole: 'disclosed' });
+  });
+
+  it("issue 19 #12: a callee's disclose_caller does not override the caller's role's disclose.caller: false", async () => {
     const router = makeRouter();
     const [callee, caller] = await Promise.all([join(router), join(router, 'anonymous', 'cli')]);
     await callee.register('com.who', (_a, _k, ctx) => new Result([], ctx.details), { disclose_caller: true });
-    await callee.register('com.anon', (_a, _k, ctx) => new Result([], ctx.details));
-    expect((await caller.call('com.who')).kwargs).toMatchObject({ caller: caller.id, caller_authid: 'cli', caller_authrole: 'anonymous' });
-    expect((await caller.call('com.anon')).kwargs['caller']).toBeUndefined();
-    expect((await caller.call('com.anon', [], {}, { disclose_me: true })).kwargs['caller']).toBe(caller.id);
+    const details = (await caller.call('com.who')).kwargs;
+    expect(details['caller']).toBeUndefined();
+    expect(details['caller_authid']).toBeUndefined();
+    expect(details['caller_authrole']).toBeUndefined();
+    // The router's own procedures still learn who calls them (wamp.session.add_testament needs it).
+    await caller.call('wamp.session.add_testament', ['com.gone', [], {}]);
+    expect((await caller.call('wamp.session.flush_testaments')).args).toEqual([1]);
   });
 
   it('relays progressive results to a caller that asked for them', async () => {
@@ -367,5 +382,36 @@ describe('dealer: slots held until the callee answers', () => {
     expect(next?.[0]).toBe(68);
     callee.send([70, next![1], {}, ['fresh']]);
     expect(await caller.next(4)).toEqual([50, 3, {}, ['fresh']]);
+  });
+});
+
+describe('reserved namespaces', () => {
+  it('issue 19 #12: junction.* is reserved like wamp.*: a client cannot register, force_reregister or capture it by pattern, nor publish there', async () => {
+    const router = makeRouter();
+    await router.ready;
+    // The router's own component (as src/board/setup-reveal.ts joins) serves junction.setup.reveal.
+    const component = await ClientSession.connect(router, { realm: 'realm1', role: 'trusted', authid: 'junction-setup', privileged: true });
+    await component.register('junction.setup.reveal', () => 'the real one');
+    const [client, user] = await Promise.all([join(router), join(router)]);
+    for (const [uri, options] of [
+      ['junction.setup.reveal', {}], ['junction.setup.reveal', { force_reregister: true }], ['junction.bridge.mqtt.list', {}],
+      ['junction.', { match: 'prefix' }], ['junction..list', { match: 'wildcard' }],
+    ] as const) {
+      await expect(client.register(uri, () => 'forged', options), `${uri} ${JSON.stringify(options)}`).rejects.toMatchObject({ uri: 'wamp.error.invalid_uri' });
+    }
+    expect((await user.call('junction.setup.reveal')).args).toEqual(['the real one']);
+    // Catch-all patterns a role may legitimately hold do not answer for the router's procedures,
+    // even those the router does not serve here (no MQTT bridge configured).
+    await client.register('', () => 'forged', { match: 'prefix' });
+    await client.register('junc', () => 'forged', { match: 'prefix' });
+    await client.register('.bridge.mqtt.list', () => 'forged', { match: 'wildcard' });
+    await expect(user.call('junction.bridge.mqtt.list')).rejects.toMatchObject({ uri: 'wamp.error.no_such_procedure' });
+    await expect(user.call('wamp.no.such')).rejects.toMatchObject({ uri: 'wamp.error.no_such_procedure' });
+    expect((await user.call('com.any')).args).toEqual(['forged']);
+    // Meta events cannot be forged either.
+    await expect(client.publish('junction.session.on_slow_consumer', [1], {}, { acknowledge: true })).rejects.toMatchObject({ uri: 'wamp.error.invalid_uri' });
+    await expect(client.publish('junction.board.pi.load', [1], {}, { acknowledge: true })).rejects.toMatchObject({ uri: 'wamp.error.invalid_uri' });
+    // Except where MQTT devices answer the request/response gateway.
+    await client.publish('junction.rpc.mqtt.0123abcd', [1], {}, { acknowledge: true });
   });
 });

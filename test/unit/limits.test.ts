@@ -309,33 +309,23 @@ describe('slow consumers: the send queue is bounded by bytes', () => {
     expect((await stats(admin, bystander.sessionId))!).toMatchObject({ dropped_events: 0 });
   }, 120_000);
 
-  it('drop-events never drops anything else: a callee that stops reading is closed past twice the limit, its calls answered', async () => {
+  it('drop-events never drops anything else: a caller that stops reading its results is closed past twice the limit', async () => {
+    // (A callee that stops reading is not sent more invocations: it is busy, see slow-callee.test.ts.)
     const limit = 256 * 1024;
     const n = await node({ maxSendQueue: limit, sendQueuePolicy: 'drop-events' });
-    const caller = await join(n.node.router);
-    const callee = track(await rawClient(n.port));
-    await callee.hello();
-    callee.send([64, 1, {}, 'svc.slow']);
-    await callee.waitFor((m) => m[0] === 65);
-    callee.socket.pause();
-    // 32 MiB of invocations at most: past the kernel buffers and 2 × 256 KiB the session is closed.
+    const service = await join(n.node.router);
     const big = 'y'.repeat(64 * 1024);
-    const calls: Array<Promise<string>> = [];
-    for (let i = 0; i < 512 && !callee.closed; i++) {
-      calls.push(caller.call('svc.slow', [big]).then(() => 'result', (e: WampError) => e.uri));
-      if (i % 16 === 15) {
-        await tick(5);
-        if (!(await stats(caller, callee.sessionId))) break;
-      }
-    }
-    await until(async () => (await stats(caller, callee.sessionId)) === undefined);
-    // Every call was answered; none silently lost.
-    const answers = await Promise.all(calls);
-    expect(answers.length).toBeLessThan(512);
-    // Those sent to the callee: canceled when it was closed; any sent after: no callee left.
-    expect(answers.filter((a) => a !== 'wamp.error.canceled' && a !== 'wamp.error.no_such_procedure')).toEqual([]);
-    expect(answers.filter((a) => a === 'wamp.error.canceled').length).toBeGreaterThan(8);
-    await expect(caller.call('svc.slow')).rejects.toMatchObject({ uri: 'wamp.error.no_such_procedure' });
+    let served = 0;
+    await service.register('svc.big', () => { served++; return big; });
+    const caller = track(await rawClient(n.port));
+    await caller.hello();
+    caller.socket.pause();
+    // 32 MiB of results at most: past the kernel buffers and 2 × 256 KiB the session is closed.
+    for (let i = 1; i <= 512; i++) caller.send([48, i, {}, 'svc.big']);
+    await until(async () => (await stats(service, caller.sessionId)) === undefined);
+    expect(served).toBeGreaterThan(8);
+    // The router and its other sessions carry on.
+    expect((await service.call('svc.big')).args).toEqual([big]);
   }, 120_000);
 });
 

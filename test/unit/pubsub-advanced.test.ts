@@ -108,6 +108,59 @@ describe('testaments', () => {
     const s = await join(router);
     await expect(s.call('wamp.session.add_testament', ['a.b', [], {}], { scope: 'later' })).rejects.toMatchObject({ uri: 'wamp.error.testament_error' });
     await expect(s.call('wamp.session.add_testament', ['wamp.x', [], {}])).rejects.toMatchObject({ uri: 'wamp.error.invalid_uri' });
+    await expect(s.call('wamp.session.add_testament', ['junction.session.on_slow_consumer', [], {}])).rejects.toMatchObject({ uri: 'wamp.error.invalid_uri' });
+  });
+
+  it('issue 19 #1: publish_options of the wrong type are refused at add_testament with invalid_argument, and leaving never throws', async () => {
+    const uncaught: unknown[] = [];
+    const onError = (e: unknown) => uncaught.push(e);
+    process.on('uncaughtException', onError);
+    process.on('unhandledRejection', onError);
+    try {
+      const router = makeRouter();
+      const dash = await join(router);
+      const wills: unknown[] = [];
+      await dash.subscribe('devices.gone', (args) => wills.push(args[0]));
+      const bad = [
+        { eligible: 5 }, { exclude_authid: 1 }, { exclude: 'x' }, { eligible_authrole: [1] }, { retain: 'yes' },
+        { disclose_me: 0 }, { forward_for: [1] }, { enc_algo: 'cryptobox' }, { ppt_scheme: 'x' },
+      ];
+      const sensor = await join(router);
+      for (const publish_options of bad) {
+        await expect(sensor.call('wamp.session.add_testament', ['devices.gone', ['never'], {}], { publish_options }), JSON.stringify(publish_options))
+          .rejects.toMatchObject({ uri: 'wamp.error.invalid_argument' });
+      }
+      for (const publish_options of [5, 'x', [1]]) {
+        await expect(sensor.call('wamp.session.add_testament', ['devices.gone', [], {}], { publish_options })).rejects.toMatchObject({ uri: 'wamp.error.invalid_argument' });
+      }
+      // Valid options still work: a whitelist that admits the dashboard.
+      await sensor.call('wamp.session.add_testament', ['devices.gone', ['sensor-1'], {}], { publish_options: { eligible: [dash.id], retain: true } });
+      await sensor.close();
+      await tick(10);
+      expect(wills).toEqual(['sensor-1']);
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onError);
+      process.off('unhandledRejection', onError);
+    }
+  });
+
+  it('issue 19 #1: a testament that still fails to publish is logged; the others go out and the router stays up', async () => {
+    const router = makeRouter();
+    const dash = await join(router);
+    const wills: unknown[] = [];
+    await dash.subscribe('devices.gone', (args) => wills.push(args[0]));
+    const sensor = await join(router);
+    await sensor.call('wamp.session.add_testament', ['devices.gone', ['first'], {}]);
+    await sensor.call('wamp.session.add_testament', ['devices.gone', ['second'], {}]);
+    // Defence in depth: a testament whose options escaped the check (a future bug) must not throw out of the leave.
+    const session = router.realm('realm1')!.sessions.get(sensor.id)!;
+    session.testaments.destroyed[0]!.options = { eligible: 5, exclude_authid: 1 };
+    await sensor.close();
+    await tick(10);
+    expect(wills).toEqual(['second']);
+    const fresh = await join(router);
+    expect((await fresh.call('wamp.session.count')).args).toEqual([2]);
   });
 });
 

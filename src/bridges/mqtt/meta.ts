@@ -24,7 +24,7 @@ export class BridgeMetaApi {
 
   async start(factory: SessionFactory): Promise<void> {
     const session = await ClientSession.connect(factory, {
-      realm: this.realm, role: TRUSTED_ROLE, authid: 'junction-bridges', name: 'mqtt-bridge-meta',
+      realm: this.realm, role: TRUSTED_ROLE, authid: 'junction-bridges', name: 'mqtt-bridge-meta', privileged: true,
     });
     this.session = session;
     await session.register(BRIDGE_META.list, () => this.bridges().map((b) => b.id));

@@ -22,7 +22,7 @@ export class SerialBridge {
   constructor(readonly config: SerialBridgeConfig, private readonly factory: SessionFactory) {}
 
   async start(): Promise<void> {
-    const session = await ClientSession.connect(this.factory, { realm: this.config.realm, role: 'trusted', authid: `junction-serial-${this.config.id}`, name: `serial:${this.config.id}`, internal: false });
+    const session = await ClientSession.connect(this.factory, { realm: this.config.realm, role: 'trusted', authid: `junction-serial-${this.config.id}`, name: `serial:${this.config.id}`, privileged: true });
     this.session = session;
     await session.register(`junction.serial.${this.config.id}.devices`, () => [...this.links.values()].map((l) => l.status()));
     this.scan();

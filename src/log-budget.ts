@@ -1,8 +1,8 @@
 // A budget of log lines per time window, for lines a client can cause at will (refused requests,
-// session joins and leaves): past the budget lines are counted, not written, and one summary line
+// refused logins, session joins and leaves): past the budget lines are counted, not written, and one summary line
 // at the end of the window says how many were left out. A flood of clients cannot flood the journal.
 
-import { log } from '../log.js';
+import { log } from './log.js';
 
 export class LogBudget {
   private windowStart = 0;
@@ -11,10 +11,15 @@ export class LogBudget {
   private summaryTimer: NodeJS.Timeout | undefined;
 
   /** `label` starts the summary line, as it starts the lines it counts (e.g. 'refused'). */
-  constructor(private readonly label: string, private readonly linesPerWindow: number, private readonly windowMs = 10_000) {}
+  constructor(
+    private readonly label: string,
+    private readonly linesPerWindow: number,
+    private readonly level: 'info' | 'warn' = 'info',
+    private readonly windowMs = 10_000,
+  ) {}
 
-  /** Writes the line at info level if the window's budget allows; `line` is only called then. */
-  info(line: () => string): void {
+  /** Writes the line at the budget's level if the window allows; `line` is only called then. */
+  write(line: () => string): void {
     const now = Date.now();
     if (now - this.windowStart >= this.windowMs) {
       this.flush();
@@ -22,7 +27,7 @@ export class LogBudget {
       this.lines = 0;
     }
     if (++this.lines <= this.linesPerWindow) {
-      log.info(line());
+      log[this.level](line());
       return;
     }
     if (this.suppressed++ === 0) {
@@ -37,7 +42,7 @@ export class LogBudget {
     this.summaryTimer = undefined;
     if (this.suppressed === 0) return;
     const window = `${this.windowMs / 1000} s`;
-    log.info(`${this.label}: ${this.suppressed} more line(s) in the last ${window} not logged (at most ${this.linesPerWindow} per ${window})`);
+    log[this.level](`${this.label}: ${this.suppressed} more line(s) in the last ${window} not logged (at most ${this.linesPerWindow} per ${window})`);
     this.suppressed = 0;
   }
 }
