@@ -15,6 +15,7 @@ export const MQTT_DEFAULTS = {
   maxInflight: 100,
   maxMessageSize: MIB,
   openHandshakeTimeout: 10_000,
+  maxUnauthenticatedBytes: 64 * 1024,
 } as const;
 
 export interface MqttParseContext {
@@ -31,6 +32,7 @@ export function parseMqttService(c: Checker, t: Obj, path: string, ctx: MqttPars
   const o = c.object(t['options'], op, [
     'realm', 'role', 'payload_mapping', 'topic_prefix', 'max_offline_messages', 'session_expiry', 'max_inflight',
     'max_message_size', 'open_handshake_timeout', 'rpc',
+    'max_unauthenticated_bytes',
   ]) ?? {};
   if (t['options'] === undefined) c.error(op, 'is required: at least { realm: <the realm MQTT clients join> }');
   const realm = c.string(o['realm'], join(op, 'realm'), { required: t['options'] !== undefined }) ?? '';
@@ -53,6 +55,7 @@ export function parseMqttService(c: Checker, t: Obj, path: string, ctx: MqttPars
     maxInflight: c.integer(o['max_inflight'], join(op, 'max_inflight'), MQTT_DEFAULTS.maxInflight, 1, 65_535)!,
     maxMessageSize: c.integer(o['max_message_size'], join(op, 'max_message_size'), MQTT_DEFAULTS.maxMessageSize, 64, 256 * MIB)!,
     openHandshakeTimeout: c.integer(o['open_handshake_timeout'], join(op, 'open_handshake_timeout'), MQTT_DEFAULTS.openHandshakeTimeout, 0, DAY_MS)!,
+    maxUnauthenticatedBytes: c.integer(o['max_unauthenticated_bytes'], join(op, 'max_unauthenticated_bytes'), MQTT_DEFAULTS.maxUnauthenticatedBytes, 1024, 256 * MIB)!,
   };
   if (o['rpc'] !== undefined) service.rpc = rpc(c, o['rpc'], join(op, 'rpc'), ctx);
   if (t['auth'] !== undefined) {

@@ -10,6 +10,7 @@ import { ByteQueue } from './byte-queue.js';
 import { KeepAlive } from './keepalive.js';
 import { encodeOnce, WriteBatcher } from './outbound.js';
 import { MessageBudget, SendQueueGuard } from './limits.js';
+import { IncomingBudget, type IncomingHolder } from './incoming-budget.js';
 import { describePeer } from './peer.js';
 import { log } from '../log.js';
 
@@ -48,7 +49,7 @@ export function frameHeader(type: number, length: number): Buffer {
   return header;
 }
 
-export class RawSocketTransport implements Transport {
+export class RawSocketTransport implements Transport, IncomingHolder {
   info: TransportInfo;
   private readonly queue = new ByteQueue();
   private serializer: Serializer | undefined;
@@ -67,11 +68,15 @@ export class RawSocketTransport implements Transport {
   private readonly budget: MessageBudget | undefined;
   /** Set while reading is paused because the budget is spent. */
   private throttleTimer: NodeJS.Timeout | undefined;
+  /** Bytes read before the session was established (max_unauthenticated_bytes). */
+  private unauthenticatedBytes = 0;
+  heldBytes = 0;
 
   constructor(
     private readonly socket: Socket,
     private readonly service: WampServiceConfig,
     private readonly factory: SessionFactory,
+    private readonly incoming: IncomingBudget = new IncomingBudget(),
   ) {
     this.maxLength = 2 ** (9 + lengthExponent(service.options.maxMessageSize));
     this.batcher = new WriteBatcher(socket);
@@ -100,9 +105,28 @@ export class RawSocketTransport implements Transport {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
+    if (this.unauthenticated) {
+      this.unauthenticatedBytes += chunk.length;
+      const limit = this.service.options.maxUnauthenticatedBytes;
+      if (this.unauthenticatedBytes > limit) return this.fail(`more than ${limit} bytes before the session was established (max_unauthenticated_bytes)`);
+    }
     this.queue.push(chunk);
     if (!this.serializer && !this.handshake()) return;
     if (this.throttleTimer === undefined) this.readFrames();
+    this.incoming.hold(this, this.closed ? 0 : this.queue.length);
+  }
+
+  get unauthenticated(): boolean {
+    return this.session?.established !== true;
+  }
+
+  get description(): string {
+    return `rawsocket ${this.info.peer}`;
+  }
+
+  /** Unfinished messages hold more than max_incoming_bytes, all connections together: ended at once, as a slow consumer is. */
+  dropForBudget(): void {
+    this.dropSlowConsumer();
   }
 
   /** The message budget is spent: stop reading until it refills (the frames already in stay queued). */
@@ -117,6 +141,7 @@ export class RawSocketTransport implements Transport {
     // We stopped reading, not the peer: its pongs may wait behind the frames we hold back.
     this.keepAlive.alive();
     this.readFrames();
+    this.incoming.hold(this, this.closed ? 0 : this.queue.length);
     if (this.throttleTimer === undefined && !this.closed) this.socket.resume();
   }
 
@@ -164,6 +189,9 @@ export class RawSocketTransport implements Transport {
       if ((b0 & 0xf0) !== 0 || type > FRAME_PONG) return this.fail(`invalid frame header 0x${b0.toString(16)}`);
       // Checked on the header, before any of the payload is buffered.
       if (length > this.maxLength) return this.fail(`frame of ${length} bytes exceeds the ${this.maxLength} bytes announced`);
+      if (length > this.service.options.maxUnauthenticatedBytes && this.unauthenticated) {
+        return this.fail(`frame of ${length} bytes before the session was established (max_unauthenticated_bytes ${this.service.options.maxUnauthenticatedBytes})`);
+      }
       if (queue.length < 4 + length) return;
       if (this.budget !== undefined && !this.budget.take()) return this.throttle();
       queue.skip(4);
@@ -187,9 +215,12 @@ export class RawSocketTransport implements Transport {
 
   /** Framing broken: nothing more can be read. The session may still say ABORT before we close. */
   private fail(reason: string): void {
-    log.warn(`rawsocket ${this.info.peer}: ${reason}; closing`);
+    // Before authentication this is anyone's doing, and a flood of it must not flood the log.
+    (this.unauthenticated ? log.info : log.warn)(`rawsocket ${this.info.peer}: ${reason}; closing`);
     this.session?.protocolError(reason);
     this.close();
+    // Nothing more is read (the rest would be read only to be discarded); the ABORT still goes out.
+    this.socket.pause();
   }
 
   private writeFrame(type: number, payload: Buffer): void {
@@ -229,6 +260,7 @@ export class RawSocketTransport implements Transport {
 
   private onClose(): void {
     this.closed = true;
+    this.incoming.hold(this, 0);
     clearTimeout(this.handshakeTimer);
     clearTimeout(this.throttleTimer);
     this.keepAlive.stop();

@@ -11,6 +11,7 @@ import { serializerFromSubprotocol, subprotocolOf, type Serializer } from '../se
 import { KeepAlive } from './keepalive.js';
 import { encodeOnce, WriteBatcher } from './outbound.js';
 import { MessageBudget, SendQueueGuard } from './limits.js';
+import { IncomingBudget, type IncomingHolder } from './incoming-budget.js';
 import { describePeer } from './peer.js';
 import { rejectUpgrade } from './http.js';
 import { log } from '../log.js';
@@ -22,7 +23,18 @@ const CLOSE_GRACE_MS = 2000;
 /** A WebSocket control frame carries at most 125 bytes. */
 const MAX_PING_PAYLOAD = 125;
 
-export class WebSocketTransport implements Transport {
+/**
+ * Bytes ws holds of what the peer sent and ws has not yet delivered as a message: the unparsed
+ * rest of the last chunks and the fragments of an unfinished message. ws keeps these in its
+ * Receiver and does not publish them; read here only (an upgrade of ws is checked by the budget
+ * tests, test/unit/budget.test.ts).
+ */
+function heldByReceiver(ws: WebSocket): number {
+  const receiver = (ws as unknown as { _receiver?: { _bufferedBytes?: number; _messageLength?: number } })._receiver;
+  return receiver ? (receiver._bufferedBytes ?? 0) + (receiver._messageLength ?? 0) : 0;
+}
+
+export class WebSocketTransport implements Transport, IncomingHolder {
   readonly info: TransportInfo;
   private readonly session: SessionHandle;
   private readonly keepAlive: KeepAlive;
@@ -38,6 +50,9 @@ export class WebSocketTransport implements Transport {
    */
   private held: unknown[] | undefined;
   private heldNext = 0;
+  /** Bytes read off the socket before the session was established (max_unauthenticated_bytes). */
+  private unauthenticatedBytes = 0;
+  heldBytes = 0;
 
   constructor(
     private readonly ws: WebSocket,
@@ -45,6 +60,7 @@ export class WebSocketTransport implements Transport {
     private readonly service: WampServiceConfig,
     factory: SessionFactory,
     request: IncomingMessage,
+    private readonly incoming: IncomingBudget = new IncomingBudget(),
   ) {
     const socket = request.socket as Socket & { encrypted?: boolean };
     socket.setNoDelay(true);
@@ -69,12 +85,47 @@ export class WebSocketTransport implements Transport {
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.on('pong', () => this.keepAlive.alive());
     ws.on('error', (err) => log.debug(`websocket ${this.info.peer}: ${err.message}`));
+    // After ws's own listener (added when it took the socket): ws has parsed the chunk by now.
+    socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
     ws.once('close', () => {
       this.closed = true;
+      this.incoming.hold(this, 0);
       this.keepAlive.stop();
       this.session.transportClosed();
     });
     this.keepAlive.start();
+  }
+
+  /**
+   * Counts what the peer sent before its session was established (the message size limit of ws is
+   * per server, so a pre-authentication limit is kept here, on the bytes read), and reports what
+   * ws holds of unfinished messages to the budget of all connections.
+   */
+  private onSocketData(chunk: Buffer): void {
+    if (this.closed) return;
+    if (this.unauthenticated) {
+      this.unauthenticatedBytes += chunk.length;
+      const limit = this.service.options.maxUnauthenticatedBytes;
+      if (this.unauthenticatedBytes > limit) {
+        log.info(`websocket ${this.info.peer}: dropped: more than ${limit} bytes before the session was established (max_unauthenticated_bytes)`);
+        this.dropForBudget();
+        return;
+      }
+    }
+    this.incoming.hold(this, heldByReceiver(this.ws));
+  }
+
+  get unauthenticated(): boolean {
+    return !this.session.established;
+  }
+
+  get description(): string {
+    return `websocket ${this.info.peer}`;
+  }
+
+  /** The peer sends more than the router will hold: ended at once, unflushed, as a slow consumer is. */
+  dropForBudget(): void {
+    this.dropSlowConsumer();
   }
 
   private onMessage(data: RawData, isBinary: boolean): void {
@@ -162,7 +213,11 @@ export class WebSocketService {
   /** undefined = any origin. */
   private readonly origins: RegExp[] | undefined;
 
-  constructor(private readonly service: WampServiceConfig, private readonly factory: SessionFactory) {
+  constructor(
+    private readonly service: WampServiceConfig,
+    private readonly factory: SessionFactory,
+    private readonly incoming: IncomingBudget = new IncomingBudget(),
+  ) {
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: service.options.maxMessageSize,
@@ -198,7 +253,7 @@ export class WebSocketService {
     }
     const serializer = serializerFromSubprotocol(protocol)!;
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      new WebSocketTransport(ws, serializer, this.service, this.factory, request);
+      new WebSocketTransport(ws, serializer, this.service, this.factory, request, this.incoming);
     });
   }
 

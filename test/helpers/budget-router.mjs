@@ -14,8 +14,14 @@ const node = await startNode(config);
 const delay = monitorEventLoopDelay({ resolution: 10 });
 delay.enable();
 let maxRss = 0;
+/** process.memoryUsage() when RSS was highest: where the memory was (heap, Buffers). */
+let atMax = {};
 const sampleRss = () => {
-  maxRss = Math.max(maxRss, process.memoryUsage.rss());
+  const rss = process.memoryUsage.rss();
+  if (rss <= maxRss) return;
+  maxRss = rss;
+  const m = process.memoryUsage();
+  atMax = { heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
 };
 setInterval(sampleRss, 100).unref();
 
@@ -27,13 +33,15 @@ process.on('message', (request) => {
       type: 'stats',
       rss: process.memoryUsage.rss(),
       maxRss,
+      atMax,
       delayP99: ms(delay.percentile(99)),
       delayMax: ms(delay.max),
       connections: node.router.sessionCount,
     });
   } else if (request === 'reset') {
     delay.reset();
-    maxRss = process.memoryUsage.rss();
+    maxRss = 0;
+    sampleRss();
     process.send({ type: 'reset' });
   } else if (request === 'stop') {
     void node.stop().then(() => process.exit(0));

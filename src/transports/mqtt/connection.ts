@@ -7,6 +7,7 @@ import * as mqttPacket from 'mqtt-packet';
 import type { Packet } from 'mqtt-packet';
 import { log } from '../../log.js';
 import { WriteBatcher } from '../outbound.js';
+import { IncomingBudget, type IncomingHolder } from '../incoming-budget.js';
 
 export interface ConnectionOwner {
   packet(connection: MqttConnection, packet: Packet): void;
@@ -14,7 +15,10 @@ export interface ConnectionOwner {
   closed(connection: MqttConnection, clean: boolean): void;
 }
 
-export class MqttConnection {
+/** What mqtt-packet's parser knows of the packet it is reading: its announced length (-1 until known). */
+type ParserState = { packet: { length: number } };
+
+export class MqttConnection implements IncomingHolder {
   readonly peer: string;
   /** 3 (MQTT 3.1), 4 (3.1.1) or 5, known from CONNECT on. */
   version: 3 | 4 | 5 = 4;
@@ -25,12 +29,18 @@ export class MqttConnection {
   private cleanEnd = false;
   /** Packets written in one event-loop turn (PUBACKs for a burst of QoS 1 publishes) leave in one write. */
   private readonly batcher: WriteBatcher;
+  /** Until CONNACK: bytes read so far, held to `maxUnauthenticatedBytes` (a CONNECT announced longer is refused at once). */
+  unauthenticated = true;
+  private unauthenticatedBytes = 0;
+  heldBytes = 0;
 
   constructor(
     readonly socket: Socket,
     private owner: ConnectionOwner,
     private readonly maxPacketSize: number,
     connectTimeoutMs: number,
+    private readonly maxUnauthenticatedBytes = Infinity,
+    private readonly incoming: IncomingBudget = new IncomingBudget(),
   ) {
     this.peer = socket.remoteAddress ? `tcp${socket.remoteFamily === 'IPv6' ? 6 : 4}:${socket.remoteAddress}:${socket.remotePort}` : 'unix';
     socket.setNoDelay(true);
@@ -72,6 +82,7 @@ export class MqttConnection {
 
   /** After CONNECT: the client's keep-alive (seconds; 0 = none) — 1.5 times it without a packet ends the connection. */
   keepAlive(seconds: number): void {
+    this.unauthenticated = false; // CONNECT accepted: its session is established
     if (this.connectTimer) clearTimeout(this.connectTimer);
     this.connectTimer = undefined;
     if (seconds > 0) {
@@ -101,13 +112,32 @@ export class MqttConnection {
     this.close();
   }
 
+  get description(): string {
+    return `mqtt ${this.peer}`;
+  }
+
+  /** Unfinished packets hold more than max_incoming_bytes, all connections together (IncomingBudget). */
+  dropForBudget(): void {
+    this.fail('unfinished packets of all connections hold more than max_incoming_bytes');
+  }
+
   private onData(chunk: Buffer): void {
     this.keepAliveTimer?.refresh();
-    this.parser.parse(chunk);
+    if (this.unauthenticated) {
+      this.unauthenticatedBytes += chunk.length;
+      if (this.unauthenticatedBytes > this.maxUnauthenticatedBytes) {
+        return this.fail(`more than ${this.maxUnauthenticatedBytes} bytes before CONNACK (max_unauthenticated_bytes)`);
+      }
+    }
     // The parser buffers a packet until it is whole: a client announcing a huge one is cut off
     // before it can fill the router's memory.
-    const pending = (this.parser as unknown as { _list?: { length: number } })._list?.length ?? 0;
+    const pending = this.parser.parse(chunk);
     if (pending > this.maxPacketSize + 5) this.fail(`packet larger than ${this.maxPacketSize} bytes`);
+    const announced = (this.parser as unknown as ParserState).packet.length;
+    if (this.unauthenticated && announced > this.maxUnauthenticatedBytes) {
+      this.fail(`a packet of ${announced} bytes before CONNACK (max_unauthenticated_bytes ${this.maxUnauthenticatedBytes})`);
+    }
+    this.incoming.hold(this, this.ended ? 0 : pending);
   }
 
   private onPacket(packet: Packet): void {
@@ -128,6 +158,7 @@ export class MqttConnection {
   private finish(): void {
     if (this.ended) return;
     this.ended = true;
+    this.incoming.hold(this, 0);
     if (this.connectTimer) clearTimeout(this.connectTimer);
     if (this.keepAliveTimer) clearTimeout(this.keepAliveTimer);
     this.owner.closed(this, this.cleanEnd);
