@@ -1,6 +1,9 @@
 // A realm: one broker, one dealer, one authorizer, and the sessions that joined it.
 
-import { DEFAULT_MAX_PENDING_CALLS, type RealmConfig, type RoleConfig } from '../config/types.js';
+import {
+  DEFAULT_MAX_PENDING_CALLS, DEFAULT_MAX_PENDING_CALL_BYTES, DEFAULT_MAX_PENDING_CALL_BYTES_TOTAL, DEFAULT_MAX_SUBSCRIPTIONS,
+  DEFAULT_MAX_SUBSCRIPTION_BYTES, type RealmConfig, type RoleConfig,
+} from '../config/types.js';
 import { Authorizer } from '../auth/authorizer.js';
 import type { UriCheck } from '../wamp/uri.js';
 import { Broker } from './broker.js';
@@ -43,12 +46,24 @@ export class Realm {
   readonly uriCheck: UriCheck;
   /** Calls one session may have waiting for an answer (`max_pending_calls`). */
   readonly maxPendingCalls: number;
+  /** Byte budgets (`max_pending_call_bytes` per session and `_total`; `max_subscriptions` per session,
+   *  `max_subscription_bytes` in all), and what all sessions use of the two totals now. */
+  readonly maxPendingCallBytes: number;
+  readonly maxPendingCallBytesTotal: number;
+  pendingCallBytes = 0;
+  readonly maxSubscriptions: number;
+  readonly maxSubscriptionBytes: number;
+  subscriptionBytes = 0;
   observer: RealmObserver | undefined;
 
   constructor(config: RealmConfig, routerIds: IdSequence) {
     this.name = config.name;
     this.uriCheck = config.uriCheck ?? 'loose';
     this.maxPendingCalls = config.maxPendingCalls ?? DEFAULT_MAX_PENDING_CALLS;
+    this.maxPendingCallBytes = config.maxPendingCallBytes ?? DEFAULT_MAX_PENDING_CALL_BYTES;
+    this.maxPendingCallBytesTotal = config.maxPendingCallBytesTotal ?? DEFAULT_MAX_PENDING_CALL_BYTES_TOTAL;
+    this.maxSubscriptions = config.maxSubscriptions ?? DEFAULT_MAX_SUBSCRIPTIONS;
+    this.maxSubscriptionBytes = config.maxSubscriptionBytes ?? DEFAULT_MAX_SUBSCRIPTION_BYTES;
     this.authorizer = new Authorizer(config.roles);
     this.broker = new Broker(this, routerIds, config.store?.eventHistory ?? []);
     this.dealer = new Dealer(this, routerIds, config.store?.callQueue ?? []);

@@ -11,6 +11,8 @@ const sockets = new Set<Socket>();
 export function open(port: number): Socket {
   const socket = connect({ port, host: '127.0.0.1' });
   socket.on('error', () => {});
+  // Read (and drop) whatever comes, so that a close by the router is seen.
+  socket.resume();
   sockets.add(socket);
   socket.once('close', () => sockets.delete(socket));
   return socket;
