@@ -9,7 +9,7 @@ import { serializerFromRawSocketId, type Serializer } from '../serializers/index
 import { ByteQueue } from './byte-queue.js';
 import { KeepAlive } from './keepalive.js';
 import { encodeOnce, WriteBatcher } from './outbound.js';
-import { MessageBudget, SendQueueGuard } from './limits.js';
+import { MessageBudget, MESSAGES_PER_TURN, SendQueueGuard } from './limits.js';
 import { IncomingBudget, type IncomingHolder } from './incoming-budget.js';
 import { describePeer } from './peer.js';
 import { log } from '../log.js';
@@ -68,6 +68,8 @@ export class RawSocketTransport implements Transport, IncomingHolder {
   private readonly budget: MessageBudget | undefined;
   /** Set while reading is paused because the budget is spent. */
   private throttleTimer: NodeJS.Timeout | undefined;
+  /** Reading is paused: the budget is spent, or this turn's share of messages is handled (MESSAGES_PER_TURN). */
+  private readingPaused = false;
   /** Bytes read before the session was established (max_unauthenticated_bytes). */
   private unauthenticatedBytes = 0;
   heldBytes = 0;
@@ -112,7 +114,7 @@ export class RawSocketTransport implements Transport, IncomingHolder {
     }
     this.queue.push(chunk);
     if (!this.serializer && !this.handshake()) return;
-    if (this.throttleTimer === undefined) this.readFrames();
+    if (!this.readingPaused) this.readFrames();
     this.incoming.hold(this, this.closed ? 0 : this.queue.length);
   }
 
@@ -132,17 +134,26 @@ export class RawSocketTransport implements Transport, IncomingHolder {
   /** The message budget is spent: stop reading until it refills (the frames already in stay queued). */
   private throttle(): void {
     this.socket.pause();
+    this.readingPaused = true;
     this.throttleTimer = setTimeout(() => this.unthrottle(), this.budget!.waitMs());
+  }
+
+  /** This turn handled its share of messages: the rest of the burst waits for the next turn. */
+  private yieldTurn(): void {
+    this.socket.pause();
+    this.readingPaused = true;
+    setImmediate(() => this.unthrottle());
   }
 
   private unthrottle(): void {
     this.throttleTimer = undefined;
+    this.readingPaused = false;
     if (this.closed) return;
     // We stopped reading, not the peer: its pongs may wait behind the frames we hold back.
     this.keepAlive.alive();
     this.readFrames();
     this.incoming.hold(this, this.closed ? 0 : this.queue.length);
-    if (this.throttleTimer === undefined && !this.closed) this.socket.resume();
+    if (!this.readingPaused && !this.closed) this.socket.resume();
   }
 
   /** Returns true once the handshake is done. */
@@ -181,6 +192,7 @@ export class RawSocketTransport implements Transport, IncomingHolder {
 
   private readFrames(): void {
     const queue = this.queue;
+    let frames = 0;
     while (!this.closed && queue.length >= 4) {
       const header = queue.peekUInt32();
       const b0 = header >>> 24;
@@ -193,6 +205,7 @@ export class RawSocketTransport implements Transport, IncomingHolder {
         return this.fail(`frame of ${length} bytes before the session was established (max_unauthenticated_bytes ${this.service.options.maxUnauthenticatedBytes})`);
       }
       if (queue.length < 4 + length) return;
+      if (++frames > MESSAGES_PER_TURN) return this.yieldTurn();
       if (this.budget !== undefined && !this.budget.take()) return this.throttle();
       queue.skip(4);
       const payload = queue.take(length);

@@ -10,7 +10,7 @@ import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, Tran
 import { serializerFromSubprotocol, subprotocolOf, type Serializer } from '../serializers/index.js';
 import { KeepAlive } from './keepalive.js';
 import { encodeOnce, WriteBatcher } from './outbound.js';
-import { MessageBudget, SendQueueGuard } from './limits.js';
+import { MessageBudget, MESSAGES_PER_TURN, SendQueueGuard } from './limits.js';
 import { IncomingBudget, type IncomingHolder } from './incoming-budget.js';
 import { describePeer } from './peer.js';
 import { rejectUpgrade } from './http.js';
@@ -45,11 +45,14 @@ export class WebSocketTransport implements Transport, IncomingHolder {
   /** Incoming message budget (max_messages_per_second); undefined = no limit. */
   private readonly budget: MessageBudget | undefined;
   /**
-   * While the budget is spent: messages ws had already parsed from the last chunk read, as
-   * (data, isBinary) pairs, handled as tokens refill; reading is paused meanwhile.
+   * While the budget is spent, or this turn's share of messages is handled: messages ws had already
+   * parsed from the last chunk read, as (data, isBinary) pairs, handled as tokens refill and over
+   * the next turns (MESSAGES_PER_TURN); reading is paused meanwhile.
    */
   private held: unknown[] | undefined;
   private heldNext = 0;
+  /** Messages handled since the last chunk arrived. */
+  private turnMessages = 0;
   /** Bytes read off the socket before the session was established (max_unauthenticated_bytes). */
   private unauthenticatedBytes = 0;
   heldBytes = 0;
@@ -85,7 +88,10 @@ export class WebSocketTransport implements Transport, IncomingHolder {
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.on('pong', () => this.keepAlive.alive());
     ws.on('error', (err) => log.debug(`websocket ${this.info.peer}: ${err.message}`));
-    // After ws's own listener (added when it took the socket): ws has parsed the chunk by now.
+    // Before ws parses a chunk (which may hold hundreds of messages), and after.
+    socket.prependListener('data', () => {
+      this.turnMessages = 0;
+    });
     socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
     ws.once('close', () => {
       this.closed = true;
@@ -133,25 +139,39 @@ export class WebSocketTransport implements Transport, IncomingHolder {
       this.held.push(data, isBinary);
       return;
     }
+    if (++this.turnMessages > MESSAGES_PER_TURN) {
+      this.hold(data, isBinary);
+      setImmediate(() => this.release());
+      return;
+    }
     if (this.budget !== undefined && !this.budget.take()) {
-      this.held = [data, isBinary];
-      this.heldNext = 0;
-      this.ws.pause();
+      this.hold(data, isBinary);
       setTimeout(() => this.release(), this.budget.waitMs());
       return;
     }
     this.handle(data, isBinary);
   }
 
-  /** Handles held messages as the budget allows; reading resumes once none is left. */
+  private hold(data: RawData, isBinary: boolean): void {
+    this.held = [data, isBinary];
+    this.heldNext = 0;
+    this.ws.pause();
+  }
+
+  /** Handles held messages as the budget allows, MESSAGES_PER_TURN per turn; reading resumes once none is left. */
   private release(): void {
     const held = this.held!;
     // We stopped reading, not the peer: its pongs may wait behind the messages we hold back.
     this.keepAlive.alive();
+    let handled = 0;
     while (this.heldNext < held.length) {
       if (this.closed) return;
-      if (!this.budget!.take()) {
-        setTimeout(() => this.release(), this.budget!.waitMs());
+      if (++handled > MESSAGES_PER_TURN) {
+        setImmediate(() => this.release());
+        return;
+      }
+      if (this.budget !== undefined && !this.budget.take()) {
+        setTimeout(() => this.release(), this.budget.waitMs());
         return;
       }
       const i = this.heldNext;

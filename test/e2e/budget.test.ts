@@ -39,7 +39,11 @@ const HALF_SIZE = 1_000_000;
 const FLOODS = process.env['JUNCTION_BUDGET_FLOODS']?.split(',');
 const want = (flood: string) => FLOODS === undefined || FLOODS.includes(flood);
 
-interface Stats { rss: number; maxRss: number; atMax: Record<string, number>; delayP99: number; delayMax: number; connections: number }
+interface Stats {
+  rss: number; maxRss: number; atMax: Record<string, number>; connections: number;
+  /** The router's event loop delay, ms; and the control's: an idle thread in the same process, which sees only the machine's load. */
+  delayP99: number; delayMax: number; controlP99: number; controlMax: number;
+}
 
 let dir: string;
 let router: ChildProcess;
@@ -221,7 +225,8 @@ describe('issue 19: the whole router under every flood at once (first-boot confi
     // eslint-disable-next-line no-console
     console.log(`budget: baseline RSS ${(baseline.rss / MB).toFixed(1)} MB; under floods max RSS ${(floodStats.maxRss / MB).toFixed(1)} MB, ` +
       `(${Object.entries(floodStats.atMax).map(([k, v]) => `${k} ${(v / MB).toFixed(1)}`).join(', ')}), ` +
-      `event loop delay p99 ${floodStats.delayP99} ms, max ${floodStats.delayMax} ms; bystander ${bystander.calls} calls, ` +
+      `event loop delay p99 ${floodStats.delayP99} ms, max ${floodStats.delayMax} ms (idle control thread: p99 ${floodStats.controlP99} ms, ` +
+      `max ${floodStats.controlMax} ms); bystander ${bystander.calls} calls, ` +
       `${bystander.failures.length} failures, ${bystander.events} events`);
   }, 180_000);
 
@@ -242,8 +247,11 @@ describe('issue 19: the whole router under every flood at once (first-boot confi
     expect(bystander.calls).toBeGreaterThan(5);
   });
 
+  // Measured beyond what an idle thread of the same process sees at the same time: on a shared,
+  // loaded machine the scheduler alone delays any event loop, and that is not the router's doing.
   it('issue 19 no stall: under the same floods the event loop delay stays under 50 ms at p99', () => {
-    expect(floodStats.delayP99, `p99 ${floodStats.delayP99} ms`).toBeLessThan(DELAY_P99_LIMIT_MS);
-    expect(floodStats.delayMax, `max ${floodStats.delayMax} ms`).toBeLessThan(DELAY_MAX_LIMIT_MS);
+    const { delayP99, delayMax, controlP99, controlMax } = floodStats;
+    expect(delayP99 - controlP99, `p99 ${delayP99} ms, idle control ${controlP99} ms`).toBeLessThan(DELAY_P99_LIMIT_MS);
+    expect(delayMax - controlMax, `max ${delayMax} ms, idle control ${controlMax} ms`).toBeLessThan(DELAY_MAX_LIMIT_MS);
   });
 });
