@@ -337,17 +337,17 @@ export const DEFAULT_TRANSPORT_OPTIONS: WampTransportOptions = {
 /** Pending calls per session when the realm does not set `max_pending_calls`. */
 export const DEFAULT_MAX_PENDING_CALLS = 1000;
 /** Bytes of pending calls per session (`max_pending_call_bytes`). */
-export const DEFAULT_MAX_PENDING_CALL_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_MAX_PENDING_CALL_BYTES = 4 * 1024 * 1024;
 /** Bytes of pending calls per realm (`max_pending_call_bytes_total`). */
-export const DEFAULT_MAX_PENDING_CALL_BYTES_TOTAL = 32 * 1024 * 1024;
+export const DEFAULT_MAX_PENDING_CALL_BYTES_TOTAL = 16 * 1024 * 1024;
 /** Subscriptions per session (`max_subscriptions`). */
 export const DEFAULT_MAX_SUBSCRIPTIONS = 1000;
 /** Bytes of subscriptions per realm (`max_subscription_bytes`). */
-export const DEFAULT_MAX_SUBSCRIPTION_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_MAX_SUBSCRIPTION_BYTES = 16 * 1024 * 1024;
 /** Connections per listener (`endpoint.max_connections`). */
-export const DEFAULT_MAX_CONNECTIONS = 1000;
+export const DEFAULT_MAX_CONNECTIONS = 500;
 /** Bytes of unfinished incoming messages, all connections together (`options.max_incoming_bytes`). */
-export const DEFAULT_MAX_INCOMING_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_MAX_INCOMING_BYTES = 8 * 1024 * 1024;
 
 /** One serial bridge (`serial[i]`, Junction's own section): boards on serial ports as WAMP sessions. */
 export interface SerialBridgeConfig {
