@@ -29,9 +29,17 @@ const MAX_PING_PAYLOAD = 125;
  * Receiver and does not publish them; read here only (an upgrade of ws is checked by the budget
  * tests, test/unit/budget.test.ts).
  */
+type ReceiverState = { _bufferedBytes?: number; _messageLength?: number; _payloadLength?: number };
+const receiverOf = (ws: WebSocket) => (ws as unknown as { _receiver?: ReceiverState })._receiver;
+
 function heldByReceiver(ws: WebSocket): number {
-  const receiver = (ws as unknown as { _receiver?: { _bufferedBytes?: number; _messageLength?: number } })._receiver;
+  const receiver = receiverOf(ws);
   return receiver ? (receiver._bufferedBytes ?? 0) + (receiver._messageLength ?? 0) : 0;
+}
+
+/** The payload length the frame being read announced (0 when none is). */
+function announcedByReceiver(ws: WebSocket): number {
+  return receiverOf(ws)?._payloadLength ?? 0;
 }
 
 export class WebSocketTransport implements Transport, IncomingHolder {
@@ -112,7 +120,8 @@ export class WebSocketTransport implements Transport, IncomingHolder {
     if (this.unauthenticated) {
       this.unauthenticatedBytes += chunk.length;
       const limit = this.service.options.maxUnauthenticatedBytes;
-      if (this.unauthenticatedBytes > limit) {
+      // A frame announced longer is refused at once, as on RawSocket and MQTT.
+      if (this.unauthenticatedBytes > limit || announcedByReceiver(this.ws) > limit) {
         log.info(`websocket ${this.info.peer}: dropped: more than ${limit} bytes before the session was established (max_unauthenticated_bytes)`);
         this.dropForBudget();
         return;

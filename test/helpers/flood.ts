@@ -60,8 +60,20 @@ export async function rawsocketHalfMessage(port: number, announced: number, sent
   return s;
 }
 
-/** WebSocket: an upgrade for wamp.2.json, then one text frame announcing `announced` bytes of which `sent` follow. */
-export async function websocketHalfMessage(port: number, path: string, announced: number, sent: number): Promise<Socket> {
+/** A masked WebSocket frame header (64-bit length, zero mask): `first` is FIN/opcode, e.g. 0x81 a whole text message. */
+export function websocketFrameHeader(first: number, length: number): Buffer {
+  const header = Buffer.alloc(14);
+  header[0] = first;
+  header[1] = 0x80 | 127;
+  header.writeBigUInt64BE(BigInt(length), 2);
+  return header;
+}
+
+/**
+ * WebSocket: an upgrade for wamp.2.json, then one text frame announcing `announced` bytes of which
+ * `sent` follow (`first`: 0x01 for the first fragment of a message instead).
+ */
+export async function websocketHalfMessage(port: number, path: string, announced: number, sent: number, first = 0x81): Promise<Socket> {
   const s = open(port);
   await connected(s);
   s.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
@@ -71,12 +83,8 @@ export async function websocketHalfMessage(port: number, path: string, announced
     s.once('close', () => resolve(false));
   });
   if (!upgraded) return s;
-  // FIN + text; masked, 64-bit length; a zero mask leaves the filler as it is.
-  const header = Buffer.alloc(14);
-  header[0] = 0x81;
-  header[1] = 0x80 | 127;
-  header.writeBigUInt64BE(BigInt(announced), 2);
-  s.write(header);
+  // A zero mask leaves the filler as it is.
+  s.write(websocketFrameHeader(first, announced));
   await writeFiller(s, sent);
   return s;
 }

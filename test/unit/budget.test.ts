@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import mqtt from 'mqtt';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { allowAll } from '../helpers/core.js';
-import { closeAll, idleConnections, mqttHalfConnect, open, rawsocketHalfMessage, websocketHalfMessage } from '../helpers/flood.js';
+import { closeAll, idleConnections, mqttHalfConnect, open, rawsocketHalfMessage, websocketFrameHeader, websocketHalfMessage } from '../helpers/flood.js';
 import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
 import { parseConfig } from '../../src/config/load.js';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_TRANSPORT_OPTIONS, type RealmConfig } from '../../src/config/types.js';
@@ -81,8 +81,16 @@ describe('issue 19 #3: before authentication a peer may make the router hold onl
 
   it('issue 19 #3: a WebSocket peer sending more than the pre-authentication limit before WELCOME is dropped; after WELCOME large messages pass', async () => {
     node = await startTestNode();
-    const socket = await websocketHalfMessage(node.port, '/ws', 200_000, DEFAULT_TRANSPORT_OPTIONS.maxUnauthenticatedBytes + 1000);
-    expect(await closedWithin(socket, 3000)).toBe(true);
+    // Announced longer than the limit: refused at once, on the frame header.
+    const announced = await websocketHalfMessage(node.port, '/ws', 200_000, 10);
+    expect(await closedWithin(announced, 3000)).toBe(true);
+    // Fragments each under the limit, more than it together: dropped once the bytes read pass it.
+    const half = DEFAULT_TRANSPORT_OPTIONS.maxUnauthenticatedBytes / 2 + 1000;
+    const fragmented = await websocketHalfMessage(node.port, '/ws', half, half, 0x01);
+    expect(await closedWithin(fragmented, 300)).toBe(false);
+    fragmented.write(websocketFrameHeader(0x00, half));
+    fragmented.write(Buffer.alloc(half, 0x20));
+    expect(await closedWithin(fragmented, 3000)).toBe(true);
 
     const session = await wamp('websocket');
     await session.register('echo', (args: unknown[]) => args[0]);
