@@ -29,7 +29,7 @@ export class JunctionNode {
   constructor(readonly config: JunctionConfig) {
     this.router = new Router(config.router.realms);
     // One budget for all listeners: max_incoming_bytes is the router's total.
-    const incoming = new IncomingBudget(config.router.maxIncomingBytes);
+    const incoming = IncomingBudget.for(config.router.listeners, config.router.maxIncomingBytes);
     this.listeners = config.router.listeners.map((l) => new Listener(l, this.router, incoming));
     const setups = new Map<string, SetupReveal>();
     for (const l of config.router.listeners) {

@@ -5,11 +5,13 @@
 // dropped, unauthenticated ones first, until the total is under it again. A message that arrives
 // whole in one read is never held, so a bystander sending ordinary messages is not affected.
 
-import { DEFAULT_MAX_INCOMING_BYTES } from '../config/types.js';
+import { DEFAULT_MAX_INCOMING_BYTES, type ListenerConfig } from '../config/types.js';
 import { log } from '../log.js';
 
 /** At most one warning line per this many ms (a flood drops many connections). */
 const LOG_INTERVAL_MS = 10_000;
+/** What one read off a socket may add beyond a message (Node reads at most 64 KiB at a time). */
+const ONE_READ = 128 * 1024;
 
 /** A connection as the budget sees it. */
 export interface IncomingHolder {
@@ -31,6 +33,20 @@ export class IncomingBudget {
   private lastLog = -Infinity;
 
   constructor(readonly limit: number = DEFAULT_MAX_INCOMING_BYTES) {}
+
+  /**
+   * The budget for these listeners: `max_incoming_bytes`, but never less than one largest message
+   * (its `max_message_size`, with room for a frame header and one read), or it could never arrive.
+   */
+  static for(listeners: ListenerConfig[], configured = DEFAULT_MAX_INCOMING_BYTES): IncomingBudget {
+    let largest = 0;
+    for (const l of listeners) {
+      const services = [...Object.values(l.websocket), ...(l.rawsocket ? [l.rawsocket] : [])];
+      for (const s of services) largest = Math.max(largest, s.options.maxMessageSize);
+      if (l.mqtt) largest = Math.max(largest, l.mqtt.maxMessageSize);
+    }
+    return new IncomingBudget(Math.max(configured, largest + ONE_READ));
+  }
 
   /** `holder` now holds `bytes` (0 once nothing of an unfinished message is left, or it closed). */
   hold(holder: IncomingHolder, bytes: number): void {

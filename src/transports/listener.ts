@@ -20,6 +20,8 @@ import { log } from '../log.js';
 const MAX_REFUSING = 256;
 /** How long a refused connection may take to send its first bytes. */
 const REFUSE_WAIT_MS = 2000;
+/** Bytes read and discarded from a refused connection before it is dropped without waiting. */
+const REFUSED_DISCARD_BYTES = 64 * 1024;
 /** At most one "connection limit reached" warning per this many ms. */
 const REFUSE_LOG_INTERVAL_MS = 10_000;
 /** The first byte of an MQTT CONNECT packet. */
@@ -54,7 +56,7 @@ export class Listener {
   private readonly firstByteTimeout: number;
 
   /** `incoming`: unfinished incoming messages of all listeners together (max_incoming_bytes). */
-  constructor(readonly config: ListenerConfig, private readonly factory: SessionFactory, private readonly incoming = new IncomingBudget()) {
+  constructor(readonly config: ListenerConfig, private readonly factory: SessionFactory, private readonly incoming = IncomingBudget.for([config])) {
     for (const [path, service] of Object.entries(config.websocket)) this.websockets.set(path, new WebSocketService(service, factory, incoming));
     this.site = new HttpSite(config);
     const timeouts = (services: WampServiceConfig[]) => services.map((s) => s.options.openHandshakeTimeout);
@@ -173,8 +175,13 @@ export class Listener {
       if (chunk[0] === RAWSOCKET_MAGIC && this.config.rawsocket) socket.end(RAWSOCKET_FULL);
       else if (this.http) socket.end(HTTP_FULL);
       else socket.destroy();
-      // Whatever else arrives is read and discarded, so that closing does not reset the answer away.
-      socket.resume();
+      // What else arrives is read and discarded, so that closing does not reset the answer away;
+      // but only a little: reading a flood only to discard it would still cost memory.
+      let discarded = 0;
+      socket.on('data', (more: Buffer) => {
+        discarded += more.length;
+        if (discarded > REFUSED_DISCARD_BYTES) socket.destroy();
+      });
     });
   }
 
