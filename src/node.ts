@@ -4,6 +4,7 @@
 import type { JunctionConfig } from './config/types.js';
 import { Router } from './router/router.js';
 import { Listener } from './transports/listener.js';
+import { IncomingBudget } from './transports/incoming-budget.js';
 import { log } from './log.js';
 import type { MqttBridges } from './bridges/mqtt/bridges.js';
 import type { SerialBridge } from './bridges/serial/bridge.js';
@@ -29,7 +30,9 @@ export class JunctionNode {
 
   constructor(readonly config: JunctionConfig) {
     this.router = new Router(config.router.realms);
-    this.listeners = config.router.listeners.map((l) => new Listener(l, this.router));
+    // One budget for all listeners: max_incoming_bytes is the router's total.
+    const incoming = IncomingBudget.for(config.router.listeners, config.router.maxIncomingBytes);
+    this.listeners = config.router.listeners.map((l) => new Listener(l, this.router, incoming));
     const setups = new Map<string, SetupReveal>();
     for (const l of config.router.listeners) {
       for (const p of Object.values(l.static)) {

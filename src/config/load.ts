@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 import {
   DEFAULT_TRANSPORT_OPTIONS, DEFAULT_HISTORY_MAX_BYTES, DEFAULT_RETAINED_LIMITS, SEND_QUEUE_POLICIES,
   type AuthConfig, type CallQueueConfig, type EndpointConfig, type EventHistoryConfig,
-  type JunctionConfig, type ListenerConfig, type MatchPolicy, type MqttServiceConfig, type PermissionConfig, type RealmConfig,
+  type JunctionConfig, type ListenerConfig, type MatchPolicy, type MqttServiceConfig, type PermissionConfig, type RealmConfig, type RouterConfig,
   type RealmStoreConfig, type RoleConfig, type SerializerName, type StaticPathConfig, type DashboardPathConfig,
   type TlsConfig, type WampServiceConfig, type WampTransportOptions, type RetainedLimits,
 } from './types.js';
@@ -73,7 +73,7 @@ const SERIALIZERS: readonly SerializerName[] = ['json', 'msgpack', 'cbor'];
 const NOT_YET = 'is not supported by Junction yet';
 const MIB = 1024 * 1024;
 /** Junction's own transport options (limits and back-pressure), accepted by WebSocket and RawSocket. */
-const LIMIT_OPTIONS = ['max_send_queue', 'send_queue_policy', 'max_messages_per_second', 'max_messages_burst'];
+const LIMIT_OPTIONS = ['max_send_queue', 'send_queue_policy', 'max_messages_per_second', 'max_messages_burst', 'max_unauthenticated_bytes'];
 /** Built into every realm by the router (its own components join with it); may be referenced. */
 const TRUSTED_ROLE = 'trusted';
 /** The role of clients on a transport without an `auth` block (as in Crossbar). */
@@ -155,6 +155,7 @@ class ConfigParser {
     const c = this.c;
     let realms: RealmConfig[] = [];
     let listeners: ListenerConfig[] = [];
+    let maxIncomingBytes: number | undefined;
     let bridges: JunctionConfig['bridges'];
     let serial: JunctionConfig['serial'];
     let telemetry: JunctionConfig['telemetry'];
@@ -174,7 +175,7 @@ class ConfigParser {
         });
         if (ctl) c.string(ctl['id'], 'controller.id', { required: false });
       }
-      ({ realms, listeners } = this.workers(raw['workers']));
+      ({ realms, listeners, maxIncomingBytes } = this.workers(raw['workers']));
       this.dashboards(realms, listeners);
       if (raw['serial'] !== undefined) serial = parseSerial(c, raw['serial'], 'serial', { realmRefs: this.realmRefs, roleRefs: this.roleRefs });
       if (raw['bridges'] !== undefined) bridges = parseBridges(c, raw['bridges'], 'bridges', { realms, file: (p) => this.file(p) });
@@ -199,6 +200,7 @@ class ConfigParser {
 
     if (c.errors.length > 0) throw new ConfigError(c.errors, source);
     const config: JunctionConfig = { source, router: { realms, listeners } };
+    if (maxIncomingBytes !== undefined) config.router.maxIncomingBytes = maxIncomingBytes;
     if (bridges) config.bridges = bridges;
     if (serial) config.serial = serial;
     if (telemetry) config.telemetry = telemetry;
@@ -207,11 +209,11 @@ class ConfigParser {
     return config;
   }
 
-  private workers(value: unknown): { realms: RealmConfig[]; listeners: ListenerConfig[] } {
+  private workers(value: unknown): RouterConfig {
     const c = this.c;
     const workers = c.array(value, 'workers', { required: true });
     if (!workers) return { realms: [], listeners: [] };
-    let router: { realms: RealmConfig[]; listeners: ListenerConfig[] } | undefined;
+    let router: RouterConfig | undefined;
     let routerPath = '';
     workers.forEach((w, i) => {
       const path = join('workers', i);
@@ -234,7 +236,7 @@ class ConfigParser {
     return router ?? { realms: [], listeners: [] };
   }
 
-  private router(w: Obj, path: string): { realms: RealmConfig[]; listeners: ListenerConfig[] } {
+  private router(w: Obj, path: string): RouterConfig {
     const c = this.c;
     c.object(w, path, ['type', 'id', 'options', 'realms', 'transports'], {
       components: 'router components are not supported by Junction: run them as ordinary WAMP clients',
@@ -242,9 +244,13 @@ class ConfigParser {
       manhole: 'the manhole is not supported by Junction',
     });
     c.string(w['id'], join(path, 'id'), { required: false });
+    let maxIncomingBytes: number | undefined;
     if (w['options'] !== undefined) {
-      const o = c.object(w['options'], join(path, 'options'), ['title']);
-      if (o) c.string(o['title'], join(join(path, 'options'), 'title'), { required: false });
+      const op = join(path, 'options');
+      const o = c.object(w['options'], op, ['title', 'max_incoming_bytes']);
+      if (o) c.string(o['title'], join(op, 'title'), { required: false });
+      // Junction's: bytes of unfinished incoming messages, all connections together.
+      if (o?.['max_incoming_bytes'] !== undefined) maxIncomingBytes = c.integer(o['max_incoming_bytes'], join(op, 'max_incoming_bytes'), undefined, MIB, 4096 * MIB);
     }
 
     const realmsPath = join(path, 'realms');
@@ -263,7 +269,9 @@ class ConfigParser {
       .map((t, i) => ({ i, listener: this.transport(t, join(transportsPath, i), i) }))
       .filter((e): e is { i: number; listener: ListenerConfig } => e.listener !== undefined);
     this.checkListenersDistinct(entries, transportsPath);
-    return { realms, listeners: entries.map((e) => e.listener) };
+    const router: RouterConfig = { realms, listeners: entries.map((e) => e.listener) };
+    if (maxIncomingBytes !== undefined) router.maxIncomingBytes = maxIncomingBytes;
+    return router;
   }
 
   // ---- realms, roles, permissions, store ----
@@ -292,7 +300,8 @@ class ConfigParser {
     if (r['store'] !== undefined) realm.store = this.store(r['store'], join(path, 'store'));
     if (r['options'] !== undefined) {
       const op = join(path, 'options');
-      const o = c.object(r['options'], op, ['uri_check', 'enable_meta_api', 'max_pending_calls'], {
+      const o = c.object(r['options'], op, ['uri_check', 'enable_meta_api', 'max_pending_calls', 'max_pending_call_bytes',
+        'max_pending_call_bytes_total', 'max_subscriptions', 'max_subscription_bytes'], {
         event_dispatching_chunk_size: 'is not supported by Junction (events are dispatched without chunking)',
         bridge_meta_api: 'is not supported by Junction (there are no router-to-router links)',
       });
@@ -303,6 +312,16 @@ class ConfigParser {
           const max = c.integer(o['max_pending_calls'], join(op, 'max_pending_calls'), undefined, 1, 1_000_000);
           if (max !== undefined) realm.maxPendingCalls = max;
         }
+        // Junction's byte budgets (defaults in config/types.ts).
+        const budget = (key: string, min: number, max: number) => (o[key] === undefined ? undefined : c.integer(o[key], join(op, key), undefined, min, max));
+        const pendingBytes = budget('max_pending_call_bytes', 1024, 4096 * MIB);
+        if (pendingBytes !== undefined) realm.maxPendingCallBytes = pendingBytes;
+        const pendingTotal = budget('max_pending_call_bytes_total', 1024, 4096 * MIB);
+        if (pendingTotal !== undefined) realm.maxPendingCallBytesTotal = pendingTotal;
+        const subscriptions = budget('max_subscriptions', 1, 10_000_000);
+        if (subscriptions !== undefined) realm.maxSubscriptions = subscriptions;
+        const subscriptionBytes = budget('max_subscription_bytes', 1024, 4096 * MIB);
+        if (subscriptionBytes !== undefined) realm.maxSubscriptionBytes = subscriptionBytes;
       }
     }
     return realm;
@@ -766,6 +785,7 @@ class ConfigParser {
     out.sendQueuePolicy = c.oneOf(o['send_queue_policy'], join(path, 'send_queue_policy'), SEND_QUEUE_POLICIES, d.sendQueuePolicy)!;
     out.maxMessagesPerSecond = c.integer(o['max_messages_per_second'], join(path, 'max_messages_per_second'), d.maxMessagesPerSecond, 0, 1_000_000)!;
     out.maxMessagesBurst = c.integer(o['max_messages_burst'], join(path, 'max_messages_burst'), d.maxMessagesBurst, 0, 1_000_000)!;
+    out.maxUnauthenticatedBytes = c.integer(o['max_unauthenticated_bytes'], join(path, 'max_unauthenticated_bytes'), d.maxUnauthenticatedBytes, 1024, 64 * MIB)!;
     if (o['max_messages_burst'] !== undefined && out.maxMessagesPerSecond === 0) {
       c.warn(join(path, 'max_messages_burst'), 'has no effect without max_messages_per_second');
     }

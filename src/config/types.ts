@@ -73,6 +73,16 @@ export interface RealmConfig {
   /** Most calls one session may have waiting for an answer (`options.max_pending_calls`); absent =
    *  DEFAULT_MAX_PENDING_CALLS. A CALL beyond it is answered junction.error.too_many_pending_calls. */
   maxPendingCalls?: number;
+  /** Bytes of calls one session may have waiting for an answer (`options.max_pending_call_bytes`);
+   *  absent = DEFAULT_MAX_PENDING_CALL_BYTES. Past it: junction.error.too_many_pending_calls. */
+  maxPendingCallBytes?: number;
+  /** The same for all sessions of the realm together (`options.max_pending_call_bytes_total`). */
+  maxPendingCallBytesTotal?: number;
+  /** Subscriptions one session may hold (`options.max_subscriptions`); absent = DEFAULT_MAX_SUBSCRIPTIONS.
+   *  A SUBSCRIBE past it is answered junction.error.too_many_subscriptions. */
+  maxSubscriptions?: number;
+  /** Bytes all sessions' subscriptions in the realm may take together (`options.max_subscription_bytes`). */
+  maxSubscriptionBytes?: number;
 }
 
 export interface TlsConfig {
@@ -86,7 +96,8 @@ export type EndpointConfig =
   | { type: 'tcp'; port: number; interface?: string; version?: 4 | 6; backlog?: number; tls?: TlsConfig; maxConnections?: number }
   | { type: 'unix'; path: string; tls?: TlsConfig; maxConnections?: number };
 // maxConnections (`max_connections`, Junction's own): most connections open at once on the
-// endpoint; beyond it RawSocket gets handshake error 4 and HTTP/WebSocket a 503. Absent = no limit.
+// endpoint; beyond it RawSocket gets handshake error 4 and HTTP/WebSocket a 503. Absent =
+// DEFAULT_MAX_CONNECTIONS.
 
 /** Authentication methods allowed on a transport (`auth` block). Each is `static` (principals in
  *  the config) or `dynamic` (a procedure, the authenticator, decides). */
@@ -146,6 +157,9 @@ export interface WampTransportOptions {
   maxMessagesPerSecond: number;
   /** Messages a peer may send at once before the rate applies (`max_messages_burst`); 0 = the rate. */
   maxMessagesBurst: number;
+  /** Bytes a peer may send before its session is established (WELCOME), in all
+   *  (`max_unauthenticated_bytes`); a message announced longer is refused at once. */
+  maxUnauthenticatedBytes: number;
 }
 
 export interface WampServiceConfig {
@@ -186,6 +200,8 @@ export interface MqttServiceConfig {
   maxMessageSize: number;
   /** ms from TCP connect to CONNECT (`open_handshake_timeout`). */
   openHandshakeTimeout: number;
+  /** Bytes a client may send until its CONNECT is accepted (CONNACK), in all (`max_unauthenticated_bytes`). */
+  maxUnauthenticatedBytes: number;
   /** Absent: clients join as role 'anonymous' (as for WAMP transports). Only anonymous and ticket apply. */
   auth?: AuthConfig;
   /** MQTT 5 request/response ↔ WAMP RPC (`options.rpc`, Junction's). */
@@ -247,6 +263,9 @@ export interface ListenerConfig {
 export interface RouterConfig {
   realms: RealmConfig[];
   listeners: ListenerConfig[];
+  /** Bytes of unfinished incoming messages all connections together may make the router hold
+   *  (the router worker's `options.max_incoming_bytes`); absent = DEFAULT_MAX_INCOMING_BYTES. */
+  maxIncomingBytes?: number;
 }
 
 /** A problem found in a config file, with the JSON path of the key at fault, e.g.
@@ -336,6 +355,7 @@ export const DEFAULT_TRANSPORT_OPTIONS: WampTransportOptions = {
   sendQueuePolicy: 'drop-events',
   maxMessagesPerSecond: 0,
   maxMessagesBurst: 0,
+  maxUnauthenticatedBytes: 64 * 1024,
 };
 
 /** `store.retained` when a realm does not set it. */
@@ -344,8 +364,23 @@ export const DEFAULT_RETAINED_LIMITS: RetainedLimits = { maxTopics: 10_000, maxB
 /** An `event-history` entry's `max_bytes` when it does not set one. */
 export const DEFAULT_HISTORY_MAX_BYTES = 1024 * 1024;
 
+// The memory budget's defaults: together they keep the whole router well under 200 MB on a board
+// whose unit has MemoryMax=256M, whatever peers send (test/e2e/budget.test.ts floods every one).
+
 /** Pending calls per session when the realm does not set `max_pending_calls`. */
 export const DEFAULT_MAX_PENDING_CALLS = 1000;
+/** Bytes of pending calls per session (`max_pending_call_bytes`). */
+export const DEFAULT_MAX_PENDING_CALL_BYTES = 4 * 1024 * 1024;
+/** Bytes of pending calls per realm (`max_pending_call_bytes_total`). */
+export const DEFAULT_MAX_PENDING_CALL_BYTES_TOTAL = 16 * 1024 * 1024;
+/** Subscriptions per session (`max_subscriptions`). */
+export const DEFAULT_MAX_SUBSCRIPTIONS = 1000;
+/** Bytes of subscriptions per realm (`max_subscription_bytes`). */
+export const DEFAULT_MAX_SUBSCRIPTION_BYTES = 16 * 1024 * 1024;
+/** Connections per listener (`endpoint.max_connections`). */
+export const DEFAULT_MAX_CONNECTIONS = 500;
+/** Bytes of unfinished incoming messages, all connections together (`options.max_incoming_bytes`). */
+export const DEFAULT_MAX_INCOMING_BYTES = 8 * 1024 * 1024;
 
 /** One serial bridge (`serial[i]`, Junction's own section): boards on serial ports as WAMP sessions. */
 export interface SerialBridgeConfig {

@@ -14,7 +14,7 @@ import type { EncodingCache } from './transport.js';
 import type { Realm } from './realm.js';
 import type { Session } from './session.js';
 import { EVENT_COST, EventStore, type StoredEvent } from './event-store.js';
-import { payloadBytes } from './payload-size.js';
+import { approximateBytes } from './payload-size.js';
 import { DEFERRED_WORK } from './sliced-work.js';
 import { log } from '../log.js';
 
@@ -39,6 +39,13 @@ export class Subscription {
 }
 
 const NO_DETAILS: M.Dict = Object.freeze({}) as M.Dict;
+
+/** A SUBSCRIBE past the realm's `max_subscriptions` (per session) or `max_subscription_bytes` (in all). */
+export const TOO_MANY_SUBSCRIPTIONS = 'junction.error.too_many_subscriptions';
+/** What one session's subscription costs, estimated (measured: 200,000 subscriptions took 122 MB),
+ *  plus its URI, kept in the subscription and in the pattern index. */
+const SUBSCRIPTION_BYTES = 600;
+const subscriptionCost = (uri: string) => SUBSCRIPTION_BYTES + 3 * uri.length;
 
 /** PUBLISH options that restrict who receives the event (subscriber black/white listing). */
 interface Eligibility {
@@ -130,6 +137,18 @@ export class Broker {
       return this.error(session, M.SUBSCRIBE, requestId, ErrorUri.notAuthorized, `session is not authorized to subscribe to '${topic}'`);
     }
     let sub = this.index.get(topic, match);
+    if (!sub?.subscribers.has(session)) {
+      const realm = this.realm;
+      if (session.subscriptions.size >= realm.maxSubscriptions) {
+        return this.error(session, M.SUBSCRIBE, requestId, TOO_MANY_SUBSCRIPTIONS,
+          `this session already has ${session.subscriptions.size} subscriptions (max_subscriptions ${realm.maxSubscriptions})`);
+      }
+      if (realm.subscriptionBytes + subscriptionCost(topic) > realm.maxSubscriptionBytes) {
+        return this.error(session, M.SUBSCRIBE, requestId, TOO_MANY_SUBSCRIPTIONS,
+          `the realm's subscriptions would take more than max_subscription_bytes (${realm.maxSubscriptionBytes} bytes)`);
+      }
+      realm.subscriptionBytes += subscriptionCost(topic);
+    }
     const created = !sub;
     if (!sub) {
       sub = new Subscription(this.ids.next(), topic, match);
@@ -274,7 +293,7 @@ export class Broker {
       publisher: { session: session.id, authid: session.authid, authrole: session.authrole },
       disclosed,
       options,
-      bytes: EVENT_COST + topic.length + (args === undefined ? 0 : payloadBytes(args)) + (kwargs === undefined ? 0 : payloadBytes(kwargs)),
+      bytes: EVENT_COST + topic.length + (args === undefined ? 0 : approximateBytes(args)) + (kwargs === undefined ? 0 : approximateBytes(kwargs)),
     };
     if (options['retain'] === true) this.store.retain(event);
     this.store.record(event);
@@ -330,7 +349,7 @@ export class Broker {
   }
 
   private drop(session: Session, sub: Subscription): void {
-    sub.subscribers.delete(session);
+    if (sub.subscribers.delete(session)) this.realm.subscriptionBytes -= subscriptionCost(sub.uri);
     sub.perTopic?.delete(session);
     session.subscriptions.delete(sub);
     this.realm.observer?.subscriberRemoved(session, sub);

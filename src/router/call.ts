@@ -21,26 +21,29 @@ export class Call {
   killRequested = false;
   /** The queue rule that admitted this call, while queued. */
   queueRule: CallQueueConfig | undefined;
+  /** The CALL message, whose args/kwargs tail is forwarded as is: dropped once the INVOCATION is
+   *  out, so that a callee that never answers keeps no payload (and no options) alive. */
+  message: M.WampMessage | undefined;
+  readonly receiveProgress: boolean;
+  /** ms, 0 = none. */
+  readonly timeoutMs: number;
+  /** What the call counts against its caller's and the realm's pending-call bytes (set by the dealer). */
+  bytes = 0;
 
   constructor(
     readonly caller: Session,
     readonly requestId: number,
     readonly procedure: string,
-    readonly options: M.Dict,
-    /** The CALL message, whose args/kwargs tail is forwarded as is. */
-    readonly message: M.WampMessage,
+    options: M.Dict,
+    message: M.WampMessage,
     readonly registration: Registration,
     readonly discloseCaller: boolean,
-  ) {}
-
-  get receiveProgress(): boolean {
-    return this.options['receive_progress'] === true;
-  }
-
-  get timeoutMs(): number {
-    const t = this.options['timeout'];
+  ) {
+    this.message = message;
+    this.receiveProgress = options['receive_progress'] === true;
+    const t = options['timeout'];
     // Node's timers overflow above 2^31-1 ms (they would fire at once): longer is the same as ~24.8 days.
-    return typeof t === 'number' && t > 0 ? Math.min(t, MAX_TIMER_MS) : 0;
+    this.timeoutMs = typeof t === 'number' && t > 0 ? Math.min(t, MAX_TIMER_MS) : 0;
   }
 
   clearTimer(): void {

@@ -16,13 +16,15 @@ import { isReservedUri, isValidPattern, isValidUri, reservedNamespace } from '..
 import { ProtocolViolation } from '../wamp/validate.js';
 import { PatternIndex } from './pattern-index.js';
 import { Call } from './call.js';
+import { approximateBytes } from './payload-size.js';
 import { Callee, Registration, type InvokePolicy } from './registration.js';
 import type { Realm } from './realm.js';
 import type { Session } from './session.js';
 
 type CancelMode = 'skip' | 'kill' | 'killnowait';
 
-/** A CALL while the caller already has the realm's `max_pending_calls` calls unanswered. */
+/** A CALL while the caller already has the realm's `max_pending_calls` calls unanswered, or past
+ *  `max_pending_call_bytes` (the session's) or `max_pending_call_bytes_total` (the realm's). */
 export const TOO_MANY_PENDING_CALLS = 'junction.error.too_many_pending_calls';
 
 /** How often calls queued behind a backlogged callee look for a free one again. */
@@ -192,6 +194,15 @@ export class Dealer {
       return this.error(session, M.CALL, requestId, TOO_MANY_PENDING_CALLS,
         `this session already has ${session.calls.size} calls waiting for an answer (max_pending_calls ${this.realm.maxPendingCalls})`);
     }
+    const bytes = approximateBytes(msg);
+    if (session.pendingCallBytes + bytes > this.realm.maxPendingCallBytes) {
+      return this.error(session, M.CALL, requestId, TOO_MANY_PENDING_CALLS,
+        `this session's calls waiting for an answer would hold ${session.pendingCallBytes + bytes} bytes (max_pending_call_bytes ${this.realm.maxPendingCallBytes})`);
+    }
+    if (this.realm.pendingCallBytes + bytes > this.realm.maxPendingCallBytesTotal) {
+      return this.error(session, M.CALL, requestId, TOO_MANY_PENDING_CALLS,
+        `calls waiting for an answer in this realm would hold more than max_pending_call_bytes_total (${this.realm.maxPendingCallBytesTotal} bytes)`);
+    }
     if (!isValidUri(procedure, this.realm.uriCheck)) {
       return this.error(session, M.CALL, requestId, ErrorUri.invalidUri, `invalid procedure URI '${procedure}'`);
     }
@@ -208,6 +219,9 @@ export class Dealer {
     }
     const call = new Call(session, requestId, procedure, options, msg, reg, decision.disclose || options['disclose_me'] === true);
     session.calls.set(requestId, call);
+    call.bytes = bytes;
+    session.pendingCallBytes += bytes;
+    this.realm.pendingCallBytes += bytes;
     if (call.timeoutMs > 0) call.timer = setTimeout(() => this.timedOut(call), call.timeoutMs);
     const callee = reg.pick();
     if (callee) this.invoke(call, callee);
@@ -285,7 +299,8 @@ export class Dealer {
     }
     if (call.receiveProgress && callee.session.supportsProgress) details['receive_progress'] = true;
     if (call.timeoutMs > 0 && callee.forwardTimeout) details['timeout'] = call.timeoutMs;
-    const invocation = withPayload([M.INVOCATION, invocationId, reg.id, details], call.message, 4);
+    const invocation = withPayload([M.INVOCATION, invocationId, reg.id, details], call.message!, 4);
+    call.message = undefined;
     callee.session.invocations.set(invocationId, call);
     if (!callee.session.send(invocation)) {
       this.release(call);
@@ -401,7 +416,9 @@ export class Dealer {
         }
       }
     }
+    for (const call of session.calls.values()) this.realm.pendingCallBytes -= call.bytes;
     session.calls.clear();
+    session.pendingCallBytes = 0;
     // As callee: its in-flight calls can never be answered now.
     for (const call of session.invocations.values()) {
       call.callee!.inflight--;
@@ -442,7 +459,12 @@ export class Dealer {
   /** The caller's side of the call is settled. */
   private finish(call: Call): void {
     call.clearTimer();
-    if (call.caller.calls.get(call.requestId) === call) call.caller.calls.delete(call.requestId);
+    if (call.caller.calls.get(call.requestId) !== call) return;
+    call.caller.calls.delete(call.requestId);
+    call.caller.pendingCallBytes -= call.bytes;
+    this.realm.pendingCallBytes -= call.bytes;
+    // Settled for the caller: nothing of its payload stays with a callee that may never answer.
+    call.message = undefined;
   }
 
   private refuse(call: Call, uri: string, message: string): void {

@@ -1,7 +1,7 @@
 // What the broker remembers of past publications: the retained event of each topic
 // (PUBLISH retain=true, delivered on SUBSCRIBE get_retained=true) and the event history that the
 // realm's `store.event-history` entries ask for (wamp.subscription.get_events). Both are bounded in
-// count and in bytes (the payload's estimate, `payloadBytes`), so publishers cannot fill the board.
+// count and in bytes (the payload's estimate, `approximateBytes`), so publishers cannot fill the board.
 
 import { DEFAULT_HISTORY_MAX_BYTES, DEFAULT_RETAINED_LIMITS, type EventHistoryConfig, type MatchPolicy, type RetainedLimits } from '../config/types.js';
 import type { Dict } from '../wamp/message.js';
@@ -25,7 +25,7 @@ export interface StoredEvent {
   disclosed: boolean;
   /** The PUBLISH options (for eligibility filters). */
   options: Dict;
-  /** What keeping it costs, about (topic, payload and the record): `payloadBytes` + topic + EVENT_COST. */
+  /** What keeping it costs, about (topic, payload and the record): `approximateBytes` + topic + EVENT_COST. */
   bytes: number;
 }
 

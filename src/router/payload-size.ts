@@ -1,22 +1,34 @@
-// About how much memory a message's payload (args, kwargs) holds, for the byte budgets of what the
-// router keeps (retained events, event history): the bytes of its strings and binary values plus a
-// fixed cost per value for the objects around them. An estimate, walked once when an event is
-// kept, not an exact heap size.
+// What a decoded message costs the router while it keeps it: an estimate in bytes, close to its
+// encoded size (strings by length, binary by byteLength, 8 per number, a few per container), for
+// byte budgets such as pending calls, retained events and event history. It walks the value without allocating; what lies deeper than
+// MAX_DEPTH counts as one container (decoders bound nesting; the message size bounds the rest).
 
-/** Per value: its slot in an array or object and the object header, roughly. */
-const VALUE_COST = 16;
-/** Deeper than this, a value is counted as one slot (decoders bound the depth long before). */
 const MAX_DEPTH = 64;
+const CONTAINER = 8;
 
-export function payloadBytes(value: unknown, depth = 0): number {
-  if (typeof value === 'string') return VALUE_COST + value.length;
-  if (typeof value !== 'object' || value === null || depth > MAX_DEPTH) return VALUE_COST;
-  if (ArrayBuffer.isView(value)) return VALUE_COST + value.byteLength;
-  let bytes = VALUE_COST;
-  if (Array.isArray(value)) {
-    for (const item of value) bytes += payloadBytes(item, depth + 1);
-    return bytes;
+export function approximateBytes(value: unknown, depth = 0): number {
+  switch (typeof value) {
+    case 'string':
+      return value.length + 2;
+    case 'number':
+    case 'bigint':
+      return 8;
+    case 'boolean':
+      return 4;
+    case 'object': {
+      if (value === null) return 4;
+      if (ArrayBuffer.isView(value)) return value.byteLength;
+      if (value instanceof ArrayBuffer) return value.byteLength;
+      if (depth >= MAX_DEPTH) return CONTAINER;
+      let bytes = CONTAINER;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) bytes += approximateBytes(value[i], depth + 1) + 1;
+      } else {
+        for (const key in value) bytes += key.length + 3 + approximateBytes((value as Record<string, unknown>)[key], depth + 1);
+      }
+      return bytes;
+    }
+    default:
+      return 4;
   }
-  for (const key in value) bytes += key.length + payloadBytes((value as Record<string, unknown>)[key], depth + 1);
-  return bytes;
 }

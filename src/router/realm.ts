@@ -1,6 +1,9 @@
 // A realm: one broker, one dealer, one authorizer, and the sessions that joined it.
 
-import { DEFAULT_MAX_PENDING_CALLS, type RealmConfig, type RoleConfig } from '../config/types.js';
+import {
+  DEFAULT_MAX_PENDING_CALLS, DEFAULT_MAX_PENDING_CALL_BYTES, DEFAULT_MAX_PENDING_CALL_BYTES_TOTAL, DEFAULT_MAX_SUBSCRIPTIONS,
+  DEFAULT_MAX_SUBSCRIPTION_BYTES, type RealmConfig, type RoleConfig,
+} from '../config/types.js';
 import { Authorizer } from '../auth/authorizer.js';
 import type { UriCheck } from '../wamp/uri.js';
 import { Broker } from './broker.js';
@@ -45,6 +48,14 @@ export class Realm {
   uriCheck!: UriCheck;
   /** Calls one session may have waiting for an answer (`max_pending_calls`). */
   maxPendingCalls!: number;
+  /** Byte budgets (`max_pending_call_bytes` per session and `_total`; `max_subscriptions` per session,
+   *  `max_subscription_bytes` in all), and what all sessions use of the two totals now. */
+  maxPendingCallBytes!: number;
+  maxPendingCallBytesTotal!: number;
+  pendingCallBytes = 0;
+  maxSubscriptions!: number;
+  maxSubscriptionBytes!: number;
+  subscriptionBytes = 0;
   observer: RealmObserver | undefined;
 
   constructor(config: RealmConfig, routerIds: IdSequence) {
@@ -59,6 +70,10 @@ export class Realm {
   applyOptions(config: RealmConfig): void {
     this.uriCheck = config.uriCheck ?? 'loose';
     this.maxPendingCalls = config.maxPendingCalls ?? DEFAULT_MAX_PENDING_CALLS;
+    this.maxPendingCallBytes = config.maxPendingCallBytes ?? DEFAULT_MAX_PENDING_CALL_BYTES;
+    this.maxPendingCallBytesTotal = config.maxPendingCallBytesTotal ?? DEFAULT_MAX_PENDING_CALL_BYTES_TOTAL;
+    this.maxSubscriptions = config.maxSubscriptions ?? DEFAULT_MAX_SUBSCRIPTIONS;
+    this.maxSubscriptionBytes = config.maxSubscriptionBytes ?? DEFAULT_MAX_SUBSCRIPTION_BYTES;
   }
 
   /**

@@ -61,6 +61,8 @@ export class Session implements SessionHandle {
   readonly callees = new Set<Callee>();
   /** Calls this session made that are not answered yet, by CALL.Request. */
   readonly calls = new Map<number, Call>();
+  /** Their estimated bytes together (`max_pending_call_bytes`; the dealer keeps it). */
+  pendingCallBytes = 0;
   /** Invocations sent to this session and not answered yet, by INVOCATION.Request. */
   readonly invocations = new Map<number, Call>();
   readonly invocationIds = new IdSequence();

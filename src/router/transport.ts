@@ -67,6 +67,8 @@ export interface SendQueueStats {
 
 /** What the router hands back to a transport for each new connection. */
 export interface SessionHandle {
+  /** WELCOME was sent: until then a transport holds its peer to `max_unauthenticated_bytes`. */
+  readonly established: boolean;
   /** A decoded message from the peer (its shape is checked by the session, not the transport). */
   receive(message: unknown): void;
   /** The transport could not decode a frame, or the peer broke framing rules. */

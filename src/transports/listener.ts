@@ -6,7 +6,8 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import type { ListenerConfig, TlsConfig, WampServiceConfig } from '../config/types.js';
-import { DEFAULT_TRANSPORT_OPTIONS } from '../config/types.js';
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_TRANSPORT_OPTIONS } from '../config/types.js';
+import { IncomingBudget } from './incoming-budget.js';
 import type { SessionFactory } from '../router/transport.js';
 import { RawSocketTransport, RAWSOCKET_MAGIC, ERR_MAX_CONNECTIONS } from './rawsocket.js';
 import { WebSocketService } from './websocket.js';
@@ -19,6 +20,8 @@ import { log } from '../log.js';
 const MAX_REFUSING = 256;
 /** How long a refused connection may take to send its first bytes. */
 const REFUSE_WAIT_MS = 2000;
+/** Bytes read and discarded from a refused connection before it is dropped without waiting. */
+const REFUSED_DISCARD_BYTES = 64 * 1024;
 /** At most one "connection limit reached" warning per this many ms. */
 const REFUSE_LOG_INTERVAL_MS = 10_000;
 /** The first byte of an MQTT CONNECT packet. */
@@ -54,8 +57,9 @@ export class Listener {
   /** Until the first byte on a shared port: the shortest timeout of all; both protocols' clients speak first, at once. */
   private readonly firstByteTimeout: number;
 
-  constructor(readonly config: ListenerConfig, private readonly factory: SessionFactory) {
-    for (const [path, service] of Object.entries(config.websocket)) this.websockets.set(path, new WebSocketService(service, factory));
+  /** `incoming`: unfinished incoming messages of all listeners together (max_incoming_bytes). */
+  constructor(readonly config: ListenerConfig, private readonly factory: SessionFactory, private readonly incoming = IncomingBudget.for([config])) {
+    for (const [path, service] of Object.entries(config.websocket)) this.websockets.set(path, new WebSocketService(service, factory, incoming));
     this.site = new HttpSite(config);
     const timeouts = (services: WampServiceConfig[]) => services.map((s) => s.options.openHandshakeTimeout);
     const websocketTimeouts = timeouts(Object.values(config.websocket));
@@ -98,8 +102,8 @@ export class Listener {
   }
 
   private onConnection(socket: Socket): void {
-    const max = this.config.endpoint.maxConnections;
-    if (max !== undefined && this.sockets.size >= max) return this.refuse(socket, max);
+    const max = this.config.endpoint.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    if (this.sockets.size >= max) return this.refuse(socket, max);
     this.sockets.add(socket);
     socket.on('close', () => {
       this.sockets.delete(socket);
@@ -110,7 +114,7 @@ export class Listener {
     const mqtt = this.mqtt;
     // One protocol on the port: no need to look at the first byte.
     if (rawsocket && !this.http && !mqtt) {
-      new RawSocketTransport(socket, rawsocket, this.factory); // it times its own handshake
+      new RawSocketTransport(socket, rawsocket, this.factory, this.incoming); // it times its own handshake
       return;
     }
     if (mqtt && !this.http && !rawsocket) return mqtt.accept(socket); // it times its own CONNECT
@@ -127,7 +131,7 @@ export class Listener {
       socket.pause();
       socket.unshift(chunk);
       if (chunk[0] === RAWSOCKET_MAGIC && rawsocket) {
-        new RawSocketTransport(socket, rawsocket, this.factory);
+        new RawSocketTransport(socket, rawsocket, this.factory, this.incoming);
       } else if (chunk[0] === MQTT_CONNECT && mqtt) {
         mqtt.accept(socket);
       } else if (this.http) {
@@ -173,8 +177,13 @@ export class Listener {
       if (chunk[0] === RAWSOCKET_MAGIC && this.config.rawsocket) socket.end(RAWSOCKET_FULL);
       else if (this.http) socket.end(HTTP_FULL);
       else socket.destroy();
-      // Whatever else arrives is read and discarded, so that closing does not reset the answer away.
-      socket.resume();
+      // What else arrives is read and discarded, so that closing does not reset the answer away;
+      // but only a little: reading a flood only to discard it would still cost memory.
+      let discarded = 0;
+      socket.on('data', (more: Buffer) => {
+        discarded += more.length;
+        if (discarded > REFUSED_DISCARD_BYTES) socket.destroy();
+      });
     });
   }
 
@@ -208,7 +217,7 @@ export class Listener {
     if (this.config.mqtt) {
       // Before the first connection can arrive.
       const { MqttService } = await import('./mqtt/service.js');
-      this.mqtt = new MqttService(this.config.mqtt, this.factory, this.config.id);
+      this.mqtt = new MqttService(this.config.mqtt, this.factory, this.config.id, this.incoming);
     }
     try {
       if (endpoint.type === 'unix') await removeStaleSocket(endpoint.path);

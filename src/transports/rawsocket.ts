@@ -9,7 +9,8 @@ import { serializerFromRawSocketId, type Serializer } from '../serializers/index
 import { ByteQueue } from './byte-queue.js';
 import { KeepAlive } from './keepalive.js';
 import { encodeOnce, WriteBatcher } from './outbound.js';
-import { MessageBudget, SendQueueGuard } from './limits.js';
+import { MessageBudget, MESSAGES_PER_TURN, SendQueueGuard } from './limits.js';
+import { IncomingBudget, type IncomingHolder } from './incoming-budget.js';
 import { describePeer } from './peer.js';
 import { log } from '../log.js';
 
@@ -50,7 +51,7 @@ export function frameHeader(type: number, length: number): Buffer {
   return header;
 }
 
-export class RawSocketTransport implements Transport {
+export class RawSocketTransport implements Transport, IncomingHolder {
   info: TransportInfo;
   private readonly queue = new ByteQueue();
   private serializer: Serializer | undefined;
@@ -69,11 +70,17 @@ export class RawSocketTransport implements Transport {
   private readonly budget: MessageBudget | undefined;
   /** Set while reading is paused because the budget is spent. */
   private throttleTimer: NodeJS.Timeout | undefined;
+  /** Reading is paused: the budget is spent, or this turn's share of messages is handled (MESSAGES_PER_TURN). */
+  private readingPaused = false;
+  /** Bytes read before the session was established (max_unauthenticated_bytes). */
+  private unauthenticatedBytes = 0;
+  heldBytes = 0;
 
   constructor(
     private readonly socket: Socket,
     private readonly service: WampServiceConfig,
     private readonly factory: SessionFactory,
+    private readonly incoming: IncomingBudget = new IncomingBudget(),
   ) {
     this.maxLength = 2 ** (9 + lengthExponent(service.options.maxMessageSize));
     this.batcher = new WriteBatcher(socket);
@@ -102,24 +109,53 @@ export class RawSocketTransport implements Transport {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
+    if (this.unauthenticated) {
+      this.unauthenticatedBytes += chunk.length;
+      const limit = this.service.options.maxUnauthenticatedBytes;
+      if (this.unauthenticatedBytes > limit) return this.fail(`more than ${limit} bytes before the session was established (max_unauthenticated_bytes)`);
+    }
     this.queue.push(chunk);
     if (!this.serializer && !this.handshake()) return;
-    if (this.throttleTimer === undefined) this.readFrames();
+    if (!this.readingPaused) this.readFrames();
+    this.incoming.hold(this, this.closed ? 0 : this.queue.length);
+  }
+
+  get unauthenticated(): boolean {
+    return this.session?.established !== true;
+  }
+
+  get description(): string {
+    return `rawsocket ${this.info.peer}`;
+  }
+
+  /** Unfinished messages hold more than max_incoming_bytes, all connections together: ended at once, as a slow consumer is. */
+  dropForBudget(): void {
+    this.dropSlowConsumer();
   }
 
   /** The message budget is spent: stop reading until it refills (the frames already in stay queued). */
   private throttle(): void {
     this.socket.pause();
+    this.readingPaused = true;
     this.throttleTimer = setTimeout(() => this.unthrottle(), this.budget!.waitMs());
+  }
+
+  /** This turn handled its share of messages: the rest of the burst waits for the next turn. */
+  private yieldTurn(): void {
+    this.socket.pause();
+    this.readingPaused = true;
+    setImmediate(() => this.unthrottle());
   }
 
   private unthrottle(): void {
     this.throttleTimer = undefined;
+    this.readingPaused = false;
     if (this.closed) return;
     // We stopped reading, not the peer: its pongs may wait behind the frames we hold back.
     this.keepAlive.alive();
     this.readFrames();
-    if (this.throttleTimer === undefined && !this.closed) this.socket.resume();
+    this.incoming.hold(this, this.closed ? 0 : this.queue.length);
+    if (!this.readingPaused && !this.closed) this.socket.resume();
   }
 
   /** Returns true once the handshake is done. */
@@ -158,6 +194,7 @@ export class RawSocketTransport implements Transport {
 
   private readFrames(): void {
     const queue = this.queue;
+    let frames = 0;
     while (!this.closed && queue.length >= 4) {
       const header = queue.peekUInt32();
       const b0 = header >>> 24;
@@ -166,7 +203,11 @@ export class RawSocketTransport implements Transport {
       if ((b0 & 0xf0) !== 0 || type > FRAME_PONG) return this.fail(`invalid frame header 0x${b0.toString(16)}`);
       // Checked on the header, before any of the payload is buffered.
       if (length > this.maxLength) return this.fail(`frame of ${length} bytes exceeds the ${this.maxLength} bytes announced`);
+      if (length > this.service.options.maxUnauthenticatedBytes && this.unauthenticated) {
+        return this.fail(`frame of ${length} bytes before the session was established (max_unauthenticated_bytes ${this.service.options.maxUnauthenticatedBytes})`);
+      }
       if (queue.length < 4 + length) return;
+      if (++frames > MESSAGES_PER_TURN) return this.yieldTurn();
       if (this.budget !== undefined && !this.budget.take()) return this.throttle();
       queue.skip(4);
       const payload = queue.take(length);
@@ -189,9 +230,12 @@ export class RawSocketTransport implements Transport {
 
   /** Framing broken: nothing more can be read. The session may still say ABORT before we close. */
   private fail(reason: string): void {
-    log.warn(`rawsocket ${this.info.peer}: ${reason}; closing`);
+    // Before authentication this is anyone's doing, and a flood of it must not flood the log.
+    (this.unauthenticated ? log.info : log.warn)(`rawsocket ${this.info.peer}: ${reason}; closing`);
     this.session?.protocolError(reason);
     this.close();
+    // Nothing more is read (the rest would be read only to be discarded); the ABORT still goes out.
+    this.socket.pause();
   }
 
   private writeFrame(type: number, payload: Buffer): void {
@@ -258,6 +302,7 @@ export class RawSocketTransport implements Transport {
 
   private onClose(): void {
     this.closed = true;
+    this.incoming.hold(this, 0);
     clearTimeout(this.handshakeTimer);
     clearTimeout(this.throttleTimer);
     this.keepAlive.stop();

@@ -10,7 +10,8 @@ import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, Tran
 import { serializerFromSubprotocol, subprotocolOf, type Serializer } from '../serializers/index.js';
 import { KeepAlive } from './keepalive.js';
 import { encodeOnce, WriteBatcher } from './outbound.js';
-import { MessageBudget, SendQueueGuard } from './limits.js';
+import { MessageBudget, MESSAGES_PER_TURN, SendQueueGuard } from './limits.js';
+import { IncomingBudget, type IncomingHolder } from './incoming-budget.js';
 import { describePeer } from './peer.js';
 import { rejectUpgrade } from './http.js';
 import { log } from '../log.js';
@@ -25,7 +26,26 @@ const GOING_AWAY = 1001;
 /** A WebSocket control frame carries at most 125 bytes. */
 const MAX_PING_PAYLOAD = 125;
 
-export class WebSocketTransport implements Transport {
+/**
+ * Bytes ws holds of what the peer sent and ws has not yet delivered as a message: the unparsed
+ * rest of the last chunks and the fragments of an unfinished message. ws keeps these in its
+ * Receiver and does not publish them; read here only (an upgrade of ws is checked by the budget
+ * tests, test/unit/budget.test.ts).
+ */
+type ReceiverState = { _bufferedBytes?: number; _messageLength?: number; _payloadLength?: number };
+const receiverOf = (ws: WebSocket) => (ws as unknown as { _receiver?: ReceiverState })._receiver;
+
+function heldByReceiver(ws: WebSocket): number {
+  const receiver = receiverOf(ws);
+  return receiver ? (receiver._bufferedBytes ?? 0) + (receiver._messageLength ?? 0) : 0;
+}
+
+/** The payload length the frame being read announced (0 when none is). */
+function announcedByReceiver(ws: WebSocket): number {
+  return receiverOf(ws)?._payloadLength ?? 0;
+}
+
+export class WebSocketTransport implements Transport, IncomingHolder {
   readonly info: TransportInfo;
   private readonly session: SessionHandle;
   private readonly keepAlive: KeepAlive;
@@ -36,11 +56,17 @@ export class WebSocketTransport implements Transport {
   /** Incoming message budget (max_messages_per_second); undefined = no limit. */
   private readonly budget: MessageBudget | undefined;
   /**
-   * While the budget is spent: messages ws had already parsed from the last chunk read, as
-   * (data, isBinary) pairs, handled as tokens refill; reading is paused meanwhile.
+   * While the budget is spent, or this turn's share of messages is handled: messages ws had already
+   * parsed from the last chunk read, as (data, isBinary) pairs, handled as tokens refill and over
+   * the next turns (MESSAGES_PER_TURN); reading is paused meanwhile.
    */
   private held: unknown[] | undefined;
   private heldNext = 0;
+  /** Messages handled since the last chunk arrived. */
+  private turnMessages = 0;
+  /** Bytes read off the socket before the session was established (max_unauthenticated_bytes). */
+  private unauthenticatedBytes = 0;
+  heldBytes = 0;
 
   constructor(
     private readonly ws: WebSocket,
@@ -48,6 +74,7 @@ export class WebSocketTransport implements Transport {
     private readonly service: WampServiceConfig,
     factory: SessionFactory,
     request: IncomingMessage,
+    private readonly incoming: IncomingBudget = new IncomingBudget(),
   ) {
     const socket = request.socket as Socket & { encrypted?: boolean };
     socket.setNoDelay(true);
@@ -72,12 +99,51 @@ export class WebSocketTransport implements Transport {
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.on('pong', () => this.keepAlive.alive());
     ws.on('error', (err) => log.debug(`websocket ${this.info.peer}: ${err.message}`));
+    // Before ws parses a chunk (which may hold hundreds of messages), and after.
+    socket.prependListener('data', () => {
+      this.turnMessages = 0;
+    });
+    socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
     ws.once('close', () => {
       this.closed = true;
+      this.incoming.hold(this, 0);
       this.keepAlive.stop();
       this.session.transportClosed();
     });
     this.keepAlive.start();
+  }
+
+  /**
+   * Counts what the peer sent before its session was established (the message size limit of ws is
+   * per server, so a pre-authentication limit is kept here, on the bytes read), and reports what
+   * ws holds of unfinished messages to the budget of all connections.
+   */
+  private onSocketData(chunk: Buffer): void {
+    if (this.closed) return;
+    if (this.unauthenticated) {
+      this.unauthenticatedBytes += chunk.length;
+      const limit = this.service.options.maxUnauthenticatedBytes;
+      // A frame announced longer is refused at once, as on RawSocket and MQTT.
+      if (this.unauthenticatedBytes > limit || announcedByReceiver(this.ws) > limit) {
+        log.info(`websocket ${this.info.peer}: dropped: more than ${limit} bytes before the session was established (max_unauthenticated_bytes)`);
+        this.dropForBudget();
+        return;
+      }
+    }
+    this.incoming.hold(this, heldByReceiver(this.ws));
+  }
+
+  get unauthenticated(): boolean {
+    return !this.session.established;
+  }
+
+  get description(): string {
+    return `websocket ${this.info.peer}`;
+  }
+
+  /** The peer sends more than the router will hold: ended at once, unflushed, as a slow consumer is. */
+  dropForBudget(): void {
+    this.dropSlowConsumer();
   }
 
   private onMessage(data: RawData, isBinary: boolean): void {
@@ -85,25 +151,39 @@ export class WebSocketTransport implements Transport {
       this.held.push(data, isBinary);
       return;
     }
+    if (++this.turnMessages > MESSAGES_PER_TURN) {
+      this.hold(data, isBinary);
+      setImmediate(() => this.release());
+      return;
+    }
     if (this.budget !== undefined && !this.budget.take()) {
-      this.held = [data, isBinary];
-      this.heldNext = 0;
-      this.ws.pause();
+      this.hold(data, isBinary);
       setTimeout(() => this.release(), this.budget.waitMs());
       return;
     }
     this.handle(data, isBinary);
   }
 
-  /** Handles held messages as the budget allows; reading resumes once none is left. */
+  private hold(data: RawData, isBinary: boolean): void {
+    this.held = [data, isBinary];
+    this.heldNext = 0;
+    this.ws.pause();
+  }
+
+  /** Handles held messages as the budget allows, MESSAGES_PER_TURN per turn; reading resumes once none is left. */
   private release(): void {
     const held = this.held!;
     // We stopped reading, not the peer: its pongs may wait behind the messages we hold back.
     this.keepAlive.alive();
+    let handled = 0;
     while (this.heldNext < held.length) {
       if (this.closed) return;
-      if (!this.budget!.take()) {
-        setTimeout(() => this.release(), this.budget!.waitMs());
+      if (++handled > MESSAGES_PER_TURN) {
+        setImmediate(() => this.release());
+        return;
+      }
+      if (this.budget !== undefined && !this.budget.take()) {
+        setTimeout(() => this.release(), this.budget.waitMs());
         return;
       }
       const i = this.heldNext;
@@ -178,7 +258,11 @@ export class WebSocketService {
   /** undefined = any origin. */
   private readonly origins: RegExp[] | undefined;
 
-  constructor(private readonly service: WampServiceConfig, private readonly factory: SessionFactory) {
+  constructor(
+    private readonly service: WampServiceConfig,
+    private readonly factory: SessionFactory,
+    private readonly incoming: IncomingBudget = new IncomingBudget(),
+  ) {
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: service.options.maxMessageSize,
@@ -214,7 +298,7 @@ export class WebSocketService {
     }
     const serializer = serializerFromSubprotocol(protocol)!;
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      new WebSocketTransport(ws, serializer, this.service, this.factory, request);
+      new WebSocketTransport(ws, serializer, this.service, this.factory, request, this.incoming);
     });
   }
 

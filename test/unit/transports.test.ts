@@ -36,6 +36,8 @@ class RecordingFactory implements SessionFactory {
     const s: Recorded = { transport, received: [], errors: [], closed: 0 };
     this.sessions.push(s);
     return {
+      // Established from the start: these tests are about framing, not the opening handshake.
+      established: true,
       receive: (m) => {
         s.received.push(m);
         if (this.echo) transport.send(m as unknown[]);

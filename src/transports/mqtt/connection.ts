@@ -12,6 +12,7 @@ import { WriteBatcher } from '../outbound.js';
 import { SendQueueGuard, type SlowConsumerOwner } from '../limits.js';
 import type { MqttServiceConfig } from '../../config/types.js';
 import type { SendQueueStats, TransportInfo } from '../../router/transport.js';
+import { IncomingBudget, type IncomingHolder } from '../incoming-budget.js';
 
 export interface ConnectionOwner {
   packet(connection: MqttConnection, packet: Packet): void;
@@ -23,7 +24,10 @@ export interface ConnectionOwner {
   malformed?(connection: MqttConnection, why: string): void;
 }
 
-export class MqttConnection implements SlowConsumerOwner {
+/** What mqtt-packet's parser knows of the packet it is reading: its announced length (-1 until known). */
+type ParserState = { packet: { length: number } };
+
+export class MqttConnection implements SlowConsumerOwner, IncomingHolder {
   readonly peer: string;
   readonly info: TransportInfo;
   /** 3 (MQTT 3.1), 4 (3.1.1) or 5, known from CONNECT on. */
@@ -36,6 +40,10 @@ export class MqttConnection implements SlowConsumerOwner {
   /** Packets written in one event-loop turn (PUBACKs for a burst of QoS 1 publishes) leave in one write. */
   private readonly batcher: WriteBatcher;
   private readonly guard: SendQueueGuard;
+  /** Until CONNACK: bytes read so far, held to `maxUnauthenticatedBytes` (a CONNECT announced longer is refused at once). */
+  unauthenticated = true;
+  private unauthenticatedBytes = 0;
+  heldBytes = 0;
 
   constructor(
     readonly socket: Socket,
@@ -43,6 +51,8 @@ export class MqttConnection implements SlowConsumerOwner {
     private readonly maxPacketSize: number,
     connectTimeoutMs: number,
     sendQueue: Pick<MqttServiceConfig, 'maxSendQueue' | 'sendQueuePolicy'>,
+    private readonly maxUnauthenticatedBytes = Infinity,
+    private readonly incoming: IncomingBudget = new IncomingBudget(),
   ) {
     this.peer = socket.remoteAddress ? `tcp${socket.remoteFamily === 'IPv6' ? 6 : 4}:${socket.remoteAddress}:${socket.remotePort}` : 'unix';
     this.info = { type: 'mqtt', serializer: 'mqtt', peer: this.peer };
@@ -108,6 +118,7 @@ export class MqttConnection implements SlowConsumerOwner {
 
   /** After CONNECT: the client's keep-alive (seconds; 0 = none) — 1.5 times it without a packet ends the connection. */
   keepAlive(seconds: number): void {
+    this.unauthenticated = false; // CONNECT accepted: its session is established
     if (this.connectTimer) clearTimeout(this.connectTimer);
     this.connectTimer = undefined;
     if (seconds > 0) {
@@ -137,13 +148,32 @@ export class MqttConnection implements SlowConsumerOwner {
     this.close();
   }
 
+  get description(): string {
+    return `mqtt ${this.peer}`;
+  }
+
+  /** Unfinished packets hold more than max_incoming_bytes, all connections together (IncomingBudget). */
+  dropForBudget(): void {
+    this.fail('unfinished packets of all connections hold more than max_incoming_bytes');
+  }
+
   private onData(chunk: Buffer): void {
     this.keepAliveTimer?.refresh();
-    this.parser.parse(chunk);
+    if (this.unauthenticated) {
+      this.unauthenticatedBytes += chunk.length;
+      if (this.unauthenticatedBytes > this.maxUnauthenticatedBytes) {
+        return this.fail(`more than ${this.maxUnauthenticatedBytes} bytes before CONNACK (max_unauthenticated_bytes)`);
+      }
+    }
     // The parser buffers a packet until it is whole: a client announcing a huge one is cut off
     // before it can fill the router's memory.
-    const pending = (this.parser as unknown as { _list?: { length: number } })._list?.length ?? 0;
+    const pending = this.parser.parse(chunk);
     if (pending > this.maxPacketSize + 5) this.fail(`packet larger than ${this.maxPacketSize} bytes`);
+    const announced = (this.parser as unknown as ParserState).packet.length;
+    if (this.unauthenticated && announced > this.maxUnauthenticatedBytes) {
+      this.fail(`a packet of ${announced} bytes before CONNACK (max_unauthenticated_bytes ${this.maxUnauthenticatedBytes})`);
+    }
+    this.incoming.hold(this, this.ended ? 0 : pending);
   }
 
   private onPacket(packet: Packet): void {
@@ -164,6 +194,7 @@ export class MqttConnection implements SlowConsumerOwner {
   private finish(): void {
     if (this.ended) return;
     this.ended = true;
+    this.incoming.hold(this, 0);
     if (this.connectTimer) clearTimeout(this.connectTimer);
     if (this.keepAliveTimer) clearTimeout(this.keepAliveTimer);
     this.owner.closed(this, this.cleanEnd);

@@ -9,6 +9,7 @@ import type { SessionFactory } from '../../router/transport.js';
 import { MqttMapping } from '../../mqtt/mapping.js';
 import { MqttRpcGateway } from '../../mqtt/rpc-gateway.js';
 import { MqttConnection, type ConnectionOwner } from './connection.js';
+import type { IncomingBudget } from '../incoming-budget.js';
 import { MqttSession, type SessionRegistry } from './session.js';
 import { malformedString, willViolation } from './checks.js';
 import { log } from '../../log.js';
@@ -33,12 +34,12 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
   private boundingSoon = false;
   private gateway: MqttRpcGateway | undefined;
 
-  constructor(readonly config: MqttServiceConfig, readonly factory: SessionFactory, private readonly listenerId: string) {
+  constructor(readonly config: MqttServiceConfig, readonly factory: SessionFactory, private readonly listenerId: string, private readonly incoming?: IncomingBudget) {
     this.mapping = new MqttMapping({ topicPrefix: config.topicPrefix, payload: config.payload });
   }
 
   accept(socket: Socket): void {
-    new MqttConnection(socket, this, this.config.maxMessageSize, this.config.openHandshakeTimeout, this.config);
+    new MqttConnection(socket, this, this.config.maxMessageSize, this.config.openHandshakeTimeout, this.config, this.config.maxUnauthenticatedBytes, this.incoming);
   }
 
   /** The request/response gateway MQTT sessions hand requests to (with `rpc.from_mqtt` rules). */
