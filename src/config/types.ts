@@ -159,8 +159,10 @@ export interface MqttServiceConfig {
   maxMessageSize: number;
   /** ms from TCP connect to CONNECT (`open_handshake_timeout`). */
   openHandshakeTimeout: number;
-  /** Absent: clients join as role 'anonymous' (as for WAMP transports). Only anonymous and ticket apply. */
+  /** Absent: clients join as role `role` (as for WAMP transports). Only anonymous and ticket apply. */
   auth?: AuthConfig;
+  /** Without `auth`: the role every client joins with (`options.role`, Crossbar's key); default 'anonymous'. */
+  role?: string;
   /** MQTT 5 request/response ↔ WAMP RPC (`options.rpc`, Junction's). */
   rpc?: MqttRpcConfig;
 }
