@@ -130,8 +130,8 @@ rm -rf "$APP"; mkdir -p "$APP/src" "$APP/target"
 cp -a "$REPO/package.json" "$REPO/package-lock.json" "$REPO/tsconfig.json" "$APP/src/"
 cp -a "$REPO/src" "$APP/src/src"
 [ -d "$REPO/scripts" ] && cp -a "$REPO/scripts" "$APP/src/scripts"
-# --ignore-scripts: the build needs only TypeScript; dev-only native modules (sqlite3 under the
-# benchmark's fox-wamp) would try to download or compile.
+# --ignore-scripts: the build needs only TypeScript and esbuild; no dev dependency needs its
+# install script for that.
 ( cd "$APP/src" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null && npm run build >/dev/null )
 cp -a "$APP/src/dist" "$APP/src/package.json" "$APP/src/package-lock.json" "$APP/target/"
 cp -a "$REPO/README.md" "$APP/target/"
