@@ -72,10 +72,23 @@ for (const kind of ['js', 'python'] as const) {
 
     it('a callee killed mid-call: its caller gets canceled, queued calls move to the other callee', async () => {
       const { caller } = await setup(10);
-      const [victim] = await spawnWorkers(kind, 2, { procedure: 'svc.work', invoke: 'roundrobin', concurrency: 1, delayMs: 400 });
+      // The victim never finishes a call, so it is mid-call whenever it dies, however late the
+      // kill comes on a loaded machine (a fixed 150 ms let it finish one under load).
+      const spec = { procedure: 'svc.work', invoke: 'roundrobin', concurrency: 1 } as const;
+      const [victim, other] = await Promise.all([
+        startWorker(kind, node!.wsUrl, { ...spec, name: 'w1', delayMs: 60_000 }),
+        startWorker(kind, node!.wsUrl, { ...spec, name: 'w2', delayMs: 400 }),
+      ]);
+      workers.push(victim, other);
       const calls = Array.from({ length: 6 }, () => outcome(caller.call('svc.work')));
-      await new Promise((r) => setTimeout(r, 150));
-      victim!.kill();
+      const reg = await caller.call('wamp.registration.lookup', ['svc.work']);
+      for (let waited = 0; ; waited += 10) { // both callees have their first call
+        const { callees } = await caller.call('wamp.registration.get', [reg]);
+        if (callees.length === 2 && callees.every((c: { inflight: number }) => c.inflight > 0)) break;
+        if (waited > 20_000) throw new Error('the calls never reached both callees');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      victim.kill();
       const outcomes = await Promise.all(calls);
       const failed = outcomes.filter((o) => !o.ok) as Array<{ error: string }>;
       expect(failed.map((f) => f.error)).toEqual(['wamp.error.canceled']);
