@@ -28,6 +28,7 @@ WAMP_PORT=${WAMP_PORT:-28080}
 MQTT_PORT=${MQTT_PORT:-21883}
 TIMEOUT=${TIMEOUT:-900}
 T=$WORK/boot-test
+"$HERE/need-node-modules.sh" boot-test.sh || exit 1
 [ -f "$IMG" ] || { echo "boot-test.sh: no image $IMG (run images/build.sh)" >&2; exit 1; }
 for tool in qemu-system-aarch64 mcopy sfdisk mosquitto_pub node; do
   command -v "$tool" >/dev/null || { echo "boot-test.sh: $tool missing; run images/deps.sh" >&2; exit 1; }

@@ -29,6 +29,7 @@
 #   XZ=0                do not write the .img.xz
 #   RESUME=1            after a failed run that got past the package stage: reuse its chroot
 #   JUNCTION_SRC        where Junction's sources are (default: this repository's working tree)
+#   BOOT_TEST=0         skip the up-front check that boot-test.sh will find node_modules (npm ci)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -60,6 +61,11 @@ CACHE=$WORK/cache
 STAMPS=$WORK/stamps
 APP=$WORK/app
 
+# The image is checked afterwards by boot-test.sh, which needs the checkout's node_modules: say so
+# now rather than after the build. BOOT_TEST=0 builds without that check.
+if [ "${BOOT_TEST:-1}" != 0 ]; then
+  "$HERE/need-node-modules.sh" build.sh || { echo "(or BOOT_TEST=0 to build without checking the image afterwards)" >&2; exit 1; }
+fi
 [ "$(id -u)" = 0 ] || { echo "build.sh: run as root (debootstrap, chroot)" >&2; exit 1; }
 for tool in debootstrap mkfs.ext4 mformat mcopy sfdisk; do
   command -v "$tool" >/dev/null || { echo "build.sh: $tool missing; run images/deps.sh" >&2; exit 1; }
@@ -130,8 +136,8 @@ rm -rf "$APP"; mkdir -p "$APP/src" "$APP/target"
 cp -a "$REPO/package.json" "$REPO/package-lock.json" "$REPO/tsconfig.json" "$APP/src/"
 cp -a "$REPO/src" "$APP/src/src"
 [ -d "$REPO/scripts" ] && cp -a "$REPO/scripts" "$APP/src/scripts"
-# --ignore-scripts: the build needs only TypeScript; dev-only native modules (sqlite3 under the
-# benchmark's fox-wamp) would try to download or compile.
+# --ignore-scripts: the build needs only TypeScript and esbuild; no dev dependency needs its
+# install script for that.
 ( cd "$APP/src" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null && npm run build >/dev/null )
 cp -a "$APP/src/dist" "$APP/src/package.json" "$APP/src/package-lock.json" "$APP/target/"
 cp -a "$REPO/README.md" "$APP/target/"

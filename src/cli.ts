@@ -62,7 +62,7 @@ async function start(line: CommandLine): Promise<number> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
-      return 1;
+      return 78; // EX_CONFIG (sysexits.h): the systemd unit does not restart on it (RestartPreventExitStatus)
     }
     throw err;
   }

@@ -5,6 +5,7 @@
 // committed without them. Error messages never echo a secret.
 
 import { readFileSync } from 'node:fs';
+import { join as joinPath } from 'node:path';
 import type {
   AnonymousAuthConfig, AuthConfig, CryptosignAuthConfig, CryptosignPrincipal, DynamicAuthConfig,
   TicketAuthConfig, WampcraAuthConfig, WampcraUser,
@@ -225,10 +226,34 @@ export function parseSecret(c: Checker, value: unknown, path: string, file: (p: 
     if (value === '') c.error(path, 'must not be empty');
     return value;
   }
-  const fromEnv = process.env[env[1]!];
-  if (fromEnv === undefined || fromEnv === '') {
-    c.error(path, `environment variable ${env[1]} is not set`);
+  const name = env[1]!;
+  const fromEnv = process.env[name];
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const credentials = process.env['CREDENTIALS_DIRECTORY'];
+  if (!credentials) {
+    c.error(path, `environment variable ${name} is not set`);
     return undefined;
   }
-  return fromEnv;
+  return credentialSecret(c, credentials, name, path);
+}
+
+/**
+ * "${NAME}" under systemd: the credential NAME ($CREDENTIALS_DIRECTORY/NAME, from the unit's
+ * LoadCredential=NAME), read when the environment has no NAME. The environment wins so that an
+ * operator's explicit override (Environment=, EnvironmentFile=, a shell) behaves as in Crossbar and
+ * `junction check` run by hand gives the same answer as the service; a credential fills the gap
+ * without the secret ever being in the environment.
+ */
+function credentialSecret(c: Checker, dir: string, name: string, path: string): string | undefined {
+  try {
+    const text = readFileSync(joinPath(dir, name), 'utf8').replace(/\r?\n$/, '');
+    if (text === '') c.error(path, `systemd credential ${name} is empty`);
+    return text;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    c.error(path, code === 'ENOENT'
+      ? `environment variable ${name} is not set, and there is no systemd credential ${name} (LoadCredential=${name}) in ${dir}`
+      : `cannot read systemd credential ${name} in ${dir}: ${code ?? (err as Error).message}`);
+    return undefined;
+  }
 }

@@ -127,7 +127,7 @@ function parseMqttBridge(c: Checker, value: unknown, p: string, ctx: BridgeParse
   }
 
   const prefixPath = join(p, 'topic_prefix');
-  bridge.topicPrefix = c.string(o['topic_prefix'], prefixPath, { required: false }) ?? '';
+  bridge.topicPrefix = c.string(o['topic_prefix'], prefixPath, { required: false, nonEmpty: false }) ?? '';
   if (bridge.topicPrefix !== '' && (!bridge.topicPrefix.endsWith('.') || !isValidPattern(bridge.topicPrefix, 'prefix'))) {
     c.error(prefixPath, `must be a URI prefix ending in '.', e.g. "mqtt.", got ${describe(bridge.topicPrefix)}`);
   }

@@ -44,12 +44,16 @@ export function parseMqttService(c: Checker, t: Obj, path: string, ctx: MqttPars
   if (t['options'] === undefined) c.error(op, 'is required: at least { realm: <the realm MQTT clients join> }');
   const realm = c.string(o['realm'], join(op, 'realm'), { required: t['options'] !== undefined }) ?? '';
   if (realm) ctx.realmRefs.push({ realm, path: join(op, 'realm') });
-  if (o['role'] !== undefined) {
-    // Crossbar validates `role` but never uses it; here it would be ambiguous beside `auth`.
-    c.error(join(op, 'role'), 'is not supported: without an auth block MQTT clients join as role "anonymous"; give an auth block to choose roles');
+  // Crossbar's `options.role`: the role MQTT clients join with on a transport without an auth block.
+  const rolePath = join(op, 'role');
+  const role = c.string(o['role'], rolePath, { required: false });
+  if (role !== undefined) {
+    ctx.roleRefs.push({ role, path: rolePath });
+    // With an auth block the roles come from it; a second source would be ambiguous.
+    if (t['auth'] !== undefined) c.error(rolePath, 'applies only without an auth block: with one, roles come from it (auth.anonymous.role, each principal\'s role)');
   }
   const prefixPath = join(op, 'topic_prefix');
-  const topicPrefix = c.string(o['topic_prefix'], prefixPath, { required: false }) ?? '';
+  const topicPrefix = c.string(o['topic_prefix'], prefixPath, { required: false, nonEmpty: false }) ?? '';
   if (topicPrefix !== '' && (!topicPrefix.endsWith('.') || !isValidPattern(topicPrefix, 'prefix'))) {
     c.error(prefixPath, `must be a URI prefix ending in '.', e.g. "mqtt.", got ${describe(topicPrefix)}`);
   }
@@ -71,6 +75,7 @@ export function parseMqttService(c: Checker, t: Obj, path: string, ctx: MqttPars
   if (service.maxOfflineBytes > service.maxOfflineBytesTotal) {
     c.error(join(op, 'max_offline_bytes_total'), `must be at least max_offline_bytes (${service.maxOfflineBytes}), got ${service.maxOfflineBytesTotal}`);
   }
+  if (role !== undefined) service.role = role;
   if (o['rpc'] !== undefined) service.rpc = rpc(c, o['rpc'], join(op, 'rpc'), ctx);
   if (t['auth'] !== undefined) {
     const ap = join(path, 'auth');

@@ -810,7 +810,7 @@ class ConfigParser {
 
   private mqtt(t: Obj, path: string): MqttServiceConfig {
     const service = parseMqttService(this.c, t, path, { realmRefs: this.realmRefs, roleRefs: this.roleRefs, auth: (v, p) => this.auth(v, p) });
-    if (!service.auth) this.openServices.push(path);
+    if (!service.auth && !service.role) this.openServices.push(path);
     return service;
   }
 

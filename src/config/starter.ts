@@ -8,6 +8,57 @@ import { join, resolve } from 'node:path';
 
 export const STARTER_FILE = 'junction.yaml';
 
+/** An optional section of the starter file, written commented out at its own indentation. */
+export interface StarterExample {
+  /** Spaces before the YAML of this block (where its `#` goes). */
+  indent: number;
+  /** The block as it reads uncommented; its lines may end in comments but are never only a comment. */
+  text: string;
+}
+
+/**
+ * The starter's commented-out examples. Each one, uncommented, passes `junction check`
+ * (test/e2e/init.test.ts): they are what a user copies from.
+ */
+export const STARTER_EXAMPLES = {
+  mqtt: { indent: 6, text: `\
+      - type: mqtt               # MQTT 3.1, 3.1.1 and 5 clients; each is a WAMP session of the realm
+        id: mqtt
+        endpoint:
+          type: tcp
+          port: 1883
+          interface: 127.0.0.1   # 0.0.0.0 for devices on the network
+        options:
+          realm: realm1
+          role: anonymous        # the role MQTT clients join with (no auth block here)
+          topic_prefix: ""       # "": sensors/t1 <-> sensors.t1; "mqtt." puts every topic under mqtt.` },
+  serial: { indent: 0, text: `\
+serial:                         # boards speaking firmware-bridges/PROTOCOL.md over USB serial
+  - id: usb                     # its state: junction.serial.usb.devices
+    realm: realm1
+    prefix: devices             # readings: devices.<board>.<topic>; procedures: devices.<name>
+    ports:
+      - { path: "/dev/serial/by-id/usb-Arduino*", baud: 115200 }   # a glob: picked up when plugged in
+      - { path: /dev/ttyACM0 }` },
+  telemetry: { indent: 0, text: `\
+telemetry:                      # CPU load (total, per core), temperature, memory, uptime ...
+  realm: realm1                 # ... to junction.board.<hostname>.load (retained), .info on demand
+  cron: "*/5 * * * * *"         # every 5 s (node-cron, seconds first)` },
+  schedules: { indent: 0, text: `\
+schedules:                      # timed publishes and calls; cron: [seconds] minute hour day month weekday
+  - name: lamp-off
+    cron: "0 0 23 * * *"        # every day at 23:00:00
+    publish: { topic: home.lamp.set, args: [false] }
+  - name: nightly-backup
+    cron: "30 2 * * *"          # every day at 02:30
+    call: { procedure: svc.backup, args: [full], timeout: 600000 }` },
+} satisfies Record<string, StarterExample>;
+
+/** The example as it appears in the starter: \`# \` at the block's indentation on every line. */
+export function commentedOut(example: StarterExample): string {
+  return example.text.split('\n').map((line) => `${line.slice(0, example.indent)}# ${line.slice(example.indent)}`).join('\n');
+}
+
 export function starterConfig(): string {
   return `# Junction configuration, in Crossbar.io's config format (version 2): a Crossbar config.json
 # with one router worker also works here. Check a file with:
@@ -100,28 +151,35 @@ workers:
               websocket: dashboard-ws
               # setup: /var/lib/junction/setup.json   # first boot's credentials, shown for the setup code
 
-# Junction's own sections, beside Crossbar's keys (see the README, "Board telemetry and schedules").
-# telemetry: {}                 # every 5 s: CPU load (total and per core), temperature, memory, uptime
-#                               # to junction.board.<hostname>.load (retained); junction.board.<hostname>.info on demand
-# schedules:                    # timed publishes and calls; cron: [seconds] minute hour day month weekday
-#   - name: lamp-off
-#     cron: "0 0 23 * * *"      # every day at 23:00:00
-#     publish: { topic: home.lamp.set, args: [false] }
-#   - name: nightly-backup
-#     cron: "30 2 * * *"        # every day at 02:30
-#     call: { procedure: svc.backup, args: [full], timeout: 600000 }
+      # An MQTT listener (the README's "MQTT" section): remove the "# " to enable it.
+${commentedOut(STARTER_EXAMPLES.mqtt)}
+
+# Junction's own sections, beside Crossbar's keys (the README's "Serial devices" and "Board
+# telemetry and schedules"): remove the "# " of a block to enable it.
+${commentedOut(STARTER_EXAMPLES.serial)}
+
+${commentedOut(STARTER_EXAMPLES.telemetry)}
+
+${commentedOut(STARTER_EXAMPLES.schedules)}
 `;
 }
 
-/** Writes DIR/junction.yaml and returns its path; refuses to overwrite an existing file. */
+/** Writes DIR/junction.yaml (creating DIR) and returns its path; refuses to overwrite an existing file. */
 export async function writeStarter(dir: string): Promise<string> {
   const path = join(dir, STARTER_FILE);
+  try {
+    await fsp.mkdir(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw new Error(`cannot create directory ${resolve(dir)}: a file is in the way`);
+    if (code === 'EACCES') throw new Error(`cannot create directory ${resolve(dir)}: permission denied`);
+    throw err;
+  }
   try {
     await fsp.writeFile(path, starterConfig(), { flag: 'wx' });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') throw new Error(`${resolve(path)} already exists; not overwriting it (remove it first, or pick another directory)`);
-    if (code === 'ENOENT') throw new Error(`cannot write ${resolve(path)}: directory ${resolve(dir)} does not exist`);
     if (code === 'EACCES') throw new Error(`cannot write ${resolve(path)}: permission denied`);
     throw err;
   }

@@ -202,8 +202,10 @@ export interface MqttServiceConfig {
   openHandshakeTimeout: number;
   /** Bytes a client may send until its CONNECT is accepted (CONNACK), in all (`max_unauthenticated_bytes`). */
   maxUnauthenticatedBytes: number;
-  /** Absent: clients join as role 'anonymous' (as for WAMP transports). Only anonymous and ticket apply. */
+  /** Absent: clients join as role `role` (as for WAMP transports). Only anonymous and ticket apply. */
   auth?: AuthConfig;
+  /** Without `auth`: the role every client joins with (`options.role`, Crossbar's key); default 'anonymous'. */
+  role?: string;
   /** MQTT 5 request/response ↔ WAMP RPC (`options.rpc`, Junction's). */
   rpc?: MqttRpcConfig;
 }

@@ -168,7 +168,7 @@ export class MetaApi implements RealmObserver {
         this.realm.broker.removeSubscriber(sub, s, this.optionalReason(kwargs));
         return undefined;
       },
-      'wamp.subscription.get_events': (args, kwargs, ctx) => this.events(args[0], kwargs, ctx.details['caller']),
+      'wamp.subscription.get_events': (args, kwargs, ctx) => this.events(args[0], args[1] ?? kwargs['limit'], kwargs, ctx.details['caller']),
       'wamp.session.add_testament': (args, kwargs, ctx) => {
         const s = this.clientSession(ctx.details['caller']);
         const [topic, tArgs, tKwargs] = args;
@@ -275,8 +275,15 @@ export class MetaApi implements RealmObserver {
     return s;
   }
 
-  /** wamp.subscription.get_events: the kept history under the subscription, newest first. */
-  private events(subscriptionId: unknown, kwargs: Dict, callerId: unknown): Dict[] {
+  /**
+   * wamp.subscription.get_events(subscription, limit=10): the kept history under the subscription,
+   * newest first, at most `limit` events (positional as Crossbar takes it, or the `limit` kwarg).
+   */
+  private events(subscriptionId: unknown, limitArg: unknown, kwargs: Dict, callerId: unknown): Dict[] {
+    if (limitArg !== undefined && !(Number.isSafeInteger(limitArg) && (limitArg as number) > 0)) {
+      throw new WampError(ErrorUri.invalidArgument, [`limit must be a positive whole number, got ${JSON.stringify(limitArg)}`]);
+    }
+    const limit = (limitArg as number | undefined) ?? 10;
     const sub = this.subscription(subscriptionId);
     const caller = typeof callerId === 'number' ? this.realm.sessions.get(callerId) : undefined;
     if (!caller) throw new WampError(ErrorUri.noSuchSession);
@@ -285,7 +292,6 @@ export class MetaApi implements RealmObserver {
     }
     const events = this.realm.broker.store.historyFor(sub.uri, sub.match);
     if (!events) throw new WampError('wamp.error.history_unavailable', [`no event history is kept for '${sub.uri}'`]);
-    const limit = typeof kwargs['limit'] === 'number' && kwargs['limit'] > 0 ? kwargs['limit'] : 10;
     const topic = typeof kwargs['topic'] === 'string' ? kwargs['topic'] : undefined;
     const out: Dict[] = [];
     for (const e of events) {

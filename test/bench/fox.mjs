@@ -1,10 +1,10 @@
-// fox-wamp 0.7.28 (npm), a peer Node WAMP router, on a loopback port. Its package entry
-// (lib/fox_router.js) needs only the in-memory engine, so the sqlite3 native module (not built:
-// its install script did not run) is never loaded. WAMP over WebSocket, JSON only.
-import { createRequire } from 'node:module';
+// fox-wamp (npm; the version in peers.mjs), a peer Node WAMP router, on a loopback port. It is
+// installed by the bench into .bench-peers/ (startRouter calls ensurePeer first). Its package
+// entry (lib/fox_router.js) needs only the in-memory engine, so the sqlite3 native module (not
+// built: install scripts are off) is never loaded. WAMP over WebSocket, JSON only.
+import { requirePeer } from './peers.mjs';
 
-const require = createRequire(import.meta.url);
-const FoxRouter = require('fox-wamp');
+const FoxRouter = requirePeer('fox-wamp');
 
 process.on('disconnect', () => process.exit(0)); // the runner is gone
 const router = new FoxRouter();

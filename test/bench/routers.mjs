@@ -1,7 +1,7 @@
 // The three targets, each in its own process so its pid is known for /proc readings:
 //   J  Junction: `node dist/bin/junction.cjs start --config FILE` (Crossbar-format JSON), when built
 //   R  the raw relay (relay.mjs): forwards frames unparsed, the ceiling for a Node router
-//   F  fox-wamp (fox.mjs), a peer Node WAMP router
+//   F  fox-wamp (fox.mjs), a peer Node WAMP router, installed on first use into .bench-peers/
 //   M  mosquitto (Debian's /usr/sbin/mosquitto), the MQTT broker the MQTT cases compare Junction's
 //      built-in MQTT listener with; Junction runs those cases with an `mqtt` transport added
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { createServer, connect as tcpConnect } from 'node:net';
 import WebSocket from 'ws';
 import { start, spawnTracked, spawnProgram, exited } from './children.mjs';
 import { rssKiB, sleep, SETTLE_MS } from './proc.mjs';
+import { ensurePeer, FOX_WAMP } from './peers.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 // JUNCTION_BENCH_CLI: another build of Junction's CLI to bench (default: this checkout's dist/bin/junction.cjs).
@@ -131,6 +132,7 @@ export async function startRouter(kind, { withQueue = false, mqtt = false, telem
     writeFileSync(file, JSON.stringify(junctionConfig(port, withQueue, mqttPort, telemetryCron)));
     child = spawnTracked([JUNCTION_CLI, 'start', '--config', file], { ...process.env, JUNCTION_LOG: 'warn' });
   } else {
+    if (kind === 'F') ensurePeer(FOX_WAMP);
     child = await start(kind === 'R' ? 'relay.mjs' : 'fox.mjs', [String(port)]);
   }
   try {

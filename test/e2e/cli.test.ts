@@ -71,8 +71,10 @@ describe('junction CLI', () => {
     const messages: unknown[][] = [];
     ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
     await new Promise((r) => ws.once('open', r));
+    // Waits for the router's answers instead of a fixed time: a loaded machine answers late.
+    const received = async (count: number) => { for (let i = 0; i < 500 && messages.length < count; i++) await new Promise((r) => setTimeout(r, 20)); };
     ws.send(JSON.stringify([1, 'realm1', { roles: { subscriber: {} } }]));
-    await new Promise((r) => setTimeout(r, 200));
+    await received(1);
     expect(messages[0]?.[0]).toBe(2);
 
     const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));

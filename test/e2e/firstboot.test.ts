@@ -200,3 +200,60 @@ describe('first boot with files on the boot partition', () => {
     expect(out).toMatch(/ignored authorized_keys/);
   });
 });
+
+describe('first boot with secrets: junction.env beside junction.yaml', () => {
+  const secretConf = [
+    'version: 2',
+    'workers:',
+    '  - type: router',
+    '    realms: [ { name: home, roles: [ { name: sensor, allow-by-default: true } ] } ]',
+    '    transports:',
+    '      - type: websocket',
+    '        endpoint: { type: tcp, port: 8080 }',
+    '        auth: { ticket: { type: static, principals: { sensor-1: { ticket: "${SENSOR1_PASSWORD}", role: sensor } } } }',
+    '',
+  ].join('\n');
+  const SECRET = 'Tr0ub4dor-and-3';
+
+  it('issue 20 #5: installs junction.env (root, 0600) and checks junction.yaml with its variables', async () => {
+    writeFileSync(join(boot, 'junction.yaml'), secretConf);
+    writeFileSync(join(boot, 'junction.env'), `# secrets for junction.yaml\r\nSENSOR1_PASSWORD=${SECRET}\r\n\r\nOTHER=x=y\r\n`);
+    const { code, out } = await run();
+    expect(code).toBe(0);
+    for (const f of ['junction.yaml', 'junction.env']) expect(existsSync(join(boot, f))).toBe(false);
+    const envPath = rootFile('etc/junction/junction.env');
+    expect(readFileSync(envPath, 'utf8')).toBe(`SENSOR1_PASSWORD=${SECRET}\nOTHER=x=y\n`);
+    expect(mode(envPath)).toBe(0o600);
+    if (process.getuid?.() === 0) expect(statSync(envPath).uid).toBe(0);
+    expect(readFileSync(rootFile('etc/junction/junction.yaml'), 'utf8')).toBe(secretConf);
+    expect(existsSync(rootFile('etc/junction/junction.yaml.invalid'))).toBe(false);
+    expect(out).not.toMatch(/REFUSED|SETUP CODE/);
+    const report = readFileSync(join(boot, 'firstboot-report.txt'), 'utf8');
+    expect(report).toContain('junction.env: installed as /etc/junction/junction.env (2 variables)');
+    expect(out + report).not.toContain(SECRET);
+  });
+
+  it('issue 20 #5: without junction.env the same junction.yaml is refused, naming the variable', async () => {
+    writeFileSync(join(boot, 'junction.yaml'), secretConf);
+    const { out } = await run();
+    expect(out).toContain('REFUSED');
+    expect(out).toMatch(/ticket: environment variable SENSOR1_PASSWORD is not set/);
+    expect(existsSync(rootFile('etc/junction/junction.yaml.invalid'))).toBe(true);
+  });
+
+  it('issue 20 #5: a junction.env systemd would read differently is refused by line, values never shown', async () => {
+    writeFileSync(join(boot, 'junction.yaml'), secretConf);
+    writeFileSync(join(boot, 'junction.env'), `SENSOR1_PASSWORD="${SECRET}"\nexport X=1\nY=a\\b\n`);
+    const { out } = await run();
+    expect(existsSync(join(boot, 'junction.env'))).toBe(false);
+    expect(existsSync(rootFile('etc/junction/junction.env'))).toBe(false);
+    expect(mode(rootFile('etc/junction/junction.env.invalid'))).toBe(0o600);
+    expect(out).toContain('junction.env: REFUSED');
+    expect(out).toMatch(/line 1: SENSOR1_PASSWORD: the value must not contain quotes/);
+    expect(out).toMatch(/line 2: the name must be letters/);
+    expect(out).toMatch(/line 3: Y: the value must not contain/);
+    expect(out).not.toContain(SECRET);
+    // So junction.yaml is checked without it, and refused.
+    expect(existsSync(rootFile('etc/junction/junction.yaml.invalid'))).toBe(true);
+  });
+});

@@ -80,7 +80,8 @@ describe('TSP demo: router, orchestrator and two workers as processes', () => {
     expect(result.gap).toBeLessThanOrEqual(0.05);
     expect(result.length).toBeGreaterThanOrEqual(426);
     expect(Object.keys(result.workers).sort()).toEqual(['worker-1', 'worker-2']);
-    expect(result.rounds).toBeGreaterThan(10);
+    // Rounds: several (how many fit in 3 s is the machine's speed, the bench's business).
+    expect(result.rounds).toBeGreaterThanOrEqual(3);
     expect(result.retries).toBe(0);
     // Each progressive result is an improvement: strictly falling, ending at the final length.
     expect(seen.length).toBeGreaterThanOrEqual(2);
@@ -124,7 +125,12 @@ describe('TSP demo: router, orchestrator and two workers as processes', () => {
   it('a worker killed mid-run: its call comes back canceled and is sent again; a new worker joins; the run completes', async () => {
     progress.length = 0;
     const run = session.call('tsp.solve', ['kroA100', 5], { round_ms: 500 });
-    await sleep(1000);
+    // The worker to kill has answered a call of this run first (the result must count it): on a
+    // loaded machine the first round can take well over a second, so wait for it, not for a time.
+    for (let waited = 0; !progress.some((m) => m.workers?.['worker-1'] > 0); waited += 20) {
+      if (waited > 20_000) throw new Error('worker-1 answered no call of the run within 20 s');
+      await sleep(20);
+    }
     // SIGKILL while it computes: once both callees have a call in flight (rounds of 500 ms).
     const reg = await session.call('wamp.registration.lookup', ['tsp.compute']);
     for (;;) {

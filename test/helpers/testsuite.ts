@@ -1,9 +1,10 @@
-// Reads the WAMP specification's test vectors (../shared/reference/wamp-testsuite).
+// Reads the WAMP specification's test vectors, kept in the repo (test/fixtures/wamp-testsuite; its
+// README says where they come from and their license).
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const TESTSUITE = fileURLToPath(new URL('../../../shared/reference/wamp-testsuite/', import.meta.url));
+export const TESTSUITE = fileURLToPath(new URL('../fixtures/wamp-testsuite/', import.meta.url));
 
 export interface Sample {
   file: string;

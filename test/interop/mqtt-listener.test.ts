@@ -274,6 +274,45 @@ describe('MQTT listener: authentication and permissions', () => {
   });
 });
 
+describe("MQTT listener: Crossbar's options.role", () => {
+  let node: TestNode;
+  let wamp: ClientSession;
+
+  beforeAll(async () => {
+    node = await startTestNode({
+      realms: [{ name: 'realm1', roles: [SENSOR, allowAll('admin')], store: { type: 'memory', limit: 10, callQueue: [], eventHistory: [] } }],
+      listener: { kind: 'mqtt', websocket: {}, rawsocket: undefined, mqtt: mqttService({ role: 'sensor' }) },
+    });
+    wamp = await ClientSession.connect(node.node.router, { realm: 'realm1', role: 'admin', name: 'observer' });
+  });
+  afterAll(async () => {
+    await wamp?.close();
+    await node?.stop();
+  });
+
+  it('issue 20 #8: without an auth block every MQTT client joins with options.role, user name or not, and that role\'s permissions apply', async () => {
+    const joined: Array<[string, string]> = [];
+    await wamp.subscribe('wamp.session.on_join', (args) => {
+      const d = args[0] as { authrole: string; transport?: { type?: string } };
+      if (d.transport?.type === 'mqtt') joined.push([d.authrole, String((d as { authid?: string }).authid)]);
+    });
+    const delivered: unknown[] = [];
+    await wamp.subscribe('', (args, _kw, details) => {
+      if (!String(details['topic']).startsWith('wamp.')) delivered.push([details['topic'], args[0]]);
+    }, { match: 'prefix' });
+    const client = await connectMqtt(node.port, { clientId: 'r1', protocolVersion: 5 });
+    const denied = await client.publishAsync('admin/reboot', 'now', { qos: 1 }).then(() => undefined, (e: { code?: number }) => e);
+    expect(denied?.code).toBe(0x87); // the sensor role may not publish there
+    await client.publishAsync('sensors/r1/temp', '20', { qos: 1 });
+    await client.endAsync();
+    // Debian's mosquitto_pub with a user name: no auth block, so it proves nothing and is ignored.
+    await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(node.port), '-V', 'mqttv311', '-u', 'someone', '-P', 'x', '-q', '1', '-t', 'sensors/m1/temp', '-m', '21']);
+    await until(() => delivered.length >= 2);
+    expect(delivered).toEqual([['sensors.r1.temp', 20], ['sensors.m1.temp', 21]]);
+    expect(joined.map(([role]) => role)).toEqual(['sensor', 'sensor']);
+  });
+});
+
 describe('MQTT 5 request/response ↔ WAMP RPC', () => {
   let node: TestNode;
   let wamp: ClientSession;

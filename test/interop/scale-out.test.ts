@@ -72,10 +72,23 @@ for (const kind of ['js', 'python'] as const) {
 
     it('a callee killed mid-call: its caller gets canceled, queued calls move to the other callee', async () => {
       const { caller } = await setup(10);
-      const [victim] = await spawnWorkers(kind, 2, { procedure: 'svc.work', invoke: 'roundrobin', concurrency: 1, delayMs: 400 });
+      // The victim never finishes a call, so it is mid-call whenever it dies, however late the
+      // kill comes on a loaded machine (a fixed 150 ms let it finish one under load).
+      const spec = { procedure: 'svc.work', invoke: 'roundrobin', concurrency: 1 } as const;
+      const [victim, other] = await Promise.all([
+        startWorker(kind, node!.wsUrl, { ...spec, name: 'w1', delayMs: 60_000 }),
+        startWorker(kind, node!.wsUrl, { ...spec, name: 'w2', delayMs: 400 }),
+      ]);
+      workers.push(victim, other);
       const calls = Array.from({ length: 6 }, () => outcome(caller.call('svc.work')));
-      await new Promise((r) => setTimeout(r, 150));
-      victim!.kill();
+      const reg = await caller.call('wamp.registration.lookup', ['svc.work']);
+      for (let waited = 0; ; waited += 10) { // both callees have their first call
+        const { callees } = await caller.call('wamp.registration.get', [reg]);
+        if (callees.length === 2 && callees.every((c: { inflight: number }) => c.inflight > 0)) break;
+        if (waited > 20_000) throw new Error('the calls never reached both callees');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      victim.kill();
       const outcomes = await Promise.all(calls);
       const failed = outcomes.filter((o) => !o.ok) as Array<{ error: string }>;
       expect(failed.map((f) => f.error)).toEqual(['wamp.error.canceled']);
@@ -117,15 +130,17 @@ for (const kind of ['js', 'python'] as const) {
 describe('scale-out: CPU-bound work', () => {
   // How much faster two workers are is the bench's business (npm run bench, the TSP benchmark);
   // this checks what makes the speed-up possible: the calls run in both processes at the same
-  // time, one at a time in each (concurrency 1), shared evenly.
-  it('two worker processes run CPU-bound calls in parallel, one at a time each, shared evenly', async () => {
+  // time, one at a time in each (concurrency 1), shared between them.
+  it('two worker processes run CPU-bound calls in parallel, one at a time each, shared between them', async () => {
     const { caller } = await setup(1000);
     await spawnWorkers('js', 2, { procedure: 'svc.cpu', invoke: 'roundrobin', concurrency: 1, cpuMs: 40 });
     type Done = { worker: string; running: number; started: number; ended: number };
     const results = await Promise.all(Array.from({ length: 30 }, () => caller.call('svc.cpu') as Promise<Done>));
     const of = (name: string) => results.filter((r) => r.worker === name);
-    expect(of('w1')).toHaveLength(15);
-    expect(of('w2')).toHaveLength(15);
+    // A queued call goes to whichever callee frees first, so a worker the OS schedules more
+    // often serves a few more: shared, not in strict turns (15/15 on an idle machine).
+    expect(of('w1').length + of('w2').length).toBe(30);
+    for (const name of ['w1', 'w2']) expect(of(name).length).toBeGreaterThanOrEqual(10);
     expect(results.every((r) => r.running === 1)).toBe(true);
     // Within one worker, calls never overlap (its concurrency is 1)...
     for (const name of ['w1', 'w2']) {
@@ -134,6 +149,6 @@ describe('scale-out: CPU-bound work', () => {
     }
     // ...while nearly every call of one worker overlaps a call of the other: both busy at once.
     const overlapping = of('w1').filter((a) => of('w2').some((b) => a.started < b.ended && b.started < a.ended));
-    expect(overlapping.length).toBeGreaterThanOrEqual(13);
+    expect(overlapping.length).toBeGreaterThanOrEqual(Math.min(of('w1').length, of('w2').length) - 2);
   }, 60_000);
 });

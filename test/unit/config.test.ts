@@ -793,7 +793,8 @@ describe('junction init: the starter config', () => {
     writeFileSync(path, '# mine\n');
     await expect(writeStarter(dir)).rejects.toThrow(`${resolve(path)} already exists; not overwriting it`);
     expect(readFileSync(path, 'utf8')).toBe('# mine\n');
-    await expect(writeStarter(join(dir, 'nope'))).rejects.toThrow(/directory .*nope does not exist/);
+    // issue 20 #6: a directory that does not exist yet is created.
+    expect(await writeStarter(join(dir, 'new', 'dir'))).toBe(join(dir, 'new', 'dir', 'junction.yaml'));
   });
 
   it('its commented-out examples are valid once uncommented', () => {

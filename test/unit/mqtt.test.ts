@@ -151,13 +151,13 @@ describe('config: mqtt transports', () => {
   it('errors name their path: unknown realm, wrong payload type, methods MQTT cannot use, bad rpc topics', () => {
     expect(errorsOf(base({
       type: 'mqtt', endpoint: { type: 'tcp', port: 1883 },
-      options: { realm: 'nowhere', topic_prefix: 'mqtt', payload_mapping: { '': { type: 'dynamic' } }, role: 'x', rpc: { to_mqtt: [{ procedure: 'p', topic: 'a/+/b' }] } },
+      options: { realm: 'nowhere', topic_prefix: 'mqtt', payload_mapping: { '': { type: 'dynamic' } }, role: 'anonymous', rpc: { to_mqtt: [{ procedure: 'p', topic: 'a/+/b' }] } },
       auth: { wampcra: { type: 'static', users: { u: { secret: 's', role: 'anonymous' } } } },
     }))).toEqual({
       [`${T}.options.realm`]: "realm 'nowhere' is not defined (realms: realm1)",
       [`${T}.options.topic_prefix`]: 'must be a URI prefix ending in \'.\', e.g. "mqtt.", got "mqtt"',
       [`${T}.options.payload_mapping[""].type`]: 'must be one of "native", "passthrough", got "dynamic"',
-      [`${T}.options.role`]: 'is not supported: without an auth block MQTT clients join as role "anonymous"; give an auth block to choose roles',
+      [`${T}.options.role`]: "applies only without an auth block: with one, roles come from it (auth.anonymous.role, each principal's role)",
       [`${T}.options.rpc.to_mqtt[0].topic`]: 'must be an MQTT topic without wildcards, empty levels, dots or spaces, got "a/+/b"',
       [`${T}.auth.wampcra`]: 'does not apply to MQTT: MQTT clients log in with username/password (ticket) or anonymously',
     });
@@ -193,6 +193,33 @@ describe('config: mqtt transports', () => {
       [`${R}.retained.keep`]: "unknown key 'keep' (supported: limit, max_bytes)",
       [`${R}.event-history[0].max_bytes`]: 'must be between 1024 and 1073741824, got 1',
     });
+  });
+});
+
+describe("config: an mqtt transport's options.role (Crossbar's key)", () => {
+  const base = (mqtt: object, roles: object[] = [{ name: 'sensor', 'allow-by-default': true }]) => ({
+    version: 2,
+    workers: [{ type: 'router', realms: [{ name: 'realm1', roles }], transports: [{ type: 'mqtt', endpoint: { type: 'tcp', port: 1883 }, ...mqtt }] }],
+  });
+  const T = 'workers[0].transports[0]';
+
+  it('issue 20 #8: options.role is accepted and becomes the role of clients on a transport without auth', () => {
+    const config = parseConfig(base({ options: { realm: 'realm1', role: 'sensor' } }));
+    expect(config.router.listeners[0]!.mqtt).toMatchObject({ realm: 'realm1', role: 'sensor' });
+    expect(config.router.listeners[0]!.mqtt!.auth).toBeUndefined();
+  });
+
+  it('issue 20 #8: options.role must name a role of the realms, and is refused beside an auth block', () => {
+    expect(errorsOf(base({ options: { realm: 'realm1', role: 'nobody' } }))).toEqual({
+      [`${T}.options.role`]: "role 'nobody' is not defined in any realm",
+    });
+    expect(errorsOf(base({ options: { realm: 'realm1', role: 'sensor' }, auth: { anonymous: { type: 'static', role: 'sensor' } } }))).toEqual({
+      [`${T}.options.role`]: "applies only without an auth block: with one, roles come from it (auth.anonymous.role, each principal's role)",
+    });
+  });
+
+  it('issue 20 #6: topic_prefix "" (no prefix, as the README writes it) passes for transports and bridges', () => {
+    expect(parseConfig(base({ options: { realm: 'realm1', topic_prefix: '' } }, [{ name: 'anonymous', 'allow-by-default': true }])).router.listeners[0]!.mqtt!.topicPrefix).toBe('');
   });
 });
 

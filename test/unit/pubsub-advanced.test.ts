@@ -61,6 +61,22 @@ describe('event history', () => {
     const other = await reader.subscribe('metrics.cpu', () => {});
     await expect(reader.call('wamp.subscription.get_events', [other])).rejects.toMatchObject({ uri: 'wamp.error.history_unavailable' });
   });
+
+  it('issue 20 #8: get_events(id, limit) honours the positional limit, as Crossbar takes it', async () => {
+    const router = withHistory();
+    const [pub, reader] = await Promise.all([join(router), join(router)]);
+    for (let i = 1; i <= 3; i++) await pub.publish('log.a', [i], {}, { acknowledge: true });
+    const sub = await reader.subscribe('log.a', () => {});
+    const events = async (args: unknown[], kwargs?: Record<string, unknown>) =>
+      ((await reader.call('wamp.subscription.get_events', args, kwargs)).args[0] as any[]).map((e) => e.args[0]);
+    expect(await events([sub, 1])).toEqual([3]);
+    expect(await events([sub, 2])).toEqual([3, 2]);
+    expect(await events([sub])).toEqual([3, 2, 1]);
+    expect(await events([sub], { limit: 1 })).toEqual([3]);
+    for (const bad of [0, -1, 1.5, 'ten']) {
+      await expect(reader.call('wamp.subscription.get_events', [sub, bad])).rejects.toMatchObject({ uri: 'wamp.error.invalid_argument' });
+    }
+  });
 });
 
 describe('subscription meta API', () => {

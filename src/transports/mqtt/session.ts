@@ -139,7 +139,8 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     this.info = { type: 'mqtt', serializer: 'mqtt', peer };
     const { config } = registry;
     this.outbox = new Outbox(this, { maxInflight: config.maxInflight, maxWaiting: config.maxOfflineMessages, maxBytes: config.maxOfflineBytes });
-    this.handle = registry.factory.openSession(this, config.auth ? { auth: config.auth } : {});
+    this.handle = registry.factory.openSession(this, config.auth ? { auth: config.auth }
+      : config.role ? { auth: { anonymous: { type: 'static', role: config.role } } } : {});
   }
 
   // ---- opening: CONNECT → HELLO → WELCOME / ABORT ----
@@ -150,7 +151,8 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
       roles: { publisher: {}, subscriber: {} },
       authextra: { mqtt: { client_id: this.clientId, protocol_version: version } },
     };
-    if (connect.username !== undefined) {
+    // Without an auth block a user name proves nothing: everyone joins anonymously (as Crossbar).
+    if (connect.username !== undefined && this.registry.config.auth) {
       details['authmethods'] = ['ticket'];
       details['authid'] = connect.username;
       this.password = connect.password?.toString('utf8') ?? '';

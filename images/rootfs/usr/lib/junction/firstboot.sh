@@ -3,7 +3,10 @@
 # them there (they may hold secrets). Run by junction-firstboot.service on every boot, before the
 # network and junction.service; with nothing to apply it only checks that a router config exists.
 #
+#   junction.env       NAME=value lines (secrets for "${NAME}" in junction.yaml) -> /etc/junction/junction.env
+#                      (root 0600, read by systemd for junction.service: EnvironmentFile=)
 #   junction.yaml      router config (Crossbar format) -> /etc/junction/junction.yaml, checked first
+#                      (with junction.env's variables)
 #   wifi.txt           ssid=..., psk=..., country=XX (optional hidden=1) -> wpa_supplicant for wlan0
 #   wpa_supplicant.conf  taken as is for wlan0 instead of wifi.txt
 #   hostname.txt       one line, the host name
@@ -79,9 +82,30 @@ remove_from_boot() { # file: overwrite before unlinking (best effort on FAT), th
   fi
 }
 
-check_config() { # file -> 0 if valid; errors on stdout
-  # shellcheck disable=SC2086
-  $CHECK "$1" 2>&1
+ENV_FILE=$CONF_DIR/junction.env
+check_config() { # file -> 0 if valid; errors on stdout. Sees junction.env's variables, as the service does.
+  (
+    if [ -f "$ENV_FILE" ]; then
+      # Validated lines only (env_file_errors); exported one by one, never evaluated by a shell.
+      while IFS= read -r line; do export "${line%%=*}=${line#*=}"; done < "$ENV_FILE"
+    fi
+    # shellcheck disable=SC2086
+    $CHECK "$1" 2>&1
+  )
+}
+
+# junction.env: systemd's EnvironmentFile= reads quotes, backslashes and (in newer versions) $
+# itself, so only plain NAME=value lines are taken: what `junction check` sees is what the service
+# gets. Prints one line per problem (line numbers, never values).
+env_file_errors() { # file
+  sed -e 's/\r$//' "$1" | awk '
+    /^[ \t]*$/ || /^[ \t]*[#;]/ { next }
+    { i = index($0, "=")
+      if (i == 0) { print "line " NR ": not NAME=value"; next }
+      name = substr($0, 1, i - 1); value = substr($0, i + 1)
+      if (name !~ /^[A-Za-z_][A-Za-z0-9_]*$/) { print "line " NR ": the name must be letters, digits and _ (not starting with a digit)"; next }
+      if (value == "") { print "line " NR ": " name " has an empty value"; next }
+      if (value ~ /["\047\\$`]/ || value ~ /^[ \t]/ || value ~ /[ \t]$/) print "line " NR ": " name ": the value must not contain quotes, backslashes, $ or backticks, nor start or end with a blank" }'
 }
 
 mkdir -p "$STATE" "$CONF_DIR"
@@ -181,6 +205,24 @@ install_conf() { # source file
   mv -f "$tmp" "$CONF"
   chmod 750 "$CONF_DIR"; own root junction "$CONF_DIR"
 }
+if [ -f "$BOOT/junction.env" ]; then
+  errors=$(env_file_errors "$BOOT/junction.env")
+  if [ -z "$errors" ]; then
+    tmp=$CONF_DIR/.junction.env.new
+    # Only the NAME=value lines, Unix line ends; systemd reads it as root before starting Junction.
+    sed -e 's/\r$//' "$BOOT/junction.env" | grep -v -e '^[[:space:]]*$' -e '^[[:space:]]*[#;]' > "$tmp"
+    chmod 600 "$tmp"; own root root "$tmp"
+    mv -f "$tmp" "$ENV_FILE"
+    report "junction.env: installed as /etc/junction/junction.env ($(wc -l < "$ENV_FILE" | tr -d ' ') variables)"
+    CHANGES=1
+  else
+    sed -e 's/\r$//' "$BOOT/junction.env" > "$CONF_DIR/junction.env.invalid"; chmod 600 "$CONF_DIR/junction.env.invalid"
+    report "junction.env: REFUSED, kept as /etc/junction/junction.env.invalid (root only); problems:"
+    printf '%s\n' "$errors" | sed 's/^/  /' | while IFS= read -r l; do report "$l"; done
+  fi
+  remove_from_boot "$BOOT/junction.env"
+fi
+
 USER_CONF=0
 if [ -f "$BOOT/junction.yaml" ]; then
   cp "$BOOT/junction.yaml" "$STATE/candidate.yaml"
