@@ -24,7 +24,11 @@ export function approximateBytes(value: unknown, depth = 0): number {
       if (Array.isArray(value)) {
         for (let i = 0; i < value.length; i++) bytes += approximateBytes(value[i], depth + 1) + 1;
       } else {
-        for (const key in value) bytes += key.length + 3 + approximateBytes((value as Record<string, unknown>)[key], depth + 1);
+        // Own keys only, as an encoder writes them: for...in also walks the prototype, whose
+        // getters may throw on this object (an in-process dict whose '__proto__' was assigned a Buffer).
+        for (const key in value) {
+          if (Object.hasOwn(value, key)) bytes += key.length + 3 + approximateBytes((value as Record<string, unknown>)[key], depth + 1);
+        }
       }
       return bytes;
     }

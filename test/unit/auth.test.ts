@@ -7,7 +7,7 @@ import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import type { AuthConfig, RoleConfig } from '../../src/config/types.js';
 import { Router } from '../../src/router/router.js';
 import { LocalConnection } from '../../src/client/local-transport.js';
-import { WampError } from '../../src/client/session.js';
+import { ClientSession, WampError } from '../../src/client/session.js';
 import type { WampMessage } from '../../src/wamp/message.js';
 import type { Transport } from '../../src/router/transport.js';
 import { craDeriveKey } from '../../src/auth/wampcra.js';
@@ -520,25 +520,46 @@ describe('pattern authorization', () => {
     await app.register('app.public.', () => 'x', { match: 'wildcard' });
   });
 
-  it("issue 19 #6: the first-boot dashboard role still subscribes to everything the dashboard subscribes to", async () => {
-    const { dashboardRole } = await import('../../src/config/load.js');
-    const router = routerWith([allowAll('admin'), dashboardRole()]);
-    const [dash, admin] = await Promise.all([join(router, 'dashboard'), join(router, 'admin')]);
-    // As src/web/dashboard.js subscribes.
-    await dash.subscribe('wamp.', () => {}, { match: 'prefix' });
-    await dash.subscribe('junction.registration.', () => {}, { match: 'prefix' });
-    await dash.subscribe('junction.session.', () => {}, { match: 'prefix' });
-    await dash.subscribe('junction.bridge.mqtt.on_state', () => {});
-    await dash.subscribe('junction.serial..on_change', () => {}, { match: 'wildcard' });
-    await dash.subscribe('junction.board..load', () => {}, { match: 'wildcard', get_retained: true });
-    await expect(dash.subscribe('junction.', () => {}, { match: 'prefix' })).rejects.toMatchObject(refused);
-    await expect(dash.subscribe('', () => {}, { match: 'prefix' })).rejects.toMatchObject(refused);
-    const joined: unknown[] = [];
-    await dash.subscribe('wamp.session.on_join', (args) => joined.push(args[0]));
+  it("issue 19 #6: the dashboard's built-in roles still subscribe to everything the page subscribes to for them", async () => {
+    const { dashboardRole, monitorRole } = await import('../../src/config/load.js');
+    const router = routerWith([allowAll('admin'), dashboardRole(), monitorRole()]);
+    const [dash, monitor] = await Promise.all([join(router, 'dashboard'), join(router, 'monitor')]);
+    // As src/web/dashboard.js subscribes (start()); the page takes a refusal as "fewer events".
+    const page: Array<[string, Record<string, unknown>]> = [
+      ['wamp.', { match: 'prefix' }],
+      ['junction.registration.', { match: 'prefix' }],
+      ['junction.session.', { match: 'prefix' }],
+      ['junction.bridge.mqtt.on_state', {}],
+      ['junction.serial..on_change', { match: 'wildcard', get_retained: true }],
+      ['junction.board..load', { match: 'wildcard', get_retained: true }],
+    ];
+    const received = { dashboard: [] as string[], monitor: [] as string[] };
+    const subscribeAsPage = (s: typeof dash, got: string[]) => Promise.all(page.map(([uri, options]) =>
+      s.subscribe(uri, (_a, _k, d) => got.push(String(d['topic'] ?? uri)), options).then(() => uri, (err: WampError) => `${uri}: ${err.uri}`)));
+    // The operator's role gets every one of them, meta events included (src/config/dashboard-roles.ts);
+    // the anonymous visitor's only the bridges' and the board's state: no meta events, which carry
+    // authids, roles and URIs (issue 19 #10).
+    expect(await subscribeAsPage(monitor, received.monitor)).toEqual(page.map(([uri]) => uri));
+    expect(await subscribeAsPage(dash, received.dashboard)).toEqual([
+      'wamp.: wamp.error.not_authorized',
+      'junction.registration.: wamp.error.not_authorized',
+      'junction.session.: wamp.error.not_authorized',
+      'junction.bridge.mqtt.on_state', 'junction.serial..on_change', 'junction.board..load',
+    ]);
+    // Nor anything wider than what the roles allow.
+    for (const s of [dash, monitor]) {
+      await expect(s.subscribe('junction.', () => {}, { match: 'prefix' })).rejects.toMatchObject(refused);
+      await expect(s.subscribe('', () => {}, { match: 'prefix' })).rejects.toMatchObject(refused);
+    }
+    // The events arrive: a session joining (meta) and the board's load (published by the router's
+    // own telemetry session, as src/board/telemetry.ts does).
+    const telemetry = await ClientSession.connect(router, { realm: 'realm1', role: 'trusted', authid: 'junction-telemetry', privileged: true });
     await join(router, 'admin', 'newcomer');
+    await telemetry.publish('junction.board.pi.load', [{ cpu: 0.5 }], {}, { acknowledge: true });
     await tick(5);
-    expect(joined).toEqual([expect.objectContaining({ authid: 'newcomer' })]);
-    expect(admin.id).toBeGreaterThan(0);
+    expect(received.monitor).toContain('wamp.session.on_join');
+    expect(received.monitor).toContain('junction.board.pi.load');
+    expect(received.dashboard).toEqual(['junction.board.pi.load']);
   });
 
   it('issue 19 #6: a dynamic authorizer is told the match policy and its cached decisions are kept per policy', async () => {

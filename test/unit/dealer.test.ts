@@ -19,6 +19,29 @@ describe('dealer: basic RPC', () => {
     expect(await caller.call('com.echo', ['a'], { b: 1 })).toMatchObject({ args: ['a'], kwargs: { b: 1 } });
   });
 
+  it('issue 19 #11: a payload is sized by its own keys: a dict whose prototype is a Buffer is routed, kept as a testament and retained, not an internal error', async () => {
+    const router = makeRouter();
+    const [callee, caller, watcher] = await Promise.all([join(router), join(router), join(router)]);
+    await callee.register('com.echo', (args) => new Result(args));
+    // What the meta API fuzz sent in-process: a dict whose '__proto__' key was assigned, so its
+    // prototype is a Buffer, whose inherited getters throw when read on anything but a Buffer.
+    const odd: Record<string, unknown> = { a: 1 };
+    odd['__proto__'] = Buffer.from('abc');
+    // In-process messages pass by reference: the same object comes back (toEqual cannot walk it).
+    expect((await caller.call('com.echo', [odd])).args[0]).toBe(odd);
+    await caller.publish('com.retained', [odd], {}, { retain: true, acknowledge: true });
+    const gone: unknown[] = [];
+    await watcher.subscribe('com.gone', (args) => gone.push(args[0]));
+    await caller.call('wamp.session.add_testament', ['com.gone', [odd], {}]);
+    await caller.close();
+    await tick(5);
+    expect(gone.length === 1 && gone[0] === odd).toBe(true);
+    const retained: unknown[] = [];
+    await watcher.subscribe('com.retained', (args) => retained.push(args[0]), { get_retained: true });
+    await tick(5);
+    expect(retained.length === 1 && retained[0] === odd).toBe(true);
+  });
+
   it('forwards callee errors with URI and payload', async () => {
     const router = makeRouter();
     const [callee, caller] = await Promise.all([join(router), join(router)]);

@@ -5,9 +5,9 @@
 
 import { describe, it, expect, afterEach } from 'vitest';
 import { startTestNode, service, type TestNode } from '../helpers/node.js';
-import { join, tick } from '../helpers/core.js';
+import { allowAll, join, tick } from '../helpers/core.js';
 import { RawConn } from '../fuzz/clients.js';
-import type { CallQueueConfig } from '../../src/config/types.js';
+import type { CallQueueConfig, RealmConfig } from '../../src/config/types.js';
 import type { Payload } from '../../src/client/session.js';
 
 const KIB = 1024;
@@ -22,10 +22,11 @@ afterEach(async () => {
   await Promise.all(nodes.splice(0).map((n) => n.stop()));
 });
 
-async function scene(callQueue: CallQueueConfig[]) {
+async function scene(callQueue: CallQueueConfig[], budget: Pick<RealmConfig, 'maxPendingCallBytes' | 'maxPendingCallBytesTotal'> = {}) {
   const svc = service();
   svc.options = { ...svc.options, maxSendQueue: LIMIT, sendQueuePolicy: 'drop-events' };
-  const n = await startTestNode({ callQueue, listener: { rawsocket: svc, websocket: { '/ws': service() } } });
+  const realm: RealmConfig = { name: 'realm1', roles: [allowAll()], store: { type: 'memory', limit: 100, callQueue, eventHistory: [] }, ...budget };
+  const n = await startTestNode({ realms: [realm], listener: { rawsocket: svc, websocket: { '/ws': service() } } });
   nodes.push(n);
   // The callee: a RawSocket client that answers every INVOCATION with its first argument's length.
   const callee = await RawConn.open(n.port, 'json');
@@ -64,7 +65,13 @@ describe('a slow callee is busy, not a slow consumer', () => {
   }, 60_000);
 
   it('issue 19 #12: with a call queue, calls wait for the slow callee to read and are all served', async () => {
-    const { callee, caller } = await scene([{ uri: 'svc.', match: 'prefix', limit: 1000, timeout: 30_000 }]);
+    // Queued calls hold their payload, and a caller's calls waiting for an answer are bounded in
+    // bytes (issue 19 #11: max_pending_call_bytes, 4 MiB by default, refuses the rest of the burst
+    // with junction.error.too_many_pending_calls). Room here for the whole 16 MiB burst, which
+    // must get past the kernel's socket buffers to make the callee's send queue back up at all.
+    const room = 2 * 256 * (PAYLOAD.length + KIB);
+    const { callee, caller } = await scene([{ uri: 'svc.', match: 'prefix', limit: 1000, timeout: 30_000 }],
+      { maxPendingCallBytes: room, maxPendingCallBytesTotal: room });
     callee.socket.pause();
     const burst = Array.from({ length: 256 }, () => outcome(caller.call('svc.slow', [PAYLOAD])));
     await tick(300);
