@@ -42,6 +42,11 @@ describe('payload mapping', () => {
     expect(mapping.decode(native, Buffer.from('"on"'))).toEqual({ args: ['on'] });
     expect(mapping.decode(native, Buffer.from('on'))).toEqual({ args: [Buffer.from('on')] });
     expect(mapping.decode(native, Buffer.alloc(0))).toEqual({});
+    // JSON after whitespace is still JSON; bytes that cannot begin JSON stay binary (not decoded to text).
+    expect(mapping.decode(native, Buffer.from(' \r\n\t[true, null]'))).toEqual({ args: [[true, null]] });
+    expect(mapping.decode(native, Buffer.from('-3'))).toEqual({ args: [-3] });
+    expect(mapping.decode(native, Buffer.from([0xff, 0xd8, 0xff, 0xe0]))).toEqual({ args: [Buffer.from([0xff, 0xd8, 0xff, 0xe0])] });
+    expect(mapping.decode(native, Buffer.from('   '))).toEqual({ args: [Buffer.from('   ')] });
   });
 
   it('native back: one argument as its JSON (binary as is), more or kwargs as {"args", "kwargs"}, nothing as empty', () => {
