@@ -15,6 +15,7 @@ import type { MqttServiceConfig } from '../../src/config/types.js';
 import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
 import { MAX_FILTERS_PER_SUBSCRIBE } from '../../src/transports/mqtt/session.js';
 import type { MqttService } from '../../src/transports/mqtt/service.js';
+import { closeAll, stalledMqttSubscriber } from '../helpers/flood.js';
 
 const require = createRequire(import.meta.url);
 const autobahn = require('autobahn');
@@ -29,6 +30,7 @@ const collectGarbage = runInNewContext('gc') as () => void;
 let node: TestNode | undefined;
 const clients: MqttClient[] = [];
 afterEach(async () => {
+  closeAll();
   for (const c of clients.splice(0)) c.end(true);
   await node?.stop();
   node = undefined;
@@ -205,6 +207,29 @@ describe('issue 19 #2: an MQTT client that stops reading', () => {
     await until(() => got.includes('sensors/important') && outbox.queued === 0);
     expect(got.filter((t) => t === 'sensors/important').length).toBeLessThanOrEqual(9);
     expect(got).toContain('sensors/important');
+  });
+});
+
+describe('issue 19 memory budget: many MQTT clients that stop reading', () => {
+  it('issue 19 memory budget: the events queued for many slow MQTT subscribers are held once, not once per subscriber', async () => {
+    const { node, mqttService } = await startWith();
+    const SLOW = 20;
+    for (let i = 0; i < SLOW; i++) {
+      await stalledMqttSubscriber(node.port, { clientId: `stalled-${i}`, username: 'u', password: 'p', filter: 'cams/#', qos: 0 });
+    }
+    const publisher = await connectMqtt(node.port, { clientId: 'cam-publisher' });
+    const payload = Buffer.alloc(64 * KB, 'c');
+    let queued = 0;
+    const growth = await memoryGrowth(async () => {
+      await flood(publisher, 'cams/front', payload, 1500, 0);
+      queued = 0;
+      for (let i = 0; i < SLOW; i++) queued += routerSide(mqttService, `stalled-${i}`).queue.bytes;
+    });
+    console.log(`issue 19 memory budget: ${SLOW} stalled MQTT subscribers queue ${(queued / MIB).toFixed(1)} MiB in all; Buffers held ${(growth.buffersHeld / MIB).toFixed(1)} MiB`);
+    // Each is at its max_send_queue (1 MiB)...
+    expect(queued).toBeGreaterThan(SLOW * MQTT_DEFAULTS.maxSendQueue * 0.9);
+    // ...of the same events: before, each queue held its own copy of every payload (+20 MiB).
+    expect(growth.buffersHeld).toBeLessThan(queued / 4);
   });
 });
 
