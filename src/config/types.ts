@@ -375,8 +375,12 @@ export const DEFAULT_MAX_PENDING_CALLS = 1000;
 export const DEFAULT_MAX_PENDING_CALL_BYTES = 4 * 1024 * 1024;
 /** Bytes of pending calls per realm (`max_pending_call_bytes_total`). */
 export const DEFAULT_MAX_PENDING_CALL_BYTES_TOTAL = 16 * 1024 * 1024;
-/** Subscriptions per session (`max_subscriptions`). */
-export const DEFAULT_MAX_SUBSCRIPTIONS = 1000;
+/**
+ * Subscriptions per session (`max_subscriptions`). A share of the realm's byte budget, not the
+ * memory bound itself (max_subscription_bytes is): high enough for an MQTT client's largest
+ * SUBSCRIBE (1,000 filters, each `a/#` taking two WAMP subscriptions) and a dashboard of sensors.
+ */
+export const DEFAULT_MAX_SUBSCRIPTIONS = 10_000;
 /** Bytes of subscriptions per realm (`max_subscription_bytes`). */
 export const DEFAULT_MAX_SUBSCRIPTION_BYTES = 16 * 1024 * 1024;
 /** Connections per listener (`endpoint.max_connections`). */

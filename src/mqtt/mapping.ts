@@ -111,6 +111,8 @@ export class MqttMapping {
   decode(uri: string, bytes: Buffer): Payload {
     if (this.payloadType(uri) === 'passthrough') return { args: [bytes] };
     if (bytes.length === 0) return {};
+    // Binary payloads (images, packed sensor data) are not decoded to a string only to fail to parse.
+    if (!mayBeJson(bytes)) return { args: [bytes] };
     let value: unknown;
     try {
       value = JSON.parse(bytes.toString('utf8'));
@@ -142,6 +144,16 @@ export class MqttMapping {
     if (hasKwargs) body['kwargs'] = kwargs;
     return json(body);
   }
+}
+
+/** Whether `bytes` may be a JSON text: its first byte after JSON whitespace can begin a value. */
+function mayBeJson(bytes: Buffer): boolean {
+  for (const b of bytes) {
+    if (b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d) continue;
+    // { [ " - 0-9 t(rue) f(alse) n(ull)
+    return b === 0x7b || b === 0x5b || b === 0x22 || b === 0x2d || (b >= 0x30 && b <= 0x39) || b === 0x74 || b === 0x66 || b === 0x6e;
+  }
+  return false;
 }
 
 function isArgsKwargs(value: unknown): value is Dict {

@@ -42,9 +42,11 @@ describe('topic tree (retained lookups without a scan)', () => {
 
 describe('retained events of a large match', () => {
   it('issue 19 #4: go out over several event-loop turns, and never an older one after a newer live publication', async () => {
-    const router = routerWith({});
+    // Enough that replaying them takes several 10 ms slices even on a fast idle machine (10,000
+    // sometimes fitted in one, and the timer below then ran only after the replay).
+    const COUNT = 40_000;
+    const router = routerWith({ retained: { maxTopics: COUNT, maxBytes: 64 * MIB } });
     const publisher = await join(router);
-    const COUNT = 10_000;
     for (let i = 0; i < COUNT; i++) await publisher.publish(`r.${i}`, [`old ${i}`], {}, { retain: true, acknowledge: true });
     const reader = await join(router);
     const got = new Map<string, string[]>();

@@ -4,6 +4,8 @@ import { describe, it, expect } from 'vitest';
 import type { Packet, IPublishPacket } from 'mqtt-packet';
 import { MqttMapping } from '../../src/mqtt/mapping.js';
 import { Outbox } from '../../src/transports/mqtt/outbox.js';
+import { packetBytes } from '../../src/transports/mqtt/packet-bytes.js';
+import * as mqttPacket from 'mqtt-packet';
 import { parseConfig } from '../../src/config/load.js';
 import { makeRouter, join } from '../helpers/core.js';
 import { errorsOf } from '../helpers/config.js';
@@ -42,6 +44,11 @@ describe('payload mapping', () => {
     expect(mapping.decode(native, Buffer.from('"on"'))).toEqual({ args: ['on'] });
     expect(mapping.decode(native, Buffer.from('on'))).toEqual({ args: [Buffer.from('on')] });
     expect(mapping.decode(native, Buffer.alloc(0))).toEqual({});
+    // JSON after whitespace is still JSON; bytes that cannot begin JSON stay binary (not decoded to text).
+    expect(mapping.decode(native, Buffer.from(' \r\n\t[true, null]'))).toEqual({ args: [[true, null]] });
+    expect(mapping.decode(native, Buffer.from('-3'))).toEqual({ args: [-3] });
+    expect(mapping.decode(native, Buffer.from([0xff, 0xd8, 0xff, 0xe0]))).toEqual({ args: [Buffer.from([0xff, 0xd8, 0xff, 0xe0])] });
+    expect(mapping.decode(native, Buffer.from('   '))).toEqual({ args: [Buffer.from('   ')] });
   });
 
   it('native back: one argument as its JSON (binary as is), more or kwargs as {"args", "kwargs"}, nothing as empty', () => {
@@ -240,5 +247,30 @@ describe('custom PUBLISH attributes', () => {
     await other.subscribe('t', (a, _k, d) => late.push([a, d]), { get_retained: true });
     await new Promise((r) => setTimeout(r, 20));
     expect(late).toEqual([]); // the retained event was forgotten
+  });
+});
+
+describe('MQTT packet bytes (issue 19 memory budget)', () => {
+  it('a large PUBLISH is its header and its own payload Buffer, byte for byte what mqtt-packet generates', () => {
+    const payload = Buffer.alloc(64 * 1024, 'p');
+    const packets: IPublishPacket[] = [
+      { cmd: 'publish', topic: 'cams/front', payload, qos: 0, retain: false, dup: false },
+      { cmd: 'publish', topic: 'cams/ü', payload, qos: 1, messageId: 7, retain: true, dup: true },
+      { cmd: 'publish', topic: 'cams/front', payload, qos: 2, messageId: 65535, retain: false, dup: false, properties: { contentType: 'image/jpeg', userProperties: { a: 'b' } } },
+    ];
+    for (const version of [4, 5]) {
+      for (const packet of packets) {
+        const pieces = packetBytes(packet, version);
+        expect(pieces).toHaveLength(2);
+        expect(pieces[1]).toBe(payload); // shared, not copied
+        expect(Buffer.concat(pieces)).toEqual(mqttPacket.generate(packet, { protocolVersion: version }));
+      }
+    }
+    // Small payloads and other packets: one Buffer, as generated.
+    const small: Packet = { cmd: 'publish', topic: 't', payload: Buffer.from('21.5'), qos: 0, retain: false, dup: false };
+    expect(packetBytes(small, 4)).toEqual([mqttPacket.generate(small, { protocolVersion: 4 })]);
+    expect(packetBytes({ cmd: 'pingresp' }, 5)).toEqual([mqttPacket.generate({ cmd: 'pingresp' }, { protocolVersion: 5 })]);
+    // A packet mqtt-packet cannot write throws, as generate() does (the connection logs it and goes on).
+    expect(() => packetBytes({ cmd: 'publish', topic: 't', payload, qos: 1, retain: false, dup: false }, 4)).toThrow();
   });
 });

@@ -13,6 +13,7 @@ import { SendQueueGuard, type SlowConsumerOwner } from '../limits.js';
 import type { MqttServiceConfig } from '../../config/types.js';
 import type { SendQueueStats, TransportInfo } from '../../router/transport.js';
 import { IncomingBudget, type IncomingHolder } from '../incoming-budget.js';
+import { packetBytes } from './packet-bytes.js';
 
 export interface ConnectionOwner {
   packet(connection: MqttConnection, packet: Packet): void;
@@ -89,9 +90,9 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder {
     const droppable = packet.cmd === 'publish' && packet.qos === 0;
     if (backlog > this.guard.limit && this.guard.overLimit(droppable, backlog, this.owner)) return;
     try {
-      const bytes = mqttPacket.generate(packet, { protocolVersion: this.version });
+      const pieces = packetBytes(packet, this.version);
       this.batcher.hold();
-      this.socket.write(bytes);
+      for (const bytes of pieces) this.socket.write(bytes);
     } catch (err) {
       log.warn(`mqtt ${this.peer}: cannot encode ${packet.cmd}: ${(err as Error).message}`);
     }
