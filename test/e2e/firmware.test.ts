@@ -45,8 +45,12 @@ class Host {
     return new Host(port);
   }
 
-  /** The first message from index `from` on that satisfies `pred`. */
-  wait(pred: (m: Msg) => boolean, ms = 3000, from = 0): Promise<Msg> {
+  /**
+   * The first message from index `from` on that satisfies `pred`. The default wait is long because
+   * simavr runs the board slower than real time when the host is busy (two boards beside a full
+   * test run on two cores took over 3 s to boot); a message that comes returns at once.
+   */
+  wait(pred: (m: Msg) => boolean, ms = 10_000, from = 0): Promise<Msg> {
     return new Promise((resolve, reject) => {
       const check = () => {
         const found = this.messages.slice(from).find(pred);
@@ -72,7 +76,7 @@ class Host {
   async call(i: number, p: string, a?: unknown): Promise<Msg> {
     const from = this.messages.length;
     this.write(encodeLine(a === undefined ? { t: 'call', i, p } : { t: 'call', i, p, a }));
-    return this.wait((m) => (m['t'] === 'res' || m['t'] === 'err') && m['i'] === i, 3000, from);
+    return this.wait((m) => (m['t'] === 'res' || m['t'] === 'err') && m['i'] === i, undefined, from);
   }
 
   async close(): Promise<void> {
@@ -245,7 +249,7 @@ describe('Uno firmware in simavr', () => {
       b.proc.kill('SIGKILL');
       await Promise.all([a.exited, b.exited]);
     }
-  }, 15_000);
+  }, 30_000);
 });
 
 /** A socat pty pair: two /dev/pts paths joined back to back. */
