@@ -156,6 +156,7 @@ class ConfigParser {
     let realms: RealmConfig[] = [];
     let listeners: ListenerConfig[] = [];
     let maxIncomingBytes: number | undefined;
+    let maxSendQueueTotal: number | undefined;
     let bridges: JunctionConfig['bridges'];
     let serial: JunctionConfig['serial'];
     let telemetry: JunctionConfig['telemetry'];
@@ -245,12 +246,15 @@ class ConfigParser {
     });
     c.string(w['id'], join(path, 'id'), { required: false });
     let maxIncomingBytes: number | undefined;
+    let maxSendQueueTotal: number | undefined;
     if (w['options'] !== undefined) {
       const op = join(path, 'options');
-      const o = c.object(w['options'], op, ['title', 'max_incoming_bytes']);
+      const o = c.object(w['options'], op, ['title', 'max_incoming_bytes', 'max_send_queue_total']);
       if (o) c.string(o['title'], join(op, 'title'), { required: false });
       // Junction's: bytes of unfinished incoming messages, all connections together.
       if (o?.['max_incoming_bytes'] !== undefined) maxIncomingBytes = c.integer(o['max_incoming_bytes'], join(op, 'max_incoming_bytes'), undefined, MIB, 4096 * MIB);
+      // Junction's: bytes waiting to be written, all connections' send queues together.
+      if (o?.['max_send_queue_total'] !== undefined) maxSendQueueTotal = c.integer(o['max_send_queue_total'], join(op, 'max_send_queue_total'), undefined, MIB, 4096 * MIB);
     }
 
     const realmsPath = join(path, 'realms');
@@ -271,6 +275,7 @@ class ConfigParser {
     this.checkListenersDistinct(entries, transportsPath);
     const router: RouterConfig = { realms, listeners: entries.map((e) => e.listener) };
     if (maxIncomingBytes !== undefined) router.maxIncomingBytes = maxIncomingBytes;
+    if (maxSendQueueTotal !== undefined) router.maxSendQueueTotal = maxSendQueueTotal;
     return router;
   }
 
