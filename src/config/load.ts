@@ -176,7 +176,7 @@ class ConfigParser {
         });
         if (ctl) c.string(ctl['id'], 'controller.id', { required: false });
       }
-      ({ realms, listeners, maxIncomingBytes } = this.workers(raw['workers']));
+      ({ realms, listeners, maxIncomingBytes, maxSendQueueTotal } = this.workers(raw['workers']));
       this.dashboards(realms, listeners);
       if (raw['serial'] !== undefined) serial = parseSerial(c, raw['serial'], 'serial', { realmRefs: this.realmRefs, roleRefs: this.roleRefs });
       if (raw['bridges'] !== undefined) bridges = parseBridges(c, raw['bridges'], 'bridges', { realms, file: (p) => this.file(p) });
@@ -202,6 +202,7 @@ class ConfigParser {
     if (c.errors.length > 0) throw new ConfigError(c.errors, source);
     const config: JunctionConfig = { source, router: { realms, listeners } };
     if (maxIncomingBytes !== undefined) config.router.maxIncomingBytes = maxIncomingBytes;
+    if (maxSendQueueTotal !== undefined) config.router.maxSendQueueTotal = maxSendQueueTotal;
     if (bridges) config.bridges = bridges;
     if (serial) config.serial = serial;
     if (telemetry) config.telemetry = telemetry;
