@@ -1,11 +1,12 @@
 // Per-connection limits of the network transports: a bounded outbound queue (a slow consumer
 // costs the router at most about `max_send_queue` bytes, or twice that for messages that may not
-// be dropped, and slow consumers together about `max_send_queue_total`, see send-queue-total.ts) and a message-rate budget for what a peer sends (a token bucket: past it the transport
-// stops reading the socket, so the peer slows itself down and nothing is lost).
+// be dropped; slow consumers together about `max_send_queue_total`, see send-queue-total.ts) and a
+// message-rate budget for what a peer sends (a token bucket: past it the transport stops reading
+// the socket, so the peer slows itself down and nothing is lost).
 
+import type { Socket } from 'node:net';
 import type { WampTransportOptions, SendQueuePolicy } from '../config/types.js';
 import type { SendQueueStats, SessionHandle, TransportInfo } from '../router/transport.js';
-import type { Socket } from 'node:net';
 import { log } from '../log.js';
 import { SendQueueTotal, SLOW_BACKLOG } from './send-queue-total.js';
 
