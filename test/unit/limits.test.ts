@@ -15,6 +15,8 @@ import { Router } from '../../src/router/router.js';
 import { ClientSession, WampError } from '../../src/client/session.js';
 import type { WampTransportOptions } from '../../src/config/types.js';
 import { TOO_MANY_PENDING_CALLS } from '../../src/router/dealer.js';
+import { SendQueueGuard } from '../../src/transports/limits.js';
+import { SendQueueTotal } from '../../src/transports/send-queue-total.js';
 
 const HELLO_DETAILS = { roles: { caller: {}, callee: {}, publisher: {}, subscriber: {} } };
 const EVENT = 36;
@@ -389,6 +391,32 @@ describe('max_send_queue_total: the send queues of all connections together are 
     for (const e of slowEvents) expect(e[1]).toMatchObject({ policy: 'drop-events', disconnected: false });
     expect(slow.some((w) => w.closed)).toBe(false);
   }, 180_000);
+
+  it('issue 19 memory budget: over max_send_queue_total, a slow connection under its own limit loses events only (drop-events) or is closed (disconnect); other messages still go', () => {
+    const total = new SendQueueTotal(1 * MIB);
+    const owners: string[] = [];
+    const guard = (policy: 'drop-events' | 'disconnect', name: string) =>
+      new SendQueueGuard({ maxSendQueue: 4 * MIB, sendQueuePolicy: policy }, { info: { type: 'rawsocket', serializer: 'json', peer: name }, dropSlowConsumer: () => owners.push(name) }, total);
+    const dropping = guard('drop-events', 'a');
+    const closing = guard('disconnect', 'b');
+    // Under the total: a slow connection's events still go.
+    dropping.record(512 * 1024);
+    expect(dropping.threshold).toBe(0); // slow: each message to it is checked
+    expect(dropping.over(EVENT, 512 * 1024, undefined)).toBe(false);
+    closing.record(768 * 1024);
+    expect(total.bytes).toBe(1280 * 1024);
+    // Over it: events are dropped for the slow ones, anything else still goes.
+    expect(dropping.over(EVENT, 512 * 1024, undefined)).toBe(true);
+    expect(dropping.over(50 /* RESULT */, 512 * 1024, undefined)).toBe(false);
+    expect(dropping.stats(512 * 1024)).toMatchObject({ droppedEvents: 1, slow: true, disconnected: false });
+    expect(closing.over(EVENT, 768 * 1024, undefined)).toBe(true);
+    expect(closing.stats(768 * 1024)).toMatchObject({ slow: true, disconnected: true });
+    expect(owners).toEqual(['b']);
+    // Drained: no longer slow, back to one comparison against its own limit.
+    dropping.record(0);
+    expect(dropping.threshold).toBe(4 * MIB);
+    expect(total.bytes).toBe(768 * 1024);
+  });
 });
 
 // ---- max connections ----
