@@ -5,6 +5,7 @@ import type { JunctionConfig } from './config/types.js';
 import { Router } from './router/router.js';
 import { Listener } from './transports/listener.js';
 import { IncomingBudget } from './transports/incoming-budget.js';
+import { SendQueueTotal } from './transports/send-queue-total.js';
 import { log } from './log.js';
 import type { MqttBridges } from './bridges/mqtt/bridges.js';
 import type { SerialBridge } from './bridges/serial/bridge.js';
@@ -32,7 +33,9 @@ export class JunctionNode {
     this.router = new Router(config.router.realms);
     // One budget for all listeners: max_incoming_bytes is the router's total.
     const incoming = IncomingBudget.for(config.router.listeners, config.router.maxIncomingBytes);
-    this.listeners = config.router.listeners.map((l) => new Listener(l, this.router, incoming));
+    // One total for all listeners' send queues: max_send_queue_total is the router's.
+    const sendQueues = new SendQueueTotal(config.router.maxSendQueueTotal);
+    this.listeners = config.router.listeners.map((l) => new Listener(l, this.router, incoming, sendQueues));
     const setups = new Map<string, SetupReveal>();
     for (const l of config.router.listeners) {
       for (const p of Object.values(l.static)) {

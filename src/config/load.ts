@@ -156,6 +156,7 @@ class ConfigParser {
     let realms: RealmConfig[] = [];
     let listeners: ListenerConfig[] = [];
     let maxIncomingBytes: number | undefined;
+    let maxSendQueueTotal: number | undefined;
     let bridges: JunctionConfig['bridges'];
     let serial: JunctionConfig['serial'];
     let telemetry: JunctionConfig['telemetry'];
@@ -175,7 +176,7 @@ class ConfigParser {
         });
         if (ctl) c.string(ctl['id'], 'controller.id', { required: false });
       }
-      ({ realms, listeners, maxIncomingBytes } = this.workers(raw['workers']));
+      ({ realms, listeners, maxIncomingBytes, maxSendQueueTotal } = this.workers(raw['workers']));
       this.dashboards(realms, listeners);
       if (raw['serial'] !== undefined) serial = parseSerial(c, raw['serial'], 'serial', { realmRefs: this.realmRefs, roleRefs: this.roleRefs });
       if (raw['bridges'] !== undefined) bridges = parseBridges(c, raw['bridges'], 'bridges', { realms, file: (p) => this.file(p) });
@@ -201,6 +202,7 @@ class ConfigParser {
     if (c.errors.length > 0) throw new ConfigError(c.errors, source);
     const config: JunctionConfig = { source, router: { realms, listeners } };
     if (maxIncomingBytes !== undefined) config.router.maxIncomingBytes = maxIncomingBytes;
+    if (maxSendQueueTotal !== undefined) config.router.maxSendQueueTotal = maxSendQueueTotal;
     if (bridges) config.bridges = bridges;
     if (serial) config.serial = serial;
     if (telemetry) config.telemetry = telemetry;
@@ -245,12 +247,15 @@ class ConfigParser {
     });
     c.string(w['id'], join(path, 'id'), { required: false });
     let maxIncomingBytes: number | undefined;
+    let maxSendQueueTotal: number | undefined;
     if (w['options'] !== undefined) {
       const op = join(path, 'options');
-      const o = c.object(w['options'], op, ['title', 'max_incoming_bytes']);
+      const o = c.object(w['options'], op, ['title', 'max_incoming_bytes', 'max_send_queue_total']);
       if (o) c.string(o['title'], join(op, 'title'), { required: false });
       // Junction's: bytes of unfinished incoming messages, all connections together.
       if (o?.['max_incoming_bytes'] !== undefined) maxIncomingBytes = c.integer(o['max_incoming_bytes'], join(op, 'max_incoming_bytes'), undefined, MIB, 4096 * MIB);
+      // Junction's: bytes waiting to be written, all connections' send queues together.
+      if (o?.['max_send_queue_total'] !== undefined) maxSendQueueTotal = c.integer(o['max_send_queue_total'], join(op, 'max_send_queue_total'), undefined, MIB, 4096 * MIB);
     }
 
     const realmsPath = join(path, 'realms');
@@ -271,6 +276,7 @@ class ConfigParser {
     this.checkListenersDistinct(entries, transportsPath);
     const router: RouterConfig = { realms, listeners: entries.map((e) => e.listener) };
     if (maxIncomingBytes !== undefined) router.maxIncomingBytes = maxIncomingBytes;
+    if (maxSendQueueTotal !== undefined) router.maxSendQueueTotal = maxSendQueueTotal;
     return router;
   }
 

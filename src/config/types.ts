@@ -268,6 +268,9 @@ export interface RouterConfig {
   /** Bytes of unfinished incoming messages all connections together may make the router hold
    *  (the router worker's `options.max_incoming_bytes`); absent = DEFAULT_MAX_INCOMING_BYTES. */
   maxIncomingBytes?: number;
+  /** Bytes waiting to be written to all connections together before events to the slow ones are
+   *  dropped (the router worker's `options.max_send_queue_total`); absent = DEFAULT_MAX_SEND_QUEUE_TOTAL. */
+  maxSendQueueTotal?: number;
 }
 
 /** A problem found in a config file, with the JSON path of the key at fault, e.g.
@@ -387,6 +390,8 @@ export const DEFAULT_MAX_SUBSCRIPTION_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_MAX_CONNECTIONS = 500;
 /** Bytes of unfinished incoming messages, all connections together (`options.max_incoming_bytes`). */
 export const DEFAULT_MAX_INCOMING_BYTES = 8 * 1024 * 1024;
+/** Bytes waiting to be written, all connections' send queues together (`options.max_send_queue_total`). */
+export const DEFAULT_MAX_SEND_QUEUE_TOTAL = 32 * 1024 * 1024;
 
 /** One serial bridge (`serial[i]`, Junction's own section): boards on serial ports as WAMP sessions. */
 export interface SerialBridgeConfig {

@@ -8,6 +8,7 @@ import { createServer as createTlsServer, type Server as TlsServer } from 'node:
 import type { ListenerConfig, TlsConfig, WampServiceConfig } from '../config/types.js';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_TRANSPORT_OPTIONS } from '../config/types.js';
 import { IncomingBudget } from './incoming-budget.js';
+import { SendQueueTotal } from './send-queue-total.js';
 import type { SessionFactory } from '../router/transport.js';
 import { RawSocketTransport, RAWSOCKET_MAGIC, ERR_MAX_CONNECTIONS } from './rawsocket.js';
 import { WebSocketService } from './websocket.js';
@@ -57,9 +58,15 @@ export class Listener {
   /** Until the first byte on a shared port: the shortest timeout of all; both protocols' clients speak first, at once. */
   private readonly firstByteTimeout: number;
 
-  /** `incoming`: unfinished incoming messages of all listeners together (max_incoming_bytes). */
-  constructor(readonly config: ListenerConfig, private readonly factory: SessionFactory, private readonly incoming = IncomingBudget.for([config])) {
-    for (const [path, service] of Object.entries(config.websocket)) this.websockets.set(path, new WebSocketService(service, factory, incoming));
+  /** `incoming`: unfinished incoming messages of all listeners together (max_incoming_bytes);
+   *  `sendQueues`: bytes waiting to be written, all listeners' connections together (max_send_queue_total). */
+  constructor(
+    readonly config: ListenerConfig,
+    private readonly factory: SessionFactory,
+    private readonly incoming = IncomingBudget.for([config]),
+    private readonly sendQueues = new SendQueueTotal(),
+  ) {
+    for (const [path, service] of Object.entries(config.websocket)) this.websockets.set(path, new WebSocketService(service, factory, incoming, sendQueues));
     this.site = new HttpSite(config);
     const timeouts = (services: WampServiceConfig[]) => services.map((s) => s.options.openHandshakeTimeout);
     const websocketTimeouts = timeouts(Object.values(config.websocket));
@@ -114,7 +121,7 @@ export class Listener {
     const mqtt = this.mqtt;
     // One protocol on the port: no need to look at the first byte.
     if (rawsocket && !this.http && !mqtt) {
-      new RawSocketTransport(socket, rawsocket, this.factory, this.incoming); // it times its own handshake
+      new RawSocketTransport(socket, rawsocket, this.factory, this.incoming, this.sendQueues); // it times its own handshake
       return;
     }
     if (mqtt && !this.http && !rawsocket) return mqtt.accept(socket); // it times its own CONNECT
@@ -131,7 +138,7 @@ export class Listener {
       socket.pause();
       socket.unshift(chunk);
       if (chunk[0] === RAWSOCKET_MAGIC && rawsocket) {
-        new RawSocketTransport(socket, rawsocket, this.factory, this.incoming);
+        new RawSocketTransport(socket, rawsocket, this.factory, this.incoming, this.sendQueues);
       } else if (chunk[0] === MQTT_CONNECT && mqtt) {
         mqtt.accept(socket);
       } else if (this.http) {
@@ -217,7 +224,7 @@ export class Listener {
     if (this.config.mqtt) {
       // Before the first connection can arrive.
       const { MqttService } = await import('./mqtt/service.js');
-      this.mqtt = new MqttService(this.config.mqtt, this.factory, this.config.id, this.incoming);
+      this.mqtt = new MqttService(this.config.mqtt, this.factory, this.config.id, this.incoming, this.sendQueues);
     }
     try {
       if (endpoint.type === 'unix') await removeStaleSocket(endpoint.path);

@@ -22,6 +22,11 @@ export function encodeOnce(serializer: Serializer, message: WampMessage, cache: 
   }
 }
 
+/** Told what stayed queued once a turn's writes left (the socket's SendQueueGuard). */
+export interface BacklogRecorder {
+  record(bytes: number): void;
+}
+
 /**
  * Holds a socket's writes until the end of the current event-loop turn (all the input read in its
  * poll phase), so a burst of messages leaves in one write instead of one syscall each.
@@ -31,9 +36,11 @@ export class WriteBatcher {
   private readonly uncork = () => {
     this.corked = false;
     this.socket.uncork();
+    // What the kernel took has left by now: the rest is this connection's backlog.
+    this.recorder?.record(this.socket.writableLength);
   };
 
-  constructor(private readonly socket: Socket) {}
+  constructor(private readonly socket: Socket, private readonly recorder?: BacklogRecorder) {}
 
   /** Call before writing. */
   hold(): void {

@@ -11,6 +11,7 @@ import { KeepAlive } from './keepalive.js';
 import { encodeOnce, WriteBatcher } from './outbound.js';
 import { MessageBudget, MESSAGES_PER_TURN, SendQueueGuard } from './limits.js';
 import { IncomingBudget, type IncomingHolder } from './incoming-budget.js';
+import { SendQueueTotal } from './send-queue-total.js';
 import { describePeer } from './peer.js';
 import { log } from '../log.js';
 
@@ -81,10 +82,12 @@ export class RawSocketTransport implements Transport, IncomingHolder {
     private readonly service: WampServiceConfig,
     private readonly factory: SessionFactory,
     private readonly incoming: IncomingBudget = new IncomingBudget(),
+    sendQueues: SendQueueTotal = new SendQueueTotal(),
   ) {
     this.maxLength = 2 ** (9 + lengthExponent(service.options.maxMessageSize));
-    this.batcher = new WriteBatcher(socket);
-    this.guard = new SendQueueGuard(service.options, this);
+    this.guard = new SendQueueGuard(service.options, this, sendQueues);
+    this.guard.watch(socket);
+    this.batcher = new WriteBatcher(socket, this.guard);
     this.budget = MessageBudget.of(service.options);
     socket.setNoDelay?.(true);
     this.info = {
@@ -247,7 +250,7 @@ export class RawSocketTransport implements Transport, IncomingHolder {
   send(message: WampMessage, cache?: EncodingCache): boolean {
     if (this.closed || !this.serializer || this.socket.destroyed) return true;
     const backlog = this.socket.writableLength;
-    if (backlog > this.guard.limit && this.guard.over(message[0] as number, backlog, this.session)) return true;
+    if (backlog > this.guard.threshold && this.guard.over(message[0] as number, backlog, this.session)) return true;
     const encoded = encodeOnce(this.serializer, message, cache, this.info.peer);
     if (encoded === undefined || encoded.length > this.peerMaxLength) return false;
     this.writeFrame(FRAME_MESSAGE, encoded);

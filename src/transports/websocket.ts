@@ -12,6 +12,7 @@ import { KeepAlive } from './keepalive.js';
 import { encodeOnce, WriteBatcher } from './outbound.js';
 import { MessageBudget, MESSAGES_PER_TURN, SendQueueGuard } from './limits.js';
 import { IncomingBudget, type IncomingHolder } from './incoming-budget.js';
+import { SendQueueTotal } from './send-queue-total.js';
 import { describePeer } from './peer.js';
 import { rejectUpgrade } from './http.js';
 import { log } from '../log.js';
@@ -75,12 +76,14 @@ export class WebSocketTransport implements Transport, IncomingHolder {
     factory: SessionFactory,
     request: IncomingMessage,
     private readonly incoming: IncomingBudget = new IncomingBudget(),
+    sendQueues: SendQueueTotal = new SendQueueTotal(),
   ) {
     const socket = request.socket as Socket & { encrypted?: boolean };
     socket.setNoDelay(true);
     this.socket = socket;
-    this.batcher = new WriteBatcher(socket);
-    this.guard = new SendQueueGuard(service.options, this);
+    this.guard = new SendQueueGuard(service.options, this, sendQueues);
+    this.guard.watch(socket);
+    this.batcher = new WriteBatcher(socket, this.guard);
     this.budget = MessageBudget.of(service.options);
     this.info = {
       type: 'websocket',
@@ -210,7 +213,7 @@ export class WebSocketTransport implements Transport, IncomingHolder {
   send(message: WampMessage, cache?: EncodingCache): boolean {
     if (this.closed) return true;
     const backlog = this.socket.writableLength;
-    if (backlog > this.guard.limit && this.guard.over(message[0] as number, backlog, this.session)) return true;
+    if (backlog > this.guard.threshold && this.guard.over(message[0] as number, backlog, this.session)) return true;
     const encoded = encodeOnce(this.serializer, message, cache, this.info.peer);
     // Our own maxMessageSize stands for the peer's limit, which WebSocket does not announce.
     if (encoded === undefined || encoded.length > this.service.options.maxMessageSize) return false;
@@ -262,6 +265,7 @@ export class WebSocketService {
     private readonly service: WampServiceConfig,
     private readonly factory: SessionFactory,
     private readonly incoming: IncomingBudget = new IncomingBudget(),
+    private readonly sendQueues: SendQueueTotal = new SendQueueTotal(),
   ) {
     this.wss = new WebSocketServer({
       noServer: true,
@@ -298,7 +302,7 @@ export class WebSocketService {
     }
     const serializer = serializerFromSubprotocol(protocol)!;
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      new WebSocketTransport(ws, serializer, this.service, this.factory, request, this.incoming);
+      new WebSocketTransport(ws, serializer, this.service, this.factory, request, this.incoming, this.sendQueues);
     });
   }
 

@@ -20,7 +20,7 @@ export interface TestNode {
 }
 
 /** One universal listener on 127.0.0.1:<ephemeral>: RawSocket, WebSocket at /ws. */
-export async function startTestNode(opts: { callQueue?: CallQueueConfig[]; realms?: RealmConfig[]; listener?: Partial<ListenerConfig>; bridges?: JunctionConfig['bridges']; telemetry?: JunctionConfig['telemetry']; maxIncomingBytes?: number } = {}): Promise<TestNode> {
+export async function startTestNode(opts: { callQueue?: CallQueueConfig[]; realms?: RealmConfig[]; listener?: Partial<ListenerConfig>; bridges?: JunctionConfig['bridges']; telemetry?: JunctionConfig['telemetry']; maxIncomingBytes?: number; maxSendQueueTotal?: number } = {}): Promise<TestNode> {
   const listener: ListenerConfig = {
     id: 'test',
     kind: 'universal',
@@ -44,6 +44,7 @@ export async function startTestNode(opts: { callQueue?: CallQueueConfig[]; realm
   if (opts.bridges) config.bridges = opts.bridges;
   if (opts.telemetry) config.telemetry = opts.telemetry;
   if (opts.maxIncomingBytes !== undefined) config.router.maxIncomingBytes = opts.maxIncomingBytes;
+  if (opts.maxSendQueueTotal !== undefined) config.router.maxSendQueueTotal = opts.maxSendQueueTotal;
   const node = await startNode(config);
   const address = node.listeners[0]!.address();
   const port = typeof address === 'object' && address ? address.port : 0;

@@ -238,6 +238,50 @@ describe('issue 19 memory budget: many MQTT clients that stop reading', () => {
     // ...and the payloads are held once: before, each queue held its own copy (+40 MiB here).
     expect(growth.buffersHeld).toBeLessThan(queued / 4);
   });
+
+  it('issue 19 memory budget: stalled MQTT subscribers, each sent different QoS 0 messages, hold about max_send_queue_total in all; a subscriber that reads gets every message', async () => {
+    const total = 4 * MIB;
+    const mqttConfig: MqttServiceConfig = { ...MQTT_DEFAULTS, realm: 'realm1', topicPrefix: '', payload: [{ prefix: '', type: 'native' }] };
+    node = await startTestNode({ listener: { mqtt: mqttConfig }, maxSendQueueTotal: total });
+    const mqttService = node.node.listeners[0]!.mqtt!;
+    const SLOW = 20;
+    for (let i = 0; i < SLOW; i++) {
+      await stalledMqttSubscriber(node.port, { clientId: `stalled-${i}`, username: 'u', password: 'p', filter: `cams/${i}`, qos: 0 });
+    }
+    const reader = await connectMqtt(node.port, { clientId: 'reader' });
+    await reader.subscribeAsync('cams/#', { qos: 0 });
+    let received = 0;
+    let onReceived = () => {};
+    reader.on('message', () => {
+      received++;
+      onReceived();
+    });
+    const publisher = await connectMqtt(node.port, { clientId: 'cam-publisher' });
+    const payload = Buffer.alloc(60 * KB, 'c');
+    const queues = () => Array.from({ length: SLOW }, (_, i) => routerSide(mqttService, `stalled-${i}`).queue);
+    let published = 0;
+    let sumMax = 0;
+    // A different message to each, round after round, until each stalled one lost some (past the
+    // kernel's buffers, a few MiB each on loopback; at most 150 rounds, 176 MiB).
+    for (let round = 0; round < 150 && !queues().every((q) => q.droppedEvents > 0); round++) {
+      for (let i = 0; i < SLOW; i++) {
+        const delivered = new Promise<void>((resolve) => (onReceived = () => received >= published && resolve()));
+        published++;
+        await publisher.publishAsync(`cams/${i}`, payload, { qos: 0 });
+        await delivered; // the reader keeps up: one message in flight
+        sumMax = Math.max(sumMax, queues().reduce((sum, q) => sum + q.bytes, 0));
+      }
+    }
+    const dropped = queues().reduce((sum, q) => sum + q.droppedEvents, 0);
+    console.log(`issue 19 memory budget: ${SLOW} stalled MQTT subscribers held at most ${(sumMax / MIB).toFixed(2)} MiB in all (max_send_queue_total ${total / MIB} MiB, ${SLOW} × max_send_queue ${SLOW * MQTT_DEFAULTS.maxSendQueue / MIB} MiB); ${dropped} messages dropped of ${published}`);
+    expect(received).toBe(published);
+    expect(routerSide(mqttService, 'reader').queue).toMatchObject({ droppedEvents: 0, slow: false });
+    // The total, plus up to 64 KiB and one round's message for each before it counts as slow.
+    expect(sumMax).toBeGreaterThan(total / 2);
+    expect(sumMax).toBeLessThan(total + SLOW * 192 * KB);
+    for (const q of queues()) expect(q).toMatchObject({ slow: true, disconnected: false });
+    expect(dropped).toBeGreaterThan(0);
+  });
 });
 
 describe('issue 19 #11: persistent sessions waiting for their clients', () => {

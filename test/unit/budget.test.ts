@@ -12,7 +12,7 @@ import { allowAll } from '../helpers/core.js';
 import { closeAll, idleConnections, mqttHalfConnect, open, rawsocketHalfMessage, websocketFrameHeader, websocketHalfMessage } from '../helpers/flood.js';
 import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
 import { parseConfig } from '../../src/config/load.js';
-import { DEFAULT_MAX_CONNECTIONS, DEFAULT_TRANSPORT_OPTIONS, type RealmConfig } from '../../src/config/types.js';
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_SEND_QUEUE_TOTAL, DEFAULT_TRANSPORT_OPTIONS, type RealmConfig } from '../../src/config/types.js';
 import { errorsOf } from '../helpers/config.js';
 
 const require = createRequire(import.meta.url);
@@ -156,6 +156,26 @@ describe('issue 19 #3: before authentication a peer may make the router hold onl
     expect(errorsOf(raw({ max_unauthenticated_bytes: 'lots' }, { max_incoming_bytes: 10 }))).toEqual({
       'workers[0].transports[0].options.max_unauthenticated_bytes': expect.stringMatching(/whole number/),
       'workers[0].options.max_incoming_bytes': expect.stringMatching(/between 1048576/),
+    });
+  });
+
+  it('issue 19 memory budget: max_send_queue_total is a config key of the router worker, checked at its path; absent = 32 MiB', () => {
+    const raw = (workerOptions?: unknown) => ({
+      version: 2,
+      workers: [{
+        type: 'router', ...(workerOptions ? { options: workerOptions } : {}),
+        realms: [{ name: 'realm1', roles: [{ name: 'anonymous', permissions: [] }] }],
+        transports: [{ type: 'websocket', endpoint: { type: 'tcp', port: 8080 } }],
+      }],
+    });
+    expect(parseConfig(raw({ max_send_queue_total: 64 * 1024 * 1024 })).router.maxSendQueueTotal).toBe(64 * 1024 * 1024);
+    expect(parseConfig(raw()).router.maxSendQueueTotal).toBeUndefined();
+    expect(DEFAULT_MAX_SEND_QUEUE_TOTAL).toBe(32 * 1024 * 1024);
+    expect(errorsOf(raw({ max_send_queue_total: 1000 }))).toEqual({
+      'workers[0].options.max_send_queue_total': expect.stringMatching(/between 1048576/),
+    });
+    expect(errorsOf(raw({ max_send_queue_total: 'lots' }))).toEqual({
+      'workers[0].options.max_send_queue_total': expect.stringMatching(/whole number/),
     });
   });
 });

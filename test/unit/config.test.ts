@@ -326,7 +326,7 @@ describe('errors name the path of the key at fault', () => {
     w.workers[0].options = { title: 'r', env: {} };
     w.workers[0].components = [];
     expect(errorsOf(w)).toEqual({
-      'workers[0].options.env': "unknown key 'env' (supported: title, max_incoming_bytes)",
+      'workers[0].options.env': "unknown key 'env' (supported: title, max_incoming_bytes, max_send_queue_total)",
       'workers[0].components': 'router components are not supported by Junction: run them as ordinary WAMP clients',
     });
     const empty = minimal();

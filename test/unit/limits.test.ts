@@ -15,6 +15,8 @@ import { Router } from '../../src/router/router.js';
 import { ClientSession, WampError } from '../../src/client/session.js';
 import type { WampTransportOptions } from '../../src/config/types.js';
 import { TOO_MANY_PENDING_CALLS } from '../../src/router/dealer.js';
+import { SendQueueGuard } from '../../src/transports/limits.js';
+import { SendQueueTotal } from '../../src/transports/send-queue-total.js';
 
 const HELLO_DETAILS = { roles: { caller: {}, callee: {}, publisher: {}, subscriber: {} } };
 const EVENT = 36;
@@ -165,7 +167,7 @@ afterEach(async () => {
   await Promise.all(nodes.splice(0).map((n) => n.stop()));
 });
 
-async function node(options: Partial<WampTransportOptions>, endpoint: { maxConnections?: number } = {}): Promise<TestNode> {
+async function node(options: Partial<WampTransportOptions>, endpoint: { maxConnections?: number } = {}, maxSendQueueTotal?: number): Promise<TestNode> {
   const svc = () => {
     const s = service();
     s.options = { ...s.options, ...options };
@@ -173,6 +175,7 @@ async function node(options: Partial<WampTransportOptions>, endpoint: { maxConne
   };
   const n = await startTestNode({
     listener: { rawsocket: svc(), websocket: { '/ws': svc() }, endpoint: { type: 'tcp', port: 0, interface: '127.0.0.1', ...endpoint } },
+    ...(maxSendQueueTotal !== undefined ? { maxSendQueueTotal } : {}),
   });
   nodes.push(n);
   return n;
@@ -327,6 +330,93 @@ describe('slow consumers: the send queue is bounded by bytes', () => {
     // The router and its other sessions carry on.
     expect((await service.call('svc.big')).args).toEqual([big]);
   }, 120_000);
+});
+
+describe('max_send_queue_total: the send queues of all connections together are bounded', () => {
+  it('issue 19 memory budget: 40 subscribers that stop reading, each sent different events, hold about max_send_queue_total in all; drops are counted; a bystander that reads gets every event', async () => {
+    const perConnection = 1 * MIB;
+    const total = 4 * MIB;
+    const n = await node({ maxSendQueue: perConnection, sendQueuePolicy: 'drop-events' }, {}, total);
+    const admin = await join(n.node.router);
+    const slowEvents: unknown[][] = [];
+    await admin.subscribe('junction.session.on_slow_consumer', (args) => slowEvents.push(args));
+    const publisher = track(await wsClient(n.wsUrl));
+    const bystander = track(await wsClient(n.wsUrl));
+    await publisher.hello();
+    await bystander.hello();
+    const slow: Array<WsWire | RawWire> = [];
+    for (let i = 0; i < 40; i++) {
+      const w = track(i % 2 === 0 ? await wsClient(n.wsUrl) : await rawClient(n.port));
+      await w.hello();
+      await w.subscribe(`feed.${i}`);
+      await bystander.subscribe(`feed.${i}`);
+      slow.push(w);
+    }
+    for (const w of slow) {
+      if ('ws' in w) (w.ws as unknown as { _socket: Socket })._socket.pause();
+      else w.socket.pause();
+    }
+
+    const payload = 'z'.repeat(60 * 1024);
+    let published = 0;
+    let sumMax = 0;
+    const queues = async () => Promise.all(slow.map(async (w) => (await stats(admin, w.sessionId))!));
+    // Round after round, a different event to each: until every slow subscriber lost some (past the
+    // kernel buffers and its own queue), at most 100 rounds (240 MiB).
+    for (let round = 0; round < 100; round++) {
+      for (let i = 0; i < slow.length; i++) {
+        publisher.publish(`feed.${i}`, [round, payload]);
+        published++;
+        // The bystander reads: at most one event in flight to it.
+        while (bystander.events < published && !bystander.closed) await tick(1);
+      }
+      const q = await queues();
+      sumMax = Math.max(sumMax, q.reduce((sum, s) => sum + (s['send_queue_bytes'] as number), 0));
+      if (q.every((s) => (s['dropped_events'] as number) > 0)) break;
+    }
+    const q = await queues();
+    const dropped = q.reduce((sum, s) => sum + (s['dropped_events'] as number), 0);
+    if (process.env['JUNCTION_LIMITS_DEBUG']) console.log(`published ${published}, send queues at most ${(sumMax / MIB).toFixed(2)} MiB in all, ${dropped} events dropped`);
+
+    expect(bystander.events).toBe(published); // a reader loses nothing
+    expect((await stats(admin, bystander.sessionId))!).toMatchObject({ dropped_events: 0, slow_consumer: false });
+    // The slow ones together held about the total: the cap, plus what each may take before it counts
+    // as slow (64 KiB) and one turn's events — far under 40 × max_send_queue.
+    expect(sumMax).toBeGreaterThan(total / 2);
+    expect(sumMax).toBeLessThan(total + slow.length * 192 * 1024);
+    for (const s of q) expect(s).toMatchObject({ slow_consumer: true, send_queue_limit: perConnection });
+    expect(dropped).toBeGreaterThan(0);
+    // Reported as for any slow consumer: once per session, not closed.
+    await until(() => slowEvents.length >= slow.length);
+    for (const e of slowEvents) expect(e[1]).toMatchObject({ policy: 'drop-events', disconnected: false });
+    expect(slow.some((w) => w.closed)).toBe(false);
+  }, 180_000);
+
+  it('issue 19 memory budget: over max_send_queue_total, a slow connection under its own limit loses events only (drop-events) or is closed (disconnect); other messages still go', () => {
+    const total = new SendQueueTotal(1 * MIB);
+    const owners: string[] = [];
+    const guard = (policy: 'drop-events' | 'disconnect', name: string) =>
+      new SendQueueGuard({ maxSendQueue: 4 * MIB, sendQueuePolicy: policy }, { info: { type: 'rawsocket', serializer: 'json', peer: name }, dropSlowConsumer: () => owners.push(name) }, total);
+    const dropping = guard('drop-events', 'a');
+    const closing = guard('disconnect', 'b');
+    // Under the total: a slow connection's events still go.
+    dropping.record(512 * 1024);
+    expect(dropping.threshold).toBe(0); // slow: each message to it is checked
+    expect(dropping.over(EVENT, 512 * 1024, undefined)).toBe(false);
+    closing.record(768 * 1024);
+    expect(total.bytes).toBe(1280 * 1024);
+    // Over it: events are dropped for the slow ones, anything else still goes.
+    expect(dropping.over(EVENT, 512 * 1024, undefined)).toBe(true);
+    expect(dropping.over(50 /* RESULT */, 512 * 1024, undefined)).toBe(false);
+    expect(dropping.stats(512 * 1024)).toMatchObject({ droppedEvents: 1, slow: true, disconnected: false });
+    expect(closing.over(EVENT, 768 * 1024, undefined)).toBe(true);
+    expect(closing.stats(768 * 1024)).toMatchObject({ slow: true, disconnected: true });
+    expect(owners).toEqual(['b']);
+    // Drained: no longer slow, back to one comparison against its own limit.
+    dropping.record(0);
+    expect(dropping.threshold).toBe(4 * MIB);
+    expect(total.bytes).toBe(768 * 1024);
+  });
 });
 
 // ---- max connections ----

@@ -13,6 +13,7 @@ import { SendQueueGuard, type SlowConsumerOwner } from '../limits.js';
 import type { MqttServiceConfig } from '../../config/types.js';
 import type { SendQueueStats, TransportInfo } from '../../router/transport.js';
 import { IncomingBudget, type IncomingHolder } from '../incoming-budget.js';
+import { SendQueueTotal } from '../send-queue-total.js';
 import { packetBytes } from './packet-bytes.js';
 
 export interface ConnectionOwner {
@@ -54,12 +55,14 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder {
     sendQueue: Pick<MqttServiceConfig, 'maxSendQueue' | 'sendQueuePolicy'>,
     private readonly maxUnauthenticatedBytes = Infinity,
     private readonly incoming: IncomingBudget = new IncomingBudget(),
+    sendQueues: SendQueueTotal = new SendQueueTotal(),
   ) {
     this.peer = socket.remoteAddress ? `tcp${socket.remoteFamily === 'IPv6' ? 6 : 4}:${socket.remoteAddress}:${socket.remotePort}` : 'unix';
     this.info = { type: 'mqtt', serializer: 'mqtt', peer: this.peer };
-    this.guard = new SendQueueGuard(sendQueue, this);
+    this.guard = new SendQueueGuard(sendQueue, this, sendQueues);
+    this.guard.watch(socket);
     socket.setNoDelay(true);
-    this.batcher = new WriteBatcher(socket);
+    this.batcher = new WriteBatcher(socket, this.guard);
     this.parser.on('packet', (p: Packet) => this.onPacket(p));
     this.parser.on('error', (err: Error) => (this.owner.malformed ? this.owner.malformed(this, err.message) : this.fail(`malformed packet: ${err.message}`)));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -88,7 +91,7 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder {
     if (this.ended || this.socket.destroyed) return;
     const backlog = this.socket.writableLength;
     const droppable = packet.cmd === 'publish' && packet.qos === 0;
-    if (backlog > this.guard.limit && this.guard.overLimit(droppable, backlog, this.owner)) return;
+    if (backlog > this.guard.threshold && this.guard.overLimit(droppable, backlog, this.owner)) return;
     try {
       const pieces = packetBytes(packet, this.version);
       this.batcher.hold();

@@ -10,6 +10,7 @@ import { MqttMapping } from '../../mqtt/mapping.js';
 import { MqttRpcGateway } from '../../mqtt/rpc-gateway.js';
 import { MqttConnection, type ConnectionOwner } from './connection.js';
 import type { IncomingBudget } from '../incoming-budget.js';
+import type { SendQueueTotal } from '../send-queue-total.js';
 import { MqttSession, type SessionRegistry } from './session.js';
 import { malformedString, willViolation } from './checks.js';
 import { log } from '../../log.js';
@@ -34,12 +35,12 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
   private boundingSoon = false;
   private gateway: MqttRpcGateway | undefined;
 
-  constructor(readonly config: MqttServiceConfig, readonly factory: SessionFactory, private readonly listenerId: string, private readonly incoming?: IncomingBudget) {
+  constructor(readonly config: MqttServiceConfig, readonly factory: SessionFactory, private readonly listenerId: string, private readonly incoming?: IncomingBudget, private readonly sendQueues?: SendQueueTotal) {
     this.mapping = new MqttMapping({ topicPrefix: config.topicPrefix, payload: config.payload });
   }
 
   accept(socket: Socket): void {
-    new MqttConnection(socket, this, this.config.maxMessageSize, this.config.openHandshakeTimeout, this.config, this.config.maxUnauthenticatedBytes, this.incoming);
+    new MqttConnection(socket, this, this.config.maxMessageSize, this.config.openHandshakeTimeout, this.config, this.config.maxUnauthenticatedBytes, this.incoming, this.sendQueues);
   }
 
   /** The request/response gateway MQTT sessions hand requests to (with `rpc.from_mqtt` rules). */
