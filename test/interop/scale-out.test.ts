@@ -138,9 +138,10 @@ describe('scale-out: CPU-bound work', () => {
     const results = await Promise.all(Array.from({ length: 30 }, () => caller.call('svc.cpu') as Promise<Done>));
     const of = (name: string) => results.filter((r) => r.worker === name);
     // A queued call goes to whichever callee frees first, so a worker the OS schedules more
-    // often serves a few more: shared, not in strict turns (15/15 on an idle machine).
+    // often serves more: shared, not in strict turns (15/15 on an idle machine, 8/22 once with the
+    // two cores six times oversubscribed).
     expect(of('w1').length + of('w2').length).toBe(30);
-    for (const name of ['w1', 'w2']) expect(of(name).length).toBeGreaterThanOrEqual(10);
+    for (const name of ['w1', 'w2']) expect(of(name).length).toBeGreaterThanOrEqual(5);
     expect(results.every((r) => r.running === 1)).toBe(true);
     // Within one worker, calls never overlap (its concurrency is 1)...
     for (const name of ['w1', 'w2']) {
