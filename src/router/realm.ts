@@ -49,10 +49,9 @@ export class Realm {
   /** Calls one session may have waiting for an answer (`max_pending_calls`). */
   maxPendingCalls!: number;
   /** Byte budgets (`max_pending_call_bytes` per session and `_total`; `max_subscriptions` per session,
-   *  `max_subscription_bytes` in all), and what all sessions use of the two totals now. */
+   *  `max_subscription_bytes` in all), and what all sessions use of the subscription total now. */
   maxPendingCallBytes!: number;
   maxPendingCallBytesTotal!: number;
-  pendingCallBytes = 0;
   maxSubscriptions!: number;
   maxSubscriptionBytes!: number;
   subscriptionBytes = 0;

@@ -4,7 +4,6 @@
 import * as M from '../wamp/message.js';
 import { ProtocolViolation, validateClientMessage } from '../wamp/validate.js';
 import { ErrorUri, CloseReason } from '../wamp/errors.js';
-import { IdSequence } from '../wamp/ids.js';
 import { isReservedUri, isValidPattern, isValidUri } from '../wamp/uri.js';
 import type { Action, AuthorizerCall, Decision } from '../auth/authorizer.js';
 import type { MatchPolicy } from '../config/types.js';
@@ -15,8 +14,6 @@ import type { EncodingCache, SessionHandle, SessionOptions, Transport } from './
 import type { Realm } from './realm.js';
 import type { Router } from './router.js';
 import type { Subscription } from './broker.js';
-import type { Callee } from './registration.js';
-import type { Call } from './call.js';
 import { logRefusal } from './refusals.js';
 import { log } from '../log.js';
 import { logSessionJoined, logSessionLeft } from './session-log.js';
@@ -57,15 +54,6 @@ export class Session implements SessionHandle {
 
   /** Subscriptions this session holds (the broker owns the objects). */
   readonly subscriptions = new Set<Subscription>();
-  /** Registrations this session serves, one Callee per registration. */
-  readonly callees = new Set<Callee>();
-  /** Calls this session made that are not answered yet, by CALL.Request. */
-  readonly calls = new Map<number, Call>();
-  /** Their estimated bytes together (`max_pending_call_bytes`; the dealer keeps it). */
-  pendingCallBytes = 0;
-  /** Invocations sent to this session and not answered yet, by INVOCATION.Request. */
-  readonly invocations = new Map<number, Call>();
-  readonly invocationIds = new IdSequence();
 
   private state: State = 'new';
   private pendingAuth: PendingAuth | undefined;
@@ -467,7 +455,7 @@ export class Session implements SessionHandle {
     const answerable = type === M.CALL || type === M.SUBSCRIBE || type === M.UNSUBSCRIBE || type === M.REGISTER ||
       type === M.UNREGISTER || (type === M.PUBLISH && (msg[2] as M.Dict)['acknowledge'] === true);
     if (answerable && this.state === 'established') {
-      if (type === M.CALL) this.calls.delete(requestId as number);
+      if (type === M.CALL) this.realm!.dealer.forgetCall(this, requestId as number);
       this.send([M.ERROR, type, requestId, {}, 'junction.error.internal_error', ['internal router error; see the router log']]);
     }
   }
