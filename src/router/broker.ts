@@ -82,8 +82,15 @@ function isEligible(s: Session, e: Eligibility): boolean {
 }
 
 export class Broker {
+  // ---- the tables ----
+  /** (topic pattern, match) -> subscription. */
   private readonly index = new PatternIndex<Subscription>();
+  /** subscription ID -> subscription. */
   private readonly byId = new Map<number, Subscription>();
+  /** subscriber session -> its subscriptions (`max_subscriptions` counts them). */
+  private readonly bySubscriber = new Map<Session, Set<Subscription>>();
+  /** What all subscriptions cost together (`max_subscription_bytes`). */
+  private subscriptionBytes = 0;
   /** Reused on every publish; delivery is synchronous, so one scratch list is enough. */
   private readonly matches: Subscription[] = [];
   readonly store: EventStore;
@@ -137,17 +144,19 @@ export class Broker {
       return this.error(session, M.SUBSCRIBE, requestId, ErrorUri.notAuthorized, `session is not authorized to subscribe to '${topic}'`);
     }
     let sub = this.index.get(topic, match);
+    let held = this.bySubscriber.get(session);
+    if (!held) this.bySubscriber.set(session, (held = new Set()));
     if (!sub?.subscribers.has(session)) {
       const realm = this.realm;
-      if (session.subscriptions.size >= realm.maxSubscriptions) {
+      if (held.size >= realm.maxSubscriptions) {
         return this.error(session, M.SUBSCRIBE, requestId, TOO_MANY_SUBSCRIPTIONS,
-          `this session already has ${session.subscriptions.size} subscriptions (max_subscriptions ${realm.maxSubscriptions})`);
+          `this session already has ${held.size} subscriptions (max_subscriptions ${realm.maxSubscriptions})`);
       }
-      if (realm.subscriptionBytes + subscriptionCost(topic) > realm.maxSubscriptionBytes) {
+      if (this.subscriptionBytes + subscriptionCost(topic) > realm.maxSubscriptionBytes) {
         return this.error(session, M.SUBSCRIBE, requestId, TOO_MANY_SUBSCRIPTIONS,
           `the realm's subscriptions would take more than max_subscription_bytes (${realm.maxSubscriptionBytes} bytes)`);
       }
-      realm.subscriptionBytes += subscriptionCost(topic);
+      this.subscriptionBytes += subscriptionCost(topic);
     }
     const created = !sub;
     if (!sub) {
@@ -160,7 +169,7 @@ export class Broker {
     sub.subscribers.add(session);
     if (decision.partial) (sub.perTopic ??= new Set()).add(session);
     else sub.perTopic?.delete(session);
-    session.subscriptions.add(sub);
+    held.add(sub);
     session.send([M.SUBSCRIBED, requestId, sub.id]);
     const observer = this.realm.observer;
     if (observer) {
@@ -336,7 +345,10 @@ export class Broker {
   }
 
   removeSession(session: Session): void {
-    for (const sub of session.subscriptions) this.drop(session, sub);
+    const held = this.bySubscriber.get(session);
+    if (!held) return;
+    for (const sub of held) this.drop(session, sub);
+    this.bySubscriber.delete(session);
   }
 
   /** Meta API remove_subscriber: UNSUBSCRIBED revocation when the client announced it can hear it. */
@@ -349,9 +361,9 @@ export class Broker {
   }
 
   private drop(session: Session, sub: Subscription): void {
-    if (sub.subscribers.delete(session)) this.realm.subscriptionBytes -= subscriptionCost(sub.uri);
+    if (sub.subscribers.delete(session)) this.subscriptionBytes -= subscriptionCost(sub.uri);
     sub.perTopic?.delete(session);
-    session.subscriptions.delete(sub);
+    this.bySubscriber.get(session)?.delete(sub);
     this.realm.observer?.subscriberRemoved(session, sub);
     if (sub.subscribers.size === 0) {
       this.index.delete(sub.uri, sub.match);

@@ -13,7 +13,6 @@ import { peerAddress } from '../auth/throttle.js';
 import type { EncodingCache, SessionHandle, SessionOptions, Transport } from './transport.js';
 import type { Realm } from './realm.js';
 import type { Router } from './router.js';
-import type { Subscription } from './broker.js';
 import { logRefusal } from './refusals.js';
 import { log } from '../log.js';
 import { logSessionJoined, logSessionLeft } from './session-log.js';
@@ -52,8 +51,6 @@ export class Session implements SessionHandle {
   /** Published when the session ends, detached ones first (wamp.session.add_testament). */
   readonly testaments: Record<TestamentScope, Testament[]> = { detached: [], destroyed: [] };
 
-  /** Subscriptions this session holds (the broker owns the objects). */
-  readonly subscriptions = new Set<Subscription>();
 
   private state: State = 'new';
   private pendingAuth: PendingAuth | undefined;
