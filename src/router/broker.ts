@@ -6,6 +6,7 @@ import { logRefusal } from './refusals.js';
 import type { Decision } from '../auth/authorizer.js';
 import type { EventHistoryConfig, MatchPolicy, RetainedLimits } from '../config/types.js';
 import * as M from '../wamp/message.js';
+import type { PublishMessage, PublishOptions, SubscribeMessage, UnsubscribeMessage } from '../wamp/client-messages.js';
 import { ErrorUri } from '../wamp/errors.js';
 import { randomId, type IdSequence } from '../wamp/ids.js';
 import { isReservedUri, isValidPattern, isValidUri, reservedForPublishing } from '../wamp/uri.js';
@@ -57,16 +58,16 @@ interface Eligibility {
   excludeAuthrole?: string[];
 }
 
-function eligibilityOf(options: M.Dict): Eligibility | undefined {
+function eligibilityOf(options: PublishOptions): Eligibility | undefined {
   const { eligible, eligible_authid, eligible_authrole, exclude, exclude_authid, exclude_authrole } = options;
   if (!eligible && !eligible_authid && !eligible_authrole && !exclude && !exclude_authid && !exclude_authrole) return undefined;
   return {
-    eligible: eligible as number[] | undefined,
-    eligibleAuthid: eligible_authid as string[] | undefined,
-    eligibleAuthrole: eligible_authrole as string[] | undefined,
-    exclude: exclude as number[] | undefined,
-    excludeAuthid: exclude_authid as string[] | undefined,
-    excludeAuthrole: exclude_authrole as string[] | undefined,
+    eligible,
+    eligibleAuthid: eligible_authid,
+    eligibleAuthrole: eligible_authrole,
+    exclude,
+    excludeAuthid: exclude_authid,
+    excludeAuthrole: exclude_authrole,
   };
 }
 
@@ -130,11 +131,11 @@ export class Broker {
   }
 
   /** `decided`: the dynamic authorizer's decision, already obtained by the session. */
-  subscribe(session: Session, msg: M.WampMessage, decided?: Decision): void {
-    const requestId = msg[1] as number;
-    const options = msg[2] as M.Dict;
-    const topic = msg[3] as string;
-    const match = (options['match'] as MatchPolicy | undefined) ?? 'exact';
+  subscribe(session: Session, msg: SubscribeMessage, decided?: Decision): void {
+    const requestId = msg[1];
+    const options = msg[2];
+    const topic = msg[3];
+    const match = options.match ?? 'exact';
     if (!isValidPattern(topic, match, this.realm.uriCheck)) {
       return this.error(session, M.SUBSCRIBE, requestId, ErrorUri.invalidUri, `invalid topic URI '${topic}' for match '${match}'`);
     }
@@ -176,7 +177,7 @@ export class Broker {
       if (created) observer.subscriptionCreated(session, sub);
       if (added) observer.subscriberAdded(session, sub);
     }
-    if (options['get_retained'] === true) this.sendRetained(session, sub, decision);
+    if (options.get_retained === true) this.sendRetained(session, sub, decision);
   }
 
   /**
@@ -232,21 +233,22 @@ export class Broker {
     session.send(event);
   }
 
-  unsubscribe(session: Session, msg: M.WampMessage): void {
-    const requestId = msg[1] as number;
-    const sub = this.byId.get(msg[2] as number);
+  unsubscribe(session: Session, msg: UnsubscribeMessage): void {
+    const requestId = msg[1];
+    const subscriptionId = msg[2];
+    const sub = this.byId.get(subscriptionId);
     if (!sub || !sub.subscribers.has(session)) {
-      return this.error(session, M.UNSUBSCRIBE, requestId, ErrorUri.noSuchSubscription, `no subscription ${String(msg[2])} for this session`);
+      return this.error(session, M.UNSUBSCRIBE, requestId, ErrorUri.noSuchSubscription, `no subscription ${subscriptionId} for this session`);
     }
     this.drop(session, sub);
     session.send([M.UNSUBSCRIBED, requestId]);
   }
 
-  publish(session: Session, msg: M.WampMessage, decided?: Decision): void {
-    const requestId = msg[1] as number;
-    const options = msg[2] as M.Dict;
-    const topic = msg[3] as string;
-    const acknowledge = options['acknowledge'] === true;
+  publish(session: Session, msg: PublishMessage, decided?: Decision): void {
+    const requestId = msg[1];
+    const options = msg[2];
+    const topic = msg[3];
+    const acknowledge = options.acknowledge === true;
     if (!isValidUri(topic, this.realm.uriCheck)) {
       if (acknowledge) this.error(session, M.PUBLISH, requestId, ErrorUri.invalidUri, `invalid topic URI '${topic}'`);
       return;
@@ -264,10 +266,10 @@ export class Broker {
       return;
     }
     const publicationId = randomId();
-    const disclose = decision.disclose || options['disclose_me'] === true;
+    const disclose = decision.disclose || options.disclose_me === true;
     this.dispatch(session, publicationId, topic, options, msg, disclose);
     if (options[CLEAR_RETAINED] === true) this.store.forgetRetained(topic);
-    if (options['retain'] === true || this.store.keepsHistory) this.remember(session, publicationId, topic, options, msg, disclose);
+    if (options.retain === true || this.store.keepsHistory) this.remember(session, publicationId, topic, options, msg, disclose);
     if (acknowledge) session.send([M.PUBLISHED, requestId, publicationId]);
   }
 
@@ -275,21 +277,22 @@ export class Broker {
    * Publishes on behalf of a session that is leaving (testaments): authorized with its role, never
    * acknowledged, and not delivered back to it.
    */
-  publishFrom(session: Session, topic: string, options: M.Dict, args: unknown[] | undefined, kwargs: M.Dict | undefined): boolean {
+  publishFrom(session: Session, topic: string, options: PublishOptions, args: unknown[] | undefined, kwargs: M.Dict | undefined): boolean {
     if (!isValidUri(topic, this.realm.uriCheck) || isReservedUri(topic)) return false;
     const decision = this.realm.authorizer.authorize(session.authrole, 'publish', topic);
     if (!decision.allow) return false;
-    const msg: M.WampMessage = [M.PUBLISH, 0, options, topic];
+    const msg: PublishMessage = [M.PUBLISH, 0, options, topic];
     if (args !== undefined || kwargs !== undefined) msg.push(args ?? []);
     if (kwargs !== undefined) msg.push(kwargs);
     const publicationId = randomId();
-    const disclose = decision.disclose || options['disclose_me'] === true;
+    const disclose = decision.disclose || options.disclose_me === true;
     this.dispatch(session, publicationId, topic, options, msg, disclose);
-    if (options['retain'] === true || this.store.keepsHistory) this.remember(session, publicationId, topic, options, msg, disclose);
+    if (options.retain === true || this.store.keepsHistory) this.remember(session, publicationId, topic, options, msg, disclose);
     return true;
   }
 
-  private remember(session: Session, publication: number, topic: string, options: M.Dict, msg: M.WampMessage, disclosed: boolean): void {
+  private remember(session: Session, publication: number, topic: string, options: PublishOptions, msg: PublishMessage, disclosed: boolean): void {
+    // Kept as they came (a transparent payload is one opaque item in the args place).
     const args = msg[4] as unknown[] | undefined;
     const kwargs = msg[5] as M.Dict | undefined;
     const event: StoredEvent = {
@@ -304,17 +307,17 @@ export class Broker {
       options,
       bytes: EVENT_COST + topic.length + (args === undefined ? 0 : approximateBytes(args)) + (kwargs === undefined ? 0 : approximateBytes(kwargs)),
     };
-    if (options['retain'] === true) this.store.retain(event);
+    if (options.retain === true) this.store.retain(event);
     this.store.record(event);
   }
 
   /** Delivers one publication to every matching subscription. `msg` supplies the payload tail. */
-  private dispatch(publisher: Session, publicationId: number, topic: string, options: M.Dict, msg: M.WampMessage, disclose: boolean): void {
+  private dispatch(publisher: Session, publicationId: number, topic: string, options: PublishOptions, msg: PublishMessage, disclose: boolean): void {
     if (this.lastPublished && this.store.retainedEvent(topic)) this.lastPublished.set(topic, ++this.publishCount);
     const matches = this.matches;
     this.index.matchAll(topic, matches);
     if (matches.length === 0) return;
-    const excludeMe = options['exclude_me'] !== false;
+    const excludeMe = options.exclude_me !== false;
     const eligibility = eligibilityOf(options);
     const publisherDetails = disclose
       ? { publisher: publisher.id, publisher_authid: publisher.authid, publisher_authrole: publisher.authrole }

@@ -13,8 +13,11 @@
 
 import { logRefusal } from './refusals.js';
 import type { Decision } from '../auth/authorizer.js';
-import type { CallQueueConfig, MatchPolicy } from '../config/types.js';
+import type { CallQueueConfig } from '../config/types.js';
 import * as M from '../wamp/message.js';
+import type {
+  CallMessage, CancelMessage, InvocationErrorMessage, RegisterMessage, UnregisterMessage, YieldMessage,
+} from '../wamp/client-messages.js';
 import { ErrorUri } from '../wamp/errors.js';
 import { IdSequence } from '../wamp/ids.js';
 import { isReservedUri, isValidPattern, isValidUri, reservedNamespace } from '../wamp/uri.js';
@@ -22,11 +25,9 @@ import { ProtocolViolation } from '../wamp/validate.js';
 import { PatternIndex } from './pattern-index.js';
 import { Call } from './call.js';
 import { approximateBytes } from './payload-size.js';
-import { Callee, Registration, type InvokePolicy } from './registration.js';
+import { Callee, Registration } from './registration.js';
 import type { Realm } from './realm.js';
 import type { Session } from './session.js';
-
-type CancelMode = 'skip' | 'kill' | 'killnowait';
 
 /** A CALL while the caller already has the realm's `max_pending_calls` calls unanswered, or past
  *  `max_pending_call_bytes` (the session's) or `max_pending_call_bytes_total` (the realm's). */
@@ -118,12 +119,12 @@ export class Dealer {
   // ---- REGISTER / UNREGISTER ----
 
   /** `decided`: the dynamic authorizer's decision, already obtained by the session. */
-  register(session: Session, msg: M.WampMessage, decided?: Decision): void {
-    const requestId = msg[1] as number;
-    const options = msg[2] as M.Dict;
-    const procedure = msg[3] as string;
-    const match = (options['match'] as MatchPolicy | undefined) ?? 'exact';
-    const invoke = (options['invoke'] as InvokePolicy | undefined) ?? 'single';
+  register(session: Session, msg: RegisterMessage, decided?: Decision): void {
+    const requestId = msg[1];
+    const options = msg[2];
+    const procedure = msg[3];
+    const match = options.match ?? 'exact';
+    const invoke = options.invoke ?? 'single';
     if (!isValidPattern(procedure, match, this.realm.uriCheck)) {
       return this.error(session, M.REGISTER, requestId, ErrorUri.invalidUri, `invalid procedure URI '${procedure}' for match '${match}'`);
     }
@@ -138,7 +139,7 @@ export class Dealer {
     }
     let reg = this.index.get(procedure, match);
     if (reg && reg.callees.length > 0) {
-      if (options['force_reregister'] === true) {
+      if (options.force_reregister === true) {
         this.revokeAll(reg);
       } else if (reg.calleeOf(session)) {
         return this.error(session, M.REGISTER, requestId, ErrorUri.procedureAlreadyExists, `this session already registered '${procedure}'`);
@@ -157,8 +158,8 @@ export class Dealer {
     }
     // A registration kept alive only by its queue adopts the policy of whoever registers first.
     if (reg.callees.length === 0) reg.invoke = invoke;
-    const concurrency = typeof options['concurrency'] === 'number' && options['concurrency'] > 0 ? options['concurrency'] : Infinity;
-    const callee = new Callee(session, reg, concurrency, options['disclose_caller'] === true, options['forward_timeout'] === true);
+    const concurrency = options.concurrency !== undefined && options.concurrency > 0 ? options.concurrency : Infinity;
+    const callee = new Callee(session, reg, concurrency, options.disclose_caller === true, options.forward_timeout === true);
     reg.callees.push(callee);
     this.calleeWork(session).serving.add(callee);
     session.send([M.REGISTERED, requestId, reg.id]);
@@ -172,12 +173,13 @@ export class Dealer {
     this.drainQueue(reg);
   }
 
-  unregister(session: Session, msg: M.WampMessage): void {
-    const requestId = msg[1] as number;
-    const reg = this.byId.get(msg[2] as number);
+  unregister(session: Session, msg: UnregisterMessage): void {
+    const requestId = msg[1];
+    const registrationId = msg[2];
+    const reg = this.byId.get(registrationId);
     const callee = reg?.calleeOf(session);
     if (!callee) {
-      return this.error(session, M.UNREGISTER, requestId, ErrorUri.noSuchRegistration, `no registration ${String(msg[2])} for this session`);
+      return this.error(session, M.UNREGISTER, requestId, ErrorUri.noSuchRegistration, `no registration ${registrationId} for this session`);
     }
     // Invocations already sent stay valid: the callee may still answer them.
     this.detachCallee(callee);
@@ -232,11 +234,11 @@ export class Dealer {
 
   // ---- CALL ----
 
-  call(session: Session, msg: M.WampMessage, decided?: Decision): void {
-    const requestId = msg[1] as number;
-    const options = msg[2] as M.Dict;
-    const procedure = msg[3] as string;
-    if (options['progress'] === true) {
+  call(session: Session, msg: CallMessage, decided?: Decision): void {
+    const requestId = msg[1];
+    const options = msg[2];
+    const procedure = msg[3];
+    if (options.progress === true) {
       throw new ProtocolViolation('progressive call invocations (CALL with progress) are not supported by this router');
     }
     const waiting = this.callerCalls(session);
@@ -268,7 +270,7 @@ export class Dealer {
     if (!reg || (isReservedUri(procedure) && !isReservedUri(reg.uri))) {
       return this.error(session, M.CALL, requestId, ErrorUri.noSuchProcedure, `no callee registered for procedure '${procedure}'`);
     }
-    const call = new Call(session, requestId, procedure, options, msg, reg, decision.disclose || options['disclose_me'] === true);
+    const call = new Call(session, requestId, procedure, options, msg, reg, decision.disclose || options.disclose_me === true);
     waiting.byRequest.set(requestId, call);
     call.bytes = bytes;
     waiting.bytes += bytes;
@@ -362,11 +364,10 @@ export class Dealer {
 
   // ---- answers from the callee ----
 
-  yield(session: Session, msg: M.WampMessage): void {
-    const call = this.invocationOf(session, msg[1] as number, 'YIELD');
+  yield(session: Session, msg: YieldMessage): void {
+    const call = this.invocationOf(session, msg[1], 'YIELD');
     if (!call) return;
-    const options = msg[2] as M.Dict;
-    if (options['progress'] === true) {
+    if (msg[2].progress === true) {
       if (call.state !== 'running' || !call.receiveProgress) return;
       call.caller.send(withPayload([M.RESULT, call.requestId, { progress: true }], msg, 3));
       // The timeout counts to the first result and between results.
@@ -378,10 +379,10 @@ export class Dealer {
     this.drainQueue(call.registration);
   }
 
-  invocationError(session: Session, msg: M.WampMessage): void {
-    const call = this.invocationOf(session, msg[2] as number, 'ERROR');
+  invocationError(session: Session, msg: InvocationErrorMessage): void {
+    const call = this.invocationOf(session, msg[2], 'ERROR');
     if (!call) return;
-    const uri = msg[4] as string;
+    const uri = msg[4];
     if (!isValidUri(uri)) throw new ProtocolViolation(`ERROR with an invalid error URI '${uri}'`);
     this.releaseCalleeSlot(call);
     if (call.state === 'running') this.answerCaller(call, withPayload([M.ERROR, M.CALL, call.requestId, msg[3], uri], msg, 5), 'error');
@@ -400,10 +401,10 @@ export class Dealer {
 
   // ---- CANCEL, timeouts, departures ----
 
-  cancel(session: Session, msg: M.WampMessage): void {
-    const call = this.callers.get(session)?.byRequest.get(msg[1] as number);
+  cancel(session: Session, msg: CancelMessage): void {
+    const call = this.callers.get(session)?.byRequest.get(msg[1]);
     if (!call) return; // already answered: nothing to cancel
-    let mode = ((msg[2] as M.Dict)['mode'] as CancelMode | undefined) ?? 'killnowait';
+    let mode = msg[2].mode ?? 'killnowait';
     if (call.state === 'queued') {
       call.registration.queue.delete(call);
       this.failCall(call, ErrorUri.canceled, 'the call was canceled while queued');

@@ -3,6 +3,7 @@
 
 import * as M from '../wamp/message.js';
 import { ProtocolViolation, validateClientMessage } from '../wamp/validate.js';
+import type { ActionMessage, AuthenticateMessage, ClientMessage, HelloMessage, PublishOptions } from '../wamp/client-messages.js';
 import { ErrorUri, CloseReason } from '../wamp/errors.js';
 import { isReservedUri, isValidPattern, isValidUri } from '../wamp/uri.js';
 import type { Action, AuthorizerCall, Decision } from '../auth/authorizer.js';
@@ -24,7 +25,8 @@ export interface Testament {
   topic: string;
   args: unknown[] | undefined;
   kwargs: M.Dict | undefined;
-  options: M.Dict;
+  /** Checked as a PUBLISH's options when the testament was added. */
+  options: PublishOptions;
 }
 
 /** The authorization action of each message that needs one. */
@@ -128,7 +130,7 @@ export class Session implements SessionHandle {
       this.held.push(raw);
       return;
     }
-    let msg: M.WampMessage;
+    let msg: ClientMessage;
     try {
       msg = validateClientMessage(raw);
     } catch (err) {
@@ -138,7 +140,7 @@ export class Session implements SessionHandle {
     this.guarded(msg, () => this.dispatch(msg));
   }
 
-  private guarded(msg: M.WampMessage, handle: () => void): void {
+  private guarded(msg: ClientMessage, handle: () => void): void {
     try {
       handle();
     } catch (err) {
@@ -147,7 +149,7 @@ export class Session implements SessionHandle {
         return;
       }
       // A bug of ours must not take the router down, nor leave the request unanswered.
-      log.error(`session ${this.id}: internal error handling ${M.MESSAGE_NAMES[msg[0] as number]}: ${(err as Error).stack}`);
+      log.error(`session ${this.id}: internal error handling ${M.MESSAGE_NAMES[msg[0]]}: ${(err as Error).stack}`);
       this.answerInternalError(msg);
     }
   }
@@ -233,30 +235,29 @@ export class Session implements SessionHandle {
 
   // ---- internals ----
 
-  private dispatch(msg: M.WampMessage): void {
-    const type = msg[0] as number;
+  private dispatch(msg: ClientMessage): void {
     switch (this.state) {
       case 'new':
-        if (type === M.HELLO) return this.onHello(msg);
-        if (type === M.ABORT) return this.terminate();
-        throw new ProtocolViolation(`${M.MESSAGE_NAMES[type]} received before HELLO`);
+        if (msg[0] === M.HELLO) return this.onHello(msg);
+        if (msg[0] === M.ABORT) return this.terminate();
+        throw new ProtocolViolation(`${M.MESSAGE_NAMES[msg[0]]} received before HELLO`);
       case 'authenticating':
-        if (type === M.AUTHENTICATE && !this.authInProgress) return this.onAuthenticate(msg);
-        if (type === M.ABORT) return this.terminate();
-        throw new ProtocolViolation(`${M.MESSAGE_NAMES[type]} received while authenticating`);
+        if (msg[0] === M.AUTHENTICATE && !this.authInProgress) return this.onAuthenticate(msg);
+        if (msg[0] === M.ABORT) return this.terminate();
+        throw new ProtocolViolation(`${M.MESSAGE_NAMES[msg[0]]} received while authenticating`);
       case 'closing':
         // Our GOODBYE is out: the client's GOODBYE completes the close; anything else is ignored.
-        if (type === M.GOODBYE || type === M.ABORT) this.terminate();
+        if (msg[0] === M.GOODBYE || msg[0] === M.ABORT) this.terminate();
         return;
       case 'established':
-        return this.onEstablished(type, msg);
+        return this.onEstablished(msg);
     }
   }
 
-  private onEstablished(type: number, msg: M.WampMessage): void {
+  private onEstablished(msg: ClientMessage): void {
     const realm = this.realm!;
-    if (this.dynamicAuthorization && ACTION_OF[type] !== undefined) return this.authorizeDynamically(type, msg);
-    switch (type) {
+    if (this.dynamicAuthorization && ACTION_OF[msg[0]] !== undefined) return this.authorizeDynamically(msg as ActionMessage);
+    switch (msg[0]) {
       case M.PUBLISH: return realm.broker.publish(this, msg);
       case M.CALL: return realm.dealer.call(this, msg);
       case M.YIELD: return realm.dealer.yield(this, msg);
@@ -274,7 +275,7 @@ export class Session implements SessionHandle {
         this.terminate(true, `client aborted (${String(msg[2]).slice(0, 200)})`);
         return;
       default:
-        throw new ProtocolViolation(`${M.MESSAGE_NAMES[type]} received on an established session`);
+        throw new ProtocolViolation(`${M.MESSAGE_NAMES[msg[0]]} received on an established session`);
     }
   }
 
@@ -284,21 +285,22 @@ export class Session implements SessionHandle {
   }
 
   /** PUBLISH, CALL, SUBSCRIBE, REGISTER of a role with an authorizer procedure. */
-  private authorizeDynamically(type: number, msg: M.WampMessage): void {
+  private authorizeDynamically(msg: ActionMessage): void {
     const realm = this.realm!;
-    const options = msg[2] as M.Dict;
-    const uri = msg[3] as string;
-    const match = (options['match'] as MatchPolicy | undefined) ?? 'exact';
+    const type = msg[0];
+    const options = msg[2];
+    const uri = msg[3];
+    const match: MatchPolicy = (type === M.SUBSCRIBE || type === M.REGISTER ? msg[2].match : undefined) ?? 'exact';
     const valid = type === M.SUBSCRIBE || type === M.REGISTER ? isValidPattern(uri, match, realm.uriCheck) : isValidUri(uri, realm.uriCheck);
     // An invalid URI is refused by the broker or dealer as for any role, without asking anyone.
     const decision = valid ? realm.authorizer.authorizeDynamic(this.callAuthorizer, this.authorizerDetails(), ACTION_OF[type]!, uri, options) : DENIED;
-    if (!(decision instanceof Promise)) return this.dispatchDecided(type, msg, decision);
+    if (!(decision instanceof Promise)) return this.dispatchDecided(msg, decision);
     this.held = [];
     void decision.then((d) => {
       const held = this.held ?? [];
       this.held = undefined;
       if (this.state !== 'established') return;
-      this.guarded(msg, () => this.dispatchDecided(type, msg, d));
+      this.guarded(msg, () => this.dispatchDecided(msg, d));
       for (let i = 0; i < held.length; i++) {
         this.receive(held[i]);
         const heldAgain = this.held as unknown[] | undefined;
@@ -311,12 +313,14 @@ export class Session implements SessionHandle {
     });
   }
 
-  private dispatchDecided(type: number, msg: M.WampMessage, decision: Decision): void {
+  private dispatchDecided(msg: ActionMessage, decision: Decision): void {
     const realm = this.realm!;
-    if (type === M.PUBLISH) return realm.broker.publish(this, msg, decision);
-    if (type === M.CALL) return realm.dealer.call(this, msg, decision);
-    if (type === M.SUBSCRIBE) return realm.broker.subscribe(this, msg, decision);
-    return realm.dealer.register(this, msg, decision);
+    switch (msg[0]) {
+      case M.PUBLISH: return realm.broker.publish(this, msg, decision);
+      case M.CALL: return realm.dealer.call(this, msg, decision);
+      case M.SUBSCRIBE: return realm.broker.subscribe(this, msg, decision);
+      case M.REGISTER: return realm.dealer.register(this, msg, decision);
+    }
   }
 
   /** Only sessions whose role has an authorizer get this function (most sessions never do). */
@@ -334,9 +338,9 @@ export class Session implements SessionHandle {
     };
   }
 
-  private onHello(msg: M.WampMessage): void {
-    const realmName = msg[1] as string;
-    const details = msg[2] as M.Dict;
+  private onHello(msg: HelloMessage): void {
+    const realmName = msg[1];
+    const details = msg[2];
     if (typeof details['authid'] === 'string') this.helloAuthid = details['authid'].slice(0, 200);
     if (!isValidUri(realmName)) return this.abort(ErrorUri.invalidUri, `invalid realm URI '${realmName}'`);
     const roles = details['roles'];
@@ -371,7 +375,7 @@ export class Session implements SessionHandle {
     }));
   }
 
-  private onAuthenticate(msg: M.WampMessage): void {
+  private onAuthenticate(msg: AuthenticateMessage): void {
     const pending = this.pendingAuth;
     if (!pending) throw new ProtocolViolation('AUTHENTICATE without a CHALLENGE');
     this.pendingAuth = undefined;
@@ -383,7 +387,7 @@ export class Session implements SessionHandle {
       log.warn(`session ${this.id} ${this.transport.info.peer}: refused: too many failed authentications from ${address}`);
       return this.abort(ErrorUri.authenticationFailed, 'too many failed authentications from this address; try again later');
     }
-    const check = () => this.proceed(pending.authenticate(msg[1] as string, msg[2] as M.Dict));
+    const check = () => this.proceed(pending.authenticate(msg[1], msg[2]));
     if (wait === 0) return check();
     this.authInProgress = true;
     const timer = setTimeout(() => {
@@ -446,14 +450,12 @@ export class Session implements SessionHandle {
     logSessionJoined(this);
   }
 
-  private answerInternalError(msg: M.WampMessage): void {
-    const type = msg[0] as number;
-    const requestId = msg[1];
-    const answerable = type === M.CALL || type === M.SUBSCRIBE || type === M.UNSUBSCRIBE || type === M.REGISTER ||
-      type === M.UNREGISTER || (type === M.PUBLISH && (msg[2] as M.Dict)['acknowledge'] === true);
+  private answerInternalError(msg: ClientMessage): void {
+    const answerable = msg[0] === M.CALL || msg[0] === M.SUBSCRIBE || msg[0] === M.UNSUBSCRIBE || msg[0] === M.REGISTER ||
+      msg[0] === M.UNREGISTER || (msg[0] === M.PUBLISH && msg[2].acknowledge === true);
     if (answerable && this.state === 'established') {
-      if (type === M.CALL) this.realm!.dealer.forgetCall(this, requestId as number);
-      this.send([M.ERROR, type, requestId, {}, 'junction.error.internal_error', ['internal router error; see the router log']]);
+      if (msg[0] === M.CALL) this.realm!.dealer.forgetCall(this, msg[1]);
+      this.send([M.ERROR, msg[0], msg[1], {}, 'junction.error.internal_error', ['internal router error; see the router log']]);
     }
   }
 
