@@ -3,13 +3,13 @@
 // for all of that subscription's subscribers (the EncodingCache travels with it).
 
 import { logRefusal } from './refusals.js';
-import type { Decision } from '../auth/authorizer.js';
+import { INVALID_URI, type Decision } from '../auth/authorizer.js';
 import type { EventHistoryConfig, MatchPolicy, RetainedLimits } from '../config/types.js';
 import * as M from '../wamp/message.js';
 import type { PublishMessage, PublishOptions, SubscribeMessage, UnsubscribeMessage } from '../wamp/client-messages.js';
 import { ErrorUri } from '../wamp/errors.js';
 import { randomId, type IdSequence } from '../wamp/ids.js';
-import { isReservedUri, isValidPattern, isValidUri, reservedForPublishing } from '../wamp/uri.js';
+import { isReservedUri, isValidUri, reservedForPublishing } from '../wamp/uri.js';
 import { PatternIndex } from './pattern-index.js';
 import type { EncodingCache } from './transport.js';
 import type { Realm } from './realm.js';
@@ -130,16 +130,15 @@ export class Broker {
     return out;
   }
 
-  /** `decided`: the dynamic authorizer's decision, already obtained by the session. */
-  subscribe(session: Session, msg: SubscribeMessage, decided?: Decision): void {
+  /** `decision`: the authorizer's, obtained by the session (URI validity included). */
+  subscribe(session: Session, msg: SubscribeMessage, decision: Decision): void {
     const requestId = msg[1];
     const options = msg[2];
     const topic = msg[3];
     const match = options.match ?? 'exact';
-    if (!isValidPattern(topic, match, this.realm.uriCheck)) {
+    if (decision === INVALID_URI) {
       return this.error(session, M.SUBSCRIBE, requestId, ErrorUri.invalidUri, `invalid topic URI '${topic}' for match '${match}'`);
     }
-    const decision = decided ?? this.realm.authorizer.authorize(session.authrole, 'subscribe', topic, match);
     if (!decision.allow) {
       logRefusal(session, 'subscribe to', topic);
       return this.error(session, M.SUBSCRIBE, requestId, ErrorUri.notAuthorized, `session is not authorized to subscribe to '${topic}'`);
@@ -244,12 +243,13 @@ export class Broker {
     session.send([M.UNSUBSCRIBED, requestId]);
   }
 
-  publish(session: Session, msg: PublishMessage, decided?: Decision): void {
+  /** `decision`: the authorizer's, obtained by the session (URI validity included). */
+  publish(session: Session, msg: PublishMessage, decision: Decision): void {
     const requestId = msg[1];
     const options = msg[2];
     const topic = msg[3];
     const acknowledge = options.acknowledge === true;
-    if (!isValidUri(topic, this.realm.uriCheck)) {
+    if (decision === INVALID_URI) {
       if (acknowledge) this.error(session, M.PUBLISH, requestId, ErrorUri.invalidUri, `invalid topic URI '${topic}'`);
       return;
     }
@@ -259,7 +259,6 @@ export class Broker {
       if (acknowledge) this.error(session, M.PUBLISH, requestId, ErrorUri.invalidUri, `'${topic}': the ${reserved} namespace is reserved for the router`);
       return;
     }
-    const decision = decided ?? this.realm.authorizer.authorize(session.authrole, 'publish', topic);
     if (!decision.allow) {
       logRefusal(session, 'publish to', topic);
       if (acknowledge) this.error(session, M.PUBLISH, requestId, ErrorUri.notAuthorized, `session is not authorized to publish to '${topic}'`);

@@ -12,7 +12,7 @@
 // its concurrency slot is free) and `drainQueue` (queued calls take the freed slots).
 
 import { logRefusal } from './refusals.js';
-import type { Decision } from '../auth/authorizer.js';
+import { INVALID_URI, type Decision } from '../auth/authorizer.js';
 import type { CallQueueConfig } from '../config/types.js';
 import * as M from '../wamp/message.js';
 import type {
@@ -20,7 +20,7 @@ import type {
 } from '../wamp/client-messages.js';
 import { ErrorUri } from '../wamp/errors.js';
 import { IdSequence } from '../wamp/ids.js';
-import { isReservedUri, isValidPattern, isValidUri, reservedNamespace } from '../wamp/uri.js';
+import { isReservedUri, isValidUri, reservedNamespace } from '../wamp/uri.js';
 import { ProtocolViolation } from '../wamp/validate.js';
 import { PatternIndex } from './pattern-index.js';
 import { Call } from './call.js';
@@ -118,14 +118,14 @@ export class Dealer {
 
   // ---- REGISTER / UNREGISTER ----
 
-  /** `decided`: the dynamic authorizer's decision, already obtained by the session. */
-  register(session: Session, msg: RegisterMessage, decided?: Decision): void {
+  /** `decision`: the authorizer's, obtained by the session (URI validity included). */
+  register(session: Session, msg: RegisterMessage, decision: Decision): void {
     const requestId = msg[1];
     const options = msg[2];
     const procedure = msg[3];
     const match = options.match ?? 'exact';
     const invoke = options.invoke ?? 'single';
-    if (!isValidPattern(procedure, match, this.realm.uriCheck)) {
+    if (decision === INVALID_URI) {
       return this.error(session, M.REGISTER, requestId, ErrorUri.invalidUri, `invalid procedure URI '${procedure}' for match '${match}'`);
     }
     const reserved = session.privileged ? undefined : reservedNamespace(procedure);
@@ -133,7 +133,7 @@ export class Dealer {
       logRefusal(session, 'register', procedure, `the ${reserved} namespace is reserved for the router`);
       return this.error(session, M.REGISTER, requestId, ErrorUri.invalidUri, `'${procedure}': the ${reserved} namespace is reserved for the router`);
     }
-    if (!(decided ?? this.realm.authorizer.authorize(session.authrole, 'register', procedure, match)).allow) {
+    if (!decision.allow) {
       logRefusal(session, 'register', procedure);
       return this.error(session, M.REGISTER, requestId, ErrorUri.notAuthorized, `session is not authorized to register '${procedure}'`);
     }
@@ -234,7 +234,8 @@ export class Dealer {
 
   // ---- CALL ----
 
-  call(session: Session, msg: CallMessage, decided?: Decision): void {
+  /** `decision`: the authorizer's, obtained by the session (URI validity included). */
+  call(session: Session, msg: CallMessage, decision: Decision): void {
     const requestId = msg[1];
     const options = msg[2];
     const procedure = msg[3];
@@ -256,10 +257,9 @@ export class Dealer {
       return this.error(session, M.CALL, requestId, TOO_MANY_PENDING_CALLS,
         `calls waiting for an answer in this realm would hold more than max_pending_call_bytes_total (${this.realm.maxPendingCallBytesTotal} bytes)`);
     }
-    if (!isValidUri(procedure, this.realm.uriCheck)) {
+    if (decision === INVALID_URI) {
       return this.error(session, M.CALL, requestId, ErrorUri.invalidUri, `invalid procedure URI '${procedure}'`);
     }
-    const decision = decided ?? this.realm.authorizer.authorize(session.authrole, 'call', procedure);
     if (!decision.allow) {
       logRefusal(session, 'call', procedure);
       return this.error(session, M.CALL, requestId, ErrorUri.notAuthorized, `session is not authorized to call '${procedure}'`);

@@ -88,10 +88,7 @@ export class Realm {
     this.authorizer = new Authorizer(roles);
     let ended = 0;
     for (const session of [...this.joined.values()]) {
-      if (this.authorizer.hasRole(session.authrole)) {
-        session.refreshAuthorization();
-        continue;
-      }
+      if (this.authorizer.hasRole(session.authrole)) continue;
       session.goodbye('wamp.close.killed', `role '${session.authrole}' was removed from realm '${this.name}'`);
       ended++;
     }

@@ -5,9 +5,8 @@ import * as M from '../wamp/message.js';
 import { ProtocolViolation, validateClientMessage } from '../wamp/validate.js';
 import type { ActionMessage, AuthenticateMessage, ClientMessage, HelloMessage, PublishOptions } from '../wamp/client-messages.js';
 import { ErrorUri, CloseReason } from '../wamp/errors.js';
-import { isReservedUri, isValidPattern, isValidUri } from '../wamp/uri.js';
-import type { Action, AuthorizerCall, Decision } from '../auth/authorizer.js';
-import type { MatchPolicy } from '../config/types.js';
+import { isReservedUri, isValidUri } from '../wamp/uri.js';
+import type { Action, AuthorizerCall, Decision, Requester } from '../auth/authorizer.js';
 import { clientHasFeature, routerRoles, ROUTER_AGENT } from '../wamp/features.js';
 import { beginAuthentication, type AuthOutcome, type PendingAuth } from '../auth/authenticator.js';
 import { peerAddress } from '../auth/throttle.js';
@@ -29,16 +28,14 @@ export interface Testament {
   options: PublishOptions;
 }
 
-/** The authorization action of each message that needs one. */
-const ACTION_OF: Partial<Record<number, Action>> = { [M.PUBLISH]: 'publish', [M.CALL]: 'call', [M.SUBSCRIBE]: 'subscribe', [M.REGISTER]: 'register' };
-const DENIED: Decision = Object.freeze({ allow: false, disclose: false });
 /** Messages a session may send while its authorizer is still deciding (then it is a flood). */
-const MAX_HELD_MESSAGES = 1000;
+const MAX_WAITING_MESSAGES = 1000;
+const NO_OPTIONS: M.Dict = Object.freeze({}) as M.Dict;
 const CLIENT_ROLES = ['publisher', 'subscriber', 'caller', 'callee'];
 /** How long we wait for the client's GOODBYE reply after we said GOODBYE. */
 const GOODBYE_WAIT_MS = 2000;
 
-export class Session implements SessionHandle {
+export class Session implements SessionHandle, Requester {
   id = 0;
   realm: Realm | undefined;
   authid = '';
@@ -59,10 +56,8 @@ export class Session implements SessionHandle {
   private authInProgress = false;
   private goodbyeTimer: NodeJS.Timeout | undefined;
   private openTimer: NodeJS.Timeout | undefined;
-  /** The realm's authorizer procedure decides this session's actions. */
-  private dynamicAuthorization = false;
-  /** Messages received while a dynamic authorizer decides an earlier one. */
-  private held: unknown[] | undefined;
+  /** Messages received while a dynamic authorizer decides an earlier one (as received, checked in their turn). */
+  private waitingForAuthorizer: unknown[] | undefined;
   /** The authid the client asked for in HELLO, for logs only. */
   private helloAuthid = '';
 
@@ -96,6 +91,10 @@ export class Session implements SessionHandle {
     this.abort(ErrorUri.timeout, `no ${waitingFor} within ${limit} ms`);
   }
 
+  private get closed(): boolean {
+    return this.state === 'closed';
+  }
+
   get established(): boolean {
     return this.state === 'established';
   }
@@ -124,12 +123,18 @@ export class Session implements SessionHandle {
 
   receive(raw: unknown): void {
     if (this.state === 'closed') return;
-    if (this.held) {
+    if (this.waitingForAuthorizer) {
       // A dynamic authorizer is deciding an earlier message: later ones wait, in order.
-      if (this.held.length >= MAX_HELD_MESSAGES) return this.protocolError(`more than ${MAX_HELD_MESSAGES} messages sent while the authorizer was deciding`);
-      this.held.push(raw);
+      if (this.waitingForAuthorizer.length >= MAX_WAITING_MESSAGES) {
+        return this.protocolError(`more than ${MAX_WAITING_MESSAGES} messages sent while the authorizer was deciding`);
+      }
+      this.waitingForAuthorizer.push(raw);
       return;
     }
+    this.handle(raw);
+  }
+
+  private handle(raw: unknown): void {
     let msg: ClientMessage;
     try {
       msg = validateClientMessage(raw);
@@ -180,9 +185,7 @@ export class Session implements SessionHandle {
       return false;
     };
     if (action === 'publish' && isReservedUri(uri) && !this.internal) return refused();
-    const decision = this.dynamicAuthorization
-      ? realm.authorizer.authorizeDynamic(this.callAuthorizer, this.authorizerDetails(), action, uri, {})
-      : realm.authorizer.authorize(this.authrole, action, uri);
+    const decision = realm.authorizer.decide(this, action, uri, NO_OPTIONS, realm.uriCheck);
     if (decision instanceof Promise) return decision.then((d) => d.allow || refused());
     return decision.allow || refused();
   }
@@ -256,15 +259,14 @@ export class Session implements SessionHandle {
 
   private onEstablished(msg: ClientMessage): void {
     const realm = this.realm!;
-    if (this.dynamicAuthorization && ACTION_OF[msg[0]] !== undefined) return this.authorizeDynamically(msg as ActionMessage);
     switch (msg[0]) {
-      case M.PUBLISH: return realm.broker.publish(this, msg);
-      case M.CALL: return realm.dealer.call(this, msg);
+      case M.PUBLISH: return this.authorizeThenDispatch(msg, 'publish');
+      case M.CALL: return this.authorizeThenDispatch(msg, 'call');
       case M.YIELD: return realm.dealer.yield(this, msg);
       case M.ERROR: return realm.dealer.invocationError(this, msg);
-      case M.SUBSCRIBE: return realm.broker.subscribe(this, msg);
+      case M.SUBSCRIBE: return this.authorizeThenDispatch(msg, 'subscribe');
       case M.UNSUBSCRIBE: return realm.broker.unsubscribe(this, msg);
-      case M.REGISTER: return realm.dealer.register(this, msg);
+      case M.REGISTER: return this.authorizeThenDispatch(msg, 'register');
       case M.UNREGISTER: return realm.dealer.unregister(this, msg);
       case M.CANCEL: return realm.dealer.cancel(this, msg);
       case M.GOODBYE:
@@ -279,38 +281,34 @@ export class Session implements SessionHandle {
     }
   }
 
-  /** The realm's roles were replaced (config reload): the role may now be decided by a procedure, or no longer. */
-  refreshAuthorization(): void {
-    this.dynamicAuthorization = this.realm?.authorizer.isDynamic(this.authrole) ?? false;
+  /**
+   * PUBLISH, CALL, SUBSCRIBE, REGISTER: the realm's authorizer decides (src/auth/authorizer.ts);
+   * the broker or dealer acts on the decision. A dynamic authorizer may take its time: until it
+   * answers, what the client sends next waits, so that requests are handled in order.
+   */
+  private authorizeThenDispatch(msg: ActionMessage, action: Action): void {
+    const realm = this.realm!;
+    const decision = realm.authorizer.decide(this, action, msg[3], msg[2], realm.uriCheck);
+    if (!(decision instanceof Promise)) return this.dispatchDecided(msg, decision);
+    this.waitingForAuthorizer = [];
+    void decision.then((d) => this.decided(msg, d));
   }
 
-  /** PUBLISH, CALL, SUBSCRIBE, REGISTER of a role with an authorizer procedure. */
-  private authorizeDynamically(msg: ActionMessage): void {
-    const realm = this.realm!;
-    const type = msg[0];
-    const options = msg[2];
-    const uri = msg[3];
-    const match: MatchPolicy = (type === M.SUBSCRIBE || type === M.REGISTER ? msg[2].match : undefined) ?? 'exact';
-    const valid = type === M.SUBSCRIBE || type === M.REGISTER ? isValidPattern(uri, match, realm.uriCheck) : isValidUri(uri, realm.uriCheck);
-    // An invalid URI is refused by the broker or dealer as for any role, without asking anyone.
-    const decision = valid ? realm.authorizer.authorizeDynamic(this.callAuthorizer, this.authorizerDetails(), ACTION_OF[type]!, uri, options) : DENIED;
-    if (!(decision instanceof Promise)) return this.dispatchDecided(msg, decision);
-    this.held = [];
-    void decision.then((d) => {
-      const held = this.held ?? [];
-      this.held = undefined;
-      if (this.state !== 'established') return;
-      this.guarded(msg, () => this.dispatchDecided(msg, d));
-      for (let i = 0; i < held.length; i++) {
-        this.receive(held[i]);
-        const heldAgain = this.held as unknown[] | undefined;
-        if (heldAgain) {
-          // The authorizer is asked again: the rest waits behind that message.
-          heldAgain.push(...held.slice(i + 1));
-          break;
-        }
+  /** A dynamic decision arrived: its message goes on, then those that waited, until one waits again. */
+  private decided(msg: ActionMessage, decision: Decision): void {
+    const waiting = this.waitingForAuthorizer ?? [];
+    this.waitingForAuthorizer = undefined;
+    if (this.state !== 'established') return;
+    this.guarded(msg, () => this.dispatchDecided(msg, decision));
+    for (let i = 0; i < waiting.length; i++) {
+      if (this.closed) return; // e.g. a protocol violation among them
+      this.handle(waiting[i]);
+      if (this.waitingForAuthorizer) {
+        // The authorizer is asked again: the rest waits behind that message.
+        (this.waitingForAuthorizer as unknown[]).push(...waiting.slice(i + 1));
+        return;
       }
-    });
+    }
   }
 
   private dispatchDecided(msg: ActionMessage, decision: Decision): void {
@@ -323,19 +321,10 @@ export class Session implements SessionHandle {
     }
   }
 
-  /** Only sessions whose role has an authorizer get this function (most sessions never do). */
+  /** Only sessions whose role has an authorizer ever use this function (made on first use). */
   private callAuthorizerFn: AuthorizerCall | undefined;
-  private get callAuthorizer(): AuthorizerCall {
+  get callAuthorizer(): AuthorizerCall {
     return (this.callAuthorizerFn ??= (procedure, args) => this.router.services.call(this.realm!.name, procedure, args, 'authorizer').then((r) => r.args[0]));
-  }
-
-  /** What an authorizer procedure is told about the session (Crossbar's session details). */
-  private authorizerDetails(): M.Dict {
-    const t = this.transport.info;
-    return {
-      session: this.id, authid: this.authid, authrole: this.authrole, authmethod: this.authmethod,
-      authprovider: this.authprovider, transport: { type: t.type, peer: t.peer },
-    };
   }
 
   private onHello(msg: HelloMessage): void {
@@ -433,7 +422,6 @@ export class Session implements SessionHandle {
     this.authmethod = identity.authmethod;
     this.authprovider = identity.authprovider;
     this.clearOpenTimer();
-    this.dynamicAuthorization = realm.authorizer.isDynamic(this.authrole);
     this.state = 'established';
     const welcome: M.Dict = {
       realm: realm.name,
