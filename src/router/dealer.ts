@@ -471,12 +471,13 @@ export class Dealer {
   private calleeLeft(session: Session): void {
     const work = this.callees.get(session);
     if (!work) return;
-    this.callees.delete(session);
     for (const call of work.invocations.values()) {
       call.callee!.inflight--;
       if (call.state === 'running') this.failCall(call, ErrorUri.canceled, 'callee disconnected from in-flight request');
     }
+    work.invocations.clear();
     for (const callee of work.serving) this.detachCallee(callee);
+    this.callees.delete(session);
   }
 
   /**

@@ -1,5 +1,7 @@
 // A WAMP session as the router sees it: transport-agnostic. It checks each message's shape, runs
-// the opening/closing state machine and authentication, and hands valid requests to its realm.
+// the opening/closing state machine and authentication, has the realm's authorizer decide each
+// action (src/auth/authorizer.ts) and hands requests to the realm's dealer and broker, which own
+// what follows (calls, registrations, subscriptions): the session keeps none of it.
 
 import * as M from '../wamp/message.js';
 import { ProtocolViolation, validateClientMessage } from '../wamp/validate.js';
@@ -49,7 +51,6 @@ export class Session implements SessionHandle, Requester {
   supportsSubscriptionRevocation = false;
   /** Published when the session ends, detached ones first (wamp.session.add_testament). */
   readonly testaments: Record<TestamentScope, Testament[]> = { detached: [], destroyed: [] };
-
 
   private state: State = 'new';
   private pendingAuth: PendingAuth | undefined;
