@@ -144,13 +144,13 @@ export class Broker {
       return this.error(session, M.SUBSCRIBE, requestId, ErrorUri.notAuthorized, `session is not authorized to subscribe to '${topic}'`);
     }
     let sub = this.index.get(topic, match);
-    let held = this.bySubscriber.get(session);
-    if (!held) this.bySubscriber.set(session, (held = new Set()));
+    let subscribed = this.bySubscriber.get(session);
+    if (!subscribed) this.bySubscriber.set(session, (subscribed = new Set()));
     if (!sub?.subscribers.has(session)) {
       const realm = this.realm;
-      if (held.size >= realm.maxSubscriptions) {
+      if (subscribed.size >= realm.maxSubscriptions) {
         return this.error(session, M.SUBSCRIBE, requestId, TOO_MANY_SUBSCRIPTIONS,
-          `this session already has ${held.size} subscriptions (max_subscriptions ${realm.maxSubscriptions})`);
+          `this session already has ${subscribed.size} subscriptions (max_subscriptions ${realm.maxSubscriptions})`);
       }
       if (this.subscriptionBytes + subscriptionCost(topic) > realm.maxSubscriptionBytes) {
         return this.error(session, M.SUBSCRIBE, requestId, TOO_MANY_SUBSCRIPTIONS,
@@ -169,7 +169,7 @@ export class Broker {
     sub.subscribers.add(session);
     if (decision.partial) (sub.perTopic ??= new Set()).add(session);
     else sub.perTopic?.delete(session);
-    held.add(sub);
+    subscribed.add(sub);
     session.send([M.SUBSCRIBED, requestId, sub.id]);
     const observer = this.realm.observer;
     if (observer) {
@@ -347,9 +347,9 @@ export class Broker {
   }
 
   removeSession(session: Session): void {
-    const held = this.bySubscriber.get(session);
-    if (!held) return;
-    for (const sub of held) this.drop(session, sub);
+    const subscribed = this.bySubscriber.get(session);
+    if (!subscribed) return;
+    for (const sub of subscribed) this.drop(session, sub);
     this.bySubscriber.delete(session);
   }
 
