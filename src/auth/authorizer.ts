@@ -2,11 +2,16 @@
 // permissions, or for a role with an `authorizer`, from that procedure (dynamic authorization).
 // Deny by default. Decisions are cached per role and action (bounded), because the same few URIs
 // are asked about on every call and publish; a dynamic decision is cached when it says `cache: true`.
+//
+// The one place that decides a session's PUBLISH, CALL, SUBSCRIBE and REGISTER: `decide` (static
+// or dynamic, URI validity included). The dealer and broker act on its Decision and decide nothing;
+// `authorize` is for the router's own checks on a session's behalf (retained events, testaments).
 
 import type { MatchPolicy, PermissionConfig, RoleConfig } from '../config/types.js';
 import { covers, intersects, normalized, outranks, type UriPattern } from './pattern-cover.js';
 import { PatternIndex } from '../router/pattern-index.js';
 import type { Dict } from '../wamp/message.js';
+import { isValidPattern, isValidUri, type UriCheck } from '../wamp/uri.js';
 import { log } from '../log.js';
 
 export type Action = 'call' | 'register' | 'publish' | 'subscribe';
@@ -25,10 +30,36 @@ export interface Decision {
 export const TRUSTED_ROLE = 'trusted';
 
 const DENY: Decision = Object.freeze({ allow: false, disclose: false });
+/**
+ * Not a URI (or pattern, under its match policy) the realm accepts: refused as invalid_uri by the
+ * dealer or broker, whatever the role, and no authorizer procedure is asked.
+ */
+export const INVALID_URI: Decision = Object.freeze({ allow: false, disclose: false });
 const CACHE_LIMIT = 4096;
 
 /** Asks a dynamic authorizer procedure; resolves to what it returned. */
 export type AuthorizerCall = (procedure: string, args: unknown[]) => Promise<unknown>;
+
+/** The session an action is decided for, as the authorizer sees it (Session is one). */
+export interface Requester {
+  readonly id: number;
+  readonly authid: string;
+  readonly authrole: string;
+  readonly authmethod: string;
+  readonly authprovider: string;
+  readonly transport: { readonly info: { readonly type: string; readonly peer: string } };
+  /** Calls an authorizer procedure of the session's realm (asked only for roles that have one). */
+  readonly callAuthorizer: AuthorizerCall;
+}
+
+/** What an authorizer procedure is told about the session (Crossbar's session details). */
+function detailsOf(r: Requester): Dict {
+  const t = r.transport.info;
+  return {
+    session: r.id, authid: r.authid, authrole: r.authrole, authmethod: r.authmethod,
+    authprovider: r.authprovider, transport: { type: t.type, peer: t.peer },
+  };
+}
 
 /** The cache key of a decision: the URI itself for exact (the hot path), else policy and pattern. */
 function cacheKey(uri: string, match: MatchPolicy): string {
@@ -178,11 +209,6 @@ export class Authorizer {
     return this.roles.has(role) || this.dynamicRoles.has(role);
   }
 
-  /** True when a procedure decides this role's actions: use `authorizeDynamic`. */
-  isDynamic(role: string): boolean {
-    return this.dynamicRoles.has(role);
-  }
-
   /**
    * The decision, synchronously. For a dynamic role only a cached decision counts; without one the
    * answer is deny (the safe side for router-side checks such as retained events and testaments).
@@ -195,15 +221,19 @@ export class Authorizer {
   }
 
   /**
-   * For a dynamic role: the cached decision, or the authorizer's answer. The authorizer gets the
-   * message's options with `match` always set (Crossbar passes the options), so that it can refuse
-   * a pattern wider than what it would allow as one URI; decisions are cached per match policy.
+   * May `requester` do `action` on `uri` (a PUBLISH's topic or a CALL's procedure; a SUBSCRIBE's
+   * or REGISTER's pattern under `options.match`)? INVALID_URI when the realm does not accept the
+   * URI. A static role is answered at once; a dynamic role from its cache or, later, by its
+   * authorizer procedure, which gets the message's options with `match` always set (Crossbar passes
+   * the options), so that it can refuse a pattern wider than it would allow as one URI.
    */
-  authorizeDynamic(call: AuthorizerCall, session: Dict, action: Action, uri: string, options: Dict): Decision | Promise<Decision> {
+  decide(requester: Requester, action: Action, uri: string, options: Dict, uriCheck: UriCheck): Decision | Promise<Decision> {
     const subscribeOrRegister = action === 'subscribe' || action === 'register';
     const match = subscribeOrRegister ? ((options['match'] as MatchPolicy | undefined) ?? 'exact') : 'exact';
-    const role = this.dynamicRoles.get(session['authrole'] as string);
-    if (!role) return this.authorize(session['authrole'] as string, action, uri, match);
-    return role.cached(action, uri, match) ?? role.ask(call, session, action, uri, subscribeOrRegister ? { ...options, match } : options, match);
+    if (!(subscribeOrRegister ? isValidPattern(uri, match, uriCheck) : isValidUri(uri, uriCheck))) return INVALID_URI;
+    const dynamic = this.dynamicRoles.get(requester.authrole);
+    if (!dynamic) return this.roles.get(requester.authrole)?.decide(action, uri, match) ?? DENY;
+    return dynamic.cached(action, uri, match) ??
+      dynamic.ask(requester.callAuthorizer, detailsOf(requester), action, uri, subscribeOrRegister ? { ...options, match } : options, match);
   }
 }

@@ -3,12 +3,13 @@
 // for all of that subscription's subscribers (the EncodingCache travels with it).
 
 import { logRefusal } from './refusals.js';
-import type { Decision } from '../auth/authorizer.js';
+import { INVALID_URI, type Decision } from '../auth/authorizer.js';
 import type { EventHistoryConfig, MatchPolicy, RetainedLimits } from '../config/types.js';
 import * as M from '../wamp/message.js';
+import type { PublishMessage, PublishOptions, SubscribeMessage, UnsubscribeMessage } from '../wamp/client-messages.js';
 import { ErrorUri } from '../wamp/errors.js';
 import { randomId, type IdSequence } from '../wamp/ids.js';
-import { isReservedUri, isValidPattern, isValidUri, reservedForPublishing } from '../wamp/uri.js';
+import { isReservedUri, isValidUri, reservedForPublishing } from '../wamp/uri.js';
 import { PatternIndex } from './pattern-index.js';
 import type { EncodingCache } from './transport.js';
 import type { Realm } from './realm.js';
@@ -57,16 +58,16 @@ interface Eligibility {
   excludeAuthrole?: string[];
 }
 
-function eligibilityOf(options: M.Dict): Eligibility | undefined {
+function eligibilityOf(options: PublishOptions): Eligibility | undefined {
   const { eligible, eligible_authid, eligible_authrole, exclude, exclude_authid, exclude_authrole } = options;
   if (!eligible && !eligible_authid && !eligible_authrole && !exclude && !exclude_authid && !exclude_authrole) return undefined;
   return {
-    eligible: eligible as number[] | undefined,
-    eligibleAuthid: eligible_authid as string[] | undefined,
-    eligibleAuthrole: eligible_authrole as string[] | undefined,
-    exclude: exclude as number[] | undefined,
-    excludeAuthid: exclude_authid as string[] | undefined,
-    excludeAuthrole: exclude_authrole as string[] | undefined,
+    eligible,
+    eligibleAuthid: eligible_authid,
+    eligibleAuthrole: eligible_authrole,
+    exclude,
+    excludeAuthid: exclude_authid,
+    excludeAuthrole: exclude_authrole,
   };
 }
 
@@ -82,8 +83,15 @@ function isEligible(s: Session, e: Eligibility): boolean {
 }
 
 export class Broker {
+  // ---- the tables ----
+  /** (topic pattern, match) -> subscription. */
   private readonly index = new PatternIndex<Subscription>();
+  /** subscription ID -> subscription. */
   private readonly byId = new Map<number, Subscription>();
+  /** subscriber session -> its subscriptions (`max_subscriptions` counts them). */
+  private readonly bySubscriber = new Map<Session, Set<Subscription>>();
+  /** What all subscriptions cost together (`max_subscription_bytes`). */
+  private subscriptionBytes = 0;
   /** Reused on every publish; delivery is synchronous, so one scratch list is enough. */
   private readonly matches: Subscription[] = [];
   readonly store: EventStore;
@@ -122,32 +130,33 @@ export class Broker {
     return out;
   }
 
-  /** `decided`: the dynamic authorizer's decision, already obtained by the session. */
-  subscribe(session: Session, msg: M.WampMessage, decided?: Decision): void {
-    const requestId = msg[1] as number;
-    const options = msg[2] as M.Dict;
-    const topic = msg[3] as string;
-    const match = (options['match'] as MatchPolicy | undefined) ?? 'exact';
-    if (!isValidPattern(topic, match, this.realm.uriCheck)) {
+  /** `decision`: the authorizer's, obtained by the session (URI validity included). */
+  subscribe(session: Session, msg: SubscribeMessage, decision: Decision): void {
+    const requestId = msg[1];
+    const options = msg[2];
+    const topic = msg[3];
+    const match = options.match ?? 'exact';
+    if (decision === INVALID_URI) {
       return this.error(session, M.SUBSCRIBE, requestId, ErrorUri.invalidUri, `invalid topic URI '${topic}' for match '${match}'`);
     }
-    const decision = decided ?? this.realm.authorizer.authorize(session.authrole, 'subscribe', topic, match);
     if (!decision.allow) {
       logRefusal(session, 'subscribe to', topic);
       return this.error(session, M.SUBSCRIBE, requestId, ErrorUri.notAuthorized, `session is not authorized to subscribe to '${topic}'`);
     }
     let sub = this.index.get(topic, match);
+    let subscribed = this.bySubscriber.get(session);
+    if (!subscribed) this.bySubscriber.set(session, (subscribed = new Set()));
     if (!sub?.subscribers.has(session)) {
       const realm = this.realm;
-      if (session.subscriptions.size >= realm.maxSubscriptions) {
+      if (subscribed.size >= realm.maxSubscriptions) {
         return this.error(session, M.SUBSCRIBE, requestId, TOO_MANY_SUBSCRIPTIONS,
-          `this session already has ${session.subscriptions.size} subscriptions (max_subscriptions ${realm.maxSubscriptions})`);
+          `this session already has ${subscribed.size} subscriptions (max_subscriptions ${realm.maxSubscriptions})`);
       }
-      if (realm.subscriptionBytes + subscriptionCost(topic) > realm.maxSubscriptionBytes) {
+      if (this.subscriptionBytes + subscriptionCost(topic) > realm.maxSubscriptionBytes) {
         return this.error(session, M.SUBSCRIBE, requestId, TOO_MANY_SUBSCRIPTIONS,
           `the realm's subscriptions would take more than max_subscription_bytes (${realm.maxSubscriptionBytes} bytes)`);
       }
-      realm.subscriptionBytes += subscriptionCost(topic);
+      this.subscriptionBytes += subscriptionCost(topic);
     }
     const created = !sub;
     if (!sub) {
@@ -160,14 +169,14 @@ export class Broker {
     sub.subscribers.add(session);
     if (decision.partial) (sub.perTopic ??= new Set()).add(session);
     else sub.perTopic?.delete(session);
-    session.subscriptions.add(sub);
+    subscribed.add(sub);
     session.send([M.SUBSCRIBED, requestId, sub.id]);
     const observer = this.realm.observer;
     if (observer) {
       if (created) observer.subscriptionCreated(session, sub);
       if (added) observer.subscriberAdded(session, sub);
     }
-    if (options['get_retained'] === true) this.sendRetained(session, sub, decision);
+    if (options.get_retained === true) this.sendRetained(session, sub, decision);
   }
 
   /**
@@ -223,22 +232,24 @@ export class Broker {
     session.send(event);
   }
 
-  unsubscribe(session: Session, msg: M.WampMessage): void {
-    const requestId = msg[1] as number;
-    const sub = this.byId.get(msg[2] as number);
+  unsubscribe(session: Session, msg: UnsubscribeMessage): void {
+    const requestId = msg[1];
+    const subscriptionId = msg[2];
+    const sub = this.byId.get(subscriptionId);
     if (!sub || !sub.subscribers.has(session)) {
-      return this.error(session, M.UNSUBSCRIBE, requestId, ErrorUri.noSuchSubscription, `no subscription ${String(msg[2])} for this session`);
+      return this.error(session, M.UNSUBSCRIBE, requestId, ErrorUri.noSuchSubscription, `no subscription ${subscriptionId} for this session`);
     }
     this.drop(session, sub);
     session.send([M.UNSUBSCRIBED, requestId]);
   }
 
-  publish(session: Session, msg: M.WampMessage, decided?: Decision): void {
-    const requestId = msg[1] as number;
-    const options = msg[2] as M.Dict;
-    const topic = msg[3] as string;
-    const acknowledge = options['acknowledge'] === true;
-    if (!isValidUri(topic, this.realm.uriCheck)) {
+  /** `decision`: the authorizer's, obtained by the session (URI validity included). */
+  publish(session: Session, msg: PublishMessage, decision: Decision): void {
+    const requestId = msg[1];
+    const options = msg[2];
+    const topic = msg[3];
+    const acknowledge = options.acknowledge === true;
+    if (decision === INVALID_URI) {
       if (acknowledge) this.error(session, M.PUBLISH, requestId, ErrorUri.invalidUri, `invalid topic URI '${topic}'`);
       return;
     }
@@ -248,17 +259,16 @@ export class Broker {
       if (acknowledge) this.error(session, M.PUBLISH, requestId, ErrorUri.invalidUri, `'${topic}': the ${reserved} namespace is reserved for the router`);
       return;
     }
-    const decision = decided ?? this.realm.authorizer.authorize(session.authrole, 'publish', topic);
     if (!decision.allow) {
       logRefusal(session, 'publish to', topic);
       if (acknowledge) this.error(session, M.PUBLISH, requestId, ErrorUri.notAuthorized, `session is not authorized to publish to '${topic}'`);
       return;
     }
     const publicationId = randomId();
-    const disclose = decision.disclose || options['disclose_me'] === true;
+    const disclose = decision.disclose || options.disclose_me === true;
     this.dispatch(session, publicationId, topic, options, msg, disclose);
     if (options[CLEAR_RETAINED] === true) this.store.forgetRetained(topic);
-    if (options['retain'] === true || this.store.keepsHistory) this.remember(session, publicationId, topic, options, msg, disclose);
+    if (options.retain === true || this.store.keepsHistory) this.remember(session, publicationId, topic, options, msg, disclose);
     if (acknowledge) session.send([M.PUBLISHED, requestId, publicationId]);
   }
 
@@ -266,21 +276,22 @@ export class Broker {
    * Publishes on behalf of a session that is leaving (testaments): authorized with its role, never
    * acknowledged, and not delivered back to it.
    */
-  publishFrom(session: Session, topic: string, options: M.Dict, args: unknown[] | undefined, kwargs: M.Dict | undefined): boolean {
+  publishFrom(session: Session, topic: string, options: PublishOptions, args: unknown[] | undefined, kwargs: M.Dict | undefined): boolean {
     if (!isValidUri(topic, this.realm.uriCheck) || isReservedUri(topic)) return false;
     const decision = this.realm.authorizer.authorize(session.authrole, 'publish', topic);
     if (!decision.allow) return false;
-    const msg: M.WampMessage = [M.PUBLISH, 0, options, topic];
+    const msg: PublishMessage = [M.PUBLISH, 0, options, topic];
     if (args !== undefined || kwargs !== undefined) msg.push(args ?? []);
     if (kwargs !== undefined) msg.push(kwargs);
     const publicationId = randomId();
-    const disclose = decision.disclose || options['disclose_me'] === true;
+    const disclose = decision.disclose || options.disclose_me === true;
     this.dispatch(session, publicationId, topic, options, msg, disclose);
-    if (options['retain'] === true || this.store.keepsHistory) this.remember(session, publicationId, topic, options, msg, disclose);
+    if (options.retain === true || this.store.keepsHistory) this.remember(session, publicationId, topic, options, msg, disclose);
     return true;
   }
 
-  private remember(session: Session, publication: number, topic: string, options: M.Dict, msg: M.WampMessage, disclosed: boolean): void {
+  private remember(session: Session, publication: number, topic: string, options: PublishOptions, msg: PublishMessage, disclosed: boolean): void {
+    // Kept as they came (a transparent payload is one opaque item in the args place).
     const args = msg[4] as unknown[] | undefined;
     const kwargs = msg[5] as M.Dict | undefined;
     const event: StoredEvent = {
@@ -295,17 +306,17 @@ export class Broker {
       options,
       bytes: EVENT_COST + topic.length + (args === undefined ? 0 : approximateBytes(args)) + (kwargs === undefined ? 0 : approximateBytes(kwargs)),
     };
-    if (options['retain'] === true) this.store.retain(event);
+    if (options.retain === true) this.store.retain(event);
     this.store.record(event);
   }
 
   /** Delivers one publication to every matching subscription. `msg` supplies the payload tail. */
-  private dispatch(publisher: Session, publicationId: number, topic: string, options: M.Dict, msg: M.WampMessage, disclose: boolean): void {
+  private dispatch(publisher: Session, publicationId: number, topic: string, options: PublishOptions, msg: PublishMessage, disclose: boolean): void {
     if (this.lastPublished && this.store.retainedEvent(topic)) this.lastPublished.set(topic, ++this.publishCount);
     const matches = this.matches;
     this.index.matchAll(topic, matches);
     if (matches.length === 0) return;
-    const excludeMe = options['exclude_me'] !== false;
+    const excludeMe = options.exclude_me !== false;
     const eligibility = eligibilityOf(options);
     const publisherDetails = disclose
       ? { publisher: publisher.id, publisher_authid: publisher.authid, publisher_authrole: publisher.authrole }
@@ -336,7 +347,10 @@ export class Broker {
   }
 
   removeSession(session: Session): void {
-    for (const sub of session.subscriptions) this.drop(session, sub);
+    const subscribed = this.bySubscriber.get(session);
+    if (!subscribed) return;
+    for (const sub of subscribed) this.drop(session, sub);
+    this.bySubscriber.delete(session);
   }
 
   /** Meta API remove_subscriber: UNSUBSCRIBED revocation when the client announced it can hear it. */
@@ -349,9 +363,9 @@ export class Broker {
   }
 
   private drop(session: Session, sub: Subscription): void {
-    if (sub.subscribers.delete(session)) this.realm.subscriptionBytes -= subscriptionCost(sub.uri);
+    if (sub.subscribers.delete(session)) this.subscriptionBytes -= subscriptionCost(sub.uri);
     sub.perTopic?.delete(session);
-    session.subscriptions.delete(sub);
+    this.bySubscriber.get(session)?.delete(sub);
     this.realm.observer?.subscriberRemoved(session, sub);
     if (sub.subscribers.size === 0) {
       this.index.delete(sub.uri, sub.match);

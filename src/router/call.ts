@@ -1,10 +1,10 @@
 // One CALL on its way through the dealer: queued, running on a callee, or abandoned by the caller
 // (cancelled, timed out, caller gone) while the callee still owes its answer.
 
-import type * as M from '../wamp/message.js';
 import type { Session } from './session.js';
 import type { Callee, Registration } from './registration.js';
 import type { CallQueueConfig } from '../config/types.js';
+import type { CallMessage, CallOptions } from '../wamp/client-messages.js';
 
 export type CallState = 'queued' | 'running' | 'abandoned';
 
@@ -23,7 +23,7 @@ export class Call {
   queueRule: CallQueueConfig | undefined;
   /** The CALL message, whose args/kwargs tail is forwarded as is: dropped once the INVOCATION is
    *  out, so that a callee that never answers keeps no payload (and no options) alive. */
-  message: M.WampMessage | undefined;
+  message: CallMessage | undefined;
   readonly receiveProgress: boolean;
   /** ms, 0 = none. */
   readonly timeoutMs: number;
@@ -34,16 +34,16 @@ export class Call {
     readonly caller: Session,
     readonly requestId: number,
     readonly procedure: string,
-    options: M.Dict,
-    message: M.WampMessage,
+    options: CallOptions,
+    message: CallMessage,
     readonly registration: Registration,
     readonly discloseCaller: boolean,
   ) {
     this.message = message;
-    this.receiveProgress = options['receive_progress'] === true;
-    const t = options['timeout'];
+    this.receiveProgress = options.receive_progress === true;
+    const t = options.timeout;
     // Node's timers overflow above 2^31-1 ms (they would fire at once): longer is the same as ~24.8 days.
-    this.timeoutMs = typeof t === 'number' && t > 0 ? Math.min(t, MAX_TIMER_MS) : 0;
+    this.timeoutMs = t !== undefined && t > 0 ? Math.min(t, MAX_TIMER_MS) : 0;
   }
 
   clearTimer(): void {

@@ -5,23 +5,29 @@
 // `store.call-queue` has a matching entry with room) or is refused with max_concurrency_reached.
 // A slot is held until the callee answers or leaves, even after the caller gave up (cancel,
 // timeout, caller gone): the callee is still working on it.
+//
+// The dealer alone keeps a call's state, in the tables at the top of the class (key -> value).
+// A call ends along three paths, each named for what it does: `answerCaller`/`failCall` (the caller
+// gets its RESULT or ERROR and stops waiting), `releaseCalleeSlot` (the callee answered or left:
+// its concurrency slot is free) and `drainQueue` (queued calls take the freed slots).
 
 import { logRefusal } from './refusals.js';
-import type { Decision } from '../auth/authorizer.js';
-import type { CallQueueConfig, MatchPolicy } from '../config/types.js';
+import { INVALID_URI, type Decision } from '../auth/authorizer.js';
+import type { CallQueueConfig } from '../config/types.js';
 import * as M from '../wamp/message.js';
+import type {
+  CallMessage, CancelMessage, InvocationErrorMessage, RegisterMessage, UnregisterMessage, YieldMessage,
+} from '../wamp/client-messages.js';
 import { ErrorUri } from '../wamp/errors.js';
-import type { IdSequence } from '../wamp/ids.js';
-import { isReservedUri, isValidPattern, isValidUri, reservedNamespace } from '../wamp/uri.js';
+import { IdSequence } from '../wamp/ids.js';
+import { isReservedUri, isValidUri, reservedNamespace } from '../wamp/uri.js';
 import { ProtocolViolation } from '../wamp/validate.js';
 import { PatternIndex } from './pattern-index.js';
 import { Call } from './call.js';
 import { approximateBytes } from './payload-size.js';
-import { Callee, Registration, type InvokePolicy } from './registration.js';
+import { Callee, Registration } from './registration.js';
 import type { Realm } from './realm.js';
 import type { Session } from './session.js';
-
-type CancelMode = 'skip' | 'kill' | 'killnowait';
 
 /** A CALL while the caller already has the realm's `max_pending_calls` calls unanswered, or past
  *  `max_pending_call_bytes` (the session's) or `max_pending_call_bytes_total` (the realm's). */
@@ -37,10 +43,38 @@ function withPayload(head: unknown[], msg: M.WampMessage, from: number): M.WampM
   return head;
 }
 
+/** One caller's calls that wait for an answer. */
+interface CallerCalls {
+  /** CALL.Request -> call. */
+  readonly byRequest: Map<number, Call>;
+  /** Their estimated bytes together (`max_pending_call_bytes`). */
+  bytes: number;
+}
+
+/** One callee session's side: what it serves and what it owes. */
+interface CalleeWork {
+  /** Its registrations, one Callee (with its in-flight count) each. */
+  readonly serving: Set<Callee>;
+  /** INVOCATION.Request -> call, for invocations sent and not answered yet. */
+  readonly invocations: Map<number, Call>;
+  /** INVOCATION.Request IDs are in the callee's session scope. */
+  readonly invocationIds: IdSequence;
+}
+
 export class Dealer {
+  // ---- the tables ----
+  /** (procedure pattern, match) -> registration. */
   private readonly index = new PatternIndex<Registration>();
+  /** registration ID -> registration. */
   private readonly byId = new Map<number, Registration>();
+  /** caller session -> its calls waiting for an answer (by CALL.Request) and their bytes. */
+  private readonly callers = new Map<Session, CallerCalls>();
+  /** callee session -> its registrations and its unanswered invocations (by INVOCATION.Request). */
+  private readonly callees = new Map<Session, CalleeWork>();
+  /** procedure pattern -> `store.call-queue` rule. */
   private queueRules = new PatternIndex<CallQueueConfig>();
+  /** Bytes of every caller's waiting calls together (`max_pending_call_bytes_total`). */
+  private pendingBytes = 0;
 
   constructor(private readonly realm: Realm, private readonly ids: IdSequence, callQueue: CallQueueConfig[]) {
     this.setQueueRules(callQueue);
@@ -60,6 +94,23 @@ export class Dealer {
     return this.byId.values();
   }
 
+  /** How many calls `session` made that are not answered yet (meta API). */
+  pendingCalls(session: Session): number {
+    return this.callers.get(session)?.byRequest.size ?? 0;
+  }
+
+  private callerCalls(session: Session): CallerCalls {
+    let calls = this.callers.get(session);
+    if (!calls) this.callers.set(session, (calls = { byRequest: new Map(), bytes: 0 }));
+    return calls;
+  }
+
+  private calleeWork(session: Session): CalleeWork {
+    let work = this.callees.get(session);
+    if (!work) this.callees.set(session, (work = { serving: new Set(), invocations: new Map(), invocationIds: new IdSequence() }));
+    return work;
+  }
+
   /** The registration a CALL to `procedure` would reach. */
   match(procedure: string): Registration | undefined {
     return this.index.best(procedure);
@@ -67,14 +118,14 @@ export class Dealer {
 
   // ---- REGISTER / UNREGISTER ----
 
-  /** `decided`: the dynamic authorizer's decision, already obtained by the session. */
-  register(session: Session, msg: M.WampMessage, decided?: Decision): void {
-    const requestId = msg[1] as number;
-    const options = msg[2] as M.Dict;
-    const procedure = msg[3] as string;
-    const match = (options['match'] as MatchPolicy | undefined) ?? 'exact';
-    const invoke = (options['invoke'] as InvokePolicy | undefined) ?? 'single';
-    if (!isValidPattern(procedure, match, this.realm.uriCheck)) {
+  /** `decision`: the authorizer's, obtained by the session (URI validity included). */
+  register(session: Session, msg: RegisterMessage, decision: Decision): void {
+    const requestId = msg[1];
+    const options = msg[2];
+    const procedure = msg[3];
+    const match = options.match ?? 'exact';
+    const invoke = options.invoke ?? 'single';
+    if (decision === INVALID_URI) {
       return this.error(session, M.REGISTER, requestId, ErrorUri.invalidUri, `invalid procedure URI '${procedure}' for match '${match}'`);
     }
     const reserved = session.privileged ? undefined : reservedNamespace(procedure);
@@ -82,13 +133,13 @@ export class Dealer {
       logRefusal(session, 'register', procedure, `the ${reserved} namespace is reserved for the router`);
       return this.error(session, M.REGISTER, requestId, ErrorUri.invalidUri, `'${procedure}': the ${reserved} namespace is reserved for the router`);
     }
-    if (!(decided ?? this.realm.authorizer.authorize(session.authrole, 'register', procedure, match)).allow) {
+    if (!decision.allow) {
       logRefusal(session, 'register', procedure);
       return this.error(session, M.REGISTER, requestId, ErrorUri.notAuthorized, `session is not authorized to register '${procedure}'`);
     }
     let reg = this.index.get(procedure, match);
     if (reg && reg.callees.length > 0) {
-      if (options['force_reregister'] === true) {
+      if (options.force_reregister === true) {
         this.revokeAll(reg);
       } else if (reg.calleeOf(session)) {
         return this.error(session, M.REGISTER, requestId, ErrorUri.procedureAlreadyExists, `this session already registered '${procedure}'`);
@@ -107,10 +158,10 @@ export class Dealer {
     }
     // A registration kept alive only by its queue adopts the policy of whoever registers first.
     if (reg.callees.length === 0) reg.invoke = invoke;
-    const concurrency = typeof options['concurrency'] === 'number' && options['concurrency'] > 0 ? options['concurrency'] : Infinity;
-    const callee = new Callee(session, reg, concurrency, options['disclose_caller'] === true, options['forward_timeout'] === true);
+    const concurrency = options.concurrency !== undefined && options.concurrency > 0 ? options.concurrency : Infinity;
+    const callee = new Callee(session, reg, concurrency, options.disclose_caller === true, options.forward_timeout === true);
     reg.callees.push(callee);
-    session.callees.add(callee);
+    this.calleeWork(session).serving.add(callee);
     session.send([M.REGISTERED, requestId, reg.id]);
     const observer = this.realm.observer;
     if (observer) {
@@ -119,15 +170,16 @@ export class Dealer {
     }
     // Calls that waited for a callee stop counting the queue entry's "no callee" timeout.
     for (const call of reg.queue) if (call.timeoutMs === 0) call.clearTimer();
-    this.drain(reg);
+    this.drainQueue(reg);
   }
 
-  unregister(session: Session, msg: M.WampMessage): void {
-    const requestId = msg[1] as number;
-    const reg = this.byId.get(msg[2] as number);
+  unregister(session: Session, msg: UnregisterMessage): void {
+    const requestId = msg[1];
+    const registrationId = msg[2];
+    const reg = this.byId.get(registrationId);
     const callee = reg?.calleeOf(session);
     if (!callee) {
-      return this.error(session, M.UNREGISTER, requestId, ErrorUri.noSuchRegistration, `no registration ${String(msg[2])} for this session`);
+      return this.error(session, M.UNREGISTER, requestId, ErrorUri.noSuchRegistration, `no registration ${registrationId} for this session`);
     }
     // Invocations already sent stay valid: the callee may still answer them.
     this.detachCallee(callee);
@@ -152,7 +204,7 @@ export class Dealer {
         callee.session.send([M.UNREGISTERED, 0, { registration: reg.id, reason: ErrorUri.unregistered }]);
       }
       reg.removeCallee(callee);
-      callee.session.callees.delete(callee);
+      this.callees.get(callee.session)?.serving.delete(callee);
       this.realm.observer?.calleeRemoved(callee.session, reg);
     }
   }
@@ -160,12 +212,12 @@ export class Dealer {
   private detachCallee(callee: Callee): void {
     const reg = callee.registration;
     reg.removeCallee(callee);
-    callee.session.callees.delete(callee);
+    this.callees.get(callee.session)?.serving.delete(callee);
     reg.lastSessionId = callee.session.id;
     this.realm.observer?.calleeRemoved(callee.session, reg);
     if (reg.callees.length > 0) {
       // A standby may now be first in line for calls that waited on the departed callee.
-      this.drain(reg);
+      this.drainQueue(reg);
       return;
     }
     for (const call of reg.queue) this.startNoCalleeTimer(call);
@@ -182,31 +234,32 @@ export class Dealer {
 
   // ---- CALL ----
 
-  call(session: Session, msg: M.WampMessage, decided?: Decision): void {
-    const requestId = msg[1] as number;
-    const options = msg[2] as M.Dict;
-    const procedure = msg[3] as string;
-    if (options['progress'] === true) {
+  /** `decision`: the authorizer's, obtained by the session (URI validity included). */
+  call(session: Session, msg: CallMessage, decision: Decision): void {
+    const requestId = msg[1];
+    const options = msg[2];
+    const procedure = msg[3];
+    if (options.progress === true) {
       throw new ProtocolViolation('progressive call invocations (CALL with progress) are not supported by this router');
     }
-    if (session.calls.has(requestId)) throw new ProtocolViolation(`CALL request ID ${requestId} is already in use by a pending call`);
-    if (session.calls.size >= this.realm.maxPendingCalls) {
+    const waiting = this.callerCalls(session);
+    if (waiting.byRequest.has(requestId)) throw new ProtocolViolation(`CALL request ID ${requestId} is already in use by a pending call`);
+    if (waiting.byRequest.size >= this.realm.maxPendingCalls) {
       return this.error(session, M.CALL, requestId, TOO_MANY_PENDING_CALLS,
-        `this session already has ${session.calls.size} calls waiting for an answer (max_pending_calls ${this.realm.maxPendingCalls})`);
+        `this session already has ${waiting.byRequest.size} calls waiting for an answer (max_pending_calls ${this.realm.maxPendingCalls})`);
     }
     const bytes = approximateBytes(msg);
-    if (session.pendingCallBytes + bytes > this.realm.maxPendingCallBytes) {
+    if (waiting.bytes + bytes > this.realm.maxPendingCallBytes) {
       return this.error(session, M.CALL, requestId, TOO_MANY_PENDING_CALLS,
-        `this session's calls waiting for an answer would hold ${session.pendingCallBytes + bytes} bytes (max_pending_call_bytes ${this.realm.maxPendingCallBytes})`);
+        `this session's calls waiting for an answer would hold ${waiting.bytes + bytes} bytes (max_pending_call_bytes ${this.realm.maxPendingCallBytes})`);
     }
-    if (this.realm.pendingCallBytes + bytes > this.realm.maxPendingCallBytesTotal) {
+    if (this.pendingBytes + bytes > this.realm.maxPendingCallBytesTotal) {
       return this.error(session, M.CALL, requestId, TOO_MANY_PENDING_CALLS,
         `calls waiting for an answer in this realm would hold more than max_pending_call_bytes_total (${this.realm.maxPendingCallBytesTotal} bytes)`);
     }
-    if (!isValidUri(procedure, this.realm.uriCheck)) {
+    if (decision === INVALID_URI) {
       return this.error(session, M.CALL, requestId, ErrorUri.invalidUri, `invalid procedure URI '${procedure}'`);
     }
-    const decision = decided ?? this.realm.authorizer.authorize(session.authrole, 'call', procedure);
     if (!decision.allow) {
       logRefusal(session, 'call', procedure);
       return this.error(session, M.CALL, requestId, ErrorUri.notAuthorized, `session is not authorized to call '${procedure}'`);
@@ -217,11 +270,11 @@ export class Dealer {
     if (!reg || (isReservedUri(procedure) && !isReservedUri(reg.uri))) {
       return this.error(session, M.CALL, requestId, ErrorUri.noSuchProcedure, `no callee registered for procedure '${procedure}'`);
     }
-    const call = new Call(session, requestId, procedure, options, msg, reg, decision.disclose || options['disclose_me'] === true);
-    session.calls.set(requestId, call);
+    const call = new Call(session, requestId, procedure, options, msg, reg, decision.disclose || options.disclose_me === true);
+    waiting.byRequest.set(requestId, call);
     call.bytes = bytes;
-    session.pendingCallBytes += bytes;
-    this.realm.pendingCallBytes += bytes;
+    waiting.bytes += bytes;
+    this.pendingBytes += bytes;
     if (call.timeoutMs > 0) call.timer = setTimeout(() => this.timedOut(call), call.timeoutMs);
     const callee = reg.pick();
     if (callee) this.invoke(call, callee);
@@ -239,7 +292,7 @@ export class Dealer {
     // A callee that does not read what it is sent is busy, not a slow consumer to disconnect.
     const backlogged = reg.callees.some((c) => c.session.sendBacklogged);
     if (!rule || rule.limit === 0) {
-      return this.refuse(call, ErrorUri.maxConcurrencyReached, backlogged
+      return this.failCall(call, ErrorUri.maxConcurrencyReached, backlogged
         ? `'${call.procedure}': ${scope} of this ${reg.invoke} registration is busy (not reading what it is sent: its send queue is over max_send_queue); try again later`
         : `'${call.procedure}': ${scope} of this ${reg.invoke} registration is at its maximum concurrency`);
     }
@@ -248,7 +301,7 @@ export class Dealer {
         reg.queueFullReported = true;
         this.realm.observer?.queueFull(reg, rule.limit);
       }
-      return this.refuse(call, ErrorUri.maxConcurrencyReached,
+      return this.failCall(call, ErrorUri.maxConcurrencyReached,
         `'${call.procedure}': every callee is busy and the call queue is full (limit ${rule.limit})`);
     }
     call.state = 'queued';
@@ -266,7 +319,7 @@ export class Dealer {
     if (reg.backlogTimer) return;
     reg.backlogTimer = setTimeout(() => {
       reg.backlogTimer = undefined;
-      this.drain(reg);
+      this.drainQueue(reg);
       if (reg.queue.size > 0 && reg.callees.some((c) => c.session.sendBacklogged)) this.drainWhenRead(reg);
     }, BACKLOG_RETRY_MS);
     reg.backlogTimer.unref?.();
@@ -285,7 +338,8 @@ export class Dealer {
     call.state = 'running';
     call.callee = callee;
     callee.inflight++;
-    const invocationId = callee.session.invocationIds.next();
+    const work = this.calleeWork(callee.session);
+    const invocationId = work.invocationIds.next();
     call.invocationId = invocationId;
     const details: M.Dict = {};
     if (reg.match !== 'exact') details['procedure'] = call.procedure;
@@ -301,67 +355,59 @@ export class Dealer {
     if (call.timeoutMs > 0 && callee.forwardTimeout) details['timeout'] = call.timeoutMs;
     const invocation = withPayload([M.INVOCATION, invocationId, reg.id, details], call.message!, 4);
     call.message = undefined;
-    callee.session.invocations.set(invocationId, call);
+    work.invocations.set(invocationId, call);
     if (!callee.session.send(invocation)) {
-      this.release(call);
-      this.refuse(call, ErrorUri.payloadSizeExceeded, 'the call is larger than the callee accepts');
+      this.releaseCalleeSlot(call);
+      this.failCall(call, ErrorUri.payloadSizeExceeded, 'the call is larger than the callee accepts');
     }
   }
 
   // ---- answers from the callee ----
 
-  yield(session: Session, msg: M.WampMessage): void {
-    const call = this.invocationOf(session, msg[1] as number, 'YIELD');
+  yield(session: Session, msg: YieldMessage): void {
+    const call = this.invocationOf(session, msg[1], 'YIELD');
     if (!call) return;
-    const options = msg[2] as M.Dict;
-    if (options['progress'] === true) {
+    if (msg[2].progress === true) {
       if (call.state !== 'running' || !call.receiveProgress) return;
       call.caller.send(withPayload([M.RESULT, call.requestId, { progress: true }], msg, 3));
       // The timeout counts to the first result and between results.
       if (call.timer && call.timeoutMs > 0) call.timer.refresh();
       return;
     }
-    this.release(call);
-    if (call.state === 'running') {
-      this.finish(call);
-      const sent = call.caller.send(withPayload([M.RESULT, call.requestId, {}], msg, 3));
-      if (!sent) this.error(call.caller, M.CALL, call.requestId, ErrorUri.payloadSizeExceeded, 'the result is larger than the caller accepts');
-    }
-    this.drain(call.registration);
+    this.releaseCalleeSlot(call);
+    if (call.state === 'running') this.answerCaller(call, withPayload([M.RESULT, call.requestId, {}], msg, 3), 'result');
+    this.drainQueue(call.registration);
   }
 
-  invocationError(session: Session, msg: M.WampMessage): void {
-    const call = this.invocationOf(session, msg[2] as number, 'ERROR');
+  invocationError(session: Session, msg: InvocationErrorMessage): void {
+    const call = this.invocationOf(session, msg[2], 'ERROR');
     if (!call) return;
-    const uri = msg[4] as string;
+    const uri = msg[4];
     if (!isValidUri(uri)) throw new ProtocolViolation(`ERROR with an invalid error URI '${uri}'`);
-    this.release(call);
-    if (call.state === 'running') {
-      this.finish(call);
-      const sent = call.caller.send(withPayload([M.ERROR, M.CALL, call.requestId, msg[3], uri], msg, 5));
-      if (!sent) this.error(call.caller, M.CALL, call.requestId, ErrorUri.payloadSizeExceeded, 'the error is larger than the caller accepts');
-    }
-    this.drain(call.registration);
+    this.releaseCalleeSlot(call);
+    if (call.state === 'running') this.answerCaller(call, withPayload([M.ERROR, M.CALL, call.requestId, msg[3], uri], msg, 5), 'error');
+    this.drainQueue(call.registration);
   }
 
   /** The call an answer refers to; undefined for late answers to invocations already given up. */
   private invocationOf(session: Session, invocationId: number, what: string): Call | undefined {
-    const call = session.invocations.get(invocationId);
+    const work = this.callees.get(session);
+    const call = work?.invocations.get(invocationId);
     if (call) return call;
     // IDs we issued and forgot belong to calls already settled (e.g. the caller left): discard.
-    if (invocationId <= session.invocationIds.current) return undefined;
+    if (work && invocationId <= work.invocationIds.current) return undefined;
     throw new ProtocolViolation(`${what} for invocation ${invocationId}, which was never sent`);
   }
 
   // ---- CANCEL, timeouts, departures ----
 
-  cancel(session: Session, msg: M.WampMessage): void {
-    const call = session.calls.get(msg[1] as number);
+  cancel(session: Session, msg: CancelMessage): void {
+    const call = this.callers.get(session)?.byRequest.get(msg[1]);
     if (!call) return; // already answered: nothing to cancel
-    let mode = ((msg[2] as M.Dict)['mode'] as CancelMode | undefined) ?? 'killnowait';
+    let mode = msg[2].mode ?? 'killnowait';
     if (call.state === 'queued') {
       call.registration.queue.delete(call);
-      this.refuse(call, ErrorUri.canceled, 'the call was canceled while queued');
+      this.failCall(call, ErrorUri.canceled, 'the call was canceled while queued');
       this.deleteIfUnused(call.registration);
       return;
     }
@@ -374,7 +420,7 @@ export class Dealer {
       return;
     }
     if (mode === 'killnowait') callee.session.send([M.INTERRUPT, call.invocationId, { mode: 'killnowait' }]);
-    this.abandon(call, ErrorUri.canceled, 'the call was canceled');
+    this.failCall(call, ErrorUri.canceled, 'the call was canceled');
   }
 
   private timedOut(call: Call): void {
@@ -382,7 +428,7 @@ export class Dealer {
     if (call.state === 'queued') {
       const waitedForCallee = call.timeoutMs === 0;
       call.registration.queue.delete(call);
-      this.refuse(call, ErrorUri.timeout, waitedForCallee
+      this.failCall(call, ErrorUri.timeout, waitedForCallee
         ? `no callee for '${call.procedure}' came within the queue's ${call.queueRule!.timeout} ms`
         : `the call timed out after ${call.timeoutMs} ms while queued`);
       this.deleteIfUnused(call.registration);
@@ -391,19 +437,22 @@ export class Dealer {
     if (call.state !== 'running') return;
     const callee = call.callee!;
     if (callee.session.supportsCanceling) callee.session.send([M.INTERRUPT, call.invocationId, { mode: 'killnowait' }]);
-    this.abandon(call, ErrorUri.timeout, `the call timed out after ${call.timeoutMs} ms`);
+    this.failCall(call, ErrorUri.timeout, `the call timed out after ${call.timeoutMs} ms`);
   }
 
-  /** The caller is answered now; the callee's late answer will only free its slot. */
-  private abandon(call: Call, uri: string, message: string): void {
-    this.finish(call);
-    call.state = 'abandoned';
-    this.error(call.caller, M.CALL, call.requestId, uri, message);
-  }
-
+  /** The session left the realm: its calls, as caller and as callee, end now. */
   removeSession(session: Session): void {
-    // As caller: drop its queued calls, interrupt its running ones.
-    for (const call of session.calls.values()) {
+    this.callerLeft(session);
+    this.calleeLeft(session);
+  }
+
+  /** Its queued calls are dropped, its running ones interrupted; nobody is left to answer. */
+  private callerLeft(session: Session): void {
+    const waiting = this.callers.get(session);
+    if (!waiting) return;
+    this.callers.delete(session);
+    this.pendingBytes -= waiting.bytes;
+    for (const call of waiting.byRequest.values()) {
       call.clearTimer();
       if (call.state === 'queued') {
         call.registration.queue.delete(call);
@@ -416,25 +465,36 @@ export class Dealer {
         }
       }
     }
-    for (const call of session.calls.values()) this.realm.pendingCallBytes -= call.bytes;
-    session.calls.clear();
-    session.pendingCallBytes = 0;
-    // As callee: its in-flight calls can never be answered now.
-    for (const call of session.invocations.values()) {
-      call.callee!.inflight--;
-      if (call.state === 'running') {
-        this.finish(call);
-        this.error(call.caller, M.CALL, call.requestId, ErrorUri.canceled, 'callee disconnected from in-flight request');
-      }
-    }
-    session.invocations.clear();
-    for (const callee of session.callees) this.detachCallee(callee);
   }
 
-  // ---- bookkeeping ----
+  /** Its in-flight invocations can never be answered now: their callers get an error. */
+  private calleeLeft(session: Session): void {
+    const work = this.callees.get(session);
+    if (!work) return;
+    for (const call of work.invocations.values()) {
+      call.callee!.inflight--;
+      if (call.state === 'running') this.failCall(call, ErrorUri.canceled, 'callee disconnected from in-flight request');
+    }
+    work.invocations.clear();
+    for (const callee of work.serving) this.detachCallee(callee);
+    this.callees.delete(session);
+  }
+
+  /**
+   * A CALL the router failed to handle (a bug of ours, answered with internal_error by the
+   * session): the caller no longer waits for it.
+   */
+  forgetCall(session: Session, requestId: number): void {
+    const call = this.callers.get(session)?.byRequest.get(requestId);
+    if (!call) return;
+    this.stopWaiting(call);
+    call.state = 'abandoned';
+  }
+
+  // ---- the end-of-call paths ----
 
   /** Places queued calls on callees with free slots, oldest first. */
-  private drain(reg: Registration): void {
+  private drainQueue(reg: Registration): void {
     while (reg.queue.size > 0) {
       const callee = reg.pick();
       if (!callee) return;
@@ -450,27 +510,37 @@ export class Dealer {
   }
 
   /** The callee answered (or can no longer answer): its slot is free again. */
-  private release(call: Call): void {
+  private releaseCalleeSlot(call: Call): void {
     const callee = call.callee!;
-    callee.session.invocations.delete(call.invocationId);
+    this.callees.get(callee.session)?.invocations.delete(call.invocationId);
     callee.inflight--;
   }
 
-  /** The caller's side of the call is settled. */
-  private finish(call: Call): void {
-    call.clearTimer();
-    if (call.caller.calls.get(call.requestId) !== call) return;
-    call.caller.calls.delete(call.requestId);
-    call.caller.pendingCallBytes -= call.bytes;
-    this.realm.pendingCallBytes -= call.bytes;
-    // Settled for the caller: nothing of its payload stays with a callee that may never answer.
-    call.message = undefined;
+  /** The callee's RESULT or ERROR goes to the caller (or payload_size_exceeded, if its transport refuses it). */
+  private answerCaller(call: Call, answer: M.WampMessage, what: 'result' | 'error'): void {
+    this.stopWaiting(call);
+    if (!call.caller.send(answer)) {
+      this.error(call.caller, M.CALL, call.requestId, ErrorUri.payloadSizeExceeded, `the ${what} is larger than the caller accepts`);
+    }
   }
 
-  private refuse(call: Call, uri: string, message: string): void {
-    this.finish(call);
+  /** The router answers the call with an error now; the callee's late answer, if any, only frees its slot. */
+  private failCall(call: Call, uri: string, message: string): void {
+    this.stopWaiting(call);
     call.state = 'abandoned';
     this.error(call.caller, M.CALL, call.requestId, uri, message);
+  }
+
+  /** The caller's side is settled: out of its table, its bytes given back, its timer stopped. */
+  private stopWaiting(call: Call): void {
+    call.clearTimer();
+    const waiting = this.callers.get(call.caller);
+    if (waiting?.byRequest.get(call.requestId) !== call) return;
+    waiting.byRequest.delete(call.requestId);
+    waiting.bytes -= call.bytes;
+    this.pendingBytes -= call.bytes;
+    // Settled for the caller: nothing of its payload stays with a callee that may never answer.
+    call.message = undefined;
   }
 
   private error(session: Session, type: number, requestId: number, uri: string, message: string): void {

@@ -36,7 +36,7 @@ function registrationDetails(r: Registration): Dict {
 }
 
 /** Junction's addition to wamp.session.get (`junction`): the session's send queue and limits. */
-function sessionStats(s: Session, joined: number | undefined): Dict {
+function sessionStats(s: Session, joined: number | undefined, pendingCalls: number): Dict {
   const q = s.transport.sendQueue?.();
   return {
     joined: joined === undefined ? null : new Date(joined).toISOString(),
@@ -45,7 +45,7 @@ function sessionStats(s: Session, joined: number | undefined): Dict {
     send_queue_policy: q?.policy ?? null,
     dropped_events: q?.droppedEvents ?? 0,
     slow_consumer: q?.slow ?? false,
-    pending_calls: s.calls.size,
+    pending_calls: pendingCalls,
   };
 }
 
@@ -102,7 +102,7 @@ export class MetaApi implements RealmObserver {
       'wamp.session.list': (args) => this.clientSessions(args[0]).map((s) => s.id),
       'wamp.session.get': (args) => {
         const s = this.clientSession(args[0]);
-        return { ...sessionDetails(s), junction: sessionStats(s, this.joined.get(s)) };
+        return { ...sessionDetails(s), junction: sessionStats(s, this.joined.get(s), this.realm.dealer.pendingCalls(s)) };
       },
       'wamp.session.kill': (args, kwargs, ctx) => {
         const id = args[0];

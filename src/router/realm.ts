@@ -43,19 +43,18 @@ export class Realm {
   authorizer: Authorizer;
   readonly broker: Broker;
   readonly dealer: Dealer;
-  readonly sessions = new Map<number, Session>();
+  /** session ID -> session, from its WELCOME until it leaves (only join and leave change it). */
+  private readonly joined = new Map<number, Session>();
   // Both set by applyOptions (a config reload may change them).
   uriCheck!: UriCheck;
   /** Calls one session may have waiting for an answer (`max_pending_calls`). */
   maxPendingCalls!: number;
   /** Byte budgets (`max_pending_call_bytes` per session and `_total`; `max_subscriptions` per session,
-   *  `max_subscription_bytes` in all), and what all sessions use of the two totals now. */
+   *  `max_subscription_bytes` in all): the dealer and broker keep what is used of them. */
   maxPendingCallBytes!: number;
   maxPendingCallBytesTotal!: number;
-  pendingCallBytes = 0;
   maxSubscriptions!: number;
   maxSubscriptionBytes!: number;
-  subscriptionBytes = 0;
   observer: RealmObserver | undefined;
 
   constructor(config: RealmConfig, routerIds: IdSequence) {
@@ -64,6 +63,11 @@ export class Realm {
     this.authorizer = new Authorizer(config.roles);
     this.broker = new Broker(this, routerIds, config.store?.eventHistory ?? [], config.store?.retained);
     this.dealer = new Dealer(this, routerIds, config.store?.callQueue ?? []);
+  }
+
+  /** The sessions in the realm now, by ID. */
+  get sessions(): ReadonlyMap<number, Session> {
+    return this.joined;
   }
 
   /** The realm's options that apply from the next message on: at start, and again on a config reload. */
@@ -83,11 +87,8 @@ export class Realm {
   replaceRoles(roles: RoleConfig[]): number {
     this.authorizer = new Authorizer(roles);
     let ended = 0;
-    for (const session of [...this.sessions.values()]) {
-      if (this.authorizer.hasRole(session.authrole)) {
-        session.refreshAuthorization();
-        continue;
-      }
+    for (const session of [...this.joined.values()]) {
+      if (this.authorizer.hasRole(session.authrole)) continue;
       session.goodbye('wamp.close.killed', `role '${session.authrole}' was removed from realm '${this.name}'`);
       ended++;
     }
@@ -95,13 +96,13 @@ export class Realm {
   }
 
   join(session: Session): void {
-    this.sessions.set(session.id, session);
+    this.joined.set(session.id, session);
     this.observer?.sessionJoined(session);
   }
 
   /** The session is gone: drop its subscriptions, registrations and calls (answering every call). */
   leave(session: Session): void {
-    if (!this.sessions.delete(session.id)) return;
+    if (!this.joined.delete(session.id)) return;
     this.dealer.removeSession(session);
     this.broker.removeSession(session);
     this.observer?.sessionLeft(session);
@@ -119,7 +120,7 @@ export class Realm {
 
   /** Ends a session from the router's side (meta API kill); false if there is none by that ID. */
   kill(sessionId: number, reason: string, message?: string): boolean {
-    const session = this.sessions.get(sessionId);
+    const session = this.joined.get(sessionId);
     if (!session || session.internal) return false;
     session.goodbye(reason, message);
     return true;

@@ -4,8 +4,7 @@
 import type { MatchPolicy } from '../config/types.js';
 import type { Session } from './session.js';
 import type { Call } from './call.js';
-
-export type InvokePolicy = 'single' | 'first' | 'last' | 'roundrobin' | 'random';
+import type { InvokePolicy } from '../wamp/client-messages.js';
 
 /** One session serving one registration, with its own concurrency budget. */
 export class Callee {

@@ -1,22 +1,20 @@
 // A WAMP session as the router sees it: transport-agnostic. It checks each message's shape, runs
-// the opening/closing state machine and authentication, and hands valid requests to its realm.
+// the opening/closing state machine and authentication, has the realm's authorizer decide each
+// action (src/auth/authorizer.ts) and hands requests to the realm's dealer and broker, which own
+// what follows (calls, registrations, subscriptions): the session keeps none of it.
 
 import * as M from '../wamp/message.js';
 import { ProtocolViolation, validateClientMessage } from '../wamp/validate.js';
+import type { ActionMessage, AuthenticateMessage, ClientMessage, HelloMessage, PublishOptions } from '../wamp/client-messages.js';
 import { ErrorUri, CloseReason } from '../wamp/errors.js';
-import { IdSequence } from '../wamp/ids.js';
-import { isReservedUri, isValidPattern, isValidUri } from '../wamp/uri.js';
-import type { Action, AuthorizerCall, Decision } from '../auth/authorizer.js';
-import type { MatchPolicy } from '../config/types.js';
+import { isReservedUri, isValidUri } from '../wamp/uri.js';
+import type { Action, AuthorizerCall, Decision, Requester } from '../auth/authorizer.js';
 import { clientHasFeature, routerRoles, ROUTER_AGENT } from '../wamp/features.js';
 import { beginAuthentication, type AuthOutcome, type PendingAuth } from '../auth/authenticator.js';
 import { peerAddress } from '../auth/throttle.js';
 import type { EncodingCache, SessionHandle, SessionOptions, Transport } from './transport.js';
 import type { Realm } from './realm.js';
 import type { Router } from './router.js';
-import type { Subscription } from './broker.js';
-import type { Callee } from './registration.js';
-import type { Call } from './call.js';
 import { logRefusal } from './refusals.js';
 import { log } from '../log.js';
 import { logSessionJoined, logSessionLeft } from './session-log.js';
@@ -28,19 +26,18 @@ export interface Testament {
   topic: string;
   args: unknown[] | undefined;
   kwargs: M.Dict | undefined;
-  options: M.Dict;
+  /** Checked as a PUBLISH's options when the testament was added. */
+  options: PublishOptions;
 }
 
-/** The authorization action of each message that needs one. */
-const ACTION_OF: Partial<Record<number, Action>> = { [M.PUBLISH]: 'publish', [M.CALL]: 'call', [M.SUBSCRIBE]: 'subscribe', [M.REGISTER]: 'register' };
-const DENIED: Decision = Object.freeze({ allow: false, disclose: false });
 /** Messages a session may send while its authorizer is still deciding (then it is a flood). */
-const MAX_HELD_MESSAGES = 1000;
+const MAX_WAITING_MESSAGES = 1000;
+const NO_OPTIONS: M.Dict = Object.freeze({}) as M.Dict;
 const CLIENT_ROLES = ['publisher', 'subscriber', 'caller', 'callee'];
 /** How long we wait for the client's GOODBYE reply after we said GOODBYE. */
 const GOODBYE_WAIT_MS = 2000;
 
-export class Session implements SessionHandle {
+export class Session implements SessionHandle, Requester {
   id = 0;
   realm: Realm | undefined;
   authid = '';
@@ -55,27 +52,13 @@ export class Session implements SessionHandle {
   /** Published when the session ends, detached ones first (wamp.session.add_testament). */
   readonly testaments: Record<TestamentScope, Testament[]> = { detached: [], destroyed: [] };
 
-  /** Subscriptions this session holds (the broker owns the objects). */
-  readonly subscriptions = new Set<Subscription>();
-  /** Registrations this session serves, one Callee per registration. */
-  readonly callees = new Set<Callee>();
-  /** Calls this session made that are not answered yet, by CALL.Request. */
-  readonly calls = new Map<number, Call>();
-  /** Their estimated bytes together (`max_pending_call_bytes`; the dealer keeps it). */
-  pendingCallBytes = 0;
-  /** Invocations sent to this session and not answered yet, by INVOCATION.Request. */
-  readonly invocations = new Map<number, Call>();
-  readonly invocationIds = new IdSequence();
-
   private state: State = 'new';
   private pendingAuth: PendingAuth | undefined;
   private authInProgress = false;
   private goodbyeTimer: NodeJS.Timeout | undefined;
   private openTimer: NodeJS.Timeout | undefined;
-  /** The realm's authorizer procedure decides this session's actions. */
-  private dynamicAuthorization = false;
-  /** Messages received while a dynamic authorizer decides an earlier one. */
-  private held: unknown[] | undefined;
+  /** Messages received while a dynamic authorizer decides an earlier one (as received, checked in their turn). */
+  private waitingForAuthorizer: unknown[] | undefined;
   /** The authid the client asked for in HELLO, for logs only. */
   private helloAuthid = '';
 
@@ -109,6 +92,10 @@ export class Session implements SessionHandle {
     this.abort(ErrorUri.timeout, `no ${waitingFor} within ${limit} ms`);
   }
 
+  private get closed(): boolean {
+    return this.state === 'closed';
+  }
+
   get established(): boolean {
     return this.state === 'established';
   }
@@ -137,13 +124,19 @@ export class Session implements SessionHandle {
 
   receive(raw: unknown): void {
     if (this.state === 'closed') return;
-    if (this.held) {
+    if (this.waitingForAuthorizer) {
       // A dynamic authorizer is deciding an earlier message: later ones wait, in order.
-      if (this.held.length >= MAX_HELD_MESSAGES) return this.protocolError(`more than ${MAX_HELD_MESSAGES} messages sent while the authorizer was deciding`);
-      this.held.push(raw);
+      if (this.waitingForAuthorizer.length >= MAX_WAITING_MESSAGES) {
+        return this.protocolError(`more than ${MAX_WAITING_MESSAGES} messages sent while the authorizer was deciding`);
+      }
+      this.waitingForAuthorizer.push(raw);
       return;
     }
-    let msg: M.WampMessage;
+    this.handle(raw);
+  }
+
+  private handle(raw: unknown): void {
+    let msg: ClientMessage;
     try {
       msg = validateClientMessage(raw);
     } catch (err) {
@@ -153,7 +146,7 @@ export class Session implements SessionHandle {
     this.guarded(msg, () => this.dispatch(msg));
   }
 
-  private guarded(msg: M.WampMessage, handle: () => void): void {
+  private guarded(msg: ClientMessage, handle: () => void): void {
     try {
       handle();
     } catch (err) {
@@ -162,7 +155,7 @@ export class Session implements SessionHandle {
         return;
       }
       // A bug of ours must not take the router down, nor leave the request unanswered.
-      log.error(`session ${this.id}: internal error handling ${M.MESSAGE_NAMES[msg[0] as number]}: ${(err as Error).stack}`);
+      log.error(`session ${this.id}: internal error handling ${M.MESSAGE_NAMES[msg[0]]}: ${(err as Error).stack}`);
       this.answerInternalError(msg);
     }
   }
@@ -193,9 +186,7 @@ export class Session implements SessionHandle {
       return false;
     };
     if (action === 'publish' && isReservedUri(uri) && !this.internal) return refused();
-    const decision = this.dynamicAuthorization
-      ? realm.authorizer.authorizeDynamic(this.callAuthorizer, this.authorizerDetails(), action, uri, {})
-      : realm.authorizer.authorize(this.authrole, action, uri);
+    const decision = realm.authorizer.decide(this, action, uri, NO_OPTIONS, realm.uriCheck);
     if (decision instanceof Promise) return decision.then((d) => d.allow || refused());
     return decision.allow || refused();
   }
@@ -248,37 +239,35 @@ export class Session implements SessionHandle {
 
   // ---- internals ----
 
-  private dispatch(msg: M.WampMessage): void {
-    const type = msg[0] as number;
+  private dispatch(msg: ClientMessage): void {
     switch (this.state) {
       case 'new':
-        if (type === M.HELLO) return this.onHello(msg);
-        if (type === M.ABORT) return this.terminate();
-        throw new ProtocolViolation(`${M.MESSAGE_NAMES[type]} received before HELLO`);
+        if (msg[0] === M.HELLO) return this.onHello(msg);
+        if (msg[0] === M.ABORT) return this.terminate();
+        throw new ProtocolViolation(`${M.MESSAGE_NAMES[msg[0]]} received before HELLO`);
       case 'authenticating':
-        if (type === M.AUTHENTICATE && !this.authInProgress) return this.onAuthenticate(msg);
-        if (type === M.ABORT) return this.terminate();
-        throw new ProtocolViolation(`${M.MESSAGE_NAMES[type]} received while authenticating`);
+        if (msg[0] === M.AUTHENTICATE && !this.authInProgress) return this.onAuthenticate(msg);
+        if (msg[0] === M.ABORT) return this.terminate();
+        throw new ProtocolViolation(`${M.MESSAGE_NAMES[msg[0]]} received while authenticating`);
       case 'closing':
         // Our GOODBYE is out: the client's GOODBYE completes the close; anything else is ignored.
-        if (type === M.GOODBYE || type === M.ABORT) this.terminate();
+        if (msg[0] === M.GOODBYE || msg[0] === M.ABORT) this.terminate();
         return;
       case 'established':
-        return this.onEstablished(type, msg);
+        return this.onEstablished(msg);
     }
   }
 
-  private onEstablished(type: number, msg: M.WampMessage): void {
+  private onEstablished(msg: ClientMessage): void {
     const realm = this.realm!;
-    if (this.dynamicAuthorization && ACTION_OF[type] !== undefined) return this.authorizeDynamically(type, msg);
-    switch (type) {
-      case M.PUBLISH: return realm.broker.publish(this, msg);
-      case M.CALL: return realm.dealer.call(this, msg);
+    switch (msg[0]) {
+      case M.PUBLISH: return this.authorizeThenDispatch(msg, 'publish');
+      case M.CALL: return this.authorizeThenDispatch(msg, 'call');
       case M.YIELD: return realm.dealer.yield(this, msg);
       case M.ERROR: return realm.dealer.invocationError(this, msg);
-      case M.SUBSCRIBE: return realm.broker.subscribe(this, msg);
+      case M.SUBSCRIBE: return this.authorizeThenDispatch(msg, 'subscribe');
       case M.UNSUBSCRIBE: return realm.broker.unsubscribe(this, msg);
-      case M.REGISTER: return realm.dealer.register(this, msg);
+      case M.REGISTER: return this.authorizeThenDispatch(msg, 'register');
       case M.UNREGISTER: return realm.dealer.unregister(this, msg);
       case M.CANCEL: return realm.dealer.cancel(this, msg);
       case M.GOODBYE:
@@ -289,69 +278,59 @@ export class Session implements SessionHandle {
         this.terminate(true, `client aborted (${String(msg[2]).slice(0, 200)})`);
         return;
       default:
-        throw new ProtocolViolation(`${M.MESSAGE_NAMES[type]} received on an established session`);
+        throw new ProtocolViolation(`${M.MESSAGE_NAMES[msg[0]]} received on an established session`);
     }
   }
 
-  /** The realm's roles were replaced (config reload): the role may now be decided by a procedure, or no longer. */
-  refreshAuthorization(): void {
-    this.dynamicAuthorization = this.realm?.authorizer.isDynamic(this.authrole) ?? false;
+  /**
+   * PUBLISH, CALL, SUBSCRIBE, REGISTER: the realm's authorizer decides (src/auth/authorizer.ts);
+   * the broker or dealer acts on the decision. A dynamic authorizer may take its time: until it
+   * answers, what the client sends next waits, so that requests are handled in order.
+   */
+  private authorizeThenDispatch(msg: ActionMessage, action: Action): void {
+    const realm = this.realm!;
+    const decision = realm.authorizer.decide(this, action, msg[3], msg[2], realm.uriCheck);
+    if (!(decision instanceof Promise)) return this.dispatchDecided(msg, decision);
+    this.waitingForAuthorizer = [];
+    void decision.then((d) => this.decided(msg, d));
   }
 
-  /** PUBLISH, CALL, SUBSCRIBE, REGISTER of a role with an authorizer procedure. */
-  private authorizeDynamically(type: number, msg: M.WampMessage): void {
-    const realm = this.realm!;
-    const options = msg[2] as M.Dict;
-    const uri = msg[3] as string;
-    const match = (options['match'] as MatchPolicy | undefined) ?? 'exact';
-    const valid = type === M.SUBSCRIBE || type === M.REGISTER ? isValidPattern(uri, match, realm.uriCheck) : isValidUri(uri, realm.uriCheck);
-    // An invalid URI is refused by the broker or dealer as for any role, without asking anyone.
-    const decision = valid ? realm.authorizer.authorizeDynamic(this.callAuthorizer, this.authorizerDetails(), ACTION_OF[type]!, uri, options) : DENIED;
-    if (!(decision instanceof Promise)) return this.dispatchDecided(type, msg, decision);
-    this.held = [];
-    void decision.then((d) => {
-      const held = this.held ?? [];
-      this.held = undefined;
-      if (this.state !== 'established') return;
-      this.guarded(msg, () => this.dispatchDecided(type, msg, d));
-      for (let i = 0; i < held.length; i++) {
-        this.receive(held[i]);
-        const heldAgain = this.held as unknown[] | undefined;
-        if (heldAgain) {
-          // The authorizer is asked again: the rest waits behind that message.
-          heldAgain.push(...held.slice(i + 1));
-          break;
-        }
+  /** A dynamic decision arrived: its message goes on, then those that waited, until one waits again. */
+  private decided(msg: ActionMessage, decision: Decision): void {
+    const waiting = this.waitingForAuthorizer ?? [];
+    this.waitingForAuthorizer = undefined;
+    if (this.state !== 'established') return;
+    this.guarded(msg, () => this.dispatchDecided(msg, decision));
+    for (let i = 0; i < waiting.length; i++) {
+      if (this.closed) return; // e.g. a protocol violation among them
+      this.handle(waiting[i]);
+      if (this.waitingForAuthorizer) {
+        // The authorizer is asked again: the rest waits behind that message.
+        (this.waitingForAuthorizer as unknown[]).push(...waiting.slice(i + 1));
+        return;
       }
-    });
+    }
   }
 
-  private dispatchDecided(type: number, msg: M.WampMessage, decision: Decision): void {
+  private dispatchDecided(msg: ActionMessage, decision: Decision): void {
     const realm = this.realm!;
-    if (type === M.PUBLISH) return realm.broker.publish(this, msg, decision);
-    if (type === M.CALL) return realm.dealer.call(this, msg, decision);
-    if (type === M.SUBSCRIBE) return realm.broker.subscribe(this, msg, decision);
-    return realm.dealer.register(this, msg, decision);
+    switch (msg[0]) {
+      case M.PUBLISH: return realm.broker.publish(this, msg, decision);
+      case M.CALL: return realm.dealer.call(this, msg, decision);
+      case M.SUBSCRIBE: return realm.broker.subscribe(this, msg, decision);
+      case M.REGISTER: return realm.dealer.register(this, msg, decision);
+    }
   }
 
-  /** Only sessions whose role has an authorizer get this function (most sessions never do). */
+  /** Only sessions whose role has an authorizer ever use this function (made on first use). */
   private callAuthorizerFn: AuthorizerCall | undefined;
-  private get callAuthorizer(): AuthorizerCall {
+  get callAuthorizer(): AuthorizerCall {
     return (this.callAuthorizerFn ??= (procedure, args) => this.router.services.call(this.realm!.name, procedure, args, 'authorizer').then((r) => r.args[0]));
   }
 
-  /** What an authorizer procedure is told about the session (Crossbar's session details). */
-  private authorizerDetails(): M.Dict {
-    const t = this.transport.info;
-    return {
-      session: this.id, authid: this.authid, authrole: this.authrole, authmethod: this.authmethod,
-      authprovider: this.authprovider, transport: { type: t.type, peer: t.peer },
-    };
-  }
-
-  private onHello(msg: M.WampMessage): void {
-    const realmName = msg[1] as string;
-    const details = msg[2] as M.Dict;
+  private onHello(msg: HelloMessage): void {
+    const realmName = msg[1];
+    const details = msg[2];
     if (typeof details['authid'] === 'string') this.helloAuthid = details['authid'].slice(0, 200);
     if (!isValidUri(realmName)) return this.abort(ErrorUri.invalidUri, `invalid realm URI '${realmName}'`);
     const roles = details['roles'];
@@ -386,7 +365,7 @@ export class Session implements SessionHandle {
     }));
   }
 
-  private onAuthenticate(msg: M.WampMessage): void {
+  private onAuthenticate(msg: AuthenticateMessage): void {
     const pending = this.pendingAuth;
     if (!pending) throw new ProtocolViolation('AUTHENTICATE without a CHALLENGE');
     this.pendingAuth = undefined;
@@ -398,7 +377,7 @@ export class Session implements SessionHandle {
       log.warn(`session ${this.id} ${this.transport.info.peer}: refused: too many failed authentications from ${address}`);
       return this.abort(ErrorUri.authenticationFailed, 'too many failed authentications from this address; try again later');
     }
-    const check = () => this.proceed(pending.authenticate(msg[1] as string, msg[2] as M.Dict));
+    const check = () => this.proceed(pending.authenticate(msg[1], msg[2]));
     if (wait === 0) return check();
     this.authInProgress = true;
     const timer = setTimeout(() => {
@@ -444,7 +423,6 @@ export class Session implements SessionHandle {
     this.authmethod = identity.authmethod;
     this.authprovider = identity.authprovider;
     this.clearOpenTimer();
-    this.dynamicAuthorization = realm.authorizer.isDynamic(this.authrole);
     this.state = 'established';
     const welcome: M.Dict = {
       realm: realm.name,
@@ -461,14 +439,12 @@ export class Session implements SessionHandle {
     logSessionJoined(this);
   }
 
-  private answerInternalError(msg: M.WampMessage): void {
-    const type = msg[0] as number;
-    const requestId = msg[1];
-    const answerable = type === M.CALL || type === M.SUBSCRIBE || type === M.UNSUBSCRIBE || type === M.REGISTER ||
-      type === M.UNREGISTER || (type === M.PUBLISH && (msg[2] as M.Dict)['acknowledge'] === true);
+  private answerInternalError(msg: ClientMessage): void {
+    const answerable = msg[0] === M.CALL || msg[0] === M.SUBSCRIBE || msg[0] === M.UNSUBSCRIBE || msg[0] === M.REGISTER ||
+      msg[0] === M.UNREGISTER || (msg[0] === M.PUBLISH && msg[2].acknowledge === true);
     if (answerable && this.state === 'established') {
-      if (type === M.CALL) this.calls.delete(requestId as number);
-      this.send([M.ERROR, type, requestId, {}, 'junction.error.internal_error', ['internal router error; see the router log']]);
+      if (msg[0] === M.CALL) this.realm!.dealer.forgetCall(this, msg[1]);
+      this.send([M.ERROR, msg[0], msg[1], {}, 'junction.error.internal_error', ['internal router error; see the router log']]);
     }
   }
 

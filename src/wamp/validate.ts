@@ -4,6 +4,7 @@
 
 import * as M from './message.js';
 import { isId } from './ids.js';
+import type { ClientMessage } from './client-messages.js';
 
 export class ProtocolViolation extends Error {}
 
@@ -122,10 +123,10 @@ function expectString(value: unknown, name: string, field: string): void {
 }
 
 /**
- * Checks a decoded message from a client and returns it as a message array.
+ * Checks a decoded message from a client and returns the same array as a typed view of it.
  * Throws ProtocolViolation naming what is wrong.
  */
-export function validateClientMessage(msg: unknown): M.WampMessage {
+export function validateClientMessage(msg: unknown): ClientMessage {
   if (!Array.isArray(msg) || msg.length === 0) fail('a message must be a non-empty array');
   const type = msg[0];
   if (typeof type !== 'number' || !Number.isInteger(type)) fail('the message type must be an integer');
@@ -195,7 +196,7 @@ export function validateClientMessage(msg: unknown): M.WampMessage {
       if (M.MESSAGE_NAMES[type]) fail(`${name} may not be sent to a router`);
       fail(`unknown message type ${type}`);
   }
-  return msg;
+  return msg as ClientMessage;
 }
 
 export { isDict };

@@ -728,3 +728,39 @@ describe('pattern authorization: soundness over a small URI universe', () => {
     expect(allowedPatterns).toBeGreaterThan(250);
   });
 });
+
+describe('Authorizer.decide: every PUBLISH, CALL, SUBSCRIBE and REGISTER is decided in one place', () => {
+  const requester = (authrole: string, answers: unknown[] = []) => {
+    const asked: unknown[][] = [];
+    return {
+      asked,
+      id: 7, authid: 'alice', authrole, authmethod: 'ticket', authprovider: 'static',
+      transport: { info: { type: 'websocket', peer: 'tcp4:10.0.0.9:4000' } },
+      callAuthorizer: async (procedure: string, args: unknown[]) => { asked.push([procedure, ...args]); return answers.shift(); },
+    };
+  };
+
+  it('a URI the realm does not accept is INVALID_URI for any role, and no authorizer procedure is asked', async () => {
+    const { Authorizer, INVALID_URI } = await import('../../src/auth/authorizer.js');
+    const authorizer = new Authorizer([allowAll(), { name: 'user', permissions: [], authorizer: 'com.example.authorize' }]);
+    const user = requester('user');
+    expect(authorizer.decide(requester('anonymous'), 'call', 'a..b', {}, 'loose')).toBe(INVALID_URI);
+    expect(authorizer.decide(user, 'subscribe', 'a.#', { match: 'prefix' }, 'loose')).toBe(INVALID_URI);
+    expect(authorizer.decide(user, 'publish', 'A.b', {}, 'strict')).toBe(INVALID_URI);
+    expect(user.asked).toEqual([]);
+  });
+
+  it('a static role is answered at once; a dynamic role by its procedure, told the session and the match policy', async () => {
+    const { Authorizer } = await import('../../src/auth/authorizer.js');
+    const authorizer = new Authorizer([allowAll(), { name: 'user', permissions: [], authorizer: 'com.example.authorize' }]);
+    expect(authorizer.decide(requester('anonymous'), 'call', 'com.x', {}, 'loose')).toMatchObject({ allow: true });
+    expect(authorizer.decide(requester('nobody'), 'call', 'com.x', {}, 'loose')).toMatchObject({ allow: false });
+    const user = requester('user', [{ allow: true, disclose: true }]);
+    const decision = authorizer.decide(user, 'subscribe', 'com.', { match: 'prefix', get_retained: true }, 'loose');
+    expect(decision).toBeInstanceOf(Promise);
+    expect(await decision).toMatchObject({ allow: true, disclose: true });
+    expect(user.asked).toEqual([['com.example.authorize',
+      { session: 7, authid: 'alice', authrole: 'user', authmethod: 'ticket', authprovider: 'static', transport: { type: 'websocket', peer: 'tcp4:10.0.0.9:4000' } },
+      'com.', 'subscribe', { match: 'prefix', get_retained: true }]]);
+  });
+});
