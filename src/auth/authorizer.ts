@@ -3,9 +3,10 @@
 // Deny by default. Decisions are cached per role and action (bounded), because the same few URIs
 // are asked about on every call and publish; a dynamic decision is cached when it says `cache: true`.
 
-import type { MatchPolicy, PermissionConfig, RoleConfig } from '../config/types.js';
+import type { PermissionConfig, RoleConfig } from '../config/types.js';
+import type { MatchPolicy } from '../wamp/uri.js';
 import { covers, intersects, normalized, outranks, type UriPattern } from './pattern-cover.js';
-import { PatternIndex } from '../router/pattern-index.js';
+import { PatternIndex } from '../wamp/pattern-index.js';
 import type { Dict } from '../wamp/message.js';
 import { log } from '../log.js';
 

@@ -4,18 +4,19 @@
 
 import { logRefusal } from './refusals.js';
 import type { Decision } from '../auth/authorizer.js';
-import type { EventHistoryConfig, MatchPolicy, RetainedLimits } from '../config/types.js';
+import type { EventHistoryConfig, RetainedLimits } from '../config/types.js';
+import type { MatchPolicy } from '../wamp/uri.js';
 import * as M from '../wamp/message.js';
 import { ErrorUri } from '../wamp/errors.js';
 import { randomId, type IdSequence } from '../wamp/ids.js';
 import { isReservedUri, isValidPattern, isValidUri, reservedForPublishing } from '../wamp/uri.js';
-import { PatternIndex } from './pattern-index.js';
+import { PatternIndex } from '../wamp/pattern-index.js';
 import type { EncodingCache } from './transport.js';
 import type { Realm } from './realm.js';
 import type { Session } from './session.js';
 import { EVENT_COST, EventStore, type StoredEvent } from './event-store.js';
 import { approximateBytes } from './payload-size.js';
-import { DEFERRED_WORK } from './sliced-work.js';
+import { DEFERRED_WORK } from '../sliced-work.js';
 import { log } from '../log.js';
 
 /** Retained events sent with the SUBSCRIBED answer in the same turn, at most; more go in slices. */
@@ -257,7 +258,7 @@ export class Broker {
     const publicationId = randomId();
     const disclose = decision.disclose || options['disclose_me'] === true;
     this.dispatch(session, publicationId, topic, options, msg, disclose);
-    if (options[CLEAR_RETAINED] === true) this.store.forgetRetained(topic);
+    if (options[M.CLEAR_RETAINED] === true) this.store.forgetRetained(topic);
     if (options['retain'] === true || this.store.keepsHistory) this.remember(session, publicationId, topic, options, msg, disclose);
     if (acknowledge) session.send([M.PUBLISHED, requestId, publicationId]);
   }
@@ -365,13 +366,6 @@ export class Broker {
   }
 }
 
-/**
- * PUBLISH option (Junction's, a custom attribute in the spec's `_name` form): forget the topic's
- * retained event. The publication itself is delivered as usual. MQTT's empty retained message
- * maps to it.
- */
-export const CLEAR_RETAINED = '_clear_retained';
-
 const CUSTOM_ATTRIBUTE = /^_[a-z0-9_]{3,}$/;
 
 /**
@@ -382,7 +376,7 @@ const CUSTOM_ATTRIBUTE = /^_[a-z0-9_]{3,}$/;
 function customAttributes(options: M.Dict): M.Dict | undefined {
   let custom: M.Dict | undefined;
   for (const key in options) {
-    if (key.charCodeAt(0) !== 95 || key === CLEAR_RETAINED || !CUSTOM_ATTRIBUTE.test(key)) continue;
+    if (key.charCodeAt(0) !== 95 || key === M.CLEAR_RETAINED || !CUSTOM_ATTRIBUTE.test(key)) continue;
     (custom ??= {})[key] = options[key];
   }
   return custom;

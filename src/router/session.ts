@@ -7,7 +7,7 @@ import { ErrorUri, CloseReason } from '../wamp/errors.js';
 import { IdSequence } from '../wamp/ids.js';
 import { isReservedUri, isValidPattern, isValidUri } from '../wamp/uri.js';
 import type { Action, AuthorizerCall, Decision } from '../auth/authorizer.js';
-import type { MatchPolicy } from '../config/types.js';
+import type { MatchPolicy } from '../wamp/uri.js';
 import { clientHasFeature, routerRoles, ROUTER_AGENT } from '../wamp/features.js';
 import { beginAuthentication, type AuthOutcome, type PendingAuth } from '../auth/authenticator.js';
 import { peerAddress } from '../auth/throttle.js';

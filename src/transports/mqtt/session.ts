@@ -15,10 +15,10 @@ import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, Tran
 import type { MqttServiceConfig } from '../../config/types.js';
 import type { MqttMapping } from '../../mqtt/mapping.js';
 import { uriMatches } from '../../wamp/uri.js';
-import { CLEAR_RETAINED } from '../../router/broker.js';
+import { CLEAR_RETAINED } from '../../wamp/message.js';
 import type { ConnectionOwner, MqttConnection } from './connection.js';
 import { Outbox, type OutboxSink } from './outbox.js';
-import { DEFERRED_WORK } from '../../router/sliced-work.js';
+import { DEFERRED_WORK } from '../../sliced-work.js';
 import { isMqttString, publishProperties } from '../../mqtt/properties.js';
 import { clientPacketViolation } from './checks.js';
 import { log } from '../../log.js';
