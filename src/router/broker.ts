@@ -11,7 +11,7 @@ import { ErrorUri } from '../wamp/errors.js';
 import { randomId, type IdSequence } from '../wamp/ids.js';
 import { isReservedUri, isValidPattern, isValidUri, reservedForPublishing } from '../wamp/uri.js';
 import { PatternIndex } from '../wamp/pattern-index.js';
-import type { EncodingCache } from './transport.js';
+import type { EncodingCache } from '../core-boundary.js';
 import type { Realm } from './realm.js';
 import type { Session } from './session.js';
 import { EVENT_COST, EventStore, type StoredEvent } from './event-store.js';

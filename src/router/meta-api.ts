@@ -8,7 +8,7 @@ import { isReservedUri, isValidUri, isWampUri } from '../wamp/uri.js';
 import { isDict, publishOptionsProblem } from '../wamp/validate.js';
 import { TRUSTED_ROLE } from '../auth/authorizer.js';
 import { ClientSession, WampError, type ProcedureHandler } from '../client/session.js';
-import type { SessionFactory } from './transport.js';
+import type { SessionFactory } from '../core-boundary.js';
 import type { Realm, RealmObserver } from './realm.js';
 import type { Session } from './session.js';
 import type { Registration } from './registration.js';

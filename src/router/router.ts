@@ -8,7 +8,7 @@ import { MetaApi } from './meta-api.js';
 import { ServiceCaller } from './service-caller.js';
 import { FailureThrottle } from '../auth/throttle.js';
 import { AuthenticationGate } from '../auth/auth-gate.js';
-import type { SessionFactory, SessionHandle, SessionOptions, Transport } from './transport.js';
+import type { SessionFactory, SessionHandle, SessionOptions, Transport } from '../core-boundary.js';
 
 export class Router implements SessionFactory {
   private readonly realms = new Map<string, Realm>();

@@ -7,7 +7,7 @@
 
 import { ClientSession, type Payload } from '../client/session.js';
 import { TRUSTED_ROLE } from '../auth/authorizer.js';
-import type { SessionFactory } from './transport.js';
+import type { SessionFactory } from '../core-boundary.js';
 
 /** How long the router waits for an authenticator or authorizer to answer. */
 export const SERVICE_CALL_TIMEOUT_MS = 10_000;

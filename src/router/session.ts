@@ -11,7 +11,7 @@ import type { MatchPolicy } from '../wamp/uri.js';
 import { clientHasFeature, routerRoles, ROUTER_AGENT } from '../wamp/features.js';
 import { beginAuthentication, type AuthOutcome, type PendingAuth } from '../auth/authenticator.js';
 import { peerAddress } from '../auth/throttle.js';
-import type { EncodingCache, SessionHandle, SessionOptions, Transport } from './transport.js';
+import type { EncodingCache, SessionHandle, SessionOptions, Transport } from '../core-boundary.js';
 import type { Realm } from './realm.js';
 import type { Router } from './router.js';
 import type { Subscription } from './broker.js';

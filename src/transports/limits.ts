@@ -6,7 +6,7 @@
 
 import type { Socket } from 'node:net';
 import type { WampTransportOptions, SendQueuePolicy } from '../config/types.js';
-import type { SendQueueStats, SessionHandle, TransportInfo } from '../router/transport.js';
+import type { SendQueueStats, SessionHandle, TransportInfo } from '../core-boundary.js';
 import { log } from '../log.js';
 import { SendQueueTotal, SLOW_BACKLOG } from './send-queue-total.js';
 import { EVENT } from '../wamp/message.js';

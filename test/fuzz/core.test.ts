@@ -10,7 +10,7 @@
 
 import { describe, it, expect } from 'vitest';
 import { Router } from '../../src/router/router.js';
-import type { SessionHandle, SessionOptions, Transport, TransportInfo } from '../../src/router/transport.js';
+import type { SessionHandle, SessionOptions, Transport, TransportInfo } from '../../src/core-boundary.js';
 import { ClientSession } from '../../src/client/session.js';
 import { getSerializer, type SerializerName } from '../../src/serializers/index.js';
 import { log } from '../../src/log.js';

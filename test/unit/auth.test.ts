@@ -9,7 +9,7 @@ import { Router } from '../../src/router/router.js';
 import { LocalConnection } from '../../src/client/local-transport.js';
 import { ClientSession, WampError } from '../../src/client/session.js';
 import type { WampMessage } from '../../src/wamp/message.js';
-import type { Transport } from '../../src/router/transport.js';
+import type { Transport } from '../../src/core-boundary.js';
 import { craDeriveKey } from '../../src/auth/wampcra.js';
 import { FailureThrottle, peerAddress } from '../../src/auth/throttle.js';
 import { allowAll, join, tick } from '../helpers/core.js';
