@@ -9,11 +9,11 @@ import { isDict, publishOptionsProblem } from '../wamp/validate.js';
 import { TRUSTED_ROLE } from '../auth/authorizer.js';
 import { ClientSession, WampError, type ProcedureHandler } from '../client/session.js';
 import type { SessionFactory } from '../core-boundary.js';
-import type { Realm, RealmObserver } from './realm.js';
-import type { Session } from './session.js';
-import type { Registration } from './registration.js';
-import type { Subscription } from './broker.js';
-import type { TestamentScope } from './session.js';
+import type { Realm, RealmObserver } from '../router/realm.js';
+import type { Session } from '../router/session.js';
+import type { Registration } from '../router/registration.js';
+import type { Subscription } from '../router/broker.js';
+import type { TestamentScope } from '../router/session.js';
 
 function sessionDetails(s: Session): Dict {
   const info = s.transport.info;
