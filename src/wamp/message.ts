@@ -29,13 +29,6 @@ export const INVOCATION = 68;
 export const INTERRUPT = 69;
 export const YIELD = 70;
 
-/**
- * PUBLISH option (Junction's, a custom attribute in the spec's `_name` form): forget the topic's
- * retained event. The publication itself is delivered as usual. MQTT's empty retained message
- * maps to it.
- */
-export const CLEAR_RETAINED = '_clear_retained';
-
 export const MESSAGE_NAMES: Readonly<Record<number, string>> = {
   1: 'HELLO', 2: 'WELCOME', 3: 'ABORT', 4: 'CHALLENGE', 5: 'AUTHENTICATE', 6: 'GOODBYE', 8: 'ERROR',
   16: 'PUBLISH', 17: 'PUBLISHED', 32: 'SUBSCRIBE', 33: 'SUBSCRIBED', 34: 'UNSUBSCRIBE',
@@ -43,3 +36,9 @@ export const MESSAGE_NAMES: Readonly<Record<number, string>> = {
   65: 'REGISTERED', 66: 'UNREGISTER', 67: 'UNREGISTERED', 68: 'INVOCATION', 69: 'INTERRUPT',
   70: 'YIELD',
 };
+
+/**
+ * PUBLISH option (Junction's, a custom attribute in the spec's `_name` form): forget the topic's
+ * retained event. MQTT's empty retained message maps to it.
+ */
+export const CLEAR_RETAINED = '_clear_retained';

@@ -22,7 +22,7 @@ import { connect, type IClientOptions, type IPublishPacket, type MqttClient } fr
 import type { MqttBridgeConfig } from '../../config/types.js';
 import { ClientSession } from '../../client/session.js';
 import type { SessionFactory } from '../../core-boundary.js';
-import { CLEAR_RETAINED, type Dict } from '../../wamp/message.js';
+import type { Dict } from '../../wamp/message.js';
 import { MqttMapping } from '../../mqtt/mapping.js';
 import { publishProperties } from '../../mqtt/properties.js';
 import { log } from '../../log.js';
@@ -32,6 +32,7 @@ import type { OutgoingProperties } from './buffer-file.js';
 
 /** Publication option naming the bridge a message came through (a custom attribute, so subscribers see it). */
 export const BRIDGE_ATTRIBUTE = '_mqtt_bridge';
+const CLEAR_RETAINED = '_clear_retained';
 /** A drop is logged at most this often per bridge (the counters keep every one). */
 const DROP_LOG_INTERVAL_MS = 10_000;
 /** How long stop() lets in-flight messages be acknowledged before closing the connection. */
