@@ -158,6 +158,7 @@ export function checkLayers({ modules = readLayers(), imports = readImports() } 
   const moduleEdges = [];
   const folderEdges = [];
   const routerEdges = [];
+  const routerRuntimeEdges = [];
   for (const e of imports.edges) {
     const a = moduleOf(modules, e.from);
     const b = moduleOf(modules, e.to);
@@ -170,15 +171,20 @@ export function checkLayers({ modules = readLayers(), imports = readImports() } 
     const fa = folderOf(e.from);
     const fb = folderOf(e.to);
     if (fa !== fb && fa !== '.' && fb !== '.') folderEdges.push([fa, fb]);
-    if (e.from.startsWith(NO_CIRCLES_IN) && e.to.startsWith(NO_CIRCLES_IN)) routerEdges.push([e.from, e.to]);
+    if (e.from.startsWith(NO_CIRCLES_IN) && e.to.startsWith(NO_CIRCLES_IN)) {
+      routerEdges.push([e.from, e.to]);
+      if (!e.typeOnly) routerRuntimeEdges.push([e.from, e.to]);
+    }
   }
   const moduleCycles = circles(graphOf(moduleEdges));
   const folderCycles = circles(graphOf(folderEdges));
   const routerCircles = circles(graphOf(routerEdges));
+  // The circles that remain once type-only imports are erased: the ones Node would load.
+  const routerRuntimeCircles = circles(graphOf(routerRuntimeEdges));
   for (const c of moduleCycles) problems.push(`modules import each other in a cycle: ${c.join(', ')}`);
   for (const c of folderCycles) problems.push(`folders import each other in a cycle: ${c.join(', ')}`);
   for (const c of routerCircles) problems.push(`files of src/${NO_CIRCLES_IN} import each other in a circle: ${c.join(', ')}`);
-  return { problems, moduleCycles, folderCycles, routerCircles, folderEdges: [...new Set(folderEdges.map(([a, b]) => `${a} -> ${b}`))].sort() };
+  return { problems, moduleCycles, folderCycles, routerCircles, routerRuntimeCircles, folderEdges: [...new Set(folderEdges.map(([a, b]) => `${a} -> ${b}`))].sort() };
 }
 
 /** The largest .ts files under src/, by lines. */
@@ -200,6 +206,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     if (pairs.length > 0) console.log(`  folders importing each other: ${pairs.map(([a, b]) => `${a} <-> ${b}`).join(', ')}`);
     console.log(`import circles inside ${NO_CIRCLES_IN}: ${result.routerCircles.length}`);
     for (const c of result.routerCircles) console.log(`  ${c.length} files: ${c.join(', ')}`);
+    console.log(`  of which without type-only imports: ${result.routerRuntimeCircles.length}`);
     console.log('largest files:');
     for (const f of largestFiles()) console.log(`  ${String(f.lines).padStart(5)} src/${f.file}`);
   }
