@@ -5,11 +5,11 @@
 import { logRefusal } from './refusals.js';
 import type { Decision } from '../auth/authorizer.js';
 import type { EventHistoryConfig, RetainedLimits } from '../config/types.js';
-import type { MatchPolicy } from '../wamp/uri.js';
 import * as M from '../wamp/message.js';
+import { CLEAR_RETAINED } from '../wamp/message.js';
 import { ErrorUri } from '../wamp/errors.js';
 import { randomId, type IdSequence } from '../wamp/ids.js';
-import { isReservedUri, isValidPattern, isValidUri, reservedForPublishing } from '../wamp/uri.js';
+import { isReservedUri, isValidPattern, isValidUri, reservedForPublishing, type MatchPolicy } from '../wamp/uri.js';
 import { PatternIndex } from '../wamp/pattern-index.js';
 import type { EncodingCache } from '../core-boundary.js';
 import type { Realm } from './realm.js';
@@ -258,7 +258,7 @@ export class Broker {
     const publicationId = randomId();
     const disclose = decision.disclose || options['disclose_me'] === true;
     this.dispatch(session, publicationId, topic, options, msg, disclose);
-    if (options[M.CLEAR_RETAINED] === true) this.store.forgetRetained(topic);
+    if (options[CLEAR_RETAINED] === true) this.store.forgetRetained(topic);
     if (options['retain'] === true || this.store.keepsHistory) this.remember(session, publicationId, topic, options, msg, disclose);
     if (acknowledge) session.send([M.PUBLISHED, requestId, publicationId]);
   }
@@ -376,7 +376,7 @@ const CUSTOM_ATTRIBUTE = /^_[a-z0-9_]{3,}$/;
 function customAttributes(options: M.Dict): M.Dict | undefined {
   let custom: M.Dict | undefined;
   for (const key in options) {
-    if (key.charCodeAt(0) !== 95 || key === M.CLEAR_RETAINED || !CUSTOM_ATTRIBUTE.test(key)) continue;
+    if (key.charCodeAt(0) !== 95 || key === CLEAR_RETAINED || !CUSTOM_ATTRIBUTE.test(key)) continue;
     (custom ??= {})[key] = options[key];
   }
   return custom;

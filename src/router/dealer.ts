@@ -9,11 +9,10 @@
 import { logRefusal } from './refusals.js';
 import type { Decision } from '../auth/authorizer.js';
 import type { CallQueueConfig } from '../config/types.js';
-import type { MatchPolicy } from '../wamp/uri.js';
 import * as M from '../wamp/message.js';
 import { ErrorUri } from '../wamp/errors.js';
 import type { IdSequence } from '../wamp/ids.js';
-import { isReservedUri, isValidPattern, isValidUri, reservedNamespace } from '../wamp/uri.js';
+import { isReservedUri, isValidPattern, isValidUri, reservedNamespace, type MatchPolicy } from '../wamp/uri.js';
 import { ProtocolViolation } from '../wamp/validate.js';
 import { PatternIndex } from '../wamp/pattern-index.js';
 import { Call } from './call.js';
