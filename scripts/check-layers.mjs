@@ -3,7 +3,8 @@
 // docs/ARCHITECTURE.md declares (its "Layers" table is the one place the rules live).
 //
 //   node scripts/check-layers.mjs            check; exit 1 on a violation
-//   node scripts/check-layers.mjs --figures  also print folder edges, circles and the largest files
+//   node scripts/check-layers.mjs --figures  also print folder edges, circles, allowances the code does
+//                                            not use (rows to tighten) and the largest files
 //
 // It fails on: a file that belongs to no declared module; an import a module's row does not allow
 // (an arrow pointing up or sideways); a cycle between modules or between folders; an import circle
@@ -156,6 +157,7 @@ export function checkLayers({ modules = readLayers(), imports = readImports() } 
     if (!moduleOf(modules, file)) problems.push(`src/${file}: belongs to no module of ARCHITECTURE.md's layers`);
   }
   const moduleEdges = [];
+  const used = new Set();
   const folderEdges = [];
   const routerEdges = [];
   const routerRuntimeEdges = [];
@@ -164,6 +166,7 @@ export function checkLayers({ modules = readLayers(), imports = readImports() } 
     const b = moduleOf(modules, e.to);
     if (a && b && a !== b) {
       moduleEdges.push([a.name, b.name]);
+      used.add(`${a.name} -> ${b.name}`);
       if (!b.paths.some((p) => a.mayImport.includes(p))) {
         problems.push(`src/${e.from} imports src/${e.to}: \`${a.name}\` may not import \`${b.name}\``);
       }
@@ -184,7 +187,11 @@ export function checkLayers({ modules = readLayers(), imports = readImports() } 
   for (const c of moduleCycles) problems.push(`modules import each other in a cycle: ${c.join(', ')}`);
   for (const c of folderCycles) problems.push(`folders import each other in a cycle: ${c.join(', ')}`);
   for (const c of routerCircles) problems.push(`files of src/${NO_CIRCLES_IN} import each other in a circle: ${c.join(', ')}`);
-  return { problems, moduleCycles, folderCycles, routerCircles, routerRuntimeCircles, folderEdges: [...new Set(folderEdges.map(([a, b]) => `${a} -> ${b}`))].sort() };
+  // Allowed but not taken: a row that could be tightened (not a problem).
+  const unusedAllowances = modules.flatMap((m) => m.mayImport
+    .filter((t) => !used.has(`${m.name} -> ${modules.find((n) => n.paths.includes(t))?.name}`))
+    .map((t) => `${m.name} -> ${t}`));
+  return { problems, unusedAllowances, moduleCycles, folderCycles, routerCircles, routerRuntimeCircles, folderEdges: [...new Set(folderEdges.map(([a, b]) => `${a} -> ${b}`))].sort() };
 }
 
 /** The largest .ts files under src/, by lines. */
@@ -207,6 +214,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     console.log(`import circles inside ${NO_CIRCLES_IN}: ${result.routerCircles.length}`);
     for (const c of result.routerCircles) console.log(`  ${c.length} files: ${c.join(', ')}`);
     console.log(`  of which without type-only imports: ${result.routerRuntimeCircles.length}`);
+    if (result.unusedAllowances.length > 0) console.log(`allowed in the table, not imported: ${result.unusedAllowances.join(', ')}`);
     console.log('largest files:');
     for (const f of largestFiles()) console.log(`  ${String(f.lines).padStart(5)} src/${f.file}`);
   }
