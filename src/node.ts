@@ -3,6 +3,7 @@
 
 import type { JunctionConfig } from './config/types.js';
 import { Router } from './router/router.js';
+import { InProcessServices } from './router-services/in-process-services.js';
 import { Listener } from './transports/listener.js';
 import { IncomingBudget } from './transports/incoming-budget.js';
 import { SendQueueTotal } from './transports/send-queue-total.js';
@@ -30,7 +31,8 @@ export class JunctionNode {
   private reloads: Promise<unknown> = Promise.resolve();
 
   constructor(readonly config: JunctionConfig) {
-    this.router = new Router(config.router.realms);
+    // The meta API and the service caller join the realms as in-process sessions.
+    this.router = new Router(config.router.realms, new InProcessServices());
     // One budget for all listeners: max_incoming_bytes is the router's total.
     const incoming = IncomingBudget.for(config.router.listeners, config.router.maxIncomingBytes);
     // One total for all listeners' send queues: max_send_queue_total is the router's.

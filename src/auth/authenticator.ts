@@ -9,7 +9,7 @@
 
 import { createHmac, randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import type { AuthConfig, DynamicAuthConfig } from '../config/types.js';
-import type { TransportInfo } from '../router/transport.js';
+import type { TransportInfo } from '../core-boundary.js';
 import type { Dict } from '../wamp/message.js';
 import { ErrorUri } from '../wamp/errors.js';
 import { craChallenge, craVerify, type CraSecret } from './wampcra.js';

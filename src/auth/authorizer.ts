@@ -7,9 +7,10 @@
 // or dynamic, URI validity included). The dealer and broker act on its Decision and decide nothing;
 // `authorize` is for the router's own checks on a session's behalf (retained events, testaments).
 
-import type { MatchPolicy, PermissionConfig, RoleConfig } from '../config/types.js';
+import type { PermissionConfig, RoleConfig } from '../config/types.js';
+import type { MatchPolicy } from '../wamp/uri.js';
 import { covers, intersects, normalized, outranks, type UriPattern } from './pattern-cover.js';
-import { PatternIndex } from '../router/pattern-index.js';
+import { PatternIndex } from '../wamp/pattern-index.js';
 import type { Dict } from '../wamp/message.js';
 import { isValidPattern, isValidUri, type UriCheck } from '../wamp/uri.js';
 import { log } from '../log.js';

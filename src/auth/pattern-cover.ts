@@ -7,8 +7,7 @@
 // A prefix is a string prefix (as the spec and Crossbar match it: `a.b` matches `a.bc`); a wildcard
 // has one component per URI component, empty ones matching any.
 
-import type { MatchPolicy } from '../config/types.js';
-import { uriMatches } from '../wamp/uri.js';
+import { uriMatches, type MatchPolicy } from '../wamp/uri.js';
 
 export interface UriPattern {
   readonly uri: string;

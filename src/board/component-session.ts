@@ -3,7 +3,7 @@
 // removed by a reload, or the realm ended it), so a component never needs a restart.
 
 import { ClientSession, type ConnectOptions } from '../client/session.js';
-import type { SessionFactory } from '../router/transport.js';
+import type { SessionFactory } from '../core-boundary.js';
 import { log } from '../log.js';
 
 export class ComponentSession {

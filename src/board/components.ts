@@ -4,7 +4,7 @@
 // A reload restarts the component whose section changed, with its new config.
 
 import type { JunctionConfig, ScheduleConfig, TelemetryConfig } from '../config/types.js';
-import type { SessionFactory } from '../router/transport.js';
+import type { SessionFactory } from '../core-boundary.js';
 import { sameConfig } from '../config/diff.js';
 import type { Telemetry } from './telemetry.js';
 import type { Schedules } from './schedules.js';

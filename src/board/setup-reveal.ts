@@ -16,7 +16,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { TRUSTED_ROLE } from '../auth/authorizer.js';
 import { ClientSession, WampError } from '../client/session.js';
-import type { SessionFactory } from '../router/transport.js';
+import type { SessionFactory } from '../core-boundary.js';
 import { RevealLimiter, ATTEMPTS_PER_ADDRESS, guesserAddress } from './reveal-limiter.js';
 import { log } from '../log.js';
 

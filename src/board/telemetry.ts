@@ -28,7 +28,7 @@ import { hostname, uptime as osUptime } from 'node:os';
 import si from 'systeminformation';
 import { createTask, type ScheduledTask } from 'node-cron';
 import type { TelemetryConfig } from '../config/types.js';
-import type { SessionFactory } from '../router/transport.js';
+import type { SessionFactory } from '../core-boundary.js';
 import { Result, type ClientSession } from '../client/session.js';
 import { ComponentSession, cronLogger } from './component-session.js';
 import { log } from '../log.js';

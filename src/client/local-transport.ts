@@ -3,7 +3,7 @@
 // re-entered while it is still handling a message (as with a socket).
 
 import type { WampMessage } from '../wamp/message.js';
-import type { SessionFactory, SessionHandle, SessionOptions, Transport, TransportInfo } from '../router/transport.js';
+import type { SessionFactory, SessionHandle, SessionOptions, Transport, TransportInfo } from '../core-boundary.js';
 
 /** Delivers queued items to a handler in order, one microtask per burst. */
 class Mailbox<T> {

@@ -3,7 +3,7 @@
 // joins its realm through HELLO/WELCOME and the normal authorization path like any network client.
 
 import * as M from '../wamp/message.js';
-import type { SessionFactory } from '../router/transport.js';
+import type { SessionFactory } from '../core-boundary.js';
 import { LocalConnection } from './local-transport.js';
 
 export interface ConnectOptions {

@@ -4,7 +4,10 @@
 // The router part mirrors Crossbar.io's config format (version 2, one worker of type "router").
 // Names are camelCase here; the file keys they come from are given in comments.
 
-export type MatchPolicy = 'exact' | 'prefix' | 'wildcard';
+import type { MatchPolicy } from '../wamp/uri.js';
+
+// The match policy is WAMP's (wamp/uri.ts); re-exported for the config loaders that name it here.
+export type { MatchPolicy };
 export type SerializerName = 'json' | 'msgpack' | 'cbor';
 /** What a transport does with a session whose send queue is over `max_send_queue` (`send_queue_policy`). */
 export type SendQueuePolicy = 'drop-events' | 'disconnect';

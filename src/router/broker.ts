@@ -4,19 +4,20 @@
 
 import { logRefusal } from './refusals.js';
 import { INVALID_URI, type Decision } from '../auth/authorizer.js';
-import type { EventHistoryConfig, MatchPolicy, RetainedLimits } from '../config/types.js';
+import type { EventHistoryConfig, RetainedLimits } from '../config/types.js';
 import * as M from '../wamp/message.js';
+import { CLEAR_RETAINED } from '../wamp/message.js';
 import type { PublishMessage, PublishOptions, SubscribeMessage, UnsubscribeMessage } from '../wamp/client-messages.js';
 import { ErrorUri } from '../wamp/errors.js';
 import { randomId, type IdSequence } from '../wamp/ids.js';
-import { isReservedUri, isValidUri, reservedForPublishing } from '../wamp/uri.js';
-import { PatternIndex } from './pattern-index.js';
-import type { EncodingCache } from './transport.js';
+import { isReservedUri, isValidUri, reservedForPublishing, type MatchPolicy } from '../wamp/uri.js';
+import { PatternIndex } from '../wamp/pattern-index.js';
+import type { EncodingCache } from '../core-boundary.js';
 import type { Realm } from './realm.js';
 import type { Session } from './session.js';
 import { EVENT_COST, EventStore, type StoredEvent } from './event-store.js';
 import { approximateBytes } from './payload-size.js';
-import { DEFERRED_WORK } from './sliced-work.js';
+import { DEFERRED_WORK } from '../sliced-work.js';
 import { log } from '../log.js';
 
 /** Retained events sent with the SUBSCRIBED answer in the same turn, at most; more go in slices. */
@@ -378,13 +379,6 @@ export class Broker {
     session.send([M.ERROR, type, requestId, {}, uri, [message]]);
   }
 }
-
-/**
- * PUBLISH option (Junction's, a custom attribute in the spec's `_name` form): forget the topic's
- * retained event. The publication itself is delivered as usual. MQTT's empty retained message
- * maps to it.
- */
-export const CLEAR_RETAINED = '_clear_retained';
 
 const CUSTOM_ATTRIBUTE = /^_[a-z0-9_]{3,}$/;
 

@@ -22,7 +22,7 @@ import { ErrorUri } from '../wamp/errors.js';
 import { IdSequence } from '../wamp/ids.js';
 import { isReservedUri, isValidUri, reservedNamespace } from '../wamp/uri.js';
 import { ProtocolViolation } from '../wamp/validate.js';
-import { PatternIndex } from './pattern-index.js';
+import { PatternIndex } from '../wamp/pattern-index.js';
 import { Call } from './call.js';
 import { approximateBytes } from './payload-size.js';
 import { Callee, Registration } from './registration.js';

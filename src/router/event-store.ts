@@ -3,11 +3,11 @@
 // realm's `store.event-history` entries ask for (wamp.subscription.get_events). Both are bounded in
 // count and in bytes (the payload's estimate, `approximateBytes`), so publishers cannot fill the board.
 
-import { DEFAULT_HISTORY_MAX_BYTES, DEFAULT_RETAINED_LIMITS, type EventHistoryConfig, type MatchPolicy, type RetainedLimits } from '../config/types.js';
+import { DEFAULT_HISTORY_MAX_BYTES, DEFAULT_RETAINED_LIMITS, type EventHistoryConfig, type RetainedLimits } from '../config/types.js';
 import type { Dict } from '../wamp/message.js';
-import { uriMatches } from '../wamp/uri.js';
+import { uriMatches, type MatchPolicy } from '../wamp/uri.js';
 import { log } from '../log.js';
-import { PatternIndex } from './pattern-index.js';
+import { PatternIndex } from '../wamp/pattern-index.js';
 import { TopicTree } from './topic-tree.js';
 
 /** One remembered publication. Payload is kept by reference: the router never mutates it. */

@@ -1,7 +1,7 @@
 // A registration: one procedure URI with its match and invocation policies, its callees in
 // registration order, and the FIFO of calls waiting for a free callee.
 
-import type { MatchPolicy } from '../config/types.js';
+import type { MatchPolicy } from '../wamp/uri.js';
 import type { Session } from './session.js';
 import type { Call } from './call.js';
 import type { InvokePolicy } from '../wamp/client-messages.js';

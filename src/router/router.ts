@@ -1,14 +1,30 @@
-// The router: the realms, and the one door through which every transport opens a session.
+// The router: the realms, and the one door through which every transport opens a session. Its own
+// services (the meta API, calls to dynamic authenticators and authorizers) are not part of it: they
+// join realms as ordinary sessions through that same door, and come in through `RouterServices`.
 
 import type { RealmConfig } from '../config/types.js';
 import { IdSequence, secureRandomId } from '../wamp/ids.js';
 import { Realm } from './realm.js';
 import { Session } from './session.js';
-import { MetaApi } from './meta-api.js';
-import { ServiceCaller } from './service-caller.js';
 import { FailureThrottle } from '../auth/throttle.js';
 import { AuthenticationGate } from '../auth/auth-gate.js';
-import type { SessionFactory, SessionHandle, SessionOptions, Transport } from './transport.js';
+import type { SessionFactory, SessionHandle, SessionOptions, Transport } from '../core-boundary.js';
+
+/** Who a service call is for: each purpose has a session of its own (see router-services/service-caller.ts). */
+export type ServicePurpose = 'authenticator' | 'authorizer';
+
+/**
+ * What the core needs of the router's own services, which live outside it (src/router-services/)
+ * and are handed in by node.ts.
+ */
+export interface RouterServices {
+  /** Joins the router's realms (a meta API per realm); resolves once every one is ready. */
+  start(router: Router, realms: readonly RealmConfig[]): Promise<void>;
+  /** Leaves, before the router ends every other session. */
+  stop(): Promise<void>;
+  /** A call to a procedure that a client provides (a dynamic authenticator or authorizer). */
+  call(realm: string, procedure: string, args: unknown[], purpose: ServicePurpose): Promise<{ args: unknown[] }>;
+}
 
 export class Router implements SessionFactory {
   private readonly realms = new Map<string, Realm>();
@@ -17,23 +33,17 @@ export class Router implements SessionFactory {
   private readonly sessionIds = new Set<number>();
   /** Subscription and registration IDs: router scope, sequential. */
   readonly ids = new IdSequence();
-  private readonly metaApis: MetaApi[] = [];
   /** Failed authentications per client address, shared by all transports. */
   readonly authThrottle = new FailureThrottle();
   /** Calls to dynamic authenticators, admitted per client address and in total. */
   readonly authGate = new AuthenticationGate();
-  /** The router's own calls to client procedures (dynamic authenticators and authorizers). */
-  readonly services = new ServiceCaller(this);
-  /** Resolves once every realm's meta API has joined and registered its procedures. */
+  /** Resolves once the router's services have joined (every realm's meta API registered its procedures). */
   readonly ready: Promise<void>;
 
-  constructor(realms: RealmConfig[]) {
-    for (const config of realms) {
-      const realm = new Realm(config, this.ids);
-      this.realms.set(config.name, realm);
-      if (config.enableMetaApi !== false) this.metaApis.push(new MetaApi(realm));
-    }
-    this.ready = Promise.all(this.metaApis.map((m) => m.start(this))).then(() => undefined);
+  /** `services`: the router's own calls to client procedures (dynamic authenticators and authorizers), and the meta API. */
+  constructor(realms: RealmConfig[], readonly services: RouterServices) {
+    for (const config of realms) this.realms.set(config.name, new Realm(config, this.ids));
+    this.ready = services.start(this, realms);
   }
 
   realm(name: string): Realm | undefined {
@@ -73,7 +83,7 @@ export class Router implements SessionFactory {
    * GOODBYE: see Session.shutdown); resolves when all transports closed or after `waitMs`.
    */
   async shutdown(waitMs = 2000): Promise<void> {
-    await Promise.allSettled([...this.metaApis.map((m) => m.stop()), this.services.close()]);
+    await this.services.stop();
     for (const session of this.open) session.shutdown();
     const deadline = Date.now() + waitMs;
     while (this.open.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

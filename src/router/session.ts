@@ -12,7 +12,7 @@ import type { Action, AuthorizerCall, Decision, Requester } from '../auth/author
 import { clientHasFeature, routerRoles, ROUTER_AGENT } from '../wamp/features.js';
 import { beginAuthentication, type AuthOutcome, type PendingAuth } from '../auth/authenticator.js';
 import { peerAddress } from '../auth/throttle.js';
-import type { EncodingCache, SessionHandle, SessionOptions, Transport } from './transport.js';
+import type { EncodingCache, SessionHandle, SessionOptions, Transport } from '../core-boundary.js';
 import type { Realm } from './realm.js';
 import type { Router } from './router.js';
 import { logRefusal } from './refusals.js';

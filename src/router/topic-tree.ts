@@ -4,7 +4,7 @@
 // pattern has an empty component, prefix (`a.b`, a string prefix) takes the subtrees of the
 // children of `a` whose name starts with `b`. The broker keeps retained events in one.
 
-import type { MatchPolicy } from '../config/types.js';
+import type { MatchPolicy } from '../wamp/uri.js';
 
 interface TopicNode<T> {
   children: Map<string, TopicNode<T>> | undefined;

@@ -6,11 +6,10 @@
 
 import type { Socket } from 'node:net';
 import type { WampTransportOptions, SendQueuePolicy } from '../config/types.js';
-import type { SendQueueStats, SessionHandle, TransportInfo } from '../router/transport.js';
+import type { SendQueueStats, SessionHandle, TransportInfo } from '../core-boundary.js';
 import { log } from '../log.js';
 import { SendQueueTotal, SLOW_BACKLOG } from './send-queue-total.js';
-
-const EVENT = 36;
+import { EVENT } from '../wamp/message.js';
 
 /**
  * Most messages a transport hands to the router in one event-loop turn: a burst that arrived in one

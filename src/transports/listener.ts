@@ -9,7 +9,7 @@ import type { ListenerConfig, TlsConfig, WampServiceConfig } from '../config/typ
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_TRANSPORT_OPTIONS } from '../config/types.js';
 import { IncomingBudget } from './incoming-budget.js';
 import { SendQueueTotal } from './send-queue-total.js';
-import type { SessionFactory } from '../router/transport.js';
+import type { SessionFactory } from '../core-boundary.js';
 import { RawSocketTransport, RAWSOCKET_MAGIC, ERR_MAX_CONNECTIONS } from './rawsocket.js';
 import { WebSocketService } from './websocket.js';
 import type { MqttService } from './mqtt/service.js';

@@ -3,7 +3,7 @@
 
 import type { Socket } from 'node:net';
 import type { WampMessage } from '../wamp/message.js';
-import type { EncodingCache } from '../router/transport.js';
+import type { EncodingCache } from '../core-boundary.js';
 import type { Serializer } from '../serializers/index.js';
 import { log } from '../log.js';
 

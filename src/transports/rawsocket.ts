@@ -4,7 +4,7 @@
 import type { Socket } from 'node:net';
 import type { WampServiceConfig } from '../config/types.js';
 import type { WampMessage } from '../wamp/message.js';
-import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, Transport, TransportInfo } from '../router/transport.js';
+import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, Transport, TransportInfo } from '../core-boundary.js';
 import { serializerFromRawSocketId, type Serializer } from '../serializers/index.js';
 import { ByteQueue } from './byte-queue.js';
 import { KeepAlive } from './keepalive.js';

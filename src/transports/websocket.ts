@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { WampServiceConfig } from '../config/types.js';
 import type { WampMessage } from '../wamp/message.js';
-import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, Transport, TransportInfo } from '../router/transport.js';
+import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, Transport, TransportInfo } from '../core-boundary.js';
 import { serializerFromSubprotocol, subprotocolOf, type Serializer } from '../serializers/index.js';
 import { KeepAlive } from './keepalive.js';
 import { encodeOnce, WriteBatcher } from './outbound.js';

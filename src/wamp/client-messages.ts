@@ -8,7 +8,7 @@
 
 import type { Dict } from './message.js';
 import type * as M from './message.js';
-import type { MatchPolicy } from '../config/types.js';
+import type { MatchPolicy } from './uri.js';
 
 export type InvokePolicy = 'single' | 'first' | 'last' | 'roundrobin' | 'random';
 export type CancelMode = 'skip' | 'kill' | 'killnowait';

@@ -1,7 +1,8 @@
 // URI rules (WAMP spec, "URIs"): components separated by '.', no whitespace or '#'.
 // Loose checking is the default: sensor and MQTT-derived topics often use capitals and dashes.
 
-import type { MatchPolicy } from '../config/types.js';
+/** How a subscription, registration or permission URI matches (WAMP spec, "Pattern-based Subscriptions"). */
+export type MatchPolicy = 'exact' | 'prefix' | 'wildcard';
 
 export type UriCheck = 'loose' | 'strict';
 
@@ -45,9 +46,14 @@ export function isReservedUri(uri: string): boolean {
 
 /** 'wamp.*' or 'junction.*' when `uri` is in one of the router's namespaces, for refusal messages. */
 export function reservedNamespace(uri: string): string | undefined {
-  if (uri.startsWith('wamp.')) return 'wamp.*';
+  if (isWampUri(uri)) return 'wamp.*';
   if (uri.startsWith('junction.')) return 'junction.*';
   return undefined;
+}
+
+/** `wamp.*`: the meta API's own procedures and topics, left out of its listings and meta events. */
+export function isWampUri(uri: string): boolean {
+  return uri.startsWith('wamp.');
 }
 
 /** Where clients do publish under junction.*: MQTT devices answer the RPC gateway there (src/mqtt/rpc-gateway.ts). */

@@ -10,7 +10,8 @@
 
 import { describe, it, expect } from 'vitest';
 import { Router } from '../../src/router/router.js';
-import type { SessionHandle, SessionOptions, Transport, TransportInfo } from '../../src/router/transport.js';
+import { InProcessServices } from '../../src/router-services/in-process-services.js';
+import type { SessionHandle, SessionOptions, Transport, TransportInfo } from '../../src/core-boundary.js';
 import { ClientSession } from '../../src/client/session.js';
 import { getSerializer, type SerializerName } from '../../src/serializers/index.js';
 import { log } from '../../src/log.js';
@@ -105,7 +106,7 @@ describe('fuzz: router core (in-process sessions)', () => {
     const uncaught = watchUncaught();
     const stderr = captureStderr();
     log.setLevel('warn');
-    const router = new Router([FUZZ_REALM]);
+    const router = new Router([FUZZ_REALM], new InProcessServices());
     await router.ready;
     // The bystander: one session serves a procedure and subscribes, another calls and publishes.
     const callee = await ClientSession.connect(router, { realm: 'realm1', role: 'bystander', name: 'bystander-callee' });
@@ -272,7 +273,7 @@ describe('fuzz: router core (in-process sessions)', () => {
 
 describe('fuzz findings, pinned', () => {
   it('ignores unknown Options keys, also those named like Object.prototype members (the spec: unknown keys MUST be ignored)', async () => {
-    const router = new Router([FUZZ_REALM]);
+    const router = new Router([FUZZ_REALM], new InProcessServices());
     await router.ready;
     const s = new FuzzSession(router, ANON);
     s.receive([T.HELLO, 'realm1', HELLO_DETAILS]);
@@ -318,7 +319,7 @@ describe('fuzz findings, pinned: serializers', () => {
   });
 
   it('a dict position holding a Date, Map, Set, typed array or class instance is a protocol violation', async () => {
-    const router = new Router([FUZZ_REALM]);
+    const router = new Router([FUZZ_REALM], new InProcessServices());
     await router.ready;
     for (const notADict of [new Date(0), new Map(), new Set(), new Uint16Array(1), new Error('x'), Object.create({ a: 1 }) as object]) {
       const s = new FuzzSession(router, ANON);

@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { Router } from '../../src/router/router.js';
+import { InProcessServices } from '../../src/router-services/in-process-services.js';
 import { ClientSession, type Payload } from '../../src/client/session.js';
 import type { PermissionConfig, RealmConfig } from '../../src/config/types.js';
 import { SetupReveal } from '../../src/board/setup-reveal.js';
@@ -269,7 +270,7 @@ describe('fuzz: meta API and junction.* procedures (in-process)', () => {
     const stderr = captureStderr(/testament|internal error/);
     log.setLevel('warn');
     const dir = mkdtempSync(joinPath(tmpdir(), 'junction-meta-fuzz-'));
-    const router = new Router([FUZZ_REALM, META_REALM]);
+    const router = new Router([FUZZ_REALM, META_REALM], new InProcessServices());
     const components: Array<{ stop(): Promise<void> }> = [];
     try {
       await router.ready;

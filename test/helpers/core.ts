@@ -2,6 +2,7 @@
 
 import type { CallQueueConfig, RealmConfig, RoleConfig } from '../../src/config/types.js';
 import { Router } from '../../src/router/router.js';
+import { InProcessServices } from '../../src/router-services/in-process-services.js';
 import { ClientSession } from '../../src/client/session.js';
 import { LocalConnection } from '../../src/client/local-transport.js';
 import type { WampMessage } from '../../src/wamp/message.js';
@@ -21,7 +22,7 @@ export function makeRouter(opts: { roles?: RoleConfig[]; callQueue?: CallQueueCo
     roles: opts.roles ?? [allowAll()],
     store: { type: 'memory', limit: 100, callQueue: opts.callQueue ?? [], eventHistory: [] },
   };
-  return new Router([realm]);
+  return new Router([realm], new InProcessServices());
 }
 
 export async function join(router: Router, role = 'anonymous', authid?: string): Promise<ClientSession> {

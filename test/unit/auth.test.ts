@@ -6,10 +6,11 @@ import { log } from '../../src/log.js';
 import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import type { AuthConfig, RoleConfig } from '../../src/config/types.js';
 import { Router } from '../../src/router/router.js';
+import { InProcessServices } from '../../src/router-services/in-process-services.js';
 import { LocalConnection } from '../../src/client/local-transport.js';
 import { ClientSession, WampError } from '../../src/client/session.js';
 import type { WampMessage } from '../../src/wamp/message.js';
-import type { Transport } from '../../src/router/transport.js';
+import type { Transport } from '../../src/core-boundary.js';
 import { craDeriveKey } from '../../src/auth/wampcra.js';
 import { FailureThrottle, peerAddress } from '../../src/auth/throttle.js';
 import { allowAll, join, tick } from '../helpers/core.js';
@@ -17,7 +18,7 @@ import { allowAll, join, tick } from '../helpers/core.js';
 const ROLES = { caller: {}, callee: {}, publisher: {}, subscriber: {} };
 
 function routerWith(roles: RoleConfig[] = [allowAll(), allowAll('device'), allowAll('admin')]): Router {
-  return new Router([{ name: 'realm1', roles, store: { type: 'memory', limit: 100, callQueue: [], eventHistory: [] } }]);
+  return new Router([{ name: 'realm1', roles, store: { type: 'memory', limit: 100, callQueue: [], eventHistory: [] } }], new InProcessServices());
 }
 
 /** A raw in-process wire on a transport with `auth`. */

@@ -3,6 +3,7 @@
 // byte budget, both through a real router and its meta API.
 import { describe, it, expect } from 'vitest';
 import { Router } from '../../src/router/router.js';
+import { InProcessServices } from '../../src/router-services/in-process-services.js';
 import { EventStore, type StoredEvent } from '../../src/router/event-store.js';
 import { TopicTree } from '../../src/router/topic-tree.js';
 import { uriMatches } from '../../src/wamp/uri.js';
@@ -13,7 +14,7 @@ const KB = 1024;
 const MIB = 1024 * KB;
 
 function routerWith(store: Partial<NonNullable<RealmConfig['store']>>): Router {
-  return new Router([{ name: 'realm1', roles: [allowAll()], store: { type: 'memory', limit: 100, callQueue: [], eventHistory: [], ...store } }]);
+  return new Router([{ name: 'realm1', roles: [allowAll()], store: { type: 'memory', limit: 100, callQueue: [], eventHistory: [], ...store } }], new InProcessServices());
 }
 
 function event(topic: string, seq: number, bytes = 100): StoredEvent {

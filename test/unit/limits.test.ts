@@ -12,6 +12,7 @@ import WebSocket from 'ws';
 import { startTestNode, service, type TestNode } from '../helpers/node.js';
 import { join, tick, allowAll } from '../helpers/core.js';
 import { Router } from '../../src/router/router.js';
+import { InProcessServices } from '../../src/router-services/in-process-services.js';
 import { ClientSession, WampError } from '../../src/client/session.js';
 import type { WampTransportOptions } from '../../src/config/types.js';
 import { TOO_MANY_PENDING_CALLS } from '../../src/router/dealer.js';
@@ -572,7 +573,7 @@ describe('max_messages_per_second', () => {
 
 describe('max_pending_calls', () => {
   function router(maxPendingCalls?: number): Router {
-    return new Router([{ name: 'realm1', roles: [allowAll()], ...(maxPendingCalls ? { maxPendingCalls } : {}) }]);
+    return new Router([{ name: 'realm1', roles: [allowAll()], ...(maxPendingCalls ? { maxPendingCalls } : {}) }], new InProcessServices());
   }
 
   it('answers a CALL past the cap with junction.error.too_many_pending_calls, and takes calls again once answered', async () => {

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { makeRouter, join, tick, allowAll } from '../helpers/core.js';
 import { Router } from '../../src/router/router.js';
+import { InProcessServices } from '../../src/router-services/in-process-services.js';
 
 describe('event retention', () => {
   it('keeps the last event per topic and delivers it on get_retained, also to prefix and wildcard subscribers', async () => {
@@ -45,7 +46,7 @@ describe('event history', () => {
   const withHistory = () => new Router([{
     name: 'realm1', roles: [allowAll()],
     store: { type: 'memory', limit: 100, callQueue: [], eventHistory: [{ uri: 'log.', match: 'prefix', limit: 3 }] },
-  }]);
+  }], new InProcessServices());
 
   it('returns the last N events newest first, for exact and pattern subscriptions', async () => {
     const router = withHistory();

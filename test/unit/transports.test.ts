@@ -16,7 +16,7 @@ import { ByteQueue } from '../../src/transports/byte-queue.js';
 import { frameHeader, lengthExponent } from '../../src/transports/rawsocket.js';
 import type { ListenerConfig, WampServiceConfig, WampTransportOptions } from '../../src/config/types.js';
 import { DEFAULT_TRANSPORT_OPTIONS } from '../../src/config/types.js';
-import type { EncodingCache, SessionFactory, SessionHandle, Transport } from '../../src/router/transport.js';
+import type { EncodingCache, SessionFactory, SessionHandle, Transport } from '../../src/core-boundary.js';
 import { getSerializer, type SerializerName } from '../../src/serializers/index.js';
 
 // ---- fixtures ----

@@ -21,7 +21,7 @@
 import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { MqttBridgeConfig } from '../../config/types.js';
 import { ClientSession } from '../../client/session.js';
-import type { SessionFactory } from '../../router/transport.js';
+import type { SessionFactory } from '../../core-boundary.js';
 import type { Dict } from '../../wamp/message.js';
 import { MqttMapping } from '../../mqtt/mapping.js';
 import { publishProperties } from '../../mqtt/properties.js';

@@ -3,7 +3,7 @@
 // changed one by one by a reload.
 
 import type { MqttBridgeConfig } from '../../config/types.js';
-import type { SessionFactory } from '../../router/transport.js';
+import type { SessionFactory } from '../../core-boundary.js';
 import { sameConfig } from '../../config/diff.js';
 import { MqttBridge } from './bridge.js';
 import { BridgeMetaApi } from './meta.js';

@@ -5,7 +5,7 @@
 
 import { TRUSTED_ROLE } from '../../auth/authorizer.js';
 import { ClientSession, WampError } from '../../client/session.js';
-import type { SessionFactory } from '../../router/transport.js';
+import type { SessionFactory } from '../../core-boundary.js';
 import { log } from '../../log.js';
 import type { MqttBridge } from './bridge.js';
 

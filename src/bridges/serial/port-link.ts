@@ -9,7 +9,7 @@
 
 import { existsSync } from 'node:fs';
 import { SerialPort } from 'serialport';
-import type { SessionFactory } from '../../router/transport.js';
+import type { SessionFactory } from '../../core-boundary.js';
 import type { SerialBridgeConfig } from '../../config/types.js';
 import { ClientSession, Result, WampError } from '../../client/session.js';
 import { LineReader, encodeLine, parseHello, type Hello } from './protocol.js';

@@ -11,7 +11,7 @@ import { log } from '../../log.js';
 import { WriteBatcher } from '../outbound.js';
 import { SendQueueGuard, type SlowConsumerOwner } from '../limits.js';
 import type { MqttServiceConfig } from '../../config/types.js';
-import type { SendQueueStats, TransportInfo } from '../../router/transport.js';
+import type { SendQueueStats, TransportInfo } from '../../core-boundary.js';
 import { IncomingBudget, type IncomingHolder } from '../incoming-budget.js';
 import { SendQueueTotal } from '../send-queue-total.js';
 import { packetBytes } from './packet-bytes.js';

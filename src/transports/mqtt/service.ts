@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { IConnectPacket, Packet } from 'mqtt-packet';
 import type { MqttServiceConfig } from '../../config/types.js';
-import type { SessionFactory } from '../../router/transport.js';
+import type { SessionFactory } from '../../core-boundary.js';
 import { MqttMapping } from '../../mqtt/mapping.js';
 import { MqttRpcGateway } from '../../mqtt/rpc-gateway.js';
 import { MqttConnection, type ConnectionOwner } from './connection.js';

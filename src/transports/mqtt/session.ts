@@ -11,14 +11,13 @@
 import * as mqttPacket from 'mqtt-packet';
 import type { IConnectPacket, IPublishPacket, ISubscription, Packet } from 'mqtt-packet';
 import * as M from '../../wamp/message.js';
-import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, Transport, TransportInfo } from '../../router/transport.js';
+import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, Transport, TransportInfo } from '../../core-boundary.js';
 import type { MqttServiceConfig } from '../../config/types.js';
 import type { MqttMapping } from '../../mqtt/mapping.js';
 import { uriMatches } from '../../wamp/uri.js';
-import { CLEAR_RETAINED } from '../../router/broker.js';
 import type { ConnectionOwner, MqttConnection } from './connection.js';
 import { Outbox, type OutboxSink } from './outbox.js';
-import { DEFERRED_WORK } from '../../router/sliced-work.js';
+import { DEFERRED_WORK } from '../../sliced-work.js';
 import { isMqttString, publishProperties } from '../../mqtt/properties.js';
 import { clientPacketViolation } from './checks.js';
 import { log } from '../../log.js';
@@ -452,7 +451,7 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     // No Local (MQTT 5); WAMP can only exclude the publisher from all its subscriptions at once.
     options['exclude_me'] = this.noLocalCovers(uri);
     if (retain) {
-      if (payload.length === 0) options[CLEAR_RETAINED] = true;
+      if (payload.length === 0) options[M.CLEAR_RETAINED] = true;
       else options['retain'] = true;
     }
     if (properties?.responseTopic !== undefined) options['_mqtt_response_topic'] = properties.responseTopic;

@@ -4,16 +4,16 @@
 
 import type { Dict } from '../wamp/message.js';
 import { ErrorUri, CloseReason } from '../wamp/errors.js';
-import { isReservedUri, isValidUri } from '../wamp/uri.js';
+import { isReservedUri, isValidUri, isWampUri } from '../wamp/uri.js';
 import { isDict, publishOptionsProblem } from '../wamp/validate.js';
 import { TRUSTED_ROLE } from '../auth/authorizer.js';
 import { ClientSession, WampError, type ProcedureHandler } from '../client/session.js';
-import type { SessionFactory } from './transport.js';
-import type { Realm, RealmObserver } from './realm.js';
-import type { Session } from './session.js';
-import type { Registration } from './registration.js';
-import type { Subscription } from './broker.js';
-import type { TestamentScope } from './session.js';
+import type { SessionFactory } from '../core-boundary.js';
+import type { Realm, RealmObserver } from '../router/realm.js';
+import type { Session } from '../router/session.js';
+import type { Registration } from '../router/registration.js';
+import type { Subscription } from '../router/broker.js';
+import type { TestamentScope } from '../router/session.js';
 
 function sessionDetails(s: Session): Dict {
   const info = s.transport.info;
@@ -61,8 +61,6 @@ function registrationLoad(r: Registration): Dict {
     queued: r.queue.size,
   };
 }
-
-const isReserved = (uri: string) => uri.startsWith('wamp.');
 
 /**
  * add_testament's `publish_options`, checked now as a PUBLISH's options would be: a testament is
@@ -116,7 +114,7 @@ export class MetaApi implements RealmObserver {
       'wamp.session.kill_all': (_args, kwargs, ctx) => this.killWhere(kwargs, ctx.details['caller'], () => true).length,
       'wamp.registration.list': () => {
         const out: Record<string, number[]> = { exact: [], prefix: [], wildcard: [] };
-        for (const r of this.realm.dealer.registrations()) if (!isReserved(r.uri)) out[r.match]!.push(r.id);
+        for (const r of this.realm.dealer.registrations()) if (!isWampUri(r.uri)) out[r.match]!.push(r.id);
         return out;
       },
       'wamp.registration.lookup': (args) => {
@@ -145,7 +143,7 @@ export class MetaApi implements RealmObserver {
       },
       'wamp.subscription.list': () => {
         const out: Record<string, number[]> = { exact: [], prefix: [], wildcard: [] };
-        for (const s of this.realm.broker.subscriptions()) if (!isReserved(s.uri)) out[s.match]!.push(s.id);
+        for (const s of this.realm.broker.subscriptions()) if (!isWampUri(s.uri)) out[s.match]!.push(s.id);
         return out;
       },
       'wamp.subscription.lookup': (args) => {
@@ -155,7 +153,7 @@ export class MetaApi implements RealmObserver {
       },
       'wamp.subscription.match': (args) => {
         if (typeof args[0] !== 'string') return null;
-        const ids = this.realm.broker.matching(args[0]).filter((s) => !isReserved(s.uri)).map((s) => s.id);
+        const ids = this.realm.broker.matching(args[0]).filter((s) => !isWampUri(s.uri)).map((s) => s.id);
         return ids.length > 0 ? ids : null;
       },
       'wamp.subscription.get': (args) => subscriptionDetails(this.subscription(args[0])),
@@ -212,16 +210,16 @@ export class MetaApi implements RealmObserver {
     if (!s.internal) this.publish('wamp.session.on_leave', [s.id, s.authid, s.authrole]);
   }
   registrationCreated(s: Session, r: Registration): void {
-    if (!isReserved(r.uri)) this.publish('wamp.registration.on_create', [s.id, registrationDetails(r)]);
+    if (!isWampUri(r.uri)) this.publish('wamp.registration.on_create', [s.id, registrationDetails(r)]);
   }
   calleeAdded(s: Session, r: Registration): void {
-    if (!isReserved(r.uri)) this.publish('wamp.registration.on_register', [s.id, r.id]);
+    if (!isWampUri(r.uri)) this.publish('wamp.registration.on_register', [s.id, r.id]);
   }
   calleeRemoved(s: Session, r: Registration): void {
-    if (!isReserved(r.uri)) this.publish('wamp.registration.on_unregister', [s.id, r.id]);
+    if (!isWampUri(r.uri)) this.publish('wamp.registration.on_unregister', [s.id, r.id]);
   }
   registrationDeleted(sessionId: number, r: Registration): void {
-    if (!isReserved(r.uri)) this.publish('wamp.registration.on_delete', [sessionId, r.id]);
+    if (!isWampUri(r.uri)) this.publish('wamp.registration.on_delete', [sessionId, r.id]);
   }
   registrationSaturated(r: Registration): void {
     this.publish('junction.registration.on_saturated', [r.id, registrationLoad(r)]);
@@ -242,16 +240,16 @@ export class MetaApi implements RealmObserver {
   }
 
   subscriptionCreated(s: Session, sub: Subscription): void {
-    if (!isReserved(sub.uri)) this.publish('wamp.subscription.on_create', [s.id, subscriptionDetails(sub)]);
+    if (!isWampUri(sub.uri)) this.publish('wamp.subscription.on_create', [s.id, subscriptionDetails(sub)]);
   }
   subscriberAdded(s: Session, sub: Subscription): void {
-    if (!isReserved(sub.uri)) this.publish('wamp.subscription.on_subscribe', [s.id, sub.id]);
+    if (!isWampUri(sub.uri)) this.publish('wamp.subscription.on_subscribe', [s.id, sub.id]);
   }
   subscriberRemoved(s: Session, sub: Subscription): void {
-    if (!isReserved(sub.uri)) this.publish('wamp.subscription.on_unsubscribe', [s.id, sub.id]);
+    if (!isWampUri(sub.uri)) this.publish('wamp.subscription.on_unsubscribe', [s.id, sub.id]);
   }
   subscriptionDeleted(s: Session, sub: Subscription): void {
-    if (!isReserved(sub.uri)) this.publish('wamp.subscription.on_delete', [s.id, sub.id]);
+    if (!isWampUri(sub.uri)) this.publish('wamp.subscription.on_delete', [s.id, sub.id]);
   }
 
   // ---- helpers ----
@@ -271,7 +269,7 @@ export class MetaApi implements RealmObserver {
 
   private subscription(id: unknown): Subscription {
     const s = typeof id === 'number' ? this.realm.broker.subscription(id) : undefined;
-    if (!s || isReserved(s.uri)) throw new WampError(ErrorUri.noSuchSubscription, [`no subscription ${String(id)}`]);
+    if (!s || isWampUri(s.uri)) throw new WampError(ErrorUri.noSuchSubscription, [`no subscription ${String(id)}`]);
     return s;
   }
 
@@ -340,7 +338,7 @@ export class MetaApi implements RealmObserver {
 
   private registration(id: unknown): Registration {
     const r = typeof id === 'number' ? this.realm.dealer.registration(id) : undefined;
-    if (!r || isReserved(r.uri)) throw new WampError(ErrorUri.noSuchRegistration, [`no registration ${String(id)}`]);
+    if (!r || isWampUri(r.uri)) throw new WampError(ErrorUri.noSuchRegistration, [`no registration ${String(id)}`]);
     return r;
   }
 

@@ -1,8 +1,10 @@
-// The boundary between a transport (which owns a socket, or an in-process queue) and the router core.
+// The boundary between a transport (which owns a socket, or an in-process queue) and the router core,
+// in neither: transports, in-process clients and the core all import it, and it imports only wamp/
+// and the settings' types.
 // The core sees only `Transport`; a transport sees only `SessionHandle`.
 
-import type { WampMessage } from '../wamp/message.js';
-import type { AuthConfig, SendQueuePolicy } from '../config/types.js';
+import type { WampMessage } from './wamp/message.js';
+import type { AuthConfig, SendQueuePolicy } from './config/types.js';
 
 /**
  * One encoding of a message per serializer, shared by every receiver of that same message

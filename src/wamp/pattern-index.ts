@@ -5,7 +5,7 @@
 // use (longest first); wildcard walks a trie of components, concrete child before wildcard child,
 // which yields matches in the spec's precedence order (longest concrete run first).
 
-import type { MatchPolicy } from '../config/types.js';
+import type { MatchPolicy } from './uri.js';
 
 interface WildcardNode<T> {
   concrete: Map<string, WildcardNode<T>>;

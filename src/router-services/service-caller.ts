@@ -7,12 +7,11 @@
 
 import { ClientSession, type Payload } from '../client/session.js';
 import { TRUSTED_ROLE } from '../auth/authorizer.js';
-import type { SessionFactory } from './transport.js';
+import type { SessionFactory } from '../core-boundary.js';
+import type { ServicePurpose } from '../router/router.js';
 
 /** How long the router waits for an authenticator or authorizer to answer. */
 export const SERVICE_CALL_TIMEOUT_MS = 10_000;
-
-export type ServicePurpose = 'authenticator' | 'authorizer';
 
 export class ServiceCaller {
   private readonly sessions = new Map<string, Promise<ClientSession>>();

@@ -1,0 +1,33 @@
+// The router's own services as in-process sessions: the meta API of each realm that enables it, and
+// the service caller (dynamic authenticators and authorizers). Each joins its realm through the
+// router's one door like any client, so it goes through the same authorization path; the core sees
+// them only as `RouterServices` (router/router.ts). node.ts hands them to the Router.
+
+import type { RealmConfig } from '../config/types.js';
+import type { Router, RouterServices, ServicePurpose } from '../router/router.js';
+import type { Payload } from '../client/session.js';
+import { MetaApi } from './meta-api.js';
+import { ServiceCaller } from './service-caller.js';
+
+export class InProcessServices implements RouterServices {
+  private readonly metaApis: MetaApi[] = [];
+  private caller: ServiceCaller | undefined;
+
+  start(router: Router, realms: readonly RealmConfig[]): Promise<void> {
+    this.caller = new ServiceCaller(router);
+    for (const config of realms) {
+      const realm = router.realm(config.name);
+      if (realm && config.enableMetaApi !== false) this.metaApis.push(new MetaApi(realm));
+    }
+    return Promise.all(this.metaApis.map((m) => m.start(router))).then(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.metaApis.map((m) => m.stop()), this.caller?.close()]);
+  }
+
+  call(realm: string, procedure: string, args: unknown[], purpose: ServicePurpose): Promise<Payload> {
+    if (!this.caller) return Promise.reject(new Error('the router services have not started'));
+    return this.caller.call(realm, procedure, args, purpose);
+  }
+}
