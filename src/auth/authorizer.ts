@@ -7,6 +7,7 @@ import type { MatchPolicy, PermissionConfig, RoleConfig } from '../config/types.
 import { covers, intersects, normalized, outranks, type UriPattern } from './pattern-cover.js';
 import { PatternIndex } from '../router/pattern-index.js';
 import type { Dict } from '../wamp/message.js';
+import { TRUSTED_ROLE } from '../wamp/roles.js';
 import { log } from '../log.js';
 
 export type Action = 'call' | 'register' | 'publish' | 'subscribe';
@@ -21,8 +22,6 @@ export interface Decision {
    */
   readonly partial?: boolean;
 }
-
-export const TRUSTED_ROLE = 'trusted';
 
 const DENY: Decision = Object.freeze({ allow: false, disclose: false });
 const CACHE_LIMIT = 4096;

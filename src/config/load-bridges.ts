@@ -10,9 +10,8 @@ import { describe, join, type Checker } from './check-values.js';
 import { parseSecret } from './load-auth.js';
 import { payloadMapping } from './load-mqtt.js';
 import { isValidPattern, isValidUri } from '../wamp/uri.js';
+import { TRUSTED_ROLE } from '../wamp/roles.js';
 
-/** Built into every realm: may always be named. */
-const TRUSTED_ROLE = 'trusted';
 const ID = /^[A-Za-z0-9_-]+$/;
 const QOS = [0, 1, 2] as const;
 const MATCHES: readonly MatchPolicy[] = ['exact', 'prefix', 'wildcard'];

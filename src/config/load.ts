@@ -30,6 +30,7 @@ import { parseBridges } from './load-bridges.js';
 import { duplicateKeys } from './json-duplicates.js';
 import { parseSchedules, parseTelemetry } from './load-board.js';
 import { isValidPattern, isValidUri } from '../wamp/uri.js';
+import { ANONYMOUS_ROLE, TRUSTED_ROLE } from '../wamp/roles.js';
 import { DASHBOARD_DIR } from '../transports/dashboard.js';
 import { MONITOR_ROLE, addBuiltinRoles, monitorRole } from './dashboard-roles.js';
 
@@ -74,10 +75,6 @@ const NOT_YET = 'is not supported by Junction yet';
 const MIB = 1024 * 1024;
 /** Junction's own transport options (limits and back-pressure), accepted by WebSocket and RawSocket. */
 const LIMIT_OPTIONS = ['max_send_queue', 'send_queue_policy', 'max_messages_per_second', 'max_messages_burst', 'max_unauthenticated_bytes'];
-/** Built into every realm by the router (its own components join with it); may be referenced. */
-const TRUSTED_ROLE = 'trusted';
-/** The role of clients on a transport without an `auth` block (as in Crossbar). */
-const ANONYMOUS_ROLE = 'anonymous';
 /** Crossbar's rule for keys of `paths` and of a universal transport's `websocket` map. */
 const WEB_PATH_KEY = /^([A-Za-z0-9_-]+|\/)$/;
 /** Longest Unix socket path Linux accepts (sun_path is 108 bytes including the NUL). */
