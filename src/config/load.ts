@@ -31,7 +31,7 @@ import { duplicateKeys } from './json-duplicates.js';
 import { parseSchedules, parseTelemetry } from './load-board.js';
 import { isValidPattern, isValidUri } from '../wamp/uri.js';
 import { ANONYMOUS_ROLE, TRUSTED_ROLE } from '../wamp/roles.js';
-import { DASHBOARD_DIR } from '../transports/dashboard.js';
+import { DASHBOARD_DIR } from './dashboard-dir.js';
 import { MONITOR_ROLE, addBuiltinRoles, monitorRole } from './dashboard-roles.js';
 
 export { dashboardRole, monitorRole } from './dashboard-roles.js';
