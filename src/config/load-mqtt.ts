@@ -3,11 +3,10 @@
 // (persistent sessions, QoS 1/2 in flight, a topic prefix).
 
 import { SEND_QUEUE_POLICIES, type AuthConfig, type MqttRpcConfig, type MqttServiceConfig, type SendQueuePolicy } from './types.js';
-import { describe, join, type Checker, type Obj } from './check-values.js';
+import { MIB, describe, join, type Checker, type Obj } from './check-values.js';
 import { isValidPattern, isValidUri } from '../wamp/uri.js';
 import { TRUSTED_ROLE } from '../wamp/roles.js';
 
-const MIB = 1024 * 1024;
 const DAY_MS = 86_400_000;
 
 export const MQTT_DEFAULTS = {
