@@ -1,5 +1,6 @@
 // A config file's text as a document: JSON (duplicate keys refused, as Crossbar's loader does not
-// notice them) or YAML, every syntax error a ConfigError with its line and column.
+// notice them) or YAML, every syntax error a ConfigError with its line and column. And the other
+// way, for the config files Junction writes: a value as one line of YAML.
 
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
@@ -69,4 +70,9 @@ function lineColumn(text: string, offset: number): string {
 
 function firstLine(message: string): string {
   return message.split('\n')[0]!.trim().replace(/:$/, '');
+}
+
+/** `value` as YAML on one line (`{ type: static, role: monitor }`), for a config file Junction writes. */
+export function flowYaml(value: unknown): string {
+  return yaml().stringify(value, { collectionStyle: 'flow', lineWidth: 0 }).trimEnd();
 }

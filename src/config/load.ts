@@ -23,25 +23,24 @@
 //   load-auth.ts         auth blocks and secrets
 //   load-mqtt.ts, load-bridges.ts, load-serial.ts, load-board.ts: Junction's own sections
 //   load-context.ts      what they share while one file is read
+// The embedded default is in default-config.ts.
 
 import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
-import { DEFAULT_TRANSPORT_OPTIONS, type JunctionConfig, type ListenerConfig, type RealmConfig, type WampServiceConfig } from './types.js';
+import type { JunctionConfig, ListenerConfig, RealmConfig } from './types.js';
 import { ConfigError, describe, describeFileError } from './check-values.js';
 import { LoadContext } from './load-context.js';
 import { parseWorkers } from './load-router.js';
-import { allowAll } from './load-realms.js';
-import { SERIALIZERS } from './load-wamp-service.js';
 import { resolveDashboards } from './load-web.js';
 import { parseSerial } from './load-serial.js';
 import { parseBridges } from './load-bridges.js';
 import { parseSchedules, parseTelemetry } from './load-board.js';
 import { parseConfigText } from './config-text.js';
 import { ANONYMOUS_ROLE, TRUSTED_ROLE } from '../wamp/roles.js';
-import { DASHBOARD_DIR } from './dashboard-dir.js';
-import { MONITOR_ROLE, addBuiltinRoles, monitorRole } from './dashboard-roles.js';
+import { addBuiltinRoles } from './dashboard-roles.js';
 
 export { dashboardRole, monitorRole } from './dashboard-roles.js';
+export { defaultConfig } from './default-config.js';
 export { ConfigError, formatIssue } from './check-values.js';
 export type { ConfigIssue } from './check-values.js';
 export { convertStarredUri } from './load-realms.js';
@@ -130,42 +129,4 @@ export async function loadConfigFile(path: string): Promise<JunctionConfig> {
     throw new ConfigError([{ path: '', message: `cannot read ${resolve(path)}: ${describeFileError(err)}` }], path);
   }
   return parseConfig(parseConfigText(text, format, path), path, dirname(resolve(path)));
-}
-
-/**
- * The embedded default, used without --config: one universal listener 'default' on
- * 127.0.0.1:8080 (RawSocket, WebSocket at /ws; json, msgpack, cbor), realm 'realm1' where the role
- * 'anonymous' may do everything; no auth block, so every client joins as 'anonymous'. HTTP '/' is
- * the status dashboard, which joins through the WebSocket path /dashboard-ws as the built-in
- * read-only role 'monitor' (src/config/dashboard-roles.ts): on loopback, where anonymous may do
- * everything anyway, the page shows the whole view without a login.
- */
-export function defaultConfig(): JunctionConfig {
-  const service = (): WampServiceConfig => ({
-    serializers: [...SERIALIZERS],
-    options: { ...DEFAULT_TRANSPORT_OPTIONS, allowedOrigins: [...DEFAULT_TRANSPORT_OPTIONS.allowedOrigins] },
-  });
-  return {
-    router: {
-      realms: [{
-        name: 'realm1',
-        roles: [{ name: ANONYMOUS_ROLE, permissions: [allowAll()] }, monitorRole()],
-        uriCheck: 'loose',
-        enableMetaApi: true,
-      }],
-      listeners: [{
-        id: 'default',
-        kind: 'universal',
-        endpoint: { type: 'tcp', port: 8080, interface: '127.0.0.1' },
-        rawsocket: service(),
-        websocket: {
-          '/ws': service(),
-          // The dashboard's own path: anonymous clients here get the read-only role 'monitor'.
-          '/dashboard-ws': { ...service(), auth: { anonymous: { type: 'static', role: MONITOR_ROLE } } },
-        },
-        websocketAnyPath: false,
-        static: { '/': { type: 'dashboard', directory: DASHBOARD_DIR, realm: 'realm1', websocket: '/dashboard-ws' } },
-      }],
-    },
-  };
 }
