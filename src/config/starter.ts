@@ -166,8 +166,11 @@ ${commentedOut(STARTER_EXAMPLES.schedules)}
 `;
 }
 
-/** Writes DIR/junction.yaml (creating DIR) and returns its path; refuses to overwrite an existing file. */
-export async function writeStarter(dir: string): Promise<string> {
+/**
+ * Writes `text` (default: the starter) to DIR/junction.yaml, creating DIR, and returns its path;
+ * refuses to overwrite an existing file.
+ */
+export async function writeStarter(dir: string, text: string = starterConfig()): Promise<string> {
   const path = join(dir, STARTER_FILE);
   try {
     await fsp.mkdir(dir, { recursive: true });
@@ -178,7 +181,7 @@ export async function writeStarter(dir: string): Promise<string> {
     throw err;
   }
   try {
-    await fsp.writeFile(path, starterConfig(), { flag: 'wx' });
+    await fsp.writeFile(path, text, { flag: 'wx' });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') throw new Error(`${resolve(path)} already exists; not overwriting it (remove it first, or pick another directory)`);
