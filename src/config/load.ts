@@ -8,7 +8,8 @@
 //   (load-wamp-service.ts): refused with a reason like any unsupported key, unless the value
 //   states what Junction does anyway (compression: false).
 // - File paths (TLS files, static directories, Unix sockets) are relative to the config file's
-//   directory; TLS files are read and checked here, so a bad certificate fails at load time.
+//   directory; TLS files are read and checked while loading (load-tls.ts), so a bad certificate
+//   fails at load time.
 //
 // This file reads the top level and checks what one section names that another defines; each
 // section has its own file:
