@@ -84,7 +84,6 @@ function maxConnections(c: Checker, e: Obj, path: string, endpoint: EndpointConf
   if (max !== undefined) endpoint.maxConnections = max;
 }
 
-
 /** Whether two listeners' endpoints would take the same port or socket (port 0 never clashes). */
 export function endpointsClash(e: EndpointConfig, o: EndpointConfig): boolean {
   if (e.type === 'unix' || o.type === 'unix') return e.type === 'unix' && o.type === 'unix' && e.path !== '' && e.path === o.path;

@@ -72,4 +72,3 @@ function parseRouter(ctx: LoadContext, w: Obj, path: string): RouterConfig {
   if (maxSendQueueTotal !== undefined) router.maxSendQueueTotal = maxSendQueueTotal;
   return router;
 }
-

@@ -84,4 +84,3 @@ export function pemFile(c: Checker, value: unknown, path: string, files: FileRes
   }
   return text;
 }
-

@@ -132,7 +132,6 @@ function universal(ctx: LoadContext, value: Obj, path: string, base: Pick<Listen
   return listener;
 }
 
-
 /** An MQTT service (load-mqtt.ts); without `auth` or a fixed `role` its clients join as 'anonymous'. */
 function mqtt(ctx: LoadContext, t: Obj, path: string): MqttServiceConfig {
   const service = parseMqttService(ctx.c, t, path, ctx);
@@ -158,4 +157,3 @@ function checkListenersDistinct(ctx: LoadContext, entries: Array<{ i: number; li
     }
   }
 }
-

@@ -142,4 +142,3 @@ function milliseconds(c: Checker, value: unknown, path: string, fallback: number
   }
   return v;
 }
-

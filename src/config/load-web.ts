@@ -128,4 +128,3 @@ function directory(ctx: LoadContext, value: unknown, path: string): string | und
   }
   return abs;
 }
-
