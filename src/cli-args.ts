@@ -17,7 +17,7 @@ const CONFIG: Options = { config: { type: 'string', short: 'c' } };
 const COMMANDS: Record<string, CommandSpec> = {
   start: { options: CONFIG, positionals: 1 },
   check: { options: CONFIG, positionals: 1 },
-  init: { options: {}, positionals: 1 },
+  init: { options: { 'first-boot': { type: 'boolean' } }, positionals: 1 },
   keygen: { options: {}, positionals: 0 },
   'derive-key': { options: { salt: { type: 'string' }, iterations: { type: 'string' }, keylen: { type: 'string' } }, positionals: 0 },
   'simulate-device': {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// junction start [-c|--config] [FILE] | check [-c|--config] FILE | init [DIR] | keygen | derive-key --salt S | simulate-device --port P | version
+// junction start [-c|--config] [FILE] | check [-c|--config] FILE | init [--first-boot] [DIR] | keygen | derive-key --salt S | simulate-device --port P | version
 
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { defaultConfig, loadConfigFile, ConfigError, releaseConfigParser } from 
 import { checkConfigFile } from './config/check.js';
 import { formatIssue } from './config/check-values.js';
 import { writeStarter } from './config/starter.js';
+import { ADMIN_TICKET_VARIABLE, firstBootConfig } from './config/first-boot.js';
 import { startNode, type JunctionNode } from './node.js';
 import { cryptosignKeyPair } from './auth/cryptosign.js';
 import { craDeriveKey } from './auth/wampcra.js';
@@ -22,6 +23,8 @@ const USAGE = `usage:
   junction check [-c|--config] FILE
                                    validate a config file; exit 1 on errors
   junction init [DIR]              write a commented starter config (junction.yaml)
+  junction init --first-boot DIR   write the SD image's first-boot config, admitting only 'admin'
+                                   with the ticket in $JUNCTION_ADMIN_TICKET (images/)
   junction keygen                  new Ed25519 key pair for cryptosign: private seed (for the
                                    device) and public key (for authorized_keys)
   junction derive-key --salt SALT [--iterations N] [--keylen N]
@@ -200,7 +203,7 @@ async function run(line: CommandLine): Promise<number> {
       return result.ok ? 0 : 1;
     }
     case 'init': {
-      const path = await writeStarter(args[0] ?? '.');
+      const path = await writeStarter(args[0] ?? '.', line.values['first-boot'] ? firstBootText() : undefined);
       process.stdout.write(`wrote ${path}\n`);
       return 0;
     }
@@ -219,6 +222,15 @@ async function run(line: CommandLine): Promise<number> {
     default:
       throw new UsageError(`unknown command '${line.command}'`);
   }
+}
+
+/** `init --first-boot`: the config with the admin's ticket, which the script passes in the environment. */
+function firstBootText(): string {
+  const ticket = process.env[ADMIN_TICKET_VARIABLE];
+  if (!ticket || !/^[A-Za-z0-9_-]{16,}$/.test(ticket)) {
+    throw new Error(`init --first-boot: ${ADMIN_TICKET_VARIABLE} must hold the admin's ticket (at least 16 of A-Z, a-z, 0-9, '_', '-')`);
+  }
+  return firstBootConfig(ticket, new Date().toISOString().replace(/\.\d+Z$/, 'Z'));
 }
 
 main(process.argv.slice(2)).then(

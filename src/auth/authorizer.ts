@@ -13,6 +13,7 @@ import { covers, intersects, normalized, outranks, type UriPattern } from './pat
 import { PatternIndex } from '../wamp/pattern-index.js';
 import type { Dict } from '../wamp/message.js';
 import { isValidPattern, isValidUri, type UriCheck } from '../wamp/uri.js';
+import { TRUSTED_ROLE } from '../wamp/roles.js';
 import { log } from '../log.js';
 
 export type Action = 'call' | 'register' | 'publish' | 'subscribe';
@@ -27,8 +28,6 @@ export interface Decision {
    */
   readonly partial?: boolean;
 }
-
-export const TRUSTED_ROLE = 'trusted';
 
 const DENY: Decision = Object.freeze({ allow: false, disclose: false });
 /**

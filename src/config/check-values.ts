@@ -6,7 +6,7 @@
 // plain identifiers quoted in brackets (`paths["/"]`); the document itself is the empty path,
 // shown as "(root)".
 
-import type { ConfigIssue } from './types.js';
+import type { ConfigIssue, MatchPolicy } from './types.js';
 
 export type { ConfigIssue } from './types.js';
 
@@ -26,6 +26,12 @@ export class ConfigError extends Error {
 }
 
 export type Obj = Record<string, unknown>;
+
+/** The `match` values a permission, store entry or bridge route may name, in the order messages list them. */
+export const MATCHES: readonly MatchPolicy[] = ['exact', 'prefix', 'wildcard'];
+/** The end of the message for a Crossbar feature Junction does not have (yet). */
+export const NOT_YET = 'is not supported by Junction yet';
+export const MIB = 1024 * 1024;
 
 /** Keys Junction knows but refuses, each with the reason shown to the user. */
 export type Refused = Readonly<Record<string, string>>;
@@ -159,4 +165,12 @@ export function describe(value: unknown): string {
   if (typeof value === 'object') return 'an object';
   if (typeof value === 'string') return JSON.stringify(value);
   return `${typeof value} ${String(value)}`;
+}
+
+/** An operating-system error when reading a file the config names, in words where it is a common one. */
+export function describeFileError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ENOENT') return 'no such file or directory';
+  if (e.code === 'EACCES') return 'permission denied';
+  return e.code ?? e.message;
 }

@@ -13,11 +13,30 @@
 //   embedded default, where anonymous may do everything anyway): sessions with authid, role, peer and
 //   queues, registrations and subscriptions with their URIs, the meta and Junction events.
 // Neither may kill, publish or register.
+//
+// Which of the two a visitor of the page gets is decided here too (dashboardAuth), for every config
+// Junction writes: the embedded default, `junction init`'s file and the SD image's first-boot config.
 
-import type { PermissionConfig, RoleConfig } from './types.js';
+import type { AnonymousAuthConfig, PermissionConfig, RoleConfig, TicketAuthConfig } from './types.js';
 
 export const DASHBOARD_ROLE = 'dashboard';
 export const MONITOR_ROLE = 'monitor';
+
+/** The WebSocket path the status page joins through: a key of a universal transport's `websocket` map. */
+export const DASHBOARD_WEBSOCKET = 'dashboard-ws';
+
+/**
+ * The auth block of the page's WebSocket path (DASHBOARD_WEBSOCKET), as a config file writes it.
+ * Without `operators` (a router on this machine only: the embedded default, `junction init`),
+ * anonymous visitors get 'monitor', since anonymous may do everything there anyway. With
+ * `operators` (authid -> ticket; a board on a network: the SD image's first boot), anonymous
+ * visitors get 'dashboard' and each operator signs in on the page with the ticket as 'monitor'.
+ */
+export function dashboardAuth(operators?: Record<string, string>): { anonymous: AnonymousAuthConfig; ticket?: TicketAuthConfig } {
+  if (!operators) return { anonymous: { type: 'static', role: MONITOR_ROLE } };
+  const principals = Object.fromEntries(Object.entries(operators).map(([authid, ticket]) => [authid, { ticket, role: MONITOR_ROLE }]));
+  return { anonymous: { type: 'static', role: DASHBOARD_ROLE }, ticket: { type: 'static', principals } };
+}
 
 type Action = 'call' | 'subscribe';
 

@@ -10,13 +10,11 @@ import type {
   AnonymousAuthConfig, AuthConfig, CryptosignAuthConfig, CryptosignPrincipal, DynamicAuthConfig,
   TicketAuthConfig, WampcraAuthConfig, WampcraUser,
 } from './types.js';
-import { describe, join, type Checker, type Obj } from './check-values.js';
+import { NOT_YET, describe, join, type Checker, type Obj } from './check-values.js';
 import { isValidUri } from '../wamp/uri.js';
+import { ANONYMOUS_ROLE } from '../wamp/roles.js';
 
-const NOT_YET = 'is not supported by Junction yet';
 const METHODS = ['anonymous', 'ticket', 'wampcra', 'cryptosign'] as const;
-/** Crossbar's default role for anonymous authentication. */
-const ANONYMOUS_ROLE = 'anonymous';
 const ED25519_KEY = /^[0-9a-fA-F]{64}$/;
 
 export interface AuthParseContext {

@@ -8,9 +8,8 @@ import { createRequire } from 'node:module';
 import type { RealmConfig, ScheduleAction, ScheduleConfig, TelemetryConfig } from './types.js';
 import { describe, join, type Checker, type Obj } from './check-values.js';
 import { isReservedUri, isValidUri } from '../wamp/uri.js';
+import { TRUSTED_ROLE } from '../wamp/roles.js';
 
-/** Built into every realm: may always be named. */
-const TRUSTED_ROLE = 'trusted';
 const DAY_MS = 86_400_000;
 
 export const TELEMETRY_DEFAULTS = {

@@ -1,21 +1,19 @@
 // Junction's `bridges` section (a top-level key beside Crossbar's `version`, `workers`,
 // `controller`): bridges to external MQTT brokers. Every error names its JSON path; the broker
 // password is a secret like a ticket ("${ENV}" or { file: path }, never echoed); TLS files are read
-// and checked here.
+// and checked here (load-tls.ts).
 
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { BridgeConfig, MatchPolicy, MqttBridgeConfig, MqttBridgeTlsConfig, RealmConfig } from './types.js';
-import { describe, join, type Checker } from './check-values.js';
+import type { BridgeConfig, MqttBridgeConfig, MqttBridgeTlsConfig, RealmConfig } from './types.js';
+import { MATCHES, describe, join, type Checker } from './check-values.js';
 import { parseSecret } from './load-auth.js';
 import { payloadMapping } from './load-mqtt.js';
+import { pemFile } from './load-tls.js';
 import { isValidPattern, isValidUri } from '../wamp/uri.js';
+import { TRUSTED_ROLE } from '../wamp/roles.js';
 
-/** Built into every realm: may always be named. */
-const TRUSTED_ROLE = 'trusted';
 const ID = /^[A-Za-z0-9_-]+$/;
 const QOS = [0, 1, 2] as const;
-const MATCHES: readonly MatchPolicy[] = ['exact', 'prefix', 'wildcard'];
 
 export const MQTT_BRIDGE_DEFAULTS = {
   protocolVersion: 5,
@@ -215,24 +213,6 @@ function tlsOptions(c: Checker, value: unknown, path: string, ctx: BridgeParseCo
   const servername = c.string(t['servername'], join(path, 'servername'), { required: false });
   if (servername !== undefined) tls.servername = servername;
   return tls;
-}
-
-function pemFile(c: Checker, value: unknown, path: string, ctx: BridgeParseContext): string | undefined {
-  const f = c.string(value, path);
-  if (f === undefined) return undefined;
-  const abs = ctx.file(f);
-  let text: string;
-  try {
-    text = readFileSync(abs, 'utf8');
-  } catch (err) {
-    c.error(path, `cannot read ${abs}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    return undefined;
-  }
-  if (!text.includes('-----BEGIN ')) {
-    c.error(path, `${abs} is not a PEM file (no "-----BEGIN" line)`);
-    return undefined;
-  }
-  return text;
 }
 
 /** Why `filter` is not a valid MQTT subscription filter, or undefined when it is. */

@@ -3,10 +3,10 @@
 // (persistent sessions, QoS 1/2 in flight, a topic prefix).
 
 import { SEND_QUEUE_POLICIES, type AuthConfig, type MqttRpcConfig, type MqttServiceConfig, type SendQueuePolicy } from './types.js';
-import { describe, join, type Checker, type Obj } from './check-values.js';
+import { MIB, describe, join, type Checker, type Obj } from './check-values.js';
 import { isValidPattern, isValidUri } from '../wamp/uri.js';
+import { TRUSTED_ROLE } from '../wamp/roles.js';
 
-const MIB = 1024 * 1024;
 const DAY_MS = 86_400_000;
 
 export const MQTT_DEFAULTS = {
@@ -120,7 +120,7 @@ function plainTopic(c: Checker, value: unknown, path: string): string {
 
 function rpc(c: Checker, value: unknown, path: string, ctx: MqttParseContext): MqttRpcConfig {
   const o = c.object(value, path, ['role', 'to_mqtt', 'from_mqtt']) ?? {};
-  const role = c.string(o['role'], join(path, 'role'), { required: false }) ?? 'trusted';
+  const role = c.string(o['role'], join(path, 'role'), { required: false }) ?? TRUSTED_ROLE;
   if (o['role'] !== undefined) ctx.roleRefs.push({ role, path: join(path, 'role') });
   const out: MqttRpcConfig = { role, toMqtt: [], fromMqtt: [] };
   (c.array(o['to_mqtt'], join(path, 'to_mqtt')) ?? []).forEach((entry, i) => {

@@ -4,6 +4,7 @@
 import type { SerialBridgeConfig } from './types.js';
 import { describe, join, type Checker } from './check-values.js';
 import { isValidPattern } from '../wamp/uri.js';
+import { TRUSTED_ROLE } from '../wamp/roles.js';
 
 const BAUD_RATES = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 250000, 460800, 500000, 921600, 1000000];
 
@@ -25,7 +26,7 @@ export function parseSerial(c: Checker, value: unknown, path: string, ctx: Seria
     if (!/^[A-Za-z0-9_-]+$/.test(id)) c.error(join(p, 'id'), `must be letters, digits, _ or -, got ${describe(id)}`);
     const realm = c.string(o['realm'], join(p, 'realm')) ?? '';
     if (realm) ctx.realmRefs.push({ realm, path: join(p, 'realm') });
-    const role = c.string(o['role'], join(p, 'role'), { required: false }) ?? 'trusted';
+    const role = c.string(o['role'], join(p, 'role'), { required: false }) ?? TRUSTED_ROLE;
     if (o['role'] !== undefined) ctx.roleRefs.push({ role, path: join(p, 'role') });
     const prefix = c.string(o['prefix'], join(p, 'prefix'), { required: false }) ?? 'devices';
     if (!isValidPattern(`${prefix}.`, 'prefix') || prefix.endsWith('.')) c.error(join(p, 'prefix'), `must be a URI such as "devices" or "home.sensors", got ${describe(prefix)}`);

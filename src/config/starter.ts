@@ -5,6 +5,8 @@
 // loads that module (~0.8 MB) only when a file is actually served or written.
 import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { flowYaml } from './config-text.js';
+import { DASHBOARD_WEBSOCKET, dashboardAuth } from './dashboard-roles.js';
 
 export const STARTER_FILE = 'junction.yaml';
 
@@ -137,18 +139,18 @@ workers:
             #     type: static
             #     principals:
             #       device-1: { ticket: "\${DEVICE1_TICKET}", role: anonymous }  # secret from the environment
-          dashboard-ws:          # the dashboard's WebSocket: anonymous clients get the read-only role
+          ${DASHBOARD_WEBSOCKET}:          # the dashboard's WebSocket: anonymous clients get the read-only role
             serializers: [json, msgpack, cbor]
             auth:
               # "monitor" shows who is connected: fine on this machine only. On a network, give
               # anonymous the role "dashboard" and sign in with a ticket whose role is "monitor".
-              anonymous: { type: static, role: monitor }
+              anonymous: ${flowYaml(dashboardAuth().anonymous)}
         web:
           paths:
             "/":                 # the status dashboard at http://127.0.0.1:8080/
               type: dashboard    # Junction's own: built-in page; or type: static with a directory
               realm: realm1
-              websocket: dashboard-ws
+              websocket: ${DASHBOARD_WEBSOCKET}
               # setup: /var/lib/junction/setup.json   # first boot's credentials, shown for the setup code
 
       # An MQTT listener (the README's "MQTT" section): remove the "# " to enable it.
@@ -164,8 +166,11 @@ ${commentedOut(STARTER_EXAMPLES.schedules)}
 `;
 }
 
-/** Writes DIR/junction.yaml (creating DIR) and returns its path; refuses to overwrite an existing file. */
-export async function writeStarter(dir: string): Promise<string> {
+/**
+ * Writes `text` (default: the starter) to DIR/junction.yaml, creating DIR, and returns its path;
+ * refuses to overwrite an existing file.
+ */
+export async function writeStarter(dir: string, text: string = starterConfig()): Promise<string> {
   const path = join(dir, STARTER_FILE);
   try {
     await fsp.mkdir(dir, { recursive: true });
@@ -176,7 +181,7 @@ export async function writeStarter(dir: string): Promise<string> {
     throw err;
   }
   try {
-    await fsp.writeFile(path, starterConfig(), { flag: 'wx' });
+    await fsp.writeFile(path, text, { flag: 'wx' });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') throw new Error(`${resolve(path)} already exists; not overwriting it (remove it first, or pick another directory)`);

@@ -228,7 +228,7 @@ export interface StaticPathConfig {
   directory: string;
 }
 
-/** Junction's `dashboard` web path: the built-in status page (src/web/, src/transports/dashboard.ts). */
+/** Junction's `dashboard` web path: the built-in status page (src/web/, served by src/transports/dashboard.ts). */
 export interface DashboardPathConfig {
   type: 'dashboard';
   /** The built-in assets' directory (dist/web, or src/web when run from source); set by the loader. */

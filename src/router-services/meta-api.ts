@@ -6,7 +6,7 @@ import type { Dict } from '../wamp/message.js';
 import { ErrorUri, CloseReason } from '../wamp/errors.js';
 import { isReservedUri, isValidUri, isWampUri } from '../wamp/uri.js';
 import { isDict, publishOptionsProblem } from '../wamp/validate.js';
-import { TRUSTED_ROLE } from '../auth/authorizer.js';
+import { TRUSTED_ROLE } from '../wamp/roles.js';
 import { ClientSession, WampError, type ProcedureHandler } from '../client/session.js';
 import type { SessionFactory } from '../core-boundary.js';
 import type { Realm, RealmObserver } from '../router/realm.js';

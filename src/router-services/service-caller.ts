@@ -6,7 +6,7 @@
 // established sessions' authorizations need, nor the other way round.
 
 import { ClientSession, type Payload } from '../client/session.js';
-import { TRUSTED_ROLE } from '../auth/authorizer.js';
+import { TRUSTED_ROLE } from '../wamp/roles.js';
 import type { SessionFactory } from '../core-boundary.js';
 import type { ServicePurpose } from '../router/router.js';
 

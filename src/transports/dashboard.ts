@@ -7,13 +7,9 @@
 import { promises as fsp } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DashboardPathConfig, ListenerConfig } from '../config/types.js';
 import { StaticFiles, sendFile } from './static-files.js';
-
-/** The dashboard's assets: dist/web beside dist/transports, or src/web when run from source. */
-export const DASHBOARD_DIR = fileURLToPath(new URL('../web/', import.meta.url));
 
 /**
  * The page may load its own files and talk WebSocket to its own host, nothing else. 'self' covers

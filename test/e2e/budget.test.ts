@@ -100,7 +100,7 @@ function firstBootConfig(): string {
   writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
   writeFileSync(join(root, 'etc/group'), 'root:x:0:\n');
   execFileSync('sh', [join(REPO, 'images/rootfs/usr/lib/junction/firstboot.sh')], {
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', JUNCTION_ROOT: root, JUNCTION_BOOT: boot, JUNCTION_CHECK: 'true' },
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', JUNCTION_ROOT: root, JUNCTION_BOOT: boot, JUNCTION_CLI: `${process.execPath} ${join(REPO, 'dist/bin/junction.cjs')}`, JUNCTION_CHECK: 'true' },
   });
   const config = parse(readFileSync(join(root, 'etc/junction/junction.yaml'), 'utf8'));
   const worker = config.workers[0];

@@ -15,7 +15,7 @@ import { startTestNode, service, type TestNode } from '../helpers/node.js';
 import { allowAll } from '../helpers/core.js';
 import { ClientSession } from '../../src/client/session.js';
 import { dashboardRole, monitorRole } from '../../src/config/load.js';
-import { DASHBOARD_DIR } from '../../src/transports/dashboard.js';
+import { DASHBOARD_DIR } from '../../src/config/dashboard-dir.js';
 import type { Telemetry } from '../../src/board/telemetry.js';
 const require = createRequire(import.meta.url);
 const autobahn = require('autobahn');

@@ -11,7 +11,8 @@ import { dashboardRole, monitorRole, parseConfig } from '../../src/config/load.j
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const SCRIPT = join(REPO, 'images/rootfs/usr/lib/junction/firstboot.sh');
-const CHECK = `${process.execPath} ${join(REPO, 'dist/bin/junction.cjs')} check --config`;
+const CLI = `${process.execPath} ${join(REPO, 'dist/bin/junction.cjs')}`;
+const CHECK = `${CLI} check --config`;
 const JUNCTION_UID = 4242;
 
 let dir: string;
@@ -22,7 +23,7 @@ function run(): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     execFile('sh', [SCRIPT], {
       timeout: 15_000,
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', JUNCTION_ROOT: root, JUNCTION_BOOT: boot, JUNCTION_CHECK: CHECK },
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', JUNCTION_ROOT: root, JUNCTION_BOOT: boot, JUNCTION_CLI: CLI, JUNCTION_CHECK: CHECK },
     }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr }));
   });
 }

@@ -13,7 +13,7 @@ import {
 import { starterConfig, writeStarter } from '../../src/config/starter.js';
 import { checkConfigFile } from '../../src/config/check.js';
 import { DEFAULT_TRANSPORT_OPTIONS, type JunctionConfig } from '../../src/config/types.js';
-import { DASHBOARD_DIR } from '../../src/transports/dashboard.js';
+import { DASHBOARD_DIR } from '../../src/config/dashboard-dir.js';
 import { errorsOf, issuesOf } from '../helpers/config.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/config/', import.meta.url));

@@ -2,7 +2,7 @@
 import { describe, it, expect } from 'vitest';
 import { parseConfig, dashboardRole, monitorRole } from '../../src/config/load.js';
 import { Authorizer } from '../../src/auth/authorizer.js';
-import { DASHBOARD_DIR } from '../../src/transports/dashboard.js';
+import { DASHBOARD_DIR } from '../../src/config/dashboard-dir.js';
 import { errorsOf } from '../helpers/config.js';
 
 const config = (paths: Record<string, unknown>, websocket: Record<string, unknown> = { ws: {} }) => ({

@@ -12,7 +12,7 @@ import WebSocket from 'ws';
 import { startTestNode, service } from '../helpers/node.js';
 import { allowAll } from '../helpers/core.js';
 import { dashboardRole } from '../../src/config/load.js';
-import { DASHBOARD_DIR } from '../../src/transports/dashboard.js';
+import { DASHBOARD_DIR } from '../../src/config/dashboard-dir.js';
 
 const uriOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: WampError) => e.uri);
 const SETUP = { setup_code: 'ABCD-1234', admin: { authid: 'admin', ticket: 't0p' }, created: '2026-01-01T00:00:00Z' };

@@ -3,7 +3,7 @@
 // event junction.bridge.mqtt.on_state [id, state] on every connect and disconnect. It joins the
 // realm as an ordinary in-process session with the role 'trusted' (which every realm has).
 
-import { TRUSTED_ROLE } from '../../auth/authorizer.js';
+import { TRUSTED_ROLE } from '../../wamp/roles.js';
 import { ClientSession, WampError } from '../../client/session.js';
 import type { SessionFactory } from '../../core-boundary.js';
 import { log } from '../../log.js';

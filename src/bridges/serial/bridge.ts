@@ -8,6 +8,7 @@ import { basename, dirname } from 'node:path';
 import type { SerialBridgeConfig } from '../../config/types.js';
 import type { SessionFactory } from '../../core-boundary.js';
 import { ClientSession } from '../../client/session.js';
+import { TRUSTED_ROLE } from '../../wamp/roles.js';
 import { PortLink } from './port-link.js';
 import { log } from '../../log.js';
 
@@ -22,7 +23,7 @@ export class SerialBridge {
   constructor(readonly config: SerialBridgeConfig, private readonly factory: SessionFactory) {}
 
   async start(): Promise<void> {
-    const session = await ClientSession.connect(this.factory, { realm: this.config.realm, role: 'trusted', authid: `junction-serial-${this.config.id}`, name: `serial:${this.config.id}`, privileged: true });
+    const session = await ClientSession.connect(this.factory, { realm: this.config.realm, role: TRUSTED_ROLE, authid: `junction-serial-${this.config.id}`, name: `serial:${this.config.id}`, privileged: true });
     this.session = session;
     await session.register(`junction.serial.${this.config.id}.devices`, () => [...this.links.values()].map((l) => l.status()));
     this.scan();

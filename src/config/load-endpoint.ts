@@ -1,0 +1,96 @@
+// A transport's `endpoint`: where it listens, a TCP port (interface, IP version, backlog) or a Unix
+// socket, with optional `tls` (load-tls.ts) and Junction's `max_connections`.
+
+import { isIP } from 'node:net';
+import type { EndpointConfig } from './types.js';
+import { describe, join, type Checker, type Obj } from './check-values.js';
+import { parseTls, type FileResolver } from './load-tls.js';
+
+/** Longest Unix socket path Linux accepts (sun_path is 108 bytes including the NUL). */
+const MAX_UNIX_PATH = 107;
+
+export function parseEndpoint(c: Checker, value: unknown, path: string, files: FileResolver): EndpointConfig {
+  const fallback: EndpointConfig = { type: 'tcp', port: 0 };
+  if (!c.isObject(value)) {
+    c.error(path, value === undefined
+      ? 'is required: an object with type "tcp" (port, interface) or "unix" (path)'
+      : `must be an object, got ${describe(value)}`);
+    return fallback;
+  }
+  const type = value['type'];
+  if (type === 'unix') {
+    const e = c.object(value, path, ['type', 'path', 'tls', 'max_connections'], {
+      backlog: 'is not supported by Junction for Unix sockets',
+    })!;
+    const p = c.string(e['path'], join(path, 'path'));
+    const abs = p === undefined ? '' : files.file(p);
+    if (Buffer.byteLength(abs) > MAX_UNIX_PATH) c.error(join(path, 'path'), `${abs} is too long for a Unix socket (at most ${MAX_UNIX_PATH} bytes)`);
+    const endpoint: EndpointConfig = { type: 'unix', path: abs };
+    if (e['tls'] !== undefined) {
+      const tls = parseTls(c, e['tls'], join(path, 'tls'), files);
+      if (tls) endpoint.tls = tls;
+    }
+    maxConnections(c, e, path, endpoint);
+    return endpoint;
+  }
+  if (type !== 'tcp') {
+    const typePath = join(path, 'type');
+    if (type === undefined) c.error(typePath, 'is required ("tcp" or "unix")');
+    else if (type === 'twisted' || type === 'onion') c.error(typePath, `endpoint type "${type}" is not supported by Junction (use "tcp" or "unix")`);
+    else c.error(typePath, `must be "tcp" or "unix", got ${describe(type)}`);
+    return fallback;
+  }
+  const e = c.object(value, path, ['type', 'port', 'interface', 'version', 'backlog', 'tls', 'max_connections'], {
+    shared: 'is not supported by Junction (one process owns the port)',
+    portrange: 'is not supported by Junction; give one port',
+    user_timeout: 'is not supported by Junction',
+  })!;
+  const version = e['version'] === undefined ? undefined : c.oneOf(e['version'], join(path, 'version'), [4, 6] as const);
+  const ifacePath = join(path, 'interface');
+  let iface = c.string(e['interface'], ifacePath, { required: false });
+  if (iface !== undefined) {
+    const family = isIP(iface);
+    if (family === 0) {
+      c.error(ifacePath, `must be an IP address such as "127.0.0.1", "0.0.0.0" or "::", got ${JSON.stringify(iface)}`);
+      iface = undefined;
+    } else if (version !== undefined && family !== version) {
+      c.error(ifacePath, `${iface} is an IPv${family} address but version is ${version}`);
+    }
+  }
+  const endpoint: EndpointConfig = {
+    type: 'tcp',
+    // 0 asks the OS for a free port (useful in tests).
+    port: c.integer(e['port'], join(path, 'port'), undefined, 0, 65535) ?? 0,
+    // Crossbar listens on every interface unless told otherwise; so does Junction.
+    interface: iface ?? (version === 6 ? '::' : '0.0.0.0'),
+  };
+  if (version !== undefined) endpoint.version = version;
+  if (e['backlog'] !== undefined) {
+    const backlog = c.integer(e['backlog'], join(path, 'backlog'), undefined, 1, 65535);
+    if (backlog !== undefined) endpoint.backlog = backlog;
+  }
+  if (e['tls'] !== undefined) {
+    const tls = parseTls(c, e['tls'], join(path, 'tls'), files);
+    if (tls) endpoint.tls = tls;
+  }
+  maxConnections(c, e, path, endpoint);
+  return endpoint;
+}
+
+/** `max_connections` (Junction's own): connections open at once on the endpoint; absent = no limit. */
+function maxConnections(c: Checker, e: Obj, path: string, endpoint: EndpointConfig): void {
+  if (e['max_connections'] === undefined) return;
+  const max = c.integer(e['max_connections'], join(path, 'max_connections'), undefined, 1, 1_000_000);
+  if (max !== undefined) endpoint.maxConnections = max;
+}
+
+/** Whether two listeners' endpoints would take the same port or socket (port 0 never clashes). */
+export function endpointsClash(e: EndpointConfig, o: EndpointConfig): boolean {
+  if (e.type === 'unix' || o.type === 'unix') return e.type === 'unix' && o.type === 'unix' && e.path !== '' && e.path === o.path;
+  if (e.port === 0 || e.port !== o.port) return false;
+  return e.interface === o.interface || isWildcardInterface(e.interface) || isWildcardInterface(o.interface);
+}
+
+function isWildcardInterface(iface: string | undefined): boolean {
+  return iface === undefined || iface === '0.0.0.0' || iface === '::';
+}

@@ -1,0 +1,159 @@
+// A router worker's `transports`: each listener by type (websocket, rawsocket, web, universal, mqtt)
+// with its endpoint (load-endpoint.ts) and what it serves (load-wamp-service.ts, load-web.ts,
+// load-mqtt.ts); then across listeners, that no two share an id, a port or a Unix socket.
+
+import type { EndpointConfig, ListenerConfig, MqttServiceConfig } from './types.js';
+import { NOT_YET, describe, join, type Obj } from './check-values.js';
+import type { LoadContext } from './load-context.js';
+import { endpointsClash, parseEndpoint } from './load-endpoint.js';
+import { parseMqttService } from './load-mqtt.js';
+import { parseWampService } from './load-wamp-service.js';
+import { normalizeWebPath, parseWebPaths, webPathKey } from './load-web.js';
+
+/** Crossbar transport and web-service types Junction refuses, with the reason. */
+const TRANSPORT_TYPES_REFUSED: Readonly<Record<string, string>> = {
+  flashpolicy: 'Flash policy transports are not supported by Junction',
+  'websocket.testee': 'WebSocket testee transports are not supported by Junction',
+  'stream.testee': 'stream testee transports are not supported by Junction',
+};
+
+/** The `transports` list at `path`: every listener that could be read, checked against the others. */
+export function parseTransports(ctx: LoadContext, value: unknown, path: string): ListenerConfig[] {
+  const entries = (ctx.c.array(value, path, { required: true, nonEmpty: true }) ?? [])
+    .map((t, i) => ({ i, listener: parseTransport(ctx, t, join(path, i), i) }))
+    .filter((e): e is { i: number; listener: ListenerConfig } => e.listener !== undefined);
+  checkListenersDistinct(ctx, entries, path);
+  return entries.map((e) => e.listener);
+}
+
+function parseTransport(ctx: LoadContext, value: unknown, path: string, index: number): ListenerConfig | undefined {
+  const { c } = ctx;
+  if (!c.isObject(value)) {
+    c.error(path, `must be an object, got ${describe(value)}`);
+    return undefined;
+  }
+  const kind = value['type'];
+  const id = c.string(value['id'], join(path, 'id'), { required: false }) ?? `transport${index}`;
+  const base = { id, websocket: {}, websocketAnyPath: false, static: {} };
+  switch (kind) {
+    case 'websocket': {
+      const t = c.object(value, path, ['id', 'type', 'endpoint', 'serializers', 'options', 'auth', 'url', 'debug'], {
+        cookie: `cookie tracking ${NOT_YET}`,
+      })!;
+      return {
+        ...base, kind, websocketAnyPath: true,
+        endpoint: parseEndpoint(c, t['endpoint'], join(path, 'endpoint'), ctx),
+        websocket: { '/': parseWampService(ctx, t, path, 'websocket') },
+      };
+    }
+    case 'rawsocket': {
+      const t = c.object(value, path, ['id', 'type', 'endpoint', 'serializers', 'options', 'max_message_size', 'auth', 'debug'])!;
+      return {
+        ...base, kind,
+        endpoint: parseEndpoint(c, t['endpoint'], join(path, 'endpoint'), ctx),
+        rawsocket: parseWampService(ctx, t, path, 'rawsocket'),
+      };
+    }
+    case 'web': {
+      const t = c.object(value, path, ['id', 'type', 'endpoint', 'paths'], {
+        options: 'web transport options (access_log, hsts, client_timeout, …) are not supported by Junction',
+      })!;
+      const listener: ListenerConfig = { ...base, kind, endpoint: parseEndpoint(c, t['endpoint'], join(path, 'endpoint'), ctx) };
+      parseWebPaths(ctx, t['paths'], join(path, 'paths'), listener);
+      return listener;
+    }
+    case 'universal':
+      return universal(ctx, value, path, base);
+    case 'mqtt': {
+      const t = c.object(value, path, ['id', 'type', 'endpoint', 'options', 'auth', 'debug'])!;
+      c.boolean(t['debug'], join(path, 'debug'), false);
+      return { ...base, kind, endpoint: parseEndpoint(c, t['endpoint'], join(path, 'endpoint'), ctx), mqtt: mqtt(ctx, t, path) };
+    }
+    default: {
+      const typePath = join(path, 'type');
+      if (kind === undefined) c.error(typePath, 'is required (one of "websocket", "rawsocket", "universal", "web", "mqtt")');
+      else if (typeof kind === 'string' && TRANSPORT_TYPES_REFUSED[kind]) c.error(typePath, TRANSPORT_TYPES_REFUSED[kind]);
+      else c.error(typePath, `must be one of "websocket", "rawsocket", "universal", "web", "mqtt", got ${describe(kind)}`);
+      return undefined;
+    }
+  }
+}
+
+function universal(ctx: LoadContext, value: Obj, path: string, base: Pick<ListenerConfig, 'id' | 'websocket' | 'websocketAnyPath' | 'static'>): ListenerConfig {
+  const { c } = ctx;
+  const t = c.object(value, path, ['id', 'type', 'endpoint', 'rawsocket', 'websocket', 'web', 'mqtt'])!;
+  const listener: ListenerConfig = { ...base, kind: 'universal', endpoint: parseEndpoint(c, t['endpoint'], join(path, 'endpoint'), ctx) };
+  const ownEndpoint = "a universal transport's sub-items share its endpoint; remove this one";
+
+  if (t['rawsocket'] !== undefined) {
+    const p = join(path, 'rawsocket');
+    const r = c.object(t['rawsocket'], p, ['id', 'type', 'serializers', 'options', 'max_message_size', 'auth', 'debug'], { endpoint: ownEndpoint });
+    if (r) {
+      c.string(r['id'], join(p, 'id'), { required: false });
+      if (r['type'] !== undefined) c.oneOf(r['type'], join(p, 'type'), ['rawsocket'] as const);
+      listener.rawsocket = parseWampService(ctx, r, p, 'rawsocket');
+    }
+  }
+  if (t['websocket'] !== undefined) {
+    const p = join(path, 'websocket');
+    for (const [key, svc] of Object.entries(c.map(t['websocket'], p) ?? {})) {
+      const sp = join(p, key);
+      if (!webPathKey(c, key, sp)) continue;
+      const s = c.object(svc, sp, ['id', 'type', 'serializers', 'options', 'auth', 'url', 'debug'], {
+        endpoint: ownEndpoint,
+        cookie: `cookie tracking ${NOT_YET}`,
+      });
+      if (!s) continue;
+      c.string(s['id'], join(sp, 'id'), { required: false });
+      if (s['type'] !== undefined) c.oneOf(s['type'], join(sp, 'type'), ['websocket'] as const);
+      listener.websocket[normalizeWebPath(key)] = parseWampService(ctx, s, sp, 'websocket');
+    }
+  }
+  if (t['web'] !== undefined) {
+    const p = join(path, 'web');
+    const web = c.object(t['web'], p, ['paths'], {
+      endpoint: ownEndpoint,
+      options: 'web transport options (access_log, hsts, client_timeout, …) are not supported by Junction',
+    });
+    if (web) parseWebPaths(ctx, web['paths'], join(p, 'paths'), listener);
+  }
+  if (t['mqtt'] !== undefined) {
+    const p = join(path, 'mqtt');
+    const m = c.object(t['mqtt'], p, ['id', 'type', 'options', 'auth', 'debug'], { endpoint: ownEndpoint });
+    if (m) {
+      if (m['type'] !== undefined) c.oneOf(m['type'], join(p, 'type'), ['mqtt'] as const);
+      c.boolean(m['debug'], join(p, 'debug'), false);
+      listener.mqtt = mqtt(ctx, m, p);
+    }
+  }
+  if (!listener.rawsocket && !listener.mqtt && Object.keys(listener.websocket).length === 0 && Object.keys(listener.static).length === 0) {
+    c.error(path, 'a universal transport needs at least one of rawsocket, websocket, web or mqtt');
+  }
+  return listener;
+}
+
+/** An MQTT service (load-mqtt.ts); without `auth` or a fixed `role` its clients join as 'anonymous'. */
+function mqtt(ctx: LoadContext, t: Obj, path: string): MqttServiceConfig {
+  const service = parseMqttService(ctx.c, t, path, ctx);
+  if (!service.auth && !service.role) ctx.openServices.push(path);
+  return service;
+}
+
+function checkListenersDistinct(ctx: LoadContext, entries: Array<{ i: number; listener: ListenerConfig }>, path: string): void {
+  const ids = new Map<string, number>();
+  const endpoints: Array<{ i: number; endpoint: EndpointConfig }> = [];
+  for (const { i, listener } of entries) {
+    const first = ids.get(listener.id);
+    if (first !== undefined) ctx.c.error(join(join(path, i), 'id'), `transport id '${listener.id}' is already used by ${join(path, first)}`);
+    else ids.set(listener.id, i);
+
+    const e = listener.endpoint;
+    const clash = endpoints.find(({ endpoint: o }) => endpointsClash(e, o));
+    if (clash) {
+      const what = e.type === 'unix' ? `Unix socket ${e.path}` : `TCP port ${e.port}`;
+      ctx.c.error(join(join(path, i), 'endpoint'), `${what} is already used by ${join(path, clash.i)}`);
+    } else {
+      endpoints.push({ i, endpoint: e });
+    }
+  }
+}

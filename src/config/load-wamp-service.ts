@@ -1,0 +1,144 @@
+// A WAMP service of a transport (a WebSocket path or RawSocket): `serializers`, `options` (Crossbar's
+// WebSocket and RawSocket options, and Junction's limits and back-pressure) and `auth`
+// (load-auth.ts). A service without `auth` lets clients in as role 'anonymous' (as in Crossbar).
+//
+// Crossbar's tuning knobs that cannot change what is routed or who may connect
+// (WS_OPTIONS_WITHOUT_EFFECT) are refused with a reason like any unsupported key, unless the value
+// states what Junction does anyway (compression: false).
+
+import { DEFAULT_TRANSPORT_OPTIONS, SEND_QUEUE_POLICIES, type SerializerName, type WampServiceConfig, type WampTransportOptions } from './types.js';
+import { MIB, join, type Checker, type Obj } from './check-values.js';
+import type { LoadContext } from './load-context.js';
+
+export const SERIALIZERS: readonly SerializerName[] = ['json', 'msgpack', 'cbor'];
+/** Junction's own transport options (limits and back-pressure), accepted by WebSocket and RawSocket. */
+const LIMIT_OPTIONS = ['max_send_queue', 'send_queue_policy', 'max_messages_per_second', 'max_messages_burst', 'max_unauthenticated_bytes'];
+
+/**
+ * Crossbar WebSocket options that tune Autobahn's WebSocket code and have no counterpart in
+ * Junction. They appear in the config `crossbar init` writes, so each is refused with its own reason.
+ * `quiet` is the value that matches what Junction does anyway (accepted without a word).
+ */
+const WS_OPTIONS_WITHOUT_EFFECT: Readonly<Record<string, { reason: string; quiet?: unknown }>> = {
+  compression: { reason: 'Junction does not compress WebSocket messages; clients fall back to uncompressed messages', quiet: false },
+  max_frame_size: { reason: 'Junction limits whole messages (max_message_size), not single frames' },
+  auto_fragment_size: { reason: 'Junction sends every message as a single frame' },
+  fail_by_drop: { reason: 'Junction has no such setting' },
+  close_handshake_timeout: { reason: 'Junction has no such setting' },
+  allow_null_origin: { reason: "Junction treats 'Origin: null' like any other origin: allowed when allowed_origins contains '*' or 'null'" },
+  enable_webstatus: { reason: 'Junction serves no WebSocket status page', quiet: false },
+};
+
+export function parseWampService(ctx: LoadContext, t: Obj, path: string, kind: 'websocket' | 'rawsocket'): WampServiceConfig {
+  const { c } = ctx;
+  const serPath = join(path, 'serializers');
+  const serializers: SerializerName[] = [];
+  const list = t['serializers'] === undefined ? [...SERIALIZERS] : c.array(t['serializers'], serPath, { nonEmpty: true }) ?? [];
+  list.forEach((s, i) => {
+    const p = join(serPath, i);
+    if (s === 'ubjson' || s === 'flatbuffers') c.error(p, `serializer "${s}" is not supported by Junction (supported: json, msgpack, cbor)`);
+    else if (serializers.includes(s as SerializerName)) c.error(p, `serializer "${String(s)}" is listed twice`);
+    else {
+      const name = c.oneOf(s, p, SERIALIZERS);
+      if (name) serializers.push(name);
+    }
+  });
+  // `debug` (Crossbar's per-transport debug logging) and `url` (the public URL, informational)
+  // cannot change behaviour: accepted, type-checked, not used.
+  c.boolean(t['debug'], join(path, 'debug'), false);
+  if (kind === 'websocket' && t['url'] !== undefined) wsUrl(c, t['url'], join(path, 'url'));
+
+  const options = transportOptions(c, t['options'], join(path, 'options'), kind);
+  if (kind === 'rawsocket' && t['max_message_size'] !== undefined) {
+    // Older Crossbar configs put it beside `serializers`, newer ones in `options`.
+    const p = join(path, 'max_message_size');
+    if (c.isObject(t['options']) && t['options']['max_message_size'] !== undefined) c.error(p, 'is also set in options; keep one');
+    else options.maxMessageSize = c.integer(t['max_message_size'], p, options.maxMessageSize, 1, 64 * MIB)!;
+  }
+  const service: WampServiceConfig = { serializers, options };
+  if (t['auth'] !== undefined) service.auth = ctx.auth(t['auth'], join(path, 'auth'));
+  else ctx.openServices.push(path);
+  return service;
+}
+
+function wsUrl(c: Checker, value: unknown, path: string): void {
+  const url = c.string(value, path);
+  if (url === undefined) return;
+  let ok = false;
+  try {
+    ok = ['ws:', 'wss:'].includes(new URL(url).protocol);
+  } catch {
+    ok = false;
+  }
+  if (!ok) c.error(path, `must be a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
+}
+
+function transportOptions(c: Checker, value: unknown, path: string, kind: 'websocket' | 'rawsocket'): WampTransportOptions {
+  const d = DEFAULT_TRANSPORT_OPTIONS;
+  const out: WampTransportOptions = { ...d, allowedOrigins: [...d.allowedOrigins] };
+  if (value === undefined) return out;
+  const known = kind === 'websocket'
+    ? ['max_message_size', 'auto_ping_interval', 'auto_ping_timeout', 'auto_ping_size', 'open_handshake_timeout', 'allowed_origins']
+    : ['max_message_size', 'auto_ping_interval', 'auto_ping_timeout', 'open_handshake_timeout'];
+  const tolerated = kind === 'websocket' ? Object.keys(WS_OPTIONS_WITHOUT_EFFECT) : [];
+  // Junction's limit keys are taken apart from Crossbar's (and left out of the "supported" hint,
+  // which lists what Crossbar configs carry).
+  let crossbarOnly = value;
+  if (c.isObject(value) && LIMIT_OPTIONS.some((k) => k in value)) {
+    crossbarOnly = Object.fromEntries(Object.entries(value).filter(([k]) => !LIMIT_OPTIONS.includes(k)));
+  }
+  const o = c.object(crossbarOnly, path, [...known, ...tolerated]);
+  if (!o) return out;
+  for (const key of tolerated) {
+    const rule = WS_OPTIONS_WITHOUT_EFFECT[key]!;
+    // Refused, as every unsupported key is, unless its value says what Junction does anyway.
+    if (o[key] !== undefined && o[key] !== rule.quiet) {
+      c.error(join(path, key), `is not supported by Junction: ${rule.reason}${rule.quiet !== undefined ? ` (remove it, or set it to ${String(rule.quiet)})` : ' (remove it)'}`);
+    }
+  }
+  out.maxMessageSize = c.integer(o['max_message_size'], join(path, 'max_message_size'), d.maxMessageSize, 1, 64 * MIB)!;
+  out.autoPingInterval = milliseconds(c, o['auto_ping_interval'], join(path, 'auto_ping_interval'), d.autoPingInterval, true);
+  out.autoPingTimeout = milliseconds(c, o['auto_ping_timeout'], join(path, 'auto_ping_timeout'), d.autoPingTimeout, true);
+  out.openHandshakeTimeout = milliseconds(c, o['open_handshake_timeout'], join(path, 'open_handshake_timeout'), d.openHandshakeTimeout, false);
+  if (out.autoPingTimeout > 0 && out.autoPingInterval === 0) {
+    c.warn(join(path, 'auto_ping_timeout'), 'has no effect without auto_ping_interval');
+  }
+  limits(c, value as Obj, path, out);
+  if (kind === 'websocket') {
+    out.autoPingSize = c.integer(o['auto_ping_size'], join(path, 'auto_ping_size'), d.autoPingSize, 0, 125)!;
+    if (o['allowed_origins'] !== undefined) {
+      const op = join(path, 'allowed_origins');
+      const list = c.array(o['allowed_origins'], op, { nonEmpty: true }) ?? [];
+      out.allowedOrigins = list.map((x, i) => c.string(x, join(op, i))).filter((x): x is string => x !== undefined);
+    }
+  }
+  return out;
+}
+
+/** Junction's limits in a transport's `options`: send queue and its policy, message rate. */
+function limits(c: Checker, o: Obj, path: string, out: WampTransportOptions): void {
+  const d = DEFAULT_TRANSPORT_OPTIONS;
+  out.maxSendQueue = c.integer(o['max_send_queue'], join(path, 'max_send_queue'), d.maxSendQueue, 1024, 1024 * MIB)!;
+  out.sendQueuePolicy = c.oneOf(o['send_queue_policy'], join(path, 'send_queue_policy'), SEND_QUEUE_POLICIES, d.sendQueuePolicy)!;
+  out.maxMessagesPerSecond = c.integer(o['max_messages_per_second'], join(path, 'max_messages_per_second'), d.maxMessagesPerSecond, 0, 1_000_000)!;
+  out.maxMessagesBurst = c.integer(o['max_messages_burst'], join(path, 'max_messages_burst'), d.maxMessagesBurst, 0, 1_000_000)!;
+  out.maxUnauthenticatedBytes = c.integer(o['max_unauthenticated_bytes'], join(path, 'max_unauthenticated_bytes'), d.maxUnauthenticatedBytes, 1024, 64 * MIB)!;
+  if (o['max_messages_burst'] !== undefined && out.maxMessagesPerSecond === 0) {
+    c.warn(join(path, 'max_messages_burst'), 'has no effect without max_messages_per_second');
+  }
+}
+
+/** Milliseconds as Crossbar takes them: 0 (off, where allowed) or at least 1000, to catch seconds. */
+function milliseconds(c: Checker, value: unknown, path: string, fallback: number, zeroMeansOff: boolean): number {
+  const v = c.integer(value, path, fallback, 0, 86_400_000)!;
+  if (value === undefined || v !== value) return v;
+  if (v === 0 && !zeroMeansOff) {
+    c.error(path, 'must be at least 1000 ms (Junction always limits the opening handshake)');
+    return fallback;
+  }
+  if (v > 0 && v < 1000) {
+    c.error(path, `is in milliseconds; ${v} is too small (at least 1000${zeroMeansOff ? ', or 0 for off' : ''})`);
+    return fallback;
+  }
+  return v;
+}
