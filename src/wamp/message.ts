@@ -36,3 +36,9 @@ export const MESSAGE_NAMES: Readonly<Record<number, string>> = {
   65: 'REGISTERED', 66: 'UNREGISTER', 67: 'UNREGISTERED', 68: 'INVOCATION', 69: 'INTERRUPT',
   70: 'YIELD',
 };
+
+/**
+ * PUBLISH option (Junction's, a custom attribute in the spec's `_name` form): forget the topic's
+ * retained event. MQTT's empty retained message maps to it.
+ */
+export const CLEAR_RETAINED = '_clear_retained';

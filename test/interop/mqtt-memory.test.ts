@@ -109,7 +109,7 @@ async function autobahnSession(url: string): Promise<any> {
 function routerSide(service: MqttService, clientId: string) {
   const session = service.session(clientId);
   if (!session) throw new Error(`no session for ${clientId}`);
-  return { outbox: session.outbox, queue: session.sendQueue() };
+  return { outbox: session.deliveries, queue: session.sendQueue() };
 }
 
 describe('issue 19 #2: an MQTT client that stops reading', () => {
@@ -299,7 +299,7 @@ describe('issue 19 #11: persistent sessions waiting for their clients', () => {
     // Six sessions of about 256 kB do not fit in 1 MiB: the two away longest ended.
     expect(mqttService.session('away-0')).toBeUndefined();
     expect(mqttService.session('away-1')).toBeUndefined();
-    for (let i = 2; i < 6; i++) expect(mqttService.session(`away-${i}`)!.outbox.bytes).toBeLessThanOrEqual(256 * KB);
+    for (let i = 2; i < 6; i++) expect(mqttService.session(`away-${i}`)!.deliveries.bytes).toBeLessThanOrEqual(256 * KB);
     const back = await connectMqtt(node.port, { clientId: 'away-5', clean: false, protocolVersion: 5 });
     const got: number[] = [];
     back.on('message', (_topic, payload) => got.push(Number(payload.toString().split(':')[0])));

@@ -30,7 +30,7 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
   private readonly sessions = new Map<string, MqttSession>();
   /** Persistent sessions waiting for their client, the longest-waiting first. */
   private readonly offline = new Set<MqttSession>();
-  /** Bytes the sessions in `offline` hold for their clients (their outboxes). */
+  /** Bytes the sessions in `offline` hold for their clients (their delivery queues). */
   private offlineBytes = 0;
   private boundingSoon = false;
   private gateway: MqttRpcGateway | undefined;
@@ -80,7 +80,7 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
   wentOffline(session: MqttSession): void {
     this.backOnline(session);
     this.offline.add(session);
-    this.offlineBytes += session.outbox.bytes;
+    this.offlineBytes += session.deliveries.bytes;
     if (this.offline.size > MAX_OFFLINE_SESSIONS) {
       const oldest = this.offline.values().next().value!;
       log.info(`mqtt ${this.listenerId}: persistent session of '${oldest.clientId}' ended: more than ${MAX_OFFLINE_SESSIONS} sessions wait for their clients`);
@@ -109,7 +109,7 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
 
   /** The session's client is back, or it ended: it no longer counts as waiting. */
   private backOnline(session: MqttSession): void {
-    if (this.offline.delete(session)) this.offlineBytes -= session.outbox.bytes;
+    if (this.offline.delete(session)) this.offlineBytes -= session.deliveries.bytes;
   }
 
   /** Past `max_offline_bytes_total`, the sessions offline longest end until the rest fit. */

@@ -3,9 +3,9 @@
 // MQTT packets become WAMP messages and back:
 //   PUBLISH → PUBLISH (QoS 1/2 with acknowledge: PUBACK/PUBREC once the router accepted or refused)
 //   SUBSCRIBE/UNSUBSCRIBE → SUBSCRIBE (get_retained)/UNSUBSCRIBE, answered with SUBACK/UNSUBACK
-//   EVENT → PUBLISH at min(granted QoS, the publisher's `_mqtt_qos`), through the Outbox
+//   EVENT → PUBLISH at min(granted QoS, the publisher's `_mqtt_qos`), through the DeliveryQueue
 // A persistent session (MQTT 3 clean=false, MQTT 5 session expiry > 0) outlives its connection:
-// its WAMP session stays joined, QoS 1/2 messages wait in the Outbox, and the client picks it up
+// its WAMP session stays joined, QoS 1/2 messages wait in its DeliveryQueue, and the client picks it up
 // again when it reconnects with the same client id and the same credentials' authid.
 
 import * as mqttPacket from 'mqtt-packet';
@@ -14,10 +14,10 @@ import * as M from '../../wamp/message.js';
 import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, Transport, TransportInfo } from '../../router/transport.js';
 import type { MqttServiceConfig } from '../../config/types.js';
 import type { MqttMapping } from '../../mqtt/mapping.js';
+import type { RequestGateway } from '../../mqtt/rpc-gateway.js';
 import { uriMatches } from '../../wamp/uri.js';
-import { CLEAR_RETAINED } from '../../router/broker.js';
 import type { ConnectionOwner, MqttConnection } from './connection.js';
-import { Outbox, type OutboxSink } from './outbox.js';
+import { DeliveryQueue, type DeliverySink } from './delivery-queue.js';
 import { DEFERRED_WORK } from '../../router/sliced-work.js';
 import { isMqttString, publishProperties } from '../../mqtt/properties.js';
 import { clientPacketViolation } from './checks.js';
@@ -66,14 +66,6 @@ type Answer = (message: M.WampMessage) => void;
 /** Packets a client may send while the router waits for a dynamic authorizer (then it is a flood). */
 const MAX_PAUSED_PACKETS = 1000;
 
-/** The MQTT 5 request/response gateway, as MQTT sessions hand it requests. */
-export interface RequestGateway {
-  /** Is a request published on `uri` a call the gateway makes? */
-  serves(uri: string): boolean;
-  /** A request the router accepted and whose response topic the requester may publish to. */
-  fromMqtt(uri: string, args: unknown[] | undefined, kwargs: M.Dict | undefined, responseTopic: string, correlation: Buffer | undefined): void;
-}
-
 export interface OpenResult {
   ok: boolean;
   /** The ABORT reason when not ok. */
@@ -95,7 +87,7 @@ export interface SessionRegistry {
   readonly rpc: RequestGateway | undefined;
 }
 
-export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
+export class MqttSession implements Transport, ConnectionOwner, DeliverySink {
   readonly info: TransportInfo;
   authid = '';
   authrole = '';
@@ -133,12 +125,12 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
   private eventWarningsSuppressed = 0;
   /** Packets received while a dynamic authorizer decides on a request's response topic. */
   private paused: Packet[] | undefined;
-  readonly outbox: Outbox;
+  readonly deliveries: DeliveryQueue;
 
   constructor(private readonly registry: SessionRegistry, readonly clientId: string, peer: string) {
     this.info = { type: 'mqtt', serializer: 'mqtt', peer };
     const { config } = registry;
-    this.outbox = new Outbox(this, { maxInflight: config.maxInflight, maxWaiting: config.maxOfflineMessages, maxBytes: config.maxOfflineBytes });
+    this.deliveries = new DeliveryQueue(this, { maxInflight: config.maxInflight, maxWaiting: config.maxOfflineMessages, maxBytes: config.maxOfflineBytes });
     this.handle = registry.factory.openSession(this, config.auth ? { auth: config.auth }
       : config.role ? { auth: { anonymous: { type: 'static', role: config.role } } } : {});
   }
@@ -201,7 +193,7 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
       : { cmd: 'connack', returnCode: 0, sessionPresent: options.present };
     connection.send(connack);
     connection.keepAlive(connect.keepalive ?? 0);
-    this.outbox.resume();
+    this.deliveries.resume();
   }
 
   /** Another connection with the same client id took over (MQTT 5: DISCONNECT 0x8E first). */
@@ -225,7 +217,7 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     this.opening = undefined;
   }
 
-  // ---- OutboxSink ----
+  // ---- DeliverySink ----
 
   get connected(): boolean {
     return this.connection?.open === true;
@@ -241,7 +233,7 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     const { config } = this.registry;
     const socket = this.connection?.sendQueue();
     const stats = socket ?? { bytes: 0, limit: config.maxSendQueue, policy: config.sendQueuePolicy, droppedEvents: 0, slow: false, disconnected: false };
-    return { ...stats, droppedEvents: stats.droppedEvents + this.outbox.dropped };
+    return { ...stats, droppedEvents: stats.droppedEvents + this.deliveries.dropped };
   }
 
   slowConsumer(disconnecting: boolean): void {
@@ -261,9 +253,9 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     if (violation) return this.violation(violation.reasonCode, violation.why);
     switch (packet.cmd) {
       case 'publish': return this.onPublish(packet);
-      case 'puback': return this.outbox.acknowledged(packet.messageId!);
-      case 'pubrec': return this.outbox.received(packet.messageId!);
-      case 'pubcomp': return this.outbox.acknowledged(packet.messageId!);
+      case 'puback': return this.deliveries.acknowledged(packet.messageId!);
+      case 'pubrec': return this.deliveries.received(packet.messageId!);
+      case 'pubcomp': return this.deliveries.acknowledged(packet.messageId!);
       case 'pubrel':
         this.incomingQos2.delete(packet.messageId!);
         connection.send({ cmd: 'pubcomp', messageId: packet.messageId! });
@@ -452,7 +444,7 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
     // No Local (MQTT 5); WAMP can only exclude the publisher from all its subscriptions at once.
     options['exclude_me'] = this.noLocalCovers(uri);
     if (retain) {
-      if (payload.length === 0) options[CLEAR_RETAINED] = true;
+      if (payload.length === 0) options[M.CLEAR_RETAINED] = true;
       else options['retain'] = true;
     }
     if (properties?.responseTopic !== undefined) options['_mqtt_response_topic'] = properties.responseTopic;
@@ -633,10 +625,10 @@ export class MqttSession implements Transport, ConnectionOwner, OutboxSink {
       this.warnEvent(`an event on '${uri.slice(0, 200)}' is larger than the client's maximum packet size (${this.clientMaxPacket} bytes); not sent`);
       return;
     }
-    if (this.connected) return this.outbox.push(packet);
-    const before = this.outbox.bytes;
-    this.outbox.push(packet);
-    if (this.outbox.bytes !== before) this.registry.offlineBytesChanged(this, this.outbox.bytes - before);
+    if (this.connected) return this.deliveries.push(packet);
+    const before = this.deliveries.bytes;
+    this.deliveries.push(packet);
+    if (this.deliveries.bytes !== before) this.registry.offlineBytesChanged(this, this.deliveries.bytes - before);
   }
 }
 

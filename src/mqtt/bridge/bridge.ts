@@ -12,7 +12,7 @@
 //   acknowledged to the broker once the router accepted the publication.
 // - WAMP → MQTT: QoS from the event's `_mqtt_qos`, else the rule's `qos`; retained when the event
 //   was a retained one, the publisher set `_mqtt_retain: true`, or the rule says `retain`. QoS 1/2
-//   go through the Outbox (bounded, in order, optionally kept in a file, re-sent after a lost
+//   go through the ForwardBuffer (bounded, in order, optionally kept in a file, re-sent after a lost
 //   connection); QoS 0 is sent when connected, and dropped and counted when not.
 // - No loops: the bridge's WAMP session does not receive its own publications (exclude_me), events
 //   carrying its own `_mqtt_bridge` id are ignored, and the broker does not send back what the
@@ -22,17 +22,16 @@ import { connect, type IClientOptions, type IPublishPacket, type MqttClient } fr
 import type { MqttBridgeConfig } from '../../config/types.js';
 import { ClientSession } from '../../client/session.js';
 import type { SessionFactory } from '../../router/transport.js';
-import type { Dict } from '../../wamp/message.js';
-import { MqttMapping } from '../../mqtt/mapping.js';
-import { publishProperties } from '../../mqtt/properties.js';
+import { CLEAR_RETAINED, type Dict } from '../../wamp/message.js';
+import { MqttMapping } from '../mapping.js';
+import { publishProperties } from '../properties.js';
 import { log } from '../../log.js';
-import { Outbox } from './outbox.js';
+import { ForwardBuffer } from './forward-buffer.js';
 import { EchoFilter } from './echo-filter.js';
 import type { OutgoingProperties } from './buffer-file.js';
 
 /** Publication option naming the bridge a message came through (a custom attribute, so subscribers see it). */
 export const BRIDGE_ATTRIBUTE = '_mqtt_bridge';
-const CLEAR_RETAINED = '_clear_retained';
 /** A drop is logged at most this often per bridge (the counters keep every one). */
 const DROP_LOG_INTERVAL_MS = 10_000;
 /** How long stop() lets in-flight messages be acknowledged before closing the connection. */
@@ -40,7 +39,7 @@ const STOP_GRACE_MS = 2000;
 
 /** What a bridge restarted with a new config takes over from the one it replaces. */
 export interface CarriedOver {
-  outbox?: Outbox;
+  buffer?: ForwardBuffer;
   counters: BridgeCounters;
 }
 
@@ -65,7 +64,7 @@ export class MqttBridge {
   onState: ((bridge: MqttBridge) => void) | undefined;
 
   private readonly mapping: MqttMapping;
-  private readonly outbox: Outbox;
+  private readonly buffer: ForwardBuffer;
   private readonly echo: EchoFilter | undefined;
   private client: MqttClient | undefined;
   /** The client whose callbacks still count; undefined between connections. */
@@ -87,8 +86,8 @@ export class MqttBridge {
   /** `carried`: what a bridge restarted by a reload takes over from its predecessor (see handOver). */
   constructor(readonly config: MqttBridgeConfig, private readonly router: SessionFactory, carried?: CarriedOver) {
     this.mapping = new MqttMapping({ topicPrefix: config.topicPrefix, payload: config.payload });
-    this.outbox = carried?.outbox ?? new Outbox(config.maxBuffered, config.bufferFile);
-    this.outbox.limit = config.maxBuffered;
+    this.buffer = carried?.buffer ?? new ForwardBuffer(config.maxBuffered, config.bufferFile);
+    this.buffer.limit = config.maxBuffered;
     if (carried) Object.assign(this.counters, carried.counters);
     this.echo = config.protocolVersion === 4 ? new EchoFilter(config.toWamp.map((r) => r.filter)) : undefined;
     this.delay = config.reconnect.initialDelay;
@@ -100,7 +99,7 @@ export class MqttBridge {
 
   /** Joins the realm and subscribes; the broker connection is made in the background. */
   async start(): Promise<void> {
-    if (this.outbox.size > 0) log.info(`mqtt bridge '${this.id}': ${this.outbox.size} message(s)${this.config.bufferFile ? ` from ${this.config.bufferFile}` : ''} waiting for the broker`);
+    if (this.buffer.size > 0) log.info(`mqtt bridge '${this.id}': ${this.buffer.size} message(s)${this.config.bufferFile ? ` from ${this.config.bufferFile}` : ''} waiting for the broker`);
     await this.joinWamp();
     this.connectMqtt();
   }
@@ -114,7 +113,7 @@ export class MqttBridge {
   async handOver(next: MqttBridgeConfig): Promise<CarriedOver> {
     const keepBuffer = next.bufferFile === this.config.bufferFile;
     await this.stop(keepBuffer);
-    return keepBuffer ? { outbox: this.outbox, counters: this.counters } : { counters: this.counters };
+    return keepBuffer ? { buffer: this.buffer, counters: this.counters } : { counters: this.counters };
   }
 
   async stop(keepBuffer = false): Promise<void> {
@@ -125,9 +124,9 @@ export class MqttBridge {
     const client = this.client;
     if (client) {
       // Let what is in flight be acknowledged (so it is not sent twice after a restart), briefly.
-      if (this.connected && this.outbox.inflight > 0) {
+      if (this.connected && this.buffer.inflight > 0) {
         const deadline = Date.now() + STOP_GRACE_MS;
-        while (this.connected && this.outbox.inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        while (this.connected && this.buffer.inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       }
       this.live = undefined;
       this.client = undefined; // its 'close' is expected now
@@ -139,16 +138,16 @@ export class MqttBridge {
         });
       });
     }
-    this.outbox.requeueInflight();
-    if (!keepBuffer) this.outbox.close();
+    this.buffer.requeueInflight();
+    if (!keepBuffer) this.buffer.close();
     if (this.connected) {
       this.connected = false;
       this.counters.disconnects++;
       this.since = Date.now();
     }
     await this.wamp?.close().catch(() => {});
-    if (keepBuffer) return log.info(`mqtt bridge '${this.id}': stopped for its new config; ${this.outbox.size} message(s) waiting for the broker kept`);
-    log.info(`mqtt bridge '${this.id}': stopped${this.outbox.size > 0 ? ` with ${this.outbox.size} message(s) undelivered${this.config.bufferFile ? ` (kept in ${this.config.bufferFile})` : ' (lost: no buffer_file)'}` : ''}`);
+    if (keepBuffer) return log.info(`mqtt bridge '${this.id}': stopped for its new config; ${this.buffer.size} message(s) waiting for the broker kept`);
+    log.info(`mqtt bridge '${this.id}': stopped${this.buffer.size > 0 ? ` with ${this.buffer.size} message(s) undelivered${this.config.bufferFile ? ` (kept in ${this.config.bufferFile})` : ' (lost: no buffer_file)'}` : ''}`);
   }
 
   /** The state shown by junction.bridge.mqtt.get and on_state. */
@@ -163,8 +162,8 @@ export class MqttBridge {
       connected: this.connected,
       since: new Date(this.since).toISOString(),
       wamp_joined: this.wamp !== undefined,
-      buffered: this.outbox.size,
-      inflight: this.outbox.inflight,
+      buffered: this.buffer.size,
+      inflight: this.buffer.inflight,
       buffer_limit: this.config.maxBuffered,
       buffer_file: this.config.bufferFile ?? null,
       dropped: c.droppedQos0 + c.droppedOverflow + c.droppedUnmappable + c.droppedInbound,
@@ -259,7 +258,7 @@ export class MqttBridge {
       this.counters.connects++;
       const receiveMaximum = connack.properties?.receiveMaximum;
       this.window = Math.max(1, Math.min(c.maxInflight, receiveMaximum ?? Infinity));
-      log.info(`mqtt bridge '${this.id}': connected to ${c.url} as '${c.clientId}' (MQTT ${c.protocolVersion === 5 ? '5' : '3.1.1'})${this.outbox.size > 0 ? `, ${this.outbox.size} buffered message(s) to send` : ''}`);
+      log.info(`mqtt bridge '${this.id}': connected to ${c.url} as '${c.clientId}' (MQTT ${c.protocolVersion === 5 ? '5' : '3.1.1'})${this.buffer.size > 0 ? `, ${this.buffer.size} buffered message(s) to send` : ''}`);
       this.subscribeFilters(client);
       this.onState?.(this);
       this.pump();
@@ -294,12 +293,12 @@ export class MqttBridge {
     client.removeAllListeners('close');
     client.on('error', () => {});
     client.end(true);
-    this.outbox.requeueInflight();
+    this.buffer.requeueInflight();
     if (this.connected) {
       this.connected = false;
       this.since = Date.now();
       this.counters.disconnects++;
-      log.warn(`mqtt bridge '${this.id}': disconnected from ${this.config.url}${this.lastError ? ` (${this.lastError})` : ''}; ${this.outbox.size} message(s) buffered`);
+      log.warn(`mqtt bridge '${this.id}': disconnected from ${this.config.url}${this.lastError ? ` (${this.lastError})` : ''}; ${this.buffer.size} message(s) buffered`);
       this.onState?.(this);
     } else if (this.lastError) {
       log.debug(`mqtt bridge '${this.id}': cannot connect to ${this.config.url}: ${this.lastError}`);
@@ -341,7 +340,7 @@ export class MqttBridge {
       return;
     }
     const message = properties ? { topic, payload, qos, retain, properties } : { topic, payload, qos, retain };
-    if (!this.outbox.push(message)) {
+    if (!this.buffer.push(message)) {
       this.counters.droppedOverflow++;
       this.dropLog(`buffer full (${this.config.maxBuffered} messages): a QoS ${qos} message for '${topic}' dropped`);
       return;
@@ -349,13 +348,13 @@ export class MqttBridge {
     this.pump();
   }
 
-  /** Sends from the front of the outbox while connected and the window allows. */
+  /** Sends from the front of the buffer while connected and the window allows. */
   private pump(): void {
     const client = this.live;
     // While stopping, only what is in flight is finished; the rest stays buffered.
     if (!client || !this.connected || this.stopping) return;
-    while (this.outbox.inflight < this.window) {
-      const m = this.outbox.next();
+    while (this.buffer.inflight < this.window) {
+      const m = this.buffer.next();
       if (!m) return;
       this.echo?.published(m.topic, m.payload);
       const opts = m.properties ? { qos: m.qos, retain: m.retain, properties: m.properties } : { qos: m.qos, retain: m.retain };
@@ -370,7 +369,7 @@ export class MqttBridge {
         } else {
           this.counters.messagesOut++;
         }
-        this.outbox.done(m.seq);
+        this.buffer.done(m.seq);
         this.pump();
       });
     }
