@@ -11,7 +11,7 @@ import { MqttRpcGateway } from '../../mqtt/rpc-gateway.js';
 import { MqttConnection, type ConnectionOwner } from './connection.js';
 import type { IncomingBudget } from '../incoming-budget.js';
 import type { SendQueueTotal } from '../send-queue-total.js';
-import { MqttSession, type SessionRegistry } from './session.js';
+import { MqttSession, type SessionRegistry } from './mqtt-session.js';
 import { malformedString, willViolation } from './checks.js';
 import { log } from '../../log.js';
 
@@ -168,10 +168,10 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
       return refuse(0x87, 5, `${result.reason}: ${result.message}`);
     }
     const existing = this.sessions.get(clientId);
-    if (existing && existing.owner !== session.owner) {
+    if (existing && existing.wamp.owner !== session.wamp.owner) {
       // A client id belongs to the identity that made it: another user cannot end its session.
       session.end();
-      return refuse(0x85, 2, `client id '${clientId.slice(0, 200)}' belongs to another identity than '${session.authid.slice(0, 200)}'`);
+      return refuse(0x85, 2, `client id '${clientId.slice(0, 200)}' belongs to another identity than '${session.wamp.authid.slice(0, 200)}'`);
     }
     if (existing) {
       if (!cleanStart && existing.persistent) {
@@ -190,7 +190,7 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
     const attach = { persistent, expiryMs: this.expiryMs(connect, v5), present: false, ...(v5 && assignedId ? { assignedId } : {}) };
     session.attach(connection, connect, attach);
     early.replay(connection, session);
-    log.debug(`mqtt ${connection.peer}: client '${clientId}' connected to ${this.listenerId} as '${session.authid}' (${session.authrole})${persistent ? ', persistent' : ''}`);
+    log.debug(`mqtt ${connection.peer}: client '${clientId}' connected to ${this.listenerId} as '${session.wamp.authid}' (${session.wamp.authrole})${persistent ? ', persistent' : ''}`);
   }
 
   /** How long a persistent session outlives its connection: the client's wish, at most the config's. */
