@@ -1,10 +1,11 @@
 // One bridge between a realm and an external MQTT broker (`bridges.mqtt[i]`).
 //
-// - WAMP side: an ordinary in-process session (the bridge's role, so normal authorization applies)
-//   that subscribes to the `to_mqtt` rules and publishes what arrives from the broker.
-// - MQTT side: an `mqtt` client, a new one per connection attempt, with capped exponential backoff
-//   between attempts and a clean session each time. `to_wamp` filters are subscribed with No Local
-//   (MQTT 5) and Retain As Published.
+// - WAMP side (realm-link.ts): an ordinary in-process session (the bridge's role, so normal
+//   authorization applies) that subscribes to the `to_mqtt` rules and publishes what arrives from
+//   the broker.
+// - MQTT side (here; its options: broker-options.ts): an `mqtt` client, a new one per connection
+//   attempt, with capped exponential backoff between attempts and a clean session each time.
+//   `to_wamp` filters are subscribed with No Local (MQTT 5) and Retain As Published.
 // - MQTT → WAMP: the topic and payload are mapped (src/mqtt/mapping.ts) and published with
 //   `_mqtt_topic`, `_mqtt_qos`, `_mqtt_bridge` (this bridge's id); a retained message with
 //   `retain: true`, an empty retained one with `_clear_retained: true`; MQTT 5 response topic,
@@ -12,23 +13,24 @@
 //   acknowledged to the broker once the router accepted the publication.
 // - WAMP → MQTT: QoS from the event's `_mqtt_qos`, else the rule's `qos`; retained when the event
 //   was a retained one, the publisher set `_mqtt_retain: true`, or the rule says `retain`. QoS 1/2
-//   go through the ForwardBuffer (bounded, in order, optionally kept in a file, re-sent after a lost
-//   connection); QoS 0 is sent when connected, and dropped and counted when not.
+//   go through the ForwardBuffer (forward-buffer.ts: bounded, in order, optionally kept in a file,
+//   re-sent after a lost connection); QoS 0 is sent when connected, and dropped and counted when not.
 // - No loops: the bridge's WAMP session does not receive its own publications (exclude_me), events
 //   carrying its own `_mqtt_bridge` id are ignored, and the broker does not send back what the
-//   bridge published (No Local; an EchoFilter does it for MQTT 3.1.1).
+//   bridge published (No Local; an EchoFilter, echo-filter.ts, does it for MQTT 3.1.1).
 
-import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { connect, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { MqttBridgeConfig } from '../../config/types.js';
-import { ClientSession } from '../../client/session.js';
 import type { SessionFactory } from '../../router/transport.js';
-import { CLEAR_RETAINED, type Dict } from '../../wamp/message.js';
+import type { Dict } from '../../wamp/message.js';
 import { MqttMapping } from '../mapping.js';
-import { publishProperties } from '../properties.js';
+import { addPublishOptions, publishProperties } from '../properties.js';
 import { log } from '../../log.js';
 import { ForwardBuffer } from './forward-buffer.js';
 import { EchoFilter } from './echo-filter.js';
 import type { OutgoingProperties } from './buffer-file.js';
+import { RealmLink, type RealmLinkOwner, type ToMqttRule } from './realm-link.js';
+import { brokerClientOptions, toWampSubscriptions } from './broker-options.js';
 
 /** Publication option naming the bridge a message came through (a custom attribute, so subscribers see it). */
 export const BRIDGE_ATTRIBUTE = '_mqtt_bridge';
@@ -55,7 +57,7 @@ export interface BridgeCounters {
   disconnects: number;
 }
 
-export class MqttBridge {
+export class MqttBridge implements RealmLinkOwner {
   readonly counters: BridgeCounters = {
     messagesIn: 0, messagesOut: 0, droppedQos0: 0, droppedOverflow: 0, droppedUnmappable: 0,
     droppedInbound: 0, rejected: 0, connects: 0, disconnects: 0,
@@ -74,9 +76,7 @@ export class MqttBridge {
   private window = 1;
   private delay: number;
   private reconnectTimer: NodeJS.Timeout | undefined;
-  private wamp: ClientSession | undefined;
-  private wampTimer: NodeJS.Timeout | undefined;
-  private wampDelay = 1000;
+  private readonly realm: RealmLink;
   private stopping = false;
   private lastError: string | null = null;
   private lastErrorAt: string | null = null;
@@ -84,13 +84,14 @@ export class MqttBridge {
   private lastPublication: unknown;
 
   /** `carried`: what a bridge restarted by a reload takes over from its predecessor (see handOver). */
-  constructor(readonly config: MqttBridgeConfig, private readonly router: SessionFactory, carried?: CarriedOver) {
+  constructor(readonly config: MqttBridgeConfig, router: SessionFactory, carried?: CarriedOver) {
     this.mapping = new MqttMapping({ topicPrefix: config.topicPrefix, payload: config.payload });
     this.buffer = carried?.buffer ?? new ForwardBuffer(config.maxBuffered, config.bufferFile);
     this.buffer.limit = config.maxBuffered;
     if (carried) Object.assign(this.counters, carried.counters);
     this.echo = config.protocolVersion === 4 ? new EchoFilter(config.toWamp.map((r) => r.filter)) : undefined;
     this.delay = config.reconnect.initialDelay;
+    this.realm = new RealmLink(config, router, this);
   }
 
   get id(): string {
@@ -100,7 +101,7 @@ export class MqttBridge {
   /** Joins the realm and subscribes; the broker connection is made in the background. */
   async start(): Promise<void> {
     if (this.buffer.size > 0) log.info(`mqtt bridge '${this.id}': ${this.buffer.size} message(s)${this.config.bufferFile ? ` from ${this.config.bufferFile}` : ''} waiting for the broker`);
-    await this.joinWamp();
+    await this.realm.join();
     this.connectMqtt();
   }
 
@@ -120,7 +121,7 @@ export class MqttBridge {
     if (this.stopping) return;
     this.stopping = true;
     clearTimeout(this.reconnectTimer);
-    clearTimeout(this.wampTimer);
+    this.realm.stopRejoining();
     const client = this.client;
     if (client) {
       // Let what is in flight be acknowledged (so it is not sent twice after a restart), briefly.
@@ -145,7 +146,7 @@ export class MqttBridge {
       this.counters.disconnects++;
       this.since = Date.now();
     }
-    await this.wamp?.close().catch(() => {});
+    await this.realm.close();
     if (keepBuffer) return log.info(`mqtt bridge '${this.id}': stopped for its new config; ${this.buffer.size} message(s) waiting for the broker kept`);
     log.info(`mqtt bridge '${this.id}': stopped${this.buffer.size > 0 ? ` with ${this.buffer.size} message(s) undelivered${this.config.bufferFile ? ` (kept in ${this.config.bufferFile})` : ' (lost: no buffer_file)'}` : ''}`);
   }
@@ -161,7 +162,7 @@ export class MqttBridge {
       protocol_version: this.config.protocolVersion,
       connected: this.connected,
       since: new Date(this.since).toISOString(),
-      wamp_joined: this.wamp !== undefined,
+      wamp_joined: this.realm.session !== undefined,
       buffered: this.buffer.size,
       inflight: this.buffer.inflight,
       buffer_limit: this.config.maxBuffered,
@@ -181,72 +182,12 @@ export class MqttBridge {
     };
   }
 
-  // ---- WAMP session ----
-
-  private async joinWamp(): Promise<void> {
-    const { realm, role, authid, id } = this.config;
-    const session = await ClientSession.connect(this.router, { realm, role, authid, name: `mqtt-bridge:${id}` });
-    this.wamp = session;
-    this.wampDelay = 1000;
-    void session.closed.then(() => this.wampClosed(session));
-    for (const rule of this.config.toMqtt) {
-      const options: Dict = { get_retained: true };
-      if (rule.match !== 'exact') options['match'] = rule.match;
-      try {
-        await session.subscribe(rule.uri, (args, kwargs, details) => this.fromWamp(rule, args, kwargs, details), options);
-      } catch (err) {
-        this.error(`cannot subscribe to '${rule.uri}' (${rule.match}) in realm '${realm}' as role '${role}': ${(err as Error).message}`);
-      }
-    }
-  }
-
-  private wampClosed(session: ClientSession): void {
-    if (this.wamp !== session) return;
-    this.wamp = undefined;
-    if (this.stopping) return;
-    this.error(`WAMP session in realm '${this.config.realm}' closed; joining again in ${this.wampDelay} ms`);
-    this.wampTimer = setTimeout(() => {
-      this.joinWamp().catch((err) => {
-        this.error(`cannot join realm '${this.config.realm}': ${(err as Error).message}`);
-        this.wampClosedRetry();
-      });
-    }, this.wampDelay);
-    this.wampDelay = Math.min(this.wampDelay * 2, 30_000);
-  }
-
-  private wampClosedRetry(): void {
-    if (this.stopping) return;
-    this.wampTimer = setTimeout(() => {
-      this.joinWamp().catch(() => this.wampClosedRetry());
-    }, this.wampDelay);
-    this.wampDelay = Math.min(this.wampDelay * 2, 30_000);
-  }
-
   // ---- MQTT connection ----
 
   private connectMqtt(): void {
     if (this.stopping) return;
     const c = this.config;
-    const options: IClientOptions = {
-      clientId: c.clientId,
-      protocolVersion: c.protocolVersion,
-      keepalive: c.keepalive,
-      clean: true,
-      reconnectPeriod: 0, // the bridge reconnects itself, with backoff
-      connectTimeout: c.connectTimeout,
-      resubscribe: false,
-      queueQoSZero: false,
-    };
-    if (c.username !== undefined) options.username = c.username;
-    if (c.password !== undefined) options.password = c.password;
-    if (c.tls) {
-      if (c.tls.ca) options.ca = c.tls.ca;
-      if (c.tls.certificate) options.cert = c.tls.certificate;
-      if (c.tls.key) options.key = c.tls.key;
-      options.rejectUnauthorized = c.tls.rejectUnauthorized;
-      if (c.tls.servername) options.servername = c.tls.servername;
-    }
-    const client = connect(c.url, options);
+    const client = connect(c.url, brokerClientOptions(c));
     this.client = client;
     this.live = client;
     client.handleMessage = (packet, done) => this.fromMqtt(packet, done);
@@ -273,10 +214,7 @@ export class MqttBridge {
 
   private subscribeFilters(client: MqttClient): void {
     if (this.config.toWamp.length === 0) return;
-    const v5 = this.config.protocolVersion === 5;
-    const map: Record<string, { qos: 0 | 1 | 2; nl?: boolean; rap?: boolean }> = {};
-    for (const rule of this.config.toWamp) map[rule.filter] = v5 ? { qos: rule.qos, nl: true, rap: true } : { qos: rule.qos };
-    client.subscribe(map, (err, granted) => {
+    client.subscribe(toWampSubscriptions(this.config), (err, granted) => {
       if (this.live !== client) return;
       if (err) return this.error(`subscribing on ${this.config.url} failed: ${err.message}`);
       for (const g of granted ?? []) {
@@ -311,7 +249,7 @@ export class MqttBridge {
 
   // ---- WAMP → MQTT ----
 
-  private fromWamp(rule: MqttBridgeConfig['toMqtt'][number], args: unknown[], kwargs: Dict, details: Dict): void {
+  fromWamp(rule: ToMqttRule, args: unknown[], kwargs: Dict, details: Dict): void {
     if (details[BRIDGE_ATTRIBUTE] === this.id) return; // came from this bridge's broker
     // One publication matching several rules arrives once per rule, one after the other.
     if (details['publication'] !== undefined && details['publication'] === this.lastPublication) return;
@@ -382,7 +320,7 @@ export class MqttBridge {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload);
     if (this.echo?.isEcho(topic, payload)) return done();
     const uri = this.mapping.topicToUri(topic);
-    const session = this.wamp;
+    const session = this.realm.session;
     if (uri === undefined || !session) {
       if (uri === undefined) this.counters.droppedUnmappable++;
       else this.counters.droppedInbound++;
@@ -391,15 +329,7 @@ export class MqttBridge {
     }
     const qos = packet.qos;
     const options: Dict = { _mqtt_topic: topic, _mqtt_qos: qos, [BRIDGE_ATTRIBUTE]: this.id };
-    if (packet.retain) {
-      if (payload.length === 0) options[CLEAR_RETAINED] = true;
-      else options['retain'] = true;
-    }
-    const p = packet.properties;
-    if (p?.responseTopic !== undefined) options['_mqtt_response_topic'] = p.responseTopic;
-    if (p?.correlationData !== undefined) options['_mqtt_correlation_data'] = p.correlationData;
-    if (p?.contentType !== undefined) options['_mqtt_content_type'] = p.contentType;
-    if (p?.userProperties !== undefined) options['_mqtt_user_properties'] = p.userProperties;
+    addPublishOptions(options, packet.retain, payload, packet.properties);
     const { args, kwargs } = this.mapping.decode(uri, payload);
     this.counters.messagesIn++;
     if (qos === 0) {
@@ -417,7 +347,7 @@ export class MqttBridge {
 
   // ---- errors and logs ----
 
-  private error(message: string, level: 'warn' | 'error' | 'debug' = 'error'): void {
+  error(message: string, level: 'warn' | 'error' | 'debug' = 'error'): void {
     this.lastError = message;
     this.lastErrorAt = new Date().toISOString();
     log[level](`mqtt bridge '${this.id}': ${message}`);

@@ -13,7 +13,7 @@ import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, Tran
 import type { MqttServiceConfig } from '../../config/types.js';
 import type { MqttMapping } from '../../mqtt/mapping.js';
 import type { RequestGateway } from '../../mqtt/rpc-gateway.js';
-import { isMqttString, publishProperties } from '../../mqtt/properties.js';
+import { addPublishOptions, isMqttString, publishProperties } from '../../mqtt/properties.js';
 import { uriMatches } from '../../wamp/uri.js';
 import { DEFERRED_WORK } from '../../router/sliced-work.js';
 import { REASON } from './reason-codes.js';
@@ -278,14 +278,7 @@ export class MqttWampSession implements Transport {
     // MQTT delivers a message to its own publisher when subscribed, unless that subscription said
     // No Local (MQTT 5); WAMP can only exclude the publisher from all its subscriptions at once.
     options['exclude_me'] = this.noLocalCovers(uri);
-    if (retain) {
-      if (payload.length === 0) options[M.CLEAR_RETAINED] = true;
-      else options['retain'] = true;
-    }
-    if (properties?.responseTopic !== undefined) options['_mqtt_response_topic'] = properties.responseTopic;
-    if (properties?.correlationData !== undefined) options['_mqtt_correlation_data'] = properties.correlationData;
-    if (properties?.contentType !== undefined) options['_mqtt_content_type'] = properties.contentType;
-    if (properties?.userProperties !== undefined) options['_mqtt_user_properties'] = properties.userProperties;
+    addPublishOptions(options, retain, payload, properties);
     const { args, kwargs } = this.listener.mapping.decode(uri, payload);
     const message: M.WampMessage = [M.PUBLISH, 0, options, uri];
     if (args !== undefined || kwargs !== undefined) message.push(args ?? []);
