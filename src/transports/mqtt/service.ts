@@ -13,6 +13,7 @@ import type { IncomingBudget } from '../incoming-budget.js';
 import type { SendQueueTotal } from '../send-queue-total.js';
 import { MqttSession, type SessionRegistry } from './mqtt-session.js';
 import { malformedString, willViolation } from './checks.js';
+import { REASON, V3_CONNACK } from './reason-codes.js';
 import { log } from '../../log.js';
 
 /**
@@ -144,18 +145,18 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
     // MQTT 3 has no CONNACK code for these: the connection just closes.
     const malformed = malformedString(connect);
     const willProblem = willViolation(connect);
-    const unacceptable = malformed ? { code: 0x81, why: `U+0000 in the ${malformed}` }
-      : (connect.length ?? 0) > this.config.maxMessageSize ? { code: 0x95, why: `a CONNECT of ${connect.length} bytes` }
-        : willProblem ? { code: 0x82, why: willProblem } : undefined;
+    const unacceptable = malformed ? { code: REASON.malformedPacket, why: `U+0000 in the ${malformed}` }
+      : (connect.length ?? 0) > this.config.maxMessageSize ? { code: REASON.packetTooLarge, why: `a CONNECT of ${connect.length} bytes` }
+        : willProblem ? { code: REASON.protocolError, why: willProblem } : undefined;
     if (unacceptable) return v5 ? refuse(unacceptable.code, 0, unacceptable.why) : connection.fail(`CONNECT refused: ${unacceptable.why}`);
-    if (v5 && connect.properties?.authenticationMethod !== undefined) return refuse(0x8c, 5, 'enhanced authentication is not supported');
+    if (v5 && connect.properties?.authenticationMethod !== undefined) return refuse(REASON.badAuthenticationMethod, V3_CONNACK.notAuthorized, 'enhanced authentication is not supported');
     const cleanStart = connect.clean !== false;
     const persistent = this.config.sessionExpiry > 0 && (v5 ? (connect.properties?.sessionExpiryInterval ?? 0) > 0 : !cleanStart);
     let clientId = connect.clientId;
     let assignedId: string | undefined;
     if (clientId === '') {
       // MQTT 3.1.1: a persistent session needs a client id of its own; otherwise one is made up.
-      if (!v5 && !cleanStart) return refuse(0x85, 2, 'persistent session without a client id');
+      if (!v5 && !cleanStart) return refuse(REASON.clientIdNotValid, V3_CONNACK.identifierRejected, 'persistent session without a client id');
       clientId = assignedId = `junction-${randomBytes(9).toString('base64url')}`;
     }
     const session = new MqttSession(this, clientId, connection.peer);
@@ -164,14 +165,14 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
     if (!result.ok) {
       session.end();
       const badCredentials = connect.username !== undefined && (result.reason === 'wamp.error.not_authorized' || result.reason === 'wamp.error.authentication_failed');
-      if (badCredentials) return refuse(0x86, 4, `bad username or password for '${connect.username}'`);
-      return refuse(0x87, 5, `${result.reason}: ${result.message}`);
+      if (badCredentials) return refuse(REASON.badUserNameOrPassword, V3_CONNACK.badUserNameOrPassword, `bad username or password for '${connect.username}'`);
+      return refuse(REASON.notAuthorized, V3_CONNACK.notAuthorized, `${result.reason}: ${result.message}`);
     }
     const existing = this.sessions.get(clientId);
     if (existing && existing.wamp.owner !== session.wamp.owner) {
       // A client id belongs to the identity that made it: another user cannot end its session.
       session.end();
-      return refuse(0x85, 2, `client id '${clientId.slice(0, 200)}' belongs to another identity than '${session.wamp.authid.slice(0, 200)}'`);
+      return refuse(REASON.clientIdNotValid, V3_CONNACK.identifierRejected, `client id '${clientId.slice(0, 200)}' belongs to another identity than '${session.wamp.authid.slice(0, 200)}'`);
     }
     if (existing) {
       if (!cleanStart && existing.persistent) {
