@@ -3,9 +3,9 @@
 // - WAMP side (realm-link.ts): an ordinary in-process session (the bridge's role, so normal
 //   authorization applies) that subscribes to the `to_mqtt` rules and publishes what arrives from
 //   the broker.
-// - MQTT side (here; its options: broker-options.ts): an `mqtt` client, a new one per connection
-//   attempt, with capped exponential backoff between attempts and a clean session each time.
-//   `to_wamp` filters are subscribed with No Local (MQTT 5) and Retain As Published.
+// - MQTT side (broker-link.ts): an `mqtt` client, a new one per connection attempt, with capped
+//   exponential backoff between attempts and a clean session each time. `to_wamp` filters are
+//   subscribed with No Local (MQTT 5) and Retain As Published.
 // - MQTT → WAMP: the topic and payload are mapped (src/mqtt/mapping.ts) and published with
 //   `_mqtt_topic`, `_mqtt_qos`, `_mqtt_bridge` (this bridge's id); a retained message with
 //   `retain: true`, an empty retained one with `_clear_retained: true`; MQTT 5 response topic,
@@ -19,7 +19,7 @@
 //   carrying its own `_mqtt_bridge` id are ignored, and the broker does not send back what the
 //   bridge published (No Local; an EchoFilter, echo-filter.ts, does it for MQTT 3.1.1).
 
-import { connect, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { IPublishPacket } from 'mqtt';
 import type { MqttBridgeConfig } from '../../config/types.js';
 import type { SessionFactory } from '../../router/transport.js';
 import type { Dict } from '../../wamp/message.js';
@@ -30,14 +30,12 @@ import { ForwardBuffer } from './forward-buffer.js';
 import { EchoFilter } from './echo-filter.js';
 import type { OutgoingProperties } from './buffer-file.js';
 import { RealmLink, type RealmLinkOwner, type ToMqttRule } from './realm-link.js';
-import { brokerClientOptions, toWampSubscriptions } from './broker-options.js';
+import { BrokerLink, type BrokerLinkOwner } from './broker-link.js';
 
 /** Publication option naming the bridge a message came through (a custom attribute, so subscribers see it). */
 export const BRIDGE_ATTRIBUTE = '_mqtt_bridge';
 /** A drop is logged at most this often per bridge (the counters keep every one). */
 const DROP_LOG_INTERVAL_MS = 10_000;
-/** How long stop() lets in-flight messages be acknowledged before closing the connection. */
-const STOP_GRACE_MS = 2000;
 
 /** What a bridge restarted with a new config takes over from the one it replaces. */
 export interface CarriedOver {
@@ -57,7 +55,7 @@ export interface BridgeCounters {
   disconnects: number;
 }
 
-export class MqttBridge implements RealmLinkOwner {
+export class MqttBridge implements RealmLinkOwner, BrokerLinkOwner {
   readonly counters: BridgeCounters = {
     messagesIn: 0, messagesOut: 0, droppedQos0: 0, droppedOverflow: 0, droppedUnmappable: 0,
     droppedInbound: 0, rejected: 0, connects: 0, disconnects: 0,
@@ -68,17 +66,10 @@ export class MqttBridge implements RealmLinkOwner {
   private readonly mapping: MqttMapping;
   private readonly buffer: ForwardBuffer;
   private readonly echo: EchoFilter | undefined;
-  private client: MqttClient | undefined;
-  /** The client whose callbacks still count; undefined between connections. */
-  private live: MqttClient | undefined;
-  private connected = false;
-  private since = Date.now();
-  private window = 1;
-  private delay: number;
-  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly broker: BrokerLink;
   private readonly realm: RealmLink;
   private stopping = false;
-  private lastError: string | null = null;
+  lastError: string | null = null;
   private lastErrorAt: string | null = null;
   private lastDropLog = 0;
   private lastPublication: unknown;
@@ -90,7 +81,7 @@ export class MqttBridge implements RealmLinkOwner {
     this.buffer.limit = config.maxBuffered;
     if (carried) Object.assign(this.counters, carried.counters);
     this.echo = config.protocolVersion === 4 ? new EchoFilter(config.toWamp.map((r) => r.filter)) : undefined;
-    this.delay = config.reconnect.initialDelay;
+    this.broker = new BrokerLink(config, this);
     this.realm = new RealmLink(config, router, this);
   }
 
@@ -102,7 +93,7 @@ export class MqttBridge implements RealmLinkOwner {
   async start(): Promise<void> {
     if (this.buffer.size > 0) log.info(`mqtt bridge '${this.id}': ${this.buffer.size} message(s)${this.config.bufferFile ? ` from ${this.config.bufferFile}` : ''} waiting for the broker`);
     await this.realm.join();
-    this.connectMqtt();
+    this.broker.connect();
   }
 
   /**
@@ -120,32 +111,12 @@ export class MqttBridge implements RealmLinkOwner {
   async stop(keepBuffer = false): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    clearTimeout(this.reconnectTimer);
+    this.broker.stopReconnecting();
     this.realm.stopRejoining();
-    const client = this.client;
-    if (client) {
-      // Let what is in flight be acknowledged (so it is not sent twice after a restart), briefly.
-      if (this.connected && this.buffer.inflight > 0) {
-        const deadline = Date.now() + STOP_GRACE_MS;
-        while (this.connected && this.buffer.inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      }
-      this.live = undefined;
-      this.client = undefined; // its 'close' is expected now
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, STOP_GRACE_MS);
-        client.end(!this.connected, {}, () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+    const wasConnected = await this.broker.end(() => this.buffer.inflight);
     this.buffer.requeueInflight();
     if (!keepBuffer) this.buffer.close();
-    if (this.connected) {
-      this.connected = false;
-      this.counters.disconnects++;
-      this.since = Date.now();
-    }
+    if (wasConnected) this.counters.disconnects++;
     await this.realm.close();
     if (keepBuffer) return log.info(`mqtt bridge '${this.id}': stopped for its new config; ${this.buffer.size} message(s) waiting for the broker kept`);
     log.info(`mqtt bridge '${this.id}': stopped${this.buffer.size > 0 ? ` with ${this.buffer.size} message(s) undelivered${this.config.bufferFile ? ` (kept in ${this.config.bufferFile})` : ' (lost: no buffer_file)'}` : ''}`);
@@ -160,8 +131,8 @@ export class MqttBridge implements RealmLinkOwner {
       url: this.config.url,
       client_id: this.config.clientId,
       protocol_version: this.config.protocolVersion,
-      connected: this.connected,
-      since: new Date(this.since).toISOString(),
+      connected: this.broker.connected,
+      since: new Date(this.broker.since).toISOString(),
       wamp_joined: this.realm.session !== undefined,
       buffered: this.buffer.size,
       inflight: this.buffer.inflight,
@@ -182,69 +153,25 @@ export class MqttBridge implements RealmLinkOwner {
     };
   }
 
-  // ---- MQTT connection ----
+  // ---- BrokerLinkOwner: the broker connection came and went ----
 
-  private connectMqtt(): void {
-    if (this.stopping) return;
+  brokerConnected(): void {
     const c = this.config;
-    const client = connect(c.url, brokerClientOptions(c));
-    this.client = client;
-    this.live = client;
-    client.handleMessage = (packet, done) => this.fromMqtt(packet, done);
-    client.on('connect', (connack) => {
-      if (this.live !== client) return;
-      this.connected = true;
-      this.since = Date.now();
-      this.delay = c.reconnect.initialDelay;
-      this.counters.connects++;
-      const receiveMaximum = connack.properties?.receiveMaximum;
-      this.window = Math.max(1, Math.min(c.maxInflight, receiveMaximum ?? Infinity));
-      log.info(`mqtt bridge '${this.id}': connected to ${c.url} as '${c.clientId}' (MQTT ${c.protocolVersion === 5 ? '5' : '3.1.1'})${this.buffer.size > 0 ? `, ${this.buffer.size} buffered message(s) to send` : ''}`);
-      this.subscribeFilters(client);
-      this.onState?.(this);
-      this.pump();
-    });
-    client.on('error', (err) => {
-      // A broker that stays away fails every attempt the same way: logged once, then at debug.
-      const message = `${c.url}: ${err.message}`;
-      if (this.live === client) this.error(message, message === this.lastError ? 'debug' : 'warn');
-    });
-    client.on('close', () => this.mqttClosed(client));
+    this.counters.connects++;
+    log.info(`mqtt bridge '${this.id}': connected to ${c.url} as '${c.clientId}' (MQTT ${c.protocolVersion === 5 ? '5' : '3.1.1'})${this.buffer.size > 0 ? `, ${this.buffer.size} buffered message(s) to send` : ''}`);
+    this.onState?.(this);
+    this.pump();
   }
 
-  private subscribeFilters(client: MqttClient): void {
-    if (this.config.toWamp.length === 0) return;
-    client.subscribe(toWampSubscriptions(this.config), (err, granted) => {
-      if (this.live !== client) return;
-      if (err) return this.error(`subscribing on ${this.config.url} failed: ${err.message}`);
-      for (const g of granted ?? []) {
-        if (g.qos > 2) this.error(`the broker refused the subscription to '${g.topic}' (reason ${g.qos})`);
-      }
-    });
-  }
-
-  private mqttClosed(client: MqttClient): void {
-    if (this.client !== client) return;
-    this.client = undefined;
-    this.live = undefined;
-    client.removeAllListeners('connect');
-    client.removeAllListeners('close');
-    client.on('error', () => {});
-    client.end(true);
+  brokerClosed(wasConnected: boolean): void {
     this.buffer.requeueInflight();
-    if (this.connected) {
-      this.connected = false;
-      this.since = Date.now();
+    if (wasConnected) {
       this.counters.disconnects++;
       log.warn(`mqtt bridge '${this.id}': disconnected from ${this.config.url}${this.lastError ? ` (${this.lastError})` : ''}; ${this.buffer.size} message(s) buffered`);
       this.onState?.(this);
     } else if (this.lastError) {
       log.debug(`mqtt bridge '${this.id}': cannot connect to ${this.config.url}: ${this.lastError}`);
     }
-    if (this.stopping) return;
-    const delay = this.delay;
-    this.delay = Math.min(this.delay * 2, this.config.reconnect.maxDelay);
-    this.reconnectTimer = setTimeout(() => this.connectMqtt(), delay);
   }
 
   // ---- WAMP → MQTT ----
@@ -267,8 +194,8 @@ export class MqttBridge implements RealmLinkOwner {
     const retain = details['retained'] === true || details['_mqtt_retain'] === true || rule.retain;
     const properties = this.config.protocolVersion === 5 ? propertiesOf(details, uri, (m) => this.dropLog(m)) : undefined;
     if (qos === 0) {
-      const client = this.client;
-      if (!this.connected || !client) {
+      const client = this.broker.client;
+      if (!this.broker.connected || !client) {
         this.counters.droppedQos0++;
         return;
       }
@@ -288,16 +215,16 @@ export class MqttBridge implements RealmLinkOwner {
 
   /** Sends from the front of the buffer while connected and the window allows. */
   private pump(): void {
-    const client = this.live;
+    const client = this.broker.client;
     // While stopping, only what is in flight is finished; the rest stays buffered.
-    if (!client || !this.connected || this.stopping) return;
-    while (this.buffer.inflight < this.window) {
+    if (!client || !this.broker.connected || this.stopping) return;
+    while (this.buffer.inflight < this.broker.window) {
       const m = this.buffer.next();
       if (!m) return;
       this.echo?.published(m.topic, m.payload);
       const opts = m.properties ? { qos: m.qos, retain: m.retain, properties: m.properties } : { qos: m.qos, retain: m.retain };
       client.publish(m.topic, m.payload, opts, (err) => {
-        if (this.live !== client) return; // the connection is gone; the message was requeued
+        if (this.broker.client !== client) return; // the connection is gone; the message was requeued
         if (err) {
           const code = (err as { code?: unknown }).code;
           if (typeof code !== 'number') return; // connection trouble: 'close' requeues it
@@ -315,7 +242,7 @@ export class MqttBridge implements RealmLinkOwner {
 
   // ---- MQTT → WAMP ----
 
-  private fromMqtt(packet: IPublishPacket, done: (err?: Error) => void): void {
+  fromMqtt(packet: IPublishPacket, done: (err?: Error) => void): void {
     const topic = packet.topic;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload);
     if (this.echo?.isEcho(topic, payload)) return done();
