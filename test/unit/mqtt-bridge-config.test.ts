@@ -1,6 +1,6 @@
 // The `bridges` section (Junction's own, beside Crossbar's keys): MQTT bridges parsed into typed
 // config with defaults, and every mistake reported with its JSON path. Plus the bridge's own
-// building blocks that need no broker: the outbox and its buffer file, the echo filter.
+// building blocks that need no broker: the forward buffer and its buffer file, the echo filter.
 import { describe, it, expect, afterEach } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -133,7 +133,7 @@ describe('bridges config', () => {
   });
 });
 
-describe('bridge outbox', () => {
+describe('bridge forward buffer', () => {
   const message = (n: number, qos: 1 | 2 = 1) => ({ topic: `t/${n}`, payload: Buffer.from(String(n)), qos, retain: n % 3 === 0 });
 
   it('is bounded, sends in order within a window, re-sends what was in flight after a lost connection', () => {

@@ -66,7 +66,7 @@ describe('payload mapping', () => {
   });
 });
 
-describe('outbox: QoS 1/2 delivery to one client', () => {
+describe('delivery queue: QoS 1/2 delivery to one client', () => {
   function sink() {
     const written: Packet[] = [];
     return { written, connected: true, write: (p: Packet) => written.push(p) };
@@ -109,7 +109,7 @@ describe('outbox: QoS 1/2 delivery to one client', () => {
   });
 });
 
-describe('outbox: bounded in bytes', () => {
+describe('delivery queue: bounded in bytes', () => {
   const big = (n: number, kb: number): IPublishPacket => ({ cmd: 'publish', topic: `t/${n}`, payload: Buffer.alloc(kb * 1024), qos: 1, retain: false, dup: false });
 
   it('issue 19 #2: past maxBytes the oldest waiting message is dropped, what is in flight stays, and an empty outbox takes one message of any size', () => {
