@@ -13,7 +13,7 @@ import { tick } from '../helpers/core.js';
 import { ClientSession } from '../../src/client/session.js';
 import type { MqttServiceConfig } from '../../src/config/types.js';
 import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
-import { MAX_FILTERS_PER_SUBSCRIBE } from '../../src/transports/mqtt/wamp-session.js';
+import { MAX_FILTERS_PER_SUBSCRIBE } from '../../src/transports/mqtt/subscriptions.js';
 import type { MqttService } from '../../src/transports/mqtt/service.js';
 import { closeAll, stalledMqttSubscriber } from '../helpers/flood.js';
 

@@ -176,8 +176,8 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
         this.incomingQos2.delete(packet.messageId!);
         connection.send({ cmd: 'pubcomp', messageId: packet.messageId! });
         return;
-      case 'subscribe': return this.wamp.subscribe(packet.messageId!, packet.subscriptions);
-      case 'unsubscribe': return this.wamp.unsubscribe(packet.messageId!, packet.unsubscriptions);
+      case 'subscribe': return this.wamp.subscriptions.subscribe(packet.messageId!, packet.subscriptions);
+      case 'unsubscribe': return this.wamp.subscriptions.unsubscribe(packet.messageId!, packet.unsubscriptions);
       case 'pingreq':
         connection.send({ cmd: 'pingresp' });
         return;

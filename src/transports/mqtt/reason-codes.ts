@@ -35,3 +35,8 @@ export const V3_CONNACK = {
 export function v3Suback(code: number): number {
   return code <= 2 ? code : 0x80;
 }
+
+/** A WAMP error URI as an MQTT 5 reason code. */
+export function reasonOf(error: string): number {
+  return error === 'wamp.error.not_authorized' ? REASON.notAuthorized : error === 'wamp.error.invalid_uri' ? REASON.topicNameInvalid : REASON.unspecified;
+}

@@ -4,45 +4,23 @@
 // what the client's packets mean there, and what the realm's messages mean to the client:
 //   PUBLISH → PUBLISH (QoS 1/2 with acknowledge: PUBACK/PUBREC once the router accepted or refused)
 //   SUBSCRIBE/UNSUBSCRIBE → SUBSCRIBE (get_retained)/UNSUBSCRIBE, answered with SUBACK/UNSUBACK
+//     (the filters' subscriptions: subscriptions.ts)
 //   EVENT → PUBLISH at min(granted QoS, the publisher's `_mqtt_qos`), handed to the MqttSession
 // Topics and payloads are mapped by the listener's MqttMapping (src/mqtt/mapping.ts).
 
-import type { IConnectPacket, IPublishPacket, ISubscription } from 'mqtt-packet';
+import type { IConnectPacket, IPublishPacket } from 'mqtt-packet';
 import * as M from '../../wamp/message.js';
 import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, Transport, TransportInfo } from '../../router/transport.js';
 import type { MqttServiceConfig } from '../../config/types.js';
 import type { MqttMapping } from '../../mqtt/mapping.js';
 import type { RequestGateway } from '../../mqtt/rpc-gateway.js';
 import { addPublishOptions, isMqttString, publishProperties } from '../../mqtt/properties.js';
-import { uriMatches } from '../../wamp/uri.js';
-import { DEFERRED_WORK } from '../../router/sliced-work.js';
-import { REASON } from './reason-codes.js';
+import { REASON, reasonOf } from './reason-codes.js';
+import { MqttSubscriptions, type SubscriptionAnswers } from './subscriptions.js';
 import { log } from '../../log.js';
-
-/**
- * Topic filters one SUBSCRIBE may carry; the rest are refused (MQTT 5 reason 0x97 "quota
- * exceeded", MQTT 3 0x80). Each filter asks for retained events: with the filters done in slices
- * (DEFERRED_WORK) a full packet costs the other clients at most a few ms per event-loop turn.
- */
-export const MAX_FILTERS_PER_SUBSCRIBE = 1000;
-
-/**
- * Events held back while a SUBSCRIBE is answered (so that SUBACK goes first), at most; past it
- * they go out at once, before SUBACK, which MQTT allows.
- */
-const MAX_HELD_EVENTS = 100;
 
 /** Event warnings per MQTT session: one per interval, then a count (a publisher must not flood the log). */
 const EVENT_WARNING_INTERVAL_MS = 10_000;
-
-/** One MQTT filter's WAMP subscription (a filter may take two: see onSubscribe). */
-interface MqttSubscription {
-  filter: string;
-  qos: 0 | 1 | 2;
-  uri: string;
-  match: 'exact' | 'prefix' | 'wildcard';
-  noLocal: boolean;
-}
 
 type Answer = (message: M.WampMessage) => void;
 
@@ -63,20 +41,14 @@ export interface ListenerContext {
 }
 
 /** The MQTT protocol side of the same client (MqttSession), as its WAMP session uses it. */
-export interface MqttSide {
+export interface MqttSide extends SubscriptionAnswers {
   /** 3 (MQTT 3.1), 4 (3.1.1) or 5. */
   readonly version: 3 | 4 | 5;
-  readonly ended: boolean;
   /** The realm accepted the client (WELCOME). */
   joined(): void;
   end(): void;
   /** The router ended the session (kill, shutdown). */
   endedByRouter(shutdown: boolean): void;
-  suback(messageId: number, codes: number[]): void;
-  unsuback(messageId: number, codes: number[]): void;
-  /** A SUBSCRIBE's filters go on in later turns: the client's next packets wait (resumeReading). */
-  pauseReading(): void;
-  resumeReading(): void;
   /** An event for the client, as the PUBLISH it gets (`uri` names it in warnings). */
   deliver(packet: IPublishPacket, uri: string): void;
   sendQueue(): SendQueueStats;
@@ -87,6 +59,8 @@ export class MqttWampSession implements Transport {
   authid = '';
   authrole = '';
   authmethod = '';
+  /** The client's MQTT filters as WAMP subscriptions of this session. */
+  readonly subscriptions: MqttSubscriptions;
   private readonly handle: SessionHandle;
   /** Settles open(): WELCOME, ABORT, or the session ended first. */
   private opening: ((result: OpenResult) => void) | undefined;
@@ -95,23 +69,13 @@ export class MqttWampSession implements Transport {
   /** Requests to the router by request ID, and what to do with their answers. */
   private requestId = 0;
   private readonly answers = new Map<number, Answer>();
-  /** By WAMP subscription ID, and by MQTT filter. */
-  private readonly bySubscription = new Map<number, MqttSubscription>();
-  private readonly byFilter = new Map<string, number[]>();
-  /** Events held back while a SUBSCRIBE is being answered, so SUBACK goes out first. */
-  private heldEvents: M.WampMessage[] | undefined;
-  /** Too many events came while subscribing: they go out at once until the SUBSCRIBEs are answered. */
-  private heldOverflow = false;
-  /** SUBSCRIBEs not yet answered. */
-  private subscribing = 0;
-  /** SUBSCRIBEs whose filters are still being worked on (DEFERRED_WORK); reading waits for them. */
-  private deferredSubscribes = 0;
   /** Event warnings: when the last was logged, and how many were not since. */
   private lastEventWarning = 0;
   private eventWarningsSuppressed = 0;
 
   constructor(private readonly mqtt: MqttSide, private readonly listener: ListenerContext, readonly clientId: string, peer: string) {
     this.info = { type: 'mqtt', serializer: 'mqtt', peer };
+    this.subscriptions = new MqttSubscriptions(this, mqtt, listener.mapping);
     const { config } = listener;
     this.handle = listener.factory.openSession(this, config.auth ? { auth: config.auth }
       : config.role ? { auth: { anonymous: { type: 'static', role: config.role } } } : {});
@@ -160,12 +124,7 @@ export class MqttWampSession implements Transport {
   send(message: M.WampMessage, cache?: EncodingCache): boolean {
     switch (message[0]) {
       case M.EVENT:
-        if (this.subscribing > 0 && !this.heldOverflow) {
-          (this.heldEvents ??= []).push(message);
-          if (this.heldEvents.length > MAX_HELD_EVENTS) this.releaseHeld(true);
-        } else {
-          this.deliver(message, cache);
-        }
+        if (!this.subscriptions.held(message)) this.deliver(message, cache);
         return true;
       case M.PUBLISHED:
       case M.SUBSCRIBED:
@@ -242,7 +201,8 @@ export class MqttWampSession implements Transport {
     return this.handle.authorize('publish', uri);
   }
 
-  private request(message: M.WampMessage, answer?: Answer): void {
+  /** A request to the router (its request ID set here), and what to do with its answer. */
+  request(message: M.WampMessage, answer?: Answer): void {
     const id = ++this.requestId;
     message[1] = id;
     if (answer) this.answers.set(id, answer);
@@ -277,124 +237,13 @@ export class MqttWampSession implements Transport {
     const options: M.Dict = { _mqtt_topic: topic, _mqtt_qos: qos };
     // MQTT delivers a message to its own publisher when subscribed, unless that subscription said
     // No Local (MQTT 5); WAMP can only exclude the publisher from all its subscriptions at once.
-    options['exclude_me'] = this.noLocalCovers(uri);
+    options['exclude_me'] = this.subscriptions.noLocalCovers(uri);
     addPublishOptions(options, retain, payload, properties);
     const { args, kwargs } = this.listener.mapping.decode(uri, payload);
     const message: M.WampMessage = [M.PUBLISH, 0, options, uri];
     if (args !== undefined || kwargs !== undefined) message.push(args ?? []);
     if (kwargs !== undefined) message.push(kwargs);
     return message;
-  }
-
-  private noLocalCovers(uri: string): boolean {
-    for (const sub of this.bySubscription.values()) {
-      if (sub.noLocal && uriMatches(sub.uri, sub.match, uri)) return true;
-    }
-    return false;
-  }
-
-  // ---- SUBSCRIBE and UNSUBSCRIBE: MQTT filters as WAMP subscriptions ----
-
-  /** Delivers the events held back during SUBSCRIBEs; `overflow`: more came than may be held. */
-  private releaseHeld(overflow: boolean): void {
-    this.heldOverflow = overflow;
-    const held = this.heldEvents;
-    this.heldEvents = undefined;
-    if (held) for (const event of held) this.deliver(event);
-  }
-
-  subscribe(messageId: number, subscriptions: ISubscription[]): void {
-    const codes: number[] = new Array(subscriptions.length).fill(REASON.unspecified);
-    let outstanding = subscriptions.length;
-    this.subscribing++;
-    const done = () => {
-      if (--outstanding > 0) return;
-      this.mqtt.suback(messageId, codes);
-      if (--this.subscribing === 0) this.releaseHeld(false);
-    };
-    const accepted = Math.min(subscriptions.length, MAX_FILTERS_PER_SUBSCRIBE);
-    if (accepted < subscriptions.length) {
-      log.info(`mqtt ${this.info.peer} (${this.clientId}): SUBSCRIBE with ${subscriptions.length} filters; the ${subscriptions.length - accepted} past ${MAX_FILTERS_PER_SUBSCRIBE} refused`);
-    }
-    const subscribeOne = (s: ISubscription, i: number) => {
-      if (s.topic.startsWith('$share/')) {
-        codes[i] = REASON.sharedNotSupported;
-        return done();
-      }
-      const targets = this.listener.mapping.filterToSubscriptions(s.topic);
-      if (!targets) {
-        codes[i] = REASON.topicFilterInvalid;
-        return done();
-      }
-      const qos = Math.min(s.qos, 2) as 0 | 1 | 2;
-      // A filter may take two WAMP subscriptions (`a/#` matches `a` too): the first decides the
-      // answer; the second (the parent level) is added when allowed, and silently left out if not.
-      for (const id of this.byFilter.get(s.topic) ?? []) this.bySubscription.delete(id);
-      const ids: number[] = [];
-      this.byFilter.set(s.topic, ids);
-      let left = targets.length;
-      let failure: number | undefined;
-      targets.forEach((target, t) => {
-        const options: M.Dict = { get_retained: s.rh !== 2 };
-        if (target.match !== 'exact') options['match'] = target.match;
-        this.request([M.SUBSCRIBE, 0, options, target.uri], (answer) => {
-          if (answer[0] === M.SUBSCRIBED) {
-            const id = answer[2] as number;
-            ids.push(id);
-            this.bySubscription.set(id, { filter: s.topic, qos, uri: target.uri, match: target.match, noLocal: s.nl === true });
-          } else if (t === 0) {
-            failure = reasonOf(answer[4] as string);
-          }
-          if (--left > 0) return;
-          if (failure !== undefined) {
-            // Refused: nothing of the filter may stay subscribed.
-            for (const id of ids.splice(0)) {
-              this.bySubscription.delete(id);
-              this.request([M.UNSUBSCRIBE, 0, id]);
-            }
-            this.byFilter.delete(s.topic);
-          }
-          codes[i] = failure ?? qos;
-          done();
-        });
-      });
-    };
-    for (let i = accepted; i < subscriptions.length; i++) {
-      codes[i] = REASON.quotaExceeded;
-      done();
-    }
-    const finished = () => {
-      if (--this.deferredSubscribes === 0) this.mqtt.resumeReading();
-    };
-    this.deferredSubscribes++;
-    if (!DEFERRED_WORK.run(accepted, (i) => subscribeOne(subscriptions[i]!, i), () => this.mqtt.ended, finished)) {
-      // The rest waits for later turns: so do the client's next packets (no pile of SUBSCRIBEs).
-      this.mqtt.pauseReading();
-    }
-  }
-
-  unsubscribe(messageId: number, filters: string[]): void {
-    const codes: number[] = new Array(filters.length).fill(REASON.success);
-    let outstanding = filters.length;
-    const done = () => {
-      if (--outstanding > 0) return;
-      this.mqtt.unsuback(messageId, codes);
-    };
-    filters.forEach((filter, i) => {
-      const ids = this.byFilter.get(filter);
-      if (ids === undefined || ids.length === 0) {
-        codes[i] = REASON.noSubscriptionExisted;
-        return done();
-      }
-      this.byFilter.delete(filter);
-      let left = ids.length;
-      for (const id of ids) {
-        this.bySubscription.delete(id);
-        this.request([M.UNSUBSCRIBE, 0, id], () => {
-          if (--left === 0) done();
-        });
-      }
-    });
   }
 
   // ---- WAMP → client ----
@@ -413,8 +262,8 @@ export class MqttWampSession implements Transport {
   }
 
   /** `cache`: the broker's per-subscription encodings; the MQTT payload is made once for all its MQTT subscribers. */
-  private deliver(event: M.WampMessage, cache?: EncodingCache): void {
-    const sub = this.bySubscription.get(event[1] as number);
+  deliver(event: M.WampMessage, cache?: EncodingCache): void {
+    const sub = this.subscriptions.byId.get(event[1] as number);
     if (!sub) return;
     const details = event[3] as M.Dict;
     const uri = typeof details['topic'] === 'string' ? details['topic'] : sub.uri;
@@ -439,9 +288,4 @@ export class MqttWampSession implements Transport {
     }
     this.mqtt.deliver(packet, uri);
   }
-}
-
-/** A WAMP error URI as an MQTT 5 reason code. */
-function reasonOf(error: string): number {
-  return error === 'wamp.error.not_authorized' ? REASON.notAuthorized : error === 'wamp.error.invalid_uri' ? REASON.topicNameInvalid : REASON.unspecified;
 }
