@@ -8,7 +8,7 @@ import { Listener } from './transports/listener.js';
 import { IncomingBudget } from './transports/incoming-budget.js';
 import { SendQueueTotal } from './transports/send-queue-total.js';
 import { log } from './log.js';
-import type { MqttBridges } from './bridges/mqtt/bridges.js';
+import type { MqttBridges } from './mqtt/bridge/bridges.js';
 import type { SerialBridge } from './bridges/serial/bridge.js';
 import { startBoard, type BoardComponents } from './board/components.js';
 import { SetupReveal } from './board/setup-reveal.js';
@@ -58,7 +58,7 @@ export class JunctionNode {
       }
       const mqttBridges = this.config.bridges?.mqtt ?? [];
       if (mqttBridges.length > 0) {
-        const { MqttBridges } = await import('./bridges/mqtt/bridges.js');
+        const { MqttBridges } = await import('./mqtt/bridge/bridges.js');
         this.mqttBridges = new MqttBridges(mqttBridges, this.router);
         await this.mqttBridges.start();
       }

@@ -213,7 +213,7 @@ async function reloadMqttBridges(node: JunctionNode, next: JunctionConfig, repor
   }
   if (!changed) return;
   if (!node.mqttBridges) {
-    const { MqttBridges } = await import('./bridges/mqtt/bridges.js');
+    const { MqttBridges } = await import('./mqtt/bridge/bridges.js');
     node.mqttBridges = new MqttBridges([], node.router);
   }
   report.failed.push(...await node.mqttBridges.reload(wanted));

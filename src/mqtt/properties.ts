@@ -3,10 +3,11 @@
 // mqtt-packet writes a longer one as a corrupt frame, after which a client loses every later
 // message. Values from WAMP publishers (`_mqtt_content_type`, ...) are checked before they become
 // properties, for the MQTT listener's clients and the bridges' brokers alike. (What the router
-// accepts from MQTT clients: transports/mqtt/checks.ts.)
+// accepts from MQTT clients: transports/mqtt/checks.ts.) The other way, an MQTT message's retain
+// flag and properties become WAMP PUBLISH options (addPublishOptions).
 
 import type { IPublishPacket, UserProperties } from 'mqtt-packet';
-import type { Dict } from '../wamp/message.js';
+import { CLEAR_RETAINED, type Dict } from '../wamp/message.js';
 
 /** The longest string or binary value MQTT can encode. */
 export const MAX_MQTT_STRING_BYTES = 65_535;
@@ -51,6 +52,22 @@ export function publishProperties(details: Dict): { properties: NonNullable<IPub
     else dropped.push('user properties');
   }
   return { properties, dropped };
+}
+
+/**
+ * MQTT → WAMP: what a message (a PUBLISH, a will) says beyond its topic and QoS, added to the WAMP
+ * PUBLISH options: retained (an empty retained message clears the topic's retained event), and its
+ * MQTT 5 properties as `_mqtt_*` custom attributes, which subscribers see in their event details.
+ */
+export function addPublishOptions(options: Dict, retain: boolean, payload: Buffer, properties: IPublishPacket['properties'] | undefined): void {
+  if (retain) {
+    if (payload.length === 0) options[CLEAR_RETAINED] = true;
+    else options['retain'] = true;
+  }
+  if (properties?.responseTopic !== undefined) options['_mqtt_response_topic'] = properties.responseTopic;
+  if (properties?.correlationData !== undefined) options['_mqtt_correlation_data'] = properties.correlationData;
+  if (properties?.contentType !== undefined) options['_mqtt_content_type'] = properties.contentType;
+  if (properties?.userProperties !== undefined) options['_mqtt_user_properties'] = properties.userProperties;
 }
 
 /** User properties as MQTT can carry them (string → string or strings), or undefined when not. */

@@ -19,8 +19,15 @@ import type { SessionFactory } from '../core-boundary.js';
 import type { Dict } from '../wamp/message.js';
 import { ClientSession, Result, WampError } from '../client/session.js';
 import type { MqttMapping } from './mapping.js';
-import type { RequestGateway } from '../transports/mqtt/session.js';
 import { log } from '../log.js';
+
+/** The MQTT 5 request/response gateway, as MQTT sessions hand it requests. */
+export interface RequestGateway {
+  /** Is a request published on `uri` a call the gateway makes? */
+  serves(uri: string): boolean;
+  /** A request the router accepted and whose response topic the requester may publish to. */
+  fromMqtt(uri: string, args: unknown[] | undefined, kwargs: Dict | undefined, responseTopic: string, correlation: Buffer | undefined): void;
+}
 
 interface Waiting {
   resolve(value: Result): void;

@@ -151,7 +151,7 @@ describe('status dashboard in headless Chromium', () => {
     expect(await Promise.all(calls)).toEqual(['ok', 'ok']);
 
     // Bridges, found by their state procedures (shapes of src/bridges/serial/port-link.ts and
-    // src/bridges/mqtt/bridge.ts; stand-ins that keep their state as the real ones do, so the test
+    // src/mqtt/bridge/bridge.ts; stand-ins that keep their state as the real ones do, so the test
     // needs neither ptys nor a broker).
     const port = (state: string) => ({
       path: '/dev/ttyACM0', state, since: new Date().toISOString(), lines: 120, invalid: 0, overlong: 0, calls: 4,

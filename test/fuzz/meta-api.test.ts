@@ -17,7 +17,7 @@ import { InProcessServices } from '../../src/router-services/in-process-services
 import { ClientSession, type Payload } from '../../src/client/session.js';
 import type { PermissionConfig, RealmConfig } from '../../src/config/types.js';
 import { SetupReveal } from '../../src/board/setup-reveal.js';
-import { BridgeMetaApi } from '../../src/bridges/mqtt/meta.js';
+import { BridgeMetaApi } from '../../src/mqtt/bridge/meta.js';
 import { Telemetry } from '../../src/board/telemetry.js';
 import { log } from '../../src/log.js';
 import { Rng, FUZZ_SEED, FUZZ_INPUTS, hostileValue, randomString, ALL_VALUES } from './gen.js';

@@ -13,7 +13,7 @@ import { tick } from '../helpers/core.js';
 import { ClientSession } from '../../src/client/session.js';
 import type { MqttServiceConfig } from '../../src/config/types.js';
 import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
-import { MAX_FILTERS_PER_SUBSCRIBE } from '../../src/transports/mqtt/session.js';
+import { MAX_FILTERS_PER_SUBSCRIBE } from '../../src/transports/mqtt/subscriptions.js';
 import type { MqttService } from '../../src/transports/mqtt/service.js';
 import { closeAll, stalledMqttSubscriber } from '../helpers/flood.js';
 
@@ -109,7 +109,7 @@ async function autobahnSession(url: string): Promise<any> {
 function routerSide(service: MqttService, clientId: string) {
   const session = service.session(clientId);
   if (!session) throw new Error(`no session for ${clientId}`);
-  return { outbox: session.outbox, queue: session.sendQueue() };
+  return { outbox: session.deliveries, queue: session.sendQueue() };
 }
 
 describe('issue 19 #2: an MQTT client that stops reading', () => {
@@ -302,7 +302,7 @@ describe('issue 19 #11: persistent sessions waiting for their clients', () => {
     // Six sessions of about 256 kB do not fit in 1 MiB: the two away longest ended.
     expect(mqttService.session('away-0')).toBeUndefined();
     expect(mqttService.session('away-1')).toBeUndefined();
-    for (let i = 2; i < 6; i++) expect(mqttService.session(`away-${i}`)!.outbox.bytes).toBeLessThanOrEqual(256 * KB);
+    for (let i = 2; i < 6; i++) expect(mqttService.session(`away-${i}`)!.deliveries.bytes).toBeLessThanOrEqual(256 * KB);
     const back = await connectMqtt(node.port, { clientId: 'away-5', clean: false, protocolVersion: 5 });
     const got: number[] = [];
     back.on('message', (_topic, payload) => got.push(Number(payload.toString().split(':')[0])));

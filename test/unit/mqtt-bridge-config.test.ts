@@ -1,6 +1,6 @@
 // The `bridges` section (Junction's own, beside Crossbar's keys): MQTT bridges parsed into typed
 // config with defaults, and every mistake reported with its JSON path. Plus the bridge's own
-// building blocks that need no broker: the outbox and its buffer file, the echo filter.
+// building blocks that need no broker: the forward buffer and its buffer file, the echo filter.
 import { describe, it, expect, afterEach } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../src/config/load.js';
 import { filterProblem } from '../../src/config/load-bridges.js';
-import { Outbox } from '../../src/bridges/mqtt/outbox.js';
-import { EchoFilter, topicMatches } from '../../src/bridges/mqtt/echo-filter.js';
+import { ForwardBuffer } from '../../src/mqtt/bridge/forward-buffer.js';
+import { EchoFilter, topicMatches } from '../../src/mqtt/bridge/echo-filter.js';
 import { errorsOf } from '../helpers/config.js';
 
 const TLS = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));
@@ -133,11 +133,11 @@ describe('bridges config', () => {
   });
 });
 
-describe('bridge outbox', () => {
+describe('bridge forward buffer', () => {
   const message = (n: number, qos: 1 | 2 = 1) => ({ topic: `t/${n}`, payload: Buffer.from(String(n)), qos, retain: n % 3 === 0 });
 
   it('is bounded, sends in order within a window, re-sends what was in flight after a lost connection', () => {
-    const box = new Outbox(3);
+    const box = new ForwardBuffer(3);
     expect([1, 2, 3, 4].map((n) => box.push(message(n)))).toEqual([true, true, true, false]);
     expect(box.size).toBe(3);
     const a = box.next()!;
@@ -156,7 +156,7 @@ describe('bridge outbox', () => {
 
   it('keeps what is waiting in the buffer file across a restart, compacted once delivered', () => {
     const file = join(tmp(), 'deep', 'box.jsonl');
-    const first = new Outbox(100, file);
+    const first = new ForwardBuffer(100, file);
     for (let n = 1; n <= 5; n++) first.push({ ...message(n, n === 2 ? 2 : 1), properties: n === 1 ? { responseTopic: 'r/1', correlationData: Buffer.from([0, 1, 2]) } : undefined });
     first.done(first.next()!.seq); // 1 delivered
     first.next(); // 2 in flight when the process stops
@@ -166,7 +166,7 @@ describe('bridge outbox', () => {
 
     // A torn last line (a crash in the middle of a write) is skipped.
     writeFileSync(file, readFileSync(file, 'utf8') + '{"s":99,"t":"t/9');
-    const second = new Outbox(100, file);
+    const second = new ForwardBuffer(100, file);
     expect(second.size).toBe(4);
     const order = [];
     for (let m = second.next(); m; m = second.next()) order.push(m);
@@ -181,10 +181,10 @@ describe('bridge outbox', () => {
 
   it('round-trips MQTT 5 properties through the buffer file', () => {
     const file = join(tmp(), 'props.jsonl');
-    const first = new Outbox(10, file);
+    const first = new ForwardBuffer(10, file);
     first.push({ ...message(1), properties: { responseTopic: 'r/1', correlationData: Buffer.from([0, 1, 255]), contentType: 'application/json', userProperties: { a: 'b' } } });
     first.close();
-    const m = new Outbox(10, file).next()!;
+    const m = new ForwardBuffer(10, file).next()!;
     expect(m.properties).toEqual({ responseTopic: 'r/1', correlationData: Buffer.from([0, 1, 255]), contentType: 'application/json', userProperties: { a: 'b' } });
   });
 });

@@ -3,7 +3,7 @@
 import { describe, it, expect } from 'vitest';
 import type { Packet, IPublishPacket } from 'mqtt-packet';
 import { MqttMapping } from '../../src/mqtt/mapping.js';
-import { Outbox } from '../../src/transports/mqtt/outbox.js';
+import { DeliveryQueue } from '../../src/transports/mqtt/delivery-queue.js';
 import { packetBytes } from '../../src/transports/mqtt/packet-bytes.js';
 import * as mqttPacket from 'mqtt-packet';
 import { parseConfig } from '../../src/config/load.js';
@@ -66,7 +66,7 @@ describe('payload mapping', () => {
   });
 });
 
-describe('outbox: QoS 1/2 delivery to one client', () => {
+describe('delivery queue: QoS 1/2 delivery to one client', () => {
   function sink() {
     const written: Packet[] = [];
     return { written, connected: true, write: (p: Packet) => written.push(p) };
@@ -75,7 +75,7 @@ describe('outbox: QoS 1/2 delivery to one client', () => {
 
   it('keeps at most maxInflight unacknowledged, sends the rest in order as acknowledgements come', () => {
     const s = sink();
-    const box = new Outbox(s, { maxInflight: 2, maxWaiting: 10, maxBytes: MIB });
+    const box = new DeliveryQueue(s, { maxInflight: 2, maxWaiting: 10, maxBytes: MIB });
     for (let i = 0; i < 4; i++) box.push(publish(i));
     expect(s.written.map((p) => (p as IPublishPacket).topic)).toEqual(['t/0', 't/1']);
     box.acknowledged((s.written[0] as IPublishPacket).messageId!);
@@ -84,7 +84,7 @@ describe('outbox: QoS 1/2 delivery to one client', () => {
 
   it('QoS 2: PUBREC is answered with PUBREL; after a reconnect a released message is resent as PUBREL, others with DUP', () => {
     const s = sink();
-    const box = new Outbox(s, { maxInflight: 10, maxWaiting: 10, maxBytes: MIB });
+    const box = new DeliveryQueue(s, { maxInflight: 10, maxWaiting: 10, maxBytes: MIB });
     box.push(publish(1, 2));
     box.push(publish(2, 1));
     const [first, second] = s.written as IPublishPacket[];
@@ -98,7 +98,7 @@ describe('outbox: QoS 1/2 delivery to one client', () => {
   it('while away: QoS 0 is lost, QoS 1/2 wait (the oldest dropped past the bound), and go out on return', () => {
     const s = sink();
     s.connected = false;
-    const box = new Outbox(s, { maxInflight: 10, maxWaiting: 3, maxBytes: MIB });
+    const box = new DeliveryQueue(s, { maxInflight: 10, maxWaiting: 3, maxBytes: MIB });
     box.push(publish(0, 0));
     for (let i = 1; i <= 5; i++) box.push(publish(i));
     expect(box.dropped).toBe(3);
@@ -109,13 +109,13 @@ describe('outbox: QoS 1/2 delivery to one client', () => {
   });
 });
 
-describe('outbox: bounded in bytes', () => {
+describe('delivery queue: bounded in bytes', () => {
   const big = (n: number, kb: number): IPublishPacket => ({ cmd: 'publish', topic: `t/${n}`, payload: Buffer.alloc(kb * 1024), qos: 1, retain: false, dup: false });
 
   it('issue 19 #2: past maxBytes the oldest waiting message is dropped, what is in flight stays, and an empty outbox takes one message of any size', () => {
     const written: Packet[] = [];
     const s = { written, connected: true, write: (p: Packet) => written.push(p) };
-    const box = new Outbox(s, { maxInflight: 2, maxWaiting: 1000, maxBytes: 256 * 1024 });
+    const box = new DeliveryQueue(s, { maxInflight: 2, maxWaiting: 1000, maxBytes: 256 * 1024 });
     for (let i = 0; i < 10; i++) box.push(big(i, 64));
     // Two in flight, then as many waiting as fit in 256 kB (payload, topic and a fixed cost each).
     expect(box.bytes).toBeLessThanOrEqual(256 * 1024);

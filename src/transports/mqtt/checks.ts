@@ -8,14 +8,7 @@
 // protocol errors; a packet over the announced maximum size is too large.
 
 import type { IConnectPacket, Packet } from 'mqtt-packet';
-
-export const REASON = {
-  malformedPacket: 0x81,
-  protocolError: 0x82,
-  packetTooLarge: 0x95,
-  topicAliasInvalid: 0x94,
-  subscriptionIdsNotSupported: 0xa1,
-} as const;
+import { REASON } from './reason-codes.js';
 
 export interface Violation {
   reasonCode: number;

@@ -2,7 +2,7 @@
 // CONNECT deadline, the client's keep-alive, the packet size limit and the bounded send queue (a
 // client that stops reading loses QoS 0 messages past `max_send_queue`, and is dropped past twice
 // that, as WAMP slow consumers are). What the packets mean is the MQTT session's business
-// (session.ts); a connection only carries them.
+// (mqtt-session.ts); a connection only carries them.
 
 import type { Socket } from 'node:net';
 import * as mqttPacket from 'mqtt-packet';

@@ -11,8 +11,9 @@ import { MqttRpcGateway } from '../../mqtt/rpc-gateway.js';
 import { MqttConnection, type ConnectionOwner } from './connection.js';
 import type { IncomingBudget } from '../incoming-budget.js';
 import type { SendQueueTotal } from '../send-queue-total.js';
-import { MqttSession, type SessionRegistry } from './session.js';
+import { MqttSession, type SessionRegistry } from './mqtt-session.js';
 import { malformedString, willViolation } from './checks.js';
+import { REASON, V3_CONNACK } from './reason-codes.js';
 import { log } from '../../log.js';
 
 /**
@@ -30,7 +31,7 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
   private readonly sessions = new Map<string, MqttSession>();
   /** Persistent sessions waiting for their client, the longest-waiting first. */
   private readonly offline = new Set<MqttSession>();
-  /** Bytes the sessions in `offline` hold for their clients (their outboxes). */
+  /** Bytes the sessions in `offline` hold for their clients (their delivery queues). */
   private offlineBytes = 0;
   private boundingSoon = false;
   private gateway: MqttRpcGateway | undefined;
@@ -80,7 +81,7 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
   wentOffline(session: MqttSession): void {
     this.backOnline(session);
     this.offline.add(session);
-    this.offlineBytes += session.outbox.bytes;
+    this.offlineBytes += session.deliveries.bytes;
     if (this.offline.size > MAX_OFFLINE_SESSIONS) {
       const oldest = this.offline.values().next().value!;
       log.info(`mqtt ${this.listenerId}: persistent session of '${oldest.clientId}' ended: more than ${MAX_OFFLINE_SESSIONS} sessions wait for their clients`);
@@ -109,7 +110,7 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
 
   /** The session's client is back, or it ended: it no longer counts as waiting. */
   private backOnline(session: MqttSession): void {
-    if (this.offline.delete(session)) this.offlineBytes -= session.outbox.bytes;
+    if (this.offline.delete(session)) this.offlineBytes -= session.deliveries.bytes;
   }
 
   /** Past `max_offline_bytes_total`, the sessions offline longest end until the rest fit. */
@@ -144,18 +145,18 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
     // MQTT 3 has no CONNACK code for these: the connection just closes.
     const malformed = malformedString(connect);
     const willProblem = willViolation(connect);
-    const unacceptable = malformed ? { code: 0x81, why: `U+0000 in the ${malformed}` }
-      : (connect.length ?? 0) > this.config.maxMessageSize ? { code: 0x95, why: `a CONNECT of ${connect.length} bytes` }
-        : willProblem ? { code: 0x82, why: willProblem } : undefined;
+    const unacceptable = malformed ? { code: REASON.malformedPacket, why: `U+0000 in the ${malformed}` }
+      : (connect.length ?? 0) > this.config.maxMessageSize ? { code: REASON.packetTooLarge, why: `a CONNECT of ${connect.length} bytes` }
+        : willProblem ? { code: REASON.protocolError, why: willProblem } : undefined;
     if (unacceptable) return v5 ? refuse(unacceptable.code, 0, unacceptable.why) : connection.fail(`CONNECT refused: ${unacceptable.why}`);
-    if (v5 && connect.properties?.authenticationMethod !== undefined) return refuse(0x8c, 5, 'enhanced authentication is not supported');
+    if (v5 && connect.properties?.authenticationMethod !== undefined) return refuse(REASON.badAuthenticationMethod, V3_CONNACK.notAuthorized, 'enhanced authentication is not supported');
     const cleanStart = connect.clean !== false;
     const persistent = this.config.sessionExpiry > 0 && (v5 ? (connect.properties?.sessionExpiryInterval ?? 0) > 0 : !cleanStart);
     let clientId = connect.clientId;
     let assignedId: string | undefined;
     if (clientId === '') {
       // MQTT 3.1.1: a persistent session needs a client id of its own; otherwise one is made up.
-      if (!v5 && !cleanStart) return refuse(0x85, 2, 'persistent session without a client id');
+      if (!v5 && !cleanStart) return refuse(REASON.clientIdNotValid, V3_CONNACK.identifierRejected, 'persistent session without a client id');
       clientId = assignedId = `junction-${randomBytes(9).toString('base64url')}`;
     }
     const session = new MqttSession(this, clientId, connection.peer);
@@ -164,14 +165,14 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
     if (!result.ok) {
       session.end();
       const badCredentials = connect.username !== undefined && (result.reason === 'wamp.error.not_authorized' || result.reason === 'wamp.error.authentication_failed');
-      if (badCredentials) return refuse(0x86, 4, `bad username or password for '${connect.username}'`);
-      return refuse(0x87, 5, `${result.reason}: ${result.message}`);
+      if (badCredentials) return refuse(REASON.badUserNameOrPassword, V3_CONNACK.badUserNameOrPassword, `bad username or password for '${connect.username}'`);
+      return refuse(REASON.notAuthorized, V3_CONNACK.notAuthorized, `${result.reason}: ${result.message}`);
     }
     const existing = this.sessions.get(clientId);
-    if (existing && existing.owner !== session.owner) {
+    if (existing && existing.wamp.owner !== session.wamp.owner) {
       // A client id belongs to the identity that made it: another user cannot end its session.
       session.end();
-      return refuse(0x85, 2, `client id '${clientId.slice(0, 200)}' belongs to another identity than '${session.authid.slice(0, 200)}'`);
+      return refuse(REASON.clientIdNotValid, V3_CONNACK.identifierRejected, `client id '${clientId.slice(0, 200)}' belongs to another identity than '${session.wamp.authid.slice(0, 200)}'`);
     }
     if (existing) {
       if (!cleanStart && existing.persistent) {
@@ -190,7 +191,7 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
     const attach = { persistent, expiryMs: this.expiryMs(connect, v5), present: false, ...(v5 && assignedId ? { assignedId } : {}) };
     session.attach(connection, connect, attach);
     early.replay(connection, session);
-    log.debug(`mqtt ${connection.peer}: client '${clientId}' connected to ${this.listenerId} as '${session.authid}' (${session.authrole})${persistent ? ', persistent' : ''}`);
+    log.debug(`mqtt ${connection.peer}: client '${clientId}' connected to ${this.listenerId} as '${session.wamp.authid}' (${session.wamp.authrole})${persistent ? ', persistent' : ''}`);
   }
 
   /** How long a persistent session outlives its connection: the client's wish, at most the config's. */

@@ -1,10 +1,12 @@
-// Messages on their way to one MQTT client, by the protocol's rules: QoS 0 goes out or is lost;
-// QoS 1 waits for PUBACK, QoS 2 for PUBREC then PUBCOMP, each under a packet ID, at most
-// `maxInflight` at once; the rest wait in order. What the outbox holds (in flight and waiting) is
-// bounded in messages and in bytes: past either bound the oldest waiting message is dropped and
-// counted (a message in flight stays: the client may still acknowledge it). While the client is away (a persistent session) QoS 1/2 messages wait here, and on
-// its return the unacknowledged ones are sent again (DUP set, or PUBREL for a QoS 2 message
-// already received), then the waiting ones.
+// The messages on their way to one client of the MQTT listener, by the protocol's rules (the
+// bridge's store-and-forward buffer toward a broker is another thing: mqtt/bridge/forward-buffer.ts).
+// QoS 0 goes out or is lost; QoS 1 waits for PUBACK, QoS 2 for PUBREC then PUBCOMP, each under a
+// packet ID, at most `maxInflight` at once; the rest wait in order. What the queue holds (in flight
+// and waiting) is bounded in messages and in bytes: past either bound the oldest waiting message is
+// dropped and counted (a message in flight stays: the client may still acknowledge it). While the
+// client is away (a persistent session) QoS 1/2 messages wait here, and on its return the
+// unacknowledged ones are sent again (DUP set, or PUBREL for a QoS 2 message already received),
+// then the waiting ones.
 
 import type { IPublishPacket, Packet } from 'mqtt-packet';
 
@@ -15,22 +17,22 @@ interface Inflight {
   released: boolean;
 }
 
-export interface OutboxSink {
+export interface DeliverySink {
   /** The connected client's socket, or undefined while it is away. */
   write(packet: Packet): void;
   readonly connected: boolean;
 }
 
-export interface OutboxLimits {
+export interface DeliveryLimits {
   /** Messages sent and not yet acknowledged, at most. */
   maxInflight: number;
   /** Messages waiting to be sent, at most. */
   maxWaiting: number;
-  /** Bytes held (in flight and waiting), at most; one message is always accepted into an empty outbox. */
+  /** Bytes held (in flight and waiting), at most; one message is always accepted into an empty queue. */
   maxBytes: number;
 }
 
-export class Outbox {
+export class DeliveryQueue {
   private readonly inflight = new Map<number, Inflight>();
   private readonly waiting: Array<{ packet: IPublishPacket; bytes: number }> = [];
   private nextId = 1;
@@ -39,7 +41,7 @@ export class Outbox {
   /** Bytes of the messages held, in flight and waiting (payload and topic). */
   bytes = 0;
 
-  constructor(private readonly sink: OutboxSink, private readonly limits: OutboxLimits) {}
+  constructor(private readonly sink: DeliverySink, private readonly limits: DeliveryLimits) {}
 
   get queued(): number {
     return this.waiting.length + this.inflight.size;

@@ -1,4 +1,4 @@
-// A bridge's QoS 1/2 messages toward the broker, from the WAMP event that made them until the
+// A bridge's store-and-forward buffer: its QoS 1/2 messages toward the broker, from the WAMP event that made them until the
 // broker acknowledged them: in order, bounded (`max_buffered`; past it new messages are refused and
 // the bridge counts them), optionally kept in a BufferFile. The bridge sends from the front, with at
 // most `window` unacknowledged; when the connection is lost, the unacknowledged ones go back to
@@ -10,7 +10,7 @@ interface Entry extends StoredMessage {
   state: 'queued' | 'sent' | 'done';
 }
 
-export class Outbox {
+export class ForwardBuffer {
   /** Entries from `head` on are waiting (queued or sent); `done` ones are dropped from the front. */
   private entries: Entry[] = [];
   private head = 0;
@@ -21,7 +21,7 @@ export class Outbox {
   private sent = 0;
   private readonly file: BufferFile | undefined;
 
-  /** `limit` may be changed by a reload; a lower one refuses new messages until the outbox drains below it. */
+  /** `limit` may be changed by a reload; a lower one refuses new messages until the buffer drains below it. */
   constructor(public limit: number, filePath?: string) {
     if (filePath !== undefined) {
       const { file, waiting } = BufferFile.open(filePath);
@@ -40,7 +40,7 @@ export class Outbox {
     return this.sent;
   }
 
-  /** Appends a message; false (nothing kept) when the outbox is full. */
+  /** Appends a message; false (nothing kept) when the buffer is full. */
   push(message: OutgoingMessage): boolean {
     if (this.bySeq.size >= this.limit) return false;
     const entry: Entry = { ...message, seq: this.nextSeq++, state: 'queued' };
@@ -60,7 +60,7 @@ export class Outbox {
     return entry;
   }
 
-  /** The broker acknowledged (or refused for good) message `seq`: it leaves the outbox. */
+  /** The broker acknowledged (or refused for good) message `seq`: it leaves the buffer. */
   done(seq: number): void {
     const entry = this.bySeq.get(seq);
     if (!entry || entry.state === 'done') return;
