@@ -31,7 +31,7 @@ const MAX_PING_PAYLOAD = 125;
  * Bytes ws holds of what the peer sent and ws has not yet delivered as a message: the unparsed
  * rest of the last chunks and the fragments of an unfinished message. ws keeps these in its
  * Receiver and does not publish them; read here only (an upgrade of ws is checked by the budget
- * tests, test/unit/budget.test.ts).
+ * tests, test/integration/budget.test.ts).
  */
 type ReceiverState = { _bufferedBytes?: number; _messageLength?: number; _payloadLength?: number };
 const receiverOf = (ws: WebSocket) => (ws as unknown as { _receiver?: ReceiverState })._receiver;

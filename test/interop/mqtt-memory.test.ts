@@ -63,7 +63,7 @@ async function until(check: () => boolean, ms = 10_000): Promise<void> {
  * what was held before; the highest is `heldPeak`, the last `buffersHeld` (Buffers only). Not RSS:
  * the router runs in this process beside the test's own MQTT.js clients, whose packets (and the
  * garbage both leave until V8 collects it) are in the RSS too; the budget test measures the whole
- * router's RSS in a process of its own (test/e2e/budget.test.ts).
+ * router's RSS in a process of its own (test/integration/budget-process.test.ts).
  */
 async function memoryGrowth(work: () => Promise<void>): Promise<{ heldPeak: number; buffersHeld: number }> {
   const held = () => {

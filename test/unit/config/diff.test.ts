@@ -1,6 +1,6 @@
 // configDiff: what a SIGHUP reload reports, by key path (issue 20 #2: a proper diff, not a whole-JSON compare).
 import { describe, it, expect } from 'vitest';
-import { configDiff } from '../../src/config/diff.js';
+import { configDiff } from '../../../src/config/diff.js';
 
 describe('configDiff (issue 20 #2)', () => {
   it('issue 20 #2: names the key path of each difference, in the file\'s spelling, and no value', () => {

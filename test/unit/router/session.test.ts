@@ -1,6 +1,6 @@
 // Session lifecycle and protocol violations, over a raw in-process wire (no sockets).
 import { describe, it, expect } from 'vitest';
-import { makeRouter, rawWire, HELLO_ALL, join } from '../helpers/core.js';
+import { makeRouter, rawWire, HELLO_ALL, join } from '../../helpers/core.js';
 
 describe('session opening and closing', () => {
   it('WELCOMEs a HELLO with the roles and features the router implements', async () => {

@@ -1,7 +1,7 @@
 // The `serial` section of the config: defaults, and every error at its JSON path.
 import { describe, it, expect } from 'vitest';
-import { parseConfig } from '../../src/config/load.js';
-import { errorsOf } from '../helpers/config.js';
+import { parseConfig } from '../../../src/config/load.js';
+import { errorsOf } from '../../helpers/config.js';
 
 const base = (serial: unknown) => ({
   version: 2,

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { validateClientMessage, ProtocolViolation } from '../../src/wamp/validate.js';
-import { samples } from '../helpers/testsuite.js';
+import { validateClientMessage, ProtocolViolation } from '../../../src/wamp/validate.js';
+import { samples } from '../../helpers/testsuite.js';
 
 // Message types a client sends to a router: the router validates these.
 const CLIENT_TYPES = new Set([1, 3, 5, 6, 8, 16, 32, 34, 48, 49, 64, 66, 70]);

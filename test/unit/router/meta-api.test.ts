@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { makeRouter, join, tick, allowAll } from '../helpers/core.js';
+import { makeRouter, join, tick, allowAll } from '../../helpers/core.js';
 
 describe('meta API: sessions', () => {
   it('counts, lists and describes client sessions (not the router\'s own)', async () => {

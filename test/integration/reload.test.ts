@@ -1,5 +1,5 @@
 // JunctionNode.reload in process (issue 20 #2): realm settings that apply live, and what a reload
-// reports. The same through the CLI and SIGHUP: test/e2e/reload.test.ts.
+// reports. The same through the CLI and SIGHUP: test/integration/reload-sighup.test.ts.
 import { describe, it, expect, afterEach } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { ClientSession, WampError } from '../../src/client/session.js';

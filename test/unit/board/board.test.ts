@@ -3,13 +3,13 @@
 // failing and slow jobs reported and counted, the node keeps running).
 import { describe, it, expect, vi, afterEach } from 'vitest';
 import { cpus } from 'node:os';
-import type { JunctionConfig, RealmConfig, ScheduleConfig, TelemetryConfig } from '../../src/config/types.js';
-import { JunctionNode } from '../../src/node.js';
-import { ClientSession, WampError } from '../../src/client/session.js';
-import { HISTORY_SAMPLES, type BoardSample } from '../../src/board/telemetry.js';
-import { dashboardRole } from '../../src/config/load.js';
-import { log } from '../../src/log.js';
-import { allowAll } from '../helpers/core.js';
+import type { JunctionConfig, RealmConfig, ScheduleConfig, TelemetryConfig } from '../../../src/config/types.js';
+import { JunctionNode } from '../../../src/node.js';
+import { ClientSession, WampError } from '../../../src/client/session.js';
+import { HISTORY_SAMPLES, type BoardSample } from '../../../src/board/telemetry.js';
+import { dashboardRole } from '../../../src/config/load.js';
+import { log } from '../../../src/log.js';
+import { allowAll } from '../../helpers/core.js';
 
 const realm = (): RealmConfig => ({
   name: 'realm1',

@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import {
   getSerializer, serializerFromSubprotocol, serializerFromRawSocketId, subprotocolOf, SERIALIZER_NAMES, type SerializerName,
-} from '../../src/serializers/index.js';
-import { samples } from '../helpers/testsuite.js';
+} from '../../../src/serializers/index.js';
+import { samples } from '../../helpers/testsuite.js';
 
 const json = getSerializer('json');
 const msgpack = getSerializer('msgpack');

@@ -6,13 +6,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseConfig } from '../../src/config/load.js';
-import { filterProblem } from '../../src/config/load-bridges.js';
-import { Outbox } from '../../src/bridges/mqtt/outbox.js';
-import { EchoFilter, topicMatches } from '../../src/bridges/mqtt/echo-filter.js';
-import { errorsOf } from '../helpers/config.js';
+import { parseConfig } from '../../../../src/config/load.js';
+import { filterProblem } from '../../../../src/config/load-bridges.js';
+import { Outbox } from '../../../../src/bridges/mqtt/outbox.js';
+import { EchoFilter, topicMatches } from '../../../../src/bridges/mqtt/echo-filter.js';
+import { errorsOf } from '../../../helpers/config.js';
 
-const TLS = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));
+const TLS = fileURLToPath(new URL('../../../fixtures/tls/', import.meta.url));
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'junction-bridge-config-'));
 

@@ -1,9 +1,9 @@
 // Junction's `telemetry` and `schedules` sections: defaults, and every error named by its JSON path
 // (cron expressions checked at load time with node-cron's parser; realms and roles must exist).
 import { describe, it, expect } from 'vitest';
-import { parseConfig } from '../../src/config/load.js';
-import { boardName, TELEMETRY_DEFAULTS } from '../../src/config/load-board.js';
-import { errorsOf } from '../helpers/config.js';
+import { parseConfig } from '../../../src/config/load.js';
+import { boardName, TELEMETRY_DEFAULTS } from '../../../src/config/load-board.js';
+import { errorsOf } from '../../helpers/config.js';
 
 function base(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {

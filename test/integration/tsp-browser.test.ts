@@ -1,7 +1,7 @@
 // The TSP demo's page in headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core):
 // served by Junction's static web path at /tsp/ with Autobahn|JS's browser build; the test starts
 // a run from the page's controls and watches the best tour length fall and both workers' bars
-// move, then saves test/e2e/artifacts/tsp.png.
+// move, then saves test/integration/artifacts/tsp.png.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Page } from 'playwright-core';
 import { openBrowser, type Browser } from '../helpers/chromium.js';

@@ -1,9 +1,9 @@
 // The `dashboard` web path type: defaults, checks, and what dashboard.json tells the page.
 import { describe, it, expect } from 'vitest';
-import { parseConfig, dashboardRole, monitorRole } from '../../src/config/load.js';
-import { Authorizer } from '../../src/auth/authorizer.js';
-import { DASHBOARD_DIR } from '../../src/transports/dashboard.js';
-import { errorsOf } from '../helpers/config.js';
+import { parseConfig, dashboardRole, monitorRole } from '../../../src/config/load.js';
+import { Authorizer } from '../../../src/auth/authorizer.js';
+import { DASHBOARD_DIR } from '../../../src/transports/dashboard.js';
+import { errorsOf } from '../../helpers/config.js';
 
 const config = (paths: Record<string, unknown>, websocket: Record<string, unknown> = { ws: {} }) => ({
   version: 2,

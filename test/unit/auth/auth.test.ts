@@ -2,17 +2,17 @@
 // the failed-login throttle, on the router core through in-process wires.
 
 import { describe, it, expect, vi } from 'vitest';
-import { log } from '../../src/log.js';
+import { log } from '../../../src/log.js';
 import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
-import type { AuthConfig, RoleConfig } from '../../src/config/types.js';
-import { Router } from '../../src/router/router.js';
-import { LocalConnection } from '../../src/client/local-transport.js';
-import { ClientSession, WampError } from '../../src/client/session.js';
-import type { WampMessage } from '../../src/wamp/message.js';
-import type { Transport } from '../../src/router/transport.js';
-import { craDeriveKey } from '../../src/auth/wampcra.js';
-import { FailureThrottle, peerAddress } from '../../src/auth/throttle.js';
-import { allowAll, join, tick } from '../helpers/core.js';
+import type { AuthConfig, RoleConfig } from '../../../src/config/types.js';
+import { Router } from '../../../src/router/router.js';
+import { LocalConnection } from '../../../src/client/local-transport.js';
+import { ClientSession, WampError } from '../../../src/client/session.js';
+import type { WampMessage } from '../../../src/wamp/message.js';
+import type { Transport } from '../../../src/router/transport.js';
+import { craDeriveKey } from '../../../src/auth/wampcra.js';
+import { FailureThrottle, peerAddress } from '../../../src/auth/throttle.js';
+import { allowAll, join, tick } from '../../helpers/core.js';
 
 const ROLES = { caller: {}, callee: {}, publisher: {}, subscriber: {} };
 
@@ -521,7 +521,7 @@ describe('pattern authorization', () => {
   });
 
   it("issue 19 #6: the dashboard's built-in roles still subscribe to everything the page subscribes to for them", async () => {
-    const { dashboardRole, monitorRole } = await import('../../src/config/load.js');
+    const { dashboardRole, monitorRole } = await import('../../../src/config/load.js');
     const router = routerWith([allowAll('admin'), dashboardRole(), monitorRole()]);
     const [dash, monitor] = await Promise.all([join(router, 'dashboard'), join(router, 'monitor')]);
     // As src/web/dashboard.js subscribes (start()); the page takes a refusal as "fewer events".
@@ -655,7 +655,7 @@ describe('authentication under a flood', () => {
   });
 
   it('issue 19 #8: waiting attempts are served round-robin across addresses, within the per-address and total bounds', async () => {
-    const { AuthenticationGate } = await import('../../src/auth/auth-gate.js');
+    const { AuthenticationGate } = await import('../../../src/auth/auth-gate.js');
     const gate = new AuthenticationGate({ perAddress: 1, total: 2, queuedPerAddress: 2, queuedTotal: 5 });
     const order: string[] = [];
     const finishers: Array<() => void> = [];
@@ -678,8 +678,8 @@ describe('authentication under a flood', () => {
 
 describe('pattern authorization: soundness over a small URI universe', () => {
   it('issue 19 #6: whenever a pattern is allowed, every URI it matches is allowed on its own (random roles and patterns)', async () => {
-    const { Authorizer } = await import('../../src/auth/authorizer.js');
-    const { uriMatches } = await import('../../src/wamp/uri.js');
+    const { Authorizer } = await import('../../../src/auth/authorizer.js');
+    const { uriMatches } = await import('../../../src/wamp/uri.js');
     // Every URI of 1 to 4 components from a small alphabet; 'ab' makes string prefixes cross components.
     const parts = ['a', 'b', 'ab'];
     const universe: string[] = [];

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { makeRouter, join, tick, allowAll } from '../helpers/core.js';
-import { Router } from '../../src/router/router.js';
+import { makeRouter, join, tick, allowAll } from '../../helpers/core.js';
+import { Router } from '../../../src/router/router.js';
 
 describe('event retention', () => {
   it('keeps the last event per topic and delivers it on get_retained, also to prefix and wildcard subscribers', async () => {

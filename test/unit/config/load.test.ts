@@ -9,14 +9,14 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import {
   loadConfigFile, parseConfig, defaultConfig, monitorRole, convertStarredUri, ConfigError,
-} from '../../src/config/load.js';
-import { starterConfig, writeStarter } from '../../src/config/starter.js';
-import { checkConfigFile } from '../../src/config/check.js';
-import { DEFAULT_TRANSPORT_OPTIONS, type JunctionConfig } from '../../src/config/types.js';
-import { DASHBOARD_DIR } from '../../src/transports/dashboard.js';
-import { errorsOf, issuesOf } from '../helpers/config.js';
+} from '../../../src/config/load.js';
+import { starterConfig, writeStarter } from '../../../src/config/starter.js';
+import { checkConfigFile } from '../../../src/config/check.js';
+import { DEFAULT_TRANSPORT_OPTIONS, type JunctionConfig } from '../../../src/config/types.js';
+import { DASHBOARD_DIR } from '../../../src/transports/dashboard.js';
+import { errorsOf, issuesOf } from '../../helpers/config.js';
 
-const FIXTURES = fileURLToPath(new URL('../fixtures/config/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../../fixtures/config/', import.meta.url));
 const CERTS = join(FIXTURES, 'tls', 'certs');
 
 function tmp(prefix: string): string {

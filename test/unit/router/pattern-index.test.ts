@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { PatternIndex } from '../../src/router/pattern-index.js';
+import { PatternIndex } from '../../../src/router/pattern-index.js';
 
 describe('PatternIndex', () => {
   it('picks registrations by the spec precedence: exact, longest prefix, best wildcard', () => {

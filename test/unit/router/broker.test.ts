@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { makeRouter, join, tick, allowAll } from '../helpers/core.js';
+import { makeRouter, join, tick, allowAll } from '../../helpers/core.js';
 
 function collector() {
   const events: Array<{ args: unknown[]; kwargs: any; details: any }> = [];

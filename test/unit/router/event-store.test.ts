@@ -2,12 +2,12 @@
 // (issue 19 #4): retained events in a topic tree with a topic and byte budget, event history with a
 // byte budget, both through a real router and its meta API.
 import { describe, it, expect } from 'vitest';
-import { Router } from '../../src/router/router.js';
-import { EventStore, type StoredEvent } from '../../src/router/event-store.js';
-import { TopicTree } from '../../src/router/topic-tree.js';
-import { uriMatches } from '../../src/wamp/uri.js';
-import type { MatchPolicy, RealmConfig } from '../../src/config/types.js';
-import { allowAll, join, tick } from '../helpers/core.js';
+import { Router } from '../../../src/router/router.js';
+import { EventStore, type StoredEvent } from '../../../src/router/event-store.js';
+import { TopicTree } from '../../../src/router/topic-tree.js';
+import { uriMatches } from '../../../src/wamp/uri.js';
+import type { MatchPolicy, RealmConfig } from '../../../src/config/types.js';
+import { allowAll, join, tick } from '../../helpers/core.js';
 
 const KB = 1024;
 const MIB = 1024 * KB;

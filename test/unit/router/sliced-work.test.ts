@@ -1,7 +1,7 @@
 // The router's deferred work (issue 19 #4): long jobs are cut into slices per event-loop turn, in
 // the order they came, and I/O callbacks run between slices.
 import { describe, it, expect } from 'vitest';
-import { SlicedWork } from '../../src/router/sliced-work.js';
+import { SlicedWork } from '../../../src/router/sliced-work.js';
 
 function busy(ms: number): void {
   const end = performance.now() + ms;

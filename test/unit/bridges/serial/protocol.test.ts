@@ -1,7 +1,7 @@
 // The serial line codec (src/bridges/serial/protocol.ts) under noise: valid lines come out exactly,
 // in order, however the bytes are split; nothing else ever comes out; memory stays bounded.
 import { describe, expect, it } from 'vitest';
-import { LineReader, MAX_JSON_FROM_BOARD, MAX_JSON_TO_BOARD, crc8, encodeLine, parseHello } from '../../src/bridges/serial/protocol.js';
+import { LineReader, MAX_JSON_FROM_BOARD, MAX_JSON_TO_BOARD, crc8, encodeLine, parseHello } from '../../../../src/bridges/serial/protocol.js';
 
 const MAX_JSON = MAX_JSON_TO_BOARD;
 

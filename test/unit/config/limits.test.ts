@@ -2,11 +2,11 @@
 // `send_queue_policy`, `max_messages_per_second`, `max_messages_burst`; an endpoint's
 // `max_connections`; a realm's `max_pending_calls`. Defaults, parsed values, and every error at its path.
 import { describe, it, expect } from 'vitest';
-import { parseConfig, defaultConfig } from '../../src/config/load.js';
-import { DEFAULT_TRANSPORT_OPTIONS, DEFAULT_MAX_PENDING_CALLS } from '../../src/config/types.js';
-import { Realm } from '../../src/router/realm.js';
-import { IdSequence } from '../../src/wamp/ids.js';
-import { errorsOf } from '../helpers/config.js';
+import { parseConfig, defaultConfig } from '../../../src/config/load.js';
+import { DEFAULT_TRANSPORT_OPTIONS, DEFAULT_MAX_PENDING_CALLS } from '../../../src/config/types.js';
+import { Realm } from '../../../src/router/realm.js';
+import { IdSequence } from '../../../src/wamp/ids.js';
+import { errorsOf } from '../../helpers/config.js';
 
 type Raw = any;
 

@@ -4,8 +4,8 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '../../src/config/load.js';
-import { errorsOf } from '../helpers/config.js';
+import { parseConfig } from '../../../src/config/load.js';
+import { errorsOf } from '../../helpers/config.js';
 
 const VAR = 'JUNCTION_TEST_SENSOR_PASSWORD';
 const TICKET = 'workers[0].transports[0].auth.ticket.principals.sensor-1.ticket';

@@ -2,13 +2,13 @@
 // transport's config, and the broker's forwarding of custom PUBLISH attributes.
 import { describe, it, expect } from 'vitest';
 import type { Packet, IPublishPacket } from 'mqtt-packet';
-import { MqttMapping } from '../../src/mqtt/mapping.js';
-import { Outbox } from '../../src/transports/mqtt/outbox.js';
-import { packetBytes } from '../../src/transports/mqtt/packet-bytes.js';
+import { MqttMapping } from '../../../src/mqtt/mapping.js';
+import { Outbox } from '../../../src/transports/mqtt/outbox.js';
+import { packetBytes } from '../../../src/transports/mqtt/packet-bytes.js';
 import * as mqttPacket from 'mqtt-packet';
-import { parseConfig } from '../../src/config/load.js';
-import { makeRouter, join } from '../helpers/core.js';
-import { errorsOf } from '../helpers/config.js';
+import { parseConfig } from '../../../src/config/load.js';
+import { makeRouter, join } from '../../helpers/core.js';
+import { errorsOf } from '../../helpers/config.js';
 
 const MIB = 1024 * 1024;
 const mapping = new MqttMapping({ topicPrefix: 'mqtt.', payload: [{ prefix: '', type: 'native' }, { prefix: 'mqtt.raw.', type: 'passthrough' }] });
