@@ -6,11 +6,11 @@ import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
 import { WebSocket } from 'ws';
 import { createPrivateKey, sign } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { cryptosignVerify } from '../../src/auth/cryptosign.js';
+import { freePort } from '../helpers/free-port.js';
 
 const CLI = fileURLToPath(new URL('../../dist/bin/junction.cjs', import.meta.url));
 
@@ -18,15 +18,6 @@ function run(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   return new Promise((resolve) => {
     execFile(process.execPath, [CLI, ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
     });
   });
 }

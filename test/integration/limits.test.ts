@@ -17,6 +17,7 @@ import type { WampTransportOptions } from '../../src/config/types.js';
 import { TOO_MANY_PENDING_CALLS } from '../../src/router/dealer.js';
 import { SendQueueGuard } from '../../src/transports/limits.js';
 import { SendQueueTotal } from '../../src/transports/send-queue-total.js';
+import { until } from '../helpers/until.js';
 
 const HELLO_DETAILS = { roles: { caller: {}, callee: {}, publisher: {}, subscriber: {} } };
 const EVENT = 36;
@@ -196,14 +197,6 @@ async function stats(admin: ClientSession, id: number): Promise<Record<string, u
   } catch (err) {
     if (err instanceof WampError && err.uri === 'wamp.error.no_such_session') return undefined;
     throw err;
-  }
-}
-
-async function until(condition: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await tick(10);
   }
 }
 

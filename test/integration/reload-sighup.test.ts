@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { connect as mqttConnect, type MqttClient } from 'mqtt';
 import { Board, Cable } from '../helpers/serial.js';
-import { Mosquitto, freePort, MOSQUITTO_PUB, MOSQUITTO_SUB, BRIDGE_USER, BRIDGE_PASSWORD } from '../helpers/mosquitto.js';
+import { freePort } from '../helpers/free-port.js';
+import { Mosquitto, MOSQUITTO_PUB, MOSQUITTO_SUB, BRIDGE_USER, BRIDGE_PASSWORD } from '../helpers/mosquitto.js';
 
 const require = createRequire(import.meta.url);
 const autobahn = require('autobahn');

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
-import { Mosquitto, MOSQUITTO_SUB, freePort } from '../helpers/mosquitto.js';
+import { freePort } from '../helpers/free-port.js';
+import { Mosquitto, MOSQUITTO_SUB } from '../helpers/mosquitto.js';
 import { Board, Cable } from '../helpers/serial.js';
 import { openBrowser, type Browser } from '../helpers/chromium.js';
 

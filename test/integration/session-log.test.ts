@@ -5,6 +5,7 @@ import { WebSocket } from 'ws';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { join, makeRouter } from '../helpers/core.js';
 import { SESSION_LINES_PER_WINDOW } from '../../src/router/session-log.js';
+import { until } from '../helpers/until.js';
 
 /** Log lines written to stdout (info) while `capture` is on. */
 function captureLog() {
@@ -14,11 +15,6 @@ function captureLog() {
     return true;
   });
   return { lines, stop: () => spy.mockRestore() };
-}
-
-async function until(check: () => boolean, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
 }
 
 /** A WebSocket client that joins realm1 and returns its WELCOME details and local port. */

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ListenerConfig } from '../../src/config/types.js';
 import { startTestNode, service, type TestNode } from '../helpers/node.js';
+import { until } from '../helpers/until.js';
 
 const CERTS = fileURLToPath(new URL('../fixtures/config/tls/certs/', import.meta.url));
 const pem = (name: string) => readFileSync(join(CERTS, name), 'utf8');
@@ -29,11 +30,6 @@ async function rawSocketJoin(socket: Socket) {
   socket.write(Buffer.concat([header, hello]));
   await until(() => seen.bytes.length > 8 && seen.bytes.subarray(8).toString().startsWith('[2,'));
   return seen;
-}
-
-async function until(check: () => boolean, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
 }
 
 describe('issue 20 #1: RawSocket connections on shutdown', () => {

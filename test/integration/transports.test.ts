@@ -18,6 +18,8 @@ import type { ListenerConfig, WampServiceConfig, WampTransportOptions } from '..
 import { DEFAULT_TRANSPORT_OPTIONS } from '../../src/config/types.js';
 import type { EncodingCache, SessionFactory, SessionHandle, Transport } from '../../src/router/transport.js';
 import { getSerializer, type SerializerName } from '../../src/serializers/index.js';
+import { tick } from '../helpers/core.js';
+import { until } from '../helpers/until.js';
 
 // ---- fixtures ----
 
@@ -79,16 +81,6 @@ async function listen(config: Partial<ListenerConfig>, factory = new RecordingFa
   await listener.start();
   const address = listener.address();
   return { listener, factory, port: typeof address === 'object' && address ? address.port : 0 };
-}
-
-const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(condition: () => boolean, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await tick(5);
-  }
 }
 
 /** A raw stream client with exact-length reads. */

@@ -16,6 +16,7 @@ import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
 import { MAX_FILTERS_PER_SUBSCRIBE } from '../../src/transports/mqtt/session.js';
 import type { MqttService } from '../../src/transports/mqtt/service.js';
 import { closeAll, stalledMqttSubscriber } from '../helpers/flood.js';
+import { until } from '../helpers/until.js';
 
 const require = createRequire(import.meta.url);
 const autobahn = require('autobahn');
@@ -50,11 +51,6 @@ async function connectMqtt(port: number, options: IClientOptions = {}): Promise<
     client.once('error', reject);
   });
   return client;
-}
-
-async function until(check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check() && Date.now() < deadline) await tick(10);
 }
 
 /**
