@@ -9,8 +9,8 @@ import type { AuthConfig, PermissionConfig, RealmConfig, RoleConfig, WampService
 import { DEFAULT_TRANSPORT_OPTIONS } from '../../src/config/types.js';
 import { log } from '../../src/log.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
-import { WsConn, RawConn, tcp, type FuzzConn } from '../fuzz/clients.js';
-import { captureStderr } from '../fuzz/harness.js';
+import { WsConn, RawConn, tcp, type FuzzConn } from '../helpers/wamp-wire.js';
+import { captureStderr } from '../helpers/capture-log.js';
 
 const HELLO = 1, WELCOME = 2, ABORT = 3, CHALLENGE = 4, AUTHENTICATE = 5, ERROR = 8, PUBLISH = 16, PUBLISHED = 17,
   SUBSCRIBE = 32, SUBSCRIBED = 33, EVENT = 36, CALL = 48, RESULT = 50, REGISTER = 64, REGISTERED = 65, INVOCATION = 68, YIELD = 70;

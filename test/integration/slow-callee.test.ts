@@ -6,7 +6,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { startTestNode, service, type TestNode } from '../helpers/node.js';
 import { allowAll, join, tick } from '../helpers/core.js';
-import { RawConn } from '../fuzz/clients.js';
+import { RawConn } from '../helpers/wamp-wire.js';
 import type { CallQueueConfig, RealmConfig } from '../../src/config/types.js';
 import type { Payload } from '../../src/client/session.js';
 

@@ -1,10 +1,10 @@
-// Socket clients for the fuzz suite and the hostile-user tests: raw WebSocket (ws) and RawSocket
-// (TCP) connections that can send any bytes, decode what the router sends, and wait for it.
+// Raw WAMP connections for the fuzz suite and the hostile-peer tests: WebSocket (ws) and RawSocket
+// (TCP) clients that can send any bytes, decode what the router sends, and wait for it.
 
 import { connect, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import { getSerializer, type Serializer, type SerializerName } from '../../src/serializers/index.js';
-import { T } from './gen.js';
+import { PUBLISH } from '../../src/wamp/message.js';
 
 export const RAW_IDS: Record<SerializerName, number> = { json: 1, msgpack: 2, cbor: 3 };
 
@@ -202,7 +202,7 @@ export function tcp(port: number): Promise<{ socket: Socket; data: () => Buffer;
  * dicts), written by hand: the serializers' own encoders recurse and would overflow the stack here.
  */
 export function deepPublish(name: SerializerName, id: number, depth: number, dicts = false): Buffer {
-  const head = getSerializer(name).encode([T.PUBLISH, id, { acknowledge: true }, 'com.fuzz.deep', [0]]);
+  const head = getSerializer(name).encode([PUBLISH, id, { acknowledge: true }, 'com.fuzz.deep', [0]]);
   if (name === 'json') {
     const open = dicts ? '{"a":'.repeat(depth) + '{}' + '}'.repeat(depth) : '['.repeat(depth) + ']'.repeat(depth);
     const text = head.toString('utf8');
