@@ -73,7 +73,7 @@ export function intersects(a: UriPattern, b: UriPattern): boolean {
 
 /**
  * On every URI of a set both cover, does `winner` take precedence over `other` in the permission
- * lookup (src/router/pattern-index.ts `best`: exact, then the longest prefix, then wildcards)?
+ * lookup (src/wamp/pattern-index.ts `best`: exact, then the longest prefix, then wildcards)?
  * Only cases that hold for the whole set count; others answer false (the other one must allow too).
  */
 export function outranks(winner: UriPattern, other: UriPattern): boolean {

@@ -20,7 +20,7 @@ export interface StarterExample {
 
 /**
  * The starter's commented-out examples. Each one, uncommented, passes `junction check`
- * (test/e2e/init.test.ts): they are what a user copies from.
+ * (test/integration/init.test.ts): they are what a user copies from.
  */
 export const STARTER_EXAMPLES = {
   mqtt: { indent: 6, text: `\

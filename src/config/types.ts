@@ -373,7 +373,7 @@ export const DEFAULT_RETAINED_LIMITS: RetainedLimits = { maxTopics: 10_000, maxB
 export const DEFAULT_HISTORY_MAX_BYTES = 1024 * 1024;
 
 // The memory budget's defaults: together they keep the whole router well under 200 MB on a board
-// whose unit has MemoryMax=256M, whatever peers send (test/e2e/budget.test.ts floods every one).
+// whose unit has MemoryMax=256M, whatever peers send (test/integration/budget-process.test.ts floods every one).
 
 /** Pending calls per session when the realm does not set `max_pending_calls`. */
 export const DEFAULT_MAX_PENDING_CALLS = 1000;

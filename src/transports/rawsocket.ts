@@ -3,16 +3,15 @@
 
 import type { Socket } from 'node:net';
 import type { WampServiceConfig } from '../config/types.js';
-import type { WampMessage } from '../wamp/message.js';
-import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, Transport, TransportInfo } from '../core-boundary.js';
-import { serializerFromRawSocketId, type Serializer } from '../serializers/index.js';
+import type { SessionFactory } from '../core-boundary.js';
+import { serializerFromRawSocketId } from '../serializers/index.js';
 import { ByteQueue } from './byte-queue.js';
 import { KeepAlive } from './keepalive.js';
-import { encodeOnce, WriteBatcher } from './outbound.js';
-import { MessageBudget, MESSAGES_PER_TURN, SendQueueGuard } from './limits.js';
-import { IncomingBudget, type IncomingHolder } from './incoming-budget.js';
+import { MESSAGES_PER_TURN } from './limits.js';
+import { IncomingBudget } from './incoming-budget.js';
 import { SendQueueTotal } from './send-queue-total.js';
 import { describePeer } from './peer.js';
+import { SocketTransport } from './socket-transport.js';
 import { log } from '../log.js';
 
 /** First byte of a RawSocket handshake; no HTTP request starts with it, so a port can serve both. */
@@ -29,8 +28,6 @@ export const ERR_MAX_CONNECTIONS = 4;
 
 /** The largest frame payload: 2^24 bytes, which needs the header's X bit. */
 export const MAX_FRAME_LENGTH = 2 ** 24;
-/** How long a connection we end may take to close before it is destroyed. */
-const CLOSE_GRACE_MS = 2000;
 /** On shutdown, how long queued bytes may take to leave before the connection is reset. */
 const FLUSH_BEFORE_RESET_MS = 300;
 
@@ -52,50 +49,31 @@ export function frameHeader(type: number, length: number): Buffer {
   return header;
 }
 
-export class RawSocketTransport implements Transport, IncomingHolder {
-  info: TransportInfo;
+export class RawSocketTransport extends SocketTransport {
   private readonly queue = new ByteQueue();
-  private serializer: Serializer | undefined;
-  private session: SessionHandle | undefined;
-  /** Largest message the peer accepts (from its handshake). */
-  private peerMaxLength = 0;
   /** Largest message we accept: exactly what our handshake reply announces. */
   private readonly maxLength: number;
-  private readonly keepAlive: KeepAlive;
+  protected readonly keepAlive: KeepAlive;
   private handshakeTimer: NodeJS.Timeout | undefined;
-  /** No more reading or sending: closing, closed, or framing broken. */
-  private closed = false;
-  private readonly batcher: WriteBatcher;
-  private readonly guard: SendQueueGuard;
-  /** Incoming message budget (max_messages_per_second); undefined = no limit. */
-  private readonly budget: MessageBudget | undefined;
   /** Set while reading is paused because the budget is spent. */
   private throttleTimer: NodeJS.Timeout | undefined;
   /** Reading is paused: the budget is spent, or this turn's share of messages is handled (MESSAGES_PER_TURN). */
   private readingPaused = false;
-  /** Bytes read before the session was established (max_unauthenticated_bytes). */
-  private unauthenticatedBytes = 0;
-  heldBytes = 0;
 
   constructor(
-    private readonly socket: Socket,
-    private readonly service: WampServiceConfig,
+    socket: Socket,
+    service: WampServiceConfig,
     private readonly factory: SessionFactory,
-    private readonly incoming: IncomingBudget = new IncomingBudget(),
+    incoming: IncomingBudget = new IncomingBudget(),
     sendQueues: SendQueueTotal = new SendQueueTotal(),
   ) {
-    this.maxLength = 2 ** (9 + lengthExponent(service.options.maxMessageSize));
-    this.guard = new SendQueueGuard(service.options, this, sendQueues);
-    this.guard.watch(socket);
-    this.batcher = new WriteBatcher(socket, this.guard);
-    this.budget = MessageBudget.of(service.options);
-    socket.setNoDelay?.(true);
-    this.info = {
+    super(socket, service, incoming, sendQueues, {
       type: 'rawsocket',
-      serializer: '',
+      serializer: '', // until the handshake picks one
       peer: describePeer(socket),
       tls: (socket as Socket & { encrypted?: boolean }).encrypted === true,
-    };
+    });
+    this.maxLength = 2 ** (9 + lengthExponent(service.options.maxMessageSize));
     const { autoPingInterval, autoPingTimeout, openHandshakeTimeout } = service.options;
     this.keepAlive = new KeepAlive(autoPingInterval, autoPingTimeout, () => this.writeFrame(FRAME_PING, EMPTY), () => {
       log.info(`rawsocket ${this.info.peer}: no PONG within ${autoPingTimeout} ms, dropping`);
@@ -112,28 +90,13 @@ export class RawSocketTransport implements Transport, IncomingHolder {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
-    if (this.unauthenticated) {
-      this.unauthenticatedBytes += chunk.length;
-      const limit = this.service.options.maxUnauthenticatedBytes;
-      if (this.unauthenticatedBytes > limit) return this.fail(`more than ${limit} bytes before the session was established (max_unauthenticated_bytes)`);
+    if (this.unauthenticated && this.pastUnauthenticatedLimit(chunk.length)) {
+      return this.fail(`more than ${this.service.options.maxUnauthenticatedBytes} bytes before the session was established (max_unauthenticated_bytes)`);
     }
     this.queue.push(chunk);
     if (!this.serializer && !this.handshake()) return;
     if (!this.readingPaused) this.readFrames();
     this.incoming.hold(this, this.closed ? 0 : this.queue.length);
-  }
-
-  get unauthenticated(): boolean {
-    return this.session?.established !== true;
-  }
-
-  get description(): string {
-    return `rawsocket ${this.info.peer}`;
-  }
-
-  /** Unfinished messages hold more than max_incoming_bytes, all connections together: ended at once, as a slow consumer is. */
-  dropForBudget(): void {
-    this.dropSlowConsumer();
   }
 
   /** The message budget is spent: stop reading until it refills (the frames already in stay queued). */
@@ -189,9 +152,7 @@ export class RawSocketTransport implements Transport, IncomingHolder {
 
   /** Error reply (the low nibble 0 marks it), then close. */
   private refuse(code: number): false {
-    this.closed = true;
-    this.socket.end(Buffer.from([RAWSOCKET_MAGIC, code << 4, 0, 0]));
-    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+    this.closeGracefully(() => this.socket.end(Buffer.from([RAWSOCKET_MAGIC, code << 4, 0, 0])));
     return false;
   }
 
@@ -247,37 +208,16 @@ export class RawSocketTransport implements Transport, IncomingHolder {
     if (payload.length > 0) this.socket.write(payload);
   }
 
-  send(message: WampMessage, cache?: EncodingCache): boolean {
-    if (this.closed || !this.serializer || this.socket.destroyed) return true;
-    const backlog = this.socket.writableLength;
-    if (backlog > this.guard.threshold && this.guard.over(message[0] as number, backlog, this.session)) return true;
-    const encoded = encodeOnce(this.serializer, message, cache, this.info.peer);
-    if (encoded === undefined || encoded.length > this.peerMaxLength) return false;
+  protected writeMessage(encoded: Buffer): void {
     this.writeFrame(FRAME_MESSAGE, encoded);
-    return true;
   }
 
-  /** The send queue is over its limit and the policy says go (SendQueueGuard). */
-  dropSlowConsumer(): void {
-    this.closed = true;
-    this.keepAlive.stop();
+  protected terminate(): void {
     this.socket.destroy();
   }
 
-  sendQueue(): SendQueueStats {
-    return this.guard.stats(this.socket.writableLength);
-  }
-
-  sendBacklogged(): boolean {
-    return this.socket.writableLength > this.guard.limit;
-  }
-
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.keepAlive.stop();
-    this.socket.end(); // after what is queued
-    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+    this.closeGracefully(() => this.socket.end()); // after what is queued
   }
 
   /**

@@ -5,13 +5,12 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { WampServiceConfig } from '../config/types.js';
-import type { WampMessage } from '../wamp/message.js';
-import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, Transport, TransportInfo } from '../core-boundary.js';
+import type { SessionFactory, SessionHandle } from '../core-boundary.js';
 import { serializerFromSubprotocol, subprotocolOf, type Serializer } from '../serializers/index.js';
 import { KeepAlive } from './keepalive.js';
-import { encodeOnce, WriteBatcher } from './outbound.js';
-import { MessageBudget, MESSAGES_PER_TURN, SendQueueGuard } from './limits.js';
-import { IncomingBudget, type IncomingHolder } from './incoming-budget.js';
+import { MESSAGES_PER_TURN } from './limits.js';
+import { IncomingBudget } from './incoming-budget.js';
+import { SocketTransport } from './socket-transport.js';
 import { SendQueueTotal } from './send-queue-total.js';
 import { describePeer } from './peer.js';
 import { rejectUpgrade } from './http.js';
@@ -19,8 +18,6 @@ import { log } from '../log.js';
 
 const TEXT = { binary: false };
 const BINARY = { binary: true };
-/** How long a close handshake may take before the socket is dropped. */
-const CLOSE_GRACE_MS = 2000;
 /** WebSocket close codes (RFC 6455 7.4.1). */
 const NORMAL_CLOSURE = 1000;
 const GOING_AWAY = 1001;
@@ -31,7 +28,7 @@ const MAX_PING_PAYLOAD = 125;
  * Bytes ws holds of what the peer sent and ws has not yet delivered as a message: the unparsed
  * rest of the last chunks and the fragments of an unfinished message. ws keeps these in its
  * Receiver and does not publish them; read here only (an upgrade of ws is checked by the budget
- * tests, test/unit/budget.test.ts).
+ * tests, test/integration/budget.test.ts).
  */
 type ReceiverState = { _bufferedBytes?: number; _messageLength?: number; _payloadLength?: number };
 const receiverOf = (ws: WebSocket) => (ws as unknown as { _receiver?: ReceiverState })._receiver;
@@ -46,16 +43,12 @@ function announcedByReceiver(ws: WebSocket): number {
   return receiverOf(ws)?._payloadLength ?? 0;
 }
 
-export class WebSocketTransport implements Transport, IncomingHolder {
-  readonly info: TransportInfo;
-  private readonly session: SessionHandle;
-  private readonly keepAlive: KeepAlive;
-  private closed = false;
-  private readonly batcher: WriteBatcher;
-  private readonly socket: Socket;
-  private readonly guard: SendQueueGuard;
-  /** Incoming message budget (max_messages_per_second); undefined = no limit. */
-  private readonly budget: MessageBudget | undefined;
+export class WebSocketTransport extends SocketTransport {
+  protected declare session: SessionHandle;
+  protected declare serializer: Serializer;
+  protected readonly keepAlive: KeepAlive;
+  /** A text frame for JSON, a binary frame for MessagePack and CBOR. */
+  private readonly frame: { binary: boolean };
   /**
    * While the budget is spent, or this turn's share of messages is handled: messages ws had already
    * parsed from the last chunk read, as (data, isBinary) pairs, handled as tokens refill and over
@@ -65,33 +58,28 @@ export class WebSocketTransport implements Transport, IncomingHolder {
   private heldNext = 0;
   /** Messages handled since the last chunk arrived. */
   private turnMessages = 0;
-  /** Bytes read off the socket before the session was established (max_unauthenticated_bytes). */
-  private unauthenticatedBytes = 0;
-  heldBytes = 0;
 
   constructor(
     private readonly ws: WebSocket,
-    private readonly serializer: Serializer,
-    private readonly service: WampServiceConfig,
+    serializer: Serializer,
+    service: WampServiceConfig,
     factory: SessionFactory,
     request: IncomingMessage,
-    private readonly incoming: IncomingBudget = new IncomingBudget(),
+    incoming: IncomingBudget = new IncomingBudget(),
     sendQueues: SendQueueTotal = new SendQueueTotal(),
   ) {
     const socket = request.socket as Socket & { encrypted?: boolean };
-    socket.setNoDelay(true);
-    this.socket = socket;
-    this.guard = new SendQueueGuard(service.options, this, sendQueues);
-    this.guard.watch(socket);
-    this.batcher = new WriteBatcher(socket, this.guard);
-    this.budget = MessageBudget.of(service.options);
-    this.info = {
+    super(socket, service, incoming, sendQueues, {
       type: 'websocket',
       serializer: serializer.name,
       peer: describePeer(socket),
       protocol: ws.protocol,
       tls: socket.encrypted === true,
-    };
+    });
+    this.serializer = serializer;
+    this.frame = serializer.binary ? BINARY : TEXT;
+    // Our own maxMessageSize stands for the peer's limit, which WebSocket does not announce.
+    this.peerMaxLength = service.options.maxMessageSize;
     const { autoPingInterval, autoPingTimeout, autoPingSize } = service.options;
     const pingPayload = Buffer.alloc(Math.max(0, Math.min(autoPingSize, MAX_PING_PAYLOAD)));
     this.keepAlive = new KeepAlive(autoPingInterval, autoPingTimeout, () => ws.ping(pingPayload), () => {
@@ -124,29 +112,15 @@ export class WebSocketTransport implements Transport, IncomingHolder {
   private onSocketData(chunk: Buffer): void {
     if (this.closed) return;
     if (this.unauthenticated) {
-      this.unauthenticatedBytes += chunk.length;
       const limit = this.service.options.maxUnauthenticatedBytes;
       // A frame announced longer is refused at once, as on RawSocket and MQTT.
-      if (this.unauthenticatedBytes > limit || announcedByReceiver(this.ws) > limit) {
+      if (this.pastUnauthenticatedLimit(chunk.length) || announcedByReceiver(this.ws) > limit) {
         log.info(`websocket ${this.info.peer}: dropped: more than ${limit} bytes before the session was established (max_unauthenticated_bytes)`);
         this.dropForBudget();
         return;
       }
     }
     this.incoming.hold(this, heldByReceiver(this.ws));
-  }
-
-  get unauthenticated(): boolean {
-    return !this.session.established;
-  }
-
-  get description(): string {
-    return `websocket ${this.info.peer}`;
-  }
-
-  /** The peer sends more than the router will hold: ended at once, unflushed, as a slow consumer is. */
-  dropForBudget(): void {
-    this.dropSlowConsumer();
   }
 
   private onMessage(data: RawData, isBinary: boolean): void {
@@ -210,48 +184,22 @@ export class WebSocketTransport implements Transport, IncomingHolder {
     this.session.receive(message);
   }
 
-  send(message: WampMessage, cache?: EncodingCache): boolean {
-    if (this.closed) return true;
-    const backlog = this.socket.writableLength;
-    if (backlog > this.guard.threshold && this.guard.over(message[0] as number, backlog, this.session)) return true;
-    const encoded = encodeOnce(this.serializer, message, cache, this.info.peer);
-    // Our own maxMessageSize stands for the peer's limit, which WebSocket does not announce.
-    if (encoded === undefined || encoded.length > this.service.options.maxMessageSize) return false;
+  protected writeMessage(encoded: Buffer): void {
     this.batcher.hold();
-    this.ws.send(encoded, this.serializer.binary ? BINARY : TEXT);
-    return true;
+    this.ws.send(encoded, this.frame);
   }
 
-  /** The send queue is over its limit and the policy says go (SendQueueGuard). */
-  dropSlowConsumer(): void {
-    this.closed = true;
-    this.keepAlive.stop();
+  protected terminate(): void {
     this.ws.terminate();
   }
 
-  sendQueue(): SendQueueStats {
-    return this.guard.stats(this.socket.writableLength);
-  }
-
-  sendBacklogged(): boolean {
-    return this.socket.writableLength > this.guard.limit;
-  }
-
   close(): void {
-    this.closeWith(NORMAL_CLOSURE);
+    this.closeGracefully(() => this.ws.close(NORMAL_CLOSURE));
   }
 
   /** Router shutdown: 1001 "going away", which browsers and Autobahn report as a clean close they retry after. */
   goAway(): void {
-    this.closeWith(GOING_AWAY, 'router restarting');
-  }
-
-  private closeWith(code: number, reason?: string): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.keepAlive.stop();
-    this.ws.close(code, reason);
-    setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
+    this.closeGracefully(() => this.ws.close(GOING_AWAY, 'router restarting'));
   }
 }
 

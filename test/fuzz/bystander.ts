@@ -3,7 +3,7 @@
 // `bystander.tick`, and every `intervalMs` calls its own procedure and publishes an event to itself.
 // Every call must come back with its argument, every acknowledged publication must arrive as an event.
 
-import { WsConn } from './clients.js';
+import { WsConn } from '../helpers/wamp-wire.js';
 
 export class Bystander {
   private request = 0;

@@ -19,7 +19,8 @@ import {
   Rng, FUZZ_SEED, FUZZ_INPUTS, T, CLIENT_TYPES, HELLO_DETAILS, validMessage, mutate, isProtocolViolation, repliesTo,
   wellFormedFromRouter, type MessageContext, type SessionPhase, type ValueOptions, ALL_VALUES,
 } from './gen.js';
-import { FUZZ_REALM, Failures, show, watchUncaught, captureStderr, Counts } from './harness.js';
+import { FUZZ_REALM, Failures, show, watchUncaught, Counts } from './harness.js';
+import { captureStderr } from '../helpers/capture-log.js';
 
 /** A transport that records what the router sends; closing it tells the session, as a socket would. */
 /**

@@ -1,5 +1,5 @@
-// Shared pieces of the fuzz suite: the realm the fuzzer attacks, failure collection, watchers for
-// uncaught errors and for the router's "internal error" log lines, and the per-target counters.
+// Shared pieces of the fuzz suite: the realm the fuzzer attacks, failure collection, a watcher for
+// uncaught errors, and the per-target counters. (The router's log lines: test/helpers/capture-log.ts.)
 
 import type { RealmConfig, RoleConfig, PermissionConfig } from '../../src/config/types.js';
 import { FUZZ_SEED } from './gen.js';
@@ -77,31 +77,6 @@ export function watchUncaught(): { errors: string[]; stop(): void } {
       process.off('unhandledRejection', onRejection);
     },
   };
-}
-
-/**
- * The router's log lines (src/log.ts: warn and error on stderr, info and debug on stdout), counted
- * and kept out of the test output: a fuzz run makes tens of thousands of protocol-violation
- * warnings. ERROR lines and lines matching `keep` are kept (the first 2000).
- */
-export function captureStderr(keep: RegExp = /$^/): { lines: string[]; counts: Map<string, number>; restore(): void } {
-  const lines: string[] = [];
-  const counts = new Map<string, number>();
-  const restores = [process.stderr, process.stdout].map((stream) => {
-    const original = stream.write.bind(stream);
-    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-      const level = /^\S+Z (DEBUG|INFO|WARN|ERROR) /.exec(text)?.[1];
-      if (level) {
-        counts.set(level, (counts.get(level) ?? 0) + 1);
-        if ((level === 'ERROR' || keep.test(text)) && lines.length < 2000) lines.push(text.trimEnd());
-        return true;
-      }
-      return (original as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof stream.write;
-    return () => { stream.write = original; };
-  });
-  return { lines, counts, restore: () => restores.forEach((r) => r()) };
 }
 
 export class Counts {

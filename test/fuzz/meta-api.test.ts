@@ -21,7 +21,8 @@ import { BridgeMetaApi } from '../../src/mqtt/bridge/meta.js';
 import { Telemetry } from '../../src/board/telemetry.js';
 import { log } from '../../src/log.js';
 import { Rng, FUZZ_SEED, FUZZ_INPUTS, hostileValue, randomString, ALL_VALUES } from './gen.js';
-import { FUZZ_REALM, Failures, show, watchUncaught, captureStderr, Counts } from './harness.js';
+import { FUZZ_REALM, Failures, show, watchUncaught, Counts } from './harness.js';
+import { captureStderr } from '../helpers/capture-log.js';
 
 const CALLS = Math.max(2000, Math.round(FUZZ_INPUTS * 0.05));
 /** Calls in flight at once from the fuzzing session. */

@@ -6,7 +6,7 @@
 // sequence numbers count.
 
 import mqtt, { type MqttClient } from 'mqtt';
-import { WsConn } from './clients.js';
+import { WsConn } from '../helpers/wamp-wire.js';
 
 export class MqttBystander {
   private timer: NodeJS.Timeout | undefined;

@@ -17,8 +17,9 @@ import {
   Rng, FUZZ_SEED, FUZZ_INPUTS, T, CLIENT_TYPES, HELLO_DETAILS, validMessage, mutate, isProtocolViolation, repliesTo,
   wellFormedFromRouter, type MessageContext, type SessionPhase, type ValueOptions, ALL_VALUES,
 } from './gen.js';
-import { FUZZ_REALM, Failures, show, watchUncaught, captureStderr, Counts } from './harness.js';
-import { WsConn, RawConn, header, tcp, deepPublish, type FuzzConn } from './clients.js';
+import { FUZZ_REALM, Failures, show, watchUncaught, Counts } from './harness.js';
+import { captureStderr } from '../helpers/capture-log.js';
+import { WsConn, RawConn, header, tcp, deepPublish, type FuzzConn } from '../helpers/wamp-wire.js';
 import { Bystander } from './bystander.js';
 
 const MAX_MESSAGE = 64 * 1024;

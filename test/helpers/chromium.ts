@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('../e2e/artifacts/', import.meta.url));
+const ARTIFACTS = fileURLToPath(new URL('../integration/artifacts/', import.meta.url));
 // Flags known to work on this kind of machine (closed network: no background connections).
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync'];
@@ -17,7 +17,7 @@ export interface Browser {
   page: Page;
   /** Uncaught page errors and console errors, in order. */
   pageErrors: string[];
-  /** Saves a full-page screenshot as test/e2e/artifacts/<name>.png. */
+  /** Saves a full-page screenshot as test/integration/artifacts/<name>.png. */
   screenshot(name: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-// Hostile and heavy peers for the whole-router budget tests (test/e2e/budget.test.ts): half-sent
+// Hostile and heavy peers for the whole-router budget tests (test/integration/budget-process.test.ts): half-sent
 // messages before authentication on each transport, idle connections, MQTT clients that stop
 // reading. Raw sockets where a real client would not misbehave; mqtt-packet builds MQTT packets.
 

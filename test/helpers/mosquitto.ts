@@ -5,7 +5,7 @@
 
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect as tcpConnect, createServer } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,18 +15,6 @@ export const MOSQUITTO_SUB = '/usr/bin/mosquitto_sub';
 const MOSQUITTO_PASSWD = '/usr/bin/mosquitto_passwd';
 export const BRIDGE_USER = 'bridge';
 export const BRIDGE_PASSWORD = 'bridge-secret';
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export class Mosquitto {
   readonly dir = mkdtempSync(join(tmpdir(), 'junction-mosquitto-'));

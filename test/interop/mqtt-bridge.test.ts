@@ -12,9 +12,11 @@ import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { connect as mqttConnect, type MqttClient, type IClientOptions } from 'mqtt';
 import { startTestNode, type TestNode } from '../helpers/node.js';
-import { Mosquitto, freePort, MOSQUITTO_PUB, MOSQUITTO_SUB, BRIDGE_USER, BRIDGE_PASSWORD } from '../helpers/mosquitto.js';
+import { freePort } from '../helpers/free-port.js';
+import { Mosquitto, MOSQUITTO_PUB, MOSQUITTO_SUB, BRIDGE_USER, BRIDGE_PASSWORD } from '../helpers/mosquitto.js';
 import type { MqttBridgeConfig } from '../../src/config/types.js';
 import { ClientSession } from '../../src/client/session.js';
+import { until } from '../helpers/until.js';
 
 const require = createRequire(import.meta.url);
 const autobahn = require('autobahn');
@@ -70,14 +72,6 @@ async function mqttClient(url: string, options: IClientOptions = {}): Promise<Mq
   return client;
 }
 
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 function run(cmd: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { timeout: 15_000 }, (err, _stdout, stderr) => (err ? reject(new Error(`${cmd}: ${err.message} ${stderr}`)) : resolve()));
@@ -115,7 +109,7 @@ describe('MQTT bridge with mosquitto', () => {
     nodes.push(node);
     wampSession = await wamp(node.port);
     await wampSession.subscribe('junction.bridge.mqtt.on_state', (args: any[]) => { states.push([args[0], args[1]]); });
-    await waitFor('the bridges to connect', async () => (await state(wampSession, 'main'))['connected'] === true && (await state(wampSession, 'v4'))['connected'] === true);
+    await until(async () => (await state(wampSession, 'main'))['connected'] === true && (await state(wampSession, 'v4'))['connected'] === true, 30_000, 'the bridges to connect');
   });
 
   it('lists its bridges and shows their state in the meta API', async () => {
@@ -139,7 +133,7 @@ describe('MQTT bridge with mosquitto', () => {
     await pub('sensors/kitchen/temp', '{"args":[21.5],"kwargs":{"unit":"C"}}', 1);
     await pub('tele/plug1/STATE', '{"POWER":"ON"}', 0);
     await pub('sensors/hall/raw', 'not json', 2);
-    await waitFor('3 events', () => events.length >= 3 && viaAutobahn.length >= 1);
+    await until(() => events.length >= 3 && viaAutobahn.length >= 1, 30_000, '3 events');
     expect(viaAutobahn).toEqual([{ args: [21.5], kwargs: { unit: 'C' } }]);
     const byTopic = (t: string) => events.find((e) => e.details.topic === t)!;
     expect(byTopic('sensors.kitchen.temp').args).toEqual([21.5]);
@@ -153,21 +147,21 @@ describe('MQTT bridge with mosquitto', () => {
 
     // A retained MQTT message becomes a retained WAMP event; an empty retained one clears it.
     await pub('sensors/door', '"open"', 1, '-r');
-    await waitFor('the retained event', () => events.some((e) => e.details.topic === 'sensors.door'));
+    await until(() => events.some((e) => e.details.topic === 'sensors.door'), 30_000, 'the retained event');
     const late: any[] = [];
     const other = await ClientSession.connect(node.node.router, { realm: 'realm1', role: 'anonymous' });
     await other.subscribe('sensors.door', (args, _k, details) => { late.push({ args, details }); }, { get_retained: true });
-    await waitFor('the retained event for a late subscriber', () => late.length === 1);
+    await until(() => late.length === 1, 30_000, 'the retained event for a late subscriber');
     expect(late[0]).toMatchObject({ args: ['open'], details: { retained: true, _mqtt_topic: 'sensors/door' } });
     await pub('sensors/door', '', 1, '-r');
-    await waitFor('the clearing event', () => late.length === 2);
+    await until(() => late.length === 2, 30_000, 'the clearing event');
     const third = await ClientSession.connect(node.node.router, { realm: 'realm1', role: 'anonymous' });
     const later: any[] = [];
     await third.subscribe('sensors.door', (args) => { later.push(args); }, { get_retained: true });
     // A fence through the same path: once it arrived, a retained event would have arrived before it.
     await third.subscribe('sensors.fence', (args) => { later.push(args); });
     await pub('sensors/fence', '1', 1);
-    await waitFor('the fence', () => later.length >= 1);
+    await until(() => later.length >= 1, 30_000, 'the fence');
     expect(later).toEqual([[1]]);
   });
 
@@ -177,10 +171,10 @@ describe('MQTT bridge with mosquitto', () => {
     children.push(sub);
     sub.stdout!.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
     // mosquitto_sub says nothing when subscribed: probe through the broker until it prints.
-    await waitFor('mosquitto_sub to be subscribed', async () => {
+    await until(async () => {
       await run(MOSQUITTO_PUB, ['-h', '127.0.0.1', '-p', String(mosquitto.port), '-t', 'cmd/probe', '-m', 'probe']);
       return lines.includes('cmd/probe probe');
-    });
+    }, 30_000, 'mosquitto_sub to be subscribed');
     const client = await mqttClient(mosquitto.url, { protocolVersion: 5 });
     const got: Array<{ topic: string; payload: string; qos: number }> = [];
     client.on('message', (topic, payload, packet) => { if (topic !== 'cmd/probe') got.push({ topic, payload: payload.toString(), qos: packet.qos }); });
@@ -188,7 +182,7 @@ describe('MQTT bridge with mosquitto', () => {
 
     wampSession.publish('cmd.light.on', [{ level: 80 }], {}, { _mqtt_qos: 1 });
     wampSession.publish('cmd.light.set', [1, 2], { fade: true });
-    await waitFor('both messages at both subscribers', () => got.length >= 2 && lines.filter((l) => !l.startsWith('cmd/probe')).length >= 2);
+    await until(() => got.length >= 2 && lines.filter((l) => !l.startsWith('cmd/probe')).length >= 2, 30_000, 'both messages at both subscribers');
     expect(lines.filter((l) => !l.startsWith('cmd/probe'))).toEqual(['cmd/light/on {"level":80}', 'cmd/light/set {"args":[1,2],"kwargs":{"fade":true}}']);
     expect(got).toEqual([
       { topic: 'cmd/light/on', payload: '{"level":80}', qos: 1 },
@@ -205,7 +199,7 @@ describe('MQTT bridge with mosquitto', () => {
     const before = (await state(wampSession, 'main'))['connects'];
     wampSession.publish('cmd.props.big', [1], {}, { _mqtt_content_type: 'x'.repeat(70_000), _mqtt_qos: 1 });
     wampSession.publish('cmd.props.after', [2], {}, { _mqtt_content_type: 'text/plain', _mqtt_qos: 1 });
-    await waitFor('both messages at the broker', () => got.length >= 2, 10_000);
+    await until(() => got.length >= 2, 10_000, 'both messages at the broker');
     expect(got).toEqual([{ topic: 'cmd/props/big', contentType: undefined }, { topic: 'cmd/props/after', contentType: 'text/plain' }]);
     expect((await state(wampSession, 'main'))['connects']).toBe(before);
   });
@@ -221,18 +215,18 @@ describe('MQTT bridge with mosquitto', () => {
 
     // MQTT → WAMP: the bridge must not publish it back to the broker.
     await run(MOSQUITTO_PUB, ['-h', '127.0.0.1', '-p', String(mosquitto.port), '-t', 'loop/a', '-q', '1', '-m', '1']);
-    await waitFor('loop.a in WAMP', () => wampSeen.length === 1);
+    await until(() => wampSeen.length === 1, 30_000, 'loop.a in WAMP');
     // Fence: a WAMP publication after it takes the same way to the broker; a copy of loop/a sent
     // back by the bridge would reach the MQTT subscriber before it.
     publisher.publish('loop.fence1', ['f1']);
-    await waitFor('fence 1 at the MQTT subscriber', () => mqttSeen.includes('loop/fence1 "f1"'));
+    await until(() => mqttSeen.includes('loop/fence1 "f1"'), 30_000, 'fence 1 at the MQTT subscriber');
 
     // WAMP → MQTT: the broker must not send it back to the bridge (No Local).
     publisher.publish('loop.b', [2]);
-    await waitFor('loop/b at the MQTT subscriber', () => mqttSeen.includes('loop/b 2'));
+    await until(() => mqttSeen.includes('loop/b 2'), 30_000, 'loop/b at the MQTT subscriber');
     // Fence: an MQTT message published after it reaches the bridge after any copy of loop/b would.
     await run(MOSQUITTO_PUB, ['-h', '127.0.0.1', '-p', String(mosquitto.port), '-t', 'loop/fence2', '-q', '1', '-m', '3']);
-    await waitFor('fence 2 in WAMP', () => wampSeen.some((s) => s.startsWith('loop.fence2')));
+    await until(() => wampSeen.some((s) => s.startsWith('loop.fence2')), 30_000, 'fence 2 in WAMP');
 
     expect(mqttSeen).toEqual(['loop/a 1', 'loop/fence1 "f1"', 'loop/b 2', 'loop/fence2 3']);
     expect(wampSeen).toEqual(['loop.a [1]', 'loop.fence1 ["f1"]', 'loop.b [2]', 'loop.fence2 [3]']);
@@ -249,12 +243,12 @@ describe('MQTT bridge with mosquitto', () => {
 
     publisher.publish('loop4.b', [2]);
     publisher.publish('loop4.b', [2]); // the same message twice: both must arrive, once each
-    await waitFor('loop4/b twice at the MQTT subscriber', () => mqttSeen.filter((m) => m === 'loop4/b 2').length === 2);
+    await until(() => mqttSeen.filter((m) => m === 'loop4/b 2').length === 2, 30_000, 'loop4/b twice at the MQTT subscriber');
     await run(MOSQUITTO_PUB, ['-h', '127.0.0.1', '-p', String(mosquitto.port), '-t', 'loop4/fence', '-q', '1', '-m', '3']);
-    await waitFor('the fence in WAMP', () => wampSeen.some((s) => s.startsWith('loop4.fence')));
+    await until(() => wampSeen.some((s) => s.startsWith('loop4.fence')), 30_000, 'the fence in WAMP');
     // Someone else publishing the very same bytes on the broker is not taken for an echo.
     await run(MOSQUITTO_PUB, ['-h', '127.0.0.1', '-p', String(mosquitto.port), '-t', 'loop4/b', '-q', '1', '-m', '2']);
-    await waitFor('the outside loop4/b in WAMP', () => wampSeen.length >= 4);
+    await until(() => wampSeen.length >= 4, 30_000, 'the outside loop4/b in WAMP');
     expect(wampSeen).toEqual(['loop4.b [2]', 'loop4.b [2]', 'loop4.fence [3]', 'loop4.b [2]']);
     expect(await state(wampSession, 'v4')).toMatchObject({ protocol_version: 4, connected: true, messages_in: 2, dropped: 0 });
   });
@@ -293,13 +287,13 @@ describe('MQTT bridge with mosquitto', () => {
         publisher.publish('stream.seq', [seq], {}, { _mqtt_qos: 1 });
       }
     })();
-    await waitFor('the kill', () => killed !== undefined, 120_000);
+    await until(() => killed !== undefined, 120_000, 'the kill');
     await killed;
     await publishing;
-    await waitFor('every publication at the bridge', async () => {
+    await until(async () => {
       const s = await state(wampSession, 'main');
       return s['connected'] === false && s['messages_out'] - outBefore + s['buffered'] >= STREAM;
-    }, 60_000);
+    }, 60_000, 'every publication at the bridge');
     const down = await state(wampSession, 'main');
     expect(down).toMatchObject({ connected: false, dropped: 0 });
     expect(down['buffered']).toBeGreaterThanOrEqual(STREAM * 0.6);
@@ -310,10 +304,10 @@ describe('MQTT bridge with mosquitto', () => {
     await afterRestart;
     expect((await state(wampSession, 'main'))['connected']).toBe(false); // still kept out
     mosquitto.gate(true);
-    await waitFor('the bridge to deliver its buffer', async () => (await state(wampSession, 'main'))['buffered'] === 0, 120_000);
+    await until(async () => (await state(wampSession, 'main'))['buffered'] === 0, 120_000, 'the bridge to deliver its buffer');
     // A fence after the stream: once it arrived, everything before it has.
     publisher.publish('stream.fence', [], {}, { _mqtt_qos: 1 });
-    await waitFor('the fence', () => fenced);
+    await until(() => fenced, 30_000, 'the fence');
 
     // At-least-once: a message the broker took but had not acknowledged when it died is sent again;
     // apart from such repeats (at most the bridge's in-flight window) every number arrives once, in order.
@@ -344,10 +338,10 @@ describe('MQTT bridge buffering while the broker is away', () => {
     const session = await wamp(node.port);
     for (let seq = 1; seq <= 80; seq++) session.publish('small.seq', [seq]);
     for (let i = 0; i < 5; i++) session.publish('small.zero', [i], {}, { _mqtt_qos: 0 });
-    await waitFor('the overflow to be counted', async () => {
+    await until(async () => {
       const s = await state(session, 'small');
       return s['dropped_overflow'] === 30 && s['dropped_qos0'] === 5;
-    });
+    }, 30_000, 'the overflow to be counted');
     expect(await state(session, 'small')).toMatchObject({ connected: false, buffered: 50, buffer_limit: 50, dropped: 35 });
 
     const mosquitto = new Mosquitto(port);
@@ -359,11 +353,11 @@ describe('MQTT bridge buffering while the broker is away', () => {
     client.on('message', (topic, payload) => got.push(`${topic} ${payload.toString()}`));
     await client.subscribeAsync('small/#', { qos: 1 });
     mosquitto.gate(true);
-    await waitFor('the buffered messages', () => got.length >= 50);
+    await until(() => got.length >= 50, 30_000, 'the buffered messages');
     session.publish('small.fence', ['end']);
-    await waitFor('the fence', () => got.includes('small/fence "end"'));
+    await until(() => got.includes('small/fence "end"'), 30_000, 'the fence');
     expect(got).toEqual([...Array.from({ length: 50 }, (_, i) => `small/seq ${i + 1}`), 'small/fence "end"']);
-    await waitFor('the bridge to drain', async () => (await state(session, 'small'))['buffered'] === 0);
+    await until(async () => (await state(session, 'small'))['buffered'] === 0, 30_000, 'the bridge to drain');
     expect(await state(session, 'small')).toMatchObject({ connected: true, buffered: 0, dropped_overflow: 30, dropped_qos0: 5 });
   }, 60_000);
 
@@ -376,7 +370,7 @@ describe('MQTT bridge buffering while the broker is away', () => {
     nodes.push(first);
     const s1 = await wamp(first.port);
     for (let seq = 1; seq <= 100; seq++) s1.publish('persist.seq', [seq], {}, { _mqtt_qos: seq % 2 === 0 ? 2 : 1 });
-    await waitFor('100 buffered', async () => (await state(s1, 'persist'))['buffered'] === 100);
+    await until(async () => (await state(s1, 'persist'))['buffered'] === 100, 30_000, '100 buffered');
     await first.stop();
     expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(100);
 
@@ -394,11 +388,11 @@ describe('MQTT bridge buffering while the broker is away', () => {
     client.on('message', (_topic, payload, packet) => got.push([Number(payload.toString()), packet.qos]));
     await client.subscribeAsync('persist/#', { qos: 2 });
     mosquitto.gate(true);
-    await waitFor('the 100 messages', () => got.length >= 100);
+    await until(() => got.length >= 100, 30_000, 'the 100 messages');
     // MQTT keeps order per QoS level (the broker forwards a QoS 2 message only once it is released).
     expect(got.filter(([, qos]) => qos === 1).map(([seq]) => seq)).toEqual(Array.from({ length: 50 }, (_, i) => 2 * i + 1));
     expect(got.filter(([, qos]) => qos === 2).map(([seq]) => seq)).toEqual(Array.from({ length: 50 }, (_, i) => 2 * i + 2));
-    await waitFor('the bridge to drain', async () => (await state(s2, 'persist'))['buffered'] === 0);
+    await until(async () => (await state(s2, 'persist'))['buffered'] === 0, 30_000, 'the bridge to drain');
     await second.stop();
     expect(readFileSync(file, 'utf8')).toBe('');
   }, 60_000);
@@ -425,11 +419,11 @@ describe('MQTT bridge over TLS', () => {
     });
     nodes.push(node);
     const session = await wamp(node.port);
-    await waitFor('the TLS bridge to connect', async () => (await state(session, 'tls'))['connected'] === true);
+    await until(async () => (await state(session, 'tls'))['connected'] === true, 30_000, 'the TLS bridge to connect');
     session.publish('secure.door', ['locked']);
-    await waitFor('the message over TLS', () => got.length === 1);
+    await until(() => got.length === 1, 30_000, 'the message over TLS');
     expect(got).toEqual(['secure/door "locked"']);
-    await waitFor('the untrusted bridge to report its error', async () => typeof (await state(session, 'untrusted'))['last_error'] === 'string');
+    await until(async () => typeof (await state(session, 'untrusted'))['last_error'] === 'string', 30_000, 'the untrusted bridge to report its error');
     expect(await state(session, 'untrusted')).toMatchObject({ connected: false, connects: 0 });
   }, 60_000);
 });

@@ -11,6 +11,7 @@ import { MqttWire } from '../helpers/mqtt-wire.js';
 import { ClientSession } from '../../src/client/session.js';
 import type { MqttServiceConfig, PermissionConfig, RoleConfig } from '../../src/config/types.js';
 import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
+import { until } from '../helpers/until.js';
 
 const perm = (uri: string, allow: Partial<PermissionConfig['allow']>): PermissionConfig => ({
   uri, match: 'prefix', cache: true,
@@ -60,12 +61,6 @@ function inbox(client: MqttClient) {
   const got: Array<{ topic: string; payload: string; properties?: Record<string, unknown> }> = [];
   client.on('message', (topic, payload, packet) => got.push({ topic, payload: payload.toString(), properties: packet.properties as Record<string, unknown> }));
   return got;
-}
-
-async function until(check: () => boolean, ms = 5000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!check() && Date.now() < deadline) await tick(10);
-  return check();
 }
 
 const v5 = (user: keyof typeof PRINCIPALS, clientId: string, extra: IClientOptions = {}): IClientOptions =>

@@ -9,6 +9,7 @@ import { allowAll, tick } from '../helpers/core.js';
 import { ClientSession } from '../../src/client/session.js';
 import type { ListenerConfig, MqttServiceConfig, PermissionConfig, RoleConfig } from '../../src/config/types.js';
 import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
+import { until } from '../helpers/until.js';
 
 const require = createRequire(import.meta.url);
 const autobahn = require('autobahn');
@@ -58,11 +59,6 @@ async function subscribeCodes(client: MqttClient, filters: Record<string, { qos:
   });
   client.subscribe(filters, () => {});
   return suback;
-}
-
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check() && Date.now() < deadline) await tick(10);
 }
 
 describe('MQTT listener: mosquitto clients and Autobahn|JS', () => {

@@ -16,6 +16,7 @@ import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
 import { MAX_FILTERS_PER_SUBSCRIBE } from '../../src/transports/mqtt/subscriptions.js';
 import type { MqttService } from '../../src/transports/mqtt/service.js';
 import { closeAll, stalledMqttSubscriber } from '../helpers/flood.js';
+import { until } from '../helpers/until.js';
 
 const require = createRequire(import.meta.url);
 const autobahn = require('autobahn');
@@ -52,18 +53,13 @@ async function connectMqtt(port: number, options: IClientOptions = {}): Promise<
   return client;
 }
 
-async function until(check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check() && Date.now() < deadline) await tick(10);
-}
-
 /**
  * What the router holds while `work` runs: every 250 ms, and once after it, a full garbage
  * collection, then the growth of the heap and of Buffer memory (where queued messages live) over
  * what was held before; the highest is `heldPeak`, the last `buffersHeld` (Buffers only). Not RSS:
  * the router runs in this process beside the test's own MQTT.js clients, whose packets (and the
  * garbage both leave until V8 collects it) are in the RSS too; the budget test measures the whole
- * router's RSS in a process of its own (test/e2e/budget.test.ts).
+ * router's RSS in a process of its own (test/integration/budget-process.test.ts).
  */
 async function memoryGrowth(work: () => Promise<void>): Promise<{ heldPeak: number; buffersHeld: number }> {
   const held = () => {

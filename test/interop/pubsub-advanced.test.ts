@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startTestNode, service, type TestNode } from '../helpers/node.js';
 import { allowAll } from '../helpers/core.js';
+import { until } from '../helpers/until.js';
 
 const require = createRequire(import.meta.url);
 const autobahn = require('autobahn');
@@ -64,11 +65,6 @@ function python(args: string[]): { child: ChildProcess; lines: string[]; ready: 
   });
   return { child, lines, ready };
 }
-
-const until = async (check: () => boolean, ms = 5000) => {
-  const deadline = Date.now() + ms;
-  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-};
 
 describe('advanced PubSub with Autobahn clients', () => {
   it('joins sensors with ticket auth as role "sensor", dashboards anonymously', async () => {

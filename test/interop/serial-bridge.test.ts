@@ -12,6 +12,7 @@ import { DEFAULT_TRANSPORT_OPTIONS } from '../../src/config/types.js';
 import { ClientSession } from '../../src/client/session.js';
 import { allowAll, tick } from '../helpers/core.js';
 import { Board, Cable } from '../helpers/serial.js';
+import { until } from '../helpers/until.js';
 
 const require = createRequire(import.meta.url);
 const autobahn = require('autobahn');
@@ -20,11 +21,6 @@ let dir: string;
 let node: JunctionNode | undefined;
 const cables: Cable[] = [];
 const boards: Board[] = [];
-
-async function until(check: () => boolean, ms = 8000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check() && Date.now() < deadline) await tick(10);
-}
 
 async function cable(name: string): Promise<Cable> {
   const c = new Cable(join(dir, `${name}-gw`), join(dir, `${name}-board`));
@@ -87,16 +83,16 @@ describe('serial bridge', () => {
       id: 'uno-1', publishes: ['a0'],
       procedures: { 'led.set': (a) => (led = Number(a)), 'led.get': () => led, 'fail': () => { throw new Error('bad_argument'); }, 'broken': () => { throw new Error('overheated'); } },
     });
-    await until(() => false, 0);
+    await tick(0);
     const status = async () => (await wamp.call('junction.serial.usb.devices')).args[0] as Array<Record<string, any>>;
-    await until(() => false, 300);
+    await tick(300);
     for (let i = 0; i < 50 && (await status())[0]?.['state'] !== 'ready'; i++) await tick(50);
     expect((await status())[0]).toMatchObject({ path: c.gateway, state: 'ready', device: { id: 'uno-1', procedures: ['led.set', 'led.get', 'fail', 'broken'], publishes: ['a0'] } });
 
     b.publish('a0', 512);
     const session = await autobahnSession(port);
     const readings: unknown[] = [];
-    await until(() => false, 100);
+    await tick(100);
     await session.subscribe('devices.uno-1.a0', (args: unknown[], _kw: unknown, details: any) => readings.push([args[0], details.retained === true]), { get_retained: true });
     await until(() => readings.length >= 1);
     expect(readings[0]).toEqual([512, true]); // the latest reading, at once, for a late dashboard
@@ -115,7 +111,7 @@ describe('serial bridge', () => {
     const [ca, cb] = [await cable('primary'), await cable('standby')];
     const { wamp } = await start({ ports: [{ path: ca.gateway, baudRate: 115200 }, { path: cb.gateway, baudRate: 115200 }] });
     const primary = await board(ca.board, { id: 'primary', procedures: { 'pump.run': () => 'primary' } });
-    await until(() => false, 500); // the primary registers first
+    await tick(500); // the primary registers first
     const standby = await board(cb.board, { id: 'standby', procedures: { 'pump.run': () => 'standby' } });
     const registered = async () => {
       const ids = (await wamp.call('wamp.registration.lookup', ['devices.pump.run'])).args[0];
@@ -169,7 +165,7 @@ describe('serial bridge', () => {
     const c = await cable('quiet');
     const { wamp } = await start({ ports: [{ path: c.gateway, baudRate: 115200 }] });
     const b = await board(c.board, { id: 'hang', heartbeatMs: 200, procedures: { 'slow': () => new Promise(() => {}) } });
-    await until(() => false, 400);
+    await tick(400);
     for (let i = 0; i < 50; i++) {
       const s = (await wamp.call('junction.serial.usb.devices')).args[0] as Array<Record<string, unknown>>;
       if (s[0]?.['state'] === 'ready') break;
@@ -210,7 +206,7 @@ describe('serial bridge', () => {
     const c = await cable('conc');
     const { wamp } = await start({ ports: [{ path: c.gateway, baudRate: 115200 }] }, true);
     const b = await board(c.board, { id: 'mcu', concurrency: 1, procedures: { 'work': async (a) => { await tick(30); return a; } } });
-    await until(() => false, 500);
+    await tick(500);
     const results = await Promise.all([1, 2, 3, 4, 5].map((n) => wamp.call('devices.work', [n])));
     expect(results.map((r) => r.args[0])).toEqual([1, 2, 3, 4, 5]);
     expect(b.maxRunning).toBe(1);

@@ -1,0 +1,103 @@
+import { describe, it, expect } from 'vitest';
+import { makeRouter, join, tick, allowAll } from '../../helpers/core.js';
+
+describe('meta API: sessions', () => {
+  it('counts, lists and describes client sessions (not the router\'s own)', async () => {
+    const router = makeRouter({ roles: [allowAll(), allowAll('sensor')] });
+    const a = await join(router, 'anonymous', 'dash');
+    const b = await join(router, 'sensor', 'temp-1');
+    expect((await a.call('wamp.session.count')).args).toEqual([2]);
+    expect((await a.call('wamp.session.count', [['sensor']])).args).toEqual([1]);
+    expect(((await a.call('wamp.session.list')).args[0] as number[]).sort()).toEqual([a.id, b.id].sort());
+    const details = (await a.call('wamp.session.get', [b.id])).args[0] as any;
+    expect(details).toMatchObject({ session: b.id, authid: 'temp-1', authrole: 'sensor', transport: { type: 'local' } });
+    await expect(a.call('wamp.session.get', [12345])).rejects.toMatchObject({ uri: 'wamp.error.no_such_session' });
+  });
+
+  it('publishes on_join and on_leave, so a dashboard sees a sensor drop', async () => {
+    const router = makeRouter();
+    const dash = await join(router);
+    const joins: any[] = []; const leaves: any[] = [];
+    await dash.subscribe('wamp.session.on_join', (args) => joins.push(args[0]));
+    await dash.subscribe('wamp.session.on_leave', (args) => leaves.push(args));
+    const sensor = await join(router, 'anonymous', 'sensor-7');
+    await tick(5);
+    expect(joins).toEqual([expect.objectContaining({ session: sensor.id, authid: 'sensor-7' })]);
+    await sensor.close();
+    await tick(5);
+    expect(leaves).toEqual([[sensor.id, 'sensor-7', 'anonymous']]);
+  });
+
+  it('kills a session with GOODBYE wamp.close.killed, but not the caller itself', async () => {
+    const router = makeRouter();
+    const admin = await join(router);
+    const victim = await join(router, 'anonymous', 'v');
+    await expect(admin.call('wamp.session.kill', [admin.id])).rejects.toMatchObject({ uri: 'wamp.error.no_such_session' });
+    await admin.call('wamp.session.kill', [victim.id], { message: 'bye' });
+    await victim.closed;
+    expect((await admin.call('wamp.session.count')).args).toEqual([1]);
+    const others = await Promise.all([join(router, 'anonymous', 'x'), join(router, 'anonymous', 'x')]);
+    const killed = (await admin.call('wamp.session.kill_by_authid', ['x'])).args[0] as number[];
+    expect(killed.sort()).toEqual(others.map((o) => o.id).sort());
+  });
+});
+
+describe('meta API: registrations and visible load', () => {
+  it('reports registrations, their callees, concurrency, in-flight counts and queue depth', async () => {
+    const router = makeRouter({ callQueue: [{ uri: 'svc.', match: 'prefix', limit: 5, timeout: 30000 }] });
+    const [w1, w2, admin] = await Promise.all([join(router), join(router), join(router)]);
+    const release: Array<() => void> = [];
+    const slow = () => new Promise((r) => release.push(() => r(1)));
+    await w1.register('svc.solve', slow, { invoke: 'roundrobin', concurrency: 1 });
+    await w2.register('svc.solve', slow, { invoke: 'roundrobin', concurrency: 2 });
+    const regId = (await admin.call('wamp.registration.lookup', ['svc.solve'])).args[0] as number;
+    expect(regId).toBeGreaterThan(0);
+    expect((await admin.call('wamp.registration.match', ['svc.solve'])).args).toEqual([regId]);
+    expect((await admin.call('wamp.registration.list')).args[0]).toEqual({ exact: [regId], prefix: [], wildcard: [] });
+    const pending = Array.from({ length: 5 }, () => admin.call('svc.solve'));
+    await tick(10);
+    const load = (await admin.call('wamp.registration.get', [regId])).args[0] as any;
+    expect(load).toMatchObject({ id: regId, uri: 'svc.solve', match: 'exact', invoke: 'roundrobin', queued: 2 });
+    expect(load.callees).toEqual([
+      { session: w1.id, concurrency: 1, inflight: 1 },
+      { session: w2.id, concurrency: 2, inflight: 2 },
+    ]);
+    expect((await admin.call('wamp.registration.list_callees', [regId])).args[0]).toEqual([w1.id, w2.id]);
+    expect((await admin.call('wamp.registration.count_callees', [regId])).args).toEqual([2]);
+    while (release.length) { release.shift()!(); await tick(5); }
+    await Promise.all(pending);
+    await expect(admin.call('wamp.registration.get', [999999])).rejects.toMatchObject({ uri: 'wamp.error.no_such_registration' });
+  });
+
+  it('tells subscribers when a registration saturates and when its queue fills', async () => {
+    const router = makeRouter({ callQueue: [{ uri: 'svc.', match: 'prefix', limit: 1, timeout: 30000 }] });
+    const [worker, admin] = await Promise.all([join(router), join(router)]);
+    const saturated: any[] = []; const full: any[] = [];
+    await admin.subscribe('junction.registration.on_saturated', (args) => saturated.push(args[1]));
+    await admin.subscribe('junction.registration.on_queue_full', (args) => full.push(args[1]));
+    const release: Array<() => void> = [];
+    await worker.register('svc.job', () => new Promise((r) => release.push(() => r(1))), { concurrency: 1 });
+    const calls = Array.from({ length: 4 }, () => admin.call('svc.job').catch((e) => e.uri));
+    await tick(10);
+    expect(saturated).toHaveLength(1);
+    expect(saturated[0]).toMatchObject({ uri: 'svc.job', callees: [{ inflight: 1, concurrency: 1 }] });
+    expect(full).toHaveLength(1);
+    expect(full[0]).toMatchObject({ uri: 'svc.job', limit: 1, queued: 1 });
+    while (release.length) { release.shift()!(); await tick(5); }
+    const outcomes = await Promise.all(calls);
+    expect(outcomes.filter((o) => o === 'crossbar.error.max_concurrency_reached')).toHaveLength(2);
+  });
+
+  it('publishes registration lifecycle events in order, none for wamp.* procedures', async () => {
+    const router = makeRouter();
+    const [watcher, svc] = await Promise.all([join(router), join(router)]);
+    const seen: string[] = [];
+    for (const t of ['on_create', 'on_register', 'on_unregister', 'on_delete']) {
+      await watcher.subscribe(`wamp.registration.${t}`, (args) => seen.push(`${t}:${typeof args[1] === 'object' ? (args[1] as any).uri : args[1]}`));
+    }
+    const id = await svc.register('svc.x', () => 1);
+    await svc.unregister(id);
+    await tick(5);
+    expect(seen).toEqual(['on_create:svc.x', `on_register:${id}`, `on_unregister:${id}`, `on_delete:${id}`]);
+  });
+});
