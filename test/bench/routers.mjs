@@ -50,7 +50,8 @@ export function junctionConfig(port, withQueue, mqttPort, telemetryCron) {
       type: 'router',
       realms: [realm],
       transports: [
-        { type: 'websocket', endpoint: { type: 'tcp', port, interface: '127.0.0.1' }, serializers: ['json', 'msgpack', 'cbor'] },
+        // max_connections: the 1→1000 fan-out and the 1,000 idle sessions are over the default cap (500).
+        { type: 'websocket', endpoint: { type: 'tcp', port, interface: '127.0.0.1', max_connections: 5000 }, serializers: ['json', 'msgpack', 'cbor'] },
         ...(mqttPort ? [{ type: 'mqtt', endpoint: { type: 'tcp', port: mqttPort, interface: '127.0.0.1' }, options: { realm: 'realm1' } }] : []),
       ],
     }],
