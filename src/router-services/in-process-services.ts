@@ -6,7 +6,7 @@
 import type { RealmConfig } from '../config/types.js';
 import type { Router, RouterServices } from '../router/router.js';
 import type { ServicePurpose } from '../router/session.js';
-import type { Payload } from '../client/session.js';
+import type { Payload } from '../client/client-session.js';
 import { MetaApi } from './meta-api.js';
 import { ServiceCaller } from './service-caller.js';
 

@@ -7,7 +7,7 @@ import { ErrorUri, CloseReason } from '../wamp/errors.js';
 import { isReservedUri, isValidUri, isWampUri } from '../wamp/uri.js';
 import { isDict, publishOptionsProblem } from '../wamp/validate.js';
 import { TRUSTED_ROLE } from '../wamp/roles.js';
-import { ClientSession, WampError, type ProcedureHandler } from '../client/session.js';
+import { ClientSession, WampError, type ProcedureHandler } from '../client/client-session.js';
 import type { SessionFactory } from '../core-boundary.js';
 import type { Realm, RealmObserver } from '../router/realm.js';
 import type { Session } from '../router/session.js';

@@ -5,7 +5,7 @@
 // each: a flood of logins waiting on a slow authenticator must not use up the pending calls that
 // established sessions' authorizations need, nor the other way round.
 
-import { ClientSession, type Payload } from '../client/session.js';
+import { ClientSession, type Payload } from '../client/client-session.js';
 import { TRUSTED_ROLE } from '../wamp/roles.js';
 import type { SessionFactory } from '../core-boundary.js';
 import type { ServicePurpose } from '../router/session.js';
