@@ -2,7 +2,7 @@
 // joined on first use and joined again on the next use after it was closed (e.g. its role was
 // removed by a reload, or the realm ended it), so a component never needs a restart.
 
-import { ClientSession, type ConnectOptions } from '../client/session.js';
+import { ClientSession, type ConnectOptions } from '../client/client-session.js';
 import type { SessionFactory } from '../core-boundary.js';
 import { log } from '../log.js';
 

@@ -13,7 +13,7 @@
 // the owner's address (same NAT, a reverse proxy) shares the owner's 5 attempts: serve the page on a
 // local interface or give the proxy's clients their own addresses.
 
-import { WampError } from '../client/session.js';
+import { WampError } from '../client/client-session.js';
 import { peerAddress } from '../auth/throttle.js';
 
 export const ATTEMPTS_PER_ADDRESS = 5;

@@ -12,7 +12,7 @@ import { createTask, type ScheduledTask } from 'node-cron';
 import type { ScheduleConfig } from '../config/types.js';
 import { SCHEDULES_AUTHID } from '../config/load-board.js';
 import type { SessionFactory } from '../core-boundary.js';
-import { WampError } from '../client/session.js';
+import { WampError } from '../client/client-session.js';
 import { ComponentSession, cronLogger } from './component-session.js';
 import { log } from '../log.js';
 

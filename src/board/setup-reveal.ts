@@ -15,7 +15,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 // loads that module (~0.8 MB) only when a file is actually served or written.
 import { promises as fsp } from 'node:fs';
 import { TRUSTED_ROLE } from '../wamp/roles.js';
-import { ClientSession, WampError } from '../client/session.js';
+import { ClientSession, WampError } from '../client/client-session.js';
 import type { SessionFactory } from '../core-boundary.js';
 import { RevealLimiter, ATTEMPTS_PER_ADDRESS, guesserAddress } from './reveal-limiter.js';
 import { log } from '../log.js';

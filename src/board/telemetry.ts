@@ -29,7 +29,7 @@ import si from 'systeminformation';
 import { createTask, type ScheduledTask } from 'node-cron';
 import type { TelemetryConfig } from '../config/types.js';
 import type { SessionFactory } from '../core-boundary.js';
-import { Result, type ClientSession } from '../client/session.js';
+import { Result, type ClientSession } from '../client/client-session.js';
 import { ComponentSession, cronLogger } from './component-session.js';
 import { log } from '../log.js';
 

@@ -3,7 +3,7 @@
 // mqtt-packet writes a longer one as a corrupt frame, after which a client loses every later
 // message. Values from WAMP publishers (`_mqtt_content_type`, ...) are checked before they become
 // properties, for the MQTT listener's clients and the bridges' brokers alike. (What the router
-// accepts from MQTT clients: transports/mqtt/checks.ts.) The other way, an MQTT message's retain
+// accepts from MQTT clients: transports/mqtt-listener/checks.ts.) The other way, an MQTT message's retain
 // flag and properties become WAMP PUBLISH options (addPublishOptions).
 
 import type { IPublishPacket, UserProperties } from 'mqtt-packet';

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { MqttRpcConfig } from '../config/types.js';
 import type { SessionFactory } from '../core-boundary.js';
 import type { Dict } from '../wamp/message.js';
-import { ClientSession, Result, WampError } from '../client/session.js';
+import { ClientSession, Result, WampError } from '../client/client-session.js';
 import type { MqttMapping } from './mapping.js';
 import { log } from '../log.js';
 

@@ -4,8 +4,9 @@
 // them only as `RouterServices` (router/router.ts). node.ts hands them to the Router.
 
 import type { RealmConfig } from '../config/types.js';
-import type { Router, RouterServices, ServicePurpose } from '../router/router.js';
-import type { Payload } from '../client/session.js';
+import type { Router, RouterServices } from '../router/router.js';
+import type { ServicePurpose } from '../router/session.js';
+import type { Payload } from '../client/client-session.js';
 import { MetaApi } from './meta-api.js';
 import { ServiceCaller } from './service-caller.js';
 

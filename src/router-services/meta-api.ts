@@ -7,10 +7,11 @@ import { ErrorUri, CloseReason } from '../wamp/errors.js';
 import { isReservedUri, isValidUri, isWampUri } from '../wamp/uri.js';
 import { isDict, publishOptionsProblem } from '../wamp/validate.js';
 import { TRUSTED_ROLE } from '../wamp/roles.js';
-import { ClientSession, WampError, type ProcedureHandler } from '../client/session.js';
+import { ClientSession, WampError, type ProcedureHandler } from '../client/client-session.js';
 import type { SessionFactory } from '../core-boundary.js';
 import type { Realm, RealmObserver } from '../router/realm.js';
 import type { Session } from '../router/session.js';
+import type { SessionView } from '../router/session-view.js';
 import type { Registration } from '../router/registration.js';
 import type { Subscription } from '../router/broker.js';
 import type { TestamentScope } from '../router/session.js';
@@ -50,7 +51,7 @@ function sessionStats(s: Session, joined: number | undefined, pendingCalls: numb
 }
 
 /** Junction's addition to RegistrationDetails: each callee's load and the queue depth. */
-function registrationLoad(r: Registration): Dict {
+function registrationLoad(r: Registration, queued: number): Dict {
   return {
     ...registrationDetails(r),
     callees: r.callees.map((c) => ({
@@ -58,7 +59,7 @@ function registrationLoad(r: Registration): Dict {
       concurrency: Number.isFinite(c.concurrency) ? c.concurrency : null,
       inflight: c.inflight,
     })),
-    queued: r.queue.size,
+    queued,
   };
 }
 
@@ -126,11 +127,11 @@ export class MetaApi implements RealmObserver {
         const r = typeof args[0] === 'string' ? this.realm.dealer.match(args[0]) : undefined;
         return r && r.callees.length > 0 ? r.id : null;
       },
-      'wamp.registration.get': (args) => registrationLoad(this.registration(args[0])),
+      'wamp.registration.get': (args) => this.registrationLoad(this.registration(args[0])),
       'wamp.registration.list_callees': (args, kwargs) => {
         const r = this.registration(args[0]);
         // details=true: Junction's per-callee load instead of bare session IDs.
-        return kwargs['details'] === true ? registrationLoad(r)['callees'] : r.callees.map((c) => c.session.id);
+        return kwargs['details'] === true ? this.registrationLoad(r)['callees'] : r.callees.map((c) => c.session.id);
       },
       'wamp.registration.count_callees': (args) => this.registration(args[0]).callees.length,
       'wamp.registration.remove_callee': (args, kwargs) => {
@@ -209,23 +210,23 @@ export class MetaApi implements RealmObserver {
   sessionLeft(s: Session): void {
     if (!s.internal) this.publish('wamp.session.on_leave', [s.id, s.authid, s.authrole]);
   }
-  registrationCreated(s: Session, r: Registration): void {
+  registrationCreated(s: SessionView, r: Registration): void {
     if (!isWampUri(r.uri)) this.publish('wamp.registration.on_create', [s.id, registrationDetails(r)]);
   }
-  calleeAdded(s: Session, r: Registration): void {
+  calleeAdded(s: SessionView, r: Registration): void {
     if (!isWampUri(r.uri)) this.publish('wamp.registration.on_register', [s.id, r.id]);
   }
-  calleeRemoved(s: Session, r: Registration): void {
+  calleeRemoved(s: SessionView, r: Registration): void {
     if (!isWampUri(r.uri)) this.publish('wamp.registration.on_unregister', [s.id, r.id]);
   }
   registrationDeleted(sessionId: number, r: Registration): void {
     if (!isWampUri(r.uri)) this.publish('wamp.registration.on_delete', [sessionId, r.id]);
   }
   registrationSaturated(r: Registration): void {
-    this.publish('junction.registration.on_saturated', [r.id, registrationLoad(r)]);
+    this.publish('junction.registration.on_saturated', [r.id, this.registrationLoad(r)]);
   }
   queueFull(r: Registration, limit: number): void {
-    this.publish('junction.registration.on_queue_full', [r.id, { ...registrationLoad(r), limit }]);
+    this.publish('junction.registration.on_queue_full', [r.id, { ...this.registrationLoad(r), limit }]);
   }
   slowConsumer(s: Session, disconnecting: boolean): void {
     if (s.internal) return;
@@ -239,20 +240,25 @@ export class MetaApi implements RealmObserver {
     }]);
   }
 
-  subscriptionCreated(s: Session, sub: Subscription): void {
+  subscriptionCreated(s: SessionView, sub: Subscription): void {
     if (!isWampUri(sub.uri)) this.publish('wamp.subscription.on_create', [s.id, subscriptionDetails(sub)]);
   }
-  subscriberAdded(s: Session, sub: Subscription): void {
+  subscriberAdded(s: SessionView, sub: Subscription): void {
     if (!isWampUri(sub.uri)) this.publish('wamp.subscription.on_subscribe', [s.id, sub.id]);
   }
-  subscriberRemoved(s: Session, sub: Subscription): void {
+  subscriberRemoved(s: SessionView, sub: Subscription): void {
     if (!isWampUri(sub.uri)) this.publish('wamp.subscription.on_unsubscribe', [s.id, sub.id]);
   }
-  subscriptionDeleted(s: Session, sub: Subscription): void {
+  subscriptionDeleted(s: SessionView, sub: Subscription): void {
     if (!isWampUri(sub.uri)) this.publish('wamp.subscription.on_delete', [s.id, sub.id]);
   }
 
   // ---- helpers ----
+
+  /** The calls waiting in its queue are the dealer's. */
+  private registrationLoad(r: Registration): Dict {
+    return registrationLoad(r, this.realm.dealer.queuedCalls(r));
+  }
 
   private scope(kwargs: Dict): TestamentScope {
     const scope = kwargs['scope'] ?? 'destroyed';

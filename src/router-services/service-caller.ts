@@ -5,10 +5,10 @@
 // each: a flood of logins waiting on a slow authenticator must not use up the pending calls that
 // established sessions' authorizations need, nor the other way round.
 
-import { ClientSession, type Payload } from '../client/session.js';
+import { ClientSession, type Payload } from '../client/client-session.js';
 import { TRUSTED_ROLE } from '../wamp/roles.js';
 import type { SessionFactory } from '../core-boundary.js';
-import type { ServicePurpose } from '../router/router.js';
+import type { ServicePurpose } from '../router/session.js';
 
 /** How long the router waits for an authenticator or authorizer to answer. */
 export const SERVICE_CALL_TIMEOUT_MS = 10_000;

@@ -3,18 +3,17 @@
 // for all of that subscription's subscribers (the EncodingCache travels with it).
 
 import { logRefusal } from './refusals.js';
-import { INVALID_URI, type Decision } from '../auth/authorizer.js';
+import { INVALID_URI, type Authorizer, type Decision } from '../auth/authorizer.js';
 import type { EventHistoryConfig, RetainedLimits } from '../config/types.js';
 import * as M from '../wamp/message.js';
 import { CLEAR_RETAINED } from '../wamp/message.js';
 import type { PublishMessage, PublishOptions, SubscribeMessage, UnsubscribeMessage } from '../wamp/client-messages.js';
 import { ErrorUri } from '../wamp/errors.js';
 import { randomId, type IdSequence } from '../wamp/ids.js';
-import { isReservedUri, isValidUri, reservedForPublishing, type MatchPolicy } from '../wamp/uri.js';
+import { isReservedUri, isValidUri, reservedForPublishing, type MatchPolicy, type UriCheck } from '../wamp/uri.js';
 import { PatternIndex } from '../wamp/pattern-index.js';
 import type { EncodingCache } from '../core-boundary.js';
-import type { Realm } from './realm.js';
-import type { Session } from './session.js';
+import type { SessionView } from './session-view.js';
 import { EVENT_COST, EventStore, type StoredEvent } from './event-store.js';
 import { approximateBytes } from './payload-size.js';
 import { DEFERRED_WORK } from '../sliced-work.js';
@@ -31,13 +30,34 @@ export const MAX_PENDING_RETAINED = 500_000;
 
 export class Subscription {
   readonly created = new Date().toISOString();
-  readonly subscribers = new Set<Session>();
+  readonly subscribers = new Set<SessionView>();
   /**
    * Subscribers whose role allows the pattern only in part (a narrower permission inside it
    * denies): each event goes to them only if they may subscribe to its topic. Usually undefined.
    */
-  perTopic: Set<Session> | undefined;
+  perTopic: Set<SessionView> | undefined;
   constructor(readonly id: number, readonly uri: string, readonly match: MatchPolicy) {}
+}
+
+/**
+ * Told about subscriptions as they change, after the fact (the meta API's events; see RealmObserver
+ * in src/router/realm.ts). Must not call back into the broker synchronously.
+ */
+export interface BrokerObserver {
+  subscriptionCreated(session: SessionView, subscription: Subscription): void;
+  subscriberAdded(session: SessionView, subscription: Subscription): void;
+  subscriberRemoved(session: SessionView, subscription: Subscription): void;
+  subscriptionDeleted(session: SessionView, subscription: Subscription): void;
+}
+
+/** What the broker sees of its realm (src/router/realm.ts): read per message, since a reload may replace them. */
+export interface BrokerRealm {
+  readonly name: string;
+  readonly authorizer: Authorizer;
+  readonly uriCheck: UriCheck;
+  readonly maxSubscriptions: number;
+  readonly maxSubscriptionBytes: number;
+  readonly observer: BrokerObserver | undefined;
 }
 
 const NO_DETAILS: M.Dict = Object.freeze({}) as M.Dict;
@@ -73,7 +93,7 @@ function eligibilityOf(options: PublishOptions): Eligibility | undefined {
 }
 
 /** Every whitelist present must admit the subscriber, and no blacklist may name it. */
-function isEligible(s: Session, e: Eligibility): boolean {
+function isEligible(s: SessionView, e: Eligibility): boolean {
   if (e.eligible && !e.eligible.includes(s.id)) return false;
   if (e.eligibleAuthid && !e.eligibleAuthid.includes(s.authid)) return false;
   if (e.eligibleAuthrole && !e.eligibleAuthrole.includes(s.authrole)) return false;
@@ -90,7 +110,7 @@ export class Broker {
   /** subscription ID -> subscription. */
   private readonly byId = new Map<number, Subscription>();
   /** subscriber session -> its subscriptions (`max_subscriptions` counts them). */
-  private readonly bySubscriber = new Map<Session, Set<Subscription>>();
+  private readonly bySubscriber = new Map<SessionView, Set<Subscription>>();
   /** What all subscriptions cost together (`max_subscription_bytes`). */
   private subscriptionBytes = 0;
   /** Reused on every publish; delivery is synchronous, so one scratch list is enough. */
@@ -108,7 +128,7 @@ export class Broker {
   private pendingRetained = 0;
   private pendingFullLogged = false;
 
-  constructor(private readonly realm: Realm, private readonly ids: IdSequence, history: EventHistoryConfig[] = [], retained?: RetainedLimits) {
+  constructor(private readonly realm: BrokerRealm, private readonly ids: IdSequence, history: EventHistoryConfig[] = [], retained?: RetainedLimits) {
     this.store = new EventStore(history, retained, realm.name);
   }
 
@@ -132,7 +152,7 @@ export class Broker {
   }
 
   /** `decision`: the authorizer's, obtained by the session (URI validity included). */
-  subscribe(session: Session, msg: SubscribeMessage, decision: Decision): void {
+  subscribe(session: SessionView, msg: SubscribeMessage, decision: Decision): void {
     const requestId = msg[1];
     const options = msg[2];
     const topic = msg[3];
@@ -186,7 +206,7 @@ export class Broker {
    * one SUBSCRIBE cannot stall the router; a topic published again meanwhile is skipped (the
    * subscriber got the newer publication live).
    */
-  private sendRetained(session: Session, sub: Subscription, subscribed: Decision): void {
+  private sendRetained(session: SessionView, sub: Subscription, subscribed: Decision): void {
     const events = this.store.retainedFor(sub.uri, sub.match);
     if (events.length <= RETAINED_AT_ONCE) {
       for (const e of events) this.sendRetainedEvent(session, sub, subscribed, e);
@@ -215,7 +235,7 @@ export class Broker {
     });
   }
 
-  private sendRetainedEvent(session: Session, sub: Subscription, subscribed: Decision, e: StoredEvent): void {
+  private sendRetainedEvent(session: SessionView, sub: Subscription, subscribed: Decision, e: StoredEvent): void {
     const decision = e.topic === sub.uri && !subscribed.partial ? subscribed : this.realm.authorizer.authorize(session.authrole, 'subscribe', e.topic);
     if (!decision.allow) return;
     const eligibility = eligibilityOf(e.options);
@@ -233,7 +253,7 @@ export class Broker {
     session.send(event);
   }
 
-  unsubscribe(session: Session, msg: UnsubscribeMessage): void {
+  unsubscribe(session: SessionView, msg: UnsubscribeMessage): void {
     const requestId = msg[1];
     const subscriptionId = msg[2];
     const sub = this.byId.get(subscriptionId);
@@ -245,7 +265,7 @@ export class Broker {
   }
 
   /** `decision`: the authorizer's, obtained by the session (URI validity included). */
-  publish(session: Session, msg: PublishMessage, decision: Decision): void {
+  publish(session: SessionView, msg: PublishMessage, decision: Decision): void {
     const requestId = msg[1];
     const options = msg[2];
     const topic = msg[3];
@@ -277,7 +297,7 @@ export class Broker {
    * Publishes on behalf of a session that is leaving (testaments): authorized with its role, never
    * acknowledged, and not delivered back to it.
    */
-  publishFrom(session: Session, topic: string, options: PublishOptions, args: unknown[] | undefined, kwargs: M.Dict | undefined): boolean {
+  publishFrom(session: SessionView, topic: string, options: PublishOptions, args: unknown[] | undefined, kwargs: M.Dict | undefined): boolean {
     if (!isValidUri(topic, this.realm.uriCheck) || isReservedUri(topic)) return false;
     const decision = this.realm.authorizer.authorize(session.authrole, 'publish', topic);
     if (!decision.allow) return false;
@@ -291,7 +311,7 @@ export class Broker {
     return true;
   }
 
-  private remember(session: Session, publication: number, topic: string, options: PublishOptions, msg: PublishMessage, disclosed: boolean): void {
+  private remember(session: SessionView, publication: number, topic: string, options: PublishOptions, msg: PublishMessage, disclosed: boolean): void {
     // Kept as they came (a transparent payload is one opaque item in the args place).
     const args = msg[4] as unknown[] | undefined;
     const kwargs = msg[5] as M.Dict | undefined;
@@ -312,7 +332,7 @@ export class Broker {
   }
 
   /** Delivers one publication to every matching subscription. `msg` supplies the payload tail. */
-  private dispatch(publisher: Session, publicationId: number, topic: string, options: PublishOptions, msg: PublishMessage, disclose: boolean): void {
+  private dispatch(publisher: SessionView, publicationId: number, topic: string, options: PublishOptions, msg: PublishMessage, disclose: boolean): void {
     if (this.lastPublished && this.store.retainedEvent(topic)) this.lastPublished.set(topic, ++this.publishCount);
     const matches = this.matches;
     this.index.matchAll(topic, matches);
@@ -347,7 +367,7 @@ export class Broker {
     }
   }
 
-  removeSession(session: Session): void {
+  removeSession(session: SessionView): void {
     const subscribed = this.bySubscriber.get(session);
     if (!subscribed) return;
     for (const sub of subscribed) this.drop(session, sub);
@@ -355,7 +375,7 @@ export class Broker {
   }
 
   /** Meta API remove_subscriber: UNSUBSCRIBED revocation when the client announced it can hear it. */
-  removeSubscriber(sub: Subscription, session: Session, reason?: string): void {
+  removeSubscriber(sub: Subscription, session: SessionView, reason?: string): void {
     if (!sub.subscribers.has(session)) return;
     this.drop(session, sub);
     if (session.supportsSubscriptionRevocation) {
@@ -363,7 +383,7 @@ export class Broker {
     }
   }
 
-  private drop(session: Session, sub: Subscription): void {
+  private drop(session: SessionView, sub: Subscription): void {
     if (sub.subscribers.delete(session)) this.subscriptionBytes -= subscriptionCost(sub.uri);
     sub.perTopic?.delete(session);
     this.bySubscriber.get(session)?.delete(sub);
@@ -375,7 +395,7 @@ export class Broker {
     }
   }
 
-  private error(session: Session, type: number, requestId: number, uri: string, message: string): void {
+  private error(session: SessionView, type: number, requestId: number, uri: string, message: string): void {
     session.send([M.ERROR, type, requestId, {}, uri, [message]]);
   }
 }

@@ -1,7 +1,7 @@
 // One CALL on its way through the dealer: queued, running on a callee, or abandoned by the caller
 // (cancelled, timed out, caller gone) while the callee still owes its answer.
 
-import type { Session } from './session.js';
+import type { SessionView } from './session-view.js';
 import type { Callee, Registration } from './registration.js';
 import type { CallQueueConfig } from '../config/types.js';
 import type { CallMessage, CallOptions } from '../wamp/client-messages.js';
@@ -31,7 +31,7 @@ export class Call {
   bytes = 0;
 
   constructor(
-    readonly caller: Session,
+    readonly caller: SessionView,
     readonly requestId: number,
     readonly procedure: string,
     options: CallOptions,

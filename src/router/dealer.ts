@@ -1,7 +1,7 @@
 // The dealer: registrations, and every CALL's way to exactly one RESULT or ERROR.
 //
 // A call is placed on a callee chosen by the registration's invocation policy among callees with a
-// free concurrency slot; when none is free it waits in the registration's FIFO queue (if the realm's
+// free concurrency slot; when none is free it waits in its registration's FIFO queue (if the realm's
 // `store.call-queue` has a matching entry with room) or is refused with max_concurrency_reached.
 // A slot is held until the callee answers or leaves, even after the caller gave up (cancel,
 // timeout, caller gone): the callee is still working on it.
@@ -26,12 +26,34 @@ import { PatternIndex } from '../wamp/pattern-index.js';
 import { Call } from './call.js';
 import { approximateBytes } from './payload-size.js';
 import { Callee, Registration } from './registration.js';
-import type { Realm } from './realm.js';
-import type { Session } from './session.js';
+import type { SessionView } from './session-view.js';
 
 /** A CALL while the caller already has the realm's `max_pending_calls` calls unanswered, or past
  *  `max_pending_call_bytes` (the session's) or `max_pending_call_bytes_total` (the realm's). */
 export const TOO_MANY_PENDING_CALLS = 'junction.error.too_many_pending_calls';
+
+/**
+ * Told about registrations as they change, after the fact (the meta API's events; see RealmObserver
+ * in src/router/realm.ts). Must not call back into the dealer synchronously.
+ */
+export interface DealerObserver {
+  registrationCreated(session: SessionView, registration: Registration): void;
+  calleeAdded(session: SessionView, registration: Registration): void;
+  calleeRemoved(session: SessionView, registration: Registration): void;
+  registrationDeleted(sessionId: number, registration: Registration): void;
+  /** A call found every eligible callee busy (sent once until a slot frees again). */
+  registrationSaturated(registration: Registration): void;
+  /** A call was refused because the registration's queue is full (once until it has room again). */
+  queueFull(registration: Registration, limit: number): void;
+}
+
+/** What the dealer sees of its realm (src/router/realm.ts): the call limits, read per call since a reload may change them, and who is told. */
+export interface DealerRealm {
+  readonly maxPendingCalls: number;
+  readonly maxPendingCallBytes: number;
+  readonly maxPendingCallBytesTotal: number;
+  readonly observer: DealerObserver | undefined;
+}
 
 /** How often calls queued behind a backlogged callee look for a free one again. */
 const BACKLOG_RETRY_MS = 20;
@@ -67,16 +89,18 @@ export class Dealer {
   private readonly index = new PatternIndex<Registration>();
   /** registration ID -> registration. */
   private readonly byId = new Map<number, Registration>();
+  /** registration -> its calls waiting for a free callee, oldest first (a Set keeps insertion order and deletes in O(1)). */
+  private readonly queues = new Map<Registration, Set<Call>>();
   /** caller session -> its calls waiting for an answer (by CALL.Request) and their bytes. */
-  private readonly callers = new Map<Session, CallerCalls>();
+  private readonly callers = new Map<SessionView, CallerCalls>();
   /** callee session -> its registrations and its unanswered invocations (by INVOCATION.Request). */
-  private readonly callees = new Map<Session, CalleeWork>();
+  private readonly callees = new Map<SessionView, CalleeWork>();
   /** procedure pattern -> `store.call-queue` rule. */
   private queueRules = new PatternIndex<CallQueueConfig>();
   /** Bytes of every caller's waiting calls together (`max_pending_call_bytes_total`). */
   private pendingBytes = 0;
 
-  constructor(private readonly realm: Realm, private readonly ids: IdSequence, callQueue: CallQueueConfig[]) {
+  constructor(private readonly realm: DealerRealm, private readonly ids: IdSequence, callQueue: CallQueueConfig[]) {
     this.setQueueRules(callQueue);
   }
 
@@ -94,18 +118,23 @@ export class Dealer {
     return this.byId.values();
   }
 
+  /** How many calls wait in `reg`'s queue for a free callee (meta API). */
+  queuedCalls(reg: Registration): number {
+    return this.queues.get(reg)?.size ?? 0;
+  }
+
   /** How many calls `session` made that are not answered yet (meta API). */
-  pendingCalls(session: Session): number {
+  pendingCalls(session: SessionView): number {
     return this.callers.get(session)?.byRequest.size ?? 0;
   }
 
-  private callerCalls(session: Session): CallerCalls {
+  private callerCalls(session: SessionView): CallerCalls {
     let calls = this.callers.get(session);
     if (!calls) this.callers.set(session, (calls = { byRequest: new Map(), bytes: 0 }));
     return calls;
   }
 
-  private calleeWork(session: Session): CalleeWork {
+  private calleeWork(session: SessionView): CalleeWork {
     let work = this.callees.get(session);
     if (!work) this.callees.set(session, (work = { serving: new Set(), invocations: new Map(), invocationIds: new IdSequence() }));
     return work;
@@ -119,7 +148,7 @@ export class Dealer {
   // ---- REGISTER / UNREGISTER ----
 
   /** `decision`: the authorizer's, obtained by the session (URI validity included). */
-  register(session: Session, msg: RegisterMessage, decision: Decision): void {
+  register(session: SessionView, msg: RegisterMessage, decision: Decision): void {
     const requestId = msg[1];
     const options = msg[2];
     const procedure = msg[3];
@@ -169,11 +198,12 @@ export class Dealer {
       observer.calleeAdded(session, reg);
     }
     // Calls that waited for a callee stop counting the queue entry's "no callee" timeout.
-    for (const call of reg.queue) if (call.timeoutMs === 0) call.clearTimer();
+    const queue = this.queues.get(reg);
+    if (queue) for (const call of queue) if (call.timeoutMs === 0) call.clearTimer();
     this.drainQueue(reg);
   }
 
-  unregister(session: Session, msg: UnregisterMessage): void {
+  unregister(session: SessionView, msg: UnregisterMessage): void {
     const requestId = msg[1];
     const registrationId = msg[2];
     const reg = this.byId.get(registrationId);
@@ -187,7 +217,7 @@ export class Dealer {
   }
 
   /** Meta API remove_callee: the callee loses the registration; its in-flight calls still complete. */
-  revokeCallee(reg: Registration, session: Session, reason?: string): boolean {
+  revokeCallee(reg: Registration, session: SessionView, reason?: string): boolean {
     const callee = reg.calleeOf(session);
     if (!callee) return false;
     if (session.supportsRevocation) {
@@ -220,22 +250,24 @@ export class Dealer {
       this.drainQueue(reg);
       return;
     }
-    for (const call of reg.queue) this.startNoCalleeTimer(call);
+    const queue = this.queues.get(reg);
+    if (queue) for (const call of queue) this.startNoCalleeTimer(call);
     this.deleteIfUnused(reg);
   }
 
   private deleteIfUnused(reg: Registration): void {
-    if (reg.callees.length > 0 || reg.queue.size > 0) return;
+    if (reg.callees.length > 0 || this.queuedCalls(reg) > 0) return;
     if (this.byId.get(reg.id) !== reg) return;
     this.index.delete(reg.uri, reg.match);
     this.byId.delete(reg.id);
+    this.queues.delete(reg);
     this.realm.observer?.registrationDeleted(reg.lastSessionId, reg);
   }
 
   // ---- CALL ----
 
   /** `decision`: the authorizer's, obtained by the session (URI validity included). */
-  call(session: Session, msg: CallMessage, decision: Decision): void {
+  call(session: SessionView, msg: CallMessage, decision: Decision): void {
     const requestId = msg[1];
     const options = msg[2];
     const procedure = msg[3];
@@ -296,7 +328,7 @@ export class Dealer {
         ? `'${call.procedure}': ${scope} of this ${reg.invoke} registration is busy (not reading what it is sent: its send queue is over max_send_queue); try again later`
         : `'${call.procedure}': ${scope} of this ${reg.invoke} registration is at its maximum concurrency`);
     }
-    if (reg.queue.size >= rule.limit) {
+    if (this.queuedCalls(reg) >= rule.limit) {
       if (!reg.queueFullReported) {
         reg.queueFullReported = true;
         this.realm.observer?.queueFull(reg, rule.limit);
@@ -306,7 +338,9 @@ export class Dealer {
     }
     call.state = 'queued';
     call.queueRule = rule;
-    reg.queue.add(call);
+    let queue = this.queues.get(reg);
+    if (!queue) this.queues.set(reg, (queue = new Set()));
+    queue.add(call);
     if (reg.callees.length === 0) this.startNoCalleeTimer(call);
     if (backlogged) this.drainWhenRead(reg);
   }
@@ -320,7 +354,7 @@ export class Dealer {
     reg.backlogTimer = setTimeout(() => {
       reg.backlogTimer = undefined;
       this.drainQueue(reg);
-      if (reg.queue.size > 0 && reg.callees.some((c) => c.session.sendBacklogged)) this.drainWhenRead(reg);
+      if (this.queuedCalls(reg) > 0 && reg.callees.some((c) => c.session.sendBacklogged)) this.drainWhenRead(reg);
     }, BACKLOG_RETRY_MS);
     reg.backlogTimer.unref?.();
   }
@@ -364,7 +398,7 @@ export class Dealer {
 
   // ---- answers from the callee ----
 
-  yield(session: Session, msg: YieldMessage): void {
+  yield(session: SessionView, msg: YieldMessage): void {
     const call = this.invocationOf(session, msg[1], 'YIELD');
     if (!call) return;
     if (msg[2].progress === true) {
@@ -379,7 +413,7 @@ export class Dealer {
     this.drainQueue(call.registration);
   }
 
-  invocationError(session: Session, msg: InvocationErrorMessage): void {
+  invocationError(session: SessionView, msg: InvocationErrorMessage): void {
     const call = this.invocationOf(session, msg[2], 'ERROR');
     if (!call) return;
     const uri = msg[4];
@@ -390,7 +424,7 @@ export class Dealer {
   }
 
   /** The call an answer refers to; undefined for late answers to invocations already given up. */
-  private invocationOf(session: Session, invocationId: number, what: string): Call | undefined {
+  private invocationOf(session: SessionView, invocationId: number, what: string): Call | undefined {
     const work = this.callees.get(session);
     const call = work?.invocations.get(invocationId);
     if (call) return call;
@@ -401,12 +435,12 @@ export class Dealer {
 
   // ---- CANCEL, timeouts, departures ----
 
-  cancel(session: Session, msg: CancelMessage): void {
+  cancel(session: SessionView, msg: CancelMessage): void {
     const call = this.callers.get(session)?.byRequest.get(msg[1]);
     if (!call) return; // already answered: nothing to cancel
     let mode = msg[2].mode ?? 'killnowait';
     if (call.state === 'queued') {
-      call.registration.queue.delete(call);
+      this.queues.get(call.registration)?.delete(call);
       this.failCall(call, ErrorUri.canceled, 'the call was canceled while queued');
       this.deleteIfUnused(call.registration);
       return;
@@ -427,7 +461,7 @@ export class Dealer {
     call.timer = undefined;
     if (call.state === 'queued') {
       const waitedForCallee = call.timeoutMs === 0;
-      call.registration.queue.delete(call);
+      this.queues.get(call.registration)?.delete(call);
       this.failCall(call, ErrorUri.timeout, waitedForCallee
         ? `no callee for '${call.procedure}' came within the queue's ${call.queueRule!.timeout} ms`
         : `the call timed out after ${call.timeoutMs} ms while queued`);
@@ -441,13 +475,13 @@ export class Dealer {
   }
 
   /** The session left the realm: its calls, as caller and as callee, end now. */
-  removeSession(session: Session): void {
+  removeSession(session: SessionView): void {
     this.callerLeft(session);
     this.calleeLeft(session);
   }
 
   /** Its queued calls are dropped, its running ones interrupted; nobody is left to answer. */
-  private callerLeft(session: Session): void {
+  private callerLeft(session: SessionView): void {
     const waiting = this.callers.get(session);
     if (!waiting) return;
     this.callers.delete(session);
@@ -455,7 +489,7 @@ export class Dealer {
     for (const call of waiting.byRequest.values()) {
       call.clearTimer();
       if (call.state === 'queued') {
-        call.registration.queue.delete(call);
+        this.queues.get(call.registration)?.delete(call);
         this.deleteIfUnused(call.registration);
       } else if (call.state === 'running') {
         call.state = 'abandoned';
@@ -468,7 +502,7 @@ export class Dealer {
   }
 
   /** Its in-flight invocations can never be answered now: their callers get an error. */
-  private calleeLeft(session: Session): void {
+  private calleeLeft(session: SessionView): void {
     const work = this.callees.get(session);
     if (!work) return;
     for (const call of work.invocations.values()) {
@@ -484,7 +518,7 @@ export class Dealer {
    * A CALL the router failed to handle (a bug of ours, answered with internal_error by the
    * session): the caller no longer waits for it.
    */
-  forgetCall(session: Session, requestId: number): void {
+  forgetCall(session: SessionView, requestId: number): void {
     const call = this.callers.get(session)?.byRequest.get(requestId);
     if (!call) return;
     this.stopWaiting(call);
@@ -495,12 +529,13 @@ export class Dealer {
 
   /** Places queued calls on callees with free slots, oldest first. */
   private drainQueue(reg: Registration): void {
-    while (reg.queue.size > 0) {
+    const queue = this.queues.get(reg);
+    while (queue !== undefined && queue.size > 0) {
       const callee = reg.pick();
       if (!callee) return;
       reg.queueFullReported = false;
-      const call = reg.queue.values().next().value as Call;
-      reg.queue.delete(call);
+      const call = queue.values().next().value as Call;
+      queue.delete(call);
       call.queueRule = undefined;
       if (call.timeoutMs === 0) call.clearTimer();
       this.invoke(call, callee);
@@ -543,7 +578,7 @@ export class Dealer {
     call.message = undefined;
   }
 
-  private error(session: Session, type: number, requestId: number, uri: string, message: string): void {
+  private error(session: SessionView, type: number, requestId: number, uri: string, message: string): void {
     session.send([M.ERROR, type, requestId, {}, uri, [message]]);
   }
 }

@@ -6,33 +6,20 @@ import {
 } from '../config/types.js';
 import { Authorizer } from '../auth/authorizer.js';
 import type { UriCheck } from '../wamp/uri.js';
-import { Broker } from './broker.js';
-import { Dealer } from './dealer.js';
+import { Broker, type BrokerObserver } from './broker.js';
+import { Dealer, type DealerObserver } from './dealer.js';
 import type { Session } from './session.js';
 import type { IdSequence } from '../wamp/ids.js';
-import type { Registration } from './registration.js';
-import type { Subscription } from './broker.js';
 import { log } from '../log.js';
 
 /**
- * Told about changes in a realm, after they happen. The meta API implements it and turns the
- * calls into meta events; it must not call back into the realm synchronously.
+ * Told about changes in a realm, after they happen: sessions here, registrations and subscriptions
+ * by the dealer and broker. The meta API implements it and turns the calls into meta events; it
+ * must not call back into the realm synchronously.
  */
-export interface RealmObserver {
+export interface RealmObserver extends DealerObserver, BrokerObserver {
   sessionJoined(session: Session): void;
   sessionLeft(session: Session): void;
-  registrationCreated(session: Session, registration: Registration): void;
-  calleeAdded(session: Session, registration: Registration): void;
-  calleeRemoved(session: Session, registration: Registration): void;
-  registrationDeleted(sessionId: number, registration: Registration): void;
-  /** A call found every eligible callee busy (sent once until a slot frees again). */
-  registrationSaturated(registration: Registration): void;
-  /** A call was refused because the registration's queue is full (once until it has room again). */
-  queueFull(registration: Registration, limit: number): void;
-  subscriptionCreated(session: Session, subscription: Subscription): void;
-  subscriberAdded(session: Session, subscription: Subscription): void;
-  subscriberRemoved(session: Session, subscription: Subscription): void;
-  subscriptionDeleted(session: Session, subscription: Subscription): void;
   /** The session's send queue went over its limit (events dropped), or it is being closed for that. */
   slowConsumer(session: Session, disconnecting: boolean): void;
 }

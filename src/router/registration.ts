@@ -1,9 +1,8 @@
-// A registration: one procedure URI with its match and invocation policies, its callees in
-// registration order, and the FIFO of calls waiting for a free callee.
+// A registration: one procedure URI with its match and invocation policies and its callees in
+// registration order. The calls waiting for a free callee are the dealer's (src/router/dealer.ts).
 
 import type { MatchPolicy } from '../wamp/uri.js';
-import type { Session } from './session.js';
-import type { Call } from './call.js';
+import type { SessionView } from './session-view.js';
 import type { InvokePolicy } from '../wamp/client-messages.js';
 
 /** One session serving one registration, with its own concurrency budget. */
@@ -11,7 +10,7 @@ export class Callee {
   /** Invocations sent and not yet answered (including ones the caller gave up on). */
   inflight = 0;
   constructor(
-    readonly session: Session,
+    readonly session: SessionView,
     readonly registration: Registration,
     /** Most invocations at once; Infinity when the callee set no limit. */
     readonly concurrency: number,
@@ -28,8 +27,6 @@ export class Callee {
 export class Registration {
   readonly created = new Date().toISOString();
   readonly callees: Callee[] = [];
-  /** Calls waiting for a free slot, oldest first (a Set keeps insertion order and deletes in O(1)). */
-  readonly queue = new Set<Call>();
   private cursor = 0;
   /** Meta-event state: saturation and a full queue are reported once per episode. */
   saturated = false;
@@ -46,7 +43,7 @@ export class Registration {
     public invoke: InvokePolicy,
   ) {}
 
-  calleeOf(session: Session): Callee | undefined {
+  calleeOf(session: SessionView): Callee | undefined {
     return this.callees.find((c) => c.session === session);
   }
 

@@ -5,13 +5,10 @@
 import type { RealmConfig } from '../config/types.js';
 import { IdSequence, secureRandomId } from '../wamp/ids.js';
 import { Realm } from './realm.js';
-import { Session } from './session.js';
+import { Session, type ServicePurpose } from './session.js';
 import { FailureThrottle } from '../auth/throttle.js';
 import { AuthenticationGate } from '../auth/auth-gate.js';
 import type { SessionFactory, SessionHandle, SessionOptions, Transport } from '../core-boundary.js';
-
-/** Who a service call is for: each purpose has a session of its own (see router-services/service-caller.ts). */
-export type ServicePurpose = 'authenticator' | 'authorizer';
 
 /**
  * What the core needs of the router's own services, which live outside it (src/router-services/)

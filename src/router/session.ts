@@ -2,24 +2,63 @@
 // the opening/closing state machine and authentication, has the realm's authorizer decide each
 // action (src/auth/authorizer.ts) and hands requests to the realm's dealer and broker, which own
 // what follows (calls, registrations, subscriptions): the session keeps none of it.
+//
+// The realm and the router own sessions and sit above this file: a session sees them through the
+// two views below (SessionRealm, SessionRouter), and the dealer and broker see a session through
+// SessionView (src/router/session-view.ts).
 
 import * as M from '../wamp/message.js';
 import { ProtocolViolation, validateClientMessage } from '../wamp/validate.js';
 import type { ActionMessage, AuthenticateMessage, ClientMessage, HelloMessage, PublishOptions } from '../wamp/client-messages.js';
 import { ErrorUri, CloseReason } from '../wamp/errors.js';
 import { isReservedUri, isValidUri } from '../wamp/uri.js';
-import type { Action, AuthorizerCall, Decision, Requester } from '../auth/authorizer.js';
+import type { Action, Authorizer, AuthorizerCall, Decision, Requester } from '../auth/authorizer.js';
 import { clientHasFeature, routerRoles, ROUTER_AGENT } from '../wamp/features.js';
 import { beginAuthentication, type AuthOutcome, type PendingAuth } from '../auth/authenticator.js';
-import { peerAddress } from '../auth/throttle.js';
+import { peerAddress, type FailureThrottle } from '../auth/throttle.js';
+import type { AuthenticationGate } from '../auth/auth-gate.js';
 import type { EncodingCache, SessionHandle, SessionOptions, Transport } from '../core-boundary.js';
-import type { Realm } from './realm.js';
-import type { Router } from './router.js';
+import type { UriCheck } from '../wamp/uri.js';
+import type { Dealer } from './dealer.js';
+import type { Broker } from './broker.js';
+import type { SessionView } from './session-view.js';
 import { logRefusal } from './refusals.js';
 import { log } from '../log.js';
 import { logSessionJoined, logSessionLeft } from './session-log.js';
 
 type State = 'new' | 'authenticating' | 'established' | 'closing' | 'closed';
+
+/** What a session sees of its realm (src/router/realm.ts): where its requests go, and join/leave. */
+export interface SessionRealm {
+  readonly name: string;
+  /** Read per message: a config reload replaces it. */
+  readonly authorizer: Authorizer;
+  readonly uriCheck: UriCheck;
+  readonly dealer: Dealer;
+  readonly broker: Broker;
+  readonly observer: { slowConsumer(session: Session, disconnecting: boolean): void } | undefined;
+  join(session: Session): void;
+  leave(session: Session): void;
+}
+
+/** Who a service call is for: each purpose has a session of its own (see router-services/service-caller.ts). */
+export type ServicePurpose = 'authenticator' | 'authorizer';
+
+/** What a session sees of the router that opened it (src/router/router.ts). */
+export interface SessionRouter {
+  realm(name: string): SessionRealm | undefined;
+  newSessionId(): number;
+  /** The session's transport is gone. */
+  sessionClosed(session: Session): void;
+  /** Failed authentications per client address, shared by all transports. */
+  readonly authThrottle: FailureThrottle;
+  /** Calls to dynamic authenticators, admitted per client address and in total. */
+  readonly authGate: AuthenticationGate;
+  /** The router's own services: calls to a client's procedure (dynamic authenticators and authorizers). */
+  readonly services: {
+    call(realm: string, procedure: string, args: unknown[], purpose: ServicePurpose): Promise<{ args: unknown[] }>;
+  };
+}
 
 export type TestamentScope = 'detached' | 'destroyed';
 export interface Testament {
@@ -37,9 +76,9 @@ const CLIENT_ROLES = ['publisher', 'subscriber', 'caller', 'callee'];
 /** How long we wait for the client's GOODBYE reply after we said GOODBYE. */
 const GOODBYE_WAIT_MS = 2000;
 
-export class Session implements SessionHandle, Requester {
+export class Session implements SessionHandle, Requester, SessionView {
   id = 0;
-  realm: Realm | undefined;
+  realm: SessionRealm | undefined;
   authid = '';
   authrole = '';
   authmethod = '';
@@ -63,7 +102,7 @@ export class Session implements SessionHandle, Requester {
   private helloAuthid = '';
 
   constructor(
-    private readonly router: Router,
+    private readonly router: SessionRouter,
     readonly transport: Transport,
     private readonly options: SessionOptions = {},
   ) {

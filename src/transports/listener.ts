@@ -12,7 +12,7 @@ import { SendQueueTotal } from './send-queue-total.js';
 import type { SessionFactory } from '../core-boundary.js';
 import { RawSocketTransport, RAWSOCKET_MAGIC, ERR_MAX_CONNECTIONS } from './rawsocket.js';
 import { WebSocketService } from './websocket.js';
-import type { MqttService } from './mqtt/service.js';
+import type { MqttService } from './mqtt-listener/service.js';
 import { HttpSite, rejectUpgrade, urlPath } from './http.js';
 import { removeStaleSocket } from './unix-socket.js';
 import { log } from '../log.js';
@@ -223,7 +223,7 @@ export class Listener {
     const endpoint = this.config.endpoint;
     if (this.config.mqtt) {
       // Before the first connection can arrive.
-      const { MqttService } = await import('./mqtt/service.js');
+      const { MqttService } = await import('./mqtt-listener/service.js');
       this.mqtt = new MqttService(this.config.mqtt, this.factory, this.config.id, this.incoming, this.sendQueues);
     }
     try {

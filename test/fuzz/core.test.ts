@@ -12,7 +12,7 @@ import { describe, it, expect } from 'vitest';
 import { Router } from '../../src/router/router.js';
 import { InProcessServices } from '../../src/router-services/in-process-services.js';
 import type { SessionHandle, SessionOptions, Transport, TransportInfo } from '../../src/core-boundary.js';
-import { ClientSession } from '../../src/client/session.js';
+import { ClientSession } from '../../src/client/client-session.js';
 import { getSerializer, type SerializerName } from '../../src/serializers/index.js';
 import { log } from '../../src/log.js';
 import {

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { Router } from '../../src/router/router.js';
 import { InProcessServices } from '../../src/router-services/in-process-services.js';
-import { ClientSession, type Payload } from '../../src/client/session.js';
+import { ClientSession, type Payload } from '../../src/client/client-session.js';
 import type { PermissionConfig, RealmConfig } from '../../src/config/types.js';
 import { SetupReveal } from '../../src/board/setup-reveal.js';
 import { BridgeMetaApi } from '../../src/mqtt/bridge/meta.js';

@@ -18,7 +18,7 @@ import type { ListenerConfig, MqttServiceConfig } from '../../src/config/types.j
 import { DEFAULT_TRANSPORT_OPTIONS } from '../../src/config/types.js';
 import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
 import { log } from '../../src/log.js';
-import { ClientSession, Result } from '../../src/client/session.js';
+import { ClientSession, Result } from '../../src/client/client-session.js';
 import { tick } from '../helpers/core.js';
 import { Rng, FUZZ_SEED, FUZZ_INPUTS } from './gen.js';
 import { FUZZ_REALM, Failures, watchUncaught, Counts } from './harness.js';

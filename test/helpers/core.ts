@@ -3,7 +3,7 @@
 import type { CallQueueConfig, RealmConfig, RoleConfig } from '../../src/config/types.js';
 import { Router } from '../../src/router/router.js';
 import { InProcessServices } from '../../src/router-services/in-process-services.js';
-import { ClientSession } from '../../src/client/session.js';
+import { ClientSession } from '../../src/client/client-session.js';
 import { LocalConnection } from '../../src/client/local-transport.js';
 import type { WampMessage } from '../../src/wamp/message.js';
 

@@ -13,7 +13,7 @@ import type { Page } from 'playwright-core';
 import { openBrowser, type Browser } from '../helpers/chromium.js';
 import { startTestNode, service, type TestNode } from '../helpers/node.js';
 import { allowAll } from '../helpers/core.js';
-import { ClientSession } from '../../src/client/session.js';
+import { ClientSession } from '../../src/client/client-session.js';
 import { dashboardRole, monitorRole } from '../../src/config/load.js';
 import { DASHBOARD_DIR } from '../../src/config/dashboard-dir.js';
 import type { Telemetry } from '../../src/board/telemetry.js';

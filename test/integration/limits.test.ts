@@ -13,7 +13,7 @@ import { startTestNode, service, type TestNode } from '../helpers/node.js';
 import { join, tick, allowAll } from '../helpers/core.js';
 import { Router } from '../../src/router/router.js';
 import { InProcessServices } from '../../src/router-services/in-process-services.js';
-import { ClientSession, WampError } from '../../src/client/session.js';
+import { ClientSession, WampError } from '../../src/client/client-session.js';
 import type { WampTransportOptions } from '../../src/config/types.js';
 import { TOO_MANY_PENDING_CALLS } from '../../src/router/dealer.js';
 import { SendQueueGuard } from '../../src/transports/limits.js';

@@ -1,4 +1,4 @@
-// What the MQTT listener does with packets a client must not send (src/transports/mqtt/checks.ts):
+// What the MQTT listener does with packets a client must not send (src/transports/mqtt-listener/checks.ts):
 // each case below was found by the MQTT fuzz suite (test/fuzz/mqtt.test.ts) or is one of its rules,
 // written as the raw bytes that showed it. MQTT 5 hears the reason in a DISCONNECT, then the
 // connection closes; MQTT 3.1.1 is closed.

@@ -2,7 +2,7 @@
 // reports. The same through the CLI and SIGHUP: test/integration/reload-sighup.test.ts.
 import { describe, it, expect, afterEach } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/node.js';
-import { ClientSession, WampError } from '../../src/client/session.js';
+import { ClientSession, WampError } from '../../src/client/client-session.js';
 import type { JunctionConfig } from '../../src/config/types.js';
 
 let test: TestNode | undefined;

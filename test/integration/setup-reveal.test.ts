@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SetupReveal } from '../../src/board/setup-reveal.js';
 import { RevealLimiter, ATTEMPTS_PER_ADDRESS, NODE_BURST, NODE_INTERVAL_MS, guesserAddress } from '../../src/board/reveal-limiter.js';
-import { WampError } from '../../src/client/session.js';
+import { WampError } from '../../src/client/client-session.js';
 import { log } from '../../src/log.js';
 import WebSocket from 'ws';
 import { startTestNode, service } from '../helpers/node.js';

@@ -8,7 +8,7 @@ import { startTestNode, service, type TestNode } from '../helpers/node.js';
 import { allowAll, join, tick } from '../helpers/core.js';
 import { RawConn } from '../helpers/wamp-wire.js';
 import type { CallQueueConfig, RealmConfig } from '../../src/config/types.js';
-import type { Payload } from '../../src/client/session.js';
+import type { Payload } from '../../src/client/client-session.js';
 
 const KIB = 1024;
 const LIMIT = 256 * KIB;

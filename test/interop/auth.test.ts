@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { startTestNode, service, type TestNode } from '../helpers/node.js';
 import { allowAll } from '../helpers/core.js';
-import { ClientSession, Result } from '../../src/client/session.js';
+import { ClientSession, Result } from '../../src/client/client-session.js';
 import { craDeriveKey } from '../../src/auth/wampcra.js';
 import type { AuthConfig } from '../../src/config/types.js';
 

@@ -4,7 +4,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startTestNode, type TestNode } from '../helpers/node.js';
-import { ClientSession, Result } from '../../src/client/session.js';
+import { ClientSession, Result } from '../../src/client/client-session.js';
 
 const PEER = fileURLToPath(new URL('./python/peer.py', import.meta.url));
 // Debian's python3-autobahn lives in the system interpreter, not in a pyenv one on PATH.

@@ -15,7 +15,7 @@ import { startTestNode, type TestNode } from '../helpers/node.js';
 import { freePort } from '../helpers/free-port.js';
 import { Mosquitto, MOSQUITTO_PUB, MOSQUITTO_SUB, BRIDGE_USER, BRIDGE_PASSWORD } from '../helpers/mosquitto.js';
 import type { MqttBridgeConfig } from '../../src/config/types.js';
-import { ClientSession } from '../../src/client/session.js';
+import { ClientSession } from '../../src/client/client-session.js';
 import { until } from '../helpers/until.js';
 
 const require = createRequire(import.meta.url);

@@ -8,7 +8,7 @@ import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { allowAll, tick } from '../helpers/core.js';
 import { MqttWire } from '../helpers/mqtt-wire.js';
-import { ClientSession } from '../../src/client/session.js';
+import { ClientSession } from '../../src/client/client-session.js';
 import type { MqttServiceConfig, PermissionConfig, RoleConfig } from '../../src/config/types.js';
 import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
 import { until } from '../helpers/until.js';

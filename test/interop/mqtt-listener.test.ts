@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
 import { startTestNode, service, type TestNode } from '../helpers/node.js';
 import { allowAll, tick } from '../helpers/core.js';
-import { ClientSession } from '../../src/client/session.js';
+import { ClientSession } from '../../src/client/client-session.js';
 import type { ListenerConfig, MqttServiceConfig, PermissionConfig, RoleConfig } from '../../src/config/types.js';
 import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
 import { until } from '../helpers/until.js';

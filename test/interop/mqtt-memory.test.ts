@@ -10,11 +10,11 @@ import { runInNewContext } from 'node:vm';
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { tick } from '../helpers/core.js';
-import { ClientSession } from '../../src/client/session.js';
+import { ClientSession } from '../../src/client/client-session.js';
 import type { MqttServiceConfig } from '../../src/config/types.js';
 import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
-import { MAX_FILTERS_PER_SUBSCRIBE } from '../../src/transports/mqtt/subscriptions.js';
-import type { MqttService } from '../../src/transports/mqtt/service.js';
+import { MAX_FILTERS_PER_SUBSCRIBE } from '../../src/transports/mqtt-listener/subscriptions.js';
+import type { MqttService } from '../../src/transports/mqtt-listener/service.js';
 import { closeAll, stalledMqttSubscriber } from '../helpers/flood.js';
 import { until } from '../helpers/until.js';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startNode, type JunctionNode } from '../../src/node.js';
 import type { JunctionConfig, SerialBridgeConfig } from '../../src/config/types.js';
 import { DEFAULT_TRANSPORT_OPTIONS } from '../../src/config/types.js';
-import { ClientSession } from '../../src/client/session.js';
+import { ClientSession } from '../../src/client/client-session.js';
 import { allowAll, tick } from '../helpers/core.js';
 import { Board, Cable } from '../helpers/serial.js';
 import { until } from '../helpers/until.js';

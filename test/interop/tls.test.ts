@@ -8,7 +8,7 @@ import { connect as tcpConnect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startTestNode, service, type TestNode } from '../helpers/node.js';
 import { allowAll } from '../helpers/core.js';
-import { ClientSession, Result } from '../../src/client/session.js';
+import { ClientSession, Result } from '../../src/client/client-session.js';
 import type { AuthConfig } from '../../src/config/types.js';
 
 const require = createRequire(import.meta.url);

@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { SerialBridgeConfig } from '../../config/types.js';
 import type { SessionFactory } from '../../core-boundary.js';
-import { ClientSession } from '../../client/session.js';
+import { ClientSession } from '../../client/client-session.js';
 import { TRUSTED_ROLE } from '../../wamp/roles.js';
 import { PortLink } from './port-link.js';
 import { log } from '../../log.js';

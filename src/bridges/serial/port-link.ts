@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { SerialPort } from 'serialport';
 import type { SessionFactory } from '../../core-boundary.js';
 import type { SerialBridgeConfig } from '../../config/types.js';
-import { ClientSession, Result, WampError } from '../../client/session.js';
+import { ClientSession, Result, WampError } from '../../client/client-session.js';
 import { LineReader, encodeLine, parseHello, type Hello } from './protocol.js';
 import { log } from '../../log.js';
 

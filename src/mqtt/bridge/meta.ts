@@ -4,7 +4,7 @@
 // realm as an ordinary in-process session with the role 'trusted' (which every realm has).
 
 import { TRUSTED_ROLE } from '../../wamp/roles.js';
-import { ClientSession, WampError } from '../../client/session.js';
+import { ClientSession, WampError } from '../../client/client-session.js';
 import type { SessionFactory } from '../../core-boundary.js';
 import { log } from '../../log.js';
 import type { MqttBridge } from './bridge.js';

@@ -3,7 +3,7 @@
 // bridge. When the session closes it joins again, 1 s after, then twice as long each time up to 30 s.
 
 import type { MqttBridgeConfig } from '../../config/types.js';
-import { ClientSession } from '../../client/session.js';
+import { ClientSession } from '../../client/client-session.js';
 import type { SessionFactory } from '../../core-boundary.js';
 import type { Dict } from '../../wamp/message.js';
 

@@ -8,7 +8,7 @@ import type { AuthConfig, RoleConfig } from '../../../src/config/types.js';
 import { Router } from '../../../src/router/router.js';
 import { InProcessServices } from '../../../src/router-services/in-process-services.js';
 import { LocalConnection } from '../../../src/client/local-transport.js';
-import { ClientSession, WampError } from '../../../src/client/session.js';
+import { ClientSession, WampError } from '../../../src/client/client-session.js';
 import type { WampMessage } from '../../../src/wamp/message.js';
 import type { Transport } from '../../../src/core-boundary.js';
 import { craDeriveKey } from '../../../src/auth/wampcra.js';

@@ -5,7 +5,7 @@ import { describe, it, expect, vi, afterEach } from 'vitest';
 import { cpus } from 'node:os';
 import type { JunctionConfig, RealmConfig, ScheduleConfig, TelemetryConfig } from '../../../src/config/types.js';
 import { JunctionNode } from '../../../src/node.js';
-import { ClientSession, WampError } from '../../../src/client/session.js';
+import { ClientSession, WampError } from '../../../src/client/client-session.js';
 import { HISTORY_SAMPLES, type BoardSample } from '../../../src/board/telemetry.js';
 import { dashboardRole } from '../../../src/config/load.js';
 import { log } from '../../../src/log.js';

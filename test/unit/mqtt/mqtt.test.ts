@@ -3,8 +3,8 @@
 import { describe, it, expect } from 'vitest';
 import type { Packet, IPublishPacket } from 'mqtt-packet';
 import { MqttMapping } from '../../../src/mqtt/mapping.js';
-import { DeliveryQueue } from '../../../src/transports/mqtt/delivery-queue.js';
-import { packetBytes } from '../../../src/transports/mqtt/packet-bytes.js';
+import { DeliveryQueue } from '../../../src/transports/mqtt-listener/delivery-queue.js';
+import { packetBytes } from '../../../src/transports/mqtt-listener/packet-bytes.js';
 import * as mqttPacket from 'mqtt-packet';
 import { parseConfig } from '../../../src/config/load.js';
 import { makeRouter, join } from '../../helpers/core.js';

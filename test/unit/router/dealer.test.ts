@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { makeRouter, join, tick, rawWire, HELLO_ALL, allowAll } from '../../helpers/core.js';
-import { ClientSession } from '../../../src/client/session.js';
-import { WampError, Result } from '../../../src/client/session.js';
+import { ClientSession } from '../../../src/client/client-session.js';
+import { WampError, Result } from '../../../src/client/client-session.js';
 
 const deferred = () => {
   let resolve!: (v?: unknown) => void;
