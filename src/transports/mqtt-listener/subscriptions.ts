@@ -2,9 +2,12 @@
 // client's MqttWampSession that it maps to (a filter may take two: `a/#` is the prefix `a.` and `a`
 // itself, since MQTT's `#` matches its parent level), SUBSCRIBE and UNSUBSCRIBE answered with
 // SUBACK and UNSUBACK, and the events that arrive while a SUBSCRIBE is answered held back, so that
-// SUBACK goes out first.
+// SUBACK goes out first. The MQTT 5 subscription options are kept per filter and applied when a
+// message is delivered (wamp-session.ts): No Local, Retain As Published, the Subscription
+// Identifier; Retain Handling decides whether the WAMP SUBSCRIBE asks for retained events.
+// `$share/<group>/<filter>` filters join their group (shared-groups.ts).
 
-import type { ISubscription } from 'mqtt-packet';
+import type { ISubscribePacket, ISubscription } from 'mqtt-packet';
 import * as M from '../../wamp/message.js';
 import type { TransportInfo } from '../../core-boundary.js';
 import type { MqttMapping } from '../../mqtt/mapping.js';
@@ -12,6 +15,7 @@ import { uriMatches } from '../../wamp/uri.js';
 import { DEFERRED_WORK } from '../../sliced-work.js';
 import { REASON, reasonOf } from './reason-codes.js';
 import { log } from '../../log.js';
+import { parseShared, type ShareMember, type SharedGroup, type SharedGroups } from './shared-groups.js';
 
 /**
  * Topic filters one SUBSCRIBE may carry; the rest are refused (MQTT 5 reason 0x97 "quota
@@ -32,11 +36,31 @@ export interface MqttSubscription {
   qos: 0 | 1 | 2;
   uri: string;
   match: 'exact' | 'prefix' | 'wildcard';
+  /** MQTT 5 No Local: the client's own messages are not delivered through it [MQTT-3.8.3-3]. */
   noLocal: boolean;
+  /** MQTT 5 Retain As Published: forwarded messages keep the publisher's retain flag [MQTT-3.3.1-13]. */
+  retainAsPublished: boolean;
+  /** MQTT 5 Subscription Identifier of the SUBSCRIBE that made it (1 to 268,435,455). */
+  identifier: number | undefined;
+  /** A shared subscription's group (`$share/<group>/<filter>`). */
+  group: SharedGroup | undefined;
 }
 
+/** What the client's subscriptions that match a message ask for its one PUBLISH (see MqttSubscriptions.matching). */
+export interface Matched {
+  /** The highest QoS of the matching subscriptions; -1 when none matches. */
+  qos: -1 | 0 | 1 | 2;
+  /** Some matching subscription has Retain As Published. */
+  retainAsPublished: boolean;
+  /** Their subscription identifiers: none, one, or several. */
+  identifiers: number | number[] | undefined;
+}
+
+/** How the client's subscriptions cover its own message: none, all with No Local, or some with it. */
+export type NoLocalCover = 'none' | 'all' | 'some';
+
 /** The client's WAMP session (MqttWampSession), as its subscriptions use it. */
-export interface SubscribingSession {
+export interface SubscribingSession extends ShareMember {
   readonly info: TransportInfo;
   readonly clientId: string;
   /** A request to the router, and what to do with its answer. */
@@ -68,7 +92,10 @@ export class MqttSubscriptions {
   /** SUBSCRIBEs whose filters are still being worked on (DEFERRED_WORK); reading waits for them. */
   private deferredSubscribes = 0;
 
-  constructor(private readonly session: SubscribingSession, private readonly mqtt: SubscriptionAnswers, private readonly mapping: MqttMapping) {}
+  /** Reused by `matching` (delivery is synchronous): no object per message. */
+  private readonly matched: Matched = { qos: -1, retainAsPublished: false, identifiers: undefined };
+
+  constructor(private readonly session: SubscribingSession, private readonly mqtt: SubscriptionAnswers, private readonly mapping: MqttMapping, private readonly groups: SharedGroups) {}
 
   /** Holds an EVENT back while SUBSCRIBEs are answered (true), unless too many came already. */
   held(event: M.WampMessage): boolean {
@@ -78,12 +105,67 @@ export class MqttSubscriptions {
     return true;
   }
 
-  /** Does a subscription with No Local (MQTT 5) cover `uri`: then the client's own publication must not come back. */
-  noLocalCovers(uri: string): boolean {
+  /**
+   * How the client's subscriptions matching `uri` treat its own message there: all with No Local
+   * (WAMP's exclude_me does it), some (the delivery leaves those out), or none. A shared
+   * subscription never has No Local [MQTT-3.8.3-4].
+   */
+  noLocalCover(uri: string): NoLocalCover {
+    let matching = 0;
+    let noLocal = 0;
     for (const sub of this.byId.values()) {
-      if (sub.noLocal && uriMatches(sub.uri, sub.match, uri)) return true;
+      if (!uriMatches(sub.uri, sub.match, uri)) continue;
+      matching++;
+      if (sub.noLocal) noLocal++;
     }
-    return false;
+    return noLocal === 0 ? 'none' : noLocal === matching ? 'all' : 'some';
+  }
+
+  /**
+   * The client's non-shared subscriptions that match `uri`, as one PUBLISH: the highest QoS
+   * [MQTT-3.3.4-2] and every subscription identifier [MQTT-3.3.4-4]; `own`: the client published
+   * it, so subscriptions with No Local are left out [MQTT-3.8.3-3]. The result is reused.
+   */
+  matching(uri: string, own: boolean): Matched {
+    const out = this.matched;
+    out.qos = -1;
+    out.retainAsPublished = false;
+    out.identifiers = undefined;
+    for (const sub of this.byId.values()) {
+      if (sub.group || (own && sub.noLocal) || !uriMatches(sub.uri, sub.match, uri)) continue;
+      if (sub.qos > out.qos) out.qos = sub.qos;
+      if (sub.retainAsPublished) out.retainAsPublished = true;
+      if (sub.identifier !== undefined) {
+        const ids: Matched['identifiers'] = out.identifiers;
+        if (ids === undefined) out.identifiers = sub.identifier;
+        else if (typeof ids === 'number') out.identifiers = [ids, sub.identifier];
+        else ids.push(sub.identifier);
+      }
+    }
+    return out;
+  }
+
+  /** The client's subscription in a group. */
+  inGroup(group: SharedGroup): MqttSubscription | undefined {
+    for (const sub of this.byId.values()) if (sub.group === group) return sub;
+    return undefined;
+  }
+
+  /** The groups the client is a member of. */
+  private groupsJoined(): Set<SharedGroup> {
+    const groups = new Set<SharedGroup>();
+    for (const sub of this.byId.values()) if (sub.group) groups.add(sub.group);
+    return groups;
+  }
+
+  /** The client lost its connection: its groups' messages go to connected members. */
+  disconnected(): void {
+    for (const group of this.groupsJoined()) group.disconnected(this.session);
+  }
+
+  /** The session ends: it leaves its groups, handing them its messages. */
+  leaveGroups(): void {
+    for (const group of this.groupsJoined()) group.leave(this.session);
   }
 
   /** Delivers the events held back during SUBSCRIBEs; `overflow`: more came than may be held. */
@@ -94,7 +176,8 @@ export class MqttSubscriptions {
     if (held) for (const event of held) this.session.deliver(event);
   }
 
-  subscribe(messageId: number, subscriptions: ISubscription[]): void {
+  subscribe(messageId: number, subscriptions: ISubscription[], properties?: ISubscribePacket['properties']): void {
+    const identifier = properties?.subscriptionIdentifier;
     const codes: number[] = new Array(subscriptions.length).fill(REASON.unspecified);
     let outstanding = subscriptions.length;
     this.subscribing++;
@@ -108,16 +191,18 @@ export class MqttSubscriptions {
       log.info(`mqtt ${this.session.info.peer} (${this.session.clientId}): SUBSCRIBE with ${subscriptions.length} filters; the ${subscriptions.length - accepted} past ${MAX_FILTERS_PER_SUBSCRIBE} refused`);
     }
     const subscribeOne = (s: ISubscription, i: number) => {
-      if (s.topic.startsWith('$share/')) {
-        codes[i] = REASON.sharedNotSupported;
-        return done();
-      }
-      const targets = this.mapping.filterToSubscriptions(s.topic);
+      const shared = parseShared(s.topic);
+      const targets = shared === 'invalid' ? undefined : this.mapping.filterToSubscriptions(shared ? shared.filter : s.topic);
       if (!targets) {
         codes[i] = REASON.topicFilterInvalid;
         return done();
       }
       const qos = Math.min(s.qos, 2) as 0 | 1 | 2;
+      const group = shared && shared !== 'invalid' ? this.groups.group(shared.group, shared.filter) : undefined;
+      // Retain Handling [MQTT-3.3.1-9..11]: 0 retained messages on every SUBSCRIBE, 1 only when the
+      // subscription is new, 2 never; a shared subscription gets none.
+      const existed = this.byFilter.has(s.topic);
+      const retained = !group && (s.rh === 1 ? !existed : s.rh !== 2);
       // A filter may take two WAMP subscriptions (`a/#` matches `a` too): the first decides the
       // answer; the second (the parent level) is added when allowed, and silently left out if not.
       for (const id of this.byFilter.get(s.topic) ?? []) this.byId.delete(id);
@@ -126,13 +211,13 @@ export class MqttSubscriptions {
       let left = targets.length;
       let failure: number | undefined;
       targets.forEach((target, t) => {
-        const options: M.Dict = { get_retained: s.rh !== 2 };
+        const options: M.Dict = { get_retained: retained };
         if (target.match !== 'exact') options['match'] = target.match;
         this.session.request([M.SUBSCRIBE, 0, options, target.uri], (answer) => {
           if (answer[0] === M.SUBSCRIBED) {
             const id = answer[2] as number;
             ids.push(id);
-            this.byId.set(id, { filter: s.topic, qos, uri: target.uri, match: target.match, noLocal: s.nl === true });
+            this.byId.set(id, { filter: s.topic, qos, uri: target.uri, match: target.match, noLocal: s.nl === true, retainAsPublished: s.rap === true, identifier, group });
           } else if (t === 0) {
             failure = reasonOf(answer[4] as string);
           }
@@ -144,6 +229,9 @@ export class MqttSubscriptions {
               this.session.request([M.UNSUBSCRIBE, 0, id]);
             }
             this.byFilter.delete(s.topic);
+            if (group && group.members.length === 0) this.groups.forget(group);
+          } else {
+            group?.join(this.session);
           }
           codes[i] = failure ?? qos;
           done();
@@ -179,12 +267,14 @@ export class MqttSubscriptions {
       }
       this.byFilter.delete(filter);
       let left = ids.length;
+      const group = this.byId.get(ids[0]!)?.group;
       for (const id of ids) {
         this.byId.delete(id);
         this.session.request([M.UNSUBSCRIBE, 0, id], () => {
           if (--left === 0) done();
         });
       }
+      group?.leave(this.session);
     });
   }
 }
