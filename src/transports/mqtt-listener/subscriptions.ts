@@ -1,6 +1,7 @@
 // An MQTT client's subscriptions in the realm: each MQTT filter as the WAMP subscriptions of the
 // client's MqttWampSession that it maps to (a filter may take two: `a/#` is the prefix `a.` and `a`
-// itself, since MQTT's `#` matches its parent level), SUBSCRIBE and UNSUBSCRIBE answered with
+// itself, since MQTT's `#` matches its parent level; two filters may share one: `a/#` and `a` both
+// take exact `a`, which stays subscribed until neither needs it), SUBSCRIBE and UNSUBSCRIBE answered with
 // SUBACK and UNSUBACK, and the events that arrive while a SUBSCRIBE is answered held back, so that
 // SUBACK goes out first. The MQTT 5 subscription options are kept per filter and applied when a
 // message is delivered (wamp-session.ts): No Local, Retain As Published, the Subscription
@@ -30,20 +31,28 @@ export const MAX_FILTERS_PER_SUBSCRIBE = 1000;
  */
 const MAX_HELD_EVENTS = 100;
 
-/** One MQTT filter's WAMP subscription (a filter may take two: see subscribe). */
+/** One WAMP subscription of the client's session: its pattern and the MQTT filters it serves. */
+export interface WampSubscription {
+  readonly uri: string;
+  readonly match: 'exact' | 'prefix' | 'wildcard';
+  readonly filters: MqttSubscription[];
+}
+
+/** One MQTT filter the client subscribed, with its options. */
 export interface MqttSubscription {
-  filter: string;
-  qos: 0 | 1 | 2;
-  uri: string;
-  match: 'exact' | 'prefix' | 'wildcard';
+  /** As the client sent it (`$share/<group>/` included). */
+  readonly filter: string;
+  readonly qos: 0 | 1 | 2;
   /** MQTT 5 No Local: the client's own messages are not delivered through it [MQTT-3.8.3-3]. */
-  noLocal: boolean;
+  readonly noLocal: boolean;
   /** MQTT 5 Retain As Published: forwarded messages keep the publisher's retain flag [MQTT-3.3.1-13]. */
-  retainAsPublished: boolean;
+  readonly retainAsPublished: boolean;
   /** MQTT 5 Subscription Identifier of the SUBSCRIBE that made it (1 to 268,435,455). */
-  identifier: number | undefined;
+  readonly identifier: number | undefined;
   /** A shared subscription's group (`$share/<group>/<filter>`). */
-  group: SharedGroup | undefined;
+  readonly group: SharedGroup | undefined;
+  /** Its WAMP subscriptions (IDs), one or two. */
+  readonly ids: number[];
 }
 
 /** What the client's subscriptions that match a message ask for its one PUBLISH (see MqttSubscriptions.matching). */
@@ -80,9 +89,10 @@ export interface SubscriptionAnswers {
 }
 
 export class MqttSubscriptions {
-  /** By WAMP subscription ID (what an EVENT names), and the IDs by MQTT filter. */
-  readonly byId = new Map<number, MqttSubscription>();
-  private readonly byFilter = new Map<string, number[]>();
+  /** The client's WAMP subscriptions by ID (what an EVENT names). */
+  readonly byId = new Map<number, WampSubscription>();
+  /** The client's MQTT filters. */
+  private readonly byFilter = new Map<string, MqttSubscription>();
   /** Events held back while a SUBSCRIBE is being answered, so SUBACK goes out first. */
   private events: M.WampMessage[] | undefined;
   /** Too many events came while subscribing: they go out at once until the SUBSCRIBEs are answered. */
@@ -91,7 +101,6 @@ export class MqttSubscriptions {
   private subscribing = 0;
   /** SUBSCRIBEs whose filters are still being worked on (DEFERRED_WORK); reading waits for them. */
   private deferredSubscribes = 0;
-
   /** Reused by `matching` (delivery is synchronous): no object per message. */
   private readonly matched: Matched = { qos: -1, retainAsPublished: false, identifiers: undefined };
 
@@ -105,6 +114,15 @@ export class MqttSubscriptions {
     return true;
   }
 
+  /** Does the filter match a message on `uri` (through one of its WAMP subscriptions)? */
+  private covers(sub: MqttSubscription, uri: string): boolean {
+    for (const id of sub.ids) {
+      const wamp = this.byId.get(id);
+      if (wamp && uriMatches(wamp.uri, wamp.match, uri)) return true;
+    }
+    return false;
+  }
+
   /**
    * How the client's subscriptions matching `uri` treat its own message there: all with No Local
    * (WAMP's exclude_me does it), some (the delivery leaves those out), or none. A shared
@@ -113,8 +131,8 @@ export class MqttSubscriptions {
   noLocalCover(uri: string): NoLocalCover {
     let matching = 0;
     let noLocal = 0;
-    for (const sub of this.byId.values()) {
-      if (!uriMatches(sub.uri, sub.match, uri)) continue;
+    for (const sub of this.byFilter.values()) {
+      if (!this.covers(sub, uri)) continue;
       matching++;
       if (sub.noLocal) noLocal++;
     }
@@ -122,17 +140,18 @@ export class MqttSubscriptions {
   }
 
   /**
-   * The client's non-shared subscriptions that match `uri`, as one PUBLISH: the highest QoS
-   * [MQTT-3.3.4-2] and every subscription identifier [MQTT-3.3.4-4]; `own`: the client published
-   * it, so subscriptions with No Local are left out [MQTT-3.8.3-3]. The result is reused.
+   * The client's non-shared subscriptions that match `uri` (of those `among`, when given), as one
+   * PUBLISH: the highest QoS [MQTT-3.3.4-2] and every subscription identifier [MQTT-3.3.4-4];
+   * `own`: the client published it, so subscriptions with No Local are left out [MQTT-3.8.3-3].
+   * The result is reused.
    */
-  matching(uri: string, own: boolean): Matched {
+  matching(uri: string, own: boolean, among?: MqttSubscription[]): Matched {
     const out = this.matched;
     out.qos = -1;
     out.retainAsPublished = false;
     out.identifiers = undefined;
-    for (const sub of this.byId.values()) {
-      if (sub.group || (own && sub.noLocal) || !uriMatches(sub.uri, sub.match, uri)) continue;
+    for (const sub of among ?? this.byFilter.values()) {
+      if (sub.group || (own && sub.noLocal) || (!among && !this.covers(sub, uri))) continue;
       if (sub.qos > out.qos) out.qos = sub.qos;
       if (sub.retainAsPublished) out.retainAsPublished = true;
       if (sub.identifier !== undefined) {
@@ -147,25 +166,18 @@ export class MqttSubscriptions {
 
   /** The client's subscription in a group. */
   inGroup(group: SharedGroup): MqttSubscription | undefined {
-    for (const sub of this.byId.values()) if (sub.group === group) return sub;
+    for (const sub of this.byFilter.values()) if (sub.group === group) return sub;
     return undefined;
-  }
-
-  /** The groups the client is a member of. */
-  private groupsJoined(): Set<SharedGroup> {
-    const groups = new Set<SharedGroup>();
-    for (const sub of this.byId.values()) if (sub.group) groups.add(sub.group);
-    return groups;
   }
 
   /** The client lost its connection: its groups' messages go to connected members. */
   disconnected(): void {
-    for (const group of this.groupsJoined()) group.disconnected(this.session);
+    for (const sub of this.byFilter.values()) sub.group?.disconnected(this.session);
   }
 
   /** The session ends: it leaves its groups, handing them its messages. */
   leaveGroups(): void {
-    for (const group of this.groupsJoined()) group.leave(this.session);
+    for (const sub of this.byFilter.values()) sub.group?.leave(this.session);
   }
 
   /** Delivers the events held back during SUBSCRIBEs; `overflow`: more came than may be held. */
@@ -174,6 +186,32 @@ export class MqttSubscriptions {
     const held = this.events;
     this.events = undefined;
     if (held) for (const event of held) this.session.deliver(event);
+  }
+
+  /** The filter now uses WAMP subscription `id`. */
+  private attach(sub: MqttSubscription, id: number, uri: string, match: WampSubscription['match']): void {
+    const wamp = this.byId.get(id);
+    if (wamp) wamp.filters.push(sub);
+    else this.byId.set(id, { uri, match, filters: [sub] });
+  }
+
+  /** The filter no longer uses its WAMP subscriptions: those no other filter needs are unsubscribed; `done` once they are. */
+  private detach(sub: MqttSubscription, done?: () => void): void {
+    let left = 1;
+    const one = () => {
+      if (--left === 0) done?.();
+    };
+    for (const id of sub.ids) {
+      const wamp = this.byId.get(id);
+      if (!wamp) continue;
+      const at = wamp.filters.indexOf(sub);
+      if (at >= 0) wamp.filters.splice(at, 1);
+      if (wamp.filters.length > 0) continue;
+      this.byId.delete(id);
+      left++;
+      this.session.request([M.UNSUBSCRIBE, 0, id], one);
+    }
+    one();
   }
 
   subscribe(messageId: number, subscriptions: ISubscription[], properties?: ISubscribePacket['properties']): void {
@@ -193,21 +231,18 @@ export class MqttSubscriptions {
     const subscribeOne = (s: ISubscription, i: number) => {
       const shared = parseShared(s.topic);
       const targets = shared === 'invalid' ? undefined : this.mapping.filterToSubscriptions(shared ? shared.filter : s.topic);
-      if (!targets) {
+      if (!targets || shared === 'invalid') {
         codes[i] = REASON.topicFilterInvalid;
         return done();
       }
       const qos = Math.min(s.qos, 2) as 0 | 1 | 2;
-      const group = shared && shared !== 'invalid' ? this.groups.group(shared.group, shared.filter) : undefined;
-      // Retain Handling [MQTT-3.3.1-9..11]: 0 retained messages on every SUBSCRIBE, 1 only when the
-      // subscription is new, 2 never; a shared subscription gets none.
-      const existed = this.byFilter.has(s.topic);
-      const retained = !group && (s.rh === 1 ? !existed : s.rh !== 2);
+      const group = shared ? this.groups.group(shared.group, shared.filter) : undefined;
+      const sub: MqttSubscription = { filter: s.topic, qos, noLocal: s.nl === true, retainAsPublished: s.rap === true, identifier, group, ids: [] };
+      // Retain Handling [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11]: 0 retained messages on every
+      // SUBSCRIBE, 1 only when the subscription is new, 2 never; a shared subscription gets none.
+      const retained = !group && (s.rh === 1 ? !this.byFilter.has(s.topic) : s.rh !== 2);
       // A filter may take two WAMP subscriptions (`a/#` matches `a` too): the first decides the
       // answer; the second (the parent level) is added when allowed, and silently left out if not.
-      for (const id of this.byFilter.get(s.topic) ?? []) this.byId.delete(id);
-      const ids: number[] = [];
-      this.byFilter.set(s.topic, ids);
       let left = targets.length;
       let failure: number | undefined;
       targets.forEach((target, t) => {
@@ -216,21 +251,21 @@ export class MqttSubscriptions {
         this.session.request([M.SUBSCRIBE, 0, options, target.uri], (answer) => {
           if (answer[0] === M.SUBSCRIBED) {
             const id = answer[2] as number;
-            ids.push(id);
-            this.byId.set(id, { filter: s.topic, qos, uri: target.uri, match: target.match, noLocal: s.nl === true, retainAsPublished: s.rap === true, identifier, group });
+            sub.ids.push(id);
+            this.attach(sub, id, target.uri, target.match);
           } else if (t === 0) {
             failure = reasonOf(answer[4] as string);
           }
           if (--left > 0) return;
           if (failure !== undefined) {
-            // Refused: nothing of the filter may stay subscribed.
-            for (const id of ids.splice(0)) {
-              this.byId.delete(id);
-              this.session.request([M.UNSUBSCRIBE, 0, id]);
-            }
-            this.byFilter.delete(s.topic);
+            // Refused: nothing of the filter may stay subscribed (an earlier subscription of it stays).
+            this.detach(sub);
             if (group && group.members.length === 0) this.groups.forget(group);
           } else {
+            // The same filter again replaces its subscription [MQTT-3.8.4-3].
+            const previous = this.byFilter.get(s.topic);
+            this.byFilter.set(s.topic, sub);
+            if (previous) this.detach(previous);
             group?.join(this.session);
           }
           codes[i] = failure ?? qos;
@@ -260,21 +295,14 @@ export class MqttSubscriptions {
       this.mqtt.unsuback(messageId, codes);
     };
     filters.forEach((filter, i) => {
-      const ids = this.byFilter.get(filter);
-      if (ids === undefined || ids.length === 0) {
+      const sub = this.byFilter.get(filter);
+      if (sub === undefined) {
         codes[i] = REASON.noSubscriptionExisted;
         return done();
       }
       this.byFilter.delete(filter);
-      let left = ids.length;
-      const group = this.byId.get(ids[0]!)?.group;
-      for (const id of ids) {
-        this.byId.delete(id);
-        this.session.request([M.UNSUBSCRIBE, 0, id], () => {
-          if (--left === 0) done();
-        });
-      }
-      group?.leave(this.session);
+      this.detach(sub, done);
+      sub.group?.leave(this.session);
     });
   }
 }

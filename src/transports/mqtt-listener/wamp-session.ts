@@ -288,14 +288,24 @@ export class MqttWampSession implements Transport, ShareMember {
 
   /** `cache`: the broker's per-subscription encodings; the MQTT payload is made once for all its MQTT subscribers. */
   deliver(event: M.WampMessage, cache?: EncodingCache): void {
-    const sub = this.subscriptions.byId.get(event[1] as number);
-    if (!sub) return;
-    if (sub.group) return sub.group.route(event, cache);
+    const wamp = this.subscriptions.byId.get(event[1] as number);
+    if (!wamp) return;
     const details = event[3] as M.Dict;
-    const uri = typeof details['topic'] === 'string' ? details['topic'] : sub.uri;
-    if (details['retained'] === true) {
-      // Sent for this subscription as it was made: its own QoS and identifier, retain set.
-      return this.sendPublish(event, cache, uri, sub.qos, sub.identifier, true);
+    const retained = details['retained'] === true;
+    // The filters this WAMP subscription serves: shared ones hand the message to their group
+    // (which picks the member), the others make one PUBLISH to this client.
+    let plain = false;
+    for (const sub of wamp.filters) {
+      if (!sub.group) plain = true;
+      else if (!retained) sub.group.route(event, cache);
+    }
+    if (!plain) return;
+    const uri = typeof details['topic'] === 'string' ? details['topic'] : wamp.uri;
+    if (retained) {
+      // Sent as the subscription was made: its filters' QoS and identifiers, RETAIN set.
+      const matched = this.subscriptions.matching(uri, false, wamp.filters);
+      if (matched.qos >= 0) this.sendPublish(event, cache, uri, matched.qos as 0 | 1 | 2, matched.identifiers, true);
+      return;
     }
     if (event[2] === this.lastPublication) return;
     this.lastPublication = event[2];
@@ -312,7 +322,8 @@ export class MqttWampSession implements Transport, ShareMember {
     const sub = this.subscriptions.inGroup(group);
     if (!sub) return;
     const details = event[3] as M.Dict;
-    const uri = typeof details['topic'] === 'string' ? details['topic'] : sub.uri;
+    const uri = typeof details['topic'] === 'string' ? details['topic'] : this.subscriptions.byId.get(event[1] as number)?.uri;
+    if (uri === undefined) return;
     this.sendPublish(event, cache, uri, sub.qos, sub.identifier, sub.retainAsPublished && details['_mqtt_retain'] === true, group);
   }
 
