@@ -166,6 +166,18 @@ describe('MQTT 5 subscription options', () => {
     await client.endAsync();
   });
 
+  it('[MQTT-3.10.4-1] UNSUBSCRIBE deletes only the filter it names: `both/#` still delivers `both` once `both` is unsubscribed', async () => {
+    const client = await connect({ clientId: 'unsub-one' });
+    const got = inbox(client);
+    await client.subscribeAsync({ 'both/#': { qos: 1 }, both: { qos: 0 } });
+    await client.unsubscribeAsync('both');
+    const publisher = await connect({ clientId: 'unsub-pub' });
+    await publisher.publishAsync('both', 'parent', { qos: 1 });
+    await until(() => got.length >= 1);
+    expect(got.map((m) => [m.topic, m.qos])).toEqual([['both', 1]]);
+    await Promise.all([client.endAsync(), publisher.endAsync()]);
+  });
+
   it('[MQTT-3.3.4-3] mosquitto_sub -V 5 prints the subscription identifier it subscribed with', async () => {
     const sub = await mosquittoSub(['-V', 'mqttv5', '-q', '1', '-t', 'sidm/+', '-D', 'subscribe', 'subscription-identifier', '42'], '%S %t %p');
     await run(MOSQUITTO_PUB, ['-p', String(node.port), '-V', 'mqttv5', '-q', '1', '-t', 'sidm/a', '-m', 'hello']);
@@ -265,6 +277,26 @@ describe('shared subscriptions $share/<group>/<filter>', () => {
     stuck.socket.destroy();
     await until(() => got.length >= 20);
     expect(got.map((m) => m.payload).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`).sort());
+    await Promise.all([live.endAsync(), publisher.endAsync()]);
+  });
+
+  it('[MQTT-4.8.2-5] a QoS 2 message already sent to a member that leaves is not sent to another member', async () => {
+    const stuck = await MqttWire.connected(node.port, 5, { clientId: 'stuck-2' });
+    stuck.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '$share/q2/q2/t', qos: 2 }] });
+    await stuck.next((p) => p.cmd === 'suback');
+    const live = await connect({ clientId: 'q2-live' });
+    const got = inbox(live);
+    await live.subscribeAsync('$share/q2/q2/t', { qos: 2 });
+    const publisher = await connect({ clientId: 'q2-pub' });
+    await publisher.publishAsync('q2/t', 'to-stuck', { qos: 2 });
+    await publisher.publishAsync('q2/t', 'to-live', { qos: 2 });
+    await stuck.next((p) => p.cmd === 'publish');
+    stuck.socket.destroy(); // no PUBREC: the message is in flight
+    await tick(300);
+    await publisher.publishAsync('q2/t', 'end', { qos: 2 });
+    await until(() => got.some((m) => m.payload === 'end'));
+    await tick(200);
+    expect(got.map((m) => m.payload)).toEqual(['to-live', 'end']);
     await Promise.all([live.endAsync(), publisher.endAsync()]);
   });
 });
