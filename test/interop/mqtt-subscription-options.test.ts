@@ -195,6 +195,21 @@ describe('MQTT 5 subscription options', () => {
 });
 
 describe('shared subscriptions $share/<group>/<filter>', () => {
+  /**
+   * Group `name` on `<name>/t`: first a member on the raw wire that never acknowledges (every
+   * message it gets stays in flight), then an MQTT.js member; and a publisher.
+   */
+  async function stuckAndLive(name: string, qos: 1 | 2) {
+    const stuck = await MqttWire.connected(node.port, 5, { clientId: `${name}-stuck` });
+    stuck.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `$share/${name}/${name}/t`, qos }] });
+    await stuck.next((p) => p.cmd === 'suback');
+    const live = await connect({ clientId: `${name}-live` });
+    const got = inbox(live);
+    await live.subscribeAsync(`$share/${name}/${name}/t`, { qos });
+    const publisher = await connect({ clientId: `${name}-pub` });
+    return { stuck, live, got, publisher };
+  }
+
   it('[MQTT-4.8.2-1] [MQTT-4.8.2-2] a $share filter without a group name, with a wildcard in it, or without a filter is refused (0x8F; MQTT 3.1.1 0x80)', async () => {
     const bad = { '$share/g': { qos: 1 }, '$share//x': { qos: 1 }, '$share/g+/x': { qos: 1 }, '$share/g#/x': { qos: 1 }, '$share/g/': { qos: 1 }, '$share/g/ok': { qos: 1 } } as const;
     const v5 = await connect({ clientId: 'share-bad-5' });
@@ -261,14 +276,7 @@ describe('shared subscriptions $share/<group>/<filter>', () => {
   });
 
   it('a member that leaves with QoS 1 messages unacknowledged hands them to another member (MQTT 5 4.8.2); nothing lost', async () => {
-    // A member that never sends PUBACK: every message it gets stays unacknowledged.
-    const stuck = await MqttWire.connected(node.port, 5, { clientId: 'stuck' });
-    stuck.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '$share/hand/hand/t', qos: 1 }] });
-    await stuck.next((p) => p.cmd === 'suback');
-    const live = await connect({ clientId: 'hand-live' });
-    const got = inbox(live);
-    await live.subscribeAsync('$share/hand/hand/t', { qos: 1 });
-    const publisher = await connect({ clientId: 'hand-pub' });
+    const { stuck, got, publisher, live } = await stuckAndLive('hand', 1);
     for (let i = 0; i < 20; i++) await publisher.publishAsync('hand/t', `m${i}`, { qos: 1 });
     await until(() => got.length >= 10);
     await tick(200);
@@ -281,13 +289,7 @@ describe('shared subscriptions $share/<group>/<filter>', () => {
   });
 
   it('[MQTT-4.8.2-5] a QoS 2 message already sent to a member that leaves is not sent to another member', async () => {
-    const stuck = await MqttWire.connected(node.port, 5, { clientId: 'stuck-2' });
-    stuck.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '$share/q2/q2/t', qos: 2 }] });
-    await stuck.next((p) => p.cmd === 'suback');
-    const live = await connect({ clientId: 'q2-live' });
-    const got = inbox(live);
-    await live.subscribeAsync('$share/q2/q2/t', { qos: 2 });
-    const publisher = await connect({ clientId: 'q2-pub' });
+    const { stuck, got, publisher, live } = await stuckAndLive('q2', 2);
     await publisher.publishAsync('q2/t', 'to-stuck', { qos: 2 });
     await publisher.publishAsync('q2/t', 'to-live', { qos: 2 });
     await stuck.next((p) => p.cmd === 'publish');

@@ -129,6 +129,9 @@ export class MqttSubscriptions {
    * subscription never has No Local [MQTT-3.8.3-4].
    */
   noLocalCover(uri: string): NoLocalCover {
+    let any = false;
+    for (const sub of this.byFilter.values()) any ||= sub.noLocal;
+    if (!any) return 'none'; // the usual case, without matching a single pattern
     let matching = 0;
     let noLocal = 0;
     for (const sub of this.byFilter.values()) {
@@ -162,6 +165,11 @@ export class MqttSubscriptions {
       }
     }
     return out;
+  }
+
+  /** How many filters the client has subscribed. */
+  get filterCount(): number {
+    return this.byFilter.size;
   }
 
   /** The client's subscription in a group. */
