@@ -31,6 +31,23 @@ export const MAX_FILTERS_PER_SUBSCRIBE = 1000;
  */
 const MAX_HELD_EVENTS = 100;
 
+/**
+ * Can one topic match both MQTT filters (non-shared)? `+` matches any level, `#` the rest and its
+ * parent level (`a/#` matches `a`). Used when filters change, never per message.
+ */
+export function filtersOverlap(f: string, g: string): boolean {
+  const a = f.split('/');
+  const b = g.split('/');
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i] === '#' || b[i] === '#') return true;
+    if (a[i] !== b[i] && a[i] !== '+' && b[i] !== '+') return false;
+  }
+  if (a.length === b.length) return true;
+  const longer = a.length > b.length ? a : b;
+  return longer.length === n + 1 && longer[n] === '#';
+}
+
 /** One WAMP subscription of the client's session: its pattern and the MQTT filters it serves. */
 export interface WampSubscription {
   readonly uri: string;
@@ -101,6 +118,11 @@ export class MqttSubscriptions {
   private subscribing = 0;
   /** SUBSCRIBEs whose filters are still being worked on (DEFERRED_WORK); reading waits for them. */
   private deferredSubscribes = 0;
+  /**
+   * Pairs of the client's non-shared filters that some topic matches both: while there are none
+   * (the usual case), the filters an EVENT's WAMP subscription serves are all that match it.
+   */
+  private overlapping = 0;
   /** Reused by `matching` (delivery is synchronous): no object per message. */
   private readonly matched: Matched = { qos: -1, retainAsPublished: false, identifiers: undefined };
 
@@ -167,9 +189,19 @@ export class MqttSubscriptions {
     return out;
   }
 
-  /** How many filters the client has subscribed. */
-  get filterCount(): number {
-    return this.byFilter.size;
+  /** Some topic matches two of the client's (non-shared) filters: delivery must look at all of them. */
+  get overlap(): boolean {
+    return this.overlapping > 0;
+  }
+
+  /** The filters `sub` overlaps, not counting itself (see `overlapping`). */
+  private overlapsOf(sub: MqttSubscription): number {
+    if (sub.group) return 0;
+    let count = 0;
+    for (const other of this.byFilter.values()) {
+      if (other !== sub && !other.group && filtersOverlap(other.filter, sub.filter)) count++;
+    }
+    return count;
   }
 
   /** The client's subscription in a group. */
@@ -272,7 +304,9 @@ export class MqttSubscriptions {
           } else {
             // The same filter again replaces its subscription [MQTT-3.8.4-3].
             const previous = this.byFilter.get(s.topic);
+            if (previous) this.overlapping -= this.overlapsOf(previous);
             this.byFilter.set(s.topic, sub);
+            this.overlapping += this.overlapsOf(sub);
             if (previous) this.detach(previous);
             group?.join(this.session);
           }
@@ -308,6 +342,7 @@ export class MqttSubscriptions {
         codes[i] = REASON.noSubscriptionExisted;
         return done();
       }
+      this.overlapping -= this.overlapsOf(sub);
       this.byFilter.delete(filter);
       this.detach(sub, done);
       sub.group?.leave(this.session);

@@ -310,10 +310,10 @@ export class MqttWampSession implements Transport, ShareMember {
     if (event[2] === this.lastPublication) return;
     this.lastPublication = event[2];
     const own = this.ownMark !== undefined && details[NO_LOCAL_MARK] === this.ownMark;
-    // When this WAMP subscription serves all of the client's filters (the usual case), they are the
-    // ones that match, without testing each pattern.
+    // While no two of the client's filters overlap (the usual case), those this WAMP subscription
+    // serves are the ones that match, without testing each pattern.
     const subscriptions = this.subscriptions;
-    const matched = subscriptions.matching(uri, own, subscriptions.filterCount === wamp.filters.length ? wamp.filters : undefined);
+    const matched = subscriptions.matching(uri, own, subscriptions.overlap ? undefined : wamp.filters);
     const qos = matched.qos;
     if (qos < 0) return;
     // Retain As Published [MQTT-3.3.1-12] [MQTT-3.3.1-13]; without it the flag is cleared.
