@@ -187,8 +187,8 @@ describe('shared subscriptions $share/<group>/<filter>', () => {
    * Group `name` on `<name>/t`: first a member on the raw wire that never acknowledges (every
    * message it gets stays in flight), then an MQTT.js member; and a publisher.
    */
-  async function stuckAndLive(name: string, qos: 1 | 2) {
-    const stuck = await MqttWire.connected(node.port, 5, { clientId: `${name}-stuck` });
+  async function stuckAndLive(name: string, qos: 1 | 2, persistent = false) {
+    const stuck = await MqttWire.connected(node.port, 5, { clientId: `${name}-stuck`, ...(persistent ? { clean: false, properties: { sessionExpiryInterval: 600 } } : {}) });
     stuck.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `$share/${name}/${name}/t`, qos }] });
     await stuck.next((p) => p.cmd === 'suback');
     const live = await connect({ clientId: `${name}-live` });
@@ -289,6 +289,31 @@ describe('shared subscriptions $share/<group>/<filter>', () => {
     await until(() => got.some((m) => m.payload === 'end'));
     await tick(200);
     expect(got.map((m) => m.payload)).toEqual(['to-live', 'end']);
+    await Promise.all([live.endAsync(), publisher.endAsync()]);
+  });
+
+  it('[MQTT-4.8.2-4] a member with a persistent session that loses its connection: its QoS 1 messages go to another member at once, its QoS 2 message in flight is completed when it is back', async () => {
+    const { stuck, got, publisher, live } = await stuckAndLive('back', 1, true);
+    await live.subscribeAsync('$share/back2/back/t2', { qos: 2 });
+    stuck.send({ cmd: 'subscribe', messageId: 2, subscriptions: [{ topic: '$share/back2/back/t2', qos: 2 }] });
+    await stuck.next((p) => p.cmd === 'suback' && p.messageId === 2);
+    for (let i = 0; i < 4; i++) await publisher.publishAsync('back/t', `q1-${i}`, { qos: 1 });
+    await publisher.publishAsync('back/t2', 'q2-live', { qos: 2 }); // live joined back2 first
+    await publisher.publishAsync('back/t2', 'q2-stuck', { qos: 2 });
+    await until(() => stuck.packets.filter((p) => p.cmd === 'publish').length >= 3 && got.length >= 3);
+    stuck.socket.destroy();
+    await until(() => got.length >= 5);
+    expect(got.map((m) => m.payload).sort()).toEqual(['q1-0', 'q1-1', 'q1-2', 'q1-3', 'q2-live']);
+    // Back: the QoS 2 message again (DUP), and none of the QoS 1 messages another member took.
+    const back = await MqttWire.connected(node.port, 5, { clientId: 'back-stuck', clean: false, properties: { sessionExpiryInterval: 600 } });
+    expect(back.packets[0]).toMatchObject({ cmd: 'connack', sessionPresent: true });
+    const again = await back.next((p) => p.cmd === 'publish');
+    expect(again).toMatchObject({ topic: 'back/t2', dup: true, qos: 2 });
+    expect(String((again as { payload: Buffer }).payload)).toBe('q2-stuck');
+    await tick(200);
+    expect(back.packets.filter((p) => p.cmd === 'publish')).toHaveLength(1);
+    back.send({ cmd: 'disconnect', properties: { sessionExpiryInterval: 0 } });
+    back.socket.destroy();
     await Promise.all([live.endAsync(), publisher.endAsync()]);
   });
 });
