@@ -3,7 +3,8 @@
 // [MQTT-4.7.2-1], and the listener's `$SYS/` tree is served under mosquitto's topic names.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
+import type { MqttClient, IClientOptions } from 'mqtt';
+import { connectMqtt } from '../helpers/mqtt-client.js';
 import { startTestNode, service, type TestNode } from '../helpers/node.js';
 import { MOSQUITTO_SUB } from '../helpers/mosquitto.js';
 import { until } from '../helpers/until.js';
@@ -21,15 +22,6 @@ const SYS_TOPICS = [
 
 function mqttService(overrides: Partial<MqttServiceConfig> = {}): MqttServiceConfig {
   return { ...MQTT_DEFAULTS, realm: 'realm1', topicPrefix: '', payload: [{ prefix: '', type: 'native' }], ...overrides };
-}
-
-async function connectMqtt(port: number, options: IClientOptions = {}): Promise<MqttClient> {
-  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-  });
-  return client;
 }
 
 interface Received { topic: string; payload: string; retain: boolean }
