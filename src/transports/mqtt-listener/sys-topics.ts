@@ -52,6 +52,8 @@ export interface BrokerFigures {
 
 /** A client subscribed to `$SYS/` topics (its MqttSession): gets the tree's messages. */
 export interface SysSubscriber {
+  /** False while a persistent session waits for its client: QoS 0 figures are not kept for it. */
+  readonly connected: boolean;
   deliver(packet: IPublishPacket, topic: string): void;
 }
 
@@ -150,6 +152,7 @@ export class SysTopics {
     const payload = Buffer.from(text);
     this.values.set(topic, payload);
     for (const [subscriber, filters] of this.subscribers) {
+      if (!subscriber.connected) continue; // it would count as a message lost, which nobody lost
       // A client gets each message once, however many of its filters match (MQTT allows either).
       let match: SysFilter | undefined;
       for (const [filter, options] of filters) {

@@ -4,6 +4,7 @@ import type { IPublishPacket } from 'mqtt-packet';
 import { MqttTraffic, SysTopics, isSysTopic, isValidFilter, type BrokerFigures } from '../../../../src/transports/mqtt-listener/sys-topics.js';
 
 class Client {
+  connected = true;
   readonly got: Array<{ topic: string; payload: string; retain: boolean; qos: number }> = [];
   deliver(packet: IPublishPacket): void {
     this.got.push({ topic: packet.topic, payload: packet.payload.toString(), retain: packet.retain, qos: packet.qos });
@@ -58,6 +59,13 @@ describe('$SYS/ tree', () => {
     const sent = client.got.filter((m) => m.topic === '$SYS/broker/messages/sent');
     expect(sent).toEqual([{ topic: '$SYS/broker/messages/sent', payload: '7', retain: true, qos: 0 }]);
     expect(sys.filterCount).toBe(2);
+    // A persistent session waiting for its client is not sent figures (QoS 0: they would count as lost).
+    client.connected = false;
+    client.got.length = 0;
+    traffic.messagesSent = 9;
+    sys.refresh();
+    expect(client.got).toEqual([]);
+    client.connected = true;
     expect(sys.unsubscribe(client, '$SYS/broker/messages/+')).toBe(true);
     expect(sys.unsubscribe(client, '$SYS/broker/messages/+')).toBe(false);
     sys.forget(client);
