@@ -6,17 +6,19 @@
 // SUBACK goes out first. The MQTT 5 subscription options are kept per filter and applied when a
 // message is delivered (wamp-session.ts): No Local, Retain As Published, the Subscription
 // Identifier; Retain Handling decides whether the WAMP SUBSCRIBE asks for retained events.
-// `$share/<group>/<filter>` filters join their group (shared-groups.ts).
+// `$share/<group>/<filter>` filters join their group (shared-groups.ts). Filters whose first level
+// is `$SYS` are the listener's `$SYS/` tree's (sys-topics.ts), not the realm's.
 
 import type { ISubscribePacket, ISubscription } from 'mqtt-packet';
 import * as M from '../../wamp/message.js';
 import type { TransportInfo } from '../../core-boundary.js';
 import type { MqttMapping } from '../../mqtt/mapping.js';
-import { uriMatches } from '../../wamp/uri.js';
+import { isReservedUri, uriMatches } from '../../wamp/uri.js';
 import { DEFERRED_WORK } from '../../sliced-work.js';
 import { REASON, reasonOf } from './reason-codes.js';
 import { log } from '../../log.js';
 import { parseShared, type ShareMember, type SharedGroup, type SharedGroups } from './shared-groups.js';
+import { isSysTopic, isValidFilter, type SysSubscriber, type SysTopics } from './sys-topics.js';
 
 /**
  * Topic filters one SUBSCRIBE may carry; the rest are refused (MQTT 5 reason 0x97 "quota
@@ -68,6 +70,8 @@ export interface MqttSubscription {
   readonly identifier: number | undefined;
   /** A shared subscription's group (`$share/<group>/<filter>`). */
   readonly group: SharedGroup | undefined;
+  /** The filter's first level (after `$share/<group>/`) is `+` or `#`: it matches no `$` topic [MQTT-4.7.2-1] and none of the router's own (see hidden). */
+  readonly wildcardFirst: boolean;
   /** Its WAMP subscriptions (IDs), one or two. */
   readonly ids: number[];
 }
@@ -96,7 +100,7 @@ export interface SubscribingSession extends ShareMember {
 }
 
 /** The MQTT protocol side (MqttSession), as the subscriptions answer the client. */
-export interface SubscriptionAnswers {
+export interface SubscriptionAnswers extends SysSubscriber {
   readonly ended: boolean;
   suback(messageId: number, codes: number[]): void;
   unsuback(messageId: number, codes: number[]): void;
@@ -126,7 +130,12 @@ export class MqttSubscriptions {
   /** Reused by `matching` (delivery is synchronous): no object per message. */
   private readonly matched: Matched = { qos: -1, retainAsPublished: false, identifiers: undefined };
 
-  constructor(private readonly session: SubscribingSession, private readonly mqtt: SubscriptionAnswers, private readonly mapping: MqttMapping, private readonly groups: SharedGroups) {}
+  constructor(private readonly session: SubscribingSession, private readonly mqtt: SubscriptionAnswers, private readonly mapping: MqttMapping, private readonly groups: SharedGroups, private readonly sys?: SysTopics) {}
+
+  /** MQTT filters held in the realm (the `$SYS/` ones are the tree's to count). */
+  get filterCount(): number {
+    return this.byFilter.size;
+  }
 
   /** Holds an EVENT back while SUBSCRIBEs are answered (true), unless too many came already. */
   held(event: M.WampMessage): boolean {
@@ -168,15 +177,16 @@ export class MqttSubscriptions {
    * The client's non-shared subscriptions that match `uri` (of those `among`, when given), as one
    * PUBLISH: the highest QoS [MQTT-3.3.4-2] and every subscription identifier [MQTT-3.3.4-4];
    * `own`: the client published it, so subscriptions with No Local are left out [MQTT-3.8.3-3].
+   * `hidden`: the topic is one a filter starting with a wildcard does not match (see `hidden`).
    * The result is reused.
    */
-  matching(uri: string, own: boolean, among?: MqttSubscription[]): Matched {
+  matching(uri: string, hidden: boolean, own: boolean, among?: MqttSubscription[]): Matched {
     const out = this.matched;
     out.qos = -1;
     out.retainAsPublished = false;
     out.identifiers = undefined;
     for (const sub of among ?? this.byFilter.values()) {
-      if (sub.group || (own && sub.noLocal) || (!among && !this.covers(sub, uri))) continue;
+      if (sub.group || (own && sub.noLocal) || (hidden && sub.wildcardFirst) || (!among && !this.covers(sub, uri))) continue;
       if (sub.qos > out.qos) out.qos = sub.qos;
       if (sub.retainAsPublished) out.retainAsPublished = true;
       if (sub.identifier !== undefined) {
@@ -202,6 +212,15 @@ export class MqttSubscriptions {
       if (other !== sub && !other.group && filtersOverlap(other.filter, sub.filter)) count++;
     }
     return count;
+  }
+
+  /**
+   * Is the message on `uri` (MQTT `topic`) out of reach of filters starting with a wildcard? A `$`
+   * topic [MQTT-4.7.2-1], and the router's own (`wamp.*` meta events, `junction.*`): those reach
+   * only filters that name their first level.
+   */
+  hidden(uri: string, topic: string): boolean {
+    return topic.charCodeAt(0) === 0x24 || isReservedUri(uri);
   }
 
   /** The client's subscription in a group. */
@@ -259,9 +278,12 @@ export class MqttSubscriptions {
     const codes: number[] = new Array(subscriptions.length).fill(REASON.unspecified);
     let outstanding = subscriptions.length;
     this.subscribing++;
+    /** `$SYS/` filters whose retained messages follow SUBACK. */
+    const sysRetained: string[] = [];
     const done = () => {
       if (--outstanding > 0) return;
       this.mqtt.suback(messageId, codes);
+      for (const filter of sysRetained) this.sys?.sendRetained(this.mqtt, filter);
       if (--this.subscribing === 0) this.release(false);
     };
     const accepted = Math.min(subscriptions.length, MAX_FILTERS_PER_SUBSCRIBE);
@@ -269,15 +291,27 @@ export class MqttSubscriptions {
       log.info(`mqtt ${this.session.info.peer} (${this.session.clientId}): SUBSCRIBE with ${subscriptions.length} filters; the ${subscriptions.length - accepted} past ${MAX_FILTERS_PER_SUBSCRIBE} refused`);
     }
     const subscribeOne = (s: ISubscription, i: number) => {
+      const qos = Math.min(s.qos, 2) as 0 | 1 | 2;
+      if (isSysTopic(s.topic)) {
+        if (!this.sys || !isValidFilter(s.topic)) {
+          codes[i] = REASON.topicFilterInvalid;
+          return done();
+        }
+        this.sys.subscribe(this.mqtt, s.topic, s.rap === true);
+        if (s.rh !== 2) sysRetained.push(s.topic);
+        codes[i] = qos;
+        return done();
+      }
       const shared = parseShared(s.topic);
       const targets = shared === 'invalid' ? undefined : this.mapping.filterToSubscriptions(shared ? shared.filter : s.topic);
       if (!targets || shared === 'invalid') {
         codes[i] = REASON.topicFilterInvalid;
         return done();
       }
-      const qos = Math.min(s.qos, 2) as 0 | 1 | 2;
       const group = shared ? this.groups.group(shared.group, shared.filter) : undefined;
-      const sub: MqttSubscription = { filter: s.topic, qos, noLocal: s.nl === true, retainAsPublished: s.rap === true, identifier, group, ids: [] };
+      const first = (shared ? shared.filter : s.topic).charCodeAt(0);
+      const wildcardFirst = first === 0x2b || first === 0x23; // '+' or '#'
+      const sub: MqttSubscription = { filter: s.topic, qos, noLocal: s.nl === true, retainAsPublished: s.rap === true, identifier, group, wildcardFirst, ids: [] };
       // Retain Handling [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11]: 0 retained messages on every
       // SUBSCRIBE, 1 only when the subscription is new, 2 never; a shared subscription gets none.
       const retained = !group && (s.rh === 1 ? !this.byFilter.has(s.topic) : s.rh !== 2);
@@ -337,6 +371,10 @@ export class MqttSubscriptions {
       this.mqtt.unsuback(messageId, codes);
     };
     filters.forEach((filter, i) => {
+      if (isSysTopic(filter)) {
+        if (!this.sys?.unsubscribe(this.mqtt, filter)) codes[i] = REASON.noSubscriptionExisted;
+        return done();
+      }
       const sub = this.byFilter.get(filter);
       if (sub === undefined) {
         codes[i] = REASON.noSubscriptionExisted;

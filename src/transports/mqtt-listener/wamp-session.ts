@@ -23,6 +23,7 @@ import { addPublishOptions, isMqttString, publishProperties } from '../../mqtt/p
 import { REASON, reasonOf } from './reason-codes.js';
 import { MqttSubscriptions, type SubscriptionAnswers } from './subscriptions.js';
 import { SHARE_GROUP, type ShareMember, type SharedGroup, type SharedGroups, type SharedPacket } from './shared-groups.js';
+import type { SysTopics } from './sys-topics.js';
 import { log } from '../../log.js';
 
 /** Event warnings per MQTT session: one per interval, then a count (a publisher must not flood the log). */
@@ -46,6 +47,8 @@ export interface ListenerContext {
   readonly rpc: RequestGateway | undefined;
   /** The listener's shared subscription groups. */
   readonly groups: SharedGroups;
+  /** The listener's `$SYS/` tree, which serves the filters starting with `$SYS`. */
+  readonly sys?: SysTopics;
 }
 
 /** The MQTT protocol side of the same client (MqttSession), as its WAMP session uses it. */
@@ -94,7 +97,7 @@ export class MqttWampSession implements Transport, ShareMember {
 
   constructor(private readonly mqtt: MqttSide, private readonly listener: ListenerContext, readonly clientId: string, peer: string) {
     this.info = { type: 'mqtt', serializer: 'mqtt', peer };
-    this.subscriptions = new MqttSubscriptions(this, mqtt, listener.mapping, listener.groups);
+    this.subscriptions = new MqttSubscriptions(this, mqtt, listener.mapping, listener.groups, listener.sys);
     const { config } = listener;
     this.handle = listener.factory.openSession(this, config.auth ? { auth: config.auth }
       : config.role ? { auth: { anonymous: { type: 'static', role: config.role } } } : {});
@@ -301,10 +304,14 @@ export class MqttWampSession implements Transport, ShareMember {
     }
     if (!plain) return;
     const uri = typeof details['topic'] === 'string' ? details['topic'] : wamp.uri;
+    const topic = this.listener.mapping.uriToTopic(uri);
+    if (topic === undefined || !isMqttString(topic)) return;
+    const subscriptions = this.subscriptions;
+    const hidden = subscriptions.hidden(uri, topic);
     if (retained) {
       // Sent as the subscription was made: its filters' QoS and identifiers, RETAIN set.
-      const matched = this.subscriptions.matching(uri, false, wamp.filters);
-      if (matched.qos >= 0) this.sendPublish(event, cache, uri, matched.qos as 0 | 1 | 2, matched.identifiers, true);
+      const matched = subscriptions.matching(uri, hidden, false, wamp.filters);
+      if (matched.qos >= 0) this.sendPublish(event, cache, uri, topic, matched.qos as 0 | 1 | 2, matched.identifiers, true);
       return;
     }
     if (event[2] === this.lastPublication) return;
@@ -312,12 +319,11 @@ export class MqttWampSession implements Transport, ShareMember {
     const own = this.ownMark !== undefined && details[NO_LOCAL_MARK] === this.ownMark;
     // While no two of the client's filters overlap (the usual case), those this WAMP subscription
     // serves are the ones that match, without testing each pattern.
-    const subscriptions = this.subscriptions;
-    const matched = subscriptions.matching(uri, own, subscriptions.overlap ? undefined : wamp.filters);
+    const matched = subscriptions.matching(uri, hidden, own, subscriptions.overlap ? undefined : wamp.filters);
     const qos = matched.qos;
     if (qos < 0) return;
     // Retain As Published [MQTT-3.3.1-12] [MQTT-3.3.1-13]; without it the flag is cleared.
-    this.sendPublish(event, cache, uri, qos as 0 | 1 | 2, matched.identifiers, matched.retainAsPublished && details['_mqtt_retain'] === true);
+    this.sendPublish(event, cache, uri, topic, qos as 0 | 1 | 2, matched.identifiers, matched.retainAsPublished && details['_mqtt_retain'] === true);
   }
 
   /** ShareMember: a message of a group this client is a member of. */
@@ -326,8 +332,10 @@ export class MqttWampSession implements Transport, ShareMember {
     if (!sub) return;
     const details = event[3] as M.Dict;
     const uri = typeof details['topic'] === 'string' ? details['topic'] : this.subscriptions.byId.get(event[1] as number)?.uri;
-    if (uri === undefined) return;
-    this.sendPublish(event, cache, uri, sub.qos, sub.identifier, sub.retainAsPublished && details['_mqtt_retain'] === true, group);
+    const topic = uri === undefined ? undefined : this.listener.mapping.uriToTopic(uri);
+    if (uri === undefined || topic === undefined || !isMqttString(topic)) return;
+    if (sub.wildcardFirst && this.subscriptions.hidden(uri, topic)) return;
+    this.sendPublish(event, cache, uri, topic, sub.qos, sub.identifier, sub.retainAsPublished && details['_mqtt_retain'] === true, group);
   }
 
   /** ShareMember: a message of the group another member gave back, as this client's subscription asks. */
@@ -353,11 +361,9 @@ export class MqttWampSession implements Transport, ShareMember {
   }
 
   /** The event as a PUBLISH to the client. */
-  private sendPublish(event: M.WampMessage, cache: EncodingCache | undefined, uri: string, qos: 0 | 1 | 2, identifiers: number | number[] | undefined, retain: boolean, group?: SharedGroup): void {
+  private sendPublish(event: M.WampMessage, cache: EncodingCache | undefined, uri: string, topic: string, qos: 0 | 1 | 2, identifiers: number | number[] | undefined, retain: boolean, group?: SharedGroup): void {
     const details = event[3] as M.Dict;
     const mapping = this.listener.mapping;
-    const topic = mapping.uriToTopic(uri);
-    if (topic === undefined || !isMqttString(topic)) return;
     const key = mapping.cacheKey;
     const cached = cache?.[key];
     const payload = cached instanceof Buffer ? cached : mapping.encode(uri, event[4] as unknown[] | undefined, event[5] as M.Dict | undefined);
