@@ -243,6 +243,18 @@ describe('shared subscriptions $share/<group>/<filter>', () => {
     await Promise.all([publisher, a, b, d].map((x) => x.endAsync()));
   });
 
+  it('[MQTT-4.7.2-1] a shared filter starting with a wildcard matches no $ topic either', async () => {
+    const member = await connect({ clientId: 'share-dollar' });
+    const got = inbox(member);
+    await member.subscribeAsync('$share/dollar/#', { qos: 0 });
+    await run(MOSQUITTO_PUB, ['-p', String(node.port), '-V', 'mqttv5', '-t', '$private/x', '-m', 'hidden']);
+    await run(MOSQUITTO_PUB, ['-p', String(node.port), '-V', 'mqttv5', '-t', 'public/x', '-m', 'seen']);
+    await until(() => got.length >= 1);
+    await tick(200);
+    expect(got.map((m) => m.payload)).toEqual(['seen']);
+    await member.endAsync();
+  });
+
   it('three mosquitto_sub -V 5 members, one killed mid-stream of QoS 1 messages: every message is delivered', async () => {
     const members = await Promise.all([1, 2, 3].map((n) => mosquittoSub(['-V', 'mqttv5', '-q', '1', '-t', '$share/kill/kill/#', '-i', `kill-${n}`], '%p')));
     const publisher = await connect({ clientId: 'kill-pub' });
