@@ -346,7 +346,7 @@ export class MqttWampSession implements Transport, ShareMember {
     delete properties.subscriptionIdentifier;
     if (sub.identifier !== undefined && this.mqtt.version === 5) properties.subscriptionIdentifier = sub.identifier;
     const given: SharedPacket = { cmd: 'publish', topic: packet.topic, payload: packet.payload, qos: Math.min(packet.qos, sub.qos) as 0 | 1 | 2, retain: packet.retain, dup: false };
-    if (Object.keys(properties).length > 0) given.properties = properties;
+    if (this.mqtt.version === 5 && Object.keys(properties).length > 0) given.properties = properties;
     given[SHARE_GROUP] = group;
     this.mqtt.deliver(given, packet.topic);
   }
