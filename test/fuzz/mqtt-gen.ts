@@ -242,7 +242,8 @@ function violationOf(p: Packet, v: MqttVersion, maxPacketSize: number): string |
   }
   if (p.cmd === 'subscribe' && p.subscriptions.length === 0) return 'SUBSCRIBE without topic filters [MQTT-3.8.3-2]';
   if (p.cmd === 'unsubscribe' && p.unsubscriptions.length === 0) return 'UNSUBSCRIBE without topic filters [MQTT-3.10.3-2]';
-  if (p.cmd === 'subscribe' && v === 5 && any.properties?.['subscriptionIdentifier'] !== undefined) return 'subscription identifiers not available';
+  if (p.cmd === 'subscribe' && v === 5 && any.properties?.['subscriptionIdentifier'] === 0) return 'subscription identifier 0';
+  if (p.cmd === 'subscribe' && p.subscriptions.some((s) => s.nl === true && s.topic.startsWith('$share/'))) return 'No Local on a shared subscription [MQTT-3.8.3-4]';
   return undefined;
 }
 

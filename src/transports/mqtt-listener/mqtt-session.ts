@@ -95,7 +95,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
         properties: {
           maximumPacketSize: this.registry.config.maxMessageSize,
           retainAvailable: true, wildcardSubscriptionAvailable: true,
-          sharedSubscriptionAvailable: false, subscriptionIdentifiersAvailable: false,
+          sharedSubscriptionAvailable: true, subscriptionIdentifiersAvailable: true,
           ...(options.assignedId ? { assignedClientIdentifier: options.assignedId } : {}),
           ...(options.persistent ? { sessionExpiryInterval: Math.floor(options.expiryMs / 1000) } : {}),
         },
@@ -122,6 +122,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     const connection = this.connection;
     this.connection = undefined;
     connection?.close();
+    this.wamp.subscriptions.leaveGroups();
     this.wamp.left();
   }
 
@@ -142,6 +143,13 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
 
   write(packet: Packet): void {
     this.connection?.send(packet);
+  }
+
+  takeBack(pick: (packet: IPublishPacket, sent: boolean) => boolean): IPublishPacket[] {
+    const before = this.deliveries.bytes;
+    const taken = this.deliveries.takeBack(pick);
+    if (!this.connected && taken.length > 0) this.registry.offlineBytesChanged(this, this.deliveries.bytes - before);
+    return taken;
   }
 
   // ---- the send queue (socket backlog) and what was lost ----
@@ -177,7 +185,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
         this.incomingQos2.delete(packet.messageId!);
         connection.send({ cmd: 'pubcomp', messageId: packet.messageId! });
         return;
-      case 'subscribe': return this.wamp.subscriptions.subscribe(packet.messageId!, packet.subscriptions);
+      case 'subscribe': return this.wamp.subscriptions.subscribe(packet.messageId!, packet.subscriptions, packet.properties);
       case 'unsubscribe': return this.wamp.subscriptions.unsubscribe(packet.messageId!, packet.unsubscriptions);
       case 'pingreq':
         connection.send({ cmd: 'pingresp' });
@@ -211,6 +219,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     this.will = undefined;
     if (this.state !== 'open') return;
     if (!this.persistent) return this.end();
+    this.wamp.subscriptions.disconnected();
     this.expiryTimer = setTimeout(() => this.end(), this.expiryMs);
     this.expiryTimer.unref?.();
     this.registry.wentOffline(this);

@@ -20,8 +20,6 @@ export const REASON = {
   packetTooLarge: 0x95,
   quotaExceeded: 0x97,
   adminAction: 0x98,
-  sharedNotSupported: 0x9e,
-  subscriptionIdsNotSupported: 0xa1,
 } as const;
 
 /** MQTT 3.1.1 CONNACK return codes for a refused CONNECT. */

@@ -12,6 +12,7 @@ import { MqttConnection, type ConnectionOwner } from './connection.js';
 import type { IncomingBudget } from '../incoming-budget.js';
 import type { SendQueueTotal } from '../send-queue-total.js';
 import { MqttSession, type SessionRegistry } from './mqtt-session.js';
+import { SharedGroups } from './shared-groups.js';
 import { MqttTraffic, SysTopics, type BrokerFigures } from './sys-topics.js';
 import { malformedString, willViolation } from './checks.js';
 import { REASON, V3_CONNACK } from './reason-codes.js';
@@ -29,6 +30,8 @@ const NEVER = 0xffffffff;
 
 export class MqttService implements ConnectionOwner, SessionRegistry {
   readonly mapping: MqttMapping;
+  /** Shared subscriptions (`$share/<group>/<filter>`) of this listener's clients. */
+  readonly groups = new SharedGroups();
   private readonly sessions = new Map<string, MqttSession>();
   /** Persistent sessions waiting for their client, the longest-waiting first. */
   private readonly offline = new Set<MqttSession>();
