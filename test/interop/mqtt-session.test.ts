@@ -298,7 +298,7 @@ describe('max_keepalive (Server Keep Alive) and session_expiry 0', () => {
   });
 });
 
-describe('a QoS 2 exchange interrupted by a disconnect at each step, persistent session, raw packets', () => {
+describe('a QoS 2 exchange interrupted by a disconnect at each step, persistent session', () => {
   let node: TestNode;
   let wamp: ClientSession;
   /** Messages a WAMP subscriber got from MQTT publishers, by URI. */
@@ -318,175 +318,159 @@ describe('a QoS 2 exchange interrupted by a disconnect at each step, persistent 
     await node?.stop();
   });
 
-  for (const version of [4, 5] as const) {
-    const name = version === 4 ? 'MQTT 3.1.1 clean=false' : 'MQTT 5 Clean Start 0, session expiry';
-    const connect = (clientId: string) => ({ clientId, clean: false, keepalive: 0, ...(version === 5 ? { properties: { sessionExpiryInterval: 300 } } : {}) });
+  describe('raw packets', () => {
+    for (const version of [4, 5] as const) {
+      const name = version === 4 ? 'MQTT 3.1.1 clean=false' : 'MQTT 5 Clean Start 0, session expiry';
+      const connect = (clientId: string) => ({ clientId, clean: false, keepalive: 0, ...(version === 5 ? { properties: { sessionExpiryInterval: 300 } } : {}) });
 
-    /** The client goes after what it sent (a half-close: the router reads it all first), and comes back. */
-    async function reconnect(wire: MqttWire, clientId: string): Promise<MqttWire> {
-      wire.socket.end();
-      expect(await wire.wait(() => wire.closed, 3000)).toBe(true);
-      const back = await MqttWire.connected(node.port, version, connect(clientId));
-      expect(back.packets[0]).toMatchObject({ cmd: 'connack', sessionPresent: true });
-      return back;
+      /** The client goes after what it sent (a half-close: the router reads it all first), and comes back. */
+      async function reconnect(wire: MqttWire, clientId: string): Promise<MqttWire> {
+        wire.socket.end();
+        expect(await wire.wait(() => wire.closed, 3000)).toBe(true);
+        const back = await MqttWire.connected(node.port, version, connect(clientId));
+        expect(back.packets[0]).toMatchObject({ cmd: 'connack', sessionPresent: true });
+        return back;
+      }
+
+      const inbound = {
+        PUBLISH: '[MQTT-4.4.0-1] [MQTT-4.3.3-10] cut after PUBLISH (PUBREC lost): the PUBLISH sent again (DUP, same id) gets PUBREC and is not published twice',
+        PUBREC: '[MQTT-4.4.0-1] [MQTT-4.3.3-11] cut after PUBREC: the PUBREL sent again gets PUBCOMP',
+        PUBREL: '[MQTT-4.3.3-11] [MQTT-4.3.3-12] cut after PUBREL (PUBCOMP lost): the PUBREL sent again gets PUBCOMP, and the id then starts a new message',
+      } as const;
+      for (const [cut, title] of Object.entries(inbound) as Array<[keyof typeof inbound, string]>) {
+        it(`${name}, client → router, ${title}`, async () => {
+          const clientId = newId(`in${cut}v${version}`);
+          const uri = `qos2.in.${clientId}`;
+          const publish = (payload: string, dup: boolean): Packet => ({ cmd: 'publish', topic: `qos2/in/${clientId}`, payload: Buffer.from(payload), qos: 2, messageId: 42, dup, retain: false });
+          const first = await MqttWire.connected(node.port, version, connect(clientId));
+          expect(first.packets[0]).toMatchObject({ cmd: 'connack', sessionPresent: false });
+          first.send(publish('1', false));
+          if (cut !== 'PUBLISH') expect(await first.next((p) => p.cmd === 'pubrec')).toMatchObject({ messageId: 42 });
+          if (cut === 'PUBREL') first.send({ cmd: 'pubrel', messageId: 42 });
+          const back = await reconnect(first, clientId);
+          if (cut === 'PUBLISH') {
+            back.send(publish('1', true));
+            expect(await back.next((p) => p.cmd === 'pubrec')).toMatchObject({ messageId: 42 });
+          }
+          back.send({ cmd: 'pubrel', messageId: 42 });
+          expect(await back.next((p) => p.cmd === 'pubcomp')).toMatchObject({ messageId: 42 });
+          // The exchange is over: the same id now carries a new message.
+          const from = back.packets.length;
+          back.send(publish('2', false));
+          expect(await back.next((p) => p.cmd === 'pubrec', from)).toMatchObject({ messageId: 42 });
+          back.send({ cmd: 'pubrel', messageId: 42 });
+          expect(await back.next((p) => p.cmd === 'pubcomp', from)).toMatchObject({ messageId: 42 });
+          await until(() => receivedOn(uri).length >= 2, 5000, 'both messages');
+          await tick(200);
+          expect(receivedOn(uri)).toEqual([1, 2]);
+          back.close();
+        });
+      }
+
+      const outbound = {
+        PUBLISH: '[MQTT-4.4.0-1] [MQTT-3.3.1-1] cut after the router\'s PUBLISH (no PUBREC): it is sent again with its id and DUP 1',
+        PUBREC: '[MQTT-4.4.0-1] [MQTT-4.3.3-6] cut after the client\'s PUBREC: the router sends PUBREL again, not the PUBLISH',
+        PUBREL: '[MQTT-4.4.0-1] [MQTT-4.3.3-6] cut after the router\'s PUBREL (PUBCOMP lost): the router sends PUBREL again',
+        PUBCOMP: '[MQTT-4.4.0-1] cut after PUBCOMP: the exchange is over, nothing is sent again',
+      } as const;
+      for (const [cut, title] of Object.entries(outbound) as Array<[keyof typeof outbound, string]>) {
+        it(`${name}, router → client, ${title}`, async () => {
+          const clientId = newId(`out${cut}v${version}`);
+          const topic = `qos2/out/${clientId}`;
+          const first = await MqttWire.connected(node.port, version, connect(clientId));
+          first.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 2 }] });
+          expect(await first.next((p) => p.cmd === 'suback')).toMatchObject({ granted: [2] });
+          await wamp.publish(`qos2.out.${clientId}`, ['m'], {}, { acknowledge: true });
+          const sent = await first.next((p) => p.cmd === 'publish') as IPublishPacket;
+          expect(sent).toMatchObject({ topic, qos: 2, dup: false });
+          const id = sent.messageId!;
+          if (cut !== 'PUBLISH') first.send({ cmd: 'pubrec', messageId: id });
+          if (cut === 'PUBREL' || cut === 'PUBCOMP') expect(await first.next((p) => p.cmd === 'pubrel')).toMatchObject({ messageId: id });
+          if (cut === 'PUBCOMP') first.send({ cmd: 'pubcomp', messageId: id });
+          const back = await reconnect(first, clientId);
+          if (cut === 'PUBLISH') {
+            const again = await back.next((p) => p.cmd === 'publish');
+            expect(again).toMatchObject({ topic, qos: 2, messageId: id, dup: true });
+            back.send({ cmd: 'pubrec', messageId: id });
+          }
+          if (cut !== 'PUBCOMP') {
+            expect(await back.next((p) => p.cmd === 'pubrel')).toMatchObject({ messageId: id });
+            back.send({ cmd: 'pubcomp', messageId: id });
+          }
+          // A message after it is the only other thing the client gets.
+          await wamp.publish(`qos2.out.${clientId}`, ['n'], {}, { acknowledge: true });
+          const next = await back.next((p) => p.cmd === 'publish' && p.payload.toString() === '"n"') as IPublishPacket;
+          expect(next).toMatchObject({ dup: false });
+          await tick(200);
+          const publishes = back.packets.filter((p): p is IPublishPacket => p.cmd === 'publish').map((p) => p.payload.toString());
+          expect(publishes).toEqual(cut === 'PUBLISH' ? ['"m"', '"n"'] : ['"n"']);
+          expect(back.packets.filter((p) => p.cmd === 'pubrel').length).toBe(cut === 'PUBCOMP' ? 0 : 1);
+          back.send({ cmd: 'pubrec', messageId: next.messageId! });
+          expect(await back.next((p) => p.cmd === 'pubrel' && p.messageId === next.messageId)).toBeDefined();
+          back.send({ cmd: 'pubcomp', messageId: next.messageId! });
+          await until(() => listenerOf(node).session(clientId)?.deliveries.queued === 0, 3000, 'nothing left in flight');
+          back.close();
+        });
+      }
     }
-
-    const inbound = {
-      PUBLISH: '[MQTT-4.4.0-1] [MQTT-4.3.3-10] cut after PUBLISH (PUBREC lost): the PUBLISH sent again (DUP, same id) gets PUBREC and is not published twice',
-      PUBREC: '[MQTT-4.4.0-1] [MQTT-4.3.3-11] cut after PUBREC: the PUBREL sent again gets PUBCOMP',
-      PUBREL: '[MQTT-4.3.3-11] [MQTT-4.3.3-12] cut after PUBREL (PUBCOMP lost): the PUBREL sent again gets PUBCOMP, and the id then starts a new message',
-    } as const;
-    for (const [cut, title] of Object.entries(inbound) as Array<[keyof typeof inbound, string]>) {
-      it(`${name}, client → router, ${title}`, async () => {
-        const clientId = newId(`in${cut}v${version}`);
-        const uri = `qos2.in.${clientId}`;
-        const publish = (payload: string, dup: boolean): Packet => ({ cmd: 'publish', topic: `qos2/in/${clientId}`, payload: Buffer.from(payload), qos: 2, messageId: 42, dup, retain: false });
-        const first = await MqttWire.connected(node.port, version, connect(clientId));
-        expect(first.packets[0]).toMatchObject({ cmd: 'connack', sessionPresent: false });
-        first.send(publish('1', false));
-        if (cut !== 'PUBLISH') expect(await first.next((p) => p.cmd === 'pubrec')).toMatchObject({ messageId: 42 });
-        if (cut === 'PUBREL') first.send({ cmd: 'pubrel', messageId: 42 });
-        const back = await reconnect(first, clientId);
-        if (cut === 'PUBLISH') {
-          back.send(publish('1', true));
-          expect(await back.next((p) => p.cmd === 'pubrec')).toMatchObject({ messageId: 42 });
-        }
-        back.send({ cmd: 'pubrel', messageId: 42 });
-        expect(await back.next((p) => p.cmd === 'pubcomp')).toMatchObject({ messageId: 42 });
-        // The exchange is over: the same id now carries a new message.
-        const from = back.packets.length;
-        back.send(publish('2', false));
-        expect(await back.next((p) => p.cmd === 'pubrec', from)).toMatchObject({ messageId: 42 });
-        back.send({ cmd: 'pubrel', messageId: 42 });
-        expect(await back.next((p) => p.cmd === 'pubcomp', from)).toMatchObject({ messageId: 42 });
-        await until(() => receivedOn(uri).length >= 2, 5000, 'both messages');
-        await tick(200);
-        expect(receivedOn(uri)).toEqual([1, 2]);
-        back.close();
-      });
-    }
-
-    const outbound = {
-      PUBLISH: '[MQTT-4.4.0-1] [MQTT-3.3.1-1] cut after the router\'s PUBLISH (no PUBREC): it is sent again with its id and DUP 1',
-      PUBREC: '[MQTT-4.4.0-1] [MQTT-4.3.3-6] cut after the client\'s PUBREC: the router sends PUBREL again, not the PUBLISH',
-      PUBREL: '[MQTT-4.4.0-1] [MQTT-4.3.3-6] cut after the router\'s PUBREL (PUBCOMP lost): the router sends PUBREL again',
-      PUBCOMP: '[MQTT-4.4.0-1] cut after PUBCOMP: the exchange is over, nothing is sent again',
-    } as const;
-    for (const [cut, title] of Object.entries(outbound) as Array<[keyof typeof outbound, string]>) {
-      it(`${name}, router → client, ${title}`, async () => {
-        const clientId = newId(`out${cut}v${version}`);
-        const topic = `qos2/out/${clientId}`;
-        const first = await MqttWire.connected(node.port, version, connect(clientId));
-        first.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 2 }] });
-        expect(await first.next((p) => p.cmd === 'suback')).toMatchObject({ granted: [2] });
-        await wamp.publish(`qos2.out.${clientId}`, ['m'], {}, { acknowledge: true });
-        const sent = await first.next((p) => p.cmd === 'publish') as IPublishPacket;
-        expect(sent).toMatchObject({ topic, qos: 2, dup: false });
-        const id = sent.messageId!;
-        if (cut !== 'PUBLISH') first.send({ cmd: 'pubrec', messageId: id });
-        if (cut === 'PUBREL' || cut === 'PUBCOMP') expect(await first.next((p) => p.cmd === 'pubrel')).toMatchObject({ messageId: id });
-        if (cut === 'PUBCOMP') first.send({ cmd: 'pubcomp', messageId: id });
-        const back = await reconnect(first, clientId);
-        if (cut === 'PUBLISH') {
-          const again = await back.next((p) => p.cmd === 'publish');
-          expect(again).toMatchObject({ topic, qos: 2, messageId: id, dup: true });
-          back.send({ cmd: 'pubrec', messageId: id });
-        }
-        if (cut !== 'PUBCOMP') {
-          expect(await back.next((p) => p.cmd === 'pubrel')).toMatchObject({ messageId: id });
-          back.send({ cmd: 'pubcomp', messageId: id });
-        }
-        // A message after it is the only other thing the client gets.
-        await wamp.publish(`qos2.out.${clientId}`, ['n'], {}, { acknowledge: true });
-        const next = await back.next((p) => p.cmd === 'publish' && p.payload.toString() === '"n"') as IPublishPacket;
-        expect(next).toMatchObject({ dup: false });
-        await tick(200);
-        const publishes = back.packets.filter((p): p is IPublishPacket => p.cmd === 'publish').map((p) => p.payload.toString());
-        expect(publishes).toEqual(cut === 'PUBLISH' ? ['"m"', '"n"'] : ['"n"']);
-        expect(back.packets.filter((p) => p.cmd === 'pubrel').length).toBe(cut === 'PUBCOMP' ? 0 : 1);
-        back.send({ cmd: 'pubrec', messageId: next.messageId! });
-        expect(await back.next((p) => p.cmd === 'pubrel' && p.messageId === next.messageId)).toBeDefined();
-        back.send({ cmd: 'pubcomp', messageId: next.messageId! });
-        await until(() => listenerOf(node).session(clientId)?.deliveries.queued === 0, 3000, 'nothing left in flight');
-        back.close();
-      });
-    }
-  }
-});
-
-describe('a QoS 2 exchange interrupted by a disconnect at each step, MQTT.js reconnecting with its session', () => {
-  let node: TestNode;
-  let wamp: ClientSession;
-  const received = new Map<string, unknown[]>();
-  const receivedOn = (uri: string) => received.get(uri) ?? [];
-
-  beforeAll(async () => {
-    node = await startNode({});
-    wamp = await ClientSession.connect(node.node.router, { realm: 'realm1', name: 'observer' });
-    await wamp.subscribe('js.in.', (args, _kw, details) => {
-      const uri = String(details['topic']);
-      received.set(uri, [...receivedOn(uri), args[0]]);
-    }, { match: 'prefix' });
-  });
-  afterAll(async () => {
-    await wamp?.close();
-    await node?.stop();
   });
 
-  for (const protocolVersion of [4, 5] as const) {
-    const name = protocolVersion === 4 ? 'MQTT 3.1.1 clean=false' : 'MQTT 5 Clean Start 0';
-    const options = (clientId: string): IClientOptions => ({
-      protocolVersion, clientId, clean: false, reconnectPeriod: 100,
-      ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: 300 } } : {}),
-    });
-
-    /**
-     * Cuts the client's connection once: right after it sent the first packet of that kind (MQTT.js
-     * tells before writing it), or as one arrives, before it can answer.
-     */
-    function cutAt(client: MqttClient, event: 'packetsend' | 'packetreceive', cmd: string): { done: () => boolean } {
-      let cut = false;
-      const onPacket = (packet: Packet) => {
-        if (cut || packet.cmd !== cmd) return;
-        cut = true;
-        client.off(event, onPacket);
-        if (event === 'packetsend') setImmediate(() => lose(client));
-        else lose(client);
-      };
-      client.on(event, onPacket);
-      return { done: () => cut };
-    }
-
-    const inbound: Array<['packetsend' | 'packetreceive', string]> = [['packetsend', 'publish'], ['packetreceive', 'pubrec'], ['packetsend', 'pubrel'], ['packetreceive', 'pubcomp']];
-    for (const [event, cmd] of inbound) {
-      it(`${name}, MQTT.js → router, the connection cut at the ${cmd.toUpperCase()} ${event === 'packetsend' ? 'it sends' : 'it gets'}: published exactly once [MQTT-4.4.0-1] [MQTT-4.3.3-10]`, async () => {
-        const clientId = newId(`jsin${cmd}v${protocolVersion}`);
-        const { client } = await connectMqtt(node, options(clientId));
-        const cut = cutAt(client, event, cmd);
-        await client.publishAsync(`js/in/${clientId}`, '5', { qos: 2 });
-        expect(cut.done()).toBe(true);
-        await until(() => receivedOn(`js.in.${clientId}`).length >= 1, 5000, 'the message');
-        await tick(300);
-        expect(receivedOn(`js.in.${clientId}`)).toEqual([5]);
-        await client.endAsync();
+  describe('MQTT.js reconnecting with its session', () => {
+    for (const protocolVersion of [4, 5] as const) {
+      const name = protocolVersion === 4 ? 'MQTT 3.1.1 clean=false' : 'MQTT 5 Clean Start 0';
+      const options = (clientId: string): IClientOptions => ({
+        protocolVersion, clientId, clean: false, reconnectPeriod: 100,
+        ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: 300 } } : {}),
       });
-    }
 
-    const outbound: Array<['packetsend' | 'packetreceive', string]> = [['packetreceive', 'publish'], ['packetsend', 'pubrec'], ['packetreceive', 'pubrel'], ['packetsend', 'pubcomp']];
-    for (const [event, cmd] of outbound) {
-      it(`${name}, router → MQTT.js, the connection cut at the ${cmd.toUpperCase()} ${event === 'packetsend' ? 'it sends' : 'it gets'}: delivered exactly once [MQTT-4.4.0-1] [MQTT-4.3.3-10]`, async () => {
-        const clientId = newId(`jsout${cmd}v${protocolVersion}`);
-        const { client } = await connectMqtt(node, options(clientId));
-        const inbox: string[] = [];
-        client.on('message', (_topic, payload) => inbox.push(payload.toString()));
-        await client.subscribeAsync(`js/out/${clientId}`, { qos: 2 });
-        const cut = cutAt(client, event, cmd);
-        await wamp.publish(`js.out.${clientId}`, ['once'], {}, { acknowledge: true });
-        await until(() => cut.done() && inbox.length >= 1 && listenerOf(node).session(clientId)?.deliveries.queued === 0, 8000, 'the message delivered and its exchange complete');
-        await tick(300);
-        expect(inbox).toEqual(['"once"']);
-        await client.endAsync();
-      });
+      /**
+       * Cuts the client's connection once: right after it sent the first packet of that kind (MQTT.js
+       * tells before writing it), or as one arrives, before it can answer.
+       */
+      function cutAt(client: MqttClient, event: 'packetsend' | 'packetreceive', cmd: string): { done: () => boolean } {
+        let cut = false;
+        const onPacket = (packet: Packet) => {
+          if (cut || packet.cmd !== cmd) return;
+          cut = true;
+          client.off(event, onPacket);
+          if (event === 'packetsend') setImmediate(() => lose(client));
+          else lose(client);
+        };
+        client.on(event, onPacket);
+        return { done: () => cut };
+      }
+
+      const inbound: Array<['packetsend' | 'packetreceive', string]> = [['packetsend', 'publish'], ['packetreceive', 'pubrec'], ['packetsend', 'pubrel'], ['packetreceive', 'pubcomp']];
+      for (const [event, cmd] of inbound) {
+        it(`${name}, MQTT.js → router, the connection cut at the ${cmd.toUpperCase()} ${event === 'packetsend' ? 'it sends' : 'it gets'}: published exactly once [MQTT-4.4.0-1] [MQTT-4.3.3-10]`, async () => {
+          const clientId = newId(`jsin${cmd}v${protocolVersion}`);
+          const { client } = await connectMqtt(node, options(clientId));
+          const cut = cutAt(client, event, cmd);
+          await client.publishAsync(`qos2/in/${clientId}`, '5', { qos: 2 });
+          expect(cut.done()).toBe(true);
+          await until(() => receivedOn(`qos2.in.${clientId}`).length >= 1, 5000, 'the message');
+          await tick(300);
+          expect(receivedOn(`qos2.in.${clientId}`)).toEqual([5]);
+          await client.endAsync();
+        });
+      }
+
+      const outbound: Array<['packetsend' | 'packetreceive', string]> = [['packetreceive', 'publish'], ['packetsend', 'pubrec'], ['packetreceive', 'pubrel'], ['packetsend', 'pubcomp']];
+      for (const [event, cmd] of outbound) {
+        it(`${name}, router → MQTT.js, the connection cut at the ${cmd.toUpperCase()} ${event === 'packetsend' ? 'it sends' : 'it gets'}: delivered exactly once [MQTT-4.4.0-1] [MQTT-4.3.3-10]`, async () => {
+          const clientId = newId(`jsout${cmd}v${protocolVersion}`);
+          const { client } = await connectMqtt(node, options(clientId));
+          const inbox: string[] = [];
+          client.on('message', (_topic, payload) => inbox.push(payload.toString()));
+          await client.subscribeAsync(`qos2/out/${clientId}`, { qos: 2 });
+          const cut = cutAt(client, event, cmd);
+          await wamp.publish(`qos2.out.${clientId}`, ['once'], {}, { acknowledge: true });
+          await until(() => cut.done() && inbox.length >= 1 && listenerOf(node).session(clientId)?.deliveries.queued === 0, 8000, 'the message delivered and its exchange complete');
+          await tick(300);
+          expect(inbox).toEqual(['"once"']);
+          await client.endAsync();
+        });
+      }
     }
-  }
+  });
 });
