@@ -3,6 +3,7 @@
 // Interval, Server Keep Alive (`max_keepalive`), Request Problem/Response Information, and a QoS 2
 // exchange interrupted by a disconnect at each of its steps, both ways, delivered exactly once.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
 import type { IConnackPacket, IPublishPacket, Packet } from 'mqtt-packet';
 import { startTestNode, service, type TestNode } from '../helpers/node.js';
@@ -169,6 +170,23 @@ describe('MQTT session expiry, will delay, problem and response information', ()
     expect(listenerOf(node).session(clientId)).toBeUndefined();
   });
 
+  it('[MQTT-3.1.3-9] mosquitto_sub -V 5 with a Will Delay Interval: killed and back within the delay, no will; killed for good, the will after the delay', async () => {
+    const clientId = newId('mosq');
+    const sub = (): ChildProcess => spawn('mosquitto_sub', ['-p', String(node.port), '-V', '5', '-i', clientId, '-c', '-x', '300', '-q', '1', '-t', `mosq/${clientId}`,
+      '--will-topic', `will/${clientId}`, '--will-payload', '"lost"', '-D', 'will', 'will-delay-interval', '2']);
+    const connected = () => listenerOf(node).session(clientId)?.connected === true;
+    const first = sub();
+    await until(connected, 5000, 'mosquitto_sub to connect');
+    first.kill('SIGKILL');
+    await until(() => listenerOf(node).session(clientId)?.connected === false, 3000, 'the connection to be gone');
+    const second = sub();
+    await until(connected, 5000, 'mosquitto_sub to connect again');
+    await tick(2500);
+    expect(willsOf(clientId)).toEqual([]);
+    second.kill('SIGKILL');
+    await until(() => willsOf(clientId).length === 1, 8000, 'the will');
+  });
+
   it('a reconnect with Clean Start ends the session, so its delayed will is published then', async () => {
     const clientId = newId('fresh');
     const first = await connectMqtt(node, v5(clientId, { sessionExpiryInterval: 300 }, { will: will(clientId, 300) }));
@@ -265,6 +283,8 @@ describe('max_keepalive (Server Keep Alive) and session_expiry 0', () => {
       const wire = await MqttWire.connected(node.port, 5, { clientId: newId('lazy'), keepalive });
       expect(wire.packets[0]).toMatchObject({ cmd: 'connack', reasonCode: 0, properties: { serverKeepAlive: 2 } });
       expect(await wire.wait(() => wire.closed, 8000)).toBe(true);
+      // [MQTT-3.1.2-22]: closed as if the network had failed; MQTT 5 hears why (0x8D Keep Alive timeout).
+      expect(wire.packets.slice(1)).toEqual([expect.objectContaining({ cmd: 'disconnect', reasonCode: 0x8d })]);
     }
   });
 
