@@ -4,12 +4,13 @@
 // exchange interrupted by a disconnect at each of its steps, both ways, delivered exactly once.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
+import type { MqttClient, IClientOptions } from 'mqtt';
 import type { IConnackPacket, IPublishPacket, Packet } from 'mqtt-packet';
 import { startTestNode, service, type TestNode } from '../helpers/node.js';
 import { tick } from '../helpers/core.js';
 import { until } from '../helpers/until.js';
 import { MqttWire } from '../helpers/mqtt-wire.js';
+import { connectMqttWithConnack } from '../helpers/mqtt-client.js';
 import { ClientSession } from '../../src/client/client-session.js';
 import type { MqttServiceConfig } from '../../src/config/types.js';
 import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
@@ -30,14 +31,7 @@ async function startNode(overrides: Partial<MqttServiceConfig>): Promise<TestNod
 const listenerOf = (node: TestNode): MqttService => node.node.listeners[0]!.mqtt!;
 
 /** An MQTT.js client and its CONNACK. */
-async function connectMqtt(node: TestNode, options: IClientOptions): Promise<{ client: MqttClient; connack: IConnackPacket }> {
-  const client = mqtt.connect(`mqtt://127.0.0.1:${node.port}`, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
-  const connack = await new Promise<IConnackPacket>((resolve, reject) => {
-    client.once('connect', resolve);
-    client.once('error', reject);
-  });
-  return { client, connack };
-}
+const connectMqtt = (node: TestNode, options: IClientOptions) => connectMqttWithConnack(node.port, options);
 
 /** The connection is lost without DISCONNECT (what a sensor losing power looks like to the router). */
 function lose(client: MqttClient): void {

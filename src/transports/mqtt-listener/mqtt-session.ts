@@ -21,6 +21,7 @@ import { MqttWampSession, type ListenerContext, type MqttSide, type OpenResult }
 import { clientPacketViolation } from './checks.js';
 import { LongTimer } from './long-timer.js';
 import { REASON, v3Suback } from './reason-codes.js';
+import { isSysTopic } from './sys-topics.js';
 import { log } from '../../log.js';
 
 /** Packets a client may send while the router waits for a dynamic authorizer (then it is a flood). */
@@ -298,6 +299,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
       connection.send(properties ? { cmd, messageId, reasonCode, properties } : { cmd, messageId, reasonCode });
     };
     if (qos === 2 && this.incomingQos2.has(messageId!)) return ack(REASON.success); // a resend: published already
+    if (isSysTopic(packet.topic)) return ack(REASON.notAuthorized); // the listener's own $SYS/ tree (sys-topics.ts)
     const uri = this.wamp.uriOf(packet.topic, 'topic');
     if (uri === undefined) return ack(REASON.topicNameInvalid, 'the topic cannot be a WAMP URI');
     const responseTopic = packet.properties?.responseTopic;
