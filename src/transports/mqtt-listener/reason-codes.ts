@@ -12,6 +12,7 @@ export const REASON = {
   badUserNameOrPassword: 0x86,
   notAuthorized: 0x87,
   serverShuttingDown: 0x8b,
+  keepAliveTimeout: 0x8d,
   badAuthenticationMethod: 0x8c,
   sessionTakenOver: 0x8e,
   topicFilterInvalid: 0x8f,

@@ -26,6 +26,13 @@ import { SHARE_GROUP, type ShareMember, type SharedGroup, type SharedGroups, typ
 import type { SysTopics } from './sys-topics.js';
 import { log } from '../../log.js';
 
+/** A WAMP ERROR as one line: its URI, and its first argument when that is a message. */
+function errorText(error: M.WampMessage): string {
+  const args = error[5];
+  const message = Array.isArray(args) && typeof args[0] === 'string' ? `: ${args[0]}` : '';
+  return `${String(error[4])}${message}`;
+}
+
 /** Event warnings per MQTT session: one per interval, then a count (a publisher must not flood the log). */
 const EVENT_WARNING_INTERVAL_MS = 10_000;
 
@@ -232,7 +239,7 @@ export class MqttWampSession implements Transport, ShareMember {
   }
 
   /** The PUBLISH as a WAMP PUBLISH; a request the rpc gateway serves goes to it once the router accepted it. */
-  publish(packet: IPublishPacket, uri: string, ack: (reasonCode: number) => void): void {
+  publish(packet: IPublishPacket, uri: string, ack: (reasonCode: number, why?: string) => void): void {
     const { qos } = packet;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const message = this.publishMessage(uri, packet.topic, qos, packet.retain, payload, packet.properties);
@@ -242,7 +249,8 @@ export class MqttWampSession implements Transport, ShareMember {
     message[2] = { ...(message[2] as M.Dict), acknowledge: true };
     this.request(message, (answer) => {
       const accepted = answer[0] === M.PUBLISHED;
-      ack(accepted ? REASON.success : reasonOf(answer[4] as string));
+      // Refused: the WAMP error (and its message) becomes the MQTT 5 reason string.
+      ack(accepted ? REASON.success : reasonOf(answer[4] as string), accepted ? undefined : errorText(answer));
       if (accepted && request) request.fromMqtt(uri, message[4] as unknown[] | undefined, message[5] as M.Dict | undefined, packet.properties!.responseTopic!, packet.properties!.correlationData);
     });
   }
