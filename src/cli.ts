@@ -72,9 +72,12 @@ async function start(line: CommandLine): Promise<number> {
   node = await startNode(config);
   systemd.ready(`serving realms ${node.router.realmNames.join(', ')}`);
   const stop = (signal: string) => {
-    systemd.stopping();
+    const told = systemd.stopping();
     log.info(`${signal}: closing sessions and listeners`);
-    node.stop().then(() => process.exit(0), () => process.exit(1));
+    node.stop().then(
+      () => told.then(() => process.exit(0)),
+      () => told.then(() => process.exit(1)),
+    );
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

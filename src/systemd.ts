@@ -31,9 +31,12 @@ export class SystemdNotifier {
     this.send(['RELOADING=1', `MONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`]);
   }
 
-  stopping(): void {
+  /** Resolves once STOPPING=1 (and everything queued before it) was handed to systemd: exiting
+   *  earlier could lose it behind a slow systemd-notify (seen on a loaded machine). */
+  stopping(): Promise<void> {
     clearInterval(this.watchdog);
     this.send(['STOPPING=1']);
+    return this.sending;
   }
 
   /** One systemd-notify at a time, so the messages arrive in order (RELOADING=1 before its READY=1). */

@@ -1,8 +1,8 @@
 // The `junction` command as a user runs it: start with a config file, check, init, version, and a
 // graceful stop on SIGTERM (every session gets GOODBYE, exit code 0).
 import { describe, it, expect, afterEach } from 'vitest';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import { createPrivateKey, sign } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { cryptosignVerify } from '../../src/auth/cryptosign.js';
 import { freePort } from '../helpers/free-port.js';
+import { until } from '../helpers/until.js';
 
 const CLI = fileURLToPath(new URL('../../dist/bin/junction.cjs', import.meta.url));
 
@@ -167,6 +168,40 @@ describe('junction CLI', () => {
       await waitFor(/STOPPING=1/);
       await exited;
       child = undefined;
+    } finally {
+      receiver.kill();
+    }
+  });
+
+  it('under systemd: STOPPING=1 reaches systemd before the process exits, however slow systemd-notify is', async () => {
+    // On a loaded machine the process exited with STOPPING=1 still queued behind a slow systemd-notify.
+    // Here each systemd-notify takes 1.5 s: SIGTERM as READY=1 arrives finds the first WATCHDOG=1
+    // (due 1 s after READY was sent) in flight, and STOPPING=1 queued behind it.
+    const dir = mkdtempSync(join(tmpdir(), 'junction-cli-'));
+    const socketPath = join(dir, 'notify.sock');
+    const slowBin = join(dir, 'bin');
+    mkdirSync(slowBin);
+    const real = execFileSync('sh', ['-c', 'command -v systemd-notify'], { encoding: 'utf8' }).trim();
+    writeFileSync(join(slowBin, 'systemd-notify'), `#!/bin/sh\nsleep 1.5\nexec ${real} "$@"\n`, { mode: 0o755 });
+    const receiver = spawn('python3', [fileURLToPath(new URL('./python/notify_socket.py', import.meta.url)), socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let notes = '';
+    receiver.stdout!.on('data', (d) => (notes += d));
+    try {
+      await until(() => /LISTENING/.test(notes), 10_000, 'the notify socket');
+      const port = await freePort();
+      const file = join(dir, 'config.json');
+      writeFileSync(file, JSON.stringify(configFor(port)));
+      child = spawn(process.execPath, [CLI, 'start', '--config', file], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, NOTIFY_SOCKET: socketPath, WATCHDOG_USEC: '2000000', PATH: `${slowBin}:${process.env['PATH']}` },
+      });
+      await until(() => /READY=1 STATUS=serving/.test(notes), 15_000, 'READY=1');
+      const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      child = undefined;
+      await until(() => /STOPPING=1/.test(notes), 3000, 'STOPPING=1 after exit');
+      expect(notes).toMatch(/STOPPING=1/);
     } finally {
       receiver.kill();
     }
