@@ -5,7 +5,8 @@
 //   PUBLISH → PUBLISH (QoS 1/2 with acknowledge: PUBACK/PUBREC once the router accepted or refused)
 //   SUBSCRIBE/UNSUBSCRIBE → SUBSCRIBE (get_retained)/UNSUBSCRIBE, answered with SUBACK/UNSUBACK
 //     (the filters' subscriptions: subscriptions.ts)
-//   EVENT → PUBLISH at min(granted QoS, the publisher's `_mqtt_qos`), handed to the MqttSession
+//   EVENT → PUBLISH at min(granted QoS, the publisher's `_mqtt_qos`), handed to the MqttSession;
+//     not at all once its Message Expiry Interval passed (mqtt/properties.ts)
 // Topics and payloads are mapped by the listener's MqttMapping (src/mqtt/mapping.ts).
 
 import type { IConnectPacket, IPublishPacket } from 'mqtt-packet';
@@ -14,7 +15,7 @@ import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, Tran
 import type { MqttServiceConfig } from '../../config/types.js';
 import type { MqttMapping } from '../../mqtt/mapping.js';
 import type { RequestGateway } from '../../mqtt/rpc-gateway.js';
-import { addPublishOptions, isMqttString, publishProperties } from '../../mqtt/properties.js';
+import { addPublishOptions, expiryLeft, isMqttString, publishProperties } from '../../mqtt/properties.js';
 import { REASON, reasonOf } from './reason-codes.js';
 import { MqttSubscriptions, type SubscriptionAnswers } from './subscriptions.js';
 import { log } from '../../log.js';
@@ -282,9 +283,15 @@ export class MqttWampSession implements Transport {
     const qos = Math.min(sub.qos, origin === 0 || origin === 1 || origin === 2 ? origin : 2) as 0 | 1 | 2;
     const packet: IPublishPacket = { cmd: 'publish', topic, payload, qos, retain: details['retained'] === true, dup: false };
     if (this.mqtt.version === 5) {
-      const { properties, dropped } = publishProperties(details);
+      const { properties, dropped, expired } = publishProperties(details);
+      if (expired) return; // [MQTT-3.3.2-5]
       if (dropped.length > 0) this.warnEvent(`an event on '${uri.slice(0, 200)}' has a ${dropped.join(', ')} MQTT cannot carry; sent without`);
       if (Object.keys(properties).length > 0) packet.properties = properties;
+    } else {
+      const left = expiryLeft(details);
+      if (left === 0) return;
+      // Not written to MQTT 3 clients: for the DeliveryQueue, which drops it once passed.
+      if (left !== undefined) packet.properties = { messageExpiryInterval: left };
     }
     this.mqtt.deliver(packet, uri);
   }
