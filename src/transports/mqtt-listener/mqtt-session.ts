@@ -163,7 +163,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
   write(packet: Packet): void {
     const connection = this.connection;
     if (!connection) return;
-    if (this.outboundAliases && packet.cmd === 'publish') this.outboundAliases.send(packet, (p) => connection.send(p));
+    if (this.outboundAliases && packet.cmd === 'publish') this.outboundAliases.send(packet, connection);
     else connection.send(packet);
   }
 

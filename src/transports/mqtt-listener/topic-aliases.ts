@@ -33,6 +33,11 @@ export class InboundAliases {
   }
 }
 
+/** Where packets are written (the connection): false when one was not. */
+export interface PacketWriter {
+  send(packet: IPublishPacket): boolean;
+}
+
 export class OutboundAliases {
   private readonly aliases = new Map<string, number>();
 
@@ -44,17 +49,17 @@ export class OutboundAliases {
    * message may go out again on another connection, with other aliases. An alias counts as set
    * only once the packet carrying it was written (a QoS 0 message may be dropped by a full queue).
    */
-  send(packet: IPublishPacket, write: (packet: IPublishPacket) => boolean): void {
+  send(packet: IPublishPacket, out: PacketWriter): void {
     const known = this.aliases.get(packet.topic);
     if (known !== undefined) {
-      write({ ...packet, topic: '', properties: { ...packet.properties, topicAlias: known } });
+      out.send({ ...packet, topic: '', properties: { ...packet.properties, topicAlias: known } });
       return;
     }
     if (this.aliases.size >= this.maximum) {
-      write(packet);
+      out.send(packet);
       return;
     }
     const alias = this.aliases.size + 1;
-    if (write({ ...packet, properties: { ...packet.properties, topicAlias: alias } })) this.aliases.set(packet.topic, alias);
+    if (out.send({ ...packet, properties: { ...packet.properties, topicAlias: alias } })) this.aliases.set(packet.topic, alias);
   }
 }
