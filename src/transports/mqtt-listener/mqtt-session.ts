@@ -58,9 +58,9 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
   private inboundAliases: InboundAliases | undefined;
   private outboundAliases: OutboundAliases | undefined;
   /** What counts against the router's Receive Maximum: this connection's QoS 1 PUBLISHes not yet
-   *  answered with PUBACK, and its QoS 2 ones not yet released (PUBREL). */
+   *  answered with PUBACK, and its QoS 2 ones not yet released (PUBREL; made for clients that use QoS 2). */
   private unansweredQos1 = 0;
-  private readonly unreleasedQos2 = new Set<number>();
+  private unreleasedQos2: Set<number> | undefined;
   /** Packets received while a dynamic authorizer decides on a request's response topic. */
   private paused: Packet[] | undefined;
   /** Reading stopped while a SUBSCRIBE's filters are worked on in later turns. */
@@ -105,7 +105,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     this.inboundAliases = undefined;
     this.outboundAliases = v5?.topicAliasMaximum ? new OutboundAliases(v5.topicAliasMaximum) : undefined;
     this.unansweredQos1 = 0;
-    this.unreleasedQos2.clear();
+    this.unreleasedQos2?.clear();
     this.deliveries.receiveMaximum(v5?.receiveMaximum ?? 65_535);
     const connack: Packet = this.version === 5
       ? {
@@ -199,7 +199,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
       case 'pubcomp': return this.deliveries.acknowledged(packet.messageId!);
       case 'pubrel':
         this.incomingQos2.delete(packet.messageId!);
-        this.unreleasedQos2.delete(packet.messageId!);
+        this.unreleasedQos2?.delete(packet.messageId!);
         connection.send({ cmd: 'pubcomp', messageId: packet.messageId! });
         return;
       case 'subscribe': return this.wamp.subscriptions.subscribe(packet.messageId!, packet.subscriptions);
@@ -252,7 +252,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     };
     if (qos === 2 && this.incomingQos2.has(messageId!)) return ack(REASON.success); // a resend: published already
     if (qos === 1) this.unansweredQos1++;
-    if (qos > 0 && this.version === 5 && this.unansweredQos1 + this.unreleasedQos2.size + (qos === 2 ? 1 : 0) > this.registry.config.maxInflight) {
+    if (qos > 0 && this.version === 5 && this.unansweredQos1 + (this.unreleasedQos2?.size ?? 0) + (qos === 2 ? 1 : 0) > this.registry.config.maxInflight) {
       return this.violation(REASON.receiveMaximumExceeded, `more than Receive Maximum (${this.registry.config.maxInflight}) QoS 1/2 PUBLISHes unanswered`);
     }
     const alias = packet.properties?.topicAlias;
@@ -292,7 +292,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
   private publish(packet: IPublishPacket, uri: string, ack: (reasonCode: number) => void): void {
     if (packet.qos === 2) {
       this.incomingQos2.add(packet.messageId!);
-      this.unreleasedQos2.add(packet.messageId!);
+      (this.unreleasedQos2 ??= new Set()).add(packet.messageId!);
     }
     this.wamp.publish(packet, uri, ack);
   }
