@@ -17,6 +17,8 @@ interface Inflight {
   bytes: number;
   /** QoS 2: PUBREC came, PUBREL sent, waiting for PUBCOMP. */
   released: boolean;
+  /** Not resent yet after a reconnect: the client's new Receive Maximum had no room for it. */
+  held?: boolean;
 }
 
 export interface DeliverySink {
@@ -46,6 +48,8 @@ export class DeliveryQueue {
   private readonly waiting: Waiting[] = [];
   /** In flight at most: the config's maxInflight, or less when the connected client's Receive Maximum says so. */
   private maxInflight: number;
+  /** Entries of `inflight` waiting to be resent (held), beyond the client's Receive Maximum. */
+  private held = 0;
   private nextId = 1;
   /** QoS 1/2 messages dropped because the queue was full; QoS 0 messages lost while away. */
   dropped = 0;
@@ -104,6 +108,8 @@ export class DeliveryQueue {
     if (!entry) return;
     this.inflight.delete(id);
     this.bytes -= entry.bytes;
+    if (entry.held) this.held--;
+    else if (this.held > 0) return this.resendHeld();
     this.pump();
   }
 
@@ -116,16 +122,45 @@ export class DeliveryQueue {
       return;
     }
     entry.released = true;
+    if (entry.held) {
+      entry.held = false;
+      this.held--;
+    }
     this.sink.write({ cmd: 'pubrel', messageId: id });
   }
 
   /** The client is back (persistent session): resend what it has not acknowledged, then the rest. */
   resume(): void {
+    // PUBRELs are never held back [MQTT-3.3.4-10], but count against Receive Maximum until PUBCOMP;
+    // PUBLISHes beyond it wait for room, with their packet IDs [MQTT-3.3.4-9].
+    let room = this.maxInflight;
     for (const [id, entry] of this.inflight) {
-      if (entry.released) this.sink.write({ cmd: 'pubrel', messageId: id });
-      else this.sink.write({ ...entry.packet, dup: true });
+      if (entry.released) {
+        this.sink.write({ cmd: 'pubrel', messageId: id });
+        room--;
+      }
+    }
+    this.held = 0;
+    for (const entry of this.inflight.values()) {
+      entry.held = !entry.released && room <= 0;
+      if (entry.held) this.held++;
+      else if (!entry.released) {
+        this.sink.write({ ...entry.packet, dup: true });
+        room--;
+      }
     }
     this.pump();
+  }
+
+  /** Room for one more in flight: the oldest held PUBLISH goes out again. */
+  private resendHeld(): void {
+    for (const entry of this.inflight.values()) {
+      if (!entry.held) continue;
+      entry.held = false;
+      this.held--;
+      if (this.sink.connected) this.sink.write({ ...entry.packet, dup: true });
+      return;
+    }
   }
 
   private pump(): void {

@@ -75,6 +75,31 @@ describe("delivery queue: the client's Receive Maximum and Message Expiry", () =
     expect(s.written).toHaveLength(12); // 2 acknowledged, 10 in flight
   });
 
+  it('[MQTT-3.3.4-9] [MQTT-3.3.4-10] after a reconnect with a smaller Receive Maximum: PUBRELs go out, PUBLISHes beyond it are resent (same IDs) as room is made', () => {
+    const s = sink();
+    const box = new DeliveryQueue(s, { maxInflight: 10, maxWaiting: 100, maxBytes: MIB });
+    for (let i = 0; i < 4; i++) box.push(publish(`t/${i}`, undefined, 2));
+    box.push(publish('t/4'));
+    const ids = s.written.map((p) => (p as IPublishPacket).messageId!);
+    box.received(ids[0]!); // PUBREC: released
+    s.written.length = 0;
+    s.connected = false;
+    box.receiveMaximum(2);
+    s.connected = true;
+    box.resume();
+    const sent = () => s.written.map((p) => (p.cmd === 'pubrel' ? ['pubrel', p.messageId] : [(p as IPublishPacket).topic, p.messageId, (p as IPublishPacket).dup]));
+    expect(sent()).toEqual([['pubrel', ids[0]], ['t/1', ids[1], true]]);
+    box.acknowledged(ids[0]!); // PUBCOMP
+    expect(sent().slice(2)).toEqual([['t/2', ids[2], true]]);
+    box.acknowledged(ids[1]!);
+    box.acknowledged(ids[2]!);
+    expect(sent().slice(3)).toEqual([['t/3', ids[3], true], ['t/4', ids[4], true]]);
+    box.push(publish('t/5'));
+    expect(sent()).toHaveLength(5); // two in flight: t/5 waits
+    box.acknowledged(ids[3]!);
+    expect(sent().slice(5)).toEqual([['t/5', expect.any(Number), false]]);
+  });
+
   it('[MQTT-3.3.2-5] [MQTT-3.3.2-6] a waiting message goes out with what is left of its interval, or not at all once it passed', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(1_000_000);
