@@ -21,6 +21,7 @@ import { MqttWampSession, type ListenerContext, type MqttSide, type OpenResult }
 import { clientPacketViolation } from './checks.js';
 import { InboundAliases, OutboundAliases, TOPIC_ALIAS_MAXIMUM } from './topic-aliases.js';
 import { REASON, v3Suback } from './reason-codes.js';
+import { isSysTopic } from './sys-topics.js';
 import { log } from '../../log.js';
 
 /** Packets a client may send while the router waits for a dynamic authorizer (then it is a flood). */
@@ -259,6 +260,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     if (alias !== undefined && (this.inboundAliases ??= new InboundAliases()).resolve(packet, alias) === undefined) {
       return this.violation(REASON.protocolError, `topic alias ${alias} used before it was set`);
     }
+    if (isSysTopic(packet.topic)) return ack(REASON.notAuthorized); // the listener's own $SYS/ tree (sys-topics.ts)
     const uri = this.wamp.uriOf(packet.topic, 'topic');
     if (uri === undefined) return ack(REASON.topicNameInvalid);
     const responseTopic = packet.properties?.responseTopic;
