@@ -109,7 +109,6 @@ export class DeliveryQueue {
     this.inflight.delete(id);
     this.bytes -= entry.bytes;
     if (entry.held) this.held--;
-    else if (this.held > 0) return this.resendHeld();
     this.pump();
   }
 
@@ -127,6 +126,30 @@ export class DeliveryQueue {
       this.held--;
     }
     this.sink.write({ cmd: 'pubrel', messageId: id });
+  }
+
+  /**
+   * Takes out the messages `pick` chooses, in flight (`sent`) or waiting, for another client to
+   * have (a shared subscription's member leaving): they are no longer this client's to acknowledge.
+   */
+  takeBack(pick: (packet: IPublishPacket, sent: boolean) => boolean): IPublishPacket[] {
+    const taken: IPublishPacket[] = [];
+    for (const [id, entry] of this.inflight) {
+      if (entry.released || !pick(entry.packet, true)) continue;
+      this.inflight.delete(id);
+      if (entry.held) this.held--;
+      this.bytes -= entry.bytes;
+      taken.push(entry.packet);
+    }
+    for (let i = 0; i < this.waiting.length; i++) {
+      const entry = this.waiting[i]!;
+      if (!pick(entry.packet, false)) continue;
+      this.waiting.splice(i--, 1);
+      this.bytes -= entry.bytes;
+      taken.push(entry.packet);
+    }
+    if (taken.length > 0) this.pump();
+    return taken;
   }
 
   /** The client is back (persistent session): resend what it has not acknowledged, then the rest. */
@@ -152,7 +175,7 @@ export class DeliveryQueue {
     this.pump();
   }
 
-  /** Room for one more in flight: the oldest held PUBLISH goes out again. */
+  /** The oldest held PUBLISH goes out again. */
   private resendHeld(): void {
     for (const entry of this.inflight.values()) {
       if (!entry.held) continue;
@@ -161,9 +184,12 @@ export class DeliveryQueue {
       if (this.sink.connected) this.sink.write({ ...entry.packet, dup: true });
       return;
     }
+    this.held = 0; // none left (never expected): the count must not keep pump() looping
   }
 
   private pump(): void {
+    // Held PUBLISHes first (room counts what was resent): they are older than anything waiting.
+    while (this.held > 0 && this.sink.connected && this.inflight.size - this.held < this.maxInflight) this.resendHeld();
     while (this.sink.connected && this.inflight.size < this.maxInflight && this.waiting.length > 0) {
       const next = this.waiting.shift()!;
       if (next.expiresAt !== 0 && !this.stillValid(next)) continue;
