@@ -100,6 +100,21 @@ describe("delivery queue: the client's Receive Maximum and Message Expiry", () =
     expect(sent().slice(5)).toEqual([['t/5', expect.any(Number), false]]);
   });
 
+  it('[MQTT-3.3.4-9] a PUBLISH held after a reconnect goes out when a shared group takes a sent one back', () => {
+    const s = sink();
+    const box = new DeliveryQueue(s, { maxInflight: 10, maxWaiting: 100, maxBytes: MIB });
+    for (let i = 0; i < 3; i++) box.push(publish(`t/${i}`));
+    s.written.length = 0;
+    box.receiveMaximum(1);
+    box.resume();
+    expect(s.written.map((p) => (p as IPublishPacket).topic)).toEqual(['t/0']);
+    expect(box.takeBack((p) => p.topic === 't/0').map((p) => p.topic)).toEqual(['t/0']);
+    expect(s.written.map((p) => (p as IPublishPacket).topic)).toEqual(['t/0', 't/1']);
+    expect(box.takeBack((p) => p.topic === 't/2').map((p) => p.topic)).toEqual(['t/2']); // held: taken, never sent
+    box.acknowledged((s.written[1] as IPublishPacket).messageId!);
+    expect(box.queued).toBe(0);
+  });
+
   it('[MQTT-3.3.2-5] [MQTT-3.3.2-6] a waiting message goes out with what is left of its interval, or not at all once it passed', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(1_000_000);
