@@ -5,9 +5,20 @@
 // properties, for the MQTT listener's clients and the bridges' brokers alike. (What the router
 // accepts from MQTT clients: transports/mqtt-listener/checks.ts.) The other way, an MQTT message's retain
 // flag and properties become WAMP PUBLISH options (addPublishOptions).
+// A Message Expiry Interval becomes two attributes: `_mqtt_message_expiry_interval` (seconds, as
+// published) and `_mqtt_expires_at` (the moment it passes, ms since 1970), from which each delivery
+// forwards what is left [MQTT-3.3.2-6], and after which the message is not delivered (also not as
+// a retained event: router/event-store.ts). A WAMP publisher may set the interval alone: it then
+// counts from each delivery.
 
 import type { IPublishPacket, UserProperties } from 'mqtt-packet';
 import { CLEAR_RETAINED, type Dict } from '../wamp/message.js';
+
+/** The event attribute holding when its Message Expiry Interval passes (ms since 1970). */
+export const EXPIRES_AT = '_mqtt_expires_at';
+
+/** The largest Four Byte Integer property (Message Expiry Interval). */
+const MAX_U32 = 0xffff_ffff;
 
 /** The longest string or binary value MQTT can encode. */
 export const MAX_MQTT_STRING_BYTES = 65_535;
@@ -23,11 +34,28 @@ export function isMqttString(value: unknown): value is string {
 
 /**
  * The MQTT 5 PUBLISH properties an event's details ask for (the `_mqtt_*` custom attributes), with
- * every value MQTT cannot encode left out; `dropped` names those for the log.
+ * every value MQTT cannot encode left out; `dropped` names those for the log. `expired`: its
+ * Message Expiry Interval has passed, it must not be delivered [MQTT-3.3.2-5].
  */
-export function publishProperties(details: Dict): { properties: NonNullable<IPublishPacket['properties']>; dropped: string[] } {
+export function publishProperties(details: Dict): { properties: NonNullable<IPublishPacket['properties']>; dropped: string[]; expired: boolean } {
   const properties: NonNullable<IPublishPacket['properties']> = {};
   const dropped: string[] = [];
+  let expired = false;
+  const format = details['_mqtt_payload_format_indicator'];
+  if (format !== undefined) {
+    // Forwarded unaltered [MQTT-3.3.2-4]: 1 (or true) says the payload is UTF-8 text.
+    if (format === 0 || format === 1 || typeof format === 'boolean') properties.payloadFormatIndicator = format === 1 || format === true;
+    else dropped.push('payload format indicator');
+  }
+  const left = expiryLeft(details);
+  const interval = details['_mqtt_message_expiry_interval'];
+  if (left !== undefined) {
+    if (left > 0) properties.messageExpiryInterval = left;
+    else expired = true;
+  } else if (interval !== undefined) {
+    if (Number.isInteger(interval) && (interval as number) >= 0 && (interval as number) <= MAX_U32) properties.messageExpiryInterval = interval as number;
+    else dropped.push('message expiry interval');
+  }
   const responseTopic = details['_mqtt_response_topic'];
   if (responseTopic !== undefined) {
     // A topic name: no wildcards either [MQTT-3.3.2-14].
@@ -51,7 +79,15 @@ export function publishProperties(details: Dict): { properties: NonNullable<IPub
     if (kept) properties.userProperties = kept;
     else dropped.push('user properties');
   }
-  return { properties, dropped };
+  return { properties, dropped, expired };
+}
+
+/** Seconds left of the event's Message Expiry Interval (at least 1), 0 once it passed, undefined without one. */
+export function expiryLeft(details: Dict): number | undefined {
+  const expiresAt = details[EXPIRES_AT];
+  if (typeof expiresAt !== 'number') return undefined;
+  const left = expiresAt - Date.now();
+  return left > 0 ? Math.min(MAX_U32, Math.ceil(left / 1000)) : 0;
 }
 
 /**
@@ -64,10 +100,17 @@ export function addPublishOptions(options: Dict, retain: boolean, payload: Buffe
     if (payload.length === 0) options[CLEAR_RETAINED] = true;
     else options['retain'] = true;
   }
-  if (properties?.responseTopic !== undefined) options['_mqtt_response_topic'] = properties.responseTopic;
-  if (properties?.correlationData !== undefined) options['_mqtt_correlation_data'] = properties.correlationData;
-  if (properties?.contentType !== undefined) options['_mqtt_content_type'] = properties.contentType;
-  if (properties?.userProperties !== undefined) options['_mqtt_user_properties'] = properties.userProperties;
+  if (properties === undefined) return;
+  if (properties.payloadFormatIndicator !== undefined) options['_mqtt_payload_format_indicator'] = properties.payloadFormatIndicator ? 1 : 0;
+  const expiry = properties.messageExpiryInterval;
+  if (expiry !== undefined) {
+    options['_mqtt_message_expiry_interval'] = expiry;
+    options[EXPIRES_AT] = Date.now() + expiry * 1000;
+  }
+  if (properties.responseTopic !== undefined) options['_mqtt_response_topic'] = properties.responseTopic;
+  if (properties.correlationData !== undefined) options['_mqtt_correlation_data'] = properties.correlationData;
+  if (properties.contentType !== undefined) options['_mqtt_content_type'] = properties.contentType;
+  if (properties.userProperties !== undefined) options['_mqtt_user_properties'] = properties.userProperties;
 }
 
 /** User properties as MQTT can carry them (string → string or strings), or undefined when not. */

@@ -66,6 +66,12 @@ function hasSessionFilters(options: Dict): boolean {
   return options['exclude'] !== undefined || options['eligible'] !== undefined;
 }
 
+/** An MQTT message whose Message Expiry Interval passed is retained no longer (`_mqtt_expires_at`: mqtt/properties.ts). */
+function expired(event: StoredEvent, now: number): boolean {
+  const at = event.options['_mqtt_expires_at'];
+  return typeof at === 'number' && at <= now;
+}
+
 export class EventStore {
   /** Retained events by topic, and the same in a tree for pattern subscriptions. */
   private readonly retained = new Map<string, StoredEvent>();
@@ -126,14 +132,23 @@ export class EventStore {
     return this.retained.get(topic);
   }
 
-  /** Retained events whose topic falls under a subscription's pattern, oldest retained first. */
+  /** Retained events whose topic falls under a subscription's pattern, oldest retained first; expired ones are forgotten. */
   retainedFor(pattern: string, match: MatchPolicy): StoredEvent[] {
+    const now = Date.now();
     if (match === 'exact') {
       const e = this.retained.get(pattern);
-      return e ? [e] : [];
+      if (e && expired(e, now)) this.forgetRetained(pattern);
+      else if (e) return [e];
+      return [];
     }
     const out: StoredEvent[] = [];
     this.retainedTree.collect(pattern, match, out);
+    let kept = 0;
+    for (const e of out) {
+      if (expired(e, now)) this.forgetRetained(e.topic);
+      else out[kept++] = e;
+    }
+    out.length = kept;
     return out.length > 1 ? out.sort((a, b) => a.seq - b.seq) : out;
   }
 

@@ -8,6 +8,7 @@
 import * as mqttPacket from 'mqtt-packet';
 import type { Packet } from 'mqtt-packet';
 import type { Rng } from './gen.js';
+import { TOPIC_ALIAS_MAXIMUM } from '../../src/transports/mqtt-listener/topic-aliases.js';
 
 export type MqttVersion = 4 | 5;
 
@@ -234,7 +235,9 @@ function violationOf(p: Packet, v: MqttVersion, maxPacketSize: number): string |
     if (needsId && !(typeof id === 'number' && id >= 1 && id <= 65535)) return 'no packet identifier, or 0 [MQTT-2.2.1-3]';
   }
   if (p.cmd === 'publish') {
-    if (v === 5 && any.properties?.['topicAlias'] !== undefined) return 'topic alias beyond the maximum (0)';
+    const alias = v === 5 ? any.properties?.['topicAlias'] as number | undefined : undefined;
+    if (alias !== undefined && (alias === 0 || alias > TOPIC_ALIAS_MAXIMUM)) return 'topic alias 0 or beyond the maximum [MQTT-3.3.2-8] [MQTT-3.3.2-9]';
+    // The fuzzer never sets an alias and then uses it alone: an empty topic is an error either way.
     if (p.topic === '' || /[#+]/.test(p.topic)) return 'topic name empty or with a wildcard [MQTT-3.3.2-2]';
     if (v === 5 && any.properties?.['subscriptionIdentifier'] !== undefined) return 'subscription identifier from a client [MQTT-3.3.4-6]';
     const rt = any.properties?.['responseTopic'];

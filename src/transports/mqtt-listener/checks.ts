@@ -3,10 +3,10 @@
 // connection just closes): U+0000 in any string is a malformed packet [MQTT-1.5.4-2] (topics with
 // it break libmosquitto subscribers for good); packets only a server sends, a second CONNECT, AUTH
 // (no enhanced authentication), a missing packet identifier or 0, a PUBLISH or will topic that is
-// empty or holds a wildcard, topic aliases (the router announces none), a subscription identifier
-// in a PUBLISH, a response topic with a wildcard, a SUBSCRIBE or UNSUBSCRIBE without filters, No
-// Local on a shared subscription are protocol errors; a packet over the announced maximum size is
-// too large.
+// empty (without a topic alias) or holds a wildcard, a subscription identifier in a PUBLISH, a
+// response topic with a wildcard, a SUBSCRIBE or UNSUBSCRIBE without filters, No Local on a shared
+// subscription are protocol errors; a topic alias of 0 or above the Topic Alias Maximum announced
+// in CONNACK is invalid (0x94); a packet over the announced maximum size is too large.
 
 import type { IConnectPacket, Packet } from 'mqtt-packet';
 import { REASON } from './reason-codes.js';
@@ -25,7 +25,7 @@ const SERVER_ONLY = new Set(['connack', 'suback', 'unsuback', 'pingresp']);
 const WILDCARD = /[#+]/;
 
 /** Why a packet from a connected client ends its connection; undefined when it is acceptable. */
-export function clientPacketViolation(packet: Packet, maxPacketSize: number): Violation | undefined {
+export function clientPacketViolation(packet: Packet, maxPacketSize: number, topicAliasMaximum: number): Violation | undefined {
   if ((packet.length ?? 0) > maxPacketSize) return { reasonCode: REASON.packetTooLarge, why: `a ${packet.cmd} packet of ${packet.length} bytes (at most ${maxPacketSize})` };
   const malformed = malformedString(packet);
   if (malformed) return { reasonCode: REASON.malformedPacket, why: `U+0000 in the ${malformed} of a ${packet.cmd} packet` };
@@ -36,8 +36,10 @@ export function clientPacketViolation(packet: Packet, maxPacketSize: number): Vi
     case 'publish': {
       if (packet.qos > 0 && !isPacketId(packet.messageId)) return protocolError('a QoS 1/2 PUBLISH without a packet identifier (or 0)');
       const properties = packet.properties;
-      if (properties?.topicAlias !== undefined) return { reasonCode: REASON.topicAliasInvalid, why: 'a topic alias (the router allows none)' };
-      if (packet.topic === '' || WILDCARD.test(packet.topic)) return protocolError(`a PUBLISH topic '${packet.topic.slice(0, 200)}' that is empty or holds a wildcard`);
+      const alias = properties?.topicAlias;
+      // [MQTT-3.3.2-8], [MQTT-3.3.2-9]; 3.1.1 has no properties, so no alias.
+      if (alias !== undefined && (alias === 0 || alias > topicAliasMaximum)) return { reasonCode: REASON.topicAliasInvalid, why: `topic alias ${alias} (1 to ${topicAliasMaximum} allowed)` };
+      if ((packet.topic === '' && alias === undefined) || WILDCARD.test(packet.topic)) return protocolError(`a PUBLISH topic '${packet.topic.slice(0, 200)}' that is empty or holds a wildcard`);
       if (properties?.subscriptionIdentifier !== undefined) return protocolError('a subscription identifier in a PUBLISH from a client');
       const responseTopic = properties?.responseTopic;
       if (responseTopic !== undefined && (responseTopic === '' || WILDCARD.test(responseTopic))) return protocolError('a response topic that is empty or holds a wildcard');

@@ -91,11 +91,12 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder {
     return this.socket.writableLength;
   }
 
-  send(packet: Packet): void {
-    if (this.ended || this.socket.destroyed) return;
+  /** Writes the packet; false when it was not (connection gone, QoS 0 dropped by a full send queue, not encodable). */
+  send(packet: Packet): boolean {
+    if (this.ended || this.socket.destroyed) return false;
     const backlog = this.socket.writableLength;
     const droppable = packet.cmd === 'publish' && packet.qos === 0;
-    if (backlog > this.guard.threshold && this.guard.overLimit(droppable, backlog, this.owner)) return;
+    if (backlog > this.guard.threshold && this.guard.overLimit(droppable, backlog, this.owner)) return false;
     try {
       const pieces = packetBytes(packet, this.version);
       this.batcher.hold();
@@ -105,8 +106,10 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder {
         traffic.bytesSent += bytes.length;
         this.socket.write(bytes);
       }
+      return true;
     } catch (err) {
       log.warn(`mqtt ${this.peer}: cannot encode ${packet.cmd}: ${(err as Error).message}`);
+      return false;
     }
   }
 

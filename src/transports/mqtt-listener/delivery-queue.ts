@@ -6,7 +6,9 @@
 // dropped and counted (a message in flight stays: the client may still acknowledge it). While the
 // client is away (a persistent session) QoS 1/2 messages wait here, and on its return the
 // unacknowledged ones are sent again (DUP set, or PUBREL for a QoS 2 message already received),
-// then the waiting ones.
+// then the waiting ones. MQTT 5: the client's Receive Maximum bounds what is in flight too
+// [MQTT-3.3.4-9], and a message with a Message Expiry Interval that passes while it waits is dropped
+// [MQTT-3.3.2-5]; one sent later carries what is left of its interval [MQTT-3.3.2-6].
 
 import type { IPublishPacket, Packet } from 'mqtt-packet';
 
@@ -15,6 +17,8 @@ interface Inflight {
   bytes: number;
   /** QoS 2: PUBREC came, PUBREL sent, waiting for PUBCOMP. */
   released: boolean;
+  /** Not resent yet after a reconnect: the client's new Receive Maximum had no room for it. */
+  held?: boolean;
 }
 
 export interface DeliverySink {
@@ -32,16 +36,36 @@ export interface DeliveryLimits {
   maxBytes: number;
 }
 
+interface Waiting {
+  packet: IPublishPacket;
+  bytes: number;
+  /** Date.now() ms at which its Message Expiry Interval passes; 0 = never. */
+  expiresAt: number;
+}
+
 export class DeliveryQueue {
   private readonly inflight = new Map<number, Inflight>();
-  private readonly waiting: Array<{ packet: IPublishPacket; bytes: number }> = [];
+  private readonly waiting: Waiting[] = [];
+  /** In flight at most: the config's maxInflight, or less when the connected client's Receive Maximum says so. */
+  private maxInflight: number;
+  /** Entries of `inflight` waiting to be resent (held), beyond the client's Receive Maximum. */
+  private held = 0;
   private nextId = 1;
   /** QoS 1/2 messages dropped because the queue was full; QoS 0 messages lost while away. */
   dropped = 0;
+  /** Messages whose Message Expiry Interval passed while they waited. */
+  expired = 0;
   /** Bytes of the messages held, in flight and waiting (payload and topic). */
   bytes = 0;
 
-  constructor(private readonly sink: DeliverySink, private readonly limits: DeliveryLimits) {}
+  constructor(private readonly sink: DeliverySink, private readonly limits: DeliveryLimits) {
+    this.maxInflight = limits.maxInflight;
+  }
+
+  /** The connected client's Receive Maximum (MQTT 5 CONNECT; 65,535 when it gave none). */
+  receiveMaximum(value: number): void {
+    this.maxInflight = Math.min(this.limits.maxInflight, value);
+  }
 
   get queued(): number {
     return this.waiting.length + this.inflight.size;
@@ -54,7 +78,7 @@ export class DeliveryQueue {
       return;
     }
     const bytes = packetBytes(packet);
-    const { maxInflight, maxWaiting, maxBytes } = this.limits;
+    const { maxWaiting, maxBytes } = this.limits;
     // Room is made by dropping the oldest waiting message; what is in flight cannot be dropped.
     while (this.waiting.length > 0 && (this.waiting.length >= maxWaiting || this.bytes + bytes > maxBytes)) {
       this.bytes -= this.waiting.shift()!.bytes;
@@ -65,7 +89,7 @@ export class DeliveryQueue {
       return;
     }
     this.bytes += bytes;
-    if (this.sink.connected && this.inflight.size < maxInflight && this.waiting.length === 0) {
+    if (this.sink.connected && this.inflight.size < this.maxInflight && this.waiting.length === 0) {
       this.sendNew(packet, bytes);
       return;
     }
@@ -74,7 +98,8 @@ export class DeliveryQueue {
       this.dropped++;
       return;
     }
-    this.waiting.push({ packet, bytes });
+    const expiry = packet.properties?.messageExpiryInterval;
+    this.waiting.push({ packet, bytes, expiresAt: expiry === undefined ? 0 : Date.now() + expiry * 1000 });
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2): delivered. */
@@ -83,6 +108,7 @@ export class DeliveryQueue {
     if (!entry) return;
     this.inflight.delete(id);
     this.bytes -= entry.bytes;
+    if (entry.held) this.held--;
     this.pump();
   }
 
@@ -95,6 +121,10 @@ export class DeliveryQueue {
       return;
     }
     entry.released = true;
+    if (entry.held) {
+      entry.held = false;
+      this.held--;
+    }
     this.sink.write({ cmd: 'pubrel', messageId: id });
   }
 
@@ -107,6 +137,7 @@ export class DeliveryQueue {
     for (const [id, entry] of this.inflight) {
       if (entry.released || !pick(entry.packet, true)) continue;
       this.inflight.delete(id);
+      if (entry.held) this.held--;
       this.bytes -= entry.bytes;
       taken.push(entry.packet);
     }
@@ -123,18 +154,60 @@ export class DeliveryQueue {
 
   /** The client is back (persistent session): resend what it has not acknowledged, then the rest. */
   resume(): void {
+    // PUBRELs are never held back [MQTT-3.3.4-10], but count against Receive Maximum until PUBCOMP;
+    // PUBLISHes beyond it wait for room, with their packet IDs [MQTT-3.3.4-9].
+    let room = this.maxInflight;
     for (const [id, entry] of this.inflight) {
-      if (entry.released) this.sink.write({ cmd: 'pubrel', messageId: id });
-      else this.sink.write({ ...entry.packet, dup: true });
+      if (entry.released) {
+        this.sink.write({ cmd: 'pubrel', messageId: id });
+        room--;
+      }
+    }
+    this.held = 0;
+    for (const entry of this.inflight.values()) {
+      entry.held = !entry.released && room <= 0;
+      if (entry.held) this.held++;
+      else if (!entry.released) {
+        this.sink.write({ ...entry.packet, dup: true });
+        room--;
+      }
     }
     this.pump();
   }
 
+  /** The oldest held PUBLISH goes out again. */
+  private resendHeld(): void {
+    for (const entry of this.inflight.values()) {
+      if (!entry.held) continue;
+      entry.held = false;
+      this.held--;
+      if (this.sink.connected) this.sink.write({ ...entry.packet, dup: true });
+      return;
+    }
+    this.held = 0; // none left (never expected): the count must not keep pump() looping
+  }
+
   private pump(): void {
-    while (this.sink.connected && this.inflight.size < this.limits.maxInflight && this.waiting.length > 0) {
+    // Held PUBLISHes first (room counts what was resent): they are older than anything waiting.
+    while (this.held > 0 && this.sink.connected && this.inflight.size - this.held < this.maxInflight) this.resendHeld();
+    while (this.sink.connected && this.inflight.size < this.maxInflight && this.waiting.length > 0) {
       const next = this.waiting.shift()!;
+      if (next.expiresAt !== 0 && !this.stillValid(next)) continue;
       this.sendNew(next.packet, next.bytes);
     }
+  }
+
+  /** False (and forgotten) when its expiry interval passed; else the interval it goes out with is what is left. */
+  private stillValid(entry: Waiting): boolean {
+    const left = entry.expiresAt - Date.now();
+    if (left <= 0) {
+      this.bytes -= entry.bytes;
+      this.expired++;
+      return false;
+    }
+    // The packet and its properties are this client's own (made per subscriber).
+    entry.packet.properties!.messageExpiryInterval = Math.ceil(left / 1000);
+    return true;
   }
 
   private sendNew(packet: IPublishPacket, bytes: number): void {

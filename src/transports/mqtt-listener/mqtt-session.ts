@@ -2,7 +2,10 @@
 // (once checks.ts accepted them) and gets, the QoS flows (QoS 2 publications held until PUBREL;
 // messages to the client through its DeliveryQueue under packet ids), CONNACK and session present,
 // keep-alive, the will, and the limits the client is held to (its maximum packet size, packets sent
-// while an authorizer decides, reading paused while a SUBSCRIBE is worked on). What the packets
+// while an authorizer decides, reading paused while a SUBSCRIBE is worked on), and MQTT 5 flow
+// control: topic aliases both ways (topic-aliases.ts), Receive Maximum both ways (the client's
+// bounds the DeliveryQueue; the router's, `max_inflight`, bounds the client's unacknowledged QoS 1/2
+// PUBLISHes). What the packets
 // mean in the realm (topics ↔ URIs, payloads, subscriptions) is the business of the client's
 // MqttWampSession (wamp-session.ts), the WAMP session it is in the realm.
 // A persistent session (MQTT 3 clean=false, MQTT 5 session expiry > 0) outlives its connection:
@@ -19,6 +22,7 @@ import type { ConnectionOwner, MqttConnection } from './connection.js';
 import { DeliveryQueue, type DeliverySink } from './delivery-queue.js';
 import { MqttWampSession, type ListenerContext, type MqttSide, type OpenResult } from './wamp-session.js';
 import { clientPacketViolation } from './checks.js';
+import { InboundAliases, OutboundAliases, TOPIC_ALIAS_MAXIMUM } from './topic-aliases.js';
 import { LongTimer } from './long-timer.js';
 import { REASON, v3Suback } from './reason-codes.js';
 import { isSysTopic } from './sys-topics.js';
@@ -81,6 +85,13 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
   private problemInformation = true;
   /** The largest packet the (MQTT 5) client accepts, when it said so in CONNECT. */
   private clientMaxPacket: number | undefined;
+  /** MQTT 5 topic aliases of the current connection: the client's, and ours when it allows them. */
+  private inboundAliases: InboundAliases | undefined;
+  private outboundAliases: OutboundAliases | undefined;
+  /** What counts against the router's Receive Maximum: this connection's QoS 1 PUBLISHes not yet
+   *  answered with PUBACK, and its QoS 2 ones not yet released (PUBREL; made for clients that use QoS 2). */
+  private unansweredQos1 = 0;
+  private unreleasedQos2: Set<number> | undefined;
   /** Packets received while a dynamic authorizer decides on a request's response topic. */
   private paused: Packet[] | undefined;
   /** Reading stopped while a SUBSCRIBE's filters are worked on in later turns. */
@@ -121,13 +132,23 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     this.expiryMs = options.expiryMs;
     this.connectExpiry = options.sessionExpiry ?? 0;
     this.will = connect.will;
-    this.clientMaxPacket = this.version === 5 ? connect.properties?.maximumPacketSize : undefined;
+    const v5 = this.version === 5 ? connect.properties ?? {} : undefined;
+    this.clientMaxPacket = v5?.maximumPacketSize;
+    // Aliases belong to one connection [MQTT-3.3.2-7]; so do the QoS 1/2 exchanges counted against
+    // Receive Maximum (the client resends what was unanswered).
+    this.inboundAliases = undefined;
+    this.outboundAliases = v5?.topicAliasMaximum ? new OutboundAliases(v5.topicAliasMaximum) : undefined;
+    this.unansweredQos1 = 0;
+    this.unreleasedQos2?.clear();
+    this.deliveries.receiveMaximum(v5?.receiveMaximum ?? 65_535);
     this.problemInformation = this.version !== 5 || connect.properties?.requestProblemInformation !== false;
     const connack: Packet = this.version === 5
       ? {
         cmd: 'connack', reasonCode: 0, sessionPresent: options.present,
         properties: {
           maximumPacketSize: this.registry.config.maxMessageSize,
+          receiveMaximum: this.registry.config.maxInflight,
+          topicAliasMaximum: TOPIC_ALIAS_MAXIMUM,
           retainAvailable: true, wildcardSubscriptionAvailable: true,
           sharedSubscriptionAvailable: true, subscriptionIdentifiersAvailable: true,
           ...(options.assignedId ? { assignedClientIdentifier: options.assignedId } : {}),
@@ -183,7 +204,10 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
   }
 
   write(packet: Packet): void {
-    this.connection?.send(packet);
+    const connection = this.connection;
+    if (!connection) return;
+    if (this.outboundAliases && packet.cmd === 'publish') this.outboundAliases.send(packet, connection);
+    else connection.send(packet);
   }
 
   takeBack(pick: (packet: IPublishPacket, sent: boolean) => boolean): IPublishPacket[] {
@@ -215,15 +239,17 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
       this.paused.push(packet);
       return;
     }
-    const violation = clientPacketViolation(packet, this.registry.config.maxMessageSize);
+    const violation = clientPacketViolation(packet, this.registry.config.maxMessageSize, TOPIC_ALIAS_MAXIMUM);
     if (violation) return this.violation(violation.reasonCode, violation.why);
     switch (packet.cmd) {
       case 'publish': return this.onPublish(packet);
       case 'puback': return this.deliveries.acknowledged(packet.messageId!);
-      case 'pubrec': return this.deliveries.received(packet.messageId!);
+      // A PUBREC with a failure code ends the exchange: no PUBREL [MQTT-3.3.4-9 counts it as answered].
+      case 'pubrec': return (packet.reasonCode ?? 0) >= 0x80 ? this.deliveries.acknowledged(packet.messageId!) : this.deliveries.received(packet.messageId!);
       case 'pubcomp': return this.deliveries.acknowledged(packet.messageId!);
       case 'pubrel':
         this.incomingQos2.delete(packet.messageId!);
+        this.unreleasedQos2?.delete(packet.messageId!);
         connection.send({ cmd: 'pubcomp', messageId: packet.messageId! });
         return;
       case 'subscribe': return this.wamp.subscriptions.subscribe(packet.messageId!, packet.subscriptions, packet.properties);
@@ -299,15 +325,30 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     const { qos, messageId } = packet;
     const ack = (reasonCode: number, why?: string) => {
       if (qos === 0) return;
+      if (qos === 1 && this.connection === connection) this.unansweredQos1--;
       const cmd = qos === 1 ? 'puback' : 'pubrec';
-      if (this.version !== 5) return connection.send({ cmd, messageId });
+      if (this.version !== 5) {
+        connection.send({ cmd, messageId });
+        return;
+      }
       // A refused QoS 2 message ends its exchange at PUBREC: the client sends no PUBREL and may use the id again.
-      if (qos === 2 && reasonCode >= 0x80) this.incomingQos2.delete(messageId!);
+      if (qos === 2 && reasonCode >= 0x80) {
+        this.incomingQos2.delete(messageId!);
+        this.unreleasedQos2?.delete(messageId!);
+      }
       // [MQTT-3.1.2-29]: a client that asked for no problem information gets no reason string here.
       const properties = why !== undefined && reasonCode >= 0x80 && this.problemInformation ? { reasonString: reasonStringOf(why) } : undefined;
       connection.send(properties ? { cmd, messageId, reasonCode, properties } : { cmd, messageId, reasonCode });
     };
     if (qos === 2 && this.incomingQos2.has(messageId!)) return ack(REASON.success); // a resend: published already
+    if (qos === 1) this.unansweredQos1++;
+    if (qos > 0 && this.version === 5 && this.unansweredQos1 + (this.unreleasedQos2?.size ?? 0) + (qos === 2 ? 1 : 0) > this.registry.config.maxInflight) {
+      return this.violation(REASON.receiveMaximumExceeded, `more than Receive Maximum (${this.registry.config.maxInflight}) QoS 1/2 PUBLISHes unanswered`);
+    }
+    const alias = packet.properties?.topicAlias;
+    if (alias !== undefined && (this.inboundAliases ??= new InboundAliases()).resolve(packet, alias) === undefined) {
+      return this.violation(REASON.protocolError, `topic alias ${alias} used before it was set`);
+    }
     if (isSysTopic(packet.topic)) return ack(REASON.notAuthorized); // the listener's own $SYS/ tree (sys-topics.ts)
     const uri = this.wamp.uriOf(packet.topic, 'topic');
     if (uri === undefined) return ack(REASON.topicNameInvalid, 'the topic cannot be a WAMP URI');
@@ -340,7 +381,10 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
   }
 
   private publish(packet: IPublishPacket, uri: string, ack: (reasonCode: number, why?: string) => void): void {
-    if (packet.qos === 2) this.incomingQos2.add(packet.messageId!);
+    if (packet.qos === 2) {
+      this.incomingQos2.add(packet.messageId!);
+      (this.unreleasedQos2 ??= new Set()).add(packet.messageId!);
+    }
     this.wamp.publish(packet, uri, ack);
   }
 

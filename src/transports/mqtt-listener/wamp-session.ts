@@ -10,6 +10,7 @@
 //     highest of their QoS and with all their subscription identifiers (the broker sends one
 //     EVENT per matching WAMP subscription: the later ones of a publication are dropped); a
 //     shared subscription's EVENT goes to its group (shared-groups.ts), which picks the member.
+//     Not at all once its Message Expiry Interval passed (mqtt/properties.ts).
 // Topics and payloads are mapped by the listener's MqttMapping (src/mqtt/mapping.ts).
 
 import { randomBytes } from 'node:crypto';
@@ -19,7 +20,7 @@ import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, Tran
 import type { MqttServiceConfig } from '../../config/types.js';
 import type { MqttMapping } from '../../mqtt/mapping.js';
 import type { RequestGateway } from '../../mqtt/rpc-gateway.js';
-import { addPublishOptions, isMqttString, publishProperties } from '../../mqtt/properties.js';
+import { addPublishOptions, expiryLeft, isMqttString, publishProperties } from '../../mqtt/properties.js';
 import { REASON, reasonOf } from './reason-codes.js';
 import { MqttSubscriptions, type SubscriptionAnswers } from './subscriptions.js';
 import { SHARE_GROUP, type ShareMember, type SharedGroup, type SharedGroups, type SharedPacket } from './shared-groups.js';
@@ -383,10 +384,16 @@ export class MqttWampSession implements Transport, ShareMember {
     const origin = details['_mqtt_qos'];
     const packet: SharedPacket = { cmd: 'publish', topic, payload, qos: Math.min(qos, origin === 0 || origin === 1 || origin === 2 ? origin : 2) as 0 | 1 | 2, retain, dup: false };
     if (this.mqtt.version === 5) {
-      const { properties, dropped } = publishProperties(details);
+      const { properties, dropped, expired } = publishProperties(details);
+      if (expired) return; // [MQTT-3.3.2-5]
       if (dropped.length > 0) this.warnEvent(`an event on '${uri.slice(0, 200)}' has a ${dropped.join(', ')} MQTT cannot carry; sent without`);
       if (identifiers !== undefined) properties.subscriptionIdentifier = identifiers;
       if (Object.keys(properties).length > 0) packet.properties = properties;
+    } else {
+      const left = expiryLeft(details);
+      if (left === 0) return;
+      // Not written to MQTT 3 clients: for the DeliveryQueue, which drops it once passed.
+      if (left !== undefined) packet.properties = { messageExpiryInterval: left };
     }
     if (group) packet[SHARE_GROUP] = group;
     this.mqtt.deliver(packet, uri);

@@ -105,6 +105,21 @@ describe('retained events: bounded in topics and bytes (store.retained)', () => 
   });
 });
 
+describe('retained events: MQTT Message Expiry (_mqtt_expires_at)', () => {
+  it('[MQTT-3.3.2-5] a retained event whose interval passed is not given out and is forgotten', () => {
+    const store = new EventStore([], { maxTopics: 10, maxBytes: 10_000 }, 'realm1');
+    const now = Date.now();
+    const expiring = (topic: string, seq: number, at: number): StoredEvent => ({ ...event(topic, seq), options: { _mqtt_expires_at: at } });
+    store.retain(expiring('m.gone', 1, now - 1));
+    store.retain(expiring('m.kept', 2, now + 60_000));
+    store.retain(event('m.plain', 3));
+    store.retain(expiring('x.gone', 4, now - 1));
+    expect(store.retainedFor('m.', 'prefix').map((e) => e.topic)).toEqual(['m.kept', 'm.plain']);
+    expect(store.retainedFor('x.gone', 'exact')).toEqual([]);
+    expect(store.retainedUsage.topics).toBe(2);
+  });
+});
+
 describe('event history: bounded in bytes (event-history max_bytes)', () => {
   it('issue 19 #11: an entry keeps its newest events within max_bytes, whatever its count limit', async () => {
     const router = routerWith({ eventHistory: [{ uri: 'log.', match: 'prefix', limit: 1000, maxBytes: 64 * KB }] });
