@@ -329,7 +329,7 @@ describe('MQTT 5 request/response ↔ WAMP RPC', () => {
     const device = await connectMqtt(node.port, { protocolVersion: 5, clientId: 'lamp' });
     let state = 'off';
     device.on('message', (_topic, payload, packet) => {
-      state = JSON.parse(payload.toString());
+      state = payload.toString(); // a string argument arrives as its text (issue 15)
       const { responseTopic, correlationData } = packet.properties ?? {};
       device.publish(responseTopic!, JSON.stringify({ args: [state, 'ok'] }), { qos: 1, properties: { correlationData } });
     });

@@ -56,9 +56,12 @@ async function connectMqtt(port: number, protocolVersion: 4 | 5, clientId: strin
   return client;
 }
 
-/** A mosquitto_sub printing each message as `topic<TAB>payload`; `ready` once its SUBACK came (-d prints it). */
+/**
+ * A mosquitto_sub printing each message as `topic<TAB>payload`; `ready` once its SUBACK came (-d
+ * prints it; stdbuf -oL, so that its debug lines are not held in stdio's buffer of a pipe).
+ */
 function mosquittoSub(port: number, version: string, filter: string) {
-  const child: ChildProcess = spawn(MOSQUITTO_SUB, ['-p', String(port), '-V', version, '-q', '1', '-t', filter, '-d', '-F', '%t\t%p']);
+  const child: ChildProcess = spawn('stdbuf', ['-oL', MOSQUITTO_SUB, '-p', String(port), '-V', version, '-q', '1', '-t', filter, '-d', '-F', '%t\t%p']);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   return {
@@ -187,7 +190,7 @@ describe('MQTT topics with empty levels, dots and spaces; text payloads (issue 1
     session.connection?.close?.();
   });
 
-  it('[issue 15 #4] MQTT to MQTT, text stays text: MQTT.js `ON` reaches mosquitto_sub as `ON`', async () => {
+  it('[issue 15 #4] MQTT to MQTT, text stays as it was: MQTT.js `ON` reaches mosquitto_sub as `ON` (the string it is on the way is not written back as JSON)', async () => {
     const sub = mosquittoSub(node.port, 'mqttv311', 'stat/+/POWER');
     await sub.ready();
     const publisher = await connectMqtt(node.port, 5, 'text-writer');
