@@ -100,6 +100,14 @@ describe('config: mqtt transports', () => {
     expect(universal.router.listeners[0]!.mqtt?.realm).toBe('realm1');
   });
 
+  it('issue 15: rpc topics may be any MQTT topic name (empty levels, dots, spaces), since every one maps to a URI', () => {
+    const config = parseConfig(base({
+      type: 'mqtt', endpoint: { type: 'tcp', port: 1883 },
+      options: { realm: 'realm1', rpc: { to_mqtt: [{ procedure: 'lamp.set', topic: '/lamp v1.2/set' }], from_mqtt: [{ topic: 'rpc//call', procedure: 'svc.' }] } },
+    }));
+    expect(config.router.listeners[0]!.mqtt?.rpc).toMatchObject({ toMqtt: [{ topic: '/lamp v1.2/set' }], fromMqtt: [{ topic: 'rpc//call' }] });
+  });
+
   it('errors name their path: unknown realm, wrong payload type, methods MQTT cannot use, bad rpc topics', () => {
     expect(errorsOf(base({
       type: 'mqtt', endpoint: { type: 'tcp', port: 1883 },
