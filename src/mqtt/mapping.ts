@@ -66,9 +66,9 @@ export class MqttMapping {
   readonly cacheKey = `mqtt#${++mappings}`;
   /** Longest prefix first. */
   private readonly rules: PayloadRule[];
-  /** Topic → URI and URI → topic already mapped (null: has none); emptied when full. */
-  private readonly uris = new Map<string, string | null>();
-  private readonly topics = new Map<string, string | null>();
+  /** Topic → URI and URI → topic, each mapped once (a topic is mapped on every message). */
+  private readonly uris = new MappingCache((topic) => this.mapTopic(topic));
+  private readonly topics = new MappingCache((uri) => this.mapUri(uri));
 
   constructor(options: MappingOptions) {
     this.topicPrefix = options.topicPrefix;
@@ -77,11 +77,7 @@ export class MqttMapping {
 
   /** `a/b/c` → `<prefix>a.b.c` (levels escaped as they need); undefined for what is no MQTT topic name. */
   topicToUri(topic: string): string | undefined {
-    const cached = this.uris.get(topic);
-    if (cached !== undefined) return cached ?? undefined;
-    const uri = this.mapTopic(topic);
-    if (topic.length <= CACHED_LENGTH) remember(this.uris, topic, uri);
-    return uri;
+    return this.uris.get(topic);
   }
 
   private mapTopic(topic: string): string | undefined {
@@ -93,11 +89,7 @@ export class MqttMapping {
 
   /** The inverse of topicToUri; undefined for a URI outside the prefix or that no topic maps to. */
   uriToTopic(uri: string): string | undefined {
-    const cached = this.topics.get(uri);
-    if (cached !== undefined) return cached ?? undefined;
-    const topic = this.mapUri(uri);
-    if (uri.length <= CACHED_LENGTH) remember(this.topics, uri, topic);
-    return topic;
+    return this.topics.get(uri);
   }
 
   private mapUri(uri: string): string | undefined {
@@ -226,9 +218,22 @@ function textOrBytes(bytes: Buffer, text?: string): string | Buffer {
   return text ?? bytes.toString('utf8');
 }
 
-function remember(cache: Map<string, string | null>, key: string, value: string | undefined): void {
-  if (cache.size >= CACHED_TOPICS) cache.clear();
-  cache.set(key, value ?? null);
+/** Strings mapped already, and what they map to (null: nothing); emptied when full, which is simple and rare. */
+class MappingCache {
+  private readonly known = new Map<string, string | null>();
+
+  constructor(private readonly map: (key: string) => string | undefined) {}
+
+  get(key: string): string | undefined {
+    const hit = this.known.get(key);
+    if (hit !== undefined) return hit ?? undefined;
+    const value = this.map(key);
+    if (key.length <= CACHED_LENGTH) {
+      if (this.known.size >= CACHED_TOPICS) this.known.clear();
+      this.known.set(key, value ?? null);
+    }
+    return value;
+  }
 }
 
 /** Whether `bytes` may be a JSON text: its first byte after JSON whitespace can begin a value. */
