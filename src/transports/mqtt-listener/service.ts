@@ -12,6 +12,7 @@ import { MqttConnection, type ConnectionOwner } from './connection.js';
 import type { IncomingBudget } from '../incoming-budget.js';
 import type { SendQueueTotal } from '../send-queue-total.js';
 import { MqttSession, type SessionRegistry } from './mqtt-session.js';
+import { MqttTraffic, SysTopics, type BrokerFigures } from './sys-topics.js';
 import { malformedString, willViolation } from './checks.js';
 import { REASON, V3_CONNACK } from './reason-codes.js';
 import { log } from '../../log.js';
@@ -35,13 +36,18 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
   private offlineBytes = 0;
   private boundingSoon = false;
   private gateway: MqttRpcGateway | undefined;
+  /** Packets and bytes of every connection, for the `$SYS/` tree. */
+  private readonly traffic = new MqttTraffic();
+  /** The listener's `$SYS/` topics (sys-topics.ts). */
+  readonly sys: SysTopics;
 
   constructor(readonly config: MqttServiceConfig, readonly factory: SessionFactory, private readonly listenerId: string, private readonly incoming?: IncomingBudget, private readonly sendQueues?: SendQueueTotal) {
     this.mapping = new MqttMapping({ topicPrefix: config.topicPrefix, payload: config.payload });
+    this.sys = new SysTopics(config.sysInterval, this.traffic, () => this.figures());
   }
 
   accept(socket: Socket): void {
-    new MqttConnection(socket, this, this.config.maxMessageSize, this.config.openHandshakeTimeout, this.config, this.config.maxUnauthenticatedBytes, this.incoming, this.sendQueues);
+    new MqttConnection(socket, this, this.config.maxMessageSize, this.config.openHandshakeTimeout, this.config, this.config.maxUnauthenticatedBytes, this.incoming, this.sendQueues, this.traffic);
   }
 
   /** The request/response gateway MQTT sessions hand requests to (with `rpc.from_mqtt` rules). */
@@ -60,6 +66,7 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
 
   /** Starts the MQTT 5 request/response gateway when the config has `rpc` rules. */
   async start(): Promise<void> {
+    this.sys.start();
     if (!this.config.rpc) return;
     this.gateway = new MqttRpcGateway(this.config.rpc, this.config.realm, this.mapping, this.listenerId);
     await this.gateway.start(this.factory);
@@ -67,6 +74,7 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
 
   /** Ends every session (router shutdown). */
   stop(): void {
+    this.sys.stop();
     void this.gateway?.stop();
     for (const session of [...this.sessions.values()]) session.end();
   }
@@ -74,6 +82,7 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
   // ---- SessionRegistry ----
 
   ended(session: MqttSession): void {
+    this.sys.forget(session);
     this.backOnline(session);
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
   }
@@ -106,6 +115,17 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
   /** Bytes held by sessions waiting for their clients (all of this listener's). */
   get offlineQueuedBytes(): number {
     return this.offlineBytes;
+  }
+
+  /** The `$SYS/` tree's figures, counted when it refreshes (every `sys_interval`), not on each packet. */
+  private figures(): BrokerFigures {
+    let connected = 0;
+    let subscriptions = this.sys.filterCount;
+    for (const session of this.sessions.values()) {
+      if (session.connected) connected++;
+      subscriptions += session.wamp.subscriptions.filterCount;
+    }
+    return { connected, disconnected: this.offline.size, subscriptions, retained: this.factory.retainedCount?.(this.config.realm) };
   }
 
   /** The session's client is back, or it ended: it no longer counts as waiting. */

@@ -2,15 +2,17 @@
 // client's MqttWampSession that it maps to (a filter may take two: `a/#` is the prefix `a.` and `a`
 // itself, since MQTT's `#` matches its parent level), SUBSCRIBE and UNSUBSCRIBE answered with
 // SUBACK and UNSUBACK, and the events that arrive while a SUBSCRIBE is answered held back, so that
-// SUBACK goes out first.
+// SUBACK goes out first. Filters whose first level is `$SYS` are the listener's `$SYS/` tree's
+// (sys-topics.ts), not the realm's.
 
 import type { ISubscription } from 'mqtt-packet';
 import * as M from '../../wamp/message.js';
 import type { TransportInfo } from '../../core-boundary.js';
 import type { MqttMapping } from '../../mqtt/mapping.js';
-import { uriMatches } from '../../wamp/uri.js';
+import { isReservedUri, uriMatches } from '../../wamp/uri.js';
 import { DEFERRED_WORK } from '../../sliced-work.js';
 import { REASON, reasonOf } from './reason-codes.js';
+import { isSysTopic, isValidFilter, type SysSubscriber, type SysTopics } from './sys-topics.js';
 import { log } from '../../log.js';
 
 /**
@@ -33,6 +35,8 @@ export interface MqttSubscription {
   uri: string;
   match: 'exact' | 'prefix' | 'wildcard';
   noLocal: boolean;
+  /** The filter's first level is `+` or `#`: it matches no `$` topic [MQTT-4.7.2-1] and none of the router's own (see delivers). */
+  wildcardFirst: boolean;
 }
 
 /** The client's WAMP session (MqttWampSession), as its subscriptions use it. */
@@ -46,7 +50,7 @@ export interface SubscribingSession {
 }
 
 /** The MQTT protocol side (MqttSession), as the subscriptions answer the client. */
-export interface SubscriptionAnswers {
+export interface SubscriptionAnswers extends SysSubscriber {
   readonly ended: boolean;
   suback(messageId: number, codes: number[]): void;
   unsuback(messageId: number, codes: number[]): void;
@@ -68,7 +72,21 @@ export class MqttSubscriptions {
   /** SUBSCRIBEs whose filters are still being worked on (DEFERRED_WORK); reading waits for them. */
   private deferredSubscribes = 0;
 
-  constructor(private readonly session: SubscribingSession, private readonly mqtt: SubscriptionAnswers, private readonly mapping: MqttMapping) {}
+  constructor(private readonly session: SubscribingSession, private readonly mqtt: SubscriptionAnswers, private readonly mapping: MqttMapping, private readonly sys?: SysTopics) {}
+
+  /** MQTT filters held in the realm (the `$SYS/` ones are the tree's to count). */
+  get filterCount(): number {
+    return this.byFilter.size;
+  }
+
+  /**
+   * Does `sub` deliver the event on `uri` (MQTT `topic`)? Not when the filter starts with a wildcard
+   * and the topic starts with `$` [MQTT-4.7.2-1], or is the router's own (`wamp.*` meta events,
+   * `junction.*`): those, like `$` topics, reach only filters that name their first level.
+   */
+  delivers(sub: MqttSubscription, uri: string, topic: string): boolean {
+    return !sub.wildcardFirst || (topic.charCodeAt(0) !== 0x24 && !isReservedUri(uri));
+  }
 
   /** Holds an EVENT back while SUBSCRIBEs are answered (true), unless too many came already. */
   held(event: M.WampMessage): boolean {
@@ -98,9 +116,12 @@ export class MqttSubscriptions {
     const codes: number[] = new Array(subscriptions.length).fill(REASON.unspecified);
     let outstanding = subscriptions.length;
     this.subscribing++;
+    /** `$SYS/` filters whose retained messages follow SUBACK. */
+    const sysRetained: string[] = [];
     const done = () => {
       if (--outstanding > 0) return;
       this.mqtt.suback(messageId, codes);
+      for (const filter of sysRetained) this.sys?.sendRetained(this.mqtt, filter);
       if (--this.subscribing === 0) this.release(false);
     };
     const accepted = Math.min(subscriptions.length, MAX_FILTERS_PER_SUBSCRIBE);
@@ -112,12 +133,22 @@ export class MqttSubscriptions {
         codes[i] = REASON.sharedNotSupported;
         return done();
       }
+      const qos = Math.min(s.qos, 2) as 0 | 1 | 2;
+      if (isSysTopic(s.topic)) {
+        if (!this.sys || !isValidFilter(s.topic)) {
+          codes[i] = REASON.topicFilterInvalid;
+          return done();
+        }
+        this.sys.subscribe(this.mqtt, s.topic, s.rap === true);
+        if (s.rh !== 2) sysRetained.push(s.topic);
+        codes[i] = qos;
+        return done();
+      }
       const targets = this.mapping.filterToSubscriptions(s.topic);
       if (!targets) {
         codes[i] = REASON.topicFilterInvalid;
         return done();
       }
-      const qos = Math.min(s.qos, 2) as 0 | 1 | 2;
       // A filter may take two WAMP subscriptions (`a/#` matches `a` too): the first decides the
       // answer; the second (the parent level) is added when allowed, and silently left out if not.
       for (const id of this.byFilter.get(s.topic) ?? []) this.byId.delete(id);
@@ -132,7 +163,8 @@ export class MqttSubscriptions {
           if (answer[0] === M.SUBSCRIBED) {
             const id = answer[2] as number;
             ids.push(id);
-            this.byId.set(id, { filter: s.topic, qos, uri: target.uri, match: target.match, noLocal: s.nl === true });
+            const wildcardFirst = s.topic.charCodeAt(0) === 0x2b || s.topic.charCodeAt(0) === 0x23; // '+' or '#'
+            this.byId.set(id, { filter: s.topic, qos, uri: target.uri, match: target.match, noLocal: s.nl === true, wildcardFirst });
           } else if (t === 0) {
             failure = reasonOf(answer[4] as string);
           }
@@ -172,6 +204,10 @@ export class MqttSubscriptions {
       this.mqtt.unsuback(messageId, codes);
     };
     filters.forEach((filter, i) => {
+      if (isSysTopic(filter)) {
+        if (!this.sys?.unsubscribe(this.mqtt, filter)) codes[i] = REASON.noSubscriptionExisted;
+        return done();
+      }
       const ids = this.byFilter.get(filter);
       if (ids === undefined || ids.length === 0) {
         codes[i] = REASON.noSubscriptionExisted;

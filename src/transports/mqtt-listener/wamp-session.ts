@@ -17,6 +17,7 @@ import type { RequestGateway } from '../../mqtt/rpc-gateway.js';
 import { addPublishOptions, isMqttString, publishProperties } from '../../mqtt/properties.js';
 import { REASON, reasonOf } from './reason-codes.js';
 import { MqttSubscriptions, type SubscriptionAnswers } from './subscriptions.js';
+import type { SysTopics } from './sys-topics.js';
 import { log } from '../../log.js';
 
 /** Event warnings per MQTT session: one per interval, then a count (a publisher must not flood the log). */
@@ -38,6 +39,8 @@ export interface ListenerContext {
   readonly factory: SessionFactory;
   /** The listener's request/response gateway, when it has `rpc.from_mqtt` rules. */
   readonly rpc: RequestGateway | undefined;
+  /** The listener's `$SYS/` tree, which serves the filters starting with `$SYS`. */
+  readonly sys?: SysTopics;
 }
 
 /** The MQTT protocol side of the same client (MqttSession), as its WAMP session uses it. */
@@ -75,7 +78,7 @@ export class MqttWampSession implements Transport {
 
   constructor(private readonly mqtt: MqttSide, private readonly listener: ListenerContext, readonly clientId: string, peer: string) {
     this.info = { type: 'mqtt', serializer: 'mqtt', peer };
-    this.subscriptions = new MqttSubscriptions(this, mqtt, listener.mapping);
+    this.subscriptions = new MqttSubscriptions(this, mqtt, listener.mapping, listener.sys);
     const { config } = listener;
     this.handle = listener.factory.openSession(this, config.auth ? { auth: config.auth }
       : config.role ? { auth: { anonymous: { type: 'static', role: config.role } } } : {});
@@ -269,7 +272,7 @@ export class MqttWampSession implements Transport {
     const uri = typeof details['topic'] === 'string' ? details['topic'] : sub.uri;
     const mapping = this.listener.mapping;
     const topic = mapping.uriToTopic(uri);
-    if (topic === undefined || !isMqttString(topic)) return;
+    if (topic === undefined || !isMqttString(topic) || !this.subscriptions.delivers(sub, uri, topic)) return;
     const key = mapping.cacheKey;
     const cached = cache?.[key];
     const payload = cached instanceof Buffer ? cached : mapping.encode(uri, event[4] as unknown[] | undefined, event[5] as M.Dict | undefined);

@@ -141,6 +141,17 @@ describe('config: mqtt transports', () => {
     });
   });
 
+  it('issue 15: sys_interval (seconds between $SYS/ refreshes) defaults to 10 as mosquitto, 0 turns the tree off, errors by key path', () => {
+    const mqttOf = (options: object) => parseConfig(base({ type: 'mqtt', endpoint: { type: 'tcp', port: 1883 }, options: { realm: 'realm1', ...options } })).router.listeners[0]!.mqtt;
+    expect(mqttOf({})!.sysInterval).toBe(10);
+    expect(mqttOf({ sys_interval: 0 })!.sysInterval).toBe(0);
+    expect(mqttOf({ sys_interval: 60 })!.sysInterval).toBe(60);
+    const errors = (value: unknown) => errorsOf(base({ type: 'mqtt', endpoint: { type: 'tcp', port: 1883 }, options: { realm: 'realm1', sys_interval: value } }));
+    expect(errors(-1)).toEqual({ [`${T}.options.sys_interval`]: 'must be between 0 and 86400, got -1' });
+    expect(errors('10s')).toEqual({ [`${T}.options.sys_interval`]: 'must be a whole number, got "10s"' });
+    expect(errors(1.5)).toEqual({ [`${T}.options.sys_interval`]: expect.stringContaining('whole number') });
+  });
+
   it('issue 19 #11: store.retained and event-history max_bytes are read and checked by key path', () => {
     const raw = base({ type: 'mqtt', endpoint: { type: 'tcp', port: 1883 }, options: { realm: 'realm1' } }) as any;
     raw.workers[0].realms[0].store = { type: 'memory', retained: { limit: 500, max_bytes: MIB }, 'event-history': [{ uri: 'log.', match: 'prefix', max_bytes: 65536 }] };
