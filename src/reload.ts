@@ -8,7 +8,7 @@
 //   `options.uri_check`, `options.max_pending_calls` and `store.call-queue` (from the next message
 //   or queued call on);
 // - transports: the `auth` of every WebSocket/RawSocket service and of MQTT, and MQTT's
-//   max_offline_messages, max_inflight, session_expiry, max_message_size (read for each new
+//   max_offline_messages, max_inflight, session_expiry, max_keepalive, max_message_size (read for each new
 //   connection or session; the connected ones keep theirs); TLS key, certificate and CA (for new
 //   connections; adding or removing TLS or a CA needs a restart);
 // - serial bridges: ports added, removed or changed are let go/watched without touching the
@@ -36,7 +36,7 @@ export interface ReloadReport {
 }
 
 /** MQTT listener options read for each new connection or session. */
-const MQTT_LIVE_KEYS = ['auth', 'maxOfflineMessages', 'maxInflight', 'sessionExpiry', 'maxMessageSize'] as const;
+const MQTT_LIVE_KEYS = ['auth', 'maxOfflineMessages', 'maxInflight', 'sessionExpiry', 'maxKeepalive', 'maxMessageSize'] as const;
 /** Sections handled below; `source` and `warnings` describe the file, not the node. */
 const KNOWN_SECTIONS = new Set(['source', 'warnings', 'router', 'serial', 'bridges', 'telemetry', 'schedules']);
 

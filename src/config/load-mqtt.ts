@@ -18,6 +18,7 @@ export const MQTT_DEFAULTS = {
   maxSendQueue: MIB,
   sendQueuePolicy: 'drop-events' as SendQueuePolicy,
   sessionExpiry: DAY_MS,
+  maxKeepalive: 0,
   maxInflight: 100,
   maxMessageSize: MIB,
   openHandshakeTimeout: 10_000,
@@ -41,7 +42,7 @@ export function parseMqttService(c: Checker, t: Obj, path: string, ctx: MqttPars
     'realm', 'role', 'payload_mapping', 'topic_prefix', 'max_offline_messages', 'session_expiry', 'max_inflight',
     'max_message_size', 'open_handshake_timeout', 'rpc',
     'max_offline_bytes', 'max_offline_bytes_total', 'max_send_queue', 'send_queue_policy',
-    'max_unauthenticated_bytes', 'sys_interval',
+    'max_unauthenticated_bytes', 'sys_interval', 'max_keepalive',
   ]) ?? {};
   if (t['options'] === undefined) c.error(op, 'is required: at least { realm: <the realm MQTT clients join> }');
   const realm = c.string(o['realm'], join(op, 'realm'), { required: t['options'] !== undefined }) ?? '';
@@ -65,6 +66,8 @@ export function parseMqttService(c: Checker, t: Obj, path: string, ctx: MqttPars
     payload: payloadMapping(c, o['payload_mapping'], join(op, 'payload_mapping')),
     maxOfflineMessages: c.integer(o['max_offline_messages'], join(op, 'max_offline_messages'), MQTT_DEFAULTS.maxOfflineMessages, 0, 1_000_000)!,
     sessionExpiry: c.integer(o['session_expiry'], join(op, 'session_expiry'), MQTT_DEFAULTS.sessionExpiry, 0, 365 * DAY_MS)!,
+    // MQTT's Keep Alive is a two-byte number of seconds.
+    maxKeepalive: c.integer(o['max_keepalive'], join(op, 'max_keepalive'), MQTT_DEFAULTS.maxKeepalive, 0, 65_535)!,
     maxInflight: c.integer(o['max_inflight'], join(op, 'max_inflight'), MQTT_DEFAULTS.maxInflight, 1, 65_535)!,
     maxOfflineBytes: c.integer(o['max_offline_bytes'], join(op, 'max_offline_bytes'), MQTT_DEFAULTS.maxOfflineBytes, 1024, 1024 * MIB)!,
     maxOfflineBytesTotal: c.integer(o['max_offline_bytes_total'], join(op, 'max_offline_bytes_total'), MQTT_DEFAULTS.maxOfflineBytesTotal, 1024, 16 * 1024 * MIB)!,

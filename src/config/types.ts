@@ -197,6 +197,8 @@ export interface MqttServiceConfig {
   sendQueuePolicy: SendQueuePolicy;
   /** ms a persistent session outlives its connection, at most (`session_expiry`; MQTT 5 clients may ask for less). */
   sessionExpiry: number;
+  /** Seconds of keep-alive a client is held to at most (`max_keepalive`; 0 = whatever the client asks, none included). */
+  maxKeepalive: number;
   /** QoS 1/2 messages sent to a client and not yet acknowledged, at most (`max_inflight`). */
   maxInflight: number;
   /** Largest packet accepted, bytes (`max_message_size`). */

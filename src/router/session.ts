@@ -11,7 +11,7 @@ import * as M from '../wamp/message.js';
 import { ProtocolViolation, validateClientMessage } from '../wamp/validate.js';
 import type { ActionMessage, AuthenticateMessage, ClientMessage, HelloMessage, PublishOptions } from '../wamp/client-messages.js';
 import { ErrorUri, CloseReason } from '../wamp/errors.js';
-import { isReservedUri, isValidUri } from '../wamp/uri.js';
+import { isValidUri, reservedForPublishing } from '../wamp/uri.js';
 import type { Action, Authorizer, AuthorizerCall, Decision, Requester } from '../auth/authorizer.js';
 import { clientHasFeature, routerRoles, ROUTER_AGENT } from '../wamp/features.js';
 import { beginAuthentication, type AuthOutcome, type PendingAuth } from '../auth/authenticator.js';
@@ -224,7 +224,8 @@ export class Session implements SessionHandle, Requester, SessionView {
       logRefusal(this, `${action} on`, uri, 'not authorized (named by a message of its own, e.g. as a response topic)');
       return false;
     };
-    if (action === 'publish' && isReservedUri(uri) && !this.internal) return refused();
+    // As the broker decides: junction.rpc.* is where clients answer requests (src/wamp/uri.ts).
+    if (action === 'publish' && reservedForPublishing(uri) !== undefined && !this.internal) return refused();
     const decision = realm.authorizer.decide(this, action, uri, NO_OPTIONS, realm.uriCheck);
     if (decision instanceof Promise) return decision.then((d) => d.allow || refused());
     return decision.allow || refused();

@@ -242,15 +242,16 @@ function violationOf(p: Packet, v: MqttVersion, maxPacketSize: number): string |
   }
   if (p.cmd === 'subscribe' && p.subscriptions.length === 0) return 'SUBSCRIBE without topic filters [MQTT-3.8.3-2]';
   if (p.cmd === 'unsubscribe' && p.unsubscriptions.length === 0) return 'UNSUBSCRIBE without topic filters [MQTT-3.10.3-2]';
-  if (p.cmd === 'subscribe' && v === 5 && any.properties?.['subscriptionIdentifier'] !== undefined) return 'subscription identifiers not available';
+  if (p.cmd === 'subscribe' && v === 5 && any.properties?.['subscriptionIdentifier'] === 0) return 'subscription identifier 0';
+  if (p.cmd === 'subscribe' && p.subscriptions.some((s) => s.nl === true && s.topic.startsWith('$share/'))) return 'No Local on a shared subscription [MQTT-3.8.3-4]';
   return undefined;
 }
 
 /**
  * Parses the bytes as the router does (a fresh mqtt-packet parser; after CONNECT, at the client's
- * version) and judges them.
+ * version) and judges them. `connectExpiry`: the Session Expiry Interval of the connection's CONNECT.
  */
-export function judge(bytes: Buffer, v: MqttVersion, connected: boolean, maxPacketSize: number): Verdict {
+export function judge(bytes: Buffer, v: MqttVersion, connected: boolean, maxPacketSize: number, connectExpiry = 0): Verdict {
   const parser = mqttPacket.parser({ protocolVersion: connected ? v : 4 });
   const packets: Packet[] = [];
   let error: string | undefined;
@@ -264,10 +265,15 @@ export function judge(bytes: Buffer, v: MqttVersion, connected: boolean, maxPack
   const state = parser as unknown as { _list: { length: number }; _stateCounter: number };
   const left = state._list.length + state._stateCounter;
   const firstError = (): Verdict | undefined => {
+    let expiry = connectExpiry;
     for (const [i, p] of packets.entries()) {
       if (!connected && i === 0) {
         if (p.cmd !== 'connect') return { kind: 'close', why: `${p.cmd} before CONNECT` };
+        expiry = p.properties?.sessionExpiryInterval ?? 0;
         continue;
+      }
+      if (v === 5 && p.cmd === 'disconnect' && (p.properties?.sessionExpiryInterval ?? 0) > 0 && expiry === 0) {
+        return { kind: 'close', why: 'a session expiry in DISCONNECT after a CONNECT without one [MQTT-3.14.2-2]' };
       }
       // A malformed DISCONNECT is malformed first (the router may say so).
       const why = p.cmd === 'disconnect' && !NUL_IN(p) ? undefined : violationOf(p, v, maxPacketSize);

@@ -12,7 +12,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
 import mqtt from 'mqtt';
-import type { Packet } from 'mqtt-packet';
+import type { IConnectPacket, Packet } from 'mqtt-packet';
 import { startNode, type JunctionNode } from '../../src/node.js';
 import type { ListenerConfig, MqttServiceConfig } from '../../src/config/types.js';
 import { DEFAULT_TRANSPORT_OPTIONS } from '../../src/config/types.js';
@@ -173,8 +173,11 @@ async function fuzzVersion(v: MqttVersion, total: number): Promise<void> {
     while (issued < total && failures.list.length < 25) {
       const wire = await MqttWire.open(mqttPort, v);
       let connected: boolean | undefined = false;
+      let connectExpiry = 0;
       if (r.chance(0.85)) {
-        wire.send(validConnect(r, v));
+        const connect = validConnect(r, v) as IConnectPacket;
+        connectExpiry = connect.properties?.sessionExpiryInterval ?? 0;
+        wire.send(connect);
         const connack = await wire.next((p) => p.cmd === 'connack', 0, 8000) as { reasonCode?: number; returnCode?: number } | undefined;
         if (!connack) {
           failures.add(`${name}: a valid CONNECT got no CONNACK: ${brief(wire.packets)}`);
@@ -186,7 +189,7 @@ async function fuzzVersion(v: MqttVersion, total: number): Promise<void> {
       const messageIds: number[] = [];
       for (let k = 0; k < 12 && connected !== undefined && issued < total; k++) {
         const input = makeMqttInput(r, v, connected, messageIds);
-        const judged = judge(input.bytes, v, connected, MAX_PACKET);
+        const judged = judge(input.bytes, v, connected, MAX_PACKET, connectExpiry);
         // A client that goes away after its input: the router closes whatever it was.
         const verdict: Verdict = input.endAfter && judged.kind === 'answer' ? { kind: 'incomplete', packets: judged.packets } : judged;
         const n = issued++;

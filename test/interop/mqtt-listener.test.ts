@@ -206,7 +206,7 @@ describe('MQTT listener: mosquitto clients and Autobahn|JS', () => {
 
   it('filters WAMP cannot express are refused with MQTT 5 reason codes; a topic with an empty level is not (issue 15)', async () => {
     const client = await connectMqtt(node.port, { protocolVersion: 5, clientId: 'oddball' });
-    expect(await subscribeCodes(client, { 'a/+/b/#': { qos: 1 }, '$share/g/x': { qos: 1 }, 'fine/+': { qos: 1 } })).toEqual([0x8f, 0x9e, 1]);
+    expect(await subscribeCodes(client, { 'a/+/b/#': { qos: 1 }, '$share//x': { qos: 1 }, 'fine/+': { qos: 1 } })).toEqual([0x8f, 0x8f, 1]);
     const error = await client.publishAsync('a//b', 'x', { qos: 1 }).then(() => undefined, (e: { code?: number }) => e);
     expect(error).toBeUndefined();
     await client.endAsync();

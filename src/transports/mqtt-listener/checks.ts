@@ -3,9 +3,10 @@
 // connection just closes): U+0000 in any string is a malformed packet [MQTT-1.5.4-2] (topics with
 // it break libmosquitto subscribers for good); packets only a server sends, a second CONNECT, AUTH
 // (no enhanced authentication), a missing packet identifier or 0, a PUBLISH or will topic that is
-// empty or holds a wildcard, topic aliases and subscription identifiers (the router announces
-// neither), a response topic with a wildcard, a SUBSCRIBE or UNSUBSCRIBE without filters are
-// protocol errors; a packet over the announced maximum size is too large.
+// empty or holds a wildcard, topic aliases (the router announces none), a subscription identifier
+// in a PUBLISH, a response topic with a wildcard, a SUBSCRIBE or UNSUBSCRIBE without filters, No
+// Local on a shared subscription are protocol errors; a packet over the announced maximum size is
+// too large.
 
 import type { IConnectPacket, Packet } from 'mqtt-packet';
 import { REASON } from './reason-codes.js';
@@ -45,7 +46,8 @@ export function clientPacketViolation(packet: Packet, maxPacketSize: number): Vi
     case 'subscribe':
       if (!isPacketId(packet.messageId)) return protocolError('a SUBSCRIBE without a packet identifier (or 0)');
       if (packet.subscriptions.length === 0) return protocolError('a SUBSCRIBE without topic filters [MQTT-3.8.3-2]');
-      if (packet.properties?.subscriptionIdentifier !== undefined) return { reasonCode: REASON.subscriptionIdsNotSupported, why: 'a subscription identifier (not supported)' };
+      if (packet.properties?.subscriptionIdentifier === 0) return protocolError('a subscription identifier of 0');
+      if (packet.subscriptions.some((s) => s.nl === true && s.topic.startsWith('$share/'))) return protocolError('No Local on a shared subscription [MQTT-3.8.3-4]');
       return undefined;
     case 'unsubscribe':
       if (packet.unsubscriptions.length === 0) return protocolError('an UNSUBSCRIBE without topic filters [MQTT-3.10.3-2]');

@@ -15,6 +15,7 @@ import type { SendQueueStats, TransportInfo } from '../../core-boundary.js';
 import { IncomingBudget, type IncomingHolder } from '../incoming-budget.js';
 import { SendQueueTotal } from '../send-queue-total.js';
 import { packetBytes } from './packet-bytes.js';
+import { REASON } from './reason-codes.js';
 import { MqttTraffic } from './sys-topics.js';
 
 export interface ConnectionOwner {
@@ -135,8 +136,19 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder {
     this.connectTimer = undefined;
     if (seconds > 0) {
       const ms = seconds * 1500;
-      this.keepAliveTimer = setTimeout(() => this.fail(`no packet within 1.5 × keep-alive (${seconds} s)`), ms);
+      this.keepAliveTimer = setTimeout(() => this.keepAliveExpired(seconds), ms);
     }
+  }
+
+  /** Silent for 1.5 × keep-alive: closed as if the network had failed (the will is published); MQTT 5 hears 0x8D first. */
+  private keepAliveExpired(seconds: number): void {
+    const why = `no packet within 1.5 × keep-alive (${seconds} s)`;
+    if (this.version !== 5) return this.fail(why);
+    log.info(`mqtt ${this.peer}: closed: ${why} (DISCONNECT 0x8d)`);
+    this.send({ cmd: 'disconnect', reasonCode: REASON.keepAliveTimeout });
+    this.close();
+    // A peer that does not close its side is dropped a moment later.
+    setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 
   /** Ends the connection (no will unless the session decides otherwise). */

@@ -98,6 +98,29 @@ export class DeliveryQueue {
     this.sink.write({ cmd: 'pubrel', messageId: id });
   }
 
+  /**
+   * Takes out the messages `pick` chooses, in flight (`sent`) or waiting, for another client to
+   * have (a shared subscription's member leaving): they are no longer this client's to acknowledge.
+   */
+  takeBack(pick: (packet: IPublishPacket, sent: boolean) => boolean): IPublishPacket[] {
+    const taken: IPublishPacket[] = [];
+    for (const [id, entry] of this.inflight) {
+      if (entry.released || !pick(entry.packet, true)) continue;
+      this.inflight.delete(id);
+      this.bytes -= entry.bytes;
+      taken.push(entry.packet);
+    }
+    for (let i = 0; i < this.waiting.length; i++) {
+      const entry = this.waiting[i]!;
+      if (!pick(entry.packet, false)) continue;
+      this.waiting.splice(i--, 1);
+      this.bytes -= entry.bytes;
+      taken.push(entry.packet);
+    }
+    if (taken.length > 0) this.pump();
+    return taken;
+  }
+
   /** The client is back (persistent session): resend what it has not acknowledged, then the rest. */
   resume(): void {
     for (const [id, entry] of this.inflight) {

@@ -7,15 +7,19 @@
 // MqttWampSession (wamp-session.ts), the WAMP session it is in the realm.
 // A persistent session (MQTT 3 clean=false, MQTT 5 session expiry > 0) outlives its connection:
 // its WAMP session stays joined, QoS 1/2 messages wait in its DeliveryQueue, and the client picks it
-// up again when it reconnects with the same client id and the same credentials' authid.
+// up again when it reconnects with the same client id and the same credentials' authid. It ends
+// when its expiry interval (CONNECT's, or the one the client's DISCONNECT set) has passed since
+// its connection closed. An MQTT 5 will with a Will Delay Interval waits for the delay or the
+// session's end, whichever comes first, and is dropped if the client comes back first.
 
 import * as mqttPacket from 'mqtt-packet';
-import type { IConnectPacket, IPublishPacket, Packet } from 'mqtt-packet';
+import type { IConnectPacket, IDisconnectPacket, IPublishPacket, Packet } from 'mqtt-packet';
 import type { SendQueueStats } from '../../core-boundary.js';
 import type { ConnectionOwner, MqttConnection } from './connection.js';
 import { DeliveryQueue, type DeliverySink } from './delivery-queue.js';
 import { MqttWampSession, type ListenerContext, type MqttSide, type OpenResult } from './wamp-session.js';
 import { clientPacketViolation } from './checks.js';
+import { LongTimer } from './long-timer.js';
 import { REASON, v3Suback } from './reason-codes.js';
 import { isSysTopic } from './sys-topics.js';
 import { log } from '../../log.js';
@@ -31,6 +35,25 @@ export interface SessionRegistry extends ListenerContext {
   wentOffline(session: MqttSession): void;
   /** What a session waiting for its client holds grew (or shrank) by `bytes`. */
   offlineBytesChanged(session: MqttSession, bytes: number): void;
+  /** How long a session outlives its connection when its client asks for `seconds` (0: not at all). */
+  sessionExpiryMs(seconds: number): number;
+}
+
+/** The terms a connection takes its session on (decided by the listener from CONNECT and its config). */
+export interface AttachOptions {
+  persistent: boolean;
+  expiryMs: number;
+  /** CONNACK's session present. */
+  present: boolean;
+  /** Seconds the connection may stay silent (0: no limit): the client's, or `max_keepalive`. */
+  keepAlive: number;
+  assignedId?: string;
+  /** MQTT 5: the Session Expiry Interval CONNECT asked for (a DISCONNECT may not raise 0 [MQTT-3.14.2-2]). */
+  sessionExpiry?: number;
+  /** MQTT 5 CONNACK: the Session Expiry Interval granted, Server Keep Alive, Response Information. */
+  grantedExpiry?: number;
+  serverKeepAlive?: number;
+  responseInformation?: string;
 }
 
 export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
@@ -47,8 +70,15 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
   /** QoS 2 messages received and not yet released (PUBREL) by the client. */
   private readonly incomingQos2 = new Set<number>();
   private will: IConnectPacket['will'];
-  private expiryTimer: NodeJS.Timeout | undefined;
+  /** A will waiting for its Will Delay Interval after the connection was lost. */
+  private delayedWill: IConnectPacket['will'];
+  private willTimer: LongTimer | undefined;
+  private expiryTimer: LongTimer | undefined;
   private expiryMs = 0;
+  /** The Session Expiry Interval of the connection's CONNECT (MQTT 5), in seconds. */
+  private connectExpiry = 0;
+  /** MQTT 5 Request Problem Information: reason strings and user properties only where the client wants them. */
+  private problemInformation = true;
   /** The largest packet the (MQTT 5) client accepts, when it said so in CONNECT. */
   private clientMaxPacket: number | undefined;
   /** Packets received while a dynamic authorizer decides on a request's response topic. */
@@ -78,31 +108,37 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
   }
 
   /** Takes the client's connection: CONNACK, keep-alive, will, and what waited for it. */
-  attach(connection: MqttConnection, connect: IConnectPacket, options: { persistent: boolean; expiryMs: number; present: boolean; assignedId?: string }): void {
-    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+  attach(connection: MqttConnection, connect: IConnectPacket, options: AttachOptions): void {
+    this.expiryTimer?.cancel();
     this.expiryTimer = undefined;
+    // Back before its will's delay passed: the will is not sent [MQTT-3.1.3-9].
+    this.cancelDelayedWill();
     this.connection = connection;
     this.version = connection.version;
     this.paused = undefined; // the previous connection's packets, if its request was being authorized
     connection.adopt(this);
     this.persistent = options.persistent;
     this.expiryMs = options.expiryMs;
+    this.connectExpiry = options.sessionExpiry ?? 0;
     this.will = connect.will;
     this.clientMaxPacket = this.version === 5 ? connect.properties?.maximumPacketSize : undefined;
+    this.problemInformation = this.version !== 5 || connect.properties?.requestProblemInformation !== false;
     const connack: Packet = this.version === 5
       ? {
         cmd: 'connack', reasonCode: 0, sessionPresent: options.present,
         properties: {
           maximumPacketSize: this.registry.config.maxMessageSize,
           retainAvailable: true, wildcardSubscriptionAvailable: true,
-          sharedSubscriptionAvailable: false, subscriptionIdentifiersAvailable: false,
+          sharedSubscriptionAvailable: true, subscriptionIdentifiersAvailable: true,
           ...(options.assignedId ? { assignedClientIdentifier: options.assignedId } : {}),
-          ...(options.persistent ? { sessionExpiryInterval: Math.floor(options.expiryMs / 1000) } : {}),
+          ...(options.grantedExpiry !== undefined ? { sessionExpiryInterval: options.grantedExpiry } : {}),
+          ...(options.serverKeepAlive !== undefined ? { serverKeepAlive: options.serverKeepAlive } : {}),
+          ...(options.responseInformation !== undefined ? { responseInformation: options.responseInformation } : {}),
         },
       }
       : { cmd: 'connack', returnCode: 0, sessionPresent: options.present };
     connection.send(connack);
-    connection.keepAlive(connect.keepalive ?? 0);
+    connection.keepAlive(options.keepAlive);
     this.deliveries.resume();
   }
 
@@ -116,12 +152,17 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
   /** Ends the session: its WAMP session leaves the realm; its connection, if any, closes. */
   end(): void {
     if (this.state === 'ended') return;
+    // A will still waiting for its delay goes out now: the session ends first.
+    const will = this.delayedWill;
+    this.cancelDelayedWill();
+    if (will && this.state === 'open') this.wamp.publishWill(will);
     this.state = 'ended';
-    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer?.cancel();
     this.registry.ended(this);
     const connection = this.connection;
     this.connection = undefined;
     connection?.close();
+    this.wamp.subscriptions.leaveGroups();
     this.wamp.left();
   }
 
@@ -131,6 +172,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
       this.connection.send({ cmd: 'disconnect', reasonCode: shutdown ? REASON.serverShuttingDown : REASON.adminAction });
     }
     this.will = undefined;
+    this.cancelDelayedWill();
     this.end();
   }
 
@@ -142,6 +184,13 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
 
   write(packet: Packet): void {
     this.connection?.send(packet);
+  }
+
+  takeBack(pick: (packet: IPublishPacket, sent: boolean) => boolean): IPublishPacket[] {
+    const before = this.deliveries.bytes;
+    const taken = this.deliveries.takeBack(pick);
+    if (!this.connected && taken.length > 0) this.registry.offlineBytesChanged(this, this.deliveries.bytes - before);
+    return taken;
   }
 
   // ---- the send queue (socket backlog) and what was lost ----
@@ -177,17 +226,12 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
         this.incomingQos2.delete(packet.messageId!);
         connection.send({ cmd: 'pubcomp', messageId: packet.messageId! });
         return;
-      case 'subscribe': return this.wamp.subscriptions.subscribe(packet.messageId!, packet.subscriptions);
+      case 'subscribe': return this.wamp.subscriptions.subscribe(packet.messageId!, packet.subscriptions, packet.properties);
       case 'unsubscribe': return this.wamp.subscriptions.unsubscribe(packet.messageId!, packet.unsubscriptions);
       case 'pingreq':
         connection.send({ cmd: 'pingresp' });
         return;
-      case 'disconnect':
-        // MQTT 5 reason 0x04: "disconnect with will message".
-        if (packet.reasonCode === 0x04) this.publishWill();
-        this.will = undefined;
-        connection.disconnected();
-        return;
+      case 'disconnect': return this.onDisconnect(connection, packet);
       default:
         this.violation(REASON.protocolError, `unexpected ${packet.cmd} packet`);
     }
@@ -204,38 +248,77 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     if (this.connection) disconnect(this.connection, this.version, reasonCode, why);
   }
 
-  closed(connection: MqttConnection, clean: boolean): void {
+  /** The client's DISCONNECT: it may set a new session expiry, and (MQTT 5 reason 0x04) still want its will. */
+  private onDisconnect(connection: MqttConnection, packet: IDisconnectPacket): void {
+    const seconds = packet.properties?.sessionExpiryInterval;
+    if (seconds !== undefined && this.version === 5) {
+      // Not a valid DISCONNECT: it ends as a protocol error, will included.
+      if (seconds > 0 && this.connectExpiry === 0) return this.violation(REASON.protocolError, 'a DISCONNECT setting a session expiry after a CONNECT without one [MQTT-3.14.2-2]');
+      this.expiryMs = this.registry.sessionExpiryMs(seconds);
+      this.persistent = this.expiryMs > 0;
+    }
+    // Reason 0x04 "disconnect with will message"; any other clean DISCONNECT drops the will.
+    if (packet.reasonCode !== 0x04) this.will = undefined;
+    connection.disconnected();
+  }
+
+  /** The connection is gone: the will (unless a DISCONNECT dropped it), then the session ends or waits for its client. */
+  closed(connection: MqttConnection): void {
     if (connection !== this.connection) return;
     this.connection = undefined;
-    if (!clean) this.publishWill();
+    const will = this.will;
     this.will = undefined;
     if (this.state !== 'open') return;
+    if (will) this.sendWill(will);
     if (!this.persistent) return this.end();
-    this.expiryTimer = setTimeout(() => this.end(), this.expiryMs);
-    this.expiryTimer.unref?.();
+    this.wamp.subscriptions.disconnected();
+    this.expiryTimer = new LongTimer(this.expiryMs, () => this.end());
     this.registry.wentOffline(this);
+  }
+
+  /** The will, at once, or after its Will Delay Interval when the session outlives the connection. */
+  private sendWill(will: NonNullable<IConnectPacket['will']>): void {
+    const delay = this.version === 5 ? will.properties?.willDelayInterval ?? 0 : 0;
+    if (delay === 0 || !this.persistent) return this.wamp.publishWill(will);
+    this.delayedWill = will;
+    this.willTimer = new LongTimer(delay * 1000, () => {
+      this.delayedWill = undefined;
+      this.willTimer = undefined;
+      this.wamp.publishWill(will);
+    });
+  }
+
+  private cancelDelayedWill(): void {
+    this.willTimer?.cancel();
+    this.willTimer = undefined;
+    this.delayedWill = undefined;
   }
 
   private onPublish(packet: IPublishPacket): void {
     const connection = this.connection!;
     const { qos, messageId } = packet;
-    const ack = (reasonCode: number) => {
+    const ack = (reasonCode: number, why?: string) => {
       if (qos === 0) return;
       const cmd = qos === 1 ? 'puback' : 'pubrec';
-      connection.send(this.version === 5 ? { cmd, messageId, reasonCode } : { cmd, messageId });
+      if (this.version !== 5) return connection.send({ cmd, messageId });
+      // A refused QoS 2 message ends its exchange at PUBREC: the client sends no PUBREL and may use the id again.
+      if (qos === 2 && reasonCode >= 0x80) this.incomingQos2.delete(messageId!);
+      // [MQTT-3.1.2-29]: a client that asked for no problem information gets no reason string here.
+      const properties = why !== undefined && reasonCode >= 0x80 && this.problemInformation ? { reasonString: reasonStringOf(why) } : undefined;
+      connection.send(properties ? { cmd, messageId, reasonCode, properties } : { cmd, messageId, reasonCode });
     };
     if (qos === 2 && this.incomingQos2.has(messageId!)) return ack(REASON.success); // a resend: published already
     if (isSysTopic(packet.topic)) return ack(REASON.notAuthorized); // the listener's own $SYS/ tree (sys-topics.ts)
     const uri = this.wamp.uriOf(packet.topic, 'topic');
-    if (uri === undefined) return ack(REASON.topicNameInvalid);
+    if (uri === undefined) return ack(REASON.topicNameInvalid, 'the topic cannot be a WAMP URI');
     const responseTopic = packet.properties?.responseTopic;
     if (responseTopic === undefined) return this.publish(packet, uri, ack);
     // A request: whoever answers it (the rpc gateway as its own role, a bridge) publishes on the
     // response topic for the requester, so the requester must be allowed to publish there itself.
     const responseUri = this.wamp.uriOf(responseTopic, 'response topic');
-    if (responseUri === undefined) return ack(REASON.topicNameInvalid);
+    if (responseUri === undefined) return ack(REASON.topicNameInvalid, 'the response topic cannot be a WAMP URI');
     // A refusal is logged by the router session, as any other.
-    const decided = (allowed: boolean) => (allowed ? this.publish(packet, uri, ack) : ack(REASON.notAuthorized));
+    const decided = (allowed: boolean) => (allowed ? this.publish(packet, uri, ack) : ack(REASON.notAuthorized, 'not authorized to publish on the response topic'));
     const allowed = this.wamp.mayPublish(responseUri);
     if (!(allowed instanceof Promise)) return decided(allowed);
     // A dynamic authorizer decides: what the client sends meanwhile waits, in order.
@@ -256,16 +339,9 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     });
   }
 
-  private publish(packet: IPublishPacket, uri: string, ack: (reasonCode: number) => void): void {
+  private publish(packet: IPublishPacket, uri: string, ack: (reasonCode: number, why?: string) => void): void {
     if (packet.qos === 2) this.incomingQos2.add(packet.messageId!);
     this.wamp.publish(packet, uri, ack);
-  }
-
-  private publishWill(): void {
-    const will = this.will;
-    this.will = undefined;
-    if (!will || this.state !== 'open') return;
-    this.wamp.publishWill(will);
   }
 
   // ---- packets to the client ----
@@ -316,6 +392,11 @@ function disconnect(connection: MqttConnection, version: 3 | 4 | 5, reasonCode: 
   connection.send({ cmd: 'disconnect', reasonCode });
   connection.close();
   setTimeout(() => connection.socket.destroy(), 1000).unref();
+}
+
+/** A Reason String MQTT can carry (no U+0000, well within 65,535 bytes). */
+function reasonStringOf(why: string): string {
+  return why.slice(0, 1000).replaceAll('\u0000', '');
 }
 
 /** The PUBLISH's size on the wire (a packet identifier counted for QoS 1/2). */

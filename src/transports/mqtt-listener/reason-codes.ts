@@ -12,6 +12,7 @@ export const REASON = {
   badUserNameOrPassword: 0x86,
   notAuthorized: 0x87,
   serverShuttingDown: 0x8b,
+  keepAliveTimeout: 0x8d,
   badAuthenticationMethod: 0x8c,
   sessionTakenOver: 0x8e,
   topicFilterInvalid: 0x8f,
@@ -20,8 +21,6 @@ export const REASON = {
   packetTooLarge: 0x95,
   quotaExceeded: 0x97,
   adminAction: 0x98,
-  sharedNotSupported: 0x9e,
-  subscriptionIdsNotSupported: 0xa1,
 } as const;
 
 /** MQTT 3.1.1 CONNACK return codes for a refused CONNECT. */

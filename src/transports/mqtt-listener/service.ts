@@ -2,7 +2,7 @@
 // HELLO, client ids, persistent sessions, takeover), and keeps the sessions by client id.
 
 import type { Socket } from 'node:net';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { IConnectPacket, Packet } from 'mqtt-packet';
 import type { MqttServiceConfig } from '../../config/types.js';
 import type { SessionFactory } from '../../core-boundary.js';
@@ -11,7 +11,8 @@ import { MqttRpcGateway } from '../../mqtt/rpc-gateway.js';
 import { MqttConnection, type ConnectionOwner } from './connection.js';
 import type { IncomingBudget } from '../incoming-budget.js';
 import type { SendQueueTotal } from '../send-queue-total.js';
-import { MqttSession, type SessionRegistry } from './mqtt-session.js';
+import { MqttSession, type AttachOptions, type SessionRegistry } from './mqtt-session.js';
+import { SharedGroups } from './shared-groups.js';
 import { MqttTraffic, SysTopics, type BrokerFigures } from './sys-topics.js';
 import { malformedString, willViolation } from './checks.js';
 import { REASON, V3_CONNACK } from './reason-codes.js';
@@ -29,6 +30,8 @@ const NEVER = 0xffffffff;
 
 export class MqttService implements ConnectionOwner, SessionRegistry {
   readonly mapping: MqttMapping;
+  /** Shared subscriptions (`$share/<group>/<filter>`) of this listener's clients. */
+  readonly groups = new SharedGroups();
   private readonly sessions = new Map<string, MqttSession>();
   /** Persistent sessions waiting for their client, the longest-waiting first. */
   private readonly offline = new Set<MqttSession>();
@@ -171,7 +174,10 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
     if (unacceptable) return v5 ? refuse(unacceptable.code, 0, unacceptable.why) : connection.fail(`CONNECT refused: ${unacceptable.why}`);
     if (v5 && connect.properties?.authenticationMethod !== undefined) return refuse(REASON.badAuthenticationMethod, V3_CONNACK.notAuthorized, 'enhanced authentication is not supported');
     const cleanStart = connect.clean !== false;
-    const persistent = this.config.sessionExpiry > 0 && (v5 ? (connect.properties?.sessionExpiryInterval ?? 0) > 0 : !cleanStart);
+    // MQTT 3 clean=false asks for the longest expiry the router allows; MQTT 5 names one (0: none).
+    const askedExpiry = v5 ? connect.properties?.sessionExpiryInterval ?? 0 : cleanStart ? 0 : NEVER;
+    const expiryMs = this.sessionExpiryMs(askedExpiry);
+    const persistent = expiryMs > 0;
     let clientId = connect.clientId;
     let assignedId: string | undefined;
     if (clientId === '') {
@@ -200,7 +206,7 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
         session.end();
         existing.takenOver();
         this.backOnline(existing);
-        existing.attach(connection, connect, { persistent, expiryMs: this.expiryMs(connect, v5), present: true });
+        existing.attach(connection, connect, this.attachOptions(connect, v5, askedExpiry, true));
         early.replay(connection, existing);
         return;
       }
@@ -208,18 +214,50 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
       existing.end();
     }
     this.sessions.set(clientId, session);
-    const attach = { persistent, expiryMs: this.expiryMs(connect, v5), present: false, ...(v5 && assignedId ? { assignedId } : {}) };
+    const attach = this.attachOptions(connect, v5, askedExpiry, false);
+    if (v5 && assignedId) attach.assignedId = assignedId;
     session.attach(connection, connect, attach);
     early.replay(connection, session);
     log.debug(`mqtt ${connection.peer}: client '${clientId}' connected to ${this.listenerId} as '${session.wamp.authid}' (${session.wamp.authrole})${persistent ? ', persistent' : ''}`);
   }
 
-  /** How long a persistent session outlives its connection: the client's wish, at most the config's. */
-  private expiryMs(connect: IConnectPacket, v5: boolean): number {
+  /** How long a session outlives its connection (0: not at all): the client's wish in seconds, at most `session_expiry`. */
+  sessionExpiryMs(seconds: number): number {
     const max = this.config.sessionExpiry;
-    if (!v5) return max;
-    const seconds = connect.properties?.sessionExpiryInterval ?? 0;
     return seconds === NEVER ? max : Math.min(max, seconds * 1000);
+  }
+
+  /** The session's terms for this connection, and what its CONNACK tells an MQTT 5 client of them. */
+  private attachOptions(connect: IConnectPacket, v5: boolean, askedExpiry: number, present: boolean): AttachOptions {
+    const expiryMs = this.sessionExpiryMs(askedExpiry);
+    const options: AttachOptions = { persistent: expiryMs > 0, expiryMs, present, keepAlive: this.keepAliveOf(connect.keepalive ?? 0) };
+    if (!v5) return options;
+    options.sessionExpiry = askedExpiry;
+    // A client asking for an expiry hears the one it got (less when `session_expiry` is shorter, 0 when it is 0).
+    if (askedExpiry > 0) options.grantedExpiry = Math.floor(expiryMs / 1000);
+    // [MQTT-3.2.2-21]: the client uses the Server Keep Alive instead of its own.
+    if (options.keepAlive !== (connect.keepalive ?? 0)) options.serverKeepAlive = options.keepAlive;
+    if (connect.properties?.requestResponseInformation === true) options.responseInformation = this.responseInformation(connect.clientId);
+    return options;
+  }
+
+  /** `max_keepalive`: a client asking for none (0) or for more is held to it. */
+  private keepAliveOf(asked: number): number {
+    const max = this.config.maxKeepalive;
+    return max > 0 && (asked === 0 || asked > max) ? max : asked;
+  }
+
+  /**
+   * Response Information, on an MQTT 5 client's request: a topic prefix of its own for the response
+   * topics of its requests. Under `junction/rpc/`, where clients may publish (they answer the rpc
+   * gateway there), and which MQTT wildcard filters of other clients do not match. One level per
+   * client id, hashed so any client id gives a valid level, and the same one on every connection, so
+   * a persistent session's subscription to it stays valid. Not a secret: who may use it is up to
+   * the roles' permissions on `junction.rpc.`.
+   */
+  private responseInformation(clientId: string): string {
+    const level = createHash('sha256').update(this.listenerId).update('\0').update(clientId).digest('hex').slice(0, 24);
+    return `junction/rpc/client/${level}`;
   }
 }
 

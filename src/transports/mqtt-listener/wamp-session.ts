@@ -5,9 +5,14 @@
 //   PUBLISH → PUBLISH (QoS 1/2 with acknowledge: PUBACK/PUBREC once the router accepted or refused)
 //   SUBSCRIBE/UNSUBSCRIBE → SUBSCRIBE (get_retained)/UNSUBSCRIBE, answered with SUBACK/UNSUBACK
 //     (the filters' subscriptions: subscriptions.ts)
-//   EVENT → PUBLISH at min(granted QoS, the publisher's `_mqtt_qos`), handed to the MqttSession
+//   EVENT → PUBLISH at min(granted QoS, the publisher's `_mqtt_qos`), handed to the MqttSession:
+//     one PUBLISH per publication however many of the client's subscriptions match, at the
+//     highest of their QoS and with all their subscription identifiers (the broker sends one
+//     EVENT per matching WAMP subscription: the later ones of a publication are dropped); a
+//     shared subscription's EVENT goes to its group (shared-groups.ts), which picks the member.
 // Topics and payloads are mapped by the listener's MqttMapping (src/mqtt/mapping.ts).
 
+import { randomBytes } from 'node:crypto';
 import type { IConnectPacket, IPublishPacket } from 'mqtt-packet';
 import * as M from '../../wamp/message.js';
 import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, Transport, TransportInfo } from '../../core-boundary.js';
@@ -17,8 +22,16 @@ import type { RequestGateway } from '../../mqtt/rpc-gateway.js';
 import { addPublishOptions, isMqttString, publishProperties } from '../../mqtt/properties.js';
 import { REASON, reasonOf } from './reason-codes.js';
 import { MqttSubscriptions, type SubscriptionAnswers } from './subscriptions.js';
+import { SHARE_GROUP, type ShareMember, type SharedGroup, type SharedGroups, type SharedPacket } from './shared-groups.js';
 import type { SysTopics } from './sys-topics.js';
 import { log } from '../../log.js';
+
+/** A WAMP ERROR as one line: its URI, and its first argument when that is a message. */
+function errorText(error: M.WampMessage): string {
+  const args = error[5];
+  const message = Array.isArray(args) && typeof args[0] === 'string' ? `: ${args[0]}` : '';
+  return `${String(error[4])}${message}`;
+}
 
 /** Event warnings per MQTT session: one per interval, then a count (a publisher must not flood the log). */
 const EVENT_WARNING_INTERVAL_MS = 10_000;
@@ -39,6 +52,8 @@ export interface ListenerContext {
   readonly factory: SessionFactory;
   /** The listener's request/response gateway, when it has `rpc.from_mqtt` rules. */
   readonly rpc: RequestGateway | undefined;
+  /** The listener's shared subscription groups. */
+  readonly groups: SharedGroups;
   /** The listener's `$SYS/` tree, which serves the filters starting with `$SYS`. */
   readonly sys?: SysTopics;
 }
@@ -55,9 +70,16 @@ export interface MqttSide extends SubscriptionAnswers {
   /** An event for the client, as the PUBLISH it gets (`uri` names it in warnings). */
   deliver(packet: IPublishPacket, uri: string): void;
   sendQueue(): SendQueueStats;
+  /** The client is connected. */
+  readonly connected: boolean;
+  /** Takes back queued messages (see DeliveryQueue.takeBack). */
+  takeBack(pick: (packet: IPublishPacket, sent: boolean) => boolean): IPublishPacket[];
 }
 
-export class MqttWampSession implements Transport {
+/** The option marking a client's own publication when only some of its matching subscriptions have No Local. */
+const NO_LOCAL_MARK = '_mqtt_no_local';
+
+export class MqttWampSession implements Transport, ShareMember {
   readonly info: TransportInfo;
   authid = '';
   authrole = '';
@@ -75,10 +97,14 @@ export class MqttWampSession implements Transport {
   /** Event warnings: when the last was logged, and how many were not since. */
   private lastEventWarning = 0;
   private eventWarningsSuppressed = 0;
+  /** The publication delivered last: the EVENTs of it for the client's other subscriptions are dropped. */
+  private lastPublication: unknown;
+  /** Marks this client's own publications (NO_LOCAL_MARK), made when first needed. */
+  private ownMark: string | undefined;
 
   constructor(private readonly mqtt: MqttSide, private readonly listener: ListenerContext, readonly clientId: string, peer: string) {
     this.info = { type: 'mqtt', serializer: 'mqtt', peer };
-    this.subscriptions = new MqttSubscriptions(this, mqtt, listener.mapping, listener.sys);
+    this.subscriptions = new MqttSubscriptions(this, mqtt, listener.mapping, listener.groups, listener.sys);
     const { config } = listener;
     this.handle = listener.factory.openSession(this, config.auth ? { auth: config.auth }
       : config.role ? { auth: { anonymous: { type: 'static', role: config.role } } } : {});
@@ -213,7 +239,7 @@ export class MqttWampSession implements Transport {
   }
 
   /** The PUBLISH as a WAMP PUBLISH; a request the rpc gateway serves goes to it once the router accepted it. */
-  publish(packet: IPublishPacket, uri: string, ack: (reasonCode: number) => void): void {
+  publish(packet: IPublishPacket, uri: string, ack: (reasonCode: number, why?: string) => void): void {
     const { qos } = packet;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const message = this.publishMessage(uri, packet.topic, qos, packet.retain, payload, packet.properties);
@@ -223,7 +249,8 @@ export class MqttWampSession implements Transport {
     message[2] = { ...(message[2] as M.Dict), acknowledge: true };
     this.request(message, (answer) => {
       const accepted = answer[0] === M.PUBLISHED;
-      ack(accepted ? REASON.success : reasonOf(answer[4] as string));
+      // Refused: the WAMP error (and its message) becomes the MQTT 5 reason string.
+      ack(accepted ? REASON.success : reasonOf(answer[4] as string), accepted ? undefined : errorText(answer));
       if (accepted && request) request.fromMqtt(uri, message[4] as unknown[] | undefined, message[5] as M.Dict | undefined, packet.properties!.responseTopic!, packet.properties!.correlationData);
     });
   }
@@ -238,9 +265,15 @@ export class MqttWampSession implements Transport {
 
   private publishMessage(uri: string, topic: string, qos: number, retain: boolean, payload: Buffer, properties?: IPublishPacket['properties']): M.WampMessage {
     const options: M.Dict = { _mqtt_topic: topic, _mqtt_qos: qos };
-    // MQTT delivers a message to its own publisher when subscribed, unless that subscription said
-    // No Local (MQTT 5); WAMP can only exclude the publisher from all its subscriptions at once.
-    options['exclude_me'] = this.subscriptions.noLocalCovers(uri);
+    // MQTT delivers a message to its own publisher when subscribed, unless the subscription said
+    // No Local (MQTT 5) [MQTT-3.8.3-3]. WAMP's exclude_me leaves out all of the publisher's
+    // subscriptions at once: when only some have No Local, the message comes back marked as the
+    // client's own, and the delivery leaves those out.
+    const noLocal = this.subscriptions.noLocalCover(uri);
+    options['exclude_me'] = noLocal === 'all';
+    if (noLocal === 'some') options[NO_LOCAL_MARK] = (this.ownMark ??= randomBytes(12).toString('base64url'));
+    // The retain flag as published, for subscribers with Retain As Published [MQTT-3.3.1-13].
+    if (retain) options['_mqtt_retain'] = true;
     addPublishOptions(options, retain, payload, properties);
     const { args, kwargs } = this.listener.mapping.decode(uri, payload);
     const message: M.WampMessage = [M.PUBLISH, 0, options, uri];
@@ -266,13 +299,79 @@ export class MqttWampSession implements Transport {
 
   /** `cache`: the broker's per-subscription encodings; the MQTT payload is made once for all its MQTT subscribers. */
   deliver(event: M.WampMessage, cache?: EncodingCache): void {
-    const sub = this.subscriptions.byId.get(event[1] as number);
+    const wamp = this.subscriptions.byId.get(event[1] as number);
+    if (!wamp) return;
+    const details = event[3] as M.Dict;
+    const retained = details['retained'] === true;
+    // The filters this WAMP subscription serves: shared ones hand the message to their group
+    // (which picks the member), the others make one PUBLISH to this client.
+    let plain = false;
+    for (const sub of wamp.filters) {
+      if (!sub.group) plain = true;
+      else if (!retained) sub.group.route(event, cache);
+    }
+    if (!plain) return;
+    const uri = typeof details['topic'] === 'string' ? details['topic'] : wamp.uri;
+    const topic = this.listener.mapping.uriToTopic(uri);
+    if (topic === undefined || !isMqttString(topic)) return;
+    const subscriptions = this.subscriptions;
+    const hidden = subscriptions.hidden(uri, topic);
+    if (retained) {
+      // Sent as the subscription was made: its filters' QoS and identifiers, RETAIN set.
+      const matched = subscriptions.matching(uri, hidden, false, wamp.filters);
+      if (matched.qos >= 0) this.sendPublish(event, cache, uri, topic, matched.qos as 0 | 1 | 2, matched.identifiers, true);
+      return;
+    }
+    if (event[2] === this.lastPublication) return;
+    this.lastPublication = event[2];
+    const own = this.ownMark !== undefined && details[NO_LOCAL_MARK] === this.ownMark;
+    // While no two of the client's filters overlap (the usual case), those this WAMP subscription
+    // serves are the ones that match, without testing each pattern.
+    const matched = subscriptions.matching(uri, hidden, own, subscriptions.overlap ? undefined : wamp.filters);
+    const qos = matched.qos;
+    if (qos < 0) return;
+    // Retain As Published [MQTT-3.3.1-12] [MQTT-3.3.1-13]; without it the flag is cleared.
+    this.sendPublish(event, cache, uri, topic, qos as 0 | 1 | 2, matched.identifiers, matched.retainAsPublished && details['_mqtt_retain'] === true);
+  }
+
+  /** ShareMember: a message of a group this client is a member of. */
+  receive(group: SharedGroup, event: M.WampMessage, cache: EncodingCache | undefined): void {
+    const sub = this.subscriptions.inGroup(group);
     if (!sub) return;
     const details = event[3] as M.Dict;
-    const uri = typeof details['topic'] === 'string' ? details['topic'] : sub.uri;
+    const uri = typeof details['topic'] === 'string' ? details['topic'] : this.subscriptions.byId.get(event[1] as number)?.uri;
+    const topic = uri === undefined ? undefined : this.listener.mapping.uriToTopic(uri);
+    if (uri === undefined || topic === undefined || !isMqttString(topic)) return;
+    if (sub.wildcardFirst && this.subscriptions.hidden(uri, topic)) return;
+    this.sendPublish(event, cache, uri, topic, sub.qos, sub.identifier, sub.retainAsPublished && details['_mqtt_retain'] === true, group);
+  }
+
+  /** ShareMember: a message of the group another member gave back, as this client's subscription asks. */
+  receiveGiven(group: SharedGroup, packet: IPublishPacket): void {
+    const sub = this.subscriptions.inGroup(group);
+    if (!sub) return;
+    const properties = { ...packet.properties };
+    delete properties.subscriptionIdentifier;
+    if (sub.identifier !== undefined && this.mqtt.version === 5) properties.subscriptionIdentifier = sub.identifier;
+    const given: SharedPacket = { cmd: 'publish', topic: packet.topic, payload: packet.payload, qos: Math.min(packet.qos, sub.qos) as 0 | 1 | 2, retain: packet.retain, dup: false };
+    if (this.mqtt.version === 5 && Object.keys(properties).length > 0) given.properties = properties;
+    given[SHARE_GROUP] = group;
+    this.mqtt.deliver(given, packet.topic);
+  }
+
+  /** ShareMember: QoS 1 messages of the group not acknowledged, QoS 2 ones not yet sent [MQTT-4.8.2-4]. */
+  giveBack(group: SharedGroup): IPublishPacket[] {
+    return this.mqtt.takeBack((packet, sent) => (packet as SharedPacket)[SHARE_GROUP] === group && (packet.qos === 1 || !sent));
+  }
+
+  get connected(): boolean {
+    return this.mqtt.connected;
+  }
+
+  /** The event as a PUBLISH to the client. */
+  private sendPublish(event: M.WampMessage, cache: EncodingCache | undefined, uri: string, topic: string, qos: 0 | 1 | 2, identifiers: number | number[] | undefined, retain: boolean, group?: SharedGroup): void {
+    const details = event[3] as M.Dict;
     const mapping = this.listener.mapping;
-    const topic = mapping.uriToTopic(uri);
-    if (topic === undefined || !isMqttString(topic) || !this.subscriptions.delivers(sub, uri, topic)) return;
     const key = mapping.cacheKey;
     const cached = cache?.[key];
     const payload = cached instanceof Buffer ? cached : mapping.encode(uri, event[4] as unknown[] | undefined, event[5] as M.Dict | undefined);
@@ -282,13 +381,14 @@ export class MqttWampSession implements Transport {
       return;
     }
     const origin = details['_mqtt_qos'];
-    const qos = Math.min(sub.qos, origin === 0 || origin === 1 || origin === 2 ? origin : 2) as 0 | 1 | 2;
-    const packet: IPublishPacket = { cmd: 'publish', topic, payload, qos, retain: details['retained'] === true, dup: false };
+    const packet: SharedPacket = { cmd: 'publish', topic, payload, qos: Math.min(qos, origin === 0 || origin === 1 || origin === 2 ? origin : 2) as 0 | 1 | 2, retain, dup: false };
     if (this.mqtt.version === 5) {
       const { properties, dropped } = publishProperties(details);
       if (dropped.length > 0) this.warnEvent(`an event on '${uri.slice(0, 200)}' has a ${dropped.join(', ')} MQTT cannot carry; sent without`);
+      if (identifiers !== undefined) properties.subscriptionIdentifier = identifiers;
       if (Object.keys(properties).length > 0) packet.properties = properties;
     }
+    if (group) packet[SHARE_GROUP] = group;
     this.mqtt.deliver(packet, uri);
   }
 }
