@@ -174,9 +174,11 @@ async function fuzzVersion(v: MqttVersion, total: number): Promise<void> {
       const wire = await MqttWire.open(mqttPort, v);
       let connected: boolean | undefined = false;
       let connectExpiry = 0;
+      let connectProperties: IConnectPacket['properties'];
       if (r.chance(0.85)) {
         const connect = validConnect(r, v) as IConnectPacket;
         connectExpiry = connect.properties?.sessionExpiryInterval ?? 0;
+        connectProperties = connect.properties;
         wire.send(connect);
         const connack = await wire.next((p) => p.cmd === 'connack', 0, 8000) as { reasonCode?: number; returnCode?: number } | undefined;
         if (!connack) {
@@ -187,6 +189,7 @@ async function fuzzVersion(v: MqttVersion, total: number): Promise<void> {
         connected = (connack.reasonCode ?? connack.returnCode ?? 0) === 0 ? true : undefined;
       }
       const messageIds: number[] = [];
+      const earlier: string[] = [];
       for (let k = 0; k < 12 && connected !== undefined && issued < total; k++) {
         const input = makeMqttInput(r, v, connected, messageIds);
         const judged = judge(input.bytes, v, connected, MAX_PACKET, connectExpiry);
@@ -195,7 +198,16 @@ async function fuzzVersion(v: MqttVersion, total: number): Promise<void> {
         const n = issued++;
         counts.add(`mqtt/${name} → ${verdict.kind}`);
         const from = wire.packets.length;
-        connected = await runInput(wire, v, input, verdict, connected, `${name} input #${n} (${input.label}, ${connected ? 'connected' : 'first packet'})`);
+        const state = connected ? `connected, CONNECT ${JSON.stringify(connectProperties ?? {})}, after ${earlier.join(' / ') || 'nothing'}` : 'first packet';
+        earlier.push(`${input.label} ${show(input.bytes).slice(0, 60)}`);
+        const wasConnected = connected;
+        connected = await runInput(wire, v, input, verdict, connected, `${name} input #${n} (${input.label}, ${state})`);
+        // A CONNECT that came as a fuzzed first packet: its session expiry is what the router holds later DISCONNECTs to.
+        const first = judged.kind === 'answer' ? judged.packets[0] : undefined;
+        if (!wasConnected && connected && first?.cmd === 'connect') {
+          connectProperties = (first as IConnectPacket).properties;
+          connectExpiry = connectProperties?.sessionExpiryInterval ?? 0;
+        }
         for (const p of wire.packets.slice(from)) {
           if (!FROM_SERVER.has(p.cmd)) failures.add(`${name}: the router sent a ${p.cmd}`);
           if (p.cmd === 'publish' && p.messageId && messageIds.length < 16) messageIds.push(p.messageId);
