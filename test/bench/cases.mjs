@@ -71,20 +71,29 @@ export function pubsub(router, n, mode = modeFor(router)) {
   });
 }
 
-// In flight between the MQTT publisher and its one subscriber at most (QoS 0 has no other bound;
+// In flight between the MQTT publisher and its subscribers at most (QoS 0 has no other bound;
 // QoS 1 also keeps at most 64 PUBACKs outstanding): a bounded backlog, as in the WAMP cases.
 const MQTT_AHEAD = 1024;
 
 /**
- * MQTT publish → one subscriber, at QoS `qos` (0 or 1) on the publishing side. Junction (J, with its
- * MQTT listener): mqtt.js publisher on `bench/x` → a WAMP subscriber on `bench.x` (Autobahn|JS or
- * frame-level, as the run's mode). mosquitto (M): mqtt.js publisher → mqtt.js subscriber at QoS 0
- * (like the WAMP subscriber, no acknowledgement on the delivering side).
+ * MQTT → MQTT on Junction's MQTT listener, mosquitto or aedes alike: an mqtt.js publisher on
+ * `bench/x` at QoS `qos` (0, or 1 with 64 PUBACKs outstanding) to `subscribers` mqtt.js
+ * subscribers on `filter`, subscribed at QoS `subQos` (default 0, as issue 15's figures were
+ * taken: the publisher's leg is what QoS 1 costs there; 1 acknowledges both legs).
  */
-export function mqttPubsub(router, qos) {
-  return delivery(router, 1, {
-    subscriber: router.kind === 'M' ? [router.mqttUrl, 'mqtt', 'bench/x'] : [router.url, settings.mode, 'bench.x'],
+export function mqttPubsub(router, { qos, subQos = 0, subscribers = 1, filter = 'bench/x' }) {
+  return delivery(router, subscribers, {
+    subscriber: [router.mqttUrl, subQos === 1 ? 'mqtt1' : 'mqtt', filter],
     publisher: [router.mqttUrl, `mqtt${qos}`, 'bench/x', '64'],
+    ahead: MQTT_AHEAD,
+  });
+}
+
+/** Junction only: the same QoS 0 publisher through the MQTT listener to one WAMP subscriber of `bench.x`. */
+export function mqttToWamp(router) {
+  return delivery(router, 1, {
+    subscriber: [router.url, settings.mode, 'bench.x'],
+    publisher: [router.mqttUrl, 'mqtt0', 'bench/x', '64'],
     ahead: MQTT_AHEAD,
   });
 }
@@ -181,6 +190,30 @@ export async function memory(kind, count) {
     }
   } finally {
     bareNode.stop();
+    await stopRouter(router);
+  }
+}
+
+/**
+ * RSS of a fresh broker (Junction with its MQTT listener, mosquitto or aedes) idle, then with
+ * `count` idle MQTT connections (clean sessions, no subscription), each read after SETTLE_MS.
+ */
+export async function mqttMemory(kind, count) {
+  const router = await startRouter(kind, { mqtt: true });
+  try {
+    await sleep(SETTLE_MS);
+    const idle = rssKiB(router.pid);
+    const client = await start('clients/idle.mjs', [router.mqttUrl, 'mqtt', String(count)], 120_000);
+    try {
+      const { open } = await ask(client, 'count');
+      if (open !== count) throw new Error(`only ${open} of ${count} MQTT connections open`);
+      await sleep(SETTLE_MS);
+      const rss = rssKiB(router.pid);
+      return { idle, rss, connections: count, perConnectionKiB: (rss - idle) / count };
+    } finally {
+      await stop(client);
+    }
+  } finally {
     await stopRouter(router);
   }
 }

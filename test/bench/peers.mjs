@@ -1,4 +1,4 @@
-// Peer routers that only the bench runs (fox-wamp) stay out of package.json: `npm ci` must not
+// Peer routers that only the bench runs (fox-wamp, aedes) stay out of package.json: `npm ci` must not
 // download or compile anything for them (fox-wamp pulls in sqlite3, a native build). The bench
 // installs each pinned version on first use into .bench-peers/ (gitignored, outside node_modules)
 // with `npm install --prefix`, install scripts off: the bench never loads sqlite3.
@@ -6,12 +6,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // JUNCTION_BENCH_PEERS: another cache folder (e.g. one shared by several checkouts).
 export const PEERS_DIR = process.env.JUNCTION_BENCH_PEERS || fileURLToPath(new URL('../../.bench-peers/', import.meta.url));
 
 export const FOX_WAMP = { name: 'fox-wamp', version: '0.7.28' };
+export const AEDES = { name: 'aedes', version: '1.2.0' };
 
 function installedVersion(name) {
   const pkg = join(PEERS_DIR, 'node_modules', name, 'package.json');
@@ -31,7 +32,14 @@ export function ensurePeer({ name, version }) {
   if (installedVersion(name) !== version) throw new Error(`${name}@${version} is not in ${PEERS_DIR} after npm install`);
 }
 
+const peerRequire = createRequire(join(PEERS_DIR, 'package.json'));
+
 /** `require` that resolves packages from the peers' folder. */
 export function requirePeer(name) {
-  return createRequire(join(PEERS_DIR, 'package.json'))(name);
+  return peerRequire(name);
+}
+
+/** `import()` of a package in the peers' folder (for ES-module-only packages such as aedes 1.x). */
+export function importPeer(name) {
+  return import(pathToFileURL(peerRequire.resolve(name)).href);
 }

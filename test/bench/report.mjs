@@ -1,6 +1,7 @@
 // The printed report: one table of every case for J, R and F with the ratios J/R and J/F, then
 // the issue's targets as PASS/FAIL lines (N/A when a figure is missing, e.g. Junction not built);
-// the MQTT cases in a table of their own, Junction beside mosquitto with the ratio J/mosquitto.
+// the MQTT cases in a table of their own, Junction beside mosquitto and aedes with the ratios
+// J/mosquitto and J/aedes (issue 15's MQTT targets among the PASS/FAIL lines).
 import { NAMES } from './routers.mjs';
 
 const fmt = (n, d = 0) => (typeof n !== 'number' || !Number.isFinite(n) ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
@@ -34,17 +35,58 @@ export function table(results) {
   return layout(['case', NAMES.J, NAMES.R, NAMES.F, 'J/R', 'J/F'], rows);
 }
 
-/** The MQTT cases: Junction (MQTT listener → WAMP subscriber) beside mosquitto (→ mqtt.js subscriber). */
+/** The MQTT cases: Junction's MQTT listener beside mosquitto and aedes, with the ratios J/M and J/A. */
 export function mqttTable(results) {
   const rows = [];
-  for (const [key, label] of [['mqtt0', 'MQTT QoS 0 publish → 1 sub'], ['mqtt1', 'MQTT QoS 1 publish (64 unacked) → 1 sub']]) {
-    for (const [field, what, digits] of [['perSec', 'messages delivered/s', 0], ['p50', 'p50 delivery µs', 0], ['p99', 'p99 delivery µs', 0], ['cpuPerOp', 'router CPU µs/message', 2]]) {
-      const [j, m] = ['J', 'M'].map((k) => results[k]?.[key]?.[field]);
-      const cell = (k, v) => (results[k]?.[key]?.error ? 'error' : fmt(v, digits));
-      rows.push([`${label}: ${what}`, cell('J', j), cell('M', m), times(ratio(j, m))]);
-    }
+  const KINDS = ['J', 'M', 'A'];
+  const row = (label, key, field, digits) => {
+    const [j, m, a] = KINDS.map((k) => results[k]?.[key]?.[field]);
+    const cell = (k, v) => (results[k]?.[key]?.error ? 'error' : fmt(v, digits));
+    rows.push([label, cell('J', j), cell('M', m), cell('A', a), times(ratio(j, m)), times(ratio(j, a))]);
+  };
+  for (const [key, label, unit] of [
+    ['mqtt0', 'QoS 0, 1→1', 'message'],
+    ['mqtt1', 'QoS 1, 1→1, 64 unacked (subscriber QoS 0)', 'message'],
+    ['mqtt11', 'QoS 1 both legs, 1→1, 64 unacked', 'message'],
+    ['mqttFan10', 'QoS 0, 1→10 on `bench/+`', 'delivery'],
+  ]) {
+    row(`${label}: deliveries/s`, key, 'perSec', 0);
+    row(`${label}: p50 delivery µs`, key, 'p50', 0);
+    row(`${label}: p99 delivery µs`, key, 'p99', 0);
+    row(`${label}: router CPU µs/${unit}`, key, 'cpuPerOp', 2);
   }
-  return layout(['case', NAMES.J, NAMES.M, 'J/mosquitto'], rows);
+  row('Idle RSS KiB', 'mqttMemory', 'idle', 0);
+  row('RSS with 1000 idle MQTT connections KiB', 'mqttMemory', 'rss', 0);
+  row('KiB per idle MQTT connection', 'mqttMemory', 'perConnectionKiB', 2);
+  const toWamp = results.J?.mqttToWamp;
+  const wamp = results.J?.pub1;
+  rows.push(['Junction, MQTT QoS 0 → WAMP subscriber: deliveries/s', toWamp?.error ? 'error' : fmt(toWamp?.perSec), '', '', '', '']);
+  rows.push(['Junction, MQTT QoS 0 → WAMP subscriber: router CPU µs/message', toWamp?.error ? 'error' : fmt(toWamp?.cpuPerOp, 2), '', '', '', '']);
+  rows.push(['Junction, WAMP → WAMP PubSub 1→1: router CPU µs/event', wamp?.error ? 'error' : fmt(wamp?.cpuPerOp, 2), '', '', '', '']);
+  return layout(['case', NAMES.J, NAMES.M, NAMES.A, 'J/M', 'J/A'], rows);
+}
+
+/** Issue 15's MQTT targets, as { name, verdict, detail } like targets()'s. */
+function mqttTargets({ J, M, A }, check) {
+  const cpu = (r, key) => r?.[key]?.cpuPerOp;
+  const pair = (key) => [ratio(cpu(J, key), cpu(A, key)), ratio(cpu(J, key), cpu(M, key))];
+  const us = (v) => `${fmt(v, 2)} µs`;
+  const [q0a, q0m] = pair('mqtt0');
+  const q0 = q0a === undefined || q0m === undefined ? undefined : { q0a, q0m };
+  check('MQTT QoS 0 1→1: J CPU/message ≤ aedes\' and ≤ 2× mosquitto\'s', q0, (x) => x.q0a <= 1 && x.q0m <= 2,
+    `J ${us(cpu(J, 'mqtt0'))}, aedes ${us(cpu(A, 'mqtt0'))}, mosquitto ${us(cpu(M, 'mqtt0'))}: ${times(q0a)} aedes, ${times(q0m)} mosquitto`);
+  const [q1a, q1m] = pair('mqtt1');
+  check('MQTT QoS 1 1→1 (64 unacked): J CPU/message ≤ aedes\'', q1a, (x) => x <= 1,
+    `J ${us(cpu(J, 'mqtt1'))}, aedes ${us(cpu(A, 'mqtt1'))}: ${times(q1a)} (mosquitto ${us(cpu(M, 'mqtt1'))}: ${times(q1m)})`);
+  const [fa, fm] = pair('mqttFan10');
+  check('MQTT QoS 0 fan-out 1→10 on `+`: J CPU/delivery ≤ 1.5× mosquitto\'s', fm, (x) => x <= 1.5,
+    `J ${us(cpu(J, 'mqttFan10'))}, mosquitto ${us(cpu(M, 'mqttFan10'))}: ${times(fm)} (aedes ${us(cpu(A, 'mqttFan10'))}: ${times(fa)})`);
+  const toWamp = ratio(cpu(J, 'mqttToWamp'), cpu(J, 'pub1'));
+  check('MQTT → WAMP subscriber: J CPU/message ≤ WAMP → WAMP PubSub 1→1', toWamp, (x) => x <= 1,
+    `${us(cpu(J, 'mqttToWamp'))} / ${us(cpu(J, 'pub1'))} = ${times(toWamp)}`);
+  const perConnection = J?.mqttMemory?.perConnectionKiB;
+  check('≤ 2 KiB per idle MQTT connection (1000 connections)', perConnection, (x) => x <= 2,
+    `${fmt(perConnection, 2)} KiB (mosquitto ${fmt(M?.mqttMemory?.perConnectionKiB, 2)} KiB, aedes ${fmt(A?.mqttMemory?.perConnectionKiB, 2)} KiB)`);
 }
 
 function layout(header, rows) {
@@ -54,7 +96,7 @@ function layout(header, rows) {
 }
 
 /** Each target as { name, verdict: 'PASS' | 'FAIL' | 'N/A', detail }. */
-export function targets({ results: { J, R, F }, queue, clients, cold, telemetry }) {
+export function targets({ results: { J, R, F, M, A }, queue, clients, cold, telemetry }) {
   const list = [];
   const check = (name, value, ok, detail) => list.push({ name, verdict: value === undefined ? 'N/A' : ok(value) ? 'PASS' : 'FAIL', detail });
 
@@ -104,6 +146,7 @@ export function targets({ results: { J, R, F }, queue, clients, cold, telemetry 
   const start = cold ? cold.junctionMs / cold.bareMs : undefined;
   check('Cold start to first answered call ≤ 2× a bare node -e start', start, (x) => x <= 2,
     cold ? `${cold.junctionMs.toFixed(0)} ms / ${cold.bareMs.toFixed(0)} ms = ${times(start)}` : '');
+  mqttTargets({ J, M, A }, check);
   if (telemetry) {
     check('Board telemetry < 1% of one core at the default interval (5 s)', telemetry.shareAtDefault, (x) => x < 0.01,
       `${telemetry.perSampleMs.toFixed(2)} ms CPU per sample = ${(telemetry.shareAtDefault * 100).toFixed(3)}% of one core`);

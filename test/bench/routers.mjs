@@ -2,8 +2,10 @@
 //   J  Junction: `node dist/bin/junction.cjs start --config FILE` (Crossbar-format JSON), when built
 //   R  the raw relay (relay.mjs): forwards frames unparsed, the ceiling for a Node router
 //   F  fox-wamp (fox.mjs), a peer Node WAMP router, installed on first use into .bench-peers/
-//   M  mosquitto (Debian's /usr/sbin/mosquitto), the MQTT broker the MQTT cases compare Junction's
-//      built-in MQTT listener with; Junction runs those cases with an `mqtt` transport added
+//   M  mosquitto (Debian's /usr/sbin/mosquitto) and
+//   A  aedes (aedes.mjs, npm, installed on first use into .bench-peers/), the MQTT brokers the MQTT
+//      cases compare Junction's built-in MQTT listener with; Junction runs those cases with an
+//      `mqtt` transport added
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,12 +14,12 @@ import { createServer, connect as tcpConnect } from 'node:net';
 import WebSocket from 'ws';
 import { start, spawnTracked, spawnProgram, exited } from './children.mjs';
 import { rssKiB, sleep, SETTLE_MS } from './proc.mjs';
-import { ensurePeer, FOX_WAMP } from './peers.mjs';
+import { ensurePeer, FOX_WAMP, AEDES } from './peers.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 // JUNCTION_BENCH_CLI: another build of Junction's CLI to bench (default: this checkout's dist/bin/junction.cjs).
 export const JUNCTION_CLI = process.env.JUNCTION_BENCH_CLI || join(ROOT, 'dist', 'bin', 'junction.cjs');
-export const NAMES = { J: 'Junction', R: 'raw relay', F: 'fox-wamp', M: 'mosquitto' };
+export const NAMES = { J: 'Junction', R: 'raw relay', F: 'fox-wamp', M: 'mosquitto', A: 'aedes' };
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -52,7 +54,7 @@ export function junctionConfig(port, withQueue, mqttPort, telemetryCron) {
       transports: [
         // max_connections: the 1→1000 fan-out and the 1,000 idle sessions are over the default cap (500).
         { type: 'websocket', endpoint: { type: 'tcp', port, interface: '127.0.0.1', max_connections: 5000 }, serializers: ['json', 'msgpack', 'cbor'] },
-        ...(mqttPort ? [{ type: 'mqtt', endpoint: { type: 'tcp', port: mqttPort, interface: '127.0.0.1' }, options: { realm: 'realm1' } }] : []),
+        ...(mqttPort ? [{ type: 'mqtt', endpoint: { type: 'tcp', port: mqttPort, interface: '127.0.0.1', max_connections: 5000 }, options: { realm: 'realm1' } }] : []),
       ],
     }],
   };
@@ -121,8 +123,18 @@ async function waitForWebSocket(url, child, timeoutMs = 20_000) {
   throw new Error(`no WebSocket on ${url} within ${timeoutMs} ms`);
 }
 
+/** aedes in a forked process on a free port, as a router object with `mqttUrl`. */
+async function startAedes() {
+  ensurePeer(AEDES);
+  const port = await freePort();
+  const child = await start('aedes.mjs', [String(port)]);
+  await sleep(300);
+  return { kind: 'A', port, mqttUrl: `mqtt://127.0.0.1:${port}`, pid: child.pid, child };
+}
+
 export async function startRouter(kind, { withQueue = false, mqtt = false, telemetryCron } = {}) {
   if (kind === 'M') return startMosquitto();
+  if (kind === 'A') return startAedes();
   const port = await freePort();
   const mqttPort = kind === 'J' && mqtt ? await freePort() : undefined;
   const url = `ws://127.0.0.1:${port}/`;

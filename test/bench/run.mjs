@@ -2,15 +2,16 @@
 // and fox-wamp (F, a peer Node WAMP router), each in its own process, clients in separate
 // processes, all on loopback. Figures: throughput, latency, the router's own CPU time per
 // operation (from /proc: the primary figure, as the shared 2-core machine makes throughput noisy)
-// and memory. Then MQTT: an mqtt.js publisher through Junction's built-in MQTT listener to a WAMP
-// subscriber (J), side by side with the same publisher through mosquitto (M) to an mqtt.js
-// subscriber, at QoS 0 and QoS 1. Prints the tables and the issue's targets; writes
-// .bench-out/latest.json.
+// and memory. Then MQTT, side by side on Junction's built-in MQTT listener (J), mosquitto (M) and
+// aedes (A) with the same mqtt.js clients: QoS 0 1→1, QoS 1 1→1 with 64 unacknowledged, QoS 0
+// fan-out 1→10 on a `+` filter, memory per idle MQTT connection; and on Junction alone an MQTT
+// publisher to a WAMP subscriber (beside WAMP→WAMP PubSub 1→1). Prints the tables and the
+// issues' targets; writes .bench-out/latest.json.
 //
-//   node test/bench/run.mjs [--quick] [--light] [--only=J,R,F,M]
+//   node test/bench/run.mjs [--quick] [--light] [--only=J,R,F,M,A]
 //     --quick  1.5 s cases, no 1→1000 fan-out
 //     --light  drive J and F with the frame-level clients (as R is) instead of Autobahn|JS
-//     --only   a subset of the targets (M: mosquitto, for the MQTT cases only; J runs them too)
+//     --only   a subset of the targets (M: mosquitto, A: aedes, for the MQTT cases only; J runs them too)
 //   JUNCTION_BENCH_CLI=path  bench another build of Junction's CLI than dist/bin/junction.cjs
 //   JUNCTION_BENCH_MOSQUITTO=path  another mosquitto than /usr/sbin/mosquitto (the MQTT cases
 //     compare with it; when it is missing they run on Junction alone and say so)
@@ -21,7 +22,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exited, killAll } from './children.mjs';
-import { settings, rpc, pubsub, memory, queueCost, mqttPubsub, telemetryCost } from './cases.mjs';
+import { settings, rpc, pubsub, memory, queueCost, mqttPubsub, mqttToWamp, mqttMemory, telemetryCost } from './cases.mjs';
 import { coldStart } from './cold-start.mjs';
 import { startRouter, stopRouter, mosquittoPath, NAMES } from './routers.mjs';
 import { table, mqttTable, targets } from './report.mjs';
@@ -29,9 +30,9 @@ import { table, mqttTable, targets } from './report.mjs';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const arg = (name) => process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
 const QUICK = Boolean(arg('quick'));
-const ONLY = (arg('only')?.split('=')[1] ?? 'J,R,F,M').split(',').filter((k) => k in NAMES);
-const KINDS = ONLY.filter((k) => k !== 'M'); // the WAMP routers: every case but the MQTT ones
-const MQTT_KINDS = ONLY.filter((k) => k === 'J' || k === 'M'); // J with its MQTT listener, and mosquitto
+const ONLY = (arg('only')?.split('=')[1] ?? 'J,R,F,M,A').split(',').filter((k) => k in NAMES);
+const KINDS = ONLY.filter((k) => k === 'J' || k === 'R' || k === 'F'); // the WAMP routers: every case but the MQTT ones
+const MQTT_KINDS = ONLY.filter((k) => k === 'J' || k === 'M' || k === 'A'); // J with its MQTT listener, mosquitto, aedes
 Object.assign(settings, {
   mode: arg('light') ? 'light' : 'autobahn',
   durationMs: QUICK ? 1500 : 3000,
@@ -46,7 +47,7 @@ const watchdog = setTimeout(() => {
 }, (QUICK ? 5 : 9) * 60_000);
 
 const log = (s) => process.stderr.write(`${s}\n`);
-const results = { J: {}, R: {}, F: {}, M: {} };
+const results = { J: {}, R: {}, F: {}, M: {}, A: {} };
 const crashes = []; // cases that threw: make the exit code non-zero
 const routers = {}; // kind → the running router
 
@@ -138,21 +139,27 @@ async function runCases() {
   } finally {
     for (const kind of live) await stopRouter(routers[kind]);
   }
-  // Memory on a fresh router process each, one at a time.
-  for (const kind of live) {
-    log(`${kind} memory…`);
-    try {
-      results[kind].memory = await memory(kind, 1000);
-    } catch (err) {
-      crashed(kind, 'memory', err);
-    }
-  }
+  // Memory on a fresh router process each, side by side (RSS does not depend on the CPU the
+  // others take, each has its own bare node to compare with, and their settling waits overlap:
+  // one after the other they took ~1 min of the 9).
+  log(`${live.join(', ')} memory…`);
+  await Promise.all(live.map((kind) => memory(kind, 1000).then(
+    (m) => { results[kind].memory = m; },
+    (err) => crashed(kind, 'memory', err),
+  )));
 }
 
-// MQTT publish → one subscriber: J (MQTT listener → WAMP subscriber) and mosquitto (→ mqtt.js
-// subscriber) in turn, each on its own router process, started for these cases only (so the
-// MQTT listener is not in the other cases' Junction, nor in its memory figures).
-const MQTT_CASES = [['mqtt0', (r) => mqttPubsub(r, 0)], ['mqtt1', (r) => mqttPubsub(r, 1)]];
+// The MQTT cases, each on J (with its MQTT listener), mosquitto and aedes in turn, every broker in
+// its own process started for these cases only (so the MQTT listener is not in the other cases'
+// Junction, nor in its memory figures). The last one is Junction's alone.
+const MQTT_CASES = [
+  ['mqtt0', (r) => mqttPubsub(r, { qos: 0 })],
+  ['mqtt1', (r) => mqttPubsub(r, { qos: 1 })],
+  ['mqtt11', (r) => mqttPubsub(r, { qos: 1, subQos: 1 })],
+  ['mqttFan10', (r) => mqttPubsub(r, { qos: 0, subscribers: 10, filter: 'bench/+' })],
+  ['mqttToWamp', mqttToWamp, (kind) => kind === 'J'],
+];
+const MQTT_CONNECTIONS = 1000;
 
 async function runMqtt() {
   for (const kind of MQTT_KINDS) {
@@ -172,8 +179,9 @@ async function runMqtt() {
   }
   const live = MQTT_KINDS.filter((k) => routers[k]);
   try {
-    for (const [name, fn] of MQTT_CASES) {
+    for (const [name, fn, applies = () => true] of MQTT_CASES) {
       for (const kind of live) {
+        if (!applies(kind)) continue;
         const r = await attempt(kind, name, fn, { mqtt: true });
         if (r) results[kind][name] = r;
       }
@@ -182,6 +190,13 @@ async function runMqtt() {
   } finally {
     for (const kind of live) await stopRouter(routers[kind]);
   }
+  // Memory per idle MQTT connection: a fresh broker each, the three side by side (RSS does not
+  // depend on the CPU the others take, and their settling waits overlap).
+  log(`${live.join(', ')} MQTT memory…`);
+  await Promise.all(live.map((kind) => mqttMemory(kind, MQTT_CONNECTIONS).then(
+    (m) => { results[kind].mqttMemory = m; },
+    (err) => crashed(kind, 'mqttMemory', err),
+  )));
 }
 
 /** A measurement of Junction alone; undefined (and a crash line) when it fails. */
@@ -215,7 +230,7 @@ async function main() {
   console.log(`${settings.durationMs} ms per case; router CPU from /proc/PID/stat; memory beside a bare node started with each router\n`);
   if (KINDS.length) for (const line of table(results)) console.log(line);
   if (MQTT_KINDS.length) {
-    console.log(`\nMQTT publish (mqtt.js) → 1 subscriber: Junction's MQTT listener → WAMP subscriber (${client}); mosquitto → mqtt.js subscriber (QoS 0)\n`);
+    console.log(`\nMQTT: mqtt.js publisher → mqtt.js subscribers (separate processes, ${settings.durationMs} ms per case), router CPU from /proc; Junction's MQTT → WAMP subscriber (${client})\n`);
     for (const line of mqttTable(results)) console.log(line);
   }
   console.log('');

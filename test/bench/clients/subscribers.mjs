@@ -3,8 +3,9 @@
 // is the publisher's send time; sampling keeps the relay's subscribers from parsing every frame).
 // Every 2 ms it tells the runner how many events its slowest session has received
 // ('delivered:N'), which the runner passes on to the publisher to pace it (see publisher.mjs).
-// Mode 'mqtt': mqtt.js sessions (`url` mqtt://…) subscribed to the MQTT topic at QoS 0, payload
-// {"args": [sendTime, …]} (the MQTT cases' broker side, compared with a WAMP subscriber).
+// Modes 'mqtt' and 'mqtt1': mqtt.js sessions (`url` mqtt://…) subscribed to the MQTT topic (or
+// filter) at QoS 0 / QoS 1 (mqtt.js acknowledges each delivery), payload {"args": [sendTime, …]}:
+// the MQTT cases' subscribers, on Junction, mosquitto and aedes alike.
 import mqtt from 'mqtt';
 import { connect, request, close } from './raw.mjs';
 import { open } from './autobahn.mjs';
@@ -27,11 +28,11 @@ for (let i = 0; i < Number(countArg); i++) {
     const { session, close: bye } = await open(url);
     await session.subscribe(topic, (args) => { if (got()) sample(args?.[0]); });
     closers.push(bye);
-  } else if (mode === 'mqtt') {
+  } else if (mode === 'mqtt' || mode === 'mqtt1') {
     const client = await mqtt.connectAsync(url, { clean: true, reconnectPeriod: 0, connectTimeout: 15_000 });
     client.on('error', (err) => { console.error(`subscriber: ${err.message}`); });
     client.on('message', (_topic, payload) => { if (got()) sample(JSON.parse(payload).args?.[0]); });
-    await client.subscribeAsync(topic, { qos: 0 });
+    await client.subscribeAsync(topic, { qos: mode === 'mqtt1' ? 1 : 0 });
     closers.push(() => client.endAsync());
   } else {
     const ws = await connect(url, { wamp: mode === 'light' });
