@@ -117,7 +117,7 @@ export class DeliveryQueue {
     const entry = this.inflight.get(id);
     if (!entry) {
       // Not ours (any more): answer so the client can finish its side.
-      this.sink.write({ cmd: 'pubrel', messageId: id });
+      this.sink.write({ cmd: 'pubrel', messageId: id, reasonCode: 0 });
       return;
     }
     entry.released = true;
@@ -125,7 +125,7 @@ export class DeliveryQueue {
       entry.held = false;
       this.held--;
     }
-    this.sink.write({ cmd: 'pubrel', messageId: id });
+    this.sink.write({ cmd: 'pubrel', messageId: id, reasonCode: 0 });
   }
 
   /**
@@ -159,7 +159,7 @@ export class DeliveryQueue {
     let room = this.maxInflight;
     for (const [id, entry] of this.inflight) {
       if (entry.released) {
-        this.sink.write({ cmd: 'pubrel', messageId: id });
+        this.sink.write({ cmd: 'pubrel', messageId: id, reasonCode: 0 });
         room--;
       }
     }
