@@ -89,10 +89,10 @@ describe('delivery queue: QoS 1/2 delivery to one client', () => {
     box.push(publish(2, 1));
     const [first, second] = s.written as IPublishPacket[];
     box.received(first!.messageId!);
-    expect(s.written[2]).toEqual({ cmd: 'pubrel', messageId: first!.messageId });
+    expect(s.written[2]).toEqual({ cmd: 'pubrel', messageId: first!.messageId, reasonCode: 0 });
     s.written.length = 0;
     box.resume();
-    expect(s.written).toEqual([{ cmd: 'pubrel', messageId: first!.messageId }, { ...second, dup: true }]);
+    expect(s.written).toEqual([{ cmd: 'pubrel', messageId: first!.messageId, reasonCode: 0 }, { ...second, dup: true }]);
   });
 
   it('while away: QoS 0 is lost, QoS 1/2 wait (the oldest dropped past the bound), and go out on return', () => {
