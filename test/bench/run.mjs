@@ -4,14 +4,18 @@
 // operation (from /proc: the primary figure, as the shared 2-core machine makes throughput noisy)
 // and memory. Then MQTT, side by side on Junction's built-in MQTT listener (J), mosquitto (M) and
 // aedes (A) with the same mqtt.js clients: QoS 0 1→1, QoS 1 1→1 with 64 unacknowledged, QoS 0
-// fan-out 1→10 on a `+` filter, memory per idle MQTT connection; and on Junction alone an MQTT
+// fan-out 1→10 on a `+` filter, memory per idle MQTT connection (RSS growth from 1000 to 3000 idle
+// connections, see mqttMemory in cases.mjs); and on Junction alone an MQTT
 // publisher to a WAMP subscriber (beside WAMP→WAMP PubSub 1→1). Prints the tables and the
 // issues' targets; writes .bench-out/latest.json.
 //
-//   node test/bench/run.mjs [--quick] [--light] [--only=J,R,F,M,A]
+//   node test/bench/run.mjs [--quick] [--light] [--only=J,R,F,M,A] [--cases=NAME,...]
 //     --quick  1.5 s cases, no 1→1000 fan-out
 //     --light  drive J and F with the frame-level clients (as R is) instead of Autobahn|JS
 //     --only   a subset of the targets (M: mosquitto, A: aedes, for the MQTT cases only; J runs them too)
+//     --cases  a subset of the cases, by the names .bench-out/latest.json gives them (rpc64, pub100,
+//              memory, mqtt0, mqttMemory, queueCost, coldStart, telemetryCost ...), e.g.
+//              `npm run bench -- --cases=mqttMemory` for memory per idle MQTT connection alone (~1 min)
 //   JUNCTION_BENCH_CLI=path  bench another build of Junction's CLI than dist/bin/junction.cjs
 //   JUNCTION_BENCH_MOSQUITTO=path  another mosquitto than /usr/sbin/mosquitto (the MQTT cases
 //     compare with it; when it is missing they run on Junction alone and say so)
@@ -33,6 +37,9 @@ const QUICK = Boolean(arg('quick'));
 const ONLY = (arg('only')?.split('=')[1] ?? 'J,R,F,M,A').split(',').filter((k) => k in NAMES);
 const KINDS = ONLY.filter((k) => k === 'J' || k === 'R' || k === 'F'); // the WAMP routers: every case but the MQTT ones
 const MQTT_KINDS = ONLY.filter((k) => k === 'J' || k === 'M' || k === 'A'); // J with its MQTT listener, mosquitto, aedes
+const CASE_NAMES = arg('cases')?.split('=')[1]?.split(',');
+/** Is case `name` in this run (--cases; all of them without it)? */
+const wanted = (name) => !CASE_NAMES || CASE_NAMES.includes(name);
 Object.assign(settings, {
   mode: arg('light') ? 'light' : 'autobahn',
   durationMs: QUICK ? 1500 : 3000,
@@ -111,6 +118,8 @@ const CASES = [
 ];
 
 async function runCases() {
+  const cases = CASES.filter(([name]) => wanted(name));
+  if (cases.length === 0 && !wanted('memory')) return;
   for (const kind of KINDS) {
     try {
       routers[kind] = await startRouter(kind);
@@ -123,8 +132,8 @@ async function runCases() {
   const live = KINDS.filter((k) => routers[k]);
   try {
     // An untimed round first, so the first case does not measure a router's JIT warming up.
-    for (const kind of live) await rpc(routers[kind], { outstanding: 64 }).catch(() => {});
-    for (const [name, fn, applies = () => true, rounds = 1] of CASES) {
+    if (cases.length > 0) for (const kind of live) await rpc(routers[kind], { outstanding: 64 }).catch(() => {});
+    for (const [name, fn, applies = () => true, rounds = 1] of cases) {
       const got = Object.fromEntries(live.map((kind) => [kind, []]));
       for (let i = 0; i < rounds; i++) {
         for (const kind of live) {
@@ -142,6 +151,7 @@ async function runCases() {
   // Memory on a fresh router process each, side by side (RSS does not depend on the CPU the
   // others take, each has its own bare node to compare with, and their settling waits overlap:
   // one after the other they took ~1 min of the 9).
+  if (!wanted('memory')) return;
   log(`${live.join(', ')} memory…`);
   await Promise.all(live.map((kind) => memory(kind, 1000).then(
     (m) => { results[kind].memory = m; },
@@ -159,9 +169,12 @@ const MQTT_CASES = [
   ['mqttFan10', (r) => mqttPubsub(r, { qos: 0, subscribers: 10, filter: 'bench/+' })],
   ['mqttToWamp', mqttToWamp, (kind) => kind === 'J'],
 ];
-const MQTT_CONNECTIONS = 1000;
+/** mqttMemory: the connections paying the one-time costs, then those whose RSS growth is the figure (see cases.mjs). */
+const MQTT_CONNECTIONS = { first: 1000, more: 2000 };
 
 async function runMqtt() {
+  const cases = MQTT_CASES.filter(([name]) => wanted(name));
+  if (cases.length === 0 && !wanted('mqttMemory')) return;
   for (const kind of MQTT_KINDS) {
     if (kind === 'M' && !mosquittoPath()) {
       results.M.skipped = 'mosquitto is not installed (apt-get install mosquitto)';
@@ -169,6 +182,7 @@ async function runMqtt() {
       continue;
     }
     if (kind === 'J' && results.J.unavailable) continue;
+    if (cases.length === 0) continue; // the memory case starts its own
     try {
       routers[kind] = await startRouter(kind, { mqtt: true });
     } catch (err) {
@@ -179,7 +193,7 @@ async function runMqtt() {
   }
   const live = MQTT_KINDS.filter((k) => routers[k]);
   try {
-    for (const [name, fn, applies = () => true] of MQTT_CASES) {
+    for (const [name, fn, applies = () => true] of cases) {
       for (const kind of live) {
         if (!applies(kind)) continue;
         const r = await attempt(kind, name, fn, { mqtt: true });
@@ -192,8 +206,10 @@ async function runMqtt() {
   }
   // Memory per idle MQTT connection: a fresh broker each, the three side by side (RSS does not
   // depend on the CPU the others take, and their settling waits overlap).
-  log(`${live.join(', ')} MQTT memory…`);
-  await Promise.all(live.map((kind) => mqttMemory(kind, MQTT_CONNECTIONS).then(
+  if (!wanted('mqttMemory')) return;
+  const measured = MQTT_KINDS.filter((k) => !results[k].skipped && !results[k].unavailable && !results[k].mqttUnavailable);
+  log(`${measured.join(', ')} MQTT memory…`);
+  await Promise.all(measured.map((kind) => mqttMemory(kind, MQTT_CONNECTIONS.first, MQTT_CONNECTIONS.more).then(
     (m) => { results[kind].mqttMemory = m; },
     (err) => crashed(kind, 'mqttMemory', err),
   )));
@@ -201,7 +217,7 @@ async function runMqtt() {
 
 /** A measurement of Junction alone; undefined (and a crash line) when it fails. */
 async function junctionOnly(name, measure) {
-  if (!KINDS.includes('J') || results.J.unavailable) return undefined;
+  if (!KINDS.includes('J') || results.J.unavailable || !wanted(name)) return undefined;
   log(`J ${name}…`);
   try {
     return await measure();
@@ -222,9 +238,9 @@ async function main() {
     if (results.R.rpc64) results.R.rpc64light = results.R.rpc64;
     if (results.R.pub100) results.R.pub100light = results.R.pub100;
   }
-  const queue = await junctionOnly('concurrency + queue cost', queueCost);
-  const cold = await junctionOnly('cold start', () => coldStart(QUICK ? 3 : 5));
-  const telemetry = QUICK ? undefined : await junctionOnly('telemetry cost', () => telemetryCost());
+  const queue = await junctionOnly('queueCost', queueCost);
+  const cold = await junctionOnly('coldStart', () => coldStart(QUICK ? 3 : 5));
+  const telemetry = QUICK ? undefined : await junctionOnly('telemetryCost', () => telemetryCost());
 
   console.log(`\nclients: ${client} for Junction and fox-wamp, raw ws frames for the relay; JSON over WebSocket`);
   console.log(`${settings.durationMs} ms per case; router CPU from /proc/PID/stat; memory beside a bare node started with each router\n`);
