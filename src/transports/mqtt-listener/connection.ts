@@ -30,7 +30,6 @@ export interface ConnectionOwner {
 
 export class MqttConnection implements SlowConsumerOwner, IncomingHolder, PacketReader {
   readonly peer: string;
-  readonly info: TransportInfo;
   /** 3 (MQTT 3.1), 4 (3.1.1) or 5, known from CONNECT on. */
   version: 3 | 4 | 5 = 4;
   /** CONNECT asked for bridge mode (protocol version | 0x80): SUBSCRIBE options are read as a bridge's. */
@@ -62,7 +61,6 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, Packet
     private readonly traffic: MqttTraffic = new MqttTraffic(),
   ) {
     this.peer = socket.remoteAddress ? `tcp${socket.remoteFamily === 'IPv6' ? 6 : 4}:${socket.remoteAddress}:${socket.remotePort}` : 'unix';
-    this.info = { type: 'mqtt', serializer: 'mqtt', peer: this.peer };
     this.guard = new SendQueueGuard(sendQueue, this, sendQueues);
     this.guard.watch(socket);
     socket.setNoDelay(true);
@@ -78,6 +76,11 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, Packet
   /** Hands the connection to another owner (its MQTT session, once CONNECT is accepted). */
   adopt(owner: ConnectionOwner): void {
     this.owner = owner;
+  }
+
+  /** For slow-consumer log lines only: made when one is written. */
+  get info(): TransportInfo {
+    return { type: 'mqtt', serializer: 'mqtt', peer: this.peer };
   }
 
   get open(): boolean {

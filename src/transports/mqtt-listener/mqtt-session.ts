@@ -19,7 +19,8 @@ import * as mqttPacket from 'mqtt-packet';
 import type { IConnectPacket, IDisconnectPacket, IPublishPacket, Packet } from 'mqtt-packet';
 import type { SendQueueStats } from '../../core-boundary.js';
 import type { ConnectionOwner, MqttConnection } from './connection.js';
-import { DeliveryQueue, type DeliverySink } from './delivery-queue.js';
+import { DeliveryQueue, type DeliveryLimits, type DeliverySink } from './delivery-queue.js';
+import type { MqttServiceConfig } from '../../config/types.js';
 import { MqttWampSession, type ListenerContext, type MqttSide, type OpenResult } from './wamp-session.js';
 import { clientPacketViolation } from './checks.js';
 import { InboundAliases, OutboundAliases, TOPIC_ALIAS_MAXIMUM } from './topic-aliases.js';
@@ -30,6 +31,18 @@ import { log } from '../../log.js';
 
 /** Packets a client may send while the router waits for a dynamic authorizer (then it is a flood). */
 const MAX_PAUSED_PACKETS = 1000;
+
+/** The delivery queues' limits, one object per listener config (not per session). */
+const deliveryLimits = new WeakMap<MqttServiceConfig, DeliveryLimits>();
+
+function deliveryLimitsOf(config: MqttServiceConfig): DeliveryLimits {
+  let limits = deliveryLimits.get(config);
+  if (!limits) {
+    limits = { maxInflight: config.maxInflight, maxWaiting: config.maxOfflineMessages, maxBytes: config.maxOfflineBytes };
+    deliveryLimits.set(config, limits);
+  }
+  return limits;
+}
 
 /** The listener (MqttService), as its sessions report to it. */
 export interface SessionRegistry extends ListenerContext {
@@ -71,8 +84,8 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
   /** opening: its CONNECT is being authenticated; open: the realm accepted it. */
   private state: 'opening' | 'open' | 'ended' = 'opening';
   private connection: MqttConnection | undefined;
-  /** QoS 2 messages received and not yet released (PUBREL) by the client. */
-  private readonly incomingQos2 = new Set<number>();
+  /** QoS 2 messages received and not yet released (PUBREL) by the client; made for clients that use QoS 2. */
+  private incomingQos2: Set<number> | undefined;
   private will: IConnectPacket['will'];
   /** A will waiting for its Will Delay Interval after the connection was lost. */
   private delayedWill: IConnectPacket['will'];
@@ -99,7 +112,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
 
   constructor(private readonly registry: SessionRegistry, readonly clientId: string, peer: string) {
     const { config } = registry;
-    this.deliveries = new DeliveryQueue(this, { maxInflight: config.maxInflight, maxWaiting: config.maxOfflineMessages, maxBytes: config.maxOfflineBytes });
+    this.deliveries = new DeliveryQueue(this, deliveryLimitsOf(config));
     this.wamp = new MqttWampSession(this, registry, clientId, peer);
   }
 
@@ -248,7 +261,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
       case 'pubrec': return (packet.reasonCode ?? 0) >= 0x80 ? this.deliveries.acknowledged(packet.messageId!) : this.deliveries.received(packet.messageId!);
       case 'pubcomp': return this.deliveries.acknowledged(packet.messageId!);
       case 'pubrel':
-        this.incomingQos2.delete(packet.messageId!);
+        this.incomingQos2?.delete(packet.messageId!);
         this.unreleasedQos2?.delete(packet.messageId!);
         connection.send({ cmd: 'pubcomp', messageId: packet.messageId! });
         return;
@@ -333,14 +346,14 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
       }
       // A refused QoS 2 message ends its exchange at PUBREC: the client sends no PUBREL and may use the id again.
       if (qos === 2 && reasonCode >= 0x80) {
-        this.incomingQos2.delete(messageId!);
+        this.incomingQos2?.delete(messageId!);
         this.unreleasedQos2?.delete(messageId!);
       }
       // [MQTT-3.1.2-29]: a client that asked for no problem information gets no reason string here.
       const properties = why !== undefined && reasonCode >= 0x80 && this.problemInformation ? { reasonString: reasonStringOf(why) } : undefined;
       connection.send(properties ? { cmd, messageId, reasonCode, properties } : { cmd, messageId, reasonCode });
     };
-    if (qos === 2 && this.incomingQos2.has(messageId!)) return ack(REASON.success); // a resend: published already
+    if (qos === 2 && this.incomingQos2?.has(messageId!)) return ack(REASON.success); // a resend: published already
     if (qos === 1) this.unansweredQos1++;
     if (qos > 0 && this.version === 5 && this.unansweredQos1 + (this.unreleasedQos2?.size ?? 0) + (qos === 2 ? 1 : 0) > this.registry.config.maxInflight) {
       return this.violation(REASON.receiveMaximumExceeded, `more than Receive Maximum (${this.registry.config.maxInflight}) QoS 1/2 PUBLISHes unanswered`);
@@ -382,7 +395,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
 
   private publish(packet: IPublishPacket, uri: string, ack: (reasonCode: number, why?: string) => void): void {
     if (packet.qos === 2) {
-      this.incomingQos2.add(packet.messageId!);
+      (this.incomingQos2 ??= new Set()).add(packet.messageId!);
       (this.unreleasedQos2 ??= new Set()).add(packet.messageId!);
     }
     this.wamp.publish(packet, uri, ack);

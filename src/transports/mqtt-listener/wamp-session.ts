@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IConnectPacket, IPublishPacket } from 'mqtt-packet';
 import * as M from '../../wamp/message.js';
-import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, Transport, TransportInfo } from '../../core-boundary.js';
+import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, SessionOptions, Transport, TransportInfo } from '../../core-boundary.js';
 import type { MqttServiceConfig } from '../../config/types.js';
 import type { MqttMapping } from '../../mqtt/mapping.js';
 import type { RequestGateway } from '../../mqtt/rpc-gateway.js';
@@ -80,6 +80,18 @@ export interface MqttSide extends SubscriptionAnswers {
 /** The option marking a client's own publication when only some of its matching subscriptions have No Local. */
 const NO_LOCAL_MARK = '_mqtt_no_local';
 
+/** The session options of a listener's clients, one object per listener config (not per session). */
+const sessionOptions = new WeakMap<MqttServiceConfig, SessionOptions>();
+
+function sessionOptionsOf(config: MqttServiceConfig): SessionOptions {
+  let options = sessionOptions.get(config);
+  if (!options) {
+    options = config.auth ? { auth: config.auth } : config.role ? { auth: { anonymous: { type: 'static', role: config.role } } } : {};
+    sessionOptions.set(config, options);
+  }
+  return options;
+}
+
 export class MqttWampSession implements Transport, ShareMember {
   readonly info: TransportInfo;
   authid = '';
@@ -94,7 +106,8 @@ export class MqttWampSession implements Transport, ShareMember {
   private password: string | undefined;
   /** Requests to the router by request ID, and what to do with their answers. */
   private requestId = 0;
-  private readonly answers = new Map<number, Answer>();
+  /** Made on the first request that waits for an answer (an idle client makes none). */
+  private answers: Map<number, Answer> | undefined;
   /** Event warnings: when the last was logged, and how many were not since. */
   private lastEventWarning = 0;
   private eventWarningsSuppressed = 0;
@@ -106,9 +119,7 @@ export class MqttWampSession implements Transport, ShareMember {
   constructor(private readonly mqtt: MqttSide, private readonly listener: ListenerContext, readonly clientId: string, peer: string) {
     this.info = { type: 'mqtt', serializer: 'mqtt', peer };
     this.subscriptions = new MqttSubscriptions(this, mqtt, listener.mapping, listener.groups, listener.sys);
-    const { config } = listener;
-    this.handle = listener.factory.openSession(this, config.auth ? { auth: config.auth }
-      : config.role ? { auth: { anonymous: { type: 'static', role: config.role } } } : {});
+    this.handle = listener.factory.openSession(this, sessionOptionsOf(listener.config));
   }
 
   // ---- joining and leaving: CONNECT → HELLO → WELCOME / ABORT ----
@@ -160,9 +171,9 @@ export class MqttWampSession implements Transport, ShareMember {
       case M.SUBSCRIBED:
       case M.UNSUBSCRIBED:
       case M.ERROR: {
-        const answer = this.answers.get(message[message[0] === M.ERROR ? 2 : 1] as number);
+        const answer = this.answers?.get(message[message[0] === M.ERROR ? 2 : 1] as number);
         if (answer) {
-          this.answers.delete(message[message[0] === M.ERROR ? 2 : 1] as number);
+          this.answers!.delete(message[message[0] === M.ERROR ? 2 : 1] as number);
           answer(message);
         }
         return true;
@@ -235,7 +246,7 @@ export class MqttWampSession implements Transport, ShareMember {
   request(message: M.WampMessage, answer?: Answer): void {
     const id = ++this.requestId;
     message[1] = id;
-    if (answer) this.answers.set(id, answer);
+    if (answer) (this.answers ??= new Map()).set(id, answer);
     this.handle.receive(message);
   }
 
