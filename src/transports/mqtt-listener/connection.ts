@@ -15,6 +15,7 @@ import { IncomingBudget, type IncomingHolder } from '../incoming-budget.js';
 import { SendQueueTotal } from '../send-queue-total.js';
 import { packetBytes } from './packet-bytes.js';
 import { freeParser, kept, type PacketParser, type PacketReader } from './packet-parser.js';
+import * as keepAliveClock from './keep-alive.js';
 import { REASON } from './reason-codes.js';
 import { MqttTraffic } from './sys-topics.js';
 
@@ -28,7 +29,10 @@ export interface ConnectionOwner {
   malformed?(connection: MqttConnection, why: string): void;
 }
 
-export class MqttConnection implements SlowConsumerOwner, IncomingHolder, PacketReader {
+/** A socket error listener without a closure per connection. */
+function ignoreError(): void {}
+
+export class MqttConnection implements SlowConsumerOwner, IncomingHolder, PacketReader, keepAliveClock.KeptAlive {
   readonly peer: string;
   /** 3 (MQTT 3.1), 4 (3.1.1) or 5, known from CONNECT on. */
   version: 3 | 4 | 5 = 4;
@@ -36,7 +40,10 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, Packet
   bridgeMode = false;
   /** A parser of its own, only while a packet came in part (packet-parser.ts). */
   private parser: PacketParser | undefined;
-  private keepAliveTimer: NodeJS.Timeout | undefined;
+  /** The client's keep-alive in seconds (0: none), and as the keep-alive clock counts it (keep-alive.ts). */
+  private keepAliveSeconds = 0;
+  keepAliveTicks = 0;
+  lastRead = 0;
   private connectTimer: NodeJS.Timeout | undefined;
   private ended = false;
   private cleanEnd = false;
@@ -67,7 +74,7 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, Packet
     this.batcher = new WriteBatcher(socket, this.guard);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('close', () => this.finish());
-    socket.on('error', () => {});
+    socket.on('error', ignoreError); // 'close' follows, and ends the connection
     if (connectTimeoutMs > 0) {
       this.connectTimer = setTimeout(() => this.fail(`no CONNECT within ${connectTimeoutMs} ms`), connectTimeoutMs);
     }
@@ -138,14 +145,16 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, Packet
     this.unauthenticated = false; // CONNECT accepted: its session is established
     if (this.connectTimer) clearTimeout(this.connectTimer);
     this.connectTimer = undefined;
-    if (seconds > 0) {
-      const ms = seconds * 1500;
-      this.keepAliveTimer = setTimeout(() => this.keepAliveExpired(seconds), ms);
+    if (seconds > 0 && !this.ended) {
+      this.keepAliveSeconds = seconds;
+      this.keepAliveTicks = keepAliveClock.allowedTicks(seconds);
+      keepAliveClock.watch(this);
     }
   }
 
   /** Silent for 1.5 × keep-alive: closed as if the network had failed (the will is published); MQTT 5 hears 0x8D first. */
-  private keepAliveExpired(seconds: number): void {
+  keepAliveExpired(): void {
+    const seconds = this.keepAliveSeconds;
     const why = `no packet within 1.5 × keep-alive (${seconds} s)`;
     if (this.version !== 5) return this.fail(why);
     log.info(`mqtt ${this.peer}: closed: ${why} (DISCONNECT 0x8d)`);
@@ -186,7 +195,7 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, Packet
   }
 
   private onData(chunk: Buffer): void {
-    this.keepAliveTimer?.refresh();
+    this.lastRead = keepAliveClock.now();
     this.traffic.bytesReceived += chunk.length;
     if (this.unauthenticated) {
       this.unauthenticatedBytes += chunk.length;
@@ -240,7 +249,7 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, Packet
     this.parser = undefined; // with what it held of an unfinished packet
     this.incoming.hold(this, 0);
     if (this.connectTimer) clearTimeout(this.connectTimer);
-    if (this.keepAliveTimer) clearTimeout(this.keepAliveTimer);
+    if (this.keepAliveSeconds > 0) keepAliveClock.unwatch(this);
     this.owner.closed(this, this.cleanEnd);
   }
 }
