@@ -76,8 +76,10 @@ export interface AttachOptions {
 export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
   /** The same client as a WAMP session of the realm. */
   readonly wamp: MqttWampSession;
-  /** QoS 1/2 messages to the client, in flight and waiting (also while it is away). */
-  readonly deliveries: DeliveryQueue;
+  /** Messages to the client (see `deliveries`), from the first one on. */
+  private queue: DeliveryQueue | undefined;
+  /** The connected client's Receive Maximum (MQTT 5 CONNECT; 65,535 when it gave none), for the queue. */
+  private receiveMaximum = 65_535;
   /** Survives its connection (see the file comment). */
   persistent = false;
   version: 3 | 4 | 5 = 4;
@@ -111,8 +113,6 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
   private readingPaused = false;
 
   constructor(private readonly registry: SessionRegistry, readonly clientId: string, peer: string) {
-    const { config } = registry;
-    this.deliveries = new DeliveryQueue(this, deliveryLimitsOf(config));
     this.wamp = new MqttWampSession(this, registry, clientId, peer);
   }
 
@@ -153,7 +153,8 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     this.outboundAliases = v5?.topicAliasMaximum ? new OutboundAliases(v5.topicAliasMaximum) : undefined;
     this.unansweredQos1 = 0;
     this.unreleasedQos2?.clear();
-    this.deliveries.receiveMaximum(v5?.receiveMaximum ?? 65_535);
+    this.receiveMaximum = v5?.receiveMaximum ?? 65_535;
+    this.queue?.receiveMaximum(this.receiveMaximum);
     this.problemInformation = this.version !== 5 || connect.properties?.requestProblemInformation !== false;
     const connack: Packet = this.version === 5
       ? {
@@ -173,7 +174,24 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
       : { cmd: 'connack', returnCode: 0, sessionPresent: options.present };
     connection.send(connack);
     connection.keepAlive(options.keepAlive);
-    this.deliveries.resume();
+    this.queue?.resume();
+  }
+
+  /**
+   * QoS 1/2 messages to the client, in flight and waiting (also while it is away); QoS 0 ones pass
+   * through. Made on the first message to the client (a publishing-only sensor gets none).
+   */
+  get deliveries(): DeliveryQueue {
+    if (!this.queue) {
+      this.queue = new DeliveryQueue(this, deliveryLimitsOf(this.registry.config));
+      this.queue.receiveMaximum(this.receiveMaximum);
+    }
+    return this.queue;
+  }
+
+  /** Bytes the client's messages hold (its DeliveryQueue's). */
+  get queuedBytes(): number {
+    return this.queue?.bytes ?? 0;
   }
 
   /** Another connection with the same client id took over (MQTT 5: DISCONNECT 0x8E first). */
@@ -196,7 +214,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     const connection = this.connection;
     this.connection = undefined;
     connection?.close();
-    this.wamp.subscriptions.leaveGroups();
+    this.wamp.subscriptionsIfAny?.leaveGroups();
     this.wamp.left();
   }
 
@@ -224,6 +242,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
   }
 
   takeBack(pick: (packet: IPublishPacket, sent: boolean) => boolean): IPublishPacket[] {
+    if (!this.queue) return [];
     const before = this.deliveries.bytes;
     const taken = this.deliveries.takeBack(pick);
     if (!this.connected && taken.length > 0) this.registry.offlineBytesChanged(this, this.deliveries.bytes - before);
@@ -236,7 +255,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     const { config } = this.registry;
     const socket = this.connection?.sendQueue();
     const stats = socket ?? { bytes: 0, limit: config.maxSendQueue, policy: config.sendQueuePolicy, droppedEvents: 0, slow: false, disconnected: false };
-    return { ...stats, droppedEvents: stats.droppedEvents + this.deliveries.dropped };
+    return { ...stats, droppedEvents: stats.droppedEvents + (this.queue?.dropped ?? 0) };
   }
 
   slowConsumer(disconnecting: boolean): void {
@@ -256,10 +275,10 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     if (violation) return this.violation(violation.reasonCode, violation.why);
     switch (packet.cmd) {
       case 'publish': return this.onPublish(packet);
-      case 'puback': return this.deliveries.acknowledged(packet.messageId!);
+      case 'puback': return this.queue?.acknowledged(packet.messageId!);
       // A PUBREC with a failure code ends the exchange: no PUBREL [MQTT-3.3.4-9 counts it as answered].
       case 'pubrec': return (packet.reasonCode ?? 0) >= 0x80 ? this.deliveries.acknowledged(packet.messageId!) : this.deliveries.received(packet.messageId!);
-      case 'pubcomp': return this.deliveries.acknowledged(packet.messageId!);
+      case 'pubcomp': return this.queue?.acknowledged(packet.messageId!);
       case 'pubrel':
         this.incomingQos2?.delete(packet.messageId!);
         this.unreleasedQos2?.delete(packet.messageId!);
@@ -310,7 +329,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     if (this.state !== 'open') return;
     if (will) this.sendWill(will);
     if (!this.persistent) return this.end();
-    this.wamp.subscriptions.disconnected();
+    this.wamp.subscriptionsIfAny?.disconnected();
     this.expiryTimer = new LongTimer(this.expiryMs, () => this.end());
     this.registry.wentOffline(this);
   }

@@ -97,8 +97,8 @@ export class MqttWampSession implements Transport, ShareMember {
   authid = '';
   authrole = '';
   authmethod = '';
-  /** The client's MQTT filters as WAMP subscriptions of this session. */
-  readonly subscriptions: MqttSubscriptions;
+  /** The client's MQTT filters as WAMP subscriptions of this session (see `subscriptions`). */
+  private subs: MqttSubscriptions | undefined;
   private readonly handle: SessionHandle;
   /** Settles open(): WELCOME, ABORT, or the session ended first. */
   private opening: ((result: OpenResult) => void) | undefined;
@@ -118,8 +118,17 @@ export class MqttWampSession implements Transport, ShareMember {
 
   constructor(private readonly mqtt: MqttSide, private readonly listener: ListenerContext, readonly clientId: string, peer: string) {
     this.info = { type: 'mqtt', serializer: 'mqtt', peer };
-    this.subscriptions = new MqttSubscriptions(this, mqtt, listener.mapping, listener.groups, listener.sys);
     this.handle = listener.factory.openSession(this, sessionOptionsOf(listener.config));
+  }
+
+  /** The client's MQTT filters as WAMP subscriptions of this session, made on first use (a publishing-only sensor has none). */
+  get subscriptions(): MqttSubscriptions {
+    return (this.subs ??= new MqttSubscriptions(this, this.mqtt, this.listener.mapping, this.listener.groups, this.listener.sys));
+  }
+
+  /** The same, when the client ever subscribed (undefined: it never did). */
+  get subscriptionsIfAny(): MqttSubscriptions | undefined {
+    return this.subs;
   }
 
   // ---- joining and leaving: CONNECT → HELLO → WELCOME / ABORT ----
@@ -281,7 +290,7 @@ export class MqttWampSession implements Transport, ShareMember {
     // No Local (MQTT 5) [MQTT-3.8.3-3]. WAMP's exclude_me leaves out all of the publisher's
     // subscriptions at once: when only some have No Local, the message comes back marked as the
     // client's own, and the delivery leaves those out.
-    const noLocal = this.subscriptions.noLocalCover(uri);
+    const noLocal = this.subs?.noLocalCover(uri) ?? 'none';
     options['exclude_me'] = noLocal === 'all';
     if (noLocal === 'some') options[NO_LOCAL_MARK] = (this.ownMark ??= randomBytes(12).toString('base64url'));
     // The retain flag as published, for subscribers with Retain As Published [MQTT-3.3.1-13].
