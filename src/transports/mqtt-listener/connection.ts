@@ -7,7 +7,6 @@
 import type { Socket } from 'node:net';
 import type { Packet } from 'mqtt-packet';
 import { log } from '../../log.js';
-import { WriteBatcher } from '../outbound.js';
 import { SendQueueGuard, type SlowConsumerOwner } from '../limits.js';
 import type { MqttServiceConfig } from '../../config/types.js';
 import type { SendQueueStats, TransportInfo } from '../../core-boundary.js';
@@ -16,6 +15,7 @@ import { SendQueueTotal } from '../send-queue-total.js';
 import { packetBytes } from './packet-bytes.js';
 import { freeParser, kept, type PacketParser, type PacketReader } from './packet-parser.js';
 import * as keepAliveClock from './keep-alive.js';
+import { holdWrites, type HeldWrites } from './turn-writes.js';
 import { REASON } from './reason-codes.js';
 import { MqttTraffic } from './sys-topics.js';
 
@@ -32,7 +32,7 @@ export interface ConnectionOwner {
 /** A socket error listener without a closure per connection. */
 function ignoreError(): void {}
 
-export class MqttConnection implements SlowConsumerOwner, IncomingHolder, PacketReader, keepAliveClock.KeptAlive {
+export class MqttConnection implements SlowConsumerOwner, IncomingHolder, PacketReader, keepAliveClock.KeptAlive, HeldWrites {
   readonly peer: string;
   /** 3 (MQTT 3.1), 4 (3.1.1) or 5, known from CONNECT on. */
   version: 3 | 4 | 5 = 4;
@@ -47,8 +47,8 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, Packet
   private connectTimer: NodeJS.Timeout | undefined;
   private ended = false;
   private cleanEnd = false;
-  /** Packets written in one event-loop turn (PUBACKs for a burst of QoS 1 publishes) leave in one write. */
-  private readonly batcher: WriteBatcher;
+  /** Packets written in one event-loop turn (PUBACKs for a burst of QoS 1 publishes) leave in one write (turn-writes.ts). */
+  corked = false;
   private readonly guard: SendQueueGuard;
   /** Until CONNACK: bytes read so far, held to `maxUnauthenticatedBytes` (a CONNECT announced longer is refused at once). */
   unauthenticated = true;
@@ -67,11 +67,11 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, Packet
     /** The listener's packet and byte counts ($SYS/broker/messages/..., bytes/...). */
     private readonly traffic: MqttTraffic = new MqttTraffic(),
   ) {
-    this.peer = socket.remoteAddress ? `tcp${socket.remoteFamily === 'IPv6' ? 6 : 4}:${socket.remoteAddress}:${socket.remotePort}` : 'unix';
+    // Joined rather than a template: one flat string, not a tree of pieces kept for the connection's life.
+    this.peer = socket.remoteAddress ? [socket.remoteFamily === 'IPv6' ? 'tcp6:' : 'tcp4:', socket.remoteAddress, ':', socket.remotePort].join('') : 'unix';
     this.guard = new SendQueueGuard(sendQueue, this, sendQueues);
     this.guard.watch(socket);
     socket.setNoDelay(true);
-    this.batcher = new WriteBatcher(socket, this.guard);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('close', () => this.finish());
     socket.on('error', ignoreError); // 'close' follows, and ends the connection
@@ -107,7 +107,7 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, Packet
     if (backlog > this.guard.threshold && this.guard.overLimit(droppable, backlog, this.owner)) return false;
     try {
       const pieces = packetBytes(packet, this.version);
-      this.batcher.hold();
+      holdWrites(this);
       const traffic = this.traffic;
       traffic.messagesSent++;
       for (const bytes of pieces) {
@@ -119,6 +119,11 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, Packet
       log.warn(`mqtt ${this.peer}: cannot encode ${packet.cmd}: ${(err as Error).message}`);
       return false;
     }
+  }
+
+  /** HeldWrites: the turn's writes left; what the kernel did not take is this connection's backlog. */
+  uncorked(): void {
+    this.guard.record(this.socket.writableLength);
   }
 
   /** The send queue is over its hard limit: drop the client now. The socket's close event ends the
