@@ -90,7 +90,8 @@ function mqttTargets({ J, M, A }, check) {
   check('MQTT → WAMP subscriber: J CPU/message ≤ WAMP → WAMP PubSub 1→1', toWamp, (x) => x <= 1,
     `${us(cpu(J, 'mqttToWamp'))} / ${us(cpu(J, 'pub1'))} = ${times(toWamp)}`);
   const perConnection = J?.mqttMemory?.perConnectionKiB;
-  check('≤ 2 KiB per idle MQTT connection (RSS growth from 1000 to 3000 idle connections)', perConnection, (x) => x <= 2,
+  const span = J?.mqttMemory?.first ? ` (RSS growth from ${J.mqttMemory.first} to ${J.mqttMemory.first + J.mqttMemory.more} idle connections)` : '';
+  check(`≤ 2 KiB per idle MQTT connection${span}`, perConnection, (x) => x <= 2,
     `${fmt(perConnection, 2)} KiB (mosquitto ${fmt(M?.mqttMemory?.perConnectionKiB, 2)} KiB, aedes ${fmt(A?.mqttMemory?.perConnectionKiB, 2)} KiB)`);
 }
 
