@@ -56,6 +56,13 @@ const CACHED_TOPICS = 1024;
 /** Longer ones are mapped each time: a topic may be 64 KiB, and this keeps each cache within about a MiB at worst. */
 const CACHED_LENGTH = 128;
 
+/**
+ * The MQTT bytes a payload's args were decoded from. An MQTT subscriber gets them as they were
+ * published, byte for byte as from any broker, and no payload is written anew for it (nor held twice
+ * while it waits in a queue).
+ */
+const decodedFrom = new WeakMap<unknown[], Buffer>();
+
 export type SubscriptionTarget = { uri: string; match: 'exact' | 'prefix' | 'wildcard' };
 
 let mappings = 0;
@@ -158,6 +165,13 @@ export class MqttMapping {
 
   /** MQTT payload bytes → WAMP args/kwargs, by the rule for `uri`. */
   decode(uri: string, bytes: Buffer): Payload {
+    const payload = this.decodeBytes(uri, bytes);
+    if (payload.kwargs !== undefined && payload.args === undefined) payload.args = [];
+    if (payload.args !== undefined) decodedFrom.set(payload.args, bytes);
+    return payload;
+  }
+
+  private decodeBytes(uri: string, bytes: Buffer): Payload {
     if (this.payloadType(uri) === 'passthrough') return { args: [bytes] };
     if (bytes.length === 0) return {};
     // JSON and text are UTF-8 [RFC 8259, MQTT-1.5.4]; anything else (an image, packed sensor data)
@@ -182,6 +196,8 @@ export class MqttMapping {
 
   /** WAMP args/kwargs → MQTT payload bytes, the same for both payload types; undefined when they cannot be written as JSON. */
   encode(_uri: string, args: unknown[] | undefined, kwargs: Dict | undefined): Buffer | undefined {
+    const original = args === undefined ? undefined : decodedFrom.get(args);
+    if (original !== undefined) return original;
     const hasKwargs = kwargs !== undefined && Object.keys(kwargs).length > 0;
     const count = args?.length ?? 0;
     if (count === 0 && !hasKwargs) return Buffer.alloc(0);

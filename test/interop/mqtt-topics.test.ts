@@ -191,12 +191,15 @@ describe('MQTT topics with empty levels, dots and spaces; text payloads (issue 1
   });
 
   it('[issue 15 #4] MQTT to MQTT, text stays as it was: MQTT.js `ON` reaches mosquitto_sub as `ON` (the string it is on the way is not written back as JSON)', async () => {
-    const sub = mosquittoSub(node.port, 'mqttv311', 'stat/+/POWER');
+    const sub = mosquittoSub(node.port, 'mqttv311', 'stat/+/+');
     await sub.ready();
     const publisher = await connectMqtt(node.port, 5, 'text-writer');
     await publisher.publishAsync('stat/plug2/POWER', 'ON', { qos: 1 });
     await until(() => sub.messages().length >= 1);
-    expect(sub.messages()).toEqual([['stat/plug2/POWER', 'ON']]);
+    // JSON reaches MQTT subscribers as it was written, as from any broker (not re-serialized).
+    await publisher.publishAsync('stat/plug2/STATE', '{ "POWER" : "ON", "Dimmer" : 40.0 }', { qos: 0 });
+    await until(() => sub.messages().length >= 2);
+    expect(sub.messages()).toEqual([['stat/plug2/POWER', 'ON'], ['stat/plug2/STATE', '{ "POWER" : "ON", "Dimmer" : 40.0 }']]);
     sub.child.kill();
     await publisher.endAsync();
   });
