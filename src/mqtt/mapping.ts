@@ -11,7 +11,9 @@
 // Filters: the same per level, with `+` ↔ a wildcard (empty) component, a trailing `#` ↔ a prefix
 // (`a/#` → prefix `a.`, and filterToSubscriptions adds exact `a`, since MQTT's `#` matches its
 // parent level too), a lone `#` ↔ everything under the prefix, and `a/+/#` ↔ prefix `a.` (the same
-// topics). Other filters holding both `+` and `#` (`+/b/#`) cannot be expressed in WAMP: refused.
+// topics). WAMP has no pattern for other filters holding both `+` and `#` (`+/b/#`, `a/+/c/#`): they
+// take the prefix of their levels before the first `+` (`` and `a.`), a broader subscription, and
+// the listener checks each message against the filter itself (`broader`).
 // Payloads, chosen per WAMP URI prefix (the longest rule wins; Crossbar's names):
 // - `native`: JSON shaped like {"args": [...], "kwargs": {...}} gives args and kwargs; any other JSON
 //   one argument; other UTF-8 text (Tasmota's `ON`) one string argument; other bytes (not UTF-8, or
@@ -63,7 +65,12 @@ const CACHED_LENGTH = 128;
  */
 const decodedFrom = new WeakMap<unknown[], Buffer>();
 
-export type SubscriptionTarget = { uri: string; match: 'exact' | 'prefix' | 'wildcard' };
+export type SubscriptionTarget = {
+  uri: string;
+  match: 'exact' | 'prefix' | 'wildcard';
+  /** The WAMP pattern matches more than the filter: each message is checked against the filter. */
+  broader?: true;
+};
 
 let mappings = 0;
 
@@ -116,7 +123,7 @@ export class MqttMapping {
     return topic === '' ? undefined : topic; // `%` alone: the empty topic, which no PUBLISH may name
   }
 
-  /** An MQTT subscription filter as a WAMP subscription; undefined when WAMP cannot express it. */
+  /** An MQTT subscription filter as a WAMP subscription; undefined for what is no valid filter. */
   filterToSubscription(filter: string): SubscriptionTarget | undefined {
     if (filter === '') return undefined; // [MQTT-4.7.3-1]
     if (filter === '#') return { uri: this.topicPrefix, match: 'prefix' };
@@ -137,7 +144,10 @@ export class MqttMapping {
         components.push(encodeLevel(level));
       }
     }
-    if (multi && single) return undefined;
+    if (multi && single) {
+      const literal = components.slice(0, components.indexOf(''));
+      return { uri: literal.length === 0 ? this.topicPrefix : `${this.topicPrefix}${literal.join('.')}.`, match: 'prefix', broader: true };
+    }
     if (multi) return { uri: components.length === 0 ? this.topicPrefix : `${this.topicPrefix}${components.join('.')}.`, match: 'prefix' };
     return { uri: this.topicPrefix + components.join('.'), match: single ? 'wildcard' : 'exact' };
   }

@@ -35,6 +35,10 @@ const MATCHES: Record<string, string[]> = {
   '+/#': TOPICS,
   'a/+/#': ['a//b', 'a/'],
   'my room/+': ['my room/v1.2'],
+  // `+` before `#`: no WAMP pattern holds these; the listener narrows a broader subscription.
+  '+/C/#': ['Topic/C', 'TopicA/C'],
+  '+/+/#': TOPICS.filter((t) => t !== 'TopicA'),
+  'a/+/b/#': ['a//b'],
 };
 
 function mqttService(): MqttServiceConfig {
@@ -108,7 +112,7 @@ describe('MQTT topics with empty levels, dots and spaces; text payloads (issue 1
       }
     }
     for (const version of ['mqttv31', 'mqttv311', 'mqttv5']) {
-      for (const filter of ['/+', 'a//#', '+/+', 'my room/+']) {
+      for (const filter of ['/+', 'a//#', '+/+', 'my room/+', '+/C/#']) {
         const sub = mosquittoSub(node.port, version, filter);
         await sub.ready();
         subscribers.push({ who: `mosquitto_sub -V ${version}`, filter, got: () => sub.messages().map(([t]) => t), end: () => sub.child.kill() });
@@ -126,6 +130,22 @@ describe('MQTT topics with empty levels, dots and spaces; text payloads (issue 1
     for (const s of subscribers) expect(ours(s), `${s.who} on '${s.filter}'`).toEqual(expected(s.filter));
     await publisher.endAsync();
     for (const s of subscribers) await s.end();
+  });
+
+  it('[MQTT-4.8.2] a shared subscription whose filter has `+` before `#` gets exactly its topics, each message to one member', async () => {
+    const members = await Promise.all([1, 2].map((n) => connectMqtt(node.port, 5, `share-broader-${n}`)));
+    const got: string[] = [];
+    for (const m of members) {
+      m.on('message', (topic) => got.push(topic));
+      await m.subscribeAsync('$share/g/+/C/#', { qos: 1 });
+    }
+    const publisher = await connectMqtt(node.port, 5, 'share-broader-publisher');
+    for (const topic of TOPICS) await publisher.publishAsync(topic, 'x', { qos: 1 });
+    await until(() => got.length >= 2);
+    await tick(300);
+    expect(got.sort()).toEqual(['Topic/C', 'TopicA/C']);
+    await publisher.endAsync();
+    for (const m of members) await m.endAsync();
   });
 
   it('Autobahn|JS subscribers see the documented URIs (`/TopicA` → `%.TopicA`, `a//b` → `a.%.b`, `a/` → `a.%`, `my room/v1.2` → `my%20room.v1%2E2`), and an Autobahn|JS publish on `a.%.b` reaches mosquitto_sub on `a//b`', async () => {

@@ -151,8 +151,15 @@ describe('filters ↔ WAMP subscriptions', () => {
     expect(mapping.filterToSubscriptions('+/#')).toEqual([{ uri: 'mqtt.', match: 'prefix' }]);
   });
 
-  it('[MQTT-4.7.1-1] [MQTT-4.7.1-2] invalid filters and those WAMP cannot express are refused: `a/b#`, `a/#/b`, `a+`, empty; `+/b/#`, `a/+/+/#`', () => {
-    for (const bad of ['a/b#', 'a/#/b', 'a+', '+a/b', '', 'a/\u0000', '+/b/#', 'a/+/+/#', 'a/+/b/#']) expect(mapping.filterToSubscriptions(bad), JSON.stringify(bad)).toBeUndefined();
+  it('[MQTT-4.7.1-1] [MQTT-4.7.1-2] invalid filters are refused: `a/b#`, `a/#/b`, `a+`, empty', () => {
+    for (const bad of ['a/b#', 'a/#/b', 'a+', '+a/b', '', 'a/\u0000']) expect(mapping.filterToSubscriptions(bad), JSON.stringify(bad)).toBeUndefined();
+  });
+
+  it('[MQTT-4.7.1] filters with `+` before `#` that no WAMP pattern holds (`+/b/#`, `a/+/+/#`, `a/+/b/#`) take the prefix of their levels before the first `+`, marked broader (the listener checks each message)', () => {
+    expect(mapping.filterToSubscriptions('+/b/#')).toEqual([{ uri: 'mqtt.', match: 'prefix', broader: true }]);
+    expect(bare.filterToSubscriptions('a/+/+/#')).toEqual([{ uri: 'a.', match: 'prefix', broader: true }]);
+    expect(bare.filterToSubscriptions('my room/x/+/b/#')).toEqual([{ uri: 'my%20room.x.', match: 'prefix', broader: true }]);
+    expect(bare.filterToSubscriptions('+/b/#')).toEqual([{ uri: '', match: 'prefix', broader: true }]);
   });
 
   it('every pattern a filter maps to is a valid WAMP pattern for its match policy', () => {
@@ -177,10 +184,27 @@ describe('filters ↔ WAMP subscriptions', () => {
     const allTopics = [...topics, ...randomTopics, 'a', 'a/', 'a//', 'a//b', '/', '//'];
     for (const filter of [...filters, ...randomFilters, 'a//#', 'a/+', '+/#', 'a/+/#']) {
       for (const m of [mapping, bare]) {
-        if (!m.filterToSubscriptions(filter)) throw new Error(`refused: ${JSON.stringify(filter)}`);
+        const targets = m.filterToSubscriptions(filter);
+        if (!targets) throw new Error(`refused: ${JSON.stringify(filter)}`);
+        expect(targets.some((t) => t.broader), filter).toBe(false);
         for (const topic of allTopics) {
           expect(wampMatches(m, filter, topic), `${JSON.stringify(filter)} on ${JSON.stringify(topic)}`).toBe(mqttMatches(filter, topic));
         }
+      }
+    }
+  });
+});
+
+describe('broader filters', () => {
+  it('[MQTT-4.7.1] a broader subscription matches every topic its filter matches (the listener narrows it down)', () => {
+    const next = random(7);
+    const topics = [...Array.from({ length: 300 }, () => randomTopic(next)), 'a/b', 'x/b', 'x/b/c', '/b', 'a/x/b', 'a//b/c'];
+    const filters = ['+/b/#', 'a/+/+/#', 'a/+/b/#', '+/+/#', '/+/#', ...topics.slice(0, 40).map((t) => `+/${t.split('/').slice(1).join('/')}/#`)];
+    for (const filter of filters) {
+      for (const m of [mapping, bare]) {
+        const targets = m.filterToSubscriptions(filter)!;
+        for (const topic of topics) if (mqttMatches(filter, topic)) expect(wampMatches(m, filter, topic), `${filter} on ${topic}`).toBe(true);
+        expect(targets.every((t) => isValidPattern(t.uri, t.match)), filter).toBe(true);
       }
     }
   });
