@@ -115,11 +115,11 @@ export function payloadMapping(c: Checker, value: unknown, path: string): MqttSe
   return rules;
 }
 
-/** A topic without wildcards, as MQTT clients publish to it. */
+/** A topic name, as MQTT clients publish to it: any but one with a wildcard or U+0000 (src/mqtt/mapping.ts maps it). */
 function plainTopic(c: Checker, value: unknown, path: string): string {
   const topic = c.string(value, path) ?? '';
-  if (topic !== '' && (/[+#]/.test(topic) || topic.split('/').some((l) => l === '' || /[.\s]/.test(l)))) {
-    c.error(path, `must be an MQTT topic without wildcards, empty levels, dots or spaces, got ${describe(topic)}`);
+  if (topic !== '' && /[+#\u0000]/.test(topic)) {
+    c.error(path, `must be an MQTT topic name (no wildcards), got ${describe(topic)}`);
   }
   return topic;
 }
