@@ -1,11 +1,13 @@
 // A web transport's `paths` (also a universal transport's `web.paths`): what each URL path serves,
-// static files from a directory, a WebSocket service, or Junction's status dashboard.
+// static files from a directory, a WebSocket service, MQTT over WebSocket, or Junction's status
+// dashboard.
 
 import { statSync } from 'node:fs';
 import type { DashboardPathConfig, ListenerConfig, RealmConfig, StaticPathConfig } from './types.js';
 import { NOT_YET, describe, describeFileError, join, type Checker } from './check-values.js';
 import type { LoadContext } from './load-context.js';
 import { parseWampService } from './load-wamp-service.js';
+import { parseMqttService } from './load-mqtt.js';
 import { DASHBOARD_DIR } from './dashboard-dir.js';
 
 /** Crossbar's rule for keys of `paths` and of a universal transport's `websocket` map. */
@@ -32,7 +34,7 @@ export function parseWebPaths(ctx: LoadContext, value: unknown, path: string, li
     const p = join(path, key);
     if (!webPathKey(c, key, p)) continue;
     const url = normalizeWebPath(key);
-    if (listener.websocket[url] || listener.static[url]) {
+    if (listener.websocket[url] || listener.static[url] || listener.mqttWebsocket?.[url]) {
       c.error(p, `path ${url} is already served by this transport`);
       continue;
     }
@@ -73,14 +75,20 @@ export function parseWebPaths(ctx: LoadContext, value: unknown, path: string, li
       })!;
       c.string(s['id'], join(p, 'id'), { required: false });
       listener.websocket[url] = parseWampService(ctx, s, p, 'websocket');
+    } else if (type === 'mqtt') {
+      // Junction's own: MQTT over WebSocket (subprotocol `mqtt`), the options and auth of an `mqtt` transport.
+      const s = c.object(entry, p, ['id', 'type', 'options', 'auth', 'debug'])!;
+      c.string(s['id'], join(p, 'id'), { required: false });
+      c.boolean(s['debug'], join(p, 'debug'), false);
+      (listener.mqttWebsocket ??= {})[url] = parseMqttService(c, s, p, ctx);
     } else if (type === 'nodeinfo') {
       // In the config `crossbar init` writes; harmless to leave out.
       c.object(entry, p, ['id', 'type']);
       c.error(join(p, 'type'), `Crossbar's node info page is not served by Junction; remove the path '${url}'`);
     } else if (type === undefined) {
-      c.error(join(p, 'type'), 'is required (one of "static", "websocket", "dashboard")');
+      c.error(join(p, 'type'), 'is required (one of "static", "websocket", "mqtt", "dashboard")');
     } else {
-      c.error(join(p, 'type'), `web service type ${describe(type)} is not supported by Junction (supported: "static", "websocket", "dashboard")`);
+      c.error(join(p, 'type'), `web service type ${describe(type)} is not supported by Junction (supported: "static", "websocket", "mqtt", "dashboard")`);
     }
   }
 }

@@ -250,8 +250,8 @@ export interface DashboardPathConfig {
  * One listening socket. Crossbar's four WAMP transport types all become one of these:
  * - `websocket`: `websocket` = { '/': service } with `websocketAnyPath` = true
  * - `rawsocket`: only `rawsocket`
- * - `web`: `websocket` and `static` from `paths`
- * - `universal`: any of the three
+ * - `web`: `websocket`, `static` and `mqttWebsocket` from `paths`
+ * - `universal`: any of the three, and `mqtt`
  * Paths are normalised to start with '/', e.g. 'ws' → '/ws'; Crossbar's root path '/' stays '/'.
  */
 export interface ListenerConfig {
@@ -264,6 +264,8 @@ export interface ListenerConfig {
   websocket: Record<string, WampServiceConfig>;
   /** MQTT clients: an `mqtt` transport, or a universal transport's `mqtt` item (first byte 0x10). */
   mqtt?: MqttServiceConfig;
+  /** MQTT over WebSocket by URL path: a web path of `type: mqtt` (subprotocol `mqtt`), each its own MQTT service. */
+  mqttWebsocket?: Record<string, MqttServiceConfig>;
   /** A plain `websocket` transport answers WebSocket upgrades on any path. */
   websocketAnyPath: boolean;
   static: Record<string, StaticPathConfig | DashboardPathConfig>;

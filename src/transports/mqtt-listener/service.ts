@@ -1,14 +1,13 @@
 // The MQTT side of a listener: accepts connections, handles CONNECT (authentication through a WAMP
 // HELLO, client ids, persistent sessions, takeover), and keeps the sessions by client id.
 
-import type { Socket } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import type { IConnectPacket, Packet } from 'mqtt-packet';
 import type { MqttServiceConfig } from '../../config/types.js';
 import type { SessionFactory } from '../../core-boundary.js';
 import { MqttMapping } from '../../mqtt/mapping.js';
 import { MqttRpcGateway } from '../../mqtt/rpc-gateway.js';
-import { MqttConnection, type ConnectionOwner } from './connection.js';
+import { MqttConnection, type ByteStream, type ConnectionOwner } from './connection.js';
 import type { IncomingBudget } from '../incoming-budget.js';
 import type { SendQueueTotal } from '../send-queue-total.js';
 import { MqttSession, type AttachOptions, type SessionRegistry } from './mqtt-session.js';
@@ -49,7 +48,8 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
     this.sys = new SysTopics(config.sysInterval, this.traffic, () => this.figures());
   }
 
-  accept(socket: Socket): void {
+  /** A client's connection: a TCP/TLS socket, or a WebSocket's bytes (MQTT over WebSocket, websocket-path.ts). */
+  accept(socket: ByteStream): void {
     new MqttConnection(socket, this, this.config.maxMessageSize, this.config.openHandshakeTimeout, this.config, this.config.maxUnauthenticatedBytes, this.incoming, this.sendQueues, this.traffic);
   }
 

@@ -1,0 +1,277 @@
+// MQTT over WebSocket (a web path of `type: mqtt`, subprotocol `mqtt`) with clients nobody here
+// wrote: MQTT.js over ws:// and wss:// (MQTT 3.1.1 and 5), beside MQTT.js and mosquitto over TCP
+// and Autobahn|JS over WAMP; and MQTT.js's browser build in headless Chromium.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'ws';
+import * as mqttPacket from 'mqtt-packet';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { IConnackPacket } from 'mqtt-packet';
+import { startTestNode, service, type TestNode } from '../helpers/node.js';
+import { allowAll, tick } from '../helpers/core.js';
+import { until } from '../helpers/until.js';
+import { connectMqtt, connectMqttUrl } from '../helpers/mqtt-client.js';
+import type { MqttServiceConfig, RealmConfig } from '../../src/config/types.js';
+import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
+
+const require = createRequire(import.meta.url);
+const autobahn = require('autobahn');
+const CERTS = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));
+const pem = (name: string) => readFileSync(`${CERTS}${name}`, 'utf8');
+
+const REALM: RealmConfig = { name: 'realm1', roles: [allowAll(), allowAll('sensor')], store: { type: 'memory', limit: 10, callQueue: [], eventHistory: [] } };
+
+function mqttService(overrides: Partial<MqttServiceConfig> = {}): MqttServiceConfig {
+  return { ...MQTT_DEFAULTS, realm: 'realm1', topicPrefix: '', payload: [{ prefix: '', type: 'native' }], ...overrides };
+}
+
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { timeout: 15_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd}: ${err.message}\n${stderr}`)) : resolve(stdout)));
+  });
+}
+
+type Got = Array<{ topic: string; payload: string; qos: number; retain: boolean }>;
+function messages(client: MqttClient): Got {
+  const got: Got = [];
+  client.on('message', (topic, payload, packet) => got.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain }));
+  return got;
+}
+
+function autobahnSession(url: string): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const c = new autobahn.Connection({ url, realm: 'realm1', max_retries: 0 });
+    c.onopen = (s: any) => resolve(s);
+    c.onclose = (reason: string) => { reject(new Error(reason)); return true; };
+    c.open();
+  });
+}
+
+/** The HTTP answer to a WebSocket upgrade offering `protocols`: status and body (ws reports a refusal as 'unexpected-response'). */
+function upgradeAnswer(url: string, protocols: string[]): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, protocols);
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    ws.on('open', () => {
+      ws.terminate();
+      reject(new Error(`upgrade with ${protocols.join(',') || 'no subprotocol'} was accepted`));
+    });
+    ws.on('error', () => {});
+  });
+}
+
+/** A WebSocket with subprotocol `mqtt` sending raw bytes; the router's MQTT packets parsed from its binary messages. */
+async function rawMqttSocket(url: string) {
+  const ws = new WebSocket(url, ['mqtt']);
+  const packets: mqttPacket.Packet[] = [];
+  const parser = mqttPacket.parser({ protocolVersion: 4 });
+  parser.on('packet', (p: mqttPacket.Packet) => packets.push(p));
+  let closeCode: number | undefined;
+  ws.on('message', (data: Buffer) => parser.parse(data));
+  ws.on('close', (code: number) => (closeCode = code));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  const bytes = (p: object) => mqttPacket.generate(p as mqttPacket.Packet, { protocolVersion: 4 });
+  return { ws, packets, bytes, closeCode: () => closeCode };
+}
+
+describe('MQTT over WebSocket: MQTT.js, mosquitto and Autobahn|JS on one realm', () => {
+  let node: TestNode;
+  let wsUrl: string;
+
+  beforeAll(async () => {
+    node = await startTestNode({
+      realms: [REALM],
+      listener: {
+        mqtt: mqttService(),
+        mqttWebsocket: {
+          '/mqtt': mqttService(),
+          '/secure-mqtt': mqttService({ auth: { ticket: { type: 'static', principals: { 'sensor-1': { ticket: 's3cret', role: 'sensor' } } } } }),
+        },
+        websocket: { '/ws': service() },
+      },
+    });
+    wsUrl = `ws://127.0.0.1:${node.port}/mqtt`;
+  });
+  afterAll(async () => {
+    await node?.stop();
+  });
+
+  for (const protocolVersion of [4, 5] as const) {
+    it(`MQTT.js over ws:// (protocol ${protocolVersion}): QoS 0, 1 and 2 between a WebSocket client, a TCP client and an Autobahn|JS subscriber, both ways`, async () => {
+      const { client: web } = await connectMqttUrl(wsUrl, { protocolVersion, clientId: `web-${protocolVersion}` });
+      const tcp = await connectMqtt(node.port, { protocolVersion, clientId: `tcp-${protocolVersion}` });
+      const wamp = await autobahnSession(node.wsUrl);
+      const wampGot: unknown[] = [];
+      await wamp.subscribe(`v${protocolVersion}.`, (args: unknown[], _kw: unknown, details: { topic: string }) => wampGot.push([details.topic, args[0]]), { match: 'prefix' });
+      const webGot = messages(web);
+      const tcpGot = messages(tcp);
+      await web.subscribeAsync(`v${protocolVersion}/to-web/#`, { qos: 2 });
+      await tcp.subscribeAsync(`v${protocolVersion}/to-tcp/#`, { qos: 2 });
+      for (const qos of [0, 1, 2] as const) {
+        await tcp.publishAsync(`v${protocolVersion}/to-web/q${qos}`, JSON.stringify({ qos }), { qos });
+        await web.publishAsync(`v${protocolVersion}/to-tcp/q${qos}`, JSON.stringify({ qos }), { qos });
+      }
+      wamp.publish(`v${protocolVersion}.to-web.wamp`, ['from autobahn']);
+      // The Autobahn|JS publisher is not sent its own event (WAMP's default exclude_me).
+      await until(() => webGot.length === 4 && tcpGot.length === 3 && wampGot.length === 6);
+      expect(webGot.sort((a, b) => a.topic.localeCompare(b.topic))).toEqual([
+        { topic: `v${protocolVersion}/to-web/q0`, payload: '{"qos":0}', qos: 0, retain: false },
+        { topic: `v${protocolVersion}/to-web/q1`, payload: '{"qos":1}', qos: 1, retain: false },
+        { topic: `v${protocolVersion}/to-web/q2`, payload: '{"qos":2}', qos: 2, retain: false },
+        // A WAMP publisher without _mqtt_qos: delivered at the subscription's QoS.
+        { topic: `v${protocolVersion}/to-web/wamp`, payload: '"from autobahn"', qos: 2, retain: false },
+      ]);
+      expect(tcpGot.map((m) => [m.topic, m.payload, m.qos])).toEqual([0, 1, 2].map((q) => [`v${protocolVersion}/to-tcp/q${q}`, `{"qos":${q}}`, q]));
+      expect(wampGot).toEqual(expect.arrayContaining([[`v${protocolVersion}.to-tcp.q2`, { qos: 2 }], [`v${protocolVersion}.to-web.q1`, { qos: 1 }]]));
+      await Promise.all([web.endAsync(), tcp.endAsync()]);
+      wamp.leave();
+    });
+  }
+
+  it('a retained message published over WebSocket reaches a later subscriber over TCP, and one published over TCP a later subscriber over WebSocket', async () => {
+    const { client: web } = await connectMqttUrl(wsUrl, { protocolVersion: 5 });
+    await web.publishAsync('retained/web', 'kept-from-web', { qos: 1, retain: true });
+    const tcp = await connectMqtt(node.port, { protocolVersion: 4 });
+    await tcp.publishAsync('retained/tcp', 'kept-from-tcp', { qos: 1, retain: true });
+    const tcpGot = messages(tcp);
+    const webGot = messages(web);
+    await tcp.subscribeAsync('retained/web', { qos: 1 });
+    await web.subscribeAsync('retained/tcp', { qos: 1 });
+    await until(() => tcpGot.length === 1 && webGot.length === 1);
+    expect(tcpGot).toEqual([{ topic: 'retained/web', payload: 'kept-from-web', qos: 1, retain: true }]);
+    expect(webGot).toEqual([{ topic: 'retained/tcp', payload: 'kept-from-tcp', qos: 1, retain: true }]);
+    await Promise.all([web.endAsync(), tcp.endAsync()]);
+  });
+
+  it('a persistent session over WebSocket keeps its subscription and receives what a TCP client published while it was away', async () => {
+    const { client: first } = await connectMqttUrl(wsUrl, { protocolVersion: 4, clientId: 'web-persistent', clean: false });
+    await first.subscribeAsync('away/#', { qos: 1 });
+    await first.endAsync();
+    const tcp = await connectMqtt(node.port, { protocolVersion: 4 });
+    await tcp.publishAsync('away/news', 'while you were out', { qos: 1 });
+    await tcp.endAsync();
+    // The waiting message may come right behind CONNACK: listen before connecting.
+    const back = mqtt.connect(wsUrl, { protocolVersion: 4, clientId: 'web-persistent', clean: false, reconnectPeriod: 0 });
+    const got = messages(back);
+    const connack = await new Promise<IConnackPacket>((resolve, reject) => {
+      back.once('connect', resolve);
+      back.once('error', reject);
+    });
+    expect(connack.sessionPresent).toBe(true);
+    await until(() => got.length === 1);
+    expect(got).toEqual([{ topic: 'away/news', payload: 'while you were out', qos: 1, retain: false }]);
+    await back.endAsync();
+  });
+
+  it("the path's auth block applies: right credentials connect, a wrong password gets CONNACK 0x86 (MQTT 5) / 4 (3.1.1), no credentials 0x87", async () => {
+    const url = `ws://127.0.0.1:${node.port}/secure-mqtt`;
+    const { client } = await connectMqttUrl(url, { username: 'sensor-1', password: 's3cret', protocolVersion: 5 });
+    await client.endAsync();
+    for (const protocolVersion of [4, 5] as const) {
+      const err = await connectMqttUrl(url, { username: 'sensor-1', password: 'guess', protocolVersion }).then(() => undefined, (e: { code?: number }) => e);
+      expect(err?.code).toBe(protocolVersion === 5 ? 0x86 : 4);
+    }
+    const anonymous = await connectMqttUrl(url, { protocolVersion: 5 }).then(() => undefined, (e: { code?: number }) => e);
+    expect(anonymous?.code).toBe(0x87);
+  });
+
+  it('an upgrade without the subprotocol mqtt (a WAMP one, or none) is refused with 400 naming mqtt; `mqttv3.1` is accepted', async () => {
+    for (const protocols of [['wamp.2.json'], []]) {
+      const answer = await upgradeAnswer(wsUrl, protocols);
+      expect(answer.status).toBe(400);
+      expect(answer.body).toContain('use the subprotocol mqtt');
+    }
+    // And the WAMP path does not speak MQTT.
+    expect((await upgradeAnswer(node.wsUrl, ['mqtt'])).status).toBe(400);
+    const old = new WebSocket(wsUrl, ['mqttv3.1']);
+    await new Promise((resolve, reject) => { old.once('open', resolve); old.once('error', reject); });
+    expect(old.protocol).toBe('mqttv3.1');
+    old.close();
+  });
+
+  it('[MQTT-6.0.0-2] packets are a byte stream: a CONNECT split over two messages, then SUBSCRIBE and PUBLISH in one message', async () => {
+    const raw = await rawMqttSocket(wsUrl);
+    const connect = raw.bytes({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0, clientId: 'split' });
+    raw.ws.send(connect.subarray(0, 5));
+    raw.ws.send(connect.subarray(5));
+    await until(() => raw.packets.length === 1);
+    expect(raw.packets[0]).toMatchObject({ cmd: 'connack', returnCode: 0 });
+    raw.ws.send(Buffer.concat([
+      raw.bytes({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'stream/#', qos: 0 }] }),
+      raw.bytes({ cmd: 'publish', topic: 'stream/one', payload: Buffer.from('1'), qos: 0, retain: false, dup: false }),
+    ]));
+    await until(() => raw.packets.length === 3);
+    expect(raw.packets.slice(1)).toMatchObject([{ cmd: 'suback', granted: [0] }, { cmd: 'publish', topic: 'stream/one' }]);
+    expect((raw.packets[2] as mqttPacket.IPublishPacket).payload.toString()).toBe('1');
+    raw.ws.close();
+  });
+
+  it('[MQTT-6.0.0-1] a text message closes the connection (1003), and its will is published', async () => {
+    const watcher = await connectMqtt(node.port, { protocolVersion: 4 });
+    const wills = messages(watcher);
+    await watcher.subscribeAsync('wills/#', { qos: 0 });
+    const raw = await rawMqttSocket(wsUrl);
+    raw.ws.send(raw.bytes({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0, clientId: 'texter',
+      will: { topic: 'wills/texter', payload: Buffer.from('gone'), qos: 0, retain: false } }));
+    await until(() => raw.packets.length === 1);
+    raw.ws.send('not binary');
+    await until(() => raw.closeCode() !== undefined);
+    expect(raw.closeCode()).toBe(1003);
+    await until(() => wills.length === 1);
+    expect(wills[0]).toMatchObject({ topic: 'wills/texter', payload: 'gone' });
+    await watcher.endAsync();
+  });
+
+  it('mosquitto_pub over TCP reaches an MQTT.js subscriber over WebSocket', async () => {
+    const { client: web } = await connectMqttUrl(wsUrl, { protocolVersion: 5 });
+    const got = messages(web);
+    await web.subscribeAsync('mosquitto/#', { qos: 1 });
+    await run('mosquitto_pub', ['-p', String(node.port), '-V', '5', '-q', '1', '-t', 'mosquitto/hello', '-m', 'hi from mosquitto']);
+    await until(() => got.length === 1);
+    expect(got[0]).toMatchObject({ topic: 'mosquitto/hello', payload: 'hi from mosquitto', qos: 1 });
+    await web.endAsync();
+    await tick(0);
+  });
+});
+
+describe('MQTT over WebSocket with TLS (wss://)', () => {
+  let node: TestNode;
+
+  beforeAll(async () => {
+    node = await startTestNode({
+      realms: [REALM],
+      listener: {
+        endpoint: { type: 'tcp', port: 0, interface: '127.0.0.1', tls: { key: pem('server.key'), certificate: pem('server.crt') } },
+        rawsocket: undefined,
+        websocket: {},
+        mqtt: mqttService(),
+        mqttWebsocket: { '/mqtt': mqttService() },
+      },
+    });
+  });
+  afterAll(async () => {
+    await node?.stop();
+  });
+
+  it('MQTT.js over wss:// exchanges messages with MQTT.js over mqtts:// on the same TLS port', async () => {
+    const tls = { ca: pem('ca.crt'), servername: 'localhost' };
+    const { client: web } = await connectMqttUrl(`wss://localhost:${node.port}/mqtt`, { protocolVersion: 5, ...tls });
+    const { client: tcp } = await connectMqttUrl(`mqtts://localhost:${node.port}`, { protocolVersion: 4, ...tls });
+    const webGot = messages(web);
+    await web.subscribeAsync('tls/#', { qos: 1 });
+    await tcp.publishAsync('tls/hello', 'over tls', { qos: 1 });
+    await until(() => webGot.length === 1);
+    expect(webGot[0]).toMatchObject({ topic: 'tls/hello', payload: 'over tls', qos: 1 });
+    await Promise.all([web.endAsync(), tcp.endAsync()]);
+  });
+});
