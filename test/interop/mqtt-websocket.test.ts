@@ -3,7 +3,9 @@
 // and Autobahn|JS over WAMP; and MQTT.js's browser build in headless Chromium.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
@@ -16,11 +18,14 @@ import { until } from '../helpers/until.js';
 import { connectMqtt, connectMqttUrl } from '../helpers/mqtt-client.js';
 import type { MqttServiceConfig, RealmConfig } from '../../src/config/types.js';
 import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
+import { openBrowser, type Browser } from '../helpers/chromium.js';
 
 const require = createRequire(import.meta.url);
 const autobahn = require('autobahn');
 const CERTS = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));
 const pem = (name: string) => readFileSync(`${CERTS}${name}`, 'utf8');
+/** MQTT.js's own browser build, as a web page loads it from a <script> tag. */
+const MQTT_BROWSER_BUILD = require.resolve('mqtt/dist/mqtt.min');
 
 const REALM: RealmConfig = { name: 'realm1', roles: [allowAll(), allowAll('sensor')], store: { type: 'memory', limit: 10, callQueue: [], eventHistory: [] } };
 
@@ -273,5 +278,65 @@ describe('MQTT over WebSocket with TLS (wss://)', () => {
     await until(() => webGot.length === 1);
     expect(webGot[0]).toMatchObject({ topic: 'tls/hello', payload: 'over tls', qos: 1 });
     await Promise.all([web.endAsync(), tcp.endAsync()]);
+  });
+});
+
+describe('MQTT over WebSocket in headless Chromium: MQTT.js browser build', () => {
+  let node: TestNode;
+  let dir: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    // A page served by the same listener loads MQTT.js's browser build, as a web app would.
+    dir = mkdtempSync(join(tmpdir(), 'junction-mqtt-browser-'));
+    copyFileSync(MQTT_BROWSER_BUILD, join(dir, 'mqtt.min.js'));
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><script src="mqtt.min.js"></script></head><body>MQTT</body></html>');
+    node = await startTestNode({
+      realms: [REALM],
+      listener: {
+        rawsocket: undefined,
+        websocket: {},
+        mqtt: mqttService(),
+        mqttWebsocket: { '/mqtt': mqttService() },
+        static: { '/': { type: 'static', directory: dir } },
+      },
+    });
+    browser = await openBrowser({ width: 800, height: 600 });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await node?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the browser client subscribes and gets what mosquitto_pub publishes over TCP, and publishes what a TCP client receives', async () => {
+    const { page } = browser;
+    await page.goto(`http://127.0.0.1:${node.port}/`);
+    // In the page: connect over WebSocket (MQTT 5), subscribe, and keep what arrives.
+    await page.evaluate(async (url) => {
+      const w = window as unknown as { mqtt: any; client: any; received: string[] };
+      w.received = [];
+      w.client = w.mqtt.connect(url, { protocolVersion: 5, clientId: 'chromium', reconnectPeriod: 0 });
+      await new Promise<void>((resolve, reject) => {
+        w.client.once('connect', () => resolve());
+        w.client.once('error', (e: Error) => reject(e));
+      });
+      w.client.on('message', (topic: string, payload: Uint8Array) => w.received.push(`${topic} ${new TextDecoder().decode(payload)}`));
+      await w.client.subscribeAsync('browser/in', { qos: 1 });
+    }, `ws://127.0.0.1:${node.port}/mqtt`);
+
+    await run('mosquitto_pub', ['-p', String(node.port), '-V', '311', '-q', '1', '-t', 'browser/in', '-m', 'hello browser']);
+    await page.waitForFunction(() => (window as unknown as { received: string[] }).received.length > 0, undefined, { timeout: 15_000 });
+    expect(await page.evaluate(() => (window as unknown as { received: string[] }).received)).toEqual(['browser/in hello browser']);
+
+    const tcp = await connectMqtt(node.port, { protocolVersion: 4 });
+    const got = messages(tcp);
+    await tcp.subscribeAsync('browser/out', { qos: 1 });
+    await page.evaluate(() => (window as unknown as { client: any }).client.publishAsync('browser/out', 'hello from chromium', { qos: 1 }));
+    await until(() => got.length === 1);
+    expect(got[0]).toMatchObject({ topic: 'browser/out', payload: 'hello from chromium', qos: 1 });
+    await tcp.endAsync();
+    await page.evaluate(() => (window as unknown as { client: any }).client.endAsync());
+    expect(browser.pageErrors).toEqual([]);
   });
 });
