@@ -11,7 +11,7 @@ import { log } from '../log.js';
 /** At most one warning line per this many ms (a flood drops many connections). */
 const LOG_INTERVAL_MS = 10_000;
 /** What one read off a socket may add beyond a message (Node reads at most 64 KiB at a time). */
-const ONE_READ = 128 * 1024;
+export const ONE_READ = 128 * 1024;
 
 /** A connection as the budget sees it. */
 export interface IncomingHolder {

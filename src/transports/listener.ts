@@ -128,7 +128,10 @@ export class Listener {
       new RawSocketTransport(socket, rawsocket, this.factory, this.incoming, this.sendQueues); // it times its own handshake
       return;
     }
-    if (mqtt && !this.http && !rawsocket) return mqtt.accept(socket); // it times its own CONNECT
+    if (mqtt && !this.http && !rawsocket) {
+      mqtt.accept(socket); // it times its own CONNECT
+      return;
+    }
     if (!rawsocket && !mqtt) {
       this.awaitHandshake(socket, this.httpHandshakeTimeout);
       this.http!.emit('connection', socket);

@@ -3,6 +3,8 @@
 // and Autobahn|JS over WAMP; and MQTT.js's browser build in headless Chromium.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { connect as connectTcp, type Socket } from 'node:net';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -246,6 +248,78 @@ describe('MQTT over WebSocket: MQTT.js, mosquitto and Autobahn|JS on one realm',
     expect(got[0]).toMatchObject({ topic: 'mosquitto/hello', payload: 'hi from mosquitto', qos: 1 });
     await web.endAsync();
     await tick(0);
+  });
+});
+
+/** A WebSocket upgrade with subprotocol mqtt done by hand on a TCP socket, to send frames no client library sends (half a frame). */
+async function handUpgrade(port: number, path: string): Promise<Socket> {
+  const socket = connectTcp(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('error', reject);
+  });
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n`);
+  const head = await new Promise<string>((resolve) => socket.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1'))));
+  expect(head).toMatch(/^HTTP\/1\.1 101 /);
+  return socket;
+}
+
+/** The header of a masked binary frame announcing `length` bytes (RFC 6455 5.2), with its mask. */
+function frameHeader(length: number): Buffer {
+  const header = Buffer.alloc(14);
+  header[0] = 0x82; // FIN, binary
+  header[1] = 0x80 | 127; // masked, 8-byte length
+  header.writeBigUInt64BE(BigInt(length), 2);
+  return header; // mask 0: the payload goes as it is
+}
+
+describe('MQTT over WebSocket: the MQTT service\'s limits and the listener\'s', () => {
+  let node: TestNode;
+
+  beforeAll(async () => {
+    node = await startTestNode({
+      realms: [REALM],
+      listener: {
+        endpoint: { type: 'tcp', port: 0, interface: '127.0.0.1', maxConnections: 3 },
+        rawsocket: undefined,
+        websocket: {},
+        mqttWebsocket: {
+          '/mqtt': mqttService({ maxMessageSize: 1024, maxKeepalive: 30 }),
+          // No CONNECT deadline: only the size limit can end a slow first message here.
+          '/patient': mqttService({ openHandshakeTimeout: 0, maxUnauthenticatedBytes: 4096 }),
+        },
+      },
+    });
+  });
+  afterAll(async () => {
+    await node?.stop();
+  });
+
+  it('[MQTT-3.2.2-15] CONNACK announces max_message_size as Maximum Packet Size, and max_keepalive as Server Keep Alive; a larger PUBLISH ends the connection with 0x95', async () => {
+    const { client, connack } = await connectMqttUrl(`ws://127.0.0.1:${node.port}/mqtt`, { protocolVersion: 5, keepalive: 600 });
+    expect(connack.properties).toMatchObject({ maximumPacketSize: 1024, serverKeepAlive: 30 });
+    const disconnect = new Promise<number | undefined>((resolve) => client.once('disconnect', (packet) => resolve(packet.reasonCode)));
+    client.publish('big', Buffer.alloc(1100, 0x61), { qos: 0 });
+    expect(await disconnect).toBe(0x95);
+    client.end(true);
+  });
+
+  it('a WebSocket message announced longer than max_unauthenticated_bytes before CONNACK ends the connection before it has arrived', async () => {
+    const socket = await handUpgrade(node.port, '/patient');
+    let closed = false;
+    socket.on('close', () => (closed = true));
+    socket.on('error', () => {});
+    socket.write(Buffer.concat([frameHeader(100_000), Buffer.alloc(1000)]));
+    await until(() => closed);
+    socket.destroy();
+  });
+
+  it("max_connections of the listener counts MQTT clients over WebSocket: past it the upgrade gets 503", async () => {
+    const clients = await Promise.all([1, 2, 3].map(() => connectMqttUrl(`ws://127.0.0.1:${node.port}/mqtt`, { protocolVersion: 4 })));
+    const answer = await upgradeAnswer(`ws://127.0.0.1:${node.port}/mqtt`, ['mqtt']);
+    expect(answer.status).toBe(503);
+    await Promise.all(clients.map(({ client }) => client.endAsync()));
   });
 });
 

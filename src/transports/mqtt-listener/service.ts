@@ -8,7 +8,7 @@ import type { SessionFactory } from '../../core-boundary.js';
 import { MqttMapping } from '../../mqtt/mapping.js';
 import { MqttRpcGateway } from '../../mqtt/rpc-gateway.js';
 import { MqttConnection, type ByteStream, type ConnectionOwner } from './connection.js';
-import type { IncomingBudget } from '../incoming-budget.js';
+import { IncomingBudget } from '../incoming-budget.js';
 import type { SendQueueTotal } from '../send-queue-total.js';
 import { MqttSession, type AttachOptions, type SessionRegistry } from './mqtt-session.js';
 import { SharedGroups } from './shared-groups.js';
@@ -43,14 +43,21 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
   /** The listener's `$SYS/` topics (sys-topics.ts). */
   readonly sys: SysTopics;
 
-  constructor(readonly config: MqttServiceConfig, readonly factory: SessionFactory, private readonly listenerId: string, private readonly incoming?: IncomingBudget, private readonly sendQueues?: SendQueueTotal) {
+  constructor(
+    readonly config: MqttServiceConfig,
+    readonly factory: SessionFactory,
+    private readonly listenerId: string,
+    /** Unfinished packets of all the node's connections (max_incoming_bytes). */
+    readonly incoming: IncomingBudget = new IncomingBudget(),
+    private readonly sendQueues?: SendQueueTotal,
+  ) {
     this.mapping = new MqttMapping({ topicPrefix: config.topicPrefix, payload: config.payload });
     this.sys = new SysTopics(config.sysInterval, this.traffic, () => this.figures());
   }
 
   /** A client's connection: a TCP/TLS socket, or a WebSocket's bytes (MQTT over WebSocket, websocket-path.ts). */
-  accept(socket: ByteStream): void {
-    new MqttConnection(socket, this, this.config.maxMessageSize, this.config.openHandshakeTimeout, this.config, this.config.maxUnauthenticatedBytes, this.incoming, this.sendQueues, this.traffic);
+  accept(socket: ByteStream): MqttConnection {
+    return new MqttConnection(socket, this, this.config.maxMessageSize, this.config.openHandshakeTimeout, this.config, this.config.maxUnauthenticatedBytes, this.incoming, this.sendQueues, this.traffic);
   }
 
   /** The request/response gateway MQTT sessions hand requests to (with `rpc.from_mqtt` rules). */

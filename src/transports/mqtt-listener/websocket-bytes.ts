@@ -3,11 +3,16 @@
 // may span messages and a message may hold several packets [MQTT-6.0.0-2]; what the connection
 // writes leaves as binary messages, one per batch of writes (WriteBatcher corks a turn's packets).
 // A text message ends the connection [MQTT-6.0.0-1]. MqttConnection reads and writes it exactly as
-// it does a TCP socket: same parser, limits, keep-alive and send queue.
+// it does a TCP socket: same parser, limits, keep-alive and send queue. What ws itself holds of a
+// message still arriving counts in the budget of all connections (max_incoming_bytes) and, until
+// CONNACK, is held to max_unauthenticated_bytes, as the connection's own parser is.
 
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { WebSocket, type RawData } from 'ws';
+import type { IncomingBudget, IncomingHolder } from '../incoming-budget.js';
+import { announcedByReceiver, heldByReceiver } from '../websocket.js';
+import type { MqttConnection } from './connection.js';
 
 const BINARY = { binary: true };
 /** WebSocket close codes (RFC 6455 7.4.1). */
@@ -16,13 +21,16 @@ const UNSUPPORTED_DATA = 1003;
 /** How long a closing handshake we started may take before the socket is dropped. */
 const CLOSING_GRACE_MS = 1000;
 
-export class WebSocketBytes extends Duplex {
+export class WebSocketBytes extends Duplex implements IncomingHolder {
   /** The client's address, as a TCP socket shows it (for the connection's peer name). */
   readonly remoteAddress: string | undefined;
   readonly remoteFamily: string | undefined;
   readonly remotePort: number | undefined;
+  /** IncomingHolder: what ws holds of unfinished messages, as last reported to the budget. */
+  heldBytes = 0;
+  private connection: MqttConnection | undefined;
 
-  constructor(private readonly ws: WebSocket, socket: Socket) {
+  constructor(private readonly ws: WebSocket, private readonly socket: Socket) {
     // Either side's end is the end of the connection, as with a TCP socket MQTT closes.
     super({ allowHalfOpen: false });
     this.remoteAddress = socket.remoteAddress;
@@ -34,6 +42,36 @@ export class WebSocketBytes extends Duplex {
       this.destroy();
     });
     ws.on('error', (err) => this.destroy(err));
+  }
+
+  /**
+   * Watches what ws holds of the messages still arriving on the TCP socket, for `connection` (made
+   * on this stream): reported to `incoming`, and a message announced longer than
+   * `maxUnauthenticatedBytes` before CONNACK ends the connection at once.
+   */
+  watchReceiver(connection: MqttConnection, incoming: IncomingBudget, maxUnauthenticatedBytes: number): void {
+    this.connection = connection;
+    this.socket.on('data', () => {
+      if (!connection.open) return;
+      const announced = announcedByReceiver(this.ws);
+      if (connection.unauthenticated && announced > maxUnauthenticatedBytes) {
+        return connection.fail(`a WebSocket message of ${announced} bytes before CONNACK (max_unauthenticated_bytes ${maxUnauthenticatedBytes})`);
+      }
+      incoming.hold(this, heldByReceiver(this.ws));
+    });
+    this.once('close', () => incoming.hold(this, 0));
+  }
+
+  get unauthenticated(): boolean {
+    return this.connection?.unauthenticated ?? true;
+  }
+
+  get description(): string {
+    return this.connection?.description ?? 'mqtt over websocket';
+  }
+
+  dropForBudget(): void {
+    this.connection?.dropForBudget();
   }
 
   private received(data: Buffer, isBinary: boolean): void {

@@ -7,13 +7,12 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { rejectUpgrade } from '../http.js';
+import { ONE_READ } from '../incoming-budget.js';
 import type { MqttService } from './service.js';
 import { WebSocketBytes } from './websocket-bytes.js';
 
 /** Subprotocols of MQTT over WebSocket: `mqtt` (MQTT 3.1.1 and 5, section 6), `mqttv3.1` (MQTT 3.1's name). */
 export const MQTT_SUBPROTOCOLS: readonly string[] = ['mqtt', 'mqttv3.1'];
-/** An MQTT packet's fixed header: its type byte and up to four bytes of length. */
-const FIXED_HEADER_MAX = 5;
 
 function pickProtocol(offered: Iterable<string>): string | undefined {
   for (const p of offered) if (MQTT_SUBPROTOCOLS.includes(p)) return p;
@@ -38,10 +37,16 @@ export class MqttWebSocketPath {
       const got = offered.length > 0 ? `offered: ${offered.join(', ')}` : 'none offered';
       return rejectUpgrade(socket, 400, `${this.path} serves MQTT over WebSocket: use the subprotocol mqtt (${got})`);
     }
-    // ws holds a whole message before handing it on: one message may hold at most one largest
-    // packet. Read for each upgrade, as `max_message_size` may change on a reload.
-    this.wss.options.maxPayload = this.service.config.maxMessageSize + FIXED_HEADER_MAX;
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.service.accept(new WebSocketBytes(ws, socket)));
+    // ws holds a whole message before handing it on: at most one largest packet and one read more,
+    // as a TCP connection's parser may hold, so that a packet over `max_message_size` is answered
+    // as on TCP (MQTT 5: DISCONNECT 0x95) and a flood is cut. Read for each upgrade, as
+    // `max_message_size` may change on a reload.
+    this.wss.options.maxPayload = this.service.config.maxMessageSize + ONE_READ;
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      const bytes = new WebSocketBytes(ws, socket);
+      const connection = this.service.accept(bytes);
+      bytes.watchReceiver(connection, this.service.incoming, this.service.config.maxUnauthenticatedBytes);
+    });
   }
 
   close(): void {
