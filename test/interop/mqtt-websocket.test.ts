@@ -414,3 +414,40 @@ describe('MQTT over WebSocket in headless Chromium: MQTT.js browser build', () =
     expect(browser.pageErrors).toEqual([]);
   });
 });
+
+describe('MQTT over WebSocket: reloading the config (SIGHUP)', () => {
+  let node: TestNode;
+
+  beforeAll(async () => {
+    node = await startTestNode({
+      realms: [REALM],
+      listener: {
+        rawsocket: undefined,
+        websocket: {},
+        mqttWebsocket: { '/mqtt': mqttService({ auth: { ticket: { type: 'static', principals: { 's-1': { ticket: 'one', role: 'sensor' } } } } }) },
+      },
+    });
+  });
+  afterAll(async () => {
+    await node?.stop();
+  });
+
+  it("an mqtt path's auth applies at once, as an mqtt transport's; its topic_prefix and a path added are reported as needing a restart", async () => {
+    const url = `ws://127.0.0.1:${node.port}/mqtt`;
+    const login = (username: string, password: string) => connectMqttUrl(url, { username, password, protocolVersion: 5 }).then(({ client }) => client.endAsync().then(() => 0), (e: { code?: number }) => e.code);
+    expect(await login('s-2', 'two')).toBe(0x86);
+    const next = structuredClone(node.node.config);
+    const listener = next.router.listeners[0]!;
+    listener.mqttWebsocket!['/mqtt']!.auth!.ticket!.principals!['s-2'] = { ticket: 'two', role: 'sensor' };
+    listener.mqttWebsocket!['/mqtt']!.topicPrefix = 'mqtt.';
+    listener.mqttWebsocket!['/more'] = mqttService();
+    const report = await node.node.reload(next);
+    expect(report.applied).toEqual(["transport 'test': mqtt_websocket['/mqtt'].auth.ticket.principals['s-2'] added"]);
+    expect([...report.needsRestart].sort()).toEqual([
+      "transport 'test': mqtt_websocket['/more'] added",
+      "transport 'test': mqtt_websocket['/mqtt'].topic_prefix changed",
+    ]);
+    expect(await login('s-2', 'two')).toBe(0);
+    expect(await login('s-1', 'one')).toBe(0);
+  });
+});
