@@ -18,7 +18,7 @@ import { startTestNode, service, type TestNode } from '../helpers/node.js';
 import { allowAll, tick } from '../helpers/core.js';
 import { until } from '../helpers/until.js';
 import { connectMqtt, connectMqttUrl } from '../helpers/mqtt-client.js';
-import type { MqttServiceConfig, RealmConfig } from '../../src/config/types.js';
+import type { ListenerConfig, MqttServiceConfig, RealmConfig } from '../../src/config/types.js';
 import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
 import { openBrowser, type Browser } from '../helpers/chromium.js';
 
@@ -33,6 +33,11 @@ const REALM: RealmConfig = { name: 'realm1', roles: [allowAll(), allowAll('senso
 
 function mqttService(overrides: Partial<MqttServiceConfig> = {}): MqttServiceConfig {
   return { ...MQTT_DEFAULTS, realm: 'realm1', topicPrefix: '', payload: [{ prefix: '', type: 'native' }], ...overrides };
+}
+
+/** A node whose one listener serves `listener` (no RawSocket, no WAMP path unless given). */
+function startNode(listener: Partial<ListenerConfig>): Promise<TestNode> {
+  return startTestNode({ realms: [REALM], listener: { rawsocket: undefined, websocket: {}, ...listener } });
 }
 
 function run(cmd: string, args: string[]): Promise<string> {
@@ -96,16 +101,13 @@ describe('MQTT over WebSocket: MQTT.js, mosquitto and Autobahn|JS on one realm',
   let wsUrl: string;
 
   beforeAll(async () => {
-    node = await startTestNode({
-      realms: [REALM],
-      listener: {
-        mqtt: mqttService(),
-        mqttWebsocket: {
-          '/mqtt': mqttService(),
-          '/secure-mqtt': mqttService({ auth: { ticket: { type: 'static', principals: { 'sensor-1': { ticket: 's3cret', role: 'sensor' } } } } }),
-        },
-        websocket: { '/ws': service() },
+    node = await startNode({
+      mqtt: mqttService(),
+      mqttWebsocket: {
+        '/mqtt': mqttService(),
+        '/secure-mqtt': mqttService({ auth: { ticket: { type: 'static', principals: { 'sensor-1': { ticket: 's3cret', role: 'sensor' } } } } }),
       },
+      websocket: { '/ws': service() },
     });
     wsUrl = `ws://127.0.0.1:${node.port}/mqtt`;
   });
@@ -278,17 +280,12 @@ describe('MQTT over WebSocket: the MQTT service\'s limits and the listener\'s', 
   let node: TestNode;
 
   beforeAll(async () => {
-    node = await startTestNode({
-      realms: [REALM],
-      listener: {
-        endpoint: { type: 'tcp', port: 0, interface: '127.0.0.1', maxConnections: 3 },
-        rawsocket: undefined,
-        websocket: {},
-        mqttWebsocket: {
-          '/mqtt': mqttService({ maxMessageSize: 1024, maxKeepalive: 30 }),
-          // No CONNECT deadline: only the size limit can end a slow first message here.
-          '/patient': mqttService({ openHandshakeTimeout: 0, maxUnauthenticatedBytes: 4096 }),
-        },
+    node = await startNode({
+      endpoint: { type: 'tcp', port: 0, interface: '127.0.0.1', maxConnections: 3 },
+      mqttWebsocket: {
+        '/mqtt': mqttService({ maxMessageSize: 1024, maxKeepalive: 30 }),
+        // No CONNECT deadline: only the size limit can end a slow first message here.
+        '/patient': mqttService({ openHandshakeTimeout: 0, maxUnauthenticatedBytes: 4096 }),
       },
     });
   });
@@ -327,15 +324,10 @@ describe('MQTT over WebSocket with TLS (wss://)', () => {
   let node: TestNode;
 
   beforeAll(async () => {
-    node = await startTestNode({
-      realms: [REALM],
-      listener: {
-        endpoint: { type: 'tcp', port: 0, interface: '127.0.0.1', tls: { key: pem('server.key'), certificate: pem('server.crt') } },
-        rawsocket: undefined,
-        websocket: {},
-        mqtt: mqttService(),
-        mqttWebsocket: { '/mqtt': mqttService() },
-      },
+    node = await startNode({
+      endpoint: { type: 'tcp', port: 0, interface: '127.0.0.1', tls: { key: pem('server.key'), certificate: pem('server.crt') } },
+      mqtt: mqttService(),
+      mqttWebsocket: { '/mqtt': mqttService() },
     });
   });
   afterAll(async () => {
@@ -365,15 +357,10 @@ describe('MQTT over WebSocket in headless Chromium: MQTT.js browser build', () =
     dir = mkdtempSync(join(tmpdir(), 'junction-mqtt-browser-'));
     copyFileSync(MQTT_BROWSER_BUILD, join(dir, 'mqtt.min.js'));
     writeFileSync(join(dir, 'index.html'), '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><script src="mqtt.min.js"></script></head><body>MQTT</body></html>');
-    node = await startTestNode({
-      realms: [REALM],
-      listener: {
-        rawsocket: undefined,
-        websocket: {},
-        mqtt: mqttService(),
-        mqttWebsocket: { '/mqtt': mqttService() },
-        static: { '/': { type: 'static', directory: dir } },
-      },
+    node = await startNode({
+      mqtt: mqttService(),
+      mqttWebsocket: { '/mqtt': mqttService() },
+      static: { '/': { type: 'static', directory: dir } },
     });
     browser = await openBrowser({ width: 800, height: 600 });
   }, 60_000);
@@ -419,13 +406,8 @@ describe('MQTT over WebSocket: reloading the config (SIGHUP)', () => {
   let node: TestNode;
 
   beforeAll(async () => {
-    node = await startTestNode({
-      realms: [REALM],
-      listener: {
-        rawsocket: undefined,
-        websocket: {},
-        mqttWebsocket: { '/mqtt': mqttService({ auth: { ticket: { type: 'static', principals: { 's-1': { ticket: 'one', role: 'sensor' } } } } }) },
-      },
+    node = await startNode({
+      mqttWebsocket: { '/mqtt': mqttService({ auth: { ticket: { type: 'static', principals: { 's-1': { ticket: 'one', role: 'sensor' } } } } }) },
     });
   });
   afterAll(async () => {
