@@ -34,7 +34,7 @@ export function parseWebPaths(ctx: LoadContext, value: unknown, path: string, li
     const p = join(path, key);
     if (!webPathKey(c, key, p)) continue;
     const url = normalizeWebPath(key);
-    if (listener.websocket[url] || listener.static[url] || listener.mqttWebsocket?.[url]) {
+    if (listener.websocket[url] || listener.static[url] || listener.mqttWebsocket?.[url] || listener.mqttWebsocketShared?.[url]) {
       c.error(p, `path ${url} is already served by this transport`);
       continue;
     }
@@ -76,11 +76,23 @@ export function parseWebPaths(ctx: LoadContext, value: unknown, path: string, li
       c.string(s['id'], join(p, 'id'), { required: false });
       listener.websocket[url] = parseWampService(ctx, s, p, 'websocket');
     } else if (type === 'mqtt') {
-      // Junction's own: MQTT over WebSocket (subprotocol `mqtt`), the options and auth of an `mqtt` transport.
-      const s = c.object(entry, p, ['id', 'type', 'options', 'auth', 'debug'])!;
+      // Junction's own: MQTT over WebSocket (subprotocol `mqtt`): an MQTT service with the options
+      // and auth of an `mqtt` transport, or the one of the transport `transport` names.
+      const s = c.object(entry, p, ['id', 'type', 'transport', 'options', 'auth', 'debug'])!;
       c.string(s['id'], join(p, 'id'), { required: false });
       c.boolean(s['debug'], join(p, 'debug'), false);
-      (listener.mqttWebsocket ??= {})[url] = parseMqttService(c, s, p, ctx);
+      if (s['transport'] === undefined) {
+        (listener.mqttWebsocket ??= {})[url] = parseMqttService(c, s, p, ctx);
+      } else {
+        const transport = c.string(s['transport'], join(p, 'transport'));
+        for (const key of ['options', 'auth']) {
+          if (s[key] !== undefined) c.error(join(p, key), `comes from the transport this path shares (transport: ${describe(transport)}): remove it, or remove transport to give the path an MQTT service of its own`);
+        }
+        if (transport !== undefined) {
+          (listener.mqttWebsocketShared ??= {})[url] = transport;
+          ctx.mqttServiceRefs.push({ transport, path: join(p, 'transport') });
+        }
+      }
     } else if (type === 'nodeinfo') {
       // In the config `crossbar init` writes; harmless to leave out.
       c.object(entry, p, ['id', 'type']);
@@ -101,6 +113,18 @@ export function resolveDashboards(ctx: LoadContext, realms: RealmConfig[], liste
   for (const ref of ctx.dashboardRefs) {
     if (!ref.listener.websocket[ref.websocket]) {
       ctx.c.error(ref.path, `this transport serves no WebSocket at ${ref.websocket} (it has: ${Object.keys(ref.listener.websocket).join(', ') || 'none'})`);
+    }
+  }
+}
+
+/** MQTT over WebSocket paths sharing a transport's MQTT service: that transport must have one. */
+export function resolveSharedMqtt(ctx: LoadContext, listeners: ListenerConfig[]): void {
+  for (const ref of ctx.mqttServiceRefs) {
+    const target = listeners.find((l) => l.id === ref.transport);
+    const withMqtt = listeners.filter((l) => l.mqtt).map((l) => `'${l.id}'`);
+    if (!target?.mqtt) {
+      const what = target ? `transport '${ref.transport}' serves no MQTT` : `there is no transport '${ref.transport}'`;
+      ctx.c.error(ref.path, `${what}: name an mqtt transport or a universal transport with an mqtt item (${withMqtt.length > 0 ? `here: ${withMqtt.join(', ')}` : 'there is none'})`);
     }
   }
 }

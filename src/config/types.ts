@@ -266,6 +266,9 @@ export interface ListenerConfig {
   mqtt?: MqttServiceConfig;
   /** MQTT over WebSocket by URL path: a web path of `type: mqtt` (subprotocol `mqtt`), each its own MQTT service. */
   mqttWebsocket?: Record<string, MqttServiceConfig>;
+  /** MQTT over WebSocket by URL path, served by another transport's MQTT service (`transport`: its id;
+   *  its clients, sessions and `$SYS/` figures are that service's). */
+  mqttWebsocketShared?: Record<string, string>;
   /** A plain `websocket` transport answers WebSocket upgrades on any path. */
   websocketAnyPath: boolean;
   static: Record<string, StaticPathConfig | DashboardPathConfig>;

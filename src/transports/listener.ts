@@ -39,8 +39,10 @@ export class Listener {
   private readonly websockets = new Map<string, WebSocketService>();
   /** MQTT clients' sessions, when the listener serves MQTT (loaded at start: only then is the MQTT code in memory). */
   mqtt: MqttService | undefined;
-  /** MQTT over WebSocket by URL path, each path its own MQTT service (made at start, as `mqtt`). */
-  readonly mqttPaths = new Map<string, MqttWebSocketPath>();
+  /** MQTT over WebSocket by URL path (made at start, as `mqtt`). */
+  private readonly mqttPaths = new Map<string, MqttWebSocketPath>();
+  /** The MQTT services of this listener's own `mqtt` paths (those sharing another transport's are that one's). */
+  private readonly mqttPathServices: MqttService[] = [];
   private readonly sockets = new Set<Socket>();
   /** Connections refused for `max_connections`, until they are answered and closed. */
   private readonly refusing = new Set<Socket>();
@@ -68,17 +70,20 @@ export class Listener {
     private readonly factory: SessionFactory,
     private readonly incoming = IncomingBudget.for([config]),
     private readonly sendQueues = new SendQueueTotal(),
+    /** The MQTT service of the transport with this id, once it started (for `mqtt` paths sharing it). */
+    private readonly mqttServiceOf: (transportId: string) => MqttService | undefined = () => undefined,
   ) {
     for (const [path, service] of Object.entries(config.websocket)) this.websockets.set(path, new WebSocketService(service, factory, incoming, sendQueues));
     this.site = new HttpSite(config);
     const timeouts = (services: WampServiceConfig[]) => services.map((s) => s.options.openHandshakeTimeout);
     const mqttPaths = Object.values(config.mqttWebsocket ?? {});
+    const sharedMqttPaths = Object.keys(config.mqttWebsocketShared ?? {});
     const websocketTimeouts = [...timeouts(Object.values(config.websocket)), ...mqttPaths.map((m) => m.openHandshakeTimeout)];
     this.httpHandshakeTimeout = websocketTimeouts.length > 0 ? Math.max(...websocketTimeouts) : DEFAULT_TRANSPORT_OPTIONS.openHandshakeTimeout;
     this.firstByteTimeout = Math.min(this.httpHandshakeTimeout, ...timeouts(config.rawsocket ? [config.rawsocket] : []),
       ...(config.mqtt ? [config.mqtt.openHandshakeTimeout || DEFAULT_TRANSPORT_OPTIONS.openHandshakeTimeout] : []));
     // HTTP unless the port is RawSocket and/or MQTT only (then any other first byte ends the connection).
-    if (this.websockets.size > 0 || mqttPaths.length > 0 || Object.keys(config.static).length > 0 || (!config.rawsocket && !config.mqtt)) {
+    if (this.websockets.size > 0 || mqttPaths.length > 0 || sharedMqttPaths.length > 0 || Object.keys(config.static).length > 0 || (!config.rawsocket && !config.mqtt)) {
       this.http = createHttpServer((req, res) => {
         this.handshakeSeen(req.socket);
         // Keep-alive: the next request's headers on this connection get the same time limit (Node's
@@ -236,12 +241,16 @@ export class Listener {
       this.mqtt = new MqttService(this.config.mqtt, this.factory, this.config.id, this.incoming, this.sendQueues);
     }
     const mqttPaths = Object.entries(this.config.mqttWebsocket ?? {});
-    if (mqttPaths.length > 0) {
+    const sharedMqttPaths = Object.entries(this.config.mqttWebsocketShared ?? {});
+    if (mqttPaths.length > 0 || sharedMqttPaths.length > 0) {
       const [{ MqttService }, { MqttWebSocketPath }] = await Promise.all([import('./mqtt-listener/service.js'), import('./mqtt-listener/websocket-path.js')]);
       for (const [path, config] of mqttPaths) {
         const service = new MqttService(config, this.factory, `${this.config.id}${path}`, this.incoming, this.sendQueues);
-        this.mqttPaths.set(path, new MqttWebSocketPath(service, path));
+        this.mqttPathServices.push(service);
+        this.mqttPaths.set(path, new MqttWebSocketPath(() => service, path));
       }
+      // Looked up at each upgrade: the transport shared may start after this one.
+      for (const [path, transport] of sharedMqttPaths) this.mqttPaths.set(path, new MqttWebSocketPath(() => this.mqttServiceOf(transport), path));
     }
     try {
       if (endpoint.type === 'unix') await removeStaleSocket(endpoint.path);
@@ -260,7 +269,7 @@ export class Listener {
       throw new Error(`listener '${this.config.id}' cannot listen on ${this.where()}: ${(err as Error).message}`);
     }
     await this.mqtt?.start();
-    for (const path of this.mqttPaths.values()) await path.service.start();
+    for (const service of this.mqttPathServices) await service.start();
   }
 
   /**
@@ -286,10 +295,8 @@ export class Listener {
     this.stopAccepting();
     for (const ws of this.websockets.values()) ws.close();
     this.mqtt?.stop();
-    for (const path of this.mqttPaths.values()) {
-      path.service.stop();
-      path.close();
-    }
+    for (const path of this.mqttPaths.values()) path.close();
+    for (const service of this.mqttPathServices) service.stop();
     for (const socket of this.sockets) socket.destroy();
     for (const socket of this.refusing) socket.destroy();
     if (this.refusalLogTimer !== undefined) {
@@ -328,6 +335,7 @@ export class Listener {
     if (this.config.rawsocket) parts.push(`rawsocket ${secure ? 'tls' : 'tcp'}://${hostPort}`);
     if (this.config.mqtt) parts.push(`${secure ? 'mqtts' : 'mqtt'}://${hostPort} (realm ${this.config.mqtt.realm})`);
     for (const [path, mqtt] of Object.entries(this.config.mqttWebsocket ?? {})) parts.push(`MQTT ${secure ? 'wss' : 'ws'}://${hostPort}${path} (realm ${mqtt.realm})`);
+    for (const [path, transport] of Object.entries(this.config.mqttWebsocketShared ?? {})) parts.push(`MQTT ${secure ? 'wss' : 'ws'}://${hostPort}${path} (transport '${transport}')`);
     const prefixes = this.site.prefixes;
     if (prefixes.length > 0) parts.push(`${secure ? 'https' : 'http'}://${hostPort}${prefixes.join(',')}`);
     return `${this.config.id} (${this.config.kind}): ${parts.join(' · ')}`;

@@ -4,7 +4,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTcp, type AddressInfo, type Socket } from 'node:net';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import { connectMqtt, connectMqttUrl } from '../helpers/mqtt-client.js';
 import type { ListenerConfig, MqttServiceConfig, RealmConfig } from '../../src/config/types.js';
 import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
 import { openBrowser, type Browser } from '../helpers/chromium.js';
+import { startNode as startJunction, type JunctionNode } from '../../src/node.js';
 
 const require = createRequire(import.meta.url);
 const autobahn = require('autobahn');
@@ -431,5 +432,59 @@ describe('MQTT over WebSocket: reloading the config (SIGHUP)', () => {
     ]);
     expect(await login('s-2', 'two')).toBe(0);
     expect(await login('s-1', 'one')).toBe(0);
+  });
+});
+
+describe("MQTT over WebSocket sharing another transport's MQTT service (`transport`)", () => {
+  let node: JunctionNode;
+  let tcpPort: number;
+  let webPort: number;
+
+  beforeAll(async () => {
+    const endpoint = { type: 'tcp' as const, port: 0, interface: '127.0.0.1' };
+    node = await startJunction({
+      router: {
+        realms: [REALM],
+        listeners: [
+          { id: 'web', kind: 'web', endpoint, websocket: {}, websocketAnyPath: false, static: {}, mqttWebsocketShared: { '/mqtt': 'sensors' } },
+          { id: 'sensors', kind: 'mqtt', endpoint, websocket: {}, websocketAnyPath: false, static: {}, mqtt: mqttService() },
+        ],
+      },
+    });
+    const port = (i: number) => (node.listeners[i]!.address() as AddressInfo).port;
+    [webPort, tcpPort] = [port(0), port(1)];
+  });
+  afterAll(async () => {
+    await node?.stop();
+  });
+
+  it('a persistent session made over TCP is resumed over WebSocket, with what was published meanwhile', async () => {
+    const tcp = await connectMqtt(tcpPort, { protocolVersion: 4, clientId: 'roamer', clean: false });
+    await tcp.subscribeAsync('roam/#', { qos: 1 });
+    await tcp.endAsync();
+    const publisher = await connectMqtt(tcpPort, { protocolVersion: 5 });
+    await publisher.publishAsync('roam/news', 'kept for roamer', { qos: 1 });
+    await publisher.endAsync();
+    const web = mqtt.connect(`ws://127.0.0.1:${webPort}/mqtt`, { protocolVersion: 4, clientId: 'roamer', clean: false, reconnectPeriod: 0 });
+    const got = messages(web);
+    const connack = await new Promise<IConnackPacket>((resolve, reject) => {
+      web.once('connect', resolve);
+      web.once('error', reject);
+    });
+    expect(connack.sessionPresent).toBe(true);
+    await until(() => got.length === 1);
+    expect(got).toEqual([{ topic: 'roam/news', payload: 'kept for roamer', qos: 1, retain: false }]);
+    await web.endAsync();
+  });
+
+  it('[MQTT-3.1.4-2] a client id connected over TCP is taken over by the same client id over WebSocket', async () => {
+    const tcp = await connectMqtt(tcpPort, { protocolVersion: 4, clientId: 'one-id' });
+    let tcpClosed = false;
+    tcp.on('close', () => (tcpClosed = true));
+    const { client: web } = await connectMqttUrl(`ws://127.0.0.1:${webPort}/mqtt`, { protocolVersion: 4, clientId: 'one-id' });
+    await until(() => tcpClosed);
+    expect(web.connected).toBe(true);
+    await web.endAsync();
+    tcp.end(true);
   });
 });

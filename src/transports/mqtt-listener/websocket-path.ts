@@ -1,7 +1,8 @@
 // A web path of `type: mqtt`: WebSocket upgrades with the subprotocol `mqtt` (MQTT.js, MQTT
-// Explorer, Node-RED; `mqttv3.1` from older clients) become connections of an MQTT service,
-// the same service code as an `mqtt` transport's (service.ts), through a WebSocket byte stream
-// (websocket-bytes.ts). Any other subprotocol, or none, is refused at the upgrade.
+// Explorer, Node-RED; `mqttv3.1` from older clients) become connections of an MQTT service (the
+// path's own, or the one of the transport it shares), the same service code as an `mqtt`
+// transport's (service.ts), through a WebSocket byte stream (websocket-bytes.ts). Any other
+// subprotocol, or none, is refused at the upgrade.
 
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
@@ -27,7 +28,8 @@ export class MqttWebSocketPath {
     handleProtocols: (protocols) => pickProtocol(protocols) ?? false,
   });
 
-  constructor(readonly service: MqttService, private readonly path: string) {}
+  /** `service`: the MQTT service its clients join; undefined while the transport it shares has not started. */
+  constructor(private readonly service: () => MqttService | undefined, private readonly path: string) {}
 
   /** An HTTP upgrade request for this path: refused (400) or made an MQTT connection. */
   handleUpgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
@@ -37,15 +39,17 @@ export class MqttWebSocketPath {
       const got = offered.length > 0 ? `offered: ${offered.join(', ')}` : 'none offered';
       return rejectUpgrade(socket, 400, `${this.path} serves MQTT over WebSocket: use the subprotocol mqtt (${got})`);
     }
+    const service = this.service();
+    if (!service) return rejectUpgrade(socket, 503, `the MQTT service of ${this.path} has not started yet; retry`);
     // ws holds a whole message before handing it on: at most one largest packet and one read more,
     // as a TCP connection's parser may hold, so that a packet over `max_message_size` is answered
     // as on TCP (MQTT 5: DISCONNECT 0x95) and a flood is cut. Read for each upgrade, as
     // `max_message_size` may change on a reload.
-    this.wss.options.maxPayload = this.service.config.maxMessageSize + ONE_READ;
+    this.wss.options.maxPayload = service.config.maxMessageSize + ONE_READ;
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       const bytes = new WebSocketBytes(ws, socket);
-      const connection = this.service.accept(bytes);
-      bytes.watchReceiver(connection, this.service.incoming, this.service.config.maxUnauthenticatedBytes);
+      const connection = service.accept(bytes);
+      bytes.watchReceiver(connection, service.incoming, service.config.maxUnauthenticatedBytes);
     });
   }
 

@@ -50,4 +50,34 @@ describe('config: MQTT over WebSocket (a web path of type mqtt)', () => {
     }));
     expect(errors).toEqual({ 'workers[0].transports[0].web.paths.mqtt': 'path /mqtt is already served by this transport' });
   });
+
+  it("`transport` makes the path share that transport's MQTT service instead of having its own", () => {
+    const doc = {
+      version: 2,
+      workers: [{
+        type: 'router', realms: [{ name: 'realm1', roles: ROLES }],
+        transports: [
+          { id: 'web', type: 'web', endpoint: { type: 'tcp', port: 8080 }, paths: { mqtt: { type: 'mqtt', transport: 'sensors' } } },
+          { id: 'sensors', type: 'mqtt', endpoint: { type: 'tcp', port: 1883 }, options: { realm: 'realm1' } },
+          { id: 'u', type: 'universal', endpoint: { type: 'tcp', port: 9000 }, mqtt: { options: { realm: 'realm1' } }, web: { paths: { mqtt: { type: 'mqtt', transport: 'u' } } } },
+        ],
+      }],
+    };
+    const [web, , universal] = parseConfig(doc).router.listeners;
+    expect(web!.mqttWebsocketShared).toEqual({ '/mqtt': 'sensors' });
+    expect(web!.mqttWebsocket).toBeUndefined();
+    expect(universal!.mqttWebsocketShared).toEqual({ '/mqtt': 'u' });
+  });
+
+  it('`transport` must name a transport with MQTT, and leaves options and auth to it', () => {
+    const both = web({ mqtt: { type: 'mqtt', transport: 'transport0', options: { realm: 'realm1' }, auth: {} } });
+    expect(errorsOf(both)).toMatchObject({
+      [`${P}.options`]: expect.stringMatching(/comes from the transport this path shares/),
+      [`${P}.auth`]: expect.stringMatching(/comes from the transport this path shares/),
+      [`${P}.transport`]: "transport 'transport0' serves no MQTT: name an mqtt transport or a universal transport with an mqtt item (there is none)",
+    });
+    expect(errorsOf(web({ mqtt: { type: 'mqtt', transport: 'nowhere' } }))).toEqual({
+      [`${P}.transport`]: "there is no transport 'nowhere': name an mqtt transport or a universal transport with an mqtt item (there is none)",
+    });
+  });
 });
