@@ -3,8 +3,7 @@
 // and Autobahn|JS over WAMP; and MQTT.js's browser build in headless Chromium.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { connect as connectTcp, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +17,7 @@ import { startTestNode, service, type TestNode } from '../helpers/node.js';
 import { allowAll, tick } from '../helpers/core.js';
 import { until } from '../helpers/until.js';
 import { connectMqtt, connectMqttUrl } from '../helpers/mqtt-client.js';
+import { closeAll, websocketFrameHeader, websocketHalfFrame, websocketUpgrade } from '../helpers/flood.js';
 import type { ListenerConfig, MqttServiceConfig, RealmConfig } from '../../src/config/types.js';
 import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
 import { openBrowser, type Browser } from '../helpers/chromium.js';
@@ -254,29 +254,6 @@ describe('MQTT over WebSocket: MQTT.js, mosquitto and Autobahn|JS on one realm',
   });
 });
 
-/** A WebSocket upgrade with subprotocol mqtt done by hand on a TCP socket, to send frames no client library sends (half a frame). */
-async function handUpgrade(port: number, path: string): Promise<Socket> {
-  const socket = connectTcp(port, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('error', reject);
-  });
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-    `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n`);
-  const head = await new Promise<string>((resolve) => socket.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1'))));
-  expect(head).toMatch(/^HTTP\/1\.1 101 /);
-  return socket;
-}
-
-/** The header of a masked binary frame announcing `length` bytes (RFC 6455 5.2), with its mask. */
-function frameHeader(length: number): Buffer {
-  const header = Buffer.alloc(14);
-  header[0] = 0x82; // FIN, binary
-  header[1] = 0x80 | 127; // masked, 8-byte length
-  header.writeBigUInt64BE(BigInt(length), 2);
-  return header; // mask 0: the payload goes as it is
-}
-
 describe('MQTT over WebSocket: the MQTT service\'s limits and the listener\'s', () => {
   let node: TestNode;
 
@@ -304,13 +281,11 @@ describe('MQTT over WebSocket: the MQTT service\'s limits and the listener\'s', 
   });
 
   it('a WebSocket message announced longer than max_unauthenticated_bytes before CONNACK ends the connection before it has arrived', async () => {
-    const socket = await handUpgrade(node.port, '/patient');
-    let closed = false;
-    socket.on('close', () => (closed = true));
-    socket.on('error', () => {});
-    socket.write(Buffer.concat([frameHeader(100_000), Buffer.alloc(1000)]));
-    await until(() => closed);
-    socket.destroy();
+    const { socket, upgraded } = await websocketUpgrade(node.port, '/patient', 'mqtt');
+    expect(upgraded).toBe(true);
+    // A binary frame announcing 100,000 bytes, 1,000 of them sent: ws waits for the rest.
+    await websocketHalfFrame(socket, 100_000, 1000, 0x82);
+    await until(() => socket.destroyed);
   });
 
   it("max_connections of the listener counts MQTT clients over WebSocket: past it the upgrade gets 503", async () => {
@@ -318,6 +293,41 @@ describe('MQTT over WebSocket: the MQTT service\'s limits and the listener\'s', 
     const answer = await upgradeAnswer(`ws://127.0.0.1:${node.port}/mqtt`, ['mqtt']);
     expect(answer.status).toBe(503);
     await Promise.all(clients.map(({ client }) => client.endAsync()));
+  });
+});
+
+describe('MQTT over WebSocket: max_incoming_bytes', () => {
+  let node: TestNode;
+
+  beforeAll(async () => {
+    // The budget is then one largest packet and one read: 1,024 + 128 KiB.
+    node = await startTestNode({ realms: [REALM], maxIncomingBytes: 1, listener: { rawsocket: undefined, websocket: {}, mqttWebsocket: { '/mqtt': mqttService({ maxMessageSize: 1024 }) } } });
+  });
+  afterAll(async () => {
+    closeAll();
+    await node?.stop();
+  });
+
+  it('what ws holds of messages still arriving counts in max_incoming_bytes: past it the largest holder is dropped, other clients go on', async () => {
+    const connectBytes = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0, clientId: '' } as mqttPacket.Packet);
+    const halfSent: Socket[] = [];
+    for (let i = 0; i < 2; i++) {
+      const { socket, upgraded } = await websocketUpgrade(node.port, '/mqtt', 'mqtt');
+      expect(upgraded).toBe(true);
+      const connack = new Promise((resolve) => socket.once('data', resolve));
+      socket.write(Buffer.concat([websocketFrameHeader(0x82, connectBytes.length), connectBytes]));
+      await connack;
+      // Authenticated: 70,000 bytes of a message announced at 100,000, twice, are more than the budget.
+      await websocketHalfFrame(socket, 100_000, 70_000, 0x82);
+      halfSent.push(socket);
+    }
+    await until(() => halfSent.some((s) => s.destroyed));
+    const { client } = await connectMqttUrl(`ws://127.0.0.1:${node.port}/mqtt`, { protocolVersion: 5 });
+    const got = messages(client);
+    await client.subscribeAsync('still/#', { qos: 1 });
+    await client.publishAsync('still/here', 'yes', { qos: 1 });
+    await until(() => got.length === 1);
+    await client.endAsync();
   });
 });
 
