@@ -201,7 +201,8 @@ describe('MQTT over WebSocket: MQTT.js, mosquitto and Autobahn|JS on one realm',
       expect(answer.status).toBe(400);
       expect(answer.body).toContain('use the subprotocol mqtt');
     }
-    // And the WAMP path does not speak MQTT.
+    // The info page names the paths; the WAMP path does not speak MQTT.
+    expect(await (await fetch(`http://127.0.0.1:${node.port}/`)).text()).toContain('MQTT over WebSocket (subprotocol mqtt): /mqtt, /secure-mqtt');
     expect((await upgradeAnswer(node.wsUrl, ['mqtt'])).status).toBe(400);
     const old = new WebSocket(wsUrl, ['mqttv3.1']);
     await new Promise((resolve, reject) => { old.once('open', resolve); old.once('error', reject); });
