@@ -148,6 +148,19 @@ describe('MQTT over WebSocket: MQTT.js, mosquitto and Autobahn|JS on one realm',
     });
   }
 
+  it('MQTT.js at MQTT 3.1 over ws:// (it offers the subprotocol mqttv3.1) publishes to a TCP subscriber and receives from it', async () => {
+    const { client: web } = await connectMqttUrl(wsUrl, { protocolVersion: 3, protocolId: 'MQIsdp', clientId: 'web-31' });
+    const tcp = await connectMqtt(node.port, { protocolVersion: 4 });
+    const [webGot, tcpGot] = [messages(web), messages(tcp)];
+    await web.subscribeAsync('v3/to-web', { qos: 1 });
+    await tcp.subscribeAsync('v3/to-tcp', { qos: 1 });
+    await web.publishAsync('v3/to-tcp', 'from 3.1', { qos: 1 });
+    await tcp.publishAsync('v3/to-web', 'to 3.1', { qos: 1 });
+    await until(() => webGot.length === 1 && tcpGot.length === 1);
+    expect([webGot[0]!.payload, tcpGot[0]!.payload]).toEqual(['to 3.1', 'from 3.1']);
+    await Promise.all([web.endAsync(), tcp.endAsync()]);
+  });
+
   it('a retained message published over WebSocket reaches a later subscriber over TCP, and one published over TCP a later subscriber over WebSocket', async () => {
     const { client: web } = await connectMqttUrl(wsUrl, { protocolVersion: 5 });
     await web.publishAsync('retained/web', 'kept-from-web', { qos: 1, retain: true });
@@ -458,7 +471,8 @@ describe("MQTT over WebSocket sharing another transport's MQTT service (`transpo
         realms: [REALM],
         listeners: [
           { id: 'web', kind: 'web', endpoint, websocket: {}, websocketAnyPath: false, static: {}, mqttWebsocketShared: { '/mqtt': 'sensors' } },
-          { id: 'sensors', kind: 'mqtt', endpoint, websocket: {}, websocketAnyPath: false, static: {}, mqtt: mqttService() },
+          // $SYS/ refreshed every second, for the test that reads it.
+          { id: 'sensors', kind: 'mqtt', endpoint, websocket: {}, websocketAnyPath: false, static: {}, mqtt: mqttService({ sysInterval: 1 }) },
         ],
       },
     });
@@ -497,5 +511,14 @@ describe("MQTT over WebSocket sharing another transport's MQTT service (`transpo
     expect(web.connected).toBe(true);
     await web.endAsync();
     tcp.end(true);
+  });
+
+  it('$SYS/ counts the clients of both: one over TCP and one over WebSocket are 2 connected', async () => {
+    const tcp = await connectMqtt(tcpPort, { protocolVersion: 4, clientId: 'sys-tcp' });
+    const { client: web } = await connectMqttUrl(`ws://127.0.0.1:${webPort}/mqtt`, { protocolVersion: 4, clientId: 'sys-web' });
+    const got = messages(web);
+    await web.subscribeAsync('$SYS/broker/clients/connected', { qos: 0 });
+    await until(() => got.some((m) => m.payload === '2'));
+    await Promise.all([web.endAsync(), tcp.endAsync()]);
   });
 });
