@@ -43,14 +43,8 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
   /** The listener's `$SYS/` topics (sys-topics.ts). */
   readonly sys: SysTopics;
 
-  constructor(
-    readonly config: MqttServiceConfig,
-    readonly factory: SessionFactory,
-    private readonly listenerId: string,
-    /** Unfinished packets of all the node's connections (max_incoming_bytes). */
-    readonly incoming: IncomingBudget = new IncomingBudget(),
-    private readonly sendQueues?: SendQueueTotal,
-  ) {
+  /** `incoming`: unfinished packets of all the node's connections (max_incoming_bytes). */
+  constructor(readonly config: MqttServiceConfig, readonly factory: SessionFactory, private readonly listenerId: string, readonly incoming = new IncomingBudget(), private readonly sendQueues?: SendQueueTotal) {
     this.mapping = new MqttMapping({ topicPrefix: config.topicPrefix, payload: config.payload });
     this.sys = new SysTopics(config.sysInterval, this.traffic, () => this.figures());
   }
