@@ -137,11 +137,12 @@ function reloadTransports(node: JunctionNode, next: JunctionConfig, report: Relo
     if (mqtt && after.mqtt) {
       for (const key of MQTT_LIVE_KEYS) live.push({ path: at(`mqtt.${fileKey(key)}`), apply: () => adopt(mqtt, after.mqtt!, key) });
     }
-    // MQTT over WebSocket paths: the same keys as an MQTT transport's; a path added or removed needs a restart.
-    for (const [path, service] of Object.entries(before.mqttWebsocket ?? {})) {
-      const now = after.mqttWebsocket?.[path];
-      if (!now) continue;
-      for (const key of MQTT_LIVE_KEYS) live.push({ path: `${fileKey('mqttWebsocket')}${quoted(path)}.${fileKey(key)}`, apply: () => adopt(service, now, key) });
+    // MQTT over WebSocket paths with a service of their own: the same keys as an MQTT transport's;
+    // a path added or removed, or sharing another service, needs a restart.
+    for (const [path, { service }] of Object.entries(before.mqttWebsocket ?? {})) {
+      const now = after.mqttWebsocket?.[path]?.service;
+      if (!service || !now) continue;
+      for (const key of MQTT_LIVE_KEYS) live.push({ path: `${fileKey('mqttWebsocket')}${quoted(path)}.service.${fileKey(key)}`, apply: () => adopt(service, now, key) });
     }
     const tls = after.endpoint.tls;
     const listener = node.listeners.find((l) => l.config === before);

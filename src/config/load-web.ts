@@ -3,10 +3,10 @@
 // dashboard.
 
 import { statSync } from 'node:fs';
-import type { DashboardPathConfig, ListenerConfig, RealmConfig, StaticPathConfig } from './types.js';
+import type { DashboardPathConfig, ListenerConfig, MqttWebSocketPathConfig, RealmConfig, StaticPathConfig } from './types.js';
 import { NOT_YET, describe, describeFileError, join, type Checker } from './check-values.js';
 import type { LoadContext } from './load-context.js';
-import { parseWampService } from './load-wamp-service.js';
+import { allowedOrigins, parseWampService } from './load-wamp-service.js';
 import { parseMqttService } from './load-mqtt.js';
 import { DASHBOARD_DIR } from './dashboard-dir.js';
 
@@ -34,7 +34,7 @@ export function parseWebPaths(ctx: LoadContext, value: unknown, path: string, li
     const p = join(path, key);
     if (!webPathKey(c, key, p)) continue;
     const url = normalizeWebPath(key);
-    if (listener.websocket[url] || listener.static[url] || listener.mqttWebsocket?.[url] || listener.mqttWebsocketShared?.[url]) {
+    if (listener.websocket[url] || listener.static[url] || listener.mqttWebsocket?.[url]) {
       c.error(p, `path ${url} is already served by this transport`);
       continue;
     }
@@ -78,21 +78,23 @@ export function parseWebPaths(ctx: LoadContext, value: unknown, path: string, li
     } else if (type === 'mqtt') {
       // Junction's own: MQTT over WebSocket (subprotocol `mqtt`): an MQTT service with the options
       // and auth of an `mqtt` transport, or the one of the transport `transport` names.
-      const s = c.object(entry, p, ['id', 'type', 'transport', 'options', 'auth', 'debug'])!;
+      const s = c.object(entry, p, ['id', 'type', 'transport', 'options', 'auth', 'allowed_origins', 'debug'])!;
       c.string(s['id'], join(p, 'id'), { required: false });
       c.boolean(s['debug'], join(p, 'debug'), false);
+      const mqtt: MqttWebSocketPathConfig = { allowedOrigins: allowedOrigins(c, s['allowed_origins'], join(p, 'allowed_origins')) };
       if (s['transport'] === undefined) {
-        (listener.mqttWebsocket ??= {})[url] = parseMqttService(c, s, p, ctx);
+        mqtt.service = parseMqttService(c, s, p, ctx);
       } else {
         const transport = c.string(s['transport'], join(p, 'transport'));
         for (const key of ['options', 'auth']) {
           if (s[key] !== undefined) c.error(join(p, key), `comes from the transport this path shares (transport: ${describe(transport)}): remove it, or remove transport to give the path an MQTT service of its own`);
         }
         if (transport !== undefined) {
-          (listener.mqttWebsocketShared ??= {})[url] = transport;
+          mqtt.transport = transport;
           ctx.mqttServiceRefs.push({ transport, path: join(p, 'transport') });
         }
       }
+      (listener.mqttWebsocket ??= {})[url] = mqtt;
     } else if (type === 'nodeinfo') {
       // In the config `crossbar init` writes; harmless to leave out.
       c.object(entry, p, ['id', 'type']);

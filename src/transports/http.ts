@@ -42,7 +42,7 @@ export class HttpSite {
         const ws = Object.keys(this.config.websocket);
         const lines = ['Junction WAMP router.', `WebSocket: ${this.config.websocketAnyPath ? 'any path' : ws.join(', ') || '(none)'}`];
         if (this.config.rawsocket) lines.push('RawSocket on this port.');
-        const mqttPaths = [...Object.keys(this.config.mqttWebsocket ?? {}), ...Object.keys(this.config.mqttWebsocketShared ?? {})];
+        const mqttPaths = Object.keys(this.config.mqttWebsocket ?? {});
         if (mqttPaths.length > 0) lines.push(`MQTT over WebSocket (subprotocol mqtt): ${mqttPaths.join(', ')}`);
         return plain(res, 200, lines.join('\n') + '\n');
       }

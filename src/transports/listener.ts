@@ -77,13 +77,13 @@ export class Listener {
     this.site = new HttpSite(config);
     const timeouts = (services: WampServiceConfig[]) => services.map((s) => s.options.openHandshakeTimeout);
     const mqttPaths = Object.values(config.mqttWebsocket ?? {});
-    const sharedMqttPaths = Object.keys(config.mqttWebsocketShared ?? {});
-    const websocketTimeouts = [...timeouts(Object.values(config.websocket)), ...mqttPaths.map((m) => m.openHandshakeTimeout)];
+    const mqttTimeouts = mqttPaths.flatMap((p) => (p.service ? [p.service.openHandshakeTimeout] : []));
+    const websocketTimeouts = [...timeouts(Object.values(config.websocket)), ...mqttTimeouts];
     this.httpHandshakeTimeout = websocketTimeouts.length > 0 ? Math.max(...websocketTimeouts) : DEFAULT_TRANSPORT_OPTIONS.openHandshakeTimeout;
     this.firstByteTimeout = Math.min(this.httpHandshakeTimeout, ...timeouts(config.rawsocket ? [config.rawsocket] : []),
       ...(config.mqtt ? [config.mqtt.openHandshakeTimeout || DEFAULT_TRANSPORT_OPTIONS.openHandshakeTimeout] : []));
     // HTTP unless the port is RawSocket and/or MQTT only (then any other first byte ends the connection).
-    if (this.websockets.size > 0 || mqttPaths.length > 0 || sharedMqttPaths.length > 0 || Object.keys(config.static).length > 0 || (!config.rawsocket && !config.mqtt)) {
+    if (this.websockets.size > 0 || mqttPaths.length > 0 || Object.keys(config.static).length > 0 || (!config.rawsocket && !config.mqtt)) {
       this.http = createHttpServer((req, res) => {
         this.handshakeSeen(req.socket);
         // Keep-alive: the next request's headers on this connection get the same time limit (Node's
@@ -241,16 +241,21 @@ export class Listener {
       this.mqtt = new MqttService(this.config.mqtt, this.factory, this.config.id, this.incoming, this.sendQueues);
     }
     const mqttPaths = Object.entries(this.config.mqttWebsocket ?? {});
-    const sharedMqttPaths = Object.entries(this.config.mqttWebsocketShared ?? {});
-    if (mqttPaths.length > 0 || sharedMqttPaths.length > 0) {
+    if (mqttPaths.length > 0) {
       const [{ MqttService }, { MqttWebSocketPath }] = await Promise.all([import('./mqtt-listener/service.js'), import('./mqtt-listener/websocket-path.js')]);
       for (const [path, config] of mqttPaths) {
-        const service = new MqttService(config, this.factory, `${this.config.id}${path}`, this.incoming, this.sendQueues);
-        this.mqttPathServices.push(service);
-        this.mqttPaths.set(path, new MqttWebSocketPath(() => service, path));
+        let service: () => MqttService | undefined;
+        if (config.service) {
+          const own = new MqttService(config.service, this.factory, `${this.config.id}${path}`, this.incoming, this.sendQueues);
+          this.mqttPathServices.push(own);
+          service = () => own;
+        } else {
+          // Looked up at each upgrade: the transport shared may start after this one.
+          const transport = config.transport ?? '';
+          service = () => this.mqttServiceOf(transport);
+        }
+        this.mqttPaths.set(path, new MqttWebSocketPath(service, path, config.allowedOrigins));
       }
-      // Looked up at each upgrade: the transport shared may start after this one.
-      for (const [path, transport] of sharedMqttPaths) this.mqttPaths.set(path, new MqttWebSocketPath(() => this.mqttServiceOf(transport), path));
     }
     try {
       if (endpoint.type === 'unix') await removeStaleSocket(endpoint.path);
@@ -334,8 +339,9 @@ export class Listener {
     for (const path of this.websockets.keys()) parts.push(`${secure ? 'wss' : 'ws'}://${hostPort}${path}`);
     if (this.config.rawsocket) parts.push(`rawsocket ${secure ? 'tls' : 'tcp'}://${hostPort}`);
     if (this.config.mqtt) parts.push(`${secure ? 'mqtts' : 'mqtt'}://${hostPort} (realm ${this.config.mqtt.realm})`);
-    for (const [path, mqtt] of Object.entries(this.config.mqttWebsocket ?? {})) parts.push(`MQTT ${secure ? 'wss' : 'ws'}://${hostPort}${path} (realm ${mqtt.realm})`);
-    for (const [path, transport] of Object.entries(this.config.mqttWebsocketShared ?? {})) parts.push(`MQTT ${secure ? 'wss' : 'ws'}://${hostPort}${path} (transport '${transport}')`);
+    for (const [path, mqtt] of Object.entries(this.config.mqttWebsocket ?? {})) {
+      parts.push(`MQTT ${secure ? 'wss' : 'ws'}://${hostPort}${path} (${mqtt.service ? `realm ${mqtt.service.realm}` : `transport '${mqtt.transport}'`})`);
+    }
     const prefixes = this.site.prefixes;
     if (prefixes.length > 0) parts.push(`${secure ? 'https' : 'http'}://${hostPort}${prefixes.join(',')}`);
     return `${this.config.id} (${this.config.kind}): ${parts.join(' · ')}`;

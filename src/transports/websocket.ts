@@ -261,7 +261,7 @@ export class WebSocketService {
 }
 
 /** Crossbar's allowed_origins entries: exact origins, '*' matching any run of characters. */
-function originPattern(origin: string): RegExp {
+export function originPattern(origin: string): RegExp {
   const escaped = origin.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
   return new RegExp(`^${escaped}$`, 'i');
 }

@@ -18,7 +18,7 @@ import { allowAll, tick } from '../helpers/core.js';
 import { until } from '../helpers/until.js';
 import { connectMqtt, connectMqttUrl } from '../helpers/mqtt-client.js';
 import { closeAll, websocketFrameHeader, websocketHalfFrame, websocketUpgrade } from '../helpers/flood.js';
-import type { ListenerConfig, MqttServiceConfig, RealmConfig } from '../../src/config/types.js';
+import type { ListenerConfig, MqttServiceConfig, MqttWebSocketPathConfig, RealmConfig } from '../../src/config/types.js';
 import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
 import { openBrowser, type Browser } from '../helpers/chromium.js';
 import { startNode as startJunction, type JunctionNode } from '../../src/node.js';
@@ -34,6 +34,11 @@ const REALM: RealmConfig = { name: 'realm1', roles: [allowAll(), allowAll('senso
 
 function mqttService(overrides: Partial<MqttServiceConfig> = {}): MqttServiceConfig {
   return { ...MQTT_DEFAULTS, realm: 'realm1', topicPrefix: '', payload: [{ prefix: '', type: 'native' }], ...overrides };
+}
+
+/** A web path of `type: mqtt` with an MQTT service of its own. */
+function ownPath(service: MqttServiceConfig, allowedOrigins = ['*']): MqttWebSocketPathConfig {
+  return { service, allowedOrigins };
 }
 
 /** A node whose one listener serves `listener` (no RawSocket, no WAMP path unless given). */
@@ -64,9 +69,9 @@ function autobahnSession(url: string): Promise<any> {
 }
 
 /** The HTTP answer to a WebSocket upgrade offering `protocols`: status and body (ws reports a refusal as 'unexpected-response'). */
-function upgradeAnswer(url: string, protocols: string[]): Promise<{ status: number; body: string }> {
+function upgradeAnswer(url: string, protocols: string[], origin?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, protocols);
+    const ws = new WebSocket(url, protocols, origin ? { origin } : {});
     ws.on('unexpected-response', (_req, res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
@@ -105,8 +110,9 @@ describe('MQTT over WebSocket: MQTT.js, mosquitto and Autobahn|JS on one realm',
     node = await startNode({
       mqtt: mqttService(),
       mqttWebsocket: {
-        '/mqtt': mqttService(),
-        '/secure-mqtt': mqttService({ auth: { ticket: { type: 'static', principals: { 'sensor-1': { ticket: 's3cret', role: 'sensor' } } } } }),
+        '/mqtt': ownPath(mqttService()),
+        '/secure-mqtt': ownPath(mqttService({ auth: { ticket: { type: 'static', principals: { 'sensor-1': { ticket: 's3cret', role: 'sensor' } } } } })),
+        '/our-pages': ownPath(mqttService(), ['http://app.example', 'https://*.app.example']),
       },
       websocket: { '/ws': service() },
     });
@@ -215,12 +221,22 @@ describe('MQTT over WebSocket: MQTT.js, mosquitto and Autobahn|JS on one realm',
       expect(answer.body).toContain('use the subprotocol mqtt');
     }
     // The info page names the paths; the WAMP path does not speak MQTT.
-    expect(await (await fetch(`http://127.0.0.1:${node.port}/`)).text()).toContain('MQTT over WebSocket (subprotocol mqtt): /mqtt, /secure-mqtt');
+    expect(await (await fetch(`http://127.0.0.1:${node.port}/`)).text()).toContain('MQTT over WebSocket (subprotocol mqtt): /mqtt, /secure-mqtt, /our-pages');
     expect((await upgradeAnswer(node.wsUrl, ['mqtt'])).status).toBe(400);
     const old = new WebSocket(wsUrl, ['mqttv3.1']);
     await new Promise((resolve, reject) => { old.once('open', resolve); old.once('error', reject); });
     expect(old.protocol).toBe('mqttv3.1');
     old.close();
+  });
+
+  it('allowed_origins: a page of another origin is refused with 403; allowed origins and clients sending none connect', async () => {
+    const url = `ws://127.0.0.1:${node.port}/our-pages`;
+    const refused = await upgradeAnswer(url, ['mqtt'], 'http://elsewhere.example');
+    expect(refused).toEqual({ status: 403, body: 'origin http://elsewhere.example is not allowed\n' });
+    for (const origin of ['http://app.example', 'https://sensors.app.example', undefined]) {
+      const { client } = await connectMqttUrl(url, { protocolVersion: 5, wsOptions: origin ? { origin } : {} });
+      await client.endAsync();
+    }
   });
 
   it('[MQTT-6.0.0-2] packets are a byte stream: a CONNECT split over two messages, then SUBSCRIBE and PUBLISH in one message', async () => {
@@ -275,9 +291,9 @@ describe('MQTT over WebSocket: the MQTT service\'s limits and the listener\'s', 
     node = await startNode({
       endpoint: { type: 'tcp', port: 0, interface: '127.0.0.1', maxConnections: 3 },
       mqttWebsocket: {
-        '/mqtt': mqttService({ maxMessageSize: 1024, maxKeepalive: 30 }),
+        '/mqtt': ownPath(mqttService({ maxMessageSize: 1024, maxKeepalive: 30 })),
         // No CONNECT deadline: only the size limit can end a slow first message here.
-        '/patient': mqttService({ openHandshakeTimeout: 0, maxUnauthenticatedBytes: 4096 }),
+        '/patient': ownPath(mqttService({ openHandshakeTimeout: 0, maxUnauthenticatedBytes: 4096 })),
       },
     });
   });
@@ -315,7 +331,7 @@ describe('MQTT over WebSocket: max_incoming_bytes', () => {
 
   beforeAll(async () => {
     // The budget is then one largest packet and one read: 1,024 + 128 KiB.
-    node = await startTestNode({ realms: [REALM], maxIncomingBytes: 1, listener: { rawsocket: undefined, websocket: {}, mqttWebsocket: { '/mqtt': mqttService({ maxMessageSize: 1024 }) } } });
+    node = await startTestNode({ realms: [REALM], maxIncomingBytes: 1, listener: { rawsocket: undefined, websocket: {}, mqttWebsocket: { '/mqtt': ownPath(mqttService({ maxMessageSize: 1024 })) } } });
   });
   afterAll(async () => {
     closeAll();
@@ -352,7 +368,7 @@ describe('MQTT over WebSocket with TLS (wss://)', () => {
     node = await startNode({
       endpoint: { type: 'tcp', port: 0, interface: '127.0.0.1', tls: { key: pem('server.key'), certificate: pem('server.crt') } },
       mqtt: mqttService(),
-      mqttWebsocket: { '/mqtt': mqttService() },
+      mqttWebsocket: { '/mqtt': ownPath(mqttService()) },
     });
   });
   afterAll(async () => {
@@ -384,7 +400,7 @@ describe('MQTT over WebSocket in headless Chromium: MQTT.js browser build', () =
     writeFileSync(join(dir, 'index.html'), '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><script src="mqtt.min.js"></script></head><body>MQTT</body></html>');
     node = await startNode({
       mqtt: mqttService(),
-      mqttWebsocket: { '/mqtt': mqttService() },
+      mqttWebsocket: { '/mqtt': ownPath(mqttService()) },
       static: { '/': { type: 'static', directory: dir } },
     });
     browser = await openBrowser({ width: 800, height: 600 });
@@ -400,7 +416,7 @@ describe('MQTT over WebSocket in headless Chromium: MQTT.js browser build', () =
     await page.goto(`http://127.0.0.1:${node.port}/`);
     // In the page: connect over WebSocket (MQTT 5), subscribe, and keep what arrives.
     await page.evaluate(async (url) => {
-      const w = window as unknown as { mqtt: any; client: any; received: string[] };
+      const w = globalThis as unknown as { mqtt: any; client: any; received: string[] };
       w.received = [];
       w.client = w.mqtt.connect(url, { protocolVersion: 5, clientId: 'chromium', reconnectPeriod: 0 });
       await new Promise<void>((resolve, reject) => {
@@ -412,17 +428,17 @@ describe('MQTT over WebSocket in headless Chromium: MQTT.js browser build', () =
     }, `ws://127.0.0.1:${node.port}/mqtt`);
 
     await run('mosquitto_pub', ['-p', String(node.port), '-V', '311', '-q', '1', '-t', 'browser/in', '-m', 'hello browser']);
-    await page.waitForFunction(() => (window as unknown as { received: string[] }).received.length > 0, undefined, { timeout: 15_000 });
-    expect(await page.evaluate(() => (window as unknown as { received: string[] }).received)).toEqual(['browser/in hello browser']);
+    await page.waitForFunction(() => (globalThis as unknown as { received: string[] }).received.length > 0, undefined, { timeout: 15_000 });
+    expect(await page.evaluate(() => (globalThis as unknown as { received: string[] }).received)).toEqual(['browser/in hello browser']);
 
     const tcp = await connectMqtt(node.port, { protocolVersion: 4 });
     const got = messages(tcp);
     await tcp.subscribeAsync('browser/out', { qos: 1 });
-    await page.evaluate(() => (window as unknown as { client: any }).client.publishAsync('browser/out', 'hello from chromium', { qos: 1 }));
+    await page.evaluate(() => (globalThis as unknown as { client: any }).client.publishAsync('browser/out', 'hello from chromium', { qos: 1 }));
     await until(() => got.length === 1);
     expect(got[0]).toMatchObject({ topic: 'browser/out', payload: 'hello from chromium', qos: 1 });
     await tcp.endAsync();
-    await page.evaluate(() => (window as unknown as { client: any }).client.endAsync());
+    await page.evaluate(() => (globalThis as unknown as { client: any }).client.endAsync());
     expect(browser.pageErrors).toEqual([]);
   });
 });
@@ -432,7 +448,7 @@ describe('MQTT over WebSocket: reloading the config (SIGHUP)', () => {
 
   beforeAll(async () => {
     node = await startNode({
-      mqttWebsocket: { '/mqtt': mqttService({ auth: { ticket: { type: 'static', principals: { 's-1': { ticket: 'one', role: 'sensor' } } } } }) },
+      mqttWebsocket: { '/mqtt': ownPath(mqttService({ auth: { ticket: { type: 'static', principals: { 's-1': { ticket: 'one', role: 'sensor' } } } } })) },
     });
   });
   afterAll(async () => {
@@ -445,14 +461,16 @@ describe('MQTT over WebSocket: reloading the config (SIGHUP)', () => {
     expect(await login('s-2', 'two')).toBe(0x86);
     const next = structuredClone(node.node.config);
     const listener = next.router.listeners[0]!;
-    listener.mqttWebsocket!['/mqtt']!.auth!.ticket!.principals!['s-2'] = { ticket: 'two', role: 'sensor' };
-    listener.mqttWebsocket!['/mqtt']!.topicPrefix = 'mqtt.';
-    listener.mqttWebsocket!['/more'] = mqttService();
+    const own = listener.mqttWebsocket!['/mqtt']!.service!;
+    const ticket = own.auth!.ticket as { type: 'static'; principals: Record<string, { ticket: string; role: string }> };
+    ticket.principals['s-2'] = { ticket: 'two', role: 'sensor' };
+    own.topicPrefix = 'mqtt.';
+    listener.mqttWebsocket!['/more'] = ownPath(mqttService());
     const report = await node.node.reload(next);
-    expect(report.applied).toEqual(["transport 'test': mqtt_websocket['/mqtt'].auth.ticket.principals['s-2'] added"]);
+    expect(report.applied).toEqual(["transport 'test': mqtt_websocket['/mqtt'].service.auth.ticket.principals['s-2'] added"]);
     expect([...report.needsRestart].sort()).toEqual([
       "transport 'test': mqtt_websocket['/more'] added",
-      "transport 'test': mqtt_websocket['/mqtt'].topic_prefix changed",
+      "transport 'test': mqtt_websocket['/mqtt'].service.topic_prefix changed",
     ]);
     expect(await login('s-2', 'two')).toBe(0);
     expect(await login('s-1', 'one')).toBe(0);
@@ -470,7 +488,7 @@ describe("MQTT over WebSocket sharing another transport's MQTT service (`transpo
       router: {
         realms: [REALM],
         listeners: [
-          { id: 'web', kind: 'web', endpoint, websocket: {}, websocketAnyPath: false, static: {}, mqttWebsocketShared: { '/mqtt': 'sensors' } },
+          { id: 'web', kind: 'web', endpoint, websocket: {}, websocketAnyPath: false, static: {}, mqttWebsocket: { '/mqtt': { transport: 'sensors', allowedOrigins: ['*'] } } },
           // $SYS/ refreshed every second, for the test that reads it.
           { id: 'sensors', kind: 'mqtt', endpoint, websocket: {}, websocketAnyPath: false, static: {}, mqtt: mqttService({ sysInterval: 1 }) },
         ],

@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { rejectUpgrade } from '../http.js';
+import { originPattern } from '../websocket.js';
 import { ONE_READ } from '../incoming-budget.js';
 import type { MqttService } from './service.js';
 import { WebSocketBytes } from './websocket-bytes.js';
@@ -28,11 +29,21 @@ export class MqttWebSocketPath {
     handleProtocols: (protocols) => pickProtocol(protocols) ?? false,
   });
 
-  /** `service`: the MQTT service its clients join; undefined while the transport it shares has not started. */
-  constructor(private readonly service: () => MqttService | undefined, private readonly path: string) {}
+  /** undefined = any origin. */
+  private readonly origins: RegExp[] | undefined;
 
-  /** An HTTP upgrade request for this path: refused (400) or made an MQTT connection. */
+  /** `service`: the MQTT service its clients join; undefined while the transport it shares has not started. */
+  constructor(private readonly service: () => MqttService | undefined, private readonly path: string, allowedOrigins: string[]) {
+    this.origins = allowedOrigins.includes('*') ? undefined : allowedOrigins.map(originPattern);
+  }
+
+  /** An HTTP upgrade request for this path: refused (403, 400, 503) or made an MQTT connection. */
   handleUpgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
+    // Browsers always send Origin; other clients need not, and are not restricted by it (as on WAMP paths).
+    const origin = request.headers.origin;
+    if (this.origins && origin !== undefined && !this.origins.some((r) => r.test(origin))) {
+      return rejectUpgrade(socket, 403, `origin ${origin} is not allowed`);
+    }
     const header = request.headers['sec-websocket-protocol'];
     const offered = (header ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '');
     if (pickProtocol(offered) === undefined) {

@@ -15,7 +15,7 @@ describe('config: MQTT over WebSocket (a web path of type mqtt)', () => {
   it('a web transport path of type mqtt is an MQTT service at that URL path, with the MQTT defaults', () => {
     const listener = parseConfig(web({ mqtt: { type: 'mqtt', options: { realm: 'realm1', max_keepalive: 60 } } })).router.listeners[0]!;
     expect(Object.keys(listener.mqttWebsocket ?? {})).toEqual(['/mqtt']);
-    expect(listener.mqttWebsocket!['/mqtt']).toMatchObject({ ...MQTT_DEFAULTS, realm: 'realm1', maxKeepalive: 60, topicPrefix: '', payload: [{ prefix: '', type: 'native' }] });
+    expect(listener.mqttWebsocket!['/mqtt']).toMatchObject({ allowedOrigins: ['*'], service: { ...MQTT_DEFAULTS, realm: 'realm1', maxKeepalive: 60, topicPrefix: '', payload: [{ prefix: '', type: 'native' }] } });
     expect(listener.websocket).toEqual({});
     expect(listener.mqtt).toBeUndefined();
   });
@@ -27,7 +27,7 @@ describe('config: MQTT over WebSocket (a web path of type mqtt)', () => {
       web: { paths: { mqtt: { type: 'mqtt', options: { realm: 'realm1' }, auth: { ticket: { type: 'static', principals: { s1: { ticket: 'x', role: 'sensor' } } } } } } },
     })).router.listeners[0]!;
     expect(listener.mqtt?.realm).toBe('realm1');
-    expect(listener.mqttWebsocket!['/mqtt']!.auth?.ticket).toBeDefined();
+    expect(listener.mqttWebsocket!['/mqtt']!.service?.auth?.ticket).toBeDefined();
   });
 
   it('errors name the key path under paths.<name>, as for an mqtt transport', () => {
@@ -64,9 +64,8 @@ describe('config: MQTT over WebSocket (a web path of type mqtt)', () => {
       }],
     };
     const [web, , universal] = parseConfig(doc).router.listeners;
-    expect(web!.mqttWebsocketShared).toEqual({ '/mqtt': 'sensors' });
-    expect(web!.mqttWebsocket).toBeUndefined();
-    expect(universal!.mqttWebsocketShared).toEqual({ '/mqtt': 'u' });
+    expect(web!.mqttWebsocket).toEqual({ '/mqtt': { transport: 'sensors', allowedOrigins: ['*'] } });
+    expect(universal!.mqttWebsocket).toEqual({ '/mqtt': { transport: 'u', allowedOrigins: ['*'] } });
   });
 
   it('`transport` must name a transport with MQTT, and leaves options and auth to it', () => {
@@ -79,5 +78,13 @@ describe('config: MQTT over WebSocket (a web path of type mqtt)', () => {
     expect(errorsOf(web({ mqtt: { type: 'mqtt', transport: 'nowhere' } }))).toEqual({
       [`${P}.transport`]: "there is no transport 'nowhere': name an mqtt transport or a universal transport with an mqtt item (there is none)",
     });
+  });
+
+  it('allowed_origins: a non-empty list of origins (default any), on either kind of path', () => {
+    const origins = ['https://app.example', 'http://*.lan'];
+    const listener = parseConfig(web({ mqtt: { type: 'mqtt', options: { realm: 'realm1' }, allowed_origins: origins } })).router.listeners[0]!;
+    expect(listener.mqttWebsocket!['/mqtt']!.allowedOrigins).toEqual(origins);
+    expect(Object.keys(errorsOf(web({ mqtt: { type: 'mqtt', options: { realm: 'realm1' }, allowed_origins: [] } })))).toEqual([`${P}.allowed_origins`]);
+    expect(Object.keys(errorsOf(web({ mqtt: { type: 'mqtt', options: { realm: 'realm1' }, allowed_origins: ['ok', 7] } })))).toEqual([`${P}.allowed_origins[1]`]);
   });
 });
