@@ -59,6 +59,17 @@ function messages(client: MqttClient): Got {
   return got;
 }
 
+/** Resumes the MQTT 3.1.1 session of `clientId`, collecting messages from before CONNACK: those waiting in it come right behind it. */
+async function resume(url: string, clientId: string): Promise<{ client: MqttClient; connack: IConnackPacket; got: Got }> {
+  const client = mqtt.connect(url, { protocolVersion: 4, clientId, clean: false, reconnectPeriod: 0 });
+  const got = messages(client);
+  const connack = await new Promise<IConnackPacket>((resolve, reject) => {
+    client.once('connect', resolve);
+    client.once('error', reject);
+  });
+  return { client, connack, got };
+}
+
 function autobahnSession(url: string): Promise<any> {
   return new Promise((resolve, reject) => {
     const c = new autobahn.Connection({ url, realm: 'realm1', max_retries: 0 });
@@ -189,13 +200,7 @@ describe('MQTT over WebSocket: MQTT.js, mosquitto and Autobahn|JS on one realm',
     const tcp = await connectMqtt(node.port, { protocolVersion: 4 });
     await tcp.publishAsync('away/news', 'while you were out', { qos: 1 });
     await tcp.endAsync();
-    // The waiting message may come right behind CONNACK: listen before connecting.
-    const back = mqtt.connect(wsUrl, { protocolVersion: 4, clientId: 'web-persistent', clean: false, reconnectPeriod: 0 });
-    const got = messages(back);
-    const connack = await new Promise<IConnackPacket>((resolve, reject) => {
-      back.once('connect', resolve);
-      back.once('error', reject);
-    });
+    const { client: back, connack, got } = await resume(wsUrl, 'web-persistent');
     expect(connack.sessionPresent).toBe(true);
     await until(() => got.length === 1);
     expect(got).toEqual([{ topic: 'away/news', payload: 'while you were out', qos: 1, retain: false }]);
@@ -508,12 +513,7 @@ describe("MQTT over WebSocket sharing another transport's MQTT service (`transpo
     const publisher = await connectMqtt(tcpPort, { protocolVersion: 5 });
     await publisher.publishAsync('roam/news', 'kept for roamer', { qos: 1 });
     await publisher.endAsync();
-    const web = mqtt.connect(`ws://127.0.0.1:${webPort}/mqtt`, { protocolVersion: 4, clientId: 'roamer', clean: false, reconnectPeriod: 0 });
-    const got = messages(web);
-    const connack = await new Promise<IConnackPacket>((resolve, reject) => {
-      web.once('connect', resolve);
-      web.once('error', reject);
-    });
+    const { client: web, connack, got } = await resume(`ws://127.0.0.1:${webPort}/mqtt`, 'roamer');
     expect(connack.sessionPresent).toBe(true);
     await until(() => got.length === 1);
     expect(got).toEqual([{ topic: 'roam/news', payload: 'kept for roamer', qos: 1, retain: false }]);
