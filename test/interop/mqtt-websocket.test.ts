@@ -12,9 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import * as mqttPacket from 'mqtt-packet';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { IConnackPacket } from 'mqtt-packet';
 import { startTestNode, service, type TestNode } from '../helpers/node.js';
-import { allowAll, tick } from '../helpers/core.js';
+import { allowAll } from '../helpers/core.js';
 import { until } from '../helpers/until.js';
 import { connectMqtt, connectMqttUrl } from '../helpers/mqtt-client.js';
 import { closeAll, websocketFrameHeader, websocketHalfFrame, websocketUpgrade } from '../helpers/flood.js';
@@ -60,10 +59,10 @@ function messages(client: MqttClient): Got {
 }
 
 /** Resumes the MQTT 3.1.1 session of `clientId`, collecting messages from before CONNACK: those waiting in it come right behind it. */
-async function resume(url: string, clientId: string): Promise<{ client: MqttClient; connack: IConnackPacket; got: Got }> {
+async function resume(url: string, clientId: string): Promise<{ client: MqttClient; connack: mqttPacket.IConnackPacket; got: Got }> {
   const client = mqtt.connect(url, { protocolVersion: 4, clientId, clean: false, reconnectPeriod: 0 });
   const got = messages(client);
-  const connack = await new Promise<IConnackPacket>((resolve, reject) => {
+  const connack = await new Promise<mqttPacket.IConnackPacket>((resolve, reject) => {
     client.once('connect', resolve);
     client.once('error', reject);
   });
@@ -285,7 +284,6 @@ describe('MQTT over WebSocket: MQTT.js, mosquitto and Autobahn|JS on one realm',
     await until(() => got.length === 1);
     expect(got[0]).toMatchObject({ topic: 'mosquitto/hello', payload: 'hi from mosquitto', qos: 1 });
     await web.endAsync();
-    await tick(0);
   });
 });
 
