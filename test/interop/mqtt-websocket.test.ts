@@ -20,6 +20,7 @@ import { closeAll, websocketFrameHeader, websocketHalfFrame, websocketUpgrade } 
 import type { ListenerConfig, MqttServiceConfig, MqttWebSocketPathConfig, RealmConfig } from '../../src/config/types.js';
 import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
 import { openBrowser, type Browser } from '../helpers/chromium.js';
+import { ClientSession } from '../../src/client/client-session.js';
 import { startNode as startJunction, type JunctionNode } from '../../src/node.js';
 
 const require = createRequire(import.meta.url);
@@ -297,6 +298,7 @@ describe('MQTT over WebSocket: the MQTT service\'s limits and the listener\'s', 
         '/mqtt': ownPath(mqttService({ maxMessageSize: 1024, maxKeepalive: 30 })),
         // No CONNECT deadline: only the size limit can end a slow first message here.
         '/patient': ownPath(mqttService({ openHandshakeTimeout: 0, maxUnauthenticatedBytes: 4096 })),
+        '/small-queue': ownPath(mqttService({ maxSendQueue: 256 * 1024, sendQueuePolicy: 'disconnect' })),
       },
     });
   });
@@ -319,6 +321,30 @@ describe('MQTT over WebSocket: the MQTT service\'s limits and the listener\'s', 
     // A binary frame announcing 100,000 bytes, 1,000 of them sent: ws waits for the rest.
     await websocketHalfFrame(socket, 100_000, 1000, 0x82);
     await until(() => socket.destroyed);
+  });
+
+  it('max_send_queue: a WebSocket client that stops reading is disconnected at the limit (send_queue_policy disconnect), announced by junction.session.on_slow_consumer', async () => {
+    const observer = await ClientSession.connect(node.node.router, { realm: 'realm1', name: 'observer' });
+    const slowEvents: unknown[][] = [];
+    await observer.subscribe('junction.session.on_slow_consumer', (args) => slowEvents.push(args));
+    const raw = await rawMqttSocket(`ws://127.0.0.1:${node.port}/small-queue`);
+    raw.ws.send(raw.bytes({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0, clientId: 'slow-reader' }));
+    raw.ws.send(raw.bytes({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'flood/#', qos: 0 }] }));
+    await until(() => raw.packets.length === 2);
+    // It stops reading: the kernel's buffers fill, then the router's send queue.
+    (raw.ws as unknown as { _socket: Socket })._socket.pause();
+    const { client: publisher } = await connectMqttUrl(`ws://127.0.0.1:${node.port}/small-queue`, { protocolVersion: 4 });
+    // Small messages: what one turn writes (one read's worth) stays under the limit; only a backlog passes it.
+    const payload = Buffer.alloc(4 * 1024, 0x71);
+    for (let i = 0; i < 16_000 && slowEvents.length === 0; i += 50) {
+      for (let j = 0; j < 50; j++) publisher.publish('flood/data', payload, { qos: 0 });
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await until(() => slowEvents.length > 0);
+    expect(slowEvents[0]![1]).toMatchObject({ policy: 'disconnect', send_queue_limit: 256 * 1024, disconnected: true });
+    await publisher.endAsync();
+    await observer.close();
+    raw.ws.terminate();
   });
 
   it("max_connections of the listener counts MQTT clients over WebSocket: past it the upgrade gets 503", async () => {
