@@ -33,9 +33,14 @@ export interface MqttParseContext {
   /** Roles named; the caller checks each exists. */
   roleRefs: Array<{ role: string; path: string }>;
   auth(value: unknown, path: string): AuthConfig;
+  /** Services without `auth` or a fixed `role`: their clients join as 'anonymous' (load.ts warns). */
+  openServices: string[];
 }
 
-/** `t` holds `options` and `auth` (the transport itself, or a universal transport's `mqtt` item). */
+/**
+ * `t` holds `options` and `auth`: an `mqtt` transport, a universal transport's `mqtt` item, or an
+ * `mqtt` path of a web transport (MQTT over WebSocket): one shape, checked by this one function.
+ */
 export function parseMqttService(c: Checker, t: Obj, path: string, ctx: MqttParseContext): MqttServiceConfig {
   const op = join(path, 'options');
   const o = c.object(t['options'], op, [
@@ -91,6 +96,7 @@ export function parseMqttService(c: Checker, t: Obj, path: string, ctx: MqttPars
     }
     service.auth = auth;
   }
+  if (!service.auth && !service.role) ctx.openServices.push(path);
   return service;
 }
 

@@ -5,6 +5,7 @@
 // (mqtt-session.ts); a connection only carries them.
 
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import * as mqttPacket from 'mqtt-packet';
 import type { Packet } from 'mqtt-packet';
 import { log } from '../../log.js';
@@ -28,6 +29,9 @@ export interface ConnectionOwner {
   malformed?(connection: MqttConnection, why: string): void;
 }
 
+/** What a connection reads and writes: a TCP or TLS socket, or a WebSocket's bytes (websocket-bytes.ts). */
+export type ByteStream = Duplex & Pick<Socket, 'remoteAddress' | 'remoteFamily' | 'remotePort'> & { setNoDelay(noDelay: boolean): unknown };
+
 /** What mqtt-packet's parser knows of the packet it is reading: its announced length (-1 until known). */
 type ParserState = { packet: { length: number } };
 
@@ -50,7 +54,7 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder {
   heldBytes = 0;
 
   constructor(
-    readonly socket: Socket,
+    readonly socket: ByteStream,
     private owner: ConnectionOwner,
     private readonly maxPacketSize: number,
     connectTimeoutMs: number,
