@@ -37,7 +37,9 @@ export class JunctionNode {
     const incoming = IncomingBudget.for(config.router.listeners, config.router.maxIncomingBytes);
     // One total for all listeners' send queues: max_send_queue_total is the router's.
     const sendQueues = new SendQueueTotal(config.router.maxSendQueueTotal);
-    this.listeners = config.router.listeners.map((l) => new Listener(l, this.router, incoming, sendQueues));
+    // An MQTT over WebSocket path may share another listener's MQTT service (its `transport`).
+    const mqttServiceOf = (id: string) => this.listeners.find((l) => l.config.id === id)?.mqtt;
+    this.listeners = config.router.listeners.map((l) => new Listener(l, this.router, incoming, sendQueues, mqttServiceOf));
     const setups = new Map<string, SetupReveal>();
     for (const l of config.router.listeners) {
       for (const p of Object.values(l.static)) {

@@ -7,8 +7,8 @@
 // - realms: `roles` (cached decisions go; sessions whose role is gone are ended),
 //   `options.uri_check`, `options.max_pending_calls` and `store.call-queue` (from the next message
 //   or queued call on);
-// - transports: the `auth` of every WebSocket/RawSocket service and of MQTT, and MQTT's
-//   max_offline_messages, max_inflight, session_expiry, max_keepalive, max_message_size (read for each new
+// - transports: the `auth` of every WebSocket/RawSocket service and of MQTT (on TCP and on
+//   WebSocket paths), and MQTT's max_offline_messages, max_inflight, session_expiry, max_keepalive, max_message_size (read for each new
 //   connection or session; the connected ones keep theirs); TLS key, certificate and CA (for new
 //   connections; adding or removing TLS or a CA needs a restart);
 // - serial bridges: ports added, removed or changed are let go/watched without touching the
@@ -136,6 +136,13 @@ function reloadTransports(node: JunctionNode, next: JunctionConfig, report: Relo
     }
     if (mqtt && after.mqtt) {
       for (const key of MQTT_LIVE_KEYS) live.push({ path: at(`mqtt.${fileKey(key)}`), apply: () => adopt(mqtt, after.mqtt!, key) });
+    }
+    // MQTT over WebSocket paths with a service of their own: the same keys as an MQTT transport's;
+    // a path added or removed, or sharing another service, needs a restart.
+    for (const [path, { service }] of Object.entries(before.mqttWebsocket ?? {})) {
+      const now = after.mqttWebsocket?.[path]?.service;
+      if (!service || !now) continue;
+      for (const key of MQTT_LIVE_KEYS) live.push({ path: `${fileKey('mqttWebsocket')}${quoted(path)}.service.${fileKey(key)}`, apply: () => adopt(service, now, key) });
     }
     const tls = after.endpoint.tls;
     const listener = node.listeners.find((l) => l.config === before);

@@ -16,6 +16,8 @@ export class LoadContext {
   readonly realmRefs: Array<{ realm: string; path: string }> = [];
   /** Dashboard paths naming a WebSocket path of their listener, checked once the listener is read. */
   readonly dashboardRefs: Array<{ listener: ListenerConfig; websocket: string; path: string }> = [];
+  /** MQTT over WebSocket paths naming the transport whose MQTT service they share, checked once all transports are read. */
+  readonly mqttServiceRefs: Array<{ transport: string; path: string }> = [];
   /** WAMP and MQTT services without an `auth` block: their clients join as role 'anonymous'. */
   readonly openServices: string[] = [];
 

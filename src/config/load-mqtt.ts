@@ -33,9 +33,14 @@ export interface MqttParseContext {
   /** Roles named; the caller checks each exists. */
   roleRefs: Array<{ role: string; path: string }>;
   auth(value: unknown, path: string): AuthConfig;
+  /** Services without `auth` or a fixed `role`: their clients join as 'anonymous' (load.ts warns). */
+  openServices: string[];
 }
 
-/** `t` holds `options` and `auth` (the transport itself, or a universal transport's `mqtt` item). */
+/**
+ * `t` holds `options` and `auth`: an `mqtt` transport, a universal transport's `mqtt` item, or an
+ * `mqtt` path of a web transport (MQTT over WebSocket): one shape, checked by this one function.
+ */
 export function parseMqttService(c: Checker, t: Obj, path: string, ctx: MqttParseContext): MqttServiceConfig {
   const op = join(path, 'options');
   const o = c.object(t['options'], op, [
@@ -91,6 +96,7 @@ export function parseMqttService(c: Checker, t: Obj, path: string, ctx: MqttPars
     }
     service.auth = auth;
   }
+  if (!service.auth && !service.role) ctx.openServices.push(path);
   return service;
 }
 
@@ -115,11 +121,11 @@ export function payloadMapping(c: Checker, value: unknown, path: string): MqttSe
   return rules;
 }
 
-/** A topic without wildcards, as MQTT clients publish to it. */
+/** A topic name, as MQTT clients publish to it: any but one with a wildcard or U+0000 (src/mqtt/mapping.ts maps it). */
 function plainTopic(c: Checker, value: unknown, path: string): string {
   const topic = c.string(value, path) ?? '';
-  if (topic !== '' && (/[+#]/.test(topic) || topic.split('/').some((l) => l === '' || /[.\s]/.test(l)))) {
-    c.error(path, `must be an MQTT topic without wildcards, empty levels, dots or spaces, got ${describe(topic)}`);
+  if (topic !== '' && /[+#\u0000]/.test(topic)) {
+    c.error(path, `must be an MQTT topic name (no wildcards), got ${describe(topic)}`);
   }
   return topic;
 }

@@ -2,7 +2,7 @@
 // with its endpoint (load-endpoint.ts) and what it serves (load-wamp-service.ts, load-web.ts,
 // load-mqtt.ts); then across listeners, that no two share an id, a port or a Unix socket.
 
-import type { EndpointConfig, ListenerConfig, MqttServiceConfig } from './types.js';
+import type { EndpointConfig, ListenerConfig } from './types.js';
 import { NOT_YET, describe, join, type Obj } from './check-values.js';
 import type { LoadContext } from './load-context.js';
 import { endpointsClash, parseEndpoint } from './load-endpoint.js';
@@ -67,7 +67,7 @@ function parseTransport(ctx: LoadContext, value: unknown, path: string, index: n
     case 'mqtt': {
       const t = c.object(value, path, ['id', 'type', 'endpoint', 'options', 'auth', 'debug'])!;
       c.boolean(t['debug'], join(path, 'debug'), false);
-      return { ...base, kind, endpoint: parseEndpoint(c, t['endpoint'], join(path, 'endpoint'), ctx), mqtt: mqtt(ctx, t, path) };
+      return { ...base, kind, endpoint: parseEndpoint(c, t['endpoint'], join(path, 'endpoint'), ctx), mqtt: parseMqttService(c, t, path, ctx) };
     }
     default: {
       const typePath = join(path, 'type');
@@ -123,20 +123,14 @@ function universal(ctx: LoadContext, value: Obj, path: string, base: Pick<Listen
     if (m) {
       if (m['type'] !== undefined) c.oneOf(m['type'], join(p, 'type'), ['mqtt'] as const);
       c.boolean(m['debug'], join(p, 'debug'), false);
-      listener.mqtt = mqtt(ctx, m, p);
+      listener.mqtt = parseMqttService(c, m, p, ctx);
     }
   }
-  if (!listener.rawsocket && !listener.mqtt && Object.keys(listener.websocket).length === 0 && Object.keys(listener.static).length === 0) {
+  const served = [listener.websocket, listener.static, listener.mqttWebsocket ?? {}].some((paths) => Object.keys(paths).length > 0);
+  if (!listener.rawsocket && !listener.mqtt && !served) {
     c.error(path, 'a universal transport needs at least one of rawsocket, websocket, web or mqtt');
   }
   return listener;
-}
-
-/** An MQTT service (load-mqtt.ts); without `auth` or a fixed `role` its clients join as 'anonymous'. */
-function mqtt(ctx: LoadContext, t: Obj, path: string): MqttServiceConfig {
-  const service = parseMqttService(ctx.c, t, path, ctx);
-  if (!service.auth && !service.role) ctx.openServices.push(path);
-  return service;
 }
 
 function checkListenersDistinct(ctx: LoadContext, entries: Array<{ i: number; listener: ListenerConfig }>, path: string): void {

@@ -106,13 +106,16 @@ function transportOptions(c: Checker, value: unknown, path: string, kind: 'webso
   limits(c, value as Obj, path, out);
   if (kind === 'websocket') {
     out.autoPingSize = c.integer(o['auto_ping_size'], join(path, 'auto_ping_size'), d.autoPingSize, 0, 125)!;
-    if (o['allowed_origins'] !== undefined) {
-      const op = join(path, 'allowed_origins');
-      const list = c.array(o['allowed_origins'], op, { nonEmpty: true }) ?? [];
-      out.allowedOrigins = list.map((x, i) => c.string(x, join(op, i))).filter((x): x is string => x !== undefined);
-    }
+    out.allowedOrigins = allowedOrigins(c, o['allowed_origins'], join(path, 'allowed_origins'));
   }
   return out;
+}
+
+/** `allowed_origins` of a WebSocket service (WAMP, or MQTT over WebSocket): a non-empty list, default any ('*'). */
+export function allowedOrigins(c: Checker, value: unknown, path: string): string[] {
+  if (value === undefined) return [...DEFAULT_TRANSPORT_OPTIONS.allowedOrigins];
+  const list = c.array(value, path, { nonEmpty: true }) ?? [];
+  return list.map((x, i) => c.string(x, join(path, i))).filter((x): x is string => x !== undefined);
 }
 
 /** Junction's limits in a transport's `options`: send queue and its policy, message rate. */

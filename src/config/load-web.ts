@@ -1,11 +1,13 @@
 // A web transport's `paths` (also a universal transport's `web.paths`): what each URL path serves,
-// static files from a directory, a WebSocket service, or Junction's status dashboard.
+// static files from a directory, a WebSocket service, MQTT over WebSocket, or Junction's status
+// dashboard.
 
 import { statSync } from 'node:fs';
-import type { DashboardPathConfig, ListenerConfig, RealmConfig, StaticPathConfig } from './types.js';
+import type { DashboardPathConfig, ListenerConfig, MqttWebSocketPathConfig, RealmConfig, StaticPathConfig } from './types.js';
 import { NOT_YET, describe, describeFileError, join, type Checker } from './check-values.js';
 import type { LoadContext } from './load-context.js';
-import { parseWampService } from './load-wamp-service.js';
+import { allowedOrigins, parseWampService } from './load-wamp-service.js';
+import { parseMqttService } from './load-mqtt.js';
 import { DASHBOARD_DIR } from './dashboard-dir.js';
 
 /** Crossbar's rule for keys of `paths` and of a universal transport's `websocket` map. */
@@ -32,7 +34,7 @@ export function parseWebPaths(ctx: LoadContext, value: unknown, path: string, li
     const p = join(path, key);
     if (!webPathKey(c, key, p)) continue;
     const url = normalizeWebPath(key);
-    if (listener.websocket[url] || listener.static[url]) {
+    if (listener.websocket[url] || listener.static[url] || listener.mqttWebsocket?.[url]) {
       c.error(p, `path ${url} is already served by this transport`);
       continue;
     }
@@ -73,14 +75,34 @@ export function parseWebPaths(ctx: LoadContext, value: unknown, path: string, li
       })!;
       c.string(s['id'], join(p, 'id'), { required: false });
       listener.websocket[url] = parseWampService(ctx, s, p, 'websocket');
+    } else if (type === 'mqtt') {
+      // Junction's own: MQTT over WebSocket (subprotocol `mqtt`): an MQTT service with the options
+      // and auth of an `mqtt` transport, or the one of the transport `transport` names.
+      const s = c.object(entry, p, ['id', 'type', 'transport', 'options', 'auth', 'allowed_origins', 'debug'])!;
+      c.string(s['id'], join(p, 'id'), { required: false });
+      c.boolean(s['debug'], join(p, 'debug'), false);
+      const mqtt: MqttWebSocketPathConfig = { allowedOrigins: allowedOrigins(c, s['allowed_origins'], join(p, 'allowed_origins')) };
+      if (s['transport'] === undefined) {
+        mqtt.service = parseMqttService(c, s, p, ctx);
+      } else {
+        const transport = c.string(s['transport'], join(p, 'transport'));
+        for (const key of ['options', 'auth']) {
+          if (s[key] !== undefined) c.error(join(p, key), `comes from the transport this path shares (transport: ${describe(transport)}): remove it, or remove transport to give the path an MQTT service of its own`);
+        }
+        if (transport !== undefined) {
+          mqtt.transport = transport;
+          ctx.mqttServiceRefs.push({ transport, path: join(p, 'transport') });
+        }
+      }
+      (listener.mqttWebsocket ??= {})[url] = mqtt;
     } else if (type === 'nodeinfo') {
       // In the config `crossbar init` writes; harmless to leave out.
       c.object(entry, p, ['id', 'type']);
       c.error(join(p, 'type'), `Crossbar's node info page is not served by Junction; remove the path '${url}'`);
     } else if (type === undefined) {
-      c.error(join(p, 'type'), 'is required (one of "static", "websocket", "dashboard")');
+      c.error(join(p, 'type'), 'is required (one of "static", "websocket", "mqtt", "dashboard")');
     } else {
-      c.error(join(p, 'type'), `web service type ${describe(type)} is not supported by Junction (supported: "static", "websocket", "dashboard")`);
+      c.error(join(p, 'type'), `web service type ${describe(type)} is not supported by Junction (supported: "static", "websocket", "mqtt", "dashboard")`);
     }
   }
 }
@@ -93,6 +115,18 @@ export function resolveDashboards(ctx: LoadContext, realms: RealmConfig[], liste
   for (const ref of ctx.dashboardRefs) {
     if (!ref.listener.websocket[ref.websocket]) {
       ctx.c.error(ref.path, `this transport serves no WebSocket at ${ref.websocket} (it has: ${Object.keys(ref.listener.websocket).join(', ') || 'none'})`);
+    }
+  }
+}
+
+/** MQTT over WebSocket paths sharing a transport's MQTT service: that transport must have one. */
+export function resolveSharedMqtt(ctx: LoadContext, listeners: ListenerConfig[]): void {
+  for (const ref of ctx.mqttServiceRefs) {
+    const target = listeners.find((l) => l.id === ref.transport);
+    const withMqtt = listeners.filter((l) => l.mqtt).map((l) => `'${l.id}'`);
+    if (!target?.mqtt) {
+      const what = target ? `transport '${ref.transport}' serves no MQTT` : `there is no transport '${ref.transport}'`;
+      ctx.c.error(ref.path, `${what}: name an mqtt transport or a universal transport with an mqtt item (${withMqtt.length > 0 ? `here: ${withMqtt.join(', ')}` : 'there is none'})`);
     }
   }
 }

@@ -32,7 +32,7 @@ import type { JunctionConfig, ListenerConfig, RealmConfig } from './types.js';
 import { ConfigError, describe, describeFileError } from './check-values.js';
 import { LoadContext } from './load-context.js';
 import { parseWorkers } from './load-router.js';
-import { resolveDashboards } from './load-web.js';
+import { resolveDashboards, resolveSharedMqtt } from './load-web.js';
 import { parseSerial } from './load-serial.js';
 import { parseBridges } from './load-bridges.js';
 import { parseSchedules, parseTelemetry } from './load-board.js';
@@ -81,6 +81,7 @@ export function parseConfig(raw: unknown, source?: string, baseDir: string = pro
     }
     ({ realms, listeners, maxIncomingBytes, maxSendQueueTotal } = parseWorkers(ctx, raw['workers']));
     resolveDashboards(ctx, realms, listeners);
+    resolveSharedMqtt(ctx, listeners);
     if (raw['serial'] !== undefined) serial = parseSerial(c, raw['serial'], 'serial', ctx);
     if (raw['bridges'] !== undefined) bridges = parseBridges(c, raw['bridges'], 'bridges', { realms, file: (p) => ctx.file(p) });
     if (raw['telemetry'] !== undefined) telemetry = parseTelemetry(c, raw['telemetry'], 'telemetry', { realms });

@@ -246,12 +246,22 @@ export interface DashboardPathConfig {
   setup?: string;
 }
 
+/** A web path of `type: mqtt`: MQTT over WebSocket, with an MQTT service of its own or another transport's. */
+export interface MqttWebSocketPathConfig {
+  /** The path's own MQTT service (`options`, `auth`: an `mqtt` transport's); absent when it shares `transport`'s. */
+  service?: MqttServiceConfig;
+  /** The id of the transport whose MQTT service it serves (`transport`): its clients, sessions and `$SYS/` figures. */
+  transport?: string;
+  /** Origins of the web pages that may connect (`allowed_origins`, as a WAMP WebSocket's: `*` any run of characters). */
+  allowedOrigins: string[];
+}
+
 /**
  * One listening socket. Crossbar's four WAMP transport types all become one of these:
  * - `websocket`: `websocket` = { '/': service } with `websocketAnyPath` = true
  * - `rawsocket`: only `rawsocket`
- * - `web`: `websocket` and `static` from `paths`
- * - `universal`: any of the three
+ * - `web`: `websocket`, `static` and `mqttWebsocket` from `paths`
+ * - `universal`: any of the three, and `mqtt`
  * Paths are normalised to start with '/', e.g. 'ws' → '/ws'; Crossbar's root path '/' stays '/'.
  */
 export interface ListenerConfig {
@@ -264,6 +274,8 @@ export interface ListenerConfig {
   websocket: Record<string, WampServiceConfig>;
   /** MQTT clients: an `mqtt` transport, or a universal transport's `mqtt` item (first byte 0x10). */
   mqtt?: MqttServiceConfig;
+  /** MQTT over WebSocket by URL path: web paths of `type: mqtt` (subprotocol `mqtt`). */
+  mqttWebsocket?: Record<string, MqttWebSocketPathConfig>;
   /** A plain `websocket` transport answers WebSocket upgrades on any path. */
   websocketAnyPath: boolean;
   static: Record<string, StaticPathConfig | DashboardPathConfig>;

@@ -42,6 +42,8 @@ export class HttpSite {
         const ws = Object.keys(this.config.websocket);
         const lines = ['Junction WAMP router.', `WebSocket: ${this.config.websocketAnyPath ? 'any path' : ws.join(', ') || '(none)'}`];
         if (this.config.rawsocket) lines.push('RawSocket on this port.');
+        const mqttPaths = Object.keys(this.config.mqttWebsocket ?? {});
+        if (mqttPaths.length > 0) lines.push(`MQTT over WebSocket (subprotocol mqtt): ${mqttPaths.join(', ')}`);
         return plain(res, 200, lines.join('\n') + '\n');
       }
     }
@@ -69,8 +71,8 @@ function plain(res: ServerResponse, status: number, body: string): void {
 }
 
 /** Refuses an upgrade request on its raw socket (no ServerResponse exists for upgrades). */
-export function rejectUpgrade(socket: Socket, status: 400 | 403 | 404, message: string): void {
-  const reason = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found' }[status];
+export function rejectUpgrade(socket: Socket, status: 400 | 403 | 404 | 503, message: string): void {
+  const reason = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status];
   const body = `${message}\n`;
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
   // A client that does not close its end in turn is not kept around.

@@ -11,7 +11,7 @@ import { log } from '../log.js';
 /** At most one warning line per this many ms (a flood drops many connections). */
 const LOG_INTERVAL_MS = 10_000;
 /** What one read off a socket may add beyond a message (Node reads at most 64 KiB at a time). */
-const ONE_READ = 128 * 1024;
+export const ONE_READ = 128 * 1024;
 
 /** A connection as the budget sees it. */
 export interface IncomingHolder {
@@ -43,7 +43,7 @@ export class IncomingBudget {
     for (const l of listeners) {
       const services = [...Object.values(l.websocket), ...(l.rawsocket ? [l.rawsocket] : [])];
       for (const s of services) largest = Math.max(largest, s.options.maxMessageSize);
-      if (l.mqtt) largest = Math.max(largest, l.mqtt.maxMessageSize);
+      for (const m of [l.mqtt, ...Object.values(l.mqttWebsocket ?? {}).map((p) => p.service)]) if (m) largest = Math.max(largest, m.maxMessageSize);
     }
     return new IncomingBudget(Math.max(configured, largest + ONE_READ));
   }

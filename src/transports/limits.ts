@@ -4,7 +4,7 @@
 // message-rate budget for what a peer sends (a token bucket: past it the transport stops reading
 // the socket, so the peer slows itself down and nothing is lost).
 
-import type { Socket } from 'node:net';
+import type { Writable } from 'node:stream';
 import type { WampTransportOptions, SendQueuePolicy } from '../config/types.js';
 import type { SendQueueStats, SessionHandle, TransportInfo } from '../core-boundary.js';
 import { log } from '../log.js';
@@ -64,7 +64,7 @@ export class SendQueueGuard {
   }
 
   /** Keeps this connection's share of the total current as `socket` drains, and gives it back on close. */
-  watch(socket: Socket): void {
+  watch(socket: Writable): void {
     socket.on('drain', () => this.record(socket.writableLength));
     // `on`, not `once`: 'close' comes once, and `once` wraps the listener (~100 bytes per connection).
     socket.on('close', () => {

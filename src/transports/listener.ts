@@ -1,6 +1,6 @@
 // One listening socket serving what its config asks for: RawSocket (first byte 0x7F), MQTT (first
-// byte 0x10, CONNECT), WebSocket upgrades on configured paths, static files, and a small answer for
-// any other HTTP request.
+// byte 0x10, CONNECT), WebSocket upgrades on configured paths (WAMP, or MQTT over WebSocket),
+// static files, and a small answer for any other HTTP request.
 
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
@@ -13,6 +13,7 @@ import type { SessionFactory } from '../core-boundary.js';
 import { RawSocketTransport, RAWSOCKET_MAGIC, ERR_MAX_CONNECTIONS } from './rawsocket.js';
 import { WebSocketService } from './websocket.js';
 import type { MqttService } from './mqtt-listener/service.js';
+import type { MqttWebSocketPath } from './mqtt-listener/websocket-path.js';
 import { HttpSite, rejectUpgrade, urlPath } from './http.js';
 import { removeStaleSocket } from './unix-socket.js';
 import { log } from '../log.js';
@@ -38,6 +39,10 @@ export class Listener {
   private readonly websockets = new Map<string, WebSocketService>();
   /** MQTT clients' sessions, when the listener serves MQTT (loaded at start: only then is the MQTT code in memory). */
   mqtt: MqttService | undefined;
+  /** MQTT over WebSocket by URL path (made at start, as `mqtt`). */
+  private readonly mqttPaths = new Map<string, MqttWebSocketPath>();
+  /** The MQTT services of this listener's own `mqtt` paths (those sharing another transport's are that one's). */
+  private readonly mqttPathServices: MqttService[] = [];
   private readonly sockets = new Set<Socket>();
   /** Connections refused for `max_connections`, until they are answered and closed. */
   private readonly refusing = new Set<Socket>();
@@ -65,16 +70,20 @@ export class Listener {
     private readonly factory: SessionFactory,
     private readonly incoming = IncomingBudget.for([config]),
     private readonly sendQueues = new SendQueueTotal(),
+    /** The MQTT service of the transport with this id, once it started (for `mqtt` paths sharing it). */
+    private readonly mqttServiceOf: (transportId: string) => MqttService | undefined = () => undefined,
   ) {
     for (const [path, service] of Object.entries(config.websocket)) this.websockets.set(path, new WebSocketService(service, factory, incoming, sendQueues));
     this.site = new HttpSite(config);
     const timeouts = (services: WampServiceConfig[]) => services.map((s) => s.options.openHandshakeTimeout);
-    const websocketTimeouts = timeouts(Object.values(config.websocket));
+    const mqttPaths = Object.values(config.mqttWebsocket ?? {});
+    const mqttTimeouts = mqttPaths.flatMap((p) => (p.service ? [p.service.openHandshakeTimeout] : []));
+    const websocketTimeouts = [...timeouts(Object.values(config.websocket)), ...mqttTimeouts];
     this.httpHandshakeTimeout = websocketTimeouts.length > 0 ? Math.max(...websocketTimeouts) : DEFAULT_TRANSPORT_OPTIONS.openHandshakeTimeout;
     this.firstByteTimeout = Math.min(this.httpHandshakeTimeout, ...timeouts(config.rawsocket ? [config.rawsocket] : []),
       ...(config.mqtt ? [config.mqtt.openHandshakeTimeout || DEFAULT_TRANSPORT_OPTIONS.openHandshakeTimeout] : []));
     // HTTP unless the port is RawSocket and/or MQTT only (then any other first byte ends the connection).
-    if (this.websockets.size > 0 || Object.keys(config.static).length > 0 || (!config.rawsocket && !config.mqtt)) {
+    if (this.websockets.size > 0 || mqttPaths.length > 0 || Object.keys(config.static).length > 0 || (!config.rawsocket && !config.mqtt)) {
       this.http = createHttpServer((req, res) => {
         this.handshakeSeen(req.socket);
         // Keep-alive: the next request's headers on this connection get the same time limit (Node's
@@ -124,7 +133,10 @@ export class Listener {
       new RawSocketTransport(socket, rawsocket, this.factory, this.incoming, this.sendQueues); // it times its own handshake
       return;
     }
-    if (mqtt && !this.http && !rawsocket) return mqtt.accept(socket); // it times its own CONNECT
+    if (mqtt && !this.http && !rawsocket) {
+      mqtt.accept(socket); // it times its own CONNECT
+      return;
+    }
     if (!rawsocket && !mqtt) {
       this.awaitHandshake(socket, this.httpHandshakeTimeout);
       this.http!.emit('connection', socket);
@@ -213,6 +225,8 @@ export class Listener {
   private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     let path = urlPath(req.url);
     if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1); // '/ws/' is '/ws'
+    const mqtt = this.mqttPaths.get(path);
+    if (mqtt) return mqtt.handleUpgrade(req, socket, head);
     const service = this.websockets.get(path) ?? (this.config.websocketAnyPath ? this.websockets.values().next().value : undefined);
     if (!service) return rejectUpgrade(socket, 404, `no WebSocket service at ${path}`);
     service.handleUpgrade(req, socket, head);
@@ -225,6 +239,23 @@ export class Listener {
       // Before the first connection can arrive.
       const { MqttService } = await import('./mqtt-listener/service.js');
       this.mqtt = new MqttService(this.config.mqtt, this.factory, this.config.id, this.incoming, this.sendQueues);
+    }
+    const mqttPaths = Object.entries(this.config.mqttWebsocket ?? {});
+    if (mqttPaths.length > 0) {
+      const [{ MqttService }, { MqttWebSocketPath }] = await Promise.all([import('./mqtt-listener/service.js'), import('./mqtt-listener/websocket-path.js')]);
+      for (const [path, config] of mqttPaths) {
+        let service: () => MqttService | undefined;
+        if (config.service) {
+          const own = new MqttService(config.service, this.factory, `${this.config.id}${path}`, this.incoming, this.sendQueues);
+          this.mqttPathServices.push(own);
+          service = () => own;
+        } else {
+          // Looked up at each upgrade: the transport shared may start after this one.
+          const transport = config.transport ?? '';
+          service = () => this.mqttServiceOf(transport);
+        }
+        this.mqttPaths.set(path, new MqttWebSocketPath(service, path, config.allowedOrigins));
+      }
     }
     try {
       if (endpoint.type === 'unix') await removeStaleSocket(endpoint.path);
@@ -243,6 +274,7 @@ export class Listener {
       throw new Error(`listener '${this.config.id}' cannot listen on ${this.where()}: ${(err as Error).message}`);
     }
     await this.mqtt?.start();
+    for (const service of this.mqttPathServices) await service.start();
   }
 
   /**
@@ -268,6 +300,8 @@ export class Listener {
     this.stopAccepting();
     for (const ws of this.websockets.values()) ws.close();
     this.mqtt?.stop();
+    for (const path of this.mqttPaths.values()) path.close();
+    for (const service of this.mqttPathServices) service.stop();
     for (const socket of this.sockets) socket.destroy();
     for (const socket of this.refusing) socket.destroy();
     if (this.refusalLogTimer !== undefined) {
@@ -305,6 +339,9 @@ export class Listener {
     for (const path of this.websockets.keys()) parts.push(`${secure ? 'wss' : 'ws'}://${hostPort}${path}`);
     if (this.config.rawsocket) parts.push(`rawsocket ${secure ? 'tls' : 'tcp'}://${hostPort}`);
     if (this.config.mqtt) parts.push(`${secure ? 'mqtts' : 'mqtt'}://${hostPort} (realm ${this.config.mqtt.realm})`);
+    for (const [path, mqtt] of Object.entries(this.config.mqttWebsocket ?? {})) {
+      parts.push(`MQTT ${secure ? 'wss' : 'ws'}://${hostPort}${path} (${mqtt.service ? `realm ${mqtt.service.realm}` : `transport '${mqtt.transport}'`})`);
+    }
     const prefixes = this.site.prefixes;
     if (prefixes.length > 0) parts.push(`${secure ? 'https' : 'http'}://${hostPort}${prefixes.join(',')}`);
     return `${this.config.id} (${this.config.kind}): ${parts.join(' · ')}`;

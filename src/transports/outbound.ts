@@ -1,7 +1,7 @@
 // What every network transport does to send: encode a message once per serializer (shared by all
 // receivers of the same message through the EncodingCache), and batch writes per event-loop turn.
 
-import type { Socket } from 'node:net';
+import type { Writable } from 'node:stream';
 import type { WampMessage } from '../wamp/message.js';
 import type { EncodingCache } from '../core-boundary.js';
 import type { Serializer } from '../serializers/index.js';
@@ -40,7 +40,7 @@ export class WriteBatcher {
     this.recorder?.record(this.socket.writableLength);
   };
 
-  constructor(private readonly socket: Socket, private readonly recorder?: BacklogRecorder) {}
+  constructor(private readonly socket: Pick<Writable, 'cork' | 'uncork' | 'writableLength'>, private readonly recorder?: BacklogRecorder) {}
 
   /** Call before writing. */
   hold(): void {

@@ -33,13 +33,13 @@ const MAX_PING_PAYLOAD = 125;
 type ReceiverState = { _bufferedBytes?: number; _messageLength?: number; _payloadLength?: number };
 const receiverOf = (ws: WebSocket) => (ws as unknown as { _receiver?: ReceiverState })._receiver;
 
-function heldByReceiver(ws: WebSocket): number {
+export function heldByReceiver(ws: WebSocket): number {
   const receiver = receiverOf(ws);
   return receiver ? (receiver._bufferedBytes ?? 0) + (receiver._messageLength ?? 0) : 0;
 }
 
 /** The payload length the frame being read announced (0 when none is). */
-function announcedByReceiver(ws: WebSocket): number {
+export function announcedByReceiver(ws: WebSocket): number {
   return receiverOf(ws)?._payloadLength ?? 0;
 }
 
@@ -261,7 +261,7 @@ export class WebSocketService {
 }
 
 /** Crossbar's allowed_origins entries: exact origins, '*' matching any run of characters. */
-function originPattern(origin: string): RegExp {
+export function originPattern(origin: string): RegExp {
   const escaped = origin.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
   return new RegExp(`^${escaped}$`, 'i');
 }

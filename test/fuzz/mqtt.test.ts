@@ -288,8 +288,8 @@ describe('fuzz: MQTT packets', () => {
       const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { protocolVersion, clientId: `fresh-${protocolVersion}`, reconnectPeriod: 0 });
       const got = new Promise<string>((resolve) => client.on('message', (_t, payload) => resolve(payload.toString())));
       await client.subscribeAsync('fuzz/fresh', { qos: 1 });
-      await client.publishAsync('fuzz/fresh', '"fresh"', { qos: 1 });
-      expect(await got).toBe('"fresh"');
+      await client.publishAsync('fuzz/fresh', 'fresh', { qos: 1 });
+      expect(await got).toBe('fresh');
       await client.endAsync();
     }
     await Promise.all([bystander.stop(), mqttBystander.stop()]);

@@ -69,24 +69,34 @@ export function websocketFrameHeader(first: number, length: number): Buffer {
   return header;
 }
 
+/** A WebSocket upgrade offering `protocol`, by hand: the socket, and whether the router answered 101. */
+export async function websocketUpgrade(port: number, path: string, protocol = 'wamp.2.json'): Promise<{ socket: Socket; upgraded: boolean }> {
+  const s = open(port);
+  await connected(s);
+  s.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ${protocol}\r\n\r\n`);
+  const upgraded = await new Promise<boolean>((resolve) => {
+    s.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1').startsWith('HTTP/1.1 101')));
+    s.once('close', () => resolve(false));
+  });
+  return { socket: s, upgraded };
+}
+
+/** One frame (`first`: 0x81 text, 0x01 the first fragment of a message, 0x82 binary) announcing `announced` bytes, of which `sent` follow. */
+export async function websocketHalfFrame(s: Socket, announced: number, sent: number, first = 0x81): Promise<void> {
+  // A zero mask leaves the filler as it is.
+  s.write(websocketFrameHeader(first, announced));
+  await writeFiller(s, sent);
+}
+
 /**
  * WebSocket: an upgrade for wamp.2.json, then one text frame announcing `announced` bytes of which
  * `sent` follow (`first`: 0x01 for the first fragment of a message instead).
  */
 export async function websocketHalfMessage(port: number, path: string, announced: number, sent: number, first = 0x81): Promise<Socket> {
-  const s = open(port);
-  await connected(s);
-  s.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: wamp.2.json\r\n\r\n');
-  const upgraded = await new Promise<boolean>((resolve) => {
-    s.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1').startsWith('HTTP/1.1 101')));
-    s.once('close', () => resolve(false));
-  });
-  if (!upgraded) return s;
-  // A zero mask leaves the filler as it is.
-  s.write(websocketFrameHeader(first, announced));
-  await writeFiller(s, sent);
-  return s;
+  const { socket, upgraded } = await websocketUpgrade(port, path);
+  if (upgraded) await websocketHalfFrame(socket, announced, sent, first);
+  return socket;
 }
 
 /** MQTT: a CONNECT's fixed header announcing `announced` bytes, of which `sent` follow. */

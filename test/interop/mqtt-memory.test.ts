@@ -24,9 +24,16 @@ const autobahn = require('autobahn');
 const KB = 1024;
 const MIB = 1024 * KB;
 
-// A full garbage collection, so that what is measured is what the router holds, not garbage.
+// A full garbage collection, so that what is measured is what the router holds, not garbage. Twice:
+// V8 frees the memory of dead Buffers (ArrayBuffer backing stores) in a sweep that may still be
+// running when gc() returns, and the next collection finishes it; after one, `arrayBuffers` read
+// up to 40 MiB of dead Buffers now and then (3.7 MiB held, read again after a second one).
 setFlagsFromString('--expose_gc');
-const collectGarbage = runInNewContext('gc') as () => void;
+const gc = runInNewContext('gc') as () => void;
+const collectGarbage = (): void => {
+  gc();
+  gc();
+};
 
 let node: TestNode | undefined;
 const clients: MqttClient[] = [];
@@ -140,8 +147,8 @@ describe('issue 19 #2: an MQTT client that stops reading', () => {
     console.log(`issue 19 #2 QoS 0: held at most ${(growth.heldPeak / MIB).toFixed(1)} MiB over the start (heap and Buffers, after GC), Buffers at the end ${(growth.buffersHeld / MIB).toFixed(1)} MiB, worst send queue ${worstQueue} bytes`);
     expect(growth.buffersHeld).toBeLessThan(32 * MIB);
     // The peak is sampled mid-flood, so it also holds what is in flight in this process (the test's
-    // own MQTT.js clients): 5 MiB on an idle machine, 32 MiB once with both cores busy beside it.
-    expect(growth.heldPeak).toBeLessThan(48 * MIB);
+    // own MQTT.js clients): 2-5 MiB, idle machine or busy.
+    expect(growth.heldPeak).toBeLessThan(24 * MIB);
 
     // The same numbers through the meta API (announced once), and the bystander still served (MQTT and WAMP).
     const ids = (await wamp.call('wamp.session.list')).args[0] as number[];
@@ -179,7 +186,7 @@ describe('issue 19 #2: an MQTT client that stops reading', () => {
     // Before the bound: +73 MiB of Buffers held (1,100 messages of 64 kB).
     console.log(`issue 19 #2 QoS 1: held at most ${(growth.heldPeak / MIB).toFixed(1)} MiB over the start (heap and Buffers, after GC), Buffers at the end ${(growth.buffersHeld / MIB).toFixed(1)} MiB, worst outbox ${worstOutbox} bytes`);
     expect(growth.buffersHeld).toBeLessThan(32 * MIB);
-    expect(growth.heldPeak).toBeLessThan(32 * MIB);
+    expect(growth.heldPeak).toBeLessThan(24 * MIB);
   });
 
   it('issue 19 #2: with send_queue_policy disconnect the slow client is dropped at max_send_queue; its persistent session keeps a bounded queue', async () => {

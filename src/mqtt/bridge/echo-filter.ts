@@ -4,24 +4,10 @@
 // returns to WAMP. MQTT 5 bridges subscribe with No Local and need none of this.
 
 import { createHash } from 'node:crypto';
+import { topicMatches } from '../topic-match.js';
 
 const TTL_MS = 60_000;
 const MAX_ENTRIES = 10_000;
-
-/** Does MQTT topic `topic` fall under subscription filter `filter`? */
-export function topicMatches(filter: string, topic: string): boolean {
-  // Filters starting with a wildcard do not match topics starting with '$' (MQTT 4.7.2).
-  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    const level = f[i]!;
-    if (level === '#') return true;
-    if (i >= t.length) return false;
-    if (level !== '+' && level !== t[i]) return false;
-  }
-  return f.length === t.length;
-}
 
 export class EchoFilter {
   /** key → expiry times of the copies still expected, oldest first. Map order = insertion order. */

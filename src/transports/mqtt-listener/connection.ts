@@ -5,6 +5,7 @@
 // (mqtt-session.ts); a connection only carries them.
 
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Packet } from 'mqtt-packet';
 import { log } from '../../log.js';
 import { SendQueueGuard, type SlowConsumerOwner } from '../limits.js';
@@ -28,6 +29,9 @@ export interface ConnectionOwner {
   /** mqtt-packet could not parse what the client sent (absent: the connection is dropped). */
   malformed?(connection: MqttConnection, why: string): void;
 }
+
+/** What a connection reads and writes: a TCP or TLS socket, or a WebSocket's bytes (websocket-bytes.ts). */
+export type ByteStream = Duplex & Pick<Socket, 'remoteAddress' | 'remoteFamily' | 'remotePort'> & { setNoDelay(noDelay: boolean): unknown };
 
 /** A socket error listener without a closure per connection. */
 function ignoreError(): void {}
@@ -56,7 +60,7 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, Packet
   heldBytes = 0;
 
   constructor(
-    readonly socket: Socket,
+    readonly socket: ByteStream,
     private owner: ConnectionOwner,
     private readonly maxPacketSize: number,
     connectTimeoutMs: number,

@@ -1,15 +1,14 @@
 // The MQTT side of a listener: accepts connections, handles CONNECT (authentication through a WAMP
 // HELLO, client ids, persistent sessions, takeover), and keeps the sessions by client id.
 
-import type { Socket } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import type { IConnectPacket, Packet } from 'mqtt-packet';
 import type { MqttServiceConfig } from '../../config/types.js';
 import type { SessionFactory } from '../../core-boundary.js';
 import { MqttMapping } from '../../mqtt/mapping.js';
 import { MqttRpcGateway } from '../../mqtt/rpc-gateway.js';
-import { MqttConnection, type ConnectionOwner } from './connection.js';
-import type { IncomingBudget } from '../incoming-budget.js';
+import { MqttConnection, type ByteStream, type ConnectionOwner } from './connection.js';
+import { IncomingBudget } from '../incoming-budget.js';
 import type { SendQueueTotal } from '../send-queue-total.js';
 import { MqttSession, type AttachOptions, type SessionRegistry } from './mqtt-session.js';
 import { SharedGroups } from './shared-groups.js';
@@ -44,13 +43,15 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
   /** The listener's `$SYS/` topics (sys-topics.ts). */
   readonly sys: SysTopics;
 
-  constructor(readonly config: MqttServiceConfig, readonly factory: SessionFactory, private readonly listenerId: string, private readonly incoming?: IncomingBudget, private readonly sendQueues?: SendQueueTotal) {
+  /** `incoming`: unfinished packets of all the node's connections (max_incoming_bytes). */
+  constructor(readonly config: MqttServiceConfig, readonly factory: SessionFactory, private readonly listenerId: string, readonly incoming = new IncomingBudget(), private readonly sendQueues?: SendQueueTotal) {
     this.mapping = new MqttMapping({ topicPrefix: config.topicPrefix, payload: config.payload });
     this.sys = new SysTopics(config.sysInterval, this.traffic, () => this.figures());
   }
 
-  accept(socket: Socket): void {
-    new MqttConnection(socket, this, this.config.maxMessageSize, this.config.openHandshakeTimeout, this.config, this.config.maxUnauthenticatedBytes, this.incoming, this.sendQueues, this.traffic);
+  /** A client's connection: a TCP/TLS socket, or a WebSocket's bytes (MQTT over WebSocket, websocket-path.ts). */
+  accept(socket: ByteStream): MqttConnection {
+    return new MqttConnection(socket, this, this.config.maxMessageSize, this.config.openHandshakeTimeout, this.config, this.config.maxUnauthenticatedBytes, this.incoming, this.sendQueues, this.traffic);
   }
 
   /** The request/response gateway MQTT sessions hand requests to (with `rpc.from_mqtt` rules). */

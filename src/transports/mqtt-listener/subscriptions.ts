@@ -19,6 +19,7 @@ import { REASON, reasonOf } from './reason-codes.js';
 import { log } from '../../log.js';
 import { parseShared, type ShareMember, type SharedGroup, type SharedGroups } from './shared-groups.js';
 import { isSysTopic, isValidFilter, type SysSubscriber, type SysTopics } from './sys-topics.js';
+import { topicMatches } from '../../mqtt/topic-match.js';
 
 /**
  * Topic filters one SUBSCRIBE may carry; the rest are refused (MQTT 5 reason 0x97 "quota
@@ -72,6 +73,10 @@ export interface MqttSubscription {
   readonly group: SharedGroup | undefined;
   /** The filter's first level (after `$share/<group>/`) is `+` or `#`: it matches no `$` topic [MQTT-4.7.2-1] and none of the router's own (see hidden). */
   readonly wildcardFirst: boolean;
+  /** Its WAMP subscription is broader than the filter (`+/b/#`, mapping.ts): messages are checked against `matches`. */
+  readonly broader: boolean;
+  /** The filter without `$share/<group>/`, as it matches topics. */
+  readonly matches: string;
   /** Its WAMP subscriptions (IDs), one or two. */
   readonly ids: number[];
 }
@@ -155,6 +160,10 @@ export class MqttSubscriptions {
 
   /** Does the filter match a message on `uri` (through one of its WAMP subscriptions)? */
   private covers(sub: MqttSubscription, uri: string): boolean {
+    if (sub.broader) {
+      const topic = this.mapping.uriToTopic(uri);
+      if (topic === undefined || !topicMatches(sub.matches, topic)) return false;
+    }
     for (const id of sub.ids) {
       const wamp = this.byId.get(id);
       if (wamp && uriMatches(wamp.uri, wamp.match, uri)) return true;
@@ -188,13 +197,14 @@ export class MqttSubscriptions {
    * `hidden`: the topic is one a filter starting with a wildcard does not match (see `hidden`).
    * The result is reused.
    */
-  matching(uri: string, hidden: boolean, own: boolean, among?: MqttSubscription[]): Matched {
+  matching(uri: string, topic: string, hidden: boolean, own: boolean, among?: MqttSubscription[]): Matched {
     const out = MATCHED;
     out.qos = -1;
     out.retainAsPublished = false;
     out.identifiers = undefined;
     for (const sub of among ?? this.byFilter.values()) {
-      if (sub.group || (own && sub.noLocal) || (hidden && sub.wildcardFirst) || (!among && !this.covers(sub, uri))) continue;
+      if (sub.group || (own && sub.noLocal) || (hidden && sub.wildcardFirst)) continue;
+      if (among ? sub.broader && !topicMatches(sub.matches, topic) : !this.covers(sub, uri)) continue;
       if (sub.qos > out.qos) out.qos = sub.qos;
       if (sub.retainAsPublished) out.retainAsPublished = true;
       if (sub.identifier !== undefined) {
@@ -334,7 +344,9 @@ export class MqttSubscriptions {
       const group = shared ? this.groups.group(shared.group, shared.filter) : undefined;
       const first = (shared ? shared.filter : s.topic).charCodeAt(0);
       const wildcardFirst = first === 0x2b || first === 0x23; // '+' or '#'
-      const sub: MqttSubscription = { filter: s.topic, qos, noLocal: s.nl === true, retainAsPublished: s.rap === true, identifier, group, wildcardFirst, ids: [] };
+      const matches = shared ? shared.filter : s.topic;
+      const broader = targets.some((target) => target.broader === true);
+      const sub: MqttSubscription = { filter: s.topic, qos, noLocal: s.nl === true, retainAsPublished: s.rap === true, identifier, group, wildcardFirst, broader, matches, ids: [] };
       // Retain Handling [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11]: 0 retained messages on every
       // SUBSCRIBE, 1 only when the subscription is new, 2 never; a shared subscription gets none.
       const retained = !group && (s.rh === 1 ? !this.byFilter.has(s.topic) : s.rh !== 2);

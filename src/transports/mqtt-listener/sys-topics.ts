@@ -8,7 +8,7 @@
 // therefore answered by this tree only; a client's PUBLISH to a `$SYS/` topic is refused.
 
 import type { IPublishPacket } from 'mqtt-packet';
-import { topicMatches } from '../../mqtt/bridge/echo-filter.js';
+import { topicMatches } from '../../mqtt/topic-match.js';
 import { junctionVersion } from '../../version.js';
 
 /** The first level of the broker's own topics. */

@@ -4,11 +4,11 @@
 // written to in a turn (transports/outbound.ts's WriteBatcher, the WebSocket transports', is an
 // object, a closure and a setImmediate per connection: ~150 bytes per idle MQTT connection).
 
-import type { Socket } from 'node:net';
+import type { Writable } from 'node:stream';
 
-/** A connection whose writes are held: its socket, and whether they are held now. */
+/** A connection whose writes are held: its socket (or a WebSocket's bytes), and whether they are held now. */
 export interface HeldWrites {
-  readonly socket: Socket;
+  readonly socket: Writable;
   corked: boolean;
   /** Its writes left for the kernel: what stayed queued is its backlog. */
   uncorked(): void;

@@ -25,6 +25,7 @@ import { REASON, reasonOf } from './reason-codes.js';
 import { MqttSubscriptions, type SubscriptionAnswers } from './subscriptions.js';
 import { SHARE_GROUP, type ShareMember, type SharedGroup, type SharedGroups, type SharedPacket } from './shared-groups.js';
 import type { SysTopics } from './sys-topics.js';
+import { topicMatches } from '../../mqtt/topic-match.js';
 import { log } from '../../log.js';
 
 /** A WAMP ERROR as one line: its URI, and its first argument when that is a message. */
@@ -326,20 +327,20 @@ export class MqttWampSession implements Transport, ShareMember {
     const retained = details['retained'] === true;
     // The filters this WAMP subscription serves: shared ones hand the message to their group
     // (which picks the member), the others make one PUBLISH to this client.
-    let plain = false;
-    for (const sub of wamp.filters) {
-      if (!sub.group) plain = true;
-      else if (!retained) sub.group.route(event, cache);
-    }
-    if (!plain) return;
     const uri = typeof details['topic'] === 'string' ? details['topic'] : wamp.uri;
     const topic = this.listener.mapping.uriToTopic(uri);
     if (topic === undefined || !isMqttString(topic)) return;
+    let plain = false;
+    for (const sub of wamp.filters) {
+      if (!sub.group) plain = true;
+      else if (!retained && (!sub.broader || topicMatches(sub.matches, topic))) sub.group.route(event, cache);
+    }
+    if (!plain) return;
     const subscriptions = this.subscriptions;
     const hidden = subscriptions.hidden(uri, topic);
     if (retained) {
       // Sent as the subscription was made: its filters' QoS and identifiers, RETAIN set.
-      const matched = subscriptions.matching(uri, hidden, false, wamp.filters);
+      const matched = subscriptions.matching(uri, topic, hidden, false, wamp.filters);
       if (matched.qos >= 0) this.sendPublish(event, cache, uri, topic, matched.qos as 0 | 1 | 2, matched.identifiers, true);
       return;
     }
@@ -348,7 +349,7 @@ export class MqttWampSession implements Transport, ShareMember {
     const own = this.ownMark !== undefined && details[NO_LOCAL_MARK] === this.ownMark;
     // While no two of the client's filters overlap (the usual case), those this WAMP subscription
     // serves are the ones that match, without testing each pattern.
-    const matched = subscriptions.matching(uri, hidden, own, subscriptions.overlap ? undefined : wamp.filters);
+    const matched = subscriptions.matching(uri, topic, hidden, own, subscriptions.overlap ? undefined : wamp.filters);
     const qos = matched.qos;
     if (qos < 0) return;
     // Retain As Published [MQTT-3.3.1-12] [MQTT-3.3.1-13]; without it the flag is cleared.

@@ -1,8 +1,7 @@
-// MQTT pieces without sockets: topic and payload mapping, the outbound QoS queue, the `mqtt`
+// MQTT pieces without sockets (the topic and payload mapping: mapping.test.ts): the outbound QoS queue, the `mqtt`
 // transport's config, and the broker's forwarding of custom PUBLISH attributes.
 import { describe, it, expect } from 'vitest';
 import type { Packet, IPublishPacket } from 'mqtt-packet';
-import { MqttMapping } from '../../../src/mqtt/mapping.js';
 import { DeliveryQueue } from '../../../src/transports/mqtt-listener/delivery-queue.js';
 import { packetBytes } from '../../../src/transports/mqtt-listener/packet-bytes.js';
 import * as mqttPacket from 'mqtt-packet';
@@ -11,60 +10,6 @@ import { makeRouter, join } from '../../helpers/core.js';
 import { errorsOf } from '../../helpers/config.js';
 
 const MIB = 1024 * 1024;
-const mapping = new MqttMapping({ topicPrefix: 'mqtt.', payload: [{ prefix: '', type: 'native' }, { prefix: 'mqtt.raw.', type: 'passthrough' }] });
-
-describe('topic mapping', () => {
-  it('levels become URI components under the prefix, and back', () => {
-    expect(mapping.topicToUri('home/kitchen/temp')).toBe('mqtt.home.kitchen.temp');
-    expect(mapping.uriToTopic('mqtt.home.kitchen.temp')).toBe('home/kitchen/temp');
-    expect(mapping.uriToTopic('other.topic')).toBeUndefined();
-    for (const bad of ['', 'a//b', '/a', 'a/', 'a.b/c', 'a/+', 'a/#', 'a b']) expect(mapping.topicToUri(bad)).toBeUndefined();
-  });
-
-  it('filters: + is a wildcard component, a trailing # a prefix, both together cannot be expressed', () => {
-    expect(mapping.filterToSubscription('home/+/temp')).toEqual({ uri: 'mqtt.home..temp', match: 'wildcard' });
-    expect(mapping.filterToSubscription('home/#')).toEqual({ uri: 'mqtt.home.', match: 'prefix' });
-    expect(mapping.filterToSubscription('#')).toEqual({ uri: 'mqtt.', match: 'prefix' });
-    expect(mapping.filterToSubscription('home/kitchen')).toEqual({ uri: 'mqtt.home.kitchen', match: 'exact' });
-    expect(mapping.filterToSubscription('home/+/x/#')).toBeUndefined();
-    expect(mapping.filterToSubscription('a/b#')).toBeUndefined();
-    // `#` also matches its parent level in MQTT: the listener takes two WAMP subscriptions.
-    expect(mapping.filterToSubscriptions('home/#')).toEqual([{ uri: 'mqtt.home.', match: 'prefix' }, { uri: 'mqtt.home', match: 'exact' }]);
-    expect(mapping.filterToSubscriptions('#')).toEqual([{ uri: 'mqtt.', match: 'prefix' }]);
-  });
-});
-
-describe('payload mapping', () => {
-  const native = 'mqtt.x';
-  const raw = 'mqtt.raw.x';
-  it('native: {"args", "kwargs"} JSON, other JSON as one argument, other bytes as one binary argument', () => {
-    expect(mapping.decode(native, Buffer.from('{"args":[1,2],"kwargs":{"a":1}}'))).toEqual({ args: [1, 2], kwargs: { a: 1 } });
-    expect(mapping.decode(native, Buffer.from('{"args":[1],"other":2}'))).toEqual({ args: [{ args: [1], other: 2 }] });
-    expect(mapping.decode(native, Buffer.from('21.5'))).toEqual({ args: [21.5] });
-    expect(mapping.decode(native, Buffer.from('"on"'))).toEqual({ args: ['on'] });
-    expect(mapping.decode(native, Buffer.from('on'))).toEqual({ args: [Buffer.from('on')] });
-    expect(mapping.decode(native, Buffer.alloc(0))).toEqual({});
-    // JSON after whitespace is still JSON; bytes that cannot begin JSON stay binary (not decoded to text).
-    expect(mapping.decode(native, Buffer.from(' \r\n\t[true, null]'))).toEqual({ args: [[true, null]] });
-    expect(mapping.decode(native, Buffer.from('-3'))).toEqual({ args: [-3] });
-    expect(mapping.decode(native, Buffer.from([0xff, 0xd8, 0xff, 0xe0]))).toEqual({ args: [Buffer.from([0xff, 0xd8, 0xff, 0xe0])] });
-    expect(mapping.decode(native, Buffer.from('   '))).toEqual({ args: [Buffer.from('   ')] });
-  });
-
-  it('native back: one argument as its JSON (binary as is), more or kwargs as {"args", "kwargs"}, nothing as empty', () => {
-    expect(mapping.encode(native, [21.5], {})!.toString()).toBe('21.5');
-    expect(mapping.encode(native, [Buffer.from([1, 2])], undefined)).toEqual(Buffer.from([1, 2]));
-    expect(mapping.encode(native, [1, 'x'], { k: true })!.toString()).toBe('{"args":[1,"x"],"kwargs":{"k":true}}');
-    expect(mapping.encode(native, [], { k: 1 })!.toString()).toBe('{"kwargs":{"k":1}}');
-    expect(mapping.encode(native, [], {})!.length).toBe(0);
-    expect(mapping.encode(native, [10n], undefined)).toBeUndefined(); // not JSON: not sent
-  });
-
-  it('passthrough: bytes are always one binary argument; a string argument goes back as its bytes', () => {
-    expect(mapping.decode(raw, Buffer.from('{"args":[1]}'))).toEqual({ args: [Buffer.from('{"args":[1]}')] });
-    expect(mapping.encode(raw, ['plain text'], undefined)!.toString()).toBe('plain text');
-  });
-});
 
 describe('delivery queue: QoS 1/2 delivery to one client', () => {
   function sink() {
@@ -155,6 +100,14 @@ describe('config: mqtt transports', () => {
     expect(universal.router.listeners[0]!.mqtt?.realm).toBe('realm1');
   });
 
+  it('issue 15: rpc topics may be any MQTT topic name (empty levels, dots, spaces), since every one maps to a URI', () => {
+    const config = parseConfig(base({
+      type: 'mqtt', endpoint: { type: 'tcp', port: 1883 },
+      options: { realm: 'realm1', rpc: { to_mqtt: [{ procedure: 'lamp.set', topic: '/lamp v1.2/set' }], from_mqtt: [{ topic: 'rpc//call', procedure: 'svc.' }] } },
+    }));
+    expect(config.router.listeners[0]!.mqtt?.rpc).toMatchObject({ toMqtt: [{ topic: '/lamp v1.2/set' }], fromMqtt: [{ topic: 'rpc//call' }] });
+  });
+
   it('errors name their path: unknown realm, wrong payload type, methods MQTT cannot use, bad rpc topics', () => {
     expect(errorsOf(base({
       type: 'mqtt', endpoint: { type: 'tcp', port: 1883 },
@@ -165,7 +118,7 @@ describe('config: mqtt transports', () => {
       [`${T}.options.topic_prefix`]: 'must be a URI prefix ending in \'.\', e.g. "mqtt.", got "mqtt"',
       [`${T}.options.payload_mapping[""].type`]: 'must be one of "native", "passthrough", got "dynamic"',
       [`${T}.options.role`]: "applies only without an auth block: with one, roles come from it (auth.anonymous.role, each principal's role)",
-      [`${T}.options.rpc.to_mqtt[0].topic`]: 'must be an MQTT topic without wildcards, empty levels, dots or spaces, got "a/+/b"',
+      [`${T}.options.rpc.to_mqtt[0].topic`]: 'must be an MQTT topic name (no wildcards), got "a/+/b"',
       [`${T}.auth.wampcra`]: 'does not apply to MQTT: MQTT clients log in with username/password (ticket) or anonymously',
     });
     expect(errorsOf(base({ type: 'mqtt', endpoint: { type: 'tcp', port: 1883 } }))).toEqual({

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../../../src/config/load.js';
 import { filterProblem } from '../../../../src/config/load-bridges.js';
 import { ForwardBuffer } from '../../../../src/mqtt/bridge/forward-buffer.js';
-import { EchoFilter, topicMatches } from '../../../../src/mqtt/bridge/echo-filter.js';
+import { EchoFilter } from '../../../../src/mqtt/bridge/echo-filter.js';
+import { topicMatches } from '../../../../src/mqtt/topic-match.js';
 import { errorsOf } from '../../../helpers/config.js';
 
 const TLS = fileURLToPath(new URL('../../../fixtures/tls/', import.meta.url));

@@ -3,7 +3,6 @@
 // all the connections written to in it, and each told once its writes left.
 import { describe, it, expect } from 'vitest';
 import { PassThrough } from 'node:stream';
-import type { Socket } from 'node:net';
 import { holdWrites, type HeldWrites } from '../../../../src/transports/mqtt-listener/turn-writes.js';
 
 /** A connection over a stream that records how its writes reach it (a writev per uncork). */
@@ -12,7 +11,7 @@ function connection() {
   const writes: number[] = [];
   stream._writev = (chunks, done) => { writes.push(chunks.length); done(); };
   const c: HeldWrites & { released: number; writes: number[] } = {
-    socket: stream as unknown as Socket, corked: false, released: 0, writes,
+    socket: stream, corked: false, released: 0, writes,
     uncorked() { c.released++; },
   };
   return c;
