@@ -32,15 +32,17 @@ import { log } from '../../log.js';
 /** Packets a client may send while the router waits for a dynamic authorizer (then it is a flood). */
 const MAX_PAUSED_PACKETS = 1000;
 
-/** The delivery queues' limits, one object per listener config (not per session). */
+/**
+ * The delivery queues' limits, one object per listener (not per session), made again when a reload
+ * (SIGHUP) changed them in the config in place; a queue keeps the object it was made with.
+ */
 const deliveryLimits = new WeakMap<MqttServiceConfig, DeliveryLimits>();
 
 function deliveryLimitsOf(config: MqttServiceConfig): DeliveryLimits {
-  let limits = deliveryLimits.get(config);
-  if (!limits) {
-    limits = { maxInflight: config.maxInflight, maxWaiting: config.maxOfflineMessages, maxBytes: config.maxOfflineBytes };
-    deliveryLimits.set(config, limits);
-  }
+  const cached = deliveryLimits.get(config);
+  if (cached && cached.maxInflight === config.maxInflight && cached.maxWaiting === config.maxOfflineMessages && cached.maxBytes === config.maxOfflineBytes) return cached;
+  const limits: DeliveryLimits = { maxInflight: config.maxInflight, maxWaiting: config.maxOfflineMessages, maxBytes: config.maxOfflineBytes };
+  deliveryLimits.set(config, limits);
   return limits;
 }
 

@@ -81,15 +81,17 @@ export interface MqttSide extends SubscriptionAnswers {
 /** The option marking a client's own publication when only some of its matching subscriptions have No Local. */
 const NO_LOCAL_MARK = '_mqtt_no_local';
 
-/** The session options of a listener's clients, one object per listener config (not per session). */
-const sessionOptions = new WeakMap<MqttServiceConfig, SessionOptions>();
+/**
+ * The session options of a listener's clients, one object per listener (not per session), made
+ * again when a reload (SIGHUP) changed the config's `auth` or `role` in place.
+ */
+const sessionOptions = new WeakMap<MqttServiceConfig, { from: Pick<MqttServiceConfig, 'auth' | 'role'>; options: SessionOptions }>();
 
 function sessionOptionsOf(config: MqttServiceConfig): SessionOptions {
-  let options = sessionOptions.get(config);
-  if (!options) {
-    options = config.auth ? { auth: config.auth } : config.role ? { auth: { anonymous: { type: 'static', role: config.role } } } : {};
-    sessionOptions.set(config, options);
-  }
+  const cached = sessionOptions.get(config);
+  if (cached && cached.from.auth === config.auth && cached.from.role === config.role) return cached.options;
+  const options: SessionOptions = config.auth ? { auth: config.auth } : config.role ? { auth: { anonymous: { type: 'static', role: config.role } } } : {};
+  sessionOptions.set(config, { from: { auth: config.auth, role: config.role }, options });
   return options;
 }
 
