@@ -19,7 +19,7 @@ import { ensurePeer, FOX_WAMP, AEDES } from './peers.mjs';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 // JUNCTION_BENCH_CLI: another build of Junction's CLI to bench (default: this checkout's dist/bin/junction.cjs).
 export const JUNCTION_CLI = process.env.JUNCTION_BENCH_CLI || join(ROOT, 'dist', 'bin', 'junction.cjs');
-export const NAMES = { J: 'Junction', R: 'raw relay', F: 'fox-wamp', M: 'mosquitto', A: 'aedes', N: 'bare Node TCP server' };
+export const NAMES = { J: 'Junction', R: 'raw relay', F: 'fox-wamp', M: 'mosquitto', A: 'aedes' };
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -136,17 +136,9 @@ async function startAedes(nodeArgs) {
  * Starts router `kind` (see NAMES). `nodeArgs`: node options for a Node router's process (J, A),
  * e.g. the V8 options of the MQTT memory case; mosquitto takes none.
  */
-/** bare-mqtt.mjs (the floor of a Node broker, for the MQTT memory case only), as a router object with `mqttUrl`. */
-async function startBareMqtt(nodeArgs) {
-  const port = await freePort();
-  const child = await start('bare-mqtt.mjs', [String(port)], undefined, nodeArgs);
-  return { kind: 'N', port, mqttUrl: `mqtt://127.0.0.1:${port}`, pid: child.pid, child };
-}
-
 export async function startRouter(kind, { withQueue = false, mqtt = false, telemetryCron, nodeArgs = [] } = {}) {
   if (kind === 'M') return startMosquitto();
   if (kind === 'A') return startAedes(nodeArgs);
-  if (kind === 'N') return startBareMqtt(nodeArgs);
   const port = await freePort();
   const mqttPort = kind === 'J' && mqtt ? await freePort() : undefined;
   const url = `ws://127.0.0.1:${port}/`;

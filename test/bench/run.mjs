@@ -54,7 +54,7 @@ const watchdog = setTimeout(() => {
 }, (QUICK ? 5 : 9) * 60_000);
 
 const log = (s) => process.stderr.write(`${s}\n`);
-const results = { J: {}, R: {}, F: {}, M: {}, A: {}, N: {} };
+const results = { J: {}, R: {}, F: {}, M: {}, A: {} };
 const crashes = []; // cases that threw: make the exit code non-zero
 const routers = {}; // kind → the running router
 
@@ -212,8 +212,6 @@ async function runMqtt() {
   // depend on the CPU the others take, and their settling waits overlap).
   if (!wanted('mqttMemory')) return;
   const measured = MQTT_KINDS.filter((k) => !results[k].skipped && !results[k].unavailable && !results[k].mqttUnavailable);
-  // Beside them, the floor of a Node broker: a bare TCP server answering CONNACK (bare-mqtt.mjs).
-  if (measured.includes('J')) measured.push('N');
   log(`${measured.join(', ')} MQTT memory…`);
   await Promise.all(measured.map((kind) => mqttMemory(kind, MQTT_CONNECTIONS.first, MQTT_CONNECTIONS.more).then(
     (m) => { results[kind].mqttMemory = m; },
