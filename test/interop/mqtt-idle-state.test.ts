@@ -1,6 +1,6 @@
 // An idle MQTT client's state is made on first use (src/transports/mqtt-listener/: its subscriptions,
-// QoS 2 ids, in-flight map, requests waiting for answers; one parser shared by the connections whose
-// packets arrive whole): with MQTT.js, a client idle since CONNECT that starts subscribing and
+// QoS 2 ids, in-flight map, delivery queue, requests waiting for answers): with MQTT.js, a client
+// idle since CONNECT that starts subscribing and
 // publishing behaves as any other, what one client makes is never another's, and a persistent
 // session that was idle gets what was published while it was away.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';

@@ -1,4 +1,4 @@
-// One MQTT network connection: bytes in and out through mqtt-packet's parser (packet-parser.ts) and generator, the
+// One MQTT network connection: bytes in and out through mqtt-packet's parser and generator, the
 // CONNECT deadline, the client's keep-alive, the packet size limit and the bounded send queue (a
 // client that stops reading loses QoS 0 messages past `max_send_queue`, and is dropped past twice
 // that, as WAMP slow consumers are). What the packets mean is the MQTT session's business
@@ -6,6 +6,7 @@
 
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import * as mqttPacket from 'mqtt-packet';
 import type { Packet } from 'mqtt-packet';
 import { log } from '../../log.js';
 import { SendQueueGuard, type SlowConsumerOwner } from '../limits.js';
@@ -14,7 +15,6 @@ import type { SendQueueStats, TransportInfo } from '../../core-boundary.js';
 import { IncomingBudget, type IncomingHolder } from '../incoming-budget.js';
 import { SendQueueTotal } from '../send-queue-total.js';
 import { packetBytes } from './packet-bytes.js';
-import { freeParser, kept, type PacketParser, type PacketReader } from './packet-parser.js';
 import * as keepAliveClock from './keep-alive.js';
 import { holdWrites, type HeldWrites } from './turn-writes.js';
 import { REASON } from './reason-codes.js';
@@ -33,17 +33,17 @@ export interface ConnectionOwner {
 /** What a connection reads and writes: a TCP or TLS socket, or a WebSocket's bytes (websocket-bytes.ts). */
 export type ByteStream = Duplex & Pick<Socket, 'remoteAddress' | 'remoteFamily' | 'remotePort'> & { setNoDelay(noDelay: boolean): unknown };
 
+/** What mqtt-packet's parser knows of the packet it is reading: its announced length (-1 until known). */
+type ParserState = { packet: { length: number } };
+
 /** A socket error listener without a closure per connection. */
 function ignoreError(): void {}
 
-export class MqttConnection implements SlowConsumerOwner, IncomingHolder, PacketReader, keepAliveClock.KeptAlive, HeldWrites {
+export class MqttConnection implements SlowConsumerOwner, IncomingHolder, keepAliveClock.KeptAlive, HeldWrites {
   readonly peer: string;
   /** 3 (MQTT 3.1), 4 (3.1.1) or 5, known from CONNECT on. */
   version: 3 | 4 | 5 = 4;
-  /** CONNECT asked for bridge mode (protocol version | 0x80): SUBSCRIBE options are read as a bridge's. */
-  bridgeMode = false;
-  /** A parser of its own, only while a packet came in part (packet-parser.ts). */
-  private parser: PacketParser | undefined;
+  private readonly parser = mqttPacket.parser({ protocolVersion: 4 });
   /** The client's keep-alive in seconds (0: none), and as the keep-alive clock counts it (keep-alive.ts). */
   private keepAliveSeconds = 0;
   keepAliveTicks = 0;
@@ -76,6 +76,8 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, Packet
     this.guard = new SendQueueGuard(sendQueue, this, sendQueues);
     this.guard.watch(socket);
     socket.setNoDelay(true);
+    this.parser.on('packet', (p: Packet) => this.onPacket(p));
+    this.parser.on('error', (err: Error) => (this.owner.malformed ? this.owner.malformed(this, err.message) : this.fail(`malformed packet: ${err.message}`)));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('close', () => this.finish());
     socket.on('error', ignoreError); // 'close' follows, and ends the connection
@@ -214,35 +216,22 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, Packet
     }
     // The parser buffers a packet until it is whole: a client announcing a huge one is cut off
     // before it can fill the router's memory.
-    const parser = this.parser ?? freeParser();
-    const pending = parser.parse(this, chunk);
-    this.parser = kept(parser);
+    const pending = this.parser.parse(chunk);
     if (pending > this.maxPacketSize + 5) this.fail(`packet larger than ${this.maxPacketSize} bytes`);
-    const announced = this.parser?.announced ?? -1;
+    const announced = (this.parser as unknown as ParserState).packet.length;
     if (this.unauthenticated && announced > this.maxUnauthenticatedBytes) {
       this.fail(`a packet of ${announced} bytes before CONNACK (max_unauthenticated_bytes ${this.maxUnauthenticatedBytes})`);
     }
     this.incoming.hold(this, this.ended ? 0 : pending);
   }
 
-  // ---- PacketReader: what the parser finds in the client's bytes ----
-
-  /** Later packets of an MQTT 5 client carry properties: they are parsed as such. */
-  get protocolVersion(): number {
-    return this.version;
-  }
-
-  parseFailed(err: Error): void {
-    if (this.owner.malformed) this.owner.malformed(this, err.message);
-    else this.fail(`malformed packet: ${err.message}`);
-  }
-
-  packetParsed(packet: Packet): void {
+  private onPacket(packet: Packet): void {
     if (this.ended) return;
     this.traffic.messagesReceived++;
     if (packet.cmd === 'connect' && packet.protocolVersion) {
       this.version = packet.protocolVersion;
-      this.bridgeMode = (packet as { bridgeMode?: boolean }).bridgeMode === true;
+      // Later packets of an MQTT 5 client carry properties: parse them as such.
+      (this.parser as unknown as { settings: { protocolVersion: number } }).settings.protocolVersion = packet.protocolVersion;
     }
     try {
       this.owner.packet(this, packet);
@@ -255,7 +244,6 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, Packet
   private finish(): void {
     if (this.ended) return;
     this.ended = true;
-    this.parser = undefined; // with what it held of an unfinished packet
     this.incoming.hold(this, 0);
     if (this.connectTimer) clearTimeout(this.connectTimer);
     if (this.keepAliveSeconds > 0) keepAliveClock.unwatch(this);
