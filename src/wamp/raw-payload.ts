@@ -14,28 +14,33 @@ export interface RawPayload {
   decoded: boolean;
 }
 
-/** PUBLISHes and the EVENTs made of them before decoding, with their raw payload. */
-const raw = new WeakMap<unknown[], RawPayload>();
+/**
+ * Where a PUBLISH (without its payload tail) or an EVENT made of it before decoding holds its raw
+ * payload: a property of the message array itself, which no serializer writes (a WeakMap cost
+ * more per message, in the bench, than the JSON.parse it saved).
+ */
+const RAW = Symbol('raw payload');
+type Carrier = unknown[] & { [RAW]?: RawPayload };
 
 /** Marks `message` (a PUBLISH without its payload tail, or an EVENT of it) as carrying `payload`. */
 export function attachRawPayload(message: unknown[], payload: RawPayload): void {
-  raw.set(message, payload);
+  (message as Carrier)[RAW] = payload;
 }
 
 /** The raw payload of a PUBLISH or EVENT not yet decoded; undefined for every other message. */
 export function rawPayloadOf(message: unknown[]): RawPayload | undefined {
-  const payload = raw.get(message);
+  const payload = (message as Carrier)[RAW];
   return payload === undefined || payload.decoded ? undefined : payload;
 }
 
 /** The MQTT bytes an EVENT carries, decoded or not (an MQTT subscriber sends them as they are). */
 export function rawBytesOf(message: unknown[]): Uint8Array | undefined {
-  return raw.get(message)?.bytes;
+  return (message as Carrier)[RAW]?.bytes;
 }
 
 /** Decodes the PUBLISH's raw payload into it, once; a message without one is left as it is. */
 export function decodePayload(publish: unknown[]): void {
-  const payload = raw.get(publish);
+  const payload = (publish as Carrier)[RAW];
   if (payload === undefined || payload.decoded) return;
   payload.decoded = true;
   payload.decodeInto(publish);
