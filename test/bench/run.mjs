@@ -8,10 +8,12 @@
 // publisher to a WAMP subscriber (beside WAMP→WAMP PubSub 1→1). Prints the tables and the
 // issues' targets; writes .bench-out/latest.json.
 //
-//   node test/bench/run.mjs [--quick] [--light] [--only=J,R,F,M,A]
+//   node test/bench/run.mjs [--quick] [--light] [--only=J,R,F,M,A] [--cases=NAME,...]
 //     --quick  1.5 s cases, no 1→1000 fan-out
 //     --light  drive J and F with the frame-level clients (as R is) instead of Autobahn|JS
 //     --only   a subset of the targets (M: mosquitto, A: aedes, for the MQTT cases only; J runs them too)
+//     --cases  a subset of the cases, by the names in CASES and MQTT_CASES below, plus memory,
+//              mqttMemory, queue, cold, telemetry (e.g. --cases=pub1,mqtt0,mqtt1,mqttFan10,mqttToWamp)
 //   JUNCTION_BENCH_CLI=path  bench another build of Junction's CLI than dist/bin/junction.cjs
 //   JUNCTION_BENCH_MOSQUITTO=path  another mosquitto than /usr/sbin/mosquitto (the MQTT cases
 //     compare with it; when it is missing they run on Junction alone and say so)
@@ -33,6 +35,8 @@ const QUICK = Boolean(arg('quick'));
 const ONLY = (arg('only')?.split('=')[1] ?? 'J,R,F,M,A').split(',').filter((k) => k in NAMES);
 const KINDS = ONLY.filter((k) => k === 'J' || k === 'R' || k === 'F'); // the WAMP routers: every case but the MQTT ones
 const MQTT_KINDS = ONLY.filter((k) => k === 'J' || k === 'M' || k === 'A'); // J with its MQTT listener, mosquitto, aedes
+const CASE_NAMES = arg('cases')?.split('=')[1]?.split(',');
+const wanted = (name) => !CASE_NAMES || CASE_NAMES.includes(name);
 Object.assign(settings, {
   mode: arg('light') ? 'light' : 'autobahn',
   durationMs: QUICK ? 1500 : 3000,
@@ -111,6 +115,8 @@ const CASES = [
 ];
 
 async function runCases() {
+  const cases = CASES.filter(([name]) => wanted(name));
+  if (!cases.length && !wanted('memory')) return;
   for (const kind of KINDS) {
     try {
       routers[kind] = await startRouter(kind);
@@ -123,8 +129,8 @@ async function runCases() {
   const live = KINDS.filter((k) => routers[k]);
   try {
     // An untimed round first, so the first case does not measure a router's JIT warming up.
-    for (const kind of live) await rpc(routers[kind], { outstanding: 64 }).catch(() => {});
-    for (const [name, fn, applies = () => true, rounds = 1] of CASES) {
+    if (cases.length) for (const kind of live) await rpc(routers[kind], { outstanding: 64 }).catch(() => {});
+    for (const [name, fn, applies = () => true, rounds = 1] of cases) {
       const got = Object.fromEntries(live.map((kind) => [kind, []]));
       for (let i = 0; i < rounds; i++) {
         for (const kind of live) {
@@ -142,6 +148,7 @@ async function runCases() {
   // Memory on a fresh router process each, side by side (RSS does not depend on the CPU the
   // others take, each has its own bare node to compare with, and their settling waits overlap:
   // one after the other they took ~1 min of the 9).
+  if (!wanted('memory')) return;
   log(`${live.join(', ')} memory…`);
   await Promise.all(live.map((kind) => memory(kind, 1000).then(
     (m) => { results[kind].memory = m; },
@@ -162,6 +169,8 @@ const MQTT_CASES = [
 const MQTT_CONNECTIONS = 1000;
 
 async function runMqtt() {
+  const cases = MQTT_CASES.filter(([name]) => wanted(name));
+  if (!cases.length && !wanted('mqttMemory')) return;
   for (const kind of MQTT_KINDS) {
     if (kind === 'M' && !mosquittoPath()) {
       results.M.skipped = 'mosquitto is not installed (apt-get install mosquitto)';
@@ -179,7 +188,7 @@ async function runMqtt() {
   }
   const live = MQTT_KINDS.filter((k) => routers[k]);
   try {
-    for (const [name, fn, applies = () => true] of MQTT_CASES) {
+    for (const [name, fn, applies = () => true] of cases) {
       for (const kind of live) {
         if (!applies(kind)) continue;
         const r = await attempt(kind, name, fn, { mqtt: true });
@@ -192,6 +201,7 @@ async function runMqtt() {
   }
   // Memory per idle MQTT connection: a fresh broker each, the three side by side (RSS does not
   // depend on the CPU the others take, and their settling waits overlap).
+  if (!wanted('mqttMemory')) return;
   log(`${live.join(', ')} MQTT memory…`);
   await Promise.all(live.map((kind) => mqttMemory(kind, MQTT_CONNECTIONS).then(
     (m) => { results[kind].mqttMemory = m; },
@@ -222,9 +232,9 @@ async function main() {
     if (results.R.rpc64) results.R.rpc64light = results.R.rpc64;
     if (results.R.pub100) results.R.pub100light = results.R.pub100;
   }
-  const queue = await junctionOnly('concurrency + queue cost', queueCost);
-  const cold = await junctionOnly('cold start', () => coldStart(QUICK ? 3 : 5));
-  const telemetry = QUICK ? undefined : await junctionOnly('telemetry cost', () => telemetryCost());
+  const queue = wanted('queue') ? await junctionOnly('concurrency + queue cost', queueCost) : undefined;
+  const cold = wanted('cold') ? await junctionOnly('cold start', () => coldStart(QUICK ? 3 : 5)) : undefined;
+  const telemetry = QUICK || !wanted('telemetry') ? undefined : await junctionOnly('telemetry cost', () => telemetryCost());
 
   console.log(`\nclients: ${client} for Junction and fox-wamp, raw ws frames for the relay; JSON over WebSocket`);
   console.log(`${settings.durationMs} ms per case; router CPU from /proc/PID/stat; memory beside a bare node started with each router\n`);
