@@ -47,6 +47,11 @@ export interface Transport {
    * treats the peer as a busy callee instead of piling invocations on it (which would close it).
    */
   sendBacklogged?(): boolean;
+  /**
+   * Sends an EVENT whose payload is still the bytes an MQTT client published (src/wamp/raw-payload.ts)
+   * as those bytes, so the broker need not decode it for this peer (the MQTT listener's sessions).
+   */
+  readonly readsRawPayloads?: boolean;
 }
 
 /**

@@ -264,7 +264,8 @@ class MappingCache {
 
 /** Whether `bytes` may be a JSON text: its first byte after JSON whitespace can begin a value. */
 function mayBeJson(bytes: Buffer): boolean {
-  for (const b of bytes) {
+  for (let i = 0; i < bytes.length; i++) { // indexed: a Buffer's iterator costs on every message
+    const b = bytes[i]!;
     if (b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d) continue;
     // { [ " - 0-9 t(rue) f(alse) n(ull)
     return b === 0x7b || b === 0x5b || b === 0x22 || b === 0x2d || (b >= 0x30 && b <= 0x39) || b === 0x74 || b === 0x66 || b === 0x6e;
@@ -274,8 +275,13 @@ function mayBeJson(bytes: Buffer): boolean {
 
 function isArgsKwargs(value: unknown): value is Dict {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const keys = Object.keys(value);
-  if (keys.length === 0 || keys.some((k) => k !== 'args' && k !== 'kwargs')) return false;
+  let keys = 0;
+  for (const key in value) { // no key list made per message
+    if (!Object.hasOwn(value, key)) continue;
+    if (key !== 'args' && key !== 'kwargs') return false;
+    keys++;
+  }
+  if (keys === 0) return false;
   const { args, kwargs } = value as Dict;
   if (args !== undefined && !Array.isArray(args)) return false;
   if (kwargs !== undefined && (typeof kwargs !== 'object' || kwargs === null || Array.isArray(kwargs))) return false;

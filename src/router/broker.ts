@@ -7,6 +7,7 @@ import { INVALID_URI, type Authorizer, type Decision } from '../auth/authorizer.
 import type { EventHistoryConfig, RetainedLimits } from '../config/types.js';
 import * as M from '../wamp/message.js';
 import { CLEAR_RETAINED } from '../wamp/message.js';
+import { attachRawPayload, decodePayload, rawPayloadOf } from '../wamp/raw-payload.js';
 import type { PublishMessage, PublishOptions, SubscribeMessage, UnsubscribeMessage } from '../wamp/client-messages.js';
 import { ErrorUri } from '../wamp/errors.js';
 import { randomId, type IdSequence } from '../wamp/ids.js';
@@ -312,6 +313,7 @@ export class Broker {
   }
 
   private remember(session: SessionView, publication: number, topic: string, options: PublishOptions, msg: PublishMessage, disclosed: boolean): void {
+    decodePayload(msg); // stored events are read by WAMP sessions
     // Kept as they came (a transparent payload is one opaque item in the args place).
     const args = msg[4] as unknown[] | undefined;
     const kwargs = msg[5] as M.Dict | undefined;
@@ -344,21 +346,24 @@ export class Broker {
       : undefined;
     const custom = customAttributes(options);
     const base = publisherDetails && custom ? { ...publisherDetails, ...custom } : (publisherDetails ?? custom);
+    // An MQTT payload not decoded yet: it stays so while only MQTT sessions receive it.
+    const raw = rawPayloadOf(msg);
     try {
       for (const sub of matches) {
         let details: M.Dict = NO_DETAILS;
         if (sub.match !== 'exact') details = base ? { ...base, topic } : { topic };
         else if (base) details = base;
-        const event: M.WampMessage = msg.length === 4
-          ? [M.EVENT, sub.id, publicationId, details]
-          : msg.length === 5
-            ? [M.EVENT, sub.id, publicationId, details, msg[4]]
-            : [M.EVENT, sub.id, publicationId, details, msg[4], msg[5]];
+        let event = eventOf(sub.id, publicationId, details, msg);
+        if (raw && !raw.decoded) attachRawPayload(event, raw);
         const cache: EncodingCache | undefined = sub.subscribers.size > 1 ? {} : undefined;
         for (const subscriber of sub.subscribers) {
           if (subscriber === publisher && excludeMe) continue;
           if (eligibility && !isEligible(subscriber, eligibility)) continue;
           if (sub.perTopic?.has(subscriber) && !this.realm.authorizer.authorize(subscriber.authrole, 'subscribe', topic).allow) continue;
+          if (raw && !raw.decoded && subscriber.readsRawPayloads !== true) {
+            decodePayload(msg);
+            event = eventOf(sub.id, publicationId, details, msg); // from here on with the payload
+          }
           subscriber.send(event, cache);
         }
       }
@@ -398,6 +403,15 @@ export class Broker {
   private error(session: SessionView, type: number, requestId: number, uri: string, message: string): void {
     session.send([M.ERROR, type, requestId, {}, uri, [message]]);
   }
+}
+
+/** The EVENT of a publication for one subscription: `msg` supplies the payload tail. */
+function eventOf(subscription: number, publication: number, details: M.Dict, msg: PublishMessage): M.WampMessage {
+  return msg.length === 4
+    ? [M.EVENT, subscription, publication, details]
+    : msg.length === 5
+      ? [M.EVENT, subscription, publication, details, msg[4]]
+      : [M.EVENT, subscription, publication, details, msg[4], msg[5]];
 }
 
 const CUSTOM_ATTRIBUTE = /^_[a-z0-9_]{3,}$/;

@@ -19,6 +19,8 @@ export interface SessionView extends LoggedSession {
   readonly supportsProgress: boolean;
   readonly supportsRevocation: boolean;
   readonly supportsSubscriptionRevocation: boolean;
+  /** Takes EVENTs with a payload not yet decoded (see Transport.readsRawPayloads). */
+  readonly readsRawPayloads?: boolean;
   /** False if the transport refused the message (too large for the peer). */
   send(message: WampMessage, cache?: EncodingCache): boolean;
 }

@@ -144,6 +144,10 @@ export class Session implements SessionHandle, Requester, SessionView {
     return this.transport.sendBacklogged?.() === true;
   }
 
+  get readsRawPayloads(): boolean {
+    return this.transport.readsRawPayloads === true;
+  }
+
   /** Router-internal sessions (meta API, service caller): not shown by the meta API. */
   get internal(): boolean {
     return this.options.internal === true;

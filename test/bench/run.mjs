@@ -13,9 +13,8 @@
 //     --quick  1.5 s cases, no 1→1000 fan-out
 //     --light  drive J and F with the frame-level clients (as R is) instead of Autobahn|JS
 //     --only   a subset of the targets (M: mosquitto, A: aedes, for the MQTT cases only; J runs them too)
-//     --cases  a subset of the cases, by the names .bench-out/latest.json gives them (rpc64, pub100,
-//              memory, mqtt0, mqttMemory, queueCost, coldStart, telemetryCost ...), e.g.
-//              `npm run bench -- --cases=mqttMemory` for memory per idle MQTT connection alone (~1 min)
+//     --cases  a subset of the cases, by the names in CASES and MQTT_CASES below, plus memory,
+//              mqttMemory, queue, cold, telemetry (e.g. --cases=pub1,mqtt0,mqtt1,mqttFan10,mqttToWamp)
 //   JUNCTION_BENCH_CLI=path  bench another build of Junction's CLI than dist/bin/junction.cjs
 //   JUNCTION_BENCH_MOSQUITTO=path  another mosquitto than /usr/sbin/mosquitto (the MQTT cases
 //     compare with it; when it is missing they run on Junction alone and say so)
@@ -38,7 +37,6 @@ const ONLY = (arg('only')?.split('=')[1] ?? 'J,R,F,M,A').split(',').filter((k) =
 const KINDS = ONLY.filter((k) => k === 'J' || k === 'R' || k === 'F'); // the WAMP routers: every case but the MQTT ones
 const MQTT_KINDS = ONLY.filter((k) => k === 'J' || k === 'M' || k === 'A'); // J with its MQTT listener, mosquitto, aedes
 const CASE_NAMES = arg('cases')?.split('=')[1]?.split(',');
-/** Is case `name` in this run (--cases; all of them without it)? */
 const wanted = (name) => !CASE_NAMES || CASE_NAMES.includes(name);
 Object.assign(settings, {
   mode: arg('light') ? 'light' : 'autobahn',
@@ -119,7 +117,7 @@ const CASES = [
 
 async function runCases() {
   const cases = CASES.filter(([name]) => wanted(name));
-  if (cases.length === 0 && !wanted('memory')) return;
+  if (!cases.length && !wanted('memory')) return;
   for (const kind of KINDS) {
     try {
       routers[kind] = await startRouter(kind);
@@ -132,7 +130,7 @@ async function runCases() {
   const live = KINDS.filter((k) => routers[k]);
   try {
     // An untimed round first, so the first case does not measure a router's JIT warming up.
-    if (cases.length > 0) for (const kind of live) await rpc(routers[kind], { outstanding: 64 }).catch(() => {});
+    if (cases.length) for (const kind of live) await rpc(routers[kind], { outstanding: 64 }).catch(() => {});
     for (const [name, fn, applies = () => true, rounds = 1] of cases) {
       const got = Object.fromEntries(live.map((kind) => [kind, []]));
       for (let i = 0; i < rounds; i++) {
@@ -178,7 +176,7 @@ const MQTT_CONNECTIONS = { first: 1000, more: 3000 };
 
 async function runMqtt() {
   const cases = MQTT_CASES.filter(([name]) => wanted(name));
-  if (cases.length === 0 && !wanted('mqttMemory')) return;
+  if (!cases.length && !wanted('mqttMemory')) return;
   for (const kind of MQTT_KINDS) {
     if (kind === 'M' && !mosquittoPath()) {
       results.M.skipped = 'mosquitto is not installed (apt-get install mosquitto)';
@@ -221,7 +219,7 @@ async function runMqtt() {
 
 /** A measurement of Junction alone; undefined (and a crash line) when it fails. */
 async function junctionOnly(name, measure) {
-  if (!KINDS.includes('J') || results.J.unavailable || !wanted(name)) return undefined;
+  if (!KINDS.includes('J') || results.J.unavailable) return undefined;
   log(`J ${name}…`);
   try {
     return await measure();
@@ -242,9 +240,9 @@ async function main() {
     if (results.R.rpc64) results.R.rpc64light = results.R.rpc64;
     if (results.R.pub100) results.R.pub100light = results.R.pub100;
   }
-  const queue = await junctionOnly('queueCost', queueCost);
-  const cold = await junctionOnly('coldStart', () => coldStart(QUICK ? 3 : 5));
-  const telemetry = QUICK ? undefined : await junctionOnly('telemetryCost', () => telemetryCost());
+  const queue = wanted('queue') ? await junctionOnly('concurrency + queue cost', queueCost) : undefined;
+  const cold = wanted('cold') ? await junctionOnly('cold start', () => coldStart(QUICK ? 3 : 5)) : undefined;
+  const telemetry = QUICK || !wanted('telemetry') ? undefined : await junctionOnly('telemetry cost', () => telemetryCost());
 
   console.log(`\nclients: ${client} for Junction and fox-wamp, raw ws frames for the relay; JSON over WebSocket`);
   console.log(`${settings.durationMs} ms per case; router CPU from /proc/PID/stat; memory beside a bare node started with each router\n`);

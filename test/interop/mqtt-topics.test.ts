@@ -1,7 +1,7 @@
 // Topics any MQTT client may use (empty levels, a leading or trailing '/', dots, spaces, '%') and
 // text payloads, with clients nobody here wrote: Debian's mosquitto_pub/mosquitto_sub (MQTT 3.1,
 // 3.1.1, 5), the npm `mqtt` client (3.1.1, 5) and Autobahn|JS as the WAMP peer.
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import type { ListenerConfig, MqttServiceConfig } from '../../src/config/types.j
 import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
 import { MOSQUITTO_PUB, MOSQUITTO_SUB } from '../helpers/mosquitto.js';
 import { until } from '../helpers/until.js';
+import { MqttMapping } from '../../src/mqtt/mapping.js';
 
 const require = createRequire(import.meta.url);
 const autobahn = require('autobahn');
@@ -222,5 +223,42 @@ describe('MQTT topics with empty levels, dots and spaces; text payloads (issue 1
     expect(sub.messages()).toEqual([['stat/plug2/POWER', 'ON'], ['stat/plug2/STATE', '{ "POWER" : "ON", "Dimmer" : 40.0 }']]);
     sub.child.kill();
     await publisher.endAsync();
+  });
+
+  it('[issue 15 #5] a payload only MQTT subscribers receive is never decoded (they get its bytes); with a WAMP subscriber beside them it is decoded once, Autobahn|JS sees the same args, and a retained one is decoded for the store', async () => {
+    const decode = vi.spyOn(MqttMapping.prototype, 'decode'); // watched, not replaced
+    try {
+      const reader = await connectMqtt(node.port, 4, 'lazy-reader');
+      const inbox: string[] = [];
+      reader.on('message', (_topic, payload) => inbox.push(payload.toString('utf8')));
+      await reader.subscribeAsync('lazy/+', { qos: 1 });
+      const publisher = await connectMqtt(node.port, 5, 'lazy-writer');
+      await publisher.publishAsync('lazy/a', '{"args": [1, "x"]}', { qos: 1 });
+      await publisher.publishAsync('lazy/a', 'ON', { qos: 0 });
+      await until(() => inbox.length >= 2);
+      expect(decode).not.toHaveBeenCalled();
+
+      const session = await autobahnSession(node.wsUrl);
+      const seen: unknown[] = [];
+      await session.subscribe('lazy.a', (args: unknown[], kwargs: unknown) => seen.push([args, kwargs]));
+      await publisher.publishAsync('lazy/a', '{"args": [2, "y"], "kwargs": {"k": 1}}', { qos: 1 });
+      await until(() => inbox.length >= 3 && seen.length >= 1);
+      expect(decode).toHaveBeenCalledTimes(1);
+      expect(seen).toEqual([[[2, 'y'], { k: 1 }]]);
+      expect(inbox).toEqual(['{"args": [1, "x"]}', 'ON', '{"args": [2, "y"], "kwargs": {"k": 1}}']); // bytes as published
+
+      // Retained with only the MQTT subscriber: a later WAMP subscriber gets it decoded from the store.
+      await publisher.publishAsync('lazy/b', '{"v": 3}', { qos: 1, retain: true });
+      await until(() => inbox.length >= 4);
+      const retained: unknown[] = [];
+      await session.subscribe('lazy.b', (args: unknown[]) => retained.push(args), { get_retained: true });
+      await until(() => retained.length >= 1);
+      expect(retained).toEqual([[{ v: 3 }]]);
+      await reader.endAsync();
+      await publisher.endAsync();
+      session.connection?.close?.();
+    } finally {
+      decode.mockRestore();
+    }
   });
 });

@@ -237,4 +237,29 @@ describe('MQTT packet bytes (issue 19 memory budget)', () => {
     // A packet mqtt-packet cannot write throws, as generate() does (the connection logs it and goes on).
     expect(() => packetBytes({ cmd: 'publish', topic: 't', payload, qos: 1, retain: false, dup: false }, 4)).toThrow();
   });
+
+  it('PUBLISHes without properties and success PUBACKs, written without mqtt-packet, are byte for byte what it generates', () => {
+    const topics = ['t', 'bench/x', 'cams/ü/€', 'a'.repeat(300), '/TopicA', 'x'.repeat(20_000)];
+    const payloads = [Buffer.alloc(0), Buffer.from('21.5'), Buffer.alloc(100, 1), Buffer.alloc(1023, 2), Buffer.alloc(1024, 3), Buffer.alloc(20_000, 4), Buffer.alloc(2_100_000, 5)];
+    for (const version of [3, 4, 5]) {
+      for (const topic of topics) {
+        for (const payload of payloads) {
+          for (const qos of [0, 1, 2] as const) {
+            for (const flags of [{ retain: false, dup: false }, { retain: true, dup: true }]) {
+              const packet: IPublishPacket = { cmd: 'publish', topic, payload, qos, ...flags, ...(qos > 0 ? { messageId: qos === 1 ? 1 : 65535 } : {}) };
+              // Buffer.equals: vitest's toEqual compares megabytes byte by byte, far too slowly.
+              expect(Buffer.concat(packetBytes(packet, version)).equals(mqttPacket.generate(packet, { protocolVersion: version }))).toBe(true);
+            }
+          }
+        }
+      }
+      for (const messageId of [0, 1, 255, 256, 65535]) {
+        const ack: Packet = { cmd: 'puback', messageId, ...(version === 5 ? { reasonCode: 0 } : {}) };
+        expect(packetBytes(ack, version)).toEqual([mqttPacket.generate(ack, { protocolVersion: version })]);
+      }
+    }
+    // A refusal keeps its reason code (and reason string): mqtt-packet writes it.
+    const refused: Packet = { cmd: 'puback', messageId: 9, reasonCode: 0x87, properties: { reasonString: 'no' } };
+    expect(packetBytes(refused, 5)).toEqual([mqttPacket.generate(refused, { protocolVersion: 5 })]);
+  });
 });
