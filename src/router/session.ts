@@ -88,8 +88,8 @@ export class Session implements SessionHandle, Requester, SessionView {
   supportsProgress = false;
   supportsRevocation = false;
   supportsSubscriptionRevocation = false;
-  /** Published when the session ends, detached ones first (wamp.session.add_testament). */
-  readonly testaments: Record<TestamentScope, Testament[]> = { detached: [], destroyed: [] };
+  /** Published when the session ends, detached ones first (wamp.session.add_testament); made on first use. */
+  private testamentLists: Record<TestamentScope, Testament[]> | undefined;
 
   private state: State = 'new';
   private pendingAuth: PendingAuth | undefined;
@@ -273,12 +273,16 @@ export class Session implements SessionHandle, Requester, SessionView {
     else this.transport.close();
   }
 
+  /** The testament lists (most sessions have none: an idle MQTT client's was ~100 bytes of empty lists). */
+  get testaments(): Record<TestamentScope, Testament[]> {
+    return (this.testamentLists ??= { detached: [], destroyed: [] });
+  }
+
   /** Empties the testament lists, detached first, for publication at the end of the session. */
   takeTestaments(): Testament[] {
-    const all = [...this.testaments.detached, ...this.testaments.destroyed];
-    this.testaments.detached = [];
-    this.testaments.destroyed = [];
-    return all;
+    const lists = this.testamentLists;
+    this.testamentLists = undefined;
+    return lists ? [...lists.detached, ...lists.destroyed] : [];
   }
 
   // ---- internals ----

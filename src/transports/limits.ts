@@ -66,7 +66,8 @@ export class SendQueueGuard {
   /** Keeps this connection's share of the total current as `socket` drains, and gives it back on close. */
   watch(socket: Writable): void {
     socket.on('drain', () => this.record(socket.writableLength));
-    socket.once('close', () => {
+    // `on`, not `once`: 'close' comes once, and `once` wraps the listener (~100 bytes per connection).
+    socket.on('close', () => {
       this.record(0);
       this.released = true;
     });

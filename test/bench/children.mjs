@@ -41,9 +41,13 @@ export function spawnProgram(file, args) {
   return child;
 }
 
-/** Forks a bench module (path relative to test/bench) and resolves once it says 'ready'. */
-export function start(module, args, timeoutMs = 30_000) {
-  const child = track(fork(join(HERE, module), args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }));
+/**
+ * Forks a bench module (path relative to test/bench) and resolves once it says 'ready'. `nodeArgs`:
+ * node options for that process (beside the runner's own).
+ */
+export function start(module, args, timeoutMs = 30_000, nodeArgs = []) {
+  const execArgv = [...process.execArgv, ...nodeArgs];
+  const child = track(fork(join(HERE, module), args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv }));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${module} not ready within ${timeoutMs} ms`)); }, timeoutMs);
     const onExit = (code, signal) => { clearTimeout(timer); reject(new Error(`${module} exited (${code ?? signal}) before ready`)); };

@@ -124,17 +124,21 @@ async function waitForWebSocket(url, child, timeoutMs = 20_000) {
 }
 
 /** aedes in a forked process on a free port, as a router object with `mqttUrl`. */
-async function startAedes() {
+async function startAedes(nodeArgs) {
   ensurePeer(AEDES);
   const port = await freePort();
-  const child = await start('aedes.mjs', [String(port)]);
+  const child = await start('aedes.mjs', [String(port)], undefined, nodeArgs);
   await sleep(300);
   return { kind: 'A', port, mqttUrl: `mqtt://127.0.0.1:${port}`, pid: child.pid, child };
 }
 
-export async function startRouter(kind, { withQueue = false, mqtt = false, telemetryCron } = {}) {
+/**
+ * Starts router `kind` (see NAMES). `nodeArgs`: node options for a Node router's process (J, A),
+ * e.g. the V8 options of the MQTT memory case; mosquitto takes none.
+ */
+export async function startRouter(kind, { withQueue = false, mqtt = false, telemetryCron, nodeArgs = [] } = {}) {
   if (kind === 'M') return startMosquitto();
-  if (kind === 'A') return startAedes();
+  if (kind === 'A') return startAedes(nodeArgs);
   const port = await freePort();
   const mqttPort = kind === 'J' && mqtt ? await freePort() : undefined;
   const url = `ws://127.0.0.1:${port}/`;
@@ -143,7 +147,7 @@ export async function startRouter(kind, { withQueue = false, mqtt = false, telem
     if (!existsSync(JUNCTION_CLI)) throw new Error(`${JUNCTION_CLI} not found (npm run build)`);
     const file = join(mkdtempSync(join(tmpdir(), 'junction-bench-')), 'config.json');
     writeFileSync(file, JSON.stringify(junctionConfig(port, withQueue, mqttPort, telemetryCron)));
-    child = spawnTracked([JUNCTION_CLI, 'start', '--config', file], { ...process.env, JUNCTION_LOG: 'warn' });
+    child = spawnTracked([...nodeArgs, JUNCTION_CLI, 'start', '--config', file], { ...process.env, JUNCTION_LOG: 'warn' });
   } else {
     if (kind === 'F') ensurePeer(FOX_WAMP);
     child = await start(kind === 'R' ? 'relay.mjs' : 'fox.mjs', [String(port)]);

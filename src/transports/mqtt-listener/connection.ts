@@ -9,13 +9,14 @@ import type { Duplex } from 'node:stream';
 import * as mqttPacket from 'mqtt-packet';
 import type { Packet } from 'mqtt-packet';
 import { log } from '../../log.js';
-import { WriteBatcher } from '../outbound.js';
 import { SendQueueGuard, type SlowConsumerOwner } from '../limits.js';
 import type { MqttServiceConfig } from '../../config/types.js';
 import type { SendQueueStats, TransportInfo } from '../../core-boundary.js';
 import { IncomingBudget, type IncomingHolder } from '../incoming-budget.js';
 import { SendQueueTotal } from '../send-queue-total.js';
 import { packetBytes } from './packet-bytes.js';
+import * as keepAliveClock from './keep-alive.js';
+import { holdWrites, type HeldWrites } from './turn-writes.js';
 import { REASON } from './reason-codes.js';
 import { MqttTraffic } from './sys-topics.js';
 
@@ -35,18 +36,23 @@ export type ByteStream = Duplex & Pick<Socket, 'remoteAddress' | 'remoteFamily' 
 /** What mqtt-packet's parser knows of the packet it is reading: its announced length (-1 until known). */
 type ParserState = { packet: { length: number } };
 
-export class MqttConnection implements SlowConsumerOwner, IncomingHolder {
+/** A socket error listener without a closure per connection. */
+function ignoreError(): void {}
+
+export class MqttConnection implements SlowConsumerOwner, IncomingHolder, keepAliveClock.KeptAlive, HeldWrites {
   readonly peer: string;
-  readonly info: TransportInfo;
   /** 3 (MQTT 3.1), 4 (3.1.1) or 5, known from CONNECT on. */
   version: 3 | 4 | 5 = 4;
   private readonly parser = mqttPacket.parser({ protocolVersion: 4 });
-  private keepAliveTimer: NodeJS.Timeout | undefined;
+  /** The client's keep-alive in seconds (0: none), and as the keep-alive clock counts it (keep-alive.ts). */
+  private keepAliveSeconds = 0;
+  keepAliveTicks = 0;
+  lastRead = 0;
   private connectTimer: NodeJS.Timeout | undefined;
   private ended = false;
   private cleanEnd = false;
-  /** Packets written in one event-loop turn (PUBACKs for a burst of QoS 1 publishes) leave in one write. */
-  private readonly batcher: WriteBatcher;
+  /** Packets written in one event-loop turn (PUBACKs for a burst of QoS 1 publishes) leave in one write (turn-writes.ts). */
+  corked = false;
   private readonly guard: SendQueueGuard;
   /** Until CONNACK: bytes read so far, held to `maxUnauthenticatedBytes` (a CONNECT announced longer is refused at once). */
   unauthenticated = true;
@@ -65,17 +71,16 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder {
     /** The listener's packet and byte counts ($SYS/broker/messages/..., bytes/...). */
     private readonly traffic: MqttTraffic = new MqttTraffic(),
   ) {
-    this.peer = socket.remoteAddress ? `tcp${socket.remoteFamily === 'IPv6' ? 6 : 4}:${socket.remoteAddress}:${socket.remotePort}` : 'unix';
-    this.info = { type: 'mqtt', serializer: 'mqtt', peer: this.peer };
+    // Joined rather than a template: one flat string, not a tree of pieces kept for the connection's life.
+    this.peer = socket.remoteAddress ? [socket.remoteFamily === 'IPv6' ? 'tcp6:' : 'tcp4:', socket.remoteAddress, ':', socket.remotePort].join('') : 'unix';
     this.guard = new SendQueueGuard(sendQueue, this, sendQueues);
     this.guard.watch(socket);
     socket.setNoDelay(true);
-    this.batcher = new WriteBatcher(socket, this.guard);
     this.parser.on('packet', (p: Packet) => this.onPacket(p));
     this.parser.on('error', (err: Error) => (this.owner.malformed ? this.owner.malformed(this, err.message) : this.fail(`malformed packet: ${err.message}`)));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('close', () => this.finish());
-    socket.on('error', () => {});
+    socket.on('error', ignoreError); // 'close' follows, and ends the connection
     if (connectTimeoutMs > 0) {
       this.connectTimer = setTimeout(() => this.fail(`no CONNECT within ${connectTimeoutMs} ms`), connectTimeoutMs);
     }
@@ -84,6 +89,11 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder {
   /** Hands the connection to another owner (its MQTT session, once CONNECT is accepted). */
   adopt(owner: ConnectionOwner): void {
     this.owner = owner;
+  }
+
+  /** For slow-consumer log lines only: made when one is written. */
+  get info(): TransportInfo {
+    return { type: 'mqtt', serializer: 'mqtt', peer: this.peer };
   }
 
   get open(): boolean {
@@ -103,7 +113,7 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder {
     if (backlog > this.guard.threshold && this.guard.overLimit(droppable, backlog, this.owner)) return false;
     try {
       const pieces = packetBytes(packet, this.version);
-      this.batcher.hold();
+      holdWrites(this);
       const traffic = this.traffic;
       traffic.messagesSent++;
       for (const bytes of pieces) {
@@ -115,6 +125,11 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder {
       log.warn(`mqtt ${this.peer}: cannot encode ${packet.cmd}: ${(err as Error).message}`);
       return false;
     }
+  }
+
+  /** HeldWrites: the turn's writes left; what the kernel did not take is this connection's backlog. */
+  uncorked(): void {
+    this.guard.record(this.socket.writableLength);
   }
 
   /** The send queue is over its hard limit: drop the client now. The socket's close event ends the
@@ -141,14 +156,16 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder {
     this.unauthenticated = false; // CONNECT accepted: its session is established
     if (this.connectTimer) clearTimeout(this.connectTimer);
     this.connectTimer = undefined;
-    if (seconds > 0) {
-      const ms = seconds * 1500;
-      this.keepAliveTimer = setTimeout(() => this.keepAliveExpired(seconds), ms);
+    if (seconds > 0 && !this.ended) {
+      this.keepAliveSeconds = seconds;
+      this.keepAliveTicks = keepAliveClock.allowedTicks(seconds);
+      keepAliveClock.watch(this);
     }
   }
 
   /** Silent for 1.5 × keep-alive: closed as if the network had failed (the will is published); MQTT 5 hears 0x8D first. */
-  private keepAliveExpired(seconds: number): void {
+  keepAliveExpired(): void {
+    const seconds = this.keepAliveSeconds;
     const why = `no packet within 1.5 × keep-alive (${seconds} s)`;
     if (this.version !== 5) return this.fail(why);
     log.info(`mqtt ${this.peer}: closed: ${why} (DISCONNECT 0x8d)`);
@@ -189,7 +206,7 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder {
   }
 
   private onData(chunk: Buffer): void {
-    this.keepAliveTimer?.refresh();
+    this.lastRead = keepAliveClock.now();
     this.traffic.bytesReceived += chunk.length;
     if (this.unauthenticated) {
       this.unauthenticatedBytes += chunk.length;
@@ -229,7 +246,7 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder {
     this.ended = true;
     this.incoming.hold(this, 0);
     if (this.connectTimer) clearTimeout(this.connectTimer);
-    if (this.keepAliveTimer) clearTimeout(this.keepAliveTimer);
+    if (this.keepAliveSeconds > 0) keepAliveClock.unwatch(this);
     this.owner.closed(this, this.cleanEnd);
   }
 }

@@ -43,8 +43,12 @@ interface Waiting {
   expiresAt: number;
 }
 
+/** The in-flight map of a queue that never sent a QoS 1/2 message, shared (never written to). */
+const NONE_INFLIGHT: ReadonlyMap<number, Inflight> = new Map();
+
 export class DeliveryQueue {
-  private readonly inflight = new Map<number, Inflight>();
+  /** Made on the first QoS 1/2 message sent (an idle client's queue has none: ~200 bytes saved). */
+  private inflight = NONE_INFLIGHT as Map<number, Inflight>;
   private readonly waiting: Waiting[] = [];
   /** In flight at most: the config's maxInflight, or less when the connected client's Receive Maximum says so. */
   private maxInflight: number;
@@ -217,6 +221,7 @@ export class DeliveryQueue {
     // copy per message (an object spread) was the largest cost of a QoS 1 delivery.
     packet.messageId = id;
     packet.dup = false;
+    if (this.inflight === NONE_INFLIGHT) this.inflight = new Map();
     this.inflight.set(id, { packet, bytes, released: false });
     this.sink.write(packet);
   }

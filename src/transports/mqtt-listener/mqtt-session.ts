@@ -19,7 +19,8 @@ import * as mqttPacket from 'mqtt-packet';
 import type { IConnectPacket, IDisconnectPacket, IPublishPacket, Packet } from 'mqtt-packet';
 import type { SendQueueStats } from '../../core-boundary.js';
 import type { ConnectionOwner, MqttConnection } from './connection.js';
-import { DeliveryQueue, type DeliverySink } from './delivery-queue.js';
+import { DeliveryQueue, type DeliveryLimits, type DeliverySink } from './delivery-queue.js';
+import type { MqttServiceConfig } from '../../config/types.js';
 import { MqttWampSession, type ListenerContext, type MqttSide, type OpenResult } from './wamp-session.js';
 import { clientPacketViolation } from './checks.js';
 import { InboundAliases, OutboundAliases, TOPIC_ALIAS_MAXIMUM } from './topic-aliases.js';
@@ -30,6 +31,20 @@ import { log } from '../../log.js';
 
 /** Packets a client may send while the router waits for a dynamic authorizer (then it is a flood). */
 const MAX_PAUSED_PACKETS = 1000;
+
+/**
+ * The delivery queues' limits, one object per listener (not per session), made again when a reload
+ * (SIGHUP) changed them in the config in place; a queue keeps the object it was made with.
+ */
+const deliveryLimits = new WeakMap<MqttServiceConfig, DeliveryLimits>();
+
+function deliveryLimitsOf(config: MqttServiceConfig): DeliveryLimits {
+  const cached = deliveryLimits.get(config);
+  if (cached && cached.maxInflight === config.maxInflight && cached.maxWaiting === config.maxOfflineMessages && cached.maxBytes === config.maxOfflineBytes) return cached;
+  const limits: DeliveryLimits = { maxInflight: config.maxInflight, maxWaiting: config.maxOfflineMessages, maxBytes: config.maxOfflineBytes };
+  deliveryLimits.set(config, limits);
+  return limits;
+}
 
 /** The listener (MqttService), as its sessions report to it. */
 export interface SessionRegistry extends ListenerContext {
@@ -63,16 +78,18 @@ export interface AttachOptions {
 export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
   /** The same client as a WAMP session of the realm. */
   readonly wamp: MqttWampSession;
-  /** QoS 1/2 messages to the client, in flight and waiting (also while it is away). */
-  readonly deliveries: DeliveryQueue;
+  /** Messages to the client (see `deliveries`), from the first one on. */
+  private queue: DeliveryQueue | undefined;
+  /** The connected client's Receive Maximum (MQTT 5 CONNECT; 65,535 when it gave none), for the queue. */
+  private receiveMaximum = 65_535;
   /** Survives its connection (see the file comment). */
   persistent = false;
   version: 3 | 4 | 5 = 4;
   /** opening: its CONNECT is being authenticated; open: the realm accepted it. */
   private state: 'opening' | 'open' | 'ended' = 'opening';
   private connection: MqttConnection | undefined;
-  /** QoS 2 messages received and not yet released (PUBREL) by the client. */
-  private readonly incomingQos2 = new Set<number>();
+  /** QoS 2 messages received and not yet released (PUBREL) by the client; made for clients that use QoS 2. */
+  private incomingQos2: Set<number> | undefined;
   private will: IConnectPacket['will'];
   /** A will waiting for its Will Delay Interval after the connection was lost. */
   private delayedWill: IConnectPacket['will'];
@@ -98,8 +115,6 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
   private readingPaused = false;
 
   constructor(private readonly registry: SessionRegistry, readonly clientId: string, peer: string) {
-    const { config } = registry;
-    this.deliveries = new DeliveryQueue(this, { maxInflight: config.maxInflight, maxWaiting: config.maxOfflineMessages, maxBytes: config.maxOfflineBytes });
     this.wamp = new MqttWampSession(this, registry, clientId, peer);
   }
 
@@ -140,7 +155,8 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     this.outboundAliases = v5?.topicAliasMaximum ? new OutboundAliases(v5.topicAliasMaximum) : undefined;
     this.unansweredQos1 = 0;
     this.unreleasedQos2?.clear();
-    this.deliveries.receiveMaximum(v5?.receiveMaximum ?? 65_535);
+    this.receiveMaximum = v5?.receiveMaximum ?? 65_535;
+    this.queue?.receiveMaximum(this.receiveMaximum);
     this.problemInformation = this.version !== 5 || connect.properties?.requestProblemInformation !== false;
     const connack: Packet = this.version === 5
       ? {
@@ -160,7 +176,24 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
       : { cmd: 'connack', returnCode: 0, sessionPresent: options.present };
     connection.send(connack);
     connection.keepAlive(options.keepAlive);
-    this.deliveries.resume();
+    this.queue?.resume();
+  }
+
+  /**
+   * QoS 1/2 messages to the client, in flight and waiting (also while it is away); QoS 0 ones pass
+   * through. Made on the first message to the client (a publishing-only sensor gets none).
+   */
+  get deliveries(): DeliveryQueue {
+    if (!this.queue) {
+      this.queue = new DeliveryQueue(this, deliveryLimitsOf(this.registry.config));
+      this.queue.receiveMaximum(this.receiveMaximum);
+    }
+    return this.queue;
+  }
+
+  /** Bytes the client's messages hold (its DeliveryQueue's). */
+  get queuedBytes(): number {
+    return this.queue?.bytes ?? 0;
   }
 
   /** Another connection with the same client id took over (MQTT 5: DISCONNECT 0x8E first). */
@@ -183,7 +216,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     const connection = this.connection;
     this.connection = undefined;
     connection?.close();
-    this.wamp.subscriptions.leaveGroups();
+    this.wamp.subscriptionsIfAny?.leaveGroups();
     this.wamp.left();
   }
 
@@ -211,6 +244,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
   }
 
   takeBack(pick: (packet: IPublishPacket, sent: boolean) => boolean): IPublishPacket[] {
+    if (!this.queue) return [];
     const before = this.deliveries.bytes;
     const taken = this.deliveries.takeBack(pick);
     if (!this.connected && taken.length > 0) this.registry.offlineBytesChanged(this, this.deliveries.bytes - before);
@@ -223,7 +257,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     const { config } = this.registry;
     const socket = this.connection?.sendQueue();
     const stats = socket ?? { bytes: 0, limit: config.maxSendQueue, policy: config.sendQueuePolicy, droppedEvents: 0, slow: false, disconnected: false };
-    return { ...stats, droppedEvents: stats.droppedEvents + this.deliveries.dropped };
+    return { ...stats, droppedEvents: stats.droppedEvents + (this.queue?.dropped ?? 0) };
   }
 
   slowConsumer(disconnecting: boolean): void {
@@ -243,12 +277,12 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     if (violation) return this.violation(violation.reasonCode, violation.why);
     switch (packet.cmd) {
       case 'publish': return this.onPublish(packet);
-      case 'puback': return this.deliveries.acknowledged(packet.messageId!);
+      case 'puback': return this.queue?.acknowledged(packet.messageId!);
       // A PUBREC with a failure code ends the exchange: no PUBREL [MQTT-3.3.4-9 counts it as answered].
       case 'pubrec': return (packet.reasonCode ?? 0) >= 0x80 ? this.deliveries.acknowledged(packet.messageId!) : this.deliveries.received(packet.messageId!);
-      case 'pubcomp': return this.deliveries.acknowledged(packet.messageId!);
+      case 'pubcomp': return this.queue?.acknowledged(packet.messageId!);
       case 'pubrel':
-        this.incomingQos2.delete(packet.messageId!);
+        this.incomingQos2?.delete(packet.messageId!);
         this.unreleasedQos2?.delete(packet.messageId!);
         connection.send({ cmd: 'pubcomp', messageId: packet.messageId! });
         return;
@@ -297,7 +331,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     if (this.state !== 'open') return;
     if (will) this.sendWill(will);
     if (!this.persistent) return this.end();
-    this.wamp.subscriptions.disconnected();
+    this.wamp.subscriptionsIfAny?.disconnected();
     this.expiryTimer = new LongTimer(this.expiryMs, () => this.end());
     this.registry.wentOffline(this);
   }
@@ -333,14 +367,14 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
       }
       // A refused QoS 2 message ends its exchange at PUBREC: the client sends no PUBREL and may use the id again.
       if (qos === 2 && reasonCode >= 0x80) {
-        this.incomingQos2.delete(messageId!);
+        this.incomingQos2?.delete(messageId!);
         this.unreleasedQos2?.delete(messageId!);
       }
       // [MQTT-3.1.2-29]: a client that asked for no problem information gets no reason string here.
       const properties = why !== undefined && reasonCode >= 0x80 && this.problemInformation ? { reasonString: reasonStringOf(why) } : undefined;
       connection.send(properties ? { cmd, messageId, reasonCode, properties } : { cmd, messageId, reasonCode });
     };
-    if (qos === 2 && this.incomingQos2.has(messageId!)) return ack(REASON.success); // a resend: published already
+    if (qos === 2 && this.incomingQos2?.has(messageId!)) return ack(REASON.success); // a resend: published already
     if (qos === 1) this.unansweredQos1++;
     if (qos > 0 && this.version === 5 && this.unansweredQos1 + (this.unreleasedQos2?.size ?? 0) + (qos === 2 ? 1 : 0) > this.registry.config.maxInflight) {
       return this.violation(REASON.receiveMaximumExceeded, `more than Receive Maximum (${this.registry.config.maxInflight}) QoS 1/2 PUBLISHes unanswered`);
@@ -382,7 +416,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
 
   private publish(packet: IPublishPacket, uri: string, ack: (reasonCode: number, why?: string) => void): void {
     if (packet.qos === 2) {
-      this.incomingQos2.add(packet.messageId!);
+      (this.incomingQos2 ??= new Set()).add(packet.messageId!);
       (this.unreleasedQos2 ??= new Set()).add(packet.messageId!);
     }
     this.wamp.publish(packet, uri, ack);

@@ -94,7 +94,7 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
   wentOffline(session: MqttSession): void {
     this.backOnline(session);
     this.offline.add(session);
-    this.offlineBytes += session.deliveries.bytes;
+    this.offlineBytes += session.queuedBytes;
     if (this.offline.size > MAX_OFFLINE_SESSIONS) {
       const oldest = this.offline.values().next().value!;
       log.info(`mqtt ${this.listenerId}: persistent session of '${oldest.clientId}' ended: more than ${MAX_OFFLINE_SESSIONS} sessions wait for their clients`);
@@ -127,14 +127,14 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
     let subscriptions = this.sys.filterCount;
     for (const session of this.sessions.values()) {
       if (session.connected) connected++;
-      subscriptions += session.wamp.subscriptions.filterCount;
+      subscriptions += session.wamp.subscriptionsIfAny?.filterCount ?? 0;
     }
     return { connected, disconnected: this.offline.size, subscriptions, retained: this.factory.retainedCount?.(this.config.realm) };
   }
 
   /** The session's client is back, or it ended: it no longer counts as waiting. */
   private backOnline(session: MqttSession): void {
-    if (this.offline.delete(session)) this.offlineBytes -= session.deliveries.bytes;
+    if (this.offline.delete(session)) this.offlineBytes -= session.queuedBytes;
   }
 
   /** Past `max_offline_bytes_total`, the sessions offline longest end until the rest fit. */

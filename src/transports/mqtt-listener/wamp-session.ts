@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IConnectPacket, IPublishPacket } from 'mqtt-packet';
 import * as M from '../../wamp/message.js';
-import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, Transport, TransportInfo } from '../../core-boundary.js';
+import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, SessionOptions, Transport, TransportInfo } from '../../core-boundary.js';
 import type { MqttServiceConfig } from '../../config/types.js';
 import type { MqttMapping } from '../../mqtt/mapping.js';
 import type { RequestGateway } from '../../mqtt/rpc-gateway.js';
@@ -82,6 +82,20 @@ export interface MqttSide extends SubscriptionAnswers {
 /** The option marking a client's own publication when only some of its matching subscriptions have No Local. */
 const NO_LOCAL_MARK = '_mqtt_no_local';
 
+/**
+ * The session options of a listener's clients, one object per listener (not per session), made
+ * again when a reload (SIGHUP) changed the config's `auth` or `role` in place.
+ */
+const sessionOptions = new WeakMap<MqttServiceConfig, { from: Pick<MqttServiceConfig, 'auth' | 'role'>; options: SessionOptions }>();
+
+function sessionOptionsOf(config: MqttServiceConfig): SessionOptions {
+  const cached = sessionOptions.get(config);
+  if (cached && cached.from.auth === config.auth && cached.from.role === config.role) return cached.options;
+  const options: SessionOptions = config.auth ? { auth: config.auth } : config.role ? { auth: { anonymous: { type: 'static', role: config.role } } } : {};
+  sessionOptions.set(config, { from: { auth: config.auth, role: config.role }, options });
+  return options;
+}
+
 /** An MQTT payload as it came, decoded by the listener's mapping when a WAMP receiver needs it. */
 class MqttPayload implements RawPayload {
   decoded = false;
@@ -102,8 +116,8 @@ export class MqttWampSession implements Transport, ShareMember {
   authid = '';
   authrole = '';
   authmethod = '';
-  /** The client's MQTT filters as WAMP subscriptions of this session. */
-  readonly subscriptions: MqttSubscriptions;
+  /** The client's MQTT filters as WAMP subscriptions of this session (see `subscriptions`). */
+  private subs: MqttSubscriptions | undefined;
   private readonly handle: SessionHandle;
   /** Settles open(): WELCOME, ABORT, or the session ended first. */
   private opening: ((result: OpenResult) => void) | undefined;
@@ -111,7 +125,8 @@ export class MqttWampSession implements Transport, ShareMember {
   private password: string | undefined;
   /** Requests to the router by request ID, and what to do with their answers. */
   private requestId = 0;
-  private readonly answers = new Map<number, Answer>();
+  /** Made on the first request that waits for an answer (an idle client makes none). */
+  private answers: Map<number, Answer> | undefined;
   /** Event warnings: when the last was logged, and how many were not since. */
   private lastEventWarning = 0;
   private eventWarningsSuppressed = 0;
@@ -122,10 +137,17 @@ export class MqttWampSession implements Transport, ShareMember {
 
   constructor(private readonly mqtt: MqttSide, private readonly listener: ListenerContext, readonly clientId: string, peer: string) {
     this.info = { type: 'mqtt', serializer: 'mqtt', peer };
-    this.subscriptions = new MqttSubscriptions(this, mqtt, listener.mapping, listener.groups, listener.sys);
-    const { config } = listener;
-    this.handle = listener.factory.openSession(this, config.auth ? { auth: config.auth }
-      : config.role ? { auth: { anonymous: { type: 'static', role: config.role } } } : {});
+    this.handle = listener.factory.openSession(this, sessionOptionsOf(listener.config));
+  }
+
+  /** The client's MQTT filters as WAMP subscriptions of this session, made on first use (a publishing-only sensor has none). */
+  get subscriptions(): MqttSubscriptions {
+    return (this.subs ??= new MqttSubscriptions(this, this.mqtt, this.listener.mapping, this.listener.groups, this.listener.sys));
+  }
+
+  /** The same, when the client ever subscribed (undefined: it never did). */
+  get subscriptionsIfAny(): MqttSubscriptions | undefined {
+    return this.subs;
   }
 
   // ---- joining and leaving: CONNECT → HELLO → WELCOME / ABORT ----
@@ -177,9 +199,9 @@ export class MqttWampSession implements Transport, ShareMember {
       case M.SUBSCRIBED:
       case M.UNSUBSCRIBED:
       case M.ERROR: {
-        const answer = this.answers.get(message[message[0] === M.ERROR ? 2 : 1] as number);
+        const answer = this.answers?.get(message[message[0] === M.ERROR ? 2 : 1] as number);
         if (answer) {
-          this.answers.delete(message[message[0] === M.ERROR ? 2 : 1] as number);
+          this.answers!.delete(message[message[0] === M.ERROR ? 2 : 1] as number);
           answer(message);
         }
         return true;
@@ -252,7 +274,7 @@ export class MqttWampSession implements Transport, ShareMember {
   request(message: M.WampMessage, answer?: Answer): void {
     const id = ++this.requestId;
     message[1] = id;
-    if (answer) this.answers.set(id, answer);
+    if (answer) (this.answers ??= new Map()).set(id, answer);
     this.handle.receive(message);
   }
 
@@ -289,7 +311,7 @@ export class MqttWampSession implements Transport, ShareMember {
     // No Local (MQTT 5) [MQTT-3.8.3-3]. WAMP's exclude_me leaves out all of the publisher's
     // subscriptions at once: when only some have No Local, the message comes back marked as the
     // client's own, and the delivery leaves those out.
-    const noLocal = this.subscriptions.noLocalCover(uri);
+    const noLocal = this.subs?.noLocalCover(uri) ?? 'none';
     options['exclude_me'] = noLocal === 'all';
     if (noLocal === 'some') options[NO_LOCAL_MARK] = (this.ownMark ??= randomBytes(12).toString('base64url'));
     // The retain flag as published, for subscribers with Retain As Published [MQTT-3.3.1-13].
