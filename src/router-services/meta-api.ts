@@ -15,6 +15,7 @@ import type { SessionView } from '../router/session-view.js';
 import type { Registration } from '../router/registration.js';
 import type { Subscription } from '../router/broker.js';
 import type { TestamentScope } from '../router/session.js';
+import { storedPayload } from '../router/event-store.js';
 
 function sessionDetails(s: Session): Dict {
   const info = s.transport.info;
@@ -308,14 +309,15 @@ export class MetaApi implements RealmObserver {
       if (Array.isArray(o['exclude_authid']) && o['exclude_authid'].includes(caller.authid)) continue;
       if (Array.isArray(o['exclude_authrole']) && o['exclude_authrole'].includes(caller.authrole)) continue;
       if (!this.realm.authorizer.authorize(caller.authrole, 'subscribe', e.topic).allow) continue;
+      const { args, kwargs } = storedPayload(e);
       out.push({
         timestamp: e.timestamp,
         subscription: sub.id,
         publication: e.publication,
         topic: e.topic,
         details: e.disclosed ? { publisher: e.publisher.session, publisher_authid: e.publisher.authid, publisher_authrole: e.publisher.authrole } : {},
-        args: e.args ?? [],
-        kwargs: e.kwargs ?? {},
+        args: args ?? [],
+        kwargs: kwargs ?? {},
       });
     }
     return out;

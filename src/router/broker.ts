@@ -15,7 +15,7 @@ import { isReservedUri, isValidUri, reservedForPublishing, type MatchPolicy, typ
 import { PatternIndex } from '../wamp/pattern-index.js';
 import type { EncodingCache } from '../core-boundary.js';
 import type { SessionView } from './session-view.js';
-import { EVENT_COST, EventStore, type StoredEvent } from './event-store.js';
+import { EVENT_COST, EventStore, storedPayload, type StoredEvent } from './event-store.js';
 import { approximateBytes } from './payload-size.js';
 import { DEFERRED_WORK } from '../sliced-work.js';
 import { log } from '../log.js';
@@ -249,8 +249,14 @@ export class Broker {
       details['publisher_authrole'] = e.publisher.authrole;
     }
     const event: M.WampMessage = [M.EVENT, sub.id, e.publication, details];
-    if (e.args !== undefined || e.kwargs !== undefined) event.push(e.args ?? []);
-    if (e.kwargs !== undefined) event.push(e.kwargs);
+    const raw = e.raw && rawPayloadOf(e.raw);
+    if (raw && session.readsRawPayloads === true) {
+      attachRawPayload(event, raw); // an MQTT client gets the bytes as they were published
+    } else {
+      const { args, kwargs } = storedPayload(e);
+      if (args !== undefined || kwargs !== undefined) event.push(args ?? []);
+      if (kwargs !== undefined) event.push(kwargs);
+    }
     session.send(event);
   }
 
@@ -313,10 +319,11 @@ export class Broker {
   }
 
   private remember(session: SessionView, publication: number, topic: string, options: PublishOptions, msg: PublishMessage, disclosed: boolean): void {
-    decodePayload(msg); // stored events are read by WAMP sessions
+    // An MQTT payload nobody has decoded yet is kept as its bytes, decoded for each WAMP reader.
+    const raw = rawPayloadOf(msg);
     // Kept as they came (a transparent payload is one opaque item in the args place).
-    const args = msg[4] as unknown[] | undefined;
-    const kwargs = msg[5] as M.Dict | undefined;
+    const args = raw ? undefined : (msg[4] as unknown[] | undefined);
+    const kwargs = raw ? undefined : (msg[5] as M.Dict | undefined);
     const event: StoredEvent = {
       seq: ++this.sequence,
       publication,
@@ -327,8 +334,9 @@ export class Broker {
       publisher: { session: session.id, authid: session.authid, authrole: session.authrole },
       disclosed,
       options,
-      bytes: EVENT_COST + topic.length + (args === undefined ? 0 : approximateBytes(args)) + (kwargs === undefined ? 0 : approximateBytes(kwargs)),
+      bytes: EVENT_COST + topic.length + (raw ? raw.bytes.byteLength : 0) + (args === undefined ? 0 : approximateBytes(args)) + (kwargs === undefined ? 0 : approximateBytes(kwargs)),
     };
+    if (raw) event.raw = msg;
     if (options.retain === true) this.store.retain(event);
     this.store.record(event);
   }

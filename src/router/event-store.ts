@@ -5,6 +5,7 @@
 
 import { DEFAULT_HISTORY_MAX_BYTES, DEFAULT_RETAINED_LIMITS, type EventHistoryConfig, type RetainedLimits } from '../config/types.js';
 import type { Dict } from '../wamp/message.js';
+import { decodedTail } from '../wamp/raw-payload.js';
 import { uriMatches, type MatchPolicy } from '../wamp/uri.js';
 import { log } from '../log.js';
 import { PatternIndex } from '../wamp/pattern-index.js';
@@ -20,6 +21,11 @@ export interface StoredEvent {
   timestamp: string;
   args: unknown[] | undefined;
   kwargs: Dict | undefined;
+  /**
+   * The PUBLISH, when its payload is still the bytes an MQTT client sent (wamp/raw-payload.ts): then
+   * `args` and `kwargs` are unset, and `storedPayload` decodes it for each WAMP reader.
+   */
+  raw?: unknown[];
   /** The publisher, disclosed or not; disclosure is decided when the event is delivered. */
   publisher: { session: number; authid: string; authrole: string };
   disclosed: boolean;
@@ -27,6 +33,13 @@ export interface StoredEvent {
   options: Dict;
   /** What keeping it costs, about (topic, payload and the record): `approximateBytes` + topic + EVENT_COST. */
   bytes: number;
+}
+
+/** A stored event's Arguments|list and ArgumentsKw|dict, decoded now when it was kept as bytes. */
+export function storedPayload(e: StoredEvent): { args: unknown[] | undefined; kwargs: Dict | undefined } {
+  if (e.raw === undefined) return e;
+  const [args, kwargs] = decodedTail(e.raw) as [unknown[] | undefined, Dict | undefined];
+  return { args, kwargs };
 }
 
 /** A stored event's own cost beside its topic and payload (the record, its options, the timestamp). */

@@ -45,3 +45,15 @@ export function decodePayload(publish: unknown[]): void {
   payload.decoded = true;
   payload.decodeInto(publish);
 }
+
+/**
+ * The Arguments|list and ArgumentsKw|dict a raw PUBLISH decodes to, made afresh each time, the
+ * message left undecoded: the event store keeps a retained MQTT message as its bytes (off the V8
+ * heap, where a large text payload as a string made the collector's pauses longer) and decodes it
+ * for each WAMP session that reads it.
+ */
+export function decodedTail(message: unknown[]): unknown[] {
+  const tail: unknown[] = [];
+  (message as Carrier)[RAW]?.decodeInto(tail);
+  return tail;
+}

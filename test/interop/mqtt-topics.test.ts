@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import mqtt, { type MqttClient } from 'mqtt';
 import { startTestNode, service, type TestNode } from '../helpers/node.js';
-import { tick } from '../helpers/core.js';
+import { tick, allowAll } from '../helpers/core.js';
 import type { ListenerConfig, MqttServiceConfig } from '../../src/config/types.js';
 import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
 import { MOSQUITTO_PUB, MOSQUITTO_SUB } from '../helpers/mosquitto.js';
@@ -225,7 +225,7 @@ describe('MQTT topics with empty levels, dots and spaces; text payloads (issue 1
     await publisher.endAsync();
   });
 
-  it('[issue 15 #5] a payload only MQTT subscribers receive is never decoded (they get its bytes); with a WAMP subscriber beside them it is decoded once, Autobahn|JS sees the same args, and a retained one is decoded for the store', async () => {
+  it('[issue 15 #5] a payload only MQTT subscribers receive is never decoded (they get its bytes); with a WAMP subscriber beside them it is decoded once, Autobahn|JS sees the same args; a retained one is kept as its bytes and decoded for each WAMP reader only', async () => {
     const decode = vi.spyOn(MqttMapping.prototype, 'decode'); // watched, not replaced
     try {
       const reader = await connectMqtt(node.port, 4, 'lazy-reader');
@@ -247,18 +247,52 @@ describe('MQTT topics with empty levels, dots and spaces; text payloads (issue 1
       expect(seen).toEqual([[[2, 'y'], { k: 1 }]]);
       expect(inbox).toEqual(['{"args": [1, "x"]}', 'ON', '{"args": [2, "y"], "kwargs": {"k": 1}}']); // bytes as published
 
-      // Retained with only the MQTT subscriber: a later WAMP subscriber gets it decoded from the store.
-      await publisher.publishAsync('lazy/b', '{"v": 3}', { qos: 1, retain: true });
+      // Retained with only the MQTT subscriber: kept as its bytes (not decoded for the store); a later
+      // MQTT subscriber gets those bytes, a later WAMP subscriber gets it decoded, each time it asks.
+      await publisher.publishAsync('lazy/b', '{"v":   3}', { qos: 1, retain: true });
       await until(() => inbox.length >= 4);
+      expect(decode).toHaveBeenCalledTimes(1);
+      const late = await connectMqtt(node.port, 5, 'lazy-late');
+      const lateInbox: string[] = [];
+      late.on('message', (_topic, payload) => lateInbox.push(payload.toString('utf8')));
+      await late.subscribeAsync('lazy/b', { qos: 1 });
+      await until(() => lateInbox.length >= 1);
+      expect(lateInbox).toEqual(['{"v":   3}']);
+      expect(decode).toHaveBeenCalledTimes(1);
       const retained: unknown[] = [];
       await session.subscribe('lazy.b', (args: unknown[]) => retained.push(args), { get_retained: true });
       await until(() => retained.length >= 1);
       expect(retained).toEqual([[{ v: 3 }]]);
+      expect(decode).toHaveBeenCalledTimes(2);
+      await late.endAsync();
       await reader.endAsync();
       await publisher.endAsync();
       session.connection?.close?.();
     } finally {
       decode.mockRestore();
+    }
+  });
+});
+
+describe('MQTT messages in the event history (issue 15 #5)', () => {
+  it('an MQTT message kept in the event history is stored as its bytes and read back decoded by wamp.subscription.get_events (Autobahn|JS)', async () => {
+    const node = await startTestNode({
+      realms: [{ name: 'realm1', roles: [allowAll()], store: { type: 'memory', limit: 10, callQueue: [], eventHistory: [{ uri: 'hist.', match: 'prefix', limit: 5 }] } }],
+      listener: { mqtt: mqttService(), websocket: { '/ws': service() } },
+    });
+    try {
+      // Published while no WAMP session listens: nobody decodes them on the way.
+      const publisher = await connectMqtt(node.port, 5, 'hist-writer');
+      await publisher.publishAsync('hist/a', '{"t": 21.5}', { qos: 1 });
+      await publisher.publishAsync('hist/b', 'ON', { qos: 1 });
+      const session = await autobahnSession(node.wsUrl);
+      const subscription = await session.subscribe('hist.', () => {}, { match: 'prefix' });
+      const events = await session.call('wamp.subscription.get_events', [subscription.id], { limit: 5 });
+      expect(events.map((e: { topic: string; args: unknown[] }) => [e.topic, e.args])).toEqual([['hist.b', ['ON']], ['hist.a', [{ t: 21.5 }]]]);
+      await publisher.endAsync();
+      session.connection?.close?.();
+    } finally {
+      await node.stop();
     }
   });
 });
