@@ -88,8 +88,6 @@ const MAX_TESTAMENTS = 100;
 
 export class MetaApi implements RealmObserver {
   private session: ClientSession | undefined;
-  /** When each client session joined (for `junction.joined` in wamp.session.get). */
-  private readonly joined = new WeakMap<Session, number>();
 
   constructor(private readonly realm: Realm) {}
 
@@ -102,7 +100,7 @@ export class MetaApi implements RealmObserver {
       'wamp.session.list': (args) => this.clientSessions(args[0]).map((s) => s.id),
       'wamp.session.get': (args) => {
         const s = this.clientSession(args[0]);
-        return { ...sessionDetails(s), junction: sessionStats(s, this.joined.get(s), this.realm.dealer.pendingCalls(s)) };
+        return { ...sessionDetails(s), junction: sessionStats(s, s.joinedAt || undefined, this.realm.dealer.pendingCalls(s)) };
       },
       'wamp.session.kill': (args, kwargs, ctx) => {
         const id = args[0];
@@ -205,7 +203,6 @@ export class MetaApi implements RealmObserver {
   // ---- RealmObserver: meta events ----
 
   sessionJoined(s: Session): void {
-    this.joined.set(s, Date.now());
     if (!s.internal) this.publish('wamp.session.on_join', [sessionDetails(s)]);
   }
   sessionLeft(s: Session): void {

@@ -84,6 +84,7 @@ export class Realm {
 
   join(session: Session): void {
     this.joined.set(session.id, session);
+    session.joinedAt = Date.now();
     this.observer?.sessionJoined(session);
   }
 

@@ -83,6 +83,8 @@ export class Session implements SessionHandle, Requester, SessionView {
   authrole = '';
   authmethod = '';
   authprovider = '';
+  /** When it joined its realm (ms since the epoch; 0 until then): for the meta API. */
+  joinedAt = 0;
   /** Callee-side features the dealer consults on every invocation. */
   supportsCanceling = false;
   supportsProgress = false;

@@ -67,10 +67,13 @@ export class SendQueueGuard {
   watch(socket: Writable): void {
     socket.on('drain', () => this.record(socket.writableLength));
     // `on`, not `once`: 'close' comes once, and `once` wraps the listener (~100 bytes per connection).
-    socket.on('close', () => {
-      this.record(0);
-      this.released = true;
-    });
+    socket.on('close', () => this.release());
+  }
+
+  /** The connection is gone: its share of the total is given back (for owners that watch 'close' themselves). */
+  release(): void {
+    this.record(0);
+    this.released = true;
   }
 
   /**

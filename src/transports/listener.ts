@@ -32,6 +32,9 @@ const RAWSOCKET_FULL = Buffer.from([RAWSOCKET_MAGIC, ERR_MAX_CONNECTIONS << 4, 0
 const HTTP_FULL = 'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 5\r\n' +
   'Connection: close\r\nContent-Length: 40\r\n\r\nmaximum connection count reached; retry\n';
 
+/** A socket's errors are followed by 'close', which ends whatever uses it: nothing to do here. */
+function ignoreSocketError(): void {}
+
 export class Listener {
   private readonly server: NetServer;
   private readonly http: HttpServer | undefined;
@@ -121,11 +124,8 @@ export class Listener {
     const max = this.config.endpoint.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     if (this.sockets.size >= max) return this.refuse(socket, max);
     this.sockets.add(socket);
-    socket.on('close', () => {
-      this.sockets.delete(socket);
-      this.handshakeSeen(socket);
-    });
-    socket.on('error', () => {});
+    socket.on('close', this.socketClosed);
+    socket.on('error', ignoreSocketError);
     const rawsocket = this.config.rawsocket;
     const mqtt = this.mqtt;
     // One protocol on the port: no need to look at the first byte.
@@ -181,7 +181,7 @@ export class Listener {
       }, wait);
       this.refusalLogTimer.unref();
     }
-    socket.on('error', () => {});
+    socket.on('error', ignoreSocketError);
     if (this.refusing.size >= MAX_REFUSING) {
       socket.destroy();
       return;
@@ -215,6 +215,13 @@ export class Listener {
   }
 
   /** The connection showed what it is: no handshake timeout for it any more. */
+  /** One 'close' listener for all of this listener's sockets (`this` is the socket), not a closure each. */
+  private readonly socketClosed = ((listener: Listener) =>
+    function (this: Socket): void {
+      listener.sockets.delete(this);
+      listener.handshakeSeen(this);
+    })(this);
+
   private handshakeSeen(socket: Socket): void {
     const timer = this.undecided.get(socket);
     if (timer === undefined) return;

@@ -3,6 +3,7 @@
 // written as the raw bytes that showed it. MQTT 5 hears the reason in a DISCONNECT, then the
 // connection closes; MQTT 3.1.1 is closed.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import * as mqttPacket from 'mqtt-packet';
 import type { Packet } from 'mqtt-packet';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { MqttWire } from '../helpers/mqtt-wire.js';
@@ -94,6 +95,58 @@ describe('MQTT protocol checks (found by the MQTT fuzz suite)', () => {
     wire.send({ cmd: 'pingreq' });
     expect(await wire.next((p) => p.cmd === 'pingresp')).toBeDefined();
     wire.close();
+  });
+});
+
+// The listener cuts each connection's bytes into whole packets itself and hands them to one
+// mqtt-packet parser shared by all connections (packet-reader.ts).
+describe('MQTT packets as they arrive: split, joined, and beside a failing client', () => {
+  const publish = (id: number, version: 4 | 5) => mqttPacket.generate(
+    { cmd: 'publish', topic: 'frame/t', payload: Buffer.alloc(300, id), qos: 1, messageId: id, retain: false, dup: false }, { protocolVersion: version });
+
+  it('packets sent one byte at a time, and many in one write, are each answered once, in order', async () => {
+    for (const version of [4, 5] as const) {
+      const wire = await connected(version);
+      const from = wire.packets.length;
+      const bytes = Buffer.concat([publish(1, version), publish(2, version), mqttPacket.generate({ cmd: 'pingreq' })]);
+      for (const byte of bytes) {
+        wire.write(Buffer.from([byte]));
+        await new Promise((r) => setImmediate(r));
+      }
+      wire.write(Buffer.concat([publish(3, version), publish(4, version), publish(5, version), mqttPacket.generate({ cmd: 'pingreq' })]));
+      expect(await wire.wait(() => wire.packets.filter((p) => p.cmd === 'pingresp').length === 2, 3000)).toBe(true);
+      expect(wire.packets.slice(from).map((p) => (p.cmd === 'puback' ? p.messageId : p.cmd))).toEqual([1, 2, 'pingresp', 3, 4, 5, 'pingresp']);
+      wire.close();
+    }
+  });
+
+  it('a client whose packet fails to parse does not disturb another client halfway through a packet (a failed parser was reused: clients went unanswered under the fuzz)', async () => {
+    const patient = await connected(4);
+    const from = patient.packets.length;
+    const half = publish(7, 4);
+    patient.write(half.subarray(0, 150));
+    // A PUBLISH whose topic runs past its end fails in the middle of the parser's reading.
+    expect(await answerTo(4, Buffer.from('3005001061626364', 'hex'))).toEqual([]);
+    expect(await answerTo(5, Buffer.from('3005001061626364', 'hex'))).toEqual(disconnect(0x81));
+    patient.write(half.subarray(150));
+    patient.send({ cmd: 'pingreq' });
+    expect(await patient.next((p) => p.cmd === 'pingresp', from, 3000)).toBeDefined();
+    expect(patient.packets.slice(from).map((p) => p.cmd)).toEqual(['puback', 'pingresp']);
+    patient.close();
+  });
+
+  it('[MQTT-2.2.2-2] wrong flag bits close the connection as soon as the first byte is in, before the packet is whole', async () => {
+    // A SUBSCRIBE (flags must be 0010) with flags 0000, announcing 74 bytes of which 6 come.
+    expect(await answerTo(4, Buffer.from('804a6a38569215a0', 'hex'))).toEqual([]);
+    expect(await answerTo(5, Buffer.from('804a6a38569215a0', 'hex'))).toEqual(disconnect(0x81));
+  });
+
+  it('a packet announced over max_message_size ends the connection at its header (MQTT 5: DISCONNECT 0x95), however slowly its bytes would come', async () => {
+    // Remaining length 0x7fffffff-ish: 4 length bytes, nothing after.
+    expect(await answerTo(4, Buffer.from('30ffffff7f', 'hex'))).toEqual([]);
+    expect(await answerTo(5, Buffer.from('30ffffff7f', 'hex'))).toEqual(disconnect(0x95));
+    // A fifth length byte is a malformed remaining length.
+    expect(await answerTo(5, Buffer.from('30ffffffff01', 'hex'))).toEqual(disconnect(0x81));
   });
 });
 

@@ -1,4 +1,5 @@
-// One MQTT network connection: bytes in and out through mqtt-packet's parser and generator, the
+// One MQTT network connection: bytes in and out (whole packets to mqtt-packet's parser, see
+// packet-reader.ts; packets out through packet-bytes.ts), the
 // CONNECT deadline, the client's keep-alive, the packet size limit and the bounded send queue (a
 // client that stops reading loses QoS 0 messages past `max_send_queue`, and is dropped past twice
 // that, as WAMP slow consumers are). What the packets mean is the MQTT session's business
@@ -6,7 +7,6 @@
 
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import * as mqttPacket from 'mqtt-packet';
 import type { Packet } from 'mqtt-packet';
 import { log } from '../../log.js';
 import { SendQueueGuard, type SlowConsumerOwner } from '../limits.js';
@@ -15,6 +15,7 @@ import type { SendQueueStats, TransportInfo } from '../../core-boundary.js';
 import { IncomingBudget, type IncomingHolder } from '../incoming-budget.js';
 import { SendQueueTotal } from '../send-queue-total.js';
 import { packetBytes } from './packet-bytes.js';
+import { headerError, packetStart, parsePackets, parseSettings, type PacketSink, type PacketStart } from './packet-reader.js';
 import * as keepAliveClock from './keep-alive.js';
 import { holdWrites, type HeldWrites } from './turn-writes.js';
 import { REASON } from './reason-codes.js';
@@ -33,17 +34,36 @@ export interface ConnectionOwner {
 /** What a connection reads and writes: a TCP or TLS socket, or a WebSocket's bytes (websocket-bytes.ts). */
 export type ByteStream = Duplex & Pick<Socket, 'remoteAddress' | 'remoteFamily' | 'remotePort'> & { setNoDelay(noDelay: boolean): unknown };
 
-/** What mqtt-packet's parser knows of the packet it is reading: its announced length (-1 until known). */
-type ParserState = { packet: { length: number } };
+/** What all connections of one MQTT service share: its limits, and counters of them all. */
+export interface ConnectionContext {
+  /** max_message_size: a packet announced longer ends the connection. */
+  readonly maxPacketSize: number;
+  /** open_handshake_timeout: CONNECT must come within it (0: no limit). */
+  readonly connectTimeoutMs: number;
+  readonly sendQueue: Pick<MqttServiceConfig, 'maxSendQueue' | 'sendQueuePolicy'>;
+  /** Bytes a client may send before its CONNACK. */
+  readonly maxUnauthenticatedBytes: number;
+  /** Unfinished packets of all the node's connections (max_incoming_bytes). */
+  readonly incoming: IncomingBudget;
+  /** Bytes waiting to be written, all connections together (max_send_queue_total). */
+  readonly sendQueues: SendQueueTotal;
+  /** Packet and byte counts ($SYS/broker/messages/..., bytes/...). */
+  readonly traffic: MqttTraffic;
+}
 
 /** A socket error listener without a closure per connection. */
 function ignoreError(): void {}
 
-export class MqttConnection implements SlowConsumerOwner, IncomingHolder, keepAliveClock.KeptAlive, HeldWrites {
+export class MqttConnection implements SlowConsumerOwner, IncomingHolder, keepAliveClock.KeptAlive, HeldWrites, PacketSink {
   readonly peer: string;
   /** 3 (MQTT 3.1), 4 (3.1.1) or 5, known from CONNECT on. */
   version: 3 | 4 | 5 = 4;
-  private readonly parser = mqttPacket.parser({ protocolVersion: 4 });
+  /** How its packets are parsed: 3.1.1 until CONNECT says otherwise. */
+  private settings = parseSettings(4, false);
+  /** The bytes of a packet not yet whole (chunks as they came), their count, and the packet's size once known (-1 before). */
+  private unfinished: Buffer[] | undefined;
+  private unfinishedBytes = 0;
+  private unfinishedTotal = -1;
   /** The client's keep-alive in seconds (0: none), and as the keep-alive clock counts it (keep-alive.ts). */
   private keepAliveSeconds = 0;
   keepAliveTicks = 0;
@@ -53,7 +73,10 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, keepAl
   private cleanEnd = false;
   /** Packets written in one event-loop turn (PUBACKs for a burst of QoS 1 publishes) leave in one write (turn-writes.ts). */
   corked = false;
-  private readonly guard: SendQueueGuard;
+  /** A 'drain' listener is waiting for the backlog to leave (an idle connection has none). */
+  private drainAwaited = false;
+  /** Made once writes wait for the client (an idle connection has none): see `sendGuard`. */
+  private guard: SendQueueGuard | undefined;
   /** Until CONNACK: bytes read so far, held to `maxUnauthenticatedBytes` (a CONNECT announced longer is refused at once). */
   unauthenticated = true;
   private unauthenticatedBytes = 0;
@@ -62,28 +85,27 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, keepAl
   constructor(
     readonly socket: ByteStream,
     private owner: ConnectionOwner,
-    private readonly maxPacketSize: number,
-    connectTimeoutMs: number,
-    sendQueue: Pick<MqttServiceConfig, 'maxSendQueue' | 'sendQueuePolicy'>,
-    private readonly maxUnauthenticatedBytes = Infinity,
-    private readonly incoming: IncomingBudget = new IncomingBudget(),
-    sendQueues: SendQueueTotal = new SendQueueTotal(),
-    /** The listener's packet and byte counts ($SYS/broker/messages/..., bytes/...). */
-    private readonly traffic: MqttTraffic = new MqttTraffic(),
+    private readonly context: ConnectionContext,
   ) {
     // Joined rather than a template: one flat string, not a tree of pieces kept for the connection's life.
     this.peer = socket.remoteAddress ? [socket.remoteFamily === 'IPv6' ? 'tcp6:' : 'tcp4:', socket.remoteAddress, ':', socket.remotePort].join('') : 'unix';
-    this.guard = new SendQueueGuard(sendQueue, this, sendQueues);
-    this.guard.watch(socket);
+    // No guard.watch: 'drain' is listened to only while writes wait (uncorked), and the
+    // connection's own 'close' listener releases the guard (three 'close' listeners on a socket
+    // cost an array of 19 slots, two one of 2).
     socket.setNoDelay(true);
-    this.parser.on('packet', (p: Packet) => this.onPacket(p));
-    this.parser.on('error', (err: Error) => (this.owner.malformed ? this.owner.malformed(this, err.message) : this.fail(`malformed packet: ${err.message}`)));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('close', () => this.finish());
-    socket.on('error', ignoreError); // 'close' follows, and ends the connection
+    // 'close' follows an error, and ends the connection. A listener's socket has its error listener already.
+    if (socket.listenerCount('error') === 0) socket.on('error', ignoreError);
+    const connectTimeoutMs = context.connectTimeoutMs;
     if (connectTimeoutMs > 0) {
       this.connectTimer = setTimeout(() => this.fail(`no CONNECT within ${connectTimeoutMs} ms`), connectTimeoutMs);
     }
+  }
+
+  /** The send queue's bookkeeping, made the first time writes wait for the client. */
+  private sendGuard(): SendQueueGuard {
+    return (this.guard ??= new SendQueueGuard(this.context.sendQueue, this, this.context.sendQueues));
   }
 
   /** Hands the connection to another owner (its MQTT session, once CONNECT is accepted). */
@@ -110,11 +132,12 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, keepAl
     if (this.ended || this.socket.destroyed) return false;
     const backlog = this.socket.writableLength;
     const droppable = packet.cmd === 'publish' && packet.qos === 0;
-    if (backlog > this.guard.threshold && this.guard.overLimit(droppable, backlog, this.owner)) return false;
+    const threshold = this.guard ? this.guard.threshold : this.context.sendQueue.maxSendQueue;
+    if (backlog > threshold && this.sendGuard().overLimit(droppable, backlog, this.owner)) return false;
     try {
       const pieces = packetBytes(packet, this.version);
       holdWrites(this);
-      const traffic = this.traffic;
+      const traffic = this.context.traffic;
       traffic.messagesSent++;
       for (const bytes of pieces) {
         traffic.bytesSent += bytes.length;
@@ -129,7 +152,16 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, keepAl
 
   /** HeldWrites: the turn's writes left; what the kernel did not take is this connection's backlog. */
   uncorked(): void {
-    this.guard.record(this.socket.writableLength);
+    const backlog = this.socket.writableLength;
+    if (backlog === 0 && !this.guard) return;
+    this.sendGuard().record(backlog);
+    if (backlog > 0 && !this.drainAwaited) {
+      this.drainAwaited = true;
+      this.socket.once('drain', () => {
+        this.drainAwaited = false;
+        this.guard?.record(this.socket.writableLength);
+      });
+    }
   }
 
   /** The send queue is over its hard limit: drop the client now. The socket's close event ends the
@@ -148,7 +180,7 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, keepAl
   }
 
   sendQueue(): SendQueueStats {
-    return this.guard.stats(this.socket.writableLength);
+    return this.sendGuard().stats(this.socket.writableLength);
   }
 
   /** After CONNECT: the client's keep-alive (seconds; 0 = none) — 1.5 times it without a packet ends the connection. */
@@ -207,31 +239,84 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, keepAl
 
   private onData(chunk: Buffer): void {
     this.lastRead = keepAliveClock.now();
-    this.traffic.bytesReceived += chunk.length;
+    this.context.traffic.bytesReceived += chunk.length;
     if (this.unauthenticated) {
       this.unauthenticatedBytes += chunk.length;
-      if (this.unauthenticatedBytes > this.maxUnauthenticatedBytes) {
-        return this.fail(`more than ${this.maxUnauthenticatedBytes} bytes before CONNACK (max_unauthenticated_bytes)`);
+      if (this.unauthenticatedBytes > this.context.maxUnauthenticatedBytes) {
+        return this.fail(`more than ${this.context.maxUnauthenticatedBytes} bytes before CONNACK (max_unauthenticated_bytes)`);
       }
     }
-    // The parser buffers a packet until it is whole: a client announcing a huge one is cut off
-    // before it can fill the router's memory.
-    const pending = this.parser.parse(chunk);
-    if (pending > this.maxPacketSize + 5) this.fail(`packet larger than ${this.maxPacketSize} bytes`);
-    const announced = (this.parser as unknown as ParserState).packet.length;
-    if (this.unauthenticated && announced > this.maxUnauthenticatedBytes) {
-      this.fail(`a packet of ${announced} bytes before CONNACK (max_unauthenticated_bytes ${this.maxUnauthenticatedBytes})`);
+    let bytes = chunk;
+    if (this.unfinished) {
+      // A large packet comes in many chunks: they are joined once, when it is whole.
+      this.unfinished.push(chunk);
+      this.unfinishedBytes += chunk.length;
+      if (this.unfinishedTotal >= 0 && this.unfinishedBytes < this.unfinishedTotal) {
+        this.context.incoming.hold(this, this.unfinishedBytes);
+        return;
+      }
+      bytes = Buffer.concat(this.unfinished, this.unfinishedBytes);
+      this.unfinished = undefined;
+      this.unfinishedBytes = 0;
+      this.unfinishedTotal = -1;
     }
-    this.incoming.hold(this, this.ended ? 0 : pending);
+    this.readPackets(bytes);
   }
 
-  private onPacket(packet: Packet): void {
+  /** Parses the whole packets at the start of `bytes` and keeps the rest; a packet announced over a limit ends the connection. */
+  private readPackets(bytes: Buffer): void {
+    let end = 0;
+    let start: PacketStart | undefined;
+    let overLimit = false;
+    while (end < bytes.length) {
+      start = packetStart(bytes, end);
+      if (start.kind !== 'known') break;
+      // A client announcing a huge packet is cut off before it can fill the router's memory.
+      overLimit = start.remaining > this.context.maxPacketSize || (this.unauthenticated && start.remaining > this.context.maxUnauthenticatedBytes);
+      if (overLimit || end + start.total > bytes.length) break;
+      end += start.total;
+    }
+    if (end > 0) parsePackets(end === bytes.length ? bytes : bytes.subarray(0, end), this.settings, this);
+    if (this.ended || end === bytes.length) return this.context.incoming.hold(this, 0);
+    if (start?.kind === 'malformed') return this.parseFailed(new Error('Invalid variable byte integer'));
+    if (start?.kind === 'known' && overLimit) return this.tooLarge(start.remaining);
+    const badHeader = headerError(bytes[end]);
+    if (badHeader) return this.parseFailed(new Error(badHeader));
+    // Kept as a copy: the chunk it ends may be far larger than what is left of it.
+    const rest = Buffer.from(bytes.subarray(end));
+    this.unfinished = [rest];
+    this.unfinishedBytes = rest.length;
+    this.unfinishedTotal = start?.kind === 'known' ? start.total : -1;
+    this.context.incoming.hold(this, rest.length);
+  }
+
+  /** A packet announced longer than max_message_size (or, before CONNACK, max_unauthenticated_bytes). */
+  private tooLarge(length: number): void {
+    if (this.unauthenticated && length > this.context.maxUnauthenticatedBytes) {
+      return this.fail(`a packet of ${length} bytes before CONNACK (max_unauthenticated_bytes ${this.context.maxUnauthenticatedBytes})`);
+    }
+    const why = `a packet of ${length} bytes (max_message_size ${this.context.maxPacketSize})`;
+    if (this.version !== 5 || this.unauthenticated) return this.fail(why);
+    // [MQTT-3.2.2-15]: an MQTT 5 client hears why (0x95) before the connection closes.
+    log.info(`mqtt ${this.peer}: closed: ${why} (DISCONNECT 0x95)`);
+    this.send({ cmd: 'disconnect', reasonCode: REASON.packetTooLarge });
+    this.close();
+  }
+
+  // ---- PacketSink: what the parser finds in the client's packets ----
+
+  parseFailed(err: Error): void {
+    if (this.owner.malformed) this.owner.malformed(this, err.message);
+    else this.fail(`malformed packet: ${err.message}`);
+  }
+
+  packetParsed(packet: Packet): void {
     if (this.ended) return;
-    this.traffic.messagesReceived++;
+    this.context.traffic.messagesReceived++;
     if (packet.cmd === 'connect' && packet.protocolVersion) {
       this.version = packet.protocolVersion;
-      // Later packets of an MQTT 5 client carry properties: parse them as such.
-      (this.parser as unknown as { settings: { protocolVersion: number } }).settings.protocolVersion = packet.protocolVersion;
+      // Later packets of an MQTT 5 client carry properties, a bridge's SUBSCRIBE options its flags.
+      this.settings = parseSettings(packet.protocolVersion, (packet as { bridgeMode?: boolean }).bridgeMode === true);
     }
     try {
       this.owner.packet(this, packet);
@@ -244,7 +329,9 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, keepAl
   private finish(): void {
     if (this.ended) return;
     this.ended = true;
-    this.incoming.hold(this, 0);
+    this.unfinished = undefined;
+    this.guard?.release();
+    this.context.incoming.hold(this, 0);
     if (this.connectTimer) clearTimeout(this.connectTimer);
     if (this.keepAliveSeconds > 0) keepAliveClock.unwatch(this);
     this.owner.closed(this, this.cleanEnd);

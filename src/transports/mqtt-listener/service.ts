@@ -7,9 +7,9 @@ import type { MqttServiceConfig } from '../../config/types.js';
 import type { SessionFactory } from '../../core-boundary.js';
 import { MqttMapping } from '../../mqtt/mapping.js';
 import { MqttRpcGateway } from '../../mqtt/rpc-gateway.js';
-import { MqttConnection, type ByteStream, type ConnectionOwner } from './connection.js';
+import { MqttConnection, type ByteStream, type ConnectionContext, type ConnectionOwner } from './connection.js';
 import { IncomingBudget } from '../incoming-budget.js';
-import type { SendQueueTotal } from '../send-queue-total.js';
+import { SendQueueTotal } from '../send-queue-total.js';
 import { MqttSession, type AttachOptions, type SessionRegistry } from './mqtt-session.js';
 import { SharedGroups } from './shared-groups.js';
 import { MqttTraffic, SysTopics, type BrokerFigures } from './sys-topics.js';
@@ -42,16 +42,22 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
   private readonly traffic = new MqttTraffic();
   /** The listener's `$SYS/` topics (sys-topics.ts). */
   readonly sys: SysTopics;
+  /** What its connections share (limits, counters): one object, not copies in each. */
+  private readonly connections: ConnectionContext;
 
   /** `incoming`: unfinished packets of all the node's connections (max_incoming_bytes). */
   constructor(readonly config: MqttServiceConfig, readonly factory: SessionFactory, private readonly listenerId: string, readonly incoming = new IncomingBudget(), private readonly sendQueues?: SendQueueTotal) {
     this.mapping = new MqttMapping({ topicPrefix: config.topicPrefix, payload: config.payload });
     this.sys = new SysTopics(config.sysInterval, this.traffic, () => this.figures());
+    this.connections = {
+      maxPacketSize: config.maxMessageSize, connectTimeoutMs: config.openHandshakeTimeout, sendQueue: config,
+      maxUnauthenticatedBytes: config.maxUnauthenticatedBytes, incoming, sendQueues: sendQueues ?? new SendQueueTotal(), traffic: this.traffic,
+    };
   }
 
   /** A client's connection: a TCP/TLS socket, or a WebSocket's bytes (MQTT over WebSocket, websocket-path.ts). */
   accept(socket: ByteStream): MqttConnection {
-    return new MqttConnection(socket, this, this.config.maxMessageSize, this.config.openHandshakeTimeout, this.config, this.config.maxUnauthenticatedBytes, this.incoming, this.sendQueues, this.traffic);
+    return new MqttConnection(socket, this, this.connections);
   }
 
   /** The request/response gateway MQTT sessions hand requests to (with `rpc.from_mqtt` rules). */

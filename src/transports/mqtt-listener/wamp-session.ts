@@ -110,7 +110,6 @@ class MqttPayload implements RawPayload {
 }
 
 export class MqttWampSession implements Transport, ShareMember {
-  readonly info: TransportInfo;
   /** EVENTs whose MQTT payload was not decoded go to this client as those bytes (sendPublish). */
   readonly readsRawPayloads = true;
   authid = '';
@@ -135,9 +134,13 @@ export class MqttWampSession implements Transport, ShareMember {
   /** Marks this client's own publications (NO_LOCAL_MARK), made when first needed. */
   private ownMark: string | undefined;
 
-  constructor(private readonly mqtt: MqttSide, private readonly listener: ListenerContext, readonly clientId: string, peer: string) {
-    this.info = { type: 'mqtt', serializer: 'mqtt', peer };
+  constructor(private readonly mqtt: MqttSide, private readonly listener: ListenerContext, readonly clientId: string, private readonly peer: string) {
     this.handle = listener.factory.openSession(this, sessionOptionsOf(listener.config));
+  }
+
+  /** Made when asked for (authentication, meta API, log lines): an idle client does not keep one. */
+  get info(): TransportInfo {
+    return { type: 'mqtt', serializer: 'mqtt', peer: this.peer };
   }
 
   /** The client's MQTT filters as WAMP subscriptions of this session, made on first use (a publishing-only sensor has none). */
@@ -261,7 +264,7 @@ export class MqttWampSession implements Transport, ShareMember {
   /** The WAMP URI of a topic (or response topic) the client sent; undefined, and logged, when it cannot be one. */
   uriOf(topic: string, what: 'topic' | 'response topic'): string | undefined {
     const uri = this.listener.mapping.topicToUri(topic);
-    if (uri === undefined) log.info(`mqtt ${this.info.peer} (${this.clientId}): ${what} '${topic.slice(0, 200)}' cannot be a WAMP URI; dropped`);
+    if (uri === undefined) log.info(`mqtt ${this.peer} (${this.clientId}): ${what} '${topic.slice(0, 200)}' cannot be a WAMP URI; dropped`);
     return uri;
   }
 
@@ -337,7 +340,7 @@ export class MqttWampSession implements Transport, ShareMember {
     const more = this.eventWarningsSuppressed > 0 ? ` (${this.eventWarningsSuppressed} more such events since the last warning)` : '';
     this.lastEventWarning = now;
     this.eventWarningsSuppressed = 0;
-    log.warn(`mqtt ${this.info.peer} (${this.clientId}): ${message}${more}`);
+    log.warn(`mqtt ${this.peer} (${this.clientId}): ${message}${more}`);
   }
 
   /** `cache`: the broker's per-subscription encodings; the MQTT payload is made once for all its MQTT subscribers. */
