@@ -17,6 +17,8 @@ import { MAX_FILTERS_PER_SUBSCRIBE } from '../../src/transports/mqtt-listener/su
 import type { MqttService } from '../../src/transports/mqtt-listener/service.js';
 import { closeAll, stalledMqttSubscriber } from '../helpers/flood.js';
 import { until } from '../helpers/until.js';
+import { MqttWire } from '../helpers/mqtt-wire.js';
+import * as mqttPacket from 'mqtt-packet';
 
 const require = createRequire(import.meta.url);
 const autobahn = require('autobahn');
@@ -388,5 +390,31 @@ describe('issue 19 #4: retained lookups and large SUBSCRIBEs do not stall the ro
     });
     expect(granted.slice(0, MAX_FILTERS_PER_SUBSCRIBE).every((code) => code === 1)).toBe(true);
     expect(granted[MAX_FILTERS_PER_SUBSCRIBE]).toBe(0x80);
+  });
+});
+
+describe('issue 19: a retained MQTT message holds the memory its limits count', () => {
+  it('issue 19: retained payloads read in one chunk with other messages, small or large, keep only their own bytes (not the chunk they came in)', async () => {
+    const { node } = await startWith();
+    const wire = await MqttWire.connected(node.port, 4, { clientId: 'burst' });
+    const publish = (topic: string, payload: Buffer, retain: boolean) =>
+      mqttPacket.generate({ cmd: 'publish', topic, payload, qos: 0, retain, dup: false }, { protocolVersion: 4 });
+    const small = Buffer.alloc(64, 's');
+    const large = Buffer.alloc(40 * KB, 'l');
+    const noise = Buffer.alloc(30 * KB, 'n'); // to a topic nobody subscribes to: gone once routed
+    const packets: Buffer[] = [];
+    for (let i = 0; i < 200; i++) packets.push(publish(`ret/small/${i}`, small, true), publish('noise', noise, false));
+    for (let i = 0; i < 100; i++) packets.push(publish(`ret/large/${i}`, large, true), publish('noise', noise, false));
+    const retainedBytes = 200 * small.length + 100 * large.length;
+    const store = node.node.router.realm('realm1')!.broker.store;
+    // One write: the router reads it in chunks of up to 64 KiB, each with several messages.
+    const growth = await memoryGrowth(async () => {
+      wire.write(Buffer.concat(packets));
+      await until(() => store.retainedUsage.topics === 300, 15_000, '300 retained topics');
+    });
+    // A payload sharing its chunk would hold up to 64 KiB each: 200 small ones alone, ~12.5 MiB.
+    expect(growth.buffersHeld, `${(growth.buffersHeld / MIB).toFixed(2)} MiB held for ${(retainedBytes / MIB).toFixed(2)} MiB retained`)
+      .toBeLessThan(retainedBytes * 1.2 + 512 * KB);
+    wire.close();
   });
 });

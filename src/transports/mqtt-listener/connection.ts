@@ -248,17 +248,32 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, keepAl
     }
     let bytes = chunk;
     if (this.unfinished) {
-      // A large packet comes in many chunks: they are joined once, when it is whole.
-      this.unfinished.push(chunk);
-      this.unfinishedBytes += chunk.length;
-      if (this.unfinishedTotal >= 0 && this.unfinishedBytes < this.unfinishedTotal) {
+      const missing = this.unfinishedTotal - this.unfinishedBytes;
+      if (this.unfinishedTotal >= 0 && chunk.length < missing) {
+        // A large packet comes in many chunks: they are joined once, when it is whole.
+        this.unfinished.push(chunk);
+        this.unfinishedBytes += chunk.length;
         this.context.incoming.hold(this, this.unfinishedBytes);
         return;
       }
-      bytes = Buffer.concat(this.unfinished, this.unfinishedBytes);
-      this.unfinished = undefined;
-      this.unfinishedBytes = 0;
-      this.unfinishedTotal = -1;
+      if (this.unfinishedTotal >= 0) {
+        // Joined to its exact size: its payload, which a retained message or a queue may keep for
+        // long, then holds no more memory than it counts (the chunk's further packets would
+        // double it: a 64 KiB message's chunk brings the start of the next one).
+        this.unfinished.push(chunk.subarray(0, missing));
+        const packet = Buffer.concat(this.unfinished, this.unfinishedTotal);
+        this.unfinished = undefined;
+        this.unfinishedBytes = 0;
+        this.unfinishedTotal = -1;
+        this.readPackets(packet);
+        if (this.ended || chunk.length === missing) return;
+        bytes = chunk.subarray(missing);
+      } else {
+        // The header itself was cut (a few bytes kept): joined with the chunk.
+        bytes = Buffer.concat([...this.unfinished, chunk], this.unfinishedBytes + chunk.length);
+        this.unfinished = undefined;
+        this.unfinishedBytes = 0;
+      }
     }
     this.readPackets(bytes);
   }

@@ -135,3 +135,13 @@ export function parseSettings(protocolVersion: 3 | 4 | 5, bridgeMode: boolean): 
   const key = `${protocolVersion}${bridgeMode ? 'b' : ''}`;
   return (SETTINGS[key] ??= Object.freeze({ protocolVersion, bridgeMode }));
 }
+
+/**
+ * `payload` as something to keep for long. A payload the parser cut out of a read shares that
+ * read's memory: a 64-byte message retained, or waiting for a QoS 1 subscriber, would hold its
+ * whole chunk (up to 64 KiB under load) while the limits count 64 bytes. Copied when the chunk is
+ * well over the payload's size.
+ */
+export function payloadToKeep(payload: Buffer): Buffer {
+  return payload.buffer.byteLength > 2 * payload.byteLength + 1024 ? Buffer.from(payload) : payload;
+}

@@ -22,6 +22,7 @@ import type { MqttMapping } from '../../mqtt/mapping.js';
 import type { RequestGateway } from '../../mqtt/rpc-gateway.js';
 import { addPublishOptions, expiryLeft, isMqttString, publishProperties } from '../../mqtt/properties.js';
 import { REASON, reasonOf } from './reason-codes.js';
+import { payloadToKeep } from './packet-reader.js';
 import { MqttSubscriptions, type SubscriptionAnswers } from './subscriptions.js';
 import { SHARE_GROUP, type ShareMember, type SharedGroup, type SharedGroups, type SharedPacket } from './shared-groups.js';
 import type { SysTopics } from './sys-topics.js';
@@ -284,7 +285,9 @@ export class MqttWampSession implements Transport, ShareMember {
   /** The PUBLISH as a WAMP PUBLISH; a request the rpc gateway serves goes to it once the router accepted it. */
   publish(packet: IPublishPacket, uri: string, ack: (reasonCode: number, why?: string) => void): void {
     const { qos } = packet;
-    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    const bytes = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    // Retained, or queued for QoS 1/2 subscribers that are away or slow: kept, so its own bytes.
+    const payload = packet.retain || qos !== 0 ? payloadToKeep(bytes) : bytes;
     const rpc = packet.properties?.responseTopic !== undefined ? this.listener.rpc : undefined;
     const request = rpc?.serves(uri) ? rpc : undefined;
     const acknowledge = qos !== 0 || request !== undefined;
