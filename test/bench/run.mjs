@@ -16,6 +16,8 @@
 //     --cases  a subset of the cases, by the names in CASES and MQTT_CASES below, plus memory,
 //              mqttMemory, queue, cold, telemetry (e.g. --cases=pub1,mqtt0,mqtt1,mqttFan10,mqttToWamp)
 //   JUNCTION_BENCH_CLI=path  bench another build of Junction's CLI than dist/bin/junction.cjs
+//   JUNCTION_BENCH_CPU_PROFILE=dir  run Junction under V8's CPU profiler; a .cpuprofile per case
+//     lands in dir (its figures are then inflated: profile, do not report them)
 //   JUNCTION_BENCH_MOSQUITTO=path  another mosquitto than /usr/sbin/mosquitto (the MQTT cases
 //     compare with it; when it is missing they run on Junction alone and say so)
 //
