@@ -167,8 +167,23 @@ const MQTT_CASES = [
   ['mqtt1', (r) => mqttPubsub(r, { qos: 1 })],
   ['mqtt11', (r) => mqttPubsub(r, { qos: 1, subQos: 1 })],
   ['mqttFan10', (r) => mqttPubsub(r, { qos: 0, subscribers: 10, filter: 'bench/+' })],
-  ['mqttToWamp', mqttToWamp, (kind) => kind === 'J'],
+  ['mqttToWamp', besideWampToWamp, (kind) => kind === 'J'],
 ];
+
+/**
+ * MQTT → WAMP, and WAMP → WAMP PubSub 1→1 on the same router beside it, alternated for 3 rounds
+ * (1 with --quick), each figure the median of its rounds: the target compares the two, and two
+ * single runs minutes apart differed by up to 40% on this shared machine for the same build.
+ */
+async function besideWampToWamp(router) {
+  const mqtt = [];
+  const wamp = [];
+  for (let i = 0; i < (QUICK ? 1 : 3); i++) {
+    mqtt.push(await mqttToWamp(router));
+    wamp.push(await pubsub(router, 1));
+  }
+  return { ...merged(mqtt), wampBeside: merged(wamp) };
+}
 /**
  * mqttMemory: the connections paying the one-time costs, then those whose RSS growth is the figure
  * (see cases.mjs). 3000 more: over 2000, a reading's noise (free space left in V8's heap by the
