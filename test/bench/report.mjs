@@ -96,7 +96,15 @@ function mqttTargets({ J, M, A }, check) {
   const perConnection = J?.mqttMemory?.perConnectionKiB;
   const span = J?.mqttMemory?.first ? ` (RSS growth from ${J.mqttMemory.first} to ${J.mqttMemory.first + J.mqttMemory.more} idle connections)` : '';
   check(`≤ 2 KiB per idle MQTT connection${span}`, perConnection, (x) => x <= 2,
-    `${fmt(perConnection, 2)} KiB (mosquitto ${fmt(M?.mqttMemory?.perConnectionKiB, 2)} KiB, aedes ${fmt(A?.mqttMemory?.perConnectionKiB, 2)} KiB)`);
+    `${fmt(perConnection, 2)} KiB (mosquitto ${fmt(M?.mqttMemory?.perConnectionKiB, 2)} KiB, aedes ${fmt(A?.mqttMemory?.perConnectionKiB, 2)} KiB)${memoryRounds(J, M, A)}`);
+}
+
+/** ', medians of N rounds (J a, b, c; ...)' when the memory case ran in rounds. */
+function memoryRounds(...brokers) {
+  const named = [['J', brokers[0]], ['mosquitto', brokers[1]], ['aedes', brokers[2]]].filter(([, r]) => r?.mqttMemory?.rounds?.length > 1);
+  if (named.length === 0) return '';
+  const each = named.map(([name, r]) => `${name} ${r.mqttMemory.rounds.map((x) => fmt(x, 2)).join(', ')}`);
+  return `; medians of ${named[0][1].mqttMemory.rounds.length} rounds (${each.join('; ')})`;
 }
 
 function layout(header, rows) {
