@@ -173,11 +173,17 @@ export class MqttMapping {
     return 'native';
   }
 
-  /** MQTT payload bytes → WAMP args/kwargs, by the rule for `uri`. */
-  decode(uri: string, bytes: Buffer): Payload {
+  /**
+   * MQTT payload bytes → WAMP args/kwargs, by the rule for `uri`. `remember`: the args keep the
+   * bytes for `encode` (decodedFrom), for payloads published by a session that cannot carry them
+   * otherwise (the bridge's). The listener's messages carry their bytes themselves
+   * (wamp/raw-payload.ts): a WeakMap entry per message was ~8% of the router's CPU per message
+   * from MQTT to WAMP (`npm run bench`, profiled).
+   */
+  decode(uri: string, bytes: Buffer, remember = false): Payload {
     const payload = this.decodeBytes(uri, bytes);
     if (payload.kwargs !== undefined && payload.args === undefined) payload.args = [];
-    if (payload.args !== undefined) decodedFrom.set(payload.args, bytes);
+    if (remember && payload.args !== undefined) decodedFrom.set(payload.args, bytes);
     return payload;
   }
 

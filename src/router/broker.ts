@@ -7,7 +7,7 @@ import { INVALID_URI, type Authorizer, type Decision } from '../auth/authorizer.
 import type { EventHistoryConfig, RetainedLimits } from '../config/types.js';
 import * as M from '../wamp/message.js';
 import { CLEAR_RETAINED } from '../wamp/message.js';
-import { attachRawPayload, decodePayload, rawPayloadOf } from '../wamp/raw-payload.js';
+import { attachRawPayload, carriedPayload, decodePayload, rawPayloadOf, undecodedCopy } from '../wamp/raw-payload.js';
 import type { PublishMessage, PublishOptions, SubscribeMessage, UnsubscribeMessage } from '../wamp/client-messages.js';
 import { ErrorUri } from '../wamp/errors.js';
 import { randomId, type IdSequence } from '../wamp/ids.js';
@@ -249,7 +249,7 @@ export class Broker {
       details['publisher_authrole'] = e.publisher.authrole;
     }
     const event: M.WampMessage = [M.EVENT, sub.id, e.publication, details];
-    const raw = e.raw && rawPayloadOf(e.raw);
+    const raw = e.raw && carriedPayload(e.raw);
     if (raw && session.readsRawPayloads === true) {
       attachRawPayload(event, raw); // an MQTT client gets the bytes as they were published
     } else {
@@ -319,8 +319,10 @@ export class Broker {
   }
 
   private remember(session: SessionView, publication: number, topic: string, options: PublishOptions, msg: PublishMessage, disclosed: boolean): void {
-    // An MQTT payload nobody has decoded yet is kept as its bytes, decoded for each WAMP reader.
-    const raw = rawPayloadOf(msg);
+    // An MQTT payload is kept as its bytes (decoded on its way or not), decoded for each WAMP
+    // reader, sent as it came to MQTT readers.
+    const payload = carriedPayload(msg);
+    const raw = payload && (payload.decoded ? undecodedCopy(msg, payload) : msg);
     // Kept as they came (a transparent payload is one opaque item in the args place).
     const args = raw ? undefined : (msg[4] as unknown[] | undefined);
     const kwargs = raw ? undefined : (msg[5] as M.Dict | undefined);
@@ -334,9 +336,9 @@ export class Broker {
       publisher: { session: session.id, authid: session.authid, authrole: session.authrole },
       disclosed,
       options,
-      bytes: EVENT_COST + topic.length + (raw ? raw.bytes.byteLength : 0) + (args === undefined ? 0 : approximateBytes(args)) + (kwargs === undefined ? 0 : approximateBytes(kwargs)),
+      bytes: EVENT_COST + topic.length + (payload ? payload.bytes.byteLength : 0) + (args === undefined ? 0 : approximateBytes(args)) + (kwargs === undefined ? 0 : approximateBytes(kwargs)),
     };
-    if (raw) event.raw = msg;
+    if (raw) event.raw = raw;
     if (options.retain === true) this.store.retain(event);
     this.store.record(event);
   }
@@ -362,7 +364,8 @@ export class Broker {
         if (sub.match !== 'exact') details = base ? { ...base, topic } : { topic };
         else if (base) details = base;
         let event = eventOf(sub.id, publicationId, details, msg);
-        if (raw && !raw.decoded) attachRawPayload(event, raw);
+        // Decoded or not, the event carries the bytes: an MQTT subscriber sends them as they came.
+        if (raw) attachRawPayload(event, raw);
         const cache: EncodingCache | undefined = sub.subscribers.size > 1 ? {} : undefined;
         for (const subscriber of sub.subscribers) {
           if (subscriber === publisher && excludeMe) continue;
@@ -371,6 +374,7 @@ export class Broker {
           if (raw && !raw.decoded && subscriber.readsRawPayloads !== true) {
             decodePayload(msg);
             event = eventOf(sub.id, publicationId, details, msg); // from here on with the payload
+            attachRawPayload(event, raw);
           }
           subscriber.send(event, cache);
         }

@@ -33,6 +33,21 @@ export function rawPayloadOf(message: unknown[]): RawPayload | undefined {
   return payload === undefined || payload.decoded ? undefined : payload;
 }
 
+/** The raw payload a message carries, decoded or not. */
+export function carriedPayload(message: unknown[]): RawPayload | undefined {
+  return (message as Carrier)[RAW];
+}
+
+/**
+ * A PUBLISH carrying `payload` and nothing of its decoded tail: what the event store keeps of a
+ * publication whose payload was decoded on its way (its bytes, not a second copy as values).
+ */
+export function undecodedCopy(publish: unknown[], payload: RawPayload): unknown[] {
+  const copy = publish.slice(0, 4);
+  attachRawPayload(copy, payload);
+  return copy;
+}
+
 /** The MQTT bytes an EVENT carries, decoded or not (an MQTT subscriber sends them as they are). */
 export function rawBytesOf(message: unknown[]): Uint8Array | undefined {
   return (message as Carrier)[RAW]?.bytes;

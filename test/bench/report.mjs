@@ -68,6 +68,7 @@ export function mqttTable(results) {
   rows.push(['Junction, MQTT QoS 0 → WAMP subscriber: deliveries/s', toWamp?.error ? 'error' : fmt(toWamp?.perSec), '', '', '', '']);
   rows.push(['Junction, MQTT QoS 0 → WAMP subscriber: router CPU µs/message', toWamp?.error ? 'error' : fmt(toWamp?.cpuPerOp, 2), '', '', '', '']);
   rows.push(['Junction, WAMP → WAMP PubSub 1→1: router CPU µs/event', wamp?.error ? 'error' : fmt(wamp?.cpuPerOp, 2), '', '', '', '']);
+  if (toWamp?.wampBeside) rows.push(['  the same, alternated with MQTT → WAMP on its router', fmt(toWamp.wampBeside.cpuPerOp, 2), '', '', '', '']);
   return layout(['case', NAMES.J, NAMES.M, NAMES.A, 'J/M', 'J/A'], rows);
 }
 
@@ -86,13 +87,24 @@ function mqttTargets({ J, M, A }, check) {
   const [fa, fm] = pair('mqttFan10');
   check('MQTT QoS 0 fan-out 1→10 on `+`: J CPU/delivery ≤ 1.5× mosquitto\'s', fm, (x) => x <= 1.5,
     `J ${us(cpu(J, 'mqttFan10'))}, mosquitto ${us(cpu(M, 'mqttFan10'))}: ${times(fm)} (aedes ${us(cpu(A, 'mqttFan10'))}: ${times(fa)})`);
-  const toWamp = ratio(cpu(J, 'mqttToWamp'), cpu(J, 'pub1'));
+  // WAMP → WAMP as measured beside it (alternated rounds, same router), else the PubSub 1→1 case's.
+  const wampCpu = J?.mqttToWamp?.wampBeside?.cpuPerOp ?? cpu(J, 'pub1');
+  const toWamp = ratio(cpu(J, 'mqttToWamp'), wampCpu);
+  const rounds = J?.mqttToWamp?.rounds ? `, medians of ${J.mqttToWamp.rounds.length} alternated rounds` : '';
   check('MQTT → WAMP subscriber: J CPU/message ≤ WAMP → WAMP PubSub 1→1', toWamp, (x) => x <= 1,
-    `${us(cpu(J, 'mqttToWamp'))} / ${us(cpu(J, 'pub1'))} = ${times(toWamp)}`);
+    `${us(cpu(J, 'mqttToWamp'))} / ${us(wampCpu)} = ${times(toWamp)}${rounds}`);
   const perConnection = J?.mqttMemory?.perConnectionKiB;
   const span = J?.mqttMemory?.first ? ` (RSS growth from ${J.mqttMemory.first} to ${J.mqttMemory.first + J.mqttMemory.more} idle connections)` : '';
   check(`≤ 2 KiB per idle MQTT connection${span}`, perConnection, (x) => x <= 2,
-    `${fmt(perConnection, 2)} KiB (mosquitto ${fmt(M?.mqttMemory?.perConnectionKiB, 2)} KiB, aedes ${fmt(A?.mqttMemory?.perConnectionKiB, 2)} KiB)`);
+    `${fmt(perConnection, 2)} KiB (mosquitto ${fmt(M?.mqttMemory?.perConnectionKiB, 2)} KiB, aedes ${fmt(A?.mqttMemory?.perConnectionKiB, 2)} KiB)${memoryRounds(J, M, A)}`);
+}
+
+/** ', medians of N rounds (J a, b, c; ...)' when the memory case ran in rounds. */
+function memoryRounds(...brokers) {
+  const named = [['J', brokers[0]], ['mosquitto', brokers[1]], ['aedes', brokers[2]]].filter(([, r]) => r?.mqttMemory?.rounds?.length > 1);
+  if (named.length === 0) return '';
+  const each = named.map(([name, r]) => `${name} ${r.mqttMemory.rounds.map((x) => fmt(x, 2)).join(', ')}`);
+  return `; medians of ${named[0][1].mqttMemory.rounds.length} rounds (${each.join('; ')})`;
 }
 
 function layout(header, rows) {

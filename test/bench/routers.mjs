@@ -147,7 +147,7 @@ export async function startRouter(kind, { withQueue = false, mqtt = false, telem
     if (!existsSync(JUNCTION_CLI)) throw new Error(`${JUNCTION_CLI} not found (npm run build)`);
     const file = join(mkdtempSync(join(tmpdir(), 'junction-bench-')), 'config.json');
     writeFileSync(file, JSON.stringify(junctionConfig(port, withQueue, mqttPort, telemetryCron)));
-    child = spawnTracked([...nodeArgs, JUNCTION_CLI, 'start', '--config', file], { ...process.env, JUNCTION_LOG: 'warn' });
+    child = spawnTracked([...nodeArgs, ...CPU_PROFILE_ARGS, JUNCTION_CLI, 'start', '--config', file], { ...process.env, JUNCTION_LOG: 'warn' });
   } else {
     if (kind === 'F') ensurePeer(FOX_WAMP);
     child = await start(kind === 'R' ? 'relay.mjs' : 'fox.mjs', [String(port)]);
@@ -163,9 +163,13 @@ export async function startRouter(kind, { withQueue = false, mqtt = false, telem
   return { kind, port, url, pid: child.pid, child, ...(mqttPort ? { mqttUrl: `mqtt://127.0.0.1:${mqttPort}` } : {}) };
 }
 
+/** JUNCTION_BENCH_CPU_PROFILE=dir: Junction runs under V8's profiler and is stopped with SIGTERM, so that it writes its profile there. */
+const PROFILE_DIR = process.env.JUNCTION_BENCH_CPU_PROFILE;
+const CPU_PROFILE_ARGS = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+
 export function stopRouter(router) {
   if (exited(router.child)) return Promise.resolve();
-  return new Promise((resolve) => { router.child.once('exit', resolve); router.child.kill('SIGKILL'); });
+  return new Promise((resolve) => { router.child.once('exit', resolve); router.child.kill(PROFILE_DIR ? 'SIGTERM' : 'SIGKILL'); });
 }
 
 /**

@@ -264,6 +264,19 @@ describe('MQTT topics with empty levels, dots and spaces; text payloads (issue 1
       await until(() => retained.length >= 1);
       expect(retained).toEqual([[{ v: 3 }]]);
       expect(decode).toHaveBeenCalledTimes(2);
+
+      // Retained while a WAMP subscriber is there (decoded on its way): a later MQTT subscriber still
+      // gets the bytes as published, not the values written anew.
+      await publisher.publishAsync('lazy/a', '{ "args" : [4] }', { qos: 1, retain: true });
+      await until(() => seen.length >= 2);
+      expect((seen[1] as unknown[])[0]).toEqual([4]);
+      const later = await connectMqtt(node.port, 4, 'lazy-later');
+      const laterInbox: string[] = [];
+      later.on('message', (_topic, payload) => laterInbox.push(payload.toString('utf8')));
+      await later.subscribeAsync('lazy/a', { qos: 1 });
+      await until(() => laterInbox.length >= 1);
+      expect(laterInbox).toEqual(['{ "args" : [4] }']);
+      await later.endAsync();
       await late.endAsync();
       await reader.endAsync();
       await publisher.endAsync();

@@ -257,7 +257,7 @@ export class MqttBridge implements RealmLinkOwner, BrokerLinkOwner {
     const qos = packet.qos;
     const options: Dict = { _mqtt_topic: topic, _mqtt_qos: qos, [BRIDGE_ATTRIBUTE]: this.id };
     addPublishOptions(options, packet.retain, payload, packet.properties);
-    const { args, kwargs } = this.mapping.decode(uri, payload);
+    const { args, kwargs } = this.mapping.decode(uri, payload, true);
     this.counters.messagesIn++;
     if (qos === 0) {
       session.publish(uri, args ?? [], kwargs ?? {}, options).catch(() => {});

@@ -266,14 +266,16 @@ describe('payloads (issue 15 item 4: text)', () => {
     expect(mapping.encode(native, args, undefined)!.toString()).toBe('ON');
   });
 
-  it('MQTT to MQTT, byte for byte: args decoded from a payload are written back as the very bytes they came from (JSON spacing, {"args"} bodies, text), not written anew', () => {
+  it('MQTT to MQTT, byte for byte: args decoded from a payload (remembering it: the bridge) are written back as the very bytes they came from (JSON spacing, {"args"} bodies, text), not written anew', () => {
     for (const text of ['{ "t" : 21.50 }', '{"args":[1],"kwargs":{"k":2}}', '{"kwargs":{"k":2}}', 'ON', '1e3', '[1, 2]']) {
       const bytes = Buffer.from(text);
-      const { args, kwargs } = mapping.decode(native, bytes);
+      const { args, kwargs } = mapping.decode(native, bytes, true);
       expect(mapping.encode(native, args, kwargs), text).toBe(bytes);
     }
     const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0]);
-    expect(mapping.encode(native, mapping.decode(raw, jpeg).args, undefined)).toBe(jpeg);
+    expect(mapping.encode(native, mapping.decode(raw, jpeg, true).args, undefined)).toBe(jpeg);
+    // Not remembering (the listener: its messages carry their bytes), the args are written as JSON.
+    expect(mapping.encode(native, mapping.decode(native, Buffer.from('{ "t" : 21.50 }')).args, undefined)!.toString()).toBe('{"t":21.5}');
     // Args that came from anywhere else (a WAMP publisher) are written as their JSON.
     expect(mapping.encode(native, [{ t: 21.5 }], undefined)!.toString()).toBe('{"t":21.5}');
   });
