@@ -12,7 +12,11 @@ export class HttpSite {
   /** Longest prefix first, so '/app' wins over '/'. */
   private readonly mounts: Array<{ prefix: string; files: Pick<StaticFiles, 'serve'> }>;
 
-  constructor(private readonly config: ListenerConfig) {
+  constructor(
+    private readonly config: ListenerConfig,
+    /** Services that answer any method below their path (long-poll), by URL path. */
+    private readonly services: ReadonlyMap<string, { handle(req: IncomingMessage, res: ServerResponse, below: string): void }> = new Map(),
+  ) {
     this.mounts = Object.entries(config.static)
       .map(([prefix, s]) => ({ prefix, files: s.type === 'dashboard' ? new DashboardFiles(s, config) : new StaticFiles(s.directory) }))
       .sort((a, b) => b.prefix.length - a.prefix.length);
@@ -32,6 +36,10 @@ export class HttpSite {
 
   private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = urlPath(req.url);
+    for (const [prefix, service] of this.services) {
+      const below = pathBelow(path, prefix);
+      if (below !== undefined) return service.handle(req, res, below);
+    }
     // Only origin-form targets ('/...'); an absolute-form one ('http://host/...') names no file here.
     if ((req.method === 'GET' || req.method === 'HEAD') && path.startsWith('/')) {
       for (const { prefix, files } of this.mounts) {

@@ -1,0 +1,224 @@
+// WAMP over HTTP long-poll (a web path of type longpoll), driven with curl the way Crossbar's
+// long-poll example drives it: /open, /<id>/send, /<id>/receive, /<id>/close; the other party is
+// Autobahn|JS over WebSocket. Autobahn|JS's own long-poll transport runs in headless Chromium in
+// test/interop/autobahn-js-longpoll.test.ts.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { createRequire } from 'node:module';
+import { startTestNode, type TestNode } from '../helpers/node.js';
+import { curl } from '../helpers/curl.js';
+import { until } from '../helpers/until.js';
+import { LONGPOLL_DEFAULTS } from '../../src/config/load-longpoll.js';
+import type { LongPollPathConfig } from '../../src/config/types.js';
+
+const require = createRequire(import.meta.url);
+const autobahn = require('autobahn');
+
+const HELLO = [1, 'realm1', { roles: { caller: {}, callee: {}, publisher: {}, subscriber: {} } }];
+
+function wsClient(node: TestNode): Promise<{ session: any; connection: any }> {
+  return new Promise((resolve, reject) => {
+    const connection = new autobahn.Connection({ url: node.wsUrl, realm: 'realm1', max_retries: 0 });
+    connection.onopen = (session: any) => resolve({ session, connection });
+    connection.onclose = (reason: string) => {
+      reject(new Error(`closed: ${reason}`));
+      return true;
+    };
+    connection.open();
+  });
+}
+
+async function start(options: Partial<LongPollPathConfig> = {}): Promise<{ node: TestNode; lp: string }> {
+  const node = await startTestNode({ listener: { longpoll: { '/lp': { ...LONGPOLL_DEFAULTS, ...options } } } });
+  return { node, lp: `http://127.0.0.1:${node.port}/lp` };
+}
+
+/** Opens a transport and joins realm1 through it: its base URL and session id. */
+async function join(lp: string, protocol = 'wamp.2.json'): Promise<{ base: string; session: number }> {
+  const opened = await curl(`${lp}/open`, { body: JSON.stringify({ protocols: [protocol] }) });
+  expect(opened.status).toBe(200);
+  const base = `${lp}/${JSON.parse(opened.text).transport}`;
+  expect((await curl(`${base}/send`, { body: JSON.stringify(HELLO) })).status).toBe(204);
+  const welcome = JSON.parse((await curl(`${base}/receive`)).text);
+  expect(welcome[0]).toBe(2);
+  return { base, session: welcome[1] };
+}
+
+describe('long-poll transport with curl', () => {
+  let node: TestNode;
+  let lp: string;
+  let ws: { session: any; connection: any };
+
+  beforeAll(async () => {
+    ({ node, lp } = await start({ requestTimeout: 1000, queueLimitMessages: 5 }));
+    ws = await wsClient(node);
+  });
+  afterAll(async () => {
+    ws?.connection.close();
+    await node?.stop();
+  });
+
+  it('opens a transport (id and protocol in the answer), joins, calls a WebSocket callee and closes; then the id is a 404', async () => {
+    const opened = await curl(`${lp}/open`, { body: JSON.stringify({ protocols: ['wamp.2.foo', 'wamp.2.json'] }), headers: { 'Content-Type': 'application/json' } });
+    expect(opened.status).toBe(200);
+    expect(opened.headers['content-type']).toMatch(/^application\/json/);
+    const answer = JSON.parse(opened.text);
+    expect(answer.protocol).toBe('wamp.2.json');
+    expect(answer.transport).toMatch(/^[A-Za-z0-9_-]{12}$/);
+    const base = `${lp}/${answer.transport}`;
+
+    expect((await curl(`${base}/send`, { body: JSON.stringify(HELLO) })).status).toBe(204);
+    const welcome = await curl(`${base}/receive`);
+    expect(welcome.status).toBe(200);
+    expect(JSON.parse(welcome.text)[0]).toBe(2);
+
+    await ws.session.register('lp.add2', (args: number[]) => args[0]! + args[1]!);
+    expect((await curl(`${base}/send`, { body: JSON.stringify([48, 1, {}, 'lp.add2', [20, 22]]) })).status).toBe(204);
+    expect(JSON.parse((await curl(`${base}/receive`)).text)).toEqual([50, 1, {}, [42]]);
+
+    expect((await curl(`${base}/close`)).status).toBe(204);
+    const gone = await curl(`${base}/receive`);
+    expect(gone.status).toBe(404);
+    expect(gone.text).toContain(`no WAMP transport '${answer.transport}'`);
+  });
+
+  it('a WebSocket client calls a procedure the long-poll client registered, and events reach it', async () => {
+    const { base } = await join(lp);
+    await curl(`${base}/send`, { body: JSON.stringify([64, 1, {}, 'lp.greet']) });
+    const registered = JSON.parse((await curl(`${base}/receive`)).text);
+    expect(registered[0]).toBe(65);
+    const result = ws.session.call('lp.greet', ['Ada']);
+    const invocation = JSON.parse((await curl(`${base}/receive`)).text);
+    expect(invocation.slice(0, 5)).toEqual([68, invocation[1], registered[2], {}, ['Ada']]);
+    await curl(`${base}/send`, { body: JSON.stringify([70, invocation[1], {}, ['hello Ada']]) });
+    expect(await result).toBe('hello Ada');
+
+    await curl(`${base}/send`, { body: JSON.stringify([32, 2, {}, 'lp.news']) });
+    expect(JSON.parse((await curl(`${base}/receive`)).text)[0]).toBe(33);
+    await ws.session.publish('lp.news', ['fresh'], {}, { acknowledge: true });
+    const event = JSON.parse((await curl(`${base}/receive`)).text);
+    expect(event[0]).toBe(36);
+    expect(event[4]).toEqual(['fresh']);
+    await curl(`${base}/close`);
+  });
+
+  it('a receive with nothing queued is answered 204 after request_timeout', async () => {
+    const { base } = await join(lp);
+    const t0 = Date.now();
+    const idle = await curl(`${base}/receive`);
+    expect(idle.status).toBe(204);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+    await curl(`${base}/close`);
+  });
+
+  it('a bad transport id or operation is a 404; a bad body a 400; the transport stays usable', async () => {
+    expect((await curl(`${lp}/AAAAAAAAAAAA/receive`)).status).toBe(404);
+    expect((await curl(`${lp}/AAAAAAAAAAAA/send`, { body: '[1]' })).status).toBe(404);
+    const { base } = await join(lp);
+    expect((await curl(`${base}/frobnicate`)).status).toBe(404);
+    expect((await curl(`${lp}/open`, { body: 'not json' })).status).toBe(400);
+    expect((await curl(`${lp}/open`, { body: '{"protocols": ["wamp.2.ubjson"]}' })).text).toContain('no common protocol');
+    expect((await curl(`${base}/send`, { body: '[1, "realm1"' })).status).toBe(400);
+    expect((await curl(`${base}/send`, { body: JSON.stringify([32, 3, {}, 'lp.still']) })).status).toBe(204);
+    expect(JSON.parse((await curl(`${base}/receive`)).text)[0]).toBe(33);
+    await curl(`${base}/close`);
+  });
+
+  it('answers with Crossbar\'s CORS headers and a browser preflight', async () => {
+    const origin = 'http://app.example:3000';
+    const opened = await curl(`${lp}/open`, { body: '{"protocols": ["wamp.2.json"]}', headers: { Origin: origin } });
+    expect(opened.headers['access-control-allow-origin']).toBe(origin);
+    expect(opened.headers['access-control-allow-credentials']).toBe('true');
+    expect(opened.headers['cache-control']).toBe('no-store, no-cache, must-revalidate, max-age=0');
+    const preflight = await curl(`${lp}/open`, {
+      method: 'OPTIONS',
+      headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe(origin);
+    expect(preflight.headers['access-control-allow-methods']).toContain('POST');
+    expect(preflight.headers['access-control-allow-headers']).toBe('content-type');
+    expect((await curl(`${lp}/open`, { body: '{"protocols": ["wamp.2.json"]}' })).headers['access-control-allow-origin']).toBe('*');
+    await curl(`${lp}/${JSON.parse(opened.text).transport}/close`);
+  });
+
+  it('batched JSON: several messages in one send, all queued ones in one receive, each ended by 0x18', async () => {
+    const opened = JSON.parse((await curl(`${lp}/open`, { body: '{"protocols": ["wamp.2.json.batched"]}' })).text);
+    expect(opened.protocol).toBe('wamp.2.json.batched');
+    const base = `${lp}/${opened.transport}`;
+    const batch = [HELLO, [32, 1, {}, 'lp.b1'], [32, 2, {}, 'lp.b2']].map((m) => JSON.stringify(m) + '\x18').join('');
+    expect((await curl(`${base}/send`, { body: batch })).status).toBe(204);
+    const received: unknown[][] = [];
+    while (received.length < 3) {
+      const r = await curl(`${base}/receive`);
+      const text = r.text;
+      expect(text.endsWith('\x18')).toBe(true);
+      received.push(...text.split('\x18').slice(0, -1).map((t) => JSON.parse(t)));
+    }
+    expect(received.map((m) => m[0])).toEqual([2, 33, 33]);
+    await curl(`${base}/close`);
+  });
+
+  it('a send queue past queue_limit_messages ends the session (it leaves the realm); its id is then a 404', async () => {
+    const { base, session } = await join(lp);
+    await curl(`${base}/send`, { body: JSON.stringify([32, 1, {}, 'lp.flood']) });
+    expect(JSON.parse((await curl(`${base}/receive`)).text)[0]).toBe(33);
+    const left: number[] = [];
+    await ws.session.subscribe('wamp.session.on_leave', (args: unknown[]) => left.push(args[0] as number));
+    // Not polled: the events pile up in its queue (limit 5 messages).
+    for (let i = 0; i < 8; i++) await ws.session.publish('lp.flood', [i], {}, { acknowledge: true });
+    await until(() => left.includes(session), 5000, 'the flooded long-poll session to leave');
+    expect((await curl(`${base}/receive`)).status).toBe(404);
+  });
+});
+
+describe('long-poll transport: a client that stops polling', () => {
+  let node: TestNode;
+  let lp: string;
+  let ws: { session: any; connection: any };
+
+  beforeAll(async () => {
+    ({ node, lp } = await start({ sessionTimeout: 1000, requestTimeout: 500 }));
+    ws = await wsClient(node);
+  });
+  afterAll(async () => {
+    ws?.connection.close();
+    await node?.stop();
+  });
+
+  it('times out after session_timeout: its session leaves and its testament is published', async () => {
+    const { base, session } = await join(lp);
+    const left: number[] = [];
+    const testaments: unknown[] = [];
+    await ws.session.subscribe('wamp.session.on_leave', (args: unknown[]) => left.push(args[0] as number));
+    await ws.session.subscribe('lp.testament', (args: unknown[]) => testaments.push(args[0]));
+    await curl(`${base}/send`, { body: JSON.stringify([48, 1, {}, 'wamp.session.add_testament', ['lp.testament', ['gone'], {}]]) });
+    expect(JSON.parse((await curl(`${base}/receive`)).text)[0]).toBe(50);
+    // Polling keeps it alive past the timeout...
+    const t0 = Date.now();
+    while (Date.now() - t0 < 1600) expect([200, 204]).toContain((await curl(`${base}/receive`)).status);
+    expect(left).not.toContain(session);
+    // ...and no request at all ends it.
+    await until(() => left.includes(session), 4000, 'the idle long-poll session to leave');
+    await until(() => testaments.length === 1, 2000, 'the testament');
+    expect(testaments).toEqual(['gone']);
+    expect((await curl(`${base}/receive`)).status).toBe(404);
+  });
+});
+
+describe('long-poll transport: max_transports', () => {
+  it('past max_transports, /open is answered 503 with Retry-After; a closed transport frees its place', async () => {
+    const { node, lp } = await start({ maxTransports: 2 });
+    try {
+      const open = () => curl(`${lp}/open`, { body: '{"protocols": ["wamp.2.json"]}' });
+      const a = await open();
+      expect((await open()).status).toBe(200);
+      const refused = await open();
+      expect(refused.status).toBe(503);
+      expect(refused.headers['retry-after']).toBe('5');
+      await curl(`${lp}/${JSON.parse(a.text).transport}/close`);
+      expect((await open()).status).toBe(200);
+    } finally {
+      await node.stop();
+    }
+  });
+});
