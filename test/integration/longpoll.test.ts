@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { curl } from '../helpers/curl.js';
 import { until } from '../helpers/until.js';
+import { allowAll } from '../helpers/core.js';
 import { LONGPOLL_DEFAULTS } from '../../src/config/load-longpoll.js';
 import type { LongPollPathConfig } from '../../src/config/types.js';
 
@@ -220,5 +221,93 @@ describe('long-poll transport: max_transports', () => {
     } finally {
       await node.stop();
     }
+  });
+});
+
+describe('long-poll transport: limits, auth, binary serializers', () => {
+  let node: TestNode;
+  let lp: string;
+  let ws: { session: any; connection: any };
+
+  beforeAll(async () => {
+    node = await startTestNode({
+      realms: [{ name: 'realm1', roles: [allowAll(), allowAll('user')], store: { type: 'memory', limit: 100, callQueue: [], eventHistory: [] } }],
+      listener: {
+        longpoll: {
+          '/lp': { ...LONGPOLL_DEFAULTS, queueLimitBytes: 2048, maxMessageSize: 4096 },
+          '/secure': { ...LONGPOLL_DEFAULTS, auth: { ticket: { type: 'static', principals: { alice: { ticket: 'secret', role: 'user' } } } } },
+        },
+      },
+    });
+    lp = `http://127.0.0.1:${node.port}/lp`;
+    ws = await wsClient(node);
+  });
+  afterAll(async () => {
+    ws?.connection.close();
+    await node?.stop();
+  });
+
+  it('a send queue past queue_limit_bytes ends the session', async () => {
+    const { base, session } = await join(lp);
+    await curl(`${base}/send`, { body: JSON.stringify([32, 1, {}, 'lp.big']) });
+    expect(JSON.parse((await curl(`${base}/receive`)).text)[0]).toBe(33);
+    const left: number[] = [];
+    await ws.session.subscribe('wamp.session.on_leave', (args: unknown[]) => left.push(args[0] as number));
+    for (let i = 0; i < 3; i++) await ws.session.publish('lp.big', ['x'.repeat(1000)], {}, { acknowledge: true });
+    await until(() => left.includes(session), 5000, 'the long-poll session over queue_limit_bytes to leave');
+    expect((await curl(`${base}/receive`)).status).toBe(404);
+  });
+
+  it('a send body over max_message_size is refused with 413; the transport stays', async () => {
+    const { base } = await join(lp);
+    const big = JSON.stringify([16, 1, {}, 'lp.x', ['y'.repeat(5000)]]);
+    expect((await curl(`${base}/send`, { body: big })).status).toBe(413);
+    expect((await curl(`${base}/send`, { body: JSON.stringify([32, 2, {}, 'lp.ok']) })).status).toBe(204);
+    expect(JSON.parse((await curl(`${base}/receive`)).text)[0]).toBe(33);
+    await curl(`${base}/close`);
+  });
+
+  it("the path's auth block applies: ticket authentication over long-poll, anonymous refused", async () => {
+    const secure = `http://127.0.0.1:${node.port}/secure`;
+    const open = async () => `${secure}/${JSON.parse((await curl(`${secure}/open`, { body: '{"protocols": ["wamp.2.json"]}' })).text).transport}`;
+    const a = await open();
+    await curl(`${a}/send`, { body: JSON.stringify([1, 'realm1', { roles: { caller: {} } }]) });
+    expect(JSON.parse((await curl(`${a}/receive`)).text)[0]).toBe(3); // ABORT
+    const b = await open();
+    await curl(`${b}/send`, { body: JSON.stringify([1, 'realm1', { roles: { caller: {} }, authmethods: ['ticket'], authid: 'alice' }]) });
+    expect(JSON.parse((await curl(`${b}/receive`)).text)).toEqual([4, 'ticket', {}]);
+    await curl(`${b}/send`, { body: JSON.stringify([5, 'secret', {}]) });
+    const welcome = JSON.parse((await curl(`${b}/receive`)).text);
+    expect(welcome[0]).toBe(2);
+    expect(welcome[2]).toMatchObject({ authid: 'alice', authrole: 'user', authmethod: 'ticket' });
+    await curl(`${b}/close`);
+  });
+
+  it('MessagePack, batched: binary bodies with length prefixes, Content-Type application/x-msgpack', async () => {
+    const msgpack = require('msgpack5')();
+    const frame = (m: unknown) => {
+      const e: Buffer = msgpack.encode(m);
+      const prefix = Buffer.alloc(4);
+      prefix.writeUInt32BE(e.length);
+      return Buffer.concat([prefix, e]);
+    };
+    const opened = JSON.parse((await curl(`${lp}/open`, { body: '{"protocols": ["wamp.2.msgpack.batched"]}' })).text);
+    expect(opened.protocol).toBe('wamp.2.msgpack.batched');
+    const base = `${lp}/${opened.transport}`;
+    await ws.session.register('lp.bin.echo', (args: unknown[]) => args[0]);
+    expect((await curl(`${base}/send`, { body: Buffer.concat([frame(HELLO), frame([48, 1, {}, 'lp.bin.echo', [Buffer.from([1, 2, 3]).toString('base64')]])]) })).status).toBe(204);
+    const got: unknown[] = [];
+    while (got.length < 2) {
+      const r = await curl(`${base}/receive`);
+      expect(r.headers['content-type']).toBe('application/x-msgpack');
+      for (let at = 0; at < r.body.length;) {
+        const n = r.body.readUInt32BE(at);
+        got.push(msgpack.decode(r.body.subarray(at + 4, at + 4 + n)));
+        at += 4 + n;
+      }
+    }
+    expect((got[0] as unknown[])[0]).toBe(2);
+    expect(got[1]).toEqual([50, 1, {}, ['AQID']]);
+    await curl(`${base}/close`);
   });
 });
