@@ -6,31 +6,35 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createRequire } from 'node:module';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { curl } from '../helpers/curl.js';
+import { autobahnWs, type AutobahnClient } from '../helpers/autobahn-ws.js';
 import { until } from '../helpers/until.js';
 import { allowAll } from '../helpers/core.js';
 import { LONGPOLL_DEFAULTS } from '../../src/config/load-longpoll.js';
-import type { LongPollPathConfig } from '../../src/config/types.js';
+import type { LongPollPathConfig, RealmConfig } from '../../src/config/types.js';
 
 const require = createRequire(import.meta.url);
-const autobahn = require('autobahn');
 
 const HELLO = [1, 'realm1', { roles: { caller: {}, callee: {}, publisher: {}, subscriber: {} } }];
-
-function wsClient(node: TestNode): Promise<{ session: any; connection: any }> {
-  return new Promise((resolve, reject) => {
-    const connection = new autobahn.Connection({ url: node.wsUrl, realm: 'realm1', max_retries: 0 });
-    connection.onopen = (session: any) => resolve({ session, connection });
-    connection.onclose = (reason: string) => {
-      reject(new Error(`closed: ${reason}`));
-      return true;
-    };
-    connection.open();
-  });
-}
 
 async function start(options: Partial<LongPollPathConfig> = {}): Promise<{ node: TestNode; lp: string }> {
   const node = await startTestNode({ listener: { longpoll: { '/lp': { ...LONGPOLL_DEFAULTS, ...options } } } });
   return { node, lp: `http://127.0.0.1:${node.port}/lp` };
+}
+
+/** For a describe block: a node with the long-poll paths given (and the realms, default realm1 allowing all)
+ *  and an Autobahn|JS WebSocket client on it; `lp` is the URL of /lp. Both end after the block. */
+function nodeWithWs(longpoll: Record<string, LongPollPathConfig>, realms?: RealmConfig[]): { node: TestNode; lp: string; ws: AutobahnClient } {
+  const t = {} as { node: TestNode; lp: string; ws: AutobahnClient };
+  beforeAll(async () => {
+    t.node = await startTestNode({ listener: { longpoll }, ...(realms ? { realms } : {}) });
+    t.lp = `http://127.0.0.1:${t.node.port}/lp`;
+    t.ws = await autobahnWs(t.node.wsUrl);
+  });
+  afterAll(async () => {
+    t.ws?.connection.close();
+    await t.node?.stop();
+  });
+  return t;
 }
 
 /** Opens a transport and joins realm1 through it: its base URL and session id. */
@@ -45,34 +49,23 @@ async function join(lp: string, protocol = 'wamp.2.json'): Promise<{ base: strin
 }
 
 describe('long-poll transport with curl', () => {
-  let node: TestNode;
-  let lp: string;
-  let ws: { session: any; connection: any };
-
-  beforeAll(async () => {
-    ({ node, lp } = await start({ requestTimeout: 1000, queueLimitMessages: 5 }));
-    ws = await wsClient(node);
-  });
-  afterAll(async () => {
-    ws?.connection.close();
-    await node?.stop();
-  });
+  const t = nodeWithWs({ '/lp': { ...LONGPOLL_DEFAULTS, requestTimeout: 1000, queueLimitMessages: 5 } });
 
   it('opens a transport (id and protocol in the answer), joins, calls a WebSocket callee and closes; then the id is a 404', async () => {
-    const opened = await curl(`${lp}/open`, { body: JSON.stringify({ protocols: ['wamp.2.foo', 'wamp.2.json'] }), headers: { 'Content-Type': 'application/json' } });
+    const opened = await curl(`${t.lp}/open`, { body: JSON.stringify({ protocols: ['wamp.2.foo', 'wamp.2.json'] }), headers: { 'Content-Type': 'application/json' } });
     expect(opened.status).toBe(200);
     expect(opened.headers['content-type']).toMatch(/^application\/json/);
     const answer = JSON.parse(opened.text);
     expect(answer.protocol).toBe('wamp.2.json');
     expect(answer.transport).toMatch(/^[A-Za-z0-9_-]{12}$/);
-    const base = `${lp}/${answer.transport}`;
+    const base = `${t.lp}/${answer.transport}`;
 
     expect((await curl(`${base}/send`, { body: JSON.stringify(HELLO) })).status).toBe(204);
     const welcome = await curl(`${base}/receive`);
     expect(welcome.status).toBe(200);
     expect(JSON.parse(welcome.text)[0]).toBe(2);
 
-    await ws.session.register('lp.add2', (args: number[]) => args[0]! + args[1]!);
+    await t.ws.session.register('lp.add2', (args: number[]) => args[0]! + args[1]!);
     expect((await curl(`${base}/send`, { body: JSON.stringify([48, 1, {}, 'lp.add2', [20, 22]]) })).status).toBe(204);
     expect(JSON.parse((await curl(`${base}/receive`)).text)).toEqual([50, 1, {}, [42]]);
 
@@ -83,11 +76,11 @@ describe('long-poll transport with curl', () => {
   });
 
   it('a WebSocket client calls a procedure the long-poll client registered, and events reach it', async () => {
-    const { base } = await join(lp);
+    const { base } = await join(t.lp);
     await curl(`${base}/send`, { body: JSON.stringify([64, 1, {}, 'lp.greet']) });
     const registered = JSON.parse((await curl(`${base}/receive`)).text);
     expect(registered[0]).toBe(65);
-    const result = ws.session.call('lp.greet', ['Ada']);
+    const result = t.ws.session.call('lp.greet', ['Ada']);
     const invocation = JSON.parse((await curl(`${base}/receive`)).text);
     expect(invocation.slice(0, 5)).toEqual([68, invocation[1], registered[2], {}, ['Ada']]);
     await curl(`${base}/send`, { body: JSON.stringify([70, invocation[1], {}, ['hello Ada']]) });
@@ -95,7 +88,7 @@ describe('long-poll transport with curl', () => {
 
     await curl(`${base}/send`, { body: JSON.stringify([32, 2, {}, 'lp.news']) });
     expect(JSON.parse((await curl(`${base}/receive`)).text)[0]).toBe(33);
-    await ws.session.publish('lp.news', ['fresh'], {}, { acknowledge: true });
+    await t.ws.session.publish('lp.news', ['fresh'], {}, { acknowledge: true });
     const event = JSON.parse((await curl(`${base}/receive`)).text);
     expect(event[0]).toBe(36);
     expect(event[4]).toEqual(['fresh']);
@@ -103,7 +96,7 @@ describe('long-poll transport with curl', () => {
   });
 
   it('a receive with nothing queued is answered 204 after request_timeout', async () => {
-    const { base } = await join(lp);
+    const { base } = await join(t.lp);
     const t0 = Date.now();
     const idle = await curl(`${base}/receive`);
     expect(idle.status).toBe(204);
@@ -112,12 +105,12 @@ describe('long-poll transport with curl', () => {
   });
 
   it('a bad transport id or operation is a 404; a bad body a 400; the transport stays usable', async () => {
-    expect((await curl(`${lp}/AAAAAAAAAAAA/receive`)).status).toBe(404);
-    expect((await curl(`${lp}/AAAAAAAAAAAA/send`, { body: '[1]' })).status).toBe(404);
-    const { base } = await join(lp);
+    expect((await curl(`${t.lp}/AAAAAAAAAAAA/receive`)).status).toBe(404);
+    expect((await curl(`${t.lp}/AAAAAAAAAAAA/send`, { body: '[1]' })).status).toBe(404);
+    const { base } = await join(t.lp);
     expect((await curl(`${base}/frobnicate`)).status).toBe(404);
-    expect((await curl(`${lp}/open`, { body: 'not json' })).status).toBe(400);
-    expect((await curl(`${lp}/open`, { body: '{"protocols": ["wamp.2.ubjson"]}' })).text).toContain('no common protocol');
+    expect((await curl(`${t.lp}/open`, { body: 'not json' })).status).toBe(400);
+    expect((await curl(`${t.lp}/open`, { body: '{"protocols": ["wamp.2.ubjson"]}' })).text).toContain('no common protocol');
     expect((await curl(`${base}/send`, { body: '[1, "realm1"' })).status).toBe(400);
     expect((await curl(`${base}/send`, { body: JSON.stringify([32, 3, {}, 'lp.still']) })).status).toBe(204);
     expect(JSON.parse((await curl(`${base}/receive`)).text)[0]).toBe(33);
@@ -126,11 +119,11 @@ describe('long-poll transport with curl', () => {
 
   it('answers with Crossbar\'s CORS headers and a browser preflight', async () => {
     const origin = 'http://app.example:3000';
-    const opened = await curl(`${lp}/open`, { body: '{"protocols": ["wamp.2.json"]}', headers: { Origin: origin } });
+    const opened = await curl(`${t.lp}/open`, { body: '{"protocols": ["wamp.2.json"]}', headers: { Origin: origin } });
     expect(opened.headers['access-control-allow-origin']).toBe(origin);
     expect(opened.headers['access-control-allow-credentials']).toBe('true');
     expect(opened.headers['cache-control']).toBe('no-store, no-cache, must-revalidate, max-age=0');
-    const preflight = await curl(`${lp}/open`, {
+    const preflight = await curl(`${t.lp}/open`, {
       method: 'OPTIONS',
       headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
     });
@@ -138,14 +131,14 @@ describe('long-poll transport with curl', () => {
     expect(preflight.headers['access-control-allow-origin']).toBe(origin);
     expect(preflight.headers['access-control-allow-methods']).toContain('POST');
     expect(preflight.headers['access-control-allow-headers']).toBe('content-type');
-    expect((await curl(`${lp}/open`, { body: '{"protocols": ["wamp.2.json"]}' })).headers['access-control-allow-origin']).toBe('*');
-    await curl(`${lp}/${JSON.parse(opened.text).transport}/close`);
+    expect((await curl(`${t.lp}/open`, { body: '{"protocols": ["wamp.2.json"]}' })).headers['access-control-allow-origin']).toBe('*');
+    await curl(`${t.lp}/${JSON.parse(opened.text).transport}/close`);
   });
 
   it('batched JSON: several messages in one send, all queued ones in one receive, each ended by 0x18', async () => {
-    const opened = JSON.parse((await curl(`${lp}/open`, { body: '{"protocols": ["wamp.2.json.batched"]}' })).text);
+    const opened = JSON.parse((await curl(`${t.lp}/open`, { body: '{"protocols": ["wamp.2.json.batched"]}' })).text);
     expect(opened.protocol).toBe('wamp.2.json.batched');
-    const base = `${lp}/${opened.transport}`;
+    const base = `${t.lp}/${opened.transport}`;
     const batch = [HELLO, [32, 1, {}, 'lp.b1'], [32, 2, {}, 'lp.b2']].map((m) => JSON.stringify(m) + '\x18').join('');
     expect((await curl(`${base}/send`, { body: batch })).status).toBe(204);
     const received: unknown[][] = [];
@@ -160,38 +153,27 @@ describe('long-poll transport with curl', () => {
   });
 
   it('a send queue past queue_limit_messages ends the session (it leaves the realm); its id is then a 404', async () => {
-    const { base, session } = await join(lp);
+    const { base, session } = await join(t.lp);
     await curl(`${base}/send`, { body: JSON.stringify([32, 1, {}, 'lp.flood']) });
     expect(JSON.parse((await curl(`${base}/receive`)).text)[0]).toBe(33);
     const left: number[] = [];
-    await ws.session.subscribe('wamp.session.on_leave', (args: unknown[]) => left.push(args[0] as number));
+    await t.ws.session.subscribe('wamp.session.on_leave', (args: unknown[]) => left.push(args[0] as number));
     // Not polled: the events pile up in its queue (limit 5 messages).
-    for (let i = 0; i < 8; i++) await ws.session.publish('lp.flood', [i], {}, { acknowledge: true });
+    for (let i = 0; i < 8; i++) await t.ws.session.publish('lp.flood', [i], {}, { acknowledge: true });
     await until(() => left.includes(session), 5000, 'the flooded long-poll session to leave');
     expect((await curl(`${base}/receive`)).status).toBe(404);
   });
 });
 
 describe('long-poll transport: a client that stops polling', () => {
-  let node: TestNode;
-  let lp: string;
-  let ws: { session: any; connection: any };
-
-  beforeAll(async () => {
-    ({ node, lp } = await start({ sessionTimeout: 1000, requestTimeout: 500 }));
-    ws = await wsClient(node);
-  });
-  afterAll(async () => {
-    ws?.connection.close();
-    await node?.stop();
-  });
+  const t = nodeWithWs({ '/lp': { ...LONGPOLL_DEFAULTS, sessionTimeout: 1000, requestTimeout: 500 } });
 
   it('times out after session_timeout: its session leaves and its testament is published', async () => {
-    const { base, session } = await join(lp);
+    const { base, session } = await join(t.lp);
     const left: number[] = [];
     const testaments: unknown[] = [];
-    await ws.session.subscribe('wamp.session.on_leave', (args: unknown[]) => left.push(args[0] as number));
-    await ws.session.subscribe('lp.testament', (args: unknown[]) => testaments.push(args[0]));
+    await t.ws.session.subscribe('wamp.session.on_leave', (args: unknown[]) => left.push(args[0] as number));
+    await t.ws.session.subscribe('lp.testament', (args: unknown[]) => testaments.push(args[0]));
     await curl(`${base}/send`, { body: JSON.stringify([48, 1, {}, 'wamp.session.add_testament', ['lp.testament', ['gone'], {}]]) });
     expect(JSON.parse((await curl(`${base}/receive`)).text)[0]).toBe(50);
     // Polling keeps it alive past the timeout...
@@ -225,41 +207,24 @@ describe('long-poll transport: max_transports', () => {
 });
 
 describe('long-poll transport: limits, auth, binary serializers', () => {
-  let node: TestNode;
-  let lp: string;
-  let ws: { session: any; connection: any };
-
-  beforeAll(async () => {
-    node = await startTestNode({
-      realms: [{ name: 'realm1', roles: [allowAll(), allowAll('user')], store: { type: 'memory', limit: 100, callQueue: [], eventHistory: [] } }],
-      listener: {
-        longpoll: {
-          '/lp': { ...LONGPOLL_DEFAULTS, queueLimitBytes: 2048, maxMessageSize: 4096 },
-          '/secure': { ...LONGPOLL_DEFAULTS, auth: { ticket: { type: 'static', principals: { alice: { ticket: 'secret', role: 'user' } } } } },
-        },
-      },
-    });
-    lp = `http://127.0.0.1:${node.port}/lp`;
-    ws = await wsClient(node);
-  });
-  afterAll(async () => {
-    ws?.connection.close();
-    await node?.stop();
-  });
+  const t = nodeWithWs({
+    '/lp': { ...LONGPOLL_DEFAULTS, queueLimitBytes: 2048, maxMessageSize: 4096 },
+    '/secure': { ...LONGPOLL_DEFAULTS, auth: { ticket: { type: 'static', principals: { alice: { ticket: 'secret', role: 'user' } } } } },
+  }, [{ name: 'realm1', roles: [allowAll(), allowAll('user')], store: { type: 'memory', limit: 100, callQueue: [], eventHistory: [] } }]);
 
   it('a send queue past queue_limit_bytes ends the session', async () => {
-    const { base, session } = await join(lp);
+    const { base, session } = await join(t.lp);
     await curl(`${base}/send`, { body: JSON.stringify([32, 1, {}, 'lp.big']) });
     expect(JSON.parse((await curl(`${base}/receive`)).text)[0]).toBe(33);
     const left: number[] = [];
-    await ws.session.subscribe('wamp.session.on_leave', (args: unknown[]) => left.push(args[0] as number));
-    for (let i = 0; i < 3; i++) await ws.session.publish('lp.big', ['x'.repeat(1000)], {}, { acknowledge: true });
+    await t.ws.session.subscribe('wamp.session.on_leave', (args: unknown[]) => left.push(args[0] as number));
+    for (let i = 0; i < 3; i++) await t.ws.session.publish('lp.big', ['x'.repeat(1000)], {}, { acknowledge: true });
     await until(() => left.includes(session), 5000, 'the long-poll session over queue_limit_bytes to leave');
     expect((await curl(`${base}/receive`)).status).toBe(404);
   });
 
   it('a send body over max_message_size is refused with 413; the transport stays', async () => {
-    const { base } = await join(lp);
+    const { base } = await join(t.lp);
     const big = JSON.stringify([16, 1, {}, 'lp.x', ['y'.repeat(5000)]]);
     expect((await curl(`${base}/send`, { body: big })).status).toBe(413);
     expect((await curl(`${base}/send`, { body: JSON.stringify([32, 2, {}, 'lp.ok']) })).status).toBe(204);
@@ -268,7 +233,7 @@ describe('long-poll transport: limits, auth, binary serializers', () => {
   });
 
   it("the path's auth block applies: ticket authentication over long-poll, anonymous refused", async () => {
-    const secure = `http://127.0.0.1:${node.port}/secure`;
+    const secure = `http://127.0.0.1:${t.node.port}/secure`;
     const open = async () => `${secure}/${JSON.parse((await curl(`${secure}/open`, { body: '{"protocols": ["wamp.2.json"]}' })).text).transport}`;
     const a = await open();
     await curl(`${a}/send`, { body: JSON.stringify([1, 'realm1', { roles: { caller: {} } }]) });
@@ -291,10 +256,10 @@ describe('long-poll transport: limits, auth, binary serializers', () => {
       prefix.writeUInt32BE(e.length);
       return Buffer.concat([prefix, e]);
     };
-    const opened = JSON.parse((await curl(`${lp}/open`, { body: '{"protocols": ["wamp.2.msgpack.batched"]}' })).text);
+    const opened = JSON.parse((await curl(`${t.lp}/open`, { body: '{"protocols": ["wamp.2.msgpack.batched"]}' })).text);
     expect(opened.protocol).toBe('wamp.2.msgpack.batched');
-    const base = `${lp}/${opened.transport}`;
-    await ws.session.register('lp.bin.echo', (args: unknown[]) => args[0]);
+    const base = `${t.lp}/${opened.transport}`;
+    await t.ws.session.register('lp.bin.echo', (args: unknown[]) => args[0]);
     expect((await curl(`${base}/send`, { body: Buffer.concat([frame(HELLO), frame([48, 1, {}, 'lp.bin.echo', [Buffer.from([1, 2, 3]).toString('base64')]])]) })).status).toBe(204);
     const got: unknown[] = [];
     while (got.length < 2) {

@@ -14,10 +14,10 @@ import type { Page } from 'playwright-core';
 import { openBrowser, type Browser } from '../helpers/chromium.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { until } from '../helpers/until.js';
+import { autobahnWs, type AutobahnClient } from '../helpers/autobahn-ws.js';
 import { LONGPOLL_DEFAULTS } from '../../src/config/load-longpoll.js';
 
 const require = createRequire(import.meta.url);
-const autobahn = require('autobahn');
 const AUTOBAHN_BROWSER = readFileSync(require.resolve('autobahn-browser/autobahn.min.js'), 'utf8');
 
 /** The test page, from a server of its own on another port: another origin than the router's. */
@@ -34,20 +34,12 @@ describe('Autobahn|JS long-poll transport (browser build, headless Chromium, ano
   let node: TestNode;
   let browser: Browser;
   let page: Page;
-  let ws: { session: any; connection: any };
+  let ws: AutobahnClient;
   let pageServer: { server: Server; url: string };
 
   beforeAll(async () => {
     node = await startTestNode({ listener: { longpoll: { '/lp': { ...LONGPOLL_DEFAULTS, requestTimeout: 2000 } } } });
-    ws = await new Promise((resolve, reject) => {
-      const connection = new autobahn.Connection({ url: node.wsUrl, realm: 'realm1', max_retries: 0 });
-      connection.onopen = (session: any) => resolve({ session, connection });
-      connection.onclose = (reason: string) => {
-        reject(new Error(`closed: ${reason}`));
-        return true;
-      };
-      connection.open();
-    });
+    ws = await autobahnWs(node.wsUrl);
     pageServer = await servePage(`<!doctype html><html><head><script>${AUTOBAHN_BROWSER}</script></head><body>long-poll test page</body></html>`);
     browser = await openBrowser({ width: 800, height: 600 });
     page = browser.page;
