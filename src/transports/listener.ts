@@ -80,7 +80,7 @@ export class Listener {
     private readonly mqttServiceOf: (transportId: string) => MqttService | undefined = () => undefined,
   ) {
     for (const [path, service] of Object.entries(config.websocket)) this.websockets.set(path, new WebSocketService(service, factory, incoming, sendQueues));
-    for (const [path, lp] of Object.entries(config.longpoll ?? {})) this.longpolls.set(path, new LongPollService(path, lp, factory));
+    for (const [path, lp] of Object.entries(config.longpoll ?? {})) this.longpolls.set(path, new LongPollService(path, lp, factory, incoming));
     this.site = new HttpSite(config, this.longpolls);
     const timeouts = (services: WampServiceConfig[]) => services.map((s) => s.options.openHandshakeTimeout);
     const mqttPaths = Object.values(config.mqttWebsocket ?? {});

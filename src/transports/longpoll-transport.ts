@@ -45,6 +45,11 @@ export class LongPollTransport implements Transport {
     this.session = factory.openSession(this, { auth: config.auth, openTimeoutMs: config.openHandshakeTimeout });
   }
 
+  /** Until WELCOME: such clients' unfinished requests are dropped first when the router holds too much. */
+  get unauthenticated(): boolean {
+    return this.session?.established !== true;
+  }
+
   get ended(): boolean {
     return this.state === 'ended';
   }

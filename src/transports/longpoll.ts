@@ -15,6 +15,7 @@ import type { LongPollPathConfig, SerializerName } from '../config/types.js';
 import { framingOf, protocolsOf, type LongPollFraming } from './longpoll-framing.js';
 import { LongPollTransport } from './longpoll-transport.js';
 import { describePeer } from './peer.js';
+import { IncomingBudget, type IncomingHolder } from './incoming-budget.js';
 import { log } from '../log.js';
 
 /** Crossbar's long-poll offers every serializer it has, each plain and batched. */
@@ -40,6 +41,8 @@ export class LongPollService {
     private readonly path: string,
     private readonly config: LongPollPathConfig,
     private readonly factory: SessionFactory,
+    /** Request bodies being read count toward the bytes all connections hold unfinished (max_incoming_bytes). */
+    private readonly incoming: IncomingBudget = new IncomingBudget(),
   ) {}
 
   /** Open transports (for tests and logs). */
@@ -91,7 +94,7 @@ export class LongPollService {
       // A receive carries no body; whatever comes is discarded.
       req.resume();
     } else if (op === 'send') {
-      const body = await readBody(req, this.config.maxMessageSize);
+      const body = await readBody(req, this.config.maxMessageSize, this.incoming, transport.unauthenticated);
       try {
         transport.deliver(body);
       } catch (err) {
@@ -106,7 +109,7 @@ export class LongPollService {
   }
 
   private async open(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req, MAX_OPEN_BODY);
+    const body = await readBody(req, MAX_OPEN_BODY, this.incoming, true);
     let options: unknown;
     try {
       options = JSON.parse(body.toString('utf8'));
@@ -160,17 +163,33 @@ function corsHeaders(req: IncomingMessage, res: ServerResponse): void {
   res.setHeader('Vary', 'Origin');
 }
 
-/** The whole body, at most `limit` bytes (413 past it; 408 when it takes longer than BODY_TIMEOUT_MS). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * The whole body, at most `limit` bytes (413 past it; 408 when it takes longer than BODY_TIMEOUT_MS).
+ * While it arrives its bytes count in `incoming`, which may drop the connection to stay in budget.
+ */
+function readBody(req: IncomingMessage, limit: number, incoming: IncomingBudget, unauthenticated: boolean): Promise<Buffer> {
   const announced = Number(req.headers['content-length'] ?? 0);
   if (announced > limit) return Promise.reject(new HttpError(413, `request body over ${limit} bytes`));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let length = 0;
+    const holder: IncomingHolder = {
+      heldBytes: 0,
+      unauthenticated,
+      description: `longpoll ${describePeer(req.socket)}`,
+      dropForBudget: () => {
+        fail(new HttpError(503, 'the router holds too many unfinished requests'));
+        req.socket.destroy();
+      },
+    };
     const timer = setTimeout(() => fail(new HttpError(408, `request body not complete within ${BODY_TIMEOUT_MS / 1000} s`)), BODY_TIMEOUT_MS);
-    const fail = (err: Error) => {
+    const done = () => {
       clearTimeout(timer);
+      incoming.hold(holder, 0);
       req.removeAllListeners('data');
+    };
+    const fail = (err: Error) => {
+      done();
       req.pause();
       reject(err);
     };
@@ -178,11 +197,13 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       length += chunk.length;
       if (length > limit) return fail(new HttpError(413, `request body over ${limit} bytes`));
       chunks.push(chunk);
+      incoming.hold(holder, length);
     });
     req.once('end', () => {
-      clearTimeout(timer);
+      done();
       resolve(Buffer.concat(chunks, length));
     });
+    req.once('close', () => done());
     req.once('error', (err) => fail(err));
   });
 }

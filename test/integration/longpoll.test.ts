@@ -4,6 +4,7 @@
 // test/interop/autobahn-js-longpoll.test.ts.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createRequire } from 'node:module';
+import { connect } from 'node:net';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { curl } from '../helpers/curl.js';
 import { autobahnWs, type AutobahnClient } from '../helpers/autobahn-ws.js';
@@ -274,5 +275,30 @@ describe('long-poll transport: limits, auth, binary serializers', () => {
     expect((got[0] as unknown[])[0]).toBe(2);
     expect(got[1]).toEqual([50, 1, {}, ['AQID']]);
     await curl(`${base}/close`);
+  });
+});
+
+describe('long-poll transport: unfinished request bodies', () => {
+  it('count toward max_incoming_bytes: past it a connection holding part of a body is dropped, the router stays up', async () => {
+    // The budget is never below one largest message plus 128 KiB: here 1 MiB + 128 KiB.
+    const node = await startTestNode({ maxIncomingBytes: 1, listener: { longpoll: { '/lp': { ...LONGPOLL_DEFAULTS } } } });
+    try {
+      const lp = `http://127.0.0.1:${node.port}/lp`;
+      const ids = await Promise.all([0, 1].map(async () => JSON.parse((await curl(`${lp}/open`, { body: '{"protocols": ["wamp.2.json"]}' })).text).transport));
+      // Two clients each send 700 KB of a 900 KB body, and stop there.
+      const sockets = ids.map((id) => {
+        const s = connect(node.port, '127.0.0.1');
+        s.on('error', () => {});
+        s.write(`POST /lp/${id}/send HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 900000\r\n\r\n`);
+        s.write(Buffer.alloc(700_000, 0x20));
+        return s;
+      });
+      await until(() => sockets.some((s) => s.destroyed || s.readableEnded), 5000, 'one of the two connections to be dropped');
+      expect(sockets.filter((s) => s.destroyed || s.readableEnded)).toHaveLength(1);
+      for (const s of sockets) s.destroy();
+      expect((await curl(`${lp}/open`, { body: '{"protocols": ["wamp.2.json"]}' })).status).toBe(200);
+    } finally {
+      await node.stop();
+    }
   });
 });
