@@ -2,12 +2,14 @@
 // when WebSocket is not available (src/transports/longpoll.ts serves it). Crossbar's keys are `id`,
 // `type` and `options` (request_timeout, session_timeout, queue_limit_bytes, queue_limit_messages,
 // debug, debug_transport_id); Junction adds `auth` (as a WebSocket path's; without it clients join
-// as role 'anonymous', as Crossbar's long-poll clients always do) and two limits in `options`.
+// as role 'anonymous', as Crossbar's long-poll clients always do), two limits and a WebSocket
+// path's `allowed_origins` in `options`.
 
 import type { LongPollPathConfig } from './types.js';
 import { DEFAULT_TRANSPORT_OPTIONS } from './types.js';
 import { MIB, join, type Obj } from './check-values.js';
 import type { LoadContext } from './load-context.js';
+import { allowedOrigins } from './load-wamp-service.js';
 
 export const LONGPOLL_DEFAULTS: Omit<LongPollPathConfig, 'auth' | 'debugTransportId'> = {
   requestTimeout: 10_000,
@@ -18,6 +20,7 @@ export const LONGPOLL_DEFAULTS: Omit<LongPollPathConfig, 'auth' | 'debugTranspor
   maxMessageSize: DEFAULT_TRANSPORT_OPTIONS.maxMessageSize,
   maxTransports: 100,
   openHandshakeTimeout: DEFAULT_TRANSPORT_OPTIONS.openHandshakeTimeout,
+  allowedOrigins: ['*'],
 };
 
 /** What a queue_limit_bytes of 0 ("no limit" in Crossbar) becomes: the router still bounds every queue. */
@@ -29,11 +32,11 @@ export function parseLongPollPath(ctx: LoadContext, s: Obj, path: string): LongP
   const d = LONGPOLL_DEFAULTS;
   c.object(s, path, ['id', 'type', 'options', 'auth']);
   c.string(s['id'], join(path, 'id'), { required: false });
-  const out: LongPollPathConfig = { ...d };
+  const out: LongPollPathConfig = { ...d, allowedOrigins: [...d.allowedOrigins] };
   const p = join(path, 'options');
   const o = s['options'] === undefined ? {} : c.object(s['options'], p, [
     'request_timeout', 'session_timeout', 'queue_limit_bytes', 'queue_limit_messages', 'debug', 'debug_transport_id',
-    'max_message_size', 'max_transports',
+    'max_message_size', 'max_transports', 'allowed_origins',
   ]);
   if (o) {
     // Seconds in the file, as in Crossbar.
@@ -53,6 +56,7 @@ export function parseLongPollPath(ctx: LoadContext, s: Obj, path: string): LongP
     }
     out.maxMessageSize = c.integer(o['max_message_size'], join(p, 'max_message_size'), d.maxMessageSize, 1, 64 * MIB)!;
     out.maxTransports = c.integer(o['max_transports'], join(p, 'max_transports'), d.maxTransports, 1, 100_000)!;
+    out.allowedOrigins = allowedOrigins(c, o['allowed_origins'], join(p, 'allowed_origins'));
   }
   if (s['auth'] !== undefined) out.auth = ctx.auth(s['auth'], join(path, 'auth'));
   else ctx.openServices.push(path);

@@ -276,6 +276,8 @@ export interface LongPollPathConfig {
   maxTransports: number;
   /** ms a client may take to open its session (HELLO) once the transport is open: as a WebSocket's default. */
   openHandshakeTimeout: number;
+  /** Origins of the web pages that may use it (`options.allowed_origins`, Junction's, as a WebSocket path's); ['*'] = any. */
+  allowedOrigins: string[];
   /** Absent: clients join as role 'anonymous'. */
   auth?: AuthConfig;
 }

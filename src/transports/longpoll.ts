@@ -16,6 +16,7 @@ import { framingOf, protocolsOf, type LongPollFraming } from './longpoll-framing
 import { LongPollTransport } from './longpoll-transport.js';
 import { describePeer } from './peer.js';
 import { IncomingBudget, type IncomingHolder } from './incoming-budget.js';
+import { originPattern } from './websocket.js';
 import { log } from '../log.js';
 
 /** Crossbar's long-poll offers every serializer it has, each plain and batched. */
@@ -35,6 +36,8 @@ class HttpError extends Error {
 
 export class LongPollService {
   private readonly transports = new Map<string, LongPollTransport>();
+  /** undefined = any origin. */
+  private readonly origins: RegExp[] | undefined;
 
   constructor(
     /** The URL path, e.g. '/lp', for logs. */
@@ -43,7 +46,9 @@ export class LongPollService {
     private readonly factory: SessionFactory,
     /** Request bodies being read count toward the bytes all connections hold unfinished (max_incoming_bytes). */
     private readonly incoming: IncomingBudget = new IncomingBudget(),
-  ) {}
+  ) {
+    this.origins = config.allowedOrigins.includes('*') ? undefined : config.allowedOrigins.map(originPattern);
+  }
 
   /** Open transports (for tests and logs). */
   get size(): number {
@@ -69,6 +74,11 @@ export class LongPollService {
   }
 
   private async answer(req: IncomingMessage, res: ServerResponse, below: string): Promise<void> {
+    // Browsers always send Origin; other clients need not, and are not restricted by it.
+    const origin = req.headers.origin;
+    if (this.origins && origin !== undefined && !this.origins.some((r) => r.test(origin))) {
+      throw new HttpError(403, `origin ${origin} is not allowed`);
+    }
     corsHeaders(req, res);
     if (req.method === 'OPTIONS') {
       res.setHeader('Access-Control-Allow-Methods', 'POST, GET, OPTIONS');

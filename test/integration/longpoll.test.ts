@@ -210,6 +210,7 @@ describe('long-poll transport: max_transports', () => {
 describe('long-poll transport: limits, auth, binary serializers', () => {
   const t = nodeWithWs({
     '/lp': { ...LONGPOLL_DEFAULTS, queueLimitBytes: 2048, maxMessageSize: 4096 },
+    '/origins': { ...LONGPOLL_DEFAULTS, allowedOrigins: ['https://*.example.com'] },
     '/secure': { ...LONGPOLL_DEFAULTS, auth: { ticket: { type: 'static', principals: { alice: { ticket: 'secret', role: 'user' } } } } },
   }, [{ name: 'realm1', roles: [allowAll(), allowAll('user')], store: { type: 'memory', limit: 100, callQueue: [], eventHistory: [] } }]);
 
@@ -231,6 +232,19 @@ describe('long-poll transport: limits, auth, binary serializers', () => {
     expect((await curl(`${base}/send`, { body: JSON.stringify([32, 2, {}, 'lp.ok']) })).status).toBe(204);
     expect(JSON.parse((await curl(`${base}/receive`)).text)[0]).toBe(33);
     await curl(`${base}/close`);
+  });
+
+  it('allowed_origins: a page of another origin is refused with 403 (a preflight too); clients without Origin are not restricted', async () => {
+    const url = `http://127.0.0.1:${t.node.port}/origins/open`;
+    const body = '{"protocols": ["wamp.2.json"]}';
+    const refused = await curl(url, { body, headers: { Origin: 'https://evil.test' } });
+    expect(refused.status).toBe(403);
+    expect(refused.headers['access-control-allow-origin']).toBeUndefined();
+    expect((await curl(url, { method: 'OPTIONS', headers: { Origin: 'https://evil.test', 'Access-Control-Request-Method': 'POST' } })).status).toBe(403);
+    const allowed = await curl(url, { body, headers: { Origin: 'https://app.example.com' } });
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    expect((await curl(url, { body })).status).toBe(200);
   });
 
   it("the path's auth block applies: ticket authentication over long-poll, anonymous refused", async () => {

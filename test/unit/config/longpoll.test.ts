@@ -19,9 +19,9 @@ describe('config: long-poll web path', () => {
   });
 
   it('every option of Crossbar\'s docs is taken, timeouts in seconds; a universal transport\'s web paths take it too', () => {
-    const options = { request_timeout: 0, session_timeout: 5, queue_limit_bytes: 4096, queue_limit_messages: 0, debug: true, max_message_size: 65536, max_transports: 7 };
+    const options = { request_timeout: 0, session_timeout: 5, queue_limit_bytes: 4096, queue_limit_messages: 0, debug: true, max_message_size: 65536, max_transports: 7, allowed_origins: ['https://*.example.com'] };
     const lp = parseConfig(web({ lp: { type: 'longpoll', id: 'lp1', options } })).router.listeners[0]!.longpoll!['/lp'];
-    expect(lp).toEqual({ ...LONGPOLL_DEFAULTS, requestTimeout: 0, sessionTimeout: 5000, queueLimitBytes: 4096, queueLimitMessages: 0, debug: true, maxMessageSize: 65536, maxTransports: 7 });
+    expect(lp).toEqual({ ...LONGPOLL_DEFAULTS, requestTimeout: 0, sessionTimeout: 5000, queueLimitBytes: 4096, queueLimitMessages: 0, debug: true, maxMessageSize: 65536, maxTransports: 7, allowedOrigins: ['https://*.example.com'] });
     const universal = parseConfig(config({ type: 'universal', endpoint: { type: 'tcp', port: 8080 }, web: { paths: { lp: { type: 'longpoll' } } } }));
     expect(Object.keys(universal.router.listeners[0]!.longpoll!)).toEqual(['/lp']);
   });
@@ -46,6 +46,7 @@ describe('config: long-poll web path', () => {
     expect(Object.keys(errorsOf(web({ lp: { type: 'longpoll', options: { queue_limit_messages: 1.5, debug: 'yes' } } }))).sort())
       .toEqual([`${P}.options.debug`, `${P}.options.queue_limit_messages`]);
     expect(Object.keys(errorsOf(web({ lp: { type: 'longpoll', options: { frobnicate: 1 } } })))).toEqual([`${P}.options.frobnicate`]);
+    expect(Object.keys(errorsOf(web({ lp: { type: 'longpoll', options: { allowed_origins: [] } } })))).toEqual([`${P}.options.allowed_origins`]);
     expect(Object.keys(errorsOf(web({ lp: { type: 'longpoll', serializers: ['json'] } })))).toEqual([`${P}.serializers`]);
     expect(Object.keys(errorsOf(web({ lp: { type: 'longpoll' }, lp2: { type: 'longpoll', options: { max_transports: 0 } } })))).toEqual([`workers[0].transports[0].paths.lp2.options.max_transports`]);
     expect(issuesOf(web({ lp: { type: 'longpoll' } }))).toEqual([]);
