@@ -130,7 +130,8 @@ export class LongPollTransport implements Transport {
       this.armIdle();
     });
     if (this.queue.length > 0) return this.flush();
-    if (this.state === 'closing') return this.answerPoll(undefined);
+    // The router closed the session and the client has everything: nothing more will come.
+    if (this.state === 'closing') return this.end();
     if (this.config.requestTimeout > 0) this.pollTimer = setTimeout(() => this.answerPoll(undefined), this.config.requestTimeout);
   }
 

@@ -96,6 +96,25 @@ describe('long-poll transport with curl', () => {
     await curl(`${base}/close`);
   });
 
+  it('the router closing the session (GOODBYE, ABORT) leaves its last message for the client; then the transport ends', async () => {
+    const { base } = await join(t.lp);
+    await curl(`${base}/send`, { body: JSON.stringify([6, {}, 'wamp.close.system_shutdown']) });
+    const goodbye = await curl(`${base}/receive`);
+    expect(JSON.parse(goodbye.text)[0]).toBe(6);
+    expect((await curl(`${base}/close`)).status).toBe(204); // what Autobahn|JS does next
+    expect((await curl(`${base}/receive`)).status).toBe(404);
+
+    const opened = JSON.parse((await curl(`${t.lp}/open`, { body: '{"protocols": ["wamp.2.json"]}' })).text);
+    const other = `${t.lp}/${opened.transport}`;
+    await curl(`${other}/send`, { body: JSON.stringify([1, 'no.such.realm', { roles: { caller: {} } }]) });
+    const abort = JSON.parse((await curl(`${other}/receive`)).text);
+    expect(abort[0]).toBe(3);
+    expect(abort[2]).toBe('wamp.error.no_such_realm');
+    // A client that does not close: its next receive finds nothing more and ends the transport.
+    expect((await curl(`${other}/receive`)).status).toBe(204);
+    expect((await curl(`${other}/receive`)).status).toBe(404);
+  });
+
   it('a receive with nothing queued is answered 204 after request_timeout', async () => {
     const { base } = await join(t.lp);
     const t0 = Date.now();
