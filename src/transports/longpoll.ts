@@ -50,11 +50,6 @@ export class LongPollService {
     this.origins = config.allowedOrigins.includes('*') ? undefined : config.allowedOrigins.map(originPattern);
   }
 
-  /** Open transports (for tests and logs). */
-  get size(): number {
-    return this.transports.size;
-  }
-
   /** A request for `below`: the part of its path under the service's ('' for the path itself, 'open', '<id>/send', …). */
   handle(req: IncomingMessage, res: ServerResponse, below: string): void {
     this.answer(req, res, below).catch((err: Error) => {
