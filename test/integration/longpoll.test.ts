@@ -49,6 +49,19 @@ async function join(lp: string, protocol = 'wamp.2.json'): Promise<{ base: strin
   return { base, session: welcome[1] };
 }
 
+/** A long-poll client subscribes to `topic`, then stops polling while the WebSocket client publishes
+ *  `events` there: its session must leave the realm (its queue over the limit), and its id become a 404. */
+async function floodUntilItLeaves(t: { lp: string; ws: AutobahnClient }, topic: string, events: unknown[]): Promise<void> {
+  const { base, session } = await join(t.lp);
+  await curl(`${base}/send`, { body: JSON.stringify([32, 1, {}, topic]) });
+  expect(JSON.parse((await curl(`${base}/receive`)).text)[0]).toBe(33);
+  const left: number[] = [];
+  await t.ws.session.subscribe('wamp.session.on_leave', (args: unknown[]) => left.push(args[0] as number));
+  for (const e of events) await t.ws.session.publish(topic, [e], {}, { acknowledge: true });
+  await until(() => left.includes(session), 5000, `the flooded long-poll session to leave (${topic})`);
+  expect((await curl(`${base}/receive`)).status).toBe(404);
+}
+
 describe('long-poll transport with curl', () => {
   const t = nodeWithWs({ '/lp': { ...LONGPOLL_DEFAULTS, requestTimeout: 1000, queueLimitMessages: 5 } });
 
@@ -173,15 +186,8 @@ describe('long-poll transport with curl', () => {
   });
 
   it('a send queue past queue_limit_messages ends the session (it leaves the realm); its id is then a 404', async () => {
-    const { base, session } = await join(t.lp);
-    await curl(`${base}/send`, { body: JSON.stringify([32, 1, {}, 'lp.flood']) });
-    expect(JSON.parse((await curl(`${base}/receive`)).text)[0]).toBe(33);
-    const left: number[] = [];
-    await t.ws.session.subscribe('wamp.session.on_leave', (args: unknown[]) => left.push(args[0] as number));
     // Not polled: the events pile up in its queue (limit 5 messages).
-    for (let i = 0; i < 8; i++) await t.ws.session.publish('lp.flood', [i], {}, { acknowledge: true });
-    await until(() => left.includes(session), 5000, 'the flooded long-poll session to leave');
-    expect((await curl(`${base}/receive`)).status).toBe(404);
+    await floodUntilItLeaves(t, 'lp.flood', [0, 1, 2, 3, 4, 5, 6, 7]);
   });
 });
 
@@ -234,14 +240,7 @@ describe('long-poll transport: limits, auth, binary serializers', () => {
   }, [{ name: 'realm1', roles: [allowAll(), allowAll('user')], store: { type: 'memory', limit: 100, callQueue: [], eventHistory: [] } }]);
 
   it('a send queue past queue_limit_bytes ends the session', async () => {
-    const { base, session } = await join(t.lp);
-    await curl(`${base}/send`, { body: JSON.stringify([32, 1, {}, 'lp.big']) });
-    expect(JSON.parse((await curl(`${base}/receive`)).text)[0]).toBe(33);
-    const left: number[] = [];
-    await t.ws.session.subscribe('wamp.session.on_leave', (args: unknown[]) => left.push(args[0] as number));
-    for (let i = 0; i < 3; i++) await t.ws.session.publish('lp.big', ['x'.repeat(1000)], {}, { acknowledge: true });
-    await until(() => left.includes(session), 5000, 'the long-poll session over queue_limit_bytes to leave');
-    expect((await curl(`${base}/receive`)).status).toBe(404);
+    await floodUntilItLeaves(t, 'lp.big', ['x'.repeat(1000), 'x'.repeat(1000), 'x'.repeat(1000)]);
   });
 
   it('a send body over max_message_size is refused with 413; the transport stays', async () => {

@@ -1,13 +1,13 @@
 // A web path of type longpoll in the config: Crossbar's keys (`options`: request_timeout,
 // session_timeout, queue_limit_bytes, queue_limit_messages, debug, debug_transport_id; seconds as
-// in Crossbar), Junction's `auth`, max_message_size and max_transports; errors name the key path.
+// in Crossbar), Junction's `auth`, max_message_size, max_transports and allowed_origins; errors
+// name the key path.
 import { describe, it, expect } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { LONGPOLL_DEFAULTS } from '../../../src/config/load-longpoll.js';
-import { errorsOf, issuesOf } from '../../helpers/config.js';
+import { errorsOf, issuesOf, routerWithTransport } from '../../helpers/config.js';
 
-const ROLES = [{ name: 'anonymous', 'allow-by-default': true }, { name: 'user', 'allow-by-default': true }];
-const config = (transport: object) => ({ version: 2, workers: [{ type: 'router', realms: [{ name: 'realm1', roles: ROLES }], transports: [transport] }] });
+const config = (transport: object) => routerWithTransport(transport, ['anonymous', 'user']);
 const web = (paths: object) => config({ type: 'web', endpoint: { type: 'tcp', port: 8080 }, paths });
 const P = 'workers[0].transports[0].paths.lp';
 
