@@ -71,9 +71,10 @@ export function parseHttpBridgePath(ctx: LoadContext, entry: Obj, path: string):
   }
   if (webhook) {
     config.topic = c.string(o['topic'], join(op, 'topic'));
+    // Crossbar's docs set `success_response: ""`; an empty github_secret checks nothing, as there.
     for (const [file, field] of [['success_response', 'successResponse'], ['error_response', 'errorResponse'], ['github_secret', 'githubSecret']] as const) {
-      const value = c.string(o[file], join(op, file), { required: false, nonEmpty: file !== 'github_secret' });
-      if (value !== undefined) config[field] = value;
+      const value = c.string(o[file], join(op, file), { required: false, nonEmpty: false });
+      if (value !== undefined && (value !== '' || field !== 'githubSecret')) config[field] = value;
     }
   }
   return config;

@@ -3,6 +3,9 @@
 // callee answering what is called. Signatures are made as Crossbar's own Python clients make them.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { allowAll } from '../helpers/core.js';
@@ -76,6 +79,7 @@ describe('HTTP bridge services with curl', () => {
           '/local-only': bridge('publisher', { requireIp: [{ address: '192.168.1.1', prefix: 24, family: 'ipv4' }, { address: '127.0.0.1', prefix: 32, family: 'ipv4' }] }),
           '/tls-only': bridge('caller', { requireTls: true }),
           '/webhook': bridge('webhook', { topic: 'com.myapp.hook' }),
+          '/github': bridge('webhook', { topic: 'com.myapp.hook', githubSecret: 'gh-secret', successResponse: '', errorResponse: 'no' }),
           '/denied-publish': bridge('publisher', { role: 'readonly' }),
           '/denied-call': bridge('caller', { role: 'readonly' }),
           '/one-at-a-time': bridge('caller', { maxConcurrentRequests: 1 }),
@@ -178,6 +182,14 @@ describe('HTTP bridge services with curl', () => {
     expect(hooks.at(-1)).toMatchObject({ body: 'fresh webhooks!', headers: { 'Content-Type': ['text/plain'], 'X-Github-Event': ['ping'], 'Content-Length': ['15'] } });
   });
 
+  it("webhook with github_secret: GitHub's X-Hub-Signature must match the body", async () => {
+    const body = '{"zen": "Design for failure."}';
+    const signature = `sha1=${createHmac('sha1', 'gh-secret').update(body).digest('hex')}`;
+    expect(await curl([...json, '-H', `X-Hub-Signature: ${signature}`, '-d', body, `${base}/github`])).toMatchObject({ status: 202, body: '' });
+    expect((await curl([...json, '-H', `X-Hub-Signature: ${signature}`, '-d', body.replace('failure', 'success'), `${base}/github`])).status).toBe(400);
+    expect((await curl([...json, '-d', body, `${base}/github`])).status).toBe(400);
+  });
+
   it('malformed requests: 405 for GET, 400 for a wrong content type, charset, JSON, or a missing topic', async () => {
     expect((await curl([`${base}/publish`])).status).toBe(405);
     expect((await curl(['-X', 'OPTIONS', `${base}/publish`])).status).toBe(200);
@@ -199,5 +211,28 @@ describe('HTTP bridge services with curl', () => {
     expect(busy.status).toBe(503);
     waiting.kill();
     await until(async () => (await curl([...json, '-d', '{"procedure": "com.example.add2", "args": [1, 2]}', `${base}/one-at-a-time`])).status === 200);
+  });
+});
+
+describe('HTTP bridge services over TLS', () => {
+  const CERTS = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));
+  const pem = (name: string) => readFileSync(`${CERTS}${name}`, 'utf8');
+  let node: TestNode;
+
+  beforeAll(async () => {
+    node = await startTestNode({
+      listener: {
+        endpoint: { type: 'tcp', port: 0, interface: '127.0.0.1', tls: { key: pem('server.key'), certificate: pem('server.crt') } },
+        static: { '/publish': bridge('publisher', { requireTls: true }) },
+      },
+    });
+  });
+  afterAll(async () => {
+    await node?.stop();
+  });
+
+  it('require_tls: a request over TLS passes', async () => {
+    const answer = await curl(['--cacert', `${CERTS}ca.crt`, '-H', 'Content-Type: application/json', '-d', '{"topic": "com.myapp.topic1"}', `https://localhost:${node.port}/publish`]);
+    expect(answer).toMatchObject({ status: 200, json: { id: expect.any(Number) } });
   });
 });

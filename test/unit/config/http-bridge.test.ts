@@ -33,6 +33,9 @@ describe('config: HTTP bridge services (web paths of type publisher, caller, web
   it("a webhook's topic and answers; its options are required", () => {
     const hook = parseConfig(web({ hook: { type: 'webhook', realm: 'realm1', role: 'anonymous', options: { topic: 'com.myapp.topic1', success_response: 'thanks', github_secret: 's3' } } }));
     expect(hook.router.listeners[0]!.static['/hook']).toMatchObject({ type: 'webhook', topic: 'com.myapp.topic1', successResponse: 'thanks', githubSecret: 's3' });
+    // Crossbar's documented example.
+    const documented = parseConfig(web({ webhook: { type: 'webhook', realm: 'realm1', role: 'anonymous', options: { topic: 'com.myapp.topic1', success_response: '' } } }));
+    expect(documented.router.listeners[0]!.static['/webhook']).toMatchObject({ topic: 'com.myapp.topic1', successResponse: '' });
     expect(errorsOf(web({ hook: { type: 'webhook', realm: 'realm1', role: 'anonymous' } }))).toEqual({ 'workers[0].transports[0].paths.hook.options': 'is required' });
     expect(errorsOf(web({ hook: { type: 'webhook', realm: 'realm1', role: 'anonymous', options: {} } }))).toEqual({ 'workers[0].transports[0].paths.hook.options.topic': 'is required' });
   });
