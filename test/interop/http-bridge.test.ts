@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { allowAll } from '../helpers/core.js';
 import { until } from '../helpers/until.js';
+import { captureStderr } from '../helpers/capture-log.js';
 import type { HttpBridgePathConfig } from '../../src/config/types.js';
 
 const require = createRequire(import.meta.url);
@@ -83,6 +84,7 @@ describe('HTTP bridge services with curl', () => {
           '/denied-publish': bridge('publisher', { role: 'readonly' }),
           '/denied-call': bridge('caller', { role: 'readonly' }),
           '/one-at-a-time': bridge('caller', { maxConcurrentRequests: 1 }),
+          '/debug': bridge('caller', { debug: true }),
         },
       },
     });
@@ -202,6 +204,19 @@ describe('HTTP bridge services with curl', () => {
     expect((await curl([...json, '-d', '{"topic": "a.b", "options": {"exclude": "me"}}', `${base}/publish`])).status).toBe(400);
     // A charset-less, capitalised content type is fine (Crossbar's rule), and the service is still up.
     expect((await curl(['-H', 'CONTENT-TYPE: APPLICATION/JSON', '-d', '{"topic": "com.myapp.topic1"}', `${base}/publish`])).status).toBe(200);
+  });
+
+  it('debug: each request and its answer are logged (and only with debug)', async () => {
+    const log = captureStderr(/http-bridge|caller \/(debug|call):/);
+    try {
+      await curl([...json, '-d', '{"procedure": "com.example.add2", "args": [20, 22]}', `${base}/debug`]);
+      await curl([...json, '-d', '{"procedure": "com.example.add2", "args": [1, 1]}', `${base}/call`]);
+    } finally {
+      log.restore();
+    }
+    const lines = log.lines.filter((l) => / POST \//.test(l));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/caller \/debug: POST \/debug from 127\.0\.0\.1: 200 \{"args":\[42\]\}/);
   });
 
   it('max_concurrent_requests: over it, 503; a client that gives up cancels its call and frees its place', async () => {
