@@ -6,14 +6,17 @@
 
 import { WampError } from '../client/client-session.js';
 import type { Dict } from '../wamp/message.js';
-import { log } from '../log.js';
+import { LogBudget } from '../log-budget.js';
 import type { BridgeAnswer } from './responses.js';
+
+/** Failures HTTP clients can cause at will (a request per failure): at most 20 lines per 10 s. */
+export const FAILURE_LOG = new LogBudget('http bridge', 20, 'warn');
 
 export function failureAnswer(err: unknown, service: string): BridgeAnswer {
   if (err instanceof WampError) {
     return { status: 200, body: JSON.stringify({ error: err.uri, args: err.args, kwargs: err.kwargs }) };
   }
-  log.warn(`${service}: ${(err as Error)?.message ?? String(err)}`);
+  FAILURE_LOG.write(() => `http bridge ${service}: ${(err as Error)?.message ?? String(err)}`);
   return { status: 500, body: JSON.stringify({ error: 'wamp.error.runtime_error', args: ['the router could not handle the request; see its log'], kwargs: {} }) };
 }
 

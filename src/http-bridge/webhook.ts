@@ -5,8 +5,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { ClientSession } from '../client/client-session.js';
 import type { HttpBridgePathConfig } from '../config/types.js';
-import { log } from '../log.js';
 import type { BridgeAnswer } from './responses.js';
+import { FAILURE_LOG } from './wamp-answers.js';
 
 export async function webhookRequest(session: ClientSession, body: string, req: IncomingMessage, config: HttpBridgePathConfig, service: string): Promise<BridgeAnswer> {
   const message = { headers: headerLists(req.rawHeaders), body };
@@ -14,7 +14,7 @@ export async function webhookRequest(session: ClientSession, body: string, req: 
     await session.publish(config.topic!, [message], {}, { acknowledge: true });
     return { status: 202, body: config.successResponse ?? 'OK' };
   } catch (err) {
-    log.warn(`${service}: cannot publish the webhook from ${req.socket.remoteAddress ?? 'unix'} to '${config.topic}': ${(err as Error).message}`);
+    FAILURE_LOG.write(() => `http bridge ${service}: cannot publish the webhook from ${req.socket.remoteAddress ?? 'unix'} to '${config.topic}': ${(err as Error).message}`);
     return { status: 500, body: config.errorResponse ?? 'NOT OK' };
   }
 }

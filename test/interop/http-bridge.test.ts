@@ -85,6 +85,7 @@ describe('HTTP bridge services with curl', () => {
           '/denied-call': bridge('caller', { role: 'readonly' }),
           '/one-at-a-time': bridge('caller', { maxConcurrentRequests: 1 }),
           '/debug': bridge('caller', { debug: true }),
+          '/denied-hook': bridge('webhook', { role: 'readonly', topic: 'com.myapp.hook' }),
         },
       },
     });
@@ -182,6 +183,10 @@ describe('HTTP bridge services with curl', () => {
     expect(await curl(['-H', 'Content-Type: text/plain', '-H', 'X-GitHub-Event: ping', '-d', 'fresh webhooks!', `${base}/webhook`])).toMatchObject({ status: 202, body: 'OK' });
     await until(() => hooks.length > before);
     expect(hooks.at(-1)).toMatchObject({ body: 'fresh webhooks!', headers: { 'Content-Type': ['text/plain'], 'X-Github-Event': ['ping'], 'Content-Length': ['15'] } });
+  });
+
+  it('webhook: a publication the role may not make is 500 with error_response', async () => {
+    expect(await curl(['-d', 'x', `${base}/denied-hook`])).toMatchObject({ status: 500, body: 'NOT OK' });
   });
 
   it("webhook with github_secret: GitHub's X-Hub-Signature must match the body", async () => {
