@@ -25,15 +25,20 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 
       cleanup();
       reject(new Error('client went away'));
     };
+    const onClose = () => {
+      if (!req.complete) onGone();
+    };
     const cleanup = () => {
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('aborted', onGone);
       req.off('error', onGone);
+      req.off('close', onClose);
     };
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('aborted', onGone);
     req.on('error', onGone);
+    req.on('close', onClose);
   });
 }
