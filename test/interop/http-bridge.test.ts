@@ -107,6 +107,8 @@ describe('HTTP bridge services with curl', () => {
     await session.register('com.example.add2', (args: number[]) => args[0]! + args[1]!);
     await session.register('com.example.split', (args: string[]) => new autobahn.Result(args[0]!.split(' '), { count: args[0]!.split(' ').length }));
     await session.register('com.example.fail', () => { throw new autobahn.Error('com.example.error.bad', ['nope'], { code: 7 }); });
+    await session.register('com.example.nothing_back', () => undefined);
+    await session.register('com.example.crash', () => { throw new Error("don't ask foolish questions ;)"); });
     await session.register('com.example.slow', () => {
       slowCalls++;
       return new Promise(() => {});
@@ -131,6 +133,10 @@ describe('HTTP bridge services with curl', () => {
     expect((await curl([...json, '-d', '{"procedure": "com.example.split", "args": ["a b c"]}', `${base}/call`])).json).toEqual({ args: ['a', 'b', 'c'], kwargs: { count: 3 } });
     expect(await curl([...json, '-d', '{"procedure": "com.example.fail"}', `${base}/call`])).toMatchObject({ status: 200, json: { error: 'com.example.error.bad', args: ['nope'], kwargs: { code: 7 } } });
     expect(await curl([...json, '-d', '{"procedure": "com.example.nothing"}', `${base}/call`])).toMatchObject({ status: 200, json: { error: 'wamp.error.no_such_procedure' } });
+    // A result without arguments is Autobahn|Python's None.
+    expect((await curl([...json, '-d', '{"procedure": "com.example.nothing_back"}', `${base}/call`])).json).toEqual({ args: [null] });
+    const crash = await curl([...json, '-d', '{"procedure": "com.example.crash", "args": [0]}', `${base}/call`]);
+    expect(crash).toMatchObject({ status: 200, json: { error: expect.stringMatching(/^wamp\.error\./), args: expect.any(Array), kwargs: expect.any(Object) } });
   });
 
   it("a role without permission: the router's not_authorized comes back in the body", async () => {
