@@ -167,6 +167,21 @@ describe('HTTP bridge services with curl', () => {
     expect((await curl([...json, '-d', body, `${base}/signed?${query.replace(/timestamp=[^&]*/, 'timestamp=yesterday')}`])).status).toBe(400);
   });
 
+  it("README's signed request from a shell script (openssl, curl) passes", async () => {
+    const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+    const script = /```sh\n(key=sensors[^`]*)```/.exec(readme)![1]!
+      .replace('key=sensors secret=kkjH68GiuUZ', 'key=foobar secret=secret')
+      .replace('http://127.0.0.1:8080/publish', `${base}/signed`)
+      .replace('curl ', 'curl -s -S -w "\\n%{http_code}" ');
+    const before = events.length;
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile('bash', ['-c', script], (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout)));
+    });
+    expect(out.trim().split('\n').pop()).toBe('200');
+    await until(() => events.length > before);
+    expect(events.at(-1)!.args).toEqual([1]);
+  });
+
   it('post_body_limit: a longer body is refused with 413, announced or chunked, and the service still works', async () => {
     const long = JSON.stringify({ topic: 'com.myapp.topic1', args: ['x'.repeat(200)] });
     expect(await curl([...json, '-d', long, `${base}/small`])).toMatchObject({ status: 413, json: { error: expect.any(String), args: [], kwargs: {} } });
