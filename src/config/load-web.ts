@@ -9,6 +9,7 @@ import type { LoadContext } from './load-context.js';
 import { allowedOrigins, parseWampService } from './load-wamp-service.js';
 import { parseMqttService } from './load-mqtt.js';
 import { DASHBOARD_DIR } from './dashboard-dir.js';
+import { isHttpBridgeType, parseHttpBridgePath } from './load-http-bridge.js';
 
 /** Crossbar's rule for keys of `paths` and of a universal transport's `websocket` map. */
 const WEB_PATH_KEY = /^([A-Za-z0-9_-]+|\/)$/;
@@ -95,14 +96,17 @@ export function parseWebPaths(ctx: LoadContext, value: unknown, path: string, li
         }
       }
       (listener.mqttWebsocket ??= {})[url] = mqtt;
+    } else if (isHttpBridgeType(type)) {
+      const bridge = parseHttpBridgePath(ctx, entry, p);
+      if (bridge) listener.static[url] = bridge;
     } else if (type === 'nodeinfo') {
       // In the config `crossbar init` writes; harmless to leave out.
       c.object(entry, p, ['id', 'type']);
       c.error(join(p, 'type'), `Crossbar's node info page is not served by Junction; remove the path '${url}'`);
     } else if (type === undefined) {
-      c.error(join(p, 'type'), 'is required (one of "static", "websocket", "mqtt", "dashboard")');
+      c.error(join(p, 'type'), 'is required (one of "static", "websocket", "mqtt", "dashboard", "publisher", "caller", "webhook")');
     } else {
-      c.error(join(p, 'type'), `web service type ${describe(type)} is not supported by Junction (supported: "static", "websocket", "mqtt", "dashboard")`);
+      c.error(join(p, 'type'), `web service type ${describe(type)} is not supported by Junction (supported: "static", "websocket", "mqtt", "dashboard", "publisher", "caller", "webhook")`);
     }
   }
 }

@@ -246,6 +246,35 @@ export interface DashboardPathConfig {
   setup?: string;
 }
 
+/** An address (prefix = all its bits) or a network; host bits beyond the prefix do not count. */
+export interface IpNetwork { address: string; prefix: number; family: 'ipv4' | 'ipv6' }
+
+/** A web path of `type: publisher`, `caller` or `webhook`: Crossbar's HTTP bridge services
+ *  (src/http-bridge/, read by src/config/load-http-bridge.ts). Limits are already resolved. */
+export interface HttpBridgePathConfig {
+  type: 'publisher' | 'caller' | 'webhook';
+  realm: string;
+  role: string;
+  /** Signed requests only (`options.key` and `options.secret`, both or neither). */
+  key?: string;
+  secret?: string;
+  /** Bytes of body accepted (`post_body_limit`; Crossbar's 0, unlimited, is 1 MiB here). */
+  postBodyLimit: number;
+  /** Seconds a request's `timestamp` may differ from now (`timestamp_delta_limit`, 0 = any). */
+  timestampDeltaLimit: number;
+  /** Client addresses allowed (`require_ip`: addresses and networks); absent = any. */
+  requireIp?: IpNetwork[];
+  requireTls: boolean;
+  debug: boolean;
+  /** Requests in progress at once; more are answered 503 (`max_concurrent_requests`, Junction's own). */
+  maxConcurrentRequests: number;
+  /** webhook: the topic, the bodies of its answers, GitHub's shared secret. */
+  topic?: string;
+  successResponse?: string;
+  errorResponse?: string;
+  githubSecret?: string;
+}
+
 /** A web path of `type: mqtt`: MQTT over WebSocket, with an MQTT service of its own or another transport's. */
 export interface MqttWebSocketPathConfig {
   /** The path's own MQTT service (`options`, `auth`: an `mqtt` transport's); absent when it shares `transport`'s. */
@@ -278,7 +307,8 @@ export interface ListenerConfig {
   mqttWebsocket?: Record<string, MqttWebSocketPathConfig>;
   /** A plain `websocket` transport answers WebSocket upgrades on any path. */
   websocketAnyPath: boolean;
-  static: Record<string, StaticPathConfig | DashboardPathConfig>;
+  /** What HttpSite serves by path prefix: files, the dashboard, HTTP bridge services. */
+  static: Record<string, StaticPathConfig | DashboardPathConfig | HttpBridgePathConfig>;
 }
 
 export interface RouterConfig {

@@ -6,15 +6,17 @@ import type { Socket } from 'node:net';
 import type { ListenerConfig } from '../config/types.js';
 import { StaticFiles } from './static-files.js';
 import { DashboardFiles } from './dashboard.js';
+import { HttpBridgeService } from '../http-bridge/service.js';
+import type { SessionFactory } from '../core-boundary.js';
 import { log } from '../log.js';
 
 export class HttpSite {
   /** Longest prefix first, so '/app' wins over '/'. */
-  private readonly mounts: Array<{ prefix: string; files: Pick<StaticFiles, 'serve'> }>;
+  private readonly mounts: Array<{ prefix: string; files: Pick<StaticFiles, 'serve'> | HttpBridgeService }>;
 
-  constructor(private readonly config: ListenerConfig) {
+  constructor(private readonly config: ListenerConfig, factory: SessionFactory) {
     this.mounts = Object.entries(config.static)
-      .map(([prefix, s]) => ({ prefix, files: s.type === 'dashboard' ? new DashboardFiles(s, config) : new StaticFiles(s.directory) }))
+      .map(([prefix, s]) => ({ prefix, files: s.type === 'dashboard' ? new DashboardFiles(s, config) : s.type === 'static' ? new StaticFiles(s.directory) : new HttpBridgeService(s, factory, `${s.type} ${prefix}`) }))
       .sort((a, b) => b.prefix.length - a.prefix.length);
   }
 
@@ -32,10 +34,14 @@ export class HttpSite {
 
   private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = urlPath(req.url);
+    // An HTTP bridge service answers every method on its path and below (Crossbar's are leaves).
+    const bridge = this.mounts.find((m) => pathBelow(path, m.prefix) !== undefined);
+    if (bridge?.files instanceof HttpBridgeService) return bridge.files.handle(req, res);
     // Only origin-form targets ('/...'); an absolute-form one ('http://host/...') names no file here.
     if ((req.method === 'GET' || req.method === 'HEAD') && path.startsWith('/')) {
       for (const { prefix, files } of this.mounts) {
         const below = pathBelow(path, prefix);
+        if (files instanceof HttpBridgeService) continue;
         if (below !== undefined && (await files.serve(below, path, req, res))) return;
       }
       if (path === '/') {

@@ -77,7 +77,7 @@ export class Listener {
     private readonly mqttServiceOf: (transportId: string) => MqttService | undefined = () => undefined,
   ) {
     for (const [path, service] of Object.entries(config.websocket)) this.websockets.set(path, new WebSocketService(service, factory, incoming, sendQueues));
-    this.site = new HttpSite(config);
+    this.site = new HttpSite(config, factory);
     const timeouts = (services: WampServiceConfig[]) => services.map((s) => s.options.openHandshakeTimeout);
     const mqttPaths = Object.values(config.mqttWebsocket ?? {});
     const mqttTimeouts = mqttPaths.flatMap((p) => (p.service ? [p.service.openHandshakeTimeout] : []));

@@ -654,13 +654,13 @@ describe('errors name the path of the key at fault', () => {
       },
     };
     const p = `${T0}.paths`;
-    const notSupported = (t: string) => `web service type "${t}" is not supported by Junction (supported: "static", "websocket", "mqtt", "dashboard")`;
+    const notSupported = (t: string) => `web service type "${t}" is not supported by Junction (supported: "static", "websocket", "mqtt", "dashboard", "publisher", "caller", "webhook")`;
     expect(errorsOf(raw, FIXTURES)).toEqual({
       [`${T0}.options`]: 'web transport options (access_log, hsts, client_timeout, …) are not supported by Junction',
       [`${p}["/"].options.cache_timeout`]: 'is not supported by Junction (static files are sent with Cache-Control: no-cache)',
       [`${p}.ws.endpoint`]: "unknown key 'endpoint' (supported: id, type, serializers, options, auth, url, debug)",
-      [`${p}.api.type`]: notSupported('caller'),
-      [`${p}.pub.type`]: notSupported('publisher'),
+      [`${p}.pub.realm`]: 'is required',
+      [`${p}.pub.role`]: 'is required',
       [`${p}.wsgi.type`]: notSupported('wsgi'),
       [`${p}.proxy.type`]: notSupported('reverseproxy'),
       [`${p}["a/b"]`]: '"a/b" is not a valid path: use "/" or one segment of letters, digits, \'_\' and \'-\' (e.g. "ws")',
@@ -669,7 +669,7 @@ describe('errors name the path of the key at fault', () => {
       [`${p}.pkg.package`]: "serving a Python package's resources is not supported by Junction; use directory",
       [`${p}.pkg.resource`]: "serving a Python package's resources is not supported by Junction; use directory",
       [`${p}.pkg.directory`]: 'is required',
-      [`${p}.none.type`]: 'is required (one of "static", "websocket", "mqtt", "dashboard")',
+      [`${p}.none.type`]: 'is required (one of "static", "websocket", "mqtt", "dashboard", "publisher", "caller", "webhook")',
     });
     raw.workers[0].transports[0] = { type: 'web', endpoint: { type: 'tcp', port: 8080 }, paths: {} };
     expectOnlyError(raw, `${T0}.paths`, /must serve at least one path/);
