@@ -4,17 +4,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ListenerConfig } from '../config/types.js';
-import { StaticFiles } from './static-files.js';
-import { DashboardFiles } from './dashboard.js';
+import { mountFor, type WebMount } from './web-services.js';
 import { log } from '../log.js';
 
 export class HttpSite {
   /** Longest prefix first, so '/app' wins over '/'. */
-  private readonly mounts: Array<{ prefix: string; files: Pick<StaticFiles, 'serve'> }>;
+  private readonly mounts: Array<{ prefix: string; files: WebMount }>;
 
   constructor(private readonly config: ListenerConfig) {
     this.mounts = Object.entries(config.static)
-      .map(([prefix, s]) => ({ prefix, files: s.type === 'dashboard' ? new DashboardFiles(s, config) : new StaticFiles(s.directory) }))
+      .map(([prefix, s]) => ({ prefix, files: mountFor(s, config) }))
       .sort((a, b) => b.prefix.length - a.prefix.length);
   }
 
@@ -33,12 +32,13 @@ export class HttpSite {
   private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = urlPath(req.url);
     // Only origin-form targets ('/...'); an absolute-form one ('http://host/...') names no file here.
-    if ((req.method === 'GET' || req.method === 'HEAD') && path.startsWith('/')) {
+    const readOnly = req.method === 'GET' || req.method === 'HEAD';
+    if (path.startsWith('/')) {
       for (const { prefix, files } of this.mounts) {
         const below = pathBelow(path, prefix);
-        if (below !== undefined && (await files.serve(below, path, req, res))) return;
+        if (below !== undefined && (readOnly || files.anyMethod) && (await files.serve(below, path, req, res))) return;
       }
-      if (path === '/') {
+      if (readOnly && path === '/') {
         const ws = Object.keys(this.config.websocket);
         const lines = ['Junction WAMP router.', `WebSocket: ${this.config.websocketAnyPath ? 'any path' : ws.join(', ') || '(none)'}`];
         if (this.config.rawsocket) lines.push('RawSocket on this port.');

@@ -113,6 +113,8 @@ export class Listener {
           ca: tls.ca,
           requestCert: tls.ca !== undefined,
           rejectUnauthorized: false,
+          ciphers: tls.ciphers,
+          dhparam: tls.dhparam,
           handshakeTimeout: Math.max(this.httpHandshakeTimeout, config.rawsocket?.options.openHandshakeTimeout ?? 0),
           noDelay: true,
         }, onSocket)
@@ -274,7 +276,7 @@ export class Listener {
           this.server.on('error', (err) => log.error(`listener ${this.config.id}: ${err.message}`));
           resolve();
         };
-        if (endpoint.type === 'unix') this.server.listen(endpoint.path, done);
+        if (endpoint.type === 'unix') this.server.listen({ path: endpoint.path, backlog: endpoint.backlog }, done);
         else this.server.listen({ port: endpoint.port, host: this.host(), backlog: endpoint.backlog, ipv6Only: endpoint.version === 6 }, done);
       });
     } catch (err) {
@@ -290,7 +292,7 @@ export class Listener {
    * the server is made: a change there needs a restart.
    */
   replaceTls(tls: TlsConfig): void {
-    (this.server as TlsServer).setSecureContext({ key: tls.key, cert: tls.certificate, ca: tls.ca });
+    (this.server as TlsServer).setSecureContext({ key: tls.key, cert: tls.certificate, ca: tls.ca, ciphers: tls.ciphers, dhparam: tls.dhparam });
   }
 
   /**
