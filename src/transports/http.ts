@@ -21,6 +21,14 @@ export class HttpSite {
     return this.mounts.map((m) => m.prefix);
   }
 
+  /** Hands an Upgrade request no WebSocket service takes to a mount that forwards it; false if none does. */
+  upgrade(req: IncomingMessage, socket: Socket, head: Buffer): boolean {
+    const path = urlPath(req.url);
+    const mount = this.mounts.find((m) => m.files.upgrade && pathBelow(path, m.prefix) !== undefined);
+    mount?.files.upgrade!(pathBelow(path, mount.prefix)!, req, socket, head);
+    return mount !== undefined;
+  }
+
   handle(req: IncomingMessage, res: ServerResponse): void {
     this.answer(req, res).catch((err: Error) => {
       log.warn(`http ${req.method} ${req.url}: ${err.message}`);

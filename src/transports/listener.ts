@@ -237,6 +237,7 @@ export class Listener {
     const mqtt = this.mqttPaths.get(path);
     if (mqtt) return mqtt.handleUpgrade(req, socket, head);
     const service = this.websockets.get(path) ?? (this.config.websocketAnyPath ? this.websockets.values().next().value : undefined);
+    if (!service && this.site.upgrade(req, socket, head)) return; // a reverse proxy path forwards it
     if (!service) return rejectUpgrade(socket, 404, `no WebSocket service at ${path}`);
     service.handleUpgrade(req, socket, head);
   }

@@ -3,10 +3,12 @@
 // request body over `max_request_body` gets 413, a request taking longer than `timeout` 504 (or
 // a cut connection once the answer has begun), an unreachable backend 502. Bodies stream both
 // ways with backpressure, so the router never holds more than the streams' buffers.
-// WebSocket upgrades are not forwarded (the listener answers them 404).
+// WebSocket upgrades (any `Upgrade:` request) below the path are forwarded too: once the backend
+// answers 101, the two connections are piped together (backpressure both ways).
 
-import { request, type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders } from 'node:http';
+import { request, type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders, type RequestOptions } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import type { Duplex } from 'node:stream';
 import type { ReverseProxyPathConfig } from '../config/types.js';
 import { log } from '../log.js';
 
@@ -19,24 +21,11 @@ export class ReverseProxy {
   constructor(private readonly config: ReverseProxyPathConfig) {}
 
   serve(relativePath: string, _urlPath: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-    const { host, port, path, timeout, maxRequestBody } = this.config;
+    const { host, port, timeout, maxRequestBody } = this.config;
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > maxRequestBody) return Promise.resolve(answer(res, 413, 'request body too large\n'));
-    const query = req.url?.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
-    const target = `${path}/${relativePath}`.replace(/^(?!\/)/, '/') + query;
-    const headers: OutgoingHttpHeaders = {};
-    for (const [name, value] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = value;
-    const encrypted = (req.socket as TLSSocket).encrypted === true;
-    Object.assign(headers, {
-      host: port === 80 ? host : `${host}:${port}`,
-      'x-forwarded-host': req.headers.host ?? '',
-      'x-forwarded-for': req.socket.remoteAddress ?? '',
-      'x-real-ip': req.socket.remoteAddress ?? '',
-      'x-forwarded-port': String(req.socket.localPort ?? ''),
-      'x-forwarded-proto': encrypted ? 'https' : 'http',
-    });
     return new Promise<boolean>((resolve) => {
-      const upstream = request({ host, port, method: req.method, path: target, headers });
+      const upstream = request(this.forwarded(relativePath, req));
       const fail = (status: 502 | 504 | 413, message: string) => {
         upstream.destroy();
         if (!res.headersSent) answer(res, status, message);
@@ -72,6 +61,69 @@ export class ReverseProxy {
       req.pipe(upstream);
     });
   }
+
+  /** Forwards a WebSocket (or other Upgrade) request: the backend's 101 joins the two connections. */
+  upgrade(relativePath: string, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const options = this.forwarded(relativePath, req);
+    options.headers = { ...options.headers, connection: 'Upgrade', upgrade: req.headers.upgrade ?? '' };
+    const upstream = request(options);
+    const fail = (status: string) => {
+      upstream.destroy();
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    const timer = setTimeout(() => fail('504 Gateway Timeout'), this.config.timeout);
+    socket.on('error', () => upstream.destroy());
+    upstream.on('error', () => {
+      clearTimeout(timer);
+      fail('502 Bad Gateway');
+    });
+    upstream.on('upgrade', (back, backSocket, backHead) => {
+      clearTimeout(timer);
+      socket.write(statusAndHeaders(back));
+      if (backHead.length > 0) socket.write(backHead);
+      if (head.length > 0) backSocket.write(head);
+      backSocket.on('error', () => socket.destroy());
+      socket.on('close', () => backSocket.destroy());
+      backSocket.on('close', () => socket.destroy());
+      socket.pipe(backSocket).pipe(socket);
+    });
+    // The backend refused the upgrade: its answer goes to the client as it is.
+    upstream.on('response', (back) => {
+      clearTimeout(timer);
+      socket.write(statusAndHeaders(back, { connection: 'close' }));
+      back.pipe(socket);
+    });
+    upstream.end();
+  }
+
+  /** The request to the backend: the path below the base, the query, the client's headers but
+   *  hop-by-hop ones, and the X-Forwarded-* ones Crossbar adds. */
+  private forwarded(relativePath: string, req: IncomingMessage): RequestOptions {
+    const { host, port, path } = this.config;
+    const query = req.url?.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
+    const headers: OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = value;
+    const encrypted = (req.socket as TLSSocket).encrypted === true;
+    Object.assign(headers, {
+      host: port === 80 ? host : `${host}:${port}`,
+      'x-forwarded-host': req.headers.host ?? '',
+      'x-forwarded-for': req.socket.remoteAddress ?? '',
+      'x-real-ip': req.socket.remoteAddress ?? '',
+      'x-forwarded-port': String(req.socket.localPort ?? ''),
+      'x-forwarded-proto': encrypted ? 'https' : 'http',
+    });
+    return { host, port, method: req.method, path: `${path}/${relativePath}`.replace(/^(?!\/)/, '/') + query, headers };
+  }
+}
+
+/** A backend answer's status line and headers, raw, for a connection that has no ServerResponse. */
+function statusAndHeaders(back: IncomingMessage, override: Record<string, string> = {}): string {
+  const lines = [`HTTP/1.1 ${back.statusCode ?? 502} ${back.statusMessage ?? ''}`];
+  for (let i = 0; i < back.rawHeaders.length; i += 2) {
+    if (!(back.rawHeaders[i]!.toLowerCase() in override)) lines.push(`${back.rawHeaders[i]}: ${back.rawHeaders[i + 1]}`);
+  }
+  for (const [name, value] of Object.entries(override)) lines.push(`${name}: ${value}`);
+  return lines.join('\r\n') + '\r\n\r\n';
 }
 
 function answer(res: ServerResponse, status: number, body: string): true {

@@ -2,6 +2,7 @@
 // dashboard, or one of the self-contained services (json, redirect, reverseproxy, nodeinfo).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { DashboardPathConfig, ListenerConfig, StaticPathConfig, WebServicePathConfig } from '../config/types.js';
 import { StaticFiles } from './static-files.js';
 import { DashboardFiles } from './dashboard.js';
@@ -15,6 +16,8 @@ export interface WebMount {
   serve(relativePath: string, urlPath: string, req: IncomingMessage, res: ServerResponse): Promise<boolean>;
   /** Whether it takes every method (a reverse proxy), not only GET and HEAD. */
   readonly anyMethod?: boolean;
+  /** Takes an Upgrade request (WebSocket) below its prefix, if it forwards those (a reverse proxy). */
+  upgrade?(relativePath: string, req: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
 export function mountFor(s: StaticPathConfig | DashboardPathConfig | WebServicePathConfig, listener: ListenerConfig): WebMount {

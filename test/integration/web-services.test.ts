@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import type { ListenerConfig, TlsConfig } from '../../src/config/types.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { junctionVersion } from '../../src/version.js';
+import WebSocket, { WebSocketServer } from 'ws';
 
 const CERTS = fileURLToPath(new URL('../fixtures/config/tls/certs/', import.meta.url));
 const pem = (name: string) => readFileSync(join(CERTS, name), 'utf8');
@@ -165,6 +166,35 @@ describe('reverseproxy', () => {
     expect((await fetch(`${base}/slow/x`)).status).toBe(504);
     expect((await fetch(`${base}/gone/x`)).status).toBe(502);
     expect((await fetch(`${base}/small/still-up`)).status).toBe(201);
+  });
+});
+
+describe('reverseproxy: WebSocket', () => {
+  it('forwards a WebSocket upgrade below the path and joins the two connections (ws client and server)', async () => {
+    const server = createServer();
+    servers.push(server);
+    const wss = new WebSocketServer({ server });
+    let seenUrl = '';
+    wss.on('connection', (socket, req) => {
+      seenUrl = req.url ?? '';
+      socket.on('message', (data) => socket.send(`echo ${String(data)}`));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const base = await site({ '/app': { type: 'reverseproxy', host: '127.0.0.1', port, path: '/backend', timeout: 5000, maxRequestBody: 1024 } });
+    const client = new WebSocket(`${base.replace('http', 'ws')}/app/live?x=1`);
+    const reply = await new Promise<string>((resolve, reject) => {
+      client.on('open', () => client.send('hello'));
+      client.on('message', (data) => resolve(String(data)));
+      client.on('error', reject);
+    });
+    expect(reply).toBe('echo hello');
+    expect(seenUrl).toBe('/backend/live?x=1');
+    client.close();
+    wss.close();
+    // No reverse proxy there: still 404.
+    const refused = new WebSocket(`${base.replace('http', 'ws')}/nothing`);
+    expect(await new Promise((resolve) => refused.on('unexpected-response', (_req, res) => resolve(res.statusCode)))).toBe(404);
   });
 });
 
