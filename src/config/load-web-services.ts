@@ -44,9 +44,9 @@ export function parseWebService(c: Checker, type: string, entry: Obj, path: stri
       id();
       const target = c.string(s['url'], join(path, 'url'));
       if (target === undefined) return undefined;
-      // Header injection: a Location value is one line.
-      if (/[\r\n\0]/.test(target)) {
-        c.error(join(path, 'url'), 'must not contain line breaks');
+      // It goes out as the Location header: one line of visible ASCII (no header injection).
+      if (!/^[\x21-\x7e]+$/.test(target)) {
+        c.error(join(path, 'url'), 'must be a URL of visible ASCII characters (no spaces or line breaks; %-encode others)');
         return undefined;
       }
       return { type: 'redirect', url: target };

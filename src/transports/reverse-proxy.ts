@@ -22,6 +22,7 @@ export class ReverseProxy {
 
   serve(relativePath: string, _urlPath: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const { host, port, timeout, maxRequestBody } = this.config;
+    if (leavesBase(relativePath)) return Promise.resolve(answer(res, 404, 'not found\n'));
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > maxRequestBody) return Promise.resolve(answer(res, 413, 'request body too large\n'));
     return new Promise<boolean>((resolve) => {
@@ -64,6 +65,10 @@ export class ReverseProxy {
 
   /** Forwards a WebSocket (or other Upgrade) request: the backend's 101 joins the two connections. */
   upgrade(relativePath: string, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (leavesBase(relativePath)) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     const options = this.forwarded(relativePath, req);
     options.headers = { ...options.headers, connection: 'Upgrade', upgrade: req.headers.upgrade ?? '' };
     const upstream = request(options);
@@ -114,6 +119,19 @@ export class ReverseProxy {
     });
     return { host, port, method: req.method, path: `${path}/${relativePath}`.replace(/^(?!\/)/, '/') + query, headers };
   }
+}
+
+/** Whether a path below the prefix has '.' or '..' segments (%-encoded too), which could reach the backend outside `path`. */
+function leavesBase(relativePath: string): boolean {
+  return relativePath.split('/').some((segment) => {
+    let decoded = segment;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      return true;
+    }
+    return decoded === '.' || decoded === '..' || decoded.includes('/') || decoded.includes('\\');
+  });
 }
 
 /** A backend answer's status line and headers, raw, for a connection that has no ServerResponse. */

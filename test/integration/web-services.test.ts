@@ -147,6 +147,10 @@ describe('reverseproxy', () => {
     expect(await r.json()).toEqual({ method: 'POST', url: '/my_path/login?next=%2Fhome', host: `127.0.0.1:${port}`, forwardedFor: '127.0.0.1', body: 'user=a' });
     const viaCurl = JSON.parse(await curl('-X', 'PUT', '--data-binary', 'hello', `${base}/api`));
     expect(viaCurl).toMatchObject({ method: 'PUT', url: '/my_path/', body: 'hello' });
+    // Nothing outside the base path on the backend.
+    for (const sneaky of ['/api/../admin', '/api/%2e%2e/admin', '/api/a%2f..%2f..%2fadmin']) {
+      expect(await curl('-o', '/dev/null', '-w', '%{http_code}', '--path-as-is', `${base}${sneaky}`)).toBe('404');
+    }
   });
 
   it('bounded: 413 for a body over the limit, 504 when the backend is slow, 502 when it is gone', async () => {

@@ -65,7 +65,7 @@ describe('web paths json, redirect, reverseproxy, nodeinfo', () => {
       [`${p}.b.options.colour`]: "unknown key 'colour' (supported: prettify, sort_keys, allow_cross_origin, discourage_caching)",
       [`${p}.b.options.prettify`]: 'must be true or false, got "yes"',
       [`${p}.c.url`]: 'is required',
-      [`${p}.d.url`]: 'must not contain line breaks',
+      [`${p}.d.url`]: 'must be a URL of visible ASCII characters (no spaces or line breaks; %-encode others)',
       [`${p}.e.host`]: 'is required',
       [`${p}.e.port`]: 'must be between 1 and 65535, got 0',
       [`${p}.e.path`]: `must start with '/' (or be empty), got "nope"`,
