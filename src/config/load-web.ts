@@ -1,6 +1,6 @@
 // A web transport's `paths` (also a universal transport's `web.paths`): what each URL path serves,
-// static files from a directory, a WebSocket service, MQTT over WebSocket, or Junction's status
-// dashboard.
+// static files from a directory (load-static.ts), a WebSocket service, MQTT over WebSocket,
+// Junction's status dashboard, or json, redirect, reverseproxy, nodeinfo (load-web-services.ts).
 
 import type { DashboardPathConfig, ListenerConfig, MqttWebSocketPathConfig, RealmConfig } from './types.js';
 import { NOT_YET, describe, join, type Checker } from './check-values.js';
