@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, runCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/free-port.js';
+import { until } from '../helpers/until.js';
 
 let child: ChildProcess | undefined;
 afterEach(() => {
@@ -67,15 +68,10 @@ describe('a Crossbar example-shaped web config', () => {
 
     child = spawn(process.execPath, [CLI, 'start', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`not ready:\n${output}`)), 15_000);
-      const onData = (d: Buffer) => {
-        output += d.toString();
-        if (/ready/i.test(output)) { clearTimeout(timer); resolve(); }
-      };
-      child!.stdout!.on('data', onData);
-      child!.stderr!.on('data', onData);
-    });
+    const collect = (d: Buffer) => (output += d.toString());
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+    await until(() => /ready/i.test(output), 15_000, 'junction start to log "ready"');
     const base = `http://127.0.0.1:${port}`;
     expect(JSON.parse(await curl(`${base}/config`))).toEqual({ param1: 'foobar', param2: [1, 2, 3] });
     expect(await curl('-o', '/dev/null', '-w', '%{http_code} %{redirect_url}', `${base}/tavendo`)).toBe('302 http://somewhere.com/to/something');
