@@ -93,11 +93,15 @@ export interface TlsConfig {
   key: string;
   certificate: string;
   ca?: string;
+  /** OpenSSL cipher list (`ciphers`), checked by Node at load; absent = Node's default. */
+  ciphers?: string;
+  /** Diffie-Hellman parameters, PEM (`dhparam`, the file read at load); absent = none (ECDHE only). */
+  dhparam?: string;
 }
 
 export type EndpointConfig =
   | { type: 'tcp'; port: number; interface?: string; version?: 4 | 6; backlog?: number; tls?: TlsConfig; maxConnections?: number }
-  | { type: 'unix'; path: string; tls?: TlsConfig; maxConnections?: number };
+  | { type: 'unix'; path: string; backlog?: number; tls?: TlsConfig; maxConnections?: number };
 // maxConnections (`max_connections`, Junction's own): most connections open at once on the
 // endpoint; beyond it RawSocket gets handshake error 4 and HTTP/WebSocket a 503. Absent =
 // DEFAULT_MAX_CONNECTIONS.
@@ -230,6 +234,10 @@ export interface StaticPathConfig {
   type: 'static';
   /** Absolute directory path (resolved against the config file's directory by the loader). */
   directory: string;
+  /** `options` (src/config/load-static.ts): listing, Cache-Control max-age, extra content types. */
+  listDirectories?: boolean;
+  cacheTimeout?: number;
+  mimeTypes?: Record<string, string>;
 }
 
 /** Junction's `dashboard` web path: the built-in status page (src/web/, served by src/transports/dashboard.ts). */
@@ -245,6 +253,74 @@ export interface DashboardPathConfig {
    *  setup code through junction.setup.reveal (src/board/setup-reveal.ts). */
   setup?: string;
 }
+
+/** An address (prefix = all its bits) or a network; host bits beyond the prefix do not count. */
+export interface IpNetwork { address: string; prefix: number; family: 'ipv4' | 'ipv6' }
+
+/** A web path of `type: publisher`, `caller` or `webhook`: Crossbar's HTTP bridge services
+ *  (src/http-bridge/, read by src/config/load-http-bridge.ts). Limits are already resolved. */
+export interface HttpBridgePathConfig {
+  type: 'publisher' | 'caller' | 'webhook';
+  realm: string;
+  role: string;
+  /** Signed requests only (`options.key` and `options.secret`, both or neither). */
+  key?: string;
+  secret?: string;
+  /** Bytes of body accepted (`post_body_limit`; Crossbar's 0, unlimited, is 1 MiB here). */
+  postBodyLimit: number;
+  /** Seconds a request's `timestamp` may differ from now (`timestamp_delta_limit`, 0 = any). */
+  timestampDeltaLimit: number;
+  /** Client addresses allowed (`require_ip`: addresses and networks); absent = any. */
+  requireIp?: IpNetwork[];
+  requireTls: boolean;
+  debug: boolean;
+  /** Requests in progress at once; more are answered 503 (`max_concurrent_requests`, Junction's own). */
+  maxConcurrentRequests: number;
+  /** webhook: the topic, the bodies of its answers, GitHub's shared secret. */
+  topic?: string;
+  successResponse?: string;
+  errorResponse?: string;
+  githubSecret?: string;
+}
+
+// Web paths that answer HTTP by themselves (src/config/load-web-services.ts, src/transports/web-services.ts).
+/** `type: json`: one JSON value, serialized at load. */
+export interface JsonPathConfig {
+  type: 'json';
+  /** The response body: `value` as JSON (pretty unless `options.prettify` is false). */
+  body: string;
+  /** `options.allow_cross_origin`: CORS headers for any origin. */
+  allowCrossOrigin: boolean;
+  /** `options.discourage_caching`: headers that keep caches from storing the answer. */
+  discourageCaching: boolean;
+}
+
+/** `type: redirect`: every GET/HEAD on the path answers 302 to `url`. */
+export interface RedirectPathConfig {
+  type: 'redirect';
+  url: string;
+}
+
+/** `type: reverseproxy`: requests below the path are forwarded to http://host:port/path/... */
+export interface ReverseProxyPathConfig {
+  type: 'reverseproxy';
+  host: string;
+  /** `port` (default 80). */
+  port: number;
+  /** `path` (default ""): the base path on the backend, without a trailing '/'. */
+  path: string;
+  /** Junction's `timeout` (ms, default 30000): longest a request may take, end to end. */
+  timeout: number;
+  /** Junction's `max_request_body` (bytes, default 16 MiB): larger request bodies get 413. */
+  maxRequestBody: number;
+}
+
+/** `type: nodeinfo`: a small HTML page about this router (version, start time, PID, the client's address). */
+export interface NodeInfoPathConfig {
+  type: 'nodeinfo';
+}
+
+export type WebServicePathConfig = JsonPathConfig | RedirectPathConfig | ReverseProxyPathConfig | NodeInfoPathConfig;
 
 /** A web path of `type: mqtt`: MQTT over WebSocket, with an MQTT service of its own or another transport's. */
 export interface MqttWebSocketPathConfig {
@@ -306,7 +382,8 @@ export interface ListenerConfig {
   longpoll?: Record<string, LongPollPathConfig>;
   /** A plain `websocket` transport answers WebSocket upgrades on any path. */
   websocketAnyPath: boolean;
-  static: Record<string, StaticPathConfig | DashboardPathConfig>;
+  /** What HttpSite serves by path prefix: files, the dashboard, web services, HTTP bridge services. */
+  static: Record<string, StaticPathConfig | DashboardPathConfig | WebServicePathConfig | HttpBridgePathConfig>;
 }
 
 export interface RouterConfig {

@@ -81,7 +81,7 @@ export class Listener {
   ) {
     for (const [path, service] of Object.entries(config.websocket)) this.websockets.set(path, new WebSocketService(service, factory, incoming, sendQueues));
     for (const [path, lp] of Object.entries(config.longpoll ?? {})) this.longpolls.set(path, new LongPollService(path, lp, factory, incoming));
-    this.site = new HttpSite(config, this.longpolls);
+    this.site = new HttpSite(config, factory, this.longpolls);
     const timeouts = (services: WampServiceConfig[]) => services.map((s) => s.options.openHandshakeTimeout);
     const mqttPaths = Object.values(config.mqttWebsocket ?? {});
     const mqttTimeouts = mqttPaths.flatMap((p) => (p.service ? [p.service.openHandshakeTimeout] : []));
@@ -117,6 +117,8 @@ export class Listener {
           ca: tls.ca,
           requestCert: tls.ca !== undefined,
           rejectUnauthorized: false,
+          ciphers: tls.ciphers,
+          dhparam: tls.dhparam,
           handshakeTimeout: Math.max(this.httpHandshakeTimeout, config.rawsocket?.options.openHandshakeTimeout ?? 0),
           noDelay: true,
         }, onSocket)
@@ -239,6 +241,7 @@ export class Listener {
     const mqtt = this.mqttPaths.get(path);
     if (mqtt) return mqtt.handleUpgrade(req, socket, head);
     const service = this.websockets.get(path) ?? (this.config.websocketAnyPath ? this.websockets.values().next().value : undefined);
+    if (!service && this.site.upgrade(req, socket, head)) return; // a reverse proxy path forwards it
     if (!service) return rejectUpgrade(socket, 404, `no WebSocket service at ${path}`);
     service.handleUpgrade(req, socket, head);
   }
@@ -278,7 +281,7 @@ export class Listener {
           this.server.on('error', (err) => log.error(`listener ${this.config.id}: ${err.message}`));
           resolve();
         };
-        if (endpoint.type === 'unix') this.server.listen(endpoint.path, done);
+        if (endpoint.type === 'unix') this.server.listen({ path: endpoint.path, backlog: endpoint.backlog }, done);
         else this.server.listen({ port: endpoint.port, host: this.host(), backlog: endpoint.backlog, ipv6Only: endpoint.version === 6 }, done);
       });
     } catch (err) {
@@ -294,7 +297,7 @@ export class Listener {
    * the server is made: a change there needs a restart.
    */
   replaceTls(tls: TlsConfig): void {
-    (this.server as TlsServer).setSecureContext({ key: tls.key, cert: tls.certificate, ca: tls.ca });
+    (this.server as TlsServer).setSecureContext({ key: tls.key, cert: tls.certificate, ca: tls.ca, ciphers: tls.ciphers, dhparam: tls.dhparam });
   }
 
   /**
@@ -309,6 +312,7 @@ export class Listener {
   /** Stops accepting and drops every connection (the router closes the sessions before). */
   async stop(): Promise<void> {
     this.stopAccepting();
+    const siteClosed = this.site.close(); // HTTP bridge services leave their realms
     for (const ws of this.websockets.values()) ws.close();
     for (const lp of this.longpolls.values()) lp.close();
     this.mqtt?.stop();
@@ -320,7 +324,7 @@ export class Listener {
       clearTimeout(this.refusalLogTimer);
       log.warn(`listener ${this.config.id}: ${this.refusedSinceLog} connection(s) refused: max_connections reached`);
     }
-    await this.serverClosed;
+    await Promise.all([this.serverClosed, siteClosed]);
   }
 
   /** The bound address: the actual port when port 0 was configured; the path for Unix sockets. */

@@ -17,6 +17,7 @@ import { LongPollTransport } from './longpoll-transport.js';
 import { describePeer } from './peer.js';
 import { IncomingBudget, type IncomingHolder } from './incoming-budget.js';
 import { originPattern } from './websocket.js';
+import { crossOriginHeaders } from './cross-origin.js';
 import { log } from '../log.js';
 
 /** Crossbar's long-poll offers every serializer it has, each plain and batched. */
@@ -158,12 +159,8 @@ function requirePost(req: IncomingMessage): void {
 
 /** Crossbar's headers on every answer of its long-poll service. */
 function corsHeaders(req: IncomingMessage, res: ServerResponse): void {
-  const origin = req.headers.origin;
-  res.setHeader('Access-Control-Allow-Origin', origin === undefined || origin === 'null' ? '*' : origin);
-  res.setHeader('Access-Control-Allow-Credentials', 'true');
+  for (const [name, value] of Object.entries(crossOriginHeaders(req))) res.setHeader(name, value);
   res.setHeader('Cache-Control', 'no-store, no-cache, must-revalidate, max-age=0');
-  const asked = req.headers['access-control-request-headers'];
-  if (asked !== undefined) res.setHeader('Access-Control-Allow-Headers', asked);
   // The answer depends on the Origin: caches must keep one per origin.
   res.setHeader('Vary', 'Origin');
 }
