@@ -11,12 +11,13 @@ import { allowedOrigins, parseWampService } from './load-wamp-service.js';
 import { parseMqttService } from './load-mqtt.js';
 import { DASHBOARD_DIR } from './dashboard-dir.js';
 import { isHttpBridgeType, parseHttpBridgePath } from './load-http-bridge.js';
+import { parseLongPollPath } from './load-longpoll.js';
 
 /** Crossbar's rule for keys of `paths` and of a universal transport's `websocket` map. */
 const WEB_PATH_KEY = /^([A-Za-z0-9_-]+|\/)$/;
 
 /** The web path types Junction serves, for messages. */
-const SUPPORTED_TYPES = ['static', 'websocket', 'mqtt', 'dashboard', 'json', 'redirect', 'reverseproxy', 'nodeinfo', 'publisher', 'caller', 'webhook'].map((t) => `"${t}"`).join(', ');
+const SUPPORTED_TYPES = ['static', 'websocket', 'longpoll', 'mqtt', 'dashboard', 'json', 'redirect', 'reverseproxy', 'nodeinfo', 'publisher', 'caller', 'webhook'].map((t) => `"${t}"`).join(', ');
 
 /** A key of `paths` or of the `websocket` map as the URL path it serves: "ws" → "/ws". */
 export function normalizeWebPath(key: string): string {
@@ -39,7 +40,7 @@ export function parseWebPaths(ctx: LoadContext, value: unknown, path: string, li
     const p = join(path, key);
     if (!webPathKey(c, key, p)) continue;
     const url = normalizeWebPath(key);
-    if (listener.websocket[url] || listener.static[url] || listener.mqttWebsocket?.[url]) {
+    if (listener.websocket[url] || listener.static[url] || listener.mqttWebsocket?.[url] || listener.longpoll?.[url]) {
       c.error(p, `path ${url} is already served by this transport`);
       continue;
     }
@@ -94,6 +95,8 @@ export function parseWebPaths(ctx: LoadContext, value: unknown, path: string, li
         }
       }
       (listener.mqttWebsocket ??= {})[url] = mqtt;
+    } else if (type === 'longpoll') {
+      (listener.longpoll ??= {})[url] = parseLongPollPath(ctx, entry, p);
     } else if (isHttpBridgeType(type)) {
       const bridge = parseHttpBridgePath(ctx, entry, p);
       if (bridge) listener.static[url] = bridge;

@@ -332,6 +332,32 @@ export interface MqttWebSocketPathConfig {
   allowedOrigins: string[];
 }
 
+/** A web path of `type: longpoll`: WAMP over HTTP long-poll (src/config/load-longpoll.ts). */
+export interface LongPollPathConfig {
+  /** ms a receive request is held when nothing is queued (`request_timeout`, seconds in the file); 0 = no limit. */
+  requestTimeout: number;
+  /** ms a transport may go without a request, and without a receive request held, before its session ends (`session_timeout`); 0 = never. */
+  sessionTimeout: number;
+  /** Bytes of messages waiting for the client's next receive, at most (`queue_limit_bytes`); past it the session ends. */
+  queueLimitBytes: number;
+  /** Messages waiting for the client's next receive, at most (`queue_limit_messages`); 0 = no count limit. */
+  queueLimitMessages: number;
+  /** Logs each transport's requests (`debug`). */
+  debug: boolean;
+  /** Every transport gets this id instead of a random one (`debug_transport_id`): one transport at a time. */
+  debugTransportId?: string;
+  /** Largest message, and largest request body, accepted (`options.max_message_size`, Junction's). */
+  maxMessageSize: number;
+  /** Long-poll transports open at once on this path, at most (`options.max_transports`, Junction's); past it /open gets 503. */
+  maxTransports: number;
+  /** ms a client may take to open its session (HELLO) once the transport is open: as a WebSocket's default. */
+  openHandshakeTimeout: number;
+  /** Origins of the web pages that may use it (`options.allowed_origins`, Junction's, as a WebSocket path's); ['*'] = any. */
+  allowedOrigins: string[];
+  /** Absent: clients join as role 'anonymous'. */
+  auth?: AuthConfig;
+}
+
 /**
  * One listening socket. Crossbar's four WAMP transport types all become one of these:
  * - `websocket`: `websocket` = { '/': service } with `websocketAnyPath` = true
@@ -352,6 +378,8 @@ export interface ListenerConfig {
   mqtt?: MqttServiceConfig;
   /** MQTT over WebSocket by URL path: web paths of `type: mqtt` (subprotocol `mqtt`). */
   mqttWebsocket?: Record<string, MqttWebSocketPathConfig>;
+  /** WAMP over HTTP long-poll by URL path: web paths of `type: longpoll` (load-longpoll.ts). */
+  longpoll?: Record<string, LongPollPathConfig>;
   /** A plain `websocket` transport answers WebSocket upgrades on any path. */
   websocketAnyPath: boolean;
   /** What HttpSite serves by path prefix: files, the dashboard, web services, HTTP bridge services. */

@@ -13,7 +13,12 @@ export class HttpSite {
   private readonly mounts: Array<{ prefix: string; files: WebMount }>;
 
   /** `factory`: how the HTTP bridge services' sessions join their realms. */
-  constructor(private readonly config: ListenerConfig, factory: SessionFactory) {
+  constructor(
+    private readonly config: ListenerConfig,
+    factory: SessionFactory,
+    /** Services that answer any method below their path (long-poll), by URL path. */
+    private readonly services: ReadonlyMap<string, { handle(req: IncomingMessage, res: ServerResponse, below: string): void }> = new Map(),
+  ) {
     this.mounts = Object.entries(config.static)
       .map(([prefix, s]) => ({ prefix, files: mountFor(s, config, factory, prefix) }))
       .sort((a, b) => b.prefix.length - a.prefix.length);
@@ -46,6 +51,10 @@ export class HttpSite {
 
   private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = urlPath(req.url);
+    for (const [prefix, service] of this.services) {
+      const below = pathBelow(path, prefix);
+      if (below !== undefined) return service.handle(req, res, below);
+    }
     // Only origin-form targets ('/...'); an absolute-form one ('http://host/...') names no file here.
     const readOnly = req.method === 'GET' || req.method === 'HEAD';
     if (path.startsWith('/')) {

@@ -664,7 +664,7 @@ describe('errors name the path of the key at fault', () => {
       [`${p}.pkg.package`]: "serving a Python package's resources is not supported by Junction; use directory",
       [`${p}.pkg.resource`]: "serving a Python package's resources is not supported by Junction; use directory",
       [`${p}.pkg.directory`]: 'is required',
-      [`${p}.none.type`]: 'is required (one of "static", "websocket", "mqtt", "dashboard", "json", "redirect", "reverseproxy", "nodeinfo", "publisher", "caller", "webhook")',
+      [`${p}.none.type`]: 'is required (one of "static", "websocket", "longpoll", "mqtt", "dashboard", "json", "redirect", "reverseproxy", "nodeinfo", "publisher", "caller", "webhook")',
     });
     raw.workers[0].transports[0] = { type: 'web', endpoint: { type: 'tcp', port: 8080 }, paths: {} };
     expectOnlyError(raw, `${T0}.paths`, /must serve at least one path/);
