@@ -23,6 +23,9 @@ export interface Identity {
   authmethod: string;
   authprovider: string;
   authextra?: Dict;
+  /** The realm to join when it is not the one the HELLO named (or it named none): the principal's
+   *  `realm`, or the one a dynamic authenticator returned. */
+  realm?: string;
 }
 
 export type AuthOutcome =
@@ -37,6 +40,7 @@ export interface PendingAuth {
 
 /** What authentication needs to know about the session being opened. */
 export interface AuthContext {
+  /** The realm the HELLO named; '' when it named none (a principal's or authenticator's realm is then needed). */
   realm: string;
   /** The session ID the client will get (WAMP-CRA challenges name it). */
   session: number;
@@ -51,8 +55,11 @@ const FAILED: AuthOutcome = Object.freeze({ kind: 'abort', reason: ErrorUri.notA
 /** The authenticator could not decide (busy, failing, gone): not the client's fault, not counted against its address. */
 const UNAVAILABLE: AuthOutcome = Object.freeze({ kind: 'abort', reason: ErrorUri.authenticationFailed, message: 'authentication is not available right now; try again later' });
 
-/** A dynamic authenticator's answer: the principal, or why there is none. */
-type Answer = DynamicPrincipal | 'refused' | 'unavailable';
+/** A HELLO without a realm on a transport whose authenticator has no `authenticator-realm`: nowhere to ask. */
+const NO_REALM: AuthOutcome = Object.freeze({ kind: 'abort', reason: ErrorUri.noSuchRealm, message: 'no realm given, and the authenticator has no authenticator-realm to be called on' });
+
+/** A dynamic authenticator's answer: the principal, or why there is none ('norealm': no realm to call it on). */
+type Answer = DynamicPrincipal | 'refused' | 'unavailable' | 'norealm';
 
 /** Crossbar gives anonymous sessions a random authid; keep that shape (readable, unique enough). */
 function randomAuthid(): string {
@@ -67,10 +74,22 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-function welcome(authid: string, authrole: string, authmethod: string, authprovider: string, authextra?: Dict): AuthOutcome {
+function welcome(authid: string, authrole: string, authmethod: string, authprovider: string, authextra?: Dict, realm?: string): AuthOutcome {
   const identity: Identity = { authid, authrole, authmethod, authprovider };
   if (authextra) identity.authextra = authextra;
+  if (realm !== undefined) identity.realm = realm;
   return { kind: 'welcome', identity };
+}
+
+/**
+ * A static principal with a `realm` may join that realm only: a HELLO naming another is refused
+ * (after its credentials were checked), a HELLO naming none is given the principal's.
+ */
+function staticWelcome(requested: string, authid: string, principal: { role: string; realm?: string }, authmethod: string): AuthOutcome {
+  if (principal.realm !== undefined && requested !== '' && requested !== principal.realm) {
+    return { kind: 'abort', reason: ErrorUri.notAuthorized, message: `principal '${authid}' may not join realm '${requested}'` };
+  }
+  return welcome(authid, principal.role, authmethod, 'static', undefined, principal.realm);
 }
 
 /**
@@ -101,6 +120,8 @@ interface DynamicPrincipal {
   role: string;
   authid?: string;
   extra?: Dict;
+  /** The realm the session joins instead of the one it asked for (Crossbar: the authenticator may assign or redirect). */
+  realm?: string;
   raw: Dict;
 }
 
@@ -108,27 +129,28 @@ class MethodStart {
   constructor(private readonly ctx: AuthContext, private readonly authid: string | undefined, private readonly authextra: Dict) {}
 
   anonymous(config: NonNullable<AuthConfig['anonymous']>): Outcome {
-    if (config.type === 'static') return welcome(config.authid ?? randomAuthid(), config.role, 'anonymous', 'static');
+    if (config.type === 'static') return staticWelcome(this.ctx.realm, config.authid ?? randomAuthid(), config, 'anonymous');
     const authid = this.authid ?? randomAuthid();
     return this.askAuthenticator(config, 'anonymous', authid, {}).then((p) =>
-      typeof p === 'string' ? notWelcome(p) : welcome(p.authid ?? authid, p.role, 'anonymous', 'dynamic', p.extra));
+      typeof p === 'string' ? notWelcome(p) : welcome(p.authid ?? authid, p.role, 'anonymous', 'dynamic', p.extra, p.realm));
   }
 
   ticket(config: NonNullable<AuthConfig['ticket']>): Outcome {
     const authid = this.authid;
     if (authid === undefined) return { kind: 'abort', reason: ErrorUri.notAuthorized, message: 'ticket authentication needs an authid' };
+    const requested = this.ctx.realm;
     const pending: PendingAuth = config.type === 'static'
       ? {
         authenticate(ticket) {
           const principal = Object.hasOwn(config.principals, authid) ? config.principals[authid] : undefined;
           // Compare even for an unknown authid, so both failures take the same time.
           const ok = sameSecret(ticket, principal?.ticket ?? '\0unknown');
-          return principal && ok ? welcome(authid, principal.role, 'ticket', 'static') : FAILED;
+          return principal && ok ? staticWelcome(requested, authid, principal, 'ticket') : FAILED;
         },
       }
       : {
         authenticate: (ticket) => this.askAuthenticator(config, 'ticket', authid, { ticket }).then((p) =>
-          typeof p === 'string' ? notWelcome(p) : welcome(p.authid ?? authid, p.role, 'ticket', 'dynamic', p.extra)),
+          typeof p === 'string' ? notWelcome(p) : welcome(p.authid ?? authid, p.role, 'ticket', 'dynamic', p.extra, p.realm)),
       };
     return { kind: 'challenge', method: 'ticket', extra: {}, pending };
   }
@@ -138,14 +160,14 @@ class MethodStart {
     if (authid === undefined) return { kind: 'abort', reason: ErrorUri.notAuthorized, message: 'wampcra authentication needs an authid' };
     if (config.type === 'static') {
       const user = Object.hasOwn(config.users, authid) ? config.users[authid] : undefined;
-      if (user) return this.craChallenge(authid, user.role, 'static', user, true, undefined);
+      if (user) return this.craChallenge(authid, user.role, 'static', user, true, undefined, user.realm);
       // An unknown authid gets a challenge like a known one (see decoyCraUser), so probing tells
       // neither which authids exist nor anything about their roles; it fails at AUTHENTICATE.
       const decoy = decoyCraUser(authid, Object.values(config.users));
       return this.craChallenge(authid, decoy.role, 'static', decoy, false, undefined);
     }
     return this.askAuthenticator(config, 'wampcra', authid, {}).then((p) => {
-      if (p === 'unavailable') return UNAVAILABLE;
+      if (p === 'unavailable' || p === 'norealm') return notWelcome(p);
       if (p === 'refused') {
         // As for a known authid: a challenge (with a role this authenticator does hand out), failing at AUTHENTICATE.
         const role = lastCraRole.get(config.authenticator) ?? 'anonymous';
@@ -163,18 +185,20 @@ class MethodStart {
         if (Number.isInteger(p.raw['iterations'])) cra.iterations = p.raw['iterations'] as number;
         if (Number.isInteger(p.raw['keylen'])) cra.keylen = p.raw['keylen'] as number;
       }
-      return this.craChallenge(p.authid ?? authid, p.role, 'dynamic', cra, true, p.extra);
+      return this.craChallenge(p.authid ?? authid, p.role, 'dynamic', cra, true, p.extra, p.realm);
     });
   }
 
-  private craChallenge(authid: string, role: string, provider: string, secret: CraSecret, known: boolean, extra: Dict | undefined): AuthOutcome {
+  private craChallenge(authid: string, role: string, provider: string, secret: CraSecret, known: boolean, extra: Dict | undefined, realm?: string): AuthOutcome {
+    const requested = this.ctx.realm;
     const { challenge, extra: challengeExtra } = craChallenge({ authid, authrole: role, authprovider: provider, session: this.ctx.session }, secret);
     return {
       kind: 'challenge', method: 'wampcra', extra: challengeExtra,
       pending: {
         authenticate(signature) {
           const ok = craVerify(challenge, secret.secret, signature);
-          return known && ok ? welcome(authid, role, 'wampcra', provider, extra) : FAILED;
+          if (!known || !ok) return FAILED;
+          return provider === 'static' ? staticWelcome(requested, authid, { role, realm }, 'wampcra') : welcome(authid, role, 'wampcra', provider, extra, realm);
         },
       },
     };
@@ -187,16 +211,16 @@ class MethodStart {
     }
     const key = pubkey.toLowerCase();
     if (config.type === 'static') {
-      let found: { authid: string; role: string } | undefined;
+      let found: { authid: string; role: string; realm?: string } | undefined;
       for (const [authid, principal] of Object.entries(config.principals)) {
-        if (principal.authorizedKeys.includes(key)) found = { authid, role: principal.role };
+        if (principal.authorizedKeys.includes(key)) found = { authid, role: principal.role, realm: principal.realm };
       }
       // A key authorized for another authid than the one claimed is a failure, not a switch.
       if (found && this.authid !== undefined && this.authid !== found.authid) found = undefined;
       return this.cryptosignChallenge(key, found, 'static');
     }
     return this.askAuthenticator(config, 'cryptosign', this.authid ?? null, {}).then((p) => {
-      if (p === 'unavailable') return UNAVAILABLE;
+      if (p === 'unavailable' || p === 'norealm') return notWelcome(p);
       if (p === 'refused') return this.cryptosignChallenge(key, undefined, 'dynamic');
       // The authenticator must vouch for the key the client will prove it holds: a role alone
       // would let any key in under whatever authid the client claims.
@@ -207,19 +231,23 @@ class MethodStart {
       }
       if (!vouched.includes(key)) return this.cryptosignChallenge(key, undefined, 'dynamic');
       const authid = p.authid ?? this.authid ?? key;
-      return this.cryptosignChallenge(key, { authid, role: p.role, extra: p.extra }, 'dynamic');
+      return this.cryptosignChallenge(key, { authid, role: p.role, extra: p.extra, realm: p.realm }, 'dynamic');
     });
   }
 
-  private cryptosignChallenge(key: string, principal: { authid: string; role: string; extra?: Dict } | undefined, provider: string): AuthOutcome {
+  private cryptosignChallenge(key: string, principal: { authid: string; role: string; extra?: Dict; realm?: string | undefined } | undefined, provider: string): AuthOutcome {
     const challenge = cryptosignChallenge();
+    const requested = this.ctx.realm;
     return {
       kind: 'challenge', method: 'cryptosign', extra: { challenge },
       pending: {
         authenticate(signature) {
           // Verify even for an unknown key, so both failures take the same time.
           const ok = typeof signature === 'string' && cryptosignVerify(key, challenge, signature);
-          return principal && ok ? welcome(principal.authid, principal.role, 'cryptosign', provider, principal.extra) : FAILED;
+          if (!principal || !ok) return FAILED;
+          return provider === 'static'
+            ? staticWelcome(requested, principal.authid, principal, 'cryptosign')
+            : welcome(principal.authid, principal.role, 'cryptosign', provider, principal.extra, principal.realm);
         },
       },
     };
@@ -237,9 +265,12 @@ class MethodStart {
       transport: { type: t.type, peer: t.peer, serializer: t.serializer, ...(t.protocol ? { protocol: t.protocol } : {}), tls: t.tls === true },
       ...more,
     };
+    // Without `authenticator-realm` the authenticator is called on the realm the HELLO named.
+    const authenticatorRealm = config.authenticatorRealm ?? ctx.realm;
+    if (authenticatorRealm === '') return 'norealm';
     let result: unknown;
     try {
-      result = await ctx.callAuthenticator(config.authenticatorRealm ?? ctx.realm, config.authenticator, [ctx.realm, authid, details]);
+      result = await ctx.callAuthenticator(authenticatorRealm, config.authenticator, [ctx.realm === '' ? null : ctx.realm, authid, details]);
     } catch (err) {
       if (err instanceof AuthGateRefusal) return 'unavailable'; // logged by the gate
       const uri = (err as { uri?: unknown }).uri;
@@ -260,6 +291,11 @@ function parsePrincipal(result: unknown, authenticator: string): DynamicPrincipa
     if (typeof raw['role'] === 'string' && raw['role'] !== '') {
       const p: DynamicPrincipal = { role: raw['role'], raw };
       if (typeof raw['authid'] === 'string' && raw['authid'] !== '') p.authid = raw['authid'];
+      if (typeof raw['realm'] === 'string' && raw['realm'] !== '') p.realm = raw['realm'];
+      else if (raw['realm'] !== undefined && raw['realm'] !== null) {
+        log.error(`authenticator ${authenticator} returned a 'realm' that is not a realm name: ${JSON.stringify(raw['realm'])?.slice(0, 100)}`);
+        return undefined;
+      }
       const extra = raw['extra'] ?? raw['authextra'];
       if (typeof extra === 'object' && extra !== null && !Array.isArray(extra)) p.extra = extra as Dict;
       return p;
@@ -269,7 +305,8 @@ function parsePrincipal(result: unknown, authenticator: string): DynamicPrincipa
   return undefined;
 }
 
-function notWelcome(answer: 'refused' | 'unavailable'): AuthOutcome {
+function notWelcome(answer: 'refused' | 'unavailable' | 'norealm'): AuthOutcome {
+  if (answer === 'norealm') return NO_REALM;
   return answer === 'refused' ? FAILED : UNAVAILABLE;
 }
 

@@ -46,7 +46,7 @@ class AuthParser {
   constructor(private readonly c: Checker, private readonly ctx: AuthParseContext) {}
 
   anonymous(value: unknown, p: string): AnonymousAuthConfig | undefined {
-    const o = this.c.object(value, p, ['type', 'role', 'authid', 'authenticator', 'authenticator-realm']);
+    const o = this.c.object(value, p, ['type', 'role', 'authid', 'realm', 'authenticator', 'authenticator-realm']);
     const kind = o && this.kind(o, p);
     if (!o || !kind) return undefined;
     if (kind === 'dynamic') return this.dynamic(o, p);
@@ -56,6 +56,8 @@ class AuthParser {
     const anonymous: AnonymousAuthConfig = { type: 'static', role };
     const authid = this.c.string(o['authid'], join(p, 'authid'), { required: false });
     if (authid !== undefined) anonymous.authid = authid;
+    const realm = this.realm(o['realm'], join(p, 'realm'));
+    if (realm !== undefined) anonymous.realm = realm;
     return anonymous;
   }
 
@@ -65,11 +67,11 @@ class AuthParser {
     if (!o || !kind) return undefined;
     if (kind === 'dynamic') return this.dynamic(o, p);
     this.noDynamicKeys(o, p);
-    const principals: Record<string, { ticket: string; role: string }> = {};
+    const principals: Record<string, { ticket: string; role: string; realm?: string }> = {};
     this.principals(o, p, 'principals', (entry, ep) => {
-      const pr = this.c.object(entry, ep, ['ticket', 'role']);
+      const pr = this.c.object(entry, ep, ['ticket', 'role', 'realm']);
       if (!pr) return;
-      return { ticket: this.secret(pr['ticket'], join(ep, 'ticket')) ?? '', role: this.role(pr['role'], join(ep, 'role')) };
+      return this.withRealm<{ ticket: string; role: string; realm?: string }>({ ticket: this.secret(pr['ticket'], join(ep, 'ticket')) ?? '', role: this.role(pr['role'], join(ep, 'role')) }, pr, ep);
     }, principals);
     return { type: 'static', principals };
   }
@@ -82,7 +84,7 @@ class AuthParser {
     this.noDynamicKeys(o, p);
     const users: Record<string, WampcraUser> = {};
     this.principals(o, p, 'users', (entry, ep) => {
-      const u = this.c.object(entry, ep, ['secret', 'role', 'salt', 'iterations', 'keylen']);
+      const u = this.c.object(entry, ep, ['secret', 'role', 'realm', 'salt', 'iterations', 'keylen']);
       if (!u) return;
       const user: WampcraUser = { secret: this.secret(u['secret'], join(ep, 'secret')) ?? '', role: this.role(u['role'], join(ep, 'role')) };
       const salt = this.c.string(u['salt'], join(ep, 'salt'), { required: false, nonEmpty: true });
@@ -96,7 +98,7 @@ class AuthParser {
           if (u[key] !== undefined) this.c.error(join(ep, key), 'applies only with a salt (the salted WAMP-CRA variant)');
         }
       }
-      return user;
+      return this.withRealm(user, u, ep);
     }, users);
     return { type: 'static', users };
   }
@@ -112,9 +114,7 @@ class AuthParser {
     const principals: Record<string, CryptosignPrincipal> = {};
     const owner = new Map<string, string>();
     this.principals(o, p, 'principals', (entry, ep) => {
-      const pr = this.c.object(entry, ep, ['authorized_keys', 'role'], {
-        realm: 'is not supported by Junction: a principal may join any realm its role exists in',
-      });
+      const pr = this.c.object(entry, ep, ['authorized_keys', 'role', 'realm']);
       if (!pr) return;
       const kp = join(ep, 'authorized_keys');
       const keys: string[] = [];
@@ -131,12 +131,23 @@ class AuthParser {
         else owner.set(key, ep);
         keys.push(key);
       });
-      return { authorizedKeys: keys, role: this.role(pr['role'], join(ep, 'role')) };
+      return this.withRealm<CryptosignPrincipal>({ authorizedKeys: keys, role: this.role(pr['role'], join(ep, 'role')) }, pr, ep);
     }, principals);
     return { type: 'static', principals };
   }
 
   // ---- shared pieces ----
+
+  /** A principal's `realm`: the only realm it may join, given to a HELLO that names none. */
+  realm(value: unknown, path: string): string | undefined {
+    return this.uri(value, path, false);
+  }
+
+  withRealm<T extends { realm?: string }>(principal: T, entry: Obj, path: string): T {
+    const realm = this.realm(entry['realm'], join(path, 'realm'));
+    if (realm !== undefined) principal.realm = realm;
+    return principal;
+  }
 
   private principals<T>(o: Obj, p: string, key: string, parse: (entry: unknown, path: string) => T | undefined, into: Record<string, T>): void {
     const pp = join(p, key);

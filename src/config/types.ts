@@ -111,8 +111,9 @@ export interface DynamicAuthConfig {
   /** Realm where the authenticator is registered (`authenticator-realm`); default: the realm joined. */
   authenticatorRealm?: string;
 }
-export type AnonymousAuthConfig = { type: 'static'; role: string; authid?: string } | DynamicAuthConfig;
-export type TicketAuthConfig = { type: 'static'; principals: Record<string, { ticket: string; role: string }> } | DynamicAuthConfig;
+/** `realm` (Crossbar's key) on a static principal: the only realm it may join, and the realm a HELLO without one is given. */
+export type AnonymousAuthConfig = { type: 'static'; role: string; authid?: string; realm?: string } | DynamicAuthConfig;
+export type TicketAuthConfig = { type: 'static'; principals: Record<string, { ticket: string; role: string; realm?: string }> } | DynamicAuthConfig;
 /** A WAMP-CRA user. With `salt`, `secret` is the derived key (base64 of PBKDF2), as in Crossbar. */
 export interface WampcraUser {
   secret: string;
@@ -120,12 +121,14 @@ export interface WampcraUser {
   salt?: string;
   iterations?: number;
   keylen?: number;
+  realm?: string;
 }
 export type WampcraAuthConfig = { type: 'static'; users: Record<string, WampcraUser> } | DynamicAuthConfig;
 export interface CryptosignPrincipal {
   /** Ed25519 public keys, 64 hex characters each (lowercase). */
   authorizedKeys: string[];
   role: string;
+  realm?: string;
 }
 export type CryptosignAuthConfig = { type: 'static'; principals: Record<string, CryptosignPrincipal> } | DynamicAuthConfig;
 export interface AuthConfig {
