@@ -9,7 +9,7 @@
 
 import { createHmac, randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import type { AuthConfig, DynamicAuthConfig } from '../config/types.js';
-import type { TransportInfo } from '../core-boundary.js';
+import type { ChannelBindingType, TransportInfo } from '../core-boundary.js';
 import type { Dict } from '../wamp/message.js';
 import { ErrorUri } from '../wamp/errors.js';
 import { craChallenge, craVerify, type CraSecret } from './wampcra.js';
@@ -126,6 +126,9 @@ interface DynamicPrincipal {
 }
 
 class MethodStart {
+  /** The Cryptosign channel binding the client asked for (undefined: none). */
+  private channelBinding: ChannelBinding | undefined;
+
   constructor(private readonly ctx: AuthContext, private readonly authid: string | undefined, private readonly authextra: Dict) {}
 
   anonymous(config: NonNullable<AuthConfig['anonymous']>): Outcome {
@@ -210,6 +213,9 @@ class MethodStart {
       return { kind: 'abort', reason: ErrorUri.notAuthorized, message: 'cryptosign authentication needs authextra.pubkey (an Ed25519 public key, 64 hex characters)' };
     }
     const key = pubkey.toLowerCase();
+    const binding = requestedBinding(this.authextra['channel_binding'], this.ctx.transport);
+    if (binding.kind === 'abort') return binding;
+    this.channelBinding = binding.kind === 'binding' ? binding : undefined;
     if (config.type === 'static') {
       let found: { authid: string; role: string; realm?: string } | undefined;
       for (const [authid, principal] of Object.entries(config.principals)) {
@@ -238,12 +244,13 @@ class MethodStart {
   private cryptosignChallenge(key: string, principal: { authid: string; role: string; extra?: Dict; realm?: string | undefined } | undefined, provider: string): AuthOutcome {
     const challenge = cryptosignChallenge();
     const requested = this.ctx.realm;
+    const binding = this.channelBinding;
     return {
-      kind: 'challenge', method: 'cryptosign', extra: { challenge },
+      kind: 'challenge', method: 'cryptosign', extra: { challenge, channel_binding: binding?.type ?? null },
       pending: {
         authenticate(signature) {
           // Verify even for an unknown key, so both failures take the same time.
-          const ok = typeof signature === 'string' && cryptosignVerify(key, challenge, signature);
+          const ok = typeof signature === 'string' && cryptosignVerify(key, challenge, signature, binding?.channelId);
           if (!principal || !ok) return FAILED;
           return provider === 'static'
             ? staticWelcome(requested, principal.authid, principal, 'cryptosign')
@@ -262,7 +269,11 @@ class MethodStart {
       authmethod,
       authid,
       authextra: this.authextra,
-      transport: { type: t.type, peer: t.peer, serializer: t.serializer, ...(t.protocol ? { protocol: t.protocol } : {}), tls: t.tls === true },
+      transport: {
+        type: t.type, peer: t.peer, serializer: t.serializer, ...(t.protocol ? { protocol: t.protocol } : {}), tls: t.tls === true,
+        // Crossbar's key: the verified client certificate (null without one).
+        ...(t.tls ? { client_cert: t.tlsSession?.clientCertificate() ?? null } : {}),
+      },
       ...more,
     };
     // Without `authenticator-realm` the authenticator is called on the realm the HELLO named.
@@ -315,6 +326,30 @@ function vouchedKeys(raw: Dict): string[] | undefined {
   const keys = [raw['pubkey'], ...(Array.isArray(raw['authorized_keys']) ? raw['authorized_keys'] : [])];
   const named = keys.filter(isPublicKeyHex).map((k) => k.toLowerCase());
   return named.length > 0 ? named : undefined;
+}
+
+interface ChannelBinding {
+  kind: 'binding';
+  type: ChannelBindingType;
+  channelId: Buffer;
+}
+
+/**
+ * The channel binding a Cryptosign HELLO asks for (authextra.channel_binding): none (absent or
+ * null), or the connection's channel ID; refused when the transport cannot give it (not TLS, or
+ * a TLS version the binding is not defined for) or the type is unknown.
+ */
+function requestedBinding(value: unknown, transport: TransportInfo): ChannelBinding | { kind: 'none' } | AuthOutcome & { kind: 'abort' } {
+  if (value === undefined || value === null) return { kind: 'none' };
+  if (value !== 'tls-unique' && value !== 'tls-exporter') {
+    return { kind: 'abort', reason: ErrorUri.notAuthorized, message: `unknown channel_binding ${JSON.stringify(value)?.slice(0, 40)} (supported: tls-unique, tls-exporter)` };
+  }
+  const channelId = transport.tlsSession?.channelBinding(value);
+  if (!channelId) {
+    const needs = value === 'tls-unique' ? 'TLS 1.2 or older' : 'TLS 1.3';
+    return { kind: 'abort', reason: ErrorUri.notAuthorized, message: `channel_binding '${value}' needs a ${needs} connection; this one cannot give it` };
+  }
+  return { kind: 'binding', type: value, channelId };
 }
 
 /** Per-process key for made-up answers: stable for one authid, unguessable from outside. */

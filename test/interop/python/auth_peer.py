@@ -41,6 +41,7 @@ def main():
     p.add_argument("--tls", help="CA file: connect with TLS and verify the router's certificate against it")
     p.add_argument("--realm", default="realm1")
     p.add_argument("--channel-binding")
+    p.add_argument("--sign-unbound", action="store_true", help="ask for the channel binding but sign the bare challenge")
     p.add_argument("--client-cert")
     p.add_argument("--client-key")
     p.add_argument("--tls12", action="store_true")
@@ -78,9 +79,10 @@ def main():
                 proof = scram.on_challenge(self, challenge)
                 return proof.decode("ascii") if isinstance(proof, bytes) else proof
             if challenge.method == "cryptosign":
-                channel_id = self._transport.transport_details.channel_id.get(args.channel_binding) if args.channel_binding else None
+                bound = args.channel_binding and not args.sign_unbound
+                channel_id = self._transport.transport_details.channel_id.get(args.channel_binding) if bound else None
                 print(json.dumps({"challenge": challenge.extra}), flush=True)
-                signed = key.sign_challenge(challenge, channel_id=channel_id, channel_id_type=args.channel_binding)
+                signed = key.sign_challenge(challenge, channel_id=channel_id, channel_id_type=args.channel_binding if bound else None)
                 if inspect.isawaitable(signed):
                     signed = await signed
                 if isinstance(signed, bytes):
