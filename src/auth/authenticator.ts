@@ -14,6 +14,8 @@ import type { Dict } from '../wamp/message.js';
 import { ErrorUri } from '../wamp/errors.js';
 import { craChallenge, craVerify, type CraSecret } from './wampcra.js';
 import { cryptosignChallenge, cryptosignVerify, isPublicKeyHex } from './cryptosign.js';
+import { ScramExchange, scramClientNonce, scramCredential, type ScramCredential } from './scram.js';
+import { tlsPrincipalFor } from './tls-client.js';
 import { log } from '../log.js';
 import { AuthGateRefusal } from './auth-gate.js';
 
@@ -107,6 +109,8 @@ export function beginAuthentication(auth: AuthConfig | undefined, details: Dict,
     if (method === 'ticket' && auth.ticket) return start.ticket(auth.ticket);
     if (method === 'wampcra' && auth.wampcra) return start.wampcra(auth.wampcra);
     if (method === 'cryptosign' && auth.cryptosign) return start.cryptosign(auth.cryptosign);
+    if (method === 'scram' && auth.scram) return start.scram(auth.scram);
+    if (method === 'tls' && auth.tls) return start.tls(auth.tls);
   }
   const enabled = Object.keys(auth).join(', ');
   return {
@@ -260,6 +264,75 @@ class MethodStart {
     };
   }
 
+  scram(config: NonNullable<AuthConfig['scram']>): Outcome {
+    const authid = this.authid;
+    if (authid === undefined) return { kind: 'abort', reason: ErrorUri.notAuthorized, message: 'scram authentication needs an authid' };
+    const nonce = scramClientNonce(this.authextra);
+    if (!nonce) return { kind: 'abort', reason: ErrorUri.notAuthorized, message: 'scram authentication needs authextra.nonce (base64)' };
+    if (config.type === 'static') {
+      const principal = Object.hasOwn(config.principals, authid) ? config.principals[authid] : undefined;
+      // An unknown authid is challenged like a known one (made-up keys) and fails at AUTHENTICATE.
+      const credential = principal ?? decoyScramCredential(authid, Object.values(config.principals));
+      return this.scramChallenge(authid, nonce, credential, principal && { authid, role: principal.role, realm: principal.realm }, 'static');
+    }
+    return this.askAuthenticator(config, 'scram', authid, {}).then((p) => {
+      if (p === 'unavailable' || p === 'norealm') return notWelcome(p);
+      if (p === 'refused') return this.scramChallenge(authid, nonce, decoyScramCredential(authid, []), undefined, 'dynamic');
+      const credential = scramCredential(p.raw);
+      if ('error' in credential) {
+        log.error(`scram authenticator ${config.authenticator} returned a principal for '${authid}' whose '${credential.key}' ${credential.error}`);
+        return FAILED;
+      }
+      return this.scramChallenge(authid, nonce, credential, { authid: p.authid ?? authid, role: p.role, extra: p.extra, realm: p.realm }, 'dynamic');
+    });
+  }
+
+  private scramChallenge(authid: string, nonce: Buffer, credential: ScramCredential, principal: { authid: string; role: string; extra?: Dict; realm?: string | undefined } | undefined, provider: string): AuthOutcome {
+    const exchange = new ScramExchange(authid, nonce, credential);
+    const requested = this.ctx.realm;
+    return {
+      kind: 'challenge', method: 'scram', extra: exchange.challengeExtra(),
+      pending: {
+        authenticate(proof) {
+          const serverSignature = exchange.verify(proof);
+          if (!principal || serverSignature === undefined) return FAILED;
+          const outcome = provider === 'static'
+            ? staticWelcome(requested, principal.authid, principal, 'scram')
+            : welcome(principal.authid, principal.role, 'scram', provider, principal.extra, principal.realm);
+          // The client checks this signature: proof that the router holds the principal's keys.
+          if (outcome.kind === 'welcome') outcome.identity.authextra = { ...outcome.identity.authextra, scram_server_signature: serverSignature };
+          return outcome;
+        },
+      },
+    };
+  }
+
+  /**
+   * TLS client certificates: no CHALLENGE, the certificate (verified against the listener's `ca`)
+   * is the credential. Static: the principal whose `certificate-sha1` it is, or without one, whose
+   * authid is the certificate's CN. Dynamic: the authenticator gets it as transport.client_cert.
+   */
+  tls(config: NonNullable<AuthConfig['tls']>): Outcome {
+    const cert = this.ctx.transport.tlsSession?.clientCertificate();
+    if (!cert) return { kind: 'abort', reason: ErrorUri.notAuthorized, message: 'tls authentication needs a client certificate that the router\'s CA verifies' };
+    const cn = cert.subject['cn'];
+    if (config.type === 'static') {
+      const match = tlsPrincipalFor(config.principals, cert.sha1, cn);
+      if (!match || (this.authid !== undefined && this.authid !== match.authid)) return FAILED;
+      return staticWelcome(this.ctx.realm, match.authid, match.principal, 'tls');
+    }
+    const authid = this.authid ?? cn ?? null;
+    return this.askAuthenticator(config, 'tls', authid, {}).then((p) => {
+      if (typeof p === 'string') return notWelcome(p);
+      const assigned = p.authid ?? authid;
+      if (assigned === null) {
+        log.error(`tls authenticator ${config.authenticator} returned no authid for a certificate without a CN (sha1 ${cert.sha1})`);
+        return FAILED;
+      }
+      return welcome(assigned, p.role, 'tls', 'dynamic', p.extra, p.realm);
+    });
+  }
+
   /** Calls the dynamic authenticator: the principal, 'refused', or 'unavailable' (logged with the reason). */
   private async askAuthenticator(config: DynamicAuthConfig, authmethod: string, authid: string | null, more: Dict): Promise<Answer> {
     const { ctx } = this;
@@ -371,6 +444,18 @@ function decoyCraUser(authid: string, users: Array<CraSecret & { role: string }>
     if (template.iterations !== undefined) decoy.iterations = template.iterations;
     if (template.keylen !== undefined) decoy.keylen = template.keylen;
   }
+  return decoy;
+}
+
+/** What an unknown SCRAM authid is challenged with: a configured principal's KDF parameters, a made-up salt and keys. */
+function decoyScramCredential(authid: string, principals: ScramCredential[]): ScramCredential {
+  const template = principals.length > 0 ? principals[decoyNumber(authid, 'scram') % principals.length]! : undefined;
+  const decoy: ScramCredential = {
+    kdf: template?.kdf ?? 'argon2id-13', iterations: template?.iterations ?? 4096,
+    salt: createHmac('sha256', DECOY_KEY).update(`scram-salt\0${authid}`).digest().subarray(0, template?.salt.length ?? 16),
+    storedKey: randomBytes(32), serverKey: randomBytes(32),
+  };
+  if (decoy.kdf === 'argon2id-13') decoy.memory = template?.memory ?? 512;
   return decoy;
 }
 

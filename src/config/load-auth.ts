@@ -12,9 +12,10 @@ import type {
 } from './types.js';
 import { NOT_YET, describe, join, type Checker, type Obj } from './check-values.js';
 import { isValidUri } from '../wamp/uri.js';
+import { parseScramAuth, parseTlsAuth } from './load-auth-methods.js';
 import { ANONYMOUS_ROLE } from '../wamp/roles.js';
 
-const METHODS = ['anonymous', 'ticket', 'wampcra', 'cryptosign'] as const;
+const METHODS = ['anonymous', 'ticket', 'wampcra', 'cryptosign', 'scram', 'tls'] as const;
 const ED25519_KEY = /^[0-9a-fA-F]{64}$/;
 
 export interface AuthParseContext {
@@ -27,8 +28,6 @@ export interface AuthParseContext {
 export function parseAuth(c: Checker, value: unknown, path: string, ctx: AuthParseContext): AuthConfig {
   const unsupported = (method: string) => `authentication method '${method}' ${NOT_YET} (supported: ${METHODS.join(', ')})`;
   const a = c.object(value, path, METHODS, {
-    scram: unsupported('scram'),
-    tls: unsupported('tls'),
     cookie: unsupported('cookie'),
   });
   const out: AuthConfig = {};
@@ -39,10 +38,12 @@ export function parseAuth(c: Checker, value: unknown, path: string, ctx: AuthPar
   if (a['ticket'] !== undefined) out.ticket = parser.ticket(a['ticket'], join(path, 'ticket'));
   if (a['wampcra'] !== undefined) out.wampcra = parser.wampcra(a['wampcra'], join(path, 'wampcra'));
   if (a['cryptosign'] !== undefined) out.cryptosign = parser.cryptosign(a['cryptosign'], join(path, 'cryptosign'));
+  if (a['scram'] !== undefined) out.scram = parseScramAuth(c, a['scram'], join(path, 'scram'), parser);
+  if (a['tls'] !== undefined) out.tls = parseTlsAuth(c, a['tls'], join(path, 'tls'), parser);
   return out;
 }
 
-class AuthParser {
+export class AuthParser {
   constructor(private readonly c: Checker, private readonly ctx: AuthParseContext) {}
 
   anonymous(value: unknown, p: string): AnonymousAuthConfig | undefined {
@@ -149,7 +150,7 @@ class AuthParser {
     return principal;
   }
 
-  private principals<T>(o: Obj, p: string, key: string, parse: (entry: unknown, path: string) => T | undefined, into: Record<string, T>): void {
+  principals<T>(o: Obj, p: string, key: string, parse: (entry: unknown, path: string) => T | undefined, into: Record<string, T>): void {
     const pp = join(p, key);
     if (o[key] === undefined) {
       this.c.error(pp, 'is required for type "static": the principals who may log in');
@@ -163,14 +164,14 @@ class AuthParser {
     }
   }
 
-  private role(value: unknown, path: string): string {
+  role(value: unknown, path: string): string {
     const role = this.c.string(value, path) ?? '';
     this.ctx.roleRefs.push({ role, path });
     return role;
   }
 
   /** 'static' | 'dynamic', or undefined (reported) when the type is missing or wrong. */
-  private kind(o: Obj, p: string): 'static' | 'dynamic' | undefined {
+  kind(o: Obj, p: string): 'static' | 'dynamic' | undefined {
     if (o['type'] === 'function') {
       this.c.error(join(p, 'type'), 'type "function" (a Python function inside Crossbar) is not supported by Junction; use "static" or "dynamic"');
       return undefined;
@@ -178,13 +179,13 @@ class AuthParser {
     return this.c.oneOf(o['type'], join(p, 'type'), ['static', 'dynamic'] as const);
   }
 
-  private noDynamicKeys(o: Obj, p: string): void {
+  noDynamicKeys(o: Obj, p: string): void {
     for (const key of ['authenticator', 'authenticator-realm']) {
       if (o[key] !== undefined) this.c.error(join(p, key), 'applies only to type "dynamic"');
     }
   }
 
-  private dynamic(o: Obj, p: string): DynamicAuthConfig {
+  dynamic(o: Obj, p: string): DynamicAuthConfig {
     for (const key of Object.keys(o)) {
       if (!['type', 'authenticator', 'authenticator-realm'].includes(key)) this.c.error(join(p, key), 'does not apply to type "dynamic" (the authenticator decides)');
     }

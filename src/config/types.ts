@@ -131,11 +131,36 @@ export interface CryptosignPrincipal {
   realm?: string;
 }
 export type CryptosignAuthConfig = { type: 'static'; principals: Record<string, CryptosignPrincipal> } | DynamicAuthConfig;
+/** What the router holds for a WAMP-SCRAM principal (src/auth/scram.ts): Crossbar's keys, decoded. */
+export interface ScramCredential {
+  kdf: 'argon2id-13' | 'pbkdf2';
+  iterations: number;
+  /** Argon2id memory cost, KiB (absent for PBKDF2). */
+  memory?: number;
+  salt: Buffer;
+  storedKey: Buffer;
+  serverKey: Buffer;
+}
+export interface ScramPrincipal extends ScramCredential {
+  role: string;
+  realm?: string;
+}
+export type ScramAuthConfig = { type: 'static'; principals: Record<string, ScramPrincipal> } | DynamicAuthConfig;
+/** A TLS client-certificate principal: the certificate's SHA-1 fingerprint (`certificate-sha1`,
+ *  uppercase hex with colons), or without one, a CA-verified certificate whose CN is the authid. */
+export interface TlsPrincipal {
+  certificateSha1?: string;
+  role: string;
+  realm?: string;
+}
+export type TlsAuthConfig = { type: 'static'; principals: Record<string, TlsPrincipal> } | DynamicAuthConfig;
 export interface AuthConfig {
   anonymous?: AnonymousAuthConfig;
   ticket?: TicketAuthConfig;
   wampcra?: WampcraAuthConfig;
   cryptosign?: CryptosignAuthConfig;
+  scram?: ScramAuthConfig;
+  tls?: TlsAuthConfig;
 }
 
 /** Options shared by the WAMP transports (WebSocket `options`, RawSocket `options`). */

@@ -1,0 +1,77 @@
+// WAMP-SCRAM (issue 16) with Autobahn|Python's own SCRAM authenticator (auth.AuthScram, as
+// Crossbar's docs show): principals made by Autobahn's derive_scram_credential and by
+// `junction derive-key --kdf` (scramDeriveKeys) log in, the client verifies the router's
+// scram_server_signature, and wrong passwords and unknown authids are refused alike.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFile, execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startTestNode, service, type TestNode } from '../helpers/node.js';
+import { allowAll } from '../helpers/core.js';
+import { ClientSession, Result } from '../../src/client/client-session.js';
+import { scramCredential, scramDeriveKeys } from '../../src/auth/scram.js';
+import type { AuthConfig, ScramPrincipal } from '../../src/config/types.js';
+
+const PEER = fileURLToPath(new URL('./python/auth_peer.py', import.meta.url));
+const PYTHON = process.env['JUNCTION_PYTHON'] ?? '/usr/bin/python3';
+
+function runPython(args: string[]): Promise<any> {
+  return new Promise((resolve, reject) => {
+    execFile(PYTHON, [PEER, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`auth_peer.py failed: ${err.message}\n${stderr}`));
+      resolve(JSON.parse(stdout.trim().split('\n').pop()!));
+    });
+  });
+}
+
+/** A principal as Autobahn|Python derives it (Argon2id, t 4096, m 512 KiB, its defaults). */
+function autobahnPrincipal(email: string, password: string): ScramPrincipal {
+  const out = execFileSync(PYTHON, ['-c', 'import json,sys; from autobahn.wamp.auth import derive_scram_credential as d; print(json.dumps(d(sys.argv[1], sys.argv[2])))', email, password]);
+  const credential = scramCredential(JSON.parse(String(out)));
+  if ('error' in credential) throw new Error(credential.error);
+  return { ...credential, role: 'device' };
+}
+
+function junctionPrincipal(password: string, kdf: 'argon2id-13' | 'pbkdf2', iterations: number, memory?: number): ScramPrincipal {
+  const salt = Buffer.from('0123456789abcdef0123456789abcdef', 'hex');
+  const keys = scramDeriveKeys(password, kdf, salt, iterations, memory);
+  return { kdf, iterations, ...(memory ? { memory } : {}), salt, ...keys, role: 'device' };
+}
+
+describe('WAMP-SCRAM with Autobahn|Python', () => {
+  let node: TestNode;
+  let echo: ClientSession;
+
+  beforeAll(async () => {
+    const auth: AuthConfig = {
+      scram: {
+        type: 'static',
+        principals: {
+          'alice@example.com': autobahnPrincipal('alice@example.com', 'alice-pw'),
+          bob: junctionPrincipal('bob-pw', 'argon2id-13', 3, 64),
+        },
+      },
+    };
+    node = await startTestNode({
+      realms: [{ name: 'realm1', roles: [allowAll('device'), allowAll('admin')], store: { type: 'memory', limit: 10, callQueue: [], eventHistory: [] } }],
+      listener: { rawsocket: service({ auth }), websocket: { '/ws': service({ auth }) } },
+    });
+    echo = await ClientSession.connect(node.node.router, { realm: 'realm1', role: 'admin', name: 'echo' });
+    await echo.register('test.echo', (args) => new Result(args));
+  }, 30_000);
+  afterAll(async () => {
+    await echo?.close();
+    await node?.stop();
+  });
+
+  for (const transport of ['ws', 'rawsocket'] as const) {
+    it(`Autobahn|Python over ${transport}: Argon2id principals log in and the router's signature verifies; wrong passwords and unknown authids are refused`, async () => {
+      const base = ['--port', String(node.port), '--transport', transport, '--method', 'scram'];
+      const alice = await runPython([...base, '--authid', 'alice@example.com', '--secret', 'alice-pw']);
+      expect(alice).toMatchObject({ welcome: { authid: 'alice@example.com', authrole: 'device', authmethod: 'scram', authprovider: 'static' }, echo: 'hello' });
+      const bob = await runPython([...base, '--authid', 'bob', '--secret', 'bob-pw']);
+      expect(bob).toMatchObject({ welcome: { authid: 'bob', authmethod: 'scram' }, echo: 'hello' });
+      expect(await runPython([...base, '--authid', 'bob', '--secret', 'wrong'])).toMatchObject({ abort: 'wamp.error.not_authorized' });
+      expect(await runPython([...base, '--authid', 'mallory', '--secret', 'bob-pw'])).toMatchObject({ abort: 'wamp.error.not_authorized' });
+    }, 60_000);
+  }
+});
