@@ -4,7 +4,19 @@
 import type { ScramAuthConfig, ScramPrincipal, TlsAuthConfig, TlsPrincipal } from './types.js';
 import { join, type Checker } from './check-values.js';
 import type { AuthParser } from './load-auth.js';
-import { scramCredential } from '../auth/scram.js';
+
+const KEY_MESSAGE = 'must be 32 bytes as 64 hex characters (value not shown)';
+
+/** Bytes written in hex; `length`: exactly that many. Errors never show the value (it may be a key). */
+function hexBytes(c: Checker, value: unknown, path: string, message: string, length?: number): Buffer | undefined {
+  if (value === undefined) {
+    c.error(path, 'is required');
+    return undefined;
+  }
+  const ok = typeof value === 'string' && /^(?:[0-9a-fA-F]{2})+$/.test(value) && (length === undefined || value.length === 2 * length);
+  if (!ok) c.error(path, message);
+  return ok ? Buffer.from(value, 'hex') : undefined;
+}
 
 const SHA1_FINGERPRINT = /^(?:[0-9A-Fa-f]{2}:?){19}[0-9A-Fa-f]{2}$/;
 
@@ -20,13 +32,17 @@ export function parseScramAuth(c: Checker, value: unknown, p: string, parser: Au
     const pr = c.object(entry, ep, ['kdf', 'iterations', 'memory', 'salt', 'stored-key', 'server-key', 'role', 'realm']);
     if (!pr) return;
     const role = parser.role(pr['role'], join(ep, 'role'));
-    const credential = scramCredential(pr);
-    if ('error' in credential) {
-      c.error(join(ep, credential.key), pr[credential.key] === undefined ? 'is required' : credential.error);
-      return;
-    }
-    if (credential.kdf === 'pbkdf2' && pr['memory'] !== undefined) c.warn(join(ep, 'memory'), 'applies only to kdf "argon2id-13"; ignored for "pbkdf2"');
-    return parser.withRealm<ScramPrincipal>({ ...credential, role }, pr, ep);
+    const kdf = c.oneOf(pr['kdf'], join(ep, 'kdf'), ['argon2id-13', 'pbkdf2'] as const);
+    const iterations = c.integer(pr['iterations'], join(ep, 'iterations'), undefined, 1, 100_000_000);
+    const memory = kdf === 'argon2id-13' ? c.integer(pr['memory'], join(ep, 'memory'), undefined, 8, 4 * 1024 * 1024) : undefined;
+    if (kdf === 'pbkdf2' && pr['memory'] !== undefined) c.warn(join(ep, 'memory'), 'applies only to kdf "argon2id-13"; ignored for "pbkdf2"');
+    const salt = hexBytes(c, pr['salt'], join(ep, 'salt'), 'must be hex (even length, at least 2 characters)');
+    const storedKey = hexBytes(c, pr['stored-key'], join(ep, 'stored-key'), KEY_MESSAGE, 32);
+    const serverKey = hexBytes(c, pr['server-key'], join(ep, 'server-key'), KEY_MESSAGE, 32);
+    if (!kdf || iterations === undefined || (kdf === 'argon2id-13' && memory === undefined) || !salt || !storedKey || !serverKey) return;
+    const principal: ScramPrincipal = { kdf, iterations, salt, storedKey, serverKey, role };
+    if (memory !== undefined) principal.memory = memory;
+    return parser.withRealm(principal, pr, ep);
   }, principals);
   return { type: 'static', principals };
 }
