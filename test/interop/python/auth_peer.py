@@ -40,6 +40,7 @@ def main():
     p.add_argument("--replay", help="send this signature instead of computing one")
     p.add_argument("--tls", help="CA file: connect with TLS and verify the router's certificate against it")
     p.add_argument("--realm", default="realm1")
+    p.add_argument("--path", default="/ws", help="WebSocket path")
     p.add_argument("--channel-binding")
     p.add_argument("--sign-unbound", action="store_true", help="ask for the channel binding but sign the bare challenge")
     p.add_argument("--client-cert")
@@ -121,7 +122,7 @@ def main():
         tls.maximum_version = ssl.TLSVersion.TLSv1_2
     if args.transport == "ws":
         scheme = "wss" if tls else "ws"
-        factory = WampWebSocketClientFactory(make, url=f"{scheme}://localhost:{args.port}/ws", serializers=[JsonSerializer()])
+        factory = WampWebSocketClientFactory(make, url=f"{scheme}://localhost:{args.port}{args.path}", serializers=[JsonSerializer()])
     else:
         factory = WampRawSocketClientFactory(make, serializer=JsonSerializer())
     if tls:
