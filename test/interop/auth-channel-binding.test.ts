@@ -3,21 +3,19 @@
 // for 'tls-unique' signs the challenge XOR the connection's channel ID, and a signature not bound
 // to this connection is refused.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { startTestNode, service, type TestNode } from '../helpers/node.js';
 import { allowAll } from '../helpers/core.js';
+import { runAuthPeerLines } from '../helpers/python-auth.js';
 import { ClientSession, Result } from '../../src/client/client-session.js';
 import type { AuthConfig } from '../../src/config/types.js';
 
 const require = createRequire(import.meta.url);
 const autobahn = require('autobahn');
 const nacl = require('tweetnacl');
-const PEER = fileURLToPath(new URL('./python/auth_peer.py', import.meta.url));
-const PYTHON = process.env['JUNCTION_PYTHON'] ?? '/usr/bin/python3';
 const CERTS = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));
 const pem = (name: string) => readFileSync(`${CERTS}${name}`, 'utf8');
 
@@ -27,14 +25,6 @@ const AUTH: AuthConfig = {
   cryptosign: { type: 'static', principals: { board: { authorizedKeys: [Buffer.from(keys.publicKey).toString('hex')], role: 'device' } } },
 };
 
-function runPython(args: string[]): Promise<any[]> {
-  return new Promise((resolve, reject) => {
-    execFile(PYTHON, [PEER, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`auth_peer.py failed: ${err.message}\n${stderr}`));
-      resolve(stdout.trim().split('\n').map((l) => JSON.parse(l)));
-    });
-  });
-}
 
 describe('Cryptosign channel binding with Autobahn clients', () => {
   let node: TestNode;
@@ -60,18 +50,18 @@ describe('Cryptosign channel binding with Autobahn clients', () => {
   for (const transport of ['ws', 'rawsocket'] as const) {
     it(`Autobahn|Python over ${transport} (TLS): channel_binding null without binding; tls-unique over TLS 1.2 joins; an unbound signature and tls-unique over TLS 1.3 are refused`, async () => {
       const base = ['--port', String(node.port), '--transport', transport, '--tls', `${CERTS}ca.crt`, '--method', 'cryptosign', '--private-key', seed.toString('hex')];
-      const [plainChallenge, , plain] = await runPython(base);
+      const [plainChallenge, plain] = await runAuthPeerLines(base);
       expect(plainChallenge.challenge).toMatchObject({ channel_binding: null });
       expect(plain).toMatchObject({ welcome: { authid: 'board', authmethod: 'cryptosign' }, echo: 'hello' });
 
-      const [boundChallenge, , bound] = await runPython([...base, '--tls12', '--channel-binding', 'tls-unique']);
+      const [boundChallenge, bound] = await runAuthPeerLines([...base, '--tls12', '--channel-binding', 'tls-unique']);
       expect(boundChallenge.challenge).toMatchObject({ channel_binding: 'tls-unique' });
       expect(bound).toMatchObject({ welcome: { authid: 'board', authmethod: 'cryptosign' }, echo: 'hello' });
 
-      const unbound = (await runPython([...base, '--tls12', '--channel-binding', 'tls-unique', '--sign-unbound'])).pop();
+      const unbound = (await runAuthPeerLines([...base, '--tls12', '--channel-binding', 'tls-unique', '--sign-unbound'])).pop();
       expect(unbound).toMatchObject({ abort: 'wamp.error.not_authorized' });
       // tls-unique is not defined for TLS 1.3 (Python's client would bind to 32 zero bytes): refused.
-      const tls13 = (await runPython([...base, '--channel-binding', 'tls-unique'])).pop();
+      const tls13 = (await runAuthPeerLines([...base, '--channel-binding', 'tls-unique'])).pop();
       expect(tls13).toMatchObject({ abort: 'wamp.error.not_authorized' });
     });
   }

@@ -3,24 +3,13 @@
 // none; a dynamic authenticator's returned `realm` is the realm the session joins (refused with
 // wamp.error.no_such_realm when there is no such realm).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { startTestNode, service, type TestNode } from '../helpers/node.js';
 import { allowAll } from '../helpers/core.js';
+import { runAuthPeer, runTwistedComponent } from '../helpers/python-auth.js';
 import { ClientSession, Result } from '../../src/client/client-session.js';
 import type { AuthConfig, RealmConfig } from '../../src/config/types.js';
 
-const PEER = fileURLToPath(new URL('./python/auth_peer.py', import.meta.url));
-const PYTHON = process.env['JUNCTION_PYTHON'] ?? '/usr/bin/python3';
 
-function runPython(args: string[]): Promise<any> {
-  return new Promise((resolve, reject) => {
-    execFile(PYTHON, [PEER, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`auth_peer.py failed: ${err.message}\n${stderr}`));
-      resolve(JSON.parse(stdout.trim().split('\n').pop()!));
-    });
-  });
-}
 
 const STATIC: AuthConfig = {
   ticket: { type: 'static', principals: { 'r2-user': { ticket: 't2', role: 'device', realm: 'realm2' }, 'any-user': { ticket: 't1', role: 'device' } } },
@@ -57,26 +46,32 @@ describe('realm assignment at authentication, with Autobahn|Python', () => {
 
   it('a static principal with a realm: a HELLO without a realm joins it; a HELLO naming another realm is refused', async () => {
     const ws = ['--port', String(node.port), '--transport', 'ws', '--method', 'ticket'];
-    const noRealm = await runPython([...ws, '--realm', 'none', '--authid', 'r2-user', '--secret', 't2']);
+    const noRealm = await runAuthPeer([...ws, '--realm', 'none', '--authid', 'r2-user', '--secret', 't2']);
     expect(noRealm).toMatchObject({ welcome: { realm: 'realm2', authid: 'r2-user', authrole: 'device' }, echo: 'realm2: hello' });
-    const own = await runPython([...ws, '--realm', 'realm2', '--authid', 'r2-user', '--secret', 't2']);
+    const own = await runAuthPeer([...ws, '--realm', 'realm2', '--authid', 'r2-user', '--secret', 't2']);
     expect(own).toMatchObject({ welcome: { realm: 'realm2' } });
-    const other = await runPython([...ws, '--realm', 'realm1', '--authid', 'r2-user', '--secret', 't2']);
+    const other = await runAuthPeer([...ws, '--realm', 'realm1', '--authid', 'r2-user', '--secret', 't2']);
     expect(other).toMatchObject({ abort: 'wamp.error.not_authorized' });
     // A principal without a realm may join any realm with its role, but a HELLO must then name one.
-    expect(await runPython([...ws, '--realm', 'realm1', '--authid', 'any-user', '--secret', 't1'])).toMatchObject({ welcome: { realm: 'realm1' } });
-    expect(await runPython([...ws, '--realm', 'none', '--authid', 'any-user', '--secret', 't1'])).toMatchObject({ abort: 'wamp.error.no_such_realm' });
+    expect(await runAuthPeer([...ws, '--realm', 'realm1', '--authid', 'any-user', '--secret', 't1'])).toMatchObject({ welcome: { realm: 'realm1' } });
+    expect(await runAuthPeer([...ws, '--realm', 'none', '--authid', 'any-user', '--secret', 't1'])).toMatchObject({ abort: 'wamp.error.no_such_realm' });
   });
 
   it("a dynamic authenticator's returned realm is the realm joined; a realm that does not exist is refused", async () => {
     const raw = ['--port', String(node.port), '--transport', 'rawsocket', '--method', 'ticket', '--secret', 'ok'];
-    const moved = await runPython([...raw, '--realm', 'realm1', '--authid', 'to-realm2']);
+    const moved = await runAuthPeer([...raw, '--realm', 'realm1', '--authid', 'to-realm2']);
     expect(moved).toMatchObject({ welcome: { realm: 'realm2', authid: 'to-realm2' }, echo: 'realm2: hello' });
-    const assigned = await runPython([...raw, '--realm', 'none', '--authid', 'to-realm2']);
+    const assigned = await runAuthPeer([...raw, '--realm', 'none', '--authid', 'to-realm2']);
     expect(assigned).toMatchObject({ welcome: { realm: 'realm2' } });
-    const nowhere = await runPython([...raw, '--realm', 'realm1', '--authid', 'to-nowhere']);
+    const nowhere = await runAuthPeer([...raw, '--realm', 'realm1', '--authid', 'to-nowhere']);
     expect(nowhere).toMatchObject({ abort: 'wamp.error.no_such_realm' });
-    const stays = await runPython([...raw, '--realm', 'realm1', '--authid', 'plain']);
+    const stays = await runAuthPeer([...raw, '--realm', 'realm1', '--authid', 'plain']);
     expect(stays).toMatchObject({ welcome: { realm: 'realm1' }, echo: 'realm1: hello' });
+  });
+
+  it('Autobahn|Python (Twisted Component, realm=None): the principal\'s realm is assigned; another realm is refused', async () => {
+    const base = ['--url', node.wsUrl, '--method', 'ticket', '--authid', 'r2-user', '--secret', 't2'];
+    expect(await runTwistedComponent([...base, '--realm', 'none'])).toMatchObject({ welcome: { realm: 'realm2', authid: 'r2-user' }, echo: 'realm2: hello' });
+    expect(await runTwistedComponent([...base, '--realm', 'realm1'])).toMatchObject({ abort: 'wamp.error.not_authorized' });
   });
 });

@@ -3,29 +3,20 @@
 // `junction derive-key --kdf` (scramDeriveKeys) log in, the client verifies the router's
 // scram_server_signature, and wrong passwords and unknown authids are refused alike.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFile, execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
 import { startTestNode, service, type TestNode } from '../helpers/node.js';
 import { allowAll } from '../helpers/core.js';
+import { runAuthPeer, runTwistedComponent } from '../helpers/python-auth.js';
 import { ClientSession, Result } from '../../src/client/client-session.js';
 import { scramCredential, scramDeriveKeys } from '../../src/auth/scram.js';
 import type { AuthConfig, ScramPrincipal } from '../../src/config/types.js';
 
-const PEER = fileURLToPath(new URL('./python/auth_peer.py', import.meta.url));
-const PYTHON = process.env['JUNCTION_PYTHON'] ?? '/usr/bin/python3';
 
-function runPython(args: string[]): Promise<any> {
-  return new Promise((resolve, reject) => {
-    execFile(PYTHON, [PEER, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`auth_peer.py failed: ${err.message}\n${stderr}`));
-      resolve(JSON.parse(stdout.trim().split('\n').pop()!));
-    });
-  });
-}
+
 
 /** A principal as Autobahn|Python derives it (Argon2id, t 4096, m 512 KiB, its defaults). */
 function autobahnPrincipal(email: string, password: string): ScramPrincipal {
-  const out = execFileSync(PYTHON, ['-c', 'import json,sys; from autobahn.wamp.auth import derive_scram_credential as d; print(json.dumps(d(sys.argv[1], sys.argv[2])))', email, password]);
+  const out = execFileSync(process.env['JUNCTION_PYTHON'] ?? '/usr/bin/python3', ['-c', 'import json,sys; from autobahn.wamp.auth import derive_scram_credential as d; print(json.dumps(d(sys.argv[1], sys.argv[2])))', email, password]);
   const credential = scramCredential(JSON.parse(String(out)));
   if ('error' in credential) throw new Error(credential.error);
   return { ...credential, role: 'device' };
@@ -66,12 +57,18 @@ describe('WAMP-SCRAM with Autobahn|Python', () => {
   for (const transport of ['ws', 'rawsocket'] as const) {
     it(`Autobahn|Python over ${transport}: Argon2id principals log in and the router's signature verifies; wrong passwords and unknown authids are refused`, async () => {
       const base = ['--port', String(node.port), '--transport', transport, '--method', 'scram'];
-      const alice = await runPython([...base, '--authid', 'alice@example.com', '--secret', 'alice-pw']);
+      const alice = await runAuthPeer([...base, '--authid', 'alice@example.com', '--secret', 'alice-pw']);
       expect(alice).toMatchObject({ welcome: { authid: 'alice@example.com', authrole: 'device', authmethod: 'scram', authprovider: 'static' }, echo: 'hello' });
-      const bob = await runPython([...base, '--authid', 'bob', '--secret', 'bob-pw']);
+      const bob = await runAuthPeer([...base, '--authid', 'bob', '--secret', 'bob-pw']);
       expect(bob).toMatchObject({ welcome: { authid: 'bob', authmethod: 'scram' }, echo: 'hello' });
-      expect(await runPython([...base, '--authid', 'bob', '--secret', 'wrong'])).toMatchObject({ abort: 'wamp.error.not_authorized' });
-      expect(await runPython([...base, '--authid', 'mallory', '--secret', 'bob-pw'])).toMatchObject({ abort: 'wamp.error.not_authorized' });
+      expect(await runAuthPeer([...base, '--authid', 'bob', '--secret', 'wrong'])).toMatchObject({ abort: 'wamp.error.not_authorized' });
+      expect(await runAuthPeer([...base, '--authid', 'mallory', '--secret', 'bob-pw'])).toMatchObject({ abort: 'wamp.error.not_authorized' });
     }, 60_000);
   }
+
+  it('Autobahn|Python (Twisted Component, authentication={"scram": ...}): Argon2id logs in; a wrong password is refused', async () => {
+    const base = ['--url', `${node.wsUrl}`, '--method', 'scram'];
+    expect(await runTwistedComponent([...base, '--authid', 'alice@example.com', '--secret', 'alice-pw'])).toMatchObject({ welcome: { authid: 'alice@example.com', authmethod: 'scram' }, echo: 'hello' });
+    expect(await runTwistedComponent([...base, '--authid', 'bob', '--secret', 'wrong'])).toMatchObject({ abort: 'wamp.error.not_authorized' });
+  }, 60_000);
 });

@@ -3,20 +3,18 @@
 // CN, and a dynamic authenticator that gets the certificate as transport.client_cert. No
 // certificate, or one the listener's CA did not sign, is refused.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { startTestNode, service, type TestNode } from '../helpers/node.js';
 import { allowAll } from '../helpers/core.js';
+import { runAuthPeer } from '../helpers/python-auth.js';
 import { ClientSession, Result } from '../../src/client/client-session.js';
 import type { AuthConfig } from '../../src/config/types.js';
 
 const require = createRequire(import.meta.url);
 const autobahn = require('autobahn');
-const PEER = fileURLToPath(new URL('./python/auth_peer.py', import.meta.url));
-const PYTHON = process.env['JUNCTION_PYTHON'] ?? '/usr/bin/python3';
 const CERTS = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));
 const pem = (name: string) => readFileSync(`${CERTS}${name}`, 'utf8');
 const CLIENT_SHA1 = new X509Certificate(pem('client.crt')).fingerprint;
@@ -25,14 +23,6 @@ const BY_SHA1: AuthConfig = { tls: { type: 'static', principals: { gateway: { ce
 const BY_CN: AuthConfig = { tls: { type: 'static', principals: { 'junction-test-client': { role: 'device' } } } };
 const DYNAMIC: AuthConfig = { tls: { type: 'dynamic', authenticator: 'com.example.authenticate' } };
 
-function runPython(args: string[]): Promise<any> {
-  return new Promise((resolve, reject) => {
-    execFile(PYTHON, [PEER, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`auth_peer.py failed: ${err.message}\n${stderr}`));
-      resolve(JSON.parse(stdout.trim().split('\n').pop()!));
-    });
-  });
-}
 
 describe('TLS client-certificate authentication with Autobahn clients', () => {
   let node: TestNode;
@@ -65,14 +55,14 @@ describe('TLS client-certificate authentication with Autobahn clients', () => {
   it('Autobahn|Python: static by certificate-sha1 (wss://) and by CN (RawSocket over TLS); without a certificate refused', async () => {
     const tls = ['--port', String(node.port), '--method', 'tls', '--tls', `${CERTS}ca.crt`];
     const cert = ['--client-cert', `${CERTS}client.crt`, '--client-key', `${CERTS}client.key`];
-    expect(await runPython([...tls, ...cert, '--transport', 'ws'])).toMatchObject({ welcome: { authid: 'gateway', authrole: 'device', authmethod: 'tls', authprovider: 'static' }, echo: 'hello' });
-    expect(await runPython([...tls, ...cert, '--transport', 'rawsocket'])).toMatchObject({ welcome: { authid: 'junction-test-client', authmethod: 'tls' }, echo: 'hello' });
-    expect(await runPython([...tls, '--transport', 'ws'])).toMatchObject({ abort: 'wamp.error.not_authorized' });
-    expect(await runPython([...tls, '--transport', 'rawsocket'])).toMatchObject({ abort: 'wamp.error.not_authorized' });
+    expect(await runAuthPeer([...tls, ...cert, '--transport', 'ws'])).toMatchObject({ welcome: { authid: 'gateway', authrole: 'device', authmethod: 'tls', authprovider: 'static' }, echo: 'hello' });
+    expect(await runAuthPeer([...tls, ...cert, '--transport', 'rawsocket'])).toMatchObject({ welcome: { authid: 'junction-test-client', authmethod: 'tls' }, echo: 'hello' });
+    expect(await runAuthPeer([...tls, '--transport', 'ws'])).toMatchObject({ abort: 'wamp.error.not_authorized' });
+    expect(await runAuthPeer([...tls, '--transport', 'rawsocket'])).toMatchObject({ abort: 'wamp.error.not_authorized' });
   });
 
   it('Autobahn|Python: a dynamic authenticator gets the certificate as transport.client_cert and names the authid', async () => {
-    const out = await runPython(['--port', String(node.port), '--method', 'tls', '--tls', `${CERTS}ca.crt`, '--transport', 'ws', '--path', '/dyn',
+    const out = await runAuthPeer(['--port', String(node.port), '--method', 'tls', '--tls', `${CERTS}ca.crt`, '--transport', 'ws', '--path', '/dyn',
       '--client-cert', `${CERTS}client.crt`, '--client-key', `${CERTS}client.key`]);
     expect(out).toMatchObject({ welcome: { authid: `cert-${CLIENT_SHA1.slice(0, 5)}`, authmethod: 'tls', authprovider: 'dynamic' } });
     expect(seen.at(-1)).toMatchObject({ authmethod: 'tls', authid: 'junction-test-client', transport: { tls: true, client_cert: { sha1: CLIENT_SHA1, subject: { cn: 'junction-test-client' }, issuer: { cn: 'Junction test CA' } } } });

@@ -82,13 +82,12 @@ def main():
             if challenge.method == "cryptosign":
                 bound = args.channel_binding and not args.sign_unbound
                 channel_id = self._transport.transport_details.channel_id.get(args.channel_binding) if bound else None
-                print(json.dumps({"challenge": challenge.extra}), flush=True)
                 signed = key.sign_challenge(challenge, channel_id=channel_id, channel_id_type=args.channel_binding if bound else None)
                 if inspect.isawaitable(signed):
                     signed = await signed
                 if isinstance(signed, bytes):
                     signed = signed.decode("ascii")
-                print(json.dumps({"signature": signed}), flush=True)
+                print(json.dumps({"signature": signed, "challenge": challenge.extra}), flush=True)
                 return signed
             raise Exception("unexpected challenge " + challenge.method)
 
