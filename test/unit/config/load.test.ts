@@ -530,11 +530,11 @@ describe('errors name the path of the key at fault', () => {
     });
   });
 
-  it('auth: anonymous, ticket, wampcra, cryptosign, static or dynamic; everything else is refused by path', () => {
+  it('auth: anonymous, ticket, wampcra, cryptosign, scram, tls, static or dynamic; everything else is refused by path', () => {
     const raw = minimal();
-    const supported = '(supported: anonymous, ticket, wampcra, cryptosign)';
+    const supported = '(supported: anonymous, ticket, wampcra, cryptosign, scram, tls)';
     raw.workers[0].transports[0].auth = {
-      scram: {}, tls: {}, cookie: {}, 'ticket-proxy': {},
+      cookie: {}, 'ticket-proxy': {},
       anonymous: { type: 'dynamic', authenticator: 'com.example.auth', role: 'x' },
       ticket: { type: 'function', create: 'x' },
       wampcra: { type: 'static', users: {}, authenticator: 'com.example.auth' },
@@ -542,8 +542,6 @@ describe('errors name the path of the key at fault', () => {
     };
     const a = `${T0}.auth`;
     expect(errorsOf(raw)).toEqual({
-      [`${a}.scram`]: `authentication method 'scram' is not supported by Junction yet ${supported}`,
-      [`${a}.tls`]: `authentication method 'tls' is not supported by Junction yet ${supported}`,
       [`${a}.cookie`]: `authentication method 'cookie' is not supported by Junction yet ${supported}`,
       [`${a}.ticket-proxy`]: `unknown key 'ticket-proxy' ${supported}`,
       [`${a}.anonymous.role`]: 'does not apply to type "dynamic" (the authenticator decides)',
