@@ -1,8 +1,13 @@
-// Runs the Autobahn|Python authentication clients of test/interop/python/: auth_peer.py (asyncio,
-// an ApplicationSession) and auth_component_twisted.py (a Twisted Component with an
-// `authentication` dict); each prints one JSON result, resolved here.
+// Authentication tests: a node to log in to (startEchoNode), and the Autobahn|Python clients of
+// test/interop/python/: auth_peer.py (asyncio, an ApplicationSession) and
+// auth_component_twisted.py (a Twisted Component with an `authentication` dict); each prints one
+// JSON result, resolved here.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { startTestNode, service, type TestNode } from './node.js';
+import { allowAll } from './core.js';
+import { ClientSession, Result } from '../../src/client/client-session.js';
+import type { AuthConfig, TlsConfig } from '../../src/config/types.js';
 
 const PYTHON = process.env['JUNCTION_PYTHON'] ?? '/usr/bin/python3';
 const ASYNCIO = fileURLToPath(new URL('../interop/python/auth_peer.py', import.meta.url));
@@ -33,4 +38,22 @@ export function runTwistedComponent(args: string[], timeout = 30_000): Promise<a
       resolve(JSON.parse(line.slice('RESULT '.length)));
     });
   });
+}
+
+/**
+ * A node for authentication tests: realm1 with roles device and admin, `auth` on RawSocket and on
+ * WebSocket /ws (over TLS with `tls`), and test.echo registered by an admin session.
+ */
+export async function startEchoNode(auth: AuthConfig, tls?: TlsConfig): Promise<{ node: TestNode; stop(): Promise<void> }> {
+  const node = await startTestNode({
+    realms: [{ name: 'realm1', roles: [allowAll('device'), allowAll('admin')], store: { type: 'memory', limit: 10, callQueue: [], eventHistory: [] } }],
+    listener: {
+      ...(tls ? { endpoint: { type: 'tcp' as const, port: 0, interface: '127.0.0.1', tls } } : {}),
+      rawsocket: service({ auth }),
+      websocket: { '/ws': service({ auth }) },
+    },
+  });
+  const echo = await ClientSession.connect(node.node.router, { realm: 'realm1', role: 'admin', name: 'echo' });
+  await echo.register('test.echo', (args) => new Result(args));
+  return { node, stop: async () => { await echo.close(); await node.stop(); } };
 }

@@ -7,10 +7,8 @@ import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { startTestNode, service, type TestNode } from '../helpers/node.js';
-import { allowAll } from '../helpers/core.js';
-import { runAuthPeerLines } from '../helpers/python-auth.js';
-import { ClientSession, Result } from '../../src/client/client-session.js';
+import type { TestNode } from '../helpers/node.js';
+import { runAuthPeerLines, startEchoNode } from '../helpers/python-auth.js';
 import type { AuthConfig } from '../../src/config/types.js';
 
 const require = createRequire(import.meta.url);
@@ -28,24 +26,12 @@ const AUTH: AuthConfig = {
 
 describe('Cryptosign channel binding with Autobahn clients', () => {
   let node: TestNode;
-  let echo: ClientSession;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    node = await startTestNode({
-      realms: [{ name: 'realm1', roles: [allowAll('device'), allowAll('admin')], store: { type: 'memory', limit: 10, callQueue: [], eventHistory: [] } }],
-      listener: {
-        endpoint: { type: 'tcp', port: 0, interface: '127.0.0.1', tls: { key: pem('server.key'), certificate: pem('server.crt'), ca: pem('ca.crt') } },
-        rawsocket: service({ auth: AUTH }),
-        websocket: { '/ws': service({ auth: AUTH }) },
-      },
-    });
-    echo = await ClientSession.connect(node.node.router, { realm: 'realm1', role: 'admin', name: 'echo' });
-    await echo.register('test.echo', (args) => new Result(args));
+    ({ node, stop } = await startEchoNode(AUTH, { key: pem('server.key'), certificate: pem('server.crt'), ca: pem('ca.crt') }));
   });
-  afterAll(async () => {
-    await echo?.close();
-    await node?.stop();
-  });
+  afterAll(async () => stop?.());
 
   for (const transport of ['ws', 'rawsocket'] as const) {
     it(`Autobahn|Python over ${transport} (TLS): channel_binding null without binding; tls-unique over TLS 1.2 joins; an unbound signature and tls-unique over TLS 1.3 are refused`, async () => {

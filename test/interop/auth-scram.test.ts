@@ -4,10 +4,8 @@
 // scram_server_signature, and wrong passwords and unknown authids are refused alike.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { startTestNode, service, type TestNode } from '../helpers/node.js';
-import { allowAll } from '../helpers/core.js';
-import { runAuthPeer, runTwistedComponent } from '../helpers/python-auth.js';
-import { ClientSession, Result } from '../../src/client/client-session.js';
+import type { TestNode } from '../helpers/node.js';
+import { runAuthPeer, runTwistedComponent, startEchoNode } from '../helpers/python-auth.js';
 import { scramCredential, scramDeriveKeys } from '../../src/auth/scram.js';
 import type { AuthConfig, ScramPrincipal } from '../../src/config/types.js';
 
@@ -30,7 +28,7 @@ function junctionPrincipal(password: string, kdf: 'argon2id-13' | 'pbkdf2', iter
 
 describe('WAMP-SCRAM with Autobahn|Python', () => {
   let node: TestNode;
-  let echo: ClientSession;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
     const auth: AuthConfig = {
@@ -42,17 +40,9 @@ describe('WAMP-SCRAM with Autobahn|Python', () => {
         },
       },
     };
-    node = await startTestNode({
-      realms: [{ name: 'realm1', roles: [allowAll('device'), allowAll('admin')], store: { type: 'memory', limit: 10, callQueue: [], eventHistory: [] } }],
-      listener: { rawsocket: service({ auth }), websocket: { '/ws': service({ auth }) } },
-    });
-    echo = await ClientSession.connect(node.node.router, { realm: 'realm1', role: 'admin', name: 'echo' });
-    await echo.register('test.echo', (args) => new Result(args));
+    ({ node, stop } = await startEchoNode(auth));
   }, 30_000);
-  afterAll(async () => {
-    await echo?.close();
-    await node?.stop();
-  });
+  afterAll(async () => stop?.());
 
   for (const transport of ['ws', 'rawsocket'] as const) {
     it(`Autobahn|Python over ${transport}: Argon2id principals log in and the router's signature verifies; wrong passwords and unknown authids are refused`, async () => {
