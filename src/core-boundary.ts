@@ -22,6 +22,31 @@ export interface TransportInfo {
   /** WebSocket subprotocol, e.g. 'wamp.2.json' */
   protocol?: string;
   tls?: boolean;
+  /** TLS connections: the client certificate and channel bindings (src/transports/tls-session.ts). */
+  tlsSession?: TlsSession;
+}
+
+export type ChannelBindingType = 'tls-unique' | 'tls-exporter';
+
+/** What authentication may ask of a TLS connection. */
+export interface TlsSession {
+  /** The client's certificate, if it presented one that verified against the listener's CA. */
+  clientCertificate(): ClientCertificate | undefined;
+  /** The 32-byte channel ID of this connection, or undefined where the binding is not defined (TLS version). */
+  channelBinding(type: ChannelBindingType): Buffer | undefined;
+}
+
+/** A client certificate as Crossbar hands it to authenticators (`transport.client_cert`). */
+export interface ClientCertificate {
+  md5: string;
+  sha1: string;
+  sha256: string;
+  expired: boolean;
+  serial: string;
+  not_before: string;
+  not_after: string;
+  subject: Record<string, string>;
+  issuer: Record<string, string>;
 }
 
 export interface Transport {

@@ -115,8 +115,9 @@ export interface DynamicAuthConfig {
   /** Realm where the authenticator is registered (`authenticator-realm`); default: the realm joined. */
   authenticatorRealm?: string;
 }
-export type AnonymousAuthConfig = { type: 'static'; role: string; authid?: string } | DynamicAuthConfig;
-export type TicketAuthConfig = { type: 'static'; principals: Record<string, { ticket: string; role: string }> } | DynamicAuthConfig;
+/** `realm` (Crossbar's key) on a static principal: the only realm it may join, and the realm a HELLO without one is given. */
+export type AnonymousAuthConfig = { type: 'static'; role: string; authid?: string; realm?: string } | DynamicAuthConfig;
+export type TicketAuthConfig = { type: 'static'; principals: Record<string, { ticket: string; role: string; realm?: string }> } | DynamicAuthConfig;
 /** A WAMP-CRA user. With `salt`, `secret` is the derived key (base64 of PBKDF2), as in Crossbar. */
 export interface WampcraUser {
   secret: string;
@@ -124,19 +125,46 @@ export interface WampcraUser {
   salt?: string;
   iterations?: number;
   keylen?: number;
+  realm?: string;
 }
 export type WampcraAuthConfig = { type: 'static'; users: Record<string, WampcraUser> } | DynamicAuthConfig;
 export interface CryptosignPrincipal {
   /** Ed25519 public keys, 64 hex characters each (lowercase). */
   authorizedKeys: string[];
   role: string;
+  realm?: string;
 }
 export type CryptosignAuthConfig = { type: 'static'; principals: Record<string, CryptosignPrincipal> } | DynamicAuthConfig;
+/** What the router holds for a WAMP-SCRAM principal (src/auth/scram.ts): Crossbar's keys, decoded. */
+export interface ScramCredential {
+  kdf: 'argon2id-13' | 'pbkdf2';
+  iterations: number;
+  /** Argon2id memory cost, KiB (absent for PBKDF2). */
+  memory?: number;
+  salt: Buffer;
+  storedKey: Buffer;
+  serverKey: Buffer;
+}
+export interface ScramPrincipal extends ScramCredential {
+  role: string;
+  realm?: string;
+}
+export type ScramAuthConfig = { type: 'static'; principals: Record<string, ScramPrincipal> } | DynamicAuthConfig;
+/** A TLS client-certificate principal: the certificate's SHA-1 fingerprint (`certificate-sha1`,
+ *  uppercase hex with colons), or without one, a CA-verified certificate whose CN is the authid. */
+export interface TlsPrincipal {
+  certificateSha1?: string;
+  role: string;
+  realm?: string;
+}
+export type TlsAuthConfig = { type: 'static'; principals: Record<string, TlsPrincipal> } | DynamicAuthConfig;
 export interface AuthConfig {
   anonymous?: AnonymousAuthConfig;
   ticket?: TicketAuthConfig;
   wampcra?: WampcraAuthConfig;
   cryptosign?: CryptosignAuthConfig;
+  scram?: ScramAuthConfig;
+  tls?: TlsAuthConfig;
 }
 
 /** Options shared by the WAMP transports (WebSocket `options`, RawSocket `options`). */

@@ -379,17 +379,21 @@ export class Session implements SessionHandle, Requester, SessionView {
   }
 
   private onHello(msg: HelloMessage): void {
-    const realmName = msg[1];
+    // A HELLO may name no realm (null or ''): authentication then assigns one (a principal's `realm`,
+    // or what a dynamic authenticator returns), as Crossbar does.
+    const realmName = msg[1] ?? '';
     const details = msg[2];
     if (typeof details['authid'] === 'string') this.helloAuthid = details['authid'].slice(0, 200);
-    if (!isValidUri(realmName)) return this.abort(ErrorUri.invalidUri, `invalid realm URI '${realmName}'`);
+    if (realmName !== '' && !isValidUri(realmName)) return this.abort(ErrorUri.invalidUri, `invalid realm URI '${realmName}'`);
     const roles = details['roles'];
     if (typeof roles !== 'object' || roles === null || !CLIENT_ROLES.some((r) => r in roles)) {
       throw new ProtocolViolation('HELLO must announce at least one client role (publisher, subscriber, caller, callee)');
     }
-    const realm = this.router.realm(realmName);
-    if (!realm) return this.abort(ErrorUri.noSuchRealm, `no realm '${realmName}' on this router`);
-    this.realm = realm;
+    if (realmName !== '') {
+      const realm = this.router.realm(realmName);
+      if (!realm) return this.abort(ErrorUri.noSuchRealm, `no realm '${realmName}' on this router`);
+      this.realm = realm;
+    }
     // Only the features the router consults are kept, not the client's whole announcement.
     const clientRoles = roles as Record<string, unknown>;
     this.supportsCanceling = clientHasFeature(clientRoles, 'callee', 'call_canceling');
@@ -464,7 +468,13 @@ export class Session implements SessionHandle, Requester, SessionView {
       return;
     }
     const { identity } = outcome;
-    const realm = this.realm!;
+    // The realm authentication assigned wins over the one asked for (src/auth/authenticator.ts).
+    const realmName = identity.realm ?? this.realm?.name;
+    const realm = realmName === undefined ? undefined : this.router.realm(realmName);
+    if (!realm) {
+      return this.abort(ErrorUri.noSuchRealm, realmName === undefined ? 'no realm given, and authentication assigned none' : `no realm '${realmName}' on this router`);
+    }
+    this.realm = realm;
     if (!realm.authorizer.hasRole(identity.authrole)) {
       return this.abort(ErrorUri.noSuchRole, `role '${identity.authrole}' does not exist on realm '${realm.name}'`);
     }

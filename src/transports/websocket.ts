@@ -13,6 +13,7 @@ import { IncomingBudget } from './incoming-budget.js';
 import { SocketTransport } from './socket-transport.js';
 import { SendQueueTotal } from './send-queue-total.js';
 import { describePeer } from './peer.js';
+import { tlsSessionOf } from './tls-session.js';
 import { rejectUpgrade } from './http.js';
 import { log } from '../log.js';
 
@@ -75,6 +76,7 @@ export class WebSocketTransport extends SocketTransport {
       peer: describePeer(socket),
       protocol: ws.protocol,
       tls: socket.encrypted === true,
+      tlsSession: tlsSessionOf(socket),
     });
     this.serializer = serializer;
     this.frame = serializer.binary ? BINARY : TEXT;

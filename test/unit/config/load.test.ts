@@ -525,11 +525,11 @@ describe('errors name the path of the key at fault', () => {
     });
   });
 
-  it('auth: anonymous, ticket, wampcra, cryptosign, static or dynamic; everything else is refused by path', () => {
+  it('auth: anonymous, ticket, wampcra, cryptosign, scram, tls, static or dynamic; everything else is refused by path', () => {
     const raw = minimal();
-    const supported = '(supported: anonymous, ticket, wampcra, cryptosign)';
+    const supported = '(supported: anonymous, ticket, wampcra, cryptosign, scram, tls)';
     raw.workers[0].transports[0].auth = {
-      scram: {}, tls: {}, cookie: {}, 'ticket-proxy': {},
+      cookie: {}, 'ticket-proxy': {},
       anonymous: { type: 'dynamic', authenticator: 'com.example.auth', role: 'x' },
       ticket: { type: 'function', create: 'x' },
       wampcra: { type: 'static', users: {}, authenticator: 'com.example.auth' },
@@ -537,8 +537,6 @@ describe('errors name the path of the key at fault', () => {
     };
     const a = `${T0}.auth`;
     expect(errorsOf(raw)).toEqual({
-      [`${a}.scram`]: `authentication method 'scram' is not supported by Junction yet ${supported}`,
-      [`${a}.tls`]: `authentication method 'tls' is not supported by Junction yet ${supported}`,
       [`${a}.cookie`]: `authentication method 'cookie' is not supported by Junction yet ${supported}`,
       [`${a}.ticket-proxy`]: `unknown key 'ticket-proxy' ${supported}`,
       [`${a}.anonymous.role`]: 'does not apply to type "dynamic" (the authenticator decides)',
@@ -556,12 +554,12 @@ describe('errors name the path of the key at fault', () => {
       [`${a}.ticket.principals`]: 'must list at least one principal',
       [`${a}.anonymous.type`]: 'is required (one of "static", "dynamic")',
     });
-    raw.workers[0].transports[0].auth = { ticket: { type: 'static', principals: { dev: { role: 'anonymous' }, dev2: { ticket: 's', realm: 'r' }, dev3: { ticket: 123456, role: 'anonymous' } } } };
+    raw.workers[0].transports[0].auth = { ticket: { type: 'static', principals: { dev: { role: 'anonymous' }, dev2: { ticket: 's', realm: 'not a uri!' }, dev3: { ticket: 123456, role: 'anonymous' } } } };
     expect(errorsOf(raw)).toEqual({
       [`${a}.ticket.principals.dev.ticket`]: 'is required',
       [`${a}.ticket.principals.dev3.ticket`]: 'must be a string, "${ENV_VAR}" or { file: path } (value not shown)',
       [`${a}.ticket.principals.dev2.role`]: 'is required',
-      [`${a}.ticket.principals.dev2.realm`]: "unknown key 'realm' (supported: ticket, role)",
+      [`${a}.ticket.principals.dev2.realm`]: 'must be a URI, got "not a uri!"',
     });
     const key = 'ab'.repeat(32);
     raw.workers[0].transports[0].auth = {
@@ -573,7 +571,6 @@ describe('errors name the path of the key at fault', () => {
       [`${a}.wampcra.users.u2.keylen`]: 'must be between 1 and 1024, got 0',
       [`${a}.cryptosign.principals.d1.authorized_keys[1]`]: 'must be an Ed25519 public key as 64 hex characters, got "zz"',
       [`${a}.cryptosign.principals.d2.authorized_keys[0]`]: `this key is already authorized for ${a}.cryptosign.principals.d1`,
-      [`${a}.cryptosign.principals.d2.realm`]: 'is not supported by Junction: a principal may join any realm its role exists in',
       [`${a}.cryptosign.principals.d3.authorized_keys`]: 'must not be empty',
     });
   });
