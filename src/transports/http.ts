@@ -7,6 +7,7 @@ import type { ListenerConfig } from '../config/types.js';
 import { StaticFiles } from './static-files.js';
 import { DashboardFiles } from './dashboard.js';
 import { log } from '../log.js';
+import { answerWebStatus } from './websocket-status.js';
 
 export class HttpSite {
   /** Longest prefix first, so '/app' wins over '/'. */
@@ -38,6 +39,7 @@ export class HttpSite {
         const below = pathBelow(path, prefix);
         if (below !== undefined && (await files.serve(below, path, req, res))) return;
       }
+      if (answerWebStatus(this.config, path, req, res)) return;
       if (path === '/') {
         const ws = Object.keys(this.config.websocket);
         const lines = ['Junction WAMP router.', `WebSocket: ${this.config.websocketAnyPath ? 'any path' : ws.join(', ') || '(none)'}`];

@@ -15,12 +15,16 @@ import { SendQueueTotal } from './send-queue-total.js';
 import { describePeer } from './peer.js';
 import { rejectUpgrade } from './http.js';
 import { log } from '../log.js';
+import { DEFAULT_WEBSOCKET_OPTIONS, type WebSocketOptions } from '../config/types.js';
+import { FrameLimit, sendFragmented } from './websocket-frames.js';
+import { perMessageDeflate, CompressedCount } from './websocket-compression.js';
 
 const TEXT = { binary: false };
 const BINARY = { binary: true };
 /** WebSocket close codes (RFC 6455 7.4.1). */
 const NORMAL_CLOSURE = 1000;
 const GOING_AWAY = 1001;
+const MESSAGE_TOO_BIG = 1009;
 /** A WebSocket control frame carries at most 125 bytes. */
 const MAX_PING_PAYLOAD = 125;
 
@@ -58,6 +62,9 @@ export class WebSocketTransport extends SocketTransport {
   private heldNext = 0;
   /** Messages handled since the last chunk arrived. */
   private turnMessages = 0;
+  private readonly wsOptions: WebSocketOptions;
+  /** Frame headers read beside ws, when max_frame_size is set. */
+  private readonly frameLimit: FrameLimit | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -77,6 +84,9 @@ export class WebSocketTransport extends SocketTransport {
       tls: socket.encrypted === true,
     });
     this.serializer = serializer;
+    this.wsOptions = service.options.websocket ?? DEFAULT_WEBSOCKET_OPTIONS;
+    const longestFrame = frameLimitOf(this.wsOptions, service.options.maxMessageSize);
+    if (longestFrame > 0) this.frameLimit = new FrameLimit(longestFrame);
     this.frame = serializer.binary ? BINARY : TEXT;
     // Our own maxMessageSize stands for the peer's limit, which WebSocket does not announce.
     this.peerMaxLength = service.options.maxMessageSize;
@@ -89,12 +99,24 @@ export class WebSocketTransport extends SocketTransport {
     this.session = factory.openSession(this, { auth: service.auth, openTimeoutMs: service.options.openHandshakeTimeout });
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.on('pong', () => this.keepAlive.alive());
-    ws.on('error', (err) => log.debug(`websocket ${this.info.peer}: ${err.message}`));
+    ws.on('error', (err) => {
+      log.debug(`websocket ${this.info.peer}: ${err.message}`);
+      // ws fails the connection with a close frame; fail_by_drop drops it instead.
+      if (this.wsOptions.failByDrop) ws.terminate();
+    });
     // Before ws parses a chunk (which may hold hundreds of messages), and after.
     socket.prependListener('data', () => {
       this.turnMessages = 0;
     });
     socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
+    // Frame headers are read before ws parses the chunk, so an oversized frame's messages are never handled.
+    const frameLimit = this.frameLimit;
+    if (frameLimit) {
+      socket.prependListener('data', (chunk: Buffer) => {
+        const oversized = this.closed ? undefined : frameLimit.feed(chunk);
+        if (oversized !== undefined) this.failFrameTooBig(oversized);
+      });
+    }
     ws.once('close', () => {
       this.closed = true;
       this.incoming.hold(this, 0);
@@ -123,7 +145,20 @@ export class WebSocketTransport extends SocketTransport {
     this.incoming.hold(this, heldByReceiver(this.ws));
   }
 
+  /** A frame over max_frame_size (or max_message_size with fail_by_drop): the connection fails (1009, or dropped with fail_by_drop); what ws still parses is ignored. */
+  private failFrameTooBig(length: number): void {
+    log.info(`websocket ${this.info.peer}: a frame of ${length} bytes is over the limit (max_frame_size ${this.wsOptions.maxFrameSize}, max_message_size ${this.service.options.maxMessageSize})`);
+    if (this.wsOptions.failByDrop) return this.dropSlowConsumer();
+    this.closeGracefully(() => this.ws.close(MESSAGE_TOO_BIG, 'frame exceeds payload limit'), this.closeWaitMs());
+  }
+
+  /** close_handshake_timeout; 0 waits as long as ws itself does (30 s). */
+  private closeWaitMs(): number {
+    return this.wsOptions.closeHandshakeTimeout > 0 ? this.wsOptions.closeHandshakeTimeout : 30_000;
+  }
+
   private onMessage(data: RawData, isBinary: boolean): void {
+    if (this.closed) return;
     if (this.held !== undefined) {
       this.held.push(data, isBinary);
       return;
@@ -186,7 +221,9 @@ export class WebSocketTransport extends SocketTransport {
 
   protected writeMessage(encoded: Buffer): void {
     this.batcher.hold();
-    this.ws.send(encoded, this.frame);
+    const fragment = this.wsOptions.autoFragmentSize;
+    if (fragment > 0 && encoded.length > fragment) sendFragmented(this.ws, encoded, this.frame.binary, fragment);
+    else this.ws.send(encoded, this.frame);
   }
 
   protected terminate(): void {
@@ -194,13 +231,22 @@ export class WebSocketTransport extends SocketTransport {
   }
 
   close(): void {
-    this.closeGracefully(() => this.ws.close(NORMAL_CLOSURE));
+    this.closeGracefully(() => this.ws.close(NORMAL_CLOSURE), this.closeWaitMs());
   }
 
   /** Router shutdown: 1001 "going away", which browsers and Autobahn report as a clean close they retry after. */
   goAway(): void {
-    this.closeGracefully(() => this.ws.close(GOING_AWAY, 'router restarting'));
+    this.closeGracefully(() => this.ws.close(GOING_AWAY, 'router restarting'), this.closeWaitMs());
   }
+}
+
+/**
+ * The frame length the transport checks itself: max_frame_size, and with fail_by_drop also
+ * max_message_size (ws would answer a frame over it with a close frame before any drop); 0 = none.
+ */
+function frameLimitOf(o: WebSocketOptions, maxMessageSize: number): number {
+  const limits = [o.maxFrameSize, o.failByDrop ? maxMessageSize : 0].filter((n) => n > 0);
+  return limits.length > 0 ? Math.min(...limits) : 0;
 }
 
 /** Accepts WebSocket upgrades for one WAMP service (one path, or any path). */
@@ -208,6 +254,9 @@ export class WebSocketService {
   private readonly wss: WebSocketServer;
   /** undefined = any origin. */
   private readonly origins: RegExp[] | undefined;
+  private readonly wsOptions: WebSocketOptions;
+  /** Connections using permessage-deflate, within its max_connections. */
+  private readonly compressed: CompressedCount | undefined;
 
   constructor(
     private readonly service: WampServiceConfig,
@@ -215,11 +264,15 @@ export class WebSocketService {
     private readonly incoming: IncomingBudget = new IncomingBudget(),
     private readonly sendQueues: SendQueueTotal = new SendQueueTotal(),
   ) {
+    this.wsOptions = service.options.websocket ?? DEFAULT_WEBSOCKET_OPTIONS;
+    const deflate = this.wsOptions.deflate;
+    if (deflate) this.compressed = new CompressedCount(deflate.maxConnections);
     this.wss = new WebSocketServer({
       noServer: true,
+      // Also bounds what an inflated message may grow to.
       maxPayload: service.options.maxMessageSize,
-      // Compression costs a small board more CPU and memory per connection than it saves.
-      perMessageDeflate: false,
+      // Off unless `compression` asks for it: it costs a small board memory per connection (README).
+      perMessageDeflate: deflate ? perMessageDeflate(deflate) : false,
       handleProtocols: (protocols) => this.pickProtocol(protocols) ?? false,
     });
     const allowed = service.options.allowedOrigins;
@@ -239,17 +292,23 @@ export class WebSocketService {
   handleUpgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
     // Browsers always send Origin; other clients need not, and are not restricted by it.
     const origin = request.headers.origin;
-    if (this.origins && origin !== undefined && !this.origins.some((r) => r.test(origin))) {
+    const nullAllowed = origin === 'null' && this.wsOptions.allowNullOrigin;
+    if (this.origins && origin !== undefined && !nullAllowed && !this.origins.some((r) => r.test(origin))) {
       return rejectUpgrade(socket, 403, `origin ${origin} is not allowed`);
     }
-    const offered = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-    const protocol = this.pickProtocol(offered);
+    const header = request.headers['sec-websocket-protocol'];
+    const offered = (header ?? '').split(',').map((p) => p.trim());
+    // require_websocket_subprotocol false: a client naming none speaks wamp.2.json (as Crossbar assumes).
+    const fallback = header === undefined && !this.wsOptions.requireSubprotocol && this.service.serializers.includes('json') ? 'wamp.2.json' : undefined;
+    const protocol = this.pickProtocol(offered) ?? fallback;
     if (!protocol) {
       const supported = this.service.serializers.map(subprotocolOf).join(', ');
       return rejectUpgrade(socket, 400, `no supported WAMP subprotocol offered (supported: ${supported})`);
     }
     const serializer = serializerFromSubprotocol(protocol)!;
+    this.compressed?.beforeUpgrade(request);
     this.wss.handleUpgrade(request, socket, head, (ws) => {
+      this.compressed?.opened(ws);
       new WebSocketTransport(ws, serializer, this.service, this.factory, request, this.incoming, this.sendQueues);
     });
   }

@@ -71,20 +71,23 @@ describe('loading Crossbar config files', () => {
     expect(l!.static).toEqual({ '/': { type: 'static', directory: join(FIXTURES, 'crossbar-node/web') } });
   });
 
-  it('refuses Crossbar tuning options Junction does not implement, each with its path and a reason', async () => {
+  it("takes Crossbar's WebSocket options of a crossbar init config (compression, frames, close, origins, status page)", async () => {
     const file = join(FIXTURES, 'crossbar-node/.crossbar/config-web.json');
     const error = await loadConfigFile(file).then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
-    const ws = 'workers[0].transports[1].paths.ws.options';
+    // What is left is other helpers' part (directory listing, nodeinfo); no WebSocket option.
     expect((error as ConfigError).issues.map((i) => i.path)).toEqual([
       'workers[0].transports[1].paths["/"].options.enable_directory_listing',
-      `${ws}.compression`, `${ws}.max_frame_size`, `${ws}.auto_fragment_size`, `${ws}.fail_by_drop`,
-      `${ws}.close_handshake_timeout`, `${ws}.allow_null_origin`,
       'workers[0].transports[1].paths.status.type',
     ]);
-    const check = await checkConfigFile(file);
-    expect(check.ok).toBe(false);
-    expect(check.lines.join('\n')).toMatch(/paths\.ws\.options\.compression: is not supported by Junction: Junction does not compress/);
+    const raw = JSON.parse(readFileSync(file, 'utf8'));
+    const ws = raw.workers[0].transports[1].paths.ws;
+    const config = parseConfig({ version: 2, workers: [{ type: 'router', realms: raw.workers[0].realms, transports: [{ type: 'websocket', endpoint: { type: 'tcp', port: 8080 }, options: ws.options }] }] });
+    expect(config.router.listeners[0]!.websocket['/']!.options.websocket).toEqual({
+      maxFrameSize: 524288, autoFragmentSize: 32768, failByDrop: true, closeHandshakeTimeout: 2000,
+      allowNullOrigin: true, requireSubprotocol: true, webStatus: false,
+      deflate: { requestNoContextTakeover: true, requestMaxWindowBits: 0, noContextTakeover: false, maxWindowBits: 12, memoryLevel: 4, threshold: 64, maxConnections: 100 },
+    });
   });
 
   it('reads YAML: roles with starred URIs, allow-by-default, store, ticket + anonymous auth, a Unix socket', async () => {
@@ -483,7 +486,7 @@ describe('errors name the path of the key at fault', () => {
     const raw = minimal();
     raw.workers[0].transports[0].options = {
       max_message_size: 0, auto_ping_interval: 10, auto_ping_timeout: 999, auto_ping_size: 126,
-      open_handshake_timeout: 0, allowed_origins: 'https://example.com', require_websocket_subprotocol: true,
+      open_handshake_timeout: 0, allowed_origins: 'https://example.com', require_websocket_subprotocol: 'no',
     };
     const o = `${T0}.options`;
     expect(errorsOf(raw)).toEqual({
@@ -493,15 +496,35 @@ describe('errors name the path of the key at fault', () => {
       [`${o}.auto_ping_size`]: 'must be between 0 and 125, got 126',
       [`${o}.open_handshake_timeout`]: 'must be at least 1000 ms (Junction always limits the opening handshake)',
       [`${o}.allowed_origins`]: 'must be a list, got "https://example.com"',
-      [`${o}.require_websocket_subprotocol`]: expect.stringMatching(/^unknown key 'require_websocket_subprotocol' \(supported: max_message_size, auto_ping_interval, auto_ping_timeout, auto_ping_size, open_handshake_timeout, allowed_origins, compression, /),
+      [`${o}.require_websocket_subprotocol`]: 'must be true or false, got "no"',
     });
-    // Crossbar tuning knobs are accepted only with the value that states what Junction does.
     raw.workers[0].transports[0].options = { auto_ping_timeout: 5000, allowed_origins: ['https://*.example.com', 'null'], compression: false, enable_webstatus: false };
     const config = parseConfig(raw);
     expect(config.router.listeners[0]!.websocket['/']!.options).toMatchObject({ autoPingTimeout: 5000, allowedOrigins: ['https://*.example.com', 'null'] });
     expect(Object.keys(warningsOf(raw))).toEqual([`${o}.auto_ping_timeout`]);
-    raw.workers[0].transports[0].options = { enable_webstatus: true };
-    expect(Object.keys(errorsOf(raw))).toEqual([`${o}.enable_webstatus`]);
+  });
+
+  it("WebSocket options: Crossbar's defaults, compression bounds, Autobahn knobs accepted with a warning", () => {
+    const raw = minimal();
+    const o = `${T0}.options`;
+    const optionsOf = () => parseConfig(raw).router.listeners[0]!.websocket['/']!.options.websocket;
+    raw.workers[0].transports[0].options = {};
+    expect(optionsOf()).toEqual({ maxFrameSize: 0, autoFragmentSize: 0, failByDrop: false, closeHandshakeTimeout: 1000, allowNullOrigin: true, requireSubprotocol: true, webStatus: true });
+    raw.workers[0].transports[0].options = { compression: { deflate: {} } };
+    expect(optionsOf()!.deflate).toEqual({ requestNoContextTakeover: false, requestMaxWindowBits: 0, noContextTakeover: false, maxWindowBits: 13, memoryLevel: 5, threshold: 64, maxConnections: 100 });
+    raw.workers[0].transports[0].options = { compression: { deflate: { max_window_bits: 16, memory_level: 0, request_max_window_bits: 3, zstd: 1 } }, max_frame_size: -1 };
+    expect(errorsOf(raw)).toEqual({
+      [`${o}.compression.deflate.max_window_bits`]: 'must be between 8 and 15, got 16',
+      [`${o}.compression.deflate.request_max_window_bits`]: 'must be 0 (do not ask) or 8..15',
+      [`${o}.compression.deflate.zstd`]: expect.stringMatching(/^unknown key 'zstd'/),
+      [`${o}.max_frame_size`]: 'must be between 0 and 67108864, got -1',
+    });
+    raw.workers[0].transports[0].options = { validate_utf8: true, tcp_nodelay: false, enable_hixie76: false };
+    expect(warningsOf(raw)).toEqual({
+      [`${o}.validate_utf8`]: expect.stringMatching(/^has no effect in Junction: Junction always checks the UTF-8/),
+      [`${o}.tcp_nodelay`]: expect.stringMatching(/^has no effect in Junction: Junction always sets TCP_NODELAY/),
+      [`${o}.enable_hixie76`]: expect.stringMatching(/^has no effect in Junction/),
+    });
   });
 
   it('RawSocket: options (Junction) or max_message_size beside serializers (older Crossbar), not both', () => {
@@ -748,7 +771,6 @@ describe('errors name the path of the key at fault', () => {
       'workers[0].transports[0].endpoint.port',
       'workers[0].transports[0].serializers[1]',
       'workers[0].transports[1].endpoint.port',
-      'workers[0].transports[1].options.compression',
       'workers[0].transports[1].options.foo',
       'workers[0].transports[1].auth.wampcra.type',
     ];
