@@ -13,8 +13,9 @@ import type {
 import { NOT_YET, describe, join, type Checker, type Obj } from './check-values.js';
 import { isValidUri } from '../wamp/uri.js';
 import { ANONYMOUS_ROLE } from '../wamp/roles.js';
+import { parseCookieAuth } from './load-cookie.js';
 
-const METHODS = ['anonymous', 'ticket', 'wampcra', 'cryptosign'] as const;
+const METHODS = ['anonymous', 'ticket', 'wampcra', 'cryptosign', 'cookie'] as const;
 const ED25519_KEY = /^[0-9a-fA-F]{64}$/;
 
 export interface AuthParseContext {
@@ -29,7 +30,6 @@ export function parseAuth(c: Checker, value: unknown, path: string, ctx: AuthPar
   const a = c.object(value, path, METHODS, {
     scram: unsupported('scram'),
     tls: unsupported('tls'),
-    cookie: unsupported('cookie'),
   });
   const out: AuthConfig = {};
   if (!a) return out;
@@ -39,6 +39,7 @@ export function parseAuth(c: Checker, value: unknown, path: string, ctx: AuthPar
   if (a['ticket'] !== undefined) out.ticket = parser.ticket(a['ticket'], join(path, 'ticket'));
   if (a['wampcra'] !== undefined) out.wampcra = parser.wampcra(a['wampcra'], join(path, 'wampcra'));
   if (a['cryptosign'] !== undefined) out.cryptosign = parser.cryptosign(a['cryptosign'], join(path, 'cryptosign'));
+  if (a['cookie'] !== undefined) out.cookie = parseCookieAuth(c, a['cookie'], join(path, 'cookie'));
   return out;
 }
 

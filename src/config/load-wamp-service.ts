@@ -8,6 +8,7 @@ import { DEFAULT_TRANSPORT_OPTIONS, SEND_QUEUE_POLICIES, type SerializerName, ty
 import { MIB, join, type Checker, type Obj } from './check-values.js';
 import type { LoadContext } from './load-context.js';
 import { WEBSOCKET_OPTION_KEYS, parseWebSocketOptions } from './load-websocket-options.js';
+import { parseCookieTracking } from './load-cookie.js';
 
 export const SERIALIZERS: readonly SerializerName[] = ['json', 'msgpack', 'cbor'];
 /** Junction's own transport options (limits and back-pressure), accepted by WebSocket and RawSocket. */
@@ -42,6 +43,7 @@ export function parseWampService(ctx: LoadContext, t: Obj, path: string, kind: '
   const service: WampServiceConfig = { serializers, options };
   if (t['auth'] !== undefined) service.auth = ctx.auth(t['auth'], join(path, 'auth'));
   else ctx.openServices.push(path);
+  if (kind === 'websocket') parseCookieTracking(ctx, t, path, service);
   return service;
 }
 

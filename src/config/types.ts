@@ -133,6 +133,8 @@ export interface AuthConfig {
   ticket?: TicketAuthConfig;
   wampcra?: WampcraAuthConfig;
   cryptosign?: CryptosignAuthConfig;
+  /** Crossbar's `cookie`: a client whose tracking cookie was authenticated before joins again by it. */
+  cookie?: { type: 'static' };
 }
 
 /** Options shared by the WAMP transports (WebSocket `options`, RawSocket `options`). */
@@ -170,6 +172,8 @@ export interface WampTransportOptions {
 export interface WampServiceConfig {
   serializers: SerializerName[];
   options: WampTransportOptions;
+  /** Crossbar's cookie tracking (`cookie`, WebSocket only): src/config/load-cookie.ts. */
+  cookie?: CookieConfig;
   /** Absent = anyone joins as role "anonymous" (Crossbar's behaviour with no auth block). */
   auth?: AuthConfig;
 }
@@ -368,6 +372,20 @@ export interface JunctionConfig {
   /** Things the loader accepted but that have no effect, or look wrong without being errors (e.g.
    *  Crossbar's WebSocket `compression` option). Absent when there are none; worth logging at start. */
   warnings?: ConfigIssue[];
+}
+
+/** Cookie tracking of a WebSocket service (Crossbar's `cookie` block). */
+export interface CookieConfig {
+  /** Cookie name (`name`, default 'cbtid'). */
+  name: string;
+  /** Characters of a new cookie's value (`length`, default 24). */
+  length: number;
+  /** Seconds a cookie lives (`max_age`, default 604800: one week). */
+  maxAge: number;
+  /** `store`: 'memory' (default), or 'file' with `filename` (resolved against the config's directory). */
+  store: { type: 'memory' } | { type: 'file'; filename: string };
+  /** Cookies kept at most (`store.max_cookies`, Junction's, default 10000): past it the oldest is dropped. */
+  maxCookies: number;
 }
 
 // Crossbar's WebSocket-only options (parsed in load-websocket-options.ts).

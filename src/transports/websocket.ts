@@ -18,6 +18,8 @@ import { log } from '../log.js';
 import { DEFAULT_WEBSOCKET_OPTIONS, type WebSocketOptions } from '../config/types.js';
 import { FrameLimit, sendFragmented } from './websocket-frames.js';
 import { perMessageDeflate, CompressedCount } from './websocket-compression.js';
+import { CookieStore, cookieValue } from './cookie-store.js';
+import type { CookieTracking } from '../core-boundary.js';
 
 const TEXT = { binary: false };
 const BINARY = { binary: true };
@@ -257,6 +259,9 @@ export class WebSocketService {
   private readonly wsOptions: WebSocketOptions;
   /** Connections using permessage-deflate, within its max_connections. */
   private readonly compressed: CompressedCount | undefined;
+  /** Cookie tracking (`cookie`), and the cookie of each upgrade under way. */
+  private readonly cookies: CookieStore | undefined;
+  private readonly setCookie = new WeakMap<IncomingMessage, string>();
 
   constructor(
     private readonly service: WampServiceConfig,
@@ -275,6 +280,13 @@ export class WebSocketService {
       perMessageDeflate: deflate ? perMessageDeflate(deflate) : false,
       handleProtocols: (protocols) => this.pickProtocol(protocols) ?? false,
     });
+    if (service.cookie) {
+      this.cookies = new CookieStore(service.cookie);
+      this.wss.on('headers', (headers, request) => {
+        const value = this.setCookie.get(request);
+        if (value !== undefined) headers.push(`Set-Cookie: ${value}`);
+      });
+    }
     const allowed = service.options.allowedOrigins;
     this.origins = allowed.includes('*') ? undefined : allowed.map(originPattern);
   }
@@ -307,15 +319,29 @@ export class WebSocketService {
     }
     const serializer = serializerFromSubprotocol(protocol)!;
     this.compressed?.beforeUpgrade(request);
+    const cookie = this.trackCookie(request);
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       this.compressed?.opened(ws);
-      new WebSocketTransport(ws, serializer, this.service, this.factory, request, this.incoming, this.sendQueues);
+      const transport = new WebSocketTransport(ws, serializer, this.service, this.factory, request, this.incoming, this.sendQueues);
+      if (cookie) transport.info.cookie = cookie; // read at HELLO, which comes later
     });
+  }
+
+  /** The client's known cookie, or a new one set on the upgrade response; undefined without cookie tracking. */
+  private trackCookie(request: IncomingMessage): CookieTracking | undefined {
+    if (!this.cookies) return undefined;
+    const value = cookieValue(request.headers.cookie, this.service.cookie!.name);
+    const known = value === undefined ? undefined : this.cookies.find(value);
+    if (known) return known;
+    const { tracking, header } = this.cookies.create();
+    this.setCookie.set(request, header);
+    return tracking;
   }
 
   close(): void {
     for (const client of this.wss.clients) client.terminate();
     this.wss.close();
+    this.cookies?.close();
   }
 }
 

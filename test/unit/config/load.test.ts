@@ -541,21 +541,21 @@ describe('errors name the path of the key at fault', () => {
     });
   });
 
-  it('url and debug are accepted (type-checked, no effect); cookie is refused', () => {
+  it('url and debug are accepted (type-checked, no effect); cookie is read (load-cookie.test.ts)', () => {
     const raw = minimal();
     Object.assign(raw.workers[0].transports[0], { url: 'ws://example.com:8080/ws', debug: true });
     expect(issuesOf(raw)).toEqual([]);
-    Object.assign(raw.workers[0].transports[0], { url: 'http://example.com', debug: 'yes', cookie: {} });
+    Object.assign(raw.workers[0].transports[0], { url: 'http://example.com', debug: 'yes', cookie: { length: 3 } });
     expect(errorsOf(raw)).toEqual({
       [`${T0}.url`]: 'must be a ws:// or wss:// URL, got "http://example.com"',
       [`${T0}.debug`]: 'must be true or false, got "yes"',
-      [`${T0}.cookie`]: 'cookie tracking is not supported by Junction yet',
+      [`${T0}.cookie.length`]: 'must be between 12 and 256, got 3',
     });
   });
 
   it('auth: anonymous, ticket, wampcra, cryptosign, static or dynamic; everything else is refused by path', () => {
     const raw = minimal();
-    const supported = '(supported: anonymous, ticket, wampcra, cryptosign)';
+    const supported = '(supported: anonymous, ticket, wampcra, cryptosign, cookie)';
     raw.workers[0].transports[0].auth = {
       scram: {}, tls: {}, cookie: {}, 'ticket-proxy': {},
       anonymous: { type: 'dynamic', authenticator: 'com.example.auth', role: 'x' },
@@ -567,7 +567,6 @@ describe('errors name the path of the key at fault', () => {
     expect(errorsOf(raw)).toEqual({
       [`${a}.scram`]: `authentication method 'scram' is not supported by Junction yet ${supported}`,
       [`${a}.tls`]: `authentication method 'tls' is not supported by Junction yet ${supported}`,
-      [`${a}.cookie`]: `authentication method 'cookie' is not supported by Junction yet ${supported}`,
       [`${a}.ticket-proxy`]: `unknown key 'ticket-proxy' ${supported}`,
       [`${a}.anonymous.role`]: 'does not apply to type "dynamic" (the authenticator decides)',
       [`${a}.ticket.type`]: 'type "function" (a Python function inside Crossbar) is not supported by Junction; use "static" or "dynamic"',
@@ -681,7 +680,7 @@ describe('errors name the path of the key at fault', () => {
     expect(errorsOf(raw, FIXTURES)).toEqual({
       [`${T0}.options`]: 'web transport options (access_log, hsts, client_timeout, …) are not supported by Junction',
       [`${p}["/"].options.cache_timeout`]: 'is not supported by Junction (static files are sent with Cache-Control: no-cache)',
-      [`${p}.ws.endpoint`]: "unknown key 'endpoint' (supported: id, type, serializers, options, auth, url, debug)",
+      [`${p}.ws.endpoint`]: "unknown key 'endpoint' (supported: id, type, serializers, options, auth, url, debug, cookie)",
       [`${p}.api.type`]: notSupported('caller'),
       [`${p}.pub.type`]: notSupported('publisher'),
       [`${p}.wsgi.type`]: notSupported('wsgi'),
