@@ -27,6 +27,8 @@ const BINARY = { binary: true };
 const NORMAL_CLOSURE = 1000;
 const GOING_AWAY = 1001;
 const MESSAGE_TOO_BIG = 1009;
+/** WAMP GOODBYE's message type. */
+const GOODBYE = 6;
 /** A WebSocket control frame carries at most 125 bytes. */
 const MAX_PING_PAYLOAD = 125;
 
@@ -218,6 +220,7 @@ export class WebSocketTransport extends SocketTransport {
       this.session.protocolError(`cannot decode ${this.serializer.name} message: ${(err as Error).message}`);
       return;
     }
+    if (this.info.cookie && isLogout(message)) this.info.cookie.remember(undefined);
     this.session.receive(message);
   }
 
@@ -240,6 +243,11 @@ export class WebSocketTransport extends SocketTransport {
   goAway(): void {
     this.closeGracefully(() => this.ws.close(GOING_AWAY, 'router restarting'), this.closeWaitMs());
   }
+}
+
+/** GOODBYE with Crossbar's `wamp.close.logout`: the client logs out, and its cookie no longer authenticates. */
+function isLogout(message: unknown): boolean {
+  return Array.isArray(message) && message[0] === GOODBYE && message[2] === 'wamp.close.logout';
 }
 
 /**

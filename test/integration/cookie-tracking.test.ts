@@ -114,6 +114,18 @@ describe('cookie authentication', () => {
     await expect(join_(n.wsUrl, cookie, ['ticket'], 'wrong')).rejects.toThrow(/not_authorized|authentication failed/);
   });
 
+  it("GOODBYE with wamp.close.logout forgets the cookie's login (as Crossbar): the next join needs credentials again", async () => {
+    const n = await start(cookieConfig());
+    const cookie = valueOf((await setCookieOf(n.wsUrl))!);
+    (await join_(n.wsUrl, cookie, ['ticket'], 'secret!')).connection.close();
+    const byCookie = await join_(n.wsUrl, cookie, ['cookie']);
+    expect(byCookie.details.authprovider).toBe('cookie');
+    const left = new Promise((r) => { byCookie.connection.onclose = () => { r(undefined); return true; }; });
+    byCookie.connection.close('wamp.close.logout');
+    await left;
+    await expect(join_(n.wsUrl, cookie, ['cookie'])).rejects.toThrow(/none of the offered/);
+  });
+
   it('without auth.cookie the cookie is tracked but never authenticates', async () => {
     const n = await start(cookieConfig(), false);
     const cookie = valueOf((await setCookieOf(n.wsUrl))!);
