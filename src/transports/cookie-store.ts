@@ -2,8 +2,10 @@
 // time and what it was last authenticated as. In memory, or kept in a file across restarts.
 // Bounded: at most `maxCookies` (the oldest dropped first), expired ones dropped when met. The file
 // holds one JSON record per line with Crossbar's field names (cbtid, created, max_age, authid,
-// authrole, authmethod, authrealm, authextra), so a Crossbar store file is read as is; Junction
-// rewrites it whole (a temporary file renamed over it) and only after a change.
+// authrole, authmethod, authrealm, authextra), so a Crossbar store file is read as is. Junction
+// keeps only authenticated cookies in the file (a cookie nobody logged in with is worth nothing
+// after a restart, and any client can make new ones: an SD card is not written for those), and
+// rewrites it whole (a temporary file renamed over it) only after a login, a logout or a loss.
 
 import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -40,7 +42,7 @@ export class CookieStore {
     if (!record) return undefined;
     if (this.expired(record)) {
       this.cookies.delete(id);
-      this.changed();
+      if (record.identity) this.changed();
       return undefined;
     }
     return this.handle(id);
@@ -51,11 +53,11 @@ export class CookieStore {
     const id = newId(this.config.length);
     this.cookies.set(id, { created: Date.now() });
     // Past the bound: the oldest cookies go (their clients get a new one next time).
-    for (const oldest of this.cookies.keys()) {
+    for (const [oldest, record] of this.cookies) {
       if (this.cookies.size <= this.config.maxCookies) break;
       this.cookies.delete(oldest);
+      if (record.identity) this.changed();
     }
-    this.changed();
     // As Crossbar: no Secure flag (it would follow the page's scheme, not the WebSocket's).
     return { tracking: this.handle(id), header: `${this.config.name}=${id};max-age=${this.config.maxAge}` };
   }
@@ -121,12 +123,11 @@ export class CookieStore {
   private serialize(): string {
     let text = '';
     for (const [id, r] of this.cookies) {
-      if (this.expired(r)) continue;
       const i = r.identity;
+      if (!i || this.expired(r)) continue;
       text += JSON.stringify({
         cbtid: id, created: new Date(r.created).toISOString(), max_age: this.config.maxAge,
-        authid: i?.authid ?? null, authrole: i?.authrole ?? null, authmethod: i?.authmethod ?? null,
-        authrealm: i?.realm ?? null, authextra: i?.authextra ?? null,
+        authid: i.authid, authrole: i.authrole, authmethod: i.authmethod, authrealm: i.realm, authextra: i.authextra ?? null,
       }) + '\n';
     }
     return text;

@@ -39,7 +39,7 @@ describe('CookieStore', () => {
     expect(t.identity()).toBeUndefined();
   });
 
-  it("reads a Crossbar store file (JSON lines, the last record wins, deleted ones left out) and writes it whole at close", () => {
+  it('reads a Crossbar store file (JSON lines, the last record wins, deleted ones left out) and writes its authenticated cookies whole at close', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'junction-cookie-store-')), 'cookies.dat');
     const now = new Date().toISOString();
     const record = (cbtid: string, more: object) => JSON.stringify({ cbtid, created: now, max_age: 60, authid: null, authrole: null, authmethod: null, authrealm: null, authextra: null, ...more });
@@ -50,11 +50,13 @@ describe('CookieStore', () => {
     const store = new CookieStore(config({ store: { type: 'file', filename: file } }));
     expect(store.size).toBe(1);
     expect(store.find('a')!.identity()).toEqual({ realm: 'realm1', authid: 'joe', authrole: 'user', authmethod: 'wampcra', authextra: { x: 1 } });
+    // A cookie nobody logged in with is not written; one that was is.
     store.create();
+    const joe = store.create().tracking;
+    joe.remember({ realm: 'realm1', authid: 'ann', authrole: 'user', authmethod: 'ticket' });
     store.close();
     const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines.map((l) => l.cbtid)[0]).toBe('a');
-    expect(lines).toHaveLength(2);
+    expect(lines.map((l) => [l.cbtid, l.authid])).toEqual([['a', 'joe'], [joe.id, 'ann']]);
   });
 
   it('cookieValue reads one cookie of a Cookie header', () => {
