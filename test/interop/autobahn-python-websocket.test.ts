@@ -2,26 +2,13 @@
 // offers permessage-deflate when told to, as Autobahn's docs show: the router accepts the offer,
 // with Junction's window and request_max_window_bits, and a 100 kB result goes through compressed.
 import { describe, it, expect, afterEach } from 'vitest';
-import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startTestNode, service, type TestNode } from '../helpers/node.js';
+import { runPythonPeer } from '../helpers/python-peer.js';
 import { DEFAULT_DEFLATE, DEFAULT_TRANSPORT_OPTIONS, DEFAULT_WEBSOCKET_OPTIONS, type DeflateOptions } from '../../src/config/types.js';
 
 const PEER = fileURLToPath(new URL('./python/deflate_peer.py', import.meta.url));
-const PYTHON = process.env['JUNCTION_PYTHON'] ?? '/usr/bin/python3';
-
-function runPeer(args: string[]): Promise<any> {
-  return new Promise((resolve, reject) => {
-    execFile(PYTHON, [PEER, ...args], { timeout: 40_000 }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`deflate_peer.py failed: ${err.message}\n${stderr}`));
-      try {
-        resolve(JSON.parse(stdout.trim().split('\n').pop()!));
-      } catch {
-        reject(new Error(`deflate_peer.py printed no result:\n${stdout}\n${stderr}`));
-      }
-    });
-  });
-}
+const runPeer = (args: string[]) => runPythonPeer(PEER, args);
 
 let node: TestNode | undefined;
 afterEach(async () => {
