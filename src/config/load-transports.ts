@@ -123,7 +123,7 @@ function universal(ctx: LoadContext, value: Obj, path: string, base: Pick<Listen
       listener.mqtt = parseMqttService(c, m, p, ctx);
     }
   }
-  const served = [listener.websocket, listener.static, listener.mqttWebsocket ?? {}].some((paths) => Object.keys(paths).length > 0);
+  const served = [listener.websocket, listener.static, listener.mqttWebsocket ?? {}, listener.longpoll ?? {}].some((paths) => Object.keys(paths).length > 0);
   if (!listener.rawsocket && !listener.mqtt && !served) {
     c.error(path, 'a universal transport needs at least one of rawsocket, websocket, web or mqtt');
   }

@@ -93,11 +93,15 @@ export interface TlsConfig {
   key: string;
   certificate: string;
   ca?: string;
+  /** OpenSSL cipher list (`ciphers`), checked by Node at load; absent = Node's default. */
+  ciphers?: string;
+  /** Diffie-Hellman parameters, PEM (`dhparam`, the file read at load); absent = none (ECDHE only). */
+  dhparam?: string;
 }
 
 export type EndpointConfig =
   | { type: 'tcp'; port: number; interface?: string; version?: 4 | 6; backlog?: number; tls?: TlsConfig; maxConnections?: number }
-  | { type: 'unix'; path: string; tls?: TlsConfig; maxConnections?: number };
+  | { type: 'unix'; path: string; backlog?: number; tls?: TlsConfig; maxConnections?: number };
 // maxConnections (`max_connections`, Junction's own): most connections open at once on the
 // endpoint; beyond it RawSocket gets handshake error 4 and HTTP/WebSocket a 503. Absent =
 // DEFAULT_MAX_CONNECTIONS.
@@ -236,6 +240,10 @@ export interface StaticPathConfig {
   type: 'static';
   /** Absolute directory path (resolved against the config file's directory by the loader). */
   directory: string;
+  /** `options` (src/config/load-static.ts): listing, Cache-Control max-age, extra content types. */
+  listDirectories?: boolean;
+  cacheTimeout?: number;
+  mimeTypes?: Record<string, string>;
 }
 
 /** Junction's `dashboard` web path: the built-in status page (src/web/, served by src/transports/dashboard.ts). */
@@ -252,6 +260,74 @@ export interface DashboardPathConfig {
   setup?: string;
 }
 
+/** An address (prefix = all its bits) or a network; host bits beyond the prefix do not count. */
+export interface IpNetwork { address: string; prefix: number; family: 'ipv4' | 'ipv6' }
+
+/** A web path of `type: publisher`, `caller` or `webhook`: Crossbar's HTTP bridge services
+ *  (src/http-bridge/, read by src/config/load-http-bridge.ts). Limits are already resolved. */
+export interface HttpBridgePathConfig {
+  type: 'publisher' | 'caller' | 'webhook';
+  realm: string;
+  role: string;
+  /** Signed requests only (`options.key` and `options.secret`, both or neither). */
+  key?: string;
+  secret?: string;
+  /** Bytes of body accepted (`post_body_limit`; Crossbar's 0, unlimited, is 1 MiB here). */
+  postBodyLimit: number;
+  /** Seconds a request's `timestamp` may differ from now (`timestamp_delta_limit`, 0 = any). */
+  timestampDeltaLimit: number;
+  /** Client addresses allowed (`require_ip`: addresses and networks); absent = any. */
+  requireIp?: IpNetwork[];
+  requireTls: boolean;
+  debug: boolean;
+  /** Requests in progress at once; more are answered 503 (`max_concurrent_requests`, Junction's own). */
+  maxConcurrentRequests: number;
+  /** webhook: the topic, the bodies of its answers, GitHub's shared secret. */
+  topic?: string;
+  successResponse?: string;
+  errorResponse?: string;
+  githubSecret?: string;
+}
+
+// Web paths that answer HTTP by themselves (src/config/load-web-services.ts, src/transports/web-services.ts).
+/** `type: json`: one JSON value, serialized at load. */
+export interface JsonPathConfig {
+  type: 'json';
+  /** The response body: `value` as JSON (pretty unless `options.prettify` is false). */
+  body: string;
+  /** `options.allow_cross_origin`: CORS headers for any origin. */
+  allowCrossOrigin: boolean;
+  /** `options.discourage_caching`: headers that keep caches from storing the answer. */
+  discourageCaching: boolean;
+}
+
+/** `type: redirect`: every GET/HEAD on the path answers 302 to `url`. */
+export interface RedirectPathConfig {
+  type: 'redirect';
+  url: string;
+}
+
+/** `type: reverseproxy`: requests below the path are forwarded to http://host:port/path/... */
+export interface ReverseProxyPathConfig {
+  type: 'reverseproxy';
+  host: string;
+  /** `port` (default 80). */
+  port: number;
+  /** `path` (default ""): the base path on the backend, without a trailing '/'. */
+  path: string;
+  /** Junction's `timeout` (ms, default 30000): longest a request may take, end to end. */
+  timeout: number;
+  /** Junction's `max_request_body` (bytes, default 16 MiB): larger request bodies get 413. */
+  maxRequestBody: number;
+}
+
+/** `type: nodeinfo`: a small HTML page about this router (version, start time, PID, the client's address). */
+export interface NodeInfoPathConfig {
+  type: 'nodeinfo';
+}
+
+export type WebServicePathConfig = JsonPathConfig | RedirectPathConfig | ReverseProxyPathConfig | NodeInfoPathConfig;
+
 /** A web path of `type: mqtt`: MQTT over WebSocket, with an MQTT service of its own or another transport's. */
 export interface MqttWebSocketPathConfig {
   /** The path's own MQTT service (`options`, `auth`: an `mqtt` transport's); absent when it shares `transport`'s. */
@@ -260,6 +336,32 @@ export interface MqttWebSocketPathConfig {
   transport?: string;
   /** Origins of the web pages that may connect (`allowed_origins`, as a WAMP WebSocket's: `*` any run of characters). */
   allowedOrigins: string[];
+}
+
+/** A web path of `type: longpoll`: WAMP over HTTP long-poll (src/config/load-longpoll.ts). */
+export interface LongPollPathConfig {
+  /** ms a receive request is held when nothing is queued (`request_timeout`, seconds in the file); 0 = no limit. */
+  requestTimeout: number;
+  /** ms a transport may go without a request, and without a receive request held, before its session ends (`session_timeout`); 0 = never. */
+  sessionTimeout: number;
+  /** Bytes of messages waiting for the client's next receive, at most (`queue_limit_bytes`); past it the session ends. */
+  queueLimitBytes: number;
+  /** Messages waiting for the client's next receive, at most (`queue_limit_messages`); 0 = no count limit. */
+  queueLimitMessages: number;
+  /** Logs each transport's requests (`debug`). */
+  debug: boolean;
+  /** Every transport gets this id instead of a random one (`debug_transport_id`): one transport at a time. */
+  debugTransportId?: string;
+  /** Largest message, and largest request body, accepted (`options.max_message_size`, Junction's). */
+  maxMessageSize: number;
+  /** Long-poll transports open at once on this path, at most (`options.max_transports`, Junction's); past it /open gets 503. */
+  maxTransports: number;
+  /** ms a client may take to open its session (HELLO) once the transport is open: as a WebSocket's default. */
+  openHandshakeTimeout: number;
+  /** Origins of the web pages that may use it (`options.allowed_origins`, Junction's, as a WebSocket path's); ['*'] = any. */
+  allowedOrigins: string[];
+  /** Absent: clients join as role 'anonymous'. */
+  auth?: AuthConfig;
 }
 
 /**
@@ -282,9 +384,12 @@ export interface ListenerConfig {
   mqtt?: MqttServiceConfig;
   /** MQTT over WebSocket by URL path: web paths of `type: mqtt` (subprotocol `mqtt`). */
   mqttWebsocket?: Record<string, MqttWebSocketPathConfig>;
+  /** WAMP over HTTP long-poll by URL path: web paths of `type: longpoll` (load-longpoll.ts). */
+  longpoll?: Record<string, LongPollPathConfig>;
   /** A plain `websocket` transport answers WebSocket upgrades on any path. */
   websocketAnyPath: boolean;
-  static: Record<string, StaticPathConfig | DashboardPathConfig>;
+  /** What HttpSite serves by path prefix: files, the dashboard, web services, HTTP bridge services. */
+  static: Record<string, StaticPathConfig | DashboardPathConfig | WebServicePathConfig | HttpBridgePathConfig>;
 }
 
 export interface RouterConfig {
