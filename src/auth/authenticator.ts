@@ -18,6 +18,7 @@ import { ScramExchange, scramClientNonce, scramCredential, type ScramCredential 
 import { tlsPrincipalFor } from './tls-client.js';
 import { log } from '../log.js';
 import { AuthGateRefusal } from './auth-gate.js';
+import { cookieWelcome, rememberedByCookie } from './cookie.js';
 
 export interface Identity {
   authid: string;
@@ -99,8 +100,13 @@ function staticWelcome(requested: string, authid: string, principal: { role: str
  * The client's `authmethods` are tried in its order of preference.
  */
 export function beginAuthentication(auth: AuthConfig | undefined, details: Dict, ctx: AuthContext): Outcome {
-  if (!auth) return welcome(randomAuthid(), 'anonymous', 'anonymous', 'static');
   const offered = Array.isArray(details['authmethods']) ? details['authmethods'] : ['anonymous'];
+  // Cookie tracking (WebSocket `cookie`): src/auth/cookie.ts.
+  return cookieWelcome(auth, offered, ctx) ?? rememberedByCookie(chooseMethod(auth, offered, details, ctx), ctx);
+}
+
+function chooseMethod(auth: AuthConfig | undefined, offered: unknown[], details: Dict, ctx: AuthContext): Outcome {
+  if (!auth) return welcome(randomAuthid(), 'anonymous', 'anonymous', 'static');
   const authid = typeof details['authid'] === 'string' ? details['authid'] : undefined;
   const authextra = typeof details['authextra'] === 'object' && details['authextra'] !== null ? details['authextra'] as Dict : {};
   const start = new MethodStart(ctx, authid, authextra);

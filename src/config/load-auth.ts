@@ -14,8 +14,9 @@ import { NOT_YET, describe, join, type Checker, type Obj } from './check-values.
 import { isValidUri } from '../wamp/uri.js';
 import { parseScramAuth, parseTlsAuth } from './load-auth-methods.js';
 import { ANONYMOUS_ROLE } from '../wamp/roles.js';
+import { parseCookieAuth } from './load-cookie.js';
 
-const METHODS = ['anonymous', 'ticket', 'wampcra', 'cryptosign', 'scram', 'tls'] as const;
+const METHODS = ['anonymous', 'ticket', 'wampcra', 'cryptosign', 'scram', 'tls', 'cookie'] as const;
 const ED25519_KEY = /^[0-9a-fA-F]{64}$/;
 
 export interface AuthParseContext {
@@ -26,10 +27,7 @@ export interface AuthParseContext {
 }
 
 export function parseAuth(c: Checker, value: unknown, path: string, ctx: AuthParseContext): AuthConfig {
-  const unsupported = (method: string) => `authentication method '${method}' ${NOT_YET} (supported: ${METHODS.join(', ')})`;
-  const a = c.object(value, path, METHODS, {
-    cookie: unsupported('cookie'),
-  });
+  const a = c.object(value, path, METHODS);
   const out: AuthConfig = {};
   if (!a) return out;
   if (Object.keys(a).length === 0) c.error(path, `must enable at least one authentication method (${METHODS.join(', ')})`);
@@ -40,6 +38,7 @@ export function parseAuth(c: Checker, value: unknown, path: string, ctx: AuthPar
   if (a['cryptosign'] !== undefined) out.cryptosign = parser.cryptosign(a['cryptosign'], join(path, 'cryptosign'));
   if (a['scram'] !== undefined) out.scram = parseScramAuth(c, a['scram'], join(path, 'scram'), parser);
   if (a['tls'] !== undefined) out.tls = parseTlsAuth(c, a['tls'], join(path, 'tls'), parser);
+  if (a['cookie'] !== undefined) out.cookie = parseCookieAuth(c, a['cookie'], join(path, 'cookie'));
   return out;
 }
 

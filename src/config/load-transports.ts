@@ -3,7 +3,7 @@
 // load-mqtt.ts); then across listeners, that no two share an id, a port or a Unix socket.
 
 import type { EndpointConfig, ListenerConfig } from './types.js';
-import { NOT_YET, describe, join, type Obj } from './check-values.js';
+import { describe, join, type Obj } from './check-values.js';
 import type { LoadContext } from './load-context.js';
 import { endpointsClash, parseEndpoint } from './load-endpoint.js';
 import { parseMqttService } from './load-mqtt.js';
@@ -37,9 +37,7 @@ function parseTransport(ctx: LoadContext, value: unknown, path: string, index: n
   const base = { id, websocket: {}, websocketAnyPath: false, static: {} };
   switch (kind) {
     case 'websocket': {
-      const t = c.object(value, path, ['id', 'type', 'endpoint', 'serializers', 'options', 'auth', 'url', 'debug'], {
-        cookie: `cookie tracking ${NOT_YET}`,
-      })!;
+      const t = c.object(value, path, ['id', 'type', 'endpoint', 'serializers', 'options', 'auth', 'url', 'debug', 'cookie'])!;
       return {
         ...base, kind, websocketAnyPath: true,
         endpoint: parseEndpoint(c, t['endpoint'], join(path, 'endpoint'), ctx),
@@ -99,9 +97,8 @@ function universal(ctx: LoadContext, value: Obj, path: string, base: Pick<Listen
     for (const [key, svc] of Object.entries(c.map(t['websocket'], p) ?? {})) {
       const sp = join(p, key);
       if (!webPathKey(c, key, sp)) continue;
-      const s = c.object(svc, sp, ['id', 'type', 'serializers', 'options', 'auth', 'url', 'debug'], {
+      const s = c.object(svc, sp, ['id', 'type', 'serializers', 'options', 'auth', 'url', 'debug', 'cookie'], {
         endpoint: ownEndpoint,
-        cookie: `cookie tracking ${NOT_YET}`,
       });
       if (!s) continue;
       c.string(s['id'], join(sp, 'id'), { required: false });

@@ -70,9 +70,7 @@ export function parseWebPaths(ctx: LoadContext, value: unknown, path: string, li
       if (setup !== undefined) dashboard.setup = ctx.file(setup);
       listener.static[url] = dashboard;
     } else if (type === 'websocket') {
-      const s = c.object(entry, p, ['id', 'type', 'serializers', 'options', 'auth', 'url', 'debug'], {
-        cookie: `cookie tracking ${NOT_YET}`,
-      })!;
+      const s = c.object(entry, p, ['id', 'type', 'serializers', 'options', 'auth', 'url', 'debug', 'cookie'])!;
       c.string(s['id'], join(p, 'id'), { required: false });
       listener.websocket[url] = parseWampService(ctx, s, p, 'websocket');
     } else if (type === 'mqtt') {

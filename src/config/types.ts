@@ -165,6 +165,8 @@ export interface AuthConfig {
   cryptosign?: CryptosignAuthConfig;
   scram?: ScramAuthConfig;
   tls?: TlsAuthConfig;
+  /** Crossbar's `cookie`: a client whose tracking cookie was authenticated before joins again by it. */
+  cookie?: { type: 'static' };
 }
 
 /** Options shared by the WAMP transports (WebSocket `options`, RawSocket `options`). */
@@ -181,6 +183,8 @@ export interface WampTransportOptions {
   openHandshakeTimeout: number;
   /** Origins allowed for browser WebSocket connections; ['*'] = any (`allowed_origins`). */
   allowedOrigins: string[];
+  /** Crossbar's WebSocket-only options (compression, frames, status page); absent on RawSocket. */
+  websocket?: WebSocketOptions;
   /** Bytes waiting to be written to a peer before `sendQueuePolicy` applies (`max_send_queue`). */
   maxSendQueue: number;
   /** `send_queue_policy`: 'drop-events' drops EVENTs for the session while its queue is over the
@@ -200,6 +204,8 @@ export interface WampTransportOptions {
 export interface WampServiceConfig {
   serializers: SerializerName[];
   options: WampTransportOptions;
+  /** Crossbar's cookie tracking (`cookie`, WebSocket only): src/config/load-cookie.ts. */
+  cookie?: CookieConfig;
   /** Absent = anyone joins as role "anonymous" (Crossbar's behaviour with no auth block). */
   auth?: AuthConfig;
 }
@@ -500,6 +506,80 @@ export interface JunctionConfig {
    *  Crossbar's WebSocket `compression` option). Absent when there are none; worth logging at start. */
   warnings?: ConfigIssue[];
 }
+
+/** Cookie tracking of a WebSocket service (Crossbar's `cookie` block). */
+export interface CookieConfig {
+  /** Cookie name (`name`, default 'cbtid'). */
+  name: string;
+  /** Characters of a new cookie's value (`length`, default 24). */
+  length: number;
+  /** Seconds a cookie lives (`max_age`, default 604800: one week). */
+  maxAge: number;
+  /** `store`: 'memory' (default), or 'file' with `filename` (resolved against the config's directory). */
+  store: { type: 'memory' } | { type: 'file'; filename: string };
+  /** Cookies kept at most (`store.max_cookies`, Junction's, default 10000): past it the oldest is dropped. */
+  maxCookies: number;
+}
+
+// Crossbar's WebSocket-only options (parsed in load-websocket-options.ts).
+
+/** permessage-deflate as ws negotiates it (RFC 7692); what a compressed connection may cost is bounded here. */
+export interface DeflateOptions {
+  /** Ask the client not to keep its compression context between messages (`request_no_context_takeover`). */
+  requestNoContextTakeover: boolean;
+  /** Ask the client to compress with at most this window (`request_max_window_bits`); 0 = do not ask. */
+  requestMaxWindowBits: number;
+  /** The router drops its compression context after each message (`no_context_takeover`). */
+  noContextTakeover: boolean;
+  /** The router's compression window, 8..15 bits (`max_window_bits`). */
+  maxWindowBits: number;
+  /** zlib memLevel of the router's compressor, 1..9 (`memory_level`). */
+  memoryLevel: number;
+  /** Messages shorter than this many bytes go uncompressed (`threshold`, Junction's). */
+  threshold: number;
+  /** Connections of this service that may use compression at once; later ones are served uncompressed (`max_connections`, Junction's). */
+  maxConnections: number;
+}
+
+export interface WebSocketOptions {
+  /** undefined = no permessage-deflate (Crossbar's default: compression only when configured). */
+  deflate?: DeflateOptions;
+  /** Largest frame payload accepted, bytes; 0 = no limit but max_message_size (`max_frame_size`). */
+  maxFrameSize: number;
+  /** Outgoing messages longer than this are sent in frames of this size; 0 = one frame (`auto_fragment_size`). */
+  autoFragmentSize: number;
+  /** A connection failed by the router is dropped at once instead of closed with a close frame (`fail_by_drop`). */
+  failByDrop: boolean;
+  /** ms the router waits for the peer's close frame before dropping the connection (`close_handshake_timeout`). */
+  closeHandshakeTimeout: number;
+  /** A browser's `Origin: null` (file://, sandboxed pages) is let in whatever allowed_origins says (`allow_null_origin`). */
+  allowNullOrigin: boolean;
+  /** A client offering no subprotocol is refused; false: it speaks wamp.2.json (`require_websocket_subprotocol`). */
+  requireSubprotocol: boolean;
+  /** A plain HTTP GET on the WebSocket path gets a short status page (`enable_webstatus`). */
+  webStatus: boolean;
+}
+
+export const DEFAULT_WEBSOCKET_OPTIONS: WebSocketOptions = {
+  maxFrameSize: 0,
+  autoFragmentSize: 0,
+  failByDrop: false,
+  closeHandshakeTimeout: 1000,
+  allowNullOrigin: true,
+  requireSubprotocol: true,
+  webStatus: true,
+};
+
+/** Junction's bounds when `deflate` leaves them out: about 90 KiB per compressed connection (README). */
+export const DEFAULT_DEFLATE: DeflateOptions = {
+  requestNoContextTakeover: false,
+  requestMaxWindowBits: 0,
+  noContextTakeover: false,
+  maxWindowBits: 13,
+  memoryLevel: 5,
+  threshold: 64,
+  maxConnections: 100,
+};
 
 export const DEFAULT_TRANSPORT_OPTIONS: WampTransportOptions = {
   maxMessageSize: 1024 * 1024,

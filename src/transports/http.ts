@@ -7,6 +7,7 @@ import type { ListenerConfig } from '../config/types.js';
 import { mountFor, type WebMount } from './web-services.js';
 import type { SessionFactory } from '../core-boundary.js';
 import { log } from '../log.js';
+import { answerWebStatus } from './websocket-status.js';
 
 export class HttpSite {
   /** Longest prefix first, so '/app' wins over '/'. */
@@ -62,6 +63,7 @@ export class HttpSite {
         const below = pathBelow(path, prefix);
         if (below !== undefined && (readOnly || files.anyMethod) && (await files.serve(below, path, req, res))) return;
       }
+      if (readOnly && answerWebStatus(this.config, path, req, res)) return;
       if (readOnly && path === '/') {
         const ws = Object.keys(this.config.websocket);
         const lines = ['Junction WAMP router.', `WebSocket: ${this.config.websocketAnyPath ? 'any path' : ws.join(', ') || '(none)'}`];

@@ -71,18 +71,15 @@ describe('loading Crossbar config files', () => {
     expect(l!.static).toEqual({ '/': { type: 'static', directory: join(FIXTURES, 'crossbar-node/web') } });
   });
 
-  it('refuses Crossbar tuning options Junction does not implement, each with its path and a reason', async () => {
+  it("takes Crossbar's WebSocket options of a crossbar init config (compression, frames, close, origins, status page)", async () => {
     const file = join(FIXTURES, 'crossbar-node/.crossbar/config-web.json');
-    const error = await loadConfigFile(file).then(() => undefined, (e: unknown) => e);
-    expect(error).toBeInstanceOf(ConfigError);
-    const ws = 'workers[0].transports[1].paths.ws.options';
-    expect((error as ConfigError).issues.map((i) => i.path)).toEqual([
-      `${ws}.compression`, `${ws}.max_frame_size`, `${ws}.auto_fragment_size`, `${ws}.fail_by_drop`,
-      `${ws}.close_handshake_timeout`, `${ws}.allow_null_origin`,
-    ]);
-    const check = await checkConfigFile(file);
-    expect(check.ok).toBe(false);
-    expect(check.lines.join('\n')).toMatch(/paths\.ws\.options\.compression: is not supported by Junction: Junction does not compress/);
+    const config = await loadConfigFile(file);
+    const web = config.router.listeners.find((l) => l.websocket['/ws'] !== undefined)!;
+    expect(web.websocket['/ws']!.options.websocket).toEqual({
+      maxFrameSize: 524288, autoFragmentSize: 32768, failByDrop: true, closeHandshakeTimeout: 2000,
+      allowNullOrigin: true, requireSubprotocol: true, webStatus: false,
+      deflate: { requestNoContextTakeover: true, requestMaxWindowBits: 0, noContextTakeover: false, maxWindowBits: 12, memoryLevel: 4, threshold: 64, maxConnections: 100 },
+    });
   });
 
   it('reads YAML: roles with starred URIs, allow-by-default, store, ticket + anonymous auth, a Unix socket', async () => {
@@ -478,7 +475,7 @@ describe('errors name the path of the key at fault', () => {
     const raw = minimal();
     raw.workers[0].transports[0].options = {
       max_message_size: 0, auto_ping_interval: 10, auto_ping_timeout: 999, auto_ping_size: 126,
-      open_handshake_timeout: 0, allowed_origins: 'https://example.com', require_websocket_subprotocol: true,
+      open_handshake_timeout: 0, allowed_origins: 'https://example.com', require_websocket_subprotocol: 'no',
     };
     const o = `${T0}.options`;
     expect(errorsOf(raw)).toEqual({
@@ -488,15 +485,35 @@ describe('errors name the path of the key at fault', () => {
       [`${o}.auto_ping_size`]: 'must be between 0 and 125, got 126',
       [`${o}.open_handshake_timeout`]: 'must be at least 1000 ms (Junction always limits the opening handshake)',
       [`${o}.allowed_origins`]: 'must be a list, got "https://example.com"',
-      [`${o}.require_websocket_subprotocol`]: expect.stringMatching(/^unknown key 'require_websocket_subprotocol' \(supported: max_message_size, auto_ping_interval, auto_ping_timeout, auto_ping_size, open_handshake_timeout, allowed_origins, compression, /),
+      [`${o}.require_websocket_subprotocol`]: 'must be true or false, got "no"',
     });
-    // Crossbar tuning knobs are accepted only with the value that states what Junction does.
     raw.workers[0].transports[0].options = { auto_ping_timeout: 5000, allowed_origins: ['https://*.example.com', 'null'], compression: false, enable_webstatus: false };
     const config = parseConfig(raw);
     expect(config.router.listeners[0]!.websocket['/']!.options).toMatchObject({ autoPingTimeout: 5000, allowedOrigins: ['https://*.example.com', 'null'] });
     expect(Object.keys(warningsOf(raw))).toEqual([`${o}.auto_ping_timeout`]);
-    raw.workers[0].transports[0].options = { enable_webstatus: true };
-    expect(Object.keys(errorsOf(raw))).toEqual([`${o}.enable_webstatus`]);
+  });
+
+  it("WebSocket options: Crossbar's defaults, compression bounds, Autobahn knobs accepted with a warning", () => {
+    const raw = minimal();
+    const o = `${T0}.options`;
+    const optionsOf = () => parseConfig(raw).router.listeners[0]!.websocket['/']!.options.websocket;
+    raw.workers[0].transports[0].options = {};
+    expect(optionsOf()).toEqual({ maxFrameSize: 0, autoFragmentSize: 0, failByDrop: false, closeHandshakeTimeout: 1000, allowNullOrigin: true, requireSubprotocol: true, webStatus: true });
+    raw.workers[0].transports[0].options = { compression: { deflate: {} } };
+    expect(optionsOf()!.deflate).toEqual({ requestNoContextTakeover: false, requestMaxWindowBits: 0, noContextTakeover: false, maxWindowBits: 13, memoryLevel: 5, threshold: 64, maxConnections: 100 });
+    raw.workers[0].transports[0].options = { compression: { deflate: { max_window_bits: 16, memory_level: 0, request_max_window_bits: 3, zstd: 1 } }, max_frame_size: -1 };
+    expect(errorsOf(raw)).toEqual({
+      [`${o}.compression.deflate.max_window_bits`]: 'must be between 8 and 15, got 16',
+      [`${o}.compression.deflate.request_max_window_bits`]: 'must be 0 (do not ask) or 8..15',
+      [`${o}.compression.deflate.zstd`]: expect.stringMatching(/^unknown key 'zstd'/),
+      [`${o}.max_frame_size`]: 'must be between 0 and 67108864, got -1',
+    });
+    raw.workers[0].transports[0].options = { validate_utf8: true, tcp_nodelay: false, enable_hixie76: false };
+    expect(warningsOf(raw)).toEqual({
+      [`${o}.validate_utf8`]: expect.stringMatching(/^has no effect in Junction: Junction always checks the UTF-8/),
+      [`${o}.tcp_nodelay`]: expect.stringMatching(/^has no effect in Junction: Junction always sets TCP_NODELAY/),
+      [`${o}.enable_hixie76`]: expect.stringMatching(/^has no effect in Junction/),
+    });
   });
 
   it('RawSocket: options (Junction) or max_message_size beside serializers (older Crossbar), not both', () => {
@@ -513,21 +530,21 @@ describe('errors name the path of the key at fault', () => {
     });
   });
 
-  it('url and debug are accepted (type-checked, no effect); cookie is refused', () => {
+  it('url and debug are accepted (type-checked, no effect); cookie is read (load-cookie.test.ts)', () => {
     const raw = minimal();
     Object.assign(raw.workers[0].transports[0], { url: 'ws://example.com:8080/ws', debug: true });
     expect(issuesOf(raw)).toEqual([]);
-    Object.assign(raw.workers[0].transports[0], { url: 'http://example.com', debug: 'yes', cookie: {} });
+    Object.assign(raw.workers[0].transports[0], { url: 'http://example.com', debug: 'yes', cookie: { length: 3 } });
     expect(errorsOf(raw)).toEqual({
       [`${T0}.url`]: 'must be a ws:// or wss:// URL, got "http://example.com"',
       [`${T0}.debug`]: 'must be true or false, got "yes"',
-      [`${T0}.cookie`]: 'cookie tracking is not supported by Junction yet',
+      [`${T0}.cookie.length`]: 'must be between 12 and 256, got 3',
     });
   });
 
   it('auth: anonymous, ticket, wampcra, cryptosign, scram, tls, static or dynamic; everything else is refused by path', () => {
     const raw = minimal();
-    const supported = '(supported: anonymous, ticket, wampcra, cryptosign, scram, tls)';
+    const supported = '(supported: anonymous, ticket, wampcra, cryptosign, scram, tls, cookie)';
     raw.workers[0].transports[0].auth = {
       cookie: {}, 'ticket-proxy': {},
       anonymous: { type: 'dynamic', authenticator: 'com.example.auth', role: 'x' },
@@ -537,7 +554,6 @@ describe('errors name the path of the key at fault', () => {
     };
     const a = `${T0}.auth`;
     expect(errorsOf(raw)).toEqual({
-      [`${a}.cookie`]: `authentication method 'cookie' is not supported by Junction yet ${supported}`,
       [`${a}.ticket-proxy`]: `unknown key 'ticket-proxy' ${supported}`,
       [`${a}.anonymous.role`]: 'does not apply to type "dynamic" (the authenticator decides)',
       [`${a}.ticket.type`]: 'type "function" (a Python function inside Crossbar) is not supported by Junction; use "static" or "dynamic"',
@@ -652,7 +668,7 @@ describe('errors name the path of the key at fault', () => {
       [`${p}.pages.options.cache_timeout`]: 'must be between 0 and 31536000, got -1',
       [`${p}.pages.options.mime_types.svg`]: `must be a file extension starting with '.', such as ".svg"`,
       [`${p}.pages.options.mime_types[".x"]`]: 'must be a content type such as "image/svg+xml", got number 3',
-      [`${p}.ws.endpoint`]: "unknown key 'endpoint' (supported: id, type, serializers, options, auth, url, debug)",
+      [`${p}.ws.endpoint`]: "unknown key 'endpoint' (supported: id, type, serializers, options, auth, url, debug, cookie)",
       [`${p}.pub.realm`]: 'is required',
       [`${p}.pub.role`]: 'is required',
       [`${p}.proxy.host`]: 'is required',
@@ -740,7 +756,6 @@ describe('errors name the path of the key at fault', () => {
       'workers[0].transports[0].endpoint.port',
       'workers[0].transports[0].serializers[1]',
       'workers[0].transports[1].endpoint.port',
-      'workers[0].transports[1].options.compression',
       'workers[0].transports[1].options.foo',
       'workers[0].transports[1].auth.wampcra.type',
     ];
