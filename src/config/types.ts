@@ -65,6 +65,10 @@ export interface RealmStoreConfig {
   retained?: RetainedLimits;
 }
 
+/** 'crossbar': what Crossbar (Autobahn's router) sends, which clients written against it expect;
+ *  'spec': the WAMP spec's text. */
+export type WireDialect = 'crossbar' | 'spec';
+
 export interface RealmConfig {
   name: string;
   roles: RoleConfig[];
@@ -73,6 +77,9 @@ export interface RealmConfig {
   uriCheck?: 'loose' | 'strict';
   /** The wamp.* meta API (`options.enable_meta_api`); default true. */
   enableMetaApi?: boolean;
+  /** Where Crossbar and the WAMP spec differ on the wire, whose choice the realm makes
+   *  (`options.wire`, Junction's); default 'crossbar'. See src/router-services/wire-dialect.ts. */
+  wire?: WireDialect;
   /** Most calls one session may have waiting for an answer (`options.max_pending_calls`); absent =
    *  DEFAULT_MAX_PENDING_CALLS. A CALL beyond it is answered junction.error.too_many_pending_calls. */
   maxPendingCalls?: number;

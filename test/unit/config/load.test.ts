@@ -338,7 +338,7 @@ describe('errors name the path of the key at fault', () => {
   it('realms: name, duplicates, options, unsupported keys', () => {
     const raw = minimal();
     raw.workers[0].realms.push({ name: 'realm1' }, { name: 'not a uri' }, { roles: [], inventory: {} });
-    raw.workers[0].realms[0].options = { uri_check: 'medium', enable_meta_api: 'yes', event_dispatching_chunk_size: 10 };
+    raw.workers[0].realms[0].options = { uri_check: 'medium', enable_meta_api: 'yes', event_dispatching_chunk_size: 10, wire: 'autobahn' };
     expect(errorsOf(raw)).toEqual({
       'workers[0].realms[1].name': "realm 'realm1' is already defined at workers[0].realms[0]",
       'workers[0].realms[2].name': '"not a uri" is not a valid realm name (a URI like "realm1" or "com.example")',
@@ -346,11 +346,12 @@ describe('errors name the path of the key at fault', () => {
       'workers[0].realms[3].inventory': 'realm inventories (payload schemas) are not supported by Junction',
       [`${R0}.options.uri_check`]: 'must be one of "loose", "strict", got "medium"',
       [`${R0}.options.enable_meta_api`]: 'must be true or false, got "yes"',
+      [`${R0}.options.wire`]: 'must be one of "crossbar", "spec", got "autobahn"',
       [`${R0}.options.event_dispatching_chunk_size`]: 'is not supported by Junction (events are dispatched without chunking)',
     });
     const ok = minimal();
-    ok.workers[0].realms[0].options = { uri_check: 'strict', enable_meta_api: false };
-    expect(parseConfig(ok).router.realms[0]).toMatchObject({ uriCheck: 'strict', enableMetaApi: false });
+    ok.workers[0].realms[0].options = { uri_check: 'strict', enable_meta_api: false, wire: 'spec' };
+    expect(parseConfig(ok).router.realms[0]).toMatchObject({ uriCheck: 'strict', enableMetaApi: false, wire: 'spec' });
   });
 
   it('roles: duplicates in a realm, authorizer, allow-by-default', () => {
