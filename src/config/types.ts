@@ -8,7 +8,7 @@ import type { MatchPolicy } from '../wamp/uri.js';
 
 // The match policy is WAMP's (wamp/uri.ts); re-exported for the config loaders that name it here.
 export type { MatchPolicy };
-export type SerializerName = 'json' | 'msgpack' | 'cbor';
+export type SerializerName = 'json' | 'msgpack' | 'cbor' | 'ubjson';
 /** What a transport does with a session whose send queue is over `max_send_queue` (`send_queue_policy`). */
 export type SendQueuePolicy = 'drop-events' | 'disconnect';
 export const SEND_QUEUE_POLICIES: readonly SendQueuePolicy[] = ['drop-events', 'disconnect'];

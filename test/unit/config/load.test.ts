@@ -211,7 +211,7 @@ describe('loading Crossbar config files', () => {
 
 describe('defaults', () => {
   it('the embedded default: universal 127.0.0.1:8080, rawsocket + /ws, realm1, anonymous may do everything', () => {
-    const service = { serializers: ['json', 'msgpack', 'cbor'], options: DEFAULT_TRANSPORT_OPTIONS };
+    const service = { serializers: ['json', 'msgpack', 'cbor', 'ubjson'], options: DEFAULT_TRANSPORT_OPTIONS };
     expect(defaultConfig()).toEqual({
       router: {
         realms: [{
@@ -244,7 +244,7 @@ describe('defaults', () => {
     });
     expect(config.router.listeners[0]).toEqual({
       id: 'transport0', kind: 'websocket', endpoint: { type: 'tcp', port: 8080, interface: '0.0.0.0' },
-      websocket: { '/': { serializers: ['json', 'msgpack', 'cbor'], options: DEFAULT_TRANSPORT_OPTIONS } },
+      websocket: { '/': { serializers: ['json', 'msgpack', 'cbor', 'ubjson'], options: DEFAULT_TRANSPORT_OPTIONS } },
       websocketAnyPath: true, static: {},
     });
     const v6 = minimal();
@@ -465,13 +465,12 @@ describe('errors name the path of the key at fault', () => {
     });
   });
 
-  it('serializers: subset of json, msgpack, cbor', () => {
+  it('serializers: subset of json, msgpack, cbor, ubjson', () => {
     const raw = minimal();
     raw.workers[0].transports[0].serializers = ['json', 'ubjson', 'flatbuffers', 'xml', 'json'];
     expect(errorsOf(raw)).toEqual({
-      [`${T0}.serializers[1]`]: 'serializer "ubjson" is not supported by Junction (supported: json, msgpack, cbor)',
-      [`${T0}.serializers[2]`]: 'serializer "flatbuffers" is not supported by Junction (supported: json, msgpack, cbor)',
-      [`${T0}.serializers[3]`]: 'must be one of "json", "msgpack", "cbor", got "xml"',
+      [`${T0}.serializers[2]`]: 'serializer "flatbuffers" is not supported by Junction (supported: json, msgpack, cbor, ubjson)',
+      [`${T0}.serializers[3]`]: 'must be one of "json", "msgpack", "cbor", "ubjson", got "xml"',
       [`${T0}.serializers[4]`]: 'serializer "json" is listed twice',
     });
     raw.workers[0].transports[0].serializers = [];
@@ -731,7 +730,7 @@ describe('errors name the path of the key at fault', () => {
     const raw = minimal();
     raw.extra = 1;
     raw.workers[0].transports[0].endpoint.port = 'eighty';
-    raw.workers[0].transports[0].serializers = ['json', 'ubjson'];
+    raw.workers[0].transports[0].serializers = ['json', 'flatbuffers'];
     raw.workers[0].realms[0].roles[0].permissions[0].allow.fly = true;
     raw.workers[0].realms[0].roles[0].permissions[0].match = 'fuzzy';
     raw.workers[0].realms.push({ name: 'realm1', roles: [] });
