@@ -90,7 +90,7 @@ describe('meta API: sessions', () => {
     }
   });
 
-  it('kills a session with GOODBYE wamp.close.killed, but not the caller itself', async () => {
+  it('kills a session with GOODBYE, but not the caller itself', async () => {
     const router = makeRouter();
     const admin = await join(router);
     const victim = await join(router, 'anonymous', 'v');
