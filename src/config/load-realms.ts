@@ -60,13 +60,14 @@ export function parseRealm(c: Checker, value: unknown, path: string): RealmConfi
   if (r['options'] !== undefined) {
     const op = join(path, 'options');
     const o = c.object(r['options'], op, ['uri_check', 'enable_meta_api', 'max_pending_calls', 'max_pending_call_bytes',
-      'max_pending_call_bytes_total', 'max_subscriptions', 'max_subscription_bytes'], {
+      'max_pending_call_bytes_total', 'max_subscriptions', 'max_subscription_bytes', 'wire'], {
       event_dispatching_chunk_size: 'is not supported by Junction (events are dispatched without chunking)',
       bridge_meta_api: 'is not supported by Junction (there are no router-to-router links)',
     });
     if (o) {
       realm.uriCheck = c.oneOf(o['uri_check'], join(op, 'uri_check'), ['loose', 'strict'] as const, 'loose');
       realm.enableMetaApi = c.boolean(o['enable_meta_api'], join(op, 'enable_meta_api'), true);
+      realm.wire = c.oneOf(o['wire'], join(op, 'wire'), ['crossbar', 'spec'] as const, 'crossbar');
       if (o['max_pending_calls'] !== undefined) {
         const max = c.integer(o['max_pending_calls'], join(op, 'max_pending_calls'), undefined, 1, 1_000_000);
         if (max !== undefined) realm.maxPendingCalls = max;

@@ -10,7 +10,7 @@ import type { LoadContext } from './load-context.js';
 import { WEBSOCKET_OPTION_KEYS, parseWebSocketOptions } from './load-websocket-options.js';
 import { parseCookieTracking } from './load-cookie.js';
 
-export const SERIALIZERS: readonly SerializerName[] = ['json', 'msgpack', 'cbor'];
+export const SERIALIZERS: readonly SerializerName[] = ['json', 'msgpack', 'cbor', 'ubjson'];
 /** Junction's own transport options (limits and back-pressure), accepted by WebSocket and RawSocket. */
 const LIMIT_OPTIONS = ['max_send_queue', 'send_queue_policy', 'max_messages_per_second', 'max_messages_burst', 'max_unauthenticated_bytes'];
 
@@ -21,7 +21,7 @@ export function parseWampService(ctx: LoadContext, t: Obj, path: string, kind: '
   const list = t['serializers'] === undefined ? [...SERIALIZERS] : c.array(t['serializers'], serPath, { nonEmpty: true }) ?? [];
   list.forEach((s, i) => {
     const p = join(serPath, i);
-    if (s === 'ubjson' || s === 'flatbuffers') c.error(p, `serializer "${s}" is not supported by Junction (supported: json, msgpack, cbor)`);
+    if (s === 'flatbuffers') c.error(p, `serializer "${s}" is not supported by Junction (supported: json, msgpack, cbor, ubjson)`);
     else if (serializers.includes(s as SerializerName)) c.error(p, `serializer "${String(s)}" is listed twice`);
     else {
       const name = c.oneOf(s, p, SERIALIZERS);

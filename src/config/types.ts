@@ -8,7 +8,7 @@ import type { MatchPolicy } from '../wamp/uri.js';
 
 // The match policy is WAMP's (wamp/uri.ts); re-exported for the config loaders that name it here.
 export type { MatchPolicy };
-export type SerializerName = 'json' | 'msgpack' | 'cbor';
+export type SerializerName = 'json' | 'msgpack' | 'cbor' | 'ubjson';
 /** What a transport does with a session whose send queue is over `max_send_queue` (`send_queue_policy`). */
 export type SendQueuePolicy = 'drop-events' | 'disconnect';
 export const SEND_QUEUE_POLICIES: readonly SendQueuePolicy[] = ['drop-events', 'disconnect'];
@@ -65,6 +65,10 @@ export interface RealmStoreConfig {
   retained?: RetainedLimits;
 }
 
+/** 'crossbar': what Crossbar (Autobahn's router) sends, which clients written against it expect;
+ *  'spec': the WAMP spec's text. */
+export type WireDialect = 'crossbar' | 'spec';
+
 export interface RealmConfig {
   name: string;
   roles: RoleConfig[];
@@ -73,6 +77,9 @@ export interface RealmConfig {
   uriCheck?: 'loose' | 'strict';
   /** The wamp.* meta API (`options.enable_meta_api`); default true. */
   enableMetaApi?: boolean;
+  /** Where Crossbar and the WAMP spec differ on the wire, whose choice the realm makes
+   *  (`options.wire`, Junction's); default 'crossbar'. See src/router-services/wire-dialect.ts. */
+  wire?: WireDialect;
   /** Most calls one session may have waiting for an answer (`options.max_pending_calls`); absent =
    *  DEFAULT_MAX_PENDING_CALLS. A CALL beyond it is answered junction.error.too_many_pending_calls. */
   maxPendingCalls?: number;

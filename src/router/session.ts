@@ -19,6 +19,7 @@ import { peerAddress, type FailureThrottle } from '../auth/throttle.js';
 import type { AuthenticationGate } from '../auth/auth-gate.js';
 import type { EncodingCache, SessionHandle, SessionOptions, Transport } from '../core-boundary.js';
 import type { UriCheck } from '../wamp/uri.js';
+import type { WireDialect } from '../config/types.js';
 import type { Dealer } from './dealer.js';
 import type { Broker } from './broker.js';
 import type { SessionView } from './session-view.js';
@@ -34,6 +35,8 @@ export interface SessionRealm {
   /** Read per message: a config reload replaces it. */
   readonly authorizer: Authorizer;
   readonly uriCheck: UriCheck;
+  /** Read per GOODBYE: a config reload may change it. */
+  readonly wire: WireDialect;
   readonly dealer: Dealer;
   readonly broker: Broker;
   readonly observer: { slowConsumer(session: Session, disconnecting: boolean): void } | undefined;
@@ -83,6 +86,8 @@ export class Session implements SessionHandle, Requester, SessionView {
   authrole = '';
   authmethod = '';
   authprovider = '';
+  /** What its authentication method or authenticator gave it (WELCOME.authextra), for the meta API. */
+  authextra: M.Dict | undefined;
   /** When it joined its realm (ms since the epoch; 0 until then): for the meta API. */
   joinedAt = 0;
   /** Callee-side features the dealer consults on every invocation. */
@@ -321,7 +326,8 @@ export class Session implements SessionHandle, Requester, SessionView {
       case M.UNREGISTER: return realm.dealer.unregister(this, msg);
       case M.CANCEL: return realm.dealer.cancel(this, msg);
       case M.GOODBYE:
-        this.send([M.GOODBYE, {}, CloseReason.goodbyeAndOut]);
+        // Crossbar answers wamp.close.normal, the spec goodbye_and_out; clients check for Crossbar's.
+        this.send([M.GOODBYE, {}, realm.wire === 'spec' ? CloseReason.goodbyeAndOut : CloseReason.normal]);
         this.terminate(true, `client said goodbye (${String(msg[2]).slice(0, 200)})`);
         return;
       case M.ABORT:
@@ -482,6 +488,7 @@ export class Session implements SessionHandle, Requester, SessionView {
     this.authrole = identity.authrole;
     this.authmethod = identity.authmethod;
     this.authprovider = identity.authprovider;
+    this.authextra = identity.authextra;
     this.clearOpenTimer();
     this.state = 'established';
     const welcome: M.Dict = {

@@ -1,7 +1,7 @@
 // How WAMP messages travel in the bodies of long-poll requests, by the protocol the client chose at
 // /open: 'wamp.2.<serializer>' carries one message per body; 'wamp.2.<serializer>.batched' any
 // number (JSON: each message followed by byte 0x18, which valid JSON text never contains raw;
-// MessagePack and CBOR: each preceded by its length as a 4-byte big-endian number), as Autobahn's
+// MessagePack, CBOR and UBJSON: each preceded by its length as a 4-byte big-endian number), as Autobahn's
 // batched serializers frame them.
 
 import { getSerializer, type Serializer, type SerializerName } from '../serializers/index.js';
@@ -13,6 +13,7 @@ const MIME_TYPES: Readonly<Record<SerializerName, string>> = {
   json: 'application/json; charset=utf-8',
   msgpack: 'application/x-msgpack',
   cbor: 'application/cbor',
+  ubjson: 'application/ubjson',
 };
 
 export interface LongPollFraming {
@@ -32,7 +33,7 @@ export interface LongPollFraming {
 
 /** The framing for a protocol the client offers, or undefined when it is none of ours. */
 export function framingOf(protocol: string, serializers: readonly SerializerName[]): LongPollFraming | undefined {
-  const m = /^wamp\.2\.(json|msgpack|cbor)(\.batched)?$/.exec(protocol);
+  const m = /^wamp\.2\.(json|msgpack|cbor|ubjson)(\.batched)?$/.exec(protocol);
   if (!m || !serializers.includes(m[1] as SerializerName)) return undefined;
   const serializer = getSerializer(m[1] as SerializerName);
   const batched = m[2] !== undefined;

@@ -1,5 +1,5 @@
 // Interoperability with Autobahn|Python (Debian python3-autobahn, asyncio), over WebSocket and
-// RawSocket with each serializer. The Python peers run test/interop/python/peer.py for real.
+// RawSocket with each serializer (ubjson: Debian python3-ubjson, Autobahn's backend for it). The Python peers run test/interop/python/peer.py for real.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { startTestNode, type TestNode } from '../helpers/node.js';
@@ -25,7 +25,7 @@ describe('Autobahn|Python', () => {
   });
 
   for (const transport of ['ws', 'rawsocket'] as const) {
-    for (const serializer of ['json', 'msgpack', 'cbor'] as const) {
+    for (const serializer of ['json', 'msgpack', 'cbor', 'ubjson'] as const) {
       it(`runs RPC and PubSub over ${transport} with ${serializer}`, async () => {
         const out = await runPeer(['--transport', transport, '--serializer', serializer, '--port', String(node.port)]);
         expect(out.add2).toBe(5);

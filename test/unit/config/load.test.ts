@@ -205,7 +205,7 @@ describe('loading Crossbar config files', () => {
 
 describe('defaults', () => {
   it('the embedded default: universal 127.0.0.1:8080, rawsocket + /ws, realm1, anonymous may do everything', () => {
-    const service = { serializers: ['json', 'msgpack', 'cbor'], options: DEFAULT_TRANSPORT_OPTIONS };
+    const service = { serializers: ['json', 'msgpack', 'cbor', 'ubjson'], options: DEFAULT_TRANSPORT_OPTIONS };
     expect(defaultConfig()).toEqual({
       router: {
         realms: [{
@@ -238,7 +238,7 @@ describe('defaults', () => {
     });
     expect(config.router.listeners[0]).toEqual({
       id: 'transport0', kind: 'websocket', endpoint: { type: 'tcp', port: 8080, interface: '0.0.0.0' },
-      websocket: { '/': { serializers: ['json', 'msgpack', 'cbor'], options: DEFAULT_TRANSPORT_OPTIONS } },
+      websocket: { '/': { serializers: ['json', 'msgpack', 'cbor', 'ubjson'], options: DEFAULT_TRANSPORT_OPTIONS } },
       websocketAnyPath: true, static: {},
     });
     const v6 = minimal();
@@ -331,7 +331,7 @@ describe('errors name the path of the key at fault', () => {
   it('realms: name, duplicates, options, unsupported keys', () => {
     const raw = minimal();
     raw.workers[0].realms.push({ name: 'realm1' }, { name: 'not a uri' }, { roles: [], inventory: {} });
-    raw.workers[0].realms[0].options = { uri_check: 'medium', enable_meta_api: 'yes', event_dispatching_chunk_size: 10 };
+    raw.workers[0].realms[0].options = { uri_check: 'medium', enable_meta_api: 'yes', event_dispatching_chunk_size: 10, wire: 'autobahn' };
     expect(errorsOf(raw)).toEqual({
       'workers[0].realms[1].name': "realm 'realm1' is already defined at workers[0].realms[0]",
       'workers[0].realms[2].name': '"not a uri" is not a valid realm name (a URI like "realm1" or "com.example")',
@@ -339,11 +339,12 @@ describe('errors name the path of the key at fault', () => {
       'workers[0].realms[3].inventory': 'realm inventories (payload schemas) are not supported by Junction',
       [`${R0}.options.uri_check`]: 'must be one of "loose", "strict", got "medium"',
       [`${R0}.options.enable_meta_api`]: 'must be true or false, got "yes"',
+      [`${R0}.options.wire`]: 'must be one of "crossbar", "spec", got "autobahn"',
       [`${R0}.options.event_dispatching_chunk_size`]: 'is not supported by Junction (events are dispatched without chunking)',
     });
     const ok = minimal();
-    ok.workers[0].realms[0].options = { uri_check: 'strict', enable_meta_api: false };
-    expect(parseConfig(ok).router.realms[0]).toMatchObject({ uriCheck: 'strict', enableMetaApi: false });
+    ok.workers[0].realms[0].options = { uri_check: 'strict', enable_meta_api: false, wire: 'spec' };
+    expect(parseConfig(ok).router.realms[0]).toMatchObject({ uriCheck: 'strict', enableMetaApi: false, wire: 'spec' });
   });
 
   it('roles: duplicates in a realm, authorizer, allow-by-default', () => {
@@ -456,13 +457,12 @@ describe('errors name the path of the key at fault', () => {
     });
   });
 
-  it('serializers: subset of json, msgpack, cbor', () => {
+  it('serializers: subset of json, msgpack, cbor, ubjson', () => {
     const raw = minimal();
     raw.workers[0].transports[0].serializers = ['json', 'ubjson', 'flatbuffers', 'xml', 'json'];
     expect(errorsOf(raw)).toEqual({
-      [`${T0}.serializers[1]`]: 'serializer "ubjson" is not supported by Junction (supported: json, msgpack, cbor)',
-      [`${T0}.serializers[2]`]: 'serializer "flatbuffers" is not supported by Junction (supported: json, msgpack, cbor)',
-      [`${T0}.serializers[3]`]: 'must be one of "json", "msgpack", "cbor", got "xml"',
+      [`${T0}.serializers[2]`]: 'serializer "flatbuffers" is not supported by Junction (supported: json, msgpack, cbor, ubjson)',
+      [`${T0}.serializers[3]`]: 'must be one of "json", "msgpack", "cbor", "ubjson", got "xml"',
       [`${T0}.serializers[4]`]: 'serializer "json" is listed twice',
     });
     raw.workers[0].transports[0].serializers = [];
@@ -738,7 +738,7 @@ describe('errors name the path of the key at fault', () => {
     const raw = minimal();
     raw.extra = 1;
     raw.workers[0].transports[0].endpoint.port = 'eighty';
-    raw.workers[0].transports[0].serializers = ['json', 'ubjson'];
+    raw.workers[0].transports[0].serializers = ['json', 'flatbuffers'];
     raw.workers[0].realms[0].roles[0].permissions[0].allow.fly = true;
     raw.workers[0].realms[0].roles[0].permissions[0].match = 'fuzzy';
     raw.workers[0].realms.push({ name: 'realm1', roles: [] });
