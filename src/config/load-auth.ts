@@ -27,11 +27,21 @@ export interface AuthParseContext {
 }
 
 export function parseAuth(c: Checker, value: unknown, path: string, ctx: AuthParseContext): AuthConfig {
-  const a = c.object(value, path, METHODS);
+  const checked = c.object(value, path, METHODS);
   const out: AuthConfig = {};
-  if (!a) return out;
+  if (!checked) return out;
+  const a: Obj = { ...checked }; // less the methods Junction cannot offer (below)
   if (Object.keys(a).length === 0) c.error(path, `must enable at least one authentication method (${METHODS.join(', ')})`);
   const parser = new AuthParser(c, ctx);
+  for (const method of METHODS) {
+    const m = a[method];
+    if (c.isObject(m) && m['type'] === 'function') {
+      // A Python function cannot run here: the method is not offered (its logins fail), and the
+      // user is told how to get it back.
+      c.warn(join(join(path, method), 'type'), 'type "function" is a Python function inside Crossbar: Junction does not offer this method (its logins fail); use "dynamic" with an authenticator procedure, or "static"');
+      delete a[method];
+    }
+  }
   if (a['anonymous'] !== undefined) out.anonymous = parser.anonymous(a['anonymous'], join(path, 'anonymous'));
   if (a['ticket'] !== undefined) out.ticket = parser.ticket(a['ticket'], join(path, 'ticket'));
   if (a['wampcra'] !== undefined) out.wampcra = parser.wampcra(a['wampcra'], join(path, 'wampcra'));
@@ -171,10 +181,6 @@ export class AuthParser {
 
   /** 'static' | 'dynamic', or undefined (reported) when the type is missing or wrong. */
   kind(o: Obj, p: string): 'static' | 'dynamic' | undefined {
-    if (o['type'] === 'function') {
-      this.c.error(join(p, 'type'), 'type "function" (a Python function inside Crossbar) is not supported by Junction; use "static" or "dynamic"');
-      return undefined;
-    }
     return this.c.oneOf(o['type'], join(p, 'type'), ['static', 'dynamic'] as const);
   }
 

@@ -4,6 +4,7 @@
 import { isIP } from 'node:net';
 import type { EndpointConfig } from './types.js';
 import { describe, join, type Checker, type Obj } from './check-values.js';
+import { warnHarmlessKeys } from './python-only.js';
 import { parseTls, type FileResolver } from './load-tls.js';
 
 /** Longest Unix socket path Linux accepts (sun_path is 108 bytes including the NUL). */
@@ -39,8 +40,10 @@ export function parseEndpoint(c: Checker, value: unknown, path: string, files: F
     else c.error(typePath, `must be "tcp" or "unix", got ${describe(type)}`);
     return fallback;
   }
-  const e = c.object(value, path, ['type', 'port', 'interface', 'version', 'backlog', 'tls', 'max_connections'], {
-    shared: 'is not supported by Junction (one process owns the port)',
+  const harmless = warnHarmlessKeys(c, value, path, {
+    shared: 'ignored: one Junction process owns the port (no workers to share it with)',
+  });
+  const e = c.object(value, path, ['type', 'port', 'interface', 'version', 'backlog', 'tls', 'max_connections', ...harmless], {
     portrange: 'is not supported by Junction; give one port',
     user_timeout: 'is not supported by Junction',
   })!;

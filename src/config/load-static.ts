@@ -12,10 +12,13 @@ const MAX_CACHE_TIMEOUT = 365 * 24 * 3600;
 
 export function parseStaticPath(ctx: LoadContext, entry: Obj, path: string, url: string): StaticPathConfig | undefined {
   const { c } = ctx;
-  const s = c.object(entry, path, ['id', 'type', 'directory', 'options'], {
-    package: "serving a Python package's resources is not supported by Junction; use directory",
-    resource: "serving a Python package's resources is not supported by Junction; use directory",
-  })!;
+  if (entry['directory'] === undefined && (entry['package'] !== undefined || entry['resource'] !== undefined)) {
+    // Files inside an installed Python package: nothing Junction can reach.
+    c.object(entry, path, ['id', 'type', 'package', 'resource', 'options']);
+    c.warn(join(path, 'package'), `a Python package's resources cannot be served by Junction: ${url} answers 404 (copy the files to a directory and give it as "directory")`);
+    return undefined;
+  }
+  const s = c.object(entry, path, ['id', 'type', 'directory', 'options'])!;
   c.string(s['id'], join(path, 'id'), { required: false });
   const dir = directory(ctx, s['directory'], join(path, 'directory'), url);
   const options = s['options'] === undefined ? {} : staticOptions(c, s['options'], join(path, 'options'));

@@ -13,6 +13,7 @@ export const PYTHON_ONLY_WEB_PATHS: Readonly<Record<string, string>> = {
   cgi: 'CGI scripts',
   upload: "Crossbar's file upload service",
   archive: 'files from a ZIP archive',
+  schemadoc: "Crossbar's documentation pages of realm inventories (which Junction does not have)",
 };
 
 /** Warns about a Python-only web path type; its configuration is not read. */
@@ -38,6 +39,7 @@ export const PYTHON_ONLY_ROUTER_OPTIONS: Readonly<Record<string, string>> = {
   env: "Junction runs no worker processes: ignored (set Junction's own environment, e.g. systemd's Environment=)",
   expose_controller: 'Junction has no controller process: ignored',
   expose_shared: 'Junction has no controller process: ignored',
+  reactor: "Twisted's reactor choice does not apply: Junction runs on Node.js's event loop: ignored",
 };
 
 /** Warns once for each key of `table` present in `obj`; returns the keys, to add to the allowed ones. */
@@ -46,6 +48,14 @@ export function warnPythonOnlyKeys(c: Checker, obj: unknown, path: string, table
     for (const key of Object.keys(obj)) if (key in table) c.warn(join(path, key), table[key]!);
   }
   return Object.keys(table);
+}
+
+/**
+ * Warns once for each key of `table` present in `obj` (keys whose absence changes nothing a client
+ * sees here); returns the keys, to add to the allowed ones.
+ */
+export function warnHarmlessKeys(c: Checker, obj: unknown, path: string, table: Readonly<Record<string, string>>): string[] {
+  return warnPythonOnlyKeys(c, obj, path, table);
 }
 
 export function isPythonOnlyPath(type: unknown): type is string {

@@ -320,7 +320,7 @@ describe('errors name the path of the key at fault', () => {
     w.workers[0].options = { title: 'r', env: {}, colour: 'red' };
     w.workers[0].components = [];
     expect(errorsOf(w)).toEqual({
-      'workers[0].options.colour': "unknown key 'colour' (supported: title, max_incoming_bytes, max_send_queue_total, python, pythonpath, cpu_affinity, env, expose_controller, expose_shared)",
+      'workers[0].options.colour': "unknown key 'colour' (supported: title, max_incoming_bytes, max_send_queue_total, python, pythonpath, cpu_affinity, env, expose_controller, expose_shared, reactor)",
     });
     const empty = minimal();
     empty.workers[0].realms = [];
@@ -340,8 +340,10 @@ describe('errors name the path of the key at fault', () => {
       [`${R0}.options.uri_check`]: 'must be one of "loose", "strict", got "medium"',
       [`${R0}.options.enable_meta_api`]: 'must be true or false, got "yes"',
       [`${R0}.options.wire`]: 'must be one of "crossbar", "spec", got "autobahn"',
-      [`${R0}.options.event_dispatching_chunk_size`]: 'is not supported by Junction (events are dispatched without chunking)',
     });
+    const chunked = minimal();
+    chunked.workers[0].realms[0].options = { event_dispatching_chunk_size: 10 };
+    expect(warningsOf(chunked)[`${R0}.options.event_dispatching_chunk_size`]).toMatch(/^ignored: Junction dispatches each event/);
     const ok = minimal();
     ok.workers[0].realms[0].options = { uri_check: 'strict', enable_meta_api: false, wire: 'spec' };
     expect(parseConfig(ok).router.realms[0]).toMatchObject({ uriCheck: 'strict', enableMetaApi: false, wire: 'spec' });
@@ -446,7 +448,6 @@ describe('errors name the path of the key at fault', () => {
       [`${t(5)}.endpoint.port`]: 'must be between 0 and 65535, got 70000',
       [`${t(5)}.endpoint.interface`]: 'must be an IP address such as "127.0.0.1", "0.0.0.0" or "::", got "localhost"',
       [`${t(5)}.endpoint.backlog`]: 'must be between 1 and 65535, got 0',
-      [`${t(5)}.endpoint.shared`]: 'is not supported by Junction (one process owns the port)',
       [`${t(6)}.endpoint.port`]: 'must be a whole number, got "eighty"',
       [`${t(6)}.endpoint.version`]: 'must be one of 4, 6, got number 5',
       [`${t(7)}.endpoint.port`]: 'is required',
@@ -556,13 +557,15 @@ describe('errors name the path of the key at fault', () => {
     expect(errorsOf(raw)).toEqual({
       [`${a}.ticket-proxy`]: `unknown key 'ticket-proxy' ${supported}`,
       [`${a}.anonymous.role`]: 'does not apply to type "dynamic" (the authenticator decides)',
-      [`${a}.ticket.type`]: 'type "function" (a Python function inside Crossbar) is not supported by Junction; use "static" or "dynamic"',
-      [`${a}.ticket.create`]: "unknown key 'create' (supported: type, principals, authenticator, authenticator-realm)",
       [`${a}.wampcra.users`]: 'must list at least one principal',
       [`${a}.wampcra.authenticator`]: 'applies only to type "dynamic"',
       [`${a}.cryptosign.authenticator`]: 'is required',
       [`${a}.cryptosign.authenticator-realm`]: 'must be a URI, got "not a uri!"',
     });
+    // A Python function cannot run here: the method is not offered, with a warning saying what to use.
+    const python = minimal();
+    python.workers[0].transports[0].auth = { ticket: { type: 'function', create: 'x' }, anonymous: { type: 'static', role: 'anonymous' } };
+    expect(warningsOf(python)[`${a}.ticket.type`]).toMatch(/^type "function" is a Python function inside Crossbar: Junction does not offer this method/);
     raw.workers[0].transports[0].auth = {};
     expectOnlyError(raw, a, /must enable at least one authentication method/);
     raw.workers[0].transports[0].auth = { ticket: { type: 'static', principals: {} }, anonymous: { role: 'anonymous' } };
@@ -664,7 +667,6 @@ describe('errors name the path of the key at fault', () => {
     };
     const p = `${T0}.paths`;
     expect(errorsOf(raw, FIXTURES)).toEqual({
-      [`${T0}.options`]: 'web transport options (access_log, hsts, client_timeout, …) are not supported by Junction',
       [`${p}.pages.options.cache_timeout`]: 'must be between 0 and 31536000, got -1',
       [`${p}.pages.options.mime_types.svg`]: `must be a file extension starting with '.', such as ".svg"`,
       [`${p}.pages.options.mime_types[".x"]`]: 'must be a content type such as "image/svg+xml", got number 3',
@@ -674,11 +676,14 @@ describe('errors name the path of the key at fault', () => {
       [`${p}.proxy.host`]: 'is required',
       [`${p}["a/b"]`]: '"a/b" is not a valid path: use "/" or one segment of letters, digits, \'_\' and \'-\' (e.g. "ws")',
       [`${p}.file.directory`]: `${join(webDir, 'index.html')} is not a directory`,
-      [`${p}.pkg.package`]: "serving a Python package's resources is not supported by Junction; use directory",
-      [`${p}.pkg.resource`]: "serving a Python package's resources is not supported by Junction; use directory",
-      [`${p}.pkg.directory`]: 'is required',
       [`${p}.none.type`]: 'is required (one of "static", "websocket", "longpoll", "mqtt", "dashboard", "json", "redirect", "reverseproxy", "nodeinfo", "publisher", "caller", "webhook")',
     });
+    // Twisted's site options and a Python package's files: accepted, each with what Junction does.
+    const site = minimal();
+    site.workers[0].transports[0] = { type: 'web', endpoint: { type: 'tcp', port: 8080 }, options: { hsts: true }, paths: { '/': { type: 'nodeinfo' }, pkg: { type: 'static', package: 'x', resource: 'y' } } };
+    const warned = warningsOf(site);
+    expect(warned[`${T0}.options.hsts`]).toMatch(/^ignored: Junction sends no Strict-Transport-Security header/);
+    expect(warned[`${p}.pkg.package`]).toMatch(/^a Python package's resources cannot be served by Junction: \/pkg answers 404/);
     raw.workers[0].transports[0] = { type: 'web', endpoint: { type: 'tcp', port: 8080 }, paths: {} };
     expectOnlyError(raw, `${T0}.paths`, /must serve at least one path/);
   });
