@@ -15,7 +15,7 @@ function channelType(peer: string): string | null {
   if (peer.startsWith('local:')) return 'function';
   return null;
 }
-const FRAMING: Record<string, string> = { websocket: 'websocket', rawsocket: 'rawsocket', local: 'native', mqtt: 'mqtt' };
+const FRAMING: Record<string, string> = { websocket: 'websocket', rawsocket: 'rawsocket', local: 'native', mqtt: 'mqtt', longpoll: 'longpoll' };
 
 /**
  * Crossbar's SessionDetails (Autobahn's SessionDetails.marshal()): what it publishes in

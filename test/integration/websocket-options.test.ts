@@ -222,7 +222,7 @@ describe('origins and subprotocols', () => {
     expect((await welcome)[0]).toBe(2);
     ws.terminate();
     // A client that names only subprotocols the service does not speak is still refused.
-    await expect(wsOpen(n.wsUrl, ['wamp.2.ubjson'])).rejects.toThrow('HTTP 400');
+    await expect(wsOpen(n.wsUrl, ['wamp.2.flatbuffers'])).rejects.toThrow('HTTP 400');
   });
 });
 

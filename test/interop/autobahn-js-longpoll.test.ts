@@ -82,7 +82,7 @@ describe('Autobahn|JS long-poll transport (browser build, headless Chromium, ano
     expect(info.transport.type).toBe('longpoll');
     expect(info.transport.protocol).toBe('wamp.2.json');
     const joined = await ws.session.call('wamp.session.get', [info.id]);
-    expect(joined.transport.type).toBe('longpoll');
+    expect(joined.transport.channel_framing).toBe('longpoll'); // Crossbar's SessionDetails shape
   });
 
   it('calls across: the browser calls a WebSocket callee and is called back', async () => {
