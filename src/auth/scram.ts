@@ -9,8 +9,16 @@
 // (channel binding empty, as Crossbar and Autobahn do).
 
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { argon2id } from '@noble/hashes/argon2';
+import { createRequire } from 'node:module';
 import type { ScramCredential } from '../config/types.js';
+
+type Argon2id = (password: Buffer | string, salt: Buffer | string, opts: { t: number; m: number; p: number; dkLen: number; version: number }) => Uint8Array;
+let argon2: Argon2id | undefined;
+/** @noble/hashes' Argon2id, loaded on first use: loading it costs ~3.5 MB of RSS, and only
+ *  `junction derive-key` runs the KDF (a login never does: the principal's keys are derived). */
+function argon2id(): Argon2id {
+  return (argon2 ??= (createRequire(import.meta.url)('@noble/hashes/argon2') as { argon2id: Argon2id }).argon2id);
+}
 
 export type { ScramCredential };
 
@@ -106,7 +114,7 @@ export function saslprep(s: string): string {
 export function scramDeriveKeys(password: string, kdf: ScramKdf, salt: Buffer, iterations: number, memory?: number): { storedKey: Buffer; serverKey: Buffer } {
   const secret = Buffer.from(password, 'utf8');
   const salted = kdf === 'argon2id-13'
-    ? Buffer.from(Buffer.from(argon2id(secret, salt, { t: iterations, m: memory ?? 512, p: 1, dkLen: 32, version: 0x13 })).toString('base64').replace(/=+$/, ''), 'ascii')
+    ? Buffer.from(Buffer.from(argon2id()(secret, salt, { t: iterations, m: memory ?? 512, p: 1, dkLen: 32, version: 0x13 })).toString('base64').replace(/=+$/, ''), 'ascii')
     : pbkdf2Sync(secret, salt, iterations, 32, 'sha256');
   const clientKey = createHmac('sha256', salted).update('Client Key').digest();
   return { storedKey: createHash('sha256').update(clientKey).digest(), serverKey: createHmac('sha256', salted).update('Server Key').digest() };

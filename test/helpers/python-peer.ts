@@ -32,6 +32,7 @@ export function spawnPython(script: string, args: string[]): PythonPeer {
     exited.then(() => reject(new Error(`python ended before READY: ${err}`)), reject);
   });
   return { child, lines, ready, exited };
+}
 
 /** Runs a peer to its end and returns the JSON object of the last line it printed (its result). */
 export function runPythonPeer(script: string, args: string[]): Promise<any> {
@@ -46,5 +47,4 @@ export function runPythonPeer(script: string, args: string[]): Promise<any> {
       }
     });
   });
-}
 }
