@@ -19,7 +19,7 @@ const COMMANDS: Record<string, CommandSpec> = {
   check: { options: CONFIG, positionals: 1 },
   init: { options: { 'first-boot': { type: 'boolean' } }, positionals: 1 },
   keygen: { options: {}, positionals: 0 },
-  'derive-key': { options: { salt: { type: 'string' }, iterations: { type: 'string' }, keylen: { type: 'string' } }, positionals: 0 },
+  'derive-key': { options: { salt: { type: 'string' }, iterations: { type: 'string' }, keylen: { type: 'string' }, kdf: { type: 'string' }, memory: { type: 'string' } }, positionals: 0 },
   'simulate-device': {
     options: { port: { type: 'string' }, id: { type: 'string' }, baud: { type: 'string' }, 'publish-ms': { type: 'string' }, 'slow-ms': { type: 'string' } },
     positionals: 0,

@@ -9,6 +9,8 @@ import { ADMIN_TICKET_VARIABLE, firstBootConfig } from './config/first-boot.js';
 import { startNode, type JunctionNode } from './node.js';
 import { cryptosignKeyPair } from './auth/cryptosign.js';
 import { craDeriveKey } from './auth/wampcra.js';
+import { scramDeriveKeys } from './auth/scram.js';
+import { randomBytes } from 'node:crypto';
 import { log } from './log.js';
 import { SystemdNotifier } from './systemd.js';
 import { junctionVersion } from './version.js';
@@ -28,6 +30,9 @@ const USAGE = `usage:
   junction derive-key --salt SALT [--iterations N] [--keylen N]
                                    salted WAMP-CRA: reads the password from stdin and prints the
                                    key to put in the user's "secret" (iterations 1000, keylen 32)
+  junction derive-key --kdf argon2id-13|pbkdf2 [--salt HEX] [--iterations N] [--memory KIB]
+                                   SCRAM: reads the password from stdin and prints the principal's
+                                   kdf, salt, stored-key and server-key (Argon2id t 4096, m 512)
   junction simulate-device --port PATH [--id ID] [--baud N] [--publish-ms N] [--slow-ms N]
                                    act as a serial board (protocol v1) on PATH, e.g. one end of
                                    a socat pty pair: readings "a0", led.set/led.get (and "slow")
@@ -85,6 +90,7 @@ async function start(line: CommandLine): Promise<number> {
 }
 
 async function deriveKey(line: CommandLine): Promise<number> {
+  if (option(line, 'kdf') !== undefined) return deriveScramPrincipal(line);
   const salt = option(line, 'salt');
   const iterations = Number(option(line, 'iterations') ?? 1000);
   const keylen = Number(option(line, 'keylen') ?? 32);
@@ -92,15 +98,38 @@ async function deriveKey(line: CommandLine): Promise<number> {
     process.stderr.write(`derive-key needs --salt SALT, and integer --iterations (>= 1) and --keylen (1..1024) if given\n${USAGE}\n`);
     return 2;
   }
-  // The password comes on stdin, so it never shows in the process list or the shell history.
+  const password = await readPassword();
+  if (password === undefined) return 2;
+  process.stdout.write(`${craDeriveKey(password, salt, iterations, keylen)}\n`);
+  return 0;
+}
+
+/** The password on stdin, so it never shows in the process list or the shell history. */
+async function readPassword(): Promise<string | undefined> {
   let input = '';
   for await (const chunk of process.stdin) input += String(chunk);
   const password = input.replace(/\r?\n$/, '');
-  if (password === '') {
-    process.stderr.write('derive-key: no password on stdin\n');
+  if (password === '') process.stderr.write('derive-key: no password on stdin\n');
+  return password === '' ? undefined : password;
+}
+
+/** derive-key --kdf: a SCRAM principal's keys (Crossbar's shape, JSON), Autobahn's defaults: Argon2id, t 4096, m 512 KiB. */
+async function deriveScramPrincipal(line: CommandLine): Promise<number> {
+  const kdf = option(line, 'kdf');
+  const iterations = Number(option(line, 'iterations') ?? (kdf === 'pbkdf2' ? 100_000 : 4096));
+  const memory = Number(option(line, 'memory') ?? 512);
+  const saltHex = option(line, 'salt') ?? randomBytes(16).toString('hex');
+  if ((kdf !== 'argon2id-13' && kdf !== 'pbkdf2') || !Number.isInteger(iterations) || iterations < 1 ||
+      !Number.isInteger(memory) || memory < 8 || !/^(?:[0-9a-fA-F]{2})+$/.test(saltHex)) {
+    process.stderr.write(`derive-key --kdf needs argon2id-13 or pbkdf2, integer --iterations (>= 1), --memory (KiB, >= 8) and a hex --salt if given\n${USAGE}\n`);
     return 2;
   }
-  process.stdout.write(`${craDeriveKey(password, salt, iterations, keylen)}\n`);
+  const password = await readPassword();
+  if (password === undefined) return 2;
+  const salt = Buffer.from(saltHex, 'hex');
+  const { storedKey, serverKey } = scramDeriveKeys(password, kdf, salt, iterations, memory);
+  const principal = { kdf, iterations, ...(kdf === 'argon2id-13' ? { memory } : {}), salt: salt.toString('hex'), 'stored-key': storedKey.toString('hex'), 'server-key': serverKey.toString('hex') };
+  process.stdout.write(`${JSON.stringify(principal, null, 2)}\n`);
   return 0;
 }
 

@@ -3,7 +3,7 @@
 // and the settings' types.
 // The core sees only `Transport`; a transport sees only `SessionHandle`.
 
-import type { WampMessage } from './wamp/message.js';
+import type { Dict, WampMessage } from './wamp/message.js';
 import type { AuthConfig, SendQueuePolicy } from './config/types.js';
 
 /**
@@ -22,6 +22,52 @@ export interface TransportInfo {
   /** WebSocket subprotocol, e.g. 'wamp.2.json' */
   protocol?: string;
   tls?: boolean;
+  /** TLS connections: the client certificate and channel bindings (src/transports/tls-session.ts). */
+  tlsSession?: TlsSession;
+  /** WebSocket cookie tracking (Crossbar's `cookie`): the client's cookie and what it was authenticated as. */
+  cookie?: CookieTracking;
+}
+
+export type ChannelBindingType = 'tls-unique' | 'tls-exporter';
+
+/** What authentication may ask of a TLS connection. */
+export interface TlsSession {
+  /** The client's certificate, if it presented one that verified against the listener's CA. */
+  clientCertificate(): ClientCertificate | undefined;
+  /** The 32-byte channel ID of this connection, or undefined where the binding is not defined (TLS version). */
+  channelBinding(type: ChannelBindingType): Buffer | undefined;
+}
+
+/** A client certificate as Crossbar hands it to authenticators (`transport.client_cert`). */
+export interface ClientCertificate {
+  md5: string;
+  sha1: string;
+  sha256: string;
+  expired: boolean;
+  serial: string;
+  not_before: string;
+  not_after: string;
+  subject: Record<string, string>;
+  issuer: Record<string, string>;
+}
+
+/** An identity a tracking cookie was authenticated as, on `realm`. */
+export interface CookieIdentity {
+  realm: string;
+  authid: string;
+  authrole: string;
+  authmethod: string;
+  authextra?: Dict;
+}
+
+/** The tracking cookie of one WebSocket connection (src/transports/cookie-store.ts). */
+export interface CookieTracking {
+  /** The cookie's value (Crossbar's cbtid). */
+  readonly id: string;
+  /** What the cookie was last authenticated as, if anything. */
+  identity(): CookieIdentity | undefined;
+  /** Records a successful authentication (undefined: forget it). */
+  remember(identity: CookieIdentity | undefined): void;
 }
 
 export interface Transport {

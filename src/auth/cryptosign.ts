@@ -1,8 +1,10 @@
 // WAMP-Cryptosign: the client names its Ed25519 public key in HELLO, the router sends 32 random
 // bytes, and the client answers hex(signature || challenge) — 96 bytes. The router checks the
 // trailing 32 bytes are its own challenge and the signature verifies against the key.
-// Channel binding is not offered: the CHALLENGE carries no `channel_binding`, which tells the
-// client none is in use.
+// Channel binding: the CHALLENGE always names it (`channel_binding`: null when unused, as Crossbar
+// sends it). When the client asked for one in HELLO (authextra.channel_binding, 'tls-unique' or
+// 'tls-exporter'), it signs the challenge XOR the connection's 32-byte channel ID, so a signature
+// made on one TLS connection is worthless on another.
 
 import { createPublicKey, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
 
@@ -22,11 +24,14 @@ function publicKey(hex: string): KeyObject {
   return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(hex, 'hex')]), format: 'der', type: 'spki' });
 }
 
-export function cryptosignVerify(publicKeyHex: string, challengeHex: string, signatureHex: string): boolean {
+/** `channelId`: the 32-byte channel ID the client was asked to bind its signature to. */
+export function cryptosignVerify(publicKeyHex: string, challengeHex: string, signatureHex: string, channelId?: Buffer): boolean {
   if (!HEX_SIGNATURE.test(signatureHex)) return false;
   const signed = Buffer.from(signatureHex, 'hex');
   const message = signed.subarray(64);
-  if (!message.equals(Buffer.from(challengeHex, 'hex'))) return false;
+  const expected = Buffer.from(challengeHex, 'hex');
+  if (channelId) for (let i = 0; i < expected.length; i++) expected[i]! ^= channelId[i]!;
+  if (!message.equals(expected)) return false;
   try {
     return verify(null, message, publicKey(publicKeyHex), signed.subarray(0, 64));
   } catch {

@@ -71,6 +71,8 @@ export class ClientSession {
   private closedResolve: (() => void) | undefined;
   readonly closed: Promise<void>;
   private isClosed = false;
+  /** We said GOODBYE first: the router's GOODBYE is then its reply, not one to answer. */
+  private goodbyeSent = false;
   private readonly connection: LocalConnection;
 
   private constructor(factory: SessionFactory, private readonly options: ConnectOptions) {
@@ -153,6 +155,7 @@ export class ClientSession {
   /** GOODBYE, and wait for the router's reply. */
   async close(): Promise<void> {
     if (this.isClosed) return;
+    this.goodbyeSent = true;
     this.connection.send([M.GOODBYE, {}, 'wamp.close.close_realm']);
     await this.closed;
   }
@@ -190,8 +193,9 @@ export class ClientSession {
         this.joined?.reject(new WampError(m[2] as string, [(m[1] as M.Dict)['message']]));
         return;
       case M.GOODBYE:
-        // Router-initiated: answer, then the router closes the transport.
-        if (m[2] !== 'wamp.close.goodbye_and_out') this.connection.send([M.GOODBYE, {}, 'wamp.close.goodbye_and_out']);
+        // Router-initiated (we said no GOODBYE first): answer, then the router closes the transport.
+        // The router's reply to ours may be goodbye_and_out or, Crossbar's way, wamp.close.normal.
+        if (!this.goodbyeSent) this.connection.send([M.GOODBYE, {}, 'wamp.close.goodbye_and_out']);
         return;
       case M.SUBSCRIBED:
       case M.REGISTERED:

@@ -74,8 +74,8 @@ export function dashboardRole(name = DASHBOARD_ROLE): RoleConfig {
 /** The operator's read-only role: the public view plus sessions, registrations, subscriptions, events. */
 export function monitorRole(name = MONITOR_ROLE): RoleConfig {
   const reads = [
-    'wamp.session.list', 'wamp.session.get',
-    'wamp.registration.get', 'wamp.registration.lookup', 'wamp.registration.match',
+    'wamp.session.list', 'wamp.session.get', 'junction.session.get',
+    'wamp.registration.get', 'junction.registration.get', 'wamp.registration.lookup', 'wamp.registration.match',
     'wamp.registration.list_callees', 'wamp.registration.count_callees',
     'wamp.subscription.get', 'wamp.subscription.lookup', 'wamp.subscription.match',
     'wamp.subscription.list_subscribers', 'wamp.subscription.count_subscribers',

@@ -10,7 +10,7 @@ import { ANONYMOUS_ROLE } from '../wamp/roles.js';
 
 /**
  * The embedded default, used without --config: one universal listener 'default' on
- * 127.0.0.1:8080 (RawSocket, WebSocket at /ws; json, msgpack, cbor), realm 'realm1' where the role
+ * 127.0.0.1:8080 (RawSocket, WebSocket at /ws; json, msgpack, cbor, ubjson), realm 'realm1' where the role
  * 'anonymous' may do everything; no auth block, so every client joins as 'anonymous'. HTTP '/' is
  * the status dashboard, which joins through the WebSocket path /dashboard-ws as the built-in
  * read-only role 'monitor' (src/config/dashboard-roles.ts): on loopback, where anonymous may do

@@ -15,7 +15,7 @@ export interface ConfigDifference {
 }
 
 /** Keys whose value is a map of the user's own names (principals, websocket paths…): kept as written. */
-const USER_NAMED_KEYS = new Set(['principals', 'users', 'websocket', 'static', 'mqttWebsocket', 'kwargs']);
+const USER_NAMED_KEYS = new Set(['principals', 'users', 'websocket', 'static', 'mqttWebsocket', 'longpoll', 'kwargs']);
 /** The key that names an array item, in order of preference. */
 const ITEM_NAMES = ['id', 'name', 'path', 'uri'] as const;
 

@@ -42,12 +42,12 @@ workers:
         id: main
         endpoint: { type: tcp, port: 8080 }
         rawsocket:
-          serializers: [json, msgpack, cbor]
+          serializers: [json, msgpack, cbor, ubjson]
           auth:
             ticket: ${admin}
         websocket:
           ws:
-            serializers: [json, msgpack, cbor]
+            serializers: [json, msgpack, cbor, ubjson]
             auth:
               ticket: ${admin}
           ${DASHBOARD_WEBSOCKET}:

@@ -12,9 +12,11 @@ import type {
 } from './types.js';
 import { NOT_YET, describe, join, type Checker, type Obj } from './check-values.js';
 import { isValidUri } from '../wamp/uri.js';
+import { parseScramAuth, parseTlsAuth } from './load-auth-methods.js';
 import { ANONYMOUS_ROLE } from '../wamp/roles.js';
+import { parseCookieAuth } from './load-cookie.js';
 
-const METHODS = ['anonymous', 'ticket', 'wampcra', 'cryptosign'] as const;
+const METHODS = ['anonymous', 'ticket', 'wampcra', 'cryptosign', 'scram', 'tls', 'cookie'] as const;
 const ED25519_KEY = /^[0-9a-fA-F]{64}$/;
 
 export interface AuthParseContext {
@@ -25,28 +27,36 @@ export interface AuthParseContext {
 }
 
 export function parseAuth(c: Checker, value: unknown, path: string, ctx: AuthParseContext): AuthConfig {
-  const unsupported = (method: string) => `authentication method '${method}' ${NOT_YET} (supported: ${METHODS.join(', ')})`;
-  const a = c.object(value, path, METHODS, {
-    scram: unsupported('scram'),
-    tls: unsupported('tls'),
-    cookie: unsupported('cookie'),
-  });
+  const checked = c.object(value, path, METHODS);
   const out: AuthConfig = {};
-  if (!a) return out;
+  if (!checked) return out;
+  const a: Obj = { ...checked }; // less the methods Junction cannot offer (below)
   if (Object.keys(a).length === 0) c.error(path, `must enable at least one authentication method (${METHODS.join(', ')})`);
   const parser = new AuthParser(c, ctx);
+  for (const method of METHODS) {
+    const m = a[method];
+    if (c.isObject(m) && m['type'] === 'function') {
+      // A Python function cannot run here: the method is not offered (its logins fail), and the
+      // user is told how to get it back.
+      c.warn(join(join(path, method), 'type'), 'type "function" is a Python function inside Crossbar: Junction does not offer this method (its logins fail); use "dynamic" with an authenticator procedure, or "static"');
+      delete a[method];
+    }
+  }
   if (a['anonymous'] !== undefined) out.anonymous = parser.anonymous(a['anonymous'], join(path, 'anonymous'));
   if (a['ticket'] !== undefined) out.ticket = parser.ticket(a['ticket'], join(path, 'ticket'));
   if (a['wampcra'] !== undefined) out.wampcra = parser.wampcra(a['wampcra'], join(path, 'wampcra'));
   if (a['cryptosign'] !== undefined) out.cryptosign = parser.cryptosign(a['cryptosign'], join(path, 'cryptosign'));
+  if (a['scram'] !== undefined) out.scram = parseScramAuth(c, a['scram'], join(path, 'scram'), parser);
+  if (a['tls'] !== undefined) out.tls = parseTlsAuth(c, a['tls'], join(path, 'tls'), parser);
+  if (a['cookie'] !== undefined) out.cookie = parseCookieAuth(c, a['cookie'], join(path, 'cookie'));
   return out;
 }
 
-class AuthParser {
+export class AuthParser {
   constructor(private readonly c: Checker, private readonly ctx: AuthParseContext) {}
 
   anonymous(value: unknown, p: string): AnonymousAuthConfig | undefined {
-    const o = this.c.object(value, p, ['type', 'role', 'authid', 'authenticator', 'authenticator-realm']);
+    const o = this.c.object(value, p, ['type', 'role', 'authid', 'realm', 'authenticator', 'authenticator-realm']);
     const kind = o && this.kind(o, p);
     if (!o || !kind) return undefined;
     if (kind === 'dynamic') return this.dynamic(o, p);
@@ -56,6 +66,8 @@ class AuthParser {
     const anonymous: AnonymousAuthConfig = { type: 'static', role };
     const authid = this.c.string(o['authid'], join(p, 'authid'), { required: false });
     if (authid !== undefined) anonymous.authid = authid;
+    const realm = this.realm(o['realm'], join(p, 'realm'));
+    if (realm !== undefined) anonymous.realm = realm;
     return anonymous;
   }
 
@@ -65,11 +77,11 @@ class AuthParser {
     if (!o || !kind) return undefined;
     if (kind === 'dynamic') return this.dynamic(o, p);
     this.noDynamicKeys(o, p);
-    const principals: Record<string, { ticket: string; role: string }> = {};
+    const principals: Record<string, { ticket: string; role: string; realm?: string }> = {};
     this.principals(o, p, 'principals', (entry, ep) => {
-      const pr = this.c.object(entry, ep, ['ticket', 'role']);
+      const pr = this.c.object(entry, ep, ['ticket', 'role', 'realm']);
       if (!pr) return;
-      return { ticket: this.secret(pr['ticket'], join(ep, 'ticket')) ?? '', role: this.role(pr['role'], join(ep, 'role')) };
+      return this.withRealm<{ ticket: string; role: string; realm?: string }>({ ticket: this.secret(pr['ticket'], join(ep, 'ticket')) ?? '', role: this.role(pr['role'], join(ep, 'role')) }, pr, ep);
     }, principals);
     return { type: 'static', principals };
   }
@@ -82,7 +94,7 @@ class AuthParser {
     this.noDynamicKeys(o, p);
     const users: Record<string, WampcraUser> = {};
     this.principals(o, p, 'users', (entry, ep) => {
-      const u = this.c.object(entry, ep, ['secret', 'role', 'salt', 'iterations', 'keylen']);
+      const u = this.c.object(entry, ep, ['secret', 'role', 'realm', 'salt', 'iterations', 'keylen']);
       if (!u) return;
       const user: WampcraUser = { secret: this.secret(u['secret'], join(ep, 'secret')) ?? '', role: this.role(u['role'], join(ep, 'role')) };
       const salt = this.c.string(u['salt'], join(ep, 'salt'), { required: false, nonEmpty: true });
@@ -96,7 +108,7 @@ class AuthParser {
           if (u[key] !== undefined) this.c.error(join(ep, key), 'applies only with a salt (the salted WAMP-CRA variant)');
         }
       }
-      return user;
+      return this.withRealm(user, u, ep);
     }, users);
     return { type: 'static', users };
   }
@@ -112,9 +124,7 @@ class AuthParser {
     const principals: Record<string, CryptosignPrincipal> = {};
     const owner = new Map<string, string>();
     this.principals(o, p, 'principals', (entry, ep) => {
-      const pr = this.c.object(entry, ep, ['authorized_keys', 'role'], {
-        realm: 'is not supported by Junction: a principal may join any realm its role exists in',
-      });
+      const pr = this.c.object(entry, ep, ['authorized_keys', 'role', 'realm']);
       if (!pr) return;
       const kp = join(ep, 'authorized_keys');
       const keys: string[] = [];
@@ -131,14 +141,25 @@ class AuthParser {
         else owner.set(key, ep);
         keys.push(key);
       });
-      return { authorizedKeys: keys, role: this.role(pr['role'], join(ep, 'role')) };
+      return this.withRealm<CryptosignPrincipal>({ authorizedKeys: keys, role: this.role(pr['role'], join(ep, 'role')) }, pr, ep);
     }, principals);
     return { type: 'static', principals };
   }
 
   // ---- shared pieces ----
 
-  private principals<T>(o: Obj, p: string, key: string, parse: (entry: unknown, path: string) => T | undefined, into: Record<string, T>): void {
+  /** A principal's `realm`: the only realm it may join, given to a HELLO that names none. */
+  realm(value: unknown, path: string): string | undefined {
+    return this.uri(value, path, false);
+  }
+
+  withRealm<T extends { realm?: string }>(principal: T, entry: Obj, path: string): T {
+    const realm = this.realm(entry['realm'], join(path, 'realm'));
+    if (realm !== undefined) principal.realm = realm;
+    return principal;
+  }
+
+  principals<T>(o: Obj, p: string, key: string, parse: (entry: unknown, path: string) => T | undefined, into: Record<string, T>): void {
     const pp = join(p, key);
     if (o[key] === undefined) {
       this.c.error(pp, 'is required for type "static": the principals who may log in');
@@ -152,28 +173,24 @@ class AuthParser {
     }
   }
 
-  private role(value: unknown, path: string): string {
+  role(value: unknown, path: string): string {
     const role = this.c.string(value, path) ?? '';
     this.ctx.roleRefs.push({ role, path });
     return role;
   }
 
   /** 'static' | 'dynamic', or undefined (reported) when the type is missing or wrong. */
-  private kind(o: Obj, p: string): 'static' | 'dynamic' | undefined {
-    if (o['type'] === 'function') {
-      this.c.error(join(p, 'type'), 'type "function" (a Python function inside Crossbar) is not supported by Junction; use "static" or "dynamic"');
-      return undefined;
-    }
+  kind(o: Obj, p: string): 'static' | 'dynamic' | undefined {
     return this.c.oneOf(o['type'], join(p, 'type'), ['static', 'dynamic'] as const);
   }
 
-  private noDynamicKeys(o: Obj, p: string): void {
+  noDynamicKeys(o: Obj, p: string): void {
     for (const key of ['authenticator', 'authenticator-realm']) {
       if (o[key] !== undefined) this.c.error(join(p, key), 'applies only to type "dynamic"');
     }
   }
 
-  private dynamic(o: Obj, p: string): DynamicAuthConfig {
+  dynamic(o: Obj, p: string): DynamicAuthConfig {
     for (const key of Object.keys(o)) {
       if (!['type', 'authenticator', 'authenticator-realm'].includes(key)) this.c.error(join(p, key), 'does not apply to type "dynamic" (the authenticator decides)');
     }

@@ -4,6 +4,7 @@
 import { isIP } from 'node:net';
 import type { EndpointConfig } from './types.js';
 import { describe, join, type Checker, type Obj } from './check-values.js';
+import { warnHarmlessKeys } from './python-only.js';
 import { parseTls, type FileResolver } from './load-tls.js';
 
 /** Longest Unix socket path Linux accepts (sun_path is 108 bytes including the NUL). */
@@ -19,13 +20,12 @@ export function parseEndpoint(c: Checker, value: unknown, path: string, files: F
   }
   const type = value['type'];
   if (type === 'unix') {
-    const e = c.object(value, path, ['type', 'path', 'tls', 'max_connections'], {
-      backlog: 'is not supported by Junction for Unix sockets',
-    })!;
+    const e = c.object(value, path, ['type', 'path', 'backlog', 'tls', 'max_connections'])!;
     const p = c.string(e['path'], join(path, 'path'));
     const abs = p === undefined ? '' : files.file(p);
     if (Buffer.byteLength(abs) > MAX_UNIX_PATH) c.error(join(path, 'path'), `${abs} is too long for a Unix socket (at most ${MAX_UNIX_PATH} bytes)`);
     const endpoint: EndpointConfig = { type: 'unix', path: abs };
+    backlog(c, e, path, endpoint);
     if (e['tls'] !== undefined) {
       const tls = parseTls(c, e['tls'], join(path, 'tls'), files);
       if (tls) endpoint.tls = tls;
@@ -40,8 +40,10 @@ export function parseEndpoint(c: Checker, value: unknown, path: string, files: F
     else c.error(typePath, `must be "tcp" or "unix", got ${describe(type)}`);
     return fallback;
   }
-  const e = c.object(value, path, ['type', 'port', 'interface', 'version', 'backlog', 'tls', 'max_connections'], {
-    shared: 'is not supported by Junction (one process owns the port)',
+  const harmless = warnHarmlessKeys(c, value, path, {
+    shared: 'ignored: one Junction process owns the port (no workers to share it with)',
+  });
+  const e = c.object(value, path, ['type', 'port', 'interface', 'version', 'backlog', 'tls', 'max_connections', ...harmless], {
     portrange: 'is not supported by Junction; give one port',
     user_timeout: 'is not supported by Junction',
   })!;
@@ -65,16 +67,20 @@ export function parseEndpoint(c: Checker, value: unknown, path: string, files: F
     interface: iface ?? (version === 6 ? '::' : '0.0.0.0'),
   };
   if (version !== undefined) endpoint.version = version;
-  if (e['backlog'] !== undefined) {
-    const backlog = c.integer(e['backlog'], join(path, 'backlog'), undefined, 1, 65535);
-    if (backlog !== undefined) endpoint.backlog = backlog;
-  }
+  backlog(c, e, path, endpoint);
   if (e['tls'] !== undefined) {
     const tls = parseTls(c, e['tls'], join(path, 'tls'), files);
     if (tls) endpoint.tls = tls;
   }
   maxConnections(c, e, path, endpoint);
   return endpoint;
+}
+
+/** `backlog`: the length of the queue of connections not yet accepted (listen()'s); absent = Node's 511. */
+function backlog(c: Checker, e: Obj, path: string, endpoint: EndpointConfig): void {
+  if (e['backlog'] === undefined) return;
+  const n = c.integer(e['backlog'], join(path, 'backlog'), undefined, 1, 65535);
+  if (n !== undefined) endpoint.backlog = n;
 }
 
 /** `max_connections` (Junction's own): connections open at once on the endpoint; absent = no limit. */

@@ -8,6 +8,7 @@ import {
   type RealmStoreConfig, type RetainedLimits, type RoleConfig,
 } from './types.js';
 import { MATCHES, MIB, NOT_YET, describe, join, type Checker, type Obj } from './check-values.js';
+import { warnHarmlessKeys } from './python-only.js';
 import { isValidPattern, isValidUri } from '../wamp/uri.js';
 
 /**
@@ -37,7 +38,10 @@ export function allowAll(): PermissionConfig {
 }
 
 export function parseRealm(c: Checker, value: unknown, path: string): RealmConfig {
-  const r = c.object(value, path, ['name', 'roles', 'store', 'options'], {
+  const harmless = warnHarmlessKeys(c, value, path, {
+    stats: 'ignored: Junction does not publish wamp.session.on_stats (wamp.session.get and junction.session.get give a session\'s figures)',
+  });
+  const r = c.object(value, path, ['name', 'roles', 'store', 'options', ...harmless], {
     inventory: 'realm inventories (payload schemas) are not supported by Junction',
   }) ?? {};
   const name = c.string(r['name'], join(path, 'name')) ?? '';
@@ -59,14 +63,16 @@ export function parseRealm(c: Checker, value: unknown, path: string): RealmConfi
   if (r['store'] !== undefined) realm.store = parseStore(c, r['store'], join(path, 'store'));
   if (r['options'] !== undefined) {
     const op = join(path, 'options');
-    const o = c.object(r['options'], op, ['uri_check', 'enable_meta_api', 'max_pending_calls', 'max_pending_call_bytes',
-      'max_pending_call_bytes_total', 'max_subscriptions', 'max_subscription_bytes'], {
-      event_dispatching_chunk_size: 'is not supported by Junction (events are dispatched without chunking)',
-      bridge_meta_api: 'is not supported by Junction (there are no router-to-router links)',
+    const harmless = warnHarmlessKeys(c, r['options'], op, {
+      event_dispatching_chunk_size: 'ignored: Junction dispatches each event to all its subscribers at once, without chunks',
+      bridge_meta_api: 'ignored: Junction has no router-to-router links that would bridge meta events',
     });
+    const o = c.object(r['options'], op, ['uri_check', 'enable_meta_api', 'max_pending_calls', 'max_pending_call_bytes',
+      'max_pending_call_bytes_total', 'max_subscriptions', 'max_subscription_bytes', 'wire', ...harmless]);
     if (o) {
       realm.uriCheck = c.oneOf(o['uri_check'], join(op, 'uri_check'), ['loose', 'strict'] as const, 'loose');
       realm.enableMetaApi = c.boolean(o['enable_meta_api'], join(op, 'enable_meta_api'), true);
+      realm.wire = c.oneOf(o['wire'], join(op, 'wire'), ['crossbar', 'spec'] as const, 'crossbar');
       if (o['max_pending_calls'] !== undefined) {
         const max = c.integer(o['max_pending_calls'], join(op, 'max_pending_calls'), undefined, 1, 1_000_000);
         if (max !== undefined) realm.maxPendingCalls = max;

@@ -7,6 +7,7 @@ import { MIB, describe, join, type Obj } from './check-values.js';
 import type { LoadContext } from './load-context.js';
 import { parseRealm } from './load-realms.js';
 import { parseTransports } from './load-transports.js';
+import { PYTHON_ONLY_ROUTER_KEYS, PYTHON_ONLY_ROUTER_OPTIONS, warnPythonOnlyKeys } from './python-only.js';
 
 export function parseWorkers(ctx: LoadContext, value: unknown): RouterConfig {
   const { c } = ctx;
@@ -37,17 +38,14 @@ export function parseWorkers(ctx: LoadContext, value: unknown): RouterConfig {
 
 function parseRouter(ctx: LoadContext, w: Obj, path: string): RouterConfig {
   const { c } = ctx;
-  c.object(w, path, ['type', 'id', 'options', 'realms', 'transports'], {
-    components: 'router components are not supported by Junction: run them as ordinary WAMP clients',
-    connections: 'router connections are not supported by Junction',
-    manhole: 'the manhole is not supported by Junction',
-  });
+  c.object(w, path, ['type', 'id', 'options', 'realms', 'transports', ...warnPythonOnlyKeys(c, w, path, PYTHON_ONLY_ROUTER_KEYS)]);
   c.string(w['id'], join(path, 'id'), { required: false });
   let maxIncomingBytes: number | undefined;
   let maxSendQueueTotal: number | undefined;
   if (w['options'] !== undefined) {
     const op = join(path, 'options');
-    const o = c.object(w['options'], op, ['title', 'max_incoming_bytes', 'max_send_queue_total']);
+    const pythonOnly = warnPythonOnlyKeys(c, w['options'], op, PYTHON_ONLY_ROUTER_OPTIONS);
+    const o = c.object(w['options'], op, ['title', 'max_incoming_bytes', 'max_send_queue_total', ...pythonOnly]);
     if (o) c.string(o['title'], join(op, 'title'), { required: false });
     // Junction's: bytes of unfinished incoming messages, all connections together.
     if (o?.['max_incoming_bytes'] !== undefined) maxIncomingBytes = c.integer(o['max_incoming_bytes'], join(op, 'max_incoming_bytes'), undefined, MIB, 4096 * MIB);

@@ -1,4 +1,5 @@
-// TLS in a config: an endpoint's `tls` block (key, certificate and chain, CA certificates) and the
+// TLS in a config: an endpoint's `tls` block (key, certificate and chain, CA certificates; ciphers
+// and dhparam in load-tls-options.ts) and the
 // PEM files it names, also used by the MQTT bridges' `tls`. Files are read and checked here, so a
 // bad certificate fails at load time, not at the first connection.
 
@@ -6,6 +7,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { TlsConfig } from './types.js';
 import { describeFileError, join, type Checker } from './check-values.js';
+import { parseTlsOptions } from './load-tls-options.js';
 
 /** Resolves a path from the config against the config file's directory. */
 export interface FileResolver {
@@ -19,10 +21,7 @@ export interface FileResolver {
  * are joined into `ca`.
  */
 export function parseTls(c: Checker, value: unknown, path: string, files: FileResolver): TlsConfig | undefined {
-  const t = c.object(value, path, ['key', 'certificate', 'chain_certificates', 'ca', 'ca_certificates'], {
-    dhparam: 'is not supported by Junction (Node.js picks the key exchange); remove it',
-    ciphers: 'is not supported by Junction (Node.js default cipher list); remove it',
-  });
+  const t = c.object(value, path, ['key', 'certificate', 'chain_certificates', 'ca', 'ca_certificates', 'dhparam', 'ciphers']);
   if (!t) return undefined;
   const keyPath = join(path, 'key');
   const certPath = join(path, 'certificate');
@@ -54,8 +53,9 @@ export function parseTls(c: Checker, value: unknown, path: string, files: FileRe
       certPem = undefined;
     }
   }
+  const options = parseTlsOptions(c, t, path, files);
   if (keyPem === undefined || certPem === undefined || !key) return undefined;
-  const tls: TlsConfig = { key: keyPem, certificate: [certPem, ...chain].map((p) => p.trimEnd() + '\n').join('') };
+  const tls: TlsConfig = { key: keyPem, certificate: [certPem, ...chain].map((p) => p.trimEnd() + '\n').join(''), ...options };
   if (ca.length > 0) tls.ca = ca.map((p) => p.trimEnd() + '\n').join('');
   return tls;
 }

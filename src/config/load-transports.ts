@@ -3,7 +3,8 @@
 // load-mqtt.ts); then across listeners, that no two share an id, a port or a Unix socket.
 
 import type { EndpointConfig, ListenerConfig } from './types.js';
-import { NOT_YET, describe, join, type Obj } from './check-values.js';
+import { describe, join, type Checker, type Obj } from './check-values.js';
+import { warnHarmlessKeys } from './python-only.js';
 import type { LoadContext } from './load-context.js';
 import { endpointsClash, parseEndpoint } from './load-endpoint.js';
 import { parseMqttService } from './load-mqtt.js';
@@ -12,10 +13,22 @@ import { normalizeWebPath, parseWebPaths, webPathKey } from './load-web.js';
 
 /** Crossbar transport and web-service types Junction refuses, with the reason. */
 const TRANSPORT_TYPES_REFUSED: Readonly<Record<string, string>> = {
-  flashpolicy: 'Flash policy transports are not supported by Junction',
   'websocket.testee': 'WebSocket testee transports are not supported by Junction',
   'stream.testee': 'stream testee transports are not supported by Junction',
 };
+
+/** A web transport's `options` (Twisted's site settings): each accepted with a warning of what Junction does. */
+function webTransportOptions(c: Checker, value: unknown, path: string): void {
+  if (value === undefined) return;
+  const known = warnHarmlessKeys(c, value, path, {
+    access_log: 'ignored: Junction logs no HTTP access lines (its log has sessions and refusals)',
+    display_tracebacks: 'ignored: Junction never shows stack traces to HTTP clients',
+    hsts: 'ignored: Junction sends no Strict-Transport-Security header; set it in a TLS-terminating proxy if you need it',
+    hsts_max_age: 'ignored (see hsts)',
+    client_timeout: "ignored: Junction's open_handshake_timeout and Node's request timeouts bound idle HTTP clients",
+  });
+  c.object(value, path, known);
+}
 
 /** The `transports` list at `path`: every listener that could be read, checked against the others. */
 export function parseTransports(ctx: LoadContext, value: unknown, path: string): ListenerConfig[] {
@@ -37,9 +50,7 @@ function parseTransport(ctx: LoadContext, value: unknown, path: string, index: n
   const base = { id, websocket: {}, websocketAnyPath: false, static: {} };
   switch (kind) {
     case 'websocket': {
-      const t = c.object(value, path, ['id', 'type', 'endpoint', 'serializers', 'options', 'auth', 'url', 'debug'], {
-        cookie: `cookie tracking ${NOT_YET}`,
-      })!;
+      const t = c.object(value, path, ['id', 'type', 'endpoint', 'serializers', 'options', 'auth', 'url', 'debug', 'cookie'])!;
       return {
         ...base, kind, websocketAnyPath: true,
         endpoint: parseEndpoint(c, t['endpoint'], join(path, 'endpoint'), ctx),
@@ -55,9 +66,8 @@ function parseTransport(ctx: LoadContext, value: unknown, path: string, index: n
       };
     }
     case 'web': {
-      const t = c.object(value, path, ['id', 'type', 'endpoint', 'paths'], {
-        options: 'web transport options (access_log, hsts, client_timeout, …) are not supported by Junction',
-      })!;
+      const t = c.object(value, path, ['id', 'type', 'endpoint', 'paths', 'options'])!;
+      webTransportOptions(c, t['options'], join(path, 'options'));
       const listener: ListenerConfig = { ...base, kind, endpoint: parseEndpoint(c, t['endpoint'], join(path, 'endpoint'), ctx) };
       parseWebPaths(ctx, t['paths'], join(path, 'paths'), listener);
       return listener;
@@ -72,6 +82,7 @@ function parseTransport(ctx: LoadContext, value: unknown, path: string, index: n
     default: {
       const typePath = join(path, 'type');
       if (kind === undefined) c.error(typePath, 'is required (one of "websocket", "rawsocket", "universal", "web", "mqtt")');
+      else if (kind === 'flashpolicy') c.warn(typePath, 'Flash policy transports served browsers\' Flash plugin, which no browser runs any more: not started');
       else if (typeof kind === 'string' && TRANSPORT_TYPES_REFUSED[kind]) c.error(typePath, TRANSPORT_TYPES_REFUSED[kind]);
       else c.error(typePath, `must be one of "websocket", "rawsocket", "universal", "web", "mqtt", got ${describe(kind)}`);
       return undefined;
@@ -99,9 +110,8 @@ function universal(ctx: LoadContext, value: Obj, path: string, base: Pick<Listen
     for (const [key, svc] of Object.entries(c.map(t['websocket'], p) ?? {})) {
       const sp = join(p, key);
       if (!webPathKey(c, key, sp)) continue;
-      const s = c.object(svc, sp, ['id', 'type', 'serializers', 'options', 'auth', 'url', 'debug'], {
+      const s = c.object(svc, sp, ['id', 'type', 'serializers', 'options', 'auth', 'url', 'debug', 'cookie'], {
         endpoint: ownEndpoint,
-        cookie: `cookie tracking ${NOT_YET}`,
       });
       if (!s) continue;
       c.string(s['id'], join(sp, 'id'), { required: false });
@@ -111,10 +121,10 @@ function universal(ctx: LoadContext, value: Obj, path: string, base: Pick<Listen
   }
   if (t['web'] !== undefined) {
     const p = join(path, 'web');
-    const web = c.object(t['web'], p, ['paths'], {
+    const web = c.object(t['web'], p, ['paths', 'options'], {
       endpoint: ownEndpoint,
-      options: 'web transport options (access_log, hsts, client_timeout, …) are not supported by Junction',
     });
+    if (web) webTransportOptions(c, web['options'], join(p, 'options'));
     if (web) parseWebPaths(ctx, web['paths'], join(p, 'paths'), listener);
   }
   if (t['mqtt'] !== undefined) {
@@ -126,7 +136,7 @@ function universal(ctx: LoadContext, value: Obj, path: string, base: Pick<Listen
       listener.mqtt = parseMqttService(c, m, p, ctx);
     }
   }
-  const served = [listener.websocket, listener.static, listener.mqttWebsocket ?? {}].some((paths) => Object.keys(paths).length > 0);
+  const served = [listener.websocket, listener.static, listener.mqttWebsocket ?? {}, listener.longpoll ?? {}].some((paths) => Object.keys(paths).length > 0);
   if (!listener.rawsocket && !listener.mqtt && !served) {
     c.error(path, 'a universal transport needs at least one of rawsocket, websocket, web or mqtt');
   }

@@ -2,32 +2,17 @@
 // WebSocket and RawSocket options, and Junction's limits and back-pressure) and `auth`
 // (load-auth.ts). A service without `auth` lets clients in as role 'anonymous' (as in Crossbar).
 //
-// Crossbar's tuning knobs that cannot change what is routed or who may connect
-// (WS_OPTIONS_WITHOUT_EFFECT) are refused with a reason like any unsupported key, unless the value
-// states what Junction does anyway (compression: false).
+// Crossbar's WebSocket-only options (compression, frames, origins, status page): load-websocket-options.ts.
 
 import { DEFAULT_TRANSPORT_OPTIONS, SEND_QUEUE_POLICIES, type SerializerName, type WampServiceConfig, type WampTransportOptions } from './types.js';
 import { MIB, join, type Checker, type Obj } from './check-values.js';
 import type { LoadContext } from './load-context.js';
+import { WEBSOCKET_OPTION_KEYS, parseWebSocketOptions } from './load-websocket-options.js';
+import { parseCookieTracking } from './load-cookie.js';
 
-export const SERIALIZERS: readonly SerializerName[] = ['json', 'msgpack', 'cbor'];
+export const SERIALIZERS: readonly SerializerName[] = ['json', 'msgpack', 'cbor', 'ubjson'];
 /** Junction's own transport options (limits and back-pressure), accepted by WebSocket and RawSocket. */
 const LIMIT_OPTIONS = ['max_send_queue', 'send_queue_policy', 'max_messages_per_second', 'max_messages_burst', 'max_unauthenticated_bytes'];
-
-/**
- * Crossbar WebSocket options that tune Autobahn's WebSocket code and have no counterpart in
- * Junction. They appear in the config `crossbar init` writes, so each is refused with its own reason.
- * `quiet` is the value that matches what Junction does anyway (accepted without a word).
- */
-const WS_OPTIONS_WITHOUT_EFFECT: Readonly<Record<string, { reason: string; quiet?: unknown }>> = {
-  compression: { reason: 'Junction does not compress WebSocket messages; clients fall back to uncompressed messages', quiet: false },
-  max_frame_size: { reason: 'Junction limits whole messages (max_message_size), not single frames' },
-  auto_fragment_size: { reason: 'Junction sends every message as a single frame' },
-  fail_by_drop: { reason: 'Junction has no such setting' },
-  close_handshake_timeout: { reason: 'Junction has no such setting' },
-  allow_null_origin: { reason: "Junction treats 'Origin: null' like any other origin: allowed when allowed_origins contains '*' or 'null'" },
-  enable_webstatus: { reason: 'Junction serves no WebSocket status page', quiet: false },
-};
 
 export function parseWampService(ctx: LoadContext, t: Obj, path: string, kind: 'websocket' | 'rawsocket'): WampServiceConfig {
   const { c } = ctx;
@@ -36,7 +21,7 @@ export function parseWampService(ctx: LoadContext, t: Obj, path: string, kind: '
   const list = t['serializers'] === undefined ? [...SERIALIZERS] : c.array(t['serializers'], serPath, { nonEmpty: true }) ?? [];
   list.forEach((s, i) => {
     const p = join(serPath, i);
-    if (s === 'ubjson' || s === 'flatbuffers') c.error(p, `serializer "${s}" is not supported by Junction (supported: json, msgpack, cbor)`);
+    if (s === 'flatbuffers') c.error(p, `serializer "${s}" is not supported by Junction (supported: json, msgpack, cbor, ubjson)`);
     else if (serializers.includes(s as SerializerName)) c.error(p, `serializer "${String(s)}" is listed twice`);
     else {
       const name = c.oneOf(s, p, SERIALIZERS);
@@ -58,6 +43,7 @@ export function parseWampService(ctx: LoadContext, t: Obj, path: string, kind: '
   const service: WampServiceConfig = { serializers, options };
   if (t['auth'] !== undefined) service.auth = ctx.auth(t['auth'], join(path, 'auth'));
   else ctx.openServices.push(path);
+  if (kind === 'websocket') parseCookieTracking(ctx, t, path, service);
   return service;
 }
 
@@ -80,7 +66,7 @@ function transportOptions(c: Checker, value: unknown, path: string, kind: 'webso
   const known = kind === 'websocket'
     ? ['max_message_size', 'auto_ping_interval', 'auto_ping_timeout', 'auto_ping_size', 'open_handshake_timeout', 'allowed_origins']
     : ['max_message_size', 'auto_ping_interval', 'auto_ping_timeout', 'open_handshake_timeout'];
-  const tolerated = kind === 'websocket' ? Object.keys(WS_OPTIONS_WITHOUT_EFFECT) : [];
+  const tolerated = kind === 'websocket' ? WEBSOCKET_OPTION_KEYS : [];
   // Junction's limit keys are taken apart from Crossbar's (and left out of the "supported" hint,
   // which lists what Crossbar configs carry).
   let crossbarOnly = value;
@@ -89,13 +75,6 @@ function transportOptions(c: Checker, value: unknown, path: string, kind: 'webso
   }
   const o = c.object(crossbarOnly, path, [...known, ...tolerated]);
   if (!o) return out;
-  for (const key of tolerated) {
-    const rule = WS_OPTIONS_WITHOUT_EFFECT[key]!;
-    // Refused, as every unsupported key is, unless its value says what Junction does anyway.
-    if (o[key] !== undefined && o[key] !== rule.quiet) {
-      c.error(join(path, key), `is not supported by Junction: ${rule.reason}${rule.quiet !== undefined ? ` (remove it, or set it to ${String(rule.quiet)})` : ' (remove it)'}`);
-    }
-  }
   out.maxMessageSize = c.integer(o['max_message_size'], join(path, 'max_message_size'), d.maxMessageSize, 1, 64 * MIB)!;
   out.autoPingInterval = milliseconds(c, o['auto_ping_interval'], join(path, 'auto_ping_interval'), d.autoPingInterval, true);
   out.autoPingTimeout = milliseconds(c, o['auto_ping_timeout'], join(path, 'auto_ping_timeout'), d.autoPingTimeout, true);
@@ -107,6 +86,7 @@ function transportOptions(c: Checker, value: unknown, path: string, kind: 'webso
   if (kind === 'websocket') {
     out.autoPingSize = c.integer(o['auto_ping_size'], join(path, 'auto_ping_size'), d.autoPingSize, 0, 125)!;
     out.allowedOrigins = allowedOrigins(c, o['allowed_origins'], join(path, 'allowed_origins'));
+    out.websocket = parseWebSocketOptions(c, o, path);
   }
   return out;
 }

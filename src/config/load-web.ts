@@ -1,17 +1,23 @@
 // A web transport's `paths` (also a universal transport's `web.paths`): what each URL path serves,
-// static files from a directory, a WebSocket service, MQTT over WebSocket, or Junction's status
-// dashboard.
+// static files from a directory (load-static.ts), a WebSocket service, MQTT over WebSocket,
+// Junction's status dashboard, or json, redirect, reverseproxy, nodeinfo (load-web-services.ts).
 
-import { statSync } from 'node:fs';
-import type { DashboardPathConfig, ListenerConfig, MqttWebSocketPathConfig, RealmConfig, StaticPathConfig } from './types.js';
-import { NOT_YET, describe, describeFileError, join, type Checker } from './check-values.js';
+import type { DashboardPathConfig, ListenerConfig, MqttWebSocketPathConfig, RealmConfig } from './types.js';
+import { NOT_YET, describe, join, type Checker } from './check-values.js';
+import { parseStaticPath } from './load-static.js';
+import { isWebServiceType, parseWebService } from './load-web-services.js';
 import type { LoadContext } from './load-context.js';
 import { allowedOrigins, parseWampService } from './load-wamp-service.js';
 import { parseMqttService } from './load-mqtt.js';
 import { DASHBOARD_DIR } from './dashboard-dir.js';
+import { isHttpBridgeType, parseHttpBridgePath } from './load-http-bridge.js';
+import { parseLongPollPath } from './load-longpoll.js';
 
 /** Crossbar's rule for keys of `paths` and of a universal transport's `websocket` map. */
 const WEB_PATH_KEY = /^([A-Za-z0-9_-]+|\/)$/;
+
+/** The web path types Junction serves, for messages. */
+const SUPPORTED_TYPES = ['static', 'websocket', 'longpoll', 'mqtt', 'dashboard', 'json', 'redirect', 'reverseproxy', 'nodeinfo', 'publisher', 'caller', 'webhook'].map((t) => `"${t}"`).join(', ');
 
 /** A key of `paths` or of the `websocket` map as the URL path it serves: "ws" → "/ws". */
 export function normalizeWebPath(key: string): string {
@@ -34,7 +40,7 @@ export function parseWebPaths(ctx: LoadContext, value: unknown, path: string, li
     const p = join(path, key);
     if (!webPathKey(c, key, p)) continue;
     const url = normalizeWebPath(key);
-    if (listener.websocket[url] || listener.static[url] || listener.mqttWebsocket?.[url]) {
+    if (listener.websocket[url] || listener.static[url] || listener.mqttWebsocket?.[url] || listener.longpoll?.[url]) {
       c.error(p, `path ${url} is already served by this transport`);
       continue;
     }
@@ -44,14 +50,8 @@ export function parseWebPaths(ctx: LoadContext, value: unknown, path: string, li
     }
     const type = entry['type'];
     if (type === 'static') {
-      const s = c.object(entry, p, ['id', 'type', 'directory', 'options'], {
-        package: "serving a Python package's resources is not supported by Junction; use directory",
-        resource: "serving a Python package's resources is not supported by Junction; use directory",
-      })!;
-      c.string(s['id'], join(p, 'id'), { required: false });
-      if (s['options'] !== undefined) staticOptions(c, s['options'], join(p, 'options'));
-      const dir = directory(ctx, s['directory'], join(p, 'directory'));
-      if (dir !== undefined) listener.static[url] = { type: 'static', directory: dir } satisfies StaticPathConfig;
+      const files = parseStaticPath(ctx, entry, p, url);
+      if (files) listener.static[url] = files;
     } else if (type === 'dashboard') {
       // Junction's own: the built-in status page (README, "Status dashboard").
       const s = c.object(entry, p, ['id', 'type', 'realm', 'websocket', 'setup'])!;
@@ -70,9 +70,7 @@ export function parseWebPaths(ctx: LoadContext, value: unknown, path: string, li
       if (setup !== undefined) dashboard.setup = ctx.file(setup);
       listener.static[url] = dashboard;
     } else if (type === 'websocket') {
-      const s = c.object(entry, p, ['id', 'type', 'serializers', 'options', 'auth', 'url', 'debug'], {
-        cookie: `cookie tracking ${NOT_YET}`,
-      })!;
+      const s = c.object(entry, p, ['id', 'type', 'serializers', 'options', 'auth', 'url', 'debug', 'cookie'])!;
       c.string(s['id'], join(p, 'id'), { required: false });
       listener.websocket[url] = parseWampService(ctx, s, p, 'websocket');
     } else if (type === 'mqtt') {
@@ -95,14 +93,18 @@ export function parseWebPaths(ctx: LoadContext, value: unknown, path: string, li
         }
       }
       (listener.mqttWebsocket ??= {})[url] = mqtt;
-    } else if (type === 'nodeinfo') {
-      // In the config `crossbar init` writes; harmless to leave out.
-      c.object(entry, p, ['id', 'type']);
-      c.error(join(p, 'type'), `Crossbar's node info page is not served by Junction; remove the path '${url}'`);
+    } else if (type === 'longpoll') {
+      (listener.longpoll ??= {})[url] = parseLongPollPath(ctx, entry, p);
+    } else if (isHttpBridgeType(type)) {
+      const bridge = parseHttpBridgePath(ctx, entry, p);
+      if (bridge) listener.static[url] = bridge;
+    } else if (isWebServiceType(type)) {
+      const service = parseWebService(c, type, entry, p, url);
+      if (service) listener.static[url] = service;
     } else if (type === undefined) {
-      c.error(join(p, 'type'), 'is required (one of "static", "websocket", "mqtt", "dashboard")');
+      c.error(join(p, 'type'), `is required (one of ${SUPPORTED_TYPES})`);
     } else {
-      c.error(join(p, 'type'), `web service type ${describe(type)} is not supported by Junction (supported: "static", "websocket", "mqtt", "dashboard")`);
+      c.error(join(p, 'type'), `web service type ${describe(type)} is not supported by Junction (supported: ${SUPPORTED_TYPES})`);
     }
   }
 }
@@ -129,36 +131,4 @@ export function resolveSharedMqtt(ctx: LoadContext, listeners: ListenerConfig[])
       ctx.c.error(ref.path, `${what}: name an mqtt transport or a universal transport with an mqtt item (${withMqtt.length > 0 ? `here: ${withMqtt.join(', ')}` : 'there is none'})`);
     }
   }
-}
-
-function staticOptions(c: Checker, value: unknown, path: string): void {
-  const o = c.object(value, path, ['enable_directory_listing'], {
-    mime_types: 'is not supported by Junction (content types come from a built-in table)',
-    cache_timeout: 'is not supported by Junction (static files are sent with Cache-Control: no-cache)',
-    default_file: 'is not supported by Junction (a directory URL serves its index.html)',
-  });
-  if (!o) return;
-  const p = join(path, 'enable_directory_listing');
-  if (c.boolean(o['enable_directory_listing'], p, false)) {
-    c.error(p, 'is not supported: Junction does not list directories (a directory URL serves its index.html); remove it or set it to false');
-  }
-}
-
-function directory(ctx: LoadContext, value: unknown, path: string): string | undefined {
-  const { c } = ctx;
-  const dir = c.string(value, path);
-  if (dir === undefined) return undefined;
-  const abs = ctx.file(dir);
-  let isDir = false;
-  try {
-    isDir = statSync(abs).isDirectory();
-  } catch (err) {
-    c.error(path, `cannot use ${abs}: ${describeFileError(err)}`);
-    return undefined;
-  }
-  if (!isDir) {
-    c.error(path, `${abs} is not a directory`);
-    return undefined;
-  }
-  return abs;
 }

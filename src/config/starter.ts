@@ -125,10 +125,10 @@ workers:
           #   key: key.pem
           #   certificate: cert.pem
         rawsocket:               # RawSocket clients (first byte 0x7F) on the same port
-          serializers: [json, msgpack, cbor]
+          serializers: [json, msgpack, cbor, ubjson]
         websocket:
           ws:                    # WebSocket at ws://127.0.0.1:8080/ws
-            serializers: [json, msgpack, cbor]
+            serializers: [json, msgpack, cbor, ubjson]
             # options:
             #   auto_ping_interval: 10000   # ping each client every 10 s (0 = never) ...
             #   auto_ping_timeout: 5000     # ... and drop it if no pong comes within 5 s
@@ -140,7 +140,7 @@ workers:
             #     principals:
             #       device-1: { ticket: "\${DEVICE1_TICKET}", role: anonymous }  # secret from the environment
           ${DASHBOARD_WEBSOCKET}:          # the dashboard's WebSocket: anonymous clients get the read-only role
-            serializers: [json, msgpack, cbor]
+            serializers: [json, msgpack, cbor, ubjson]
             auth:
               # "monitor" shows who is connected: fine on this machine only. On a network, give
               # anonymous the role "dashboard" and sign in with a ticket whose role is "monitor".

@@ -8,7 +8,7 @@ import type { MatchPolicy } from '../wamp/uri.js';
 
 // The match policy is WAMP's (wamp/uri.ts); re-exported for the config loaders that name it here.
 export type { MatchPolicy };
-export type SerializerName = 'json' | 'msgpack' | 'cbor';
+export type SerializerName = 'json' | 'msgpack' | 'cbor' | 'ubjson';
 /** What a transport does with a session whose send queue is over `max_send_queue` (`send_queue_policy`). */
 export type SendQueuePolicy = 'drop-events' | 'disconnect';
 export const SEND_QUEUE_POLICIES: readonly SendQueuePolicy[] = ['drop-events', 'disconnect'];
@@ -65,6 +65,10 @@ export interface RealmStoreConfig {
   retained?: RetainedLimits;
 }
 
+/** 'crossbar': what Crossbar (Autobahn's router) sends, which clients written against it expect;
+ *  'spec': the WAMP spec's text. */
+export type WireDialect = 'crossbar' | 'spec';
+
 export interface RealmConfig {
   name: string;
   roles: RoleConfig[];
@@ -73,6 +77,9 @@ export interface RealmConfig {
   uriCheck?: 'loose' | 'strict';
   /** The wamp.* meta API (`options.enable_meta_api`); default true. */
   enableMetaApi?: boolean;
+  /** Where Crossbar and the WAMP spec differ on the wire, whose choice the realm makes
+   *  (`options.wire`, Junction's); default 'crossbar'. See src/router-services/wire-dialect.ts. */
+  wire?: WireDialect;
   /** Most calls one session may have waiting for an answer (`options.max_pending_calls`); absent =
    *  DEFAULT_MAX_PENDING_CALLS. A CALL beyond it is answered junction.error.too_many_pending_calls. */
   maxPendingCalls?: number;
@@ -93,11 +100,15 @@ export interface TlsConfig {
   key: string;
   certificate: string;
   ca?: string;
+  /** OpenSSL cipher list (`ciphers`), checked by Node at load; absent = Node's default. */
+  ciphers?: string;
+  /** Diffie-Hellman parameters, PEM (`dhparam`, the file read at load); absent = none (ECDHE only). */
+  dhparam?: string;
 }
 
 export type EndpointConfig =
   | { type: 'tcp'; port: number; interface?: string; version?: 4 | 6; backlog?: number; tls?: TlsConfig; maxConnections?: number }
-  | { type: 'unix'; path: string; tls?: TlsConfig; maxConnections?: number };
+  | { type: 'unix'; path: string; backlog?: number; tls?: TlsConfig; maxConnections?: number };
 // maxConnections (`max_connections`, Junction's own): most connections open at once on the
 // endpoint; beyond it RawSocket gets handshake error 4 and HTTP/WebSocket a 503. Absent =
 // DEFAULT_MAX_CONNECTIONS.
@@ -111,8 +122,9 @@ export interface DynamicAuthConfig {
   /** Realm where the authenticator is registered (`authenticator-realm`); default: the realm joined. */
   authenticatorRealm?: string;
 }
-export type AnonymousAuthConfig = { type: 'static'; role: string; authid?: string } | DynamicAuthConfig;
-export type TicketAuthConfig = { type: 'static'; principals: Record<string, { ticket: string; role: string }> } | DynamicAuthConfig;
+/** `realm` (Crossbar's key) on a static principal: the only realm it may join, and the realm a HELLO without one is given. */
+export type AnonymousAuthConfig = { type: 'static'; role: string; authid?: string; realm?: string } | DynamicAuthConfig;
+export type TicketAuthConfig = { type: 'static'; principals: Record<string, { ticket: string; role: string; realm?: string }> } | DynamicAuthConfig;
 /** A WAMP-CRA user. With `salt`, `secret` is the derived key (base64 of PBKDF2), as in Crossbar. */
 export interface WampcraUser {
   secret: string;
@@ -120,19 +132,48 @@ export interface WampcraUser {
   salt?: string;
   iterations?: number;
   keylen?: number;
+  realm?: string;
 }
 export type WampcraAuthConfig = { type: 'static'; users: Record<string, WampcraUser> } | DynamicAuthConfig;
 export interface CryptosignPrincipal {
   /** Ed25519 public keys, 64 hex characters each (lowercase). */
   authorizedKeys: string[];
   role: string;
+  realm?: string;
 }
 export type CryptosignAuthConfig = { type: 'static'; principals: Record<string, CryptosignPrincipal> } | DynamicAuthConfig;
+/** What the router holds for a WAMP-SCRAM principal (src/auth/scram.ts): Crossbar's keys, decoded. */
+export interface ScramCredential {
+  kdf: 'argon2id-13' | 'pbkdf2';
+  iterations: number;
+  /** Argon2id memory cost, KiB (absent for PBKDF2). */
+  memory?: number;
+  salt: Buffer;
+  storedKey: Buffer;
+  serverKey: Buffer;
+}
+export interface ScramPrincipal extends ScramCredential {
+  role: string;
+  realm?: string;
+}
+export type ScramAuthConfig = { type: 'static'; principals: Record<string, ScramPrincipal> } | DynamicAuthConfig;
+/** A TLS client-certificate principal: the certificate's SHA-1 fingerprint (`certificate-sha1`,
+ *  uppercase hex with colons), or without one, a CA-verified certificate whose CN is the authid. */
+export interface TlsPrincipal {
+  certificateSha1?: string;
+  role: string;
+  realm?: string;
+}
+export type TlsAuthConfig = { type: 'static'; principals: Record<string, TlsPrincipal> } | DynamicAuthConfig;
 export interface AuthConfig {
   anonymous?: AnonymousAuthConfig;
   ticket?: TicketAuthConfig;
   wampcra?: WampcraAuthConfig;
   cryptosign?: CryptosignAuthConfig;
+  scram?: ScramAuthConfig;
+  tls?: TlsAuthConfig;
+  /** Crossbar's `cookie`: a client whose tracking cookie was authenticated before joins again by it. */
+  cookie?: { type: 'static' };
 }
 
 /** Options shared by the WAMP transports (WebSocket `options`, RawSocket `options`). */
@@ -149,6 +190,8 @@ export interface WampTransportOptions {
   openHandshakeTimeout: number;
   /** Origins allowed for browser WebSocket connections; ['*'] = any (`allowed_origins`). */
   allowedOrigins: string[];
+  /** Crossbar's WebSocket-only options (compression, frames, status page); absent on RawSocket. */
+  websocket?: WebSocketOptions;
   /** Bytes waiting to be written to a peer before `sendQueuePolicy` applies (`max_send_queue`). */
   maxSendQueue: number;
   /** `send_queue_policy`: 'drop-events' drops EVENTs for the session while its queue is over the
@@ -168,6 +211,8 @@ export interface WampTransportOptions {
 export interface WampServiceConfig {
   serializers: SerializerName[];
   options: WampTransportOptions;
+  /** Crossbar's cookie tracking (`cookie`, WebSocket only): src/config/load-cookie.ts. */
+  cookie?: CookieConfig;
   /** Absent = anyone joins as role "anonymous" (Crossbar's behaviour with no auth block). */
   auth?: AuthConfig;
 }
@@ -230,6 +275,10 @@ export interface StaticPathConfig {
   type: 'static';
   /** Absolute directory path (resolved against the config file's directory by the loader). */
   directory: string;
+  /** `options` (src/config/load-static.ts): listing, Cache-Control max-age, extra content types. */
+  listDirectories?: boolean;
+  cacheTimeout?: number;
+  mimeTypes?: Record<string, string>;
 }
 
 /** Junction's `dashboard` web path: the built-in status page (src/web/, served by src/transports/dashboard.ts). */
@@ -246,6 +295,74 @@ export interface DashboardPathConfig {
   setup?: string;
 }
 
+/** An address (prefix = all its bits) or a network; host bits beyond the prefix do not count. */
+export interface IpNetwork { address: string; prefix: number; family: 'ipv4' | 'ipv6' }
+
+/** A web path of `type: publisher`, `caller` or `webhook`: Crossbar's HTTP bridge services
+ *  (src/http-bridge/, read by src/config/load-http-bridge.ts). Limits are already resolved. */
+export interface HttpBridgePathConfig {
+  type: 'publisher' | 'caller' | 'webhook';
+  realm: string;
+  role: string;
+  /** Signed requests only (`options.key` and `options.secret`, both or neither). */
+  key?: string;
+  secret?: string;
+  /** Bytes of body accepted (`post_body_limit`; Crossbar's 0, unlimited, is 1 MiB here). */
+  postBodyLimit: number;
+  /** Seconds a request's `timestamp` may differ from now (`timestamp_delta_limit`, 0 = any). */
+  timestampDeltaLimit: number;
+  /** Client addresses allowed (`require_ip`: addresses and networks); absent = any. */
+  requireIp?: IpNetwork[];
+  requireTls: boolean;
+  debug: boolean;
+  /** Requests in progress at once; more are answered 503 (`max_concurrent_requests`, Junction's own). */
+  maxConcurrentRequests: number;
+  /** webhook: the topic, the bodies of its answers, GitHub's shared secret. */
+  topic?: string;
+  successResponse?: string;
+  errorResponse?: string;
+  githubSecret?: string;
+}
+
+// Web paths that answer HTTP by themselves (src/config/load-web-services.ts, src/transports/web-services.ts).
+/** `type: json`: one JSON value, serialized at load. */
+export interface JsonPathConfig {
+  type: 'json';
+  /** The response body: `value` as JSON (pretty unless `options.prettify` is false). */
+  body: string;
+  /** `options.allow_cross_origin`: CORS headers for any origin. */
+  allowCrossOrigin: boolean;
+  /** `options.discourage_caching`: headers that keep caches from storing the answer. */
+  discourageCaching: boolean;
+}
+
+/** `type: redirect`: every GET/HEAD on the path answers 302 to `url`. */
+export interface RedirectPathConfig {
+  type: 'redirect';
+  url: string;
+}
+
+/** `type: reverseproxy`: requests below the path are forwarded to http://host:port/path/... */
+export interface ReverseProxyPathConfig {
+  type: 'reverseproxy';
+  host: string;
+  /** `port` (default 80). */
+  port: number;
+  /** `path` (default ""): the base path on the backend, without a trailing '/'. */
+  path: string;
+  /** Junction's `timeout` (ms, default 30000): longest a request may take, end to end. */
+  timeout: number;
+  /** Junction's `max_request_body` (bytes, default 16 MiB): larger request bodies get 413. */
+  maxRequestBody: number;
+}
+
+/** `type: nodeinfo`: a small HTML page about this router (version, start time, PID, the client's address). */
+export interface NodeInfoPathConfig {
+  type: 'nodeinfo';
+}
+
+export type WebServicePathConfig = JsonPathConfig | RedirectPathConfig | ReverseProxyPathConfig | NodeInfoPathConfig;
+
 /** A web path of `type: mqtt`: MQTT over WebSocket, with an MQTT service of its own or another transport's. */
 export interface MqttWebSocketPathConfig {
   /** The path's own MQTT service (`options`, `auth`: an `mqtt` transport's); absent when it shares `transport`'s. */
@@ -254,6 +371,32 @@ export interface MqttWebSocketPathConfig {
   transport?: string;
   /** Origins of the web pages that may connect (`allowed_origins`, as a WAMP WebSocket's: `*` any run of characters). */
   allowedOrigins: string[];
+}
+
+/** A web path of `type: longpoll`: WAMP over HTTP long-poll (src/config/load-longpoll.ts). */
+export interface LongPollPathConfig {
+  /** ms a receive request is held when nothing is queued (`request_timeout`, seconds in the file); 0 = no limit. */
+  requestTimeout: number;
+  /** ms a transport may go without a request, and without a receive request held, before its session ends (`session_timeout`); 0 = never. */
+  sessionTimeout: number;
+  /** Bytes of messages waiting for the client's next receive, at most (`queue_limit_bytes`); past it the session ends. */
+  queueLimitBytes: number;
+  /** Messages waiting for the client's next receive, at most (`queue_limit_messages`); 0 = no count limit. */
+  queueLimitMessages: number;
+  /** Logs each transport's requests (`debug`). */
+  debug: boolean;
+  /** Every transport gets this id instead of a random one (`debug_transport_id`): one transport at a time. */
+  debugTransportId?: string;
+  /** Largest message, and largest request body, accepted (`options.max_message_size`, Junction's). */
+  maxMessageSize: number;
+  /** Long-poll transports open at once on this path, at most (`options.max_transports`, Junction's); past it /open gets 503. */
+  maxTransports: number;
+  /** ms a client may take to open its session (HELLO) once the transport is open: as a WebSocket's default. */
+  openHandshakeTimeout: number;
+  /** Origins of the web pages that may use it (`options.allowed_origins`, Junction's, as a WebSocket path's); ['*'] = any. */
+  allowedOrigins: string[];
+  /** Absent: clients join as role 'anonymous'. */
+  auth?: AuthConfig;
 }
 
 /**
@@ -276,9 +419,12 @@ export interface ListenerConfig {
   mqtt?: MqttServiceConfig;
   /** MQTT over WebSocket by URL path: web paths of `type: mqtt` (subprotocol `mqtt`). */
   mqttWebsocket?: Record<string, MqttWebSocketPathConfig>;
+  /** WAMP over HTTP long-poll by URL path: web paths of `type: longpoll` (load-longpoll.ts). */
+  longpoll?: Record<string, LongPollPathConfig>;
   /** A plain `websocket` transport answers WebSocket upgrades on any path. */
   websocketAnyPath: boolean;
-  static: Record<string, StaticPathConfig | DashboardPathConfig>;
+  /** What HttpSite serves by path prefix: files, the dashboard, web services, HTTP bridge services. */
+  static: Record<string, StaticPathConfig | DashboardPathConfig | WebServicePathConfig | HttpBridgePathConfig>;
 }
 
 export interface RouterConfig {
@@ -367,6 +513,80 @@ export interface JunctionConfig {
    *  Crossbar's WebSocket `compression` option). Absent when there are none; worth logging at start. */
   warnings?: ConfigIssue[];
 }
+
+/** Cookie tracking of a WebSocket service (Crossbar's `cookie` block). */
+export interface CookieConfig {
+  /** Cookie name (`name`, default 'cbtid'). */
+  name: string;
+  /** Characters of a new cookie's value (`length`, default 24). */
+  length: number;
+  /** Seconds a cookie lives (`max_age`, default 604800: one week). */
+  maxAge: number;
+  /** `store`: 'memory' (default), or 'file' with `filename` (resolved against the config's directory). */
+  store: { type: 'memory' } | { type: 'file'; filename: string };
+  /** Cookies kept at most (`store.max_cookies`, Junction's, default 10000): past it the oldest is dropped. */
+  maxCookies: number;
+}
+
+// Crossbar's WebSocket-only options (parsed in load-websocket-options.ts).
+
+/** permessage-deflate as ws negotiates it (RFC 7692); what a compressed connection may cost is bounded here. */
+export interface DeflateOptions {
+  /** Ask the client not to keep its compression context between messages (`request_no_context_takeover`). */
+  requestNoContextTakeover: boolean;
+  /** Ask the client to compress with at most this window (`request_max_window_bits`); 0 = do not ask. */
+  requestMaxWindowBits: number;
+  /** The router drops its compression context after each message (`no_context_takeover`). */
+  noContextTakeover: boolean;
+  /** The router's compression window, 8..15 bits (`max_window_bits`). */
+  maxWindowBits: number;
+  /** zlib memLevel of the router's compressor, 1..9 (`memory_level`). */
+  memoryLevel: number;
+  /** Messages shorter than this many bytes go uncompressed (`threshold`, Junction's). */
+  threshold: number;
+  /** Connections of this service that may use compression at once; later ones are served uncompressed (`max_connections`, Junction's). */
+  maxConnections: number;
+}
+
+export interface WebSocketOptions {
+  /** undefined = no permessage-deflate (Crossbar's default: compression only when configured). */
+  deflate?: DeflateOptions;
+  /** Largest frame payload accepted, bytes; 0 = no limit but max_message_size (`max_frame_size`). */
+  maxFrameSize: number;
+  /** Outgoing messages longer than this are sent in frames of this size; 0 = one frame (`auto_fragment_size`). */
+  autoFragmentSize: number;
+  /** A connection failed by the router is dropped at once instead of closed with a close frame (`fail_by_drop`). */
+  failByDrop: boolean;
+  /** ms the router waits for the peer's close frame before dropping the connection (`close_handshake_timeout`). */
+  closeHandshakeTimeout: number;
+  /** A browser's `Origin: null` (file://, sandboxed pages) is let in whatever allowed_origins says (`allow_null_origin`). */
+  allowNullOrigin: boolean;
+  /** A client offering no subprotocol is refused; false: it speaks wamp.2.json (`require_websocket_subprotocol`). */
+  requireSubprotocol: boolean;
+  /** A plain HTTP GET on the WebSocket path gets a short status page (`enable_webstatus`). */
+  webStatus: boolean;
+}
+
+export const DEFAULT_WEBSOCKET_OPTIONS: WebSocketOptions = {
+  maxFrameSize: 0,
+  autoFragmentSize: 0,
+  failByDrop: false,
+  closeHandshakeTimeout: 1000,
+  allowNullOrigin: true,
+  requireSubprotocol: true,
+  webStatus: true,
+};
+
+/** Junction's bounds when `deflate` leaves them out: about 90 KiB per compressed connection (README). */
+export const DEFAULT_DEFLATE: DeflateOptions = {
+  requestNoContextTakeover: false,
+  requestMaxWindowBits: 0,
+  noContextTakeover: false,
+  maxWindowBits: 13,
+  memoryLevel: 5,
+  threshold: 64,
+  maxConnections: 100,
+};
 
 export const DEFAULT_TRANSPORT_OPTIONS: WampTransportOptions = {
   maxMessageSize: 1024 * 1024,

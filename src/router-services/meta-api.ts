@@ -3,7 +3,7 @@
 // use the reserved wamp.* namespace) and answers from read-only views of the realm.
 
 import type { Dict } from '../wamp/message.js';
-import { ErrorUri, CloseReason } from '../wamp/errors.js';
+import { ErrorUri } from '../wamp/errors.js';
 import { isReservedUri, isValidUri, isWampUri } from '../wamp/uri.js';
 import { isDict, publishOptionsProblem } from '../wamp/validate.js';
 import { TRUSTED_ROLE } from '../wamp/roles.js';
@@ -16,18 +16,7 @@ import type { Registration } from '../router/registration.js';
 import type { Subscription } from '../router/broker.js';
 import type { TestamentScope } from '../router/session.js';
 import { storedPayload } from '../router/event-store.js';
-
-function sessionDetails(s: Session): Dict {
-  const info = s.transport.info;
-  return {
-    session: s.id,
-    authid: s.authid,
-    authrole: s.authrole,
-    authmethod: s.authmethod,
-    authprovider: s.authprovider,
-    transport: { type: info.type, serializer: info.serializer, peer: info.peer, protocol: info.protocol ?? null },
-  };
-}
+import { defaultKillReason, junctionSessionDetails, killByAuthroleResult, onLeaveArgs, sessionDetails } from './wire-dialect.js';
 
 function subscriptionDetails(s: Subscription): Dict {
   return { id: s.id, created: s.created, uri: s.uri, match: s.match };
@@ -37,7 +26,7 @@ function registrationDetails(r: Registration): Dict {
   return { id: r.id, created: r.created, uri: r.uri, match: r.match, invoke: r.invoke };
 }
 
-/** Junction's addition to wamp.session.get (`junction`): the session's send queue and limits. */
+/** junction.session.get's `junction` dict: the session's send queue and limits. */
 function sessionStats(s: Session, joined: number | undefined, pendingCalls: number): Dict {
   const q = s.transport.sendQueue?.();
   return {
@@ -51,7 +40,7 @@ function sessionStats(s: Session, joined: number | undefined, pendingCalls: numb
   };
 }
 
-/** Junction's addition to RegistrationDetails: each callee's load and the queue depth. */
+/** junction.registration.get: RegistrationDetails with each callee's load and the queue depth. */
 function registrationLoad(r: Registration, queued: number): Dict {
   return {
     ...registrationDetails(r),
@@ -83,6 +72,11 @@ function testamentOptions(given: unknown): Dict {
   delete options['exclude_me'];
   return options;
 }
+/** The meta API's own procedures: wamp.* and its junction.* ones, which no listing shows (as Crossbar hides its own). */
+function routerOwn(r: Registration): boolean {
+  return isWampUri(r.uri) || (r.callees.length > 0 && r.callees.every((c) => c.session.internal));
+}
+
 /** Per session and scope: testaments are held in memory for the session's whole life. */
 const MAX_TESTAMENTS = 100;
 
@@ -98,35 +92,47 @@ export class MetaApi implements RealmObserver {
     const procedures: Record<string, ProcedureHandler> = {
       'wamp.session.count': (args) => this.clientSessions(args[0]).length,
       'wamp.session.list': (args) => this.clientSessions(args[0]).map((s) => s.id),
-      'wamp.session.get': (args) => {
+      // The same dict as on_join's (Crossbar's SessionDetails by default); Junction's queue figures
+      // are junction.session.get's, so that this result compares equal to the on_join details.
+      'wamp.session.get': (args) => sessionDetails(this.realm.wire, this.clientSession(args[0]), this.realm.name),
+      'junction.session.get': (args) => {
         const s = this.clientSession(args[0]);
-        return { ...sessionDetails(s), junction: sessionStats(s, s.joinedAt || undefined, this.realm.dealer.pendingCalls(s)) };
+        return { ...junctionSessionDetails(s), junction: sessionStats(s, s.joinedAt || undefined, this.realm.dealer.pendingCalls(s)) };
       },
+      // reason and message: keyword arguments (the spec) or positional after the first (Crossbar's
+      // signature kill(session_id, reason=None, message=None), which Autobahn|Python callers use).
       'wamp.session.kill': (args, kwargs, ctx) => {
         const id = args[0];
         if (id === ctx.details['caller']) throw new WampError(ErrorUri.noSuchSession, ['a session cannot kill itself']);
-        const { reason, message } = this.killReason(kwargs);
+        const { reason, message } = this.killReason(args, 1, kwargs);
         if (typeof id !== 'number' || !this.realm.kill(id, reason, message)) throw new WampError(ErrorUri.noSuchSession, [`no session ${String(id)}`]);
         return undefined;
       },
-      'wamp.session.kill_by_authid': (args, kwargs, ctx) => this.killWhere(kwargs, ctx.details['caller'], (s) => s.authid === args[0]),
-      'wamp.session.kill_by_authrole': (args, kwargs, ctx) => this.killWhere(kwargs, ctx.details['caller'], (s) => s.authrole === args[0]).length,
-      'wamp.session.kill_all': (_args, kwargs, ctx) => this.killWhere(kwargs, ctx.details['caller'], () => true).length,
-      'wamp.registration.list': () => {
+      'wamp.session.kill_by_authid': (args, kwargs, ctx) => this.killWhere(args, 1, kwargs, ctx.details['caller'], (s) => s.authid === args[0]),
+      'wamp.session.kill_by_authrole': (args, kwargs, ctx) =>
+        killByAuthroleResult(this.realm.wire, this.killWhere(args, 1, kwargs, ctx.details['caller'], (s) => s.authrole === args[0])),
+      'wamp.session.kill_all': (args, kwargs, ctx) => this.killWhere(args, 0, kwargs, ctx.details['caller'], () => true).length,
+      // With a session ID (Crossbar's optional argument): that session's registrations only.
+      'wamp.registration.list': (args) => {
+        const only = args[0] === undefined || args[0] === null ? undefined : this.clientSession(args[0]);
         const out: Record<string, number[]> = { exact: [], prefix: [], wildcard: [] };
-        for (const r of this.realm.dealer.registrations()) if (!isWampUri(r.uri)) out[r.match]!.push(r.id);
+        for (const r of this.realm.dealer.registrations()) {
+          if (routerOwn(r) || (only && !r.callees.some((c) => c.session === only))) continue;
+          out[r.match]!.push(r.id);
+        }
         return out;
       },
       'wamp.registration.lookup': (args) => {
         const match = ((args[1] as Dict | undefined)?.['match'] as string | undefined) ?? 'exact';
-        for (const r of this.realm.dealer.registrations()) if (r.uri === args[0] && r.match === match) return r.id;
+        for (const r of this.realm.dealer.registrations()) if (r.uri === args[0] && r.match === match && !routerOwn(r)) return r.id;
         return null;
       },
       'wamp.registration.match': (args) => {
         const r = typeof args[0] === 'string' ? this.realm.dealer.match(args[0]) : undefined;
-        return r && r.callees.length > 0 ? r.id : null;
+        return r && r.callees.length > 0 && !routerOwn(r) ? r.id : null;
       },
-      'wamp.registration.get': (args) => this.registrationLoad(this.registration(args[0])),
+      'wamp.registration.get': (args) => registrationDetails(this.registration(args[0])),
+      'junction.registration.get': (args) => this.registrationLoad(this.registration(args[0])),
       'wamp.registration.list_callees': (args, kwargs) => {
         const r = this.registration(args[0]);
         // details=true: Junction's per-callee load instead of bare session IDs.
@@ -141,9 +147,13 @@ export class MetaApi implements RealmObserver {
         }
         return undefined;
       },
-      'wamp.subscription.list': () => {
+      'wamp.subscription.list': (args) => {
+        const only = args[0] === undefined || args[0] === null ? undefined : this.clientSession(args[0]);
         const out: Record<string, number[]> = { exact: [], prefix: [], wildcard: [] };
-        for (const s of this.realm.broker.subscriptions()) if (!isWampUri(s.uri)) out[s.match]!.push(s.id);
+        for (const s of this.realm.broker.subscriptions()) {
+          if (isWampUri(s.uri) || (only && !s.subscribers.has(only))) continue;
+          out[s.match]!.push(s.id);
+        }
         return out;
       },
       'wamp.subscription.lookup': (args) => {
@@ -203,10 +213,10 @@ export class MetaApi implements RealmObserver {
   // ---- RealmObserver: meta events ----
 
   sessionJoined(s: Session): void {
-    if (!s.internal) this.publish('wamp.session.on_join', [sessionDetails(s)]);
+    if (!s.internal) this.publish('wamp.session.on_join', [sessionDetails(this.realm.wire, s, this.realm.name)]);
   }
   sessionLeft(s: Session): void {
-    if (!s.internal) this.publish('wamp.session.on_leave', [s.id, s.authid, s.authrole]);
+    if (!s.internal) this.publish('wamp.session.on_leave', onLeaveArgs(this.realm.wire, s));
   }
   registrationCreated(s: SessionView, r: Registration): void {
     if (!isWampUri(r.uri)) this.publish('wamp.registration.on_create', [s.id, registrationDetails(r)]);
@@ -343,19 +353,22 @@ export class MetaApi implements RealmObserver {
 
   private registration(id: unknown): Registration {
     const r = typeof id === 'number' ? this.realm.dealer.registration(id) : undefined;
-    if (!r || isWampUri(r.uri)) throw new WampError(ErrorUri.noSuchRegistration, [`no registration ${String(id)}`]);
+    if (!r || routerOwn(r)) throw new WampError(ErrorUri.noSuchRegistration, [`no registration ${String(id)}`]);
     return r;
   }
 
-  private killReason(kwargs: Dict): { reason: string; message?: string } {
-    const reason = kwargs['reason'] ?? CloseReason.killed;
+  /** reason and message from the keyword arguments, or else from the positional ones at `at`, `at + 1`. */
+  private killReason(args: unknown[], at: number, kwargs: Dict): { reason: string; message?: string } {
+    const given = kwargs['reason'] ?? args[at] ?? undefined;
+    const reason = given ?? defaultKillReason(this.realm.wire);
     if (!isValidUri(reason)) throw new WampError(ErrorUri.invalidUri, [`invalid reason URI '${String(reason)}'`]);
-    const message = typeof kwargs['message'] === 'string' ? kwargs['message'] : undefined;
+    const text = kwargs['message'] ?? args[at + 1];
+    const message = typeof text === 'string' ? text : undefined;
     return { reason, message };
   }
 
-  private killWhere(kwargs: Dict, callerId: unknown, pick: (s: Session) => boolean): number[] {
-    const { reason, message } = this.killReason(kwargs);
+  private killWhere(args: unknown[], at: number, kwargs: Dict, callerId: unknown, pick: (s: Session) => boolean): number[] {
+    const { reason, message } = this.killReason(args, at, kwargs);
     const killed: number[] = [];
     for (const s of this.clientSessions(undefined)) {
       if (s.id !== callerId && pick(s) && this.realm.kill(s.id, reason, message)) killed.push(s.id);

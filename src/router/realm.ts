@@ -2,7 +2,7 @@
 
 import {
   DEFAULT_MAX_PENDING_CALLS, DEFAULT_MAX_PENDING_CALL_BYTES, DEFAULT_MAX_PENDING_CALL_BYTES_TOTAL, DEFAULT_MAX_SUBSCRIPTIONS,
-  DEFAULT_MAX_SUBSCRIPTION_BYTES, type RealmConfig, type RoleConfig,
+  DEFAULT_MAX_SUBSCRIPTION_BYTES, type RealmConfig, type RoleConfig, type WireDialect,
 } from '../config/types.js';
 import { Authorizer } from '../auth/authorizer.js';
 import type { UriCheck } from '../wamp/uri.js';
@@ -34,6 +34,8 @@ export class Realm {
   private readonly joined = new Map<number, Session>();
   // Both set by applyOptions (a config reload may change them).
   uriCheck!: UriCheck;
+  /** Crossbar's wire choices or the spec's (`options.wire`): the GOODBYE reply, the meta API's shapes. */
+  wire!: WireDialect;
   /** Calls one session may have waiting for an answer (`max_pending_calls`). */
   maxPendingCalls!: number;
   /** Byte budgets (`max_pending_call_bytes` per session and `_total`; `max_subscriptions` per session,
@@ -60,6 +62,7 @@ export class Realm {
   /** The realm's options that apply from the next message on: at start, and again on a config reload. */
   applyOptions(config: RealmConfig): void {
     this.uriCheck = config.uriCheck ?? 'loose';
+    this.wire = config.wire ?? 'crossbar';
     this.maxPendingCalls = config.maxPendingCalls ?? DEFAULT_MAX_PENDING_CALLS;
     this.maxPendingCallBytes = config.maxPendingCallBytes ?? DEFAULT_MAX_PENDING_CALL_BYTES;
     this.maxPendingCallBytesTotal = config.maxPendingCallBytesTotal ?? DEFAULT_MAX_PENDING_CALL_BYTES_TOTAL;

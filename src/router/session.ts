@@ -19,6 +19,7 @@ import { peerAddress, type FailureThrottle } from '../auth/throttle.js';
 import type { AuthenticationGate } from '../auth/auth-gate.js';
 import type { EncodingCache, SessionHandle, SessionOptions, Transport } from '../core-boundary.js';
 import type { UriCheck } from '../wamp/uri.js';
+import type { WireDialect } from '../config/types.js';
 import type { Dealer } from './dealer.js';
 import type { Broker } from './broker.js';
 import type { SessionView } from './session-view.js';
@@ -34,6 +35,8 @@ export interface SessionRealm {
   /** Read per message: a config reload replaces it. */
   readonly authorizer: Authorizer;
   readonly uriCheck: UriCheck;
+  /** Read per GOODBYE: a config reload may change it. */
+  readonly wire: WireDialect;
   readonly dealer: Dealer;
   readonly broker: Broker;
   readonly observer: { slowConsumer(session: Session, disconnecting: boolean): void } | undefined;
@@ -83,6 +86,8 @@ export class Session implements SessionHandle, Requester, SessionView {
   authrole = '';
   authmethod = '';
   authprovider = '';
+  /** What its authentication method or authenticator gave it (WELCOME.authextra), for the meta API. */
+  authextra: M.Dict | undefined;
   /** When it joined its realm (ms since the epoch; 0 until then): for the meta API. */
   joinedAt = 0;
   /** Callee-side features the dealer consults on every invocation. */
@@ -321,7 +326,8 @@ export class Session implements SessionHandle, Requester, SessionView {
       case M.UNREGISTER: return realm.dealer.unregister(this, msg);
       case M.CANCEL: return realm.dealer.cancel(this, msg);
       case M.GOODBYE:
-        this.send([M.GOODBYE, {}, CloseReason.goodbyeAndOut]);
+        // Crossbar answers wamp.close.normal, the spec goodbye_and_out; clients check for Crossbar's.
+        this.send([M.GOODBYE, {}, realm.wire === 'spec' ? CloseReason.goodbyeAndOut : CloseReason.normal]);
         this.terminate(true, `client said goodbye (${String(msg[2]).slice(0, 200)})`);
         return;
       case M.ABORT:
@@ -379,17 +385,21 @@ export class Session implements SessionHandle, Requester, SessionView {
   }
 
   private onHello(msg: HelloMessage): void {
-    const realmName = msg[1];
+    // A HELLO may name no realm (null or ''): authentication then assigns one (a principal's `realm`,
+    // or what a dynamic authenticator returns), as Crossbar does.
+    const realmName = msg[1] ?? '';
     const details = msg[2];
     if (typeof details['authid'] === 'string') this.helloAuthid = details['authid'].slice(0, 200);
-    if (!isValidUri(realmName)) return this.abort(ErrorUri.invalidUri, `invalid realm URI '${realmName}'`);
+    if (realmName !== '' && !isValidUri(realmName)) return this.abort(ErrorUri.invalidUri, `invalid realm URI '${realmName}'`);
     const roles = details['roles'];
     if (typeof roles !== 'object' || roles === null || !CLIENT_ROLES.some((r) => r in roles)) {
       throw new ProtocolViolation('HELLO must announce at least one client role (publisher, subscriber, caller, callee)');
     }
-    const realm = this.router.realm(realmName);
-    if (!realm) return this.abort(ErrorUri.noSuchRealm, `no realm '${realmName}' on this router`);
-    this.realm = realm;
+    if (realmName !== '') {
+      const realm = this.router.realm(realmName);
+      if (!realm) return this.abort(ErrorUri.noSuchRealm, `no realm '${realmName}' on this router`);
+      this.realm = realm;
+    }
     // Only the features the router consults are kept, not the client's whole announcement.
     const clientRoles = roles as Record<string, unknown>;
     this.supportsCanceling = clientHasFeature(clientRoles, 'callee', 'call_canceling');
@@ -464,7 +474,13 @@ export class Session implements SessionHandle, Requester, SessionView {
       return;
     }
     const { identity } = outcome;
-    const realm = this.realm!;
+    // The realm authentication assigned wins over the one asked for (src/auth/authenticator.ts).
+    const realmName = identity.realm ?? this.realm?.name;
+    const realm = realmName === undefined ? undefined : this.router.realm(realmName);
+    if (!realm) {
+      return this.abort(ErrorUri.noSuchRealm, realmName === undefined ? 'no realm given, and authentication assigned none' : `no realm '${realmName}' on this router`);
+    }
+    this.realm = realm;
     if (!realm.authorizer.hasRole(identity.authrole)) {
       return this.abort(ErrorUri.noSuchRole, `role '${identity.authrole}' does not exist on realm '${realm.name}'`);
     }
@@ -472,6 +488,7 @@ export class Session implements SessionHandle, Requester, SessionView {
     this.authrole = identity.authrole;
     this.authmethod = identity.authmethod;
     this.authprovider = identity.authprovider;
+    this.authextra = identity.authextra;
     this.clearOpenTimer();
     this.state = 'established';
     const welcome: M.Dict = {

@@ -4,13 +4,14 @@ import type { Serializer, SerializerName } from './serializer.js';
 import { jsonSerializer } from './json.js';
 import { msgpackSerializer } from './msgpack.js';
 import { cborSerializer } from './cbor.js';
+import { ubjsonSerializer } from './ubjson.js';
 
 export type { Serializer, SerializerName } from './serializer.js';
 
-export const SERIALIZER_NAMES: readonly SerializerName[] = ['json', 'msgpack', 'cbor'];
+export const SERIALIZER_NAMES: readonly SerializerName[] = ['json', 'msgpack', 'cbor', 'ubjson'];
 
 // Maps, not object lookups: a name such as 'constructor' must not find Object.prototype's.
-const BY_NAME = new Map<string, Serializer>([jsonSerializer, msgpackSerializer, cborSerializer].map((s) => [s.name, s]));
+const BY_NAME = new Map<string, Serializer>([jsonSerializer, msgpackSerializer, cborSerializer, ubjsonSerializer].map((s) => [s.name, s]));
 const BY_SUBPROTOCOL = new Map<string, Serializer>([...BY_NAME.values()].map((s) => [subprotocolOf(s.name), s]));
 const BY_RAWSOCKET_ID = new Map<number, Serializer>([...BY_NAME.values()].map((s) => [s.rawSocketId, s]));
 
@@ -31,7 +32,7 @@ export function serializerFromSubprotocol(protocol: string): Serializer | undefi
   return BY_SUBPROTOCOL.get(protocol);
 }
 
-/** RawSocket handshake serializer id (1 JSON, 2 MessagePack, 3 CBOR) → serializer; undefined otherwise. */
+/** RawSocket handshake serializer id (1 JSON, 2 MessagePack, 3 CBOR, 4 UBJSON) → serializer; undefined otherwise. */
 export function serializerFromRawSocketId(id: number): Serializer | undefined {
   return BY_RAWSOCKET_ID.get(id);
 }

@@ -4,22 +4,42 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ListenerConfig } from '../config/types.js';
-import { StaticFiles } from './static-files.js';
-import { DashboardFiles } from './dashboard.js';
+import { mountFor, type WebMount } from './web-services.js';
+import type { SessionFactory } from '../core-boundary.js';
 import { log } from '../log.js';
+import { answerWebStatus } from './websocket-status.js';
 
 export class HttpSite {
   /** Longest prefix first, so '/app' wins over '/'. */
-  private readonly mounts: Array<{ prefix: string; files: Pick<StaticFiles, 'serve'> }>;
+  private readonly mounts: Array<{ prefix: string; files: WebMount }>;
 
-  constructor(private readonly config: ListenerConfig) {
+  /** `factory`: how the HTTP bridge services' sessions join their realms. */
+  constructor(
+    private readonly config: ListenerConfig,
+    factory: SessionFactory,
+    /** Services that answer any method below their path (long-poll), by URL path. */
+    private readonly services: ReadonlyMap<string, { handle(req: IncomingMessage, res: ServerResponse, below: string): void }> = new Map(),
+  ) {
     this.mounts = Object.entries(config.static)
-      .map(([prefix, s]) => ({ prefix, files: s.type === 'dashboard' ? new DashboardFiles(s, config) : new StaticFiles(s.directory) }))
+      .map(([prefix, s]) => ({ prefix, files: mountFor(s, config, factory, prefix) }))
       .sort((a, b) => b.prefix.length - a.prefix.length);
   }
 
   get prefixes(): string[] {
     return this.mounts.map((m) => m.prefix);
+  }
+
+  /** The listener stops: mounts with sessions of their own (HTTP bridge services) leave their realms. */
+  async close(): Promise<void> {
+    await Promise.allSettled(this.mounts.map((m) => m.files.close?.()));
+  }
+
+  /** Hands an Upgrade request no WebSocket service takes to a mount that forwards it; false if none does. */
+  upgrade(req: IncomingMessage, socket: Socket, head: Buffer): boolean {
+    const path = urlPath(req.url);
+    const mount = this.mounts.find((m) => m.files.upgrade && pathBelow(path, m.prefix) !== undefined);
+    mount?.files.upgrade!(pathBelow(path, mount.prefix)!, req, socket, head);
+    return mount !== undefined;
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
@@ -32,13 +52,19 @@ export class HttpSite {
 
   private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = urlPath(req.url);
+    for (const [prefix, service] of this.services) {
+      const below = pathBelow(path, prefix);
+      if (below !== undefined) return service.handle(req, res, below);
+    }
     // Only origin-form targets ('/...'); an absolute-form one ('http://host/...') names no file here.
-    if ((req.method === 'GET' || req.method === 'HEAD') && path.startsWith('/')) {
+    const readOnly = req.method === 'GET' || req.method === 'HEAD';
+    if (path.startsWith('/')) {
       for (const { prefix, files } of this.mounts) {
         const below = pathBelow(path, prefix);
-        if (below !== undefined && (await files.serve(below, path, req, res))) return;
+        if (below !== undefined && (readOnly || files.anyMethod) && (await files.serve(below, path, req, res))) return;
       }
-      if (path === '/') {
+      if (readOnly && answerWebStatus(this.config, path, req, res)) return;
+      if (readOnly && path === '/') {
         const ws = Object.keys(this.config.websocket);
         const lines = ['Junction WAMP router.', `WebSocket: ${this.config.websocketAnyPath ? 'any path' : ws.join(', ') || '(none)'}`];
         if (this.config.rawsocket) lines.push('RawSocket on this port.');

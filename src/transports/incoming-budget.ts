@@ -43,6 +43,7 @@ export class IncomingBudget {
     for (const l of listeners) {
       const services = [...Object.values(l.websocket), ...(l.rawsocket ? [l.rawsocket] : [])];
       for (const s of services) largest = Math.max(largest, s.options.maxMessageSize);
+      for (const lp of Object.values(l.longpoll ?? {})) largest = Math.max(largest, lp.maxMessageSize);
       for (const m of [l.mqtt, ...Object.values(l.mqttWebsocket ?? {}).map((p) => p.service)]) if (m) largest = Math.max(largest, m.maxMessageSize);
     }
     return new IncomingBudget(Math.max(configured, largest + ONE_READ));

@@ -15,6 +15,7 @@ import { WebSocketService } from './websocket.js';
 import type { MqttService } from './mqtt-listener/service.js';
 import type { MqttWebSocketPath } from './mqtt-listener/websocket-path.js';
 import { HttpSite, rejectUpgrade, urlPath } from './http.js';
+import { LongPollService } from './longpoll.js';
 import { removeStaleSocket } from './unix-socket.js';
 import { log } from '../log.js';
 
@@ -40,6 +41,8 @@ export class Listener {
   private readonly http: HttpServer | undefined;
   private readonly site: HttpSite;
   private readonly websockets = new Map<string, WebSocketService>();
+  /** WAMP over HTTP long-poll by URL path. */
+  private readonly longpolls = new Map<string, LongPollService>();
   /** MQTT clients' sessions, when the listener serves MQTT (loaded at start: only then is the MQTT code in memory). */
   mqtt: MqttService | undefined;
   /** MQTT over WebSocket by URL path (made at start, as `mqtt`). */
@@ -77,7 +80,8 @@ export class Listener {
     private readonly mqttServiceOf: (transportId: string) => MqttService | undefined = () => undefined,
   ) {
     for (const [path, service] of Object.entries(config.websocket)) this.websockets.set(path, new WebSocketService(service, factory, incoming, sendQueues));
-    this.site = new HttpSite(config);
+    for (const [path, lp] of Object.entries(config.longpoll ?? {})) this.longpolls.set(path, new LongPollService(path, lp, factory, incoming));
+    this.site = new HttpSite(config, factory, this.longpolls);
     const timeouts = (services: WampServiceConfig[]) => services.map((s) => s.options.openHandshakeTimeout);
     const mqttPaths = Object.values(config.mqttWebsocket ?? {});
     const mqttTimeouts = mqttPaths.flatMap((p) => (p.service ? [p.service.openHandshakeTimeout] : []));
@@ -86,7 +90,7 @@ export class Listener {
     this.firstByteTimeout = Math.min(this.httpHandshakeTimeout, ...timeouts(config.rawsocket ? [config.rawsocket] : []),
       ...(config.mqtt ? [config.mqtt.openHandshakeTimeout || DEFAULT_TRANSPORT_OPTIONS.openHandshakeTimeout] : []));
     // HTTP unless the port is RawSocket and/or MQTT only (then any other first byte ends the connection).
-    if (this.websockets.size > 0 || mqttPaths.length > 0 || Object.keys(config.static).length > 0 || (!config.rawsocket && !config.mqtt)) {
+    if (this.websockets.size > 0 || this.longpolls.size > 0 || mqttPaths.length > 0 || Object.keys(config.static).length > 0 || (!config.rawsocket && !config.mqtt)) {
       this.http = createHttpServer((req, res) => {
         this.handshakeSeen(req.socket);
         // Keep-alive: the next request's headers on this connection get the same time limit (Node's
@@ -113,6 +117,8 @@ export class Listener {
           ca: tls.ca,
           requestCert: tls.ca !== undefined,
           rejectUnauthorized: false,
+          ciphers: tls.ciphers,
+          dhparam: tls.dhparam,
           handshakeTimeout: Math.max(this.httpHandshakeTimeout, config.rawsocket?.options.openHandshakeTimeout ?? 0),
           noDelay: true,
         }, onSocket)
@@ -235,6 +241,7 @@ export class Listener {
     const mqtt = this.mqttPaths.get(path);
     if (mqtt) return mqtt.handleUpgrade(req, socket, head);
     const service = this.websockets.get(path) ?? (this.config.websocketAnyPath ? this.websockets.values().next().value : undefined);
+    if (!service && this.site.upgrade(req, socket, head)) return; // a reverse proxy path forwards it
     if (!service) return rejectUpgrade(socket, 404, `no WebSocket service at ${path}`);
     service.handleUpgrade(req, socket, head);
   }
@@ -274,7 +281,7 @@ export class Listener {
           this.server.on('error', (err) => log.error(`listener ${this.config.id}: ${err.message}`));
           resolve();
         };
-        if (endpoint.type === 'unix') this.server.listen(endpoint.path, done);
+        if (endpoint.type === 'unix') this.server.listen({ path: endpoint.path, backlog: endpoint.backlog }, done);
         else this.server.listen({ port: endpoint.port, host: this.host(), backlog: endpoint.backlog, ipv6Only: endpoint.version === 6 }, done);
       });
     } catch (err) {
@@ -290,7 +297,7 @@ export class Listener {
    * the server is made: a change there needs a restart.
    */
   replaceTls(tls: TlsConfig): void {
-    (this.server as TlsServer).setSecureContext({ key: tls.key, cert: tls.certificate, ca: tls.ca });
+    (this.server as TlsServer).setSecureContext({ key: tls.key, cert: tls.certificate, ca: tls.ca, ciphers: tls.ciphers, dhparam: tls.dhparam });
   }
 
   /**
@@ -305,7 +312,9 @@ export class Listener {
   /** Stops accepting and drops every connection (the router closes the sessions before). */
   async stop(): Promise<void> {
     this.stopAccepting();
+    const siteClosed = this.site.close(); // HTTP bridge services leave their realms
     for (const ws of this.websockets.values()) ws.close();
+    for (const lp of this.longpolls.values()) lp.close();
     this.mqtt?.stop();
     for (const path of this.mqttPaths.values()) path.close();
     for (const service of this.mqttPathServices) service.stop();
@@ -315,7 +324,7 @@ export class Listener {
       clearTimeout(this.refusalLogTimer);
       log.warn(`listener ${this.config.id}: ${this.refusedSinceLog} connection(s) refused: max_connections reached`);
     }
-    await this.serverClosed;
+    await Promise.all([this.serverClosed, siteClosed]);
   }
 
   /** The bound address: the actual port when port 0 was configured; the path for Unix sockets. */
@@ -349,6 +358,7 @@ export class Listener {
     for (const [path, mqtt] of Object.entries(this.config.mqttWebsocket ?? {})) {
       parts.push(`MQTT ${secure ? 'wss' : 'ws'}://${hostPort}${path} (${mqtt.service ? `realm ${mqtt.service.realm}` : `transport '${mqtt.transport}'`})`);
     }
+    for (const path of this.longpolls.keys()) parts.push(`long-poll ${secure ? 'https' : 'http'}://${hostPort}${path}`);
     const prefixes = this.site.prefixes;
     if (prefixes.length > 0) parts.push(`${secure ? 'https' : 'http'}://${hostPort}${prefixes.join(',')}`);
     return `${this.config.id} (${this.config.kind}): ${parts.join(' · ')}`;

@@ -11,6 +11,7 @@ import { MESSAGES_PER_TURN } from './limits.js';
 import { IncomingBudget } from './incoming-budget.js';
 import { SendQueueTotal } from './send-queue-total.js';
 import { describePeer } from './peer.js';
+import { tlsSessionOf } from './tls-session.js';
 import { SocketTransport } from './socket-transport.js';
 import { log } from '../log.js';
 
@@ -72,6 +73,7 @@ export class RawSocketTransport extends SocketTransport {
       serializer: '', // until the handshake picks one
       peer: describePeer(socket),
       tls: (socket as Socket & { encrypted?: boolean }).encrypted === true,
+      tlsSession: tlsSessionOf(socket),
     });
     this.maxLength = 2 ** (9 + lengthExponent(service.options.maxMessageSize));
     const { autoPingInterval, autoPingTimeout, openHandshakeTimeout } = service.options;

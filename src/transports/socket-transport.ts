@@ -103,12 +103,12 @@ export abstract class SocketTransport implements Transport, IncomingHolder {
 
   abstract close(): void;
 
-  /** Ends the connection politely (`end`: a close frame, a FIN), and drops it if that takes longer than CLOSE_GRACE_MS. */
-  protected closeGracefully(end: () => void): void {
+  /** Ends the connection politely (`end`: a close frame, a FIN), and drops it if that takes longer than `graceMs`. */
+  protected closeGracefully(end: () => void, graceMs = CLOSE_GRACE_MS): void {
     if (this.closed) return;
     this.closed = true;
     this.keepAlive.stop();
     end();
-    setTimeout(() => this.terminate(), CLOSE_GRACE_MS).unref();
+    setTimeout(() => this.terminate(), graceMs).unref();
   }
 }

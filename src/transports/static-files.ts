@@ -5,6 +5,8 @@
 import { createReadStream, type Stats, promises as fsp } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
+import type { StaticPathConfig } from '../config/types.js';
+import { sendDirectoryListing } from './directory-listing.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.htm': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
@@ -47,7 +49,8 @@ export function sendFile(req: IncomingMessage, res: ServerResponse, path: string
 export class StaticFiles {
   private readonly root: string;
 
-  constructor(directory: string) {
+  /** `options`: a static path's listing, cache timeout and extra content types (load-static.ts). */
+  constructor(directory: string, private readonly options: Partial<Pick<StaticPathConfig, 'listDirectories' | 'cacheTimeout' | 'mimeTypes'>> = {}) {
     this.root = resolve(directory);
   }
 
@@ -71,10 +74,19 @@ export class StaticFiles {
       }
       path = join(file, 'index.html');
       info = await statOf(path);
+      if (!info && this.options.listDirectories) {
+        await sendDirectoryListing(file, urlPath, req, res);
+        return true;
+      }
     }
     if (!info?.isFile()) return false;
-    sendFile(req, res, path, info, { 'Content-Type': contentTypeOf(path) });
+    sendFile(req, res, path, info, { 'Content-Type': this.contentTypeOf(path), ...cacheHeaders(this.options.cacheTimeout) });
     return true;
+  }
+
+  /** A `mime_types` entry for the file's extension, else the built-in table's. */
+  private contentTypeOf(path: string): string {
+    return this.options.mimeTypes?.[extname(path).toLowerCase()] ?? contentTypeOf(path);
   }
 
   /** The absolute file path for a URL path below the mount point; undefined if it would leave the directory. */
@@ -99,6 +111,12 @@ export class StaticFiles {
  */
 export function pathOnThisHost(urlPath: string): string {
   return urlPath.replace(/^[/\\]+/, '/');
+}
+
+/** `cache_timeout` as Crossbar sends it (max-age and Expires); none = sendFile's no-cache. */
+function cacheHeaders(seconds: number | undefined): Record<string, string> {
+  if (seconds === undefined) return {};
+  return { 'Cache-Control': `max-age=${seconds}, public`, Expires: new Date(Date.now() + seconds * 1000).toUTCString() };
 }
 
 function statOf(path: string): Promise<Stats | undefined> {

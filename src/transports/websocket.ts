@@ -13,14 +13,23 @@ import { IncomingBudget } from './incoming-budget.js';
 import { SocketTransport } from './socket-transport.js';
 import { SendQueueTotal } from './send-queue-total.js';
 import { describePeer } from './peer.js';
+import { tlsSessionOf } from './tls-session.js';
 import { rejectUpgrade } from './http.js';
 import { log } from '../log.js';
+import { DEFAULT_WEBSOCKET_OPTIONS, type WebSocketOptions } from '../config/types.js';
+import { FrameLimit, sendFragmented } from './websocket-frames.js';
+import { perMessageDeflate, CompressedCount } from './websocket-compression.js';
+import { CookieStore, cookieValue } from './cookie-store.js';
+import type { CookieTracking } from '../core-boundary.js';
 
 const TEXT = { binary: false };
 const BINARY = { binary: true };
 /** WebSocket close codes (RFC 6455 7.4.1). */
 const NORMAL_CLOSURE = 1000;
 const GOING_AWAY = 1001;
+const MESSAGE_TOO_BIG = 1009;
+/** WAMP GOODBYE's message type. */
+const GOODBYE = 6;
 /** A WebSocket control frame carries at most 125 bytes. */
 const MAX_PING_PAYLOAD = 125;
 
@@ -58,6 +67,9 @@ export class WebSocketTransport extends SocketTransport {
   private heldNext = 0;
   /** Messages handled since the last chunk arrived. */
   private turnMessages = 0;
+  private readonly wsOptions: WebSocketOptions;
+  /** Frame headers read beside ws, when max_frame_size is set. */
+  private readonly frameLimit: FrameLimit | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -75,8 +87,12 @@ export class WebSocketTransport extends SocketTransport {
       peer: describePeer(socket),
       protocol: ws.protocol,
       tls: socket.encrypted === true,
+      tlsSession: tlsSessionOf(socket),
     });
     this.serializer = serializer;
+    this.wsOptions = service.options.websocket ?? DEFAULT_WEBSOCKET_OPTIONS;
+    const longestFrame = frameLimitOf(this.wsOptions, service.options.maxMessageSize);
+    if (longestFrame > 0) this.frameLimit = new FrameLimit(longestFrame);
     this.frame = serializer.binary ? BINARY : TEXT;
     // Our own maxMessageSize stands for the peer's limit, which WebSocket does not announce.
     this.peerMaxLength = service.options.maxMessageSize;
@@ -89,12 +105,24 @@ export class WebSocketTransport extends SocketTransport {
     this.session = factory.openSession(this, { auth: service.auth, openTimeoutMs: service.options.openHandshakeTimeout });
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.on('pong', () => this.keepAlive.alive());
-    ws.on('error', (err) => log.debug(`websocket ${this.info.peer}: ${err.message}`));
+    ws.on('error', (err) => {
+      log.debug(`websocket ${this.info.peer}: ${err.message}`);
+      // ws fails the connection with a close frame; fail_by_drop drops it instead.
+      if (this.wsOptions.failByDrop) ws.terminate();
+    });
     // Before ws parses a chunk (which may hold hundreds of messages), and after.
     socket.prependListener('data', () => {
       this.turnMessages = 0;
     });
     socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
+    // Frame headers are read before ws parses the chunk, so an oversized frame's messages are never handled.
+    const frameLimit = this.frameLimit;
+    if (frameLimit) {
+      socket.prependListener('data', (chunk: Buffer) => {
+        const oversized = this.closed ? undefined : frameLimit.feed(chunk);
+        if (oversized !== undefined) this.failFrameTooBig(oversized);
+      });
+    }
     ws.once('close', () => {
       this.closed = true;
       this.incoming.hold(this, 0);
@@ -123,7 +151,20 @@ export class WebSocketTransport extends SocketTransport {
     this.incoming.hold(this, heldByReceiver(this.ws));
   }
 
+  /** A frame over max_frame_size (or max_message_size with fail_by_drop): the connection fails (1009, or dropped with fail_by_drop); what ws still parses is ignored. */
+  private failFrameTooBig(length: number): void {
+    log.info(`websocket ${this.info.peer}: a frame of ${length} bytes is over the limit (max_frame_size ${this.wsOptions.maxFrameSize}, max_message_size ${this.service.options.maxMessageSize})`);
+    if (this.wsOptions.failByDrop) return this.dropSlowConsumer();
+    this.closeGracefully(() => this.ws.close(MESSAGE_TOO_BIG, 'frame exceeds payload limit'), this.closeWaitMs());
+  }
+
+  /** close_handshake_timeout; 0 waits as long as ws itself does (30 s). */
+  private closeWaitMs(): number {
+    return this.wsOptions.closeHandshakeTimeout > 0 ? this.wsOptions.closeHandshakeTimeout : 30_000;
+  }
+
   private onMessage(data: RawData, isBinary: boolean): void {
+    if (this.closed) return;
     if (this.held !== undefined) {
       this.held.push(data, isBinary);
       return;
@@ -181,12 +222,15 @@ export class WebSocketTransport extends SocketTransport {
       this.session.protocolError(`cannot decode ${this.serializer.name} message: ${(err as Error).message}`);
       return;
     }
+    if (this.info.cookie && isLogout(message)) this.info.cookie.remember(undefined);
     this.session.receive(message);
   }
 
   protected writeMessage(encoded: Buffer): void {
     this.batcher.hold();
-    this.ws.send(encoded, this.frame);
+    const fragment = this.wsOptions.autoFragmentSize;
+    if (fragment > 0 && encoded.length > fragment) sendFragmented(this.ws, encoded, this.frame.binary, fragment);
+    else this.ws.send(encoded, this.frame);
   }
 
   protected terminate(): void {
@@ -194,13 +238,27 @@ export class WebSocketTransport extends SocketTransport {
   }
 
   close(): void {
-    this.closeGracefully(() => this.ws.close(NORMAL_CLOSURE));
+    this.closeGracefully(() => this.ws.close(NORMAL_CLOSURE), this.closeWaitMs());
   }
 
   /** Router shutdown: 1001 "going away", which browsers and Autobahn report as a clean close they retry after. */
   goAway(): void {
-    this.closeGracefully(() => this.ws.close(GOING_AWAY, 'router restarting'));
+    this.closeGracefully(() => this.ws.close(GOING_AWAY, 'router restarting'), this.closeWaitMs());
   }
+}
+
+/** GOODBYE with Crossbar's `wamp.close.logout`: the client logs out, and its cookie no longer authenticates. */
+function isLogout(message: unknown): boolean {
+  return Array.isArray(message) && message[0] === GOODBYE && message[2] === 'wamp.close.logout';
+}
+
+/**
+ * The frame length the transport checks itself: max_frame_size, and with fail_by_drop also
+ * max_message_size (ws would answer a frame over it with a close frame before any drop); 0 = none.
+ */
+function frameLimitOf(o: WebSocketOptions, maxMessageSize: number): number {
+  const limits = [o.maxFrameSize, o.failByDrop ? maxMessageSize : 0].filter((n) => n > 0);
+  return limits.length > 0 ? Math.min(...limits) : 0;
 }
 
 /** Accepts WebSocket upgrades for one WAMP service (one path, or any path). */
@@ -208,6 +266,12 @@ export class WebSocketService {
   private readonly wss: WebSocketServer;
   /** undefined = any origin. */
   private readonly origins: RegExp[] | undefined;
+  private readonly wsOptions: WebSocketOptions;
+  /** Connections using permessage-deflate, within its max_connections. */
+  private readonly compressed: CompressedCount | undefined;
+  /** Cookie tracking (`cookie`), and the cookie of each upgrade under way. */
+  private readonly cookies: CookieStore | undefined;
+  private readonly setCookie = new WeakMap<IncomingMessage, string>();
 
   constructor(
     private readonly service: WampServiceConfig,
@@ -215,13 +279,24 @@ export class WebSocketService {
     private readonly incoming: IncomingBudget = new IncomingBudget(),
     private readonly sendQueues: SendQueueTotal = new SendQueueTotal(),
   ) {
+    this.wsOptions = service.options.websocket ?? DEFAULT_WEBSOCKET_OPTIONS;
+    const deflate = this.wsOptions.deflate;
+    if (deflate) this.compressed = new CompressedCount(deflate.maxConnections);
     this.wss = new WebSocketServer({
       noServer: true,
+      // Also bounds what an inflated message may grow to.
       maxPayload: service.options.maxMessageSize,
-      // Compression costs a small board more CPU and memory per connection than it saves.
-      perMessageDeflate: false,
+      // Off unless `compression` asks for it: it costs a small board memory per connection (README).
+      perMessageDeflate: deflate ? perMessageDeflate(deflate) : false,
       handleProtocols: (protocols) => this.pickProtocol(protocols) ?? false,
     });
+    if (service.cookie) {
+      this.cookies = new CookieStore(service.cookie);
+      this.wss.on('headers', (headers, request) => {
+        const value = this.setCookie.get(request);
+        if (value !== undefined) headers.push(`Set-Cookie: ${value}`);
+      });
+    }
     const allowed = service.options.allowedOrigins;
     this.origins = allowed.includes('*') ? undefined : allowed.map(originPattern);
   }
@@ -239,24 +314,44 @@ export class WebSocketService {
   handleUpgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
     // Browsers always send Origin; other clients need not, and are not restricted by it.
     const origin = request.headers.origin;
-    if (this.origins && origin !== undefined && !this.origins.some((r) => r.test(origin))) {
+    const nullAllowed = origin === 'null' && this.wsOptions.allowNullOrigin;
+    if (this.origins && origin !== undefined && !nullAllowed && !this.origins.some((r) => r.test(origin))) {
       return rejectUpgrade(socket, 403, `origin ${origin} is not allowed`);
     }
-    const offered = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-    const protocol = this.pickProtocol(offered);
+    const header = request.headers['sec-websocket-protocol'];
+    const offered = (header ?? '').split(',').map((p) => p.trim());
+    // require_websocket_subprotocol false: a client naming none speaks wamp.2.json (as Crossbar assumes).
+    const fallback = header === undefined && !this.wsOptions.requireSubprotocol && this.service.serializers.includes('json') ? 'wamp.2.json' : undefined;
+    const protocol = this.pickProtocol(offered) ?? fallback;
     if (!protocol) {
       const supported = this.service.serializers.map(subprotocolOf).join(', ');
       return rejectUpgrade(socket, 400, `no supported WAMP subprotocol offered (supported: ${supported})`);
     }
     const serializer = serializerFromSubprotocol(protocol)!;
+    this.compressed?.beforeUpgrade(request);
+    const cookie = this.trackCookie(request);
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      new WebSocketTransport(ws, serializer, this.service, this.factory, request, this.incoming, this.sendQueues);
+      this.compressed?.opened(ws);
+      const transport = new WebSocketTransport(ws, serializer, this.service, this.factory, request, this.incoming, this.sendQueues);
+      if (cookie) transport.info.cookie = cookie; // read at HELLO, which comes later
     });
+  }
+
+  /** The client's known cookie, or a new one set on the upgrade response; undefined without cookie tracking. */
+  private trackCookie(request: IncomingMessage): CookieTracking | undefined {
+    if (!this.cookies) return undefined;
+    const value = cookieValue(request.headers.cookie, this.service.cookie!.name);
+    const known = value === undefined ? undefined : this.cookies.find(value);
+    if (known) return known;
+    const { tracking, header } = this.cookies.create();
+    this.setCookie.set(request, header);
+    return tracking;
   }
 
   close(): void {
     for (const client of this.wss.clients) client.terminate();
     this.wss.close();
+    this.cookies?.close();
   }
 }
 

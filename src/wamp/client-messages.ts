@@ -57,7 +57,7 @@ export interface YieldOptions extends Dict {
   progress?: boolean;
 }
 
-export type HelloMessage = [type: typeof M.HELLO, realm: string, details: Dict];
+export type HelloMessage = [type: typeof M.HELLO, realm: string | null, details: Dict];
 export type AuthenticateMessage = [type: typeof M.AUTHENTICATE, signature: string, extra: Dict];
 export type AbortMessage = [type: typeof M.ABORT, details: Dict, reason: string, args?: unknown, kwargs?: unknown];
 export type GoodbyeMessage = [type: typeof M.GOODBYE, details: Dict, reason: string];

@@ -29,5 +29,7 @@ export const CloseReason = {
   systemShutdown: 'wamp.close.system_shutdown',
   closeRealm: 'wamp.close.close_realm',
   goodbyeAndOut: 'wamp.close.goodbye_and_out',
+  /** Crossbar's reply to a client's GOODBYE, and its reason for a kill without one. */
+  normal: 'wamp.close.normal',
   killed: 'wamp.close.killed',
 } as const;

@@ -134,7 +134,8 @@ export function validateClientMessage(msg: unknown): ClientMessage {
   switch (type) {
     case M.HELLO:
       expectLength(msg, 3, name);
-      expectString(msg[1], name, 'Realm');
+      // null: no realm named (Autobahn|Python sends that); authentication assigns one.
+      if (msg[1] !== null) expectString(msg[1], name, 'Realm');
       expectDict(msg[2], name, 'Details');
       break;
     case M.AUTHENTICATE:

@@ -21,7 +21,7 @@
     st = {
       full: true,                // false: the role may not read sessions (anonymous visitor)
       counts: {},                // sessions / registrations / subscriptions, for the public view
-      sessions: new Map(),       // id → wamp.session.get result (+ .seq: change counter when an event set it)
+      sessions: new Map(),       // id → junction.session.get result (+ .seq: change counter when an event set it)
       left: new Set(),           // sessions whose on_leave came (a late get must not bring them back)
       regs: new Map(),           // id → wamp.registration.get result
       subs: new Map(),           // id → wamp.subscription.get result (+ subscribers)
@@ -196,7 +196,7 @@
   /** `asOf`: the change counter when the caller's poll began; undefined for an event's own load. */
   function loadSession(id, asOf) {
     var seq = asOf === undefined ? ++changes : asOf;
-    return tryCall('wamp.session.get', [id]).then(function (s) {
+    return tryCall('junction.session.get', [id]).then(function (s) {
       var had = st.sessions.get(id);
       if (!s || (had && had.seq > seq) || st.left.has(id)) return;
       s.seq = seq;
@@ -222,7 +222,7 @@
     setCount('registrations', ids.length);
     var regs = [];
     if (st.full) {
-      regs = await Promise.all(ids.slice(0, MAX_ROWS).map(function (id) { return tryCall('wamp.registration.get', [id]); }));
+      regs = await Promise.all(ids.slice(0, MAX_ROWS).map(function (id) { return tryCall('junction.registration.get', [id]); }));
       st.regs = new Map();
       regs.forEach(function (r) { if (r) st.regs.set(r.id, r); });
     }

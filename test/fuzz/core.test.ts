@@ -152,7 +152,7 @@ describe('fuzz: router core (in-process sessions)', () => {
       const type = phase === 'new' && rng.chance(0.5) ? 'HELLO'
         : phase === 'challenged' && rng.chance(0.5) ? 'AUTHENTICATE'
         : rng.pick(CLIENT_TYPES);
-      const via: 'native' | SerializerName = rng.pick(['native', 'native', 'json', 'msgpack', 'cbor'] as const);
+      const via: 'native' | SerializerName = rng.pick(['native', 'native', 'json', 'msgpack', 'cbor', 'ubjson'] as const);
       // Exotic values go in as they are (native) or through the encoder (CBOR tags, MessagePack ext).
       const opt: ValueOptions = via === 'json' ? { nonFinite: false, binary: true, exotic: false } : ALL_VALUES;
       const valid = validMessage(rng, type, s.ctx, opt);

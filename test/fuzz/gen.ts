@@ -357,7 +357,9 @@ export function isProtocolViolation(m: unknown, phase: SessionPhase): boolean {
   if (typeof type !== 'number' || !Number.isInteger(type)) return true;
   const shapeBroken = (): boolean => {
     switch (type) {
-      case T.HELLO: case T.AUTHENTICATE:
+      case T.HELLO: // Realm|uri, or null: no realm named, authentication assigns one (as Crossbar)
+        return m.length !== 3 || (typeof m[1] !== 'string' && m[1] !== null) || !isDict(m[2]);
+      case T.AUTHENTICATE:
         return m.length !== 3 || typeof m[1] !== 'string' || !isDict(m[2]);
       case T.GOODBYE:
         return m.length !== 3 || !isDict(m[1]) || typeof m[2] !== 'string';

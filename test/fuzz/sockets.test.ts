@@ -29,7 +29,7 @@ const PER_TARGET = Math.max(1000, Math.round(FUZZ_INPUTS * 0.01));
 const WORKERS = 6;
 
 const fuzzService = (): WampServiceConfig => ({
-  serializers: ['json', 'msgpack', 'cbor'],
+  serializers: ['json', 'msgpack', 'cbor', 'ubjson'],
   options: { ...DEFAULT_TRANSPORT_OPTIONS, maxMessageSize: MAX_MESSAGE, openHandshakeTimeout: HANDSHAKE_TIMEOUT },
   auth: { anonymous: { type: 'static', role: 'fuzzer' } },
 });
@@ -78,7 +78,7 @@ afterAll(async () => {
 
 type Target = { transport: 'websocket' | 'rawsocket'; serializer: SerializerName };
 const TARGETS: Target[] = (['websocket', 'rawsocket'] as const).flatMap((transport) =>
-  (['json', 'msgpack', 'cbor'] as const).map((serializer) => ({ transport, serializer })));
+  (['json', 'msgpack', 'cbor', 'ubjson'] as const).map((serializer) => ({ transport, serializer })));
 
 const open = (t: Target): Promise<FuzzConn> => (t.transport === 'websocket' ? WsConn.open(wsUrl, t.serializer) : RawConn.open(port, t.serializer));
 
@@ -320,7 +320,7 @@ describe('fuzz: real sockets', () => {
   }
 
   it('RawSocket handshake: every second byte, reserved bits, wrong magic, random handshakes', async () => {
-    // All 256 values of the second byte: serializers 1-3 are accepted (echoed with our length), others refused with error 1.
+    // All 256 values of the second byte: serializers 1-4 are accepted (echoed with our length), others refused with error 1.
     const check = async (hs: Buffer, expectReply: (reply: Buffer) => string | undefined) => {
       const c = await tcp(port);
       c.socket.write(hs);
@@ -338,7 +338,7 @@ describe('fuzz: real sockets', () => {
     for (let b1 = 0; b1 < 256; b1++) {
       batch.push(check(Buffer.from([0x7f, b1, 0, 0]), (reply) => {
         const ser = b1 & 0x0f;
-        if (ser >= 1 && ser <= 3) {
+        if (ser >= 1 && ser <= 4) {
           if (reply.length < 4 || reply[0] !== 0x7f || (reply[1]! & 0x0f) !== ser || reply[2] !== 0 || reply[3] !== 0) return `expected acceptance of serializer ${ser}, got ${reply.toString('hex')}`;
         } else if (reply.subarray(0, 4).toString('hex') !== '7f100000') {
           return `expected error 1 (serializer unsupported), got ${reply.toString('hex')}`;

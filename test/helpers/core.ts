@@ -16,9 +16,10 @@ export const allowAll = (name = 'anonymous'): RoleConfig => ({
   }],
 });
 
-export function makeRouter(opts: { roles?: RoleConfig[]; callQueue?: CallQueueConfig[] } = {}): Router {
+export function makeRouter(opts: { roles?: RoleConfig[]; callQueue?: CallQueueConfig[]; wire?: RealmConfig['wire'] } = {}): Router {
   const realm: RealmConfig = {
     name: 'realm1',
+    wire: opts.wire,
     roles: opts.roles ?? [allowAll()],
     store: { type: 'memory', limit: 100, callQueue: opts.callQueue ?? [], eventHistory: [] },
   };

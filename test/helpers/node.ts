@@ -7,7 +7,7 @@ import { allowAll } from './core.js';
 import type { CallQueueConfig } from '../../src/config/types.js';
 
 export const service = (overrides: Partial<WampServiceConfig> = {}): WampServiceConfig => ({
-  serializers: ['json', 'msgpack', 'cbor'],
+  serializers: ['json', 'msgpack', 'cbor', 'ubjson'],
   options: { ...DEFAULT_TRANSPORT_OPTIONS },
   ...overrides,
 });

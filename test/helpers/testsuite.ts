@@ -9,7 +9,7 @@ export const TESTSUITE = fileURLToPath(new URL('../fixtures/wamp-testsuite/', im
 export interface Sample {
   file: string;
   description: string;
-  serializers?: Record<string, Array<{ bytes?: string; bytes_hex?: string }>>;
+  serializers?: Record<string, Array<{ bytes?: string; bytes_hex?: string; note?: string }>>;
   test_category?: string;
   wmsg?: unknown[];
   expected_error?: { type: string; contains?: string };

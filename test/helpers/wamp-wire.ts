@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { getSerializer, type Serializer, type SerializerName } from '../../src/serializers/index.js';
 import { PUBLISH } from '../../src/wamp/message.js';
 
-export const RAW_IDS: Record<SerializerName, number> = { json: 1, msgpack: 2, cbor: 3 };
+export const RAW_IDS: Record<SerializerName, number> = { json: 1, msgpack: 2, cbor: 3, ubjson: 4 };
 
 export abstract class FuzzConn {
   readonly messages: unknown[] = [];

@@ -319,6 +319,28 @@ describe('junction CLI', () => {
     expect((await run(['derive-key'])).code).toBe(2);
   });
 
+  it('derive-key --kdf argon2id-13 prints the SCRAM principal whose keys Autobahn|Python derives from the password', async () => {
+    const derived = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const p = spawn(process.execPath, [CLI, 'derive-key', '--kdf', 'argon2id-13', '--salt', '00112233445566778899aabbccddeeff', '--iterations', '3', '--memory', '64'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      p.stdout.on('data', (d) => (stdout += d));
+      p.on('close', (code) => resolve({ code, stdout }));
+      p.stdin.end('secret\n');
+    });
+    expect(derived.code).toBe(0);
+    // Autobahn's client side: its Argon2id helper, then ClientKey/StoredKey/ServerKey as its AuthScram computes them.
+    const python = [
+      'import base64, hashlib, hmac, json, binascii',
+      'from autobahn.wamp.auth import _hash_argon2id13_secret as h',
+      "salted = h(b'secret', base64.b64encode(binascii.a2b_hex('00112233445566778899aabbccddeeff')).decode(), 3, 64)",
+      "ck = hmac.new(salted, b'Client Key', hashlib.sha256).digest()",
+      "print(json.dumps({'stored-key': hashlib.sha256(ck).hexdigest(), 'server-key': hmac.new(salted, b'Server Key', hashlib.sha256).hexdigest()}))",
+    ].join('\n');
+    const expected = JSON.parse(execFileSync(process.env['JUNCTION_PYTHON'] ?? '/usr/bin/python3', ['-c', python], { encoding: 'utf8' }));
+    expect(JSON.parse(derived.stdout)).toEqual({ kdf: 'argon2id-13', iterations: 3, memory: 64, salt: '00112233445566778899aabbccddeeff', ...expected });
+    expect((await run(['derive-key', '--kdf', 'md5'])).code).toBe(2);
+  });
+
   it('version prints the package version', async () => {
     const result = await run(['version']);
     expect(result.code).toBe(0);

@@ -3,7 +3,7 @@
 // message rate (reading paused, nothing lost), and the per-caller pending-call cap (in-process).
 //
 // The router runs in this process: "bounded memory" is checked as the router's own send-queue
-// bytes (wamp.session.get → junction.send_queue_bytes), sampled while the publisher runs, and as
+// bytes (junction.session.get → junction.send_queue_bytes), sampled while the publisher runs, and as
 // the process's RSS growth against the volume published.
 
 import { describe, it, expect, afterEach } from 'vitest';
@@ -191,10 +191,10 @@ function track<T extends { ws?: WebSocket; socket?: Socket }>(w: T): T {
   return w;
 }
 
-/** wamp.session.get's `junction` part (send queue) for a session, or undefined when it is gone. */
+/** junction.session.get's `junction` part (send queue) for a session, or undefined when it is gone. */
 async function stats(admin: ClientSession, id: number): Promise<Record<string, unknown> | undefined> {
   try {
-    return ((await admin.call('wamp.session.get', [id])).args[0] as { junction: Record<string, unknown> }).junction;
+    return ((await admin.call('junction.session.get', [id])).args[0] as { junction: Record<string, unknown> }).junction;
   } catch (err) {
     if (err instanceof WampError && err.uri === 'wamp.error.no_such_session') return undefined;
     throw err;

@@ -76,7 +76,7 @@ describe('a slow callee is busy, not a slow consumer', () => {
     const burst = Array.from({ length: 256 }, () => outcome(caller.call('svc.slow', [PAYLOAD])));
     await tick(300);
     // Nothing was refused or dropped while the callee did not read.
-    const load = (await caller.call('wamp.registration.get', [(await caller.call('wamp.registration.lookup', ['svc.slow'])).args[0]])).args[0] as { queued: number };
+    const load = (await caller.call('junction.registration.get', [(await caller.call('wamp.registration.lookup', ['svc.slow'])).args[0]])).args[0] as { queued: number };
     expect(load.queued).toBeGreaterThan(0);
     callee.socket.resume();
     const results = await Promise.all(burst);

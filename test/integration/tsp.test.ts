@@ -108,7 +108,7 @@ describe('TSP demo: router, orchestrator and two workers as processes', () => {
     let polling = true;
     const poll = (async () => {
       while (polling) {
-        queued = Math.max(queued, (await session.call('wamp.registration.get', [reg])).queued);
+        queued = Math.max(queued, (await session.call('junction.registration.get', [reg])).queued);
         await sleep(10);
       }
     })();
@@ -134,7 +134,7 @@ describe('TSP demo: router, orchestrator and two workers as processes', () => {
     // SIGKILL while it computes: once both callees have a call in flight (rounds of 500 ms).
     const reg = await session.call('wamp.registration.lookup', ['tsp.compute']);
     for (;;) {
-      const { callees } = await session.call('wamp.registration.get', [reg]);
+      const { callees } = await session.call('junction.registration.get', [reg]);
       if (callees.length === 2 && callees.every((c: any) => c.inflight > 0)) break;
       await sleep(5);
     }

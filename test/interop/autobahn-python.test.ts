@@ -1,27 +1,13 @@
 // Interoperability with Autobahn|Python (Debian python3-autobahn, asyncio), over WebSocket and
-// RawSocket with each serializer. The Python peers run test/interop/python/peer.py for real.
+// RawSocket with each serializer (ubjson: Debian python3-ubjson, Autobahn's backend for it). The Python peers run test/interop/python/peer.py for real.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startTestNode, type TestNode } from '../helpers/node.js';
+import { runPythonPeer } from '../helpers/python-peer.js';
 import { ClientSession, Result } from '../../src/client/client-session.js';
 
 const PEER = fileURLToPath(new URL('./python/peer.py', import.meta.url));
-// Debian's python3-autobahn lives in the system interpreter, not in a pyenv one on PATH.
-const PYTHON = process.env['JUNCTION_PYTHON'] ?? '/usr/bin/python3';
-
-function runPeer(args: string[]): Promise<any> {
-  return new Promise((resolve, reject) => {
-    execFile(PYTHON, [PEER, ...args], { timeout: 40_000 }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`peer.py failed: ${err.message}\n${stderr}`));
-      try {
-        resolve(JSON.parse(stdout.trim().split('\n').pop()!));
-      } catch {
-        reject(new Error(`peer.py printed no result:\n${stdout}\n${stderr}`));
-      }
-    });
-  });
-}
+const runPeer = (args: string[]) => runPythonPeer(PEER, args);
 
 describe('Autobahn|Python', () => {
   let node: TestNode;
@@ -39,7 +25,7 @@ describe('Autobahn|Python', () => {
   });
 
   for (const transport of ['ws', 'rawsocket'] as const) {
-    for (const serializer of ['json', 'msgpack', 'cbor'] as const) {
+    for (const serializer of ['json', 'msgpack', 'cbor', 'ubjson'] as const) {
       it(`runs RPC and PubSub over ${transport} with ${serializer}`, async () => {
         const out = await runPeer(['--transport', transport, '--serializer', serializer, '--port', String(node.port)]);
         expect(out.add2).toBe(5);

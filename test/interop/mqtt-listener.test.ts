@@ -279,8 +279,9 @@ describe("MQTT listener: Crossbar's options.role", () => {
   it('issue 20 #8: without an auth block every MQTT client joins with options.role, user name or not, and that role\'s permissions apply', async () => {
     const joined: Array<[string, string]> = [];
     await wamp.subscribe('wamp.session.on_join', (args) => {
-      const d = args[0] as { authrole: string; transport?: { type?: string } };
-      if (d.transport?.type === 'mqtt') joined.push([d.authrole, String((d as { authid?: string }).authid)]);
+      // Crossbar's SessionDetails: the transport's kind is its channel_framing.
+      const d = args[0] as { authrole: string; transport?: { channel_framing?: string } };
+      if (d.transport?.channel_framing === 'mqtt') joined.push([d.authrole, String((d as { authid?: string }).authid)]);
     });
     const delivered: unknown[] = [];
     await wamp.subscribe('', (args, _kw, details) => {

@@ -154,7 +154,7 @@ describe('issue 19 #2: an MQTT client that stops reading', () => {
 
     // The same numbers through the meta API (announced once), and the bystander still served (MQTT and WAMP).
     const ids = (await wamp.call('wamp.session.list')).args[0] as number[];
-    const details = await Promise.all(ids.map(async (id) => (await wamp.call('wamp.session.get', [id])).args[0] as any));
+    const details = await Promise.all(ids.map(async (id) => (await wamp.call('junction.session.get', [id])).args[0] as any));
     const slowDetails = details.find((d) => d.authextra?.mqtt?.client_id === 'slow') ?? details.find((d) => d.transport.peer.endsWith(`:${slow.stream.localPort}`));
     expect(slowDetails.junction).toMatchObject({ send_queue_limit: MQTT_DEFAULTS.maxSendQueue, send_queue_policy: 'drop-events', slow_consumer: true });
     expect(slowDetails.junction.dropped_events).toBeGreaterThan(count / 2);

@@ -83,7 +83,7 @@ for (const kind of ['js', 'python'] as const) {
       const calls = Array.from({ length: 6 }, () => outcome(caller.call('svc.work')));
       const reg = await caller.call('wamp.registration.lookup', ['svc.work']);
       for (let waited = 0; ; waited += 10) { // both callees have their first call
-        const { callees } = await caller.call('wamp.registration.get', [reg]);
+        const { callees } = await caller.call('junction.registration.get', [reg]);
         if (callees.length === 2 && callees.every((c: { inflight: number }) => c.inflight > 0)) break;
         if (waited > 20_000) throw new Error('the calls never reached both callees');
         await new Promise((r) => setTimeout(r, 10));

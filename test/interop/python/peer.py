@@ -3,7 +3,7 @@
 Two sessions, A (callee/subscriber) and B (caller/publisher), run a fixed scenario and print one JSON
 object with what they observed; the vitest interop test asserts on it. Usage:
 
-    peer.py --transport ws|rawsocket --serializer json|msgpack|cbor --port N [--path /ws]
+    peer.py --transport ws|rawsocket --serializer json|msgpack|cbor|ubjson --port N [--path /ws]
 """
 
 import argparse
@@ -15,7 +15,7 @@ from autobahn.asyncio.wamp import ApplicationSession
 from autobahn.asyncio.websocket import WampWebSocketClientFactory
 from autobahn.asyncio.rawsocket import WampRawSocketClientFactory, WampRawSocketClientProtocol
 from autobahn.wamp.exception import ApplicationError
-from autobahn.wamp.serializer import CBORSerializer, JsonSerializer, MsgPackSerializer
+from autobahn.wamp.serializer import CBORSerializer, JsonSerializer, MsgPackSerializer, UBJSONSerializer
 from autobahn.wamp.types import CallOptions, ComponentConfig, PublishOptions, RegisterOptions, SubscribeOptions
 
 # Client quirk (Autobahn|Python 22.7): the asyncio RawSocket client protocol lacks the
@@ -23,7 +23,7 @@ from autobahn.wamp.types import CallOptions, ComponentConfig, PublishOptions, Re
 if not hasattr(WampRawSocketClientProtocol, "transport_details"):
     WampRawSocketClientProtocol.transport_details = property(lambda self: self._transport_details)
 
-SERIALIZERS = {"json": JsonSerializer, "msgpack": MsgPackSerializer, "cbor": CBORSerializer}
+SERIALIZERS = {"json": JsonSerializer, "msgpack": MsgPackSerializer, "cbor": CBORSerializer, "ubjson": UBJSONSerializer}
 
 
 async def open_session(args, loop):

@@ -71,20 +71,15 @@ describe('loading Crossbar config files', () => {
     expect(l!.static).toEqual({ '/': { type: 'static', directory: join(FIXTURES, 'crossbar-node/web') } });
   });
 
-  it('refuses Crossbar tuning options Junction does not implement, each with its path and a reason', async () => {
+  it("takes Crossbar's WebSocket options of a crossbar init config (compression, frames, close, origins, status page)", async () => {
     const file = join(FIXTURES, 'crossbar-node/.crossbar/config-web.json');
-    const error = await loadConfigFile(file).then(() => undefined, (e: unknown) => e);
-    expect(error).toBeInstanceOf(ConfigError);
-    const ws = 'workers[0].transports[1].paths.ws.options';
-    expect((error as ConfigError).issues.map((i) => i.path)).toEqual([
-      'workers[0].transports[1].paths["/"].options.enable_directory_listing',
-      `${ws}.compression`, `${ws}.max_frame_size`, `${ws}.auto_fragment_size`, `${ws}.fail_by_drop`,
-      `${ws}.close_handshake_timeout`, `${ws}.allow_null_origin`,
-      'workers[0].transports[1].paths.status.type',
-    ]);
-    const check = await checkConfigFile(file);
-    expect(check.ok).toBe(false);
-    expect(check.lines.join('\n')).toMatch(/paths\.ws\.options\.compression: is not supported by Junction: Junction does not compress/);
+    const config = await loadConfigFile(file);
+    const web = config.router.listeners.find((l) => l.websocket['/ws'] !== undefined)!;
+    expect(web.websocket['/ws']!.options.websocket).toEqual({
+      maxFrameSize: 524288, autoFragmentSize: 32768, failByDrop: true, closeHandshakeTimeout: 2000,
+      allowNullOrigin: true, requireSubprotocol: true, webStatus: false,
+      deflate: { requestNoContextTakeover: true, requestMaxWindowBits: 0, noContextTakeover: false, maxWindowBits: 12, memoryLevel: 4, threshold: 64, maxConnections: 100 },
+    });
   });
 
   it('reads YAML: roles with starred URIs, allow-by-default, store, ticket + anonymous auth, a Unix socket', async () => {
@@ -200,8 +195,7 @@ describe('loading Crossbar config files', () => {
     });
     expect(errorsOf(withTls({ certificate: 'server.crt', dhparam: 'dh.pem', ciphers: 'HIGH' }), dir)).toEqual({
       [`${tlsPath}.key`]: 'is required',
-      [`${tlsPath}.dhparam`]: expect.stringMatching(/not supported/),
-      [`${tlsPath}.ciphers`]: expect.stringMatching(/not supported/),
+      [`${tlsPath}.dhparam`]: `cannot read ${join(dir, 'dh.pem')}: no such file or directory`,
     });
     expect(warningsOf(withTls({ key: 'expired.key', certificate: 'expired.crt' }), dir)).toEqual({
       [`${tlsPath}.certificate`]: 'the certificate expired on 2021-01-01T00:00:00.000Z',
@@ -211,7 +205,7 @@ describe('loading Crossbar config files', () => {
 
 describe('defaults', () => {
   it('the embedded default: universal 127.0.0.1:8080, rawsocket + /ws, realm1, anonymous may do everything', () => {
-    const service = { serializers: ['json', 'msgpack', 'cbor'], options: DEFAULT_TRANSPORT_OPTIONS };
+    const service = { serializers: ['json', 'msgpack', 'cbor', 'ubjson'], options: DEFAULT_TRANSPORT_OPTIONS };
     expect(defaultConfig()).toEqual({
       router: {
         realms: [{
@@ -244,7 +238,7 @@ describe('defaults', () => {
     });
     expect(config.router.listeners[0]).toEqual({
       id: 'transport0', kind: 'websocket', endpoint: { type: 'tcp', port: 8080, interface: '0.0.0.0' },
-      websocket: { '/': { serializers: ['json', 'msgpack', 'cbor'], options: DEFAULT_TRANSPORT_OPTIONS } },
+      websocket: { '/': { serializers: ['json', 'msgpack', 'cbor', 'ubjson'], options: DEFAULT_TRANSPORT_OPTIONS } },
       websocketAnyPath: true, static: {},
     });
     const v6 = minimal();
@@ -323,11 +317,10 @@ describe('errors name the path of the key at fault', () => {
     expectOnlyError({ version: 2, workers: [] }, 'workers', /must hold one worker of type "router"/);
     expectOnlyError({ version: 2 }, 'workers', /is required/);
     const w = minimal();
-    w.workers[0].options = { title: 'r', env: {} };
+    w.workers[0].options = { title: 'r', env: {}, colour: 'red' };
     w.workers[0].components = [];
     expect(errorsOf(w)).toEqual({
-      'workers[0].options.env': "unknown key 'env' (supported: title, max_incoming_bytes, max_send_queue_total)",
-      'workers[0].components': 'router components are not supported by Junction: run them as ordinary WAMP clients',
+      'workers[0].options.colour': "unknown key 'colour' (supported: title, max_incoming_bytes, max_send_queue_total, python, pythonpath, cpu_affinity, env, expose_controller, expose_shared, reactor)",
     });
     const empty = minimal();
     empty.workers[0].realms = [];
@@ -338,7 +331,7 @@ describe('errors name the path of the key at fault', () => {
   it('realms: name, duplicates, options, unsupported keys', () => {
     const raw = minimal();
     raw.workers[0].realms.push({ name: 'realm1' }, { name: 'not a uri' }, { roles: [], inventory: {} });
-    raw.workers[0].realms[0].options = { uri_check: 'medium', enable_meta_api: 'yes', event_dispatching_chunk_size: 10 };
+    raw.workers[0].realms[0].options = { uri_check: 'medium', enable_meta_api: 'yes', event_dispatching_chunk_size: 10, wire: 'autobahn' };
     expect(errorsOf(raw)).toEqual({
       'workers[0].realms[1].name': "realm 'realm1' is already defined at workers[0].realms[0]",
       'workers[0].realms[2].name': '"not a uri" is not a valid realm name (a URI like "realm1" or "com.example")',
@@ -346,11 +339,14 @@ describe('errors name the path of the key at fault', () => {
       'workers[0].realms[3].inventory': 'realm inventories (payload schemas) are not supported by Junction',
       [`${R0}.options.uri_check`]: 'must be one of "loose", "strict", got "medium"',
       [`${R0}.options.enable_meta_api`]: 'must be true or false, got "yes"',
-      [`${R0}.options.event_dispatching_chunk_size`]: 'is not supported by Junction (events are dispatched without chunking)',
+      [`${R0}.options.wire`]: 'must be one of "crossbar", "spec", got "autobahn"',
     });
+    const chunked = minimal();
+    chunked.workers[0].realms[0].options = { event_dispatching_chunk_size: 10 };
+    expect(warningsOf(chunked)[`${R0}.options.event_dispatching_chunk_size`]).toMatch(/^ignored: Junction dispatches each event/);
     const ok = minimal();
-    ok.workers[0].realms[0].options = { uri_check: 'strict', enable_meta_api: false };
-    expect(parseConfig(ok).router.realms[0]).toMatchObject({ uriCheck: 'strict', enableMetaApi: false });
+    ok.workers[0].realms[0].options = { uri_check: 'strict', enable_meta_api: false, wire: 'spec' };
+    expect(parseConfig(ok).router.realms[0]).toMatchObject({ uriCheck: 'strict', enableMetaApi: false, wire: 'spec' });
   });
 
   it('roles: duplicates in a realm, authorizer, allow-by-default', () => {
@@ -452,25 +448,22 @@ describe('errors name the path of the key at fault', () => {
       [`${t(5)}.endpoint.port`]: 'must be between 0 and 65535, got 70000',
       [`${t(5)}.endpoint.interface`]: 'must be an IP address such as "127.0.0.1", "0.0.0.0" or "::", got "localhost"',
       [`${t(5)}.endpoint.backlog`]: 'must be between 1 and 65535, got 0',
-      [`${t(5)}.endpoint.shared`]: 'is not supported by Junction (one process owns the port)',
       [`${t(6)}.endpoint.port`]: 'must be a whole number, got "eighty"',
       [`${t(6)}.endpoint.version`]: 'must be one of 4, 6, got number 5',
       [`${t(7)}.endpoint.port`]: 'is required',
       [`${t(7)}.endpoint.interface`]: '::1 is an IPv6 address but version is 4',
       [`${t(8)}.endpoint.path`]: expect.stringMatching(/is too long for a Unix socket \(at most 107 bytes\)$/),
-      [`${t(8)}.endpoint.backlog`]: 'is not supported by Junction for Unix sockets',
       [`${t(9)}.endpoint.path`]: 'is required',
       [t(10)]: 'must be an object, got "x"',
     });
   });
 
-  it('serializers: subset of json, msgpack, cbor', () => {
+  it('serializers: subset of json, msgpack, cbor, ubjson', () => {
     const raw = minimal();
     raw.workers[0].transports[0].serializers = ['json', 'ubjson', 'flatbuffers', 'xml', 'json'];
     expect(errorsOf(raw)).toEqual({
-      [`${T0}.serializers[1]`]: 'serializer "ubjson" is not supported by Junction (supported: json, msgpack, cbor)',
-      [`${T0}.serializers[2]`]: 'serializer "flatbuffers" is not supported by Junction (supported: json, msgpack, cbor)',
-      [`${T0}.serializers[3]`]: 'must be one of "json", "msgpack", "cbor", got "xml"',
+      [`${T0}.serializers[2]`]: 'serializer "flatbuffers" is not supported by Junction (supported: json, msgpack, cbor, ubjson)',
+      [`${T0}.serializers[3]`]: 'must be one of "json", "msgpack", "cbor", "ubjson", got "xml"',
       [`${T0}.serializers[4]`]: 'serializer "json" is listed twice',
     });
     raw.workers[0].transports[0].serializers = [];
@@ -483,7 +476,7 @@ describe('errors name the path of the key at fault', () => {
     const raw = minimal();
     raw.workers[0].transports[0].options = {
       max_message_size: 0, auto_ping_interval: 10, auto_ping_timeout: 999, auto_ping_size: 126,
-      open_handshake_timeout: 0, allowed_origins: 'https://example.com', require_websocket_subprotocol: true,
+      open_handshake_timeout: 0, allowed_origins: 'https://example.com', require_websocket_subprotocol: 'no',
     };
     const o = `${T0}.options`;
     expect(errorsOf(raw)).toEqual({
@@ -493,15 +486,35 @@ describe('errors name the path of the key at fault', () => {
       [`${o}.auto_ping_size`]: 'must be between 0 and 125, got 126',
       [`${o}.open_handshake_timeout`]: 'must be at least 1000 ms (Junction always limits the opening handshake)',
       [`${o}.allowed_origins`]: 'must be a list, got "https://example.com"',
-      [`${o}.require_websocket_subprotocol`]: expect.stringMatching(/^unknown key 'require_websocket_subprotocol' \(supported: max_message_size, auto_ping_interval, auto_ping_timeout, auto_ping_size, open_handshake_timeout, allowed_origins, compression, /),
+      [`${o}.require_websocket_subprotocol`]: 'must be true or false, got "no"',
     });
-    // Crossbar tuning knobs are accepted only with the value that states what Junction does.
     raw.workers[0].transports[0].options = { auto_ping_timeout: 5000, allowed_origins: ['https://*.example.com', 'null'], compression: false, enable_webstatus: false };
     const config = parseConfig(raw);
     expect(config.router.listeners[0]!.websocket['/']!.options).toMatchObject({ autoPingTimeout: 5000, allowedOrigins: ['https://*.example.com', 'null'] });
     expect(Object.keys(warningsOf(raw))).toEqual([`${o}.auto_ping_timeout`]);
-    raw.workers[0].transports[0].options = { enable_webstatus: true };
-    expect(Object.keys(errorsOf(raw))).toEqual([`${o}.enable_webstatus`]);
+  });
+
+  it("WebSocket options: Crossbar's defaults, compression bounds, Autobahn knobs accepted with a warning", () => {
+    const raw = minimal();
+    const o = `${T0}.options`;
+    const optionsOf = () => parseConfig(raw).router.listeners[0]!.websocket['/']!.options.websocket;
+    raw.workers[0].transports[0].options = {};
+    expect(optionsOf()).toEqual({ maxFrameSize: 0, autoFragmentSize: 0, failByDrop: false, closeHandshakeTimeout: 1000, allowNullOrigin: true, requireSubprotocol: true, webStatus: true });
+    raw.workers[0].transports[0].options = { compression: { deflate: {} } };
+    expect(optionsOf()!.deflate).toEqual({ requestNoContextTakeover: false, requestMaxWindowBits: 0, noContextTakeover: false, maxWindowBits: 13, memoryLevel: 5, threshold: 64, maxConnections: 100 });
+    raw.workers[0].transports[0].options = { compression: { deflate: { max_window_bits: 16, memory_level: 0, request_max_window_bits: 3, zstd: 1 } }, max_frame_size: -1 };
+    expect(errorsOf(raw)).toEqual({
+      [`${o}.compression.deflate.max_window_bits`]: 'must be between 8 and 15, got 16',
+      [`${o}.compression.deflate.request_max_window_bits`]: 'must be 0 (do not ask) or 8..15',
+      [`${o}.compression.deflate.zstd`]: expect.stringMatching(/^unknown key 'zstd'/),
+      [`${o}.max_frame_size`]: 'must be between 0 and 67108864, got -1',
+    });
+    raw.workers[0].transports[0].options = { validate_utf8: true, tcp_nodelay: false, enable_hixie76: false };
+    expect(warningsOf(raw)).toEqual({
+      [`${o}.validate_utf8`]: expect.stringMatching(/^has no effect in Junction: Junction always checks the UTF-8/),
+      [`${o}.tcp_nodelay`]: expect.stringMatching(/^has no effect in Junction: Junction always sets TCP_NODELAY/),
+      [`${o}.enable_hixie76`]: expect.stringMatching(/^has no effect in Junction/),
+    });
   });
 
   it('RawSocket: options (Junction) or max_message_size beside serializers (older Crossbar), not both', () => {
@@ -518,23 +531,23 @@ describe('errors name the path of the key at fault', () => {
     });
   });
 
-  it('url and debug are accepted (type-checked, no effect); cookie is refused', () => {
+  it('url and debug are accepted (type-checked, no effect); cookie is read (load-cookie.test.ts)', () => {
     const raw = minimal();
     Object.assign(raw.workers[0].transports[0], { url: 'ws://example.com:8080/ws', debug: true });
     expect(issuesOf(raw)).toEqual([]);
-    Object.assign(raw.workers[0].transports[0], { url: 'http://example.com', debug: 'yes', cookie: {} });
+    Object.assign(raw.workers[0].transports[0], { url: 'http://example.com', debug: 'yes', cookie: { length: 3 } });
     expect(errorsOf(raw)).toEqual({
       [`${T0}.url`]: 'must be a ws:// or wss:// URL, got "http://example.com"',
       [`${T0}.debug`]: 'must be true or false, got "yes"',
-      [`${T0}.cookie`]: 'cookie tracking is not supported by Junction yet',
+      [`${T0}.cookie.length`]: 'must be between 12 and 256, got 3',
     });
   });
 
-  it('auth: anonymous, ticket, wampcra, cryptosign, static or dynamic; everything else is refused by path', () => {
+  it('auth: anonymous, ticket, wampcra, cryptosign, scram, tls, static or dynamic; everything else is refused by path', () => {
     const raw = minimal();
-    const supported = '(supported: anonymous, ticket, wampcra, cryptosign)';
+    const supported = '(supported: anonymous, ticket, wampcra, cryptosign, scram, tls, cookie)';
     raw.workers[0].transports[0].auth = {
-      scram: {}, tls: {}, cookie: {}, 'ticket-proxy': {},
+      cookie: {}, 'ticket-proxy': {},
       anonymous: { type: 'dynamic', authenticator: 'com.example.auth', role: 'x' },
       ticket: { type: 'function', create: 'x' },
       wampcra: { type: 'static', users: {}, authenticator: 'com.example.auth' },
@@ -542,18 +555,17 @@ describe('errors name the path of the key at fault', () => {
     };
     const a = `${T0}.auth`;
     expect(errorsOf(raw)).toEqual({
-      [`${a}.scram`]: `authentication method 'scram' is not supported by Junction yet ${supported}`,
-      [`${a}.tls`]: `authentication method 'tls' is not supported by Junction yet ${supported}`,
-      [`${a}.cookie`]: `authentication method 'cookie' is not supported by Junction yet ${supported}`,
       [`${a}.ticket-proxy`]: `unknown key 'ticket-proxy' ${supported}`,
       [`${a}.anonymous.role`]: 'does not apply to type "dynamic" (the authenticator decides)',
-      [`${a}.ticket.type`]: 'type "function" (a Python function inside Crossbar) is not supported by Junction; use "static" or "dynamic"',
-      [`${a}.ticket.create`]: "unknown key 'create' (supported: type, principals, authenticator, authenticator-realm)",
       [`${a}.wampcra.users`]: 'must list at least one principal',
       [`${a}.wampcra.authenticator`]: 'applies only to type "dynamic"',
       [`${a}.cryptosign.authenticator`]: 'is required',
       [`${a}.cryptosign.authenticator-realm`]: 'must be a URI, got "not a uri!"',
     });
+    // A Python function cannot run here: the method is not offered, with a warning saying what to use.
+    const python = minimal();
+    python.workers[0].transports[0].auth = { ticket: { type: 'function', create: 'x' }, anonymous: { type: 'static', role: 'anonymous' } };
+    expect(warningsOf(python)[`${a}.ticket.type`]).toMatch(/^type "function" is a Python function inside Crossbar: Junction does not offer this method/);
     raw.workers[0].transports[0].auth = {};
     expectOnlyError(raw, a, /must enable at least one authentication method/);
     raw.workers[0].transports[0].auth = { ticket: { type: 'static', principals: {} }, anonymous: { role: 'anonymous' } };
@@ -561,12 +573,12 @@ describe('errors name the path of the key at fault', () => {
       [`${a}.ticket.principals`]: 'must list at least one principal',
       [`${a}.anonymous.type`]: 'is required (one of "static", "dynamic")',
     });
-    raw.workers[0].transports[0].auth = { ticket: { type: 'static', principals: { dev: { role: 'anonymous' }, dev2: { ticket: 's', realm: 'r' }, dev3: { ticket: 123456, role: 'anonymous' } } } };
+    raw.workers[0].transports[0].auth = { ticket: { type: 'static', principals: { dev: { role: 'anonymous' }, dev2: { ticket: 's', realm: 'not a uri!' }, dev3: { ticket: 123456, role: 'anonymous' } } } };
     expect(errorsOf(raw)).toEqual({
       [`${a}.ticket.principals.dev.ticket`]: 'is required',
       [`${a}.ticket.principals.dev3.ticket`]: 'must be a string, "${ENV_VAR}" or { file: path } (value not shown)',
       [`${a}.ticket.principals.dev2.role`]: 'is required',
-      [`${a}.ticket.principals.dev2.realm`]: "unknown key 'realm' (supported: ticket, role)",
+      [`${a}.ticket.principals.dev2.realm`]: 'must be a URI, got "not a uri!"',
     });
     const key = 'ab'.repeat(32);
     raw.workers[0].transports[0].auth = {
@@ -578,7 +590,6 @@ describe('errors name the path of the key at fault', () => {
       [`${a}.wampcra.users.u2.keylen`]: 'must be between 1 and 1024, got 0',
       [`${a}.cryptosign.principals.d1.authorized_keys[1]`]: 'must be an Ed25519 public key as 64 hex characters, got "zz"',
       [`${a}.cryptosign.principals.d2.authorized_keys[0]`]: `this key is already authorized for ${a}.cryptosign.principals.d1`,
-      [`${a}.cryptosign.principals.d2.realm`]: 'is not supported by Junction: a principal may join any realm its role exists in',
       [`${a}.cryptosign.principals.d3.authorized_keys`]: 'must not be empty',
     });
   });
@@ -643,6 +654,7 @@ describe('errors name the path of the key at fault', () => {
       type: 'web', endpoint: { type: 'tcp', port: 8080 }, options: { hsts: true },
       paths: {
         '/': { type: 'static', directory: webDir, options: { cache_timeout: 10 } },
+        pages: { type: 'static', directory: webDir, options: { cache_timeout: -1, mime_types: { svg: 'image/svg+xml', '.x': 3 } } },
         ws: { type: 'websocket', serializers: ['json'], endpoint: {} },
         api: { type: 'caller', realm: 'realm1', role: 'anonymous' },
         pub: { type: 'publisher' }, wsgi: { type: 'wsgi' }, proxy: { type: 'reverseproxy' },
@@ -654,23 +666,24 @@ describe('errors name the path of the key at fault', () => {
       },
     };
     const p = `${T0}.paths`;
-    const notSupported = (t: string) => `web service type "${t}" is not supported by Junction (supported: "static", "websocket", "mqtt", "dashboard")`;
     expect(errorsOf(raw, FIXTURES)).toEqual({
-      [`${T0}.options`]: 'web transport options (access_log, hsts, client_timeout, …) are not supported by Junction',
-      [`${p}["/"].options.cache_timeout`]: 'is not supported by Junction (static files are sent with Cache-Control: no-cache)',
-      [`${p}.ws.endpoint`]: "unknown key 'endpoint' (supported: id, type, serializers, options, auth, url, debug)",
-      [`${p}.api.type`]: notSupported('caller'),
-      [`${p}.pub.type`]: notSupported('publisher'),
-      [`${p}.wsgi.type`]: notSupported('wsgi'),
-      [`${p}.proxy.type`]: notSupported('reverseproxy'),
+      [`${p}.pages.options.cache_timeout`]: 'must be between 0 and 31536000, got -1',
+      [`${p}.pages.options.mime_types.svg`]: `must be a file extension starting with '.', such as ".svg"`,
+      [`${p}.pages.options.mime_types[".x"]`]: 'must be a content type such as "image/svg+xml", got number 3',
+      [`${p}.ws.endpoint`]: "unknown key 'endpoint' (supported: id, type, serializers, options, auth, url, debug, cookie)",
+      [`${p}.pub.realm`]: 'is required',
+      [`${p}.pub.role`]: 'is required',
+      [`${p}.proxy.host`]: 'is required',
       [`${p}["a/b"]`]: '"a/b" is not a valid path: use "/" or one segment of letters, digits, \'_\' and \'-\' (e.g. "ws")',
-      [`${p}.missing.directory`]: `cannot use ${join(FIXTURES, 'no-such-dir')}: no such file or directory`,
       [`${p}.file.directory`]: `${join(webDir, 'index.html')} is not a directory`,
-      [`${p}.pkg.package`]: "serving a Python package's resources is not supported by Junction; use directory",
-      [`${p}.pkg.resource`]: "serving a Python package's resources is not supported by Junction; use directory",
-      [`${p}.pkg.directory`]: 'is required',
-      [`${p}.none.type`]: 'is required (one of "static", "websocket", "mqtt", "dashboard")',
+      [`${p}.none.type`]: 'is required (one of "static", "websocket", "longpoll", "mqtt", "dashboard", "json", "redirect", "reverseproxy", "nodeinfo", "publisher", "caller", "webhook")',
     });
+    // Twisted's site options and a Python package's files: accepted, each with what Junction does.
+    const site = minimal();
+    site.workers[0].transports[0] = { type: 'web', endpoint: { type: 'tcp', port: 8080 }, options: { hsts: true }, paths: { '/': { type: 'nodeinfo' }, pkg: { type: 'static', package: 'x', resource: 'y' } } };
+    const warned = warningsOf(site);
+    expect(warned[`${T0}.options.hsts`]).toMatch(/^ignored: Junction sends no Strict-Transport-Security header/);
+    expect(warned[`${p}.pkg.package`]).toMatch(/^a Python package's resources cannot be served by Junction: \/pkg answers 404/);
     raw.workers[0].transports[0] = { type: 'web', endpoint: { type: 'tcp', port: 8080 }, paths: {} };
     expectOnlyError(raw, `${T0}.paths`, /must serve at least one path/);
   });
@@ -730,7 +743,7 @@ describe('errors name the path of the key at fault', () => {
     const raw = minimal();
     raw.extra = 1;
     raw.workers[0].transports[0].endpoint.port = 'eighty';
-    raw.workers[0].transports[0].serializers = ['json', 'ubjson'];
+    raw.workers[0].transports[0].serializers = ['json', 'flatbuffers'];
     raw.workers[0].realms[0].roles[0].permissions[0].allow.fly = true;
     raw.workers[0].realms[0].roles[0].permissions[0].match = 'fuzzy';
     raw.workers[0].realms.push({ name: 'realm1', roles: [] });
@@ -748,7 +761,6 @@ describe('errors name the path of the key at fault', () => {
       'workers[0].transports[0].endpoint.port',
       'workers[0].transports[0].serializers[1]',
       'workers[0].transports[1].endpoint.port',
-      'workers[0].transports[1].options.compression',
       'workers[0].transports[1].options.foo',
       'workers[0].transports[1].auth.wampcra.type',
     ];

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { makeRouter, join, tick, allowAll } from '../../helpers/core.js';
+import { makeRouter, join, tick, allowAll, rawWire } from '../../helpers/core.js';
 
 describe('meta API: sessions', () => {
   it('counts, lists and describes client sessions (not the router\'s own)', async () => {
@@ -10,7 +10,13 @@ describe('meta API: sessions', () => {
     expect((await a.call('wamp.session.count', [['sensor']])).args).toEqual([1]);
     expect(((await a.call('wamp.session.list')).args[0] as number[]).sort()).toEqual([a.id, b.id].sort());
     const details = (await a.call('wamp.session.get', [b.id])).args[0] as any;
-    expect(details).toMatchObject({ session: b.id, authid: 'temp-1', authrole: 'sensor', transport: { type: 'local' } });
+    // Crossbar's SessionDetails, nothing more (Junction's queue figures are junction.session.get's).
+    expect(Object.keys(details).sort()).toEqual(['authextra', 'authid', 'authmethod', 'authprovider', 'authrole', 'realm',
+      'resumable', 'resume_token', 'resumed', 'serializer', 'session', 'transport']);
+    expect(details).toMatchObject({ realm: 'realm1', session: b.id, authid: 'temp-1', authrole: 'sensor', serializer: 'native',
+      transport: { channel_type: 'function', channel_framing: 'native', peer: expect.stringContaining('local:') } });
+    const junction = (await a.call('junction.session.get', [b.id])).args[0] as any;
+    expect(junction).toMatchObject({ session: b.id, transport: { type: 'local' }, junction: { pending_calls: 0, send_queue_bytes: 0 } });
     await expect(a.call('wamp.session.get', [12345])).rejects.toMatchObject({ uri: 'wamp.error.no_such_session' });
   });
 
@@ -25,10 +31,66 @@ describe('meta API: sessions', () => {
     expect(joins).toEqual([expect.objectContaining({ session: sensor.id, authid: 'sensor-7' })]);
     await sensor.close();
     await tick(5);
-    expect(leaves).toEqual([[sensor.id, 'sensor-7', 'anonymous']]);
+    // Crossbar publishes the session ID only (a one-argument handler must not fail).
+    expect(leaves).toEqual([[sensor.id]]);
   });
 
-  it('kills a session with GOODBYE wamp.close.killed, but not the caller itself', async () => {
+  it('gives wamp.session.get the very dict on_join carried', async () => {
+    const router = makeRouter();
+    const dash = await join(router);
+    const joins: any[] = [];
+    await dash.subscribe('wamp.session.on_join', (args) => joins.push(args[0]));
+    const sensor = await join(router, 'anonymous', 'sensor-8');
+    await tick(5);
+    expect((await dash.call('wamp.session.get', [sensor.id])).args[0]).toEqual(joins[0]);
+  });
+
+  it("with options.wire 'spec': on_leave carries [session, authid, authrole], kill_by_authrole a count", async () => {
+    const router = makeRouter({ wire: 'spec', roles: [allowAll(), allowAll('sensor')] });
+    const dash = await join(router);
+    const leaves: any[] = [];
+    await dash.subscribe('wamp.session.on_leave', (args) => leaves.push(args));
+    const sensor = await join(router, 'anonymous', 'sensor-7');
+    const details = (await dash.call('wamp.session.get', [sensor.id])).args[0] as any;
+    expect(details).toEqual({ session: sensor.id, authid: 'sensor-7', authrole: 'anonymous', authmethod: expect.any(String),
+      authprovider: expect.any(String), transport: expect.objectContaining({ type: 'local' }) });
+    await sensor.close();
+    await tick(5);
+    expect(leaves).toEqual([[sensor.id, 'sensor-7', 'anonymous']]);
+    await join(router, 'sensor', 'x');
+    await join(router, 'sensor', 'y');
+    expect((await dash.call('wamp.session.kill_by_authrole', ['sensor'])).args).toEqual([2]);
+  });
+
+  it('kill takes reason and message positionally too (Crossbar: kill(session_id, reason, message)), and kill_by_authrole returns the IDs', async () => {
+    const router = makeRouter({ roles: [allowAll(), allowAll('sensor')] });
+    const admin = await join(router);
+    const wire = rawWire(router);
+    wire.send([1, 'realm1', { roles: { subscriber: {} } }]);
+    const welcome = await wire.next();
+    await admin.call('wamp.session.kill', [welcome![1], 'com.example.maintenance', 'back soon']);
+    await wire.next(2);
+    expect(wire.received[1]).toEqual([6, { message: 'back soon' }, 'com.example.maintenance']);
+    const sensors = await Promise.all([join(router, 'sensor', 's1'), join(router, 'sensor', 's2')]);
+    const killed = (await admin.call('wamp.session.kill_by_authrole', ['sensor', 'com.example.gone'])).args[0] as number[];
+    expect(killed.sort()).toEqual(sensors.map((x) => x.id).sort());
+    await expect(admin.call('wamp.session.kill', [admin.id + 1, 'not a uri!'])).rejects.toMatchObject({ uri: expect.stringMatching(/invalid_uri|no_such_session/) });
+  });
+
+  it('kills without a reason with wamp.close.normal (Crossbar), wamp.close.killed under the spec', async () => {
+    for (const [wireOption, reason] of [[undefined, 'wamp.close.normal'], ['spec', 'wamp.close.killed']] as const) {
+      const router = makeRouter({ wire: wireOption });
+      const admin = await join(router);
+      const wire = rawWire(router);
+      wire.send([1, 'realm1', { roles: { subscriber: {} } }]);
+      const welcome = await wire.next();
+      await admin.call('wamp.session.kill', [welcome![1]]);
+      await wire.next(2);
+      expect(wire.received[1]?.[2]).toBe(reason);
+    }
+  });
+
+  it('kills a session with GOODBYE, but not the caller itself', async () => {
     const router = makeRouter();
     const admin = await join(router);
     const victim = await join(router, 'anonymous', 'v');
@@ -56,7 +118,12 @@ describe('meta API: registrations and visible load', () => {
     expect((await admin.call('wamp.registration.list')).args[0]).toEqual({ exact: [regId], prefix: [], wildcard: [] });
     const pending = Array.from({ length: 5 }, () => admin.call('svc.solve'));
     await tick(10);
-    const load = (await admin.call('wamp.registration.get', [regId])).args[0] as any;
+    // Crossbar's RegistrationDetails exactly; the load is junction.registration.get's.
+    expect((await admin.call('wamp.registration.get', [regId])).args[0]).toEqual({
+      id: regId, created: expect.any(String), uri: 'svc.solve', match: 'exact', invoke: 'roundrobin' });
+    expect((await admin.call('wamp.registration.list', [w1.id])).args[0]).toEqual({ exact: [regId], prefix: [], wildcard: [] });
+    expect((await admin.call('wamp.registration.list', [admin.id])).args[0]).toEqual({ exact: [], prefix: [], wildcard: [] });
+    const load = (await admin.call('junction.registration.get', [regId])).args[0] as any;
     expect(load).toMatchObject({ id: regId, uri: 'svc.solve', match: 'exact', invoke: 'roundrobin', queued: 2 });
     expect(load.callees).toEqual([
       { session: w1.id, concurrency: 1, inflight: 1 },

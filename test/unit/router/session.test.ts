@@ -29,12 +29,17 @@ describe('session opening and closing', () => {
     expect((await b.next())?.[2]).toBe('wamp.error.invalid_uri');
   });
 
-  it('answers GOODBYE with goodbye_and_out and closes', async () => {
+  it('answers GOODBYE with wamp.close.normal as Crossbar does, goodbye_and_out under options.wire spec', async () => {
     const wire = rawWire(makeRouter());
     wire.send([1, 'realm1', HELLO_ALL]);
     await wire.next();
     wire.send([6, {}, 'wamp.close.close_realm']);
-    expect(await wire.next()).toEqual([6, {}, 'wamp.close.goodbye_and_out']);
+    expect(await wire.next()).toEqual([6, {}, 'wamp.close.normal']);
+    const spec = rawWire(makeRouter({ wire: 'spec' }));
+    spec.send([1, 'realm1', HELLO_ALL]);
+    await spec.next();
+    spec.send([6, {}, 'wamp.close.close_realm']);
+    expect(await spec.next()).toEqual([6, {}, 'wamp.close.goodbye_and_out']);
   });
 
   const violations: Array<[string, unknown[], unknown[]]> = [
