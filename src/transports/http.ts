@@ -59,11 +59,12 @@ export class HttpSite {
     // Only origin-form targets ('/...'); an absolute-form one ('http://host/...') names no file here.
     const readOnly = req.method === 'GET' || req.method === 'HEAD';
     if (path.startsWith('/')) {
-      for (const { prefix, files } of this.mounts) {
-        const below = pathBelow(path, prefix);
-        if (below !== undefined && (readOnly || files.anyMethod) && (await files.serve(below, path, req, res))) return;
-      }
+      // A WebSocket path is its own, as in Crossbar: not a file of a static directory mounted above it.
       if (readOnly && answerWebStatus(this.config, path, req, res)) return;
+      // The longest prefix owns the path, as in Crossbar: what it does not have is a 404, not a file
+      // of a shorter one (a "/" directory's default_file must not answer for a missing /static/x.js).
+      const mount = this.mounts.find((m) => pathBelow(path, m.prefix) !== undefined);
+      if (mount && (readOnly || mount.files.anyMethod) && (await mount.files.serve(pathBelow(path, mount.prefix)!, path, req, res))) return;
       if (readOnly && path === '/') {
         const ws = Object.keys(this.config.websocket);
         const lines = ['Junction WAMP router.', `WebSocket: ${this.config.websocketAnyPath ? 'any path' : ws.join(', ') || '(none)'}`];

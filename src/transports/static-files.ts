@@ -50,7 +50,7 @@ export class StaticFiles {
   private readonly root: string;
 
   /** `options`: a static path's listing, cache timeout and extra content types (load-static.ts). */
-  constructor(directory: string, private readonly options: Partial<Pick<StaticPathConfig, 'listDirectories' | 'cacheTimeout' | 'mimeTypes'>> = {}) {
+  constructor(directory: string, private readonly options: Partial<Pick<StaticPathConfig, 'listDirectories' | 'cacheTimeout' | 'mimeTypes' | 'defaultFile'>> = {}) {
     this.root = resolve(directory);
   }
 
@@ -79,8 +79,21 @@ export class StaticFiles {
         return true;
       }
     }
-    if (!info?.isFile()) return false;
+    if (!info?.isFile()) return this.serveDefaultFile(req, res);
     sendFile(req, res, path, info, { 'Content-Type': this.contentTypeOf(path), ...cacheHeaders(this.options.cacheTimeout) });
+    return true;
+  }
+
+  /**
+   * `default_file` for a request inside the directory that matched no file (HttpSite asks only for
+   * GET and HEAD); false while it does not exist. Without `cache_timeout`'s headers, as Crossbar
+   * serves it: a single-page app's shell must not be cached for hours.
+   */
+  private async serveDefaultFile(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const file = this.options.defaultFile;
+    const info = file === undefined ? undefined : await statOf(file);
+    if (!info?.isFile()) return false;
+    sendFile(req, res, file!, info, { 'Content-Type': this.contentTypeOf(file!) });
     return true;
   }
 
