@@ -126,7 +126,7 @@ describe('web path type path', () => {
 
 describe('static option default_file', () => {
   it('answers 200 with the file for GET and HEAD on URLs that match no file; real files as before', async () => {
-    for (const url of ['/', '/some/client/route', '/assets/missing.js']) {
+    for (const url of ['/', '/some/client/route', '/assets/missing.js', '/assets/']) {
       expect(await curl(`${base}${url}`), url).toEqual({ status: 200, body: '<p>spa shell</p>' });
     }
     expect(await curl(`${base}/assets/app.css`)).toEqual({ status: 200, body: 'p{}' });
