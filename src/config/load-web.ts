@@ -104,8 +104,9 @@ export function parseWebPaths(ctx: LoadContext, value: unknown, path: string, li
       if (service) listener.static[url] = service;
     } else if (type === 'path') {
       const nested = nestedPaths(c, entry, p, url, prefix);
-      if (nested && !Object.hasOwn(nested.paths, '/')) listener.static[url] = { type: 'notfound' };
       if (nested) parseWebPaths(ctx, nested.paths, join(p, 'paths'), listener, nested.prefix);
+      // Nothing of its own answers HTTP at the path (no "/" entry, or a WebSocket one): 404s there and below.
+      if (nested && !listener.static[url] && !listener.longpoll?.[url]) listener.static[url] = { type: 'notfound' };
     } else if (type === undefined) {
       c.error(join(p, 'type'), `is required (one of ${SUPPORTED_TYPES})`);
     } else {

@@ -60,6 +60,7 @@ function crossbarConfig(root: string, later: string): unknown {
             },
           },
           bare: { type: 'path', paths: { x: { type: 'json', value: 'x' } } },
+          wamp: { type: 'path', paths: { '/': { type: 'websocket' } } },
           later: { type: 'static', directory: later, options: { default_file: 'shell.html' } },
         },
       }],
@@ -93,31 +94,34 @@ describe('web path type path', () => {
 
   it('a path whose map has no "/" entry answers 404 there and below, for every method, not the files of "/" (as Crossbar)', async () => {
     expect(await curl(`${base}/bare/x`)).toEqual({ status: 200, body: '"x"' });
-    for (const url of ['/bare', '/bare/', '/bare/nothing', '/api/v1/deep', '/api/v1/deep/y']) {
+    for (const url of ['/bare', '/bare/', '/bare/nothing', '/api/v1/deep', '/api/v1/deep/y', '/api/nothing', '/wamp/below']) {
       expect((await curl(`${base}${url}`)).status, url).toBe(404);
     }
     expect((await curl('-X', 'POST', '-d', 'x', `${base}/bare/nothing`)).status).toBe(404);
   });
 
-  it('an Autobahn|JS client connects through a nested WebSocket path and gets what curl publishes through a nested publisher', async () => {
-    const client: AutobahnClient = await autobahnWs(`${base.replace('http', 'ws')}/api/ws`);
+  it('Autobahn|JS clients connect through nested WebSocket paths and get what curl publishes through a nested publisher', async () => {
+    const ws = base.replace('http', 'ws');
+    const clients: AutobahnClient[] = [await autobahnWs(`${ws}/api/ws`), await autobahnWs(`${ws}/wamp`)];
     try {
       const got: unknown[] = [];
-      await client.session.subscribe('com.example.nested', (args: unknown[]) => got.push(args[0]));
+      for (const c of clients) await c.session.subscribe('com.example.nested', (args: unknown[]) => got.push(args[0]));
       const answer = await curl('-H', 'Content-Type: application/json', '-d', '{"topic": "com.example.nested", "args": ["through /api/pub"]}', `${base}/api/pub`);
       expect(answer.status).toBe(200);
       expect(JSON.parse(answer.body)).toHaveProperty('id');
-      await until(() => got.length > 0, 5000, 'the event published through /api/pub');
-      expect(got).toEqual(['through /api/pub']);
+      await until(() => got.length === 2, 5000, 'the event published through /api/pub, at both clients');
+      expect(got).toEqual(['through /api/pub', 'through /api/pub']);
     } finally {
-      client.connection.close();
+      for (const c of clients) c.connection.close();
     }
   });
 
   it('a plain GET on a nested WebSocket path answers its status page; a nested long-poll path opens transports', async () => {
-    const status = await curl(`${base}/api/ws`);
-    expect(status.status).toBe(200);
-    expect(status.body).toMatch(/WAMP-over-WebSocket endpoint/);
+    for (const url of ['/api/ws', '/wamp']) {
+      const status = await curl(`${base}${url}`);
+      expect(status.status, url).toBe(200);
+      expect(status.body, url).toMatch(/WAMP-over-WebSocket endpoint/);
+    }
     const opened = await curl('-d', '{"protocols": ["wamp.2.json"]}', `${base}/api/lp/open`);
     expect(opened.status).toBe(200);
     expect(JSON.parse(opened.body)).toMatchObject({ protocol: 'wamp.2.json' });

@@ -65,10 +65,10 @@ describe('web path type path', () => {
     }
   });
 
-  it('a websocket as the "/" entry serves the path itself; an empty map answers 404 there', () => {
+  it('a websocket as the "/" entry serves the path itself (404 for HTTP below it); an empty map answers 404 there', () => {
     const listener = parseConfig(withPaths({ wamp: { type: 'path', paths: { '/': { type: 'websocket' } } }, none: { type: 'path', paths: {} } })).router.listeners[0]!;
     expect(Object.keys(listener.websocket)).toEqual(['/wamp']);
-    expect(listener.static).toEqual({ '/none': { type: 'notfound' } });
+    expect(listener.static).toEqual({ '/wamp': { type: 'notfound' }, '/none': { type: 'notfound' } });
   });
 
   it('errors name the nested key path', () => {
