@@ -61,6 +61,7 @@ function crossbarConfig(root: string, later: string): unknown {
           },
           bare: { type: 'path', paths: { x: { type: 'json', value: 'x' } } },
           wamp: { type: 'path', paths: { '/': { type: 'websocket' } } },
+          poll: { type: 'path', paths: { '/': { type: 'longpoll' }, info: { type: 'nodeinfo' } } },
           later: { type: 'static', directory: later, options: { default_file: 'shell.html' } },
         },
       }],
@@ -116,15 +117,19 @@ describe('web path type path', () => {
     }
   });
 
-  it('a plain GET on a nested WebSocket path answers its status page; a nested long-poll path opens transports', async () => {
+  it('a plain GET on a nested WebSocket path answers its status page; nested long-poll paths open transports', async () => {
     for (const url of ['/api/ws', '/wamp']) {
       const status = await curl(`${base}${url}`);
       expect(status.status, url).toBe(200);
       expect(status.body, url).toMatch(/WAMP-over-WebSocket endpoint/);
     }
-    const opened = await curl('-d', '{"protocols": ["wamp.2.json"]}', `${base}/api/lp/open`);
-    expect(opened.status).toBe(200);
-    expect(JSON.parse(opened.body)).toMatchObject({ protocol: 'wamp.2.json' });
+    for (const url of ['/api/lp/open', '/poll/open']) {
+      const opened = await curl('-d', '{"protocols": ["wamp.2.json"]}', `${base}${url}`);
+      expect(opened.status, url).toBe(200);
+      expect(JSON.parse(opened.body)).toMatchObject({ protocol: 'wamp.2.json' });
+    }
+    // A long-poll "/" entry leaves its siblings theirs, as Crossbar's children of the resource.
+    expect((await curl(`${base}/poll/info`)).body).toMatch(/Junction node info/);
   });
 });
 
