@@ -4,7 +4,7 @@
 //
 // As in Crossbar, the map's "/" entry serves the entry's own URL, its other keys serve the segments
 // below it (they win over what the "/" entry has at the same place), and without a "/" entry the
-// URL itself answers 404.
+// URL itself answers 404 (load-web.ts mounts a `notfound` there).
 
 import { join, type Checker, type Obj } from './check-values.js';
 

@@ -363,7 +363,7 @@ export interface NodeInfoPathConfig {
   type: 'nodeinfo';
 }
 
-/** A `path` entry's own URL when its `paths` have no "/" entry: 404 there and below, as Crossbar answers. */
+/** A `path` entry's own URL when nothing in its `paths` answers HTTP there (no "/" entry, or a WebSocket one): 404 there and below, as Crossbar answers. */
 export interface NotFoundPathConfig {
   type: 'notfound';
 }

@@ -1,6 +1,6 @@
-// The URL of a `path` entry whose `paths` have no "/" entry (src/config/load-nested-path.ts): it and
-// everything below it that no nested entry serves answer 404, for every method, as in Crossbar,
-// instead of falling through to a shorter path (a "/" static directory, say).
+// The URL of a `path` entry whose `paths` have no "/" entry, or a WebSocket one (nothing else there
+// answers HTTP; src/config/load-nested-path.ts): it and everything below it that no nested entry
+// serves answer 404, for every method, as in Crossbar, not a shorter path (a "/" directory, say).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 

@@ -91,9 +91,10 @@ export class StaticFiles {
    */
   private async serveDefaultFile(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const file = this.options.defaultFile;
-    const info = file === undefined ? undefined : await statOf(file);
+    if (file === undefined) return false;
+    const info = await statOf(file);
     if (!info?.isFile()) return false;
-    sendFile(req, res, file!, info, { 'Content-Type': this.contentTypeOf(file!) });
+    sendFile(req, res, file, info, { 'Content-Type': this.contentTypeOf(file) });
     return true;
   }
 
