@@ -1,7 +1,7 @@
 // A static path's `options.default_file` (Crossbar's meaning: the file of the directory served,
-// with 200, for a request below the path that matches no file, as a single-page application's
-// client-side routes need). It must lie inside the directory; one that does not exist (yet) is a
-// warning, and those requests keep their 404 until it does.
+// with 200, for a name a directory of the path does not have, as a single-page application's
+// client-side routes need; static-files.ts). It must lie inside the directory; one that does not
+// exist (yet) is a warning, and those requests keep their 404 until it does.
 
 import { existsSync, statSync } from 'node:fs';
 import { resolve, sep } from 'node:path';

@@ -279,7 +279,7 @@ export interface StaticPathConfig {
   listDirectories?: boolean;
   cacheTimeout?: number;
   mimeTypes?: Record<string, string>;
-  /** `options.default_file`, absolute: served (200) for a GET/HEAD below the path that matches no file. */
+  /** `options.default_file`, absolute: served (200) for a GET/HEAD of a name a directory of the path does not have (static-files.ts). */
   defaultFile?: string;
 }
 
