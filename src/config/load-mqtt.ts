@@ -2,7 +2,7 @@
 // {realm, role, payload_mapping}, auth}) plus Junction's own options for what Crossbar lacks
 // (persistent sessions, QoS 1/2 in flight, a topic prefix).
 
-import { SEND_QUEUE_POLICIES, type AuthConfig, type MqttRpcConfig, type MqttServiceConfig, type SendQueuePolicy } from './types.js';
+import { SEND_QUEUE_POLICIES, type AuthConfig, type MqttRpcConfig, type MqttServiceConfig, type PayloadMappingRule, type SendQueuePolicy } from './types.js';
 import { MIB, describe, join, type Checker, type Obj } from './check-values.js';
 import { isValidPattern, isValidUri } from '../wamp/uri.js';
 import { TRUSTED_ROLE } from '../wamp/roles.js';
@@ -68,7 +68,7 @@ export function parseMqttService(c: Checker, t: Obj, path: string, ctx: MqttPars
   const service: MqttServiceConfig = {
     realm,
     topicPrefix,
-    payload: payloadMapping(c, o['payload_mapping'], join(op, 'payload_mapping')),
+    payload: payloadMapping(c, o['payload_mapping'], join(op, 'payload_mapping'), { realmRefs: ctx.realmRefs }),
     maxOfflineMessages: c.integer(o['max_offline_messages'], join(op, 'max_offline_messages'), MQTT_DEFAULTS.maxOfflineMessages, 0, 1_000_000)!,
     sessionExpiry: c.integer(o['session_expiry'], join(op, 'session_expiry'), MQTT_DEFAULTS.sessionExpiry, 0, 365 * DAY_MS)!,
     // MQTT's Keep Alive is a two-byte number of seconds.
@@ -100,23 +100,43 @@ export function parseMqttService(c: Checker, t: Obj, path: string, ctx: MqttPars
   return service;
 }
 
-export function payloadMapping(c: Checker, value: unknown, path: string): MqttServiceConfig['payload'] {
+/**
+ * `payload_mapping`. `codecs`: where a `dynamic` rule may be used (the MQTT listener), and where
+ * the realms its procedures are called in are checked; without, `dynamic` is refused (the bridge).
+ */
+export function payloadMapping(c: Checker, value: unknown, path: string, codecs?: { realmRefs: MqttParseContext['realmRefs'] }): PayloadMappingRule[] {
   if (value === undefined) return [{ prefix: '', type: 'native' }];
-  const rules: MqttServiceConfig['payload'] = [];
+  const rules: PayloadMappingRule[] = [];
   for (const [prefix, rule] of Object.entries(c.map(value, path) ?? {})) {
     const rp = join(path, prefix);
     if (prefix !== '' && !isValidPattern(prefix, 'prefix') && !isValidUri(prefix)) c.error(rp, `${JSON.stringify(prefix)} is not a URI prefix`);
-    const r = c.object(rule, rp, ['type', 'serializer'], {
-      encoder: 'dynamic payload mapping (encoder/decoder procedures) is not supported by Junction yet',
-      decoder: 'dynamic payload mapping (encoder/decoder procedures) is not supported by Junction yet',
-    });
+    const r = c.object(rule, rp, ['type', 'serializer', 'encoder', 'decoder', 'realm']);
     if (!r) continue;
-    const type = c.oneOf(r['type'], join(rp, 'type'), ['native', 'passthrough'] as const);
+    const types = codecs ? (['native', 'passthrough', 'dynamic'] as const) : (['native', 'passthrough'] as const);
+    const type = c.oneOf(r['type'], join(rp, 'type'), types);
     if (r['serializer'] !== undefined) {
       if (type !== 'native') c.error(join(rp, 'serializer'), 'applies only to type "native"');
       else c.oneOf(r['serializer'], join(rp, 'serializer'), ['json'] as const);
     }
-    if (type) rules.push({ prefix, type });
+    for (const key of ['encoder', 'decoder', 'realm']) {
+      if (r[key] !== undefined && type !== 'dynamic') c.error(join(rp, key), 'applies only to type "dynamic"');
+    }
+    if (!type) continue;
+    const out: PayloadMappingRule = { prefix, type };
+    if (type === 'dynamic' && codecs) {
+      for (const key of ['encoder', 'decoder'] as const) {
+        const uri = c.string(r[key], join(rp, key), { required: false });
+        if (uri !== undefined && !isValidUri(uri)) c.error(join(rp, key), `must be a procedure URI, got ${describe(uri)}`);
+        else if (uri !== undefined) out[key] = uri;
+      }
+      if (out.encoder === undefined && out.decoder === undefined) c.error(rp, 'a "dynamic" rule needs an "encoder", a "decoder" or both');
+      const realm = c.string(r['realm'], join(rp, 'realm'), { required: false });
+      if (realm !== undefined) {
+        out.realm = realm;
+        codecs.realmRefs.push({ realm, path: join(rp, 'realm') });
+      }
+    }
+    rules.push(out);
   }
   return rules;
 }

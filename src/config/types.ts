@@ -217,6 +217,17 @@ export interface WampServiceConfig {
   auth?: AuthConfig;
 }
 
+/** One entry of Crossbar's `payload_mapping`: how payloads under a WAMP URI prefix are read and written. */
+export interface PayloadMappingRule {
+  prefix: string;
+  type: 'native' | 'passthrough' | 'dynamic';
+  /** `dynamic` (the MQTT listener only): procedures that decode MQTT payloads and encode WAMP ones,
+   *  called in `realm` (default the listener's) as a trusted session of the router. */
+  encoder?: string;
+  decoder?: string;
+  realm?: string;
+}
+
 /** The built-in MQTT listener (`type: mqtt`, or `mqtt` inside a universal transport). */
 export interface MqttServiceConfig {
   /** The realm MQTT clients join (`options.realm`). */
@@ -224,7 +235,7 @@ export interface MqttServiceConfig {
   /** Prepended to every URI mapped from a topic (`options.topic_prefix`, Junction's), e.g. 'mqtt.'. */
   topicPrefix: string;
   /** Payload rules by WAMP URI prefix (`options.payload_mapping`), longest first at use. */
-  payload: Array<{ prefix: string; type: 'native' | 'passthrough' }>;
+  payload: PayloadMappingRule[];
   /** QoS 1/2 messages waiting for one client, at most: while it is away (persistent session) or
    *  behind on acknowledgements (`max_offline_messages`); past it the oldest is dropped. */
   maxOfflineMessages: number;
@@ -487,7 +498,7 @@ export interface MqttBridgeConfig {
   connectTimeout: number;
   /** The topic ↔ URI mapping (`topic_prefix`, `payload_mapping`), as for the MQTT listener. */
   topicPrefix: string;
-  payload: Array<{ prefix: string; type: 'native' | 'passthrough' }>;
+  payload: PayloadMappingRule[];
   /** MQTT filters subscribed on the broker; messages are published into WAMP (`to_wamp`). */
   toWamp: Array<{ filter: string; qos: 0 | 1 | 2 }>;
   /** WAMP subscriptions whose events are published to the broker (`to_mqtt`). */

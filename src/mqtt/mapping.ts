@@ -31,7 +31,11 @@ export type PayloadType = 'native' | 'passthrough';
 export interface PayloadRule {
   /** WAMP URI prefix the rule applies to ('' = everything). */
   prefix: string;
-  type: PayloadType;
+  /** `dynamic`: procedures decode and encode (mqtt/payload-codec.ts); read here as `native` otherwise. */
+  type: PayloadType | 'dynamic';
+  encoder?: string;
+  decoder?: string;
+  realm?: string;
 }
 
 export interface MappingOptions {
@@ -80,6 +84,8 @@ export class MqttMapping {
   readonly cacheKey = `mqtt#${++mappings}`;
   /** Longest prefix first. */
   private readonly rules: PayloadRule[];
+  /** Any rule is `dynamic`: only then is a message's rule looked up for it. */
+  readonly hasDynamic: boolean;
   /** Topic → URI and URI → topic, each mapped once (a topic is mapped on every message). */
   private readonly uris = new MappingCache((topic) => this.mapTopic(topic));
   private readonly topics = new MappingCache((uri) => this.mapUri(uri));
@@ -87,6 +93,7 @@ export class MqttMapping {
   constructor(options: MappingOptions) {
     this.topicPrefix = options.topicPrefix;
     this.rules = [...options.payload].sort((a, b) => b.prefix.length - a.prefix.length);
+    this.hasDynamic = this.rules.some((r) => r.type === 'dynamic');
   }
 
   /** `a/b/c` → `<prefix>a.b.c` (levels escaped as they need); undefined for what is no MQTT topic name. */
@@ -169,8 +176,20 @@ export class MqttMapping {
   }
 
   payloadType(uri: string): PayloadType {
-    for (const rule of this.rules) if (uri.startsWith(rule.prefix)) return rule.type;
-    return 'native';
+    const type = this.ruleFor(uri)?.type;
+    return type === 'passthrough' ? 'passthrough' : 'native';
+  }
+
+  /** The rule for `uri` when it is `dynamic` (its procedures decode and encode payloads there). */
+  dynamicRule(uri: string): PayloadRule | undefined {
+    if (!this.hasDynamic) return undefined;
+    const rule = this.ruleFor(uri);
+    return rule?.type === 'dynamic' ? rule : undefined;
+  }
+
+  private ruleFor(uri: string): PayloadRule | undefined {
+    for (const rule of this.rules) if (uri.startsWith(rule.prefix)) return rule;
+    return undefined;
   }
 
   /**

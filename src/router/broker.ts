@@ -356,8 +356,9 @@ export class Broker {
       : undefined;
     const custom = customAttributes(options);
     const base = publisherDetails && custom ? { ...publisherDetails, ...custom } : (publisherDetails ?? custom);
-    // An MQTT payload not decoded yet: it stays so while only MQTT sessions receive it.
-    const raw = rawPayloadOf(msg);
+    // An MQTT payload: MQTT subscribers get its bytes as they came; not decoded yet, it stays so
+    // while only MQTT sessions receive it.
+    const raw = carriedPayload(msg);
     try {
       for (const sub of matches) {
         let details: M.Dict = NO_DETAILS;

@@ -7,6 +7,7 @@ import type { MqttServiceConfig } from '../../config/types.js';
 import type { SessionFactory } from '../../core-boundary.js';
 import { MqttMapping } from '../../mqtt/mapping.js';
 import { MqttRpcGateway } from '../../mqtt/rpc-gateway.js';
+import { PayloadCodecs } from '../../mqtt/payload-codec.js';
 import { MqttConnection, type ByteStream, type ConnectionContext, type ConnectionOwner } from './connection.js';
 import { IncomingBudget } from '../incoming-budget.js';
 import { SendQueueTotal } from '../send-queue-total.js';
@@ -44,10 +45,13 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
   readonly sys: SysTopics;
   /** What its connections share (limits, counters): one object, not copies in each. */
   private readonly connections: ConnectionContext;
+  /** The procedures of `dynamic` payload rules (mqtt/payload-codec.ts), when there are any. */
+  readonly codecs: PayloadCodecs | undefined;
 
   /** `incoming`: unfinished packets of all the node's connections (max_incoming_bytes). */
   constructor(readonly config: MqttServiceConfig, readonly factory: SessionFactory, private readonly listenerId: string, readonly incoming = new IncomingBudget(), private readonly sendQueues?: SendQueueTotal) {
     this.mapping = new MqttMapping({ topicPrefix: config.topicPrefix, payload: config.payload });
+    this.codecs = this.mapping.hasDynamic ? new PayloadCodecs(factory, config.realm) : undefined;
     this.sys = new SysTopics(config.sysInterval, this.traffic, () => this.figures());
     this.connections = {
       maxPacketSize: config.maxMessageSize, connectTimeoutMs: config.openHandshakeTimeout, sendQueue: config,
@@ -86,6 +90,7 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
   stop(): void {
     this.sys.stop();
     void this.gateway?.stop();
+    void this.codecs?.stop();
     for (const session of [...this.sessions.values()]) session.end();
   }
 

@@ -18,11 +18,13 @@ import type { IConnectPacket, IPublishPacket } from 'mqtt-packet';
 import * as M from '../../wamp/message.js';
 import type { EncodingCache, SendQueueStats, SessionFactory, SessionHandle, SessionOptions, Transport, TransportInfo } from '../../core-boundary.js';
 import type { MqttServiceConfig } from '../../config/types.js';
-import type { MqttMapping } from '../../mqtt/mapping.js';
+import type { MqttMapping, Payload, PayloadRule } from '../../mqtt/mapping.js';
 import type { RequestGateway } from '../../mqtt/rpc-gateway.js';
 import { addPublishOptions, expiryLeft, isMqttString, publishProperties } from '../../mqtt/properties.js';
 import { REASON, reasonOf } from './reason-codes.js';
 import { payloadToKeep } from './packet-reader.js';
+import { InOrder } from './in-order.js';
+import type { PayloadCodecs } from '../../mqtt/payload-codec.js';
 import { MqttSubscriptions, type SubscriptionAnswers } from './subscriptions.js';
 import { SHARE_GROUP, type ShareMember, type SharedGroup, type SharedGroups, type SharedPacket } from './shared-groups.js';
 import type { SysTopics } from './sys-topics.js';
@@ -60,6 +62,8 @@ export interface ListenerContext {
   readonly groups: SharedGroups;
   /** The listener's `$SYS/` tree, which serves the filters starting with `$SYS`. */
   readonly sys?: SysTopics;
+  /** The procedures of its `dynamic` payload rules, when it has any. */
+  readonly codecs?: PayloadCodecs;
 }
 
 /** The MQTT protocol side of the same client (MqttSession), as its WAMP session uses it. */
@@ -110,6 +114,22 @@ class MqttPayload implements RawPayload {
   }
 }
 
+/** An MQTT payload a `dynamic` rule's decoder made WAMP arguments of: MQTT subscribers still get the bytes as they came. */
+class CodecDecodedPayload implements RawPayload {
+  decoded = true;
+
+  constructor(readonly bytes: Buffer, private readonly payload: Payload) {}
+
+  decodeInto(publish: unknown[]): void {
+    const { args, kwargs } = this.payload;
+    if (args !== undefined || kwargs !== undefined) publish.push(args ?? []);
+    if (kwargs !== undefined) publish.push(kwargs);
+  }
+}
+
+/** A publication's payload as a `dynamic` rule's encoder made it: one call for all its MQTT subscribers. */
+const encodedByCodec = new WeakMap<object, Promise<Buffer>>();
+
 export class MqttWampSession implements Transport, ShareMember {
   /** EVENTs whose MQTT payload was not decoded go to this client as those bytes (sendPublish). */
   readonly readsRawPayloads = true;
@@ -134,6 +154,9 @@ export class MqttWampSession implements Transport, ShareMember {
   private lastPublication: unknown;
   /** Marks this client's own publications (NO_LOCAL_MARK), made when first needed. */
   private ownMark: string | undefined;
+  /** The client's messages, and the events to it, in order while a `dynamic` codec call waits; made when first needed. */
+  private publishOrder: InOrder | undefined;
+  private deliveryOrder: InOrder | undefined;
 
   constructor(private readonly mqtt: MqttSide, private readonly listener: ListenerContext, readonly clientId: string, private readonly peer: string) {
     this.handle = listener.factory.openSession(this, sessionOptionsOf(listener.config));
@@ -284,6 +307,28 @@ export class MqttWampSession implements Transport, ShareMember {
 
   /** The PUBLISH as a WAMP PUBLISH; a request the rpc gateway serves goes to it once the router accepted it. */
   publish(packet: IPublishPacket, uri: string, ack: (reasonCode: number, why?: string) => void): void {
+    const rule = this.listener.codecs ? this.listener.mapping.dynamicRule(uri) : undefined;
+    if (rule?.decoder === undefined && this.publishOrder?.busy !== true) return this.publishDecoded(packet, uri, ack);
+    this.publishOrder ??= new InOrder();
+    this.publishOrder.run(() => (rule?.decoder === undefined ? this.publishDecoded(packet, uri, ack) : this.decodeThenPublish(packet, uri, ack, rule)));
+  }
+
+  /** A PUBLISH under a `dynamic` rule: its decoder makes the WAMP arguments; a failure costs this message, with a warning. */
+  private async decodeThenPublish(packet: IPublishPacket, uri: string, ack: (reasonCode: number, why?: string) => void, rule: PayloadRule): Promise<void> {
+    const bytes = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    let decoded: Payload;
+    try {
+      decoded = await this.listener.codecs!.decode(rule, uri, packet.topic, bytes);
+    } catch (err) {
+      this.warnEvent(`a message on '${packet.topic.slice(0, 200)}' was dropped: its decoder '${rule.decoder}' failed: ${(err as Error).message}`);
+      if (packet.qos !== 0) ack(REASON.unspecified, `the payload decoder failed: ${(err as Error).message}`);
+      return;
+    }
+    this.publishDecoded(packet, uri, ack, decoded);
+  }
+
+  /** `decoded`: the WAMP arguments a `dynamic` rule's decoder made of the payload. */
+  private publishDecoded(packet: IPublishPacket, uri: string, ack: (reasonCode: number, why?: string) => void, decoded?: Payload): void {
     const { qos } = packet;
     const bytes = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     // Retained, or queued for QoS 1/2 subscribers that are away or slow: kept, so its own bytes.
@@ -292,7 +337,7 @@ export class MqttWampSession implements Transport, ShareMember {
     const request = rpc?.serves(uri) ? rpc : undefined;
     const acknowledge = qos !== 0 || request !== undefined;
     // The rpc gateway reads the request's payload: decoded at once.
-    const message = this.publishMessage(uri, packet.topic, qos, packet.retain, payload, packet.properties, acknowledge, request !== undefined);
+    const message = this.publishMessage(uri, packet.topic, qos, packet.retain, payload, packet.properties, acknowledge, request !== undefined, decoded);
     if (!acknowledge) return this.request(message);
     this.request(message, (answer) => {
       const accepted = answer[0] === M.PUBLISHED;
@@ -310,7 +355,7 @@ export class MqttWampSession implements Transport, ShareMember {
     this.request(this.publishMessage(uri, will.topic, will.qos ?? 0, will.retain ?? false, payload, will.properties));
   }
 
-  private publishMessage(uri: string, topic: string, qos: number, retain: boolean, payload: Buffer, properties?: IPublishPacket['properties'], acknowledge = false, decodeNow = false): M.WampMessage {
+  private publishMessage(uri: string, topic: string, qos: number, retain: boolean, payload: Buffer, properties?: IPublishPacket['properties'], acknowledge = false, decodeNow = false, decoded?: Payload): M.WampMessage {
     // Built once, acknowledge included (a copy per QoS 1 message to add it showed in the bench).
     const options: M.Dict = acknowledge ? { _mqtt_topic: topic, _mqtt_qos: qos, acknowledge } : { _mqtt_topic: topic, _mqtt_qos: qos };
     // MQTT delivers a message to its own publisher when subscribed, unless the subscription said
@@ -325,6 +370,12 @@ export class MqttWampSession implements Transport, ShareMember {
     addPublishOptions(options, retain, payload, properties);
     const message: M.WampMessage = [M.PUBLISH, 0, options, uri];
     // Decoded only if a WAMP receiver needs it (src/wamp/raw-payload.ts): MQTT subscribers get these bytes.
+    if (decoded) {
+      const raw = new CodecDecodedPayload(payload, decoded);
+      raw.decodeInto(message);
+      attachRawPayload(message, raw);
+      return message;
+    }
     const raw = new MqttPayload(this.listener.mapping, uri, payload);
     if (decodeNow) raw.decodeInto(message);
     else attachRawPayload(message, raw);
@@ -417,15 +468,41 @@ export class MqttWampSession implements Transport, ShareMember {
     return this.mqtt.connected;
   }
 
-  /** The event as a PUBLISH to the client. */
+  /** The event as a PUBLISH to the client; under a `dynamic` rule once its encoder made the payload. */
   private sendPublish(event: M.WampMessage, cache: EncodingCache | undefined, uri: string, topic: string, qos: 0 | 1 | 2, identifiers: number | number[] | undefined, retain: boolean, group?: SharedGroup): void {
+    // An event from MQTT goes out as the bytes it came with; one from WAMP is encoded for MQTT.
+    const rule = this.listener.codecs && rawBytesOf(event) === undefined ? this.listener.mapping.dynamicRule(uri) : undefined;
+    if (rule?.encoder === undefined && this.deliveryOrder?.busy !== true) return this.writePublish(event, cache, uri, topic, qos, identifiers, retain, group);
+    this.deliveryOrder ??= new InOrder();
+    this.deliveryOrder.run(async () => {
+      if (rule?.encoder === undefined) return this.writePublish(event, cache, uri, topic, qos, identifiers, retain, group);
+      // Keyed by the publication's args, which the events of all its subscriptions share.
+      const key = (event[4] as object | undefined) ?? event;
+      let encoding = encodedByCodec.get(key);
+      if (!encoding) {
+        encoding = this.listener.codecs!.encode(rule, topic, uri, event[4] as unknown[] | undefined, event[5] as M.Dict | undefined);
+        encodedByCodec.set(key, encoding);
+      }
+      let payload: Buffer;
+      try {
+        payload = await encoding;
+      } catch (err) {
+        this.warnEvent(`an event on '${uri.slice(0, 200)}' was not sent: its encoder '${rule.encoder}' failed: ${(err as Error).message}`);
+        return;
+      }
+      this.writePublish(event, cache, uri, topic, qos, identifiers, retain, group, payload);
+    });
+  }
+
+  /** `encoded`: the payload a `dynamic` rule's encoder made. */
+  private writePublish(event: M.WampMessage, cache: EncodingCache | undefined, uri: string, topic: string, qos: 0 | 1 | 2, identifiers: number | number[] | undefined, retain: boolean, group?: SharedGroup, encoded?: Buffer): void {
     const details = event[3] as M.Dict;
     const mapping = this.listener.mapping;
     const key = mapping.cacheKey;
     const cached = cache?.[key];
-    const payload = cached instanceof Buffer ? cached
-      : (rawBytesOf(event) as Buffer | undefined) ?? mapping.encode(uri, event[4] as unknown[] | undefined, event[5] as M.Dict | undefined);
-    if (cache && payload) cache[key] = payload;
+    const payload = encoded ?? (cached instanceof Buffer ? cached
+      : (rawBytesOf(event) as Buffer | undefined) ?? mapping.encode(uri, event[4] as unknown[] | undefined, event[5] as M.Dict | undefined));
+    if (cache && payload && !encoded) cache[key] = payload;
     if (payload === undefined) {
       this.warnEvent(`an event on '${uri.slice(0, 200)}' cannot be written as an MQTT payload; not sent`);
       return;

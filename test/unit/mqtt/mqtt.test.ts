@@ -116,7 +116,7 @@ describe('config: mqtt transports', () => {
     }))).toEqual({
       [`${T}.options.realm`]: "realm 'nowhere' is not defined (realms: realm1)",
       [`${T}.options.topic_prefix`]: 'must be a URI prefix ending in \'.\', e.g. "mqtt.", got "mqtt"',
-      [`${T}.options.payload_mapping[""].type`]: 'must be one of "native", "passthrough", got "dynamic"',
+      [`${T}.options.payload_mapping[""]`]: 'a "dynamic" rule needs an "encoder", a "decoder" or both',
       [`${T}.options.role`]: "applies only without an auth block: with one, roles come from it (auth.anonymous.role, each principal's role)",
       [`${T}.options.rpc.to_mqtt[0].topic`]: 'must be an MQTT topic name (no wildcards), got "a/+/b"',
       [`${T}.auth.wampcra`]: 'does not apply to MQTT: MQTT clients log in with username/password (ticket) or anonymously',
@@ -124,6 +124,32 @@ describe('config: mqtt transports', () => {
     expect(errorsOf(base({ type: 'mqtt', endpoint: { type: 'tcp', port: 1883 } }))).toEqual({
       [`${T}.options`]: 'is required: at least { realm: <the realm MQTT clients join> }',
     });
+  });
+
+  it("issue 16: Crossbar's dynamic payload mapping: encoder, decoder and realm read; errors name their key; not on a bridge", () => {
+    const mqttOf = (payload_mapping: object) => parseConfig(base({ type: 'mqtt', endpoint: { type: 'tcp', port: 1883 }, options: { realm: 'realm1', payload_mapping } })).router.listeners[0]!.mqtt;
+    expect(mqttOf({ '': { type: 'dynamic', realm: 'realm1', encoder: 'com.example.mqtt.encode', decoder: 'com.example.mqtt.decode' }, 'raw.': { type: 'passthrough' } })?.payload).toEqual([
+      { prefix: '', type: 'dynamic', realm: 'realm1', encoder: 'com.example.mqtt.encode', decoder: 'com.example.mqtt.decode' },
+      { prefix: 'raw.', type: 'passthrough' },
+    ]);
+    const P = `${T}.options.payload_mapping`;
+    expect(errorsOf(base({
+      type: 'mqtt', endpoint: { type: 'tcp', port: 1883 },
+      options: { realm: 'realm1', payload_mapping: { 'a.': { type: 'dynamic', decoder: 'not a uri', realm: 'elsewhere' }, 'b.': { type: 'native', encoder: 'x.y' } } },
+    }))).toEqual({
+      [`${P}["a."].decoder`]: 'must be a procedure URI, got "not a uri"',
+      [`${P}["a."]`]: 'a "dynamic" rule needs an "encoder", a "decoder" or both',
+      [`${P}["a."].realm`]: "realm 'elsewhere' is not defined (realms: realm1)",
+      [`${P}["b."].encoder`]: 'applies only to type "dynamic"',
+    });
+    const withBridge = {
+      version: 2,
+      workers: [{ type: 'router', realms: [{ name: 'realm1', roles: [{ name: 'anonymous', 'allow-by-default': true }] }], transports: [{ type: 'websocket', endpoint: { type: 'tcp', port: 8080 } }] }],
+      bridges: { mqtt: [{ id: 'b', realm: 'realm1', url: 'mqtt://127.0.0.1:1883', payload_mapping: { '': { type: 'dynamic', decoder: 'x.y' } } }] },
+    };
+    expect(Object.entries(errorsOf(withBridge)).filter(([k]) => k.endsWith('.type'))).toEqual([
+      [expect.stringMatching(/payload_mapping\[""\]\.type$/), 'must be one of "native", "passthrough", got "dynamic"'],
+    ]);
   });
 
   it('issue 19 #2, #11: memory limits in bytes, with defaults for a 256 MB board, errors by key path', () => {
