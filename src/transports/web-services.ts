@@ -13,6 +13,7 @@ import { JsonValue } from './json-value.js';
 import { Redirect } from './redirect.js';
 import { NodeInfo } from './node-info.js';
 import { ReverseProxy } from './reverse-proxy.js';
+import { WebSocketReverseProxy } from './websocket-reverse-proxy.js';
 
 export interface WebMount {
   /** Answers the request (`relativePath`: the URL path below the prefix, still %-encoded); false, having written nothing, if it has nothing there. */
@@ -52,5 +53,6 @@ export function mountFor(s: StaticPathConfig | DashboardPathConfig | WebServiceP
     case 'redirect': return new Redirect(s.url);
     case 'nodeinfo': return new NodeInfo();
     case 'reverseproxy': return new ReverseProxy(s);
+    case 'websocket-reverseproxy': return new WebSocketReverseProxy(s);
   }
 }

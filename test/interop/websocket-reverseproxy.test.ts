@@ -1,0 +1,246 @@
+// Crossbar's `websocket-reverseproxy` web path: Autobahn|JS clients reach a second Junction's WAMP
+// WebSocket transport through a Junction proxy path, with the subprotocol negotiated end to end; a
+// plain ws server behind it sees text, binary and close codes unchanged; an unreachable backend
+// refuses the upgrade (503, Crossbar's) and the router goes on serving.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { createRequire } from 'node:module';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+import { parseConfig } from '../../src/config/load.js';
+import { startNode, type JunctionNode } from '../../src/node.js';
+import { startTestNode, type TestNode } from '../helpers/node.js';
+import { freePort } from '../helpers/free-port.js';
+import { until } from '../helpers/until.js';
+
+const require = createRequire(import.meta.url);
+const autobahn = require('autobahn');
+
+type Session = any;
+
+/** A Junction whose web transport serves `/proxy1` (the Crossbar docs' example, backend on `port`) beside its own WAMP path `/ws`. */
+async function startProxy(port: number, backendPath = '/ws', opts: { options?: object; backendOptions?: object } = {}): Promise<{ node: JunctionNode; url: (path: string) => string }> {
+  const config = parseConfig({
+    version: 2,
+    workers: [{
+      type: 'router',
+      realms: [{ name: 'realm1', roles: [{ name: 'anonymous', permissions: [{ uri: '', match: 'prefix', allow: { call: true, register: true, publish: true, subscribe: true } }] }] }],
+      transports: [{
+        type: 'web',
+        endpoint: { type: 'tcp', port: 0, interface: '127.0.0.1' },
+        paths: {
+          ws: { type: 'websocket' },
+          proxy1: {
+            type: 'websocket-reverseproxy',
+            backend: {
+              type: 'websocket',
+              endpoint: { type: 'tcp', host: '127.0.0.1', port, timeout: 5 },
+              url: `ws://localhost:${port}${backendPath}`,
+              ...(opts.backendOptions ? { options: opts.backendOptions } : {}),
+            },
+            ...(opts.options ? { options: opts.options } : {}),
+          },
+        },
+      }],
+    }],
+  });
+  const node = await startNode(config);
+  const address = node.listeners[0]!.address() as AddressInfo;
+  return { node, url: (path) => `ws://127.0.0.1:${address.port}${path}` };
+}
+
+function connect(url: string, serializer: 'json' | 'msgpack'): Promise<{ session: Session; connection: any; closed: Promise<string> }> {
+  const S = autobahn.serializer;
+  return new Promise((resolve, reject) => {
+    let closedWith: (reason: string) => void = () => {};
+    const closed = new Promise<string>((r) => { closedWith = r; });
+    const connection = new autobahn.Connection({
+      transports: [{ type: 'websocket', url, serializers: [serializer === 'json' ? new S.JSONSerializer() : new S.MsgpackSerializer()] }],
+      realm: 'realm1',
+      max_retries: 0,
+    });
+    connection.onopen = (session: Session) => resolve({ session, connection, closed });
+    connection.onclose = (reason: string, details: unknown) => {
+      closedWith(reason);
+      reject(new Error(`connection closed: ${reason} ${JSON.stringify(details)}`));
+      return true; // no reconnect
+    };
+    connection.open();
+  });
+}
+
+/** The status line of a refused upgrade, or 101. */
+function upgradeStatus(url: string, protocols: string[] = ['wamp.2.json']): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, protocols);
+    ws.on('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.on('open', () => {
+      resolve(101);
+      ws.close();
+    });
+    ws.on('error', (err) => { if (!err.message.includes('closed before')) reject(err); });
+  });
+}
+
+describe('websocket-reverseproxy to a Junction WAMP transport (Autobahn|JS)', () => {
+  let backend: TestNode;
+  let proxy: Awaited<ReturnType<typeof startProxy>>;
+  let direct: { session: Session; connection: any };
+
+  beforeAll(async () => {
+    backend = await startTestNode();
+    proxy = await startProxy(backend.port);
+    direct = await connect(backend.wsUrl, 'json');
+    await direct.session.register('com.backend.add', (args: number[]) => args[0]! + args[1]!);
+  });
+  afterAll(async () => {
+    direct?.connection.close();
+    await proxy?.node.stop();
+    await backend?.stop();
+  });
+
+  for (const serializer of ['json', 'msgpack'] as const) {
+    it(`calls and subscribes on the backend through the proxy, subprotocol wamp.2.${serializer} end to end`, async () => {
+      const client = await connect(proxy.url('/proxy1'), serializer);
+      try {
+        // The client's side: the proxy answered with the backend's choice.
+        expect(client.connection._transport.info.protocol).toBe(`wamp.2.${serializer}`);
+        // The backend's side: the session the backend made is on that subprotocol too.
+        const details = await client.session.call('wamp.session.get', [client.session.id]);
+        expect(details.transport.protocol ?? details.transport.websocket_protocol).toBe(`wamp.2.${serializer}`);
+        expect(await client.session.call('com.backend.add', [2, 3])).toBe(5);
+        const got: unknown[] = [];
+        await client.session.subscribe('com.backend.news', (args: unknown[]) => got.push(args[0]));
+        await direct.session.publish('com.backend.news', [{ text: 'hello', n: 1 }], {}, { acknowledge: true });
+        await until(() => got.length === 1);
+        expect(got).toEqual([{ text: 'hello', n: 1 }]);
+      } finally {
+        client.connection.close();
+      }
+    });
+  }
+
+  it('closes the client when the backend goes away', async () => {
+    const other = await startTestNode();
+    const proxyToOther = await startProxy(other.port);
+    try {
+      const client = await connect(proxyToOther.url('/proxy1'), 'json');
+      expect(client.session.isOpen).toBe(true);
+      await other.stop();
+      const reason = await Promise.race([client.closed, new Promise((r) => setTimeout(() => r('still open'), 5000))]);
+      expect(reason).not.toBe('still open');
+      expect(client.session.isOpen).toBe(false);
+    } finally {
+      await proxyToOther.node.stop();
+    }
+  });
+});
+
+describe('websocket-reverseproxy with the backend down', () => {
+  it('refuses the upgrade with 503 and the router goes on serving', async () => {
+    const port = await freePort(); // nothing listens there
+    const proxy = await startProxy(port);
+    try {
+      expect(await upgradeStatus(proxy.url('/proxy1'))).toBe(503);
+      expect(await upgradeStatus(proxy.url('/proxy1'))).toBe(503);
+      const client = await connect(proxy.url('/ws'), 'json');
+      expect(client.session.isOpen).toBe(true);
+      client.connection.close();
+    } finally {
+      await proxy.node.stop();
+    }
+  });
+});
+
+describe('websocket-reverseproxy to a plain ws server', () => {
+  let echo: WebSocketServer;
+  let port: number;
+  /** What the backend saw: messages (as text or binary) and the close code and reason. */
+  const seen: Array<{ data: string; binary: boolean }> = [];
+  let backendClose: { code: number; reason: string } | undefined;
+  let proxy: Awaited<ReturnType<typeof startProxy>>;
+
+  beforeAll(async () => {
+    echo = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: (offered) => [...offered].at(-1) ?? false });
+    await once(echo, 'listening');
+    port = (echo.address() as AddressInfo).port;
+    echo.on('connection', (ws, req) => {
+      ws.on('message', (data, binary) => {
+        seen.push({ data: Buffer.from(data as Buffer).toString('hex'), binary });
+        if (req.url === '/echo') ws.send(data as Buffer, { binary });
+        if (String(data) === 'close please') ws.close(4002, 'backend says bye');
+      });
+      ws.on('close', (code, reason) => { backendClose = { code, reason: reason.toString() }; });
+    });
+    proxy = await startProxy(port, '/echo');
+  });
+  afterAll(async () => {
+    await proxy?.node.stop();
+    echo?.close();
+  });
+
+  it('passes a text and a binary message unchanged both ways, with the backend\'s subprotocol', async () => {
+    const ws = new WebSocket(proxy.url('/proxy1'), ['first.proto', 'second.proto']);
+    await once(ws, 'open');
+    expect(ws.protocol).toBe('second.proto'); // the backend's choice, not the first offered
+    const back: Array<{ data: Buffer; binary: boolean }> = [];
+    ws.on('message', (data, binary) => back.push({ data: data as Buffer, binary }));
+    const binary = Buffer.from([0, 1, 2, 0xff, 0xfe, 0x80]);
+    ws.send('héllo ✓', { binary: false });
+    ws.send(binary, { binary: true });
+    await until(() => back.length === 2);
+    expect(back[0]!.binary).toBe(false);
+    expect(back[0]!.data.toString()).toBe('héllo ✓');
+    expect(back[1]!.binary).toBe(true);
+    expect(back[1]!.data.equals(binary)).toBe(true);
+    expect(seen.slice(-2)).toEqual([
+      { data: Buffer.from('héllo ✓').toString('hex'), binary: false },
+      { data: binary.toString('hex'), binary: true },
+    ]);
+    ws.close(4001, 'client says bye');
+    await until(() => backendClose !== undefined);
+    expect(backendClose).toEqual({ code: 4001, reason: 'client says bye' });
+  });
+
+  it('passes the backend\'s close code and reason to the client', async () => {
+    const ws = new WebSocket(proxy.url('/proxy1'));
+    await once(ws, 'open');
+    const closed = once(ws, 'close');
+    ws.send('close please');
+    const [code, reason] = await closed;
+    expect(code).toBe(4002);
+    expect(String(reason)).toBe('backend says bye');
+  });
+});
+
+describe('websocket-reverseproxy backpressure', () => {
+  it('stops reading the client while the backend does not read (max_send_queue), instead of buffering all of it', async () => {
+    // A backend that accepts and then reads nothing more.
+    const stuck = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: 4 * 1024 * 1024 });
+    await once(stuck, 'listening');
+    stuck.on('connection', (ws) => (ws as unknown as { _socket: { pause(): void } })._socket.pause());
+    const port = (stuck.address() as AddressInfo).port;
+    // Messages up to 2 MiB each way; at most 1 MiB waiting to be written to the backend.
+    const proxy = await startProxy(port, '/', {
+      options: { max_message_size: 2 * 1024 * 1024 },
+      backendOptions: { max_message_size: 2 * 1024 * 1024, max_send_queue: 1024 * 1024 },
+    });
+    try {
+      const ws = new WebSocket(proxy.url('/proxy1'));
+      await once(ws, 'open');
+      const chunk = Buffer.alloc(1024 * 1024, 7);
+      const total = 64;
+      for (let i = 0; i < total; i++) ws.send(chunk);
+      // Without pausing, the proxy would read all 64 MiB and the client's buffer would drain to 0.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(ws.bufferedAmount).toBeGreaterThan(32 * 1024 * 1024);
+      ws.terminate();
+    } finally {
+      await proxy.node.stop();
+      stuck.close();
+    }
+  });
+});
