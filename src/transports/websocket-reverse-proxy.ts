@@ -167,6 +167,9 @@ export class WebSocketReverseProxy {
         else closeWithin(client, MESSAGE_TOO_BIG, 'frame exceeds payload limit', front.websocket?.closeHandshakeTimeout ?? 0);
       });
     }
+    backend.on('error', () => {
+      if (back.websocket?.failByDrop) backend.terminate();
+    });
     relay(client, backend, back, () => failed);
     relay(backend, client, front, () => failed);
     keepAlive(client, front);

@@ -5,7 +5,11 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createRequire } from 'node:module';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
 import { parseConfig } from '../../src/config/load.js';
 import { startNode, type JunctionNode } from '../../src/node.js';
@@ -19,7 +23,9 @@ const autobahn = require('autobahn');
 type Session = any;
 
 /** A Junction whose web transport serves `/proxy1` (the Crossbar docs' example, backend on `port`) beside its own WAMP path `/ws`. */
-async function startProxy(port: number, backendPath = '/ws', opts: { options?: object; backendOptions?: object } = {}): Promise<{ node: JunctionNode; url: (path: string) => string }> {
+const TLS = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));
+
+async function startProxy(port: number, backendPath = '/ws', opts: { options?: object; backendOptions?: object; tls?: object } = {}): Promise<{ node: JunctionNode; url: (path: string) => string }> {
   const config = parseConfig({
     version: 2,
     workers: [{
@@ -34,8 +40,8 @@ async function startProxy(port: number, backendPath = '/ws', opts: { options?: o
             type: 'websocket-reverseproxy',
             backend: {
               type: 'websocket',
-              endpoint: { type: 'tcp', host: '127.0.0.1', port, timeout: 5 },
-              url: `ws://localhost:${port}${backendPath}`,
+              endpoint: { type: 'tcp', host: '127.0.0.1', port, timeout: 5, ...(opts.tls ? { tls: opts.tls } : {}) },
+              url: `${opts.tls ? 'wss' : 'ws'}://localhost:${port}${backendPath}`,
               ...(opts.backendOptions ? { options: opts.backendOptions } : {}),
             },
             ...(opts.options ? { options: opts.options } : {}),
@@ -241,6 +247,72 @@ describe('websocket-reverseproxy backpressure', () => {
     } finally {
       await proxy.node.stop();
       stuck.close();
+    }
+  });
+});
+
+describe('websocket-reverseproxy refusals and limits', () => {
+  it('refuses with 502 when the backend refuses the handshake, and with 403 an origin not allowed', async () => {
+    const plain = createHttpServer((_req, res) => res.end()).on('upgrade', (_req, socket) => socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n'));
+    plain.listen(0, '127.0.0.1');
+    await once(plain, 'listening');
+    const proxy = await startProxy((plain.address() as AddressInfo).port, '/nowhere', { options: { allowed_origins: ['https://ok.example'] } });
+    try {
+      expect(await upgradeStatus(proxy.url('/proxy1'))).toBe(502);
+      const status = await new Promise<number>((resolve) => {
+        const ws = new WebSocket(proxy.url('/proxy1'), { origin: 'https://evil.example' });
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('error', () => {});
+      });
+      expect(status).toBe(403);
+    } finally {
+      await proxy.node.stop();
+      plain.close();
+    }
+  });
+
+  it('closes a client whose message is over the path\'s max_message_size with 1009', async () => {
+    const echo = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await once(echo, 'listening');
+    echo.on('connection', (ws) => ws.on('message', (data, binary) => ws.send(data as Buffer, { binary })));
+    const proxy = await startProxy((echo.address() as AddressInfo).port, '/', { options: { max_message_size: 1000 } });
+    try {
+      const ws = new WebSocket(proxy.url('/proxy1'));
+      await once(ws, 'open');
+      ws.send(Buffer.alloc(999));
+      await once(ws, 'message');
+      const closed = once(ws, 'close');
+      ws.send(Buffer.alloc(1001));
+      expect((await closed)[0]).toBe(1009);
+    } finally {
+      await proxy.node.stop();
+      echo.close();
+    }
+  });
+
+  it('reaches a wss:// backend with the endpoint\'s tls (hostname, ca_certificates)', async () => {
+    const https = createHttpsServer({ key: readFileSync(`${TLS}server.key`), cert: readFileSync(`${TLS}server.crt`) });
+    const echo = new WebSocketServer({ server: https, handleProtocols: (offered) => [...offered][0] ?? false });
+    echo.on('connection', (ws) => ws.on('message', (data, binary) => ws.send(data as Buffer, { binary })));
+    https.listen(0, '127.0.0.1');
+    await once(https, 'listening');
+    const port = (https.address() as AddressInfo).port;
+    const trusted = await startProxy(port, '/', { tls: { hostname: 'localhost', ca_certificates: [`${TLS}ca.crt`] } });
+    const untrusted = await startProxy(port, '/', { tls: { hostname: 'localhost' } });
+    try {
+      const ws = new WebSocket(trusted.url('/proxy1'), ['x.proto']);
+      await once(ws, 'open');
+      expect(ws.protocol).toBe('x.proto');
+      ws.send('over tls');
+      expect(String((await once(ws, 'message'))[0])).toBe('over tls');
+      ws.close();
+      // The test CA is not among Node's trusted ones: the backend's certificate is refused.
+      expect(await upgradeStatus(untrusted.url('/proxy1'))).toBe(503);
+    } finally {
+      await trusted.node.stop();
+      await untrusted.node.stop();
+      echo.close();
+      https.close();
     }
   });
 });
