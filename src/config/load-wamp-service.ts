@@ -47,9 +47,10 @@ export function parseWampService(ctx: LoadContext, t: Obj, path: string, kind: '
   return service;
 }
 
-function wsUrl(c: Checker, value: unknown, path: string): void {
+/** A ws:// or wss:// URL, or undefined after an error. */
+export function wsUrl(c: Checker, value: unknown, path: string): string | undefined {
   const url = c.string(value, path);
-  if (url === undefined) return;
+  if (url === undefined) return undefined;
   let ok = false;
   try {
     ok = ['ws:', 'wss:'].includes(new URL(url).protocol);
@@ -57,6 +58,7 @@ function wsUrl(c: Checker, value: unknown, path: string): void {
     ok = false;
   }
   if (!ok) c.error(path, `must be a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
+  return ok ? url : undefined;
 }
 
 export function transportOptions(c: Checker, value: unknown, path: string, kind: 'websocket' | 'rawsocket'): WampTransportOptions {

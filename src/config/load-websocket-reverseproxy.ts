@@ -7,7 +7,7 @@
 import type { WampTransportOptions, WebSocketBackendConfig, WebSocketReverseProxyPathConfig } from './types.js';
 import { describe, join, type Checker, type Obj } from './check-values.js';
 import type { LoadContext } from './load-context.js';
-import { transportOptions } from './load-wamp-service.js';
+import { transportOptions, wsUrl } from './load-wamp-service.js';
 import { pemFile } from './load-tls.js';
 
 /** Crossbar's default connect timeout of a connecting endpoint, seconds. */
@@ -123,18 +123,4 @@ function parseClientTls(ctx: LoadContext, value: unknown, path: string): WebSock
   }
   if (servername === undefined) return undefined;
   return { servername, ...(ca ? { ca } : {}), ...(certificate ? { certificate } : {}), ...(key ? { key } : {}) };
-}
-
-/** A ws:// or wss:// URL with a host, or undefined after an error. */
-function wsUrl(c: Checker, value: unknown, path: string): string | undefined {
-  const url = c.string(value, path);
-  if (url === undefined) return undefined;
-  try {
-    const parsed = new URL(url);
-    if (['ws:', 'wss:'].includes(parsed.protocol) && parsed.hostname !== '') return url;
-  } catch {
-    // reported below
-  }
-  c.error(path, `must be a ws:// or wss:// URL with a host, e.g. "ws://127.0.0.1:9000/ws", got ${JSON.stringify(url)}`);
-  return undefined;
 }
