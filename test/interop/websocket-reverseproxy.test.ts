@@ -16,6 +16,8 @@ import { startNode, type JunctionNode } from '../../src/node.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { freePort } from '../helpers/free-port.js';
 import { until } from '../helpers/until.js';
+import { curl } from '../helpers/curl.js';
+import { rawWebSocket } from '../helpers/raw-websocket.js';
 
 const require = createRequire(import.meta.url);
 const autobahn = require('autobahn');
@@ -268,6 +270,10 @@ describe('websocket-reverseproxy refusals and limits', () => {
         ws.on('error', () => {});
       });
       expect(status).toBe(403);
+      // A subprotocol named twice is no valid offer: refused before the backend is dialled.
+      const twice = await rawWebSocket(Number(new URL(proxy.url('/')).port), '/proxy1', { 'Sec-WebSocket-Protocol': 'wamp.2.json, wamp.2.json' });
+      expect(twice.status).toBe(400);
+      twice.socket.destroy();
     } finally {
       await proxy.node.stop();
       plain.close();
@@ -316,6 +322,107 @@ describe('websocket-reverseproxy refusals and limits', () => {
       await untrusted.node.stop();
       echo.close();
       https.close();
+    }
+  });
+});
+
+describe('websocket-reverseproxy options of a WebSocket path', () => {
+  let echo: WebSocketServer;
+  let port: number;
+  const backendPinged: string[] = [];
+
+  beforeAll(async () => {
+    echo = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await once(echo, 'listening');
+    port = (echo.address() as AddressInfo).port;
+    echo.on('connection', (ws, req) => {
+      ws.on('ping', () => backendPinged.push(req.url ?? ''));
+      ws.on('message', (data, binary) => {
+        if (String(data) === 'close please') ws.close(4002, 'backend says bye');
+        else if (String(data) === 'long please') ws.send('y'.repeat(250));
+        else ws.send(data as Buffer, { binary });
+      });
+    });
+  });
+  afterAll(() => echo?.close());
+
+  it('answers a plain GET with the status page (curl), or 426 with enable_webstatus false', async () => {
+    const on = await startProxy(port, '/');
+    const off = await startProxy(port, '/', { options: { enable_webstatus: false } });
+    try {
+      const page = await curl(on.url('/proxy1').replace('ws:', 'http:'), { method: 'GET' });
+      expect(page.status).toBe(200);
+      expect(page.headers['content-type']).toContain('text/html');
+      expect((await curl(off.url('/proxy1').replace('ws:', 'http:'), { method: 'GET' })).status).toBe(426);
+    } finally {
+      await on.node.stop();
+      await off.node.stop();
+    }
+  });
+
+  it('pings the client and the backend (auto_ping_interval on each side)', async () => {
+    const proxy = await startProxy(port, '/pinged', { options: { auto_ping_interval: 1000 }, backendOptions: { auto_ping_interval: 1000 } });
+    try {
+      const ws = new WebSocket(proxy.url('/proxy1'));
+      await once(ws, 'open');
+      await once(ws, 'ping');
+      await until(() => backendPinged.includes('/pinged'), 5000);
+      ws.close();
+    } finally {
+      await proxy.node.stop();
+    }
+  });
+
+  it('compresses for a client offering permessage-deflate only with compression set', async () => {
+    const plain = await startProxy(port, '/');
+    const deflate = await startProxy(port, '/', { options: { compression: { deflate: {} } } });
+    try {
+      for (const [proxy, expected] of [[plain, ''], [deflate, 'permessage-deflate']] as const) {
+        const ws = new WebSocket(proxy.url('/proxy1'), { perMessageDeflate: true });
+        await once(ws, 'open');
+        expect(ws.extensions).toBe(expected);
+        ws.send('z'.repeat(5000));
+        expect(String((await once(ws, 'message'))[0])).toBe('z'.repeat(5000));
+        ws.close();
+      }
+    } finally {
+      await plain.node.stop();
+      await deflate.node.stop();
+    }
+  });
+
+  it('fails a client frame over max_frame_size with 1009, and cuts messages to the client into auto_fragment_size frames', async () => {
+    const proxy = await startProxy(port, '/', { options: { max_frame_size: 1000, auto_fragment_size: 100 } });
+    try {
+      const raw = await rawWebSocket(Number(new URL(proxy.url('/')).port), '/proxy1');
+      expect(raw.status).toBe(101);
+      raw.send('long please');
+      await raw.frameCount(3);
+      expect(raw.frames.map((f) => [f.opcode, f.fin, f.payload.length])).toEqual([[1, false, 100], [0, false, 100], [0, true, 50]]);
+      const ws = new WebSocket(proxy.url('/proxy1'));
+      await once(ws, 'open');
+      const closed = once(ws, 'close');
+      ws.send(Buffer.alloc(2000)); // one frame
+      expect((await closed)[0]).toBe(1009);
+      raw.socket.destroy();
+    } finally {
+      await proxy.node.stop();
+    }
+  });
+
+  it('drops a client that does not answer the close frame after close_handshake_timeout', async () => {
+    const proxy = await startProxy(port, '/', { options: { close_handshake_timeout: 1000 } });
+    try {
+      const raw = await rawWebSocket(Number(new URL(proxy.url('/')).port), '/proxy1');
+      raw.send('close please');
+      await raw.frameCount(1);
+      expect(raw.frames[0]!.opcode).toBe(8); // the backend's close, passed on
+      expect(raw.frames[0]!.payload.readUInt16BE(0)).toBe(4002);
+      const started = Date.now();
+      await until(() => raw.closed(), 5000);
+      expect(Date.now() - started).toBeLessThan(3000); // not ws's own 30 s
+    } finally {
+      await proxy.node.stop();
     }
   });
 });
