@@ -23,6 +23,7 @@ import { originPattern } from './websocket.js';
 import { rejectUpgrade } from './http.js';
 import { describePeer } from './peer.js';
 import { log } from '../log.js';
+import { LogBudget } from '../log-budget.js';
 
 /** Close codes (RFC 6455 7.4.1) that are reported, never sent. */
 const NO_STATUS = 1005;
@@ -31,6 +32,8 @@ const MESSAGE_TOO_BIG = 1009;
 /** ws's own wait for the peer's close frame, when close_handshake_timeout is 0. */
 const WS_CLOSE_TIMEOUT = 30_000;
 const MAX_PING_PAYLOAD = 125;
+/** Refused upgrades are logged, but a client retrying against a dead backend cannot flood the journal. */
+const refusals = new LogBudget('websocket-reverseproxy: upgrades refused', 20);
 
 export class WebSocketReverseProxy {
   private readonly wss: WebSocketServer;
@@ -101,7 +104,7 @@ export class WebSocketReverseProxy {
     const handshakeFailed = (err: Error) => {
       socket.off('close', clientGone);
       if (socket.destroyed) return;
-      log.info(`websocket-reverseproxy ${peer}: backend ${this.config.backend.url}: ${err.message}`);
+      refusals.write(() => `websocket-reverseproxy ${peer}: backend ${this.config.backend.url}: ${err.message}`);
       if (refusedWith !== undefined) rejectUpgrade(socket, 502, `the backend refused the WebSocket handshake (HTTP ${refusedWith})`);
       else rejectUpgrade(socket, 503, 'WebSocket reverse proxy backend not reachable');
     };
