@@ -138,13 +138,18 @@ export class WebSocketReverseProxy {
     const b = this.config.backend;
     const backend = new WebSocket(b.url, protocols, {
       createConnection: () => connectTo(b),
-      handshakeTimeout: handshakeLimit(b, this.config.frontend),
       maxPayload: b.options.maxMessageSize,
       perMessageDeflate: false,
       followRedirects: false,
     });
+    // ws's handshakeTimeout does not run with a createConnection of our own: timed here.
+    const timer = setTimeout(() => backend.terminate(), handshakeLimit(b, this.config.frontend));
+    backend.once('open', () => clearTimeout(timer));
     this.backends.add(backend);
-    backend.once('close', () => this.backends.delete(backend));
+    backend.once('close', () => {
+      clearTimeout(timer);
+      this.backends.delete(backend);
+    });
     // Errors after the handshake are followed by 'close', which ends the pair.
     backend.on('error', (err) => log.debug(`websocket-reverseproxy backend ${b.url}: ${err.message}`));
     return backend;

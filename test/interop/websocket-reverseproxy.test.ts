@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
 import { parseConfig } from '../../src/config/load.js';
@@ -27,7 +27,7 @@ type Session = any;
 /** A Junction whose web transport serves `/proxy1` (the Crossbar docs' example, backend on `port`) beside its own WAMP path `/ws`. */
 const TLS = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));
 
-async function startProxy(port: number, backendPath = '/ws', opts: { options?: object; backendOptions?: object; tls?: object } = {}): Promise<{ node: JunctionNode; url: (path: string) => string }> {
+async function startProxy(port: number, backendPath = '/ws', opts: { options?: object; backendOptions?: object; tls?: object; timeout?: number } = {}): Promise<{ node: JunctionNode; url: (path: string) => string }> {
   const config = parseConfig({
     version: 2,
     workers: [{
@@ -42,7 +42,7 @@ async function startProxy(port: number, backendPath = '/ws', opts: { options?: o
             type: 'websocket-reverseproxy',
             backend: {
               type: 'websocket',
-              endpoint: { type: 'tcp', host: '127.0.0.1', port, timeout: 5, ...(opts.tls ? { tls: opts.tls } : {}) },
+              endpoint: { type: 'tcp', host: '127.0.0.1', port, timeout: opts.timeout ?? 5, ...(opts.tls ? { tls: opts.tls } : {}) },
               url: `${opts.tls ? 'wss' : 'ws'}://localhost:${port}${backendPath}`,
               ...(opts.backendOptions ? { options: opts.backendOptions } : {}),
             },
@@ -277,6 +277,23 @@ describe('websocket-reverseproxy refusals and limits', () => {
     } finally {
       await proxy.node.stop();
       plain.close();
+    }
+  });
+
+  it('refuses with 503 a backend that accepts the connection but never answers, after endpoint.timeout', async () => {
+    const held: Socket[] = [];
+    const silent = createNetServer((socket) => held.push(socket)).listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    const proxy = await startProxy((silent.address() as AddressInfo).port, '/', { timeout: 1 });
+    try {
+      const started = Date.now();
+      expect(await upgradeStatus(proxy.url('/proxy1'))).toBe(503);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      await proxy.node.stop();
+      held.forEach((s) => s.destroy());
+      silent.close();
     }
   });
 
