@@ -1,5 +1,6 @@
-// Crossbar's `websocket-reverseproxy` web path: Autobahn|JS clients reach a second Junction's WAMP
-// WebSocket transport through a Junction proxy path, with the subprotocol negotiated end to end; a
+// Crossbar's `websocket-reverseproxy` web path: Autobahn|JS clients (and Autobahn|Python's asyncio
+// peers) reach a second Junction's WAMP WebSocket transport through a Junction proxy path, with the
+// subprotocol negotiated end to end; a
 // plain ws server behind it sees text, binary and close codes unchanged; an unreachable backend
 // refuses the upgrade (503, Crossbar's) and the router goes on serving.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
@@ -18,6 +19,8 @@ import { freePort } from '../helpers/free-port.js';
 import { until } from '../helpers/until.js';
 import { curl } from '../helpers/curl.js';
 import { rawWebSocket } from '../helpers/raw-websocket.js';
+import { runPythonPeer } from '../helpers/python-peer.js';
+import { ClientSession, Result } from '../../src/client/client-session.js';
 
 const require = createRequire(import.meta.url);
 const autobahn = require('autobahn');
@@ -132,6 +135,21 @@ describe('websocket-reverseproxy to a Junction WAMP transport (Autobahn|JS)', ()
       await until(async () => (await direct.session.call('wamp.session.count')) === 1);
     });
   }
+
+  it('carries Autobahn|Python (asyncio) sessions through the proxy: calls, progress, errors, events, with cbor', async () => {
+    // The backend's own procedure, for payload fidelity (as the Autobahn|Python interop test has it).
+    const local = await ClientSession.connect(backend.node.router, { realm: 'realm1', name: 'test-echo' });
+    await local.register('test.echo', (args, kwargs) => new Result(args, kwargs));
+    const port = Number(new URL(proxy.url('/')).port);
+    const peer = fileURLToPath(new URL('./python/peer.py', import.meta.url));
+    const out = await runPythonPeer(peer, ['--transport', 'ws', '--serializer', 'cbor', '--port', String(port), '--path', '/proxy1']);
+    expect(out.add2).toBe(5);
+    expect(out.fail).toEqual({ error: 'com.example.error.bad_input', args: ['nope'], kwargs: { code: 7 } });
+    expect(out.progress).toEqual([3, 2, 1]);
+    expect(out.echo.args).toEqual(['grüße ✓', 2 ** 40, 1.5, true, null, [1, { k: 'v' }], '0001feff']);
+    expect(out.events).toContainEqual({ args: [1, 2], kwargs: { color: 'red' }, topic: 'py.topic' });
+    await local.close();
+  });
 
   it('closes the client when the backend goes away', async () => {
     const other = await startTestNode();
