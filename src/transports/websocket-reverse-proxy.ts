@@ -19,8 +19,9 @@ import { DEFAULT_WEBSOCKET_OPTIONS } from '../config/types.js';
 import { KeepAlive } from './keepalive.js';
 import { FrameLimit, sendFragmented } from './websocket-frames.js';
 import { CompressedCount, perMessageDeflate } from './websocket-compression.js';
-import { originPattern } from './websocket.js';
+import { originPattern, originRefused } from './websocket.js';
 import { rejectUpgrade } from './http.js';
+import { writeWebStatus } from './websocket-status.js';
 import { describePeer } from './peer.js';
 import { log } from '../log.js';
 import { LogBudget } from '../log-budget.js';
@@ -61,24 +62,14 @@ export class WebSocketReverseProxy {
   /** A plain GET on the path: Crossbar's status page (`enable_webstatus`), or 426. */
   serve(_relativePath: string, _urlPath: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const webStatus = (this.config.frontend.websocket ?? DEFAULT_WEBSOCKET_OPTIONS).webStatus;
-    const body = webStatus
-      ? '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Junction WebSocket reverse proxy</title></head>\n' +
-        '<body><h1>Junction WAMP router</h1><p>This is a WebSocket endpoint (reverse proxy). Connect with a WebSocket client.</p></body></html>\n'
-      : 'this is a WebSocket endpoint: an HTTP Upgrade to WebSocket is required\n';
-    const headers = webStatus
-      ? { 'Content-Type': 'text/html; charset=utf-8' }
-      : { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket', Connection: 'Upgrade' };
-    res.writeHead(webStatus ? 200 : 426, { ...headers, 'Content-Length': Buffer.byteLength(body) });
-    res.end(req.method === 'HEAD' ? undefined : body);
+    writeWebStatus(req, res, webStatus, 'Junction WebSocket reverse proxy', 'This is a WebSocket endpoint (reverse proxy). Connect with a WebSocket client.');
     return Promise.resolve(true);
   }
 
   /** A client's upgrade on the path or below: the backend first, then the client with the backend's subprotocol. */
   upgrade(_relativePath: string, req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const front = this.config.frontend;
     const origin = req.headers.origin;
-    const nullAllowed = origin === 'null' && (front.websocket ?? DEFAULT_WEBSOCKET_OPTIONS).allowNullOrigin;
-    if (this.origins && origin !== undefined && !nullAllowed && !this.origins.some((r) => r.test(origin))) {
+    if (originRefused(this.origins, origin, (this.config.frontend.websocket ?? DEFAULT_WEBSOCKET_OPTIONS).allowNullOrigin)) {
       return rejectUpgrade(socket, 403, `origin ${origin} is not allowed`);
     }
     // Not a WebSocket handshake: refused before the backend is dialled (ws would refuse it later).
