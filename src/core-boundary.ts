@@ -68,6 +68,8 @@ export interface CookieTracking {
   identity(): CookieIdentity | undefined;
   /** Records a successful authentication (undefined: forget it). */
   remember(identity: CookieIdentity | undefined): void;
+  /** The client logged out (GOODBYE `wamp.close.logout`): the identity is forgotten, the cookie's other connections closed. */
+  logout(): void;
 }
 
 export interface Transport {

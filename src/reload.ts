@@ -7,8 +7,8 @@
 // - realms: `roles` (cached decisions go; sessions whose role is gone are ended),
 //   `options.uri_check`, `options.max_pending_calls` and `store.call-queue` (from the next message
 //   or queued call on);
-// - transports: the `auth` of every WebSocket/RawSocket service and of MQTT (on TCP and on
-//   WebSocket paths), and MQTT's max_offline_messages, max_inflight, session_expiry, max_keepalive, max_message_size (read for each new
+// - transports: the `auth` of every WebSocket/RawSocket/long-poll service and of MQTT (on TCP and
+//   on WebSocket paths), and MQTT's max_offline_messages, max_inflight, session_expiry, max_keepalive, max_message_size (read for each new
 //   connection or session; the connected ones keep theirs); TLS key, certificate and CA (for new
 //   connections; adding or removing TLS or a CA needs a restart);
 // - serial bridges: ports added, removed or changed are let go/watched without touching the
@@ -133,6 +133,10 @@ function reloadTransports(node: JunctionNode, next: JunctionConfig, report: Relo
     for (const [path, service] of Object.entries(before.websocket)) {
       const now = after.websocket[path];
       if (now) live.push({ path: at(`websocket${quoted(path)}.auth`), apply: () => adopt(service, now, 'auth') });
+    }
+    for (const [path, service] of Object.entries(before.longpoll ?? {})) {
+      const now = after.longpoll?.[path];
+      if (now) live.push({ path: `longpoll${quoted(path)}.auth`, apply: () => adopt(service, now, 'auth') });
     }
     if (mqtt && after.mqtt) {
       for (const key of MQTT_LIVE_KEYS) live.push({ path: at(`mqtt.${fileKey(key)}`), apply: () => adopt(mqtt, after.mqtt!, key) });

@@ -1,11 +1,13 @@
 // A web path of `type: static`: files from a directory, with Crossbar's `options`
-// (`enable_directory_listing`, `cache_timeout`, `mime_types`). A directory that does not exist is
-// a warning, not an error: Crossbar starts and answers 404 there, and so does Junction.
+// (`enable_directory_listing`, `cache_timeout`, `mime_types`, `default_file`). A directory that
+// does not exist is a warning, not an error: Crossbar starts and answers 404 there, and so does
+// Junction.
 
 import { statSync } from 'node:fs';
 import type { StaticPathConfig } from './types.js';
 import { describe, describeFileError, join, type Checker, type Obj } from './check-values.js';
 import type { LoadContext } from './load-context.js';
+import { defaultFile } from './load-default-file.js';
 
 /** Longest `cache_timeout` accepted: one year, the most HTTP caches honour. */
 const MAX_CACHE_TIMEOUT = 365 * 24 * 3600;
@@ -21,14 +23,13 @@ export function parseStaticPath(ctx: LoadContext, entry: Obj, path: string, url:
   const s = c.object(entry, path, ['id', 'type', 'directory', 'options'])!;
   c.string(s['id'], join(path, 'id'), { required: false });
   const dir = directory(ctx, s['directory'], join(path, 'directory'), url);
-  const options = s['options'] === undefined ? {} : staticOptions(c, s['options'], join(path, 'options'));
+  const options = s['options'] === undefined ? {} : staticOptions(c, s['options'], join(path, 'options'), dir, url);
   return dir === undefined ? undefined : { type: 'static', directory: dir, ...options };
 }
 
-function staticOptions(c: Checker, value: unknown, path: string): Partial<StaticPathConfig> {
-  const o = c.object(value, path, ['enable_directory_listing', 'cache_timeout', 'mime_types'], {
-    default_file: 'is not supported by Junction (a directory URL serves its index.html)',
-  });
+/** `dir`: the directory (absolute; undefined after an error), `url`: the path served, for `default_file`. */
+function staticOptions(c: Checker, value: unknown, path: string, dir: string | undefined, url: string): Partial<StaticPathConfig> {
+  const o = c.object(value, path, ['enable_directory_listing', 'cache_timeout', 'mime_types', 'default_file']);
   if (!o) return {};
   const options: Partial<StaticPathConfig> = {};
   if (c.boolean(o['enable_directory_listing'], join(path, 'enable_directory_listing'), false)) options.listDirectories = true;
@@ -48,6 +49,8 @@ function staticOptions(c: Checker, value: unknown, path: string): Partial<Static
     }
     options.mimeTypes = types;
   }
+  const fallback = dir === undefined ? undefined : defaultFile(c, o['default_file'], join(path, 'default_file'), dir, url);
+  if (fallback !== undefined) options.defaultFile = fallback;
   return options;
 }
 

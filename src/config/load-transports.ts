@@ -36,7 +36,21 @@ export function parseTransports(ctx: LoadContext, value: unknown, path: string):
     .map((t, i) => ({ i, listener: parseTransport(ctx, t, join(path, i), i) }))
     .filter((e): e is { i: number; listener: ListenerConfig } => e.listener !== undefined);
   checkListenersDistinct(ctx, entries, path);
+  for (const e of entries) warnTlsAuthWithoutCa(ctx, e.listener, join(path, e.i));
   return entries.map((e) => e.listener);
+}
+
+/**
+ * `tls` authentication logs in by the client's certificate, which a client only sends when the
+ * endpoint asks for one: with its `tls.ca` (or `ca_certificates`). Without, the method never succeeds.
+ */
+function warnTlsAuthWithoutCa(ctx: LoadContext, listener: ListenerConfig, path: string): void {
+  if (listener.endpoint.tls?.ca !== undefined) return;
+  const services = [listener.rawsocket, ...Object.values(listener.websocket), ...Object.values(listener.longpoll ?? {}), listener.mqtt];
+  if (!services.some((s) => s?.auth?.tls !== undefined)) return;
+  ctx.c.warn(join(join(path, 'endpoint'), 'tls'), listener.endpoint.tls
+    ? 'has no `ca` (or `ca_certificates`): clients are not asked for a certificate, so nobody can log in with the `tls` auth method'
+    : 'is missing: `tls` authentication needs a TLS endpoint with a `ca` (clients log in with their certificate)');
 }
 
 function parseTransport(ctx: LoadContext, value: unknown, path: string, index: number): ListenerConfig | undefined {

@@ -13,16 +13,17 @@ import { DASHBOARD_DIR } from './dashboard-dir.js';
 import { isHttpBridgeType, parseHttpBridgePath } from './load-http-bridge.js';
 import { parseLongPollPath } from './load-longpoll.js';
 import { parseWebSocketReverseProxy } from './load-websocket-reverseproxy.js';
+import { TRANSPORT_PATHS, nestedPaths, urlOf, type WebPathPrefix } from './load-nested-path.js';
 
 /** Crossbar's rule for keys of `paths` and of a universal transport's `websocket` map. */
 const WEB_PATH_KEY = /^([A-Za-z0-9_-]+|\/)$/;
 
 /** The web path types Junction serves, for messages. */
-const SUPPORTED_TYPES = ['static', 'websocket', 'longpoll', 'mqtt', 'dashboard', 'json', 'redirect', 'reverseproxy', 'websocket-reverseproxy', 'nodeinfo', 'publisher', 'caller', 'webhook'].map((t) => `"${t}"`).join(', ');
+const SUPPORTED_TYPES = ['static', 'websocket', 'longpoll', 'mqtt', 'dashboard', 'json', 'redirect', 'reverseproxy', 'websocket-reverseproxy', 'nodeinfo', 'publisher', 'caller', 'webhook', 'path'].map((t) => `"${t}"`).join(', ');
 
 /** A key of `paths` or of the `websocket` map as the URL path it serves: "ws" → "/ws". */
 export function normalizeWebPath(key: string): string {
-  return key === '/' ? '/' : `/${key}`;
+  return urlOf(TRANSPORT_PATHS, key);
 }
 
 /** Whether `key` is a valid key of `paths` or of the `websocket` map (an error otherwise). */
@@ -32,15 +33,15 @@ export function webPathKey(c: Checker, key: string, path: string): boolean {
   return false;
 }
 
-/** A web transport's `paths`, added to `listener`. */
-export function parseWebPaths(ctx: LoadContext, value: unknown, path: string, listener: ListenerConfig): void {
+/** A web transport's `paths`, added to `listener`; `prefix`: where a `path` entry's own map is mounted (load-nested-path.ts). */
+export function parseWebPaths(ctx: LoadContext, value: unknown, path: string, listener: ListenerConfig, prefix: WebPathPrefix = TRANSPORT_PATHS): void {
   const { c } = ctx;
   const paths = c.map(value, path);
-  if (paths && Object.keys(paths).length === 0) c.error(path, 'must serve at least one path');
+  if (paths && Object.keys(paths).length === 0 && prefix.depth === 0) c.error(path, 'must serve at least one path');
   for (const [key, entry] of Object.entries(paths ?? {})) {
     const p = join(path, key);
     if (!webPathKey(c, key, p)) continue;
-    const url = normalizeWebPath(key);
+    const url = urlOf(prefix, key);
     if (listener.websocket[url] || listener.static[url] || listener.mqttWebsocket?.[url] || listener.longpoll?.[url]) {
       c.error(p, `path ${url} is already served by this transport`);
       continue;
@@ -105,6 +106,11 @@ export function parseWebPaths(ctx: LoadContext, value: unknown, path: string, li
     } else if (isWebServiceType(type)) {
       const service = parseWebService(c, type, entry, p, url);
       if (service) listener.static[url] = service;
+    } else if (type === 'path') {
+      const nested = nestedPaths(c, entry, p, url, prefix);
+      if (nested) parseWebPaths(ctx, nested.paths, join(p, 'paths'), listener, nested.prefix);
+      // Nothing of its own answers HTTP at the path (no "/" entry, or a WebSocket one): 404s there and below.
+      if (nested && !listener.static[url] && !listener.longpoll?.[url]) listener.static[url] = { type: 'notfound' };
     } else if (type === undefined) {
       c.error(join(p, 'type'), `is required (one of ${SUPPORTED_TYPES})`);
     } else {

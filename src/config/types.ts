@@ -279,6 +279,8 @@ export interface StaticPathConfig {
   listDirectories?: boolean;
   cacheTimeout?: number;
   mimeTypes?: Record<string, string>;
+  /** `options.default_file`, absolute: served (200) for a GET/HEAD of a name a directory of the path does not have (static-files.ts). */
+  defaultFile?: string;
 }
 
 /** Junction's `dashboard` web path: the built-in status page (src/web/, served by src/transports/dashboard.ts). */
@@ -383,7 +385,12 @@ export interface WebSocketBackendConfig {
   options: WampTransportOptions;
 }
 
-export type WebServicePathConfig = JsonPathConfig | RedirectPathConfig | ReverseProxyPathConfig | NodeInfoPathConfig | WebSocketReverseProxyPathConfig;
+/** A `path` entry's own URL when nothing in its `paths` answers HTTP there (no "/" entry, or a WebSocket one): 404 there and below, as Crossbar answers. */
+export interface NotFoundPathConfig {
+  type: 'notfound';
+}
+
+export type WebServicePathConfig = JsonPathConfig | RedirectPathConfig | ReverseProxyPathConfig | NodeInfoPathConfig | NotFoundPathConfig | WebSocketReverseProxyPathConfig;
 
 /** A web path of `type: mqtt`: MQTT over WebSocket, with an MQTT service of its own or another transport's. */
 export interface MqttWebSocketPathConfig {

@@ -317,7 +317,16 @@ export class MetaApi implements RealmObserver {
       if (Array.isArray(o['exclude_authrole']) && o['exclude_authrole'].includes(caller.authrole)) continue;
       if (!this.realm.authorizer.authorize(caller.authrole, 'subscribe', e.topic).allow) continue;
       const { args, kwargs } = storedPayload(e);
+      const publisher = e.disclosed ? e.publisher : undefined;
       out.push({
+        // Crossbar's record of an event (its memory store): time, realm and publisher by these
+        // names. Its publisher fields are filled here only when the publication was disclosed,
+        // as for its subscribers (Crossbar shows them to every reader of the history).
+        time_ns: Date.parse(e.timestamp) * 1e6,
+        realm: this.realm.name,
+        session_id: publisher?.session ?? null,
+        authid: publisher?.authid ?? null,
+        authrole: publisher?.authrole ?? null,
         timestamp: e.timestamp,
         subscription: sub.id,
         publication: e.publication,

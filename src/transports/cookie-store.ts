@@ -29,6 +29,8 @@ interface CookieRecord {
 export class CookieStore {
   /** Insertion order = age: the first entry is the oldest. */
   private readonly cookies = new Map<string, CookieRecord>();
+  /** Each cookie's open connections, by how to close each: a logout on one closes the others, as in Crossbar. */
+  private readonly connections = new Map<string, Set<() => void>>();
   private writeTimer: NodeJS.Timeout | undefined;
   private writing: Promise<void> | undefined;
 
@@ -62,6 +64,34 @@ export class CookieStore {
     return { tracking: this.handle(id), header: `${this.config.name}=${id};max-age=${this.config.maxAge}` };
   }
 
+  /**
+   * `tracking` for one connection: its logout (GOODBYE wamp.close.logout) forgets the cookie's
+   * identity and closes every other connection of that cookie (a browser's other tabs), whose
+   * clients then reconnect unauthenticated. `close` ends that connection; `detach` on its close.
+   */
+  forConnection(tracking: CookieTracking, close: () => void): { tracking: CookieTracking; detach: () => void } {
+    const id = tracking.id;
+    let open = this.connections.get(id);
+    if (!open) this.connections.set(id, (open = new Set()));
+    open.add(close);
+    const detach = () => {
+      open.delete(close);
+      if (open.size === 0 && this.connections.get(id) === open) this.connections.delete(id);
+    };
+    return {
+      detach,
+      tracking: {
+        id,
+        identity: tracking.identity,
+        remember: tracking.remember,
+        logout: () => {
+          tracking.remember(undefined);
+          for (const other of [...open]) if (other !== close) other();
+        },
+      },
+    };
+  }
+
   get size(): number {
     return this.cookies.size;
   }
@@ -82,16 +112,18 @@ export class CookieStore {
   }
 
   private handle(id: string): CookieTracking {
+    const remember = (identity: CookieIdentity | undefined) => {
+      const record = this.cookies.get(id);
+      if (!record || sameIdentity(record.identity, identity)) return;
+      if (identity) record.identity = identity;
+      else delete record.identity;
+      this.changed();
+    };
     return {
       id,
       identity: () => this.cookies.get(id)?.identity,
-      remember: (identity) => {
-        const record = this.cookies.get(id);
-        if (!record || sameIdentity(record.identity, identity)) return;
-        if (identity) record.identity = identity;
-        else delete record.identity;
-        this.changed();
-      },
+      remember,
+      logout: () => remember(undefined),
     };
   }
 

@@ -53,18 +53,17 @@ export class HttpSite {
 
   private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = urlPath(req.url);
-    for (const [prefix, service] of this.services) {
-      const below = pathBelow(path, prefix);
-      if (below !== undefined) return service.handle(req, res, below);
-    }
+    // The longest prefix owns the path, as in Crossbar: what it does not have is a 404, not a file
+    // of a shorter one (a "/" directory's default_file must not answer for a missing /static/x.js).
     // Only origin-form targets ('/...'); an absolute-form one ('http://host/...') names no file here.
+    const mount = path.startsWith('/') ? this.mounts.find((m) => pathBelow(path, m.prefix) !== undefined) : undefined;
+    const service = longestBelow(path, this.services.keys());
+    if (service !== undefined && !(mount && mount.prefix.length > service.length)) return this.services.get(service)!.handle(req, res, pathBelow(path, service)!);
     const readOnly = req.method === 'GET' || req.method === 'HEAD';
     if (path.startsWith('/')) {
-      for (const { prefix, files } of this.mounts) {
-        const below = pathBelow(path, prefix);
-        if (below !== undefined && (readOnly || files.anyMethod) && (await files.serve(below, path, req, res))) return;
-      }
+      // A WebSocket path is its own, as in Crossbar: not a file of a static directory mounted above it.
       if (readOnly && answerWebStatus(this.config, path, req, res)) return;
+      if (mount && (readOnly || mount.files.anyMethod) && (await mount.files.serve(pathBelow(path, mount.prefix)!, path, req, res))) return;
       if (readOnly && path === '/') {
         const ws = Object.keys(this.config.websocket);
         const lines = ['Junction WAMP router.', `WebSocket: ${this.config.websocketAnyPath ? 'any path' : ws.join(', ') || '(none)'}`];
@@ -76,6 +75,13 @@ export class HttpSite {
     }
     plain(res, 404, 'not found\n');
   }
+}
+
+/** The longest of `prefixes` that `path` is below, if any. */
+function longestBelow(path: string, prefixes: Iterable<string>): string | undefined {
+  let longest: string | undefined;
+  for (const p of prefixes) if (pathBelow(path, p) !== undefined && (longest === undefined || p.length > longest.length)) longest = p;
+  return longest;
 }
 
 /** The part of `path` below mount point `prefix`, or undefined if it is not below it. */

@@ -4,7 +4,7 @@
 // loads that module (~0.8 MB) only when a file is actually served or written.
 import { createReadStream, type Stats, promises as fsp } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { extname, join, resolve, sep } from 'node:path';
+import { dirname, extname, join, resolve, sep } from 'node:path';
 import type { StaticPathConfig } from '../config/types.js';
 import { sendDirectoryListing } from './directory-listing.js';
 
@@ -50,7 +50,7 @@ export class StaticFiles {
   private readonly root: string;
 
   /** `options`: a static path's listing, cache timeout and extra content types (load-static.ts). */
-  constructor(directory: string, private readonly options: Partial<Pick<StaticPathConfig, 'listDirectories' | 'cacheTimeout' | 'mimeTypes'>> = {}) {
+  constructor(directory: string, private readonly options: Partial<Pick<StaticPathConfig, 'listDirectories' | 'cacheTimeout' | 'mimeTypes' | 'defaultFile'>> = {}) {
     this.root = resolve(directory);
   }
 
@@ -79,8 +79,25 @@ export class StaticFiles {
         return true;
       }
     }
-    if (!info?.isFile()) return false;
+    if (!info?.isFile()) return this.serveDefaultFile(req, res, path === file ? file : undefined);
     sendFile(req, res, path, info, { 'Content-Type': this.contentTypeOf(path), ...cacheHeaders(this.options.cacheTimeout) });
+    return true;
+  }
+
+  /**
+   * `default_file` (HttpSite asks only for GET and HEAD) where Crossbar serves it (Twisted's
+   * childNotFound): for a name `missing` from a directory that exists, or for a directory without
+   * index.html (`missing` undefined). A URL whose missing part is a directory in the middle
+   * (/no-such-dir/x.js) stays a 404, as there. False while the file does not exist. Without
+   * `cache_timeout`'s headers, as Crossbar serves it: a single-page app's shell must not be cached for hours.
+   */
+  private async serveDefaultFile(req: IncomingMessage, res: ServerResponse, missing: string | undefined): Promise<boolean> {
+    const file = this.options.defaultFile;
+    if (file === undefined) return false;
+    if (missing !== undefined && !(await statOf(dirname(missing)))?.isDirectory()) return false;
+    const info = await statOf(file);
+    if (!info?.isFile()) return false;
+    sendFile(req, res, file, info, { 'Content-Type': this.contentTypeOf(file) });
     return true;
   }
 

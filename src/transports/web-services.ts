@@ -14,6 +14,7 @@ import { Redirect } from './redirect.js';
 import { NodeInfo } from './node-info.js';
 import { ReverseProxy } from './reverse-proxy.js';
 import { WebSocketReverseProxy } from './websocket-reverse-proxy.js';
+import { NotFound } from './not-found.js';
 
 export interface WebMount {
   /** Answers the request (`relativePath`: the URL path below the prefix, still %-encoded); false, having written nothing, if it has nothing there. */
@@ -54,5 +55,6 @@ export function mountFor(s: StaticPathConfig | DashboardPathConfig | WebServiceP
     case 'nodeinfo': return new NodeInfo();
     case 'reverseproxy': return new ReverseProxy(s);
     case 'websocket-reverseproxy': return new WebSocketReverseProxy(s);
+    case 'notfound': return new NotFound();
   }
 }

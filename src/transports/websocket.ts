@@ -222,7 +222,7 @@ export class WebSocketTransport extends SocketTransport {
       this.session.protocolError(`cannot decode ${this.serializer.name} message: ${(err as Error).message}`);
       return;
     }
-    if (this.info.cookie && isLogout(message)) this.info.cookie.remember(undefined);
+    if (this.info.cookie && isLogout(message)) this.info.cookie.logout();
     this.session.receive(message);
   }
 
@@ -332,7 +332,12 @@ export class WebSocketService {
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       this.compressed?.opened(ws);
       const transport = new WebSocketTransport(ws, serializer, this.service, this.factory, request, this.incoming, this.sendQueues);
-      if (cookie) transport.info.cookie = cookie; // read at HELLO, which comes later
+      if (cookie) {
+        // Read at HELLO, which comes later. Another connection's logout closes this one.
+        const { tracking, detach } = this.cookies!.forConnection(cookie, () => ws.close(1000, 'wamp.close.logout'));
+        transport.info.cookie = tracking;
+        ws.once('close', detach);
+      }
     });
   }
 

@@ -126,6 +126,28 @@ describe('cookie authentication', () => {
     await expect(join_(n.wsUrl, cookie, ['cookie'])).rejects.toThrow(/none of the offered/);
   });
 
+  it("a logout closes the cookie's other connections (a browser's other tabs, as Crossbar), not other cookies'", async () => {
+    const n = await start(cookieConfig());
+    const cookie = valueOf((await setCookieOf(n.wsUrl))!);
+    const otherCookie = valueOf((await setCookieOf(n.wsUrl))!);
+    (await join_(n.wsUrl, cookie, ['ticket'], 'secret!')).connection.close();
+    (await join_(n.wsUrl, otherCookie, ['ticket'], 'secret!')).connection.close();
+    const tab1 = await join_(n.wsUrl, cookie, ['cookie']);
+    const tab2 = await join_(n.wsUrl, cookie, ['cookie']);
+    const elsewhere = await join_(n.wsUrl, otherCookie, ['cookie']);
+    const closed: string[] = [];
+    const onClose = (name: string) => () => { closed.push(name); return true; }; // true: no reconnect
+    tab2.connection.onclose = onClose('tab2');
+    elsewhere.connection.onclose = onClose('elsewhere');
+    tab1.connection.onclose = onClose('tab1');
+    tab1.connection.close('wamp.close.logout');
+    await until(() => closed.includes('tab1') && closed.includes('tab2'), 5000, 'both tabs closed');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(closed.sort()).toEqual(['tab1', 'tab2']);
+    expect(await elsewhere.connection.session.call('wamp.session.count')).toBeGreaterThan(0);
+    elsewhere.connection.close();
+  });
+
   it('without auth.cookie the cookie is tracked but never authenticates', async () => {
     const n = await start(cookieConfig(), false);
     const cookie = valueOf((await setCookieOf(n.wsUrl))!);

@@ -4,6 +4,8 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { ClientSession, WampError } from '../../src/client/client-session.js';
 import type { JunctionConfig } from '../../src/config/types.js';
+import { curl } from '../helpers/curl.js';
+import { LONGPOLL_DEFAULTS } from '../../src/config/load-longpoll.js';
 
 let test: TestNode | undefined;
 afterEach(async () => {
@@ -65,5 +67,29 @@ describe('reload: realm settings (issue 20 #2)', () => {
     const report = await test.node.reload(next);
     expect(report.needsRestart).toEqual(["realm 'realm1': store added", "realm 'realm2': added"]);
     expect((await test.node.reload(next)).needsRestart).toHaveLength(2);
+  });
+});
+
+describe('reload: a long-poll path (issue 16)', () => {
+  it("issue 16: a long-poll path's auth applies to new transports after a reload, without a restart (curl)", async () => {
+    test = await startTestNode({ listener: { longpoll: { '/lp': { ...LONGPOLL_DEFAULTS } } } });
+    const { node } = test;
+    const lp = `http://127.0.0.1:${test.port}/lp`;
+    /** The first answer to a HELLO offering `authmethods` through a new long-poll transport. */
+    const answerTo = async (authmethods?: string[]) => {
+      const base = `${lp}/${JSON.parse((await curl(`${lp}/open`, { body: JSON.stringify({ protocols: ['wamp.2.json'] }) })).text).transport}`;
+      const details = { roles: { caller: {} }, ...(authmethods ? { authmethods, authid: 'panel' } : {}) };
+      await curl(`${base}/send`, { body: JSON.stringify([1, 'realm1', details]) });
+      return JSON.parse((await curl(`${base}/receive`)).text) as unknown[];
+    };
+    expect((await answerTo())[0]).toBe(2); // WELCOME: anyone may join
+
+    const next = copyOf(node.config);
+    next.router.listeners[0]!.longpoll!['/lp']!.auth = { ticket: { type: 'static', principals: { panel: { ticket: 'p', role: 'anonymous' } } } };
+    const report = await node.reload(next);
+    expect(report.needsRestart).toEqual([]);
+    expect(report.applied.join('\n')).toMatch(/longpoll\['\/lp'\]\.auth/);
+    expect((await answerTo())[0]).toBe(3); // ABORT: no anonymous any more
+    expect(await answerTo(['ticket'])).toEqual([4, 'ticket', {}]); // CHALLENGE
   });
 });

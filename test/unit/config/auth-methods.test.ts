@@ -1,6 +1,7 @@
 // The `scram` and `tls` authentication methods and principals' `realm` in a transport's `auth`
 // block (issue 16): Crossbar's shapes accepted, bad values refused by key path, keys never echoed.
 import { describe, it, expect } from 'vitest';
+import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../../src/config/load.js';
 import { errorsOf } from '../../helpers/config.js';
 
@@ -8,6 +9,7 @@ type Raw = any;
 const T0 = 'workers[0].transports[0]';
 const A = `${T0}.auth`;
 const KEY = 'ab'.repeat(32);
+const FIXTURES = fileURLToPath(new URL('../../fixtures/tls', import.meta.url));
 
 function withAuth(auth: unknown): Raw {
   return {
@@ -72,6 +74,19 @@ describe('auth: scram, tls and principal realms', () => {
       [`${p}.c.certificate-sha1`]: 'must be a SHA-1 fingerprint: 20 bytes in hex, with or without colons',
     });
     expect(errorsOf(withAuth({ tls: { type: 'dynamic', authenticator: 'com.example.auth', 'authenticator-realm': 'realm1' } }))).toEqual({});
+  });
+
+  it('tls: a warning when the endpoint cannot ask clients for a certificate (no TLS, or TLS without `ca`), none with one', () => {
+    const tlsAuth = { tls: { type: 'static', principals: { gw: { role: 'device' } } } };
+    const warnings = (raw: Raw) => Object.fromEntries((parseConfig(raw, undefined, FIXTURES).warnings ?? []).map((w) => [w.path, w.message]));
+    expect(warnings(withAuth(tlsAuth))).toEqual({ [`${T0}.endpoint.tls`]: expect.stringMatching(/^is missing: `tls` authentication needs a TLS endpoint with a `ca`/) });
+    const withEndpointTls = (tls: Record<string, string>) => {
+      const raw = withAuth(tlsAuth) as any;
+      raw.workers[0].transports[0].endpoint.tls = tls;
+      return raw as Raw;
+    };
+    expect(warnings(withEndpointTls({ key: 'server.key', certificate: 'server.crt' }))).toEqual({ [`${T0}.endpoint.tls`]: expect.stringMatching(/^has no `ca`.*nobody can log in with the `tls` auth method$/) });
+    expect(warnings(withEndpointTls({ key: 'server.key', certificate: 'server.crt', ca: 'ca.crt' }))).toEqual({});
   });
 
   it("a principal's realm: accepted on every static method (Crossbar's key), must be a URI", () => {

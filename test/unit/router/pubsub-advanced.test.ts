@@ -74,6 +74,12 @@ describe('event history', () => {
     expect(await events([sub, 2])).toEqual([3, 2]);
     expect(await events([sub])).toEqual([3, 2, 1]);
     expect(await events([sub], { limit: 1 })).toEqual([3]);
+    // Crossbar's record of an event (time_ns, realm, publisher fields), its publisher disclosed or not.
+    await pub.publish('log.a', [4], {}, { acknowledge: true, disclose_me: true });
+    const [disclosed, hidden] = (await reader.call('wamp.subscription.get_events', [sub, 2])).args[0] as any[];
+    expect(disclosed).toMatchObject({ realm: 'realm1', session_id: pub.id, publication: expect.any(Number), topic: 'log.a', args: [4], kwargs: {} });
+    expect(hidden).toMatchObject({ realm: 'realm1', session_id: null, authid: null, authrole: null, args: [3] });
+    expect(Math.abs(disclosed.time_ns / 1e6 - Date.now())).toBeLessThan(60_000);
     for (const bad of [0, -1, 1.5, 'ten']) {
       await expect(reader.call('wamp.subscription.get_events', [sub, bad])).rejects.toMatchObject({ uri: 'wamp.error.invalid_argument' });
     }
