@@ -27,10 +27,20 @@ const autobahn = require('autobahn');
 
 type Session = any;
 
-/** A Junction whose web transport serves `/proxy1` (the Crossbar docs' example, backend on `port`) beside its own WAMP path `/ws`. */
 const TLS = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));
 
-async function startProxy(port: number, backendPath = '/ws', opts: { options?: object; backendOptions?: object; tls?: object; timeout?: number } = {}): Promise<{ node: JunctionNode; url: (path: string) => string }> {
+/** A Junction whose web transport serves `/proxy1` (the Crossbar docs' example, backend on `port`) beside its own WAMP path `/ws`. */
+async function startProxy(port: number, backendPath = '/ws', opts: { options?: object; backendOptions?: object; tls?: object; timeout?: number; nested?: boolean } = {}): Promise<{ node: JunctionNode; url: (path: string) => string }> {
+  const proxyPath = {
+    type: 'websocket-reverseproxy',
+    backend: {
+      type: 'websocket',
+      endpoint: { type: 'tcp', host: '127.0.0.1', port, timeout: opts.timeout ?? 5, ...(opts.tls ? { tls: opts.tls } : {}) },
+      url: `${opts.tls ? 'wss' : 'ws'}://localhost:${port}${backendPath}`,
+      ...(opts.backendOptions ? { options: opts.backendOptions } : {}),
+    },
+    ...(opts.options ? { options: opts.options } : {}),
+  };
   const config = parseConfig({
     version: 2,
     workers: [{
@@ -41,16 +51,8 @@ async function startProxy(port: number, backendPath = '/ws', opts: { options?: o
         endpoint: { type: 'tcp', port: 0, interface: '127.0.0.1' },
         paths: {
           ws: { type: 'websocket' },
-          proxy1: {
-            type: 'websocket-reverseproxy',
-            backend: {
-              type: 'websocket',
-              endpoint: { type: 'tcp', host: '127.0.0.1', port, timeout: opts.timeout ?? 5, ...(opts.tls ? { tls: opts.tls } : {}) },
-              url: `${opts.tls ? 'wss' : 'ws'}://localhost:${port}${backendPath}`,
-              ...(opts.backendOptions ? { options: opts.backendOptions } : {}),
-            },
-            ...(opts.options ? { options: opts.options } : {}),
-          },
+          // Also inside a `path` entry, at /app/proxy1.
+          ...(opts.nested ? { app: { type: 'path', paths: { proxy1: proxyPath } } } : { proxy1: proxyPath }),
         },
       }],
     }],
@@ -149,6 +151,17 @@ describe('websocket-reverseproxy to a Junction WAMP transport (Autobahn|JS)', ()
     expect(out.echo.args).toEqual(['grüße ✓', 2 ** 40, 1.5, true, null, [1, { k: 'v' }], '0001feff']);
     expect(out.events).toContainEqual({ args: [1, 2], kwargs: { color: 'red' }, topic: 'py.topic' });
     await local.close();
+  });
+
+  it('works inside a `path` entry (Crossbar\'s nested paths): /app/proxy1', async () => {
+    const nested = await startProxy(backend.port, '/ws', { nested: true });
+    try {
+      const client = await connect(nested.url('/app/proxy1'), 'msgpack');
+      expect(await client.session.call('com.backend.add', [20, 22])).toBe(42);
+      client.connection.close();
+    } finally {
+      await nested.node.stop();
+    }
   });
 
   it('closes the client when the backend goes away', async () => {
