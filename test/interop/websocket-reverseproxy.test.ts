@@ -13,6 +13,7 @@ import { createServer as createNetServer, type AddressInfo, type Socket } from '
 import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
 import { parseConfig } from '../../src/config/load.js';
+import { routerWithTransport } from '../helpers/config.js';
 import { startNode, type JunctionNode } from '../../src/node.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { freePort } from '../helpers/free-port.js';
@@ -41,22 +42,15 @@ async function startProxy(port: number, backendPath = '/ws', opts: { options?: o
     },
     ...(opts.options ? { options: opts.options } : {}),
   };
-  const config = parseConfig({
-    version: 2,
-    workers: [{
-      type: 'router',
-      realms: [{ name: 'realm1', roles: [{ name: 'anonymous', permissions: [{ uri: '', match: 'prefix', allow: { call: true, register: true, publish: true, subscribe: true } }] }] }],
-      transports: [{
-        type: 'web',
-        endpoint: { type: 'tcp', port: 0, interface: '127.0.0.1' },
-        paths: {
-          ws: { type: 'websocket' },
-          // Also inside a `path` entry, at /app/proxy1.
-          ...(opts.nested ? { app: { type: 'path', paths: { proxy1: proxyPath } } } : { proxy1: proxyPath }),
-        },
-      }],
-    }],
-  });
+  const config = parseConfig(routerWithTransport({
+    type: 'web',
+    endpoint: { type: 'tcp', port: 0, interface: '127.0.0.1' },
+    paths: {
+      ws: { type: 'websocket' },
+      // Also inside a `path` entry, at /app/proxy1.
+      ...(opts.nested ? { app: { type: 'path', paths: { proxy1: proxyPath } } } : { proxy1: proxyPath }),
+    },
+  }));
   const node = await startNode(config);
   const address = node.listeners[0]!.address() as AddressInfo;
   return { node, url: (path) => `ws://127.0.0.1:${address.port}${path}` };
