@@ -47,9 +47,10 @@ export function parseWampService(ctx: LoadContext, t: Obj, path: string, kind: '
   return service;
 }
 
-function wsUrl(c: Checker, value: unknown, path: string): void {
+/** A ws:// or wss:// URL, or undefined after an error. */
+export function wsUrl(c: Checker, value: unknown, path: string): string | undefined {
   const url = c.string(value, path);
-  if (url === undefined) return;
+  if (url === undefined) return undefined;
   let ok = false;
   try {
     ok = ['ws:', 'wss:'].includes(new URL(url).protocol);
@@ -57,9 +58,10 @@ function wsUrl(c: Checker, value: unknown, path: string): void {
     ok = false;
   }
   if (!ok) c.error(path, `must be a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
+  return ok ? url : undefined;
 }
 
-function transportOptions(c: Checker, value: unknown, path: string, kind: 'websocket' | 'rawsocket'): WampTransportOptions {
+export function transportOptions(c: Checker, value: unknown, path: string, kind: 'websocket' | 'rawsocket'): WampTransportOptions {
   const d = DEFAULT_TRANSPORT_OPTIONS;
   const out: WampTransportOptions = { ...d, allowedOrigins: [...d.allowedOrigins] };
   if (value === undefined) return out;
@@ -112,7 +114,7 @@ function limits(c: Checker, o: Obj, path: string, out: WampTransportOptions): vo
 }
 
 /** Milliseconds as Crossbar takes them: 0 (off, where allowed) or at least 1000, to catch seconds. */
-function milliseconds(c: Checker, value: unknown, path: string, fallback: number, zeroMeansOff: boolean): number {
+export function milliseconds(c: Checker, value: unknown, path: string, fallback: number, zeroMeansOff: boolean): number {
   const v = c.integer(value, path, fallback, 0, 86_400_000)!;
   if (value === undefined || v !== value) return v;
   if (v === 0 && !zeroMeansOff) {

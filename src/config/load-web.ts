@@ -12,13 +12,14 @@ import { parseMqttService } from './load-mqtt.js';
 import { DASHBOARD_DIR } from './dashboard-dir.js';
 import { isHttpBridgeType, parseHttpBridgePath } from './load-http-bridge.js';
 import { parseLongPollPath } from './load-longpoll.js';
+import { parseWebSocketReverseProxy } from './load-websocket-reverseproxy.js';
 import { TRANSPORT_PATHS, nestedPaths, urlOf, type WebPathPrefix } from './load-nested-path.js';
 
 /** Crossbar's rule for keys of `paths` and of a universal transport's `websocket` map. */
 const WEB_PATH_KEY = /^([A-Za-z0-9_-]+|\/)$/;
 
 /** The web path types Junction serves, for messages. */
-const SUPPORTED_TYPES = ['static', 'websocket', 'longpoll', 'mqtt', 'dashboard', 'json', 'redirect', 'reverseproxy', 'nodeinfo', 'publisher', 'caller', 'webhook', 'path'].map((t) => `"${t}"`).join(', ');
+const SUPPORTED_TYPES = ['static', 'websocket', 'longpoll', 'mqtt', 'dashboard', 'json', 'redirect', 'reverseproxy', 'websocket-reverseproxy', 'nodeinfo', 'publisher', 'caller', 'webhook', 'path'].map((t) => `"${t}"`).join(', ');
 
 /** A key of `paths` or of the `websocket` map as the URL path it serves: "ws" → "/ws". */
 export function normalizeWebPath(key: string): string {
@@ -99,6 +100,9 @@ export function parseWebPaths(ctx: LoadContext, value: unknown, path: string, li
     } else if (isHttpBridgeType(type)) {
       const bridge = parseHttpBridgePath(ctx, entry, p);
       if (bridge) listener.static[url] = bridge;
+    } else if (type === 'websocket-reverseproxy') {
+      const proxy = parseWebSocketReverseProxy(ctx, entry, p);
+      if (proxy) listener.static[url] = proxy;
     } else if (isWebServiceType(type)) {
       const service = parseWebService(c, type, entry, p, url);
       if (service) listener.static[url] = service;

@@ -374,12 +374,34 @@ export interface NodeInfoPathConfig {
   type: 'nodeinfo';
 }
 
+/** `type: websocket-reverseproxy`: src/config/load-websocket-reverseproxy.ts. */
+export interface WebSocketReverseProxyPathConfig {
+  type: 'websocket-reverseproxy';
+  /** The path's `options`, for the clients' connections (a WebSocket path's options). */
+  frontend: WampTransportOptions;
+  backend: WebSocketBackendConfig;
+}
+
+/** A `websocket-reverseproxy` path's `backend`: the WebSocket server each client connection is forwarded to. */
+export interface WebSocketBackendConfig {
+  /** `url`: the ws:// or wss:// URL of the backend's opening handshake (its Host header and path). */
+  url: string;
+  /** `endpoint`: where to connect (the URL's host is not dialled). */
+  endpoint: { type: 'tcp'; host: string; port: number; version?: 4 | 6 } | { type: 'unix'; path: string };
+  /** `endpoint.tls`: TLS to the backend; `servername` from `hostname`, PEM text of `ca_certificates` (absent: Node's trusted CAs), `certificate`, `key`. */
+  tls?: { servername: string; ca?: string[]; certificate?: string; key?: string };
+  /** `endpoint.timeout` in ms (Crossbar's seconds × 1000, default 10 s): connect and opening handshake together. */
+  connectTimeout: number;
+  /** `options`: the backend connection's (max_message_size, auto ping, close handshake, max_send_queue…). */
+  options: WampTransportOptions;
+}
+
 /** A `path` entry's own URL when nothing in its `paths` answers HTTP there (no "/" entry, or a WebSocket one): 404 there and below, as Crossbar answers. */
 export interface NotFoundPathConfig {
   type: 'notfound';
 }
 
-export type WebServicePathConfig = JsonPathConfig | RedirectPathConfig | ReverseProxyPathConfig | NodeInfoPathConfig | NotFoundPathConfig;
+export type WebServicePathConfig = JsonPathConfig | RedirectPathConfig | ReverseProxyPathConfig | NodeInfoPathConfig | NotFoundPathConfig | WebSocketReverseProxyPathConfig;
 
 /** A web path of `type: mqtt`: MQTT over WebSocket, with an MQTT service of its own or another transport's. */
 export interface MqttWebSocketPathConfig {

@@ -3,6 +3,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ListenerConfig } from '../config/types.js';
 import { mountFor, type WebMount } from './web-services.js';
 import type { SessionFactory } from '../core-boundary.js';
@@ -103,8 +104,8 @@ function plain(res: ServerResponse, status: number, body: string): void {
 }
 
 /** Refuses an upgrade request on its raw socket (no ServerResponse exists for upgrades). */
-export function rejectUpgrade(socket: Socket, status: 400 | 403 | 404 | 503, message: string): void {
-  const reason = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status];
+export function rejectUpgrade(socket: Duplex, status: 400 | 403 | 404 | 502 | 503, message: string): void {
+  const reason = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 502: 'Bad Gateway', 503: 'Service Unavailable' }[status];
   const body = `${message}\n`;
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
   // A client that does not close its end in turn is not kept around.

@@ -13,6 +13,7 @@ import { JsonValue } from './json-value.js';
 import { Redirect } from './redirect.js';
 import { NodeInfo } from './node-info.js';
 import { ReverseProxy } from './reverse-proxy.js';
+import { WebSocketReverseProxy } from './websocket-reverse-proxy.js';
 import { NotFound } from './not-found.js';
 
 export interface WebMount {
@@ -53,6 +54,7 @@ export function mountFor(s: StaticPathConfig | DashboardPathConfig | WebServiceP
     case 'redirect': return new Redirect(s.url);
     case 'nodeinfo': return new NodeInfo();
     case 'reverseproxy': return new ReverseProxy(s);
+    case 'websocket-reverseproxy': return new WebSocketReverseProxy(s);
     case 'notfound': return new NotFound();
   }
 }

@@ -49,9 +49,10 @@ export class FrameLimit {
   }
 }
 
-/** Sends one message as frames of at most `size` payload bytes (the last one with FIN). */
-export function sendFragmented(ws: WebSocket, data: Buffer, binary: boolean, size: number): void {
+/** Sends one message as frames of at most `size` payload bytes (the last one with FIN); `done` once the last is written. */
+export function sendFragmented(ws: WebSocket, data: Buffer, binary: boolean, size: number, done?: (err?: Error) => void): void {
   for (let offset = 0; offset < data.length; offset += size) {
-    ws.send(data.subarray(offset, offset + size), { binary, fin: offset + size >= data.length });
+    const fin = offset + size >= data.length;
+    ws.send(data.subarray(offset, offset + size), { binary, fin }, fin ? done : undefined);
   }
 }

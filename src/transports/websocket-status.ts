@@ -19,16 +19,21 @@ export function answerWebStatus(config: ListenerConfig, path: string, req: Incom
   const service = websocketServiceAt(config, path);
   if (!service) return false;
   const options = service.options.websocket ?? DEFAULT_WEBSOCKET_OPTIONS;
-  if (!options.webStatus) {
+  const protocols = service.serializers.map(subprotocolOf).join(', ');
+  writeWebStatus(req, res, options.webStatus, 'Junction WAMP WebSocket', `This is a WAMP-over-WebSocket endpoint. Connect with a WebSocket client speaking ${protocols}.`);
+  return true;
+}
+
+/** The answer to a GET/HEAD on a WebSocket path: a status page saying `sentence`, or 426 when `webStatus` is off. */
+export function writeWebStatus(req: IncomingMessage, res: ServerResponse, webStatus: boolean, title: string, sentence: string): void {
+  if (!webStatus) {
     const body = 'this is a WebSocket endpoint: an HTTP Upgrade to WebSocket is required\n';
     res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Upgrade: 'websocket', Connection: 'Upgrade' });
     res.end(req.method === 'HEAD' ? undefined : body);
-    return true;
+    return;
   }
-  const protocols = service.serializers.map(subprotocolOf).join(', ');
-  const body = '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Junction WAMP WebSocket</title></head>\n' +
-    `<body><h1>Junction WAMP router</h1><p>This is a WAMP-over-WebSocket endpoint. Connect with a WebSocket client speaking ${protocols}.</p></body></html>\n`;
+  const body = `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${title}</title></head>\n` +
+    `<body><h1>Junction WAMP router</h1><p>${sentence}</p></body></html>\n`;
   res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
   res.end(req.method === 'HEAD' ? undefined : body);
-  return true;
 }

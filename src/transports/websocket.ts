@@ -314,8 +314,7 @@ export class WebSocketService {
   handleUpgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
     // Browsers always send Origin; other clients need not, and are not restricted by it.
     const origin = request.headers.origin;
-    const nullAllowed = origin === 'null' && this.wsOptions.allowNullOrigin;
-    if (this.origins && origin !== undefined && !nullAllowed && !this.origins.some((r) => r.test(origin))) {
+    if (originRefused(this.origins, origin, this.wsOptions.allowNullOrigin)) {
       return rejectUpgrade(socket, 403, `origin ${origin} is not allowed`);
     }
     const header = request.headers['sec-websocket-protocol'];
@@ -358,6 +357,12 @@ export class WebSocketService {
     this.wss.close();
     this.cookies?.close();
   }
+}
+
+/** Whether a browser's Origin is refused by allowed_origins (`origins`, undefined = any) and allow_null_origin; a request without Origin never is. */
+export function originRefused(origins: RegExp[] | undefined, origin: string | undefined, allowNullOrigin: boolean): boolean {
+  if (!origins || origin === undefined || (origin === 'null' && allowNullOrigin)) return false;
+  return !origins.some((r) => r.test(origin));
 }
 
 /** Crossbar's allowed_origins entries: exact origins, '*' matching any run of characters. */

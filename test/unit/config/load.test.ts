@@ -676,7 +676,7 @@ describe('errors name the path of the key at fault', () => {
       [`${p}.proxy.host`]: 'is required',
       [`${p}["a/b"]`]: '"a/b" is not a valid path: use "/" or one segment of letters, digits, \'_\' and \'-\' (e.g. "ws")',
       [`${p}.file.directory`]: `${join(webDir, 'index.html')} is not a directory`,
-      [`${p}.none.type`]: 'is required (one of "static", "websocket", "longpoll", "mqtt", "dashboard", "json", "redirect", "reverseproxy", "nodeinfo", "publisher", "caller", "webhook", "path")',
+      [`${p}.none.type`]: 'is required (one of "static", "websocket", "longpoll", "mqtt", "dashboard", "json", "redirect", "reverseproxy", "websocket-reverseproxy", "nodeinfo", "publisher", "caller", "webhook", "path")',
     });
     // Twisted's site options and a Python package's files: accepted, each with what Junction does.
     const site = minimal();
