@@ -6,6 +6,7 @@ import type { EndpointConfig } from './types.js';
 import { describe, join, type Checker, type Obj } from './check-values.js';
 import { warnHarmlessKeys } from './python-only.js';
 import { parseTls, type FileResolver } from './load-tls.js';
+import { parsePortRange } from './load-port-range.js';
 
 /** Longest Unix socket path Linux accepts (sun_path is 108 bytes including the NUL). */
 const MAX_UNIX_PATH = 107;
@@ -43,10 +44,10 @@ export function parseEndpoint(c: Checker, value: unknown, path: string, files: F
   const harmless = warnHarmlessKeys(c, value, path, {
     shared: 'ignored: one Junction process owns the port (no workers to share it with)',
   });
-  const e = c.object(value, path, ['type', 'port', 'interface', 'version', 'backlog', 'tls', 'max_connections', ...harmless], {
-    portrange: 'is not supported by Junction; give one port',
+  const e = c.object(value, path, ['type', 'port', 'portrange', 'interface', 'version', 'backlog', 'tls', 'max_connections', ...harmless], {
     user_timeout: 'is not supported by Junction',
   })!;
+  const portRange = parsePortRange(c, e, path);
   const version = e['version'] === undefined ? undefined : c.oneOf(e['version'], join(path, 'version'), [4, 6] as const);
   const ifacePath = join(path, 'interface');
   let iface = c.string(e['interface'], ifacePath, { required: false });
@@ -62,11 +63,12 @@ export function parseEndpoint(c: Checker, value: unknown, path: string, files: F
   const endpoint: EndpointConfig = {
     type: 'tcp',
     // 0 asks the OS for a free port (useful in tests).
-    port: c.integer(e['port'], join(path, 'port'), undefined, 0, 65535) ?? 0,
+    port: e['portrange'] !== undefined ? 0 : c.integer(e['port'], join(path, 'port'), undefined, 0, 65535) ?? 0,
     // Crossbar listens on every interface unless told otherwise; so does Junction.
     interface: iface ?? (version === 6 ? '::' : '0.0.0.0'),
   };
   if (version !== undefined) endpoint.version = version;
+  if (portRange) endpoint.portRange = portRange;
   backlog(c, e, path, endpoint);
   if (e['tls'] !== undefined) {
     const tls = parseTls(c, e['tls'], join(path, 'tls'), files);
@@ -90,7 +92,7 @@ function maxConnections(c: Checker, e: Obj, path: string, endpoint: EndpointConf
   if (max !== undefined) endpoint.maxConnections = max;
 }
 
-/** Whether two listeners' endpoints would take the same port or socket (port 0 never clashes). */
+/** Whether two listeners' endpoints would take the same port or socket (port 0 and port ranges never clash). */
 export function endpointsClash(e: EndpointConfig, o: EndpointConfig): boolean {
   if (e.type === 'unix' || o.type === 'unix') return e.type === 'unix' && o.type === 'unix' && e.path !== '' && e.path === o.path;
   if (e.port === 0 || e.port !== o.port) return false;

@@ -107,8 +107,11 @@ export interface TlsConfig {
 }
 
 export type EndpointConfig =
-  | { type: 'tcp'; port: number; interface?: string; version?: 4 | 6; backlog?: number; tls?: TlsConfig; maxConnections?: number }
+  | { type: 'tcp'; port: number; portRange?: PortRange; interface?: string; version?: 4 | 6; backlog?: number; tls?: TlsConfig; maxConnections?: number }
   | { type: 'unix'; path: string; backlog?: number; tls?: TlsConfig; maxConnections?: number };
+/** `portrange: [first, last]` (Crossbar's): listen on the first free port of the range, both ends
+ *  included; `path` is the key's path, for the start error when none is free. `port` is then 0. */
+export interface PortRange { first: number; last: number; path: string }
 // maxConnections (`max_connections`, Junction's own): most connections open at once on the
 // endpoint; beyond it RawSocket gets handshake error 4 and HTTP/WebSocket a 503. Absent =
 // DEFAULT_MAX_CONNECTIONS.

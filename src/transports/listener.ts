@@ -17,6 +17,7 @@ import type { MqttWebSocketPath } from './mqtt-listener/websocket-path.js';
 import { HttpSite, rejectUpgrade, urlPath } from './http.js';
 import { LongPollService } from './longpoll.js';
 import { removeStaleSocket } from './unix-socket.js';
+import { listenInRange } from './port-range.js';
 import { log } from '../log.js';
 
 /** At most this many refused connections wait for their first bytes (to be answered); more are dropped at once. */
@@ -273,17 +274,18 @@ export class Listener {
     }
     try {
       if (endpoint.type === 'unix') await removeStaleSocket(endpoint.path);
-      await new Promise<void>((resolve, reject) => {
+      if (endpoint.type === 'tcp' && endpoint.portRange) await listenInRange(this.server, endpoint.portRange, { host: this.host(), backlog: endpoint.backlog, ipv6Only: endpoint.version === 6 });
+      else await new Promise<void>((resolve, reject) => {
         this.server.once('error', reject);
         const done = () => {
           this.server.off('error', reject);
-          // From now on: accept errors (EMFILE and the like) are logged, not fatal.
-          this.server.on('error', (err) => log.error(`listener ${this.config.id}: ${err.message}`));
           resolve();
         };
         if (endpoint.type === 'unix') this.server.listen({ path: endpoint.path, backlog: endpoint.backlog }, done);
         else this.server.listen({ port: endpoint.port, host: this.host(), backlog: endpoint.backlog, ipv6Only: endpoint.version === 6 }, done);
       });
+      // From now on: accept errors (EMFILE and the like) are logged, not fatal.
+      this.server.on('error', (err) => log.error(`listener ${this.config.id}: ${err.message}`));
     } catch (err) {
       throw new Error(`listener '${this.config.id}' cannot listen on ${this.where()}: ${(err as Error).message}`);
     }
@@ -340,7 +342,8 @@ export class Listener {
 
   private where(): string {
     const e = this.config.endpoint;
-    return e.type === 'unix' ? `unix:${e.path}` : `${formatHost(this.host())}:${e.port}`;
+    if (e.type === 'unix') return `unix:${e.path}`;
+    return `${formatHost(this.host())}:${e.portRange ? `${e.portRange.first}-${e.portRange.last}` : e.port}`;
   }
 
   /** For the log line: every URL this listener serves, e.g. 'ws://127.0.0.1:8080/ws'. */

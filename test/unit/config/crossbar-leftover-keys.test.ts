@@ -1,0 +1,53 @@
+// Crossbar router keys Junction once refused although they are harmless or easy: endpoint
+// `portrange` and `user_timeout`, the `flatbuffers` serializer, the `*-proxy` authentication
+// methods, the testee transports and the `cfxdb` store. What the loader makes of each, and its
+// warnings and errors by key path.
+import { describe, it, expect } from 'vitest';
+import { parseConfig } from '../../../src/config/load.js';
+import { errorsOf, routerWithTransport } from '../../helpers/config.js';
+
+type Raw = any; // documents are built loosely and broken on purpose
+const T0 = 'workers[0].transports[0]';
+
+function warningsOf(raw: unknown): Record<string, string> {
+  return Object.fromEntries((parseConfig(raw).warnings ?? []).map((w) => [w.path, w.message]));
+}
+
+function websocket(endpoint: object, extra: object = {}): Raw {
+  return routerWithTransport({ type: 'websocket', endpoint, ...extra });
+}
+
+describe('endpoint portrange', () => {
+  it('is read as a range of ports (both ends included); the listener takes the first free one at start', () => {
+    const config = parseConfig(websocket({ type: 'tcp', portrange: [8080, 8089], interface: '127.0.0.1' }));
+    expect(config.warnings).toBeUndefined();
+    expect(config.router.listeners[0]!.endpoint).toEqual({
+      type: 'tcp', port: 0, interface: '127.0.0.1',
+      portRange: { first: 8080, last: 8089, path: `${T0}.endpoint.portrange` },
+    });
+  });
+
+  it('two transports with overlapping ranges do not clash (each takes a free port)', () => {
+    const raw = websocket({ type: 'tcp', portrange: [8080, 8081] });
+    raw.workers[0].transports.push({ type: 'rawsocket', endpoint: { type: 'tcp', portrange: [8080, 8081] } });
+    expect(errorsOf(raw)).toEqual({});
+  });
+
+  it('bad ranges, and port beside portrange, are errors by key path', () => {
+    const e = `${T0}.endpoint`;
+    expect(errorsOf(websocket({ type: 'tcp', port: 8080, portrange: [8080, 8081] }))).toEqual({
+      [`${e}.portrange`]: 'give either port or portrange, not both',
+    });
+    expect(errorsOf(websocket({ type: 'tcp', portrange: [8081, 8080] }))).toEqual({
+      [`${e}.portrange`]: 'the last port (8080) must not be below the first (8081)',
+    });
+    expect(errorsOf(websocket({ type: 'tcp', portrange: [8080] }))).toEqual({
+      [`${e}.portrange`]: 'must be a pair of ports [first, last], got [8080]',
+    });
+    expect(errorsOf(websocket({ type: 'tcp', portrange: [0, 70000] }))).toEqual({
+      [`${e}.portrange[0]`]: 'must be between 1 and 65535, got 0',
+      [`${e}.portrange[1]`]: 'must be between 1 and 65535, got 70000',
+    });
+    expect(errorsOf(websocket({ type: 'tcp' }))).toEqual({ [`${e}.port`]: 'is required' });
+  });
+});
