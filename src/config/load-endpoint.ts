@@ -44,10 +44,9 @@ export function parseEndpoint(c: Checker, value: unknown, path: string, files: F
   const harmless = warnHarmlessKeys(c, value, path, {
     shared: 'ignored: one Junction process owns the port (no workers to share it with)',
   });
-  const e = c.object(value, path, ['type', 'port', 'portrange', 'interface', 'version', 'backlog', 'tls', 'max_connections', ...harmless], {
-    user_timeout: 'is not supported by Junction',
-  })!;
+  const e = c.object(value, path, ['type', 'port', 'portrange', 'interface', 'version', 'backlog', 'tls', 'max_connections', 'user_timeout', ...harmless])!;
   const portRange = parsePortRange(c, e, path);
+  userTimeout(c, e, path);
   const version = e['version'] === undefined ? undefined : c.oneOf(e['version'], join(path, 'version'), [4, 6] as const);
   const ifacePath = join(path, 'interface');
   let iface = c.string(e['interface'], ifacePath, { required: false });
@@ -83,6 +82,19 @@ function backlog(c: Checker, e: Obj, path: string, endpoint: EndpointConfig): vo
   if (e['backlog'] === undefined) return;
   const n = c.integer(e['backlog'], join(path, 'backlog'), undefined, 1, 65535);
   if (n !== undefined) endpoint.backlog = n;
+}
+
+/**
+ * `user_timeout` (Crossbar's, milliseconds): TCP_USER_TIMEOUT on the listening socket, how long sent
+ * data may stay unacknowledged before the kernel drops the connection. Node.js offers no setsockopt,
+ * so Junction cannot set it: checked as Crossbar does, and a warning names what finds dead peers here.
+ */
+function userTimeout(c: Checker, e: Obj, path: string): void {
+  if (e['user_timeout'] === undefined) return;
+  const p = join(path, 'user_timeout');
+  const ms = c.integer(e['user_timeout'], p, undefined, 0, 65535);
+  if (ms === undefined) return;
+  c.warn(p, `Node.js cannot set TCP_USER_TIMEOUT: ignored. Junction finds dead peers with the transport's options.auto_ping_interval and options.auto_ping_timeout (WebSocket and RawSocket; MQTT clients by their keep-alive)`);
 }
 
 /** `max_connections` (Junction's own): connections open at once on the endpoint; absent = no limit. */

@@ -51,3 +51,22 @@ describe('endpoint portrange', () => {
     expect(errorsOf(websocket({ type: 'tcp' }))).toEqual({ [`${e}.port`]: 'is required' });
   });
 });
+
+describe('endpoint user_timeout', () => {
+  it('is accepted with one warning naming what finds dead peers instead', () => {
+    const config = parseConfig(websocket({ type: 'tcp', port: 8080, user_timeout: 10000 }));
+    expect(config.warnings).toEqual([{
+      path: `${T0}.endpoint.user_timeout`,
+      message: "Node.js cannot set TCP_USER_TIMEOUT: ignored. Junction finds dead peers with the transport's options.auto_ping_interval and options.auto_ping_timeout (WebSocket and RawSocket; MQTT clients by their keep-alive)",
+    }]);
+  });
+
+  it('a bad value is an error by key path (Crossbar: a whole number 0..65535)', () => {
+    expect(errorsOf(websocket({ type: 'tcp', port: 8080, user_timeout: 70000 }))).toEqual({
+      [`${T0}.endpoint.user_timeout`]: 'must be between 0 and 65535, got 70000',
+    });
+    expect(errorsOf(websocket({ type: 'tcp', port: 8080, user_timeout: '10s' }))).toEqual({
+      [`${T0}.endpoint.user_timeout`]: 'must be a whole number, got "10s"',
+    });
+  });
+});
