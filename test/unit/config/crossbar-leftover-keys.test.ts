@@ -70,3 +70,21 @@ describe('endpoint user_timeout', () => {
     });
   });
 });
+
+describe('serializer flatbuffers', () => {
+  it('beside other serializers: one warning, and the transport offers the others', () => {
+    const raw = routerWithTransport({ type: 'rawsocket', endpoint: { type: 'tcp', port: 8080 }, serializers: ['cbor', 'flatbuffers', 'json'] });
+    const config = parseConfig(raw);
+    expect(config.warnings).toEqual([{
+      path: `${T0}.serializers[1]`,
+      message: 'serializer "flatbuffers" is not offered by Junction (no FlatBuffers schema for WAMP messages here): this transport offers cbor, json',
+    }]);
+    expect(config.router.listeners[0]!.rawsocket!.serializers).toEqual(['cbor', 'json']);
+  });
+
+  it('alone: an error naming the key', () => {
+    expect(errorsOf(websocket({ type: 'tcp', port: 8080 }, { serializers: ['flatbuffers'] }))).toEqual({
+      [`${T0}.serializers[0]`]: 'serializer "flatbuffers" is not supported by Junction, and the transport lists no other: add one of json, msgpack, cbor, ubjson',
+    });
+  });
+});
