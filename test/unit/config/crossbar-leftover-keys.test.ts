@@ -88,3 +88,31 @@ describe('serializer flatbuffers', () => {
     });
   });
 });
+
+describe('auth methods anonymous-proxy and cryptosign-proxy', () => {
+  it('are accepted with one warning each and not offered; the other methods stay', () => {
+    const raw = websocket({ type: 'tcp', port: 8080 }, {
+      auth: {
+        'anonymous-proxy': { type: 'static', role: 'anonymous' },
+        'cryptosign-proxy': { type: 'dynamic', authenticator: 'com.example.auth' },
+        ticket: { type: 'static', principals: { dev: { ticket: 'secret', role: 'anonymous' } } },
+      },
+    });
+    const config = parseConfig(raw);
+    const a = `${T0}.auth`;
+    expect(config.warnings).toEqual([
+      { path: `${a}.anonymous-proxy`, message: `"anonymous-proxy" authenticates sessions forwarded by Crossbar's proxy workers, which Junction does not have: this method is not offered (its logins fail); clients connect to Junction directly and authenticate with "anonymous"` },
+      { path: `${a}.cryptosign-proxy`, message: `"cryptosign-proxy" authenticates sessions forwarded by Crossbar's proxy workers, which Junction does not have: this method is not offered (its logins fail); clients connect to Junction directly and authenticate with "cryptosign"` },
+    ]);
+    expect(Object.keys(config.router.listeners[0]!.websocket['/']!.auth!)).toEqual(['ticket']);
+  });
+
+  it('alone: accepted (nobody can log in through it, as with type "function"); other *-proxy names stay unknown keys', () => {
+    const only = parseConfig(websocket({ type: 'tcp', port: 8080 }, { auth: { 'anonymous-proxy': { type: 'static' } } }));
+    expect(only.warnings?.map((w) => w.path)).toEqual([`${T0}.auth.anonymous-proxy`]);
+    expect(only.router.listeners[0]!.websocket['/']!.auth).toEqual({});
+    expect(errorsOf(websocket({ type: 'tcp', port: 8080 }, { auth: { 'ticket-proxy': {} } }))).toEqual({
+      [`${T0}.auth.ticket-proxy`]: "unknown key 'ticket-proxy' (supported: anonymous, ticket, wampcra, cryptosign, scram, tls, cookie)",
+    });
+  });
+});
