@@ -71,7 +71,7 @@ function wsUrl(c: Checker, value: unknown, path: string): void {
   if (!ok) c.error(path, `must be a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
 }
 
-function transportOptions(c: Checker, value: unknown, path: string, kind: 'websocket' | 'rawsocket'): WampTransportOptions {
+export function transportOptions(c: Checker, value: unknown, path: string, kind: 'websocket' | 'rawsocket'): WampTransportOptions {
   const d = DEFAULT_TRANSPORT_OPTIONS;
   const out: WampTransportOptions = { ...d, allowedOrigins: [...d.allowedOrigins] };
   if (value === undefined) return out;

@@ -414,8 +414,10 @@ export interface ListenerConfig {
   /** `id` from the file, or `transport<N>` (N = index in `transports`). */
   id: string;
   /** The Crossbar transport type it came from, for logs. */
-  kind: 'websocket' | 'rawsocket' | 'web' | 'universal' | 'mqtt';
+  kind: 'websocket' | 'rawsocket' | 'web' | 'universal' | 'mqtt' | 'websocket.testee' | 'stream.testee';
   endpoint: EndpointConfig;
+  /** Crossbar's testee transports (load-testee.ts): an echo server instead of WAMP. */
+  testee?: TesteeConfig;
   rawsocket?: WampServiceConfig;
   websocket: Record<string, WampServiceConfig>;
   /** MQTT clients: an `mqtt` transport, or a universal transport's `mqtt` item (first byte 0x10). */
@@ -429,6 +431,10 @@ export interface ListenerConfig {
   /** What HttpSite serves by path prefix: files, the dashboard, web services, HTTP bridge services. */
   static: Record<string, StaticPathConfig | DashboardPathConfig | WebServicePathConfig | HttpBridgePathConfig>;
 }
+
+/** `websocket.testee`: every WebSocket message echoed as it came (with the service's `options`);
+ *  `stream.testee`: every byte echoed. For the Autobahn|Testsuite, as Crossbar's. */
+export type TesteeConfig = { kind: 'websocket'; options: WampTransportOptions } | { kind: 'stream' };
 
 export interface RouterConfig {
   realms: RealmConfig[];

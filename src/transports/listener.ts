@@ -18,6 +18,7 @@ import { HttpSite, rejectUpgrade, urlPath } from './http.js';
 import { LongPollService } from './longpoll.js';
 import { removeStaleSocket } from './unix-socket.js';
 import { listenInRange } from './port-range.js';
+import { WebSocketEcho, echoStream } from './testee.js';
 import { log } from '../log.js';
 
 /** At most this many refused connections wait for their first bytes (to be answered); more are dropped at once. */
@@ -69,6 +70,8 @@ export class Listener {
   private readonly httpHandshakeTimeout: number;
   /** Until the first byte on a shared port: the shortest timeout of all; both protocols' clients speak first, at once. */
   private readonly firstByteTimeout: number;
+  /** A `websocket.testee` transport's echo (testee.ts). */
+  private readonly echo: WebSocketEcho | undefined;
 
   /** `incoming`: unfinished incoming messages of all listeners together (max_incoming_bytes);
    *  `sendQueues`: bytes waiting to be written, all listeners' connections together (max_send_queue_total). */
@@ -83,6 +86,7 @@ export class Listener {
     for (const [path, service] of Object.entries(config.websocket)) this.websockets.set(path, new WebSocketService(service, factory, incoming, sendQueues));
     for (const [path, lp] of Object.entries(config.longpoll ?? {})) this.longpolls.set(path, new LongPollService(path, lp, factory, incoming));
     this.site = new HttpSite(config, factory, this.longpolls);
+    if (config.testee?.kind === 'websocket') this.echo = new WebSocketEcho(config.testee.options);
     const timeouts = (services: WampServiceConfig[]) => services.map((s) => s.options.openHandshakeTimeout);
     const mqttPaths = Object.values(config.mqttWebsocket ?? {});
     const mqttTimeouts = mqttPaths.flatMap((p) => (p.service ? [p.service.openHandshakeTimeout] : []));
@@ -133,6 +137,7 @@ export class Listener {
     this.sockets.add(socket);
     socket.on('close', this.socketClosed);
     socket.on('error', ignoreSocketError);
+    if (this.config.testee?.kind === 'stream') return echoStream(socket);
     const rawsocket = this.config.rawsocket;
     const mqtt = this.mqtt;
     // One protocol on the port: no need to look at the first byte.
@@ -237,6 +242,7 @@ export class Listener {
   }
 
   private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    if (this.echo) return this.echo.handleUpgrade(req, socket, head);
     let path = urlPath(req.url);
     if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1); // '/ws/' is '/ws'
     const mqtt = this.mqttPaths.get(path);
@@ -317,6 +323,7 @@ export class Listener {
     const siteClosed = this.site.close(); // HTTP bridge services leave their realms
     for (const ws of this.websockets.values()) ws.close();
     for (const lp of this.longpolls.values()) lp.close();
+    this.echo?.close();
     this.mqtt?.stop();
     for (const path of this.mqttPaths.values()) path.close();
     for (const service of this.mqttPathServices) service.stop();
@@ -357,6 +364,7 @@ export class Listener {
     const parts: string[] = [];
     for (const path of this.websockets.keys()) parts.push(`${secure ? 'wss' : 'ws'}://${hostPort}${path}`);
     if (this.config.rawsocket) parts.push(`rawsocket ${secure ? 'tls' : 'tcp'}://${hostPort}`);
+    if (this.config.testee) parts.push(this.config.testee.kind === 'websocket' ? `echo ${secure ? 'wss' : 'ws'}://${hostPort}/` : `echo ${secure ? 'tls' : 'tcp'}://${hostPort}`);
     if (this.config.mqtt) parts.push(`${secure ? 'mqtts' : 'mqtt'}://${hostPort} (realm ${this.config.mqtt.realm})`);
     for (const [path, mqtt] of Object.entries(this.config.mqttWebsocket ?? {})) {
       parts.push(`MQTT ${secure ? 'wss' : 'ws'}://${hostPort}${path} (${mqtt.service ? `realm ${mqtt.service.realm}` : `transport '${mqtt.transport}'`})`);

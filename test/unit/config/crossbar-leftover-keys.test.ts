@@ -116,3 +116,35 @@ describe('auth methods anonymous-proxy and cryptosign-proxy', () => {
     });
   });
 });
+
+describe('transports websocket.testee and stream.testee', () => {
+  it('are read with their endpoint, and the WebSocket options of a WAMP WebSocket service', () => {
+    const raw = routerWithTransport({ type: 'websocket.testee', id: 'ws_testee', endpoint: { type: 'tcp', port: 9001 }, url: 'ws://localhost:9001', debug: false, options: { max_message_size: 1048576, compression: { deflate: {} }, auto_fragment_size: 65536 } });
+    raw.workers[0].transports.push({ type: 'stream.testee', endpoint: { type: 'tcp', port: 9002 } });
+    const config = parseConfig(raw);
+    expect(config.warnings).toBeUndefined();
+    const [ws, stream] = config.router.listeners;
+    expect(ws).toMatchObject({ id: 'ws_testee', kind: 'websocket.testee', endpoint: { type: 'tcp', port: 9001 }, websocket: {}, static: {} });
+    expect(ws!.testee).toMatchObject({ kind: 'websocket', options: { maxMessageSize: 1048576, websocket: { autoFragmentSize: 65536, deflate: expect.any(Object) } } });
+    expect(stream).toMatchObject({ id: 'transport1', kind: 'stream.testee', testee: { kind: 'stream' } });
+  });
+
+  it('options that shape WAMP sessions get one warning each: the echo does not use them', () => {
+    const config = parseConfig(routerWithTransport({ type: 'websocket.testee', endpoint: { type: 'tcp', port: 9001 }, options: { fail_by_drop: true, open_handshake_timeout: 5000 } }));
+    const message = 'not applied by a websocket.testee transport (an echo server, no WAMP): it takes max_message_size, compression, auto_fragment_size, auto_ping_*, allowed_origins, allow_null_origin and max_send_queue';
+    expect(config.warnings).toEqual([
+      { path: `${T0}.options.open_handshake_timeout`, message },
+      { path: `${T0}.options.fail_by_drop`, message },
+    ]);
+  });
+
+  it('keys Crossbar does not take on them are errors by key path', () => {
+    expect(errorsOf(routerWithTransport({ type: 'stream.testee', endpoint: { type: 'tcp', port: 9002 }, options: {} }))).toEqual({
+      [`${T0}.options`]: "unknown key 'options' (supported: id, type, endpoint, debug)",
+    });
+    expect(errorsOf(routerWithTransport({ type: 'websocket.testee', endpoint: { type: 'tcp', port: 9001 }, auth: {}, options: { max_message_size: 0 } }))).toEqual({
+      [`${T0}.auth`]: "unknown key 'auth' (supported: id, type, endpoint, url, debug, options)",
+      [`${T0}.options.max_message_size`]: 'must be between 1 and 67108864, got 0',
+    });
+  });
+});
