@@ -148,3 +148,38 @@ describe('transports websocket.testee and stream.testee', () => {
     });
   });
 });
+
+describe('store type cfxdb', () => {
+  function withStore(store: object): Raw {
+    const raw = websocket({ type: 'tcp', port: 8080 });
+    raw.workers[0].realms[0].store = store;
+    return raw;
+  }
+  const S = 'workers[0].realms[0].store';
+
+  it('is kept in memory with one warning, its limit, call-queue and event-history read as the memory store reads them', () => {
+    const config = parseConfig(withStore({
+      type: 'cfxdb', path: '../.db-realm1', maxsize: 1073741824, readonly: false, sync: true, limit: 50,
+      'event-history': [{ uri: 'com.example.oncounter', match: 'exact', limit: 20 }, { uri: 'com.example.', match: 'prefix' }],
+    }));
+    expect(config.warnings).toEqual([{
+      path: `${S}.type`,
+      message: 'Junction keeps this realm\'s store in memory, as type "memory" (Crossbar\'s LMDB database is not used; path, maxsize, readonly and sync are ignored): event history and retained events are lost on restart',
+    }]);
+    const memory = parseConfig(withStore({ type: 'memory', limit: 50, 'event-history': [{ uri: 'com.example.oncounter', match: 'exact', limit: 20 }, { uri: 'com.example.', match: 'prefix' }] }));
+    expect(config.router.realms[0]!.store).toEqual(memory.router.realms[0]!.store);
+    expect(config.router.realms[0]!.store.eventHistory.map((e) => [e.uri, e.match, e.limit])).toEqual([['com.example.oncounter', 'exact', 20], ['com.example.', 'prefix', 50]]);
+  });
+
+  it('its database keys are checked as Crossbar checks them; on a memory store they stay unknown keys', () => {
+    expect(errorsOf(withStore({ type: 'cfxdb', maxsize: 1024, readonly: 'no', sync: 1 }))).toEqual({
+      [`${S}.path`]: 'is required',
+      [`${S}.maxsize`]: 'must be between 131072 and 137438953472, got 1024',
+      [`${S}.readonly`]: 'must be true or false, got "no"',
+      [`${S}.sync`]: 'must be true or false, got number 1',
+    });
+    expect(errorsOf(withStore({ type: 'memory', path: 'db' }))).toEqual({
+      [`${S}.path`]: "unknown key 'path' (supported: type, limit, call-queue, event-history, retained)",
+    });
+  });
+});
