@@ -5,6 +5,11 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
 import { parseConfig } from '../../src/config/load.js';
 import { startNode, type JunctionNode } from '../../src/node.js';
 
@@ -78,6 +83,35 @@ describe('testee transports', () => {
     const output = await socat(portOf(node, 1), input);
     expect(output.length).toBe(input.length);
     expect(Buffer.compare(output, input)).toBe(0);
+  });
+
+  it('websocket.testee stops reading a client that does not read its echoes (max_send_queue)', async () => {
+    // Over a Unix socket, whose kernel buffers are small: what the router holds shows at once.
+    const dir = mkdtempSync(join(tmpdir(), 'junction-testee-'));
+    const path = join(dir, 'echo.sock');
+    const config = parseConfig({
+      version: 2,
+      workers: [{
+        type: 'router',
+        realms: [{ name: 'realm1', roles: [{ name: 'anonymous', 'allow-by-default': true }] }],
+        transports: [{ type: 'websocket.testee', endpoint: { type: 'unix', path }, options: { max_send_queue: 65536 } }],
+      }],
+    });
+    const unixNode = await startNode(config);
+    try {
+      const ws = new WebSocket(`ws+unix://${path}:/`);
+      await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+      (ws as unknown as { _socket: Socket })._socket.pause(); // never reads its echoes
+      const message = Buffer.alloc(50_000, 1);
+      for (let i = 0; i < 200; i++) ws.send(message); // 10 MB
+      await new Promise((r) => setTimeout(r, 1000));
+      // The router read at most max_send_queue past what the kernel holds; the rest waits with the client.
+      expect(ws.bufferedAmount).toBeGreaterThan(8_000_000);
+      ws.terminate();
+    } finally {
+      await unixNode.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the log line names each echo service', () => {
