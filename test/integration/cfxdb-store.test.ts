@@ -2,26 +2,9 @@
 // event-history read as the memory store reads it; Autobahn|JS clients use the history as
 // Crossbar's event-history docs show (wamp.subscription.lookup, wamp.subscription.get_events).
 import { describe, it, expect, afterAll } from 'vitest';
-import { createRequire } from 'node:module';
 import { parseConfig } from '../../src/config/load.js';
 import { startNode, type JunctionNode } from '../../src/node.js';
-
-const require = createRequire(import.meta.url);
-const autobahn = require('autobahn');
-
-interface Session { subscribe(topic: string, handler: () => void): Promise<unknown>; publish(topic: string, args: unknown[], kwargs?: object, options?: object): Promise<unknown>; call(uri: string, args?: unknown[]): Promise<any> }
-
-function join(url: string): Promise<{ session: Session; close(): void }> {
-  return new Promise((resolve, reject) => {
-    const connection = new autobahn.Connection({ url, realm: 'realm1', max_retries: 0 });
-    connection.onopen = (session: Session) => resolve({ session, close: () => connection.close() });
-    connection.onclose = (reason: string) => {
-      reject(new Error(`connection closed: ${reason}`));
-      return true;
-    };
-    connection.open();
-  });
-}
+import { autobahnWs } from '../helpers/autobahn-ws.js';
 
 describe('store type cfxdb', () => {
   let node: JunctionNode | undefined;
@@ -44,14 +27,14 @@ describe('store type cfxdb', () => {
     node = await startNode(config);
     const address = node.listeners[0]!.address();
     const url = `ws://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`;
-    const subscriber = await join(url);
-    const publisher = await join(url);
+    const subscriber = await autobahnWs(url);
+    const publisher = await autobahnWs(url);
     await subscriber.session.subscribe('com.example.oncounter', () => undefined);
     for (const n of [1, 2, 3]) await publisher.session.publish('com.example.oncounter', [n], {}, { acknowledge: true });
     const id = await subscriber.session.call('wamp.subscription.lookup', ['com.example.oncounter']);
     const events = await subscriber.session.call('wamp.subscription.get_events', [id, 10]);
     expect(events.map((e: { args: unknown[] }) => e.args)).toEqual([[3], [2]]); // newest first, limit 2
-    subscriber.close();
-    publisher.close();
+    subscriber.connection.close();
+    publisher.connection.close();
   });
 });

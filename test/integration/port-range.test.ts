@@ -5,15 +5,12 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI } from '../helpers/cli.js';
 import { Child } from '../helpers/child.js';
 import { freePort } from '../helpers/free-port.js';
-
-const require = createRequire(import.meta.url);
-const autobahn = require('autobahn');
+import { autobahnWs } from '../helpers/autobahn-ws.js';
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -32,24 +29,14 @@ async function twoFreePorts(): Promise<number> {
   throw new Error('no two consecutive free ports');
 }
 
-/** Joins realm1 with Autobahn|JS and calls wamp.session.count; resolves with the result. */
-function countSessions(port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const connection = new autobahn.Connection({ url: `ws://127.0.0.1:${port}/`, realm: 'realm1', max_retries: 0 });
-    connection.onopen = async (session: { call(uri: string): Promise<number> }) => {
-      try {
-        resolve(await session.call('wamp.session.count'));
-      } catch (err) {
-        reject(err);
-      }
-      connection.close();
-    };
-    connection.onclose = (reason: string) => {
-      reject(new Error(`connection closed: ${reason}`));
-      return true;
-    };
-    connection.open();
-  });
+/** Joins realm1 with Autobahn|JS and calls wamp.session.count. */
+async function countSessions(port: number): Promise<number> {
+  const { session, connection } = await autobahnWs(`ws://127.0.0.1:${port}/`);
+  try {
+    return await session.call('wamp.session.count');
+  } finally {
+    connection.close();
+  }
 }
 
 describe('endpoint portrange', () => {
