@@ -11,7 +11,7 @@ import { transportOptions } from './load-wamp-service.js';
 
 /** WebSocket `options` keys that shape WAMP sessions or the WAMP handshake: the echo does not use them. */
 const NOT_FOR_ECHO = [
-  'open_handshake_timeout', 'require_websocket_subprotocol', 'enable_webstatus', 'max_frame_size', 'fail_by_drop',
+  'open_handshake_timeout', 'require_websocket_subprotocol', 'max_frame_size', 'fail_by_drop',
   'close_handshake_timeout', 'send_queue_policy', 'max_messages_per_second', 'max_messages_burst', 'max_unauthenticated_bytes',
 ];
 
@@ -34,6 +34,6 @@ export function parseTestee(ctx: LoadContext, value: Obj, path: string, base: Ba
 function warnNotForEcho(c: Checker, options: unknown, path: string): void {
   if (!c.isObject(options)) return;
   for (const key of NOT_FOR_ECHO) {
-    if (key in options) c.warn(join(path, key), 'not applied by a websocket.testee transport (an echo server, no WAMP): it takes max_message_size, compression, auto_fragment_size, auto_ping_*, allowed_origins, allow_null_origin and max_send_queue');
+    if (key in options) c.warn(join(path, key), 'not applied by a websocket.testee transport (an echo server, no WAMP): it takes max_message_size, compression, auto_fragment_size, auto_ping_*, allowed_origins, allow_null_origin, enable_webstatus and max_send_queue');
   }
 }

@@ -103,7 +103,8 @@ export class Listener {
         res.once('finish', () => {
           if (!req.socket.destroyed) this.awaitHandshake(req.socket, this.httpHandshakeTimeout);
         });
-        this.site.handle(req, res);
+        if (this.echo) this.echo.answerPlain(req, res);
+        else this.site.handle(req, res);
       });
       this.http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
         this.handshakeSeen(socket);

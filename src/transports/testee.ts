@@ -5,7 +5,7 @@
 // not yet written by max_send_queue: past it the connection is not read until they are. A stream
 // is piped into itself (Node's back-pressure: not read while its writes wait).
 
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { DEFAULT_WEBSOCKET_OPTIONS, type WampTransportOptions } from '../config/types.js';
@@ -38,6 +38,26 @@ export class WebSocketEcho {
     });
     const allowed = options.allowedOrigins;
     this.origins = allowed.includes('*') ? undefined : allowed.map(originPattern);
+  }
+
+  /**
+   * A plain HTTP request (no Upgrade), as Crossbar's testee answers it: with `enable_webstatus`
+   * (default true) a short status page for GET and HEAD, else 426 Upgrade Required; other methods 405.
+   */
+  answerPlain(req: IncomingMessage, res: ServerResponse): void {
+    const head = req.method === 'HEAD';
+    if (req.method !== 'GET' && !head) {
+      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Length': 0 });
+      res.end();
+      return;
+    }
+    const status = (this.options.websocket ?? DEFAULT_WEBSOCKET_OPTIONS).webStatus;
+    const body = status
+      ? '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Junction WebSocket testee</title></head>\n<body><h1>Junction WebSocket testee</h1><p>Every WebSocket message sent here comes back as it came.</p></body></html>\n'
+      : 'this is a WebSocket endpoint: an HTTP Upgrade to WebSocket is required\n';
+    const type = status ? 'text/html; charset=utf-8' : 'text/plain; charset=utf-8';
+    res.writeHead(status ? 200 : 426, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...(status ? {} : { Upgrade: 'websocket', Connection: 'Upgrade' }) });
+    res.end(head ? undefined : body);
   }
 
   handleUpgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {

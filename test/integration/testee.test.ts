@@ -1,6 +1,7 @@
 // Crossbar's testee transports, with clients nobody here wrote: Autobahn|Python's WebSocket client
 // against `websocket.testee` (echo as it came, with the WebSocket options: permessage-deflate and
-// max_message_size), socat against `stream.testee` (every byte back).
+// max_message_size; a client that does not read is not read either), curl for the status page,
+// socat against `stream.testee` (every byte back).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -10,6 +11,7 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
+import { curl } from '../helpers/curl.js';
 import { parseConfig } from '../../src/config/load.js';
 import { startNode, type JunctionNode } from '../../src/node.js';
 
@@ -76,6 +78,14 @@ describe('testee transports', () => {
       { event: 'message', binary: true, hex: Buffer.from(Array.from({ length: 256 }, (_, i) => i)).toString('hex') },
       { event: 'close', code: 1009, remote_code: 1009 },
     ]);
+  });
+
+  it('websocket.testee answers a plain GET with a status page, as Crossbar\'s testee (curl)', async () => {
+    const page = await curl(`http://127.0.0.1:${portOf(node, 0)}/`, { method: 'GET' });
+    expect(page.status).toBe(200);
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(page.text).toContain('Junction WebSocket testee');
+    expect((await curl(`http://127.0.0.1:${portOf(node, 0)}/`, { method: 'POST', body: 'x' })).status).toBe(405);
   });
 
   it('stream.testee sends every byte back (socat)', async () => {

@@ -131,7 +131,7 @@ describe('transports websocket.testee and stream.testee', () => {
 
   it('options that shape WAMP sessions get one warning each: the echo does not use them', () => {
     const config = parseConfig(routerWithTransport({ type: 'websocket.testee', endpoint: { type: 'tcp', port: 9001 }, options: { fail_by_drop: true, open_handshake_timeout: 5000 } }));
-    const message = 'not applied by a websocket.testee transport (an echo server, no WAMP): it takes max_message_size, compression, auto_fragment_size, auto_ping_*, allowed_origins, allow_null_origin and max_send_queue';
+    const message = 'not applied by a websocket.testee transport (an echo server, no WAMP): it takes max_message_size, compression, auto_fragment_size, auto_ping_*, allowed_origins, allow_null_origin, enable_webstatus and max_send_queue';
     expect(config.warnings).toEqual([
       { path: `${T0}.options.open_handshake_timeout`, message },
       { path: `${T0}.options.fail_by_drop`, message },
