@@ -15,6 +15,7 @@ import { isValidUri } from '../wamp/uri.js';
 import { parseScramAuth, parseTlsAuth } from './load-auth-methods.js';
 import { ANONYMOUS_ROLE } from '../wamp/roles.js';
 import { parseCookieAuth } from './load-cookie.js';
+import { dropProxyMethods } from './proxy-auth-methods.js';
 
 const METHODS = ['anonymous', 'ticket', 'wampcra', 'cryptosign', 'scram', 'tls', 'cookie'] as const;
 const ED25519_KEY = /^[0-9a-fA-F]{64}$/;
@@ -27,11 +28,12 @@ export interface AuthParseContext {
 }
 
 export function parseAuth(c: Checker, value: unknown, path: string, ctx: AuthParseContext): AuthConfig {
-  const checked = c.object(value, path, METHODS);
+  const proxies = dropProxyMethods(c, value, path);
+  const checked = c.object(proxies.rest, path, METHODS);
   const out: AuthConfig = {};
   if (!checked) return out;
   const a: Obj = { ...checked }; // less the methods Junction cannot offer (below)
-  if (Object.keys(a).length === 0) c.error(path, `must enable at least one authentication method (${METHODS.join(', ')})`);
+  if (Object.keys(a).length === 0 && !proxies.dropped) c.error(path, `must enable at least one authentication method (${METHODS.join(', ')})`);
   const parser = new AuthParser(c, ctx);
   for (const method of METHODS) {
     const m = a[method];

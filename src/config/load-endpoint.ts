@@ -6,6 +6,7 @@ import type { EndpointConfig } from './types.js';
 import { describe, join, type Checker, type Obj } from './check-values.js';
 import { warnHarmlessKeys } from './python-only.js';
 import { parseTls, type FileResolver } from './load-tls.js';
+import { parsePortRange } from './load-port-range.js';
 
 /** Longest Unix socket path Linux accepts (sun_path is 108 bytes including the NUL). */
 const MAX_UNIX_PATH = 107;
@@ -43,10 +44,9 @@ export function parseEndpoint(c: Checker, value: unknown, path: string, files: F
   const harmless = warnHarmlessKeys(c, value, path, {
     shared: 'ignored: one Junction process owns the port (no workers to share it with)',
   });
-  const e = c.object(value, path, ['type', 'port', 'interface', 'version', 'backlog', 'tls', 'max_connections', ...harmless], {
-    portrange: 'is not supported by Junction; give one port',
-    user_timeout: 'is not supported by Junction',
-  })!;
+  const e = c.object(value, path, ['type', 'port', 'portrange', 'interface', 'version', 'backlog', 'tls', 'max_connections', 'user_timeout', ...harmless])!;
+  const portRange = parsePortRange(c, e, path);
+  userTimeout(c, e, path);
   const version = e['version'] === undefined ? undefined : c.oneOf(e['version'], join(path, 'version'), [4, 6] as const);
   const ifacePath = join(path, 'interface');
   let iface = c.string(e['interface'], ifacePath, { required: false });
@@ -62,11 +62,12 @@ export function parseEndpoint(c: Checker, value: unknown, path: string, files: F
   const endpoint: EndpointConfig = {
     type: 'tcp',
     // 0 asks the OS for a free port (useful in tests).
-    port: c.integer(e['port'], join(path, 'port'), undefined, 0, 65535) ?? 0,
+    port: e['portrange'] !== undefined ? 0 : c.integer(e['port'], join(path, 'port'), undefined, 0, 65535) ?? 0,
     // Crossbar listens on every interface unless told otherwise; so does Junction.
     interface: iface ?? (version === 6 ? '::' : '0.0.0.0'),
   };
   if (version !== undefined) endpoint.version = version;
+  if (portRange) endpoint.portRange = portRange;
   backlog(c, e, path, endpoint);
   if (e['tls'] !== undefined) {
     const tls = parseTls(c, e['tls'], join(path, 'tls'), files);
@@ -83,6 +84,19 @@ function backlog(c: Checker, e: Obj, path: string, endpoint: EndpointConfig): vo
   if (n !== undefined) endpoint.backlog = n;
 }
 
+/**
+ * `user_timeout` (Crossbar's, milliseconds): TCP_USER_TIMEOUT on the listening socket, how long sent
+ * data may stay unacknowledged before the kernel drops the connection. Node.js offers no setsockopt,
+ * so Junction cannot set it: checked as Crossbar does, and a warning names what finds dead peers here.
+ */
+function userTimeout(c: Checker, e: Obj, path: string): void {
+  if (e['user_timeout'] === undefined) return;
+  const p = join(path, 'user_timeout');
+  const ms = c.integer(e['user_timeout'], p, undefined, 0, 65535);
+  if (ms === undefined) return;
+  c.warn(p, `Node.js cannot set TCP_USER_TIMEOUT: ignored. Junction finds dead peers with the transport's options.auto_ping_interval and options.auto_ping_timeout (WebSocket and RawSocket; MQTT clients by their keep-alive)`);
+}
+
 /** `max_connections` (Junction's own): connections open at once on the endpoint; absent = no limit. */
 function maxConnections(c: Checker, e: Obj, path: string, endpoint: EndpointConfig): void {
   if (e['max_connections'] === undefined) return;
@@ -90,7 +104,7 @@ function maxConnections(c: Checker, e: Obj, path: string, endpoint: EndpointConf
   if (max !== undefined) endpoint.maxConnections = max;
 }
 
-/** Whether two listeners' endpoints would take the same port or socket (port 0 never clashes). */
+/** Whether two listeners' endpoints would take the same port or socket (port 0 and port ranges never clash). */
 export function endpointsClash(e: EndpointConfig, o: EndpointConfig): boolean {
   if (e.type === 'unix' || o.type === 'unix') return e.type === 'unix' && o.type === 'unix' && e.path !== '' && e.path === o.path;
   if (e.port === 0 || e.port !== o.port) return false;

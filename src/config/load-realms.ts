@@ -10,6 +10,7 @@ import {
 import { MATCHES, MIB, NOT_YET, describe, join, type Checker, type Obj } from './check-values.js';
 import { warnHarmlessKeys } from './python-only.js';
 import { isValidPattern, isValidUri } from '../wamp/uri.js';
+import { cfxdbKeysOf, checkCfxdbStore } from './load-cfxdb-store.js';
 
 /**
  * Crossbar's "starred" URIs, used when a permission (or store entry) has no `match`:
@@ -178,9 +179,9 @@ function uriAndMatch(c: Checker, o: Obj, path: string): { uri: string; match: Ma
 }
 
 function parseStore(c: Checker, value: unknown, path: string): RealmStoreConfig {
-  const s = c.object(value, path, ['type', 'limit', 'call-queue', 'event-history', 'retained']) ?? {};
+  const s = c.object(value, path, ['type', 'limit', 'call-queue', 'event-history', 'retained', ...cfxdbKeysOf(c, value)]) ?? {};
   const typePath = join(path, 'type');
-  if (s['type'] === 'cfxdb') c.error(typePath, 'store type "cfxdb" is not supported by Junction (use "memory")');
+  if (s['type'] === 'cfxdb') checkCfxdbStore(c, s, path);
   else c.oneOf(s['type'], typePath, ['memory'] as const);
   const limit = c.integer(s['limit'], join(path, 'limit'), 100, 0, 1_000_000)!;
 

@@ -10,12 +10,7 @@ import { endpointsClash, parseEndpoint } from './load-endpoint.js';
 import { parseMqttService } from './load-mqtt.js';
 import { parseWampService } from './load-wamp-service.js';
 import { normalizeWebPath, parseWebPaths, webPathKey } from './load-web.js';
-
-/** Crossbar transport and web-service types Junction refuses, with the reason. */
-const TRANSPORT_TYPES_REFUSED: Readonly<Record<string, string>> = {
-  'websocket.testee': 'WebSocket testee transports are not supported by Junction',
-  'stream.testee': 'stream testee transports are not supported by Junction',
-};
+import { parseTestee } from './load-testee.js';
 
 /** A web transport's `options` (Twisted's site settings): each accepted with a warning of what Junction does. */
 function webTransportOptions(c: Checker, value: unknown, path: string): void {
@@ -88,6 +83,9 @@ function parseTransport(ctx: LoadContext, value: unknown, path: string, index: n
     }
     case 'universal':
       return universal(ctx, value, path, base);
+    case 'websocket.testee':
+    case 'stream.testee':
+      return parseTestee(ctx, value, path, base, kind);
     case 'mqtt': {
       const t = c.object(value, path, ['id', 'type', 'endpoint', 'options', 'auth', 'debug'])!;
       c.boolean(t['debug'], join(path, 'debug'), false);
@@ -97,7 +95,6 @@ function parseTransport(ctx: LoadContext, value: unknown, path: string, index: n
       const typePath = join(path, 'type');
       if (kind === undefined) c.error(typePath, 'is required (one of "websocket", "rawsocket", "universal", "web", "mqtt")');
       else if (kind === 'flashpolicy') c.warn(typePath, 'Flash policy transports served browsers\' Flash plugin, which no browser runs any more: not started');
-      else if (typeof kind === 'string' && TRANSPORT_TYPES_REFUSED[kind]) c.error(typePath, TRANSPORT_TYPES_REFUSED[kind]);
       else c.error(typePath, `must be one of "websocket", "rawsocket", "universal", "web", "mqtt", got ${describe(kind)}`);
       return undefined;
     }

@@ -19,15 +19,17 @@ export function parseWampService(ctx: LoadContext, t: Obj, path: string, kind: '
   const serPath = join(path, 'serializers');
   const serializers: SerializerName[] = [];
   const list = t['serializers'] === undefined ? [...SERIALIZERS] : c.array(t['serializers'], serPath, { nonEmpty: true }) ?? [];
+  let flatbuffers: string | undefined;
   list.forEach((s, i) => {
     const p = join(serPath, i);
-    if (s === 'flatbuffers') c.error(p, `serializer "${s}" is not supported by Junction (supported: json, msgpack, cbor, ubjson)`);
+    if (s === 'flatbuffers') flatbuffers ??= p;
     else if (serializers.includes(s as SerializerName)) c.error(p, `serializer "${String(s)}" is listed twice`);
     else {
       const name = c.oneOf(s, p, SERIALIZERS);
       if (name) serializers.push(name);
     }
   });
+  if (flatbuffers !== undefined) flatbuffersServed(c, flatbuffers, serializers);
   // `debug` (Crossbar's per-transport debug logging) and `url` (the public URL, informational)
   // cannot change behaviour: accepted, type-checked, not used.
   c.boolean(t['debug'], join(path, 'debug'), false);
@@ -45,6 +47,16 @@ export function parseWampService(ctx: LoadContext, t: Obj, path: string, kind: '
   else ctx.openServices.push(path);
   if (kind === 'websocket') parseCookieTracking(ctx, t, path, service);
   return service;
+}
+
+/**
+ * Crossbar's `flatbuffers` serializer: Junction has no FlatBuffers schema for WAMP messages. Beside
+ * other serializers it is left out with a warning (clients offering another one still connect);
+ * alone it would leave the transport with nothing to speak, so that is an error.
+ */
+function flatbuffersServed(c: Checker, path: string, others: SerializerName[]): void {
+  if (others.length > 0) c.warn(path, `serializer "flatbuffers" is not offered by Junction (no FlatBuffers schema for WAMP messages here): this transport offers ${others.join(', ')}`);
+  else c.error(path, 'serializer "flatbuffers" is not supported by Junction, and the transport lists no other: add one of json, msgpack, cbor, ubjson');
 }
 
 /** A ws:// or wss:// URL, or undefined after an error. */

@@ -107,8 +107,11 @@ export interface TlsConfig {
 }
 
 export type EndpointConfig =
-  | { type: 'tcp'; port: number; interface?: string; version?: 4 | 6; backlog?: number; tls?: TlsConfig; maxConnections?: number }
+  | { type: 'tcp'; port: number; portRange?: PortRange; interface?: string; version?: 4 | 6; backlog?: number; tls?: TlsConfig; maxConnections?: number }
   | { type: 'unix'; path: string; backlog?: number; tls?: TlsConfig; maxConnections?: number };
+/** `portrange: [first, last]` (Crossbar's): listen on the first free port of the range, both ends
+ *  included; `path` is the key's path, for the start error when none is free. `port` is then 0. */
+export interface PortRange { first: number; last: number; path: string }
 // maxConnections (`max_connections`, Junction's own): most connections open at once on the
 // endpoint; beyond it RawSocket gets handshake error 4 and HTTP/WebSocket a 503. Absent =
 // DEFAULT_MAX_CONNECTIONS.
@@ -451,8 +454,10 @@ export interface ListenerConfig {
   /** `id` from the file, or `transport<N>` (N = index in `transports`). */
   id: string;
   /** The Crossbar transport type it came from, for logs. */
-  kind: 'websocket' | 'rawsocket' | 'web' | 'universal' | 'mqtt';
+  kind: 'websocket' | 'rawsocket' | 'web' | 'universal' | 'mqtt' | 'websocket.testee' | 'stream.testee';
   endpoint: EndpointConfig;
+  /** Crossbar's testee transports (load-testee.ts): an echo server instead of WAMP. */
+  testee?: TesteeConfig;
   rawsocket?: WampServiceConfig;
   websocket: Record<string, WampServiceConfig>;
   /** MQTT clients: an `mqtt` transport, or a universal transport's `mqtt` item (first byte 0x10). */
@@ -466,6 +471,10 @@ export interface ListenerConfig {
   /** What HttpSite serves by path prefix: files, the dashboard, web services, HTTP bridge services. */
   static: Record<string, StaticPathConfig | DashboardPathConfig | WebServicePathConfig | HttpBridgePathConfig>;
 }
+
+/** `websocket.testee`: every WebSocket message echoed as it came (with the service's `options`);
+ *  `stream.testee`: every byte echoed. For the Autobahn|Testsuite, as Crossbar's. */
+export type TesteeConfig = { kind: 'websocket'; options: WampTransportOptions } | { kind: 'stream' };
 
 export interface RouterConfig {
   realms: RealmConfig[];

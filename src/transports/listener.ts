@@ -17,6 +17,8 @@ import type { MqttWebSocketPath } from './mqtt-listener/websocket-path.js';
 import { HttpSite, rejectUpgrade, urlPath } from './http.js';
 import { LongPollService } from './longpoll.js';
 import { removeStaleSocket } from './unix-socket.js';
+import { listenInRange } from './port-range.js';
+import { WebSocketEcho, echoStream } from './testee.js';
 import { log } from '../log.js';
 
 /** At most this many refused connections wait for their first bytes (to be answered); more are dropped at once. */
@@ -68,6 +70,8 @@ export class Listener {
   private readonly httpHandshakeTimeout: number;
   /** Until the first byte on a shared port: the shortest timeout of all; both protocols' clients speak first, at once. */
   private readonly firstByteTimeout: number;
+  /** A `websocket.testee` transport's echo (testee.ts). */
+  private readonly echo: WebSocketEcho | undefined;
 
   /** `incoming`: unfinished incoming messages of all listeners together (max_incoming_bytes);
    *  `sendQueues`: bytes waiting to be written, all listeners' connections together (max_send_queue_total). */
@@ -82,6 +86,7 @@ export class Listener {
     for (const [path, service] of Object.entries(config.websocket)) this.websockets.set(path, new WebSocketService(service, factory, incoming, sendQueues));
     for (const [path, lp] of Object.entries(config.longpoll ?? {})) this.longpolls.set(path, new LongPollService(path, lp, factory, incoming));
     this.site = new HttpSite(config, factory, this.longpolls);
+    if (config.testee?.kind === 'websocket') this.echo = new WebSocketEcho(config.testee.options);
     const timeouts = (services: WampServiceConfig[]) => services.map((s) => s.options.openHandshakeTimeout);
     const mqttPaths = Object.values(config.mqttWebsocket ?? {});
     const mqttTimeouts = mqttPaths.flatMap((p) => (p.service ? [p.service.openHandshakeTimeout] : []));
@@ -98,7 +103,8 @@ export class Listener {
         res.once('finish', () => {
           if (!req.socket.destroyed) this.awaitHandshake(req.socket, this.httpHandshakeTimeout);
         });
-        this.site.handle(req, res);
+        if (this.echo) this.echo.answerPlain(req, res);
+        else this.site.handle(req, res);
       });
       this.http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
         this.handshakeSeen(socket);
@@ -132,6 +138,7 @@ export class Listener {
     this.sockets.add(socket);
     socket.on('close', this.socketClosed);
     socket.on('error', ignoreSocketError);
+    if (this.config.testee?.kind === 'stream') return echoStream(socket);
     const rawsocket = this.config.rawsocket;
     const mqtt = this.mqtt;
     // One protocol on the port: no need to look at the first byte.
@@ -236,6 +243,7 @@ export class Listener {
   }
 
   private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    if (this.echo) return this.echo.handleUpgrade(req, socket, head);
     let path = urlPath(req.url);
     if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1); // '/ws/' is '/ws'
     const mqtt = this.mqttPaths.get(path);
@@ -273,17 +281,18 @@ export class Listener {
     }
     try {
       if (endpoint.type === 'unix') await removeStaleSocket(endpoint.path);
-      await new Promise<void>((resolve, reject) => {
+      if (endpoint.type === 'tcp' && endpoint.portRange) await listenInRange(this.server, endpoint.portRange, { host: this.host(), backlog: endpoint.backlog, ipv6Only: endpoint.version === 6 });
+      else await new Promise<void>((resolve, reject) => {
         this.server.once('error', reject);
         const done = () => {
           this.server.off('error', reject);
-          // From now on: accept errors (EMFILE and the like) are logged, not fatal.
-          this.server.on('error', (err) => log.error(`listener ${this.config.id}: ${err.message}`));
           resolve();
         };
         if (endpoint.type === 'unix') this.server.listen({ path: endpoint.path, backlog: endpoint.backlog }, done);
         else this.server.listen({ port: endpoint.port, host: this.host(), backlog: endpoint.backlog, ipv6Only: endpoint.version === 6 }, done);
       });
+      // From now on: accept errors (EMFILE and the like) are logged, not fatal.
+      this.server.on('error', (err) => log.error(`listener ${this.config.id}: ${err.message}`));
     } catch (err) {
       throw new Error(`listener '${this.config.id}' cannot listen on ${this.where()}: ${(err as Error).message}`);
     }
@@ -315,6 +324,7 @@ export class Listener {
     const siteClosed = this.site.close(); // HTTP bridge services leave their realms
     for (const ws of this.websockets.values()) ws.close();
     for (const lp of this.longpolls.values()) lp.close();
+    this.echo?.close();
     this.mqtt?.stop();
     for (const path of this.mqttPaths.values()) path.close();
     for (const service of this.mqttPathServices) service.stop();
@@ -340,7 +350,8 @@ export class Listener {
 
   private where(): string {
     const e = this.config.endpoint;
-    return e.type === 'unix' ? `unix:${e.path}` : `${formatHost(this.host())}:${e.port}`;
+    if (e.type === 'unix') return `unix:${e.path}`;
+    return `${formatHost(this.host())}:${e.portRange ? `${e.portRange.first}-${e.portRange.last}` : e.port}`;
   }
 
   /** For the log line: every URL this listener serves, e.g. 'ws://127.0.0.1:8080/ws'. */
@@ -354,6 +365,7 @@ export class Listener {
     const parts: string[] = [];
     for (const path of this.websockets.keys()) parts.push(`${secure ? 'wss' : 'ws'}://${hostPort}${path}`);
     if (this.config.rawsocket) parts.push(`rawsocket ${secure ? 'tls' : 'tcp'}://${hostPort}`);
+    if (this.config.testee) parts.push(this.config.testee.kind === 'websocket' ? `echo ${secure ? 'wss' : 'ws'}://${hostPort}/` : `echo ${secure ? 'tls' : 'tcp'}://${hostPort}`);
     if (this.config.mqtt) parts.push(`${secure ? 'mqtts' : 'mqtt'}://${hostPort} (realm ${this.config.mqtt.realm})`);
     for (const [path, mqtt] of Object.entries(this.config.mqttWebsocket ?? {})) {
       parts.push(`MQTT ${secure ? 'wss' : 'ws'}://${hostPort}${path} (${mqtt.service ? `realm ${mqtt.service.realm}` : `transport '${mqtt.transport}'`})`);

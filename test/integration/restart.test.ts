@@ -6,7 +6,7 @@
 // real mosquitto, and the dashboard page in headless Chromium. After the restart a publish through
 // the router must reach each of them (a call, for the board) within 5 s of the new process listening.
 import { describe, it, expect, afterAll } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { freePort } from '../helpers/free-port.js';
+import { Child } from '../helpers/child.js';
 import { Mosquitto, MOSQUITTO_SUB } from '../helpers/mosquitto.js';
 import { Board, Cable } from '../helpers/serial.js';
 import { openBrowser, type Browser } from '../helpers/chromium.js';
@@ -25,27 +26,6 @@ const PYTHON = process.env['JUNCTION_PYTHON'] ?? '/usr/bin/python3';
 const PYTHON_PEER = fileURLToPath(new URL('./python/reconnecting_peer.py', import.meta.url));
 /** What the issue promises: every client back and receiving within this long of the new process listening. */
 const BACK_WITHIN_MS = 5000;
-
-/** A child process whose output (stdout and stderr) the test reads. */
-class Child {
-  output = '';
-  readonly exited: Promise<number | null>;
-  constructor(readonly process: ChildProcess) {
-    process.stdout?.on('data', (d) => (this.output += d));
-    process.stderr?.on('data', (d) => (this.output += d));
-    this.exited = new Promise((resolve) => process.once('exit', (code) => resolve(code)));
-  }
-
-  async waitFor(re: RegExp, ms = 15_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!re.test(this.output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    if (!re.test(this.output)) throw new Error(`no ${re} within ${ms} ms:\n${this.output}`);
-  }
-
-  stop(): void {
-    if (this.process.exitCode === null && this.process.signalCode === null) this.process.kill('SIGKILL');
-  }
-}
 
 /** The time each client last received ping `n` (a publish through the router), by client name. */
 class Receipts {

@@ -416,11 +416,9 @@ describe('errors name the path of the key at fault', () => {
       [`${s}.event-history[0].match`]: 'must be one of "exact", "prefix", "wildcard", got "sideways"',
       [`${s}.event-history[0].limit`]: 'must be a whole number, got "many"',
     });
+    // cfxdb: kept in memory, with a warning (test/unit/config/crossbar-leftover-keys.test.ts).
     raw.workers[0].realms[0].store = { type: 'cfxdb', path: 'db' };
-    expect(errorsOf(raw)).toEqual({
-      [`${s}.type`]: 'store type "cfxdb" is not supported by Junction (use "memory")',
-      [`${s}.path`]: "unknown key 'path' (supported: type, limit, call-queue, event-history, retained)",
-    });
+    expect(errorsOf(raw)).toEqual({});
   });
 
   it('transports: type and endpoint', () => {
@@ -462,7 +460,6 @@ describe('errors name the path of the key at fault', () => {
     const raw = minimal();
     raw.workers[0].transports[0].serializers = ['json', 'ubjson', 'flatbuffers', 'xml', 'json'];
     expect(errorsOf(raw)).toEqual({
-      [`${T0}.serializers[2]`]: 'serializer "flatbuffers" is not supported by Junction (supported: json, msgpack, cbor, ubjson)',
       [`${T0}.serializers[3]`]: 'must be one of "json", "msgpack", "cbor", "ubjson", got "xml"',
       [`${T0}.serializers[4]`]: 'serializer "json" is listed twice',
     });
@@ -743,7 +740,7 @@ describe('errors name the path of the key at fault', () => {
     const raw = minimal();
     raw.extra = 1;
     raw.workers[0].transports[0].endpoint.port = 'eighty';
-    raw.workers[0].transports[0].serializers = ['json', 'flatbuffers'];
+    raw.workers[0].transports[0].serializers = ['json', 'xml'];
     raw.workers[0].realms[0].roles[0].permissions[0].allow.fly = true;
     raw.workers[0].realms[0].roles[0].permissions[0].match = 'fuzzy';
     raw.workers[0].realms.push({ name: 'realm1', roles: [] });
