@@ -10,7 +10,7 @@ import { DEFAULT_MAX_CONNECTIONS, DEFAULT_TRANSPORT_OPTIONS } from '../config/ty
 import { IncomingBudget } from './incoming-budget.js';
 import { SendQueueTotal } from './send-queue-total.js';
 import type { SessionFactory } from '../core-boundary.js';
-import { RawSocketTransport, RAWSOCKET_MAGIC, ERR_MAX_CONNECTIONS } from './rawsocket.js';
+import { RawSocketTransport, RAWSOCKET_MAGIC, ERR_MAX_CONNECTIONS, resetOrDestroy } from './rawsocket.js';
 import { WebSocketService } from './websocket.js';
 import type { MqttService } from './mqtt-listener/service.js';
 import type { MqttWebSocketPath } from './mqtt-listener/websocket-path.js';
@@ -328,7 +328,10 @@ export class Listener {
     this.mqtt?.stop();
     for (const path of this.mqttPaths.values()) path.close();
     for (const service of this.mqttPathServices) service.stop();
-    for (const socket of this.sockets) socket.destroy();
+    // Whatever is still open after the router closed its sessions goes with a reset, not a FIN: a
+    // RawSocket client keeping its half open after a FIN (Autobahn|JS's Node client does) would
+    // never notice, nor reconnect (a RawSocket's reset waiting for its queue to drain ends here).
+    for (const socket of this.sockets) resetOrDestroy(socket);
     for (const socket of this.refusing) socket.destroy();
     if (this.refusalLogTimer !== undefined) {
       clearTimeout(this.refusalLogTimer);

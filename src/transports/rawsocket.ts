@@ -214,8 +214,13 @@ export class RawSocketTransport extends SocketTransport {
     this.writeFrame(FRAME_MESSAGE, encoded);
   }
 
+  /**
+   * Dropped (a slow consumer, a budget, a failed handshake): with a reset where one can be sent,
+   * since a client keeping its half open after a FIN (Autobahn|JS's Node client) would never
+   * notice a plain close.
+   */
   protected terminate(): void {
-    this.socket.destroy();
+    resetOrDestroy(this.socket);
   }
 
   close(): void {
@@ -233,14 +238,7 @@ export class RawSocketTransport extends SocketTransport {
     if (this.closed) return;
     this.closed = true;
     this.keepAlive.stop();
-    const reset = () => {
-      if (this.socket.destroyed) return;
-      try {
-        this.socket.resetAndDestroy();
-      } catch {
-        this.socket.destroy(); // only plain TCP can be reset, not TLS or Unix sockets: they get a close
-      }
-    };
+    const reset = () => resetOrDestroy(this.socket);
     if (this.socket.writableLength === 0) return reset();
     setTimeout(reset, FLUSH_BEFORE_RESET_MS).unref();
   }
@@ -256,3 +254,20 @@ export class RawSocketTransport extends SocketTransport {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * A TCP reset and the socket destroyed; a close where no reset can be sent: TLS and Unix sockets,
+ * or one already ended (libuv refuses to reset a socket it shut down).
+ */
+export function resetOrDestroy(socket: Socket): void {
+  if (socket.destroyed) return;
+  if (socket.writableEnded) {
+    socket.destroy();
+    return;
+  }
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
+  }
+}
