@@ -10,7 +10,7 @@ import type {
   AnonymousAuthConfig, AuthConfig, CryptosignAuthConfig, CryptosignPrincipal, DynamicAuthConfig,
   TicketAuthConfig, WampcraAuthConfig, WampcraUser,
 } from './types.js';
-import { NOT_YET, describe, join, type Checker, type Obj } from './check-values.js';
+import { describe, join, type Checker, type Obj } from './check-values.js';
 import { isValidUri } from '../wamp/uri.js';
 import { parseScramAuth, parseTlsAuth } from './load-auth-methods.js';
 import { ANONYMOUS_ROLE } from '../wamp/roles.js';
@@ -116,14 +116,18 @@ export class AuthParser {
   }
 
   cryptosign(value: unknown, p: string): CryptosignAuthConfig | undefined {
-    const o = this.c.object(value, p, ['type', 'principals', 'authenticator', 'authenticator-realm'], {
-      trustroots: `certificate trust roots ${NOT_YET}; list authorized_keys per principal`,
-    });
+    const o = this.c.object(value, p, ['type', 'principals', 'authenticator', 'authenticator-realm', 'trustroots']);
     const kind = o && this.kind(o, p);
     if (!o || !kind) return undefined;
+    // Crossbar's trust roots vouch for keys by certificate chains anchored on Ethereum: Junction has
+    // no such check, so a key logs in only as a principal's authorized key (failing closed).
+    if (o['trustroots'] !== undefined) {
+      this.c.warn(join(p, 'trustroots'), 'certificate trust roots are not checked by Junction: a key logs in only when a principal lists it in authorized_keys; clients presenting a trust-root certificate are refused');
+    }
     if (kind === 'dynamic') return this.dynamic(o, p);
     this.noDynamicKeys(o, p);
     const principals: Record<string, CryptosignPrincipal> = {};
+    if (o['principals'] === undefined && o['trustroots'] !== undefined) return { type: 'static', principals };
     const owner = new Map<string, string>();
     this.principals(o, p, 'principals', (entry, ep) => {
       const pr = this.c.object(entry, ep, ['authorized_keys', 'role', 'realm']);

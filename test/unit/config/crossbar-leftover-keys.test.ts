@@ -183,3 +183,22 @@ describe('store type cfxdb', () => {
     });
   });
 });
+
+describe('cryptosign trustroots', () => {
+  const KEY = 'cd'.repeat(32);
+  it('is accepted with one warning: keys log in only as principals\' authorized_keys (failing closed)', () => {
+    const config = parseConfig(websocket({ type: 'tcp', port: 8080 }, {
+      auth: { cryptosign: { type: 'static', trustroots: { '0x1234': { certificate: 'x' } }, principals: { dev: { authorized_keys: [KEY], role: 'anonymous' } } } },
+    }));
+    expect(config.warnings?.map((w) => [w.path, w.message])).toEqual([[`${T0}.auth.cryptosign.trustroots`, expect.stringMatching(/^certificate trust roots are not checked by Junction: a key logs in only when a principal lists it/)]]);
+    expect(config.router.listeners[0]!.websocket['/']!.auth!.cryptosign).toEqual({ type: 'static', principals: { dev: { authorizedKeys: [KEY], role: 'anonymous' } } });
+  });
+
+  it('alone (no principals): accepted, nobody logs in through it; principals without trustroots stay required', () => {
+    const only = parseConfig(websocket({ type: 'tcp', port: 8080 }, { auth: { cryptosign: { type: 'static', trustroots: {} } } }));
+    expect(only.router.listeners[0]!.websocket['/']!.auth!.cryptosign).toEqual({ type: 'static', principals: {} });
+    expect(errorsOf(websocket({ type: 'tcp', port: 8080 }, { auth: { cryptosign: { type: 'static' } } }))).toEqual({
+      [`${T0}.auth.cryptosign.principals`]: 'is required for type "static": the principals who may log in',
+    });
+  });
+});
