@@ -7,6 +7,7 @@ import { describe, join, type Checker, type Obj } from './check-values.js';
 import { warnHarmlessKeys } from './python-only.js';
 import { parseTls, type FileResolver } from './load-tls.js';
 import { parsePortRange } from './load-port-range.js';
+import { twistedEndpoint } from './load-twisted-endpoint.js';
 
 /** Longest Unix socket path Linux accepts (sun_path is 108 bytes including the NUL). */
 const MAX_UNIX_PATH = 107;
@@ -20,6 +21,11 @@ export function parseEndpoint(c: Checker, value: unknown, path: string, files: F
     return fallback;
   }
   const type = value['type'];
+  if (type === 'twisted') {
+    // Read as the tcp or unix endpoint it describes; what is wrong is named under server_string.
+    const described = twistedEndpoint(c, value, path);
+    return described ? parseEndpoint(c, described, join(path, 'server_string'), files) : fallback;
+  }
   if (type === 'unix') {
     const e = c.object(value, path, ['type', 'path', 'backlog', 'tls', 'max_connections'])!;
     const p = c.string(e['path'], join(path, 'path'));
@@ -37,8 +43,8 @@ export function parseEndpoint(c: Checker, value: unknown, path: string, files: F
   if (type !== 'tcp') {
     const typePath = join(path, 'type');
     if (type === undefined) c.error(typePath, 'is required ("tcp" or "unix")');
-    else if (type === 'twisted' || type === 'onion') c.error(typePath, `endpoint type "${type}" is not supported by Junction (use "tcp" or "unix")`);
-    else c.error(typePath, `must be "tcp" or "unix", got ${describe(type)}`);
+    else if (type === 'onion') c.error(typePath, 'endpoint type "onion" (a Tor onion service) is not supported by Junction: listen on a "tcp" endpoint on 127.0.0.1 and point a HiddenServicePort of your Tor daemon at it');
+    else c.error(typePath, `must be "tcp", "unix" or "twisted", got ${describe(type)}`);
     return fallback;
   }
   const harmless = warnHarmlessKeys(c, value, path, {
