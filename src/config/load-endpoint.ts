@@ -68,7 +68,7 @@ export function parseEndpoint(c: Checker, value: unknown, path: string, files: F
   const endpoint: EndpointConfig = {
     type: 'tcp',
     // 0 asks the OS for a free port (useful in tests).
-    port: e['portrange'] !== undefined ? 0 : c.integer(e['port'], join(path, 'port'), undefined, 0, 65535) ?? 0,
+    port: e['portrange'] !== undefined ? 0 : c.integer(portFromEnvironment(c, e['port'], join(path, 'port')), join(path, 'port'), undefined, 0, 65535) ?? 0,
     // Crossbar listens on every interface unless told otherwise; so does Junction.
     interface: iface ?? (version === 6 ? '::' : '0.0.0.0'),
   };
@@ -81,6 +81,25 @@ export function parseEndpoint(c: Checker, value: unknown, path: string, files: F
   }
   maxConnections(c, e, path, endpoint);
   return endpoint;
+}
+
+/**
+ * Crossbar's `"port": "$NAME"`: the port is read from the environment variable NAME (a unit's
+ * `Environment=PORT=8080`, a container's variables). Anything else is returned for the usual checks.
+ */
+function portFromEnvironment(c: Checker, value: unknown, path: string): unknown {
+  if (typeof value !== 'string' || !value.startsWith('$')) return value;
+  const name = value.slice(1);
+  const text = process.env[name];
+  if (text === undefined) {
+    c.error(path, `reads the environment variable ${name}, which is not set`);
+    return 0;
+  }
+  if (!/^\d+$/.test(text.trim())) {
+    c.error(path, `reads the environment variable ${name}, which holds ${describe(text)}, not a port number`);
+    return 0;
+  }
+  return Number(text.trim());
 }
 
 /** `backlog`: the length of the queue of connections not yet accepted (listen()'s); absent = Node's 511. */

@@ -202,3 +202,24 @@ describe('cryptosign trustroots', () => {
     });
   });
 });
+
+describe('endpoint port from the environment ("$NAME", as Crossbar)', () => {
+  it('reads the variable; unset or not a number: an error naming the key and the variable', () => {
+    process.env['JUNCTION_TEST_PORT'] = '8123';
+    process.env['JUNCTION_TEST_BAD_PORT'] = 'http';
+    delete process.env['JUNCTION_TEST_NO_PORT'];
+    try {
+      expect(parseConfig(websocket({ type: 'tcp', port: '$JUNCTION_TEST_PORT' })).router.listeners[0]!.endpoint).toMatchObject({ type: 'tcp', port: 8123 });
+      expect(errorsOf(websocket({ type: 'tcp', port: '$JUNCTION_TEST_NO_PORT' }))).toEqual({
+        [`${T0}.endpoint.port`]: 'reads the environment variable JUNCTION_TEST_NO_PORT, which is not set',
+      });
+      expect(errorsOf(websocket({ type: 'tcp', port: '$JUNCTION_TEST_BAD_PORT' }))).toEqual({
+        [`${T0}.endpoint.port`]: 'reads the environment variable JUNCTION_TEST_BAD_PORT, which holds "http", not a port number',
+      });
+      expect(errorsOf(websocket({ type: 'tcp', port: '8080' }))).toEqual({ [`${T0}.endpoint.port`]: 'must be a whole number, got "8080"' });
+    } finally {
+      delete process.env['JUNCTION_TEST_PORT'];
+      delete process.env['JUNCTION_TEST_BAD_PORT'];
+    }
+  });
+});
