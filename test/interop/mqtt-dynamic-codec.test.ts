@@ -17,6 +17,7 @@ const mqttService = (): MqttServiceConfig => ({
   ...MQTT_DEFAULTS, realm: 'realm1', topicPrefix: '',
   payload: [
     { prefix: 'codec.', type: 'dynamic', decoder: 'com.example.mqtt.decode', encoder: 'com.example.mqtt.encode' },
+    { prefix: 'stuck.', type: 'dynamic', decoder: 'com.example.stuck.decode' },
     { prefix: '', type: 'native' },
   ],
 });
@@ -131,5 +132,25 @@ describe("issue 16: MQTT payload_mapping type dynamic (Crossbar's codec procedur
     await codec.session.unregister(codec.session.registrations.find((r: any) => r.procedure === 'com.example.mqtt.decode'));
     expect(await reasonOf('v=8')).toBe(0x80);
     expect(events).toEqual([7]);
+  });
+
+  it("what waits for a codec that does not answer is bounded: past 4 MiB of a client's messages, PUBACK 0x97 at once", async () => {
+    await codec.session.register('com.example.stuck.decode', () => new Promise(() => {}));
+    const { client } = await connectMqttWithConnack(node.port, { clientId: 'v5-stuck', protocolVersion: 5 });
+    mqttClients.push(client);
+    const payload = Buffer.alloc(900 * 1024, 's');
+    const codes: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      client.publish('stuck/big', payload, { qos: 1 }, (err) => {
+        const code = (err as { code?: unknown } | undefined)?.code;
+        if (typeof code === 'number') codes.push(code);
+      });
+    }
+    // Four (3.6 MB) wait for the codec; the fifth would pass 4 MiB: refused at once, not queued.
+    await until(() => codes.length === 1, 5000, 'the fifth message refused');
+    expect(codes).toEqual([0x97]);
+    const other = await connectMqtt(node.port, { clientId: 'still-served' });
+    mqttClients.push(other);
+    await other.publishAsync('plain/after', 'ok', { qos: 1 }); // the router goes on serving
   });
 });

@@ -127,6 +127,23 @@ class CodecDecodedPayload implements RawPayload {
   }
 }
 
+/**
+ * Messages of one client (and events to it) waiting behind a `dynamic` codec's call, at most, and
+ * the bytes of the client's messages (payload and topic): past either they are dropped, with a
+ * warning (a QoS 1/2 message with PUBACK 0x97). A codec answers within CODEC_TIMEOUT_MS or fails.
+ */
+const MAX_WAITING_FOR_CODEC = 1000;
+const MAX_BYTES_WAITING_FOR_CODEC = 4 * 1024 * 1024;
+
+/** About what a publication's args or kwargs hold: the strings and bytes in them, one level deep (where a large payload is). */
+function roughSize(value: unknown): number {
+  if (value === undefined || value === null) return 0;
+  const items = Array.isArray(value) ? value : typeof value === 'object' && !(value instanceof Uint8Array) ? Object.values(value) : [value];
+  let size = 16;
+  for (const item of items) size += typeof item === 'string' ? item.length : item instanceof Uint8Array ? item.byteLength : 16;
+  return size;
+}
+
 /** A publication's payload as a `dynamic` rule's encoder made it: one call for all its MQTT subscribers. */
 const encodedByCodec = new WeakMap<object, Promise<Buffer>>();
 
@@ -310,7 +327,13 @@ export class MqttWampSession implements Transport, ShareMember {
     const rule = this.listener.codecs ? this.listener.mapping.dynamicRule(uri) : undefined;
     if (rule?.decoder === undefined && this.publishOrder?.busy !== true) return this.publishDecoded(packet, uri, ack);
     this.publishOrder ??= new InOrder();
-    this.publishOrder.run(() => (rule?.decoder === undefined ? this.publishDecoded(packet, uri, ack) : this.decodeThenPublish(packet, uri, ack, rule)));
+    const bytes = packet.payload.length + packet.topic.length;
+    if (this.publishOrder.waiting >= MAX_WAITING_FOR_CODEC || this.publishOrder.bytes + bytes > MAX_BYTES_WAITING_FOR_CODEC) {
+      this.warnEvent(`a message on '${packet.topic.slice(0, 200)}' was dropped: too many of the client's messages wait for a payload codec (at most ${MAX_WAITING_FOR_CODEC}, ${MAX_BYTES_WAITING_FOR_CODEC} bytes)`);
+      if (packet.qos !== 0) ack(REASON.quotaExceeded, 'too many messages wait for the payload codec');
+      return;
+    }
+    this.publishOrder.run(() => (rule?.decoder === undefined ? this.publishDecoded(packet, uri, ack) : this.decodeThenPublish(packet, uri, ack, rule)), bytes);
   }
 
   /** A PUBLISH under a `dynamic` rule: its decoder makes the WAMP arguments; a failure costs this message, with a warning. */
@@ -474,6 +497,11 @@ export class MqttWampSession implements Transport, ShareMember {
     const rule = this.listener.codecs && rawBytesOf(event) === undefined ? this.listener.mapping.dynamicRule(uri) : undefined;
     if (rule?.encoder === undefined && this.deliveryOrder?.busy !== true) return this.writePublish(event, cache, uri, topic, qos, identifiers, retain, group);
     this.deliveryOrder ??= new InOrder();
+    const bytes = roughSize(event[4]) + roughSize(event[5]) + uri.length;
+    if (this.deliveryOrder.waiting >= MAX_WAITING_FOR_CODEC || this.deliveryOrder.bytes + bytes > MAX_BYTES_WAITING_FOR_CODEC) {
+      this.warnEvent(`an event on '${uri.slice(0, 200)}' was not sent: too many events to this client wait for a payload codec (at most ${MAX_WAITING_FOR_CODEC}, ${MAX_BYTES_WAITING_FOR_CODEC} bytes)`);
+      return;
+    }
     this.deliveryOrder.run(async () => {
       if (rule?.encoder === undefined) return this.writePublish(event, cache, uri, topic, qos, identifiers, retain, group);
       // Keyed by the publication's args, which the events of all its subscriptions share.
@@ -491,7 +519,7 @@ export class MqttWampSession implements Transport, ShareMember {
         return;
       }
       this.writePublish(event, cache, uri, topic, qos, identifiers, retain, group, payload);
-    });
+    }, bytes);
   }
 
   /** `encoded`: the payload a `dynamic` rule's encoder made. */
