@@ -143,5 +143,6 @@ export function parseSettings(protocolVersion: 3 | 4 | 5, bridgeMode: boolean): 
  * well over the payload's size.
  */
 export function payloadToKeep(payload: Buffer): Buffer {
-  return payload.buffer.byteLength > 2 * payload.byteLength + 1024 ? Buffer.from(payload) : payload;
+  // A slice of Node's Buffer pool (8 KiB slabs shared by small Buffers) would only move to another.
+  return payload.buffer.byteLength > Math.max(2 * payload.byteLength + 1024, Buffer.poolSize) ? Buffer.from(payload) : payload;
 }
