@@ -296,7 +296,8 @@ export class Broker {
     const disclose = decision.disclose || options.disclose_me === true;
     this.dispatch(session, publicationId, topic, options, msg, disclose);
     if (options[CLEAR_RETAINED] === true) this.store.forgetRetained(topic);
-    if (options.retain === true || this.store.keepsHistory) this.remember(session, publicationId, topic, options, msg, disclose);
+    // The stored record (its timestamp, its payload's size) only for what a store keeps.
+    if (options.retain === true || this.store.keepsHistoryOf(topic, options)) this.remember(session, publicationId, topic, options, msg, disclose);
     if (acknowledge) session.send([M.PUBLISHED, requestId, publicationId]);
   }
 
@@ -314,7 +315,7 @@ export class Broker {
     const publicationId = randomId();
     const disclose = decision.disclose || options.disclose_me === true;
     this.dispatch(session, publicationId, topic, options, msg, disclose);
-    if (options.retain === true || this.store.keepsHistory) this.remember(session, publicationId, topic, options, msg, disclose);
+    if (options.retain === true || this.store.keepsHistoryOf(topic, options)) this.remember(session, publicationId, topic, options, msg, disclose);
     return true;
   }
 

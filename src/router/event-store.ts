@@ -99,10 +99,6 @@ export class EventStore {
     for (const rule of rules) this.history.set(rule.uri, rule.match, new HistoryBuffer(rule));
   }
 
-  get keepsHistory(): boolean {
-    return this.history.size > 0;
-  }
-
   /** Topics with a retained event, and their bytes. */
   get retainedUsage(): { topics: number; bytes: number } {
     return { topics: this.retained.size, bytes: this.retainedBytes };
@@ -163,6 +159,15 @@ export class EventStore {
     }
     out.length = kept;
     return out.length > 1 ? out.sort((a, b) => a.seq - b.seq) : out;
+  }
+
+  /** Whether a publication on `topic` with these options goes into an event history. */
+  keepsHistoryOf(topic: string, options: Dict): boolean {
+    if (this.history.size === 0 || hasSessionFilters(options)) return false;
+    this.history.matchAll(topic, this.matches);
+    const any = this.matches.length > 0;
+    this.matches.length = 0;
+    return any;
   }
 
   record(event: StoredEvent): void {
