@@ -29,8 +29,8 @@ export const ERR_MAX_CONNECTIONS = 4;
 
 /** The largest frame payload: 2^24 bytes, which needs the header's X bit. */
 export const MAX_FRAME_LENGTH = 2 ** 24;
-/** On shutdown, how long queued bytes may take to leave before the connection is reset. */
-const FLUSH_BEFORE_RESET_MS = 300;
+/** On shutdown, how long the peer has to answer our last PING before the connection is reset anyway. */
+const PONG_BEFORE_RESET_MS = 300;
 
 /**
  * The length nibble to announce for `maxMessageSize`: the largest 2^(9+L) not above it, so the
@@ -60,6 +60,8 @@ export class RawSocketTransport extends SocketTransport {
   private throttleTimer: NodeJS.Timeout | undefined;
   /** Reading is paused: the budget is spent, or this turn's share of messages is handled (MESSAGES_PER_TURN). */
   private readingPaused = false;
+  /** Router shutdown: our last frame was a PING; what the peer sends is read only for its PONG. */
+  private goingAway = false;
 
   constructor(
     socket: Socket,
@@ -77,7 +79,7 @@ export class RawSocketTransport extends SocketTransport {
     });
     this.maxLength = 2 ** (9 + lengthExponent(service.options.maxMessageSize));
     const { autoPingInterval, autoPingTimeout, openHandshakeTimeout } = service.options;
-    this.keepAlive = new KeepAlive(autoPingInterval, autoPingTimeout, () => this.writeFrame(FRAME_PING, EMPTY), () => {
+    this.keepAlive = new KeepAlive(autoPingInterval, autoPingTimeout, () => this.writeFrame(FRAME_PING, PING_PAYLOAD), () => {
       log.info(`rawsocket ${this.info.peer}: no PONG within ${autoPingTimeout} ms, dropping`);
       socket.destroy();
     });
@@ -91,7 +93,10 @@ export class RawSocketTransport extends SocketTransport {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.closed) return;
+    if (this.closed) {
+      if (this.goingAway) this.awaitPong(chunk);
+      return;
+    }
     if (this.unauthenticated && this.pastUnauthenticatedLimit(chunk.length)) {
       return this.fail(`more than ${this.service.options.maxUnauthenticatedBytes} bytes before the session was established (max_unauthenticated_bytes)`);
     }
@@ -228,19 +233,40 @@ export class RawSocketTransport extends SocketTransport {
   }
 
   /**
-   * Router shutdown: the TCP close is RawSocket's only way to say it (no GOODBYE, see
-   * Session.shutdown), and it must be a reset: a client that keeps its half of the connection open
-   * after a FIN — as Autobahn|JS's Node RawSocket client does (allowHalfOpen) — never notices a FIN,
-   * and a reset cannot follow one (libuv refuses once the socket is shut down). What is still queued
-   * gets a moment to leave first.
+   * Router shutdown. The TCP close is RawSocket's only way to say it (no GOODBYE, see
+   * Session.shutdown), and Autobahn|JS's Node client notices only some closes: it keeps its half
+   * open after a FIN (allowHalfOpen), so the close must be a reset; and a reset that arrives while
+   * bytes of ours still wait unread on its side is reported to it as a plain end of stream (libuv
+   * reads what is there and takes the hang-up as EOF), which it never acts on either. So the last
+   * frame we send is a PING: a client that reads it answers with a PONG, and a reset after that
+   * PONG finds nothing unread; a client that reads it only after the reset fails to write the
+   * PONG, which closes it. Any RawSocket peer answers a PING; one that does not is reset after
+   * PONG_BEFORE_RESET_MS.
    */
   goAway(): void {
     if (this.closed) return;
     this.closed = true;
     this.keepAlive.stop();
-    const reset = () => resetOrDestroy(this.socket);
-    if (this.socket.writableLength === 0) return reset();
-    setTimeout(reset, FLUSH_BEFORE_RESET_MS).unref();
+    clearTimeout(this.throttleTimer);
+    if (!this.serializer) return resetOrDestroy(this.socket); // no handshake yet: nothing was sent
+    this.goingAway = true;
+    this.writeFrame(FRAME_PING, PING_PAYLOAD);
+    setTimeout(() => resetOrDestroy(this.socket), PONG_BEFORE_RESET_MS).unref();
+    if (this.readingPaused) this.socket.resume(); // the PONG must be read
+  }
+
+  /** Going away: frames are skipped until the PONG to our last PING, which ends the connection. */
+  private awaitPong(chunk: Buffer): void {
+    const queue = this.queue;
+    queue.push(chunk);
+    while (queue.length >= 4) {
+      const header = queue.peekUInt32();
+      const b0 = header >>> 24;
+      if ((b0 & 0x07) === FRAME_PONG) return resetOrDestroy(this.socket);
+      const length = (b0 & 0x08 ? MAX_FRAME_LENGTH : 0) + (header & 0xffffff);
+      if (queue.length < 4 + length) return; // at most one frame of the peer's, and for 300 ms
+      queue.skip(4 + length);
+    }
   }
 
   private onClose(): void {
@@ -253,7 +279,12 @@ export class RawSocketTransport extends SocketTransport {
   }
 }
 
-const EMPTY = Buffer.alloc(0);
+/**
+ * Our PINGs carry a payload: Autobahn|JS's Node client handles a frame's payload only once bytes of
+ * it have arrived, so it answers a PING without one only when its next frame comes (an idle client:
+ * never, and auto-ping would drop it).
+ */
+const PING_PAYLOAD = Buffer.from('junction');
 
 /**
  * A TCP reset and the socket destroyed; a close where no reset can be sent: TLS and Unix sockets,

@@ -42,6 +42,27 @@ class Receipts {
   }
 }
 
+/**
+ * Closes an Autobahn|JS connection and resolves once it has closed and logged so: what Autobahn
+ * prints after the test file's teardown is an unhandled error to vitest.
+ */
+function closed(connection: any): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const onclose = connection.onclose;
+    connection.onclose = (...args: unknown[]) => {
+      onclose?.(...args);
+      setImmediate(resolve); // after Autobahn's own log line that follows onclose
+      return true;
+    };
+    try {
+      connection.close();
+    } catch {
+      resolve(); // already closed, and not retrying
+    }
+    setTimeout(resolve, 2000).unref();
+  });
+}
+
 describe('issue 20 #1: a restart never strands clients', () => {
   const children: Child[] = [];
   const cleanups: Array<() => unknown> = [];
@@ -93,6 +114,7 @@ describe('issue 20 #1: a restart never strands clients', () => {
     const first = startRouter();
     await first.waitFor(/Junction ready/);
 
+    const clientLog: string[] = [];
     const receipts = new Receipts();
     const ping = 'restart.ping';
 
@@ -102,9 +124,16 @@ describe('issue 20 #1: a restart never strands clients', () => {
       ['autobahn-js rawsocket', { type: 'rawsocket', host: '127.0.0.1', port }],
     ] as const) {
       const connection = new autobahn.Connection({ transports: [transport], realm: 'realm1', max_retries: -1 });
-      connection.onopen = (session: any) => void session.subscribe(ping, (args: unknown[]) => receipts.got(name, args[0]));
+      connection.onopen = (session: any) => {
+        clientLog.push(`${new Date().toISOString()} ${name}: joined`);
+        void session.subscribe(ping, (args: unknown[]) => receipts.got(name, args[0]));
+      };
+      // What the client saw, for the failure message: a close it never noticed or a retry that failed.
+      connection.onclose = (reason: string, details: { retry_delay?: number; will_retry?: boolean }) => {
+        clientLog.push(`${new Date().toISOString()} ${name}: closed (${reason}), retry in ${details.retry_delay} s: ${details.will_retry}`);
+      };
       connection.open();
-      cleanups.push(() => connection.close());
+      cleanups.push(() => closed(connection));
     }
 
     // Autobahn|Python: a Component that retries forever.
@@ -168,7 +197,7 @@ describe('issue 20 #1: a restart never strands clients', () => {
         c.onopen = (s: any) => resolve(s);
         c.onclose = (reason: string) => { reject(new Error(`publisher: ${reason}`)); return true; };
         c.open();
-        cleanups.push(() => c.close());
+        cleanups.push(() => closed(c));
       });
       const deadline = Date.now() + ms;
       for (let n = from; Date.now() < deadline; n++) {
@@ -196,6 +225,6 @@ describe('issue 20 #1: a restart never strands clients', () => {
     const backAfter = clients.map((c) => ({ client: c, ms: (receipts.firstSince(c, 1000) ?? Infinity) - listeningAt }));
     console.log(`back and receiving, ms after the new process listened: ${backAfter.map((r) => `${r.client} ${r.ms}`).join(', ')}`);
     const late = backAfter.filter((r) => !(r.ms <= BACK_WITHIN_MS));
-    expect(late, `the first process said:\n${first.output}\nthe second:\n${second.output}\nthe Python peer:\n${python.output}`).toEqual([]);
+    expect(late, `the first process said:\n${first.output}\nthe second:\n${second.output}\nthe Python peer:\n${python.output}\nthe Autobahn|JS clients:\n${clientLog.join('\n')}`).toEqual([]);
   }, 90_000);
 });

@@ -2,7 +2,8 @@
 // a client nobody here wrote, over WebSocket with each serializer and over RawSocket.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createRequire } from 'node:module';
-import { startTestNode, type TestNode } from '../helpers/node.js';
+import { service, startTestNode, type TestNode } from '../helpers/node.js';
+import { DEFAULT_TRANSPORT_OPTIONS } from '../../src/config/types.js';
 
 const require = createRequire(import.meta.url);
 const autobahn = require('autobahn');
@@ -143,3 +144,27 @@ for (const transport of ['ws-json', 'ws-msgpack', 'ws-cbor', 'rawsocket'] as con
     });
   });
 }
+
+describe('Autobahn|JS over RawSocket with the router pinging (auto_ping_interval)', () => {
+  let node: TestNode | undefined;
+  afterAll(async () => {
+    await node?.stop();
+  });
+
+  // Autobahn|JS's Node client handles a frame's payload only once bytes of it arrived: a PING
+  // without a payload would be answered only with its next frame, and an idle client be dropped.
+  it('an idle client answers every PING and stays connected', async () => {
+    node = await startTestNode({ listener: { rawsocket: service({ options: { ...DEFAULT_TRANSPORT_OPTIONS, autoPingInterval: 50, autoPingTimeout: 100 } }) } });
+    const { session, connection } = await connect(node, 'rawsocket');
+    let closed = false;
+    connection.onclose = () => {
+      closed = true;
+      return true;
+    };
+    await new Promise((r) => setTimeout(r, 1000)); // 20 PINGs, nothing else
+    expect(closed).toBe(false);
+    expect(session.isOpen).toBe(true);
+    expect(await session.call('wamp.session.count')).toBeGreaterThanOrEqual(1); // still routed
+    connection.close();
+  });
+});
