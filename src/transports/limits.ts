@@ -11,13 +11,6 @@ import { log } from '../log.js';
 import { SendQueueTotal, SLOW_BACKLOG } from './send-queue-total.js';
 import { EVENT } from '../wamp/message.js';
 
-/**
- * Most messages a transport hands to the router in one event-loop turn: a burst that arrived in one
- * read (a 64 KiB chunk holds hundreds of small messages) is handled over several turns, so that
- * other connections and timers get their turn in between (the event loop never stalls on a burst).
- */
-export const MESSAGES_PER_TURN = 64;
-
 /** The transport a guard works for (a method, not a closure: nothing allocated per connection). */
 export interface SlowConsumerOwner {
   readonly info: TransportInfo;

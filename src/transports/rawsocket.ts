@@ -7,7 +7,7 @@ import type { SessionFactory } from '../core-boundary.js';
 import { serializerFromRawSocketId } from '../serializers/index.js';
 import { ByteQueue } from './byte-queue.js';
 import { KeepAlive } from './keepalive.js';
-import { MESSAGES_PER_TURN } from './limits.js';
+import { TurnShare } from './turn-share.js';
 import { IncomingBudget } from './incoming-budget.js';
 import { SendQueueTotal } from './send-queue-total.js';
 import { describePeer } from './peer.js';
@@ -58,8 +58,9 @@ export class RawSocketTransport extends SocketTransport {
   private handshakeTimer: NodeJS.Timeout | undefined;
   /** Set while reading is paused because the budget is spent. */
   private throttleTimer: NodeJS.Timeout | undefined;
-  /** Reading is paused: the budget is spent, or this turn's share of messages is handled (MESSAGES_PER_TURN). */
+  /** Reading is paused: the budget is spent, or this turn's share is used up (TurnShare). */
   private readingPaused = false;
+  private readonly share = new TurnShare();
   /** Router shutdown: our last frame was a PING; what the peer sends is read only for its PONG. */
   private goingAway = false;
 
@@ -165,7 +166,6 @@ export class RawSocketTransport extends SocketTransport {
 
   private readFrames(): void {
     const queue = this.queue;
-    let frames = 0;
     while (!this.closed && queue.length >= 4) {
       const header = queue.peekUInt32();
       const b0 = header >>> 24;
@@ -178,7 +178,7 @@ export class RawSocketTransport extends SocketTransport {
         return this.fail(`frame of ${length} bytes before the session was established (max_unauthenticated_bytes ${this.service.options.maxUnauthenticatedBytes})`);
       }
       if (queue.length < 4 + length) return;
-      if (++frames > MESSAGES_PER_TURN) return this.yieldTurn();
+      if (!this.share.take(length)) return this.yieldTurn();
       if (this.budget !== undefined && !this.budget.take()) return this.throttle();
       queue.skip(4);
       const payload = queue.take(length);

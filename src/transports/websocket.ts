@@ -8,7 +8,7 @@ import type { WampServiceConfig } from '../config/types.js';
 import type { SessionFactory, SessionHandle } from '../core-boundary.js';
 import { serializerFromSubprotocol, subprotocolOf, type Serializer } from '../serializers/index.js';
 import { KeepAlive } from './keepalive.js';
-import { MESSAGES_PER_TURN } from './limits.js';
+import { TurnShare } from './turn-share.js';
 import { IncomingBudget } from './incoming-budget.js';
 import { SocketTransport } from './socket-transport.js';
 import { SendQueueTotal } from './send-queue-total.js';
@@ -59,14 +59,13 @@ export class WebSocketTransport extends SocketTransport {
   /** A text frame for JSON, a binary frame for MessagePack and CBOR. */
   private readonly frame: { binary: boolean };
   /**
-   * While the budget is spent, or this turn's share of messages is handled: messages ws had already
-   * parsed from the last chunk read, as (data, isBinary) pairs, handled as tokens refill and over
-   * the next turns (MESSAGES_PER_TURN); reading is paused meanwhile.
+   * While the budget is spent, or this turn's share is used up: messages ws had already parsed from
+   * the last chunk read, as (data, isBinary) pairs, handled as tokens refill and over the next turns
+   * (TurnShare); reading is paused meanwhile.
    */
   private held: unknown[] | undefined;
   private heldNext = 0;
-  /** Messages handled since the last chunk arrived. */
-  private turnMessages = 0;
+  private readonly share = new TurnShare();
   private readonly wsOptions: WebSocketOptions;
   /** Frame headers read beside ws, when max_frame_size is set. */
   private readonly frameLimit: FrameLimit | undefined;
@@ -109,10 +108,6 @@ export class WebSocketTransport extends SocketTransport {
       log.debug(`websocket ${this.info.peer}: ${err.message}`);
       // ws fails the connection with a close frame; fail_by_drop drops it instead.
       if (this.wsOptions.failByDrop) ws.terminate();
-    });
-    // Before ws parses a chunk (which may hold hundreds of messages), and after.
-    socket.prependListener('data', () => {
-      this.turnMessages = 0;
     });
     socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
     // Frame headers are read before ws parses the chunk, so an oversized frame's messages are never handled.
@@ -169,7 +164,7 @@ export class WebSocketTransport extends SocketTransport {
       this.held.push(data, isBinary);
       return;
     }
-    if (++this.turnMessages > MESSAGES_PER_TURN) {
+    if (!this.share.take(sizeOf(data))) {
       this.hold(data, isBinary);
       setImmediate(() => this.release());
       return;
@@ -188,15 +183,14 @@ export class WebSocketTransport extends SocketTransport {
     this.ws.pause();
   }
 
-  /** Handles held messages as the budget allows, MESSAGES_PER_TURN per turn; reading resumes once none is left. */
+  /** Handles held messages as the budget and each turn's share allow; reading resumes once none is left. */
   private release(): void {
     const held = this.held!;
     // We stopped reading, not the peer: its pongs may wait behind the messages we hold back.
     this.keepAlive.alive();
-    let handled = 0;
     while (this.heldNext < held.length) {
       if (this.closed) return;
-      if (++handled > MESSAGES_PER_TURN) {
+      if (!this.share.take(sizeOf(held[this.heldNext] as RawData))) {
         setImmediate(() => this.release());
         return;
       }
@@ -369,4 +363,11 @@ export function originRefused(origins: RegExp[] | undefined, origin: string | un
 export function originPattern(origin: string): RegExp {
   const escaped = origin.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
   return new RegExp(`^${escaped}$`, 'i');
+}
+
+/** A message's size as ws hands it over (one Buffer with the default binaryType). */
+function sizeOf(data: RawData): number {
+  if (Buffer.isBuffer(data)) return data.length;
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
+  return data.byteLength;
 }

@@ -835,3 +835,62 @@ describe('EncodingCache', () => {
     expect((await got).data.toString()).toBe('[36,9,9,{}]');
   });
 });
+
+// Issue 19 "no stall": a peer streaming large messages gets its share of an event-loop turn and no
+// more (BYTES_PER_TURN), so the router gets to other connections and timers in between.
+describe('a connection\'s share of an event-loop turn', () => {
+  const MESSAGE_BYTES = 200 * 1024;
+  const MESSAGES = 30;
+
+  /** Counts event-loop turns while `during` runs; returns how many messages arrived in the busiest turn. */
+  async function busiestTurn(factory: RecordingFactory, during: () => Promise<void>): Promise<number> {
+    let turn = 0;
+    let counting = true;
+    const count = () => {
+      turn++;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    const perTurn = new Map<number, number>();
+    const original = factory.openSession.bind(factory);
+    factory.openSession = (transport) => {
+      const handle = original(transport);
+      const receive = handle.receive.bind(handle);
+      handle.receive = (m) => {
+        perTurn.set(turn, (perTurn.get(turn) ?? 0) + 1);
+        receive(m);
+      };
+      return handle;
+    };
+    try {
+      await during();
+    } finally {
+      counting = false;
+    }
+    return Math.max(...perTurn.values());
+  }
+
+  const big = (i: number) => Buffer.from(JSON.stringify([16, i, {}, 'big.message', ['x'.repeat(MESSAGE_BYTES)]]));
+
+  it('RawSocket: 30 messages of 200 KiB sent at once are handed over at most two a turn', async () => {
+    const { port, factory } = await listen({ rawsocket: service(['json'], { maxMessageSize: 1024 * 1024 }) }, new RecordingFactory(false));
+    const most = await busiestTurn(factory, async () => {
+      const c = await rawClient(port);
+      cleanups.push(() => c.socket.destroy());
+      await rawHandshake(c, 0xf1);
+      c.socket.write(Buffer.concat(Array.from({ length: MESSAGES }, (_, i) => frame(0, big(i)))));
+      await until(() => factory.sessions[0]?.received.length === MESSAGES, 10_000);
+    });
+    expect(most).toBeLessThanOrEqual(2);
+  });
+
+  it('WebSocket: 30 messages of 200 KiB sent at once are handed over at most two a turn', async () => {
+    const { port, factory } = await listen({ websocket: { '/ws': service(['json'], { maxMessageSize: 1024 * 1024 }) } }, new RecordingFactory(false));
+    const most = await busiestTurn(factory, async () => {
+      const ws = await wsOpen(`ws://127.0.0.1:${port}/ws`, ['wamp.2.json']);
+      for (let i = 0; i < MESSAGES; i++) ws.send(big(i).toString());
+      await until(() => factory.sessions[0]?.received.length === MESSAGES, 10_000);
+    });
+    expect(most).toBeLessThanOrEqual(2);
+  });
+});
