@@ -5,7 +5,7 @@
 // that, as WAMP slow consumers are). What the packets mean is the MQTT session's business
 // (mqtt-session.ts); a connection only carries them.
 
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Packet } from 'mqtt-packet';
 import { log } from '../../log.js';
@@ -18,6 +18,7 @@ import { packetBytes } from './packet-bytes.js';
 import { headerError, packetStart, parsePackets, parseSettings, type PacketSink, type PacketStart } from './packet-reader.js';
 import * as keepAliveClock from './keep-alive.js';
 import { holdWrites, type HeldWrites } from './turn-writes.js';
+import { TurnShare } from '../turn-share.js';
 import { REASON } from './reason-codes.js';
 import { MqttTraffic } from './sys-topics.js';
 
@@ -70,6 +71,7 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, keepAl
   lastRead = 0;
   private connectTimer: NodeJS.Timeout | undefined;
   private ended = false;
+  private readonly share = new TurnShare();
   private cleanEnd = false;
   /** Packets written in one event-loop turn (PUBACKs for a burst of QoS 1 publishes) leave in one write (turn-writes.ts). */
   corked = false;
@@ -93,7 +95,7 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, keepAl
     // connection's own 'close' listener releases the guard (three 'close' listeners on a socket
     // cost an array of 19 slots, two one of 2).
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('data', (chunk: Buffer) => this.onChunk(chunk));
     socket.on('close', () => this.finish());
     // 'close' follows an error, and ends the connection. A listener's socket has its error listener already.
     if (socket.listenerCount('error') === 0) socket.on('error', ignoreError);
@@ -235,6 +237,21 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, keepAl
   /** Unfinished packets hold more than max_incoming_bytes, all connections together (IncomingBudget). */
   dropForBudget(): void {
     this.fail('unfinished packets of all connections hold more than max_incoming_bytes');
+  }
+
+  /**
+   * A chunk read, then its share of the turn counted: past it, reading stops until the next turn
+   * (TurnShare), so that a client streaming large PUBLISHes cannot keep the loop to itself. Only on
+   * TCP sockets, whose unread bytes wait in the kernel (MQTT over WebSocket is paced by its own
+   * connection).
+   */
+  private onChunk(chunk: Buffer): void {
+    this.onData(chunk);
+    if (this.share.take(chunk.length) || this.ended || !(this.socket instanceof Socket)) return;
+    this.socket.pause();
+    setImmediate(() => {
+      if (!this.ended) this.socket.resume();
+    });
   }
 
   private onData(chunk: Buffer): void {
