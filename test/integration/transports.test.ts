@@ -20,6 +20,7 @@ import type { EncodingCache, SessionFactory, SessionHandle, Transport } from '..
 import { getSerializer, type SerializerName } from '../../src/serializers/index.js';
 import { tick } from '../helpers/core.js';
 import { until } from '../helpers/until.js';
+import { TurnTally } from '../helpers/turns.js';
 
 // ---- fixtures ----
 
@@ -844,20 +845,13 @@ describe('a connection\'s share of an event-loop turn', () => {
 
   /** Counts event-loop turns while `during` runs; returns how many messages arrived in the busiest turn. */
   async function busiestTurn(factory: RecordingFactory, during: () => Promise<void>): Promise<number> {
-    let turn = 0;
-    let counting = true;
-    const count = () => {
-      turn++;
-      if (counting) setImmediate(count);
-    };
-    setImmediate(count);
-    const perTurn = new Map<number, number>();
+    const turns = new TurnTally();
     const original = factory.openSession.bind(factory);
     factory.openSession = (transport) => {
       const handle = original(transport);
       const receive = handle.receive.bind(handle);
       handle.receive = (m) => {
-        perTurn.set(turn, (perTurn.get(turn) ?? 0) + 1);
+        turns.seen();
         receive(m);
       };
       return handle;
@@ -865,9 +859,9 @@ describe('a connection\'s share of an event-loop turn', () => {
     try {
       await during();
     } finally {
-      counting = false;
+      turns.stop();
     }
-    return Math.max(...perTurn.values());
+    return turns.busiest;
   }
 
   const big = (i: number) => Buffer.from(JSON.stringify([16, i, {}, 'big.message', ['x'.repeat(MESSAGE_BYTES)]]));
