@@ -48,6 +48,9 @@ function warnTlsAuthWithoutCa(ctx: LoadContext, listener: ListenerConfig, path: 
     : 'is missing: `tls` authentication needs a TLS endpoint with a `ca` (clients log in with their certificate)');
 }
 
+/** The transport types a config may name, for the error that lists them. */
+const TRANSPORT_TYPES = '"websocket", "rawsocket", "universal", "web", "mqtt", "websocket.testee", "stream.testee"';
+
 function parseTransport(ctx: LoadContext, value: unknown, path: string, index: number): ListenerConfig | undefined {
   const { c } = ctx;
   if (!c.isObject(value)) {
@@ -93,9 +96,9 @@ function parseTransport(ctx: LoadContext, value: unknown, path: string, index: n
     }
     default: {
       const typePath = join(path, 'type');
-      if (kind === undefined) c.error(typePath, 'is required (one of "websocket", "rawsocket", "universal", "web", "mqtt")');
+      if (kind === undefined) c.error(typePath, `is required (one of ${TRANSPORT_TYPES})`);
       else if (kind === 'flashpolicy') c.warn(typePath, 'Flash policy transports served browsers\' Flash plugin, which no browser runs any more: not started');
-      else c.error(typePath, `must be one of "websocket", "rawsocket", "universal", "web", "mqtt", got ${describe(kind)}`);
+      else c.error(typePath, `must be one of ${TRANSPORT_TYPES}, got ${describe(kind)}`);
       return undefined;
     }
   }

@@ -439,8 +439,8 @@ describe('errors name the path of the key at fault', () => {
     const t = (i: number) => `workers[0].transports[${i}]`;
     expect(errorsOf(raw)).toEqual({
       [`${t(0)}.options`]: 'is required: at least { realm: <the realm MQTT clients join> }',
-      [`${t(1)}.type`]: 'must be one of "websocket", "rawsocket", "universal", "web", "mqtt", got "http"',
-      [`${t(2)}.type`]: 'is required (one of "websocket", "rawsocket", "universal", "web", "mqtt")',
+      [`${t(1)}.type`]: 'must be one of "websocket", "rawsocket", "universal", "web", "mqtt", "websocket.testee", "stream.testee", got "http"',
+      [`${t(2)}.type`]: 'is required (one of "websocket", "rawsocket", "universal", "web", "mqtt", "websocket.testee", "stream.testee")',
       [`${t(3)}.endpoint`]: 'is required: an object with type "tcp" (port, interface) or "unix" (path)',
       [`${t(4)}.endpoint.type`]: 'endpoint type "onion" (a Tor onion service) is not supported by Junction: listen on a "tcp" endpoint on 127.0.0.1 and point a HiddenServicePort of your Tor daemon at it',
       [`${t(5)}.endpoint.port`]: 'must be between 0 and 65535, got 70000',
