@@ -9,6 +9,7 @@ import { mountFor, type WebMount } from './web-services.js';
 import type { SessionFactory } from '../core-boundary.js';
 import { log } from '../log.js';
 import { answerWebStatus } from './websocket-status.js';
+import { NotFound } from './not-found.js';
 
 export class HttpSite {
   /** Longest prefix first, so '/app' wins over '/'. */
@@ -26,8 +27,9 @@ export class HttpSite {
       .sort((a, b) => b.prefix.length - a.prefix.length);
   }
 
+  /** The prefixes something is served at, for the startup log (a nested path's own 404 is not). */
   get prefixes(): string[] {
-    return this.mounts.map((m) => m.prefix);
+    return this.mounts.filter((m) => !(m.files instanceof NotFound)).map((m) => m.prefix);
   }
 
   /** The listener stops: mounts with sessions of their own (HTTP bridge services) leave their realms. */

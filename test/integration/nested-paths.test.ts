@@ -99,6 +99,11 @@ describe('web path type path', () => {
       expect((await curl(`${base}${url}`)).status, url).toBe(404);
     }
     expect((await curl('-X', 'POST', '-d', 'x', `${base}/bare/nothing`)).status).toBe(404);
+    // The startup log's served URLs name what answers, not the 404s of nested paths.
+    const http = node.listeners[0]!.url.split(' · ').find((part) => part.startsWith('http://'))!;
+    const served = http.replace(/^http:\/\/[^/]+/, '').split(',');
+    expect(served).toContain('/bare/x');
+    for (const prefix of ['/bare', '/api/v1/deep', '/wamp']) expect(served).not.toContain(prefix);
   });
 
   it('Autobahn|JS clients connect through nested WebSocket paths and get what curl publishes through a nested publisher', async () => {
