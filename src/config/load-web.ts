@@ -60,11 +60,14 @@ export function parseWebPaths(ctx: LoadContext, value: unknown, path: string, li
       c.string(s['id'], join(p, 'id'), { required: false });
       const realm = c.string(s['realm'], join(p, 'realm'), { required: false });
       if (realm !== undefined) ctx.realmRefs.push({ realm, path: join(p, 'realm') });
-      // "ws" or "/ws", like the keys of the websocket map.
-      const ws = c.string(s['websocket'], join(p, 'websocket'), { required: false })?.replace(/^\/(?=.)/, '');
+      // "ws": a key of the map the dashboard is in (a sibling path, nested or not); "/ws": a path
+      // from the transport's root.
+      const wsValue = c.string(s['websocket'], join(p, 'websocket'), { required: false });
+      const fromRoot = wsValue !== undefined && wsValue.length > 1 && wsValue.startsWith('/');
+      const ws = fromRoot ? wsValue!.slice(1) : wsValue;
       const dashboard: DashboardPathConfig = { type: 'dashboard', directory: DASHBOARD_DIR, realm: realm ?? '' };
       if (ws !== undefined && webPathKey(c, ws, join(p, 'websocket'))) {
-        dashboard.websocket = normalizeWebPath(ws);
+        dashboard.websocket = fromRoot ? normalizeWebPath(ws) : urlOf(prefix, ws);
         ctx.dashboardRefs.push({ listener, websocket: dashboard.websocket, path: join(p, 'websocket') });
       }
       // The setup file may not exist yet (first boot writes it); it is read at each reveal.

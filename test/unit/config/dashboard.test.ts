@@ -22,6 +22,15 @@ describe('dashboard web path', () => {
     expect(s.router.listeners[0]!.static['/']).toEqual({ type: 'dashboard', directory: DASHBOARD_DIR, realm: 'home', websocket: '/ws', setup: '/etc/junction/setup.json' });
   });
 
+  it('inside a nested path, `websocket` names a sibling of that path\'s map; with a leading "/" a path from the transport\'s root', () => {
+    const nested = (websocket: string) => config({ ops: { type: 'path', paths: { '/': { type: 'dashboard', websocket }, live: { type: 'websocket' } } } });
+    expect(parseConfig(nested('live')).router.listeners[0]!.static['/ops']).toMatchObject({ type: 'dashboard', websocket: '/ops/live' });
+    expect(parseConfig(nested('/ws')).router.listeners[0]!.static['/ops']).toMatchObject({ type: 'dashboard', websocket: '/ws' });
+    expect(errorsOf(nested('ws'))).toEqual({
+      'workers[0].transports[0].web.paths.ops.paths["/"].websocket': 'this transport serves no WebSocket at /ops/ws (it has: /ws, /ops/live)',
+    });
+  });
+
   it('refuses an unknown realm, a WebSocket path the transport does not serve, and unknown keys', () => {
     const p = 'workers[0].transports[0].web.paths["/"]';
     expect(errorsOf(config({ '/': { type: 'dashboard', realm: 'nope', websocket: 'missing', colour: 'red' } }))).toEqual({
