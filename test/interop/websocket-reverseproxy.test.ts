@@ -6,7 +6,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createRequire } from 'node:module';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
@@ -155,6 +157,36 @@ describe('websocket-reverseproxy to a Junction WAMP transport (Autobahn|JS)', ()
       client.connection.close();
     } finally {
       await nested.node.stop();
+    }
+  });
+
+  it('reaches a backend on a Unix socket (endpoint type unix)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'junction-wsproxy-'));
+    const socketPath = join(dir, 'backend.sock');
+    const onUnix = await startTestNode({ listener: { endpoint: { type: 'unix', path: socketPath } } });
+    const config = parseConfig(routerWithTransport({
+      type: 'web',
+      endpoint: { type: 'tcp', port: 0, interface: '127.0.0.1' },
+      paths: {
+        ws: { type: 'websocket' },
+        proxy1: { type: 'websocket-reverseproxy', backend: { type: 'websocket', endpoint: { type: 'unix', path: socketPath }, url: 'ws://localhost/ws' } },
+      },
+    }));
+    const proxyNode = await startNode(config);
+    try {
+      const proxyUrl = `ws://127.0.0.1:${(proxyNode.listeners[0]!.address() as AddressInfo).port}/proxy1`;
+      const before = onUnix.node.router.sessionCount;
+      const served = await connect(proxyUrl, 'json');
+      await served.session.register('com.unix.echo', (args: string[]) => `unix: ${args[0]}`);
+      const caller = await connect(proxyUrl, 'msgpack');
+      expect(await caller.session.call('com.unix.echo', ['hi'])).toBe('unix: hi');
+      expect(onUnix.node.router.sessionCount).toBe(before + 2); // both are the Unix-socket router's own
+      served.connection.close();
+      caller.connection.close();
+    } finally {
+      await proxyNode.stop();
+      await onUnix.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
