@@ -7,7 +7,7 @@
 // or dynamic, URI validity included). The dealer and broker act on its Decision and decide nothing;
 // `authorize` is for the router's own checks on a session's behalf (retained events, testaments).
 
-import type { PermissionConfig, RoleConfig } from '../config/types.js';
+import type { PayloadValidationConfig, PermissionConfig, RoleConfig } from '../config/types.js';
 import type { MatchPolicy } from '../wamp/uri.js';
 import { covers, intersects, normalized, outranks, type UriPattern } from './pattern-cover.js';
 import { PatternIndex } from '../wamp/pattern-index.js';
@@ -27,6 +27,8 @@ export interface Decision {
    * topics, so each event is delivered only if the role may subscribe to its topic.
    */
   readonly partial?: boolean;
+  /** The permission's `validate`: payload types the action's payloads must match (static permissions). */
+  readonly validate?: PayloadValidationConfig;
 }
 
 const DENY: Decision = Object.freeze({ allow: false, disclose: false });
@@ -135,7 +137,7 @@ class RolePermissions {
 function toDecision(p: PermissionConfig, action: Action): Decision {
   if (!p.allow[action]) return DENY;
   const disclose = action === 'call' ? p.disclose.caller : action === 'publish' ? p.disclose.publisher : false;
-  return { allow: true, disclose };
+  return p.validate ? { allow: true, disclose, validate: p.validate } : { allow: true, disclose };
 }
 
 /** A role whose actions a procedure decides: authorize(session, uri, action, options). */
