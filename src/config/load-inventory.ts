@@ -3,8 +3,8 @@
 //
 //   "inventory": {"type": "wamp.eth", "catalogs": [{"name": "garden", "archive": "schema/garden.bfbs"}]}
 //
-// Crossbar's catalogs are ZIP archives (catalog.yaml plus .bfbs files) or on-chain addresses;
-// Junction reads a catalog's `archive` when it is a .bfbs file itself, and says so for the others.
+// A catalog's `archive` is Crossbar's ZIP catalog (catalog.yaml listing .bfbs files) or, Junction's
+// shortcut, one .bfbs file. On-chain catalogs (`address`) are refused: Junction fetches nothing.
 
 import { readFileSync } from 'node:fs';
 import { PayloadSchemaError, readPayloadSchema } from '../wamp/payload-schema.js';
@@ -12,6 +12,7 @@ import { payloadTypesOf, type PayloadType } from '../wamp/payload-validation.js'
 import type { PayloadValidationConfig } from './types.js';
 import { describeFileError, join, type Checker, type Obj } from './check-values.js';
 import type { FileResolver } from './load-tls.js';
+import { CatalogArchiveError, catalogSchemas } from './zip-catalog.js';
 
 /** The tables of a realm's inventory, by fully qualified name. */
 export type Inventory = ReadonlyMap<string, PayloadType>;
@@ -43,10 +44,6 @@ function readCatalog(c: Checker, cat: Obj, path: string, files: FileResolver): M
   const file = c.string(cat['archive'], archivePath, { required: true });
   if (file === undefined) return new Map();
   const abs = files.file(file);
-  if (abs.toLowerCase().endsWith('.zip')) {
-    c.error(archivePath, `${abs}: Junction reads a catalog's .bfbs schema file, not its ZIP archive; give the .bfbs inside it`);
-    return new Map();
-  }
   let bytes: Buffer;
   try {
     bytes = readFileSync(abs);
@@ -54,13 +51,24 @@ function readCatalog(c: Checker, cat: Obj, path: string, files: FileResolver): M
     c.error(archivePath, `cannot read ${abs}: ${describeFileError(err)}`);
     return new Map();
   }
+  const types = new Map<string, PayloadType>();
   try {
-    return payloadTypesOf(readPayloadSchema(bytes));
+    // A ZIP catalog (Crossbar's) starts "PK"; otherwise the file is one binary schema.
+    const schemas = bytes.subarray(0, 2).toString('latin1') === 'PK' ? [...catalogSchemas(bytes)] : [[abs, bytes] as const];
+    for (const [name, schema] of schemas) {
+      try {
+        for (const [typeName, type] of payloadTypesOf(readPayloadSchema(schema))) types.set(typeName, type);
+      } catch (err) {
+        if (err instanceof PayloadSchemaError && name !== abs) throw new PayloadSchemaError(`${name}: ${err.message}`);
+        throw err;
+      }
+    }
   } catch (err) {
-    if (!(err instanceof PayloadSchemaError)) throw err;
+    if (!(err instanceof PayloadSchemaError || err instanceof CatalogArchiveError)) throw err;
     c.error(archivePath, `${abs}: ${err.message}`);
     return new Map();
   }
+  return types;
 }
 
 /** Crossbar's `validate` keys and what each checks. */
