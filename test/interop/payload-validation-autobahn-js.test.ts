@@ -27,6 +27,7 @@ const CROSSBAR_CONFIG = {
           { uri: 'garden.', match: 'prefix', allow: ALL },
           { uri: 'garden.sow', match: 'exact', allow: ALL, validate: { call: 'garden.Sow', call_result: 'garden.Harvest' } },
           { uri: 'garden.on_sighting', match: 'exact', allow: ALL, validate: { event: 'garden.Sighting' } },
+          { uri: 'garden.grow', match: 'exact', allow: ALL, validate: { call_result: 'garden.Harvest', call_result_progress: 'garden.Plant', call_error: 'garden.Plant' } },
         ],
       }],
     }],
@@ -105,6 +106,31 @@ describe('payload validation with Autobahn|JS (Crossbar config shape)', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(seen).toEqual([[['blackbird', 2], { seen_at: 1764770000 }]]);
     await callee.session.unsubscribe(sub);
+  });
+
+  it('progressive results are checked against call_result_progress, callee errors against call_error', async () => {
+    await callee.session.register('garden.grow', (args: unknown[], _kwargs: unknown, details: any) => {
+      const how = args[0];
+      if (how === 'frost') throw new autobahn.Error('garden.error.frost', ['rose', 3]);
+      if (how === 'bad frost') throw new autobahn.Error('garden.error.frost', [42]);
+      details.progress(how === 'bad progress' ? ['sprout', 'tall'] : ['sprout', 2.5]);
+      return new autobahn.Result([{ species: 'rose' }, 10]);
+    });
+    const progress: unknown[] = [];
+    const ok = await caller.session.call('garden.grow', ['well'], {}, { receive_progress: true }).then(
+      (r: any) => r, undefined, (p: any) => { progress.push(p.args); });
+    expect(progress).toEqual([['sprout', 2.5]]);
+    expect(ok.args).toEqual([{ species: 'rose' }, 10]);
+
+    const badProgress = await errorOf(caller.session.call('garden.grow', ['bad progress'], {}, { receive_progress: true }));
+    expect(badProgress.error).toBe('wamp.error.invalid_argument');
+    expect(badProgress.args[0]).toBe(`call result from procedure 'garden.grow' with invalid application payload: args[1] ("height_cm" in type "garden.Plant"): expected float, got string "tall"`);
+
+    const frost = await errorOf(caller.session.call('garden.grow', ['frost']));
+    expect([frost.error, frost.args]).toEqual(['garden.error.frost', ['rose', 3]]);
+    const badFrost = await errorOf(caller.session.call('garden.grow', ['bad frost']));
+    expect(badFrost.error).toBe('wamp.error.invalid_argument');
+    expect(badFrost.args[0]).toBe(`call error from procedure 'garden.grow' with invalid application payload: args[0] ("species" in type "garden.Plant"): expected string, got number 42`);
   });
 
   it('URIs without validate are not checked', async () => {
