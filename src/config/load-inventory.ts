@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { PayloadSchemaError, readPayloadSchema } from '../wamp/payload-schema.js';
 import { payloadTypesOf, type PayloadType } from '../wamp/payload-validation.js';
-import type { PayloadValidationConfig } from './types.js';
+import { VALIDATE_KEYS, type PayloadValidationConfig } from './types.js';
 import { describeFileError, join, type Checker, type Obj } from './check-values.js';
 import type { FileResolver } from './load-tls.js';
 import { CatalogArchiveError, catalogSchemas } from './zip-catalog.js';
@@ -70,15 +70,6 @@ function readCatalog(c: Checker, cat: Obj, path: string, files: FileResolver): M
   }
   return types;
 }
-
-/** Crossbar's `validate` keys and what each checks. */
-const VALIDATE_KEYS = {
-  call: 'call',
-  call_result: 'callResult',
-  call_result_progress: 'callResultProgress',
-  call_error: 'callError',
-  event: 'event',
-} as const satisfies Record<string, keyof PayloadValidationConfig>;
 
 /** A permission's `validate`: each key names a table of the realm's inventory. */
 export function parseValidate(c: Checker, value: unknown, path: string, inventory: Inventory | undefined): PayloadValidationConfig | undefined {

@@ -50,6 +50,7 @@ export function parseRealm(c: Checker, value: unknown, path: string, files: File
   if (name && !isValidUri(name)) c.error(join(path, 'name'), `${JSON.stringify(name)} is not a valid realm name (a URI like "realm1" or "com.example")`);
 
   const realm: RealmConfig = { name, roles: [], uriCheck: 'loose', enableMetaApi: true };
+  if (inventory) realm.payloadTypes = inventory;
   const rolesPath = join(path, 'roles');
   const seen = new Map<string, number>();
   (c.array(r['roles'], rolesPath) ?? []).forEach((role, i) => {

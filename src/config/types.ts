@@ -24,6 +24,15 @@ export interface PermissionConfig {
   validate?: PayloadValidationConfig;
 }
 
+/** Crossbar's `validate` keys and the PayloadValidationConfig member each sets. */
+export const VALIDATE_KEYS = {
+  call: 'call',
+  call_result: 'callResult',
+  call_result_progress: 'callResultProgress',
+  call_error: 'callError',
+  event: 'event',
+} as const satisfies Record<string, keyof PayloadValidationConfig>;
+
 /** A permission's `validate` (Crossbar's keys in camelCase); see wamp/payload-validation.ts. */
 export interface PayloadValidationConfig {
   /** CALL args/kwargs; an invalid call is refused with wamp.error.invalid_argument. */
@@ -89,6 +98,8 @@ export type WireDialect = 'crossbar' | 'spec';
 export interface RealmConfig {
   name: string;
   roles: RoleConfig[];
+  /** `inventory`: the payload types of its catalogs by qualified name (what a dynamic authorizer's `validate` names). */
+  payloadTypes?: ReadonlyMap<string, PayloadType>;
   store?: RealmStoreConfig;
   /** URI checking for topics and procedures (`options.uri_check`); default 'loose'. */
   uriCheck?: 'loose' | 'strict';
