@@ -1,5 +1,6 @@
 // Payload validation (a realm `inventory`, a permission `validate`, in Crossbar's config shape)
-// with Autobahn|JS as caller, callee, publisher and subscriber.
+// with Autobahn|JS as caller, callee, publisher and subscriber, and Autobahn|Python (asyncio,
+// test/interop/python/payload_validation_peer.py) with each serializer.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +8,7 @@ import { startTestNode, type TestNode } from '../helpers/node.js';
 import { autobahnWs, type AutobahnClient } from '../helpers/autobahn-ws.js';
 import { until } from '../helpers/until.js';
 import { parseConfig } from '../../src/config/load.js';
+import { runPythonPeer } from '../helpers/python-peer.js';
 
 const require = createRequire(import.meta.url);
 const autobahn = require('autobahn');
@@ -137,4 +139,25 @@ describe('payload validation with Autobahn|JS (Crossbar config shape)', () => {
     await callee.session.register('garden.water', (args: unknown[]) => new autobahn.Result(args));
     expect((await caller.session.call('garden.water', ['anything', { at: 'all' }])).args).toEqual(['anything', { at: 'all' }]);
   });
+});
+
+describe('payload validation with Autobahn|Python (Crossbar config shape)', () => {
+  let node: TestNode;
+  beforeAll(async () => {
+    node = await startTestNode({ realms: parseConfig(CROSSBAR_CONFIG, undefined, FIXTURES).router.realms });
+  });
+  afterAll(async () => {
+    await node?.stop();
+  });
+
+  for (const serializer of ['json', 'msgpack', 'cbor'] as const) {
+    it(`valid payloads pass, invalid ones get wamp.error.invalid_argument, over ${serializer}`, async () => {
+      const out = await runPythonPeer(fileURLToPath(new URL('./python/payload_validation_peer.py', import.meta.url)), [String(node.port), serializer]);
+      expect(out.valid).toEqual([{ species: 'tomato', height_cm: 80.5 }, 1200]);
+      expect(out.invalid_call).toEqual({ error: 'wamp.error.invalid_argument', args: [`call of procedure 'garden.sow' with invalid application payload: args[2] ("organic" in type "garden.Sow"): expected bool, got string "yes"`] });
+      expect(out.invalid_result).toEqual({ error: 'wamp.error.invalid_argument', args: [`call result from procedure 'garden.sow' with invalid application payload: args[1] ("weight_g" in type "garden.Harvest"): expected uint32, got string "heavy"`] });
+      expect(out.invalid_event).toEqual({ error: 'wamp.error.invalid_argument', args: [`publish to topic URI 'garden.on_sighting' with invalid application payload: args[1] ("count" in type "garden.Sighting"): -1 is out of range for uint16 (0..65535)`] });
+      expect(out.events).toEqual([{ args: ['blackbird', 2], kwargs: { seen_at: 1764770000 } }]);
+    }, 30_000);
+  }
 });
