@@ -8,11 +8,10 @@ import asyncio
 import json
 import sys
 
-from autobahn.asyncio.wamp import ApplicationSession
-from autobahn.asyncio.websocket import WampWebSocketClientFactory
+from autobahn.asyncio.wamp import ApplicationRunner, ApplicationSession
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.serializer import CBORSerializer, JsonSerializer, MsgPackSerializer
-from autobahn.wamp.types import CallResult, ComponentConfig, PublishOptions
+from autobahn.wamp.types import CallResult, PublishOptions
 
 port, serializer = sys.argv[1], sys.argv[2]
 SERIALIZERS = {"json": JsonSerializer, "msgpack": MsgPackSerializer, "cbor": CBORSerializer}
@@ -62,15 +61,5 @@ class Peer(ApplicationSession):
         asyncio.get_event_loop().stop()
 
 
-async def main():
-    loop = asyncio.get_running_loop()
-    factory = WampWebSocketClientFactory(lambda: Peer(ComponentConfig(realm="realm1")),
-                                         url=f"ws://127.0.0.1:{port}/ws", serializers=[SERIALIZERS[serializer]()])
-    await loop.create_connection(factory, "127.0.0.1", int(port))
-    await asyncio.Event().wait()
-
-
-try:
-    asyncio.run(main())
-except RuntimeError:
-    pass
+# As Crossbar's documentation starts a component.
+ApplicationRunner(url=f"ws://127.0.0.1:{port}/ws", realm="realm1", serializers=[SERIALIZERS[serializer]()]).run(Peer)
