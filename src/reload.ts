@@ -97,7 +97,8 @@ function reloadRealms(node: JunctionNode, next: JunctionConfig, report: ReloadRe
       path: 'roles',
       apply: () => {
         before.roles = after.roles;
-        const ended = realm.replaceRoles(after.roles);
+        before.payloadTypes = after.payloadTypes;
+        const ended = realm.replaceRoles(after.roles, after.payloadTypes);
         if (ended > 0) report.applied.push(`${unit}: ${ended} session(s) ended: their role was removed`);
       },
     };

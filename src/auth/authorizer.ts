@@ -7,7 +7,8 @@
 // or dynamic, URI validity included). The dealer and broker act on its Decision and decide nothing;
 // `authorize` is for the router's own checks on a session's behalf (retained events, testaments).
 
-import type { PermissionConfig, RoleConfig } from '../config/types.js';
+import { VALIDATE_KEYS, type PayloadValidationConfig, type PermissionConfig, type RoleConfig } from '../config/types.js';
+import type { PayloadType } from '../wamp/payload-validation.js';
 import type { MatchPolicy } from '../wamp/uri.js';
 import { covers, intersects, normalized, outranks, type UriPattern } from './pattern-cover.js';
 import { PatternIndex } from '../wamp/pattern-index.js';
@@ -27,6 +28,8 @@ export interface Decision {
    * topics, so each event is delivered only if the role may subscribe to its topic.
    */
   readonly partial?: boolean;
+  /** The permission's `validate`: payload types the action's payloads must match (static permissions). */
+  readonly validate?: PayloadValidationConfig;
 }
 
 const DENY: Decision = Object.freeze({ allow: false, disclose: false });
@@ -135,7 +138,7 @@ class RolePermissions {
 function toDecision(p: PermissionConfig, action: Action): Decision {
   if (!p.allow[action]) return DENY;
   const disclose = action === 'call' ? p.disclose.caller : action === 'publish' ? p.disclose.publisher : false;
-  return { allow: true, disclose };
+  return p.validate ? { allow: true, disclose, validate: p.validate } : { allow: true, disclose };
 }
 
 /** A role whose actions a procedure decides: authorize(session, uri, action, options). */
@@ -144,7 +147,7 @@ class DynamicRole {
     call: new Map(), register: new Map(), publish: new Map(), subscribe: new Map(),
   };
 
-  constructor(readonly procedure: string) {}
+  constructor(readonly procedure: string, private readonly payloadTypes: ReadonlyMap<string, PayloadType> | undefined) {}
 
   cached(action: Action, uri: string, match: MatchPolicy = 'exact'): Decision | undefined {
     return this.cache[action].get(cacheKey(uri, match));
@@ -158,7 +161,11 @@ class DynamicRole {
       log.error(`authorizer ${this.procedure} failed for ${action} '${uri}' (role '${String(session['authrole'])}'): ${(err as Error).message}; denied`);
       return DENY;
     }
-    const decision = fromAnswer(answer);
+    const decision = fromAnswer(answer, this.payloadTypes);
+    if (typeof decision === 'string') {
+      log.error(`authorizer ${this.procedure} answered ${action} '${uri}' with ${decision}; denied`);
+      return DENY;
+    }
     if (!decision) {
       log.error(`authorizer ${this.procedure} returned neither a bool nor {allow, disclose, cache}: ${JSON.stringify(answer)?.slice(0, 200)}; denied`);
       return DENY;
@@ -172,13 +179,34 @@ class DynamicRole {
   }
 }
 
-function fromAnswer(answer: unknown): { decision: Decision; cache: boolean } | undefined {
+/** The authorizer's answer as a decision; a string says what is wrong with its `validate`. */
+function fromAnswer(answer: unknown, payloadTypes: ReadonlyMap<string, PayloadType> | undefined): { decision: Decision; cache: boolean } | string | undefined {
   if (typeof answer === 'boolean') return { decision: answer ? ALLOW : DENY, cache: false };
   if (typeof answer !== 'object' || answer === null || Array.isArray(answer)) return undefined;
   const a = answer as Dict;
   if (typeof a['allow'] !== 'boolean') return undefined;
-  const decision = a['allow'] ? (a['disclose'] === true ? ALLOW_DISCLOSED : ALLOW) : DENY;
+  let decision = a['allow'] ? (a['disclose'] === true ? ALLOW_DISCLOSED : ALLOW) : DENY;
+  if (a['allow'] && a['validate'] !== undefined && a['validate'] !== null) {
+    const validate = validateOf(a['validate'], payloadTypes);
+    if (typeof validate === 'string') return validate;
+    if (validate) decision = { ...decision, validate };
+  }
   return { decision, cache: a['cache'] === true };
+}
+
+/** An authorizer's `validate` ({call: "ns.Table", ...}) resolved against the realm's inventory. */
+function validateOf(value: unknown, payloadTypes: ReadonlyMap<string, PayloadType> | undefined): PayloadValidationConfig | string | undefined {
+  if (typeof value !== 'object' || Array.isArray(value)) return `a validate that is not a dict`;
+  const out: { -readonly [K in keyof PayloadValidationConfig]: PayloadValidationConfig[K] } = {};
+  for (const [key, name] of Object.entries(value as Dict)) {
+    if (key === 'extra') continue; // values from the URI: not checked (as for static permissions)
+    const field = (VALIDATE_KEYS as Record<string, keyof PayloadValidationConfig>)[key];
+    if (!field) return `an unknown validate key '${key}'`;
+    const type = typeof name === 'string' ? payloadTypes?.get(name) : undefined;
+    if (!type) return `validate.${key} ${JSON.stringify(name)}, which is not a type of the realm's inventory`;
+    out[field] = type;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 const ALLOW: Decision = Object.freeze({ allow: true, disclose: false });
@@ -189,9 +217,9 @@ export class Authorizer {
   private readonly roles = new Map<string, RolePermissions>();
   private readonly dynamicRoles = new Map<string, DynamicRole>();
 
-  constructor(roles: RoleConfig[]) {
+  constructor(roles: RoleConfig[], payloadTypes?: ReadonlyMap<string, PayloadType>) {
     for (const role of roles) {
-      if (role.authorizer) this.dynamicRoles.set(role.name, new DynamicRole(role.authorizer));
+      if (role.authorizer) this.dynamicRoles.set(role.name, new DynamicRole(role.authorizer, payloadTypes));
       else this.roles.set(role.name, new RolePermissions(role.permissions));
     }
     // The router's own components (meta API, bridges by default) join as 'trusted', as in

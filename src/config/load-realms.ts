@@ -7,10 +7,12 @@ import {
   type CallQueueConfig, type EventHistoryConfig, type MatchPolicy, type PermissionConfig, type RealmConfig,
   type RealmStoreConfig, type RetainedLimits, type RoleConfig,
 } from './types.js';
-import { MATCHES, MIB, NOT_YET, describe, join, type Checker, type Obj } from './check-values.js';
+import { MATCHES, MIB, describe, join, type Checker, type Obj } from './check-values.js';
 import { warnHarmlessKeys } from './python-only.js';
 import { isValidPattern, isValidUri } from '../wamp/uri.js';
 import { cfxdbKeysOf, checkCfxdbStore } from './load-cfxdb-store.js';
+import { parseInventory, parseValidate, type Inventory } from './load-inventory.js';
+import type { FileResolver } from './load-tls.js';
 
 /**
  * Crossbar's "starred" URIs, used when a permission (or store entry) has no `match`:
@@ -38,21 +40,21 @@ export function allowAll(): PermissionConfig {
   };
 }
 
-export function parseRealm(c: Checker, value: unknown, path: string): RealmConfig {
+export function parseRealm(c: Checker, value: unknown, path: string, files: FileResolver): RealmConfig {
   const harmless = warnHarmlessKeys(c, value, path, {
     stats: 'ignored: Junction does not publish wamp.session.on_stats (wamp.session.get and junction.session.get give a session\'s figures)',
   });
-  const r = c.object(value, path, ['name', 'roles', 'store', 'options', ...harmless], {
-    inventory: 'realm inventories (payload schemas) are not supported by Junction',
-  }) ?? {};
+  const r = c.object(value, path, ['name', 'roles', 'store', 'options', 'inventory', ...harmless]) ?? {};
+  const inventory = r['inventory'] === undefined ? undefined : parseInventory(c, r['inventory'], join(path, 'inventory'), files);
   const name = c.string(r['name'], join(path, 'name')) ?? '';
   if (name && !isValidUri(name)) c.error(join(path, 'name'), `${JSON.stringify(name)} is not a valid realm name (a URI like "realm1" or "com.example")`);
 
   const realm: RealmConfig = { name, roles: [], uriCheck: 'loose', enableMetaApi: true };
+  if (inventory) realm.payloadTypes = inventory;
   const rolesPath = join(path, 'roles');
   const seen = new Map<string, number>();
   (c.array(r['roles'], rolesPath) ?? []).forEach((role, i) => {
-    const parsed = parseRole(c, role, join(rolesPath, i));
+    const parsed = parseRole(c, role, join(rolesPath, i), inventory);
     const first = seen.get(parsed.name);
     if (parsed.name && first !== undefined) {
       c.error(join(join(rolesPath, i), 'name'), `role '${parsed.name}' is already defined in this realm at ${join(rolesPath, first)}`);
@@ -93,7 +95,7 @@ export function parseRealm(c: Checker, value: unknown, path: string): RealmConfi
   return realm;
 }
 
-function parseRole(c: Checker, value: unknown, path: string): RoleConfig {
+function parseRole(c: Checker, value: unknown, path: string, inventory: Inventory | undefined): RoleConfig {
   const r = c.object(value, path, ['name', 'permissions', 'allow-by-default', 'authorizer']) ?? {};
   const name = c.string(r['name'], join(path, 'name')) ?? '';
   if (r['authorizer'] !== undefined) {
@@ -110,7 +112,7 @@ function parseRole(c: Checker, value: unknown, path: string): RoleConfig {
   const permissions: PermissionConfig[] = [];
   const seen = new Map<string, number>();
   (c.array(r['permissions'], permsPath) ?? []).forEach((p, i) => {
-    const parsed = parsePermission(c, p, join(permsPath, i));
+    const parsed = parsePermission(c, p, join(permsPath, i), inventory);
     if (!parsed) return;
     permissions.push(parsed);
     if (typeof (p as Obj)['uri'] !== 'string') return; // already reported
@@ -131,10 +133,8 @@ function parseRole(c: Checker, value: unknown, path: string): RoleConfig {
   return { name, permissions };
 }
 
-function parsePermission(c: Checker, value: unknown, path: string): PermissionConfig | undefined {
-  const p = c.object(value, path, ['uri', 'match', 'allow', 'disclose', 'cache'], {
-    validate: `payload validation ${NOT_YET}`,
-  });
+function parsePermission(c: Checker, value: unknown, path: string, inventory: Inventory | undefined): PermissionConfig | undefined {
+  const p = c.object(value, path, ['uri', 'match', 'allow', 'disclose', 'cache', 'validate']);
   if (!p) return undefined;
   const { uri, match } = uriAndMatch(c, p, path);
   const allowPath = join(path, 'allow');
@@ -154,6 +154,7 @@ function parsePermission(c: Checker, value: unknown, path: string): PermissionCo
       publisher: c.boolean(disclose['publisher'], join(disclosePath, 'publisher'), false),
     },
     cache: c.boolean(p['cache'], join(path, 'cache'), true),
+    ...(p['validate'] === undefined ? {} : { validate: parseValidate(c, p['validate'], join(path, 'validate'), inventory) }),
   };
 }
 

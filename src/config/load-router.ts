@@ -55,7 +55,7 @@ function parseRouter(ctx: LoadContext, w: Obj, path: string): RouterConfig {
 
   const realmsPath = join(path, 'realms');
   const realms = (c.array(w['realms'], realmsPath, { required: true, nonEmpty: true }) ?? [])
-    .map((r, i) => parseRealm(c, r, join(realmsPath, i)));
+    .map((r, i) => parseRealm(c, r, join(realmsPath, i), ctx));
   const seen = new Map<string, number>();
   realms.forEach((r, i) => {
     if (!r.name) return;

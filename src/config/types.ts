@@ -8,6 +8,7 @@ import type { MatchPolicy } from '../wamp/uri.js';
 
 // The match policy is WAMP's (wamp/uri.ts); re-exported for the config loaders that name it here.
 export type { MatchPolicy };
+import type { PayloadType } from '../wamp/payload-validation.js';
 export type SerializerName = 'json' | 'msgpack' | 'cbor' | 'ubjson';
 /** What a transport does with a session whose send queue is over `max_send_queue` (`send_queue_policy`). */
 export type SendQueuePolicy = 'drop-events' | 'disconnect';
@@ -19,6 +20,31 @@ export interface PermissionConfig {
   allow: { call: boolean; register: boolean; publish: boolean; subscribe: boolean };
   disclose: { caller: boolean; publisher: boolean };
   cache: boolean;
+  /** `validate`: payload types (tables of the realm's `inventory`) the payloads must match. */
+  validate?: PayloadValidationConfig;
+}
+
+/** Crossbar's `validate` keys and the PayloadValidationConfig member each sets. */
+export const VALIDATE_KEYS = {
+  call: 'call',
+  call_result: 'callResult',
+  call_result_progress: 'callResultProgress',
+  call_error: 'callError',
+  event: 'event',
+} as const satisfies Record<string, keyof PayloadValidationConfig>;
+
+/** A permission's `validate` (Crossbar's keys in camelCase); see wamp/payload-validation.ts. */
+export interface PayloadValidationConfig {
+  /** CALL args/kwargs; an invalid call is refused with wamp.error.invalid_argument. */
+  readonly call?: PayloadType;
+  /** YIELD args/kwargs (final result); an invalid one reaches the caller as wamp.error.invalid_argument. */
+  readonly callResult?: PayloadType;
+  /** Progressive YIELDs; an invalid one ends the call with wamp.error.invalid_argument. */
+  readonly callResultProgress?: PayloadType;
+  /** The callee's ERROR args/kwargs. */
+  readonly callError?: PayloadType;
+  /** PUBLISH args/kwargs; an invalid publication is not delivered. */
+  readonly event?: PayloadType;
 }
 
 export interface RoleConfig {
@@ -72,6 +98,8 @@ export type WireDialect = 'crossbar' | 'spec';
 export interface RealmConfig {
   name: string;
   roles: RoleConfig[];
+  /** `inventory`: the payload types of its catalogs by qualified name (what a dynamic authorizer's `validate` names). */
+  payloadTypes?: ReadonlyMap<string, PayloadType>;
   store?: RealmStoreConfig;
   /** URI checking for topics and procedures (`options.uri_check`); default 'loose'. */
   uriCheck?: 'loose' | 'strict';

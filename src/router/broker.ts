@@ -2,6 +2,7 @@
 // subscriber. An EVENT is built once per matching subscription and encoded once per serializer
 // for all of that subscription's subscribers (the EncodingCache travels with it).
 
+import { payloadProblem } from './payload-check.js';
 import { logRefusal } from './refusals.js';
 import { INVALID_URI, type Authorizer, type Decision } from '../auth/authorizer.js';
 import type { EventHistoryConfig, RetainedLimits } from '../config/types.js';
@@ -292,6 +293,12 @@ export class Broker {
       if (acknowledge) this.error(session, M.PUBLISH, requestId, ErrorUri.notAuthorized, `session is not authorized to publish to '${topic}'`);
       return;
     }
+    const problem = decision.validate?.event && payloadProblem(decision.validate.event, msg, 4, options);
+    if (problem) {
+      // Not delivered, stored or retained; the publisher hears of it only if it asked for an acknowledgement (as Crossbar).
+      if (acknowledge) this.error(session, M.PUBLISH, requestId, ErrorUri.invalidArgument, `publish to topic URI '${topic}' with invalid application payload: ${problem}`);
+      return;
+    }
     const publicationId = randomId();
     const disclose = decision.disclose || options.disclose_me === true;
     this.dispatch(session, publicationId, topic, options, msg, disclose);
@@ -312,6 +319,7 @@ export class Broker {
     const msg: PublishMessage = [M.PUBLISH, 0, options, topic];
     if (args !== undefined || kwargs !== undefined) msg.push(args ?? []);
     if (kwargs !== undefined) msg.push(kwargs);
+    if (decision.validate?.event && payloadProblem(decision.validate.event, msg, 4, options)) return false;
     const publicationId = randomId();
     const disclose = decision.disclose || options.disclose_me === true;
     this.dispatch(session, publicationId, topic, options, msg, disclose);

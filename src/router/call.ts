@@ -3,7 +3,7 @@
 
 import type { SessionView } from './session-view.js';
 import type { Callee, Registration } from './registration.js';
-import type { CallQueueConfig } from '../config/types.js';
+import type { CallQueueConfig, PayloadValidationConfig } from '../config/types.js';
 import type { CallMessage, CallOptions } from '../wamp/client-messages.js';
 
 export type CallState = 'queued' | 'running' | 'abandoned';
@@ -29,6 +29,8 @@ export class Call {
   readonly timeoutMs: number;
   /** What the call counts against its caller's and the realm's pending-call bytes (set by the dealer). */
   bytes = 0;
+  /** The caller's permission's `validate`: the callee's answers are checked against it (set by the dealer). */
+  validate: PayloadValidationConfig | undefined;
 
   constructor(
     readonly caller: SessionView,

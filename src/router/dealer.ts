@@ -11,6 +11,7 @@
 // gets its RESULT or ERROR and stops waiting), `releaseCalleeSlot` (the callee answered or left:
 // its concurrency slot is free) and `drainQueue` (queued calls take the freed slots).
 
+import { payloadProblem } from './payload-check.js';
 import { logRefusal } from './refusals.js';
 import { INVALID_URI, type Decision } from '../auth/authorizer.js';
 import type { CallQueueConfig } from '../config/types.js';
@@ -302,7 +303,13 @@ export class Dealer {
     if (!reg || (isReservedUri(procedure) && !isReservedUri(reg.uri))) {
       return this.error(session, M.CALL, requestId, ErrorUri.noSuchProcedure, `no callee registered for procedure '${procedure}'`);
     }
+    const validate = decision.validate;
+    if (validate?.call) {
+      const problem = payloadProblem(validate.call, msg, 4, options);
+      if (problem) return this.error(session, M.CALL, requestId, ErrorUri.invalidArgument, `call of procedure '${procedure}' with invalid application payload: ${problem}`);
+    }
     const call = new Call(session, requestId, procedure, options, msg, reg, decision.disclose || options.disclose_me === true);
+    call.validate = validate;
     waiting.byRequest.set(requestId, call);
     call.bytes = bytes;
     waiting.bytes += bytes;
@@ -403,13 +410,22 @@ export class Dealer {
     if (!call) return;
     if (msg[2].progress === true) {
       if (call.state !== 'running' || !call.receiveProgress) return;
+      const progressType = call.validate?.callResultProgress ?? call.validate?.callResult;
+      const problem = progressType && payloadProblem(progressType, msg, 3, msg[2]);
+      // An invalid progressive result ends the call for the caller; the callee is not told (as Crossbar).
+      if (problem) return this.failCall(call, ErrorUri.invalidArgument, `call result from procedure '${call.procedure}' with invalid application payload: ${problem}`);
       call.caller.send(withPayload([M.RESULT, call.requestId, { progress: true }], msg, 3));
       // The timeout counts to the first result and between results.
       if (call.timer && call.timeoutMs > 0) call.timer.refresh();
       return;
     }
     this.releaseCalleeSlot(call);
-    if (call.state === 'running') this.answerCaller(call, withPayload([M.RESULT, call.requestId, {}], msg, 3), 'result');
+    if (call.state === 'running') {
+      const problem = call.validate?.callResult && payloadProblem(call.validate.callResult, msg, 3, msg[2]);
+      // The caller gets the error instead of the invalid result; the callee is not told (as Crossbar).
+      if (problem) this.failCall(call, ErrorUri.invalidArgument, `call result from procedure '${call.procedure}' with invalid application payload: ${problem}`);
+      else this.answerCaller(call, withPayload([M.RESULT, call.requestId, {}], msg, 3), 'result');
+    }
     this.drainQueue(call.registration);
   }
 
@@ -419,7 +435,11 @@ export class Dealer {
     const uri = msg[4];
     if (!isValidUri(uri)) throw new ProtocolViolation(`ERROR with an invalid error URI '${uri}'`);
     this.releaseCalleeSlot(call);
-    if (call.state === 'running') this.answerCaller(call, withPayload([M.ERROR, M.CALL, call.requestId, msg[3], uri], msg, 5), 'error');
+    if (call.state === 'running') {
+      const problem = call.validate?.callError && payloadProblem(call.validate.callError, msg, 5, msg[3]);
+      if (problem) this.failCall(call, ErrorUri.invalidArgument, `call error from procedure '${call.procedure}' with invalid application payload: ${problem}`);
+      else this.answerCaller(call, withPayload([M.ERROR, M.CALL, call.requestId, msg[3], uri], msg, 5), 'error');
+    }
     this.drainQueue(call.registration);
   }
 

@@ -1,5 +1,6 @@
 // A realm: one broker, one dealer, one authorizer, and the sessions that joined it.
 
+import type { PayloadType } from '../wamp/payload-validation.js';
 import {
   DEFAULT_MAX_PENDING_CALLS, DEFAULT_MAX_PENDING_CALL_BYTES, DEFAULT_MAX_PENDING_CALL_BYTES_TOTAL, DEFAULT_MAX_SUBSCRIPTIONS,
   DEFAULT_MAX_SUBSCRIPTION_BYTES, type RealmConfig, type RoleConfig, type WireDialect,
@@ -45,6 +46,8 @@ export class Realm {
   maxSubscriptions!: number;
   maxSubscriptionBytes!: number;
   observer: RealmObserver | undefined;
+  /** The realm's `inventory`, for a dynamic authorizer's `validate`. */
+  private payloadTypes: ReadonlyMap<string, PayloadType> | undefined;
 
   constructor(config: RealmConfig, routerIds: IdSequence) {
     this.name = config.name;
@@ -74,8 +77,9 @@ export class Realm {
    * New roles from a reloaded config: decisions are made afresh (no cached decision survives), and
    * sessions whose role is gone are ended. Returns how many sessions were ended.
    */
-  replaceRoles(roles: RoleConfig[]): number {
-    this.authorizer = new Authorizer(roles);
+  replaceRoles(roles: RoleConfig[], payloadTypes?: ReadonlyMap<string, PayloadType>): number {
+    this.payloadTypes = payloadTypes;
+    this.authorizer = new Authorizer(roles, payloadTypes);
     let ended = 0;
     for (const session of [...this.joined.values()]) {
       if (this.authorizer.hasRole(session.authrole)) continue;
