@@ -1,0 +1,151 @@
+// Endpoint `type: onion` against a real Tor daemon (Debian's tor, started here with its own data
+// directory, a control port, cookie authentication and DisableNetwork 1: no network here, yet Tor
+// creates the onion service and answers ADD_ONION; it cannot route to it, so the WAMP client uses the
+// local listening port). Junction starts before tor (a board on a shelf), publishes its listener once
+// tor is there, keeps the address across restarts and across tor restarts, and its service is gone
+// when it stops.
+import { describe, it, expect, afterAll } from 'vitest';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI, runCli } from '../helpers/cli.js';
+import { Child } from '../helpers/child.js';
+import { freePort } from '../helpers/free-port.js';
+import { autobahnWs } from '../helpers/autobahn-ws.js';
+import { routerWithTransport } from '../helpers/config.js';
+import { until } from '../helpers/until.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'junction-onion-'));
+const children: Child[] = [];
+afterAll(() => {
+  for (const child of children) child.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Debian's tor with nothing from /etc: a data directory of its own, the control port, no network. */
+function startTor(controlPort: number): Child {
+  const data = join(dir, 'tor-data');
+  mkdirSync(data, { recursive: true, mode: 0o700 });
+  const empty = join(dir, 'empty-torrc');
+  writeFileSync(empty, '');
+  const tor = new Child(spawn('tor', ['-f', empty, '--defaults-torrc', empty, '--DataDirectory', data, '--ControlPort', `127.0.0.1:${controlPort}`,
+    '--CookieAuthentication', '1', '--DisableNetwork', '1', '--SocksPort', '0', '--Log', 'notice stdout'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  children.push(tor);
+  return tor;
+}
+
+/** The test's own control connection (not Junction's code): authenticates with the cookie, sends each command, returns the replies' text. */
+function torCommands(controlPort: number, commands: string[]): Promise<string[]> {
+  const cookie = readFileSync(join(dir, 'tor-data', 'control_auth_cookie')).toString('hex');
+  return new Promise((resolve, reject) => {
+    const socket = connect(controlPort, '127.0.0.1');
+    const queue = [`AUTHENTICATE ${cookie}`, ...commands];
+    const replies: string[] = [];
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('error', reject);
+    socket.on('connect', () => socket.write(`${queue[0]}\r\n`));
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      while (/^\d{3} [^\r]*\r\n/m.test(text)) {
+        const end = text.search(/^\d{3} [^\r]*\r\n/m);
+        const lineEnd = text.indexOf('\r\n', end) + 2;
+        replies.push(text.slice(0, lineEnd));
+        text = text.slice(lineEnd);
+        queue.shift();
+        if (queue.length === 0) {
+          socket.end();
+          resolve(replies.slice(1));
+          return;
+        }
+        socket.write(`${queue[0]}\r\n`);
+      }
+    });
+  });
+}
+
+function startJunction(file: string): Child {
+  const child = new Child(spawn(process.execPath, [CLI, 'start', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  children.push(child);
+  return child;
+}
+
+const ONION = /onion service ([a-z2-7]{56})\.onion:80 /;
+
+describe('endpoint type onion', () => {
+  it('publishes the listener through tor once tor is up, keeps the key and address across restarts, and the service ends with Junction', async () => {
+    const controlPort = await freePort();
+    const keyFile = join(dir, 'keys', 'onion.key');
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify(routerWithTransport({
+      type: 'websocket',
+      endpoint: { type: 'onion', port: 80, tor_control_endpoint: { type: 'tcp', host: '127.0.0.1', port: controlPort }, private_key_file: 'keys/onion.key' },
+    })));
+
+    // tor is not there yet: Junction starts anyway and says what to do.
+    const first = startJunction(file);
+    await first.waitFor(/Junction ready/);
+    await first.waitFor(/cannot use Tor's control port at 127\.0\.0\.1:\d+: connect ECONNREFUSED .*"CookieAuthentication 1"; trying again in 1 s/);
+    expect(ONION.test(first.output)).toBe(false);
+
+    const tor = startTor(controlPort);
+    await tor.waitFor(/Opened Control listener/);
+    await first.waitFor(ONION, 20_000);
+    const serviceId = ONION.exec(first.output)![1]!;
+    expect(first.output).toContain(`its new key written to ${keyFile}`);
+    const key = readFileSync(keyFile, 'utf8');
+    expect(key).toMatch(/^ED25519-V3:[A-Za-z0-9+/]{86}==\n$/);
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+
+    // The listener is on 127.0.0.1 and serves WAMP to Autobahn|JS.
+    const localPort = Number(/listening: \S+ \(websocket\): ws:\/\/127\.0\.0\.1:(\d+)\//.exec(first.output)![1]);
+    expect(first.output).toContain(`-> 127.0.0.1:${localPort}`);
+    const { session, connection } = await autobahnWs(`ws://127.0.0.1:${localPort}/`);
+    expect(await session.call('wamp.session.count')).toBe(1);
+    connection.close();
+
+    // The service lives in tor now: the same key cannot be added a second time.
+    const add = `ADD_ONION ${key.trim()} Flags=DiscardPK Port=80,127.0.0.1:9`;
+    const [collision] = await torCommands(controlPort, [add]);
+    expect(collision).toMatch(/^550 .*collision/im);
+
+    // Junction stops: its control connection closes and tor drops the service, so the key is free,
+    // and tor names it with the address Junction logged (the key file holds that address's key).
+    first.process.kill('SIGTERM');
+    await first.exited;
+    const [added] = await torCommands(controlPort, [add]);
+    expect(added).toContain(`250-ServiceID=${serviceId}\r\n`);
+
+    // A restart reads the key: the same address, the file untouched.
+    const second = startJunction(file);
+    await second.waitFor(ONION, 20_000);
+    expect(ONION.exec(second.output)![1]).toBe(serviceId);
+    expect(second.output).not.toContain('its new key written');
+    expect(readFileSync(keyFile, 'utf8')).toBe(key);
+
+    // tor goes away and comes back: Junction says so and publishes the same address again.
+    tor.process.kill('SIGKILL');
+    await tor.exited;
+    await second.waitFor(/lost Tor's control connection at 127\.0\.0\.1:\d+ .*unreachable until Tor is back; trying again/);
+    const before = second.output.length;
+    const tor2 = startTor(controlPort);
+    await tor2.waitFor(/Opened Control listener/);
+    await until(() => ONION.test(second.output.slice(before)), 40_000, 'the onion service again after tor came back');
+    expect(ONION.exec(second.output.slice(before))![1]).toBe(serviceId);
+    second.process.kill('SIGTERM');
+    await second.exited;
+  }, 120_000);
+
+  it('a bad tor_control_endpoint is an error naming its path', async () => {
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify(routerWithTransport({
+      type: 'websocket',
+      endpoint: { type: 'onion', port: 80, tor_control_endpoint: { type: 'tcp', host: '127.0.0.1', port: 90510 }, private_key_file: 'k' },
+    })));
+    const result = await runCli(['start', '--config', file]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr + result.stdout).toContain('workers[0].transports[0].endpoint.tor_control_endpoint.port: must be between 1 and 65535, got 90510');
+  });
+});
