@@ -25,12 +25,12 @@ afterAll(() => {
 });
 
 /** Debian's tor with nothing from /etc: a data directory of its own, the control port, no network. */
-function startTor(controlPort: number): Child {
-  const data = join(dir, 'tor-data');
+function startTor(control: number | string, data = join(dir, 'tor-data')): Child {
   mkdirSync(data, { recursive: true, mode: 0o700 });
   const empty = join(dir, 'empty-torrc');
   writeFileSync(empty, '');
-  const tor = new Child(spawn('tor', ['-f', empty, '--defaults-torrc', empty, '--DataDirectory', data, '--ControlPort', `127.0.0.1:${controlPort}`,
+  const controlOption = typeof control === 'number' ? ['--ControlPort', `127.0.0.1:${control}`] : ['--ControlSocket', control];
+  const tor = new Child(spawn('tor', ['-f', empty, '--defaults-torrc', empty, '--DataDirectory', data, ...controlOption,
     '--CookieAuthentication', '1', '--DisableNetwork', '1', '--SocksPort', '0', '--Log', 'notice stdout'], { stdio: ['ignore', 'pipe', 'pipe'] }));
   children.push(tor);
   return tor;
@@ -137,6 +137,23 @@ describe('endpoint type onion', () => {
     second.process.kill('SIGTERM');
     await second.exited;
   }, 120_000);
+
+  it('tor_control_endpoint type unix: the ControlSocket of tor', async () => {
+    const data = join(dir, 'tor-unix');
+    const socket = join(data, 'control');
+    const tor = startTor(socket, data);
+    await tor.waitFor(/Opened Control listener/);
+    const file = join(dir, 'unix.json');
+    writeFileSync(file, JSON.stringify(routerWithTransport({
+      type: 'websocket',
+      endpoint: { type: 'onion', port: 8080, tor_control_endpoint: { type: 'unix', path: 'tor-unix/control' }, private_key_file: 'unix.key' },
+    })));
+    const junction = startJunction(file);
+    await junction.waitFor(/onion service [a-z2-7]{56}\.onion:8080 \(Tor at unix:.*tor-unix\/control\)/, 20_000);
+    expect(readFileSync(join(dir, 'unix.key'), 'utf8')).toMatch(/^ED25519-V3:/);
+    junction.process.kill('SIGTERM');
+    await junction.exited;
+  });
 
   it('a bad tor_control_endpoint is an error naming its path', async () => {
     const file = join(dir, 'bad.json');
