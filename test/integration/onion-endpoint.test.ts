@@ -6,7 +6,7 @@
 // when it stops.
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { freePort } from '../helpers/free-port.js';
 import { autobahnWs } from '../helpers/autobahn-ws.js';
 import { routerWithTransport } from '../helpers/config.js';
 import { until } from '../helpers/until.js';
+import { startTestNode } from '../helpers/node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'junction-onion-'));
 const children: Child[] = [];
@@ -37,8 +38,8 @@ function startTor(control: number | string, data = join(dir, 'tor-data')): Child
 }
 
 /** The test's own control connection (not Junction's code): authenticates with the cookie, sends each command, returns the replies' text. */
-function torCommands(controlPort: number, commands: string[]): Promise<string[]> {
-  const cookie = readFileSync(join(dir, 'tor-data', 'control_auth_cookie')).toString('hex');
+function torCommands(controlPort: number, commands: string[], data = join(dir, 'tor-data')): Promise<string[]> {
+  const cookie = readFileSync(join(data, 'control_auth_cookie')).toString('hex');
   return new Promise((resolve, reject) => {
     const socket = connect(controlPort, '127.0.0.1');
     const queue = [`AUTHENTICATE ${cookie}`, ...commands];
@@ -153,6 +154,24 @@ describe('endpoint type onion', () => {
     expect(readFileSync(join(dir, 'unix.key'), 'utf8')).toMatch(/^ED25519-V3:/);
     junction.process.kill('SIGTERM');
     await junction.exited;
+  });
+
+  it('a listener stopped in a running process takes its onion service with it', async () => {
+    const data = join(dir, 'tor-inprocess');
+    const controlPort = await freePort();
+    const tor = startTor(controlPort, data);
+    await tor.waitFor(/Opened Control listener/);
+    const keyFile = join(dir, 'inprocess', 'onion.key');
+    const node = await startTestNode({ listener: { endpoint: { type: 'tcp', port: 0, interface: '127.0.0.1', onion: { virtualPort: 80, control: { type: 'tcp', host: '127.0.0.1', port: controlPort }, privateKeyFile: keyFile } } } });
+    try {
+      await until(() => existsSync(keyFile), 15_000, 'the key file');
+      const add = `ADD_ONION ${readFileSync(keyFile, 'utf8').trim()} Flags=DiscardPK Port=80,127.0.0.1:9`;
+      expect((await torCommands(controlPort, [add], data))[0]).toMatch(/^550 .*collision/im);
+    } finally {
+      await node.stop();
+    }
+    const [added] = await torCommands(controlPort, [`ADD_ONION ${readFileSync(keyFile, 'utf8').trim()} Flags=DiscardPK Port=80,127.0.0.1:9`], data);
+    expect(added).toMatch(/^250-ServiceID=[a-z2-7]{56}\r\n/);
   });
 
   it('a bad tor_control_endpoint is an error naming its path', async () => {
