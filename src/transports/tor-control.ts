@@ -19,12 +19,16 @@ export class TorControl {
   private lines: string[] = [];
   private waiting: Array<{ resolve: (r: TorReply) => void; reject: (e: Error) => void }> = [];
   private closedError: Error | undefined;
+  private closed = false;
 
   private constructor(private readonly socket: Socket, readonly where: string) {
     socket.setEncoding('latin1');
     socket.on('data', (chunk: string) => this.read(chunk));
     socket.on('error', (err) => this.fail(err));
-    socket.on('close', () => this.fail(new Error('the control connection closed')));
+    socket.on('close', () => {
+      this.closed = true;
+      this.fail(new Error('the control connection closed'));
+    });
   }
 
   /** Connects; rejects with Node's error (ECONNREFUSED, ENOENT, EACCES) if the daemon is not there. */
@@ -42,7 +46,9 @@ export class TorControl {
 
   /** Called once, when the connection is gone (closed by Tor, or by close()). */
   onClose(handler: (err: Error) => void): void {
-    this.socket.once('close', () => handler(this.closedError ?? new Error('the control connection closed')));
+    const call = () => handler(this.closedError ?? new Error('the control connection closed'));
+    if (this.closed) queueMicrotask(call); // it closed while the caller was busy
+    else this.socket.once('close', call);
   }
 
   /** Sends one command and waits for its reply; a 4xx/5xx reply rejects with Tor's words. */

@@ -5,7 +5,7 @@
 // tor is there, keeps the address across restarts and across tor restarts, and its service is gone
 // when it stops.
 import { describe, it, expect, afterAll } from 'vitest';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,13 +26,13 @@ afterAll(() => {
 });
 
 /** Debian's tor with nothing from /etc: a data directory of its own, the control port, no network. */
-function startTor(control: number | string, data = join(dir, 'tor-data')): Child {
+function startTor(control: number | string, data = join(dir, 'tor-data'), auth = ['--CookieAuthentication', '1']): Child {
   mkdirSync(data, { recursive: true, mode: 0o700 });
   const empty = join(dir, 'empty-torrc');
   writeFileSync(empty, '');
   const controlOption = typeof control === 'number' ? ['--ControlPort', `127.0.0.1:${control}`] : ['--ControlSocket', control];
   const tor = new Child(spawn('tor', ['-f', empty, '--defaults-torrc', empty, '--DataDirectory', data, ...controlOption,
-    '--CookieAuthentication', '1', '--DisableNetwork', '1', '--SocksPort', '0', '--Log', 'notice stdout'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    ...auth, '--DisableNetwork', '1', '--SocksPort', '0', '--Log', 'notice stdout'], { stdio: ['ignore', 'pipe', 'pipe'] }));
   children.push(tor);
   return tor;
 }
@@ -172,6 +172,23 @@ describe('endpoint type onion', () => {
     }
     const [added] = await torCommands(controlPort, [`ADD_ONION ${readFileSync(keyFile, 'utf8').trim()} Flags=DiscardPK Port=80,127.0.0.1:9`], data);
     expect(added).toMatch(/^250-ServiceID=[a-z2-7]{56}\r\n/);
+  });
+
+  it('a tor that only takes a password: the log line says to turn on CookieAuthentication', async () => {
+    const controlPort = await freePort();
+    const hash = await new Promise<string>((resolve) => execFile('tor', ['--hash-password', 'secret', '--quiet'], (_e, out) => resolve(out.trim().split('\n').pop()!)));
+    const tor = startTor(controlPort, join(dir, 'tor-password'), ['--HashedControlPassword', hash]);
+    await tor.waitFor(/Opened Control listener/);
+    const file = join(dir, 'password.json');
+    writeFileSync(file, JSON.stringify(routerWithTransport({
+      type: 'websocket',
+      endpoint: { type: 'onion', port: 80, tor_control_endpoint: { type: 'tcp', port: controlPort }, private_key_file: 'password.key' },
+    })));
+    const junction = startJunction(file);
+    await junction.waitFor(/cannot use Tor's control port at 127\.0\.0\.1:\d+: Tor offers authentication HASHEDPASSWORD; Junction authenticates with Tor's cookie: set "CookieAuthentication 1" in torrc/);
+    expect(existsSync(join(dir, 'password.key'))).toBe(false);
+    junction.process.kill('SIGTERM');
+    await junction.exited;
   });
 
   it('a bad tor_control_endpoint is an error naming its path', async () => {
