@@ -17,6 +17,10 @@ const MAX_REPLY_BYTES = 64 * 1024;
 export class TorControl {
   private buffer = '';
   private lines: string[] = [];
+  /** Bytes of the reply being read (its lines and the unfinished one). */
+  private replyBytes = 0;
+  /** Inside a "250+key=" data block, which ends with a line ".". */
+  private inData = false;
   private waiting: Array<{ resolve: (r: TorReply) => void; reject: (e: Error) => void }> = [];
   private closedError: Error | undefined;
   private closed = false;
@@ -92,7 +96,8 @@ export class TorControl {
 
   private read(chunk: string): void {
     this.buffer += chunk;
-    if (this.buffer.length > MAX_REPLY_BYTES) {
+    this.replyBytes += chunk.length;
+    if (this.replyBytes > MAX_REPLY_BYTES) {
       this.fail(new Error(`a reply longer than ${MAX_REPLY_BYTES} bytes`));
       this.socket.destroy();
       return;
@@ -106,12 +111,19 @@ export class TorControl {
   }
 
   private line(line: string): void {
+    if (this.inData) {
+      if (line === '.') this.inData = false;
+      else this.lines.push(line);
+      return;
+    }
     const status = Number(line.slice(0, 3));
     if (status === 650) return; // an event nobody asked for
     this.lines.push(line.slice(4));
+    if (line[3] === '+') this.inData = true;
     if (line[3] !== ' ') return; // "250-" and "250+" lines go on
     const lines = this.lines;
     this.lines = [];
+    this.replyBytes = this.buffer.length;
     this.waiting.shift()?.resolve({ status, lines });
   }
 

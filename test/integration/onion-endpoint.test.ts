@@ -17,6 +17,7 @@ import { autobahnWs } from '../helpers/autobahn-ws.js';
 import { routerWithTransport } from '../helpers/config.js';
 import { until } from '../helpers/until.js';
 import { startTestNode } from '../helpers/node.js';
+import { TorControl } from '../../src/transports/tor-control.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'junction-onion-'));
 const children: Child[] = [];
@@ -189,6 +190,26 @@ describe('endpoint type onion', () => {
     expect(existsSync(join(dir, 'password.key'))).toBe(false);
     junction.process.kill('SIGTERM');
     await junction.exited;
+  });
+
+  it('the control client reads a multi-line data reply ("250+") and the reply after it', async () => {
+    const data = join(dir, 'tor-data-reply');
+    const controlPort = await freePort();
+    const tor = startTor(controlPort, data);
+    await tor.waitFor(/Opened Control listener/);
+    const control = await TorControl.open({ type: 'tcp', host: '127.0.0.1', port: controlPort });
+    try {
+      await control.authenticate();
+      const config = await control.command('GETINFO config-text');
+      expect(config.lines[0]).toBe('config-text=');
+      expect(config.lines).toContain('DisableNetwork 1');
+      expect(config.lines.at(-1)).toBe('OK');
+      const version = await control.command('GETINFO version');
+      expect(version.lines[0]).toMatch(/^version=\d+\.\d+/);
+      await expect(control.command('NOSUCHCOMMAND')).rejects.toThrow(/^Tor answered 510 /);
+    } finally {
+      control.close();
+    }
   });
 
   it('a bad tor_control_endpoint is an error naming its path', async () => {
