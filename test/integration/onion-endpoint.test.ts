@@ -26,8 +26,8 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Debian's tor with nothing from /etc: a data directory of its own, the control port, no network. */
-function startTor(control: number | string, data = join(dir, 'tor-data'), auth = ['--CookieAuthentication', '1']): Child {
+/** Debian's tor with nothing from /etc: a data directory of its own, the control port, no network; resolves once the control port is open. */
+async function startTor(control: number | string, data = join(dir, 'tor-data'), auth = ['--CookieAuthentication', '1']): Promise<Child> {
   mkdirSync(data, { recursive: true, mode: 0o700 });
   const empty = join(dir, 'empty-torrc');
   writeFileSync(empty, '');
@@ -35,6 +35,7 @@ function startTor(control: number | string, data = join(dir, 'tor-data'), auth =
   const tor = new Child(spawn('tor', ['-f', empty, '--defaults-torrc', empty, '--DataDirectory', data, ...controlOption,
     ...auth, '--DisableNetwork', '1', '--SocksPort', '0', '--Log', 'notice stdout'], { stdio: ['ignore', 'pipe', 'pipe'] }));
   children.push(tor);
+  await tor.waitFor(/Opened Control listener/);
   return tor;
 }
 
@@ -68,6 +69,13 @@ function torCommands(controlPort: number, commands: string[], data = join(dir, '
   });
 }
 
+/** Writes a config file of one WebSocket transport on this onion endpoint (without its `type`). */
+function onionConfig(name: string, endpoint: object): string {
+  const file = join(dir, name);
+  writeFileSync(file, JSON.stringify(routerWithTransport({ type: 'websocket', endpoint: { type: 'onion', ...endpoint } })));
+  return file;
+}
+
 function startJunction(file: string): Child {
   const child = new Child(spawn(process.execPath, [CLI, 'start', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] }));
   children.push(child);
@@ -80,11 +88,7 @@ describe('endpoint type onion', () => {
   it('publishes the listener through tor once tor is up, keeps the key and address across restarts, and the service ends with Junction', async () => {
     const controlPort = await freePort();
     const keyFile = join(dir, 'keys', 'onion.key');
-    const file = join(dir, 'config.json');
-    writeFileSync(file, JSON.stringify(routerWithTransport({
-      type: 'websocket',
-      endpoint: { type: 'onion', port: 80, tor_control_endpoint: { type: 'tcp', host: '127.0.0.1', port: controlPort }, private_key_file: 'keys/onion.key' },
-    })));
+    const file = onionConfig('config.json', { port: 80, tor_control_endpoint: { type: 'tcp', host: '127.0.0.1', port: controlPort }, private_key_file: 'keys/onion.key' });
 
     // tor is not there yet: Junction starts anyway and says what to do.
     const first = startJunction(file);
@@ -92,8 +96,7 @@ describe('endpoint type onion', () => {
     await first.waitFor(/cannot use Tor's control port at 127\.0\.0\.1:\d+: connect ECONNREFUSED .*"CookieAuthentication 1"; trying again in 1 s/);
     expect(ONION.test(first.output)).toBe(false);
 
-    const tor = startTor(controlPort);
-    await tor.waitFor(/Opened Control listener/);
+    const tor = await startTor(controlPort);
     await first.waitFor(ONION, 20_000);
     const serviceId = ONION.exec(first.output)![1]!;
     expect(first.output).toContain(`its new key written to ${keyFile}`);
@@ -132,8 +135,7 @@ describe('endpoint type onion', () => {
     await tor.exited;
     await second.waitFor(/lost Tor's control connection at 127\.0\.0\.1:\d+ .*unreachable until Tor is back; trying again/);
     const before = second.output.length;
-    const tor2 = startTor(controlPort);
-    await tor2.waitFor(/Opened Control listener/);
+    await startTor(controlPort);
     await until(() => ONION.test(second.output.slice(before)), 40_000, 'the onion service again after tor came back');
     expect(ONION.exec(second.output.slice(before))![1]).toBe(serviceId);
     second.process.kill('SIGTERM');
@@ -143,13 +145,8 @@ describe('endpoint type onion', () => {
   it('tor_control_endpoint type unix: the ControlSocket of tor', async () => {
     const data = join(dir, 'tor-unix');
     const socket = join(data, 'control');
-    const tor = startTor(socket, data);
-    await tor.waitFor(/Opened Control listener/);
-    const file = join(dir, 'unix.json');
-    writeFileSync(file, JSON.stringify(routerWithTransport({
-      type: 'websocket',
-      endpoint: { type: 'onion', port: 8080, tor_control_endpoint: { type: 'unix', path: 'tor-unix/control' }, private_key_file: 'unix.key' },
-    })));
+    await startTor(socket, data);
+    const file = onionConfig('unix.json', { port: 8080, tor_control_endpoint: { type: 'unix', path: 'tor-unix/control' }, private_key_file: 'unix.key' });
     const junction = startJunction(file);
     await junction.waitFor(/onion service [a-z2-7]{56}\.onion:8080 \(Tor at unix:.*tor-unix\/control\)/, 20_000);
     expect(readFileSync(join(dir, 'unix.key'), 'utf8')).toMatch(/^ED25519-V3:/);
@@ -160,8 +157,7 @@ describe('endpoint type onion', () => {
   it('a listener stopped in a running process takes its onion service with it', async () => {
     const data = join(dir, 'tor-inprocess');
     const controlPort = await freePort();
-    const tor = startTor(controlPort, data);
-    await tor.waitFor(/Opened Control listener/);
+    await startTor(controlPort, data);
     const keyFile = join(dir, 'inprocess', 'onion.key');
     const node = await startTestNode({ listener: { endpoint: { type: 'tcp', port: 0, interface: '127.0.0.1', onion: { virtualPort: 80, control: { type: 'tcp', host: '127.0.0.1', port: controlPort }, privateKeyFile: keyFile } } } });
     try {
@@ -178,13 +174,8 @@ describe('endpoint type onion', () => {
   it('a tor that only takes a password: the log line says to turn on CookieAuthentication', async () => {
     const controlPort = await freePort();
     const hash = await new Promise<string>((resolve) => execFile('tor', ['--hash-password', 'secret', '--quiet'], (_e, out) => resolve(out.trim().split('\n').pop()!)));
-    const tor = startTor(controlPort, join(dir, 'tor-password'), ['--HashedControlPassword', hash]);
-    await tor.waitFor(/Opened Control listener/);
-    const file = join(dir, 'password.json');
-    writeFileSync(file, JSON.stringify(routerWithTransport({
-      type: 'websocket',
-      endpoint: { type: 'onion', port: 80, tor_control_endpoint: { type: 'tcp', port: controlPort }, private_key_file: 'password.key' },
-    })));
+    await startTor(controlPort, join(dir, 'tor-password'), ['--HashedControlPassword', hash]);
+    const file = onionConfig('password.json', { port: 80, tor_control_endpoint: { type: 'tcp', port: controlPort }, private_key_file: 'password.key' });
     const junction = startJunction(file);
     await junction.waitFor(/cannot use Tor's control port at 127\.0\.0\.1:\d+: Tor offers authentication HASHEDPASSWORD; Junction authenticates with Tor's cookie: set "CookieAuthentication 1" in torrc/);
     expect(existsSync(join(dir, 'password.key'))).toBe(false);
@@ -195,8 +186,7 @@ describe('endpoint type onion', () => {
   it('the control client reads a multi-line data reply ("250+") and the reply after it', async () => {
     const data = join(dir, 'tor-data-reply');
     const controlPort = await freePort();
-    const tor = startTor(controlPort, data);
-    await tor.waitFor(/Opened Control listener/);
+    await startTor(controlPort, data);
     const control = await TorControl.open({ type: 'tcp', host: '127.0.0.1', port: controlPort });
     try {
       await control.authenticate();
@@ -213,11 +203,7 @@ describe('endpoint type onion', () => {
   });
 
   it('a bad tor_control_endpoint is an error naming its path', async () => {
-    const file = join(dir, 'bad.json');
-    writeFileSync(file, JSON.stringify(routerWithTransport({
-      type: 'websocket',
-      endpoint: { type: 'onion', port: 80, tor_control_endpoint: { type: 'tcp', host: '127.0.0.1', port: 90510 }, private_key_file: 'k' },
-    })));
+    const file = onionConfig('bad.json', { port: 80, tor_control_endpoint: { type: 'tcp', host: '127.0.0.1', port: 90510 }, private_key_file: 'k' });
     const result = await runCli(['start', '--config', file]);
     expect(result.code).not.toBe(0);
     expect(result.stderr + result.stdout).toContain('workers[0].transports[0].endpoint.tor_control_endpoint.port: must be between 1 and 65535, got 90510');
