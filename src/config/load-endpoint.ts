@@ -8,6 +8,7 @@ import { warnHarmlessKeys } from './python-only.js';
 import { parseTls, type FileResolver } from './load-tls.js';
 import { parsePortRange } from './load-port-range.js';
 import { twistedEndpoint } from './load-twisted-endpoint.js';
+import { parseOnionEndpoint } from './load-onion-endpoint.js';
 
 /** Longest Unix socket path Linux accepts (sun_path is 108 bytes including the NUL). */
 const MAX_UNIX_PATH = 107;
@@ -26,6 +27,7 @@ export function parseEndpoint(c: Checker, value: unknown, path: string, files: F
     const described = twistedEndpoint(c, value, path);
     return described ? parseEndpoint(c, described, join(path, 'server_string'), files) : fallback;
   }
+  if (type === 'onion') return parseOnionEndpoint(c, value, path, files);
   if (type === 'unix') {
     const e = c.object(value, path, ['type', 'path', 'backlog', 'tls', 'max_connections'])!;
     const p = c.string(e['path'], join(path, 'path'));
@@ -43,8 +45,7 @@ export function parseEndpoint(c: Checker, value: unknown, path: string, files: F
   if (type !== 'tcp') {
     const typePath = join(path, 'type');
     if (type === undefined) c.error(typePath, 'is required ("tcp" or "unix")');
-    else if (type === 'onion') c.error(typePath, 'endpoint type "onion" (a Tor onion service) is not supported by Junction: listen on a "tcp" endpoint on 127.0.0.1 and point a HiddenServicePort of your Tor daemon at it');
-    else c.error(typePath, `must be "tcp", "unix" or "twisted", got ${describe(type)}`);
+    else c.error(typePath, `must be "tcp", "unix", "twisted" or "onion", got ${describe(type)}`);
     return fallback;
   }
   const harmless = warnHarmlessKeys(c, value, path, {

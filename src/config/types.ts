@@ -135,8 +135,25 @@ export interface TlsConfig {
 }
 
 export type EndpointConfig =
-  | { type: 'tcp'; port: number; portRange?: PortRange; interface?: string; version?: 4 | 6; backlog?: number; tls?: TlsConfig; maxConnections?: number }
+  | { type: 'tcp'; port: number; portRange?: PortRange; interface?: string; version?: 4 | 6; backlog?: number; tls?: TlsConfig; maxConnections?: number; onion?: OnionServiceConfig }
   | { type: 'unix'; path: string; backlog?: number; tls?: TlsConfig; maxConnections?: number };
+/** An `onion` endpoint (Crossbar's): a tcp endpoint on 127.0.0.1 that a Tor daemon, asked over its
+ *  control port, publishes as an onion service (src/transports/onion-service.ts). */
+export interface OnionServiceConfig {
+  /** `port`: the onion service's virtual port, the one clients dial at <id>.onion. */
+  virtualPort: number;
+  /** `tor_control_endpoint`: where the Tor daemon's control port listens. */
+  control: { type: 'tcp'; host: string; port: number } | { type: 'unix'; path: string };
+  /** `private_key_file` (absolute): the service's key, written at the first start, read after. */
+  privateKeyFile: string;
+}
+/** The key Tor's ADD_ONION takes ("ED25519-V3:" and the 64-byte expanded ed25519 secret key in
+ *  base64, as Tor hands it out and private_key_file keeps it) from a file's text; undefined if none. */
+export function onionKeyOf(text: string): string | undefined {
+  const base64 = text.trim().replace(/^ED25519-V3:/, '');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64) || Buffer.from(base64, 'base64').length !== 64) return undefined;
+  return `ED25519-V3:${base64}`;
+}
 /** `portrange: [first, last]` (Crossbar's): listen on the first free port of the range, both ends
  *  included; `path` is the key's path, for the start error when none is free. `port` is then 0. */
 export interface PortRange { first: number; last: number; path: string }

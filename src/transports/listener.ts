@@ -20,6 +20,7 @@ import { removeStaleSocket } from './unix-socket.js';
 import { listenInRange } from './port-range.js';
 import { WebSocketEcho, echoStream } from './testee.js';
 import { log } from '../log.js';
+import { startOnionService, type OnionService } from './onion-service.js';
 
 /** At most this many refused connections wait for their first bytes (to be answered); more are dropped at once. */
 const MAX_REFUSING = 256;
@@ -72,6 +73,8 @@ export class Listener {
   private readonly firstByteTimeout: number;
   /** A `websocket.testee` transport's echo (testee.ts). */
   private readonly echo: WebSocketEcho | undefined;
+  /** An `onion` endpoint's publication by the Tor daemon. */
+  private onion: OnionService | undefined;
 
   /** `incoming`: unfinished incoming messages of all listeners together (max_incoming_bytes);
    *  `sendQueues`: bytes waiting to be written, all listeners' connections together (max_send_queue_total). */
@@ -298,6 +301,7 @@ export class Listener {
     }
     await this.mqtt?.start();
     for (const service of this.mqttPathServices) await service.start();
+    if (endpoint.type === 'tcp' && endpoint.onion) this.onion = startOnionService(endpoint.onion, this.address(), this.config.id);
   }
 
   /**
@@ -320,6 +324,7 @@ export class Listener {
 
   /** Stops accepting and drops every connection (the router closes the sessions before). */
   async stop(): Promise<void> {
+    this.onion?.stop();
     this.stopAccepting();
     const siteClosed = this.site.close(); // HTTP bridge services leave their realms
     for (const ws of this.websockets.values()) ws.close();

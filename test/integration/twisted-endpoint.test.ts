@@ -47,7 +47,6 @@ describe("endpoint type twisted (Crossbar's server_string)", () => {
     const warned = parseConfig(withEndpoint({ type: 'twisted', server_string: 'unix:/tmp/x.sock:mode=660:lockfile=1' })).warnings ?? [];
     expect(warned.map((w) => w.path)).toEqual([`${E}.server_string`, `${E}.server_string`]);
     expect(warned[0]!.message).toMatch(/^"mode=" is not used by Junction/);
-    expect(errorsOf(withEndpoint({ type: 'onion', port: 80 }))).toEqual({ [`${E}.type`]: expect.stringMatching(/^endpoint type "onion" \(a Tor onion service\) is not supported by Junction: listen on a "tcp" endpoint/) });
   });
 
   it('a Junction listening on a tcp description serves Autobahn|JS', async () => {
