@@ -139,12 +139,14 @@ export class BrokerLink {
     }
     const lost = this.url;
     const nodes = this.config.urls.length;
-    if (nodes > 1) this.node = (this.node + 1) % nodes;
+    const next = (this.node + 1) % nodes;
     if (!wasConnected) this.failedAttempts++;
-    this.owner.brokerClosed(wasConnected, lost, this.url);
+    // The owner sees the state with the lost node still named; the next attempt goes to `next`.
+    this.owner.brokerClosed(wasConnected, lost, this.config.urls[next]!);
+    this.node = next;
     if (this.stopping) return;
     // Failing over (a node just went away, or the round of nodes is not through yet): at once.
-    if (nodes > 1 && this.failedAttempts % nodes !== 0) {
+    if (nodes > 1 && (wasConnected || this.failedAttempts % nodes !== 0)) {
       this.reconnectTimer = setTimeout(() => this.connect(), 0);
       return;
     }
