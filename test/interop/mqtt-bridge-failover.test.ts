@@ -113,4 +113,26 @@ describe('MQTT bridge over a list of broker nodes', () => {
     expect(logs.lines.some((l) => l.includes(`disconnected from ${first.url}`) && l.includes(`failing over to ${second.url}`))).toBe(true);
     expect(logs.lines.some((l) => l.includes(`connected to ${second.url}`))).toBe(true);
   }, 180_000);
+
+  it('starts on the first node that answers, without waiting for the reconnect backoff', async () => {
+    const live = new Mosquitto(await freePort());
+    cleanups.push(() => live.kill());
+    await live.start();
+    const nobody = `mqtt://127.0.0.1:${await freePort()}`;
+    const other = await startTestNode({
+      bridges: {
+        mqtt: [{
+          id: 'second-first', realm: 'realm1', role: 'trusted', authid: 'mqtt-bridge-x', urls: [nobody, live.url],
+          clientId: 'junction-test-second-first', username: BRIDGE_USER, password: BRIDGE_PASSWORD, protocolVersion: 5, keepalive: 30,
+          reconnect: { initialDelay: 60_000, maxDelay: 60_000 }, connectTimeout: 5000,
+          topicPrefix: '', payload: [{ prefix: '', type: 'native' }],
+          toWamp: [], toMqtt: [{ uri: 'x.', match: 'prefix', qos: 1, retain: false }], maxBuffered: 100, maxInflight: 20,
+        }],
+      },
+    });
+    cleanups.push(() => other.stop());
+    const session = await wamp(other.port);
+    await until(async () => (await session.call('junction.bridge.mqtt.get', ['second-first']))['connected'] === true, 10_000, 'the bridge to connect to the second node');
+    expect(await session.call('junction.bridge.mqtt.get', ['second-first'])).toMatchObject({ url: live.url, urls: [nobody, live.url], connects: 1 });
+  }, 60_000);
 });
