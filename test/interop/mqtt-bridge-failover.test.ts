@@ -1,12 +1,12 @@
 // Issue 18: a bridge whose `url` lists several broker nodes fails over to the next node when the one
-// in use dies, keeping QoS 1 delivery (nothing lost, order kept). Two Debian mosquitto processes
+// in use dies, keeping QoS 1 and 2 delivery (nothing lost, order kept). Two Debian mosquitto processes
 // stand for two nodes of a cluster; they share nothing, so the test's npm `mqtt` subscriber
 // connects to both and the stream is what the two together delivered. The WAMP publisher is
 // Autobahn|JS on a real Junction node; the bridge's state is read through junction.bridge.mqtt.*.
 import { describe, it, expect, afterAll } from 'vitest';
 import { createRequire } from 'node:module';
 import { connect as mqttConnect, type MqttClient } from 'mqtt';
-import { startTestNode, type TestNode } from '../helpers/node.js';
+import { startTestNode } from '../helpers/node.js';
 import { freePort } from '../helpers/free-port.js';
 import { Mosquitto, BRIDGE_USER, BRIDGE_PASSWORD } from '../helpers/mosquitto.js';
 import { captureStderr } from '../helpers/capture-log.js';
@@ -31,34 +31,33 @@ function wamp(port: number): Promise<any> {
   });
 }
 
-/** An npm `mqtt` subscriber to `stream/#` at QoS 1 that records the sequence numbers it gets. */
-async function subscriber(url: string): Promise<{ client: MqttClient; received: number[] }> {
+/** An npm `mqtt` subscriber to `stream/#` at `qos` that records the sequence numbers it gets. */
+async function subscriber(url: string, qos: 1 | 2): Promise<{ client: MqttClient; received: number[] }> {
   const client = mqttConnect(url, { protocolVersion: 5, reconnectPeriod: 0 });
   cleanups.push(() => client.end(true));
   client.on('error', () => {});
   await new Promise<void>((resolve) => client.once('connect', () => resolve()));
   const received: number[] = [];
   client.on('message', (_topic, payload) => received.push(Number(payload.toString())));
-  await client.subscribeAsync('stream/#', { qos: 1 });
+  await client.subscribeAsync('stream/#', { qos });
   return { client, received };
 }
 
 describe('MQTT bridge over a list of broker nodes', () => {
-  let node: TestNode;
 
-  it(`fails over to the second node when the first is killed mid-stream of ${STREAM} QoS 1 messages; every message arrives, in order`, async () => {
+  for (const qos of [1, 2] as const) it(`fails over to the second node when the first is killed mid-stream of ${STREAM} QoS ${qos} messages; every message arrives, in order`, async () => {
     const first = new Mosquitto(await freePort());
     const second = new Mosquitto(await freePort());
     cleanups.push(() => first.kill(), () => second.kill());
     await first.start();
     await second.start();
-    const logs = captureStderr(/mqtt bridge 'cluster'/);
+    const logs = captureStderr(new RegExp(`mqtt bridge 'cluster${qos}'`));
     cleanups.push(() => logs.restore());
-    node = await startTestNode({
+    const node = await startTestNode({
       bridges: {
         mqtt: [{
-          id: 'cluster', realm: 'realm1', role: 'trusted', authid: 'mqtt-bridge-cluster', urls: [first.url, second.url],
-          clientId: 'junction-test-cluster', username: BRIDGE_USER, password: BRIDGE_PASSWORD, protocolVersion: 5, keepalive: 30,
+          id: `cluster${qos}`, realm: 'realm1', role: 'trusted', authid: 'mqtt-bridge-cluster', urls: [first.url, second.url],
+          clientId: `junction-test-cluster${qos}`, username: BRIDGE_USER, password: BRIDGE_PASSWORD, protocolVersion: 5, keepalive: 30,
           // A long backoff: failing over must not wait for it.
           reconnect: { initialDelay: 60_000, maxDelay: 60_000 }, connectTimeout: 5000,
           topicPrefix: '', payload: [{ prefix: '', type: 'native' }],
@@ -70,12 +69,12 @@ describe('MQTT bridge over a list of broker nodes', () => {
     const session = await wamp(node.port);
     const states: any[] = [];
     await session.subscribe('junction.bridge.mqtt.on_state', (args: any[]) => { states.push(args[1]); });
-    const state = async (): Promise<Record<string, any>> => session.call('junction.bridge.mqtt.get', ['cluster']);
+    const state = async (): Promise<Record<string, any>> => session.call('junction.bridge.mqtt.get', [`cluster${qos}`]);
     await until(async () => (await state())['connected'] === true, 30_000, 'the bridge to connect');
     expect(await state()).toMatchObject({ url: first.url, urls: [first.url, second.url] });
 
-    const one = await subscriber(first.url);
-    const two = await subscriber(second.url);
+    const one = await subscriber(first.url, qos);
+    const two = await subscriber(second.url, qos);
     const killAt = STREAM * 0.3;
     let killed: Promise<void> | undefined;
     one.client.on('message', () => { if (one.received.length === killAt && !killed) killed = first.kill(); });
@@ -89,7 +88,7 @@ describe('MQTT bridge over a list of broker nodes', () => {
     for (let seq = 1; seq <= STREAM; seq++) {
       const ahead = seq <= killAt ? 100 : 1;
       while (!killed && seq - one.received.length > ahead) await new Promise((r) => setTimeout(r, 1));
-      session.publish('stream.seq', [seq], {}, { _mqtt_qos: 1 });
+      session.publish('stream.seq', [seq], {}, { _mqtt_qos: qos });
     }
     await killed;
     await until(() => two.received.at(-1) === STREAM, 60_000, 'the end of the stream at the second node');
