@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import type { BridgeConfig, MqttBridgeConfig, MqttBridgeTlsConfig, RealmConfig } from './types.js';
 import { MATCHES, describe, join, type Checker } from './check-values.js';
 import { parseSecret } from './load-auth.js';
+import { brokerUrls } from './load-broker-urls.js';
 import { payloadMapping } from './load-mqtt.js';
 import { pemFile } from './load-tls.js';
 import { isValidPattern, isValidUri } from '../wamp/uri.js';
@@ -47,7 +48,7 @@ export function parseBridges(c: Checker, value: unknown, path: string, ctx: Brid
     const first = seen.get(bridge.id);
     if (first !== undefined) c.error(join(p, 'id'), `bridge id '${bridge.id}' is already used by ${first}`);
     else seen.set(bridge.id, p);
-    const key = `${bridge.url}\n${bridge.clientId}`;
+    const key = `${bridge.urls.join(' ')}\n${bridge.clientId}`;
     const other = clientIds.get(key);
     // Two connections with one client id to one broker would take each other's session.
     if (other !== undefined) c.error(join(p, 'client_id'), `client id '${bridge.clientId}' is already used for the same broker by ${other}`);
@@ -76,27 +77,10 @@ function parseMqttBridge(c: Checker, value: unknown, p: string, ctx: BridgeParse
   }
   const authid = c.string(o['authid'], join(p, 'authid'), { required: false }) ?? `mqtt-bridge-${id}`;
 
-  const urlPath = join(p, 'url');
-  const url = c.string(o['url'], urlPath) ?? '';
-  let secure = false;
-  if (url) {
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(url);
-    } catch {
-      c.error(urlPath, `must be a URL like "mqtt://broker.local:1883" or "mqtts://broker.local:8883", got ${describe(url)}`);
-    }
-    if (parsed) {
-      if (parsed.protocol !== 'mqtt:' && parsed.protocol !== 'mqtts:') c.error(urlPath, `must start with mqtt:// or mqtts://, got ${describe(url)}`);
-      else if (!parsed.hostname) c.error(urlPath, `names no host: ${describe(url)}`);
-      if (parsed.username || parsed.password) c.error(urlPath, 'must not hold credentials: use username and password (value not shown)');
-      if (parsed.pathname !== '' && parsed.pathname !== '/') c.error(urlPath, `must not have a path, got ${describe(parsed.pathname)}`);
-      secure = parsed.protocol === 'mqtts:';
-    }
-  }
+  const { urls, secure } = brokerUrls(c, o['url'], join(p, 'url'));
 
   const bridge: MqttBridgeConfig = {
-    id, realm, role, authid, url,
+    id, realm, role, authid, urls,
     clientId: c.string(o['client_id'], join(p, 'client_id'), { required: false }) ?? `junction-${hostname()}-${id}`.slice(0, 64),
     protocolVersion: c.oneOf(o['protocol_version'], join(p, 'protocol_version'), [4, 5] as const, MQTT_BRIDGE_DEFAULTS.protocolVersion)!,
     keepalive: c.integer(o['keepalive'], join(p, 'keepalive'), MQTT_BRIDGE_DEFAULTS.keepalive, 0, 65_535)!,
@@ -119,7 +103,7 @@ function parseMqttBridge(c: Checker, value: unknown, p: string, ctx: BridgeParse
   }
 
   if (o['tls'] !== undefined) {
-    if (!secure) c.error(join(p, 'tls'), 'applies only to an mqtts:// url');
+    if (!secure) c.error(join(p, 'tls'), 'applies only to mqtts:// urls');
     const tls = tlsOptions(c, o['tls'], join(p, 'tls'), ctx);
     if (tls) bridge.tls = tls;
   }

@@ -558,8 +558,11 @@ export interface MqttBridgeConfig {
   realm: string;
   role: string;
   authid: string;
-  /** mqtt:// or mqtts:// (`url`). */
-  url: string;
+  /**
+   * mqtt:// or mqtts:// (`url`: one URL, or a list of a broker cluster's nodes, tried in order and
+   * failed over between); never empty.
+   */
+  urls: string[];
   clientId: string;
   username?: string;
   password?: string;

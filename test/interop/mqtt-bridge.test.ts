@@ -25,7 +25,7 @@ const STREAM = 10_000;
 
 function bridgeConfig(id: string, url: string, overrides: Partial<MqttBridgeConfig> = {}): MqttBridgeConfig {
   return {
-    id, realm: 'realm1', role: 'trusted', authid: `mqtt-bridge-${id}`, url, clientId: `junction-test-${id}`,
+    id, realm: 'realm1', role: 'trusted', authid: `mqtt-bridge-${id}`, urls: [url], clientId: `junction-test-${id}`,
     username: BRIDGE_USER, password: BRIDGE_PASSWORD, protocolVersion: 5, keepalive: 30,
     reconnect: { initialDelay: 100, maxDelay: 500 }, connectTimeout: 5000,
     topicPrefix: '', payload: [{ prefix: '', type: 'native' }],

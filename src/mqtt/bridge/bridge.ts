@@ -128,7 +128,8 @@ export class MqttBridge implements RealmLinkOwner, BrokerLinkOwner {
     return {
       id: this.id,
       realm: this.config.realm,
-      url: this.config.url,
+      url: this.broker.url,
+      urls: this.config.urls,
       client_id: this.config.clientId,
       protocol_version: this.config.protocolVersion,
       connected: this.broker.connected,
@@ -158,19 +159,20 @@ export class MqttBridge implements RealmLinkOwner, BrokerLinkOwner {
   brokerConnected(): void {
     const c = this.config;
     this.counters.connects++;
-    log.info(`mqtt bridge '${this.id}': connected to ${c.url} as '${c.clientId}' (MQTT ${c.protocolVersion === 5 ? '5' : '3.1.1'})${this.buffer.size > 0 ? `, ${this.buffer.size} buffered message(s) to send` : ''}`);
+    log.info(`mqtt bridge '${this.id}': connected to ${this.broker.url} as '${c.clientId}' (MQTT ${c.protocolVersion === 5 ? '5' : '3.1.1'})${this.buffer.size > 0 ? `, ${this.buffer.size} buffered message(s) to send` : ''}`);
     this.onState?.(this);
     this.pump();
   }
 
-  brokerClosed(wasConnected: boolean): void {
+  brokerClosed(wasConnected: boolean, lost: string, next: string): void {
     this.buffer.requeueInflight();
+    const failover = next !== lost ? `; failing over to ${next}` : '';
     if (wasConnected) {
       this.counters.disconnects++;
-      log.warn(`mqtt bridge '${this.id}': disconnected from ${this.config.url}${this.lastError ? ` (${this.lastError})` : ''}; ${this.buffer.size} message(s) buffered`);
+      log.warn(`mqtt bridge '${this.id}': disconnected from ${lost}${this.lastError ? ` (${this.lastError})` : ''}; ${this.buffer.size} message(s) buffered${failover}`);
       this.onState?.(this);
     } else if (this.lastError) {
-      log.debug(`mqtt bridge '${this.id}': cannot connect to ${this.config.url}: ${this.lastError}`);
+      log.debug(`mqtt bridge '${this.id}': cannot connect to ${lost}: ${this.lastError}${failover}`);
     }
   }
 

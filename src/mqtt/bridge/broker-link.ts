@@ -3,6 +3,10 @@
 // and the `to_wamp` SUBSCRIBE below). `to_wamp` filters are subscribed with No Local (MQTT 5), so
 // the broker does not send back what the bridge published, and Retain As Published. The link tells
 // its bridge when it connected and when the connection is gone; what flows over it is the bridge's.
+// With several broker nodes (`url` as a list, a broker cluster), the link connects to the first that
+// answers and, when the node in use goes away, fails over to the next one at once; backoff applies
+// only after every node of the list failed in turn. Nothing is carried from one node to the next:
+// the bridge's ForwardBuffer sends again what the lost node had not acknowledged.
 
 import { connect, type IClientOptions, type IClientSubscribeOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { MqttBridgeConfig } from '../../config/types.js';
@@ -15,8 +19,11 @@ export interface BrokerLinkOwner {
   readonly lastError: string | null;
   /** CONNACK came (and the `to_wamp` SUBSCRIBE went out). */
   brokerConnected(): void;
-  /** The connection, or an attempt at one, is gone; `wasConnected`: CONNACK had come. */
-  brokerClosed(wasConnected: boolean): void;
+  /**
+   * The connection to node `lost`, or an attempt at one, is gone; `wasConnected`: CONNACK had come.
+   * `next`: the node tried next (the same one when the list has one).
+   */
+  brokerClosed(wasConnected: boolean, lost: string, next: string): void;
   /** A message from the broker; `done` acknowledges it (QoS 1/2). */
   fromMqtt(packet: IPublishPacket, done: (err?: Error) => void): void;
   error(message: string, level?: 'warn' | 'error' | 'debug'): void;
@@ -30,6 +37,10 @@ export class BrokerLink {
   since = Date.now();
   /** Messages unacknowledged at once, at most: `max_inflight`, within the broker's Receive Maximum. */
   window = 1;
+  /** Index in `config.urls` of the node in use or being tried. */
+  private node = 0;
+  /** Failed attempts since the last CONNACK: after a whole round of the list, backoff. */
+  private failedAttempts = 0;
   private delay: number;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -38,10 +49,16 @@ export class BrokerLink {
     this.delay = config.reconnect.initialDelay;
   }
 
+  /** The broker node in use, or being tried. */
+  get url(): string {
+    return this.config.urls[this.node]!;
+  }
+
   connect(): void {
     if (this.stopping) return;
     const c = this.config;
-    const client = connect(c.url, brokerClientOptions(c));
+    const url = this.url;
+    const client = connect(url, brokerClientOptions(c));
     this.client = client;
     client.handleMessage = (packet, done) => this.owner.fromMqtt(packet, done);
     client.on('connect', (connack) => {
@@ -49,6 +66,7 @@ export class BrokerLink {
       this.connected = true;
       this.since = Date.now();
       this.delay = c.reconnect.initialDelay;
+      this.failedAttempts = 0;
       const receiveMaximum = connack.properties?.receiveMaximum;
       this.window = Math.max(1, Math.min(c.maxInflight, receiveMaximum ?? Infinity));
       this.subscribe(client);
@@ -56,7 +74,7 @@ export class BrokerLink {
     });
     client.on('error', (err) => {
       // A broker that stays away fails every attempt the same way: logged once, then at debug.
-      const message = `${c.url}: ${err.message}`;
+      const message = `${url}: ${err.message}`;
       if (this.client === client) this.owner.error(message, message === this.owner.lastError ? 'debug' : 'warn');
     });
     client.on('close', () => this.closed(client));
@@ -100,7 +118,7 @@ export class BrokerLink {
     if (this.config.toWamp.length === 0) return;
     client.subscribe(toWampSubscriptions(this.config), (err, granted) => {
       if (this.client !== client) return;
-      if (err) return this.owner.error(`subscribing on ${this.config.url} failed: ${err.message}`);
+      if (err) return this.owner.error(`subscribing on ${this.url} failed: ${err.message}`);
       for (const g of granted ?? []) {
         if (g.qos > 2) this.owner.error(`the broker refused the subscription to '${g.topic}' (reason ${g.qos})`);
       }
@@ -119,8 +137,19 @@ export class BrokerLink {
       this.connected = false;
       this.since = Date.now();
     }
-    this.owner.brokerClosed(wasConnected);
+    const lost = this.url;
+    const nodes = this.config.urls.length;
+    const next = (this.node + 1) % nodes;
+    if (!wasConnected) this.failedAttempts++;
+    // The owner sees the state with the lost node still named; the next attempt goes to `next`.
+    this.owner.brokerClosed(wasConnected, lost, this.config.urls[next]!);
+    this.node = next;
     if (this.stopping) return;
+    // Failing over (a node just went away, or the round of nodes is not through yet): at once.
+    if (nodes > 1 && (wasConnected || this.failedAttempts % nodes !== 0)) {
+      this.reconnectTimer = setTimeout(() => this.connect(), 0);
+      return;
+    }
     const delay = this.delay;
     this.delay = Math.min(this.delay * 2, this.config.reconnect.maxDelay);
     this.reconnectTimer = setTimeout(() => this.connect(), delay);

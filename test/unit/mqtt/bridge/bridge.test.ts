@@ -42,7 +42,7 @@ describe('bridges config', () => {
     const config = parseConfig(doc({ mqtt: [minimal] }));
     const [b] = config.bridges!.mqtt;
     expect(b).toMatchObject({
-      id: 'shed', realm: 'realm1', role: 'trusted', authid: 'mqtt-bridge-shed', url: 'mqtt://broker.local',
+      id: 'shed', realm: 'realm1', role: 'trusted', authid: 'mqtt-bridge-shed', urls: ['mqtt://broker.local'],
       protocolVersion: 5, keepalive: 30, reconnect: { initialDelay: 1000, maxDelay: 30_000 }, connectTimeout: 10_000,
       topicPrefix: '', payload: [{ prefix: '', type: 'native' }], toWamp: [{ filter: 'sensors/#', qos: 2 }], toMqtt: [],
       maxBuffered: 10_000, maxInflight: 20,
@@ -68,7 +68,7 @@ describe('bridges config', () => {
     };
     const [b] = parseConfig(doc({ mqtt: [bridge, { ...minimal, id: 'b2', password: { file: 'pw.txt' }, username: 'u' }] }), undefined, dir).bridges!.mqtt;
     expect(b).toMatchObject({
-      id: 'b1', role: 'gateway', authid: 'gw', url: 'mqtts://broker.example:8883', clientId: 'gw-1', username: 'gw', password: 'from-env',
+      id: 'b1', role: 'gateway', authid: 'gw', urls: ['mqtts://broker.example:8883'], clientId: 'gw-1', username: 'gw', password: 'from-env',
       protocolVersion: 4, keepalive: 60, reconnect: { initialDelay: 500, maxDelay: 8000 }, connectTimeout: 5000,
       topicPrefix: 'mqtt.', payload: [{ prefix: 'mqtt.raw.', type: 'passthrough' }],
       toWamp: [{ filter: 'tele/+/STATE', qos: 2 }, { filter: 'sensors/#', qos: 1 }],
@@ -102,7 +102,7 @@ describe('bridges config', () => {
       'bridges.mqtt[0].colour': expect.stringContaining("unknown key 'colour'"),
       'bridges.mqtt[1].role': "role 'ghost' is not defined in realm 'realm1'",
       'bridges.mqtt[1].to_mqtt[0]': expect.stringContaining('is outside topic_prefix "mqtt."'),
-      'bridges.mqtt[1].tls': 'applies only to an mqtts:// url',
+      'bridges.mqtt[1].tls': 'applies only to mqtts:// urls',
       'bridges.mqtt[1].tls.ca': expect.stringContaining('cannot read'),
       'bridges.mqtt[1].max_buffered': 'must be between 0 and 10000000, got -1',
       'bridges.mqtt[1].reconnect.max_delay': 'must not be less than initial_delay (5000)',
@@ -120,6 +120,24 @@ describe('bridges config', () => {
       .toEqual({ 'bridges.mqtt[0].password': 'needs a username with MQTT 3.1.1 (protocol_version 4)' });
     expect(errorsOf(doc({ kafka: [] }))).toEqual({ 'bridges.kafka': "unknown key 'kafka' (supported: mqtt)" });
     expect(errorsOf(doc('yes'))).toEqual({ bridges: 'must be an object, got "yes"' });
+  });
+
+  it('issue 18: `url` may be a list of broker nodes (a cluster), tried in order', () => {
+    const nodes = ['mqtt://node1.local:1883', 'mqtt://node2.local:1884'];
+    expect(parseConfig(doc({ mqtt: [{ ...minimal, url: nodes }] })).bridges!.mqtt[0]!.urls).toEqual(nodes);
+    const withTls = { ...minimal, url: ['mqtts://n1:8883', 'mqtts://n2:8883'], tls: { reject_unauthorized: false } };
+    expect(parseConfig(doc({ mqtt: [withTls] })).bridges!.mqtt[0]!.tls).toMatchObject({ rejectUnauthorized: false });
+    expect(errorsOf(doc({ mqtt: [{ ...minimal, url: [] }] }))).toEqual({ 'bridges.mqtt[0].url': expect.stringContaining('is an empty list') });
+    expect(errorsOf(doc({
+      mqtt: [{ ...minimal, url: ['mqtt://n1', 'http://n2', 'mqtt://n1', 7, 'mqtt://u:secret@n3'] }],
+    }))).toEqual({
+      'bridges.mqtt[0].url[1]': expect.stringContaining('must start with mqtt:// or mqtts://, got "http://n2"'),
+      'bridges.mqtt[0].url[2]': '"mqtt://n1" is already in the list',
+      'bridges.mqtt[0].url[3]': expect.stringContaining('must be a string'),
+      'bridges.mqtt[0].url[4]': expect.stringContaining('must not hold credentials'),
+    });
+    expect(errorsOf(doc({ mqtt: [{ ...minimal, url: ['mqtt://n1', 'mqtts://n2'] }] })))
+      .toEqual({ 'bridges.mqtt[0].url': expect.stringContaining('mixes mqtt:// and mqtts://') });
   });
 
   it('the role "trusted" needs no definition; a config without bridges has none', () => {
