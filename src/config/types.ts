@@ -101,6 +101,8 @@ export interface RealmConfig {
   /** `inventory`: the payload types of its catalogs by qualified name (what a dynamic authorizer's `validate` names). */
   payloadTypes?: ReadonlyMap<string, PayloadType>;
   store?: RealmStoreConfig;
+  /** `rlinks`: router-to-router links to remote routers (src/config/load-rlinks.ts, src/rlink/). */
+  rlinks?: import('./load-rlinks.js').RLinkConfig[];
   /** URI checking for topics and procedures (`options.uri_check`); default 'loose'. */
   uriCheck?: 'loose' | 'strict';
   /** The wamp.* meta API (`options.enable_meta_api`); default true. */
