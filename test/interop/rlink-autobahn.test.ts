@@ -1,0 +1,140 @@
+// Router links (a realm's `rlinks`): two Junction routers in this process, a board linked to a hub;
+// Autobahn|JS clients on each side see each other's events and procedures, once each, and the link
+// comes back after the hub restarts.
+import { describe, it, expect, afterEach } from 'vitest';
+import { createRequire } from 'node:module';
+import { startTestNode, type TestNode } from '../helpers/node.js';
+import { allowAll } from '../helpers/core.js';
+import { freePort } from '../helpers/free-port.js';
+import { until } from '../helpers/until.js';
+import type { RealmConfig } from '../../src/config/types.js';
+import type { RLinkConfig } from '../../src/config/load-rlinks.js';
+
+const require = createRequire(import.meta.url);
+const autobahn = require('autobahn');
+
+type Session = any;
+const opened: any[] = [];
+const nodes: TestNode[] = [];
+
+function connect(node: TestNode): Promise<Session> {
+  return new Promise((resolve, reject) => {
+    const connection = new autobahn.Connection({ url: node.wsUrl, realm: 'realm1', max_retries: 0 });
+    connection.onopen = (session: Session) => resolve(session);
+    connection.onclose = (reason: string) => { reject(new Error(`connection closed: ${reason}`)); return true; };
+    opened.push(connection);
+    connection.open();
+  });
+}
+
+function link(hubPort: number, overrides: Partial<RLinkConfig> = {}): RLinkConfig {
+  return {
+    id: 'to-hub', realm: 'realm1',
+    transport: { type: 'websocket', url: `ws://127.0.0.1:${hubPort}/ws`, host: '127.0.0.1', port: hubPort, tls: false, serializers: ['json'] },
+    forwardLocalEvents: true, forwardRemoteEvents: true, forwardLocalInvocations: true, forwardRemoteInvocations: true,
+    excludeAuthid: [], excludeAuthrole: [], excludeUri: [],
+    ...overrides,
+  };
+}
+
+const realm = (rlinks: RLinkConfig[] = []): RealmConfig[] => [{ name: 'realm1', roles: [allowAll()], rlinks }];
+
+async function start(port: number, rlinks: RLinkConfig[] = []): Promise<TestNode> {
+  const node = await startTestNode({ realms: realm(rlinks), listener: { endpoint: { type: 'tcp', port, interface: '127.0.0.1' } } });
+  nodes.push(node);
+  return node;
+}
+
+/** Publishes `topic` until `got` has something (the link mirrors subscriptions shortly after they are made). */
+async function publishUntil(session: Session, topic: string, got: unknown[]): Promise<void> {
+  await until(async () => {
+    if (got.length > 0) return true;
+    session.publish(topic, ['probe']);
+    await new Promise((r) => setTimeout(r, 100));
+    return got.length > 0;
+  }, 10_000, `an event on ${topic} over the link`);
+}
+
+afterEach(async () => {
+  for (const c of opened.splice(0)) try { c.close(); } catch { /* already closed */ }
+  await Promise.allSettled(nodes.splice(0).map((n) => n.stop()));
+});
+
+describe('router links with Autobahn|JS', () => {
+  it('a subscriber on the hub gets what a publisher on the board publishes, and back', async () => {
+    const hubPort = await freePort();
+    const hub = await start(hubPort);
+    const board = await start(0, [link(hubPort)]);
+    const onHub = await connect(hub);
+    const onBoard = await connect(board);
+    const hubGot: unknown[] = [];
+    const boardGot: unknown[] = [];
+    await onHub.subscribe('fleet.temp', (args: unknown[]) => hubGot.push(args[0]));
+    await onBoard.subscribe('fleet.cmd', (args: unknown[]) => boardGot.push(args[0]));
+    await publishUntil(onBoard, 'fleet.temp', hubGot);
+    await publishUntil(onHub, 'fleet.cmd', boardGot);
+    hubGot.length = 0;
+    onBoard.publish('fleet.temp', [21.5]);
+    await until(() => hubGot.length > 0);
+    expect(hubGot).toEqual([21.5]);
+  });
+
+  it('a caller on the hub calls a procedure registered on the board (and the link discloses forward_for)', async () => {
+    const hubPort = await freePort();
+    const hub = await start(hubPort);
+    const board = await start(0, [link(hubPort)]);
+    const onBoard = await connect(board);
+    let forwardFor: unknown;
+    await onBoard.register('devices.pump.run', (args: number[], _kw: unknown, details: any) => {
+      forwardFor = details.forward_for;
+      return args[0]! * 2;
+    });
+    const onHub = await connect(hub);
+    let result: unknown;
+    await until(async () => {
+      result = await onHub.call('devices.pump.run', [21]).catch(() => undefined);
+      return result !== undefined;
+    }, 10_000, 'devices.pump.run callable on the hub');
+    expect(result).toBe(42);
+    expect(forwardFor).toEqual([expect.objectContaining({ session: expect.any(Number) })]);
+  });
+
+  it('no echo: with links both ways, every subscriber gets each event once', async () => {
+    const hubPort = await freePort();
+    const boardPort = await freePort();
+    const hub = await start(hubPort, [link(boardPort, { id: 'to-board', forwardRemoteEvents: false })]);
+    const board = await start(boardPort, [link(hubPort, { forwardRemoteEvents: false })]);
+    const subs = [await connect(hub), await connect(board)];
+    const got: string[][] = [[], []];
+    for (const [i, s] of subs.entries()) await s.subscribe('fleet.news', (args: string[]) => got[i]!.push(args[0]!));
+    const [pubHub, pubBoard] = [await connect(hub), await connect(board)];
+    await publishUntil(pubBoard, 'fleet.news', got[0]!);
+    await publishUntil(pubHub, 'fleet.news', got[1]!);
+    got[0]!.length = 0;
+    got[1]!.length = 0;
+    pubHub.publish('fleet.news', ['from-hub']);
+    pubBoard.publish('fleet.news', ['from-board']);
+    await until(() => got[0]!.length >= 2 && got[1]!.length >= 2);
+    await new Promise((r) => setTimeout(r, 500)); // room for an echo to arrive
+    expect(got.map((g) => [...g].sort())).toEqual([['from-board', 'from-hub'], ['from-board', 'from-hub']]);
+  });
+
+  it('the link comes back after the hub restarts, and subscribes again', async () => {
+    const hubPort = await freePort();
+    let hub = await start(hubPort);
+    const board = await start(0, [link(hubPort)]);
+    const onBoard = await connect(board);
+    let onHub = await connect(hub);
+    const got: unknown[] = [];
+    await onHub.subscribe('fleet.temp', (args: unknown[]) => got.push(args[0]));
+    await publishUntil(onBoard, 'fleet.temp', got);
+    await hub.stop();
+    nodes.splice(nodes.indexOf(hub), 1);
+    hub = await start(hubPort);
+    onHub = await connect(hub);
+    const after: unknown[] = [];
+    await onHub.subscribe('fleet.temp', (args: unknown[]) => after.push(args[0]));
+    await publishUntil(onBoard, 'fleet.temp', after);
+    expect(after.length).toBeGreaterThan(0);
+  }, 20_000);
+});
