@@ -8,41 +8,9 @@ import { describe, join, type Checker, type Obj } from './check-values.js';
 import { parseSecret } from './load-auth.js';
 import { isValidUri } from '../wamp/uri.js';
 import type { FileResolver } from './load-tls.js';
+import type { RLinkConfig, RLinkSerializer, RLinkTransportConfig } from './types.js';
 
-export type RLinkSerializer = 'json' | 'msgpack' | 'cbor' | 'ubjson';
 const SERIALIZERS: readonly RLinkSerializer[] = ['json', 'msgpack', 'cbor', 'ubjson'];
-
-export interface RLinkTransportConfig {
-  type: 'websocket' | 'rawsocket';
-  /** ws:// or wss:// URL (websocket); derived from `endpoint` when absent. */
-  url?: string;
-  host: string;
-  port: number;
-  tls: boolean;
-  serializers: RLinkSerializer[];
-}
-
-export interface RLinkConfig {
-  id: string;
-  /** The realm joined on the remote router. */
-  realm: string;
-  transport: RLinkTransportConfig;
-  authid?: string;
-  authrole?: string;
-  /** WAMP-Ticket secret for the remote router. */
-  ticket?: string;
-  /** WAMP-cryptosign private key (64 hex digits, the seed) for the remote router. */
-  privateKey?: string;
-  forwardLocalEvents: boolean;
-  forwardRemoteEvents: boolean;
-  forwardLocalInvocations: boolean;
-  forwardRemoteInvocations: boolean;
-  /** Sessions with these authids (resp. authroles) get no forwarded events. */
-  excludeAuthid: string[];
-  excludeAuthrole: string[];
-  /** URIs (Crossbar starred form: 'a.b.*' a prefix) never forwarded in either direction. */
-  excludeUri: string[];
-}
 
 const KEYS = [
   'id', 'realm', 'transport', 'authid', 'authrole', 'ticket', 'private_key',

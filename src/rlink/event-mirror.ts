@@ -5,7 +5,7 @@
 // authids/authroles. Events that were already forwarded (forward_for) are not passed on again.
 
 import type { ClientSession } from '../client/client-session.js';
-import type { RLinkConfig } from '../config/load-rlinks.js';
+import type { RLinkConfig } from '../config/types.js';
 import type { Dict } from '../wamp/message.js';
 import { forwardFor, staysLocal, wasForwarded } from './forward-marks.js';
 

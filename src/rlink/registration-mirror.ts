@@ -6,7 +6,7 @@
 // were already forwarded are refused (no_such_procedure) rather than passed on again.
 
 import { Result, WampError, type ClientSession } from '../client/client-session.js';
-import type { RLinkConfig } from '../config/load-rlinks.js';
+import type { RLinkConfig } from '../config/types.js';
 import type { Dict } from '../wamp/message.js';
 import { forwardFor, staysLocal, wasForwarded } from './forward-marks.js';
 

@@ -6,7 +6,7 @@
 // the link excludes itself from what it publishes, so nothing loops or echoes. When either side
 // closes, both are closed and the link connects again after 1 s, twice as long each time up to 30 s.
 
-import type { RLinkConfig } from '../config/load-rlinks.js';
+import type { RLinkConfig } from '../config/types.js';
 import type { SessionFactory } from '../core-boundary.js';
 import { ClientSession } from '../client/client-session.js';
 import { openWebSocket } from './websocket-connection.js';

@@ -3,7 +3,7 @@
 
 import WebSocket from 'ws';
 import { getSerializer, serializerFromSubprotocol, subprotocolOf } from '../serializers/index.js';
-import type { RLinkTransportConfig } from '../config/load-rlinks.js';
+import type { RLinkTransportConfig } from '../config/types.js';
 import type { WampMessage } from '../wamp/message.js';
 import type { LocalPeer, WireConnection } from '../client/local-transport.js';
 

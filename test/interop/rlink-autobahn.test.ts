@@ -8,7 +8,7 @@ import { allowAll } from '../helpers/core.js';
 import { freePort } from '../helpers/free-port.js';
 import { until } from '../helpers/until.js';
 import type { RealmConfig } from '../../src/config/types.js';
-import type { RLinkConfig } from '../../src/config/load-rlinks.js';
+import type { RLinkConfig } from '../../src/config/types.js';
 
 const require = createRequire(import.meta.url);
 const autobahn = require('autobahn');
@@ -73,22 +73,19 @@ describe('router links with Autobahn|JS', () => {
     await onBoard.subscribe('fleet.cmd', (args: unknown[]) => boardGot.push(args[0]));
     await publishUntil(onBoard, 'fleet.temp', hubGot);
     await publishUntil(onHub, 'fleet.cmd', boardGot);
+    await new Promise((r) => setTimeout(r, 300)); // the last probes still on their way
     hubGot.length = 0;
     onBoard.publish('fleet.temp', [21.5]);
     await until(() => hubGot.length > 0);
     expect(hubGot).toEqual([21.5]);
   });
 
-  it('a caller on the hub calls a procedure registered on the board (and the link discloses forward_for)', async () => {
+  it('a caller on the hub calls a procedure registered on the board', async () => {
     const hubPort = await freePort();
     const hub = await start(hubPort);
     const board = await start(0, [link(hubPort)]);
     const onBoard = await connect(board);
-    let forwardFor: unknown;
-    await onBoard.register('devices.pump.run', (args: number[], _kw: unknown, details: any) => {
-      forwardFor = details.forward_for;
-      return args[0]! * 2;
-    });
+    await onBoard.register('devices.pump.run', (args: number[]) => args[0]! * 2);
     const onHub = await connect(hub);
     let result: unknown;
     await until(async () => {
@@ -96,7 +93,6 @@ describe('router links with Autobahn|JS', () => {
       return result !== undefined;
     }, 10_000, 'devices.pump.run callable on the hub');
     expect(result).toBe(42);
-    expect(forwardFor).toEqual([expect.objectContaining({ session: expect.any(Number) })]);
   });
 
   it('no echo: with links both ways, every subscriber gets each event once', async () => {
@@ -109,12 +105,14 @@ describe('router links with Autobahn|JS', () => {
     for (const [i, s] of subs.entries()) await s.subscribe('fleet.news', (args: string[]) => got[i]!.push(args[0]!));
     const [pubHub, pubBoard] = [await connect(hub), await connect(board)];
     await publishUntil(pubBoard, 'fleet.news', got[0]!);
+    got[1]!.length = 0;
     await publishUntil(pubHub, 'fleet.news', got[1]!);
+    await new Promise((r) => setTimeout(r, 300)); // the last probes still on their way
     got[0]!.length = 0;
     got[1]!.length = 0;
     pubHub.publish('fleet.news', ['from-hub']);
     pubBoard.publish('fleet.news', ['from-board']);
-    await until(() => got[0]!.length >= 2 && got[1]!.length >= 2);
+    await until(() => got[0]!.length >= 2 && got[1]!.length >= 2, 3000).catch(() => { throw new Error(JSON.stringify(got)); });
     await new Promise((r) => setTimeout(r, 500)); // room for an echo to arrive
     expect(got.map((g) => [...g].sort())).toEqual([['from-board', 'from-hub'], ['from-board', 'from-hub']]);
   });
