@@ -67,9 +67,12 @@ export class RouterLink {
   }
 
   private async forward(local: ClientSession, remote: ClientSession): Promise<void> {
+    // Crossbar's meaning: forward_local_* makes the local side's subscriptions (registrations) on
+    // the remote router, so remote events reach local subscribers (remote callers reach local
+    // callees); forward_remote_* the other way round.
     const c = this.config;
-    if (c.forwardLocalEvents) await mirrorEvents(c, remote, local);
-    if (c.forwardRemoteEvents) await mirrorEvents(c, local, remote);
+    if (c.forwardLocalEvents) await mirrorEvents(c, local, remote);
+    if (c.forwardRemoteEvents) await mirrorEvents(c, remote, local);
     if (c.forwardLocalInvocations) await mirrorRegistrations(c, local, remote);
     if (c.forwardRemoteInvocations) await mirrorRegistrations(c, remote, local);
   }
