@@ -70,7 +70,7 @@ export function parseRealm(c: Checker, value: unknown, path: string, files: File
     const op = join(path, 'options');
     const harmless = warnHarmlessKeys(c, r['options'], op, {
       event_dispatching_chunk_size: 'ignored: Junction dispatches each event to all its subscribers at once, without chunks',
-      bridge_meta_api: 'ignored: Junction has no router-to-router links that would bridge meta events',
+      bridge_meta_api: 'ignored: Junction\'s router links (rlinks) do not carry meta events',
     });
     const o = c.object(r['options'], op, ['uri_check', 'enable_meta_api', 'max_pending_calls', 'max_pending_call_bytes',
       'max_pending_call_bytes_total', 'max_subscriptions', 'max_subscription_bytes', 'wire', ...harmless]);

@@ -4,7 +4,7 @@
 // rlink logs in with its node key): a `ticket` or a cryptosign `private_key`, both secrets as
 // elsewhere ("${ENV}", { file }). Nothing here opens a connection.
 
-import { describe, join, type Checker, type Obj } from './check-values.js';
+import { NOT_YET, describe, join, type Checker, type Obj } from './check-values.js';
 import { parseSecret } from './load-auth.js';
 import { isValidUri } from '../wamp/uri.js';
 import type { FileResolver } from './load-tls.js';
@@ -61,9 +61,8 @@ function parseRLink(c: Checker, value: unknown, path: string, files: FileResolve
   if (o['private_key'] !== undefined) {
     const key = parseSecret(c, o['private_key'], join(path, 'private_key'), (f) => files.file(f));
     if (key !== undefined && !/^[0-9a-fA-F]{64}$/.test(key)) c.error(join(path, 'private_key'), 'must be 64 hex digits (an Ed25519 seed; value not shown)');
-    else if (key !== undefined) link.privateKey = key;
+    else if (key !== undefined) c.error(join(path, 'private_key'), `cryptosign log-in ${NOT_YET} for router links: use a ticket`);
   }
-  if (link.ticket !== undefined && link.privateKey !== undefined) c.error(join(path, 'private_key'), 'give either a ticket or a private_key, not both');
   return link;
 }
 
@@ -86,6 +85,7 @@ function parseTransport(c: Checker, value: unknown, path: string): RLinkTranspor
   const o = c.object(value, path, ['type', 'url', 'endpoint', 'serializers']);
   if (!o) return t;
   t.type = c.oneOf(o['type'], join(path, 'type'), ['websocket', 'rawsocket'] as const) ?? 'websocket';
+  if (t.type === 'rawsocket') c.error(join(path, 'type'), `"rawsocket" ${NOT_YET} for router links: use "websocket"`);
   const url = c.string(o['url'], join(path, 'url'), { required: false });
   if (url !== undefined) {
     let parsed: URL | undefined;

@@ -117,8 +117,6 @@ export interface RLinkConfig {
   authrole?: string;
   /** WAMP-Ticket secret for the remote router. */
   ticket?: string;
-  /** WAMP-cryptosign private key (64 hex digits, the seed) for the remote router. */
-  privateKey?: string;
   forwardLocalEvents: boolean;
   forwardRemoteEvents: boolean;
   forwardLocalInvocations: boolean;

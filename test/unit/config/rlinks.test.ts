@@ -29,16 +29,16 @@ describe('realm rlinks', () => {
     });
   });
 
-  it('reads a rawsocket endpoint, serializers, authid/authrole, a ticket from the environment and the forward flags', () => {
+  it('reads an endpoint, serializers, authid/authrole, a ticket from the environment and the forward flags', () => {
     process.env['JUNCTION_TEST_HUB_TICKET'] = 's3cret';
     const [link] = linksOf([{
       realm: 'fleet', authid: 'board-1', authrole: 'board', ticket: '${JUNCTION_TEST_HUB_TICKET}',
-      transport: { type: 'rawsocket', endpoint: { type: 'tcp', host: '10.0.0.1', port: 9000, tls: true }, serializers: ['cbor', 'json'] },
+      transport: { type: 'websocket', endpoint: { type: 'tcp', host: '10.0.0.1', port: 9000, tls: true }, serializers: ['cbor', 'json'] },
       forward_remote_events: false, forward_local_invocations: false, exclude_authid: ['bob'], exclude_uri: ['sys.*'],
     }]);
     expect(link).toMatchObject({
       id: 'rlink1', authid: 'board-1', authrole: 'board', ticket: 's3cret',
-      transport: { type: 'rawsocket', host: '10.0.0.1', port: 9000, tls: true, serializers: ['cbor', 'json'] },
+      transport: { type: 'websocket', url: 'wss://10.0.0.1:9000/', host: '10.0.0.1', port: 9000, tls: true, serializers: ['cbor', 'json'] },
       forwardLocalEvents: true, forwardRemoteEvents: false, forwardLocalInvocations: false, forwardRemoteInvocations: true,
       excludeAuthid: ['bob'], excludeUri: ['sys.*'],
     });
@@ -51,8 +51,12 @@ describe('realm rlinks', () => {
     });
     expect(errorsOf(withLinks([{ realm: 'r', transport: { type: 'rawsocket' }, forward_local_events: 'yes', private_key: 'abc' }]))).toMatchObject({
       [`${P}.transport`]: expect.stringContaining('endpoint'),
+      [`${P}.transport.type`]: expect.stringContaining('not supported by Junction yet'),
       [`${P}.forward_local_events`]: expect.any(String),
       [`${P}.private_key`]: expect.stringContaining('64 hex digits'),
+    });
+    expect(errorsOf(withLinks([{ realm: 'r', transport: { type: 'websocket', url: 'ws://h:1' }, private_key: 'ab'.repeat(32) }]))).toMatchObject({
+      [`${P}.private_key`]: expect.stringContaining('cryptosign log-in is not supported by Junction yet'),
     });
     expect(errorsOf(withLinks([{ realm: 'r', transport: { type: 'udp', url: 'ws://h:1' } }, { id: 'rlink1', realm: 'r', transport: { type: 'websocket', url: 'ws://h:1' } }]))).toMatchObject({
       [`${P}.transport.type`]: expect.stringContaining('"websocket", "rawsocket"'),
