@@ -80,7 +80,7 @@ describe('router links with Autobahn|JS', () => {
     expect(hubGot).toEqual([21.5]);
   });
 
-  it('a caller on the hub calls a procedure registered on the board', async () => {
+  it('a caller on the hub calls a procedure registered on the board, and back', async () => {
     const hubPort = await freePort();
     const hub = await start(hubPort);
     const board = await start(0, [link(hubPort)]);
@@ -93,6 +93,24 @@ describe('router links with Autobahn|JS', () => {
       return result !== undefined;
     }, 10_000, 'devices.pump.run callable on the hub');
     expect(result).toBe(42);
+
+    // forward_remote_invocations: what the hub offers, the board's callers reach.
+    await onHub.register('hub.clock.now', () => 'tea-time');
+    const onBoardCaller = await connect(board);
+    let now: unknown;
+    await until(async () => {
+      now = await onBoardCaller.call('hub.clock.now').catch(() => undefined);
+      return now !== undefined;
+    }, 10_000, 'hub.clock.now callable on the board');
+    expect(now).toBe('tea-time');
+    // An error from the callee comes back as it was raised.
+    await onBoard.register('devices.pump.fail', () => { throw new autobahn.Error('devices.error.dry', ['no water']); });
+    let error: any;
+    await until(async () => {
+      error = await onHub.call('devices.pump.fail').then(() => undefined, (e: any) => e);
+      return error?.error === 'devices.error.dry';
+    }, 10_000, 'devices.pump.fail answered with its error on the hub');
+    expect(error.args).toEqual(['no water']);
   });
 
   it('no echo: with links both ways, every subscriber gets each event once', async () => {
