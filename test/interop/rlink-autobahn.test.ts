@@ -113,6 +113,31 @@ describe('router links with Autobahn|JS', () => {
     expect(error.args).toEqual(['no water']);
   });
 
+  it("keeps a registration's invoke policy: two boards with invoke 'first' give hot standby through the hub", async () => {
+    const hubPort = await freePort();
+    const hub = await start(hubPort);
+    const onHub = await connect(hub);
+    const boards: TestNode[] = [];
+    for (const name of ['board-1', 'board-2']) {
+      const board = await start(0, [link(hubPort, { id: name })]);
+      boards.push(board);
+      await (await connect(board)).register('devices.pump.run', () => name, { invoke: 'first' });
+      let answer: unknown;
+      await until(async () => {
+        answer = await onHub.call('devices.pump.run').catch(() => undefined);
+        return answer !== undefined;
+      }, 10_000, `devices.pump.run on the hub after ${name}`);
+      expect(answer).toBe('board-1');
+    }
+    await boards[0]!.stop();
+    let answer: unknown;
+    await until(async () => {
+      answer = await onHub.call('devices.pump.run').catch(() => undefined);
+      return answer === 'board-2';
+    }, 10_000, 'the call going to board-2 once board-1 is gone');
+    expect(answer).toBe('board-2');
+  });
+
   it('no echo: with links both ways, every subscriber gets each event once', async () => {
     const hubPort = await freePort();
     const boardPort = await freePort();
