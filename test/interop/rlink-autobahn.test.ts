@@ -3,11 +3,11 @@
 // comes back after the hub restarts.
 import { describe, it, expect, afterEach } from 'vitest';
 import { createRequire } from 'node:module';
-import { startTestNode, type TestNode } from '../helpers/node.js';
+import { service, startTestNode, type TestNode } from '../helpers/node.js';
 import { allowAll } from '../helpers/core.js';
 import { freePort } from '../helpers/free-port.js';
 import { until } from '../helpers/until.js';
-import type { RealmConfig } from '../../src/config/types.js';
+import type { AuthConfig, RealmConfig } from '../../src/config/types.js';
 import type { RLinkConfig } from '../../src/config/types.js';
 
 const require = createRequire(import.meta.url);
@@ -39,8 +39,9 @@ function link(hubPort: number, overrides: Partial<RLinkConfig> = {}): RLinkConfi
 
 const realm = (rlinks: RLinkConfig[] = []): RealmConfig[] => [{ name: 'realm1', roles: [allowAll()], rlinks }];
 
-async function start(port: number, rlinks: RLinkConfig[] = []): Promise<TestNode> {
-  const node = await startTestNode({ realms: realm(rlinks), listener: { endpoint: { type: 'tcp', port, interface: '127.0.0.1' } } });
+async function start(port: number, rlinks: RLinkConfig[] = [], auth?: AuthConfig): Promise<TestNode> {
+  const listener = { endpoint: { type: 'tcp' as const, port, interface: '127.0.0.1' }, ...(auth ? { websocket: { '/ws': service({ auth }) } } : {}) };
+  const node = await startTestNode({ realms: realm(rlinks), listener });
   nodes.push(node);
   return node;
 }
@@ -136,6 +137,24 @@ describe('router links with Autobahn|JS', () => {
       return answer === 'board-2';
     }, 10_000, 'the call going to board-2 once board-1 is gone');
     expect(answer).toBe('board-2');
+  });
+
+  it('logs in to the hub with its ticket, as the authid it names', async () => {
+    const hubPort = await freePort();
+    const hub = await start(hubPort, [], {
+      ticket: { type: 'static', principals: { 'board-1': { ticket: 'right', role: 'anonymous' } } },
+      anonymous: { type: 'static', role: 'anonymous' },
+    });
+    const wrong = await start(0, [link(hubPort, { id: 'wrong', authid: 'board-1', ticket: 'wrong' })]);
+    const board = await start(0, [link(hubPort, { authid: 'board-1', ticket: 'right' })]);
+    await (await connect(board)).register('devices.pump.run', () => 'ran');
+    await (await connect(wrong)).register('devices.valve.open', () => 'opened');
+    const onHub = await connect(hub);
+    await until(async () => (await onHub.call('devices.pump.run').catch(() => undefined)) === 'ran', 10_000, 'the ticket link up');
+    const sessions = await onHub.call('wamp.session.list');
+    const authids = await Promise.all(sessions.map(async (id: number) => (await onHub.call('wamp.session.get', [id])).authid));
+    expect(authids).toContain('board-1');
+    expect(await onHub.call('devices.valve.open').then(() => 'reached', (e: any) => e.error)).toBe('wamp.error.no_such_procedure');
   });
 
   it('no echo: with links both ways, every subscriber gets each event once', async () => {
