@@ -10,6 +10,7 @@ import { SendQueueTotal } from './transports/send-queue-total.js';
 import { log } from './log.js';
 import type { MqttBridges } from './mqtt/bridge/bridges.js';
 import type { SerialBridge } from './bridges/serial/bridge.js';
+import type { RouterLinks } from './rlink/router-links.js';
 import { startBoard, type BoardComponents } from './board/components.js';
 import { SetupReveal } from './board/setup-reveal.js';
 import { applyReload, type ReloadReport } from './reload.js';
@@ -23,6 +24,8 @@ export class JunctionNode {
   mqttBridges: MqttBridges | undefined;
   /** Serial bridges (`serial`), started once the router is ready. */
   serialBridges: SerialBridge[] = [];
+  /** Router links to remote routers (realms' `rlinks`), started once the router is ready. */
+  routerLinks: RouterLinks | undefined;
   /** Board telemetry and schedules (`telemetry`, `schedules`), started once the router is ready. */
   board: BoardComponents | undefined;
   /** junction.setup.reveal, for `dashboard` web paths with a `setup` file (one per realm and file). */
@@ -69,6 +72,11 @@ export class JunctionNode {
         this.serialBridges = this.config.serial.map((s) => new SerialBridge(s, this.router));
         for (const bridge of this.serialBridges) await bridge.start();
       }
+      if (this.config.router.realms.some((r) => r.rlinks?.length)) {
+        const { RouterLinks } = await import('./rlink/router-links.js');
+        this.routerLinks = new RouterLinks(this.config.router.realms, this.router);
+        this.routerLinks.start();
+      }
       this.board = await startBoard(this.config, this.router);
       for (const reveal of this.setupReveals) await reveal.start(this.router);
     } catch (err) {
@@ -99,6 +107,7 @@ export class JunctionNode {
       for (const listener of this.listeners) listener.stopAccepting();
       await this.board?.stop();
       await Promise.allSettled(this.setupReveals.map((r) => r.stop()));
+      await this.routerLinks?.stop();
       await this.mqttBridges?.stop();
       await Promise.allSettled(this.serialBridges.map((b) => b.stop()));
       await this.router.shutdown();

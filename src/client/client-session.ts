@@ -4,7 +4,7 @@
 
 import * as M from '../wamp/message.js';
 import type { SessionFactory } from '../core-boundary.js';
-import { LocalConnection } from './local-transport.js';
+import { LocalConnection, type LocalPeer, type WireConnection } from './local-transport.js';
 
 export interface ConnectOptions {
   realm: string;
@@ -13,6 +13,10 @@ export interface ConnectOptions {
   authid?: string;
   /** Shown as the transport peer, e.g. 'mqtt-bridge'. */
   name?: string;
+  /** Remote routers (src/rlink/): the authmethods HELLO offers (default ['anonymous']) and a ticket for a CHALLENGE. */
+  authmethods?: string[];
+  ticket?: string;
+  authrole?: string;
   /** Router-internal components only (the meta API). */
   internal?: boolean;
   /** The router's own components that serve `junction.*` procedures or events (see SessionOptions). */
@@ -73,22 +77,24 @@ export class ClientSession {
   private isClosed = false;
   /** We said GOODBYE first: the router's GOODBYE is then its reply, not one to answer. */
   private goodbyeSent = false;
-  private readonly connection: LocalConnection;
+  private readonly connection: WireConnection;
 
-  private constructor(factory: SessionFactory, private readonly options: ConnectOptions) {
+  private constructor(connect: (peer: LocalPeer) => WireConnection, private readonly options: ConnectOptions) {
     this.closed = new Promise((r) => (this.closedResolve = r));
-    this.connection = new LocalConnection(factory, options.name ?? 'component', {
-      onMessage: (m) => this.onMessage(m),
-      onClose: () => this.onClose(),
-    }, {
+    this.connection = connect({ onMessage: (m) => this.onMessage(m), onClose: () => this.onClose() });
+  }
+
+  static connect(factory: SessionFactory, options: ConnectOptions): Promise<ClientSession> {
+    return ClientSession.connectOver((peer) => new LocalConnection(factory, options.name ?? 'component', peer, {
       auth: { anonymous: { type: 'static', role: options.role ?? 'anonymous', authid: options.authid } },
       internal: options.internal,
       privileged: options.privileged,
-    });
+    }), options);
   }
 
-  static async connect(factory: SessionFactory, options: ConnectOptions): Promise<ClientSession> {
-    const session = new ClientSession(factory, options);
+  /** Joins over any connection (a remote router's, see src/rlink/). */
+  static async connectOver(connect: (peer: LocalPeer) => WireConnection, options: ConnectOptions): Promise<ClientSession> {
+    const session = new ClientSession(connect, options);
     await new Promise<void>((resolve, reject) => {
       session.joined = { resolve, reject };
       session.connection.send([M.HELLO, options.realm, {
@@ -98,7 +104,9 @@ export class ClientSession {
           publisher: { features: { publisher_exclusion: true, publisher_identification: true, subscriber_blackwhite_listing: true } },
           subscriber: { features: { pattern_based_subscription: true, publisher_identification: true } },
         },
-        authmethods: ['anonymous'],
+        authmethods: options.authmethods ?? ['anonymous'],
+        ...(options.authid !== undefined && options.authmethods ? { authid: options.authid } : {}),
+        ...(options.authrole !== undefined ? { authrole: options.authrole } : {}),
       }]);
     });
     return session;
@@ -189,8 +197,13 @@ export class ClientSession {
         this.welcome = m[2] as M.Dict;
         this.joined?.resolve();
         return;
+      case M.CHALLENGE:
+        if (m[1] === 'ticket' && this.options.ticket !== undefined) this.connection.send([M.AUTHENTICATE, this.options.ticket, {}]);
+        else this.connection.send([M.ABORT, { message: `cannot answer a ${String(m[1])} challenge` }, 'wamp.error.cannot_authenticate']);
+        return;
       case M.ABORT:
         this.joined?.reject(new WampError(m[2] as string, [(m[1] as M.Dict)['message']]));
+        this.connection.close();
         return;
       case M.GOODBYE:
         // Router-initiated (we said no GOODBYE first): answer, then the router closes the transport.

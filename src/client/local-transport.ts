@@ -31,8 +31,14 @@ export interface LocalPeer {
   onClose(): void;
 }
 
+/** What a client session sends through: in process (LocalConnection) or to a remote router (src/rlink/). */
+export interface WireConnection {
+  send(message: WampMessage): void;
+  close(): void;
+}
+
 /** The client's end of an in-process connection. */
-export class LocalConnection {
+export class LocalConnection implements WireConnection {
   private readonly handle: SessionHandle;
   private readonly toRouter: Mailbox<WampMessage>;
   private readonly toClient: Mailbox<WampMessage | null>;

@@ -13,6 +13,7 @@ import { isValidPattern, isValidUri } from '../wamp/uri.js';
 import { cfxdbKeysOf, checkCfxdbStore } from './load-cfxdb-store.js';
 import { parseInventory, parseValidate, type Inventory } from './load-inventory.js';
 import type { FileResolver } from './load-tls.js';
+import { parseRLinks } from './load-rlinks.js';
 
 /**
  * Crossbar's "starred" URIs, used when a permission (or store entry) has no `match`:
@@ -44,7 +45,7 @@ export function parseRealm(c: Checker, value: unknown, path: string, files: File
   const harmless = warnHarmlessKeys(c, value, path, {
     stats: 'ignored: Junction does not publish wamp.session.on_stats (wamp.session.get and junction.session.get give a session\'s figures)',
   });
-  const r = c.object(value, path, ['name', 'roles', 'store', 'options', 'inventory', ...harmless]) ?? {};
+  const r = c.object(value, path, ['name', 'roles', 'store', 'options', 'inventory', 'rlinks', ...harmless]) ?? {};
   const inventory = r['inventory'] === undefined ? undefined : parseInventory(c, r['inventory'], join(path, 'inventory'), files);
   const name = c.string(r['name'], join(path, 'name')) ?? '';
   if (name && !isValidUri(name)) c.error(join(path, 'name'), `${JSON.stringify(name)} is not a valid realm name (a URI like "realm1" or "com.example")`);
@@ -63,12 +64,13 @@ export function parseRealm(c: Checker, value: unknown, path: string, files: File
     }
     realm.roles.push(parsed);
   });
+  if (r['rlinks'] !== undefined) realm.rlinks = parseRLinks(c, r['rlinks'], join(path, 'rlinks'), files);
   if (r['store'] !== undefined) realm.store = parseStore(c, r['store'], join(path, 'store'));
   if (r['options'] !== undefined) {
     const op = join(path, 'options');
     const harmless = warnHarmlessKeys(c, r['options'], op, {
       event_dispatching_chunk_size: 'ignored: Junction dispatches each event to all its subscribers at once, without chunks',
-      bridge_meta_api: 'ignored: Junction has no router-to-router links that would bridge meta events',
+      bridge_meta_api: 'ignored: Junction\'s router links (rlinks) do not carry meta events',
     });
     const o = c.object(r['options'], op, ['uri_check', 'enable_meta_api', 'max_pending_calls', 'max_pending_call_bytes',
       'max_pending_call_bytes_total', 'max_subscriptions', 'max_subscription_bytes', 'wire', ...harmless]);

@@ -95,12 +95,47 @@ export interface RealmStoreConfig {
  *  'spec': the WAMP spec's text. */
 export type WireDialect = 'crossbar' | 'spec';
 
+// A realm's router links (`rlinks`, src/config/load-rlinks.ts, src/rlink/).
+export type RLinkSerializer = 'json' | 'msgpack' | 'cbor' | 'ubjson';
+
+export interface RLinkTransportConfig {
+  type: 'websocket' | 'rawsocket';
+  /** ws:// or wss:// URL (websocket); derived from `endpoint` when absent. */
+  url?: string;
+  host: string;
+  port: number;
+  tls: boolean;
+  serializers: RLinkSerializer[];
+}
+
+export interface RLinkConfig {
+  id: string;
+  /** The realm joined on the remote router. */
+  realm: string;
+  transport: RLinkTransportConfig;
+  authid?: string;
+  authrole?: string;
+  /** WAMP-Ticket secret for the remote router. */
+  ticket?: string;
+  forwardLocalEvents: boolean;
+  forwardRemoteEvents: boolean;
+  forwardLocalInvocations: boolean;
+  forwardRemoteInvocations: boolean;
+  /** Sessions with these authids (resp. authroles) get no forwarded events. */
+  excludeAuthid: string[];
+  excludeAuthrole: string[];
+  /** URIs (Crossbar starred form: 'a.b.*' a prefix) never forwarded in either direction. */
+  excludeUri: string[];
+}
+
 export interface RealmConfig {
   name: string;
   roles: RoleConfig[];
   /** `inventory`: the payload types of its catalogs by qualified name (what a dynamic authorizer's `validate` names). */
   payloadTypes?: ReadonlyMap<string, PayloadType>;
   store?: RealmStoreConfig;
+  /** `rlinks`: router-to-router links to remote routers (src/config/load-rlinks.ts, src/rlink/). */
+  rlinks?: RLinkConfig[];
   /** URI checking for topics and procedures (`options.uri_check`); default 'loose'. */
   uriCheck?: 'loose' | 'strict';
   /** The wamp.* meta API (`options.enable_meta_api`); default true. */

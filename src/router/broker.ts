@@ -445,6 +445,8 @@ const CUSTOM_ATTRIBUTE = /^_[a-z0-9_]{3,}$/;
  */
 function customAttributes(options: M.Dict): M.Dict | undefined {
   let custom: M.Dict | undefined;
+  // A router link's forwarding marks (Crossbar: PUBLISH options.forward_for shows in EVENT details).
+  if (Array.isArray(options['forward_for'])) custom = { forward_for: options['forward_for'] };
   for (const key in options) {
     if (key.charCodeAt(0) !== 95 || key === CLEAR_RETAINED || !CUSTOM_ATTRIBUTE.test(key)) continue;
     (custom ??= {})[key] = options[key];

@@ -392,6 +392,9 @@ export class Dealer {
       details['caller_authid'] = caller.authid;
       details['caller_authrole'] = caller.authrole;
     }
+    // A router link's forwarding marks (Crossbar: CALL options.forward_for shows in INVOCATION details).
+    const forwardFor = (call.message![2] as M.Dict)['forward_for'];
+    if (Array.isArray(forwardFor)) details['forward_for'] = forwardFor;
     if (call.receiveProgress && callee.session.supportsProgress) details['receive_progress'] = true;
     if (call.timeoutMs > 0 && callee.forwardTimeout) details['timeout'] = call.timeoutMs;
     const invocation = withPayload([M.INVOCATION, invocationId, reg.id, details], call.message!, 4);

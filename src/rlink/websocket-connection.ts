@@ -1,0 +1,39 @@
+// A router link's connection to the remote router: a WAMP-over-WebSocket client (the serializers
+// offered as subprotocols in the config's order, the router picks one). Resolves once open.
+
+import WebSocket from 'ws';
+import { getSerializer, serializerFromSubprotocol, subprotocolOf } from '../serializers/index.js';
+import type { RLinkTransportConfig } from '../config/types.js';
+import type { WampMessage } from '../wamp/message.js';
+import type { LocalPeer, WireConnection } from '../client/local-transport.js';
+
+/** Most bytes one incoming message from the remote router may have. */
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+export function openWebSocket(transport: RLinkTransportConfig, connectTimeoutMs: number): Promise<(peer: LocalPeer) => WireConnection> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(transport.url!, transport.serializers.map(subprotocolOf), { handshakeTimeout: connectTimeoutMs, maxPayload: MAX_MESSAGE_BYTES });
+    ws.once('error', reject);
+    ws.once('close', () => reject(new Error('connection closed before it opened')));
+    ws.once('open', () => {
+      ws.removeAllListeners('error');
+      ws.removeAllListeners('close');
+      const serializer = serializerFromSubprotocol(ws.protocol) ?? getSerializer('json');
+      resolve((peer) => {
+        ws.on('message', (data: Buffer, isBinary) => {
+          try {
+            peer.onMessage(serializer.decode(data, !isBinary) as WampMessage);
+          } catch {
+            ws.close(1003, 'cannot decode');
+          }
+        });
+        ws.on('error', () => ws.terminate());
+        ws.on('close', () => peer.onClose());
+        return {
+          send: (m) => { if (ws.readyState === WebSocket.OPEN) ws.send(serializer.encode(m), { binary: serializer.binary }); },
+          close: () => ws.close(1000),
+        };
+      });
+    });
+  });
+}
