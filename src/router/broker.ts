@@ -3,6 +3,7 @@
 // for all of that subscription's subscribers (the EncodingCache travels with it).
 
 import { payloadProblem } from './payload-check.js';
+import { forwardForOf } from './forward-for.js';
 import { logRefusal } from './refusals.js';
 import { INVALID_URI, type Authorizer, type Decision } from '../auth/authorizer.js';
 import type { EventHistoryConfig, RetainedLimits } from '../config/types.js';
@@ -446,7 +447,8 @@ const CUSTOM_ATTRIBUTE = /^_[a-z0-9_]{3,}$/;
 function customAttributes(options: M.Dict): M.Dict | undefined {
   let custom: M.Dict | undefined;
   // A router link's forwarding marks (Crossbar: PUBLISH options.forward_for shows in EVENT details).
-  if (Array.isArray(options['forward_for'])) custom = { forward_for: options['forward_for'] };
+  const forwardFor = forwardForOf(options);
+  if (forwardFor) custom = { forward_for: forwardFor };
   for (const key in options) {
     if (key.charCodeAt(0) !== 95 || key === CLEAR_RETAINED || !CUSTOM_ATTRIBUTE.test(key)) continue;
     (custom ??= {})[key] = options[key];

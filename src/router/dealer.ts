@@ -12,6 +12,7 @@
 // its concurrency slot is free) and `drainQueue` (queued calls take the freed slots).
 
 import { payloadProblem } from './payload-check.js';
+import { forwardForOf } from './forward-for.js';
 import { logRefusal } from './refusals.js';
 import { INVALID_URI, type Decision } from '../auth/authorizer.js';
 import type { CallQueueConfig } from '../config/types.js';
@@ -393,8 +394,8 @@ export class Dealer {
       details['caller_authrole'] = caller.authrole;
     }
     // A router link's forwarding marks (Crossbar: CALL options.forward_for shows in INVOCATION details).
-    const forwardFor = (call.message![2] as M.Dict)['forward_for'];
-    if (Array.isArray(forwardFor)) details['forward_for'] = forwardFor;
+    const forwardFor = forwardForOf(call.message![2] as M.Dict);
+    if (forwardFor) details['forward_for'] = forwardFor;
     if (call.receiveProgress && callee.session.supportsProgress) details['receive_progress'] = true;
     if (call.timeoutMs > 0 && callee.forwardTimeout) details['timeout'] = call.timeoutMs;
     const invocation = withPayload([M.INVOCATION, invocationId, reg.id, details], call.message!, 4);
