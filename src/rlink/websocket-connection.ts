@@ -9,6 +9,12 @@ import type { LocalPeer, WireConnection } from '../client/local-transport.js';
 
 /** Most bytes one incoming message from the remote router may have. */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/**
+ * Most bytes waiting to be sent to the remote router. A remote that stops reading would otherwise
+ * make the link hold everything forwarded to it: past this the connection is dropped, and the link
+ * reconnects and subscribes and registers again, as after any lost connection.
+ */
+const MAX_SEND_BACKLOG = 4 * 1024 * 1024;
 
 export function openWebSocket(transport: RLinkTransportConfig, connectTimeoutMs: number): Promise<(peer: LocalPeer) => WireConnection> {
   return new Promise((resolve, reject) => {
@@ -30,7 +36,11 @@ export function openWebSocket(transport: RLinkTransportConfig, connectTimeoutMs:
         ws.on('error', () => ws.terminate());
         ws.on('close', () => peer.onClose());
         return {
-          send: (m) => { if (ws.readyState === WebSocket.OPEN) ws.send(serializer.encode(m), { binary: serializer.binary }); },
+          send: (m) => {
+            if (ws.readyState !== WebSocket.OPEN) return;
+            if (ws.bufferedAmount > MAX_SEND_BACKLOG) return ws.terminate();
+            ws.send(serializer.encode(m), { binary: serializer.binary });
+          },
           close: () => ws.close(1000),
         };
       });
