@@ -47,6 +47,7 @@ function wrap(fragment: unknown): Record<string, unknown> | undefined {
   }
   if (typeof fragment !== 'object' || fragment === null) return undefined;
   const keys = Object.keys(fragment);
+  if (keys.includes('workers')) return fragment as Record<string, unknown>; // a whole config
   if (keys.every((k) => TOP_LEVEL.has(k))) return { ...config, ...fragment };
   if (keys.every((k) => UNIVERSAL_PARTS.has(k))) {
     const f = fragment as Record<string, any>;
@@ -67,7 +68,7 @@ function workDir(): string {
 }
 
 /** The variables the README's examples read with "${NAME}". */
-const ENV = { ...process.env, SENSOR1_PASSWORD: 'example-1', MQTT_PASSWORD: 'example-2', DEVICE1_TICKET: 'example-3' };
+const ENV = { ...process.env, SENSOR1_PASSWORD: 'example-1', MQTT_PASSWORD: 'example-2', DEVICE1_TICKET: 'example-3', BOARD1_TICKET: 'example-4', HUB_TICKET: 'example-4' };
 
 function analyze(args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
@@ -84,7 +85,7 @@ describe('README.md snippets', () => {
   it('has config snippets to check (the test reads them all)', () => {
     expect(configs.length).toBeGreaterThanOrEqual(5);
     // A snippet in a language this test does not check is a gap: add it here.
-    expect([...new Set(all.map((s) => s.lang))].sort()).toEqual(['ini', 'sh', 'yaml']);
+    expect([...new Set(all.map((s) => s.lang))].sort()).toEqual(['ini', 'json', 'sh', 'yaml']);
   });
 
   for (const snippet of configs) {
