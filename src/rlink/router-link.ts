@@ -14,6 +14,8 @@ import { mirrorEvents } from './event-mirror.js';
 import { mirrorRegistrations } from './registration-mirror.js';
 import { log } from '../log.js';
 
+/** How long a stopping link waits for the routers' GOODBYE replies. */
+const STOP_WAIT_MS = 2000;
 const FIRST_DELAY_MS = 1000;
 const MAX_DELAY_MS = 30_000;
 
@@ -35,7 +37,11 @@ export class RouterLink {
   async stop(): Promise<void> {
     this.state = 'stopped';
     clearTimeout(this.timer);
-    await Promise.allSettled([this.remote?.close(), this.local?.close()]);
+    // A remote router that no longer answers (the network is gone) must not hold up the shutdown.
+    let waited: NodeJS.Timeout | undefined;
+    const enough = new Promise<void>((resolve) => (waited = setTimeout(resolve, STOP_WAIT_MS)));
+    await Promise.race([Promise.allSettled([this.remote?.close(), this.local?.close()]), enough]);
+    clearTimeout(waited);
   }
 
   private async connect(): Promise<void> {
