@@ -3,8 +3,8 @@
 // `publishers` side too, with the same URI and match policy; what arrives there is handed to
 // `deliver` (published on the `subscribers` side, or buffered while that side is away), marked with
 // forward_for, excluding the link itself and the configured authids/authroles. Events that were
-// already forwarded (forward_for) are not passed on again. When a subscription goes
-// (wamp.subscription.on_delete), its mirror goes too. The mirrors outlive a connection of the
+// already forwarded (forward_for) are not passed on again. When a subscription's last subscriber
+// goes (wamp.subscription.on_unsubscribe), its mirror goes too. The mirrors outlive a connection of the
 // subscribers' side: `follow` is called for each, and drops the mirrors of what went meanwhile.
 
 import type { RLinkConfig } from '../config/types.js';
@@ -17,11 +17,12 @@ interface SubscriptionDetails { id: number; uri: string; match?: string }
 /** Passes an event on: `options` are its PUBLISH options on the subscribers' side. */
 export type Deliver = (topic: string, args: unknown[], kwargs: Dict, options: Dict, details: Dict) => void;
 
+/** A subscription on the subscribers' side: its details, and its subscribers other than the link. */
+interface Source { details: Promise<SubscriptionDetails | undefined>; others: Set<number> }
+
 export class EventMirror {
   /** `${match} ${uri}` → the link's subscription ID on the publishers' side (0 while subscribing). */
   private readonly mirrored = new Map<string, number>();
-  /** Subscription ID on the subscribers' side → its key above (what on_delete names). */
-  private sources = new Map<number, string>();
 
   constructor(private readonly config: RLinkConfig, private readonly publishers: LinkSide, private readonly deliver: Deliver) {}
 
@@ -30,21 +31,44 @@ export class EventMirror {
     return this.mirrored.size;
   }
 
-  /** Mirrors the subscriptions of `subscribers` (a new connection to it) and follows their changes. */
+  /**
+   * Mirrors the subscriptions of `subscribers` (a new connection to it) and follows their
+   * subscribers: a subscription is mirrored while someone other than the link itself subscribes to
+   * it (the link's own subscriptions there are mirrors of this side's, and must not keep each other).
+   */
   async follow(subscribers: LinkSide): Promise<void> {
-    const sources = this.sources = new Map<number, string>();
+    const sources = new Map<number, Source>();
     const seen = new Set<string>();
-    await subscribers.subscribe('wamp.subscription.on_create', (args) => void this.mirror(args[1] as SubscriptionDetails, seen));
-    await subscribers.subscribe('wamp.subscription.on_delete', (args) => {
-      const key = sources.get(args[1] as number);
-      sources.delete(args[1] as number);
-      if (key !== undefined) this.drop(key);
+    const source = (id: number, known?: SubscriptionDetails): Source => {
+      let s = sources.get(id);
+      if (!s) {
+        const details = known ? Promise.resolve(known) : subscribers.call('wamp.subscription.get', [id]).then((r) => r.args[0] as SubscriptionDetails, () => undefined);
+        sources.set(id, s = { details, others: new Set() });
+      }
+      return s;
+    };
+    const self = subscribers.id;
+    await subscribers.subscribe('wamp.subscription.on_create', (args) => void source((args[1] as SubscriptionDetails).id, args[1] as SubscriptionDetails));
+    await subscribers.subscribe('wamp.subscription.on_subscribe', (args) => {
+      if (args[0] === self) return;
+      const s = source(args[1] as number);
+      s.others.add(args[0] as number);
+      if (s.others.size === 1) void s.details.then((d) => { if (d && s.others.size > 0) void this.mirror(d, seen); });
     });
+    await subscribers.subscribe('wamp.subscription.on_unsubscribe', (args) => {
+      const s = sources.get(args[1] as number);
+      if (!s?.others.delete(args[0] as number) || s.others.size > 0) return;
+      void s.details.then((d) => { if (d && s.others.size === 0) this.drop(keyOf(d)); });
+    });
+    await subscribers.subscribe('wamp.subscription.on_delete', (args) => void sources.delete(args[1] as number));
     const list = (await subscribers.call('wamp.subscription.list')).args[0] as Record<string, number[]>;
     for (const ids of Object.values(list)) {
       for (const id of ids) {
-        const got = await subscribers.call('wamp.subscription.get', [id]).catch(() => undefined);
-        if (got?.args[0]) await this.mirror(got.args[0] as SubscriptionDetails, seen);
+        const ofIt = (await subscribers.call('wamp.subscription.list_subscribers', [id]).catch(() => undefined))?.args[0] as number[] | undefined;
+        const s = source(id);
+        for (const session of ofIt ?? []) if (session !== self) s.others.add(session);
+        const details = await s.details;
+        if (details && s.others.size > 0) await this.mirror(details, seen);
       }
     }
     // Subscriptions that went while the subscribers' side was away.
@@ -54,9 +78,8 @@ export class EventMirror {
   private async mirror(sub: SubscriptionDetails, seen: Set<string>): Promise<void> {
     const { config, publishers } = this;
     const match = sub.match ?? 'exact';
-    const key = `${match} ${sub.uri}`;
+    const key = keyOf(sub);
     seen.add(key);
-    if (typeof sub.id === 'number') this.sources.set(sub.id, key);
     if (this.mirrored.has(key) || staysLocal(sub.uri, config.excludeUri)) return;
     this.mirrored.set(key, 0);
     const options: Dict = match === 'exact' ? {} : { match };
@@ -77,4 +100,8 @@ export class EventMirror {
     this.mirrored.delete(key);
     if (id) void this.publishers.unsubscribe(id).catch(() => {});
   }
+}
+
+function keyOf(sub: SubscriptionDetails): string {
+  return `${sub.match ?? 'exact'} ${sub.uri}`;
 }

@@ -31,14 +31,8 @@ export class SessionScope implements LinkSide {
     return this.session.publish(topic, args, kwargs, options);
   }
 
-  async subscribe(topic: string, handler: EventHandler, options?: Dict): Promise<number> {
-    const id = await this.session.subscribe(topic, handler, options);
-    if (this.cleared) {
-      await this.session.unsubscribe(id).catch(() => {});
-      throw new Error('the connection of the link is gone');
-    }
-    this.subscriptions.add(id);
-    return id;
+  subscribe(topic: string, handler: EventHandler, options?: Dict): Promise<number> {
+    return this.track(this.session.subscribe(topic, handler, options), this.subscriptions, (id) => this.session.unsubscribe(id));
   }
 
   async unsubscribe(id: number): Promise<void> {
@@ -46,19 +40,24 @@ export class SessionScope implements LinkSide {
     await this.session.unsubscribe(id);
   }
 
-  async register(procedure: string, handler: ProcedureHandler, options?: Dict): Promise<number> {
-    const id = await this.session.register(procedure, handler, options);
-    if (this.cleared) {
-      await this.session.unregister(id).catch(() => {});
-      throw new Error('the connection of the link is gone');
-    }
-    this.registrations.add(id);
-    return id;
+  register(procedure: string, handler: ProcedureHandler, options?: Dict): Promise<number> {
+    return this.track(this.session.register(procedure, handler, options), this.registrations, (id) => this.session.unregister(id));
   }
 
   async unregister(id: number): Promise<void> {
     this.registrations.delete(id);
     await this.session.unregister(id);
+  }
+
+  /** Remembers what was made, or undoes it at once when the scope was cleared meanwhile. */
+  private async track(made: Promise<number>, ids: Set<number>, undo: (id: number) => Promise<void>): Promise<number> {
+    const id = await made;
+    if (this.cleared) {
+      await undo(id).catch(() => {});
+      throw new Error('the connection of the link is gone');
+    }
+    ids.add(id);
+    return id;
   }
 
   /** Undoes everything made through this scope; what is made later is undone at once. */
