@@ -52,6 +52,15 @@ async function stop(node: TestNode): Promise<void> {
   await node.stop();
 }
 
+/** A hub, and a proxy in front of it for the board's link to go through. */
+async function hubBehindProxy(): Promise<{ hubPort: number; hub: TestNode; proxy: LinkProxy }> {
+  const hubPort = await freePort();
+  const hub = await start(hubPort);
+  const proxy = await LinkProxy.start(hubPort);
+  proxies.push(proxy);
+  return { hubPort, hub, proxy };
+}
+
 const client = (node: TestNode) => ClientSession.connect(node.node.router, { realm: 'realm1' });
 const linkOf = (board: TestNode): RouterLink => board.node.routerLinks!.links[0]!;
 
@@ -90,10 +99,9 @@ const AFTER_RECONNECT = [['log.line', 'b'], ['fleet.temp', 3], ['log.line', 'c']
 
 describe('router links while the hub is away', () => {
   it('sends what the board published meanwhile once the hub is back: in order, marked late, as each prefix policy says', async () => {
-    const hubPort = await freePort();
-    let hub = await start(hubPort);
-    const proxy = await LinkProxy.start(hubPort);
-    proxies.push(proxy);
+    const fleet = await hubBehindProxy();
+    const { hubPort, proxy } = fleet;
+    let hub = fleet.hub;
     const board = await start(0, [link(proxy.port, { buffer: BUFFER })]);
     const onBoard = await client(board);
     const heard: Heard[] = [];
@@ -131,10 +139,9 @@ describe('router links while the hub is away', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rlink-down-'));
     dirs.push(dir);
     const file = join(dir, 'to-hub.buf');
-    const hubPort = await freePort();
-    let hub = await start(hubPort);
-    const proxy = await LinkProxy.start(hubPort);
-    proxies.push(proxy);
+    const fleet = await hubBehindProxy();
+    const { hubPort, proxy } = fleet;
+    let hub = fleet.hub;
     const config = link(proxy.port, { buffer: { ...BUFFER, file } });
     let board = await start(0, [config]);
     const heard: Heard[] = [];
@@ -161,10 +168,7 @@ describe('router links while the hub is away', () => {
   }, 30_000);
 
   it('a hub that stops answering is noticed by the pings, and the link comes back when it answers again', async () => {
-    const hubPort = await freePort();
-    const hub = await start(hubPort);
-    const proxy = await LinkProxy.start(hubPort);
-    proxies.push(proxy);
+    const { hub, proxy } = await hubBehindProxy();
     const config = link(proxy.port);
     config.transport.options = { autoPingInterval: 200, autoPingTimeout: 200, retryInitial: 50, retryMax: 200 };
     const board = await start(0, [config]);
@@ -188,10 +192,7 @@ describe('router links while the hub is away', () => {
   }, 30_000);
 
   it("a hub subscriber's unsubscription removes the board's mirror: nothing more goes over the link", async () => {
-    const hubPort = await freePort();
-    const hub = await start(hubPort);
-    const proxy = await LinkProxy.start(hubPort);
-    proxies.push(proxy);
+    const { hub, proxy } = await hubBehindProxy();
     const board = await start(0, [link(proxy.port)]);
     const onBoard = await client(board);
     const onHub = await client(hub);
@@ -212,10 +213,7 @@ describe('router links while the hub is away', () => {
   }, 30_000);
 
   it("keeps a callee's concurrency at the hub, and a call in flight when the link drops fails at once", async () => {
-    const hubPort = await freePort();
-    const hub = await start(hubPort);
-    const proxy = await LinkProxy.start(hubPort);
-    proxies.push(proxy);
+    const { hub, proxy } = await hubBehindProxy();
     const board = await start(0, [link(proxy.port)]);
     const onBoard = await client(board);
     let started = 0;
