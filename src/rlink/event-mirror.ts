@@ -24,7 +24,19 @@ export class EventMirror {
   /** `${match} ${uri}` → the link's subscription ID on the publishers' side (0 while subscribing). */
   private readonly mirrored = new Map<string, number>();
 
-  constructor(private readonly config: RLinkConfig, private readonly publishers: LinkSide, private readonly deliver: Deliver) {}
+  private readonly deliver: Deliver;
+
+  constructor(private readonly config: RLinkConfig, private readonly publishers: LinkSide, deliver: Deliver) {
+    // An event matching several mirrored subscriptions (exact 'a.b' and prefix 'a.') arrives once
+    // for each, one after the other: it crosses once, and the other router's broker fans it out.
+    let last: unknown;
+    this.deliver = (topic, args, kwargs, options, details) => {
+      const publication = details['publication'];
+      if (publication !== undefined && publication === last) return;
+      last = publication;
+      deliver(topic, args, kwargs, options, details);
+    };
+  }
 
   /** How many subscriptions are mirrored. */
   get size(): number {

@@ -109,6 +109,7 @@ export class RouterLink {
     try {
       if (transport.type !== 'websocket') throw new Error('rawsocket links are not supported yet');
       const local = this.local ?? await this.joinLocal();
+      if ((this.state as RLinkState) === 'stopped') return void local.close();
       const remote = await ClientSession.connectOver(await openWebSocket(transport, {
         connectTimeoutMs: CONNECT_TIMEOUT_MS, pingIntervalMs: this.options.autoPingInterval, pingTimeoutMs: this.options.autoPingTimeout,
       }), {

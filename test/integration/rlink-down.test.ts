@@ -212,6 +212,25 @@ describe('router links while the hub is away', () => {
     await throughLink(onBoard, 'fleet.news', got);
   }, 30_000);
 
+  it("an event matching several of the hub's subscriptions crosses the link once", async () => {
+    const { hub, proxy } = await hubBehindProxy();
+    const board = await start(0, [link(proxy.port)]);
+    const onBoard = await client(board);
+    const onHub = await client(hub);
+    const exact: unknown[] = [];
+    const prefix: unknown[] = [];
+    await onHub.subscribe('fleet.temp', (args) => exact.push(args[0]));
+    await onHub.subscribe('fleet.', (args) => prefix.push(args[0]), { match: 'prefix' });
+    await throughLink(onBoard, 'fleet.temp', exact);
+    await until(async () => (await onBoard.call('wamp.subscription.lookup', ['fleet.', { match: 'prefix' }])).args[0] !== null, 5000, 'both mirrored');
+    await new Promise((r) => setTimeout(r, 100));
+    exact.length = prefix.length = 0;
+    await onBoard.publish('fleet.temp', [21], {}, { acknowledge: true });
+    await until(() => exact.length > 0 && prefix.length > 0);
+    await new Promise((r) => setTimeout(r, 200)); // room for a duplicate
+    expect([exact, prefix]).toEqual([[21], [21]]);
+  }, 30_000);
+
   it("keeps a callee's concurrency at the hub, and a call in flight when the link drops fails at once", async () => {
     const { hub, proxy } = await hubBehindProxy();
     const board = await start(0, [link(proxy.port)]);
