@@ -20,7 +20,7 @@ import { openWebSocket } from './websocket-connection.js';
 import { EventMirror } from './event-mirror.js';
 import { mirrorRegistrations } from './registration-mirror.js';
 import { EventBuffer } from './event-buffer.js';
-import { BufferFile } from './buffer-file.js';
+import { BufferFile, type SavedSubscription } from './buffer-file.js';
 import { SessionScope } from './session-scope.js';
 import { log } from '../log.js';
 
@@ -45,6 +45,8 @@ export class RouterLink {
   private scope: SessionScope | undefined;
   /** forward_remote_events: the remote side's subscriptions, made on the local session (they outlive a connection). */
   private remoteSubscriptions: EventMirror | undefined;
+  /** The remote side's subscriptions as the buffer file had them: made locally at once, so a board restarted while its hub is away goes on buffering. */
+  private savedSubscriptions: SavedSubscription[] = [];
   /** Events reach the remote router directly (else the buffer). */
   private live = false;
   private readonly buffer: EventBuffer;
@@ -59,7 +61,7 @@ export class RouterLink {
     this.delay = this.options.retryInitial;
     const bufferConfig = config.buffer ?? DEFAULT_RLINK_BUFFER;
     this.buffer = new EventBuffer(bufferConfig, () => this.file?.changed());
-    if (bufferConfig.file) this.file = new BufferFile(bufferConfig.file, this.buffer);
+    if (bufferConfig.file) this.file = new BufferFile(bufferConfig.file, this.buffer, () => this.remoteSubscriptions?.saved() ?? this.savedSubscriptions);
   }
 
   /** Events waiting for the remote router. */
@@ -78,7 +80,7 @@ export class RouterLink {
   }
 
   start(): void {
-    this.file?.load();
+    this.savedSubscriptions = this.file?.load() ?? [];
     void this.connect();
   }
 
@@ -142,7 +144,10 @@ export class RouterLink {
     const local = await ClientSession.connect(this.router, { realm: this.localRealm, role: 'trusted', authid: `rlink:${id}`, name: `rlink:${id}` });
     this.local = local;
     void local.closed.then(() => this.localLost(local));
-    if (this.config.forwardRemoteEvents) this.remoteSubscriptions = new EventMirror(this.config, local, (...event) => this.toRemote(...event));
+    if (this.config.forwardRemoteEvents) {
+      const mirror = this.remoteSubscriptions = new EventMirror(this.config, local, (...event) => this.toRemote(...event), () => this.file?.changed());
+      await mirror.restore(this.savedSubscriptions);
+    }
     return local;
   }
 
@@ -194,6 +199,7 @@ export class RouterLink {
   private localLost(local: ClientSession): void {
     if (local !== this.local) return;
     this.local = undefined;
+    this.savedSubscriptions = this.remoteSubscriptions?.saved() ?? this.savedSubscriptions;
     this.remoteSubscriptions = undefined;
     const wasUp = this.state === 'up';
     this.dropRemote();

@@ -156,6 +156,11 @@ describe('router links while the hub is away', () => {
     expect(existsSync(file)).toBe(true);
     board = await start(0, [config]);
     expect(linkOf(board).buffered).toBe(3);
+    // The restarted board holds the hub's subscriptions again before the hub is back: it goes on buffering.
+    const onBoard = await client(board);
+    await until(async () => (await onBoard.call('wamp.subscription.lookup', ['log.line'])).args[0] !== null, 5000, 'the saved subscription made again');
+    await onBoard.publish('log.line', ['d'], {}, { acknowledge: true });
+    expect(linkOf(board).buffered).toBe(3); // 'all' with limit 2: 'b' made room
 
     hub = await start(hubPort);
     const after: Heard[] = [];
@@ -163,8 +168,7 @@ describe('router links while the hub is away', () => {
     proxy.open();
     await until(() => after.length >= 3, 10_000, 'the buffered events at the hub');
     await new Promise((r) => setTimeout(r, 200));
-    expect(after.map((h) => [h.topic, h.value, h.late])).toEqual(AFTER_RECONNECT.map((e) => [...e, true]));
-    await until(() => !existsSync(file), 5000, 'the empty buffer file removed');
+    expect(after.map((h) => [h.topic, h.value, h.late])).toEqual([['fleet.temp', 3, true], ['log.line', 'c', true], ['log.line', 'd', true]]);
   }, 30_000);
 
   it('a hub that stops answering is noticed by the pings, and the link comes back when it answers again', async () => {

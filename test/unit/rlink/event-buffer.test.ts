@@ -61,21 +61,26 @@ describe('router link buffer', () => {
     expect(e).toMatchObject({ kwargs: { k: 'v' }, options: { forward_for: [{ session: 1 }] }, publishedAt: '2026-05-01T10:00:00.000Z' });
   });
 
-  it('its file is written after a change, read by the next start, and removed once empty', async () => {
+  it('its file (events and subscriptions) is written after a change, read by the next start, and removed once empty', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rlink-buffer-'));
     dirs.push(dir);
     const path = join(dir, 'hub.buf');
     const cfg = config({ rules: [{ prefix: 'log.', policy: 'all', limit: 10 }] });
     let file: BufferFile | undefined;
     const first = new EventBuffer(cfg, () => file!.changed());
-    file = new BufferFile(path, first);
+    let subscriptions: Array<[string, string]> = [['log.', 'prefix'], ['temp', 'exact']];
+    file = new BufferFile(path, first, () => subscriptions);
     first.add(event('log.line', 'one')); first.add(event('log.line', 'two')); first.add(event('temp', 20));
     await until(() => existsSync(path), 5000, 'the buffer file');
     await file.close();
     const second = new EventBuffer(cfg);
-    new BufferFile(path, second).load();
+    expect(new BufferFile(path, second).load()).toEqual(subscriptions);
     expect(topicsAndValues(second)).toEqual([['log.line', 'one'], ['log.line', 'two'], ['temp', 20]]);
     first.take();
+    await file.close();
+    expect(existsSync(path)).toBe(true); // the subscriptions are still worth keeping
+    subscriptions = [];
+    file.changed();
     await file.close();
     expect(existsSync(path)).toBe(false);
   });
