@@ -16,6 +16,7 @@ import { DEFAULT_RLINK_BUFFER, DEFAULT_RLINK_TRANSPORT_OPTIONS, type RLinkConfig
 import type { SessionFactory } from '../core-boundary.js';
 import { ClientSession } from '../client/client-session.js';
 import type { Dict } from '../wamp/message.js';
+import type { WireConnection } from '../client/local-transport.js';
 import { openWebSocket } from './websocket-connection.js';
 import { EventMirror } from './event-mirror.js';
 import { mirrorRegistrations } from './registration-mirror.js';
@@ -26,7 +27,7 @@ import { log } from '../log.js';
 
 /** How long a stopping link waits for the routers' GOODBYE replies. */
 const STOP_WAIT_MS = 2000;
-/** How long opening the WebSocket may take. */
+/** How long opening the WebSocket, and then joining the remote realm, may take. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
 export type RLinkState = 'connecting' | 'up' | 'down' | 'stopped';
@@ -112,13 +113,17 @@ export class RouterLink {
       if (transport.type !== 'websocket') throw new Error('rawsocket links are not supported yet');
       const local = this.local ?? await this.joinLocal();
       if ((this.state as RLinkState) === 'stopped') return void local.close();
-      const remote = await ClientSession.connectOver(await openWebSocket(transport, {
+      const connectTo = await openWebSocket(transport, {
         connectTimeoutMs: CONNECT_TIMEOUT_MS, pingIntervalMs: this.options.autoPingInterval, pingTimeoutMs: this.options.autoPingTimeout,
-      }), {
+      });
+      // A router that opens the WebSocket but never welcomes the session is given up on too.
+      let wire: WireConnection | undefined;
+      const giveUp = setTimeout(() => wire?.close(), CONNECT_TIMEOUT_MS);
+      const remote = await ClientSession.connectOver((peer) => (wire = connectTo(peer)), {
         realm: this.config.realm,
         authmethods: this.config.ticket !== undefined ? ['ticket'] : ['anonymous'],
         authid: this.config.authid, authrole: this.config.authrole, ticket: this.config.ticket,
-      });
+      }).finally(() => clearTimeout(giveUp));
       this.remote = remote;
       void remote.closed.then(() => this.lost(remote));
       if ((this.state as RLinkState) === 'stopped') return void remote.close();
