@@ -83,6 +83,25 @@ export class EventBuffer {
     return out;
   }
 
+  /** The oldest `max` events with their sequence numbers; they stay in the buffer until `forget`. */
+  peek(max: number): Array<{ seq: number; event: BufferedEvent }> {
+    const out: Array<{ seq: number; event: BufferedEvent }> = [];
+    for (const [seq, entry] of this.entries) {
+      if (out.length >= max) break;
+      const event = decodeEvent(entry.bytes);
+      if (event) out.push({ seq, event });
+      else this.remove(seq);
+    }
+    return out;
+  }
+
+  /** Removes events that were sent (those replaced or dropped meanwhile are gone already). */
+  forget(seqs: readonly number[]): void {
+    let changed = false;
+    for (const seq of seqs) changed = this.remove(seq) || changed;
+    if (changed) this.onChange();
+  }
+
   /** The events as encoded entries, oldest first (what a buffer file holds). */
   encodedEntries(): Buffer[] {
     return [...this.entries.values()].map((e) => e.bytes);

@@ -14,7 +14,7 @@
 
 import { DEFAULT_RLINK_BUFFER, DEFAULT_RLINK_TRANSPORT_OPTIONS, type RLinkConfig, type RLinkTransportOptions } from '../config/types.js';
 import type { SessionFactory } from '../core-boundary.js';
-import { ClientSession } from '../client/client-session.js';
+import { ClientSession, WampError } from '../client/client-session.js';
 import type { Dict } from '../wamp/message.js';
 import type { WireConnection } from '../client/local-transport.js';
 import { openWebSocket } from './websocket-connection.js';
@@ -25,6 +25,8 @@ import { BufferFile, type SavedSubscription } from './buffer-file.js';
 import { SessionScope } from './session-scope.js';
 import { log } from '../log.js';
 
+/** Buffered events sent before waiting for the remote router's acknowledgement. */
+const FLUSH_BATCH = 256;
 /** How long a stopping link waits for the routers' GOODBYE replies. */
 const STOP_WAIT_MS = 2000;
 /** How long opening the WebSocket, and then joining the remote realm, may take. */
@@ -129,7 +131,8 @@ export class RouterLink {
       if ((this.state as RLinkState) === 'stopped') return void remote.close();
       await this.forward(local, remote);
       if (this.remote !== remote) throw new Error('connection lost while subscribing');
-      this.sendBuffered(remote);
+      await this.sendBuffered(remote);
+      if (this.remote !== remote) throw new Error('connection lost while sending the buffer');
       this.connects++;
       this.lastError = null;
       this.delay = this.options.retryInitial;
@@ -181,12 +184,30 @@ export class RouterLink {
     this.buffer.add({ topic, args, kwargs, options, publishedAt: typeof at === 'string' ? at : new Date().toISOString() });
   }
 
-  /** The buffer, oldest first and marked late, then every event directly. */
-  private sendBuffered(remote: ClientSession): void {
-    for (const e of this.buffer.take()) {
-      void remote.publish(e.topic, e.args, e.kwargs, { ...e.options, _late: true, _published_at: e.publishedAt }).catch(() => {});
+  /**
+   * The buffer, oldest first and marked late, then every event directly. Sent in batches, each
+   * acknowledged before the next, so a big buffer does not pile up unsent on the connection; an
+   * event leaves the buffer once its batch was acknowledged (a connection lost in between sends
+   * that batch again: at least once, not at most once).
+   */
+  private async sendBuffered(remote: ClientSession): Promise<void> {
+    for (;;) {
+      const batch = this.buffer.peek(FLUSH_BATCH);
+      if (batch.length === 0) break;
+      let acknowledged: Promise<unknown> = Promise.resolve();
+      batch.forEach(({ event: e }, i) => {
+        const options: Dict = { ...e.options, _late: true, _published_at: e.publishedAt };
+        if (i < batch.length - 1) return void remote.publish(e.topic, e.args, e.kwargs, options).catch(() => {});
+        options['acknowledge'] = true;
+        // An ERROR for this one publication (say, not authorized there) is no reason to stop.
+        acknowledged = remote.publish(e.topic, e.args, e.kwargs, options).catch((err: Error) => {
+          if (!(err instanceof WampError)) throw err;
+        });
+      });
+      await acknowledged;
+      this.buffer.forget(batch.map((b) => b.seq));
     }
-    this.live = true;
+    if (this.remote === remote) this.live = true;
   }
 
   /** The remote side closed: what belonged to that connection goes, and the link connects again. */

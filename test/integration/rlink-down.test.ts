@@ -135,6 +135,24 @@ describe('router links while the hub is away', () => {
     expect(after[3]).toMatchObject({ value: 4, late: undefined });
   }, 30_000);
 
+  it('a big buffer arrives whole and in order', async () => {
+    const { hub, proxy } = await hubBehindProxy();
+    const board = await start(0, [link(proxy.port, { buffer: { policy: 'all', limit: 5000, rules: [] } })]);
+    const onBoard = await client(board);
+    const heard: Heard[] = [];
+    await listen(hub, ['bulk.data'], heard);
+    await throughLink(onBoard, 'bulk.data', heard);
+    proxy.cut();
+    await until(() => linkOf(board).state !== 'up', 5000, 'the link down');
+    const payload = 'x'.repeat(1000);
+    for (let i = 0; i < 5000; i++) await onBoard.publish('bulk.data', [i, payload], {}, { acknowledge: true });
+    expect(linkOf(board).buffered).toBe(5000);
+    proxy.open();
+    await until(() => heard.length >= 5000, 20_000, 'all 5000 at the hub');
+    expect(heard.map((h) => h.value)).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+    expect(heard.every((h) => h.late === true)).toBe(true);
+  }, 30_000);
+
   it('with a buffer file, the buffered events survive a restart of the board', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rlink-down-'));
     dirs.push(dir);

@@ -43,6 +43,16 @@ describe('router link buffer', () => {
     expect(topicsAndValues(b)).toEqual([['a.b.x', 1], ['a.b.x', 2], ['a.y', 1], ['a.z', 1]]);
   });
 
+  it('events looked at stay until forgotten; one replaced meanwhile is not forgotten with them', () => {
+    const b = new EventBuffer(config({ rules: [{ prefix: 'log.', policy: 'all', limit: 10 }] }));
+    b.add(event('temp', 1)); b.add(event('log.x', 'a')); b.add(event('log.x', 'b'));
+    const batch = b.peek(2);
+    expect(batch.map((x) => x.event.args[0])).toEqual([1, 'a']);
+    b.add(event('temp', 2)); // replaces temp 1, which was sent already
+    b.forget(batch.map((x) => x.seq));
+    expect(topicsAndValues(b)).toEqual([['log.x', 'b'], ['temp', 2]]);
+  });
+
   it('stays within its bytes whatever the limits say', () => {
     const b = new EventBuffer(config({ policy: 'all', limit: 1_000_000 }));
     const big = 'x'.repeat(64 * 1024);
