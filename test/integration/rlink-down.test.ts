@@ -259,12 +259,16 @@ describe('router links while the hub is away', () => {
     const onBoard = await client(board);
     let started = 0;
     let finish: (() => void) | undefined;
-    await onBoard.register('devices.pump.run', () => {
+    let interrupted = 0;
+    await onBoard.register('devices.pump.run', (_args, _kwargs, context) => {
+      context.signal.addEventListener('abort', () => interrupted++);
       started++;
       return new Promise<string>((resolve) => (finish = () => resolve('ran')));
     }, { concurrency: 1 });
     const onHub = await client(hub);
     await onHub.register('hub.clock.now', () => 'tea-time');
+    let hubSlowStarted = false;
+    await onHub.register('hub.slow', () => { hubSlowStarted = true; return new Promise(() => {}); });
     await until(async () => (await onBoard.call('hub.clock.now').catch(() => undefined))?.args[0] === 'tea-time', 10_000, 'hub.clock.now at the board');
     const registration = async () => (await onHub.call('wamp.registration.lookup', ['devices.pump.run'])).args[0] as number | null;
     await until(async () => (await registration()) !== null, 10_000, 'devices.pump.run registered at the hub');
@@ -279,9 +283,13 @@ describe('router links while the hub is away', () => {
     expect((await first).args[0]).toBe('ran');
 
     const inFlight = onHub.call('devices.pump.run').then(() => 'answered', (e: WampError) => e.uri);
-    await until(() => started === 2, 5000, 'the second call at the board');
+    const inFlightFromBoard = onBoard.call('hub.slow').then(() => 'answered', (e: WampError) => e.uri);
+    await until(() => started === 2 && hubSlowStarted, 5000, 'the calls at the board and at the hub');
     proxy.cut();
     expect(await inFlight).toBe('wamp.error.canceled');
+    expect(await inFlightFromBoard).toBe('wamp.error.canceled');
+    // The link cancels the call it made at the board: the callee hears of it (INTERRUPT).
+    await until(() => interrupted === 1, 5000, 'the board callee interrupted');
     // And while the link is down the procedures are simply not there, on either side.
     await expect(onHub.call('devices.pump.run')).rejects.toMatchObject({ uri: 'wamp.error.no_such_procedure' });
     await until(async () => (await onBoard.call('hub.clock.now').then(() => 'answered', (e: WampError) => e.uri)) === 'wamp.error.no_such_procedure', 2000, 'hub.clock.now gone at the board');
