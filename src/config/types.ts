@@ -105,7 +105,17 @@ export interface RLinkTransportConfig {
   host: string;
   port: number;
   tls: boolean;
+  /** `endpoint.tls` as an object: PEM text of the CA(s) to trust (absent: Node's), a client certificate and key, the name to check. */
+  tlsOptions?: RLinkTlsConfig;
   serializers: RLinkSerializer[];
+}
+
+export interface RLinkTlsConfig {
+  ca?: string;
+  certificate?: string;
+  key?: string;
+  /** Name the remote router's certificate must carry (`hostname`); default the host connected to. */
+  servername?: string;
 }
 
 export interface RLinkConfig {
@@ -117,6 +127,8 @@ export interface RLinkConfig {
   authrole?: string;
   /** WAMP-Ticket secret for the remote router. */
   ticket?: string;
+  /** WAMP-Cryptosign: the Ed25519 private seed, 64 hex digits (`private_key`). */
+  privateKey?: string;
   forwardLocalEvents: boolean;
   forwardRemoteEvents: boolean;
   forwardLocalInvocations: boolean;

@@ -10,6 +10,8 @@ import type { RLinkConfig } from '../config/types.js';
 import type { SessionFactory } from '../core-boundary.js';
 import { ClientSession } from '../client/client-session.js';
 import { openWebSocket } from './websocket-connection.js';
+import { openRawSocket } from './rawsocket-connection.js';
+import { describeConnectError } from './tls-options.js';
 import { mirrorEvents } from './event-mirror.js';
 import { mirrorRegistrations } from './registration-mirror.js';
 import { log } from '../log.js';
@@ -23,19 +25,37 @@ export type RLinkState = 'connecting' | 'up' | 'down' | 'stopped';
 
 export class RouterLink {
   state: RLinkState = 'down';
+  /** When `state` last changed. */
+  since = new Date();
+  /** Connections that came up so far. */
+  connects = 0;
+  lastError: string | undefined;
+  /** Events kept for the remote router while the link is down (none kept yet). */
+  buffered = 0;
+  /** Where the link connects: its ws(s):// URL, or rs(s)://host:port for RawSocket (Autobahn's schemes). */
+  readonly url: string;
+  private readonly listeners: Array<(link: RouterLink) => void> = [];
   private local: ClientSession | undefined;
   private remote: ClientSession | undefined;
   private delay = FIRST_DELAY_MS;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly localRealm: string, readonly config: RLinkConfig, private readonly router: SessionFactory) {}
+  constructor(readonly localRealm: string, readonly config: RLinkConfig, private readonly router: SessionFactory) {
+    const t = config.transport;
+    this.url = t.type === 'websocket' ? t.url! : `${t.tls ? 'rss' : 'rs'}://${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
+  }
+
+  /** Called on every change of state (the meta API's junction.rlink.on_state). */
+  onStateChange(listener: (link: RouterLink) => void): void {
+    this.listeners.push(listener);
+  }
 
   start(): void {
     void this.connect();
   }
 
   async stop(): Promise<void> {
-    this.state = 'stopped';
+    this.setState('stopped');
     clearTimeout(this.timer);
     // A remote router that no longer answers (the network is gone) must not hold up the shutdown.
     let waited: NodeJS.Timeout | undefined;
@@ -46,27 +66,33 @@ export class RouterLink {
 
   private async connect(): Promise<void> {
     if (this.state === 'stopped') return;
-    this.state = 'connecting';
+    this.setState('connecting');
     const { id, transport } = this.config;
     try {
-      if (transport.type !== 'websocket') throw new Error('rawsocket links are not supported yet');
       const local = await ClientSession.connect(this.router, { realm: this.localRealm, role: 'trusted', authid: `rlink:${id}`, name: `rlink:${id}` });
       this.local = local;
       void local.closed.then(() => this.lost(local));
-      const remote = await ClientSession.connectOver(await openWebSocket(transport, 10_000), {
+      const open = transport.type === 'rawsocket' ? openRawSocket : openWebSocket;
+      const { ticket, privateKey } = this.config;
+      // A client certificate is offered as a log-in too (the hub's `tls` auth), after a ticket or key.
+      const authmethods = [...(ticket !== undefined ? ['ticket'] : []), ...(privateKey !== undefined ? ['cryptosign'] : []), ...(transport.tlsOptions?.certificate ? ['tls'] : [])];
+      const remote = await ClientSession.connectOver(await open(transport, 10_000), {
         realm: this.config.realm,
-        authmethods: this.config.ticket !== undefined ? ['ticket'] : ['anonymous'],
-        authid: this.config.authid, authrole: this.config.authrole, ticket: this.config.ticket,
+        authmethods: authmethods.length ? authmethods : ['anonymous'],
+        authid: this.config.authid, authrole: this.config.authrole, ticket, privateKey,
       });
       this.remote = remote;
       void remote.closed.then(() => this.lost(remote));
       if ((this.state as RLinkState) === 'stopped') return void remote.close();
       await this.forward(local, remote);
-      this.state = 'up';
+      this.connects++;
+      this.lastError = undefined;
+      this.setState('up');
       this.delay = FIRST_DELAY_MS;
-      log.info(`rlink '${id}': up (realm '${this.localRealm}' <-> '${this.config.realm}' at ${transport.url})`);
+      log.info(`rlink '${id}': up (realm '${this.localRealm}' <-> '${this.config.realm}' at ${this.url})`);
     } catch (err) {
-      log.warn(`rlink '${id}': cannot connect to ${transport.url}: ${(err as Error).message}; again in ${this.delay} ms`);
+      this.lastError = `cannot connect to ${this.url}: ${describeConnectError(err as Error)}`;
+      log.warn(`rlink '${id}': down: ${this.lastError}; connecting again in ${this.delay} ms`);
       await Promise.allSettled([this.remote?.close(), this.local?.close()]);
       this.retry();
     }
@@ -87,20 +113,28 @@ export class RouterLink {
   private lost(session: ClientSession): void {
     if (session !== this.local && session !== this.remote) return;
     const wasUp = this.state === 'up';
+    const what = session === this.remote ? `the connection to ${this.url} closed` : 'the local session closed';
     const other = session === this.local ? this.remote : this.local;
     this.local = this.remote = undefined;
     void other?.close().catch(() => {});
     if (this.state === 'stopped' || !wasUp) return;
-    log.warn(`rlink '${this.config.id}': down; connecting again in ${this.delay} ms`);
-    this.state = 'down';
+    this.lastError = what;
+    log.warn(`rlink '${this.config.id}': down: ${this.lastError}; connecting again in ${this.delay} ms`);
     this.retry();
   }
 
   private retry(): void {
     if (this.state === 'stopped') return;
-    this.state = 'down';
+    this.setState('down');
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.connect(), this.delay);
     this.delay = Math.min(this.delay * 2, MAX_DELAY_MS);
+  }
+
+  private setState(state: RLinkState): void {
+    if (state === this.state) return;
+    this.state = state;
+    this.since = new Date();
+    for (const listener of this.listeners) listener(this);
   }
 }

@@ -1,0 +1,122 @@
+// A router link's connection to the remote router over RawSocket (TCP, or TLS with endpoint.tls):
+// the client's side of the 4-byte handshake (our serializer and the longest message we take), then
+// 4-byte-header frames, a PING answered with a PONG. The framing is the listener's
+// (src/transports/rawsocket.ts). A handshake names one serializer: the configured ones are tried in
+// order, on a new connection each, until the router takes one. Resolves once the handshake is done.
+
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { getSerializer, type Serializer } from '../serializers/index.js';
+import type { RLinkTransportConfig } from '../config/types.js';
+import type { WampMessage } from '../wamp/message.js';
+import type { LocalPeer, WireConnection } from '../client/local-transport.js';
+import { ByteQueue } from '../transports/byte-queue.js';
+import { FRAME_MESSAGE, FRAME_PING, FRAME_PONG, RAWSOCKET_MAGIC, ERR_SERIALIZER_UNSUPPORTED, frameHeader, lengthExponent, readFrameHeader } from '../transports/rawsocket.js';
+import { MAX_MESSAGE_BYTES, MAX_SEND_BACKLOG } from './websocket-connection.js';
+import { tlsConnectOptions } from './tls-options.js';
+import { log } from '../log.js';
+
+/** The router refused the serializer we named: the next one may do. */
+class SerializerRefused extends Error {}
+
+const HANDSHAKE_ERRORS: Record<number, string> = {
+  0: 'illegal', 1: 'serializer unsupported', 2: 'maximum message length unacceptable', 3: 'use of reserved bits', 4: 'maximum connection count reached',
+};
+
+export async function openRawSocket(transport: RLinkTransportConfig, connectTimeoutMs: number): Promise<(peer: LocalPeer) => WireConnection> {
+  for (const [i, name] of transport.serializers.entries()) {
+    try {
+      return await handshake(transport, getSerializer(name), connectTimeoutMs);
+    } catch (err) {
+      if (!(err instanceof SerializerRefused) || i === transport.serializers.length - 1) throw err;
+    }
+  }
+  throw new Error('no serializer configured');
+}
+
+function handshake(transport: RLinkTransportConfig, serializer: Serializer, connectTimeoutMs: number): Promise<(peer: LocalPeer) => WireConnection> {
+  return new Promise((resolve, reject) => {
+    const target = { host: transport.host, port: transport.port };
+    const socket: Socket = transport.tls
+      ? tlsConnect({ ...target, ...tlsConnectOptions(transport) }, hello)
+      : tcpConnect(target, hello);
+    const queue = new ByteQueue();
+    const timer = setTimeout(() => fail(new Error(`no RawSocket handshake within ${connectTimeoutMs} ms`)), connectTimeoutMs);
+    function fail(err: Error): void {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    }
+    function hello(): void {
+      socket.write(Buffer.from([RAWSOCKET_MAGIC, (lengthExponent(MAX_MESSAGE_BYTES) << 4) | serializer.rawSocketId, 0, 0]));
+    }
+    socket.setNoDelay(true);
+    socket.once('error', fail);
+    socket.once('close', () => fail(new Error('connection closed before the RawSocket handshake')));
+    const onHandshake = (chunk: Buffer): void => {
+      queue.push(chunk);
+      if (queue.length < 4) return;
+      const reply = queue.peekUInt32();
+      queue.skip(4);
+      const [magic, second] = [reply >>> 24, (reply >>> 16) & 0xff];
+      if (magic !== RAWSOCKET_MAGIC) return fail(new Error('not a RawSocket router (wrong handshake reply)'));
+      if ((second & 0x0f) === 0) {
+        const code = second >> 4;
+        const why = `the router refused the RawSocket handshake: ${HANDSHAKE_ERRORS[code] ?? `error ${code}`}`;
+        return fail(code === ERR_SERIALIZER_UNSUPPORTED ? new SerializerRefused(`${why} (${serializer.name})`) : new Error(why));
+      }
+      if ((second & 0x0f) !== serializer.rawSocketId) return fail(new Error(`the router answered with serializer ${second & 0x0f}, not ${serializer.name}`));
+      clearTimeout(timer);
+      socket.off('data', onHandshake);
+      socket.removeAllListeners('error');
+      socket.removeAllListeners('close');
+      resolve((peer) => frames(socket, queue, serializer, 2 ** (9 + (second >> 4)), peer));
+    };
+    socket.on('data', onHandshake);
+  });
+}
+
+/** The connection after the handshake; `queue` may already hold the first frames. */
+function frames(socket: Socket, queue: ByteQueue, serializer: Serializer, peerMaxLength: number, peer: LocalPeer): WireConnection {
+  const write = (type: number, payload: Buffer): void => {
+    socket.write(frameHeader(type, payload.length));
+    if (payload.length > 0) socket.write(payload);
+  };
+  const read = (): void => {
+    while (!socket.destroyed && queue.length >= 4) {
+      const frame = readFrameHeader(queue.peekUInt32());
+      if (!frame || frame.length > MAX_MESSAGE_BYTES) return void socket.destroy();
+      if (queue.length < 4 + frame.length) return;
+      queue.skip(4);
+      const payload = queue.take(frame.length);
+      if (frame.type === FRAME_PING) write(FRAME_PONG, payload);
+      else if (frame.type === FRAME_MESSAGE) {
+        let message: WampMessage;
+        try {
+          message = serializer.decode(payload) as WampMessage;
+        } catch {
+          return void socket.destroy();
+        }
+        peer.onMessage(message);
+      }
+    }
+  };
+  socket.on('data', (chunk: Buffer) => {
+    queue.push(chunk);
+    read();
+  });
+  socket.on('error', () => socket.destroy());
+  socket.on('close', () => peer.onClose());
+  setImmediate(read); // frames that came with the handshake reply
+  return {
+    send: (m) => {
+      if (socket.destroyed || socket.writableEnded) return;
+      if (socket.writableLength > MAX_SEND_BACKLOG) return void socket.destroy();
+      const encoded = serializer.encode(m);
+      // The router would have to drop the connection for it; one message is not worth the link.
+      if (encoded.length > peerMaxLength) return log.warn(`rlink: a message of ${encoded.length} bytes is longer than the remote router takes (${peerMaxLength}); not sent`);
+      write(FRAME_MESSAGE, encoded);
+    },
+    close: () => socket.end(),
+  };
+}
