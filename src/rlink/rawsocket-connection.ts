@@ -67,6 +67,7 @@ function handshake(transport: RLinkTransportConfig, serializer: Serializer, conn
       }
       if ((second & 0x0f) !== serializer.rawSocketId) return fail(new Error(`the router answered with serializer ${second & 0x0f}, not ${serializer.name}`));
       clearTimeout(timer);
+      socket.pause(); // until the session takes the connection: nothing is read without it
       socket.off('data', onHandshake);
       socket.removeAllListeners('error');
       socket.removeAllListeners('close');
@@ -107,7 +108,8 @@ function frames(socket: Socket, queue: ByteQueue, serializer: Serializer, peerMa
   });
   socket.on('error', () => socket.destroy());
   socket.on('close', () => peer.onClose());
-  setImmediate(read); // frames that came with the handshake reply
+  read(); // frames that came with the handshake reply
+  socket.resume();
   return {
     send: (m) => {
       if (socket.destroyed || socket.writableEnded) return;
