@@ -83,11 +83,14 @@ function parseTransport(c: Checker, value: unknown, path: string, files: FileRes
     c.error(path, 'is required: { "type": "websocket", "url": "ws://hub:8080/ws" } or { "type": "rawsocket", "endpoint": {...} }');
     return t;
   }
-  const o = c.object(value, path, ['type', 'url', 'endpoint', 'serializers']);
+  const o = c.object(value, path, ['type', 'url', 'endpoint', 'serializers', 'serializer']);
   if (!o) return t;
   t.type = c.oneOf(o['type'], join(path, 'type'), ['websocket', 'rawsocket'] as const) ?? 'websocket';
+  // Crossbar's rawsocket links name a `url` beside the endpoint for information only.
   const url = c.string(o['url'], join(path, 'url'), { required: false });
-  if (url !== undefined) {
+  if (url !== undefined && t.type === 'rawsocket') {
+    c.warn(join(path, 'url'), 'ignored: a rawsocket link connects to its endpoint');
+  } else if (url !== undefined) {
     let parsed: URL | undefined;
     try { parsed = new URL(url); } catch { /* reported below */ }
     if (!parsed || !['ws:', 'wss:'].includes(parsed.protocol)) {
@@ -98,7 +101,6 @@ function parseTransport(c: Checker, value: unknown, path: string, files: FileRes
       t.port = parsed.port ? Number(parsed.port) : parsed.protocol === 'wss:' ? 443 : 80;
       t.tls = parsed.protocol === 'wss:';
     }
-    if (t.type === 'rawsocket') c.error(join(path, 'url'), 'applies to websocket only; a rawsocket link needs an endpoint');
   }
   if (o['endpoint'] !== undefined) {
     const ep = join(path, 'endpoint');
@@ -117,7 +119,7 @@ function parseTransport(c: Checker, value: unknown, path: string, files: FileRes
       if (e['version'] !== undefined) c.oneOf(e['version'], join(ep, 'version'), [4, 6] as const);
       if (e['timeout'] !== undefined) c.integer(e['timeout'], join(ep, 'timeout'), undefined, 1, 3600);
     }
-  } else if (url === undefined) {
+  } else if (url === undefined || t.type === 'rawsocket') {
     c.error(path, t.type === 'rawsocket' ? 'needs an endpoint { "type": "tcp", "host", "port" }' : 'needs a url (or an endpoint)');
   }
   if (t.type === 'websocket' && t.url === undefined && t.host) t.url = `${t.tls ? 'wss' : 'ws'}://${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}/`;
@@ -129,6 +131,14 @@ function parseTransport(c: Checker, value: unknown, path: string, files: FileRes
       if (v !== undefined && !list.includes(v)) list.push(v);
     });
     if (list.length) t.serializers = list;
+  }
+  // Crossbar's rawsocket links name one `serializer`.
+  if (o['serializer'] !== undefined) {
+    const sp = join(path, 'serializer');
+    if (t.type !== 'rawsocket') c.error(sp, 'applies to rawsocket links; a websocket link takes serializers');
+    else if (o['serializers'] !== undefined) c.error(sp, 'and serializers: give one of them');
+    const v = c.oneOf(o['serializer'], sp, SERIALIZERS);
+    if (v !== undefined) t.serializers = [v];
   }
   return t;
 }

@@ -52,6 +52,9 @@ describe('realm rlinks', () => {
     }]);
     expect(link).toMatchObject({ privateKey: 'AB'.repeat(32), transport: { type: 'rawsocket', host: 'hub.local', port: 9000, tls: true, serializers: ['msgpack'] } });
     expect(link!.transport.url).toBeUndefined();
+    // Crossbar's shape of a rawsocket link: one `serializer`, and a `url` that says nothing more.
+    const [crossbar] = linksOf([{ realm: 'fleet', transport: { type: 'rawsocket', url: 'rs://hub:9000', endpoint: { type: 'tcp', host: 'hub', port: 9000 }, serializer: 'cbor' } }]);
+    expect(crossbar!.transport).toEqual({ type: 'rawsocket', host: 'hub', port: 9000, tls: false, serializers: ['cbor'] });
     expect(link!.transport.tlsOptions).toEqual({
       ca: expect.stringContaining('-----BEGIN CERTIFICATE'), certificate: expect.stringContaining('-----BEGIN CERTIFICATE'),
       key: expect.stringContaining('PRIVATE KEY'), servername: 'hub',
@@ -75,8 +78,12 @@ describe('realm rlinks', () => {
       [`${P}.transport.endpoint.tls.ca`]: expect.stringContaining('cannot read /nonexistent/ca.pem'),
       [`${P}.transport.endpoint.tls.key`]: expect.stringContaining('is required with certificate'),
     });
-    expect(errorsOf(withLinks([{ realm: 'r', transport: { type: 'websocket', url: 'ws://h:1', endpoint: { type: 'tcp', host: 'h', port: 1, tls: true } } }]))).toMatchObject({
+    expect(errorsOf(withLinks([{ realm: 'r', transport: { type: 'websocket', url: 'ws://h:1', endpoint: { type: 'tcp', host: 'h', port: 1, tls: true }, serializer: 'json' } }]))).toMatchObject({
       [`${P}.transport.endpoint.tls`]: expect.stringContaining("does not match the url's scheme"),
+      [`${P}.transport.serializer`]: expect.stringContaining('applies to rawsocket links'),
+    });
+    expect(errorsOf(withLinks([{ realm: 'r', transport: { type: 'rawsocket', url: 'rs://h:1' } }]))).toMatchObject({
+      [`${P}.transport`]: expect.stringContaining('needs an endpoint'),
     });
     expect(errorsOf(withLinks([{ realm: 'r', transport: { type: 'udp', url: 'ws://h:1' } }, { id: 'rlink1', realm: 'r', transport: { type: 'websocket', url: 'ws://h:1' } }]))).toMatchObject({
       [`${P}.transport.type`]: expect.stringContaining('"websocket", "rawsocket"'),
