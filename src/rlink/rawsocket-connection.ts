@@ -71,6 +71,7 @@ function handshake(transport: RLinkTransportConfig, serializer: Serializer, conn
       socket.off('data', onHandshake);
       socket.removeAllListeners('error');
       socket.removeAllListeners('close');
+      socket.on('error', () => socket.destroy()); // 'close' follows
       resolve((peer) => frames(socket, queue, serializer, 2 ** (9 + (second >> 4)), peer));
     };
     socket.on('data', onHandshake);
@@ -106,8 +107,9 @@ function frames(socket: Socket, queue: ByteQueue, serializer: Serializer, peerMa
     queue.push(chunk);
     read();
   });
-  socket.on('error', () => socket.destroy());
-  socket.on('close', () => peer.onClose());
+  // Closed while nobody listened (between the handshake and now): told once the session is set up.
+  if (socket.destroyed) setImmediate(() => peer.onClose());
+  else socket.on('close', () => peer.onClose());
   read(); // frames that came with the handshake reply
   socket.resume();
   return {

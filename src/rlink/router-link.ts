@@ -5,6 +5,8 @@
 // on carries `forward_for` (Crossbar's mark); what arrives so marked is never passed on again, and
 // the link excludes itself from what it publishes, so nothing loops or echoes. When either side
 // closes, both are closed and the link connects again after 1 s, twice as long each time up to 30 s.
+// Its state (and since when, how often it came up, why it last went down) is the meta API's
+// junction.rlink.*, told through onStateChange.
 
 import type { RLinkConfig } from '../config/types.js';
 import type { SessionFactory } from '../core-boundary.js';

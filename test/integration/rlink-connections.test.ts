@@ -3,6 +3,7 @@
 // process, a board linked to a hub; the board's own meta API (junction.rlink.*) says how the link is.
 import { describe, it, expect, afterEach } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,6 +96,45 @@ describe('issue 18: router links over RawSocket, TLS and with cryptosign', () =>
       expect(linkSessionOnHub(hub)!.transport.info).toMatchObject({ type: 'rawsocket', serializer });
     });
   }
+
+  it("a RawSocket link's handshake asks for msgpack and 16 MiB messages, and it answers the router's PING with a PONG of the same payload", async () => {
+    const heard: Array<{ type: number; payload: Buffer }> = [];
+    let handshake: Buffer | undefined;
+    const sockets: Socket[] = [];
+    const server: Server = createServer((socket) => {
+      sockets.push(socket);
+      let buffered = Buffer.alloc(0);
+      socket.on('data', (chunk) => {
+        buffered = Buffer.concat([buffered, chunk]);
+        if (!handshake) {
+          if (buffered.length < 4) return;
+          handshake = buffered.subarray(0, 4);
+          buffered = buffered.subarray(4);
+          socket.write(Buffer.from([0x7f, 0xf2, 0, 0])); // msgpack, 16 MiB
+        }
+        while (buffered.length >= 4 && buffered.length >= 4 + buffered.readUIntBE(1, 3)) {
+          const length = buffered.readUIntBE(1, 3);
+          const frame = { type: buffered[0]!, payload: buffered.subarray(4, 4 + length) };
+          buffered = buffered.subarray(4 + length);
+          heard.push(frame);
+          // After the HELLO: a PING.
+          if (frame.type === 0 && heard.length === 1) socket.write(Buffer.concat([Buffer.from([1, 0, 0, 5]), Buffer.from('ping!')]));
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      await startBoard(link({ type: 'rawsocket', port, serializers: ['msgpack'] }));
+      await until(() => heard.some((f) => f.type === 2), 10_000, 'a PONG');
+      expect([...handshake!]).toEqual([0x7f, 0xf2, 0, 0]);
+      expect(heard[0]!.type).toBe(0); // HELLO
+      expect(heard.find((f) => f.type === 2)!.payload.toString()).toBe('ping!');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    }
+  });
 
   it('a RawSocket link offers its serializers in order: the first the hub takes is used', async () => {
     const hub = await startHub({ serializers: ['cbor'] });
