@@ -105,6 +105,8 @@ export interface RLinkTransportConfig {
   host: string;
   port: number;
   tls: boolean;
+  /** `endpoint.tls` as an object: PEM text of the CA(s) to trust (absent: Node's), a client certificate and key, the name to check. */
+  tlsOptions?: RLinkTlsConfig;
   serializers: RLinkSerializer[];
   /** `options`: WebSocket pings (ms; 0 = off) and reconnect backoff (ms). Absent = DEFAULT_RLINK_TRANSPORT_OPTIONS. */
   options?: RLinkTransportOptions;
@@ -134,6 +136,14 @@ export interface RLinkBufferConfig {
 
 export const DEFAULT_RLINK_BUFFER: RLinkBufferConfig = { policy: 'latest', limit: 1000, rules: [] };
 
+export interface RLinkTlsConfig {
+  ca?: string;
+  certificate?: string;
+  key?: string;
+  /** Name the remote router's certificate must carry (`hostname`); default the host connected to. */
+  servername?: string;
+}
+
 export interface RLinkConfig {
   id: string;
   /** The realm joined on the remote router. */
@@ -143,6 +153,8 @@ export interface RLinkConfig {
   authrole?: string;
   /** WAMP-Ticket secret for the remote router. */
   ticket?: string;
+  /** WAMP-Cryptosign: the Ed25519 private seed, 64 hex digits (`private_key`). */
+  privateKey?: string;
   forwardLocalEvents: boolean;
   forwardRemoteEvents: boolean;
   forwardLocalInvocations: boolean;

@@ -18,6 +18,8 @@ import { ClientSession, WampError } from '../client/client-session.js';
 import type { Dict } from '../wamp/message.js';
 import type { WireConnection } from '../client/local-transport.js';
 import { openWebSocket } from './websocket-connection.js';
+import { openRawSocket } from './rawsocket-connection.js';
+import { describeConnectError } from './tls-options.js';
 import { EventMirror } from './event-mirror.js';
 import { mirrorRegistrations } from './registration-mirror.js';
 import { EventBuffer } from './event-buffer.js';
@@ -42,6 +44,8 @@ export class RouterLink {
   connects = 0;
   /** Why the last connection failed or was lost. */
   lastError: string | null = null;
+  /** Where the link connects: its ws(s):// URL, or rs(s)://host:port for RawSocket (Autobahn's schemes). */
+  readonly url: string;
   private local: ClientSession | undefined;
   private remote: ClientSession | undefined;
   /** What the current connection made on the local session. */
@@ -60,7 +64,9 @@ export class RouterLink {
   private readonly listeners: Array<(link: RouterLink) => void> = [];
 
   constructor(readonly localRealm: string, readonly config: RLinkConfig, private readonly router: SessionFactory) {
-    this.options = config.transport.options ?? DEFAULT_RLINK_TRANSPORT_OPTIONS;
+    const t = config.transport;
+    this.url = t.type === 'websocket' ? t.url! : `${t.tls ? 'rss' : 'rs'}://${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
+    this.options = t.options ?? DEFAULT_RLINK_TRANSPORT_OPTIONS;
     this.delay = this.options.retryInitial;
     const bufferConfig = config.buffer ?? DEFAULT_RLINK_BUFFER;
     this.buffer = new EventBuffer(bufferConfig, () => this.file?.changed());
@@ -112,19 +118,22 @@ export class RouterLink {
     this.setState('connecting');
     const { id, transport } = this.config;
     try {
-      if (transport.type !== 'websocket') throw new Error('rawsocket links are not supported yet');
       const local = this.local ?? await this.joinLocal();
       if ((this.state as RLinkState) === 'stopped') return void local.close();
-      const connectTo = await openWebSocket(transport, {
+      const open = transport.type === 'rawsocket' ? openRawSocket : openWebSocket;
+      const connectTo = await open(transport, {
         connectTimeoutMs: CONNECT_TIMEOUT_MS, pingIntervalMs: this.options.autoPingInterval, pingTimeoutMs: this.options.autoPingTimeout,
       });
-      // A router that opens the WebSocket but never welcomes the session is given up on too.
+      // A router that opens the connection but never welcomes the session is given up on too.
       let wire: WireConnection | undefined;
       const giveUp = setTimeout(() => wire?.close(), CONNECT_TIMEOUT_MS);
+      const { ticket, privateKey } = this.config;
+      // A client certificate is offered as a log-in too (the hub's `tls` auth), after a ticket or key.
+      const authmethods = [...(ticket !== undefined ? ['ticket'] : []), ...(privateKey !== undefined ? ['cryptosign'] : []), ...(transport.tlsOptions?.certificate ? ['tls'] : [])];
       const remote = await ClientSession.connectOver((peer) => (wire = connectTo(peer)), {
         realm: this.config.realm,
-        authmethods: this.config.ticket !== undefined ? ['ticket'] : ['anonymous'],
-        authid: this.config.authid, authrole: this.config.authrole, ticket: this.config.ticket,
+        authmethods: authmethods.length ? authmethods : ['anonymous'],
+        authid: this.config.authid, authrole: this.config.authrole, ticket, privateKey,
       }).finally(() => clearTimeout(giveUp));
       this.remote = remote;
       void remote.closed.then(() => this.lost(remote));
@@ -137,10 +146,10 @@ export class RouterLink {
       this.lastError = null;
       this.delay = this.options.retryInitial;
       this.setState('up');
-      log.info(`rlink '${id}': up (realm '${this.localRealm}' <-> '${this.config.realm}' at ${transport.url})`);
+      log.info(`rlink '${id}': up (realm '${this.localRealm}' <-> '${this.config.realm}' at ${this.url})`);
     } catch (err) {
-      this.lastError = (err as Error).message;
-      log.warn(`rlink '${id}': cannot connect to ${transport.url}: ${this.lastError}; again in ${this.delay} ms`);
+      this.lastError = `cannot connect to ${this.url}: ${describeConnectError(err as Error)}`;
+      log.warn(`rlink '${id}': down: ${this.lastError}; connecting again in ${this.delay} ms`);
       this.dropRemote();
       this.retry();
     }
@@ -215,9 +224,9 @@ export class RouterLink {
     if (remote !== this.remote) return;
     const wasUp = this.state === 'up';
     this.dropRemote();
-    this.lastError ??= 'connection closed';
     if (this.state === 'stopped' || !wasUp) return; // connect() retries itself
-    log.warn(`rlink '${this.config.id}': down; connecting again in ${this.delay} ms`);
+    this.lastError = `the connection to ${this.url} closed`;
+    log.warn(`rlink '${this.config.id}': down: ${this.lastError}; connecting again in ${this.delay} ms`);
     this.retry();
   }
 

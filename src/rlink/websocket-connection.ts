@@ -9,20 +9,22 @@ import { getSerializer, serializerFromSubprotocol, subprotocolOf } from '../seri
 import type { RLinkTransportConfig } from '../config/types.js';
 import type { WampMessage } from '../wamp/message.js';
 import type { LocalPeer, WireConnection } from '../client/local-transport.js';
+import { tlsConnectOptions } from './tls-options.js';
 
 /** Most bytes one incoming message from the remote router may have. */
-const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 /**
  * Most bytes waiting to be sent to the remote router. A remote that stops reading would otherwise
  * make the link hold everything forwarded to it: past this the connection is dropped, and the link
  * reconnects and subscribes and registers again, as after any lost connection.
  */
-const MAX_SEND_BACKLOG = 4 * 1024 * 1024;
+export const MAX_SEND_BACKLOG = 4 * 1024 * 1024;
 
 /** How long a closing connection waits for the router's close frame. */
 const CLOSE_WAIT_MS = 2000;
 
-export interface WebSocketTimings {
+/** A link connection's timings (WebSocket and RawSocket alike). */
+export interface ConnectionTimings {
   connectTimeoutMs: number;
   /** 0: no pings. */
   pingIntervalMs: number;
@@ -30,9 +32,11 @@ export interface WebSocketTimings {
   pingTimeoutMs: number;
 }
 
-export function openWebSocket(transport: RLinkTransportConfig, timings: WebSocketTimings): Promise<(peer: LocalPeer) => WireConnection> {
+export function openWebSocket(transport: RLinkTransportConfig, timings: ConnectionTimings): Promise<(peer: LocalPeer) => WireConnection> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(transport.url!, transport.serializers.map(subprotocolOf), { handshakeTimeout: timings.connectTimeoutMs, maxPayload: MAX_MESSAGE_BYTES });
+    const ws = new WebSocket(transport.url!, transport.serializers.map(subprotocolOf), {
+      handshakeTimeout: timings.connectTimeoutMs, maxPayload: MAX_MESSAGE_BYTES, ...(transport.tls ? tlsConnectOptions(transport) : {}),
+    });
     ws.once('error', reject);
     ws.once('close', () => reject(new Error('connection closed before it opened')));
     ws.once('open', () => {
@@ -71,7 +75,7 @@ export function openWebSocket(transport: RLinkTransportConfig, timings: WebSocke
 }
 
 /** Pings every interval; an unanswered ping terminates the connection. Returns what stops it. */
-function autoPing(ws: WebSocket, { pingIntervalMs, pingTimeoutMs }: WebSocketTimings): () => void {
+function autoPing(ws: WebSocket, { pingIntervalMs, pingTimeoutMs }: ConnectionTimings): () => void {
   if (pingIntervalMs <= 0) return () => {};
   let deadline: NodeJS.Timeout | undefined;
   ws.on('pong', () => {
