@@ -1,18 +1,20 @@
 // One direction of a router link's call forwarding: every registration on the `callees` side (those
 // there at the start, and each new one: wamp.registration.on_create), except the link's own, is
 // registered on the `callers` side with the same URI, match and invocation policy; an invocation
-// there becomes a call on the `callees` side, marked with forward_for. When the registration goes
-// (wamp.registration.on_delete), the link's registration on the other side goes too. Calls that
-// were already forwarded are refused (no_such_procedure) rather than passed on again.
+// there becomes a call on the `callees` side, marked with forward_for (one entry per hop, so a call
+// may cross several links: board → hub → board). When the registration goes
+// (wamp.registration.on_delete), the link's registration on the other side goes too. A call that
+// this link already carried (a ring of links) is refused with no_such_procedure, not passed on.
 
 import { Result, WampError, type ClientSession } from '../client/client-session.js';
 import type { RLinkConfig } from '../config/types.js';
 import type { Dict } from '../wamp/message.js';
-import { forwardFor, staysLocal, wasForwarded } from './forward-marks.js';
+import { staysLocal, type ForwardMarks } from './forward-marks.js';
+import { withoutMetaApi } from './meta-api.js';
 
 interface RegistrationDetails { id: number; uri: string; match?: string; invoke?: string }
 
-export async function mirrorRegistrations(config: RLinkConfig, callees: ClientSession, callers: ClientSession): Promise<void> {
+export async function mirrorRegistrations(config: RLinkConfig, marks: ForwardMarks, callees: ClientSession, callers: ClientSession, flag: string): Promise<void> {
   /** Registration ID on the callees' side → the link's registration ID on the callers' side (0 while registering). */
   const mirrored = new Map<number, number>();
   const mirror = async (reg: RegistrationDetails): Promise<void> => {
@@ -24,10 +26,9 @@ export async function mirrorRegistrations(config: RLinkConfig, callees: ClientSe
     try {
       const id = await callers.register(reg.uri, async (args, kwargs, context) => {
         const details = context.details;
-        if (wasForwarded(details)) throw new WampError('wamp.error.no_such_procedure', ['already forwarded by a router link']);
-        const result = await callees.call((details['procedure'] as string | undefined) ?? reg.uri, args, kwargs, {
-          forward_for: forwardFor(details, 'caller', callers.id),
-        });
+        const forwardFor = marks.call(details, callers);
+        if (!forwardFor) throw new WampError('wamp.error.no_such_procedure', ['the call came round to a router link that carried it already']);
+        const result = await callees.call((details['procedure'] as string | undefined) ?? reg.uri, args, kwargs, { forward_for: forwardFor });
         return new Result(result.args, result.kwargs);
       }, options);
       if (mirrored.has(reg.id)) mirrored.set(reg.id, id);
@@ -44,8 +45,9 @@ export async function mirrorRegistrations(config: RLinkConfig, callees: ClientSe
     mirrored.delete(args[1] as number);
     if (theirs) void callers.unregister(theirs).catch(() => {});
   });
-  const list = (await callees.call('wamp.registration.list')).args[0] as Record<string, number[]>;
-  for (const ids of Object.values(list)) {
+  const list = await withoutMetaApi(callees.call('wamp.registration.list'), config.id, 'wamp.registration.list', `${flag} forwards nothing on this connection`);
+  if (!list) return;
+  for (const ids of Object.values(list.args[0] as Record<string, number[]>)) {
     for (const id of ids) {
       const calleeIds = (await callees.call('wamp.registration.list_callees', [id]).catch(() => undefined))?.args[0] as number[] | undefined;
       if (calleeIds?.length === 1 && calleeIds[0] === callees.id) continue; // the link's own

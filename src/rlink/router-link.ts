@@ -1,9 +1,10 @@
 // One router link (a realm's `rlinks` entry): an ordinary session of the local realm (role
 // 'trusted', authid 'rlink:<id>') and an ordinary WAMP client of the remote router's realm. Each
 // side's subscriptions are mirrored on the other (events republished), each side's registrations
-// registered on the other (invocations relayed), as the forward_* flags say. What the link passes
-// on carries `forward_for` (Crossbar's mark); what arrives so marked is never passed on again, and
-// the link excludes itself from what it publishes, so nothing loops or echoes. When either side
+// registered on the other (invocations relayed), as the forward_* flags say, over as many links as
+// the topology has. What the link passes on carries `forward_for` (Crossbar's mark) and, for
+// events, `_origin`; with these it drops what would loop or arrive twice (forward-marks.ts), and it
+// excludes itself from what it publishes, so nothing echoes. When either side
 // closes, both are closed and the link connects again after 1 s, twice as long each time up to 30 s.
 
 import type { RLinkConfig } from '../config/types.js';
@@ -12,6 +13,7 @@ import { ClientSession } from '../client/client-session.js';
 import { openWebSocket } from './websocket-connection.js';
 import { mirrorEvents } from './event-mirror.js';
 import { mirrorRegistrations } from './registration-mirror.js';
+import { ForwardMarks } from './forward-marks.js';
 import { log } from '../log.js';
 
 /** How long a stopping link waits for the routers' GOODBYE replies. */
@@ -77,10 +79,11 @@ export class RouterLink {
     // the remote router, so remote events reach local subscribers (remote callers reach local
     // callees); forward_remote_* the other way round.
     const c = this.config;
-    if (c.forwardLocalEvents) await mirrorEvents(c, local, remote);
-    if (c.forwardRemoteEvents) await mirrorEvents(c, remote, local);
-    if (c.forwardLocalInvocations) await mirrorRegistrations(c, local, remote);
-    if (c.forwardRemoteInvocations) await mirrorRegistrations(c, remote, local);
+    const marks = new ForwardMarks(c.id, local, remote);
+    if (c.forwardLocalEvents) await mirrorEvents(c, marks, local, remote, 'forward_local_events');
+    if (c.forwardRemoteEvents) await mirrorEvents(c, marks, remote, local, 'forward_remote_events');
+    if (c.forwardLocalInvocations) await mirrorRegistrations(c, marks, local, remote, 'forward_local_invocations');
+    if (c.forwardRemoteInvocations) await mirrorRegistrations(c, marks, remote, local, 'forward_remote_invocations');
   }
 
   /** One side closed: close the other and connect again. */
