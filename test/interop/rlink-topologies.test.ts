@@ -1,0 +1,173 @@
+// Router links in the topologies a fleet has (issue 18): a star (a hub and three boards), a chain of
+// three, two links between the same two routers, and a triangle. Real Junction routers in this
+// process, Autobahn|JS clients on each: every subscriber gets every event exactly once (counted over
+// a settle time: no echo, no duplicate over a second path, no loop), forward_for shows the path, and
+// calls reach a procedure however many links away it is.
+import { describe, it, expect, afterEach } from 'vitest';
+import { createRequire } from 'node:module';
+import { startTestNode, type TestNode } from '../helpers/node.js';
+import { allowAll } from '../helpers/core.js';
+import { freePort } from '../helpers/free-port.js';
+import { until } from '../helpers/until.js';
+import type { RLinkConfig } from '../../src/config/types.js';
+
+const require = createRequire(import.meta.url);
+const autobahn = require('autobahn');
+
+type Session = any;
+const opened: any[] = [];
+const started: TestNode[] = [];
+
+afterEach(async () => {
+  for (const c of opened.splice(0)) try { c.close(); } catch { /* already closed */ }
+  await Promise.allSettled(started.splice(0).map((n) => n.stop()));
+});
+
+function connect(node: TestNode): Promise<Session> {
+  return new Promise((resolve, reject) => {
+    const connection = new autobahn.Connection({ url: node.wsUrl, realm: 'realm1', max_retries: 0 });
+    connection.onopen = (session: Session) => resolve(session);
+    connection.onclose = (reason: string) => { reject(new Error(`connection closed: ${reason}`)); return true; };
+    opened.push(connection);
+    connection.open();
+  });
+}
+
+function linkTo(id: string, port: number): RLinkConfig {
+  return {
+    id, realm: 'realm1',
+    transport: { type: 'websocket', url: `ws://127.0.0.1:${port}/ws`, host: '127.0.0.1', port, tls: false, serializers: ['json'] },
+    forwardLocalEvents: true, forwardRemoteEvents: true, forwardLocalInvocations: true, forwardRemoteInvocations: true,
+    excludeAuthid: [], excludeAuthrole: [], excludeUri: [],
+  };
+}
+
+/** Routers by name, each with the links it has to others ([from, to]: `from` has an rlinks entry to `to`), all forwarding everything. */
+async function fleet(names: string[], links: [string, string][]): Promise<Map<string, TestNode>> {
+  const ports = new Map(await Promise.all(names.map(async (n) => [n, await freePort()] as const)));
+  const nodes = await Promise.all(names.map(async (name) => {
+    const rlinks = links.filter(([from]) => from === name).map(([, to]) => linkTo(`to-${to}`, ports.get(to)!));
+    const node = await startTestNode({
+      realms: [{ name: 'realm1', roles: [allowAll()], rlinks }],
+      listener: { endpoint: { type: 'tcp', port: ports.get(name)!, interface: '127.0.0.1' } },
+    });
+    started.push(node);
+    return [name, node] as const;
+  }));
+  return new Map(nodes);
+}
+
+interface Received { payload: string[]; details: any }
+
+/**
+ * A subscriber and a publisher (disclosing itself) on every router; once subscriptions have crossed
+ * every link (probes from each router reach each subscriber), each router publishes one event.
+ * Returns what each subscriber received of those, after a settle time for echoes and loops.
+ */
+async function oneEventFromEach(routers: Map<string, TestNode>): Promise<{ got: Map<string, Received[]>; publishers: Map<string, Session> }> {
+  const got = new Map<string, Received[]>();
+  const probes = new Map<string, Set<string>>();
+  for (const [name, node] of routers) {
+    got.set(name, []);
+    probes.set(name, new Set());
+    await (await connect(node)).subscribe('fleet.news', (args: string[], _kw: unknown, details: any) => {
+      if (args[0] === 'probe') probes.get(name)!.add(args[1]!);
+      else got.get(name)!.push({ payload: args, details });
+    });
+  }
+  const publishers = new Map<string, Session>();
+  for (const [name, node] of routers) publishers.set(name, await connect(node));
+  await until(async () => {
+    for (const [name, p] of publishers) p.publish('fleet.news', ['probe', name]);
+    await new Promise((r) => setTimeout(r, 100));
+    return [...probes.values()].every((s) => s.size === routers.size);
+  }, 15_000, 'probes from every router at every subscriber');
+  await new Promise((r) => setTimeout(r, 300)); // the last probes' echoes, if any, would still be on their way
+  for (const [name, p] of publishers) p.publish('fleet.news', ['real', name], {}, { disclose_me: true });
+  await until(() => [...got.values()].every((g) => g.length >= routers.size), 5000, 'each event at each subscriber')
+    .catch(() => { throw new Error(`not every event arrived: ${JSON.stringify(Object.fromEntries([...got].map(([n, g]) => [n, g.map((r) => r.payload[1])])))}`); });
+  await new Promise((r) => setTimeout(r, 1000)); // room for an echo, a duplicate or a loop to show
+  return { got, publishers };
+}
+
+function expectEachOnce(got: Map<string, Received[]>): void {
+  const names = [...got.keys()].sort();
+  for (const [name, received] of got) {
+    expect({ at: name, events: received.map((r) => r.payload[1]).sort() }).toEqual({ at: name, events: names });
+  }
+}
+
+/** The forward_for that an event from `from` had when it reached the subscriber on `at`. */
+function pathOf(got: Map<string, Received[]>, from: string, at: string): any[] | undefined {
+  return got.get(at)!.find((r) => r.payload[1] === from)?.details.forward_for;
+}
+
+/** Each router offers `<name>.whoami`; every router's caller reaches every one of them, and each call runs once. */
+async function callEachFromEach(routers: Map<string, TestNode>): Promise<void> {
+  const runs = new Map<string, number>();
+  for (const [name, node] of routers) {
+    runs.set(name, 0);
+    await (await connect(node)).register(`${name}.whoami`, () => { runs.set(name, runs.get(name)! + 1); return name; });
+  }
+  for (const [from, node] of routers) {
+    const caller = await connect(node);
+    for (const target of routers.keys()) {
+      let answer: unknown;
+      await until(async () => {
+        answer = await caller.call(`${target}.whoami`).catch(() => undefined);
+        return answer !== undefined;
+      }, 15_000, `${target}.whoami callable on ${from}`);
+      expect(answer).toBe(target);
+    }
+  }
+  for (const name of routers.keys()) runs.set(name, 0); // counted from here: the waits above may have called more than once
+  for (const node of routers.values()) {
+    const caller = await connect(node);
+    for (const target of routers.keys()) expect(await caller.call(`${target}.whoami`)).toBe(target);
+  }
+  await new Promise((r) => setTimeout(r, 300)); // a call going round would run again meanwhile
+  expect(Object.fromEntries(runs)).toEqual(Object.fromEntries([...routers.keys()].map((n) => [n, routers.size])));
+}
+
+describe('issue 18: router links in a fleet, no loops and no echoes', () => {
+  it('a star: a hub and three boards each linked to it; board to board goes through the hub', async () => {
+    const routers = await fleet(['hub', 'board1', 'board2', 'board3'], [['board1', 'hub'], ['board2', 'hub'], ['board3', 'hub']]);
+    const { got, publishers } = await oneEventFromEach(routers);
+    expectEachOnce(got);
+    // forward_for names who handed the event over on each router it left: the publisher on board 1, then on the hub a session of board 2's link.
+    const path = pathOf(got, 'board1', 'board2')!;
+    expect(path).toHaveLength(2);
+    expect(path[0]).toMatchObject({ session: publishers.get('board1')!.id });
+    const hubSessions = await (await connect(routers.get('hub')!)).call('wamp.session.list');
+    expect(hubSessions).toContain(path[1].session);
+    expect(pathOf(got, 'hub', 'board3')).toEqual([expect.objectContaining({ session: publishers.get('hub')!.id })]);
+    expect(pathOf(got, 'board3', 'hub')).toEqual([expect.objectContaining({ session: publishers.get('board3')!.id })]);
+    expect(pathOf(got, 'board2', 'board2')).toBeUndefined();
+    await callEachFromEach(routers);
+  }, 60_000);
+
+  it('a chain of three: A links to B, B links to C; A and C reach each other through B', async () => {
+    const routers = await fleet(['a', 'b', 'c'], [['a', 'b'], ['b', 'c']]);
+    const { got } = await oneEventFromEach(routers);
+    expectEachOnce(got);
+    expect(pathOf(got, 'a', 'c')).toHaveLength(2);
+    expect(pathOf(got, 'c', 'a')).toHaveLength(2);
+    expect(pathOf(got, 'b', 'a')).toHaveLength(1);
+    await callEachFromEach(routers);
+  }, 60_000);
+
+  it('two links between the same routers (each links to the other): each event once, calls once', async () => {
+    const routers = await fleet(['a', 'b'], [['a', 'b'], ['b', 'a']]);
+    const { got } = await oneEventFromEach(routers);
+    expectEachOnce(got);
+    expect(pathOf(got, 'a', 'b')).toHaveLength(1);
+    await callEachFromEach(routers);
+  }, 60_000);
+
+  it('a triangle (A to B, B to C, C to A): an event that comes over two paths reaches each subscriber once', async () => {
+    const routers = await fleet(['a', 'b', 'c'], [['a', 'b'], ['b', 'c'], ['c', 'a']]);
+    const { got } = await oneEventFromEach(routers);
+    expectEachOnce(got);
+    await callEachFromEach(routers);
+  }, 60_000);
+});
