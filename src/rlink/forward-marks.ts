@@ -31,13 +31,14 @@ export class ForwardMarks {
 
   /**
    * The realm's name a session joined (its WELCOME's `_node`; Crossbar's `x_cb_node`/`x_cb_worker`).
-   * A router that names none stands as "this link's remote".
+   * A router that names none stands as "this link's remote, this connection" (its publication IDs
+   * may start again from 1 when it restarts).
    */
   nodeOf(side: ClientSession): string {
     const w = side.welcome;
     if (typeof w['_node'] === 'string') return w['_node'];
     if (typeof w['x_cb_node'] === 'string') return `${w['x_cb_node']}/${String(w['x_cb_worker'] ?? '')}/${String(w['realm'] ?? '')}`;
-    return `${this.nodeOf(this.local)}~${this.linkId}`;
+    return `${this.nodeOf(this.local)}~${this.linkId}~${side.id}`;
   }
 
   /** PUBLISH options marking an event that `from` received for `to` to publish, or undefined if it must not pass. */

@@ -4,15 +4,13 @@
 // a settle time: no echo, no duplicate over a second path, no loop), forward_for shows the path, and
 // calls reach a procedure however many links away it is.
 import { describe, it, expect, afterEach } from 'vitest';
-import { createRequire } from 'node:module';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { allowAll } from '../helpers/core.js';
 import { freePort } from '../helpers/free-port.js';
 import { until } from '../helpers/until.js';
+import { autobahnWs } from '../helpers/autobahn-ws.js';
 import type { RLinkConfig } from '../../src/config/types.js';
 
-const require = createRequire(import.meta.url);
-const autobahn = require('autobahn');
 
 type Session = any;
 const opened: any[] = [];
@@ -23,14 +21,10 @@ afterEach(async () => {
   await Promise.allSettled(started.splice(0).map((n) => n.stop()));
 });
 
-function connect(node: TestNode): Promise<Session> {
-  return new Promise((resolve, reject) => {
-    const connection = new autobahn.Connection({ url: node.wsUrl, realm: 'realm1', max_retries: 0 });
-    connection.onopen = (session: Session) => resolve(session);
-    connection.onclose = (reason: string) => { reject(new Error(`connection closed: ${reason}`)); return true; };
-    opened.push(connection);
-    connection.open();
-  });
+async function connect(node: TestNode): Promise<Session> {
+  const { session, connection } = await autobahnWs(node.wsUrl);
+  opened.push(connection);
+  return session;
 }
 
 function linkTo(id: string, port: number): RLinkConfig {
