@@ -27,7 +27,7 @@ export async function mirrorRegistrations(config: RLinkConfig, marks: ForwardMar
       const id = await callers.register(reg.uri, async (args, kwargs, context) => {
         const details = context.details;
         const forwardFor = marks.call(details, callers);
-        if (!forwardFor) throw new WampError('wamp.error.no_such_procedure', ['the call came round to a router link that carried it already']);
+        if (!forwardFor) throw new WampError('wamp.error.no_such_procedure', ['a router link does not pass this call on: it carried it already, or it crossed 16 links']);
         const result = await callees.call((details['procedure'] as string | undefined) ?? reg.uri, args, kwargs, { forward_for: forwardFor });
         return new Result(result.args, result.kwargs);
       }, options);

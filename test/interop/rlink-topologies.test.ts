@@ -10,6 +10,7 @@ import { freePort } from '../helpers/free-port.js';
 import { until } from '../helpers/until.js';
 import { autobahnWs } from '../helpers/autobahn-ws.js';
 import type { RLinkConfig } from '../../src/config/types.js';
+import { captureStderr } from '../helpers/capture-log.js';
 
 
 type Session = any;
@@ -164,4 +165,33 @@ describe('issue 18: router links in a fleet, no loops and no echoes', () => {
     expectEachOnce(got);
     await callEachFromEach(routers);
   }, 60_000);
+
+  it('a message that crossed 16 links already is not passed on (forward_for holds at most 16), logged once', async () => {
+    const log = captureStderr(/rlink/);
+    try {
+      const routers = await fleet(['hub', 'board'], [['board', 'hub']]);
+      const onBoard = await connect(routers.get('board')!);
+      const onHub = await connect(routers.get('hub')!);
+      const got: any[][] = [];
+      await onHub.subscribe('fleet.news', (args: unknown[], _kw: unknown, details: any) => got.push([args[0], details.forward_for?.length]));
+      await until(async () => {
+        onBoard.publish('fleet.news', ['probe']);
+        await new Promise((r) => setTimeout(r, 100));
+        return got.length > 0;
+      }, 10_000, 'the board linked to the hub');
+      const hops = (n: number) => Array.from({ length: n }, (_, i) => ({ session: i + 1, authid: `router-${i}`, authrole: 'rlink' }));
+      for (const n of [15, 16, 16]) onBoard.publish('fleet.news', [`after ${n}`], {}, { forward_for: hops(n) });
+      onBoard.publish('fleet.news', ['last']);
+      await until(() => got.some(([a]) => a === 'last'), 5000, 'the last event at the hub');
+      expect(got.filter(([a]) => a !== 'probe')).toEqual([['after 15', 16], ['last', 1]]);
+      expect(log.lines.filter((l) => /rlink 'to-hub': a message that crossed 16 router links already is not passed on/.test(l))).toHaveLength(1);
+      // A call likewise: refused at the link, not left hanging.
+      await onHub.register('hub.clock.now', () => 'tea-time');
+      await until(async () => (await onBoard.call('hub.clock.now').catch(() => undefined)) === 'tea-time', 10_000, 'hub.clock.now callable on the board');
+      const error = await onBoard.call('hub.clock.now', [], {}, { forward_for: hops(16) }).then(() => undefined, (e: any) => e);
+      expect(error?.error).toBe('wamp.error.no_such_procedure');
+    } finally {
+      log.restore();
+    }
+  }, 30_000);
 });
