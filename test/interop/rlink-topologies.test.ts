@@ -55,20 +55,23 @@ async function fleet(names: string[], links: [string, string][]): Promise<Map<st
 interface Received { payload: string[]; details: any }
 
 /**
- * A subscriber and a publisher (disclosing itself) on every router; once subscriptions have crossed
+ * A subscriber (to fleet.news, exactly or by prefix) and a publisher (disclosing itself) on every router; once subscriptions have crossed
  * every link (probes from each router reach each subscriber), each router publishes one event.
  * Returns what each subscriber received of those, after a settle time for echoes and loops.
  */
 async function oneEventFromEach(routers: Map<string, TestNode>): Promise<{ got: Map<string, Received[]>; publishers: Map<string, Session> }> {
   const got = new Map<string, Received[]>();
   const probes = new Map<string, Set<string>>();
-  for (const [name, node] of routers) {
+  for (const [i, [name, node]] of [...routers].entries()) {
     got.set(name, []);
     probes.set(name, new Set());
-    await (await connect(node)).subscribe('fleet.news', (args: string[], _kw: unknown, details: any) => {
+    // Every other router's subscriber subscribes by prefix: a link then holds an exact and a prefix
+    // subscription that both match, and must still pass each event on once.
+    const [uri, options] = i % 2 ? ['fleet.', { match: 'prefix' }] : ['fleet.news', {}];
+    await (await connect(node)).subscribe(uri, (args: string[], _kw: unknown, details: any) => {
       if (args[0] === 'probe') probes.get(name)!.add(args[1]!);
       else got.get(name)!.push({ payload: args, details });
-    });
+    }, options);
   }
   const publishers = new Map<string, Session>();
   for (const [name, node] of routers) publishers.set(name, await connect(node));
