@@ -197,4 +197,27 @@ describe('issue 18: router links in a fleet, no loops and no echoes', () => {
       log.restore();
     }
   }, 30_000);
+
+  it("hot standby through the hub holds whatever the order: a board's device that registers after its link mirrored the hub's procedure still backs it", async () => {
+    const routers = await fleet(['hub', 'board1'], [['board1', 'hub']]);
+    const onHub = await connect(routers.get('hub')!);
+    await (await connect(routers.get('board1')!)).register('devices.pump.run', () => 'board1', { invoke: 'first' });
+    await until(async () => (await onHub.call('devices.pump.run').catch(() => undefined)) === 'board1', 10_000, 'devices.pump.run on the hub');
+    // Board 2 comes later: its link makes the hub's devices.pump.run callable there first (forward_remote_invocations) ...
+    const hubPort = Number(new URL(routers.get('hub')!.wsUrl).port);
+    const board2 = await startTestNode({ realms: [{ name: 'realm1', roles: [allowAll()], rlinks: [linkTo('to-hub', hubPort)] }] });
+    started.push(board2);
+    const onBoard2 = await connect(board2);
+    await until(async () => (await onBoard2.call('devices.pump.run').catch(() => undefined)) === 'board1', 10_000, "the hub's devices.pump.run on board 2");
+    // ... and only then does its own device register the same procedure.
+    await (await connect(board2)).register('devices.pump.run', () => 'board2', { invoke: 'first' });
+    await new Promise((r) => setTimeout(r, 300)); // board 2's link offers it to the hub meanwhile
+    await routers.get('board1')!.stop();
+    let answer: unknown;
+    await until(async () => {
+      answer = await onHub.call('devices.pump.run').catch((e: any) => e.error);
+      return answer === 'board2';
+    }, 10_000, 'the hub reaching board 2 once board 1 is gone').catch(() => { throw new Error(`the hub's call answered ${JSON.stringify(answer)}`); });
+    expect(await onBoard2.call('devices.pump.run')).toBe('board2');
+  }, 30_000);
 });
