@@ -5,7 +5,8 @@
 //   else the link's own session there). A link never passes on a message its own sessions already
 //   carried, nor one whose list would grow past 16 (forward-for.ts).
 // - `_origin` (events only): "<node>:<publication ID>" of the realm the event was first published
-//   in, `node` being that realm's random name from its WELCOME (`_node`). A link never passes an
+//   in, `node` being that realm's random name from its WELCOME (`_node`, short: it goes with every
+//   forwarded event). A link never passes an
 //   event into the realm it started in, nor the same event twice; Junction's broker delivers an
 //   origin once, so an event that came over two paths (a triangle) reaches each subscriber once.
 // - the realm's `exclude_uri` list (Crossbar's starred URIs) plus the wamp.* and junction.* URIs.
@@ -24,7 +25,8 @@ const RECENT_EVENTS = 4096;
 type Who = 'publisher' | 'caller';
 
 export class ForwardMarks {
-  private readonly passed = new RecentSet(RECENT_EVENTS);
+  /** The origins passed on, per target session (the link's local or remote one). */
+  private readonly passed = new Map<ClientSession, RecentSet>();
   private tooLongLogged = false;
 
   constructor(private readonly linkId: string, private readonly local: ClientSession, private readonly remote: ClientSession) {}
@@ -48,7 +50,9 @@ export class ForwardMarks {
     if (!forwardFor) return undefined;
     const origin = typeof details['_origin'] === 'string' ? details['_origin'] : `${this.nodeOf(from)}:${String(details['publication'])}`;
     if (origin.slice(0, origin.lastIndexOf(':')) === this.nodeOf(to)) return undefined; // back where it started
-    if (this.passed.seenBefore(`${to.id} ${origin}`)) return undefined; // e.g. both an exact and a prefix subscription matched
+    let passed = this.passed.get(to);
+    if (!passed) this.passed.set(to, (passed = new RecentSet(RECENT_EVENTS)));
+    if (passed.seenBefore(origin)) return undefined; // e.g. both an exact and a prefix subscription matched
     return { forward_for: forwardFor, _origin: origin };
   }
 

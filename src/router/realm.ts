@@ -33,7 +33,7 @@ export class Realm {
    * router links name the realm an event started in with it (`_origin`), so that the event never
    * comes back in.
    */
-  readonly node = randomBytes(8).toString('hex');
+  readonly node = randomBytes(6).toString('base64url');
   /** Replaced as a whole on a config reload, so cached decisions go with the old roles. */
   authorizer: Authorizer;
   readonly broker: Broker;
