@@ -220,4 +220,32 @@ describe('issue 18: router links in a fleet, no loops and no echoes', () => {
     }, 10_000, 'the hub reaching board 2 once board 1 is gone').catch(() => { throw new Error(`the hub's call answered ${JSON.stringify(answer)}`); });
     expect(await onBoard2.call('devices.pump.run')).toBe('board2');
   }, 30_000);
+
+  it('a board gets from the hub only the events that its own clients (or the links behind it) subscribe to', async () => {
+    const routers = await fleet(['hub', 'board1', 'board2'], [['board1', 'hub'], ['board2', 'hub']]);
+    const onHub = await connect(routers.get('hub')!);
+    const got: unknown[] = [];
+    await (await connect(routers.get('board2')!)).subscribe('fleet.board2.cmd', (args: unknown[]) => got.push(args[0]));
+    const onBoard1 = await connect(routers.get('board1')!);
+    await until(async () => {
+      onHub.publish('fleet.board2.cmd', ['probe']);
+      onBoard1.publish('fleet.board2.cmd', ['probe']); // board 1's link subscribes for the hub's interest in it
+      await new Promise((r) => setTimeout(r, 100));
+      return got.filter((g) => g === 'probe').length >= 4;
+    }, 10_000, "board 2's subscription known to the hub and to board 1");
+    // On the hub, only board 2's link subscribes: board 1's link does not offer back the
+    // subscription it made on board 1 for the hub, so the hub's events for board 2 stay off board 1's link.
+    const subId = await onHub.call('wamp.subscription.lookup', ['fleet.board2.cmd']);
+    const subscribers: number[] = await onHub.call('wamp.subscription.list_subscribers', [subId]);
+    expect(subscribers).toHaveLength(1);
+    // A client of board 1 that subscribes later is still served.
+    const board1Got: unknown[] = [];
+    await (await connect(routers.get('board1')!)).subscribe('fleet.board2.cmd', (args: unknown[]) => board1Got.push(args[0]));
+    await until(async () => {
+      onHub.publish('fleet.board2.cmd', ['later']);
+      await new Promise((r) => setTimeout(r, 100));
+      return board1Got.length > 0;
+    }, 10_000, 'a hub event at the later board 1 subscriber');
+    expect(await onHub.call('wamp.subscription.list_subscribers', [subId])).toHaveLength(2);
+  }, 30_000);
 });
