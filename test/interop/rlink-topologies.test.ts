@@ -11,6 +11,7 @@ import { until } from '../helpers/until.js';
 import { autobahnWs } from '../helpers/autobahn-ws.js';
 import type { RLinkConfig } from '../../src/config/types.js';
 import { captureStderr } from '../helpers/capture-log.js';
+import WebSocket from 'ws';
 
 
 type Session = any;
@@ -100,6 +101,21 @@ function pathOf(got: Map<string, Received[]>, from: string, at: string): any[] |
   return got.get(at)!.find((r) => r.payload[1] === from)?.details.forward_for;
 }
 
+/** A callee written out on the wire (plain JSON over WebSocket): what it answers with is the INVOCATION's details as they came. */
+async function wireCallee(node: TestNode, procedure: string): Promise<void> {
+  const ws = new WebSocket(node.wsUrl, ['wamp.2.json']);
+  opened.push({ close: () => ws.close() });
+  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+  const registered = new Promise<void>((resolve) => ws.on('message', (data) => {
+    const m = JSON.parse(String(data)) as any[];
+    if (m[0] === 2) ws.send(JSON.stringify([64, 1, {}, procedure])); // WELCOME → REGISTER
+    if (m[0] === 65) resolve(); // REGISTERED
+    if (m[0] === 68) ws.send(JSON.stringify([70, m[1], {}, [m[3]]])); // INVOCATION → YIELD its details
+  }));
+  ws.send(JSON.stringify([1, 'realm1', { roles: { callee: {} } }]));
+  await registered;
+}
+
 /** Each router offers `<name>.whoami`; every router's caller reaches every one of them, and each call runs once. */
 async function callEachFromEach(routers: Map<string, TestNode>): Promise<void> {
   const runs = new Map<string, number>();
@@ -152,6 +168,17 @@ describe('issue 18: router links in a fleet, no loops and no echoes', () => {
     expect(pathOf(got, 'c', 'a')).toHaveLength(2);
     expect(pathOf(got, 'b', 'a')).toHaveLength(1);
     await callEachFromEach(routers);
+    // A call from A to C shows its path too: the caller on A, then a session of the B—C link on B.
+    await wireCallee(routers.get('c')!, 'c.trace');
+    const caller = await connect(routers.get('a')!);
+    let details: any;
+    await until(async () => {
+      details = await caller.call('c.trace', [], {}, { disclose_me: true }).catch(() => undefined);
+      return details !== undefined;
+    }, 10_000, 'c.trace callable on A');
+    expect(details.forward_for).toHaveLength(2);
+    expect(details.forward_for[0]).toMatchObject({ session: caller.id });
+    expect(await (await connect(routers.get('b')!)).call('wamp.session.list')).toContain(details.forward_for[1].session);
   }, 60_000);
 
   it('two links between the same routers (each links to the other): each event once, calls once', async () => {
