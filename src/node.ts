@@ -33,9 +33,12 @@ export class JunctionNode {
   private stopping: Promise<void> | undefined;
   private reloads: Promise<unknown> = Promise.resolve();
 
+  /** The meta API and the service caller. */
+  private readonly services = new InProcessServices();
+
   constructor(readonly config: JunctionConfig) {
     // The meta API and the service caller join the realms as in-process sessions.
-    this.router = new Router(config.router.realms, new InProcessServices());
+    this.router = new Router(config.router.realms, this.services);
     // One budget for all listeners: max_incoming_bytes is the router's total.
     const incoming = IncomingBudget.for(config.router.listeners, config.router.maxIncomingBytes);
     // One total for all listeners' send queues: max_send_queue_total is the router's.
@@ -75,6 +78,7 @@ export class JunctionNode {
       if (this.config.router.realms.some((r) => r.rlinks?.length)) {
         const { RouterLinks } = await import('./rlink/router-links.js');
         this.routerLinks = new RouterLinks(this.config.router.realms, this.router);
+        this.services.showRouterLinks(this.routerLinks.links);
         this.routerLinks.start();
       }
       this.board = await startBoard(this.config, this.router);

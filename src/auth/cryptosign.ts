@@ -6,9 +6,10 @@
 // 'tls-exporter'), it signs the challenge XOR the connection's 32-byte channel ID, so a signature
 // made on one TLS connection is worthless on another.
 
-import { createPublicKey, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const HEX_KEY = /^[0-9a-fA-F]{64}$/;
 const HEX_SIGNATURE = /^[0-9a-fA-F]{192}$/;
 
@@ -45,4 +46,21 @@ export function cryptosignKeyPair(): { privateSeed: string; publicKey: string } 
   const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' }) as Buffer;
   const spki = publicKey.export({ format: 'der', type: 'spki' }) as Buffer;
   return { privateSeed: pkcs8.subarray(pkcs8.length - 32).toString('hex'), publicKey: spki.subarray(ED25519_SPKI_PREFIX.length).toString('hex') };
+}
+
+/**
+ * The client's side (Junction as a client of another router: src/rlink/): the signer for a 32-byte
+ * private seed, hex. `publicKey` goes into HELLO's authextra.pubkey; `answer` turns a CHALLENGE's
+ * hex challenge into the AUTHENTICATE signature (no channel binding).
+ */
+export function cryptosignSigner(privateSeedHex: string): { publicKey: string; answer(challengeHex: string): string } {
+  const key = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, Buffer.from(privateSeedHex, 'hex')]), format: 'der', type: 'pkcs8' });
+  const spki = createPublicKey(key).export({ format: 'der', type: 'spki' }) as Buffer;
+  return {
+    publicKey: spki.subarray(ED25519_SPKI_PREFIX.length).toString('hex'),
+    answer: (challengeHex) => {
+      const challenge = Buffer.from(challengeHex, 'hex');
+      return Buffer.concat([sign(null, challenge, key), challenge]).toString('hex');
+    },
+  };
 }

@@ -5,6 +5,7 @@
 import * as M from '../wamp/message.js';
 import type { SessionFactory } from '../core-boundary.js';
 import { LocalConnection, type LocalPeer, type WireConnection } from './local-transport.js';
+import { cryptosignSigner } from '../auth/cryptosign.js';
 
 export interface ConnectOptions {
   realm: string;
@@ -13,9 +14,10 @@ export interface ConnectOptions {
   authid?: string;
   /** Shown as the transport peer, e.g. 'mqtt-bridge'. */
   name?: string;
-  /** Remote routers (src/rlink/): the authmethods HELLO offers (default ['anonymous']) and a ticket for a CHALLENGE. */
+  /** Remote routers (src/rlink/): the authmethods HELLO offers (default ['anonymous']), and a ticket or a cryptosign key (64 hex: the Ed25519 seed) for a CHALLENGE. */
   authmethods?: string[];
   ticket?: string;
+  privateKey?: string;
   authrole?: string;
   /** Router-internal components only (the meta API). */
   internal?: boolean;
@@ -78,9 +80,11 @@ export class ClientSession {
   /** We said GOODBYE first: the router's GOODBYE is then its reply, not one to answer. */
   private goodbyeSent = false;
   private readonly connection: WireConnection;
+  private readonly signer: ReturnType<typeof cryptosignSigner> | undefined;
 
   private constructor(connect: (peer: LocalPeer) => WireConnection, private readonly options: ConnectOptions) {
     this.closed = new Promise((r) => (this.closedResolve = r));
+    if (options.privateKey !== undefined) this.signer = cryptosignSigner(options.privateKey);
     this.connection = connect({ onMessage: (m) => this.onMessage(m), onClose: () => this.onClose() });
   }
 
@@ -107,6 +111,7 @@ export class ClientSession {
         authmethods: options.authmethods ?? ['anonymous'],
         ...(options.authid !== undefined && options.authmethods ? { authid: options.authid } : {}),
         ...(options.authrole !== undefined ? { authrole: options.authrole } : {}),
+        ...(session.signer ? { authextra: { pubkey: session.signer.publicKey } } : {}),
       }]);
     });
     return session;
@@ -199,7 +204,9 @@ export class ClientSession {
         return;
       case M.CHALLENGE:
         if (m[1] === 'ticket' && this.options.ticket !== undefined) this.connection.send([M.AUTHENTICATE, this.options.ticket, {}]);
-        else this.connection.send([M.ABORT, { message: `cannot answer a ${String(m[1])} challenge` }, 'wamp.error.cannot_authenticate']);
+        else if (m[1] === 'cryptosign' && this.signer && typeof (m[2] as M.Dict)['challenge'] === 'string') {
+          this.connection.send([M.AUTHENTICATE, this.signer.answer((m[2] as M.Dict)['challenge'] as string), {}]);
+        } else this.connection.send([M.ABORT, { message: `cannot answer a ${String(m[1])} challenge` }, 'wamp.error.cannot_authenticate']);
         return;
       case M.ABORT:
         this.joined?.reject(new WampError(m[2] as string, [(m[1] as M.Dict)['message']]));

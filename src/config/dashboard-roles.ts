@@ -6,7 +6,7 @@
 //
 // - 'dashboard': what an anonymous visitor of a board on a shared network may see. Counts (sessions,
 //   registrations, subscriptions), the bridges' and the board's state, the CPU history, and the
-//   first-boot setup form. Not who is connected: no session's authid, role or address, no procedure
+//   first-boot setup form. Router links' state is the bridges' kind of state (where to, up or down). Not who is connected: no session's authid, role or address, no procedure
 //   or topic names, no meta events (wamp.session.on_join/on_leave carry authid and role, the
 //   registration and subscription events carry URIs). The page shows its own session from WELCOME.
 // - 'monitor': the whole read-only view for a signed-in operator (or this machine only, as in the
@@ -52,7 +52,8 @@ function permission(uri: string, match: PermissionConfig['match'], action: Actio
  *  then the longest prefix, then wildcard), so a prefix 'junction.' would shadow these wildcards. */
 function publicView(): PermissionConfig[] {
   return [
-    ...['wamp.session.count', 'wamp.registration.list', 'wamp.subscription.list', 'junction.bridge.mqtt.list', 'junction.bridge.mqtt.get']
+    ...['wamp.session.count', 'wamp.registration.list', 'wamp.subscription.list', 'junction.bridge.mqtt.list', 'junction.bridge.mqtt.get',
+      'junction.rlink.list', 'junction.rlink.get']
       .map((uri) => permission(uri, 'exact', 'call')),
     // The setup procedure limits attempts per caller address, which it learns from the caller's
     // disclosed session (src/board/setup-reveal.ts).
@@ -61,6 +62,7 @@ function publicView(): PermissionConfig[] {
     permission('junction.board..info', 'wildcard', 'call'),
     permission('junction.board..history', 'wildcard', 'call'),
     permission('junction.bridge.mqtt.on_state', 'exact', 'subscribe'),
+    permission('junction.rlink.on_state', 'exact', 'subscribe'),
     permission('junction.serial..on_change', 'wildcard', 'subscribe'),
     permission('junction.board..load', 'wildcard', 'subscribe'),
   ];

@@ -4,19 +4,24 @@
 // rlink logs in with its node key): a `ticket` or a cryptosign `private_key`, both secrets as
 // elsewhere ("${ENV}", { file }). Nothing here opens a connection.
 
-import { NOT_YET, describe, join, type Checker, type Obj } from './check-values.js';
+import { describe, join, type Checker, type Obj } from './check-values.js';
 import { parseSecret } from './load-auth.js';
 import { isValidUri } from '../wamp/uri.js';
-import type { FileResolver } from './load-tls.js';
-import type { RLinkConfig, RLinkSerializer, RLinkTransportConfig } from './types.js';
+import { pemFile, type FileResolver } from './load-tls.js';
+import { DEFAULT_RLINK_BUFFER, DEFAULT_RLINK_TRANSPORT_OPTIONS, type RLinkBufferConfig, type RLinkConfig, type RLinkSerializer, type RLinkTlsConfig, type RLinkTransportConfig, type RLinkTransportOptions } from './types.js';
 
 const SERIALIZERS: readonly RLinkSerializer[] = ['json', 'msgpack', 'cbor', 'ubjson'];
 
 const KEYS = [
   'id', 'realm', 'transport', 'authid', 'authrole', 'ticket', 'private_key',
   'forward_local_events', 'forward_remote_events', 'forward_local_invocations', 'forward_remote_invocations',
-  'exclude_authid', 'exclude_authrole', 'exclude_uri',
+  'exclude_authid', 'exclude_authrole', 'exclude_uri', 'buffer',
 ];
+const POLICIES = ['latest', 'all', 'none'] as const;
+/** Most events (or topics) one buffer rule may keep. */
+const MAX_LIMIT = 1_000_000;
+/** Longest ping interval, timeout or reconnect delay (ms): a day. */
+const MAX_MS = 86_400_000;
 
 export function parseRLinks(c: Checker, value: unknown, path: string, files: FileResolver): RLinkConfig[] {
   const links: RLinkConfig[] = [];
@@ -41,7 +46,7 @@ function parseRLink(c: Checker, value: unknown, path: string, files: FileResolve
   if (realm && !isValidUri(realm)) c.error(join(path, 'realm'), `${JSON.stringify(realm)} is not a valid realm name`);
   const link: RLinkConfig = {
     id, realm,
-    transport: parseTransport(c, o['transport'], join(path, 'transport')),
+    transport: parseTransport(c, o['transport'], join(path, 'transport'), files),
     forwardLocalEvents: c.boolean(o['forward_local_events'], join(path, 'forward_local_events'), true),
     forwardRemoteEvents: c.boolean(o['forward_remote_events'], join(path, 'forward_remote_events'), true),
     forwardLocalInvocations: c.boolean(o['forward_local_invocations'], join(path, 'forward_local_invocations'), true),
@@ -50,6 +55,7 @@ function parseRLink(c: Checker, value: unknown, path: string, files: FileResolve
     excludeAuthrole: strings(c, o, path, 'exclude_authrole'),
     excludeUri: strings(c, o, path, 'exclude_uri'),
   };
+  if (o['buffer'] !== undefined) link.buffer = parseBuffer(c, o['buffer'], join(path, 'buffer'), files);
   const authid = c.string(o['authid'], join(path, 'authid'), { required: false });
   if (authid !== undefined) link.authid = authid;
   const authrole = c.string(o['authrole'], join(path, 'authrole'), { required: false });
@@ -61,9 +67,57 @@ function parseRLink(c: Checker, value: unknown, path: string, files: FileResolve
   if (o['private_key'] !== undefined) {
     const key = parseSecret(c, o['private_key'], join(path, 'private_key'), (f) => files.file(f));
     if (key !== undefined && !/^[0-9a-fA-F]{64}$/.test(key)) c.error(join(path, 'private_key'), 'must be 64 hex digits (an Ed25519 seed; value not shown)');
-    else if (key !== undefined) c.error(join(path, 'private_key'), `cryptosign log-in ${NOT_YET} for router links: use a ticket`);
+    else if (key !== undefined) link.privateKey = key;
+    if (o['ticket'] !== undefined) c.error(join(path, 'private_key'), 'and ticket: give one of them (the link logs in with one method)');
   }
   return link;
+}
+
+/** `buffer`: what is kept for the remote side while the link is down (src/rlink/event-buffer.ts). */
+function parseBuffer(c: Checker, value: unknown, path: string, files: FileResolver): RLinkBufferConfig {
+  const d = DEFAULT_RLINK_BUFFER;
+  const o = c.object(value, path, ['policy', 'limit', 'file', 'rules']);
+  if (!o) return { ...d, rules: [] };
+  const out: RLinkBufferConfig = {
+    policy: c.oneOf(o['policy'], join(path, 'policy'), POLICIES, d.policy) ?? d.policy,
+    limit: c.integer(o['limit'], join(path, 'limit'), d.limit, 1, MAX_LIMIT) ?? d.limit,
+    rules: [],
+  };
+  const file = c.string(o['file'], join(path, 'file'), { required: false, nonEmpty: true });
+  if (file !== undefined) out.file = files.file(file);
+  const rp = join(path, 'rules');
+  const prefixes = new Map<string, string>();
+  (c.array(o['rules'], rp) ?? []).forEach((entry, i) => {
+    const p = join(rp, i);
+    const r = c.object(entry, p, ['prefix', 'policy', 'limit']);
+    if (!r) return;
+    const prefix = c.string(r['prefix'], join(p, 'prefix'), { required: true }) ?? '';
+    const first = prefixes.get(prefix);
+    if (first !== undefined) c.error(join(p, 'prefix'), `${JSON.stringify(prefix)} already has a rule at ${first}`);
+    else prefixes.set(prefix, p);
+    out.rules.push({
+      prefix,
+      policy: c.oneOf(r['policy'], join(p, 'policy'), POLICIES, out.policy) ?? out.policy,
+      limit: c.integer(r['limit'], join(p, 'limit'), out.limit, 1, MAX_LIMIT) ?? out.limit,
+    });
+  });
+  return out;
+}
+
+/** `transport.options`: Crossbar's WebSocket auto-ping keys and the reconnect backoff, all ms. */
+function parseTransportOptions(c: Checker, value: unknown, path: string): RLinkTransportOptions {
+  const d = DEFAULT_RLINK_TRANSPORT_OPTIONS;
+  const o = c.object(value, path, ['auto_ping_interval', 'auto_ping_timeout', 'retry_initial', 'retry_max']);
+  if (!o) return { ...d };
+  const ms = (key: string, fallback: number, min: number) => c.integer(o[key], join(path, key), fallback, min, MAX_MS) ?? fallback;
+  const out: RLinkTransportOptions = {
+    autoPingInterval: ms('auto_ping_interval', d.autoPingInterval, 0),
+    autoPingTimeout: ms('auto_ping_timeout', d.autoPingTimeout, 0),
+    retryInitial: ms('retry_initial', d.retryInitial, 1),
+    retryMax: ms('retry_max', d.retryMax, 1),
+  };
+  if (out.retryMax < out.retryInitial) c.error(join(path, 'retry_max'), `must be at least retry_initial (${out.retryInitial})`);
+  return out;
 }
 
 function strings(c: Checker, o: Obj, path: string, key: string): string[] {
@@ -76,18 +130,21 @@ function strings(c: Checker, o: Obj, path: string, key: string): string[] {
   return out;
 }
 
-function parseTransport(c: Checker, value: unknown, path: string): RLinkTransportConfig {
+function parseTransport(c: Checker, value: unknown, path: string, files: FileResolver): RLinkTransportConfig {
   const t: RLinkTransportConfig = { type: 'websocket', host: '', port: 0, tls: false, serializers: ['json'] };
   if (value === undefined) {
     c.error(path, 'is required: { "type": "websocket", "url": "ws://hub:8080/ws" } or { "type": "rawsocket", "endpoint": {...} }');
     return t;
   }
-  const o = c.object(value, path, ['type', 'url', 'endpoint', 'serializers']);
+  const o = c.object(value, path, ['type', 'url', 'endpoint', 'serializers', 'serializer', 'options']);
   if (!o) return t;
+  if (o['options'] !== undefined) t.options = parseTransportOptions(c, o['options'], join(path, 'options'));
   t.type = c.oneOf(o['type'], join(path, 'type'), ['websocket', 'rawsocket'] as const) ?? 'websocket';
-  if (t.type === 'rawsocket') c.error(join(path, 'type'), `"rawsocket" ${NOT_YET} for router links: use "websocket"`);
+  // Crossbar's rawsocket links name a `url` beside the endpoint for information only.
   const url = c.string(o['url'], join(path, 'url'), { required: false });
-  if (url !== undefined) {
+  if (url !== undefined && t.type === 'rawsocket') {
+    c.warn(join(path, 'url'), 'ignored: a rawsocket link connects to its endpoint');
+  } else if (url !== undefined) {
     let parsed: URL | undefined;
     try { parsed = new URL(url); } catch { /* reported below */ }
     if (!parsed || !['ws:', 'wss:'].includes(parsed.protocol)) {
@@ -98,7 +155,6 @@ function parseTransport(c: Checker, value: unknown, path: string): RLinkTranspor
       t.port = parsed.port ? Number(parsed.port) : parsed.protocol === 'wss:' ? 443 : 80;
       t.tls = parsed.protocol === 'wss:';
     }
-    if (t.type === 'rawsocket') c.error(join(path, 'url'), 'applies to websocket only; a rawsocket link needs an endpoint');
   }
   if (o['endpoint'] !== undefined) {
     const ep = join(path, 'endpoint');
@@ -108,11 +164,16 @@ function parseTransport(c: Checker, value: unknown, path: string): RLinkTranspor
       // With a url the endpoint says where to connect (Crossbar needs both); the url's path stays.
       t.host = c.string(e['host'], join(ep, 'host'), { required: true, nonEmpty: true }) ?? t.host;
       t.port = c.integer(e['port'], join(ep, 'port'), undefined, 1, 65535) ?? t.port;
-      if (e['tls'] !== undefined) t.tls = c.isObject(e['tls']) || c.boolean(e['tls'], join(ep, 'tls'), false);
+      if (c.isObject(e['tls'])) {
+        t.tls = true;
+        const options = parseClientTls(c, e['tls'], join(ep, 'tls'), files);
+        if (options) t.tlsOptions = options;
+      } else if (e['tls'] !== undefined) t.tls = c.boolean(e['tls'], join(ep, 'tls'), false);
+      if (t.url !== undefined && t.tls !== t.url.startsWith('wss:')) c.error(join(ep, 'tls'), `does not match the url's scheme (${t.url.startsWith('wss:') ? 'wss' : 'ws'}://)`);
       if (e['version'] !== undefined) c.oneOf(e['version'], join(ep, 'version'), [4, 6] as const);
       if (e['timeout'] !== undefined) c.integer(e['timeout'], join(ep, 'timeout'), undefined, 1, 3600);
     }
-  } else if (url === undefined) {
+  } else if (url === undefined || t.type === 'rawsocket') {
     c.error(path, t.type === 'rawsocket' ? 'needs an endpoint { "type": "tcp", "host", "port" }' : 'needs a url (or an endpoint)');
   }
   if (t.type === 'websocket' && t.url === undefined && t.host) t.url = `${t.tls ? 'wss' : 'ws'}://${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}/`;
@@ -125,5 +186,40 @@ function parseTransport(c: Checker, value: unknown, path: string): RLinkTranspor
     });
     if (list.length) t.serializers = list;
   }
+  // Crossbar's rawsocket links name one `serializer`.
+  if (o['serializer'] !== undefined) {
+    const sp = join(path, 'serializer');
+    if (t.type !== 'rawsocket') c.error(sp, 'applies to rawsocket links; a websocket link takes serializers');
+    else if (o['serializers'] !== undefined) c.error(sp, 'and serializers: give one of them');
+    const v = c.oneOf(o['serializer'], sp, SERIALIZERS);
+    if (v !== undefined) t.serializers = [v];
+  }
   return t;
+}
+
+/**
+ * An endpoint's `tls` object: `ca` (Junction's, one PEM file) and `ca_certificates` (Crossbar's,
+ * a list) name the CAs the remote router's certificate must chain to (absent: Node's trusted CAs);
+ * `certificate` with `key` a client certificate, for routers that ask for one; `hostname`
+ * (Crossbar's) the name that certificate must carry, default the host connected to.
+ */
+function parseClientTls(c: Checker, value: unknown, path: string, files: FileResolver): RLinkTlsConfig | undefined {
+  const t = c.object(value, path, ['ca', 'ca_certificates', 'certificate', 'key', 'hostname']);
+  if (!t) return undefined;
+  const tls: RLinkTlsConfig = {};
+  const cas = [t['ca'] === undefined ? undefined : pemFile(c, t['ca'], join(path, 'ca'), files)];
+  (c.array(t['ca_certificates'], join(path, 'ca_certificates')) ?? []).forEach((f, i) => cas.push(pemFile(c, f, join(join(path, 'ca_certificates'), i), files)));
+  const ca = cas.filter((p): p is string => p !== undefined);
+  if (ca.length) tls.ca = ca.join('\n');
+  for (const key of ['certificate', 'key'] as const) {
+    const pem = t[key] === undefined ? undefined : pemFile(c, t[key], join(path, key), files);
+    if (pem !== undefined) tls[key] = pem;
+  }
+  if ((t['certificate'] === undefined) !== (t['key'] === undefined)) {
+    const missing = t['certificate'] === undefined ? 'certificate' : 'key';
+    c.error(join(path, missing), `is required with ${missing === 'key' ? 'certificate' : 'key'} (a client certificate needs both)`);
+  }
+  const hostname = c.string(t['hostname'], join(path, 'hostname'), { required: false, nonEmpty: true });
+  if (hostname !== undefined) tls.servername = hostname;
+  return tls;
 }

@@ -105,7 +105,43 @@ export interface RLinkTransportConfig {
   host: string;
   port: number;
   tls: boolean;
+  /** `endpoint.tls` as an object: PEM text of the CA(s) to trust (absent: Node's), a client certificate and key, the name to check. */
+  tlsOptions?: RLinkTlsConfig;
   serializers: RLinkSerializer[];
+  /** `options`: WebSocket pings (ms; 0 = off) and reconnect backoff (ms). Absent = DEFAULT_RLINK_TRANSPORT_OPTIONS. */
+  options?: RLinkTransportOptions;
+}
+
+export interface RLinkTransportOptions {
+  autoPingInterval: number;
+  autoPingTimeout: number;
+  retryInitial: number;
+  retryMax: number;
+}
+
+export const DEFAULT_RLINK_TRANSPORT_OPTIONS: RLinkTransportOptions = { autoPingInterval: 10_000, autoPingTimeout: 5000, retryInitial: 1000, retryMax: 30_000 };
+
+export type RLinkBufferPolicy = 'latest' | 'all' | 'none';
+
+/** What a link keeps of the events for the remote side while it is down (src/rlink/event-buffer.ts). */
+export interface RLinkBufferConfig {
+  policy: RLinkBufferPolicy;
+  /** Most events kept ('all') or topics kept ('latest'). */
+  limit: number;
+  /** Absolute path: the buffer survives restarts. */
+  file?: string;
+  /** Per topic prefix; the longest matching prefix wins. */
+  rules: Array<{ prefix: string; policy: RLinkBufferPolicy; limit: number }>;
+}
+
+export const DEFAULT_RLINK_BUFFER: RLinkBufferConfig = { policy: 'latest', limit: 1000, rules: [] };
+
+export interface RLinkTlsConfig {
+  ca?: string;
+  certificate?: string;
+  key?: string;
+  /** Name the remote router's certificate must carry (`hostname`); default the host connected to. */
+  servername?: string;
 }
 
 export interface RLinkConfig {
@@ -117,6 +153,8 @@ export interface RLinkConfig {
   authrole?: string;
   /** WAMP-Ticket secret for the remote router. */
   ticket?: string;
+  /** WAMP-Cryptosign: the Ed25519 private seed, 64 hex digits (`private_key`). */
+  privateKey?: string;
   forwardLocalEvents: boolean;
   forwardRemoteEvents: boolean;
   forwardLocalInvocations: boolean;
@@ -126,6 +164,8 @@ export interface RLinkConfig {
   excludeAuthrole: string[];
   /** URIs (Crossbar starred form: 'a.b.*' a prefix) never forwarded in either direction. */
   excludeUri: string[];
+  /** `buffer`; absent = DEFAULT_RLINK_BUFFER. */
+  buffer?: RLinkBufferConfig;
 }
 
 export interface RealmConfig {

@@ -6,9 +6,9 @@
 //   carried, nor one whose list would grow past 16 (forward-for.ts).
 // - `_origin` (events only): "<node>:<publication ID>" of the realm the event was first published
 //   in, `node` being that realm's random name from its WELCOME (`_node`, short: it goes with every
-//   forwarded event). A link never passes an
-//   event into the realm it started in, nor the same event twice; Junction's broker delivers an
-//   origin once, so an event that came over two paths (a triangle) reaches each subscriber once.
+//   forwarded event). A link never passes an event into the realm it started in, nor the same
+//   event twice (an exact and a prefix subscription that both match); Junction's broker delivers
+//   an origin once, so an event that came over two paths (a triangle) reaches each subscriber once.
 // - the realm's `exclude_uri` list (Crossbar's starred URIs) plus the wamp.* and junction.* URIs.
 
 import type { ClientSession } from '../client/client-session.js';
@@ -23,48 +23,61 @@ const MAX_HOPS = 16;
 const RECENT_EVENTS = 4096;
 
 type Who = 'publisher' | 'caller';
+/** A side of the link: its local realm, or the remote router's realm. */
+export type Side = 'local' | 'remote';
+
+/** What the marks need of the link's session on one side (the remote one's last, while it is away). */
+interface SideInfo { id: number; authid: unknown; authrole: unknown; node: string }
 
 export class ForwardMarks {
-  /** The origins passed on, per target session (the link's local or remote one). */
-  private readonly passed = new Map<ClientSession, RecentSet>();
+  private readonly sides: Partial<Record<Side, SideInfo>> = {};
+  /** The origins passed on toward each side. */
+  private readonly passed: Record<Side, RecentSet> = { local: new RecentSet(RECENT_EVENTS), remote: new RecentSet(RECENT_EVENTS) };
   private tooLongLogged = false;
 
-  constructor(private readonly linkId: string, private readonly local: ClientSession, private readonly remote: ClientSession) {}
+  constructor(private readonly linkId: string) {}
 
-  /**
-   * The realm's name a session joined (its WELCOME's `_node`; Crossbar's `x_cb_node`/`x_cb_worker`).
-   * A router that names none stands as "this link's remote, this connection" (its publication IDs
-   * may start again from 1 when it restarts).
-   */
-  nodeOf(side: ClientSession): string {
-    const w = side.welcome;
-    if (typeof w['_node'] === 'string') return w['_node'];
-    if (typeof w['x_cb_node'] === 'string') return `${w['x_cb_node']}/${String(w['x_cb_worker'] ?? '')}/${String(w['realm'] ?? '')}`;
-    return `${this.nodeOf(this.local)}~${this.linkId}~${side.id}`;
+  /** The link's session on `side` joined (for the remote side: a new connection). */
+  joined(side: Side, session: ClientSession): void {
+    const w = session.welcome;
+    this.sides[side] = { id: session.id, authid: w['authid'] ?? null, authrole: w['authrole'] ?? null, node: this.nodeOf(session) };
   }
 
-  /** PUBLISH options marking an event that `from` received for `to` to publish, or undefined if it must not pass. */
-  event(details: Dict, from: ClientSession, to: ClientSession): { forward_for: Dict[]; _origin: string } | undefined {
-    if (details['publisher'] === from.id) return undefined; // a router that ignores exclude_me
+  /**
+   * The name of the realm a session joined (its WELCOME's `_node`; Crossbar's
+   * `x_cb_node`/`x_cb_worker`). A router that names none stands as "this link's remote, this
+   * connection" (its publication IDs may start again from 1 when it restarts).
+   */
+  private nodeOf(session: ClientSession): string {
+    const w = session.welcome;
+    if (typeof w['_node'] === 'string') return w['_node'];
+    if (typeof w['x_cb_node'] === 'string') return `${w['x_cb_node']}/${String(w['x_cb_worker'] ?? '')}/${String(w['realm'] ?? '')}`;
+    return `${this.sides.local?.node ?? ''}~${this.linkId}~${session.id}`;
+  }
+
+  /** PUBLISH options marking an event that arrived from the other side, to pass on `toward` this one; undefined if it must not pass. */
+  event(details: Dict, toward: Side): { forward_for: Dict[]; _origin: string } | undefined {
+    const from = this.sides[toward === 'local' ? 'remote' : 'local'];
+    if (!from || details['publisher'] === from.id) return undefined; // a router that ignores exclude_me
     const forwardFor = this.extend(details, 'publisher', from);
     if (!forwardFor) return undefined;
-    const origin = typeof details['_origin'] === 'string' ? details['_origin'] : `${this.nodeOf(from)}:${String(details['publication'])}`;
-    if (origin.slice(0, origin.lastIndexOf(':')) === this.nodeOf(to)) return undefined; // back where it started
-    let passed = this.passed.get(to);
-    if (!passed) this.passed.set(to, (passed = new RecentSet(RECENT_EVENTS)));
-    if (passed.seenBefore(origin)) return undefined; // e.g. both an exact and a prefix subscription matched
+    const origin = typeof details['_origin'] === 'string' ? details['_origin'] : `${from.node}:${String(details['publication'])}`;
+    if (origin.slice(0, origin.lastIndexOf(':')) === this.sides[toward]?.node) return undefined; // back where it started
+    // e.g. both an exact and a prefix subscription matched
+    if (this.passed[toward].seenBefore(origin)) return undefined;
     return { forward_for: forwardFor, _origin: origin };
   }
 
-  /** The forward_for of a call that `from` was invoked with, or undefined if it must not pass. */
-  call(details: Dict, from: ClientSession): Dict[] | undefined {
-    return this.extend(details, 'caller', from);
+  /** The forward_for of a call that the link's session on side `from` was invoked with; undefined if it must not pass. */
+  call(details: Dict, from: Side): Dict[] | undefined {
+    const side = this.sides[from];
+    return side && this.extend(details, 'caller', side);
   }
 
   /** The list with this hop's entry added; undefined if this link carried it already or it is too long. */
-  private extend(details: Dict, who: Who, from: ClientSession): Dict[] | undefined {
+  private extend(details: Dict, who: Who, from: SideInfo): Dict[] | undefined {
     const before = Array.isArray(details['forward_for']) ? (details['forward_for'] as Dict[]) : [];
-    if (before.some((hop) => this.isOwn(hop, this.local) || this.isOwn(hop, this.remote))) return undefined;
+    if (before.some((hop) => this.isOwn(hop, this.sides.local) || this.isOwn(hop, this.sides.remote))) return undefined;
     if (before.length >= MAX_HOPS) {
       if (!this.tooLongLogged) {
         this.tooLongLogged = true;
@@ -72,15 +85,14 @@ export class ForwardMarks {
       }
       return undefined;
     }
-    const disclosed = typeof details[who] === 'number';
-    const hop: Dict = disclosed
+    const hop: Dict = typeof details[who] === 'number'
       ? { session: details[who], authid: details[`${who}_authid`] ?? null, authrole: details[`${who}_authrole`] ?? null }
-      : { session: from.id, authid: from.welcome['authid'] ?? null, authrole: from.welcome['authrole'] ?? null };
+      : { session: from.id, authid: from.authid, authrole: from.authrole };
     return [...before, hop];
   }
 
-  private isOwn(hop: Dict, side: ClientSession): boolean {
-    return hop['session'] === side.id && (hop['authid'] == null || hop['authid'] === side.welcome['authid']);
+  private isOwn(hop: Dict, side: SideInfo | undefined): boolean {
+    return side !== undefined && hop['session'] === side.id && (hop['authid'] == null || hop['authid'] === side.authid);
   }
 }
 

@@ -6,17 +6,22 @@
 // as a callee (on_unregister) or the registration goes (on_delete), the link's registration on the
 // other side goes too: a procedure the link made callable here from there is not offered back
 // there, and a board's own device that registers it later takes over when the other side's goes.
-// A call that this link already carried (a ring of links) is refused with no_such_procedure.
+// A call that this link already carried (a ring of links) is refused with no_such_procedure. A
+// Junction callee's concurrency (junction.registration.get) is declared on the other side too, so
+// that router never sends the link more calls at once than the callee takes. An invocation whose
+// caller went (INTERRUPT, or the link's connection lost) cancels the call it made.
 
-import { Result, WampError, type ClientSession } from '../client/client-session.js';
+import { Result, WampError } from '../client/client-session.js';
 import type { RLinkConfig } from '../config/types.js';
 import type { Dict } from '../wamp/message.js';
-import { staysLocal, type ForwardMarks } from './forward-marks.js';
+import { staysLocal, type ForwardMarks, type Side } from './forward-marks.js';
 import { withoutMetaApi } from './meta-api.js';
+import type { LinkSide } from './session-scope.js';
 
 interface RegistrationDetails { id: number; uri: string; match?: string; invoke?: string }
 
-export async function mirrorRegistrations(config: RLinkConfig, marks: ForwardMarks, callees: ClientSession, callers: ClientSession, flag: string): Promise<void> {
+/** `callersSide`: the side `callers` is on; `flag`: the config key this mirror is for, to name in the log. */
+export async function mirrorRegistrations(config: RLinkConfig, marks: ForwardMarks, callees: LinkSide, callers: LinkSide, callersSide: Side, flag: string): Promise<void> {
   /** Registration ID on the callees' side → the link's registration ID on the callers' side (0 while registering). */
   const mirrored = new Map<number, number>();
   const mirror = async (reg: RegistrationDetails): Promise<void> => {
@@ -25,12 +30,20 @@ export async function mirrorRegistrations(config: RLinkConfig, marks: ForwardMar
     const options: Dict = {};
     if (reg.match && reg.match !== 'exact') options['match'] = reg.match;
     if (reg.invoke && reg.invoke !== 'single') options['invoke'] = reg.invoke;
+    const concurrency = await concurrencyOf(callees, reg.id);
+    if (concurrency !== undefined) options['concurrency'] = concurrency;
     try {
       const id = await callers.register(reg.uri, async (args, kwargs, context) => {
         const details = context.details;
-        const forwardFor = marks.call(details, callers);
+        const forwardFor = marks.call(details, callersSide);
         if (!forwardFor) throw new WampError('wamp.error.no_such_procedure', ['a router link does not pass this call on: it carried it already, or it crossed 16 links']);
-        const result = await callees.call((details['procedure'] as string | undefined) ?? reg.uri, args, kwargs, { forward_for: forwardFor });
+        const call = callees.call((details['procedure'] as string | undefined) ?? reg.uri, args, kwargs, { forward_for: forwardFor });
+        const requestId = callees.lastRequestId;
+        context.signal.addEventListener('abort', () => callees.cancel(requestId), { once: true });
+        const result = await call.catch((err: Error) => {
+          // The other side's session closed under the call: the link is down.
+          throw err instanceof WampError ? err : new WampError('wamp.error.canceled', ['the router link went down']);
+        });
         return new Result(result.args, result.kwargs);
       }, options);
       if (mirrored.has(reg.id)) mirrored.set(reg.id, id);
@@ -71,4 +84,15 @@ export async function mirrorRegistrations(config: RLinkConfig, marks: ForwardMar
       if ((await onlyOwn(id)) === false) await mirrorById(id);
     }
   }
+}
+
+/**
+ * The most calls at once the registration's callees take together (Junction's
+ * junction.registration.get); undefined when unlimited or unknown (another kind of router).
+ */
+async function concurrencyOf(callees: LinkSide, registrationId: number): Promise<number | undefined> {
+  const got = await callees.call('junction.registration.get', [registrationId]).catch(() => undefined);
+  const list = (got?.args[0] as { callees?: Array<{ concurrency: number | null }> } | undefined)?.callees;
+  if (!list?.length || list.some((c) => typeof c.concurrency !== 'number')) return undefined;
+  return list.reduce((sum, c) => sum + c.concurrency!, 0);
 }

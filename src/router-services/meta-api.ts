@@ -1,4 +1,5 @@
-// The meta API of one realm: wamp.session.* and wamp.registration.* procedures and meta events.
+// The meta API of one realm: wamp.session.* and wamp.registration.* procedures and meta events,
+// and Junction's own (junction.session.get, junction.registration.get, junction.rlink.*).
 // It joins the realm as an ordinary in-process session (role 'trusted', marked internal so it may
 // use the reserved wamp.* namespace) and answers from read-only views of the realm.
 
@@ -16,6 +17,7 @@ import type { Registration } from '../router/registration.js';
 import type { Subscription } from '../router/broker.js';
 import type { TestamentScope } from '../router/session.js';
 import { storedPayload } from '../router/event-store.js';
+import { routerLinkDetails, routerLinkState, type RouterLinkView } from './router-link-status.js';
 import { defaultKillReason, junctionSessionDetails, killByAuthroleResult, onLeaveArgs, sessionDetails } from './wire-dialect.js';
 
 function subscriptionDetails(s: Subscription): Dict {
@@ -83,7 +85,8 @@ const MAX_TESTAMENTS = 100;
 export class MetaApi implements RealmObserver {
   private session: ClientSession | undefined;
 
-  constructor(private readonly realm: Realm) {}
+  /** `links`: the realm's router links at the time of asking (none until node.ts has started them). */
+  constructor(private readonly realm: Realm, private readonly links: () => readonly RouterLinkView[] = () => []) {}
 
   async start(factory: SessionFactory): Promise<void> {
     this.session = await ClientSession.connect(factory, {
@@ -177,6 +180,12 @@ export class MetaApi implements RealmObserver {
         return undefined;
       },
       'wamp.subscription.get_events': (args, kwargs, ctx) => this.events(args[0], args[1] ?? kwargs['limit'], kwargs, ctx.details['caller']),
+      'junction.rlink.list': () => this.links().map((l) => l.config.id),
+      'junction.rlink.get': (args) => {
+        const link = this.links().find((l) => l.config.id === args[0]);
+        if (!link) throw new WampError('junction.error.no_such_rlink', [`no router link '${String(args[0])}' in realm '${this.realm.name}'`]);
+        return routerLinkDetails(link);
+      },
       'wamp.session.add_testament': (args, kwargs, ctx) => {
         const s = this.clientSession(ctx.details['caller']);
         const [topic, tArgs, tKwargs] = args;
@@ -208,6 +217,11 @@ export class MetaApi implements RealmObserver {
   async stop(): Promise<void> {
     this.realm.observer = undefined;
     await this.session?.close();
+  }
+
+  /** junction.rlink.on_state: one of the realm's router links changed state. */
+  routerLinkChanged(link: RouterLinkView): void {
+    this.publish('junction.rlink.on_state', [routerLinkState(link)]);
   }
 
   // ---- RealmObserver: meta events ----

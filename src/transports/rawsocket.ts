@@ -50,6 +50,14 @@ export function frameHeader(type: number, length: number): Buffer {
   return header;
 }
 
+/** A frame's type and payload length from its 4-byte header; undefined for a header no peer may send. */
+export function readFrameHeader(header: number): { type: number; length: number } | undefined {
+  const b0 = header >>> 24;
+  const type = b0 & 0x07;
+  if ((b0 & 0xf0) !== 0 || type > FRAME_PONG) return undefined;
+  return { type, length: (b0 & 0x08 ? MAX_FRAME_LENGTH : 0) + (header & 0xffffff) };
+}
+
 export class RawSocketTransport extends SocketTransport {
   private readonly queue = new ByteQueue();
   /** Largest message we accept: exactly what our handshake reply announces. */
@@ -168,10 +176,9 @@ export class RawSocketTransport extends SocketTransport {
     const queue = this.queue;
     while (!this.closed && queue.length >= 4) {
       const header = queue.peekUInt32();
-      const b0 = header >>> 24;
-      const type = b0 & 0x07;
-      const length = (b0 & 0x08 ? MAX_FRAME_LENGTH : 0) + (header & 0xffffff);
-      if ((b0 & 0xf0) !== 0 || type > FRAME_PONG) return this.fail(`invalid frame header 0x${b0.toString(16)}`);
+      const frame = readFrameHeader(header);
+      if (!frame) return this.fail(`invalid frame header 0x${(header >>> 24).toString(16)}`);
+      const { type, length } = frame;
       // Checked on the header, before any of the payload is buffered.
       if (length > this.maxLength) return this.fail(`frame of ${length} bytes exceeds the ${this.maxLength} bytes announced`);
       if (length > this.service.options.maxUnauthenticatedBytes && this.unauthenticated) {

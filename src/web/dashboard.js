@@ -26,6 +26,7 @@
       regs: new Map(),           // id → wamp.registration.get result
       subs: new Map(),           // id → wamp.subscription.get result (+ subscribers)
       mqtt: new Map(),           // bridge id → state (+ .seq)
+      links: new Map(),          // router link id → junction.rlink.get result (+ .seq)
       serial: new Map(),         // bridge id → Map(path → port status (+ .seq))
       boards: new Map(),         // board → { samples: [{ at, load }], last: kwargs }
       events: [],
@@ -152,6 +153,7 @@
       ['junction.registration.', onJunction, { match: 'prefix' }],
       ['junction.session.', onJunction, { match: 'prefix' }],
       ['junction.bridge.mqtt.on_state', onJunction, {}],
+      ['junction.rlink.on_state', onLinkState, {}],
       ['junction.serial..on_change', onJunction, { match: 'wildcard', get_retained: true }],
       ['junction.board..load', onJunction, { match: 'wildcard', get_retained: true }],
     ].map(function (x) { return s.subscribe(x[0], x[1], x[2]).catch(function () { return null; }); }));
@@ -226,7 +228,7 @@
       st.regs = new Map();
       regs.forEach(function (r) { if (r) st.regs.set(r.id, r); });
     }
-    await loadBridges(regs, asOf);
+    await Promise.all([loadBridges(regs, asOf), loadLinks(asOf)]);
     redraw();
   }
 
@@ -258,6 +260,19 @@
     }));
     st.mqtt.forEach(function (b, id) { if (b.seq > asOf) mqttNow.set(id, b); });
     st.mqtt = mqttNow;
+  }
+
+  /** Router links (junction.rlink.*, the meta API's own: not among the registrations). */
+  async function loadLinks(asOf) {
+    var ids = await tryCall('junction.rlink.list'), now = new Map();
+    await Promise.all((ids || []).map(function (id) {
+      return tryCall('junction.rlink.get', [id]).then(function (l) { if (l) now.set(id, l); });
+    }));
+    st.links.forEach(function (l, id) {
+      if (!now.has(id)) return;
+      if (l.seq > asOf) now.set(id, Object.assign(now.get(id), l)); else now.get(id).logged = l.logged;
+    });
+    st.links = now;
   }
 
   async function loadSubscriptions() {
@@ -352,6 +367,19 @@
       if (!details.retained) logEvent(p.state === 'ready' ? 'ok' : 'warn', 'serial ' + m[1] + ': ' + p.path + ' ' + p.state);
       redraw();
     }
+  }
+
+  /** junction.rlink.on_state: {id, state, since, last_error}; the rest of the row stays. */
+  function onLinkState(args) {
+    var s = args[0] || {}, had = st.links.get(s.id) || {}, link = Object.assign({}, had, s);
+    link.seq = ++changes;
+    st.links.set(s.id, link);
+    // Each retry goes connecting → down: the log says up and down, once each.
+    if (s.state !== 'connecting' && s.state !== had.logged) {
+      link.logged = s.state;
+      logEvent(s.state === 'up' ? 'ok' : 'warn', 'router link ' + s.id + ' ' + s.state + (s.state !== 'up' && s.last_error ? ': ' + s.last_error : ''));
+    }
+    redraw();
   }
 
   function logEvent(cls, text) {
@@ -460,6 +488,14 @@
       });
     });
     fill('bridges', rows, 'no MQTT or serial bridges in this realm', 3);
+
+    rows = [];
+    st.links.forEach(function (l, id) {
+      var since = h('span', ago(l.since)); since.title = l.since || '';
+      var state = h('span', l.state, l.state === 'up' ? 'ok' : 'bad'); state.title = l.last_error || '';
+      rows.push(row([id, { text: l.url + (l.realm ? ' · ' + l.realm : ''), cls: 'mono' }, state, since, { text: l.buffered || 0, cls: 'num' }]));
+    });
+    fill('rlinks', rows, 'no router links in this realm', 5);
   }
 
   function drawChart() {

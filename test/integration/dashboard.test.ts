@@ -3,7 +3,8 @@
 // 'dashboard' (counts and state), the admin signs in with a ticket as 'monitor' (everything,
 // read-only). The page opens with the board's recent CPU history, reveals the admin ticket for the
 // setup code and signs in with it, then lists a session this test opens, a shared registration with
-// its policy and concurrency, calls in flight and the bridges' state as events change it.
+// its policy and concurrency, calls in flight, the bridges' state as events change it, and a router
+// link to a hub going down when the hub stops.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -22,6 +23,7 @@ const autobahn = require('autobahn');
 
 describe('status dashboard in headless Chromium', () => {
   let t: TestNode;
+  let hub: TestNode;
   let dir: string;
   let setupFile: string;
   let browser: Browser;
@@ -35,10 +37,17 @@ describe('status dashboard in headless Chromium', () => {
     dir = mkdtempSync(join(tmpdir(), 'junction-dashboard-'));
     setupFile = join(dir, 'setup.json');
     writeFileSync(setupFile, JSON.stringify({ setup_code: 'K7QM-4XZP', admin: { authid: 'admin', ticket: TICKET }, created: '2026-01-01T00:00:00Z' }));
+    hub = await startTestNode();
     t = await startTestNode({
       realms: [{
         name: 'realm1',
         roles: [allowAll(), dashboardRole(), monitorRole()],
+        rlinks: [{
+          id: 'to-hub', realm: 'realm1',
+          transport: { type: 'rawsocket', host: '127.0.0.1', port: hub.port, tls: false, serializers: ['cbor'] },
+          forwardLocalEvents: true, forwardRemoteEvents: true, forwardLocalInvocations: true, forwardRemoteInvocations: true,
+          excludeAuthid: [], excludeAuthrole: [], excludeUri: [],
+        }],
         store: { type: 'memory', limit: 100, callQueue: [{ uri: 'com.example.', match: 'prefix', limit: 10, timeout: 30000 }], eventHistory: [] },
       }],
       listener: {
@@ -69,6 +78,7 @@ describe('status dashboard in headless Chromium', () => {
     await browser?.close();
     await sensor?.close().catch(() => {});
     await t?.stop();
+    await hub?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -225,6 +235,17 @@ describe('status dashboard in headless Chromium', () => {
     expect(transferred.get('/autobahn.min.js')).toBeLessThan(150_000); // gzipped
   }, 60_000);
 
+  it('issue 18: the router links table shows the link to the hub, and its state as it changes', async () => {
+    const linkRow = page.locator('#rlinks tbody tr', { hasText: 'to-hub' });
+    await linkRow.filter({ hasText: 'up' }).waitFor({ timeout: 10_000 });
+    expect(await linkRow.textContent()).toContain(`rs://127.0.0.1:${hub.port} · realm1`);
+    await hub.stop();
+    await linkRow.filter({ hasText: 'down' }).waitFor({ timeout: 10_000 });
+    await page.locator('#events li', { hasText: `router link to-hub down: the connection to rs://127.0.0.1:${hub.port} closed` }).waitFor({ timeout: 10_000 });
+    expect(await linkRow.locator('td').nth(2).locator('span').getAttribute('title')).toMatch(/closed|cannot connect/);
+    expect(browser.pageErrors).toEqual([]);
+  });
+
   it('issue 19 #12e: the page may open WebSockets to its own host and port only', async () => {
     expect((await fetch(`http://127.0.0.1:${t.port}/`)).headers.get('content-security-policy')).toMatch(/connect-src 'self';/);
     const p3 = await browser.context.newPage();
@@ -298,6 +319,8 @@ describe('status dashboard in headless Chromium', () => {
       expect(admin.role).toBe('monitor');
       expect(await visitor.s.call('wamp.session.count')).toBeGreaterThanOrEqual(1);
       expect(await visitor.s.call('junction.serial.usb.devices')).toHaveLength(1);
+      expect(await visitor.s.call('junction.rlink.list')).toEqual(['to-hub']);
+      expect(await visitor.s.call('junction.rlink.get', ['to-hub'])).toMatchObject({ id: 'to-hub', state: expect.any(String) });
       expect(await refused(visitor.s.call('wamp.session.list'))).toBe('wamp.error.not_authorized');
       expect(await refused(visitor.s.call('wamp.session.get', [sensor.id]))).toBe('wamp.error.not_authorized');
       expect(await refused(visitor.s.subscribe('wamp.session.on_join', () => {}))).toBe('wamp.error.not_authorized');

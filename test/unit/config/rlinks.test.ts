@@ -44,6 +44,23 @@ describe('realm rlinks', () => {
     });
   });
 
+  it('reads rawsocket links with TLS (a CA file, a client certificate) and a cryptosign key', () => {
+    const certs = new URL('../../fixtures/tls/', import.meta.url).pathname;
+    const [link] = linksOf([{
+      realm: 'fleet', authid: 'board-1', private_key: 'AB'.repeat(32),
+      transport: { type: 'rawsocket', endpoint: { type: 'tcp', host: 'hub.local', port: 9000, tls: { ca: `${certs}ca.crt`, certificate: `${certs}client.crt`, key: `${certs}client.key`, hostname: 'hub' } }, serializers: ['msgpack'] },
+    }]);
+    expect(link).toMatchObject({ privateKey: 'AB'.repeat(32), transport: { type: 'rawsocket', host: 'hub.local', port: 9000, tls: true, serializers: ['msgpack'] } });
+    expect(link!.transport.url).toBeUndefined();
+    // Crossbar's shape of a rawsocket link: one `serializer`, and a `url` that says nothing more.
+    const [crossbar] = linksOf([{ realm: 'fleet', transport: { type: 'rawsocket', url: 'rs://hub:9000', endpoint: { type: 'tcp', host: 'hub', port: 9000 }, serializer: 'cbor' } }]);
+    expect(crossbar!.transport).toEqual({ type: 'rawsocket', host: 'hub', port: 9000, tls: false, serializers: ['cbor'] });
+    expect(link!.transport.tlsOptions).toEqual({
+      ca: expect.stringContaining('-----BEGIN CERTIFICATE'), certificate: expect.stringContaining('-----BEGIN CERTIFICATE'),
+      key: expect.stringContaining('PRIVATE KEY'), servername: 'hub',
+    });
+  });
+
   it('names the key path of what is wrong', () => {
     expect(errorsOf(withLinks([{ transport: { type: 'websocket', url: 'http://x' } }]))).toMatchObject({
       [`${P}.realm`]: 'is required',
@@ -51,16 +68,60 @@ describe('realm rlinks', () => {
     });
     expect(errorsOf(withLinks([{ realm: 'r', transport: { type: 'rawsocket' }, forward_local_events: 'yes', private_key: 'abc' }]))).toMatchObject({
       [`${P}.transport`]: expect.stringContaining('endpoint'),
-      [`${P}.transport.type`]: expect.stringContaining('not supported by Junction yet'),
       [`${P}.forward_local_events`]: expect.any(String),
       [`${P}.private_key`]: expect.stringContaining('64 hex digits'),
     });
-    expect(errorsOf(withLinks([{ realm: 'r', transport: { type: 'websocket', url: 'ws://h:1' }, private_key: 'ab'.repeat(32) }]))).toMatchObject({
-      [`${P}.private_key`]: expect.stringContaining('cryptosign log-in is not supported by Junction yet'),
+    expect(errorsOf(withLinks([{ realm: 'r', transport: { type: 'websocket', url: 'ws://h:1' }, private_key: 'ab'.repeat(32), ticket: 't' }]))).toMatchObject({
+      [`${P}.private_key`]: expect.stringContaining('give one of them'),
+    });
+    expect(errorsOf(withLinks([{ realm: 'r', transport: { type: 'rawsocket', endpoint: { type: 'tcp', host: 'h', port: 1, tls: { ca: '/nonexistent/ca.pem', certificate: '/nonexistent/c.pem' } } } }]))).toMatchObject({
+      [`${P}.transport.endpoint.tls.ca`]: expect.stringContaining('cannot read /nonexistent/ca.pem'),
+      [`${P}.transport.endpoint.tls.key`]: expect.stringContaining('is required with certificate'),
+    });
+    expect(errorsOf(withLinks([{ realm: 'r', transport: { type: 'websocket', url: 'ws://h:1', endpoint: { type: 'tcp', host: 'h', port: 1, tls: true }, serializer: 'json' } }]))).toMatchObject({
+      [`${P}.transport.endpoint.tls`]: expect.stringContaining("does not match the url's scheme"),
+      [`${P}.transport.serializer`]: expect.stringContaining('applies to rawsocket links'),
+    });
+    expect(errorsOf(withLinks([{ realm: 'r', transport: { type: 'rawsocket', url: 'rs://h:1' } }]))).toMatchObject({
+      [`${P}.transport`]: expect.stringContaining('needs an endpoint'),
     });
     expect(errorsOf(withLinks([{ realm: 'r', transport: { type: 'udp', url: 'ws://h:1' } }, { id: 'rlink1', realm: 'r', transport: { type: 'websocket', url: 'ws://h:1' } }]))).toMatchObject({
       [`${P}.transport.type`]: expect.stringContaining('"websocket", "rawsocket"'),
       'workers[0].realms[0].rlinks[1].id': expect.stringContaining('already defined'),
+    });
+  });
+
+  it('reads the store-and-forward buffer and the auto-ping and backoff options', () => {
+    const [link] = linksOf([{
+      realm: 'fleet',
+      transport: { type: 'websocket', url: 'ws://hub:8080/ws', options: { auto_ping_interval: 1000, auto_ping_timeout: 500, retry_initial: 200, retry_max: 5000 } },
+      buffer: { policy: 'all', limit: 50, file: '/var/lib/junction/hub.buf', rules: [{ prefix: 'telemetry.', limit: 5000 }, { prefix: 'debug.', policy: 'none' }] },
+    }]);
+    expect(link!.transport.options).toEqual({ autoPingInterval: 1000, autoPingTimeout: 500, retryInitial: 200, retryMax: 5000 });
+    expect(link!.buffer).toEqual({
+      policy: 'all', limit: 50, file: '/var/lib/junction/hub.buf',
+      rules: [{ prefix: 'telemetry.', policy: 'all', limit: 5000 }, { prefix: 'debug.', policy: 'none', limit: 50 }],
+    });
+    const [defaults] = linksOf([{ realm: 'fleet', transport: { type: 'websocket', url: 'ws://hub:8080/ws', options: {} }, buffer: {} }]);
+    expect(defaults!.transport.options).toEqual({ autoPingInterval: 10000, autoPingTimeout: 5000, retryInitial: 1000, retryMax: 30000 });
+    expect(defaults!.buffer).toEqual({ policy: 'latest', limit: 1000, rules: [] });
+  });
+
+  it('names the key path of a wrong buffer or transport option', () => {
+    expect(errorsOf(withLinks([{
+      realm: 'r',
+      transport: { type: 'websocket', url: 'ws://h:1', options: { auto_ping_interval: -1, retry_initial: 5000, retry_max: 100, max_frame: 1 } },
+      buffer: { policy: 'oldest', limit: 0, file: 7, rules: [{ prefix: 'a.', policy: 'all' }, { prefix: 'a.', limit: 'x' }, { policy: 'none' }] },
+    }]))).toMatchObject({
+      [`${P}.transport.options.auto_ping_interval`]: expect.stringContaining('between 0 and'),
+      [`${P}.transport.options.retry_max`]: expect.stringContaining('at least retry_initial'),
+      [`${P}.transport.options.max_frame`]: expect.stringContaining("unknown key"),
+      [`${P}.buffer.policy`]: expect.stringContaining('"latest", "all", "none"'),
+      [`${P}.buffer.limit`]: expect.stringContaining('between 1 and'),
+      [`${P}.buffer.file`]: expect.any(String),
+      [`${P}.buffer.rules[1].prefix`]: expect.stringContaining('already has a rule'),
+      [`${P}.buffer.rules[1].limit`]: expect.stringContaining('whole number'),
+      [`${P}.buffer.rules[2].prefix`]: 'is required',
     });
   });
 });
