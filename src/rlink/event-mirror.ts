@@ -1,13 +1,13 @@
 // One direction of a router link's event forwarding: every subscription on the `subscribers` side
-// (those there at the start, and each new one: wamp.subscription.on_create) is made on the
-// `publishers` side too, with the same URI and match policy; what arrives there is handed to
-// `deliver` (published on the `subscribers` side, or buffered while that side is away), with the
-// link's forward marks (forward-marks.ts: forward_for, _origin), excluding the link itself and the
-// configured authids/authroles; what the marks say must not pass (it would loop or arrive twice) is
-// dropped. A router without the subscription meta API (fox-wamp) is logged, and its subscribers
-// get nothing from this side. When a subscription's last subscriber
-// goes (wamp.subscription.on_unsubscribe), its mirror goes too. The mirrors outlive a connection of the
-// subscribers' side: `follow` is called for each, and drops the mirrors of what went meanwhile.
+// that someone other than the link subscribes to (wamp.subscription.list at the start, then
+// on_create and on_subscribe) is made on the `publishers` side too, with the same URI and match
+// policy; what arrives there is handed to `deliver` (published on the `subscribers` side, or
+// buffered while that side is away), with the link's forward marks (forward-marks.ts: forward_for,
+// _origin), excluding the link itself and the configured authids/authroles; what the marks say
+// must not pass (it would loop or arrive twice) is dropped. When a subscription's last subscriber
+// goes (wamp.subscription.on_unsubscribe), its mirror goes too. The mirrors outlive a connection of
+// the subscribers' side: `follow` is called for each, and drops the mirrors of what went meanwhile.
+// A router without the subscription meta API (fox-wamp) is logged, and gets nothing this way.
 
 import type { RLinkConfig } from '../config/types.js';
 import type { Dict } from '../wamp/message.js';
