@@ -347,7 +347,7 @@ async function main() {
   }
   const links = linksTable(results.J);
   if (links.length) {
-    console.log(`\nRouter links, Junction alone: a hub and boards A and B, each its own process, each board linked to the hub; one callee (${client}) on B, the caller (${client}) on B (direct), on the hub (1 hop) or on A (2 hops), ${settings.durationMs} ms per case, routers' CPU = the 3 routers' sum from /proc; memory: fresh boards side by side with no link, 1 and ${MORE_LINKS + 1} idle links to one idle hub\n`);
+    console.log(`\nRouter links, Junction alone: a hub and boards A and B, each its own process, each board linked to the hub; one callee (${client}) on B, the caller (${client}) on B (direct), on the hub (1 hop) or on A (2 hops), ${settings.durationMs} ms per case, routers' CPU = the 3 routers' sum from /proc${results.J.rlinkMemory ? `; memory: fresh boards side by side with no link, 1 and ${MORE_LINKS + 1} idle links to one idle hub` : ''}\n`);
     for (const line of links) console.log(line);
   }
   console.log('');
