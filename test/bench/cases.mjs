@@ -11,12 +11,12 @@ export const settings = { mode: 'autobahn', durationMs: 3000, warmupMs: 500 };
 const modeFor = (router) => (router.kind === 'R' ? 'relay' : settings.mode);
 const path = (router, role) => (router.kind === 'R' ? `${router.url}${role}` : router.url);
 
-/** CPU ms of the router so far; of a fleet of routers (`pids`: router links), their sum. */
-const routerCpuMs = (router) => (router.pids ?? [router.pid]).reduce((sum, pid) => sum + cpuMs(pid), 0);
+/** CPU ms of each router so far: the one router's, or a fleet's (`pids`: router links). */
+const routerCpusMs = (router) => (router.pids ?? [router.pid]).map(cpuMs);
 
 /**
- * Sends 'go' to a load generator; resolves with its report and the router CPU ms in its window.
- * `onMeasuring` runs when the window opens (after the warm-up).
+ * Sends 'go' to a load generator; resolves with its report and the router CPU ms in its window
+ * (`cpus`: per router of a fleet, `cpu` their sum). `onMeasuring` runs when the window opens.
  */
 async function measured(router, driver, onMeasuring) {
   let cpu0;
@@ -24,12 +24,13 @@ async function measured(router, driver, onMeasuring) {
     timeoutMs: settings.warmupMs + settings.durationMs + 15_000,
     onEvent: (m) => {
       if (m !== 'measuring') return;
-      try { cpu0 = routerCpuMs(router); } catch { return; } // the router is gone: reported below
+      try { cpu0 = routerCpusMs(router); } catch { return; } // the router is gone: reported below
       onMeasuring?.();
     },
   });
   if (cpu0 === undefined) throw new Error('no router CPU reading when the window opened (router gone?)');
-  return { ...report, cpu: routerCpuMs(router) - cpu0 };
+  const cpus = routerCpusMs(router).map((ms, i) => ms - cpu0[i]);
+  return { ...report, cpu: cpus.reduce((a, b) => a + b, 0), cpus };
 }
 
 /** RPC: one caller keeping `outstanding` calls in flight against `callees` callee processes. */
@@ -73,14 +74,14 @@ function callFigures(r) {
 /**
  * RPC from one caller on `url` (Autobahn|JS, or frame-level clients with --light) to a callee
  * already registered somewhere in `fleet` (router links: see fleet.mjs), with `outstanding` calls
- * in flight; the router CPU is the sum over the fleet's routers.
+ * in flight; the router CPU is the sum over the fleet's routers (and each one's, in the fleet's order).
  */
 export async function callsFrom(fleet, url, { outstanding, procedure = 'bench.echo' }) {
   const caller = await startCaller(url, settings.mode, procedure, outstanding);
   try {
     const r = await measured(fleet, caller);
     if (r.done === 0) throw new Error(`no call completed (${r.failed} failed)`);
-    return callFigures(r);
+    return { ...callFigures(r), cpuPerOpByRouter: r.cpus.map((ms) => (ms * 1000) / r.done) };
   } finally {
     await stop(caller);
   }

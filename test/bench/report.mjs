@@ -126,6 +126,10 @@ export function linksTable(J) {
       row(`${label}: p50 µs`, load, 'p50', 0);
       row(`${label}: p99 µs`, load, 'p99', 0);
       row(`${label}: routers' CPU µs/call`, load, 'cpuPerOp', 1);
+      ['hub', 'board A', 'board B'].forEach((router, i) => {
+        const [d, one, two] = HOPS.map((k) => J?.[k]?.[load]?.cpuPerOpByRouter?.[i]);
+        rows.push([`  of which ${router}`, fmt(d, 1), fmt(one, 1), fmt(two, 1), '', '']);
+      });
     }
   }
   const m = J?.rlinkMemory;

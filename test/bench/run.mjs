@@ -268,7 +268,11 @@ async function linkedRpc(fleet, names, rounds) {
           await hopRpc(fleet, name, outstanding).then((r) => got[name].push(r), (err) => crashed('J', name, err));
         }
       }
-      for (const name of live()) if (got[name].length) (results.J[name] ??= {})[key] = merged(got[name]);
+      for (const name of live()) {
+        if (!got[name].length) continue;
+        const byRouter = got[name][0].cpuPerOpByRouter.map((_, i) => median(got[name].map((r) => r.cpuPerOpByRouter[i])));
+        (results.J[name] ??= {})[key] = { ...merged(got[name]), cpuPerOpByRouter: byRouter };
+      }
     }
   } catch (err) {
     for (const name of live()) crashed('J', name, err);
