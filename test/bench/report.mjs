@@ -139,9 +139,9 @@ export function linksTable(J) {
     only('Board RSS, no link KiB', m.none, 0);
     only('Board RSS, 1 idle link KiB', m.one, 0);
     only(`Board RSS, ${most} idle links KiB`, m.many, 0);
-    only('  first link: KiB, one-time costs included', m.firstKiB, 0);
-    const rounds = m.rounds?.length > 1 ? `; median of ${m.rounds.map((x) => fmt(x, 1)).join(', ')}` : '';
-    only(`  KiB per further link (1 → ${most}${rounds})`, m.perLinkKiB, 1);
+    const medianOf = (xs, digits) => (xs?.length > 1 ? `; median of ${xs.map((x) => fmt(x, digits)).join(', ')}` : '');
+    only(`  first link: KiB, one-time costs included (0 → 1${medianOf(m.firstRounds, 0)})`, m.firstKiB, 0);
+    only(`  KiB per further link (1 → ${most}${medianOf(m.rounds, 1)})`, m.perLinkKiB, 1);
   }
   return layout(['case', 'direct', '1 hop', '2 hops', '1 hop/direct', '2 hops/direct'], rows);
 }

@@ -311,7 +311,10 @@ async function runLinks() {
       return;
     }
   }
-  results.J.rlinkMemory = medianMemory(got, 'perLinkKiB');
+  // The first link's figure is one board against another (each process's RSS moves by some 100 KiB):
+  // its own median, with every round's.
+  const first = got.map((r) => r.firstKiB);
+  results.J.rlinkMemory = { ...medianMemory(got, 'perLinkKiB'), firstKiB: median(first), firstRounds: first };
 }
 
 /** A measurement of Junction alone; undefined (and a crash line) when it fails. */
