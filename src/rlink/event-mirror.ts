@@ -1,16 +1,19 @@
 // One direction of a router link's event forwarding: every subscription on the `subscribers` side
-// (those there at the start, and each new one: wamp.subscription.on_create) is made on the
-// `publishers` side too, with the same URI and match policy; what arrives there is handed to
-// `deliver` (published on the `subscribers` side, or buffered while that side is away), marked with
-// forward_for, excluding the link itself and the configured authids/authroles. Events that were
-// already forwarded (forward_for) are not passed on again. When a subscription's last subscriber
-// goes (wamp.subscription.on_unsubscribe), its mirror goes too. The mirrors outlive a connection of the
-// subscribers' side: `follow` is called for each, and drops the mirrors of what went meanwhile.
+// that someone other than the link subscribes to (wamp.subscription.list at the start, then
+// on_create and on_subscribe) is made on the `publishers` side too, with the same URI and match
+// policy; what arrives there is handed to `deliver` (published on the `subscribers` side, or
+// buffered while that side is away), with the link's forward marks (forward-marks.ts: forward_for,
+// _origin), excluding the link itself and the configured authids/authroles; what the marks say
+// must not pass (it would loop or arrive twice) is dropped. When a subscription's last subscriber
+// goes (wamp.subscription.on_unsubscribe), its mirror goes too. The mirrors outlive a connection of
+// the subscribers' side: `follow` is called for each, and drops the mirrors of what went meanwhile.
+// A router without the subscription meta API (fox-wamp) is logged, and gets nothing this way.
 
 import type { RLinkConfig } from '../config/types.js';
 import type { Dict } from '../wamp/message.js';
-import { forwardFor, staysLocal, wasForwarded } from './forward-marks.js';
+import { staysLocal, type ForwardMarks, type Side } from './forward-marks.js';
 import type { LinkSide } from './session-scope.js';
+import { withoutMetaApi } from './meta-api.js';
 
 interface SubscriptionDetails { id: number; uri: string; match?: string }
 
@@ -24,20 +27,12 @@ export class EventMirror {
   /** `${match} ${uri}` → the link's subscription ID on the publishers' side (0 while subscribing). */
   private readonly mirrored = new Map<string, number>();
 
-  private readonly deliver: Deliver;
-
-  /** `onChange`: the set of mirrored subscriptions changed. */
-  constructor(private readonly config: RLinkConfig, private readonly publishers: LinkSide, deliver: Deliver, private readonly onChange: () => void = () => {}) {
-    // An event matching several mirrored subscriptions (exact 'a.b' and prefix 'a.') arrives once
-    // for each, one after the other: it crosses once, and the other router's broker fans it out.
-    let last: unknown;
-    this.deliver = (topic, args, kwargs, options, details) => {
-      const publication = details['publication'];
-      if (publication !== undefined && publication === last) return;
-      last = publication;
-      deliver(topic, args, kwargs, options, details);
-    };
-  }
+  /**
+   * `toward`: the side the events go to (the subscribers'); `flag`: the config key this mirror is
+   * for, to name in the log; `onChange`: the set of mirrored subscriptions changed.
+   */
+  constructor(private readonly config: RLinkConfig, private readonly marks: ForwardMarks, private readonly toward: Side, private readonly flag: string,
+    private readonly publishers: LinkSide, private readonly deliver: Deliver, private readonly onChange: () => void = () => {}) {}
 
   /** How many subscriptions are mirrored. */
   get size(): number {
@@ -88,8 +83,9 @@ export class EventMirror {
       void s.details.then((d) => { if (d && s.others.size === 0) this.drop(keyOf(d)); });
     });
     await subscribers.subscribe('wamp.subscription.on_delete', (args) => void sources.delete(args[1] as number));
-    const list = (await subscribers.call('wamp.subscription.list')).args[0] as Record<string, number[]>;
-    for (const ids of Object.values(list)) {
+    const list = await withoutMetaApi(subscribers.call('wamp.subscription.list'), this.config.id, 'wamp.subscription.list', `${this.flag} forwards nothing on this connection`);
+    if (!list) return;
+    for (const ids of Object.values(list.args[0] as Record<string, number[]>)) {
       for (const id of ids) {
         const ofIt = (await subscribers.call('wamp.subscription.list_subscribers', [id]).catch(() => undefined))?.args[0] as number[] | undefined;
         const s = source(id);
@@ -112,8 +108,9 @@ export class EventMirror {
     this.onChange();
     const options: Dict = match === 'exact' ? {} : { match };
     await publishers.subscribe(sub.uri, (args, kwargs, details) => {
-      if (wasForwarded(details)) return;
-      const publish: Dict = { exclude_me: true, forward_for: forwardFor(details, 'publisher', publishers.id) };
+      const marked = this.marks.event(details, this.toward);
+      if (!marked) return;
+      const publish: Dict = { exclude_me: true, ...marked };
       if (config.excludeAuthid.length) publish['exclude_authid'] = config.excludeAuthid;
       if (config.excludeAuthrole.length) publish['exclude_authrole'] = config.excludeAuthrole;
       this.deliver((details['topic'] as string | undefined) ?? sub.uri, args, kwargs, publish, details);

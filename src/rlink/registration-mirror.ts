@@ -1,26 +1,31 @@
-// One direction of a router link's call forwarding: every registration on the `callees` side (those
-// there at the start, and each new one: wamp.registration.on_create), except the link's own, is
-// registered on the `callers` side with the same URI, match and invocation policy; an invocation
-// there becomes a call on the `callees` side, marked with forward_for. When the registration goes
-// (wamp.registration.on_delete), the link's registration on the other side goes too. Calls that
-// were already forwarded are refused (no_such_procedure) rather than passed on again. A Junction
-// callee's concurrency (junction.registration.get) is declared on the other side too, so that
-// router never sends the link more calls at once than the callee takes; as callees join or leave a
-// shared registration (wamp.registration.on_register/on_unregister) the link changes its declared
-// sum in place with junction.registration.set_concurrency (a Junction on the other side; a
-// re-registration would put the link behind the other callees of an invoke 'first' registration).
-// An invocation whose caller went (INTERRUPT, or the link's connection lost) cancels the call it
+// One direction of a router link's call forwarding: every registration on the `callees` side that
+// has a callee other than the link itself (wamp.registration.list at the start, then on_create and
+// on_register) is registered on the `callers` side with the same URI, match and invocation policy;
+// an invocation there becomes a call on the `callees` side, marked with forward_for (one entry per
+// hop, so a call may cross several links: board → hub → board). Once only the link itself is left
+// as a callee (on_unregister) or the registration goes (on_delete), the link's registration on the
+// other side goes too: a procedure the link made callable here from there is not offered back
+// there, and a board's own device that registers it later takes over when the other side's goes.
+// A call that this link already carried (a ring of links) is refused with no_such_procedure. A
+// Junction callee's concurrency (junction.registration.get) is declared on the other side too, so
+// that router never sends the link more calls at once than the callee takes; as callees join or
+// leave a shared registration (on_register/on_unregister) the link changes what it declared in
+// place with junction.registration.set_concurrency (a Junction on the other side; registering
+// again would put the link behind the other callees of an invoke 'first' registration). An
+// invocation whose caller went (INTERRUPT, or the link's connection lost) cancels the call it
 // made; progressive results are passed back as they come.
 
 import { Result, WampError, type Payload } from '../client/client-session.js';
 import type { RLinkConfig } from '../config/types.js';
 import type { Dict } from '../wamp/message.js';
-import { forwardFor, staysLocal, wasForwarded } from './forward-marks.js';
+import { staysLocal, type ForwardMarks, type Side } from './forward-marks.js';
+import { withoutMetaApi } from './meta-api.js';
 import type { LinkSide } from './session-scope.js';
 
 interface RegistrationDetails { id: number; uri: string; match?: string; invoke?: string }
 
-export async function mirrorRegistrations(config: RLinkConfig, callees: LinkSide, callers: LinkSide): Promise<void> {
+/** `callersSide`: the side `callers` is on; `flag`: the config key this mirror is for, to name in the log. */
+export async function mirrorRegistrations(config: RLinkConfig, marks: ForwardMarks, callees: LinkSide, callers: LinkSide, callersSide: Side, flag: string): Promise<void> {
   /** Registration ID on the callees' side → the link's registration ID on the callers' side (0 while registering). */
   const mirrored = new Map<number, number>();
   /** The concurrency the link declared for a registration on the callers' side (null: none). */
@@ -54,9 +59,10 @@ export async function mirrorRegistrations(config: RLinkConfig, callees: LinkSide
     try {
       const id = await callers.register(reg.uri, async (args, kwargs, context) => {
         const details = context.details;
-        if (wasForwarded(details)) throw new WampError('wamp.error.no_such_procedure', ['already forwarded by a router link']);
+        const forwardFor = marks.call(details, callersSide);
+        if (!forwardFor) throw new WampError('wamp.error.no_such_procedure', ['a router link does not pass this call on: it carried it already, or it crossed 16 links']);
         const call = callees.call((details['procedure'] as string | undefined) ?? reg.uri, args, kwargs, {
-          forward_for: forwardFor(details, 'caller', callers.id),
+          forward_for: forwardFor,
           ...(details['receive_progress'] === true ? { onProgress: (p: Payload) => context.progress(p.args, p.kwargs) } : {}),
         });
         const requestId = callees.lastRequestId;
@@ -76,27 +82,39 @@ export async function mirrorRegistrations(config: RLinkConfig, callees: LinkSide
       changed.delete(reg.id);
     }
   };
+  const unmirror = (regId: number): void => {
+    const theirs = mirrored.get(regId);
+    mirrored.delete(regId);
+    declared.delete(regId);
+    if (theirs) void callers.unregister(theirs).catch(() => {});
+  };
+  /** Whether the registration has no callee but the link itself (undefined: it is gone). */
+  const onlyOwn = async (regId: number): Promise<boolean | undefined> => {
+    const ids = (await callees.call('wamp.registration.list_callees', [regId]).catch(() => undefined))?.args[0] as number[] | undefined;
+    return ids && ids.every((id) => id === callees.id);
+  };
+  const mirrorById = async (regId: number): Promise<void> => {
+    const got = await callees.call('wamp.registration.get', [regId]).catch(() => undefined);
+    if (got?.args[0]) await mirror(got.args[0] as RegistrationDetails);
+  };
   await callees.subscribe('wamp.registration.on_create', (args) => {
     if (args[0] !== callees.id) void mirror(args[1] as RegistrationDetails);
   });
-  await callees.subscribe('wamp.registration.on_delete', (args) => {
-    const theirs = mirrored.get(args[1] as number);
-    mirrored.delete(args[1] as number);
-    declared.delete(args[1] as number);
-    if (theirs) void callers.unregister(theirs).catch(() => {});
+  await callees.subscribe('wamp.registration.on_register', (args) => {
+    if (args[0] === callees.id) return;
+    if (mirrored.has(args[1] as number)) follow(args[1] as number);
+    else void mirrorById(args[1] as number);
   });
-  for (const topic of ['wamp.registration.on_register', 'wamp.registration.on_unregister']) {
-    await callees.subscribe(topic, (args) => {
-      if (args[0] !== callees.id) follow(args[1] as number);
-    });
-  }
-  const list = (await callees.call('wamp.registration.list')).args[0] as Record<string, number[]>;
-  for (const ids of Object.values(list)) {
+  await callees.subscribe('wamp.registration.on_unregister', (args) => {
+    const regId = args[1] as number;
+    if (args[0] !== callees.id && mirrored.has(regId)) void onlyOwn(regId).then((own) => { if (own) unmirror(regId); else follow(regId); });
+  });
+  await callees.subscribe('wamp.registration.on_delete', (args) => unmirror(args[1] as number));
+  const list = await withoutMetaApi(callees.call('wamp.registration.list'), config.id, 'wamp.registration.list', `${flag} forwards nothing on this connection`);
+  if (!list) return;
+  for (const ids of Object.values(list.args[0] as Record<string, number[]>)) {
     for (const id of ids) {
-      const calleeIds = (await callees.call('wamp.registration.list_callees', [id]).catch(() => undefined))?.args[0] as number[] | undefined;
-      if (calleeIds?.length === 1 && calleeIds[0] === callees.id) continue; // the link's own
-      const got = await callees.call('wamp.registration.get', [id]).catch(() => undefined);
-      if (got?.args[0]) await mirror(got.args[0] as RegistrationDetails);
+      if ((await onlyOwn(id)) === false) await mirrorById(id);
     }
   }
 }

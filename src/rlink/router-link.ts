@@ -1,9 +1,10 @@
 // One router link (a realm's `rlinks` entry): an ordinary session of the local realm (role
 // 'trusted', authid 'rlink:<id>') and an ordinary WAMP client of the remote router's realm. Each
 // side's subscriptions are mirrored on the other (events republished), each side's registrations
-// registered on the other (invocations relayed), as the forward_* flags say. What the link passes
-// on carries `forward_for` (Crossbar's mark); what arrives so marked is never passed on again, and
-// the link excludes itself from what it publishes, so nothing loops or echoes.
+// registered on the other (invocations relayed), as the forward_* flags say, over as many links as
+// the topology has. What the link passes on carries `forward_for` (Crossbar's mark) and, for
+// events, `_origin`; with these it drops what would loop or arrive twice (forward-marks.ts), and it
+// excludes itself from what it publishes, so nothing echoes.
 //
 // When the remote router is lost (its connection closes, or a WebSocket ping goes unanswered), the
 // link connects again after `retry_initial` ms, twice as long each time up to `retry_max`. The local
@@ -25,6 +26,7 @@ import { mirrorRegistrations } from './registration-mirror.js';
 import { EventBuffer } from './event-buffer.js';
 import { BufferFile, type SavedSubscription } from './buffer-file.js';
 import { SessionScope } from './session-scope.js';
+import { ForwardMarks } from './forward-marks.js';
 import { log } from '../log.js';
 
 /** Buffered events sent before waiting for the remote router's acknowledgement. */
@@ -55,6 +57,8 @@ export class RouterLink {
   /** Events reach the remote router directly (else the buffer). */
   private live = false;
   private readonly buffer: EventBuffer;
+  /** What the link adds to what it passes on, and what it never passes on (loops, duplicates). */
+  private readonly marks: ForwardMarks;
   private readonly file: BufferFile | undefined;
   private readonly options: RLinkTransportOptions;
   /** How long opening the connection, and then joining the remote realm, may take. */
@@ -69,6 +73,7 @@ export class RouterLink {
     this.options = t.options ?? DEFAULT_RLINK_TRANSPORT_OPTIONS;
     this.delay = this.options.retryInitial;
     this.connectTimeout = this.options.connectTimeout ?? DEFAULT_RLINK_TRANSPORT_OPTIONS.connectTimeout!;
+    this.marks = new ForwardMarks(config.id);
     const bufferConfig = config.buffer ?? DEFAULT_RLINK_BUFFER;
     this.buffer = new EventBuffer(bufferConfig, () => this.file?.changed());
     if (bufferConfig.file) this.file = new BufferFile(bufferConfig.file, this.buffer, () => this.remoteSubscriptions?.saved() ?? this.savedSubscriptions);
@@ -143,6 +148,7 @@ export class RouterLink {
         throw gaveUp ? new Error(`the remote router did not welcome the session within ${this.connectTimeout} ms (transport.options.connect_timeout)`) : err;
       }).finally(() => clearTimeout(giveUp));
       this.remote = remote;
+      this.marks.joined('remote', remote);
       void remote.closed.then(() => this.lost(remote));
       if ((this.state as RLinkState) === 'stopped') return void remote.close();
       await this.forward(local, remote);
@@ -167,9 +173,11 @@ export class RouterLink {
     const { id } = this.config;
     const local = await ClientSession.connect(this.router, { realm: this.localRealm, role: 'trusted', authid: `rlink:${id}`, name: `rlink:${id}` });
     this.local = local;
+    this.marks.joined('local', local);
     void local.closed.then(() => this.localLost(local));
     if (this.config.forwardRemoteEvents) {
-      const mirror = this.remoteSubscriptions = new EventMirror(this.config, local, (...event) => this.toRemote(...event), () => this.file?.changed());
+      const mirror = this.remoteSubscriptions = new EventMirror(this.config, this.marks, 'remote', 'forward_remote_events', local,
+        (...event) => this.toRemote(...event), () => this.file?.changed());
       await mirror.restore(this.savedSubscriptions);
     }
     return local;
@@ -182,11 +190,12 @@ export class RouterLink {
     const c = this.config;
     const scope = this.scope = new SessionScope(local);
     if (c.forwardLocalEvents) {
-      await new EventMirror(c, remote, (topic, args, kwargs, options) => void scope.publish(topic, args, kwargs, options).catch(() => {})).follow(scope);
+      await new EventMirror(c, this.marks, 'local', 'forward_local_events', remote,
+        (topic, args, kwargs, options) => void scope.publish(topic, args, kwargs, options).catch(() => {})).follow(scope);
     }
     await this.remoteSubscriptions?.follow(remote);
-    if (c.forwardLocalInvocations) await mirrorRegistrations(c, scope, remote);
-    if (c.forwardRemoteInvocations) await mirrorRegistrations(c, remote, scope);
+    if (c.forwardLocalInvocations) await mirrorRegistrations(c, this.marks, scope, remote, 'remote', 'forward_local_invocations');
+    if (c.forwardRemoteInvocations) await mirrorRegistrations(c, this.marks, remote, scope, 'local', 'forward_remote_invocations');
   }
 
   /** An event for the remote side's subscribers: sent while the link is up, else buffered. */

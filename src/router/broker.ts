@@ -20,6 +20,7 @@ import type { SessionView } from './session-view.js';
 import { EVENT_COST, EventStore, storedPayload, type StoredEvent } from './event-store.js';
 import { approximateBytes } from './payload-size.js';
 import { DEFERRED_WORK } from '../sliced-work.js';
+import { RecentSet } from '../recent-set.js';
 import { log } from '../log.js';
 
 /** Retained events sent with the SUBSCRIBED answer in the same turn, at most; more go in slices. */
@@ -30,6 +31,13 @@ const RETAINED_AT_ONCE = 200;
  * pile up work and memory.
  */
 export const MAX_PENDING_RETAINED = 500_000;
+/**
+ * A publication's custom attribute naming the event it is (`<node>:<publication ID>` where it was
+ * first published), set by router links: a realm delivers each origin once.
+ */
+const ORIGIN = '_origin';
+/** Origins remembered: far more than the events that can be on their way over a second, slower path. */
+const RECENT_ORIGINS = 10_000;
 
 export class Subscription {
   readonly created = new Date().toISOString();
@@ -130,6 +138,8 @@ export class Broker {
   private replays = 0;
   private pendingRetained = 0;
   private pendingFullLogged = false;
+  /** The `_origin`s of recent publications (router links: one event that came in over two paths is delivered once). */
+  private readonly origins = new RecentSet(RECENT_ORIGINS);
 
   constructor(private readonly realm: BrokerRealm, private readonly ids: IdSequence, history: EventHistoryConfig[] = [], retained?: RetainedLimits) {
     this.store = new EventStore(history, retained, realm.name);
@@ -301,6 +311,11 @@ export class Broker {
       return;
     }
     const publicationId = randomId();
+    if (typeof options[ORIGIN] === 'string' && this.origins.seenBefore(options[ORIGIN])) {
+      // The same event over another path of router links: delivered already.
+      if (acknowledge) session.send([M.PUBLISHED, requestId, publicationId]);
+      return;
+    }
     const disclose = decision.disclose || options.disclose_me === true;
     this.dispatch(session, publicationId, topic, options, msg, disclose);
     if (options[CLEAR_RETAINED] === true) this.store.forgetRetained(topic);

@@ -7,6 +7,7 @@ import {
 } from '../config/types.js';
 import { Authorizer } from '../auth/authorizer.js';
 import type { UriCheck } from '../wamp/uri.js';
+import { randomBytes } from 'node:crypto';
 import { Broker, type BrokerObserver } from './broker.js';
 import { Dealer, type DealerObserver } from './dealer.js';
 import type { Session } from './session.js';
@@ -27,6 +28,12 @@ export interface RealmObserver extends DealerObserver, BrokerObserver {
 
 export class Realm {
   readonly name: string;
+  /**
+   * A random name for this realm on this router, told to every session in its WELCOME (`_node`):
+   * router links name the realm an event started in with it (`_origin`), so that the event never
+   * comes back in.
+   */
+  readonly node = randomBytes(6).toString('base64url');
   /** Replaced as a whole on a config reload, so cached decisions go with the old roles. */
   authorizer: Authorizer;
   readonly broker: Broker;

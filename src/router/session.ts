@@ -32,6 +32,8 @@ type State = 'new' | 'authenticating' | 'established' | 'closing' | 'closed';
 /** What a session sees of its realm (src/router/realm.ts): where its requests go, and join/leave. */
 export interface SessionRealm {
   readonly name: string;
+  /** The realm's random name on this router, in WELCOME (`_node`). */
+  readonly node: string;
   /** Read per message: a config reload replaces it. */
   readonly authorizer: Authorizer;
   readonly uriCheck: UriCheck;
@@ -499,6 +501,7 @@ export class Session implements SessionHandle, Requester, SessionView {
       authprovider: this.authprovider,
       roles: routerRoles(),
       agent: ROUTER_AGENT,
+      _node: realm.node,
     };
     if (identity.authextra) welcome['authextra'] = identity.authextra;
     this.send([M.WELCOME, this.id, welcome]);

@@ -11,9 +11,12 @@ export const settings = { mode: 'autobahn', durationMs: 3000, warmupMs: 500 };
 const modeFor = (router) => (router.kind === 'R' ? 'relay' : settings.mode);
 const path = (router, role) => (router.kind === 'R' ? `${router.url}${role}` : router.url);
 
+/** CPU ms of each router so far: the one router's, or a fleet's (`pids`: router links). */
+const routerCpusMs = (router) => (router.pids ?? [router.pid]).map(cpuMs);
+
 /**
- * Sends 'go' to a load generator; resolves with its report and the router CPU ms in its window.
- * `onMeasuring` runs when the window opens (after the warm-up).
+ * Sends 'go' to a load generator; resolves with its report and the router CPU ms in its window
+ * (`cpus`: per router of a fleet, `cpu` their sum). `onMeasuring` runs when the window opens.
  */
 async function measured(router, driver, onMeasuring) {
   let cpu0;
@@ -21,12 +24,13 @@ async function measured(router, driver, onMeasuring) {
     timeoutMs: settings.warmupMs + settings.durationMs + 15_000,
     onEvent: (m) => {
       if (m !== 'measuring') return;
-      try { cpu0 = cpuMs(router.pid); } catch { return; } // the router is gone: reported below
+      try { cpu0 = routerCpusMs(router); } catch { return; } // the router is gone: reported below
       onMeasuring?.();
     },
   });
   if (cpu0 === undefined) throw new Error('no router CPU reading when the window opened (router gone?)');
-  return { ...report, cpu: cpuMs(router.pid) - cpu0 };
+  const cpus = routerCpusMs(router).map((ms, i) => ms - cpu0[i]);
+  return { ...report, cpu: cpus.reduce((a, b) => a + b, 0), cpus };
 }
 
 /** RPC: one caller keeping `outstanding` calls in flight against `callees` callee processes. */
@@ -34,7 +38,7 @@ export async function rpc(router, { outstanding, callees = 1, procedure = 'bench
   const procs = [];
   try {
     for (let i = 0; i < callees; i++) procs.push(await start('clients/callee.mjs', [path(router, 'callee'), mode, procedure, JSON.stringify(options)]));
-    const caller = await start('clients/caller.mjs', [router.url, mode, procedure, String(outstanding), String(settings.durationMs), String(settings.warmupMs)]);
+    const caller = await startCaller(router.url, mode, procedure, outstanding);
     procs.push(caller);
     const r = await measured(router, caller);
     const counts = await Promise.all(procs.slice(0, callees).map((c) => ask(c, 'report')));
@@ -42,18 +46,44 @@ export async function rpc(router, { outstanding, callees = 1, procedure = 'bench
     const shares = counts.map((c) => c.calls);
     const refused = counts.map((c) => c.refused).filter(Boolean);
     return {
-      perSec: (r.done / r.ms) * 1000,
-      p50: r.p50,
-      p99: r.p99,
-      cpuPerOp: (r.cpu * 1000) / r.done, // µs of router CPU per call
-      calls: r.done,
-      failed: r.failed,
+      ...callFigures(r),
       shares,
       ...(callees > 1 ? { maxDeviation: maxDeviation(shares) } : {}),
       ...(refused.length ? { refused } : {}),
     };
   } finally {
     await stop(...procs);
+  }
+}
+
+const startCaller = (url, mode, procedure, outstanding) =>
+  start('clients/caller.mjs', [url, mode, procedure, String(outstanding), String(settings.durationMs), String(settings.warmupMs)]);
+
+/** A caller's report over its window (and the router CPU in it) as the RPC figures. */
+function callFigures(r) {
+  return {
+    perSec: (r.done / r.ms) * 1000,
+    p50: r.p50,
+    p99: r.p99,
+    cpuPerOp: (r.cpu * 1000) / r.done, // µs of router CPU per call
+    calls: r.done,
+    failed: r.failed,
+  };
+}
+
+/**
+ * RPC from one caller on `url` (Autobahn|JS, or frame-level clients with --light) to a callee
+ * already registered somewhere in `fleet` (router links: see fleet.mjs), with `outstanding` calls
+ * in flight; the router CPU is the sum over the fleet's routers (and each one's, in the fleet's order).
+ */
+export async function callsFrom(fleet, url, { outstanding, procedure = 'bench.echo' }) {
+  const caller = await startCaller(url, settings.mode, procedure, outstanding);
+  try {
+    const r = await measured(fleet, caller);
+    if (r.done === 0) throw new Error(`no call completed (${r.failed} failed)`);
+    return { ...callFigures(r), cpuPerOpByRouter: r.cpus.map((ms) => (ms * 1000) / r.done) };
+  } finally {
+    await stop(caller);
   }
 }
 
@@ -203,7 +233,7 @@ export async function memory(kind, count) {
  * gives back the pages a burst left pooled) starts 1 s instead of 8 s after the last collection, so
  * that it has run before RSS is read. What each connection holds is left as it is.
  */
-const MEMORY_NODE_ARGS = ['--min-semi-space-size=1', '--max-semi-space-size=1', '--gc-memory-reducer-start-delay-ms=1000'];
+export const MEMORY_NODE_ARGS = ['--min-semi-space-size=1', '--max-semi-space-size=1', '--gc-memory-reducer-start-delay-ms=1000'];
 /** ms from the last connect to an RSS reading: the memory reducer ran 8 to 15 s after it here. */
 const REDUCED_MS = 20_000;
 
@@ -213,7 +243,7 @@ const REDUCED_MS = 20_000;
  * one reading alone sometimes came before V8's memory reducer had run and read up to 1.8 KiB more
  * per connection for the same build.
  */
-async function settledRssKiB(pid) {
+export async function settledRssKiB(pid) {
   await sleep(REDUCED_MS - 5000);
   let lowest = rssKiB(pid);
   for (let i = 0; i < 10; i++) {

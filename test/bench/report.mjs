@@ -107,6 +107,45 @@ function memoryRounds(...brokers) {
   return `; medians of ${named[0][1].mqttMemory.rounds.length} rounds (${each.join('; ')})`;
 }
 
+/**
+ * Router links (Junction alone): RPC through one and two hops beside the direct call, with the
+ * ratios to it, and a link's memory cost on a board; [] when none of these cases ran.
+ */
+export function linksTable(J) {
+  const rows = [];
+  const HOPS = ['rlinkDirect', 'rlink1', 'rlink2'];
+  if (HOPS.every((k) => J?.[k] === undefined) && J?.rlinkMemory === undefined) return rows;
+  const row = (label, load, field, digits) => {
+    const [d, one, two] = HOPS.map((k) => J?.[k]?.[load]?.[field]);
+    const cell = (k, v) => (J?.[k]?.error ? 'error' : fmt(v, digits));
+    rows.push([label, cell('rlinkDirect', d), cell('rlink1', one), cell('rlink2', two), times(ratio(one, d)), times(ratio(two, d))]);
+  };
+  if (HOPS.some((k) => J?.[k] !== undefined)) {
+    for (const [load, label] of [['one', 'RPC 1 outstanding'], ['many', 'RPC 64 outstanding']]) {
+      row(`${label}: calls/s`, load, 'perSec', 0);
+      row(`${label}: p50 µs`, load, 'p50', 0);
+      row(`${label}: p99 µs`, load, 'p99', 0);
+      row(`${label}: routers' CPU µs/call`, load, 'cpuPerOp', 1);
+      ['hub', 'board A', 'board B'].forEach((router, i) => {
+        const [d, one, two] = HOPS.map((k) => J?.[k]?.[load]?.cpuPerOpByRouter?.[i]);
+        rows.push([`  of which ${router}`, fmt(d, 1), fmt(one, 1), fmt(two, 1), '', '']);
+      });
+    }
+  }
+  const m = J?.rlinkMemory;
+  if (m) {
+    const most = m.error ? 'N' : m.more + 1;
+    const only = (label, v, digits) => rows.push([label, m.error ? 'error' : fmt(v, digits), '', '', '', '']);
+    only('Board RSS, no link KiB', m.none, 0);
+    only('Board RSS, 1 idle link KiB', m.one, 0);
+    only(`Board RSS, ${most} idle links KiB`, m.many, 0);
+    const medianOf = (xs, digits) => (xs?.length > 1 ? `; median of ${xs.map((x) => fmt(x, digits)).join(', ')}` : '');
+    only(`  first link: KiB, one-time costs included (0 → 1${medianOf(m.firstRounds, 0)})`, m.firstKiB, 0);
+    only(`  KiB per further link (1 → ${most}${medianOf(m.rounds, 1)})`, m.perLinkKiB, 1);
+  }
+  return layout(['case', 'direct', '1 hop', '2 hops', '1 hop/direct', '2 hops/direct'], rows);
+}
+
 function layout(header, rows) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   const line = (cells) => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');

@@ -30,8 +30,11 @@ export function freePort() {
   });
 }
 
-/** Junction's config; with `mqttPort`, plus a built-in MQTT listener (anonymous clients join realm1). */
-export function junctionConfig(port, withQueue, mqttPort, telemetryCron) {
+/**
+ * Junction's config; with `mqttPort`, plus a built-in MQTT listener (anonymous clients join realm1);
+ * with `rlinks`, realm1's router links (entries as in the config file).
+ */
+export function junctionConfig(port, withQueue, mqttPort, telemetryCron, rlinks) {
   const realm = {
     name: 'realm1',
     roles: [{
@@ -44,6 +47,7 @@ export function junctionConfig(port, withQueue, mqttPort, telemetryCron) {
       }],
     }],
   };
+  if (rlinks?.length) realm.rlinks = rlinks;
   if (withQueue) realm.store = { type: 'memory', 'call-queue': [{ uri: 'bench.', match: 'prefix', limit: 10000 }] };
   return {
     version: 2,
@@ -134,9 +138,9 @@ async function startAedes(nodeArgs) {
 
 /**
  * Starts router `kind` (see NAMES). `nodeArgs`: node options for a Node router's process (J, A),
- * e.g. the V8 options of the MQTT memory case; mosquitto takes none.
+ * e.g. the V8 options of the MQTT memory case; mosquitto takes none. `rlinks`: Junction's router links.
  */
-export async function startRouter(kind, { withQueue = false, mqtt = false, telemetryCron, nodeArgs = [] } = {}) {
+export async function startRouter(kind, { withQueue = false, mqtt = false, telemetryCron, nodeArgs = [], rlinks } = {}) {
   if (kind === 'M') return startMosquitto();
   if (kind === 'A') return startAedes(nodeArgs);
   const port = await freePort();
@@ -146,7 +150,7 @@ export async function startRouter(kind, { withQueue = false, mqtt = false, telem
   if (kind === 'J') {
     if (!existsSync(JUNCTION_CLI)) throw new Error(`${JUNCTION_CLI} not found (npm run build)`);
     const file = join(mkdtempSync(join(tmpdir(), 'junction-bench-')), 'config.json');
-    writeFileSync(file, JSON.stringify(junctionConfig(port, withQueue, mqttPort, telemetryCron)));
+    writeFileSync(file, JSON.stringify(junctionConfig(port, withQueue, mqttPort, telemetryCron, rlinks)));
     child = spawnTracked([...nodeArgs, ...CPU_PROFILE_ARGS, JUNCTION_CLI, 'start', '--config', file], { ...process.env, JUNCTION_LOG: 'warn' });
   } else {
     if (kind === 'F') ensurePeer(FOX_WAMP);

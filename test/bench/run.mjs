@@ -6,15 +6,17 @@
 // aedes (A) with the same mqtt.js clients: QoS 0 1→1, QoS 1 1→1 with 64 unacknowledged, QoS 0
 // fan-out 1→10 on a `+` filter, memory per idle MQTT connection (RSS growth from 1000 to 4000 idle
 // connections, see mqttMemory in cases.mjs); and on Junction alone an MQTT
-// publisher to a WAMP subscriber (beside WAMP→WAMP PubSub 1→1). Prints the tables and the
-// issues' targets; writes .bench-out/latest.json.
+// publisher to a WAMP subscriber (beside WAMP→WAMP PubSub 1→1). Then router links on Junction
+// alone (fleet.mjs): RPC through one and two hops beside a direct call, and a link's memory cost on
+// a board. Prints the tables and the issues' targets; writes .bench-out/latest.json.
 //
 //   node test/bench/run.mjs [--quick] [--light] [--only=J,R,F,M,A] [--cases=NAME,...]
 //     --quick  1.5 s cases, no 1→1000 fan-out
 //     --light  drive J and F with the frame-level clients (as R is) instead of Autobahn|JS
 //     --only   a subset of the targets (M: mosquitto, A: aedes, for the MQTT cases only; J runs them too)
 //     --cases  a subset of the cases, by the names in CASES and MQTT_CASES below, plus memory,
-//              mqttMemory, queue, cold, telemetry (e.g. --cases=pub1,mqtt0,mqtt1,mqttFan10,mqttToWamp)
+//              mqttMemory, queue, cold, telemetry, and the router links' rlink1, rlink2 (each with
+//              the direct call beside it), rlinkMemory (e.g. --cases=pub1,mqtt0,mqtt1,mqttFan10,mqttToWamp)
 //   JUNCTION_BENCH_CLI=path  bench another build of Junction's CLI than dist/bin/junction.cjs
 //   JUNCTION_BENCH_CPU_PROFILE=dir  run Junction under V8's CPU profiler; a .cpuprofile per case
 //     lands in dir (its figures are then inflated: profile, do not report them)
@@ -29,8 +31,9 @@ import { fileURLToPath } from 'node:url';
 import { exited, killAll } from './children.mjs';
 import { settings, rpc, pubsub, memory, queueCost, mqttPubsub, mqttToWamp, mqttMemory, telemetryCost } from './cases.mjs';
 import { coldStart } from './cold-start.mjs';
+import { startFleet, reachable, hopRpc, linkMemory, HOPS } from './fleet.mjs';
 import { startRouter, stopRouter, mosquittoPath, NAMES } from './routers.mjs';
-import { table, mqttTable, targets } from './report.mjs';
+import { table, mqttTable, linksTable, targets } from './report.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const arg = (name) => process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
@@ -47,11 +50,13 @@ Object.assign(settings, {
 });
 
 // The whole run stops by itself: a case that hangs past every per-step timeout still ends here.
+// The router-link cases added ~3 min (1 with --quick) to a run that took up to 9 (5).
+const WATCHDOG_MIN = QUICK ? 6 : 12;
 const watchdog = setTimeout(() => {
-  console.error(`bench: still running after ${QUICK ? 5 : 9} min; stopping`);
+  console.error(`bench: still running after ${WATCHDOG_MIN} min; stopping`);
   killAll();
   process.exit(2);
-}, (QUICK ? 5 : 9) * 60_000);
+}, WATCHDOG_MIN * 60_000);
 
 const log = (s) => process.stderr.write(`${s}\n`);
 const results = { J: {}, R: {}, F: {}, M: {}, A: {} };
@@ -242,10 +247,74 @@ async function runMqtt() {
   for (const kind of measured) if (got[kind].length) results[kind].mqttMemory = medianMemory(got[kind]);
 }
 
-/** Memory rounds as one: the round with the median figure per connection, and every round's figure. */
-function medianMemory(rounds) {
-  const byFigure = rounds.slice().sort((a, b) => a.perConnectionKiB - b.perConnectionKiB);
-  return { ...byFigure[Math.floor(byFigure.length / 2)], rounds: rounds.map((r) => r.perConnectionKiB) };
+/** Memory rounds as one: the round with the median figure (`key`), and every round's figure. */
+function medianMemory(rounds, key = 'perConnectionKiB') {
+  const byFigure = rounds.slice().sort((a, b) => a[key] - b[key]);
+  return { ...byFigure[Math.floor(byFigure.length / 2)], rounds: rounds.map((r) => r[key]) };
+}
+
+/** The router-link RPC cases `names` on a started fleet; a case that fails is not measured again. */
+async function linkedRpc(fleet, names, rounds) {
+  const live = () => names.filter((name) => !results.J[name]?.error);
+  try {
+    for (const name of names) await reachable(fleet.urls[HOPS[name]]).catch((err) => crashed('J', name, err));
+    for (const name of live()) await hopRpc(fleet, name, 64).catch(() => {}); // untimed: JIT warm-up
+    for (const [outstanding, key] of [[1, 'one'], [64, 'many']]) {
+      const got = Object.fromEntries(names.map((name) => [name, []]));
+      for (let i = 0; i < rounds; i++) {
+        for (const name of live()) {
+          if (fleet.gone()) throw new Error('a router of the fleet died');
+          log(`J ${name}, ${outstanding} outstanding…`);
+          await hopRpc(fleet, name, outstanding).then((r) => got[name].push(r), (err) => crashed('J', name, err));
+        }
+      }
+      for (const name of live()) {
+        if (!got[name].length) continue;
+        const byRouter = got[name][0].cpuPerOpByRouter.map((_, i) => median(got[name].map((r) => r.cpuPerOpByRouter[i])));
+        (results.J[name] ??= {})[key] = { ...merged(got[name]), cpuPerOpByRouter: byRouter };
+      }
+    }
+  } catch (err) {
+    for (const name of live()) crashed('J', name, err);
+  }
+}
+
+/** Idle links beyond the first on the memory case's busiest board. */
+const MORE_LINKS = 100;
+
+/**
+ * Router links (see fleet.mjs), on Junction alone: RPC through one hop (rlink1) and two hops
+ * (rlink2), each beside the direct call (rlinkDirect, measured whenever either is asked for), with 1
+ * and with 64 calls outstanding; the three alternated in 3 rounds (1 with --quick), each figure the
+ * median of its rounds, so that the machine's drift hits them alike. Then a link's memory cost on a
+ * board (rlinkMemory), 3 rounds (1 with --quick) of fresh routers, the median round.
+ */
+async function runLinks() {
+  if (!KINDS.includes('J') || results.J.unavailable) return;
+  const names = Object.keys(HOPS).filter((name) => wanted(name) || (name === 'rlinkDirect' && (wanted('rlink1') || wanted('rlink2'))));
+  const rounds = QUICK ? 1 : 3;
+  if (names.length) {
+    log('J router links: a hub and two boards…');
+    await startFleet().then(
+      (fleet) => linkedRpc(fleet, names, rounds).finally(fleet.stop),
+      (err) => names.forEach((name) => crashed('J', name, err)),
+    );
+  }
+  if (!wanted('rlinkMemory')) return;
+  const got = [];
+  for (let round = 1; round <= rounds; round++) {
+    log(`J router link memory (round ${round} of ${rounds})…`);
+    try {
+      got.push(await linkMemory(MORE_LINKS));
+    } catch (err) {
+      crashed('J', 'rlinkMemory', err);
+      return;
+    }
+  }
+  // The first link's figure is one board against another (each process's RSS moves by some 100 KiB):
+  // its own median, with every round's.
+  const first = got.map((r) => r.firstKiB);
+  results.J.rlinkMemory = { ...medianMemory(got, 'perLinkKiB'), firstKiB: median(first), firstRounds: first };
 }
 
 /** A measurement of Junction alone; undefined (and a crash line) when it fails. */
@@ -271,6 +340,7 @@ async function main() {
     if (results.R.rpc64) results.R.rpc64light = results.R.rpc64;
     if (results.R.pub100) results.R.pub100light = results.R.pub100;
   }
+  await runLinks();
   const queue = wanted('queue') ? await junctionOnly('concurrency + queue cost', queueCost) : undefined;
   const cold = wanted('cold') ? await junctionOnly('cold start', () => coldStart(QUICK ? 3 : 5)) : undefined;
   const telemetry = QUICK || !wanted('telemetry') ? undefined : await junctionOnly('telemetry cost', () => telemetryCost());
@@ -281,6 +351,11 @@ async function main() {
   if (MQTT_KINDS.length) {
     console.log(`\nMQTT: mqtt.js publisher → mqtt.js subscribers (separate processes, ${settings.durationMs} ms per case), router CPU from /proc; Junction's MQTT → WAMP subscriber (${client})\n`);
     for (const line of mqttTable(results)) console.log(line);
+  }
+  const links = linksTable(results.J);
+  if (links.length) {
+    console.log(`\nRouter links, Junction alone: a hub and boards A and B, each its own process, each board linked to the hub; one callee (${client}) on B, the caller (${client}) on B (direct), on the hub (1 hop) or on A (2 hops), ${settings.durationMs} ms per case, routers' CPU = the 3 routers' sum from /proc${results.J.rlinkMemory ? `; memory: fresh boards side by side with no link, 1 and ${MORE_LINKS + 1} idle links to one idle hub` : ''}\n`);
+    for (const line of links) console.log(line);
   }
   console.log('');
   for (const kind of ONLY) {

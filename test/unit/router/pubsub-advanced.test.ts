@@ -196,6 +196,32 @@ describe('bounded state', () => {
   });
 });
 
+describe('publications with an _origin (router links)', () => {
+  it('delivers an origin once: the same event that came in over a second path of links is dropped', async () => {
+    const router = makeRouter();
+    const [linkA, linkB, s] = await Promise.all([join(router), join(router), join(router)]);
+    const got: unknown[][] = [];
+    await s.subscribe('fleet.news', (a, _k, d) => got.push([a[0], d['_origin']]));
+    await linkA.publish('fleet.news', ['first path'], {}, { _origin: 'n1:7', acknowledge: true });
+    // Acknowledged as published (it was, once), not delivered again.
+    expect(await linkB.publish('fleet.news', ['second path'], {}, { _origin: 'n1:7', acknowledge: true })).toEqual(expect.any(Number));
+    await linkB.publish('fleet.news', ['another event'], {}, { _origin: 'n1:8', acknowledge: true });
+    await linkB.publish('fleet.news', ['no origin'], {}, { acknowledge: true });
+    await linkB.publish('fleet.news', ['no origin'], {}, { acknowledge: true });
+    await tick(5);
+    expect(got).toEqual([['first path', 'n1:7'], ['another event', 'n1:8'], ['no origin', undefined], ['no origin', undefined]]);
+  });
+
+  it('names the realm in WELCOME (_node): one random name per realm and router', async () => {
+    const one = makeRouter();
+    const other = makeRouter();
+    const [a, b, c] = await Promise.all([join(one), join(one), join(other)]);
+    expect(a.welcome['_node']).toMatch(/^[A-Za-z0-9_-]{8}$/);
+    expect(b.welcome['_node']).toBe(a.welcome['_node']);
+    expect(c.welcome['_node']).not.toBe(a.welcome['_node']);
+  });
+});
+
 describe('late events (router links)', () => {
   it("carries a PUBLISH's _late and _published_at into the EVENT details, and refuses them of the wrong type", async () => {
     const router = makeRouter();

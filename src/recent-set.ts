@@ -1,0 +1,25 @@
+// A set that remembers only its latest `limit` keys (the oldest goes first): what router links and
+// the broker use to tell a message they have just seen from a new one, with memory bounded however
+// long they run. The keys' order is kept in a ring, so forgetting the oldest costs the same as
+// adding (a Set's own oldest entry is slow to reach once many were deleted before it).
+
+export class RecentSet {
+  private readonly keys = new Set<string>();
+  private readonly ring: (string | undefined)[];
+  private next = 0;
+
+  constructor(limit: number) {
+    this.ring = new Array<string | undefined>(limit);
+  }
+
+  /** True if `key` was added before (and is still remembered); otherwise adds it and answers false. */
+  seenBefore(key: string): boolean {
+    if (this.keys.has(key)) return true;
+    const oldest = this.ring[this.next];
+    if (oldest !== undefined) this.keys.delete(oldest);
+    this.ring[this.next] = key;
+    this.next = (this.next + 1) % this.ring.length;
+    this.keys.add(key);
+    return false;
+  }
+}
