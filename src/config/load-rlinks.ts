@@ -104,10 +104,10 @@ function parseBuffer(c: Checker, value: unknown, path: string, files: FileResolv
   return out;
 }
 
-/** `transport.options`: Crossbar's WebSocket auto-ping keys and the reconnect backoff, all ms. */
+/** `transport.options`: Crossbar's WebSocket auto-ping keys, the reconnect backoff and the connect timeout, all ms. */
 function parseTransportOptions(c: Checker, value: unknown, path: string): RLinkTransportOptions {
   const d = DEFAULT_RLINK_TRANSPORT_OPTIONS;
-  const o = c.object(value, path, ['auto_ping_interval', 'auto_ping_timeout', 'retry_initial', 'retry_max']);
+  const o = c.object(value, path, ['auto_ping_interval', 'auto_ping_timeout', 'retry_initial', 'retry_max', 'connect_timeout']);
   if (!o) return { ...d };
   const ms = (key: string, fallback: number, min: number) => c.integer(o[key], join(path, key), fallback, min, MAX_MS) ?? fallback;
   const out: RLinkTransportOptions = {
@@ -115,6 +115,7 @@ function parseTransportOptions(c: Checker, value: unknown, path: string): RLinkT
     autoPingTimeout: ms('auto_ping_timeout', d.autoPingTimeout, 0),
     retryInitial: ms('retry_initial', d.retryInitial, 1),
     retryMax: ms('retry_max', d.retryMax, 1),
+    connectTimeout: ms('connect_timeout', d.connectTimeout!, 1),
   };
   if (out.retryMax < out.retryInitial) c.error(join(path, 'retry_max'), `must be at least retry_initial (${out.retryInitial})`);
   return out;

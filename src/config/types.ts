@@ -108,7 +108,7 @@ export interface RLinkTransportConfig {
   /** `endpoint.tls` as an object: PEM text of the CA(s) to trust (absent: Node's), a client certificate and key, the name to check. */
   tlsOptions?: RLinkTlsConfig;
   serializers: RLinkSerializer[];
-  /** `options`: WebSocket pings (ms; 0 = off) and reconnect backoff (ms). Absent = DEFAULT_RLINK_TRANSPORT_OPTIONS. */
+  /** `options`: pings (ms; 0 = off), reconnect backoff and connect timeout (ms). Absent = DEFAULT_RLINK_TRANSPORT_OPTIONS. */
   options?: RLinkTransportOptions;
 }
 
@@ -117,9 +117,11 @@ export interface RLinkTransportOptions {
   autoPingTimeout: number;
   retryInitial: number;
   retryMax: number;
+  /** How long opening the connection, and then joining the remote realm, may take (absent: the default's). */
+  connectTimeout?: number;
 }
 
-export const DEFAULT_RLINK_TRANSPORT_OPTIONS: RLinkTransportOptions = { autoPingInterval: 10_000, autoPingTimeout: 5000, retryInitial: 1000, retryMax: 30_000 };
+export const DEFAULT_RLINK_TRANSPORT_OPTIONS: RLinkTransportOptions = { autoPingInterval: 10_000, autoPingTimeout: 5000, retryInitial: 1000, retryMax: 30_000, connectTimeout: 10_000 };
 
 export type RLinkBufferPolicy = 'latest' | 'all' | 'none';
 

@@ -33,8 +33,6 @@ import { log } from '../log.js';
 const FLUSH_BATCH = 256;
 /** How long a stopping link waits for the routers' GOODBYE replies. */
 const STOP_WAIT_MS = 2000;
-/** How long opening the WebSocket, and then joining the remote realm, may take. */
-const CONNECT_TIMEOUT_MS = 10_000;
 
 export type RLinkState = 'connecting' | 'up' | 'down' | 'stopped';
 
@@ -63,6 +61,8 @@ export class RouterLink {
   private readonly marks: ForwardMarks;
   private readonly file: BufferFile | undefined;
   private readonly options: RLinkTransportOptions;
+  /** How long opening the connection, and then joining the remote realm, may take. */
+  private readonly connectTimeout: number;
   private delay: number;
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners: Array<(link: RouterLink) => void> = [];
@@ -72,6 +72,7 @@ export class RouterLink {
     this.url = t.type === 'websocket' ? t.url! : `${t.tls ? 'rss' : 'rs'}://${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
     this.options = t.options ?? DEFAULT_RLINK_TRANSPORT_OPTIONS;
     this.delay = this.options.retryInitial;
+    this.connectTimeout = this.options.connectTimeout ?? DEFAULT_RLINK_TRANSPORT_OPTIONS.connectTimeout!;
     this.marks = new ForwardMarks(config.id);
     const bufferConfig = config.buffer ?? DEFAULT_RLINK_BUFFER;
     this.buffer = new EventBuffer(bufferConfig, () => this.file?.changed());
@@ -127,11 +128,15 @@ export class RouterLink {
       if ((this.state as RLinkState) === 'stopped') return void local.close();
       const open = transport.type === 'rawsocket' ? openRawSocket : openWebSocket;
       const connectTo = await open(transport, {
-        connectTimeoutMs: CONNECT_TIMEOUT_MS, pingIntervalMs: this.options.autoPingInterval, pingTimeoutMs: this.options.autoPingTimeout,
+        connectTimeoutMs: this.connectTimeout, pingIntervalMs: this.options.autoPingInterval, pingTimeoutMs: this.options.autoPingTimeout,
       });
       // A router that opens the connection but never welcomes the session is given up on too.
       let wire: WireConnection | undefined;
-      const giveUp = setTimeout(() => wire?.close(), CONNECT_TIMEOUT_MS);
+      let gaveUp = false;
+      const giveUp = setTimeout(() => {
+        gaveUp = true;
+        wire?.close();
+      }, this.connectTimeout);
       const { ticket, privateKey } = this.config;
       // A client certificate is offered as a log-in too (the hub's `tls` auth), after a ticket or key.
       const authmethods = [...(ticket !== undefined ? ['ticket'] : []), ...(privateKey !== undefined ? ['cryptosign'] : []), ...(transport.tlsOptions?.certificate ? ['tls'] : [])];
@@ -139,6 +144,8 @@ export class RouterLink {
         realm: this.config.realm,
         authmethods: authmethods.length ? authmethods : ['anonymous'],
         authid: this.config.authid, authrole: this.config.authrole, ticket, privateKey,
+      }).catch((err: Error) => {
+        throw gaveUp ? new Error(`the remote router did not welcome the session within ${this.connectTimeout} ms (transport.options.connect_timeout)`) : err;
       }).finally(() => clearTimeout(giveUp));
       this.remote = remote;
       this.marks.joined('remote', remote);

@@ -1,5 +1,5 @@
 // The meta API of one realm: wamp.session.* and wamp.registration.* procedures and meta events,
-// and Junction's own (junction.session.get, junction.registration.get, junction.rlink.*).
+// and Junction's own (junction.session.get, junction.registration.get/set_concurrency, junction.rlink.*).
 // It joins the realm as an ordinary in-process session (role 'trusted', marked internal so it may
 // use the reserved wamp.* namespace) and answers from read-only views of the realm.
 
@@ -136,6 +136,17 @@ export class MetaApi implements RealmObserver {
       },
       'wamp.registration.get': (args) => registrationDetails(this.registration(args[0])),
       'junction.registration.get': (args) => this.registrationLoad(this.registration(args[0])),
+      // The calling session's own limit as a callee of the registration (a router link's, following the callees behind it).
+      'junction.registration.set_concurrency': (args, _kwargs, ctx) => {
+        const r = this.registration(args[0]);
+        const given = args[1];
+        const limited = typeof given === 'number' && Number.isInteger(given) && given > 0;
+        if (!limited && given !== null && given !== 0) throw new WampError(ErrorUri.invalidArgument, ['concurrency must be a positive integer, or 0 or null for no limit']);
+        if (!this.realm.dealer.setConcurrency(r, this.clientSession(ctx.details['caller']), limited ? given : Infinity)) {
+          throw new WampError(ErrorUri.noSuchRegistration, [`the calling session is not a callee of registration ${r.id}`]);
+        }
+        return undefined;
+      },
       'wamp.registration.list_callees': (args, kwargs) => {
         const r = this.registration(args[0]);
         // details=true: Junction's per-callee load instead of bare session IDs.

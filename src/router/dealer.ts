@@ -218,6 +218,18 @@ export class Dealer {
     session.send([M.UNREGISTERED, requestId]);
   }
 
+  /**
+   * junction.registration.set_concurrency: the callee's limit changes where it stands (a
+   * re-registration would move it behind the others of an invoke 'first' or 'last' registration).
+   */
+  setConcurrency(reg: Registration, session: SessionView, concurrency: number): boolean {
+    const callee = reg.calleeOf(session);
+    if (!callee) return false;
+    callee.concurrency = concurrency;
+    this.drainQueue(reg); // calls queued for a slot may have one now
+    return true;
+  }
+
   /** Meta API remove_callee: the callee loses the registration; its in-flight calls still complete. */
   revokeCallee(reg: Registration, session: SessionView, reason?: string): boolean {
     const callee = reg.calleeOf(session);

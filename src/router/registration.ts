@@ -12,8 +12,8 @@ export class Callee {
   constructor(
     readonly session: SessionView,
     readonly registration: Registration,
-    /** Most invocations at once; Infinity when the callee set no limit. */
-    readonly concurrency: number,
+    /** Most invocations at once; Infinity when the callee set no limit (junction.registration.set_concurrency changes it). */
+    public concurrency: number,
     readonly discloseCaller: boolean,
     readonly forwardTimeout: boolean,
   ) {}

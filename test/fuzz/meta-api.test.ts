@@ -130,6 +130,7 @@ const TARGETS: Array<[string, string[], string[]]> = [
   ['wamp.registration.match', ['uri'], []],
   ['wamp.registration.get', ['registration'], []],
   ['junction.registration.get', ['registration'], []],
+  ['junction.registration.set_concurrency', ['registration', 'limit'], []],
   ['wamp.registration.list_callees', ['registration'], ['details']],
   ['wamp.registration.count_callees', ['registration'], []],
   ['wamp.registration.remove_callee', ['registration', 'session'], ['reason']],

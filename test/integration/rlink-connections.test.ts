@@ -3,7 +3,7 @@
 // process, a board linked to a hub; the board's own meta API (junction.rlink.*) says how the link is.
 import { describe, it, expect, afterEach } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +85,53 @@ function linkSessionOnHub(hub: TestNode) {
   return [...hub.node.router.realm('realm1')!.sessions.values()].find((s) => !s.internal && s.authid !== 'hub-service');
 }
 
+/**
+ * A RawSocket relay between the board and the hub that reads the board's frames: it counts the
+ * PINGs, and once `deaf` it drops them instead of passing them on, while the connection (and every
+ * other frame) goes on as before: a hub that hangs without closing.
+ */
+async function pingRelay(hubPort: number): Promise<{ port: number; pings: number[]; deafen(): void; close(): void }> {
+  const pings: number[] = [];
+  const open: Array<{ board: Socket; hub: Socket; deaf: boolean }> = [];
+  const server = createServer((board) => {
+    const pair = { board, hub: createConnection(hubPort, '127.0.0.1'), deaf: false };
+    open.push(pair);
+    let buffered = Buffer.alloc(0);
+    let handshaken = false;
+    pair.hub.on('data', (chunk) => board.write(chunk));
+    board.on('data', (chunk) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      if (!handshaken) {
+        if (buffered.length < 4) return;
+        pair.hub.write(buffered.subarray(0, 4));
+        buffered = buffered.subarray(4);
+        handshaken = true;
+      }
+      while (buffered.length >= 4 && buffered.length >= 4 + buffered.readUIntBE(1, 3)) {
+        const frame = buffered.subarray(0, 4 + buffered.readUIntBE(1, 3));
+        buffered = buffered.subarray(frame.length);
+        if (frame[0] === 1) {
+          pings.push(Date.now());
+          if (pair.deaf) continue;
+        }
+        pair.hub.write(frame);
+      }
+    });
+    const end = () => { board.destroy(); pair.hub.destroy(); };
+    for (const s of [board, pair.hub]) { s.on('close', end); s.on('error', end); }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    pings,
+    deafen: () => { for (const pair of open) pair.deaf = true; },
+    close: () => {
+      for (const pair of open) { pair.board.destroy(); pair.hub.destroy(); }
+      server.close();
+    },
+  };
+}
+
 describe('issue 18: router links over RawSocket, TLS and with cryptosign', () => {
   for (const serializer of ['json', 'msgpack', 'cbor'] as const) {
     it(`a RawSocket link with ${serializer}: the board calls the hub's procedure through it`, async () => {
@@ -130,6 +177,67 @@ describe('issue 18: router links over RawSocket, TLS and with cryptosign', () =>
       expect([...handshake!]).toEqual([0x7f, 0xf2, 0, 0]);
       expect(heard[0]!.type).toBe(0); // HELLO
       expect(heard.find((f) => f.type === 2)!.payload.toString()).toBe('ping!');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    }
+  });
+
+  it('a RawSocket link pings its hub every auto_ping_interval: a hub that answers keeps the link; one that stops answering is dropped within interval + timeout, and the link connects again', async () => {
+    const hub = await startHub({ serializers: ['json'] });
+    const relay = await pingRelay(hub.port);
+    try {
+      const options = { autoPingInterval: 300, autoPingTimeout: 300, retryInitial: 50, retryMax: 200 };
+      const { board, local } = await startBoard(link({ type: 'rawsocket', port: relay.port, options }));
+      const routerLink = board.node.routerLinks!.links[0]!;
+      await linkIn(local, 'up');
+      const states: string[] = [];
+      routerLink.onStateChange((l) => states.push(l.state));
+      await until(() => relay.pings.length >= 4, 10_000, 'four PINGs');
+      // One PING an interval (none sent while the last is unanswered, none bunched up).
+      const gaps = relay.pings.slice(1).map((t, i) => t - relay.pings[i]!);
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(250);
+      expect(states).toEqual([]); // answered: the link stayed up all along
+      expect(routerLink.connects).toBe(1);
+
+      relay.deafen();
+      const deafSince = Date.now();
+      await until(() => routerLink.state !== 'up', 5000, 'the link dropped');
+      // The next PING comes within an interval and its timeout runs out: the slack is for a busy machine.
+      expect(Date.now() - deafSince).toBeLessThan(300 + 300 + 1000);
+      await linkIn(local, 'up');
+      expect(states).toEqual(['down', 'connecting', 'up']);
+      expect(routerLink.connects).toBe(2);
+      expect(await echoThroughLink(local, 'after a hang')).toBe('after a hang');
+    } finally {
+      relay.close();
+    }
+  });
+
+  it('a router that takes the connection but never welcomes the session is given up on after connect_timeout, and tried again', async () => {
+    const hellos: number[] = [];
+    const sockets: Socket[] = [];
+    const server = createServer((socket) => {
+      sockets.push(socket);
+      let handshaken = false;
+      socket.on('data', (chunk) => {
+        if (!handshaken) {
+          handshaken = true;
+          socket.write(Buffer.from([0x7f, 0xf1, 0, 0])); // json, 16 MiB
+          if (chunk.length > 4) hellos.push(Date.now());
+        } else hellos.push(Date.now()); // the HELLO, never answered
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const options = { autoPingInterval: 0, autoPingTimeout: 0, retryInitial: 50, retryMax: 200, connectTimeout: 400 };
+      const { local } = await startBoard(link({ type: 'rawsocket', port, options }));
+      const down = await linkIn(local, 'down');
+      expect(down['last_error']).toMatch(/did not welcome the session within 400 ms \(transport\.options\.connect_timeout\)/);
+      await until(() => hellos.length >= 2, 5000, 'a second HELLO on a new connection');
+      expect(sockets.length).toBeGreaterThanOrEqual(2);
+      expect(down['connects']).toBe(0);
     } finally {
       for (const socket of sockets) socket.destroy();
       server.close();

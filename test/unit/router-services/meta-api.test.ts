@@ -136,6 +136,35 @@ describe('meta API: registrations and visible load', () => {
     await expect(admin.call('wamp.registration.get', [999999])).rejects.toMatchObject({ uri: 'wamp.error.no_such_registration' });
   });
 
+  it("junction.registration.set_concurrency changes the calling callee's own limit in place: queued calls take the new slots", async () => {
+    const router = makeRouter({ callQueue: [{ uri: 'svc.', match: 'prefix', limit: 5, timeout: 30000 }] });
+    const [primary, standby, admin] = await Promise.all([join(router), join(router), join(router)]);
+    let running = 0;
+    const release: Array<() => void> = [];
+    const slow = () => { running++; return new Promise((r) => release.push(() => r('primary'))); };
+    await primary.register('svc.solve', slow, { invoke: 'first', concurrency: 1 });
+    await standby.register('svc.solve', () => 'standby', { invoke: 'first' });
+    const regId = (await admin.call('wamp.registration.lookup', ['svc.solve'])).args[0] as number;
+    const pending = Array.from({ length: 3 }, () => admin.call('svc.solve'));
+    await tick(10);
+    expect(running).toBe(1);
+    await primary.call('junction.registration.set_concurrency', [regId, 3]);
+    await tick(10);
+    expect(running).toBe(3); // the queued two went to the primary, still first in line
+    const load = (await admin.call('junction.registration.get', [regId])).args[0] as any;
+    expect(load.callees).toEqual([
+      { session: primary.id, concurrency: 3, inflight: 3 },
+      { session: standby.id, concurrency: null, inflight: 0 },
+    ]);
+    await primary.call('junction.registration.set_concurrency', [regId, null]);
+    expect(((await admin.call('junction.registration.get', [regId])).args[0] as any).callees[0].concurrency).toBeNull();
+    while (release.length) release.shift()!();
+    expect((await Promise.all(pending)).map((p) => p.args[0])).toEqual(['primary', 'primary', 'primary']);
+    await expect(admin.call('junction.registration.set_concurrency', [regId, 2])).rejects.toMatchObject({ uri: 'wamp.error.no_such_registration' });
+    await expect(primary.call('junction.registration.set_concurrency', [regId, -1])).rejects.toMatchObject({ uri: 'wamp.error.invalid_argument' });
+    await expect(primary.call('junction.registration.set_concurrency', [regId, 1.5])).rejects.toMatchObject({ uri: 'wamp.error.invalid_argument' });
+  });
+
   it('tells subscribers when a registration saturates and when its queue fills', async () => {
     const router = makeRouter({ callQueue: [{ uri: 'svc.', match: 'prefix', limit: 1, timeout: 30000 }] });
     const [worker, admin] = await Promise.all([join(router), join(router)]);
