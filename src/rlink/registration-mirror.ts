@@ -39,7 +39,7 @@ export async function mirrorRegistrations(config: RLinkConfig, marks: ForwardMar
         if (!forwardFor) throw new WampError('wamp.error.no_such_procedure', ['a router link does not pass this call on: it carried it already, or it crossed 16 links']);
         const call = callees.call((details['procedure'] as string | undefined) ?? reg.uri, args, kwargs, { forward_for: forwardFor });
         const requestId = callees.lastRequestId;
-        context.signal.addEventListener('abort', () => callees.cancel(requestId), { once: true });
+        context.onInterrupt(() => callees.cancel(requestId));
         const result = await call.catch((err: Error) => {
           // The other side's session closed under the call: the link is down.
           throw err instanceof WampError ? err : new WampError('wamp.error.canceled', ['the router link went down']);
