@@ -11,7 +11,7 @@
 // that router never sends the link more calls at once than the callee takes. An invocation whose
 // caller went (INTERRUPT, or the link's connection lost) cancels the call it made.
 
-import { Result, WampError } from '../client/client-session.js';
+import { Result, WampError, type Payload } from '../client/client-session.js';
 import type { RLinkConfig } from '../config/types.js';
 import type { Dict } from '../wamp/message.js';
 import { staysLocal, type ForwardMarks, type Side } from './forward-marks.js';
@@ -33,18 +33,14 @@ export async function mirrorRegistrations(config: RLinkConfig, marks: ForwardMar
     const concurrency = await concurrencyOf(callees, reg.id);
     if (concurrency !== undefined) options['concurrency'] = concurrency;
     try {
-      const id = await callers.register(reg.uri, async (args, kwargs, context) => {
+      const id = await callers.register(reg.uri, (args, kwargs, context) => {
         const details = context.details;
         const forwardFor = marks.call(details, callersSide);
         if (!forwardFor) throw new WampError('wamp.error.no_such_procedure', ['a router link does not pass this call on: it carried it already, or it crossed 16 links']);
         const call = callees.call((details['procedure'] as string | undefined) ?? reg.uri, args, kwargs, { forward_for: forwardFor });
         const requestId = callees.lastRequestId;
         context.onInterrupt(() => callees.cancel(requestId));
-        const result = await call.catch((err: Error) => {
-          // The other side's session closed under the call: the link is down.
-          throw err instanceof WampError ? err : new WampError('wamp.error.canceled', ['the router link went down']);
-        });
-        return new Result(result.args, result.kwargs);
+        return call.then(asResult, asCallError);
       }, options);
       if (mirrored.has(reg.id)) mirrored.set(reg.id, id);
       else await callers.unregister(id); // it went while we registered
@@ -84,6 +80,16 @@ export async function mirrorRegistrations(config: RLinkConfig, marks: ForwardMar
       if ((await onlyOwn(id)) === false) await mirrorById(id);
     }
   }
+}
+
+/** The answer of the call a forwarded invocation made: the invocation's answer. */
+function asResult(result: Payload): Result {
+  return new Result(result.args, result.kwargs);
+}
+
+function asCallError(err: Error): never {
+  // The other side's session closed under the call: the link is down.
+  throw err instanceof WampError ? err : new WampError('wamp.error.canceled', ['the router link went down']);
 }
 
 /**
