@@ -108,9 +108,9 @@ export class EventMirror {
     this.onChange();
     const options: Dict = match === 'exact' ? {} : { match };
     await publishers.subscribe(sub.uri, (args, kwargs, details) => {
-      const marked = this.marks.event(details, this.toward);
-      if (!marked) return;
-      const publish: Dict = { exclude_me: true, ...marked };
+      const publish = this.marks.event(details, this.toward);
+      if (!publish) return;
+      publish['exclude_me'] = true;
       if (config.excludeAuthid.length) publish['exclude_authid'] = config.excludeAuthid;
       if (config.excludeAuthrole.length) publish['exclude_authrole'] = config.excludeAuthrole;
       this.deliver((details['topic'] as string | undefined) ?? sub.uri, args, kwargs, publish, details);

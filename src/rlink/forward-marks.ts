@@ -23,6 +23,12 @@ const MAX_HOPS = 16;
 const RECENT_EVENTS = 4096;
 
 type Who = 'publisher' | 'caller';
+/** The details keys of the publisher's or caller's authid and authrole (not built per message). */
+const WHO_KEYS: Record<Who, { authid: string; authrole: string }> = {
+  publisher: { authid: 'publisher_authid', authrole: 'publisher_authrole' },
+  caller: { authid: 'caller_authid', authrole: 'caller_authrole' },
+};
+const EMPTY: readonly Dict[] = [];
 /** A side of the link: its local realm, or the remote router's realm. */
 export type Side = 'local' | 'remote';
 
@@ -55,14 +61,19 @@ export class ForwardMarks {
     return `${this.sides.local?.node ?? ''}~${this.linkId}~${session.id}`;
   }
 
-  /** PUBLISH options marking an event that arrived from the other side, to pass on `toward` this one; undefined if it must not pass. */
-  event(details: Dict, toward: Side): { forward_for: Dict[]; _origin: string } | undefined {
+  /**
+   * PUBLISH options marking an event that arrived from the other side, to pass on `toward` this one
+   * (a new dict, the caller's to add to); undefined if it must not pass.
+   */
+  event(details: Dict, toward: Side): { forward_for: Dict[]; _origin: string } & Dict | undefined {
     const from = this.sides[toward === 'local' ? 'remote' : 'local'];
     if (!from || details['publisher'] === from.id) return undefined; // a router that ignores exclude_me
     const forwardFor = this.extend(details, 'publisher', from);
     if (!forwardFor) return undefined;
     const origin = typeof details['_origin'] === 'string' ? details['_origin'] : `${from.node}:${String(details['publication'])}`;
-    if (origin.slice(0, origin.lastIndexOf(':')) === this.sides[toward]?.node) return undefined; // back where it started
+    const towardNode = this.sides[toward]?.node;
+    // back where it started ("<node>:<publication ID>", compared without cutting the string)
+    if (towardNode !== undefined && origin.lastIndexOf(':') === towardNode.length && origin.startsWith(towardNode)) return undefined;
     // e.g. both an exact and a prefix subscription matched
     if (this.passed[toward].seenBefore(origin)) return undefined;
     return { forward_for: forwardFor, _origin: origin };
@@ -76,8 +87,8 @@ export class ForwardMarks {
 
   /** The list with this hop's entry added; undefined if this link carried it already or it is too long. */
   private extend(details: Dict, who: Who, from: SideInfo): Dict[] | undefined {
-    const before = Array.isArray(details['forward_for']) ? (details['forward_for'] as Dict[]) : [];
-    if (before.some((hop) => this.isOwn(hop, this.sides.local) || this.isOwn(hop, this.sides.remote))) return undefined;
+    const before = Array.isArray(details['forward_for']) ? (details['forward_for'] as Dict[]) : EMPTY;
+    for (const hop of before) if (this.isOwn(hop, this.sides.local) || this.isOwn(hop, this.sides.remote)) return undefined;
     if (before.length >= MAX_HOPS) {
       if (!this.tooLongLogged) {
         this.tooLongLogged = true;
@@ -85,10 +96,14 @@ export class ForwardMarks {
       }
       return undefined;
     }
+    const keys = WHO_KEYS[who];
     const hop: Dict = typeof details[who] === 'number'
-      ? { session: details[who], authid: details[`${who}_authid`] ?? null, authrole: details[`${who}_authrole`] ?? null }
+      ? { session: details[who], authid: details[keys.authid] ?? null, authrole: details[keys.authrole] ?? null }
       : { session: from.id, authid: from.authid, authrole: from.authrole };
-    return [...before, hop];
+    if (before.length === 0) return [hop];
+    const list = before.slice();
+    list.push(hop);
+    return list;
   }
 
   private isOwn(hop: Dict, side: SideInfo | undefined): boolean {

@@ -16,6 +16,7 @@ import { ByteQueue } from '../transports/byte-queue.js';
 import { FRAME_MESSAGE, FRAME_PING, FRAME_PONG, RAWSOCKET_MAGIC, ERR_SERIALIZER_UNSUPPORTED, frameHeader, lengthExponent, readFrameHeader } from '../transports/rawsocket.js';
 import { MAX_MESSAGE_BYTES, MAX_SEND_BACKLOG, type ConnectionTimings } from './websocket-connection.js';
 import { tlsConnectOptions } from './tls-options.js';
+import { WriteBatcher } from '../transports/outbound.js';
 import { log } from '../log.js';
 
 /** A PING's payload: some routers answer an empty PING only with their next frame. */
@@ -87,7 +88,9 @@ function handshake(transport: RLinkTransportConfig, serializer: Serializer, timi
 
 /** The connection after the handshake; `queue` may already hold the first frames. */
 function frames(socket: Socket, queue: ByteQueue, serializer: Serializer, peerMaxLength: number, timings: ConnectionTimings, peer: LocalPeer): WireConnection {
+  const batcher = new WriteBatcher(socket);
   const write = (type: number, payload: Buffer): void => {
+    batcher.hold();
     socket.write(frameHeader(type, payload.length));
     if (payload.length > 0) socket.write(payload);
   };

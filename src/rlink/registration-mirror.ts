@@ -57,7 +57,7 @@ export async function mirrorRegistrations(config: RLinkConfig, marks: ForwardMar
     if (typeof concurrency === 'number') options['concurrency'] = concurrency;
     declared.set(reg.id, concurrency ?? null);
     try {
-      const id = await callers.register(reg.uri, async (args, kwargs, context) => {
+      const id = await callers.register(reg.uri, (args, kwargs, context) => {
         const details = context.details;
         const forwardFor = marks.call(details, callersSide);
         if (!forwardFor) throw new WampError('wamp.error.no_such_procedure', ['a router link does not pass this call on: it carried it already, or it crossed 16 links']);
@@ -66,12 +66,8 @@ export async function mirrorRegistrations(config: RLinkConfig, marks: ForwardMar
           ...(details['receive_progress'] === true ? { onProgress: (p: Payload) => context.progress(p.args, p.kwargs) } : {}),
         });
         const requestId = callees.lastRequestId;
-        context.signal.addEventListener('abort', () => callees.cancel(requestId), { once: true });
-        const result = await call.catch((err: Error) => {
-          // The other side's session closed under the call: the link is down.
-          throw err instanceof WampError ? err : new WampError('wamp.error.canceled', ['the router link went down']);
-        });
-        return new Result(result.args, result.kwargs);
+        context.onInterrupt(() => callees.cancel(requestId));
+        return call.then(asResult, asCallError);
       }, options);
       if (mirrored.has(reg.id)) mirrored.set(reg.id, id);
       else await callers.unregister(id); // it went while we registered
@@ -120,6 +116,16 @@ export async function mirrorRegistrations(config: RLinkConfig, marks: ForwardMar
 }
 
 interface RegistrationLoad { invoke?: string; callees?: Array<{ session: number; concurrency: number | null }> }
+
+/** The answer of the call a forwarded invocation made: the invocation's answer. */
+function asResult(result: Payload): Result {
+  return new Result(result.args, result.kwargs);
+}
+
+function asCallError(err: Error): never {
+  // The other side's session closed under the call: the link is down.
+  throw err instanceof WampError ? err : new WampError('wamp.error.canceled', ['the router link went down']);
+}
 
 /**
  * The most calls at once the registration takes through the link (Junction's

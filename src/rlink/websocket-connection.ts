@@ -4,12 +4,14 @@
 // within `pingTimeoutMs` (auto_ping_timeout) drops the connection: a router behind a cut cable or
 // a hung process is noticed, not waited for.
 
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { getSerializer, serializerFromSubprotocol, subprotocolOf } from '../serializers/index.js';
 import type { RLinkTransportConfig } from '../config/types.js';
 import type { WampMessage } from '../wamp/message.js';
 import type { LocalPeer, WireConnection } from '../client/local-transport.js';
 import { tlsConnectOptions } from './tls-options.js';
+import { WriteBatcher } from '../transports/outbound.js';
 
 /** Most bytes one incoming message from the remote router may have. */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -37,6 +39,9 @@ export function openWebSocket(transport: RLinkTransportConfig, timings: Connecti
     const ws = new WebSocket(transport.url!, transport.serializers.map(subprotocolOf), {
       handshakeTimeout: timings.connectTimeoutMs, maxPayload: MAX_MESSAGE_BYTES, ...(transport.tls ? tlsConnectOptions(transport) : {}),
     });
+    // The TCP (or TLS) socket under the WebSocket: its writes are batched per turn, as the listeners' are.
+    let socket: Socket | undefined;
+    ws.once('upgrade', (response) => (socket = response.socket));
     ws.once('error', reject);
     ws.once('close', () => reject(new Error('connection closed before it opened')));
     ws.once('open', () => {
@@ -44,6 +49,8 @@ export function openWebSocket(transport: RLinkTransportConfig, timings: Connecti
       ws.removeAllListeners('close');
       const stopPinging = autoPing(ws, timings);
       const serializer = serializerFromSubprotocol(ws.protocol) ?? getSerializer('json');
+      const frame = { binary: serializer.binary };
+      const batcher = new WriteBatcher(socket!);
       resolve((peer) => {
         ws.on('message', (data: Buffer, isBinary) => {
           try {
@@ -61,7 +68,8 @@ export function openWebSocket(transport: RLinkTransportConfig, timings: Connecti
           send: (m) => {
             if (ws.readyState !== WebSocket.OPEN) return;
             if (ws.bufferedAmount > MAX_SEND_BACKLOG) return ws.terminate();
-            ws.send(serializer.encode(m), { binary: serializer.binary });
+            batcher.hold();
+            ws.send(serializer.encode(m), frame);
           },
           close: () => {
             ws.close(1000);
