@@ -150,9 +150,10 @@ mark "app built"
 
 # ---------------------------------------------------------------- 2. debootstrap, both stages
 PKGS_BASE="initramfs-tools zstd"
+# avahi-daemon: the board found as <hostname>.local with its services (mDNS/DNS-SD; images/README.md).
 PKGS_MAIN="raspi-firmware firmware-brcm80211 wireless-regdb systemd-sysv udev dbus \
   systemd-timesyncd systemd-resolved wpasupplicant iproute2 iputils-ping openssh-server nodejs \
-  ca-certificates fdisk e2fsprogs dosfstools kmod procps less"
+  ca-certificates fdisk e2fsprogs dosfstools kmod procps less avahi-daemon"
 
 if [ "$RESUME" = 1 ] && [ -f "$STAMPS/packages" ] && [ -d "$ROOT/usr" ]; then
   step "RESUME=1: reusing the chroot in $ROOT"
@@ -269,7 +270,7 @@ install -D -m 644 "$REPO/systemd/junction.service" "$ROOT/etc/systemd/system/jun
   install -m "$mode" "$HERE/rootfs/$f" "$ROOT/$f"
 done
 in_chroot systemctl enable junction.service junction-firstboot.service systemd-networkd.service \
-  systemd-resolved.service systemd-timesyncd.service
+  systemd-resolved.service systemd-timesyncd.service avahi-daemon.service
 # wpa_supplicant for wlan0 starts when wlan0 appears (not from multi-user.target: on a board or VM
 # without Wi-Fi that would hold network.target, and so Junction, for the 90 s device timeout), and
 # only once first boot wrote its config (drop-in condition).

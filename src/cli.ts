@@ -11,8 +11,10 @@ import { cryptosignKeyPair } from './auth/cryptosign.js';
 import { craDeriveKey } from './auth/wampcra.js';
 import { scramDeriveKeys } from './auth/scram.js';
 import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { log } from './log.js';
 import { SystemdNotifier } from './systemd.js';
+import { AvahiServices } from './mdns/avahi-services.js';
 import { junctionVersion } from './version.js';
 import { parseCommandLine, configFile, UsageError, type CommandLine } from './cli-args.js';
 
@@ -66,18 +68,25 @@ async function start(line: CommandLine): Promise<number> {
   // reload sent the moment the log says so is never fatal (one that comes while starting is ignored).
   let node: JunctionNode | undefined;
   const systemd = new SystemdNotifier();
+  const avahi = AvahiServices.fromEnvironment();
+  const announce = () => avahi?.write(node!.listeners.map((l) => ({ config: l.config, port: boundPort(l.address()) })), node!.config);
   process.on('SIGHUP', () => {
     if (!node) log.info('SIGHUP: still starting; nothing to reload yet');
     else if (file) {
       systemd.reloading();
-      void reload(node, file).finally(() => systemd.ready('config reloaded'));
+      void reload(node, file).finally(() => {
+        announce();
+        systemd.ready('config reloaded');
+      });
     }
     else log.info('SIGHUP: running the embedded default config; nothing to reload');
   });
   node = await startNode(config);
+  announce();
   systemd.ready(`serving realms ${node.router.realmNames.join(', ')}`);
   const stop = (signal: string) => {
     const told = systemd.stopping();
+    avahi?.remove();
     log.info(`${signal}: closing sessions and listeners`);
     node.stop().then(
       () => told.then(() => process.exit(0)),
@@ -87,6 +96,10 @@ async function start(line: CommandLine): Promise<number> {
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   return -1; // keep running
+}
+
+function boundPort(address: AddressInfo | string | null): number | undefined {
+  return address !== null && typeof address === 'object' ? address.port : undefined;
 }
 
 async function deriveKey(line: CommandLine): Promise<number> {

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { dashboardRole, monitorRole, parseConfig } from '../../src/config/load.js';
+import { SetupReveal } from '../../src/board/setup-reveal.js';
+import type { WampError } from '../../src/client/client-session.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const SCRIPT = join(REPO, 'images/rootfs/usr/lib/junction/firstboot.sh');
@@ -185,6 +187,8 @@ describe('first boot with files on the boot partition', () => {
     await run();
     expect(existsSync(rootFile('var/lib/junction/setup.json'))).toBe(false);
     expect(readFileSync(rootFile('etc/junction/junction.yaml'), 'utf8')).toContain('name: home');
+    // The setup code on the card opens nothing any more: it goes in the same boot.
+    expect(existsSync(join(boot, 'junction-setup.txt'))).toBe(false);
   });
 
   it('ignores a bad host name, a short passphrase and a key file without keys', async () => {
@@ -256,5 +260,37 @@ describe('first boot with secrets: junction.env beside junction.yaml', () => {
     expect(out).not.toContain(SECRET);
     // So junction.yaml is checked without it, and refused.
     expect(existsSync(rootFile('etc/junction/junction.yaml.invalid'))).toBe(true);
+  });
+});
+
+describe('issue 17 #3: a headless first boot (no screen, no junction.yaml) is completed from the computer that wrote the card', () => {
+  it('writes the setup code and http://<hostname>.local:8080/ to the boot partition, and removes them at the first boot after the code was used', async () => {
+    writeFileSync(join(boot, 'hostname.txt'), 'shelf-pi\n');
+    expect((await run()).code).toBe(0);
+    const setup = JSON.parse(readFileSync(rootFile('var/lib/junction/setup.json'), 'utf8'));
+    const note = readFileSync(join(boot, 'junction-setup.txt'), 'utf8');
+    // Readable in Windows' Notepad too; the code, the URL under the name just given; never the ticket.
+    expect(note.split('\n').slice(0, -1).every((l) => l.endsWith('\r'))).toBe(true);
+    expect(note).toContain(`Enter the setup code:   ${setup.setup_code}`);
+    expect(note).toContain('http://shelf-pi.local:8080/');
+    expect(note).not.toContain(setup.admin.ticket);
+
+    // Booted again before anyone used it: still there, still the same code.
+    expect((await run()).code).toBe(0);
+    expect(readFileSync(join(boot, 'junction-setup.txt'), 'utf8')).toBe(note);
+
+    // The status page's reveal, with the code as read off the card: the ticket once, then nothing.
+    const reveal = new SetupReveal('realm1', rootFile('var/lib/junction/setup.json'));
+    const code = /Enter the setup code: +(\S+)/.exec(note)![1]!;
+    expect(await reveal.reveal(code, 'tcp4:192.168.1.20')).toMatchObject({ authid: 'admin', ticket: setup.admin.ticket });
+    expect(await reveal.reveal(code, 'tcp4:192.168.1.20').catch((e: WampError) => e.uri)).toBe('junction.error.no_setup');
+
+    const { code: exit, out } = await run();
+    expect(exit).toBe(0);
+    expect(existsSync(join(boot, 'junction-setup.txt'))).toBe(false);
+    expect(out).toMatch(/junction-setup\.txt removed from the boot partition/);
+    // The config stays; no new credentials are generated.
+    expect(existsSync(rootFile('etc/junction/junction.yaml'))).toBe(true);
+    expect(existsSync(rootFile('var/lib/junction/setup.json'))).toBe(false);
   });
 });

@@ -2,7 +2,7 @@
 // is checked in their first second. Only that part runs here (never a build).
 import { describe, it, expect } from 'vitest';
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,5 +47,61 @@ describe('images/: what the boot test needs is checked up front', () => {
     const { code, err } = await bash(join(IMAGES, 'boot-test.sh'), ['/nonexistent.img']);
     expect(code).toBe(1);
     expect(err).toContain('no image /nonexistent.img');
+  });
+});
+
+/** The `[Section] Key=value` settings of a systemd-style file (the last one of a key wins, as in systemd). */
+function settings(file: string): Map<string, string> {
+  const found = new Map<string, string>();
+  let section = '';
+  for (const line of readFileSync(join(IMAGES, file), 'utf8').split('\n')) {
+    const header = /^\[(.+)\]\s*$/.exec(line);
+    if (header) section = header[1]!;
+    const setting = /^([A-Za-z]+)=(.*)$/.exec(line);
+    if (setting) found.set(`${section}.${setting[1]}`, setting[2]!);
+  }
+  return found;
+}
+
+/** What build.sh puts in the image besides images/rootfs/ (which it installs whole): its package list and enabled units. */
+const buildScript = () => readFileSync(join(IMAGES, 'build.sh'), 'utf8');
+const packages = () => /^PKGS_MAIN="([^"]*)"/m.exec(buildScript())![1]!.split(/\s+|\\/).filter(Boolean);
+const enabled = () => /in_chroot systemctl enable ([^\n]*\\\n[^\n]*)/.exec(buildScript())![1]!.split(/\s+|\\/).filter(Boolean);
+
+describe('images/: the image tree build.sh installs', () => {
+  it('build.sh installs every file under images/rootfs/ (the files checked below)', () => {
+    expect(buildScript()).toContain('( cd "$HERE/rootfs" && find . -type f ) | while read -r f; do');
+  });
+
+  it('issue 17 #5: a hung kernel reboots the Pi: systemd runs the hardware watchdog (bcm2835_wdt), Junction keeps its own', () => {
+    const dropIns = readdirSync(join(IMAGES, 'rootfs/etc/systemd/system.conf.d'));
+    const manager = new Map(dropIns.flatMap((f) => [...settings(`rootfs/etc/systemd/system.conf.d/${f}`)]));
+    const seconds = /^(\d+)s$/.exec(manager.get('Manager.RuntimeWatchdogSec') ?? '');
+    expect(seconds, 'RuntimeWatchdogSec in seconds').not.toBeNull();
+    // Above 0 (on) and within what the BCM2835's watchdog counts (about 15 s).
+    expect(Number(seconds![1])).toBeGreaterThan(0);
+    expect(Number(seconds![1])).toBeLessThanOrEqual(15);
+    const modules = readdirSync(join(IMAGES, 'rootfs/etc/modules-load.d'))
+      .flatMap((f) => readFileSync(join(IMAGES, 'rootfs/etc/modules-load.d', f), 'utf8').split('\n'));
+    expect(modules).toContain('bcm2835_wdt');
+    expect(packages()).toContain('kmod'); // systemd-modules-load needs it
+    const unit = settings('../systemd/junction.service');
+    expect(unit.get('Service.Type')).toBe('notify');
+    expect(unit.get('Service.WatchdogSec')).toBe('30');
+  });
+
+  it('issue 17 #3: avahi-daemon announces what Junction writes, in a directory the service user owns', () => {
+    expect(packages()).toContain('avahi-daemon');
+    expect(enabled()).toContain('avahi-daemon.service');
+    const junction = settings('rootfs/etc/systemd/system/junction.service.d/10-mdns.conf');
+    const dir = /^JUNCTION_AVAHI_SERVICES=(\S+)$/.exec(junction.get('Service.Environment') ?? '')?.[1];
+    expect(dir).toBe('/run/junction-mdns');
+    expect(junction.get('Service.ReadWritePaths')).toBe(`-${dir}`);
+    expect(settings('rootfs/etc/systemd/system/avahi-daemon.service.d/10-junction.conf').get('Service.BindReadOnlyPaths'))
+      .toBe(`${dir}:/etc/avahi/services`);
+    const tmpfiles = readFileSync(join(IMAGES, 'rootfs/usr/lib/tmpfiles.d/junction-mdns.conf'), 'utf8').split('\n').filter((l) => /^d /.test(l));
+    expect(tmpfiles).toEqual([`d ${dir} 0755 junction junction -`]);
+    // One mDNS responder on the board.
+    expect(settings('rootfs/etc/systemd/resolved.conf.d/10-junction.conf').get('Resolve.MulticastDNS')).toBe('no');
   });
 });

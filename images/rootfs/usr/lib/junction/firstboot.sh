@@ -15,8 +15,9 @@
 # With no router config at all it has the installed Junction write one that lets nobody in without
 # credentials (`junction init --first-boot`, src/config/first-boot.ts): a generated ticket for the
 # principal "admin", kept in /var/lib/junction/setup.json (0600, owner junction) together with a
-# one-time setup code, which is printed on the console and in the journal; the status page shows
-# the ticket to whoever enters that code.
+# one-time setup code, which is printed on the console and in the journal and written to
+# junction-setup.txt on the boot partition (for boards without a screen); the status page shows
+# the ticket to whoever enters that code. junction-setup.txt goes at the first boot after that.
 #
 # Environment (for tests on a build host; defaults are the real system):
 #   JUNCTION_ROOT   prefix of the root file system (default: empty, i.e. /)
@@ -36,6 +37,7 @@ REPORT=$BOOT/firstboot-report.txt
 CONF_DIR=$R/etc/junction
 CONF=$CONF_DIR/junction.yaml
 SETUP=$R/var/lib/junction/setup.json
+SETUP_NOTE=$BOOT/junction-setup.txt
 LIVE=0; [ -z "$R" ] && LIVE=1
 CHANGES=0
 
@@ -269,16 +271,44 @@ if [ $GENERATED = 1 ]; then
   chmod 600 "$SETUP.new"; own junction junction "$SETUP.new"; mv -f "$SETUP.new" "$SETUP"
   chmod 750 "$R/var/lib/junction"; own junction junction "$R/var/lib/junction"
   report "junction.yaml: none given; generated one with a ticket for 'admin' (WAMP port 8080, MQTT port 1883; no anonymous access)"
+  host=$(tr -d ' \t\r\n' < "$R/etc/hostname" 2>/dev/null); [ -n "$host" ] || host=junction
   say "================================================================"
   say "  SETUP CODE: $code"
-  say "  Open the status page at http://<this board>:8080/ and enter it"
+  say "  Open the status page at http://$host.local:8080/ and enter it"
   say "  to see the generated admin credentials (shown once)."
   say "================================================================"
+  # Headless boards (no screen, no serial cable): the code also goes on the boot partition, where
+  # the computer that wrote the card reads it. Not the ticket: the code only opens the status
+  # page's reveal, once, from the network (rate-limited); whoever holds the card could read
+  # setup.json on the root partition, or reflash the card, anyway. Removed at the first boot after
+  # the code was used (below), when it no longer opens anything.
+  {
+    echo "Junction - setup code"
+    echo "====================="
+    echo
+    echo "This board generated its configuration: every client must log in, as the user \"admin\""
+    echo "with a generated ticket. To see that ticket, once:"
+    echo
+    echo "  1. Put the card in the board, connect it to your network (Ethernet, or wifi.txt) and"
+    echo "     power it on; wait a minute."
+    echo "  2. On a computer in the same network, open   http://$host.local:8080/"
+    echo "     (if .local names do not resolve there: the board's address from your router, port 8080)."
+    echo "  3. Enter the setup code:   $code"
+    echo "     The page shows the admin ticket once: keep it somewhere safe."
+    echo
+    echo "The code works once. This file is deleted at the first boot after it was used."
+  } | sed 's/$/\r/' > "$SETUP_NOTE"
   CHANGES=1
 elif [ $USER_CONF = 1 ] && [ -f "$SETUP" ]; then
   # A user's config replaces the generated one: the generated ticket no longer opens anything.
   rm -f "$SETUP"
   report "setup: generated credentials withdrawn (a junction.yaml was given)"
+fi
+if [ -f "$SETUP_NOTE" ] && [ ! -f "$SETUP" ]; then
+  # The status page removed setup.json when it showed the ticket (or it was withdrawn): the code
+  # on the card is spent, so it goes (the status page cannot write the boot partition itself).
+  remove_from_boot "$SETUP_NOTE"
+  report "setup: junction-setup.txt removed from the boot partition (the setup code was used or withdrawn)"
 fi
 
 # ---------------------------------------------------------------- grow the root file system (once)
