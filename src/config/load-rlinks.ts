@@ -8,15 +8,20 @@ import { NOT_YET, describe, join, type Checker, type Obj } from './check-values.
 import { parseSecret } from './load-auth.js';
 import { isValidUri } from '../wamp/uri.js';
 import type { FileResolver } from './load-tls.js';
-import type { RLinkConfig, RLinkSerializer, RLinkTransportConfig } from './types.js';
+import { DEFAULT_RLINK_BUFFER, DEFAULT_RLINK_TRANSPORT_OPTIONS, type RLinkBufferConfig, type RLinkConfig, type RLinkSerializer, type RLinkTransportConfig, type RLinkTransportOptions } from './types.js';
 
 const SERIALIZERS: readonly RLinkSerializer[] = ['json', 'msgpack', 'cbor', 'ubjson'];
 
 const KEYS = [
   'id', 'realm', 'transport', 'authid', 'authrole', 'ticket', 'private_key',
   'forward_local_events', 'forward_remote_events', 'forward_local_invocations', 'forward_remote_invocations',
-  'exclude_authid', 'exclude_authrole', 'exclude_uri',
+  'exclude_authid', 'exclude_authrole', 'exclude_uri', 'buffer',
 ];
+const POLICIES = ['latest', 'all', 'none'] as const;
+/** Most events (or topics) one buffer rule may keep. */
+const MAX_LIMIT = 1_000_000;
+/** Longest ping interval, timeout or reconnect delay (ms): a day. */
+const MAX_MS = 86_400_000;
 
 export function parseRLinks(c: Checker, value: unknown, path: string, files: FileResolver): RLinkConfig[] {
   const links: RLinkConfig[] = [];
@@ -50,6 +55,7 @@ function parseRLink(c: Checker, value: unknown, path: string, files: FileResolve
     excludeAuthrole: strings(c, o, path, 'exclude_authrole'),
     excludeUri: strings(c, o, path, 'exclude_uri'),
   };
+  if (o['buffer'] !== undefined) link.buffer = parseBuffer(c, o['buffer'], join(path, 'buffer'), files);
   const authid = c.string(o['authid'], join(path, 'authid'), { required: false });
   if (authid !== undefined) link.authid = authid;
   const authrole = c.string(o['authrole'], join(path, 'authrole'), { required: false });
@@ -64,6 +70,53 @@ function parseRLink(c: Checker, value: unknown, path: string, files: FileResolve
     else if (key !== undefined) c.error(join(path, 'private_key'), `cryptosign log-in ${NOT_YET} for router links: use a ticket`);
   }
   return link;
+}
+
+/** `buffer`: what is kept for the remote side while the link is down (src/rlink/event-buffer.ts). */
+function parseBuffer(c: Checker, value: unknown, path: string, files: FileResolver): RLinkBufferConfig {
+  const d = DEFAULT_RLINK_BUFFER;
+  const o = c.object(value, path, ['policy', 'limit', 'file', 'rules']);
+  if (!o) return { ...d, rules: [] };
+  const out: RLinkBufferConfig = {
+    policy: c.oneOf(o['policy'], join(path, 'policy'), POLICIES, d.policy) ?? d.policy,
+    limit: c.integer(o['limit'], join(path, 'limit'), d.limit, 1, MAX_LIMIT) ?? d.limit,
+    rules: [],
+  };
+  const file = c.string(o['file'], join(path, 'file'), { required: false, nonEmpty: true });
+  if (file !== undefined) out.file = files.file(file);
+  const rp = join(path, 'rules');
+  const prefixes = new Map<string, string>();
+  (c.array(o['rules'], rp) ?? []).forEach((entry, i) => {
+    const p = join(rp, i);
+    const r = c.object(entry, p, ['prefix', 'policy', 'limit']);
+    if (!r) return;
+    const prefix = c.string(r['prefix'], join(p, 'prefix'), { required: true }) ?? '';
+    const first = prefixes.get(prefix);
+    if (first !== undefined) c.error(join(p, 'prefix'), `${JSON.stringify(prefix)} already has a rule at ${first}`);
+    else prefixes.set(prefix, p);
+    out.rules.push({
+      prefix,
+      policy: c.oneOf(r['policy'], join(p, 'policy'), POLICIES, out.policy) ?? out.policy,
+      limit: c.integer(r['limit'], join(p, 'limit'), out.limit, 1, MAX_LIMIT) ?? out.limit,
+    });
+  });
+  return out;
+}
+
+/** `transport.options`: Crossbar's WebSocket auto-ping keys and the reconnect backoff, all ms. */
+function parseTransportOptions(c: Checker, value: unknown, path: string): RLinkTransportOptions {
+  const d = DEFAULT_RLINK_TRANSPORT_OPTIONS;
+  const o = c.object(value, path, ['auto_ping_interval', 'auto_ping_timeout', 'retry_initial', 'retry_max']);
+  if (!o) return { ...d };
+  const ms = (key: string, fallback: number, min: number) => c.integer(o[key], join(path, key), fallback, min, MAX_MS) ?? fallback;
+  const out: RLinkTransportOptions = {
+    autoPingInterval: ms('auto_ping_interval', d.autoPingInterval, 0),
+    autoPingTimeout: ms('auto_ping_timeout', d.autoPingTimeout, 0),
+    retryInitial: ms('retry_initial', d.retryInitial, 1),
+    retryMax: ms('retry_max', d.retryMax, 1),
+  };
+  if (out.retryMax < out.retryInitial) c.error(join(path, 'retry_max'), `must be at least retry_initial (${out.retryInitial})`);
+  return out;
 }
 
 function strings(c: Checker, o: Obj, path: string, key: string): string[] {
@@ -82,8 +135,9 @@ function parseTransport(c: Checker, value: unknown, path: string): RLinkTranspor
     c.error(path, 'is required: { "type": "websocket", "url": "ws://hub:8080/ws" } or { "type": "rawsocket", "endpoint": {...} }');
     return t;
   }
-  const o = c.object(value, path, ['type', 'url', 'endpoint', 'serializers']);
+  const o = c.object(value, path, ['type', 'url', 'endpoint', 'serializers', 'options']);
   if (!o) return t;
+  if (o['options'] !== undefined) t.options = parseTransportOptions(c, o['options'], join(path, 'options'));
   t.type = c.oneOf(o['type'], join(path, 'type'), ['websocket', 'rawsocket'] as const) ?? 'websocket';
   if (t.type === 'rawsocket') c.error(join(path, 'type'), `"rawsocket" ${NOT_YET} for router links: use "websocket"`);
   const url = c.string(o['url'], join(path, 'url'), { required: false });

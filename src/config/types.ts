@@ -106,7 +106,33 @@ export interface RLinkTransportConfig {
   port: number;
   tls: boolean;
   serializers: RLinkSerializer[];
+  /** `options`: WebSocket pings (ms; 0 = off) and reconnect backoff (ms). Absent = DEFAULT_RLINK_TRANSPORT_OPTIONS. */
+  options?: RLinkTransportOptions;
 }
+
+export interface RLinkTransportOptions {
+  autoPingInterval: number;
+  autoPingTimeout: number;
+  retryInitial: number;
+  retryMax: number;
+}
+
+export const DEFAULT_RLINK_TRANSPORT_OPTIONS: RLinkTransportOptions = { autoPingInterval: 10_000, autoPingTimeout: 5000, retryInitial: 1000, retryMax: 30_000 };
+
+export type RLinkBufferPolicy = 'latest' | 'all' | 'none';
+
+/** What a link keeps of the events for the remote side while it is down (src/rlink/event-buffer.ts). */
+export interface RLinkBufferConfig {
+  policy: RLinkBufferPolicy;
+  /** Most events kept ('all') or topics kept ('latest'). */
+  limit: number;
+  /** Absolute path: the buffer survives restarts. */
+  file?: string;
+  /** Per topic prefix; the longest matching prefix wins. */
+  rules: Array<{ prefix: string; policy: RLinkBufferPolicy; limit: number }>;
+}
+
+export const DEFAULT_RLINK_BUFFER: RLinkBufferConfig = { policy: 'latest', limit: 1000, rules: [] };
 
 export interface RLinkConfig {
   id: string;
@@ -126,6 +152,8 @@ export interface RLinkConfig {
   excludeAuthrole: string[];
   /** URIs (Crossbar starred form: 'a.b.*' a prefix) never forwarded in either direction. */
   excludeUri: string[];
+  /** `buffer`; absent = DEFAULT_RLINK_BUFFER. */
+  buffer?: RLinkBufferConfig;
 }
 
 export interface RealmConfig {

@@ -46,6 +46,8 @@ const OPTION_TYPES: Record<number, Record<string, Check>> = {
     exclude: isIdList, eligible: isIdList,
     exclude_authid: isStringList, exclude_authrole: isStringList,
     eligible_authid: isStringList, eligible_authrole: isStringList,
+    // Router links' marks on an event sent from their buffer (custom attributes the broker passes on).
+    _late: isBool, _published_at: isString,
   },
   [M.SUBSCRIBE]: { ...COMMON_OPTIONS, match: oneOf('exact', 'prefix', 'wildcard'), get_retained: isBool },
   [M.CALL]: { ...COMMON_OPTIONS, transaction_hash: isString, receive_progress: isBool, progress: isBool, disclose_me: isBool, timeout: isNonNegInt },

@@ -63,4 +63,38 @@ describe('realm rlinks', () => {
       'workers[0].realms[0].rlinks[1].id': expect.stringContaining('already defined'),
     });
   });
+
+  it('reads the store-and-forward buffer and the auto-ping and backoff options', () => {
+    const [link] = linksOf([{
+      realm: 'fleet',
+      transport: { type: 'websocket', url: 'ws://hub:8080/ws', options: { auto_ping_interval: 1000, auto_ping_timeout: 500, retry_initial: 200, retry_max: 5000 } },
+      buffer: { policy: 'all', limit: 50, file: '/var/lib/junction/hub.buf', rules: [{ prefix: 'telemetry.', limit: 5000 }, { prefix: 'debug.', policy: 'none' }] },
+    }]);
+    expect(link!.transport.options).toEqual({ autoPingInterval: 1000, autoPingTimeout: 500, retryInitial: 200, retryMax: 5000 });
+    expect(link!.buffer).toEqual({
+      policy: 'all', limit: 50, file: '/var/lib/junction/hub.buf',
+      rules: [{ prefix: 'telemetry.', policy: 'all', limit: 5000 }, { prefix: 'debug.', policy: 'none', limit: 50 }],
+    });
+    const [defaults] = linksOf([{ realm: 'fleet', transport: { type: 'websocket', url: 'ws://hub:8080/ws', options: {} }, buffer: {} }]);
+    expect(defaults!.transport.options).toEqual({ autoPingInterval: 10000, autoPingTimeout: 5000, retryInitial: 1000, retryMax: 30000 });
+    expect(defaults!.buffer).toEqual({ policy: 'latest', limit: 1000, rules: [] });
+  });
+
+  it('names the key path of a wrong buffer or transport option', () => {
+    expect(errorsOf(withLinks([{
+      realm: 'r',
+      transport: { type: 'websocket', url: 'ws://h:1', options: { auto_ping_interval: -1, retry_initial: 5000, retry_max: 100, max_frame: 1 } },
+      buffer: { policy: 'oldest', limit: 0, file: 7, rules: [{ prefix: 'a.', policy: 'all' }, { prefix: 'a.', limit: 'x' }, { policy: 'none' }] },
+    }]))).toMatchObject({
+      [`${P}.transport.options.auto_ping_interval`]: expect.stringContaining('between 0 and'),
+      [`${P}.transport.options.retry_max`]: expect.stringContaining('at least retry_initial'),
+      [`${P}.transport.options.max_frame`]: expect.stringContaining("unknown key"),
+      [`${P}.buffer.policy`]: expect.stringContaining('"latest", "all", "none"'),
+      [`${P}.buffer.limit`]: expect.stringContaining('between 1 and'),
+      [`${P}.buffer.file`]: expect.any(String),
+      [`${P}.buffer.rules[1].prefix`]: expect.stringContaining('already has a rule'),
+      [`${P}.buffer.rules[1].limit`]: expect.stringContaining('whole number'),
+      [`${P}.buffer.rules[2].prefix`]: 'is required',
+    });
+  });
 });

@@ -195,3 +195,22 @@ describe('bounded state', () => {
     await expect(s.call('wamp.session.add_testament', ['a.b', [], {}])).rejects.toMatchObject({ uri: 'wamp.error.testament_error' });
   });
 });
+
+describe('late events (router links)', () => {
+  it("carries a PUBLISH's _late and _published_at into the EVENT details, and refuses them of the wrong type", async () => {
+    const router = makeRouter();
+    const [pub, s] = await Promise.all([join(router), join(router)]);
+    const got: unknown[] = [];
+    await s.subscribe('fleet.temp', (a, _k, d) => got.push([a[0], d['_late'], d['_published_at']]));
+    await pub.publish('fleet.temp', [20], {}, { _late: true, _published_at: '2026-12-03T18:00:00.000Z', acknowledge: true });
+    await pub.publish('fleet.temp', [21], {}, { acknowledge: true });
+    await tick(5);
+    expect(got).toEqual([[20, true, '2026-12-03T18:00:00.000Z'], [21, undefined, undefined]]);
+    const bad = await join(router);
+    await expect(bad.publish('fleet.temp', [22], {}, { _late: 'yes', acknowledge: true })).rejects.toThrow();
+    const bad2 = await join(router);
+    await expect(bad2.publish('fleet.temp', [23], {}, { _published_at: 5, acknowledge: true })).rejects.toThrow();
+    await tick(5);
+    expect(got).toHaveLength(2);
+  });
+});
