@@ -29,8 +29,11 @@ const autobahn = require('autobahn');
 const PROCEDURE = 'devices.pump.run';
 /** Every 50 ms a call from the hub, as a dashboard or a scheduler would make them. */
 const CALL_EVERY_MS = 50;
-/** From how long after the primary's network goes down every call is served by the standby. */
-const FAILOVER_MS = 2000;
+/**
+ * From how long after the primary's network goes down every call is served by the standby: the
+ * hub's auto-ping interval + timeout (2 s), and 100 ms for timers that fire late on a busy machine.
+ */
+const FAILOVER_MS = 2000 + 100;
 const OUTAGE_MS = 30_000;
 /** The boards' link options (the agreed keys): ping every second, reconnect within a second. */
 const LINK_OPTIONS = { auto_ping_interval: 1000, auto_ping_timeout: 1000, retry_initial: 500, retry_max: 1000 };
@@ -297,10 +300,13 @@ describe('issue 18: a fleet of boards linked to a hub, each in its own network n
 
       // From 2 s after each cut on, every call is served by the other board. Errors only for calls
       // unanswered when the network went or made within those 2 s (the hub's auto-ping takes up to
-      // interval + timeout to find the board gone; until then calls go to the dead link).
+      // interval + timeout to find the board gone; until then calls go to the dead link and get
+      // wamp.error.canceled when the hub drops it, or at once, past the 4 the board takes at once,
+      // the hub's max_concurrency_reached).
       for (const o of outcomes) {
         const inWindow = (cut: number) => o.settled! > cut && o.sent < cut + FAILOVER_MS;
         if (o.error) expect(inWindow(cutA) || inWindow(cutB), `an error outside the failover windows: ${JSON.stringify(o)}`).toBe(true);
+        if (o.error) expect(['wamp.error.canceled', 'crossbar.error.max_concurrency_reached']).toContain(o.error);
         const at = `call sent ${o.sent - cutA} ms after a's cut, ${o.sent - cutB} ms after b's: ${o.error}`;
         if (o.sent >= cutA + FAILOVER_MS && o.sent < cutB) expect(o.served, at).toBe('pump-b');
         if (o.sent >= cutB + FAILOVER_MS) expect(o.served, at).toBe('pump-a');
