@@ -3,7 +3,8 @@
 // the link's own policy): 'latest' keeps the newest event of each topic, 'all' every event up to its
 // limit (the oldest dropped first), 'none' nothing. Sent in their original order when the link is
 // back. Each event is held encoded (MessagePack: binary payloads stay binary, and its size is
-// known), so the buffer is bounded in bytes too and its file is the entries as they are.
+// known), so the buffer is bounded in bytes too and its file (buffer-file.ts) holds the entries as
+// they are.
 
 import type { RLinkBufferConfig, RLinkBufferPolicy } from '../config/types.js';
 import { getSerializer } from '../serializers/index.js';
@@ -11,9 +12,6 @@ import type { Dict, WampMessage } from '../wamp/message.js';
 
 /** Most bytes of encoded events one link keeps, whatever the limits say (the oldest go first). */
 export const MAX_BUFFER_BYTES = 8 * 1024 * 1024;
-/** Marks a buffer file (and its format version). */
-const FILE_TAG = 'junction.rlink.buffer';
-const FILE_VERSION = 1;
 
 export interface BufferedEvent {
   topic: string;
@@ -85,18 +83,33 @@ export class EventBuffer {
     return out;
   }
 
-  /** The buffer as a file holds it. */
-  encode(): Buffer {
-    return codec.encode([FILE_TAG, FILE_VERSION, [...this.entries.values()].map((e) => e.bytes)] as unknown as WampMessage);
+  /** The oldest `max` events with their sequence numbers; they stay in the buffer until `forget`. */
+  peek(max: number): Array<{ seq: number; event: BufferedEvent }> {
+    const out: Array<{ seq: number; event: BufferedEvent }> = [];
+    for (const [seq, entry] of this.entries) {
+      if (out.length >= max) break;
+      const event = decodeEvent(entry.bytes);
+      if (event) out.push({ seq, event });
+      else this.remove(seq);
+    }
+    return out;
   }
 
-  /** Adds the events of a buffer file (this link's policies apply to them again). Throws when it is not one. */
-  restore(file: Buffer): void {
-    const decoded = codec.decode(file) as unknown[];
-    if (!Array.isArray(decoded) || decoded[0] !== FILE_TAG || decoded[1] !== FILE_VERSION || !Array.isArray(decoded[2])) {
-      throw new Error('not a router link buffer file');
-    }
-    for (const item of decoded[2] as unknown[]) {
+  /** Removes events that were sent (those replaced or dropped meanwhile are gone already). */
+  forget(seqs: readonly number[]): void {
+    let changed = false;
+    for (const seq of seqs) changed = this.remove(seq) || changed;
+    if (changed) this.onChange();
+  }
+
+  /** The events as encoded entries, oldest first (what a buffer file holds). */
+  encodedEntries(): Buffer[] {
+    return [...this.entries.values()].map((e) => e.bytes);
+  }
+
+  /** Adds the encoded entries of a buffer file (this link's policies apply to them again). Throws when one is not an event. */
+  restore(entries: unknown[]): void {
+    for (const item of entries) {
       if (!(item instanceof Uint8Array)) throw new Error('an entry is not an encoded event');
       const bytes = Buffer.from(item);
       const event = decodeEvent(bytes);

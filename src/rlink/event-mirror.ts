@@ -24,11 +24,38 @@ export class EventMirror {
   /** `${match} ${uri}` → the link's subscription ID on the publishers' side (0 while subscribing). */
   private readonly mirrored = new Map<string, number>();
 
-  constructor(private readonly config: RLinkConfig, private readonly publishers: LinkSide, private readonly deliver: Deliver) {}
+  private readonly deliver: Deliver;
+
+  /** `onChange`: the set of mirrored subscriptions changed. */
+  constructor(private readonly config: RLinkConfig, private readonly publishers: LinkSide, deliver: Deliver, private readonly onChange: () => void = () => {}) {
+    // An event matching several mirrored subscriptions (exact 'a.b' and prefix 'a.') arrives once
+    // for each, one after the other: it crosses once, and the other router's broker fans it out.
+    let last: unknown;
+    this.deliver = (topic, args, kwargs, options, details) => {
+      const publication = details['publication'];
+      if (publication !== undefined && publication === last) return;
+      last = publication;
+      deliver(topic, args, kwargs, options, details);
+    };
+  }
 
   /** How many subscriptions are mirrored. */
   get size(): number {
     return this.mirrored.size;
+  }
+
+  /** The mirrored subscriptions as [uri, match]. */
+  saved(): Array<[string, string]> {
+    return [...this.mirrored.keys()].map((key) => {
+      const space = key.indexOf(' ');
+      return [key.slice(space + 1), key.slice(0, space)];
+    });
+  }
+
+  /** Mirrors subscriptions saved earlier (before a restart), until `follow` learns what is current. */
+  async restore(saved: ReadonlyArray<[string, string]>): Promise<void> {
+    const seen = new Set<string>();
+    await Promise.all(saved.map(([uri, match]) => this.mirror({ id: 0, uri, match }, seen)));
   }
 
   /**
@@ -82,6 +109,7 @@ export class EventMirror {
     seen.add(key);
     if (this.mirrored.has(key) || staysLocal(sub.uri, config.excludeUri)) return;
     this.mirrored.set(key, 0);
+    this.onChange();
     const options: Dict = match === 'exact' ? {} : { match };
     await publishers.subscribe(sub.uri, (args, kwargs, details) => {
       if (wasForwarded(details)) return;
@@ -92,12 +120,13 @@ export class EventMirror {
     }, options).then((id) => {
       if (this.mirrored.has(key)) this.mirrored.set(key, id);
       else void publishers.unsubscribe(id).catch(() => {}); // it went while we subscribed
-    }, () => this.mirrored.delete(key));
+    }, () => this.drop(key));
   }
 
   private drop(key: string): void {
     const id = this.mirrored.get(key);
-    this.mirrored.delete(key);
+    if (!this.mirrored.delete(key)) return;
+    this.onChange();
     if (id) void this.publishers.unsubscribe(id).catch(() => {});
   }
 }

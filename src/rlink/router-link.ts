@@ -14,19 +14,22 @@
 
 import { DEFAULT_RLINK_BUFFER, DEFAULT_RLINK_TRANSPORT_OPTIONS, type RLinkConfig, type RLinkTransportOptions } from '../config/types.js';
 import type { SessionFactory } from '../core-boundary.js';
-import { ClientSession } from '../client/client-session.js';
+import { ClientSession, WampError } from '../client/client-session.js';
 import type { Dict } from '../wamp/message.js';
+import type { WireConnection } from '../client/local-transport.js';
 import { openWebSocket } from './websocket-connection.js';
 import { EventMirror } from './event-mirror.js';
 import { mirrorRegistrations } from './registration-mirror.js';
 import { EventBuffer } from './event-buffer.js';
-import { BufferFile } from './buffer-file.js';
+import { BufferFile, type SavedSubscription } from './buffer-file.js';
 import { SessionScope } from './session-scope.js';
 import { log } from '../log.js';
 
+/** Buffered events sent before waiting for the remote router's acknowledgement. */
+const FLUSH_BATCH = 256;
 /** How long a stopping link waits for the routers' GOODBYE replies. */
 const STOP_WAIT_MS = 2000;
-/** How long opening the WebSocket may take. */
+/** How long opening the WebSocket, and then joining the remote realm, may take. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
 export type RLinkState = 'connecting' | 'up' | 'down' | 'stopped';
@@ -45,6 +48,8 @@ export class RouterLink {
   private scope: SessionScope | undefined;
   /** forward_remote_events: the remote side's subscriptions, made on the local session (they outlive a connection). */
   private remoteSubscriptions: EventMirror | undefined;
+  /** The remote side's subscriptions as the buffer file had them: made locally at once, so a board restarted while its hub is away goes on buffering. */
+  private savedSubscriptions: SavedSubscription[] = [];
   /** Events reach the remote router directly (else the buffer). */
   private live = false;
   private readonly buffer: EventBuffer;
@@ -59,7 +64,7 @@ export class RouterLink {
     this.delay = this.options.retryInitial;
     const bufferConfig = config.buffer ?? DEFAULT_RLINK_BUFFER;
     this.buffer = new EventBuffer(bufferConfig, () => this.file?.changed());
-    if (bufferConfig.file) this.file = new BufferFile(bufferConfig.file, this.buffer);
+    if (bufferConfig.file) this.file = new BufferFile(bufferConfig.file, this.buffer, () => this.remoteSubscriptions?.saved() ?? this.savedSubscriptions);
   }
 
   /** Events waiting for the remote router. */
@@ -78,7 +83,7 @@ export class RouterLink {
   }
 
   start(): void {
-    this.file?.load();
+    this.savedSubscriptions = this.file?.load() ?? [];
     void this.connect();
   }
 
@@ -109,19 +114,25 @@ export class RouterLink {
     try {
       if (transport.type !== 'websocket') throw new Error('rawsocket links are not supported yet');
       const local = this.local ?? await this.joinLocal();
-      const remote = await ClientSession.connectOver(await openWebSocket(transport, {
+      if ((this.state as RLinkState) === 'stopped') return void local.close();
+      const connectTo = await openWebSocket(transport, {
         connectTimeoutMs: CONNECT_TIMEOUT_MS, pingIntervalMs: this.options.autoPingInterval, pingTimeoutMs: this.options.autoPingTimeout,
-      }), {
+      });
+      // A router that opens the WebSocket but never welcomes the session is given up on too.
+      let wire: WireConnection | undefined;
+      const giveUp = setTimeout(() => wire?.close(), CONNECT_TIMEOUT_MS);
+      const remote = await ClientSession.connectOver((peer) => (wire = connectTo(peer)), {
         realm: this.config.realm,
         authmethods: this.config.ticket !== undefined ? ['ticket'] : ['anonymous'],
         authid: this.config.authid, authrole: this.config.authrole, ticket: this.config.ticket,
-      });
+      }).finally(() => clearTimeout(giveUp));
       this.remote = remote;
       void remote.closed.then(() => this.lost(remote));
       if ((this.state as RLinkState) === 'stopped') return void remote.close();
       await this.forward(local, remote);
       if (this.remote !== remote) throw new Error('connection lost while subscribing');
-      this.sendBuffered(remote);
+      await this.sendBuffered(remote);
+      if (this.remote !== remote) throw new Error('connection lost while sending the buffer');
       this.connects++;
       this.lastError = null;
       this.delay = this.options.retryInitial;
@@ -141,7 +152,10 @@ export class RouterLink {
     const local = await ClientSession.connect(this.router, { realm: this.localRealm, role: 'trusted', authid: `rlink:${id}`, name: `rlink:${id}` });
     this.local = local;
     void local.closed.then(() => this.localLost(local));
-    if (this.config.forwardRemoteEvents) this.remoteSubscriptions = new EventMirror(this.config, local, (...event) => this.toRemote(...event));
+    if (this.config.forwardRemoteEvents) {
+      const mirror = this.remoteSubscriptions = new EventMirror(this.config, local, (...event) => this.toRemote(...event), () => this.file?.changed());
+      await mirror.restore(this.savedSubscriptions);
+    }
     return local;
   }
 
@@ -170,12 +184,30 @@ export class RouterLink {
     this.buffer.add({ topic, args, kwargs, options, publishedAt: typeof at === 'string' ? at : new Date().toISOString() });
   }
 
-  /** The buffer, oldest first and marked late, then every event directly. */
-  private sendBuffered(remote: ClientSession): void {
-    for (const e of this.buffer.take()) {
-      void remote.publish(e.topic, e.args, e.kwargs, { ...e.options, _late: true, _published_at: e.publishedAt }).catch(() => {});
+  /**
+   * The buffer, oldest first and marked late, then every event directly. Sent in batches, each
+   * acknowledged before the next, so a big buffer does not pile up unsent on the connection; an
+   * event leaves the buffer once its batch was acknowledged (a connection lost in between sends
+   * that batch again: at least once, not at most once).
+   */
+  private async sendBuffered(remote: ClientSession): Promise<void> {
+    for (;;) {
+      const batch = this.buffer.peek(FLUSH_BATCH);
+      if (batch.length === 0) break;
+      let acknowledged: Promise<unknown> = Promise.resolve();
+      batch.forEach(({ event: e }, i) => {
+        const options: Dict = { ...e.options, _late: true, _published_at: e.publishedAt };
+        if (i < batch.length - 1) return void remote.publish(e.topic, e.args, e.kwargs, options).catch(() => {});
+        options['acknowledge'] = true;
+        // An ERROR for this one publication (say, not authorized there) is no reason to stop.
+        acknowledged = remote.publish(e.topic, e.args, e.kwargs, options).catch((err: Error) => {
+          if (!(err instanceof WampError)) throw err;
+        });
+      });
+      await acknowledged;
+      this.buffer.forget(batch.map((b) => b.seq));
     }
-    this.live = true;
+    if (this.remote === remote) this.live = true;
   }
 
   /** The remote side closed: what belonged to that connection goes, and the link connects again. */
@@ -193,6 +225,7 @@ export class RouterLink {
   private localLost(local: ClientSession): void {
     if (local !== this.local) return;
     this.local = undefined;
+    this.savedSubscriptions = this.remoteSubscriptions?.saved() ?? this.savedSubscriptions;
     this.remoteSubscriptions = undefined;
     const wasUp = this.state === 'up';
     this.dropRemote();

@@ -19,6 +19,9 @@ const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
  */
 const MAX_SEND_BACKLOG = 4 * 1024 * 1024;
 
+/** How long a closing connection waits for the router's close frame. */
+const CLOSE_WAIT_MS = 2000;
+
 export interface WebSocketTimings {
   connectTimeoutMs: number;
   /** 0: no pings. */
@@ -56,7 +59,11 @@ export function openWebSocket(transport: RLinkTransportConfig, timings: WebSocke
             if (ws.bufferedAmount > MAX_SEND_BACKLOG) return ws.terminate();
             ws.send(serializer.encode(m), { binary: serializer.binary });
           },
-          close: () => ws.close(1000),
+          close: () => {
+            ws.close(1000);
+            // A router that does not answer the closing handshake (hung, or the network gone) is not waited for.
+            setTimeout(() => ws.terminate(), CLOSE_WAIT_MS).unref();
+          },
         };
       });
     });

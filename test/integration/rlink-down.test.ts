@@ -135,6 +135,24 @@ describe('router links while the hub is away', () => {
     expect(after[3]).toMatchObject({ value: 4, late: undefined });
   }, 30_000);
 
+  it('a big buffer arrives whole and in order', async () => {
+    const { hub, proxy } = await hubBehindProxy();
+    const board = await start(0, [link(proxy.port, { buffer: { policy: 'all', limit: 5000, rules: [] } })]);
+    const onBoard = await client(board);
+    const heard: Heard[] = [];
+    await listen(hub, ['bulk.data'], heard);
+    await throughLink(onBoard, 'bulk.data', heard);
+    proxy.cut();
+    await until(() => linkOf(board).state !== 'up', 5000, 'the link down');
+    const payload = 'x'.repeat(1000);
+    for (let i = 0; i < 5000; i++) await onBoard.publish('bulk.data', [i, payload], {}, { acknowledge: true });
+    expect(linkOf(board).buffered).toBe(5000);
+    proxy.open();
+    await until(() => heard.length >= 5000, 20_000, 'all 5000 at the hub');
+    expect(heard.map((h) => h.value)).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+    expect(heard.every((h) => h.late === true)).toBe(true);
+  }, 30_000);
+
   it('with a buffer file, the buffered events survive a restart of the board', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rlink-down-'));
     dirs.push(dir);
@@ -156,6 +174,11 @@ describe('router links while the hub is away', () => {
     expect(existsSync(file)).toBe(true);
     board = await start(0, [config]);
     expect(linkOf(board).buffered).toBe(3);
+    // The restarted board holds the hub's subscriptions again before the hub is back: it goes on buffering.
+    const onBoard = await client(board);
+    await until(async () => (await onBoard.call('wamp.subscription.lookup', ['log.line'])).args[0] !== null, 5000, 'the saved subscription made again');
+    await onBoard.publish('log.line', ['d'], {}, { acknowledge: true });
+    expect(linkOf(board).buffered).toBe(3); // 'all' with limit 2: 'b' made room
 
     hub = await start(hubPort);
     const after: Heard[] = [];
@@ -163,8 +186,7 @@ describe('router links while the hub is away', () => {
     proxy.open();
     await until(() => after.length >= 3, 10_000, 'the buffered events at the hub');
     await new Promise((r) => setTimeout(r, 200));
-    expect(after.map((h) => [h.topic, h.value, h.late])).toEqual(AFTER_RECONNECT.map((e) => [...e, true]));
-    await until(() => !existsSync(file), 5000, 'the empty buffer file removed');
+    expect(after.map((h) => [h.topic, h.value, h.late])).toEqual([['fleet.temp', 3, true], ['log.line', 'c', true], ['log.line', 'd', true]]);
   }, 30_000);
 
   it('a hub that stops answering is noticed by the pings, and the link comes back when it answers again', async () => {
@@ -212,18 +234,41 @@ describe('router links while the hub is away', () => {
     await throughLink(onBoard, 'fleet.news', got);
   }, 30_000);
 
+  it("an event matching several of the hub's subscriptions crosses the link once", async () => {
+    const { hub, proxy } = await hubBehindProxy();
+    const board = await start(0, [link(proxy.port)]);
+    const onBoard = await client(board);
+    const onHub = await client(hub);
+    const exact: unknown[] = [];
+    const prefix: unknown[] = [];
+    await onHub.subscribe('fleet.temp', (args) => exact.push(args[0]));
+    await onHub.subscribe('fleet.', (args) => prefix.push(args[0]), { match: 'prefix' });
+    await throughLink(onBoard, 'fleet.temp', exact);
+    await until(async () => (await onBoard.call('wamp.subscription.lookup', ['fleet.', { match: 'prefix' }])).args[0] !== null, 5000, 'both mirrored');
+    await new Promise((r) => setTimeout(r, 100));
+    exact.length = prefix.length = 0;
+    await onBoard.publish('fleet.temp', [21], {}, { acknowledge: true });
+    await until(() => exact.length > 0 && prefix.length > 0);
+    await new Promise((r) => setTimeout(r, 200)); // room for a duplicate
+    expect([exact, prefix]).toEqual([[21], [21]]);
+  }, 30_000);
+
   it("keeps a callee's concurrency at the hub, and a call in flight when the link drops fails at once", async () => {
     const { hub, proxy } = await hubBehindProxy();
     const board = await start(0, [link(proxy.port)]);
     const onBoard = await client(board);
     let started = 0;
     let finish: (() => void) | undefined;
-    await onBoard.register('devices.pump.run', () => {
+    let interrupted = 0;
+    await onBoard.register('devices.pump.run', (_args, _kwargs, context) => {
+      context.signal.addEventListener('abort', () => interrupted++);
       started++;
       return new Promise<string>((resolve) => (finish = () => resolve('ran')));
     }, { concurrency: 1 });
     const onHub = await client(hub);
     await onHub.register('hub.clock.now', () => 'tea-time');
+    let hubSlowStarted = false;
+    await onHub.register('hub.slow', () => { hubSlowStarted = true; return new Promise(() => {}); });
     await until(async () => (await onBoard.call('hub.clock.now').catch(() => undefined))?.args[0] === 'tea-time', 10_000, 'hub.clock.now at the board');
     const registration = async () => (await onHub.call('wamp.registration.lookup', ['devices.pump.run'])).args[0] as number | null;
     await until(async () => (await registration()) !== null, 10_000, 'devices.pump.run registered at the hub');
@@ -238,9 +283,13 @@ describe('router links while the hub is away', () => {
     expect((await first).args[0]).toBe('ran');
 
     const inFlight = onHub.call('devices.pump.run').then(() => 'answered', (e: WampError) => e.uri);
-    await until(() => started === 2, 5000, 'the second call at the board');
+    const inFlightFromBoard = onBoard.call('hub.slow').then(() => 'answered', (e: WampError) => e.uri);
+    await until(() => started === 2 && hubSlowStarted, 5000, 'the calls at the board and at the hub');
     proxy.cut();
     expect(await inFlight).toBe('wamp.error.canceled');
+    expect(await inFlightFromBoard).toBe('wamp.error.canceled');
+    // The link cancels the call it made at the board: the callee hears of it (INTERRUPT).
+    await until(() => interrupted === 1, 5000, 'the board callee interrupted');
     // And while the link is down the procedures are simply not there, on either side.
     await expect(onHub.call('devices.pump.run')).rejects.toMatchObject({ uri: 'wamp.error.no_such_procedure' });
     await until(async () => (await onBoard.call('hub.clock.now').then(() => 'answered', (e: WampError) => e.uri)) === 'wamp.error.no_such_procedure', 2000, 'hub.clock.now gone at the board');

@@ -43,6 +43,16 @@ describe('router link buffer', () => {
     expect(topicsAndValues(b)).toEqual([['a.b.x', 1], ['a.b.x', 2], ['a.y', 1], ['a.z', 1]]);
   });
 
+  it('events looked at stay until forgotten; one replaced meanwhile is not forgotten with them', () => {
+    const b = new EventBuffer(config({ rules: [{ prefix: 'log.', policy: 'all', limit: 10 }] }));
+    b.add(event('temp', 1)); b.add(event('log.x', 'a')); b.add(event('log.x', 'b'));
+    const batch = b.peek(2);
+    expect(batch.map((x) => x.event.args[0])).toEqual([1, 'a']);
+    b.add(event('temp', 2)); // replaces temp 1, which was sent already
+    b.forget(batch.map((x) => x.seq));
+    expect(topicsAndValues(b)).toEqual([['log.x', 'b'], ['temp', 2]]);
+  });
+
   it('stays within its bytes whatever the limits say', () => {
     const b = new EventBuffer(config({ policy: 'all', limit: 1_000_000 }));
     const big = 'x'.repeat(64 * 1024);
@@ -61,21 +71,26 @@ describe('router link buffer', () => {
     expect(e).toMatchObject({ kwargs: { k: 'v' }, options: { forward_for: [{ session: 1 }] }, publishedAt: '2026-05-01T10:00:00.000Z' });
   });
 
-  it('its file is written after a change, read by the next start, and removed once empty', async () => {
+  it('its file (events and subscriptions) is written after a change, read by the next start, and removed once empty', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rlink-buffer-'));
     dirs.push(dir);
     const path = join(dir, 'hub.buf');
     const cfg = config({ rules: [{ prefix: 'log.', policy: 'all', limit: 10 }] });
     let file: BufferFile | undefined;
     const first = new EventBuffer(cfg, () => file!.changed());
-    file = new BufferFile(path, first);
+    let subscriptions: Array<[string, string]> = [['log.', 'prefix'], ['temp', 'exact']];
+    file = new BufferFile(path, first, () => subscriptions);
     first.add(event('log.line', 'one')); first.add(event('log.line', 'two')); first.add(event('temp', 20));
     await until(() => existsSync(path), 5000, 'the buffer file');
     await file.close();
     const second = new EventBuffer(cfg);
-    new BufferFile(path, second).load();
+    expect(new BufferFile(path, second).load()).toEqual(subscriptions);
     expect(topicsAndValues(second)).toEqual([['log.line', 'one'], ['log.line', 'two'], ['temp', 20]]);
     first.take();
+    await file.close();
+    expect(existsSync(path)).toBe(true); // the subscriptions are still worth keeping
+    subscriptions = [];
+    file.changed();
     await file.close();
     expect(existsSync(path)).toBe(false);
   });
