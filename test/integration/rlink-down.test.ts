@@ -270,6 +270,7 @@ describe('router links while the hub is away', () => {
     let hubSlowStarted = false;
     await onHub.register('hub.slow', () => { hubSlowStarted = true; return new Promise(() => {}); });
     await until(async () => (await onBoard.call('hub.clock.now').catch(() => undefined))?.args[0] === 'tea-time', 10_000, 'hub.clock.now at the board');
+    await until(async () => (await onBoard.call('wamp.registration.lookup', ['hub.slow'])).args[0] !== null, 5000, 'hub.slow at the board');
     const registration = async () => (await onHub.call('wamp.registration.lookup', ['devices.pump.run'])).args[0] as number | null;
     await until(async () => (await registration()) !== null, 10_000, 'devices.pump.run registered at the hub');
     const load = (await onHub.call('junction.registration.get', [await registration()])).args[0] as { callees: Array<{ concurrency: number | null }> };
