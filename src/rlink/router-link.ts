@@ -20,7 +20,7 @@ import type { WireConnection } from '../client/local-transport.js';
 import { openWebSocket } from './websocket-connection.js';
 import { EventMirror } from './event-mirror.js';
 import { mirrorRegistrations } from './registration-mirror.js';
-import { EventBuffer } from './event-buffer.js';
+import { EventBuffer, type BufferedEvent } from './event-buffer.js';
 import { BufferFile, type SavedSubscription } from './buffer-file.js';
 import { SessionScope } from './session-scope.js';
 import { log } from '../log.js';
@@ -52,6 +52,13 @@ export class RouterLink {
   private savedSubscriptions: SavedSubscription[] = [];
   /** Events reach the remote router directly (else the buffer). */
   private live = false;
+  /**
+   * Events sent directly that the remote router has not acknowledged yet, oldest first. A
+   * connection can be dead for a while before the pings notice (the network cut); what went into
+   * it then is buffered again when it is dropped.
+   */
+  private readonly unacknowledged = new Map<number, BufferedEvent>();
+  private sent = 0;
   private readonly buffer: EventBuffer;
   private readonly file: BufferFile | undefined;
   private readonly options: RLinkTransportOptions;
@@ -175,13 +182,20 @@ export class RouterLink {
 
   /** An event for the remote side's subscribers: sent while the link is up, else buffered. */
   private toRemote(topic: string, args: unknown[], kwargs: Dict, options: Dict, details: Dict): void {
-    if (this.live && this.remote) {
-      void this.remote.publish(topic, args, kwargs, options).catch(() => {});
-      return;
-    }
     // An event that was already late keeps its original time.
     const at = details['_published_at'];
-    this.buffer.add({ topic, args, kwargs, options, publishedAt: typeof at === 'string' ? at : new Date().toISOString() });
+    const event: BufferedEvent = { topic, args, kwargs, options, publishedAt: typeof at === 'string' ? at : new Date().toISOString() };
+    if (this.live && this.remote) {
+      const n = this.sent++;
+      this.unacknowledged.set(n, event);
+      void this.remote.publish(topic, args, kwargs, { ...options, acknowledge: true }).then(
+        () => this.unacknowledged.delete(n),
+        // Refused there (say, not authorized): sending it again would not help.
+        (err: Error) => { if (err instanceof WampError) this.unacknowledged.delete(n); },
+      );
+      return;
+    }
+    this.buffer.add(event);
   }
 
   /**
@@ -235,6 +249,9 @@ export class RouterLink {
 
   private dropRemote(): void {
     this.live = false;
+    // What the remote router never acknowledged may never have got there: at least once, in order.
+    for (const event of this.unacknowledged.values()) this.buffer.add(event);
+    this.unacknowledged.clear();
     const remote = this.remote;
     this.remote = undefined;
     void this.scope?.clear();
