@@ -362,7 +362,7 @@ describe('issue 18: a fleet of boards linked to a hub, each in its own network n
     }
   });
 
-  it("a stalled link (the proxy stops forwarding, closes nothing) is found by the link's auto-ping and the hub's: the link connects again, the hub keeps no stale session, events flow again", async () => {
+  it("a stalled link (the proxy stops forwarding, closes nothing) is found by the link's auto-ping and the hub's: the link connects again, the hub keeps no stale session, what was published into the stalled connection arrives late", async () => {
     needsFleet();
     const c = boards['c']!;
     const watcher = await watch(hubUrl(), 'fleet', ['stall.', 'prefix']);
@@ -371,10 +371,14 @@ describe('issue 18: a fleet of boards linked to a hub, each in its own network n
     const ups = linkUps(c);
     proxy!.stall();
     try {
+      // Sent into the stalled connection before the pings notice: not acknowledged, so sent again.
+      const stalled = range(0, 5).map((i) => `stall.c.s${i}`);
+      for (const topic of stalled) await c.session.publish(topic, [topic], {}, { acknowledge: true });
       await until(() => linkUps(c) > ups, 15_000, "board c's link to find the stall and connect again");
       expect(c.junction.output).toMatch(/rlink 'hub': down/);
       await until(async () => (await hubSession.call('wamp.session.count')) === sessions, 10_000, 'the hub to drop the stalled session (and have the new one)');
       await probeUntilSeen((t) => c.session.publish(t, ['after']), watcher, 'stall.after');
+      expect(stalled.map((t) => watcher.of(t).map((e) => [e.args[0], e.details['_late']]))).toEqual(stalled.map((t) => [[t, true]]));
     } finally {
       proxy!.drop(); // the stalled connection, still open at the proxy
     }
