@@ -27,6 +27,7 @@ export class BufferFile {
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   private nextDelay = MIN_WRITE_INTERVAL_MS;
+  private lastWriteError: string | undefined;
 
   constructor(private readonly path: string, private readonly buffer: EventBuffer, private readonly subscriptions: () => SavedSubscription[] = () => []) {}
 
@@ -82,7 +83,11 @@ export class BufferFile {
     this.writing = (data === undefined
       ? rm(this.path, { force: true })
       : writeFile(`${this.path}.tmp`, data).then(() => rename(`${this.path}.tmp`, this.path)))
-      .catch((err: Error) => log.warn(`rlink buffer ${this.path}: cannot write: ${err.message}`));
+      .then(() => { this.lastWriteError = undefined; }, (err: Error) => {
+        // Said once, not at every write while the directory stays missing or read-only.
+        if (err.message !== this.lastWriteError) log.warn(`rlink buffer ${this.path}: cannot write: ${err.message}`);
+        this.lastWriteError = err.message;
+      });
     await this.writing;
   }
 }
