@@ -384,7 +384,7 @@ describe('issue 18: a fleet of boards linked to a hub, each in its own network n
     }
   });
 
-  it('telemetry published on a board while its network is down for 30 s arrives afterwards as the buffer says: every telemetry event in order marked late, only the latest status per topic, nothing twice', async () => {
+  it("telemetry published on a board while its network is down for 30 s arrives afterwards as the buffer says: every telemetry event in order marked late, only the latest status per topic, nothing twice; the board's calls to the hub fail at once meanwhile", async () => {
     needsFleet();
     const c = boards['c']!;
     const watcher = await watch(hubUrl(), 'fleet', ['telemetry.', 'prefix'], ['status.', 'prefix']);
@@ -395,9 +395,12 @@ describe('issue 18: a fleet of boards linked to a hub, each in its own network n
     for (const _ of range(0, 5)) await publishTelemetry();
     await until(() => watcher.of('telemetry.c.temp').length === 5, 5000, 'telemetry before the outage');
     const before = seq;
+    await hubSession.register('hub.clock', () => 'hub');
+    await until(async () => (await c.session.call('hub.clock').catch(() => undefined)) === 'hub', 10_000, 'hub.clock callable on board c');
 
     lab!.cut(c.host);
     const cutAt = Date.now();
+    const caller = callContinuously(c.session, 'hub.clock', 500);
     const statuses: Record<string, unknown[]> = { 'status.c.mode': [], 'status.c.door': [] };
     while (Date.now() - cutAt < OUTAGE_MS) {
       await publishTelemetry();
@@ -410,8 +413,15 @@ describe('issue 18: a fleet of boards linked to a hub, each in its own network n
       await sleep(100);
     }
     const during = seq;
+    caller.stop();
     lab!.restore(c.host);
     const restoredAt = Date.now();
+    // Calls over the cut link: in flight when it went, canceled once the link's ping notices; after
+    // that no_such_procedure at once (the hub's procedures are gone on the board); none hangs.
+    await until(() => caller.outcomes.every((o) => o.settled !== undefined), 5000).catch(() => {});
+    expect(caller.outcomes.filter((o) => o.settled === undefined).map((o) => o.sent - cutAt), 'calls from board c left hanging (ms after the cut)').toEqual([]);
+    for (const o of caller.outcomes.filter((x) => x.sent >= cutAt + FAILOVER_MS)) expect(o.error).toBe('wamp.error.no_such_procedure');
+    await until(async () => (await c.session.call('hub.clock').catch(() => undefined)) === 'hub', 10_000, 'hub.clock callable on board c again');
     // Every event of the outage, including those published before the link noticed the cut.
     await until(() => watcher.of('telemetry.c.temp').length >= during, 20_000).catch(() => {});
     const telemetrySeqs = seqs(watcher.of('telemetry.c.temp'));
