@@ -23,7 +23,7 @@ import { openRawSocket } from './rawsocket-connection.js';
 import { describeConnectError } from './tls-options.js';
 import { EventMirror } from './event-mirror.js';
 import { mirrorRegistrations } from './registration-mirror.js';
-import { EventBuffer } from './event-buffer.js';
+import { EventBuffer, type BufferedEvent } from './event-buffer.js';
 import { BufferFile, type SavedSubscription } from './buffer-file.js';
 import { SessionScope } from './session-scope.js';
 import { ForwardMarks } from './forward-marks.js';
@@ -56,6 +56,13 @@ export class RouterLink {
   private savedSubscriptions: SavedSubscription[] = [];
   /** Events reach the remote router directly (else the buffer). */
   private live = false;
+  /**
+   * Events sent directly that the remote router has not acknowledged yet, oldest first. A
+   * connection can be dead for a while before the pings notice (the network cut); what went into
+   * it then is buffered again when it is dropped.
+   */
+  private readonly unacknowledged = new Map<number, SentEvent>();
+  private sent = 0;
   private readonly buffer: EventBuffer;
   /** What the link adds to what it passes on, and what it never passes on (loops, duplicates). */
   private readonly marks: ForwardMarks;
@@ -200,13 +207,20 @@ export class RouterLink {
 
   /** An event for the remote side's subscribers: sent while the link is up, else buffered. */
   private toRemote(topic: string, args: unknown[], kwargs: Dict, options: Dict, details: Dict): void {
-    if (this.live && this.remote) {
-      void this.remote.publish(topic, args, kwargs, options).catch(() => {});
-      return;
-    }
     // An event that was already late keeps its original time.
     const at = details['_published_at'];
-    this.buffer.add({ topic, args, kwargs, options, publishedAt: typeof at === 'string' ? at : new Date().toISOString() });
+    const publishedAt = typeof at === 'string' ? at : Date.now();
+    if (this.live && this.remote) {
+      const n = this.sent++;
+      this.unacknowledged.set(n, { topic, args, kwargs, options, publishedAt });
+      void this.remote.publish(topic, args, kwargs, { ...options, acknowledge: true }).then(
+        () => this.unacknowledged.delete(n),
+        // Refused there (say, not authorized): sending it again would not help.
+        (err: Error) => { if (err instanceof WampError) this.unacknowledged.delete(n); },
+      );
+      return;
+    }
+    this.buffer.add(asBuffered({ topic, args, kwargs, options, publishedAt }));
   }
 
   /**
@@ -260,6 +274,9 @@ export class RouterLink {
 
   private dropRemote(): void {
     this.live = false;
+    // What the remote router never acknowledged may never have got there: at least once, in order.
+    for (const event of this.unacknowledged.values()) this.buffer.add(asBuffered(event));
+    this.unacknowledged.clear();
     const remote = this.remote;
     this.remote = undefined;
     void this.scope?.clear();
@@ -274,4 +291,11 @@ export class RouterLink {
     this.timer = setTimeout(() => void this.connect(), this.delay);
     this.delay = Math.min(this.delay * 2, this.options.retryMax);
   }
+}
+
+/** An event sent directly: its time stays a number until it has to be buffered (most never are). */
+type SentEvent = Omit<BufferedEvent, 'publishedAt'> & { publishedAt: string | number };
+
+function asBuffered(e: SentEvent): BufferedEvent {
+  return typeof e.publishedAt === 'string' ? e as BufferedEvent : { ...e, publishedAt: new Date(e.publishedAt).toISOString() };
 }
