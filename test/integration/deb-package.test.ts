@@ -119,7 +119,7 @@ describe('images/deb/ maintainer scripts, run by dpkg into a scratch root', () =
     }
   });
 
-  it('issue 17 #1: install, upgrade, downgrade, remove, purge: the user, permissions, enabling, restarts; config and state kept until purge', async () => {
+  it('issue 17 #1: install, upgrade, downgrade, remove, purge: the user, permissions, enabling (an admin\'s disable kept), restarts; config and state kept until purge', async () => {
     // Install (systemd "running" in the root: run/systemd/system exists).
     const installed = await dpkg('-i', deb);
     expect(installed.code, installed.err).toBe(0);
@@ -156,6 +156,14 @@ describe('images/deb/ maintainer scripts, run by dpkg into a scratch root', () =
     expect(recorded()).toEqual(['systemctl --system daemon-reload', 'deb-systemd-invoke restart junction.service']);
     expect((await run('dpkg-query', [`--root=${root}`, '-W', '-f', '${Version}', 'junction'])).out).toBe(VERSION);
     expect(readFileSync(join(root, 'etc/junction/junction.yaml'), 'utf8')).toContain('# edited by the admin');
+
+    // An admin's `systemctl disable junction` (the link removed) survives an upgrade.
+    const wants = join(root, 'etc/systemd/system/multi-user.target.wants/junction.service');
+    rmSync(wants);
+    const disabledUpgrade = await dpkg('-i', next);
+    expect(disabledUpgrade.code, disabledUpgrade.err).toBe(0);
+    expect(existsSync(wants)).toBe(false);
+    recorded();
 
     // Remove: stopped first; the program goes, config and state stay.
     const removed = await dpkg('-r', 'junction');
