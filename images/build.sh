@@ -178,9 +178,10 @@ else
     fi
   } > "$ROOT/etc/apt/sources.list.d/debian.sources"
   cat > "$ROOT/etc/dpkg/dpkg.cfg.d/01-junction-nodoc" <<'EOF'
-# Junction image: no documentation on the SD card (copyright files stay).
+# Junction image: no documentation on the SD card (copyright files and Junction's README stay).
 path-exclude=/usr/share/doc/*
 path-include=/usr/share/doc/*/copyright
+path-include=/usr/share/doc/junction/*
 path-exclude=/usr/share/man/*
 path-exclude=/usr/share/info/*
 path-exclude=/usr/share/locale/*
