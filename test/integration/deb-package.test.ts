@@ -3,7 +3,7 @@
 // --force-script-chrootless: the scripts act on $DPKG_ROOT). Only systemctl and
 // deb-systemd-invoke are recording stubs, since no systemd runs for that root; useradd's work is
 // done by the real systemd-sysusers, enabling by the real deb-systemd-helper.
-import { describe, it, expect, beforeAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +32,9 @@ beforeAll(async () => {
   deb = built.out.trim().split('\n').at(-1)!;
   expect(deb).toBe(join(dir, 'out', `junction_${VERSION}_amd64.deb`));
 }, 180_000);
+
+// The work directory holds two node_modules trees (~50 MB).
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('images/build-deb.sh: junction_<version>_amd64.deb', () => {
   it('issue 17 #1: control fields: version from package.json, amd64, Debian\'s nodejs >= 20, one conffile, the maintainer scripts', async () => {
