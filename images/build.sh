@@ -130,22 +130,14 @@ mkdir -p "$WORK" "$OUT" "$CACHE" "$STAMPS"
 df -h "$WORK" | tail -1
 
 # ---------------------------------------------------------------- 1. Junction itself, built on the host
+# As its Debian package (images/build-deb.sh: dist/ and the linux-arm64 production node_modules, the
+# unit, the user, the default config), installed in the chroot by apt below: the image holds what
+# `apt install ./junction_..._arm64.deb` gives any Debian system, and later upgrades are .debs too.
 # The build copies the working tree (not git HEAD), so what is tested is what is shipped.
-step "Junction: npm ci + build on the host, production dependencies for linux-arm64"
-rm -rf "$APP"; mkdir -p "$APP/src" "$APP/target"
-cp -a "$REPO/package.json" "$REPO/package-lock.json" "$REPO/tsconfig.json" "$APP/src/"
-cp -a "$REPO/src" "$APP/src/src"
-[ -d "$REPO/scripts" ] && cp -a "$REPO/scripts" "$APP/src/scripts"
-# --ignore-scripts: the build needs only TypeScript and esbuild; no dev dependency needs its
-# install script for that.
-( cd "$APP/src" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null && npm run build >/dev/null )
-cp -a "$APP/src/dist" "$APP/src/package.json" "$APP/src/package-lock.json" "$APP/target/"
-cp -a "$REPO/README.md" "$APP/target/"
-# No install scripts: native addons come from the packages' own prebuilds (serialport ships
-# linux-arm64; msgpackr/cbor-x take their linux-arm64 optional packages or fall back to JS).
-( cd "$APP/target" && npm ci --omit=dev --ignore-scripts --os=linux --cpu=arm64 --libc=glibc \
-    --no-audit --no-fund --loglevel=error >/dev/null )
-rm -rf "$APP/target/node_modules/.package-lock.json"
+step "Junction: npm ci + build on the host, its arm64 Debian package"
+rm -rf "$APP"
+DEB=$(JUNCTION_SRC=$REPO DEB_WORK=$APP DEB_OUT=$APP/out "$HERE/build-deb.sh" arm64 | tail -1)
+echo "$DEB"
 mark "app built"
 
 # ---------------------------------------------------------------- 2. debootstrap, both stages
@@ -187,9 +179,10 @@ else
     fi
   } > "$ROOT/etc/apt/sources.list.d/debian.sources"
   cat > "$ROOT/etc/dpkg/dpkg.cfg.d/01-junction-nodoc" <<'EOF'
-# Junction image: no documentation on the SD card (copyright files stay).
+# Junction image: no documentation on the SD card (copyright files and Junction's README stay).
 path-exclude=/usr/share/doc/*
 path-include=/usr/share/doc/*/copyright
+path-include=/usr/share/doc/junction/*
 path-exclude=/usr/share/man/*
 path-exclude=/usr/share/info/*
 path-exclude=/usr/share/locale/*
@@ -250,26 +243,22 @@ EOF
 mkdir -p "$ROOT/boot/firmware"
 # Locked root password: no default password anywhere. Console and SSH logins need a key (first boot).
 in_chroot usermod -p '*' root
-if ! in_chroot getent passwd junction >/dev/null; then
-  in_chroot useradd --system --user-group --groups dialout --home-dir /var/lib/junction --no-create-home \
-    --shell /usr/sbin/nologin --comment "Junction WAMP router" junction
-fi
 
-# Junction, read-only under /opt/junction (root-owned; the service runs as junction).
-rm -rf "$ROOT/opt/junction"; mkdir -p "$ROOT/opt"
-cp -a "$APP/target" "$ROOT/opt/junction"
-chown -R 0:0 "$ROOT/opt/junction"; chmod -R u+rwX,go+rX,go-w "$ROOT/opt/junction"
-ln -sf /opt/junction/dist/bin/junction.cjs "$ROOT/usr/local/bin/junction"
-chmod 755 "$ROOT/opt/junction/dist/bin/junction.cjs"
+# Junction from its package: apt takes nodejs from the archive (installed above); the postinst
+# creates the user junction (in dialout) and /var/lib/junction and enables the unit. Its default
+# config goes: first boot installs the one on the FAT partition or generates one that admits nobody
+# without credentials (dpkg takes the deletion as the admin's choice and leaves it on upgrades).
+cp "$DEB" "$ROOT/tmp/"
+apt_in_chroot install "/tmp/$(basename "$DEB")"
+rm -f "$ROOT/tmp/$(basename "$DEB")" "$ROOT/etc/junction/junction.yaml"
 
-# The unit as maintained in systemd/, plus this image's own files (first boot, network, journald).
-install -D -m 644 "$REPO/systemd/junction.service" "$ROOT/etc/systemd/system/junction.service"
+# This image's own files (first boot, network, journald); the unit came with the package.
 ( cd "$HERE/rootfs" && find . -type d ) | while read -r d; do install -d -m 755 "$ROOT/$d"; done
 ( cd "$HERE/rootfs" && find . -type f ) | while read -r f; do
   case "$f" in *.sh) mode=755 ;; *) mode=644 ;; esac
   install -m "$mode" "$HERE/rootfs/$f" "$ROOT/$f"
 done
-in_chroot systemctl enable junction.service junction-firstboot.service systemd-networkd.service \
+in_chroot systemctl enable junction-firstboot.service systemd-networkd.service \
   systemd-resolved.service systemd-timesyncd.service avahi-daemon.service
 # wpa_supplicant for wlan0 starts when wlan0 appears (not from multi-user.target: on a board or VM
 # without Wi-Fi that would hold network.target, and so Junction, for the 90 s device timeout), and
@@ -295,10 +284,10 @@ EOF
 
 step "checking Junction under the target's node (emulated)"
 in_chroot node --version
-in_chroot node /opt/junction/dist/bin/junction.cjs version
+in_chroot junction version
 in_chroot node -e '
   const { createRequire } = require("module");
-  const r = createRequire("/opt/junction/package.json");
+  const r = createRequire("/usr/lib/junction/package.json");
   const b = r("@serialport/bindings-cpp");
   console.log("serialport binding: ok", typeof b.autoDetect === "function");
   const m = r("msgpackr"); console.log("msgpackr:", m.pack({a:1}).length > 0 ? "ok" : "bad");
@@ -313,7 +302,7 @@ workers:
         endpoint: { type: tcp, port: 8080 }
         websocket: { ws: { auth: { ticket: { type: static, principals: { admin: { ticket: t, role: admin } } } } } }
 EOF
-in_chroot node /opt/junction/dist/bin/junction.cjs check --config /tmp/check.yaml
+in_chroot junction check --config /tmp/check.yaml
 rm -f "$ROOT/tmp/check.yaml"
 mark "configured"
 

@@ -22,7 +22,7 @@
 # Environment (for tests on a build host; defaults are the real system):
 #   JUNCTION_ROOT   prefix of the root file system (default: empty, i.e. /)
 #   JUNCTION_BOOT   the boot partition directory (default: $JUNCTION_ROOT/boot/firmware)
-#   JUNCTION_CLI    command that runs Junction's CLI (default: node /opt/junction/dist/bin/junction.cjs)
+#   JUNCTION_CLI    command that runs Junction's CLI (default: node /usr/lib/junction/dist/bin/junction.cjs)
 #   JUNCTION_CHECK  command that validates a config file given as its last argument
 #                   (default: $JUNCTION_CLI check --config)
 set -u
@@ -30,7 +30,7 @@ umask 077
 
 R=${JUNCTION_ROOT:-}
 BOOT=${JUNCTION_BOOT:-$R/boot/firmware}
-CLI=${JUNCTION_CLI:-/usr/bin/node /opt/junction/dist/bin/junction.cjs}
+CLI=${JUNCTION_CLI:-/usr/bin/node /usr/lib/junction/dist/bin/junction.cjs}
 CHECK=${JUNCTION_CHECK:-$CLI check --config}
 STATE=$R/var/lib/junction-firstboot
 REPORT=$BOOT/firstboot-report.txt
