@@ -90,8 +90,10 @@ export function transportOptions(c: Checker, value: unknown, path: string, kind:
   const o = c.object(crossbarOnly, path, [...known, ...tolerated]);
   if (!o) return out;
   out.maxMessageSize = c.integer(o['max_message_size'], join(path, 'max_message_size'), d.maxMessageSize, 1, 64 * MIB)!;
-  out.autoPingInterval = milliseconds(c, o['auto_ping_interval'], join(path, 'auto_ping_interval'), d.autoPingInterval, true);
-  out.autoPingTimeout = milliseconds(c, o['auto_ping_timeout'], join(path, 'auto_ping_timeout'), d.autoPingTimeout, true);
+  // Pings may be shorter than Crossbar's 1 s floor: a hub that must notice a dead board within a
+  // second or two (hot standby across boards) needs a sub-second timeout.
+  out.autoPingInterval = milliseconds(c, o['auto_ping_interval'], join(path, 'auto_ping_interval'), d.autoPingInterval, true, MIN_PING_MS);
+  out.autoPingTimeout = milliseconds(c, o['auto_ping_timeout'], join(path, 'auto_ping_timeout'), d.autoPingTimeout, true, MIN_PING_MS);
   out.openHandshakeTimeout = milliseconds(c, o['open_handshake_timeout'], join(path, 'open_handshake_timeout'), d.openHandshakeTimeout, false);
   if (out.autoPingTimeout > 0 && out.autoPingInterval === 0) {
     c.warn(join(path, 'auto_ping_timeout'), 'has no effect without auto_ping_interval');
@@ -126,15 +128,18 @@ function limits(c: Checker, o: Obj, path: string, out: WampTransportOptions): vo
 }
 
 /** Milliseconds as Crossbar takes them: 0 (off, where allowed) or at least 1000, to catch seconds. */
-export function milliseconds(c: Checker, value: unknown, path: string, fallback: number, zeroMeansOff: boolean): number {
+/** The shortest auto-ping interval or timeout: below it a value is more likely seconds written as milliseconds. */
+export const MIN_PING_MS = 100;
+
+export function milliseconds(c: Checker, value: unknown, path: string, fallback: number, zeroMeansOff: boolean, minimum = 1000): number {
   const v = c.integer(value, path, fallback, 0, 86_400_000)!;
   if (value === undefined || v !== value) return v;
   if (v === 0 && !zeroMeansOff) {
     c.error(path, 'must be at least 1000 ms (Junction always limits the opening handshake)');
     return fallback;
   }
-  if (v > 0 && v < 1000) {
-    c.error(path, `is in milliseconds; ${v} is too small (at least 1000${zeroMeansOff ? ', or 0 for off' : ''})`);
+  if (v > 0 && v < minimum) {
+    c.error(path, `is in milliseconds; ${v} is too small (at least ${minimum}${zeroMeansOff ? ', or 0 for off' : ''})`);
     return fallback;
   }
   return v;

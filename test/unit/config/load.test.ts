@@ -473,22 +473,22 @@ describe('errors name the path of the key at fault', () => {
   it('WebSocket options: known keys, ranges, milliseconds, unknown keys', () => {
     const raw = minimal();
     raw.workers[0].transports[0].options = {
-      max_message_size: 0, auto_ping_interval: 10, auto_ping_timeout: 999, auto_ping_size: 126,
+      max_message_size: 0, auto_ping_interval: 10, auto_ping_timeout: 99, auto_ping_size: 126,
       open_handshake_timeout: 0, allowed_origins: 'https://example.com', require_websocket_subprotocol: 'no',
     };
     const o = `${T0}.options`;
     expect(errorsOf(raw)).toEqual({
       [`${o}.max_message_size`]: 'must be between 1 and 67108864, got 0',
-      [`${o}.auto_ping_interval`]: 'is in milliseconds; 10 is too small (at least 1000, or 0 for off)',
-      [`${o}.auto_ping_timeout`]: 'is in milliseconds; 999 is too small (at least 1000, or 0 for off)',
+      [`${o}.auto_ping_interval`]: 'is in milliseconds; 10 is too small (at least 100, or 0 for off)',
+      [`${o}.auto_ping_timeout`]: 'is in milliseconds; 99 is too small (at least 100, or 0 for off)',
       [`${o}.auto_ping_size`]: 'must be between 0 and 125, got 126',
       [`${o}.open_handshake_timeout`]: 'must be at least 1000 ms (Junction always limits the opening handshake)',
       [`${o}.allowed_origins`]: 'must be a list, got "https://example.com"',
       [`${o}.require_websocket_subprotocol`]: 'must be true or false, got "no"',
     });
-    raw.workers[0].transports[0].options = { auto_ping_timeout: 5000, allowed_origins: ['https://*.example.com', 'null'], compression: false, enable_webstatus: false };
+    raw.workers[0].transports[0].options = { auto_ping_interval: 1000, auto_ping_timeout: 500, allowed_origins: ['https://*.example.com', 'null'], compression: false, enable_webstatus: false };
     const config = parseConfig(raw);
-    expect(config.router.listeners[0]!.websocket['/']!.options).toMatchObject({ autoPingTimeout: 5000, allowedOrigins: ['https://*.example.com', 'null'] });
+    expect(config.router.listeners[0]!.websocket['/']!.options).toMatchObject({ autoPingInterval: 1000, autoPingTimeout: 500, allowedOrigins: ['https://*.example.com', 'null'] });
     expect(Object.keys(warningsOf(raw))).toEqual([`${o}.auto_ping_timeout`]);
   });
 
