@@ -5,20 +5,22 @@
 
 export class RecentSet {
   private readonly keys = new Set<string>();
-  private readonly ring: (string | undefined)[];
+  /** Grows up to `limit` as keys come (an idle router link holds none: a preallocated ring cost 32 KiB a set). */
+  private readonly ring: string[] = [];
   private next = 0;
 
-  constructor(limit: number) {
-    this.ring = new Array<string | undefined>(limit);
-  }
+  constructor(private readonly limit: number) {}
 
   /** True if `key` was added before (and is still remembered); otherwise adds it and answers false. */
   seenBefore(key: string): boolean {
     if (this.keys.has(key)) return true;
-    const oldest = this.ring[this.next];
-    if (oldest !== undefined) this.keys.delete(oldest);
-    this.ring[this.next] = key;
-    this.next = (this.next + 1) % this.ring.length;
+    if (this.ring.length < this.limit) {
+      this.ring.push(key);
+    } else {
+      this.keys.delete(this.ring[this.next]!);
+      this.ring[this.next] = key;
+      this.next = (this.next + 1) % this.limit;
+    }
     this.keys.add(key);
     return false;
   }
