@@ -1,6 +1,7 @@
 // The measured cases. Each drives one router with clients in separate processes and reads the
 // router's CPU time (/proc/PID/stat) from the moment the load generator says 'measuring' to the
 // moment it reports, so CPU per operation = router CPU time / operations completed in that window.
+import { fileURLToPath } from 'node:url';
 import { start, ask, stop } from './children.mjs';
 import { cpuMs, cpuWithChildrenMs, rssKiB, sleep, SETTLE_MS } from './proc.mjs';
 import { startRouter, stopRouter, startBareNode } from './routers.mjs';
@@ -230,21 +231,26 @@ export async function memory(kind, count) {
  * 1 MB: it is a fixed cost however many connections are open, but a burst of connects grows it and
  * only V8's memory reducer shrinks it back, at a moment of its choosing, which moved a reading by up
  * to 40 MB. The memory reducer (the collection V8 runs by itself once a process is idle, which also
- * gives back the pages a burst left pooled) starts 1 s instead of 8 s after the last collection, so
- * that it has run before RSS is read. What each connection holds is left as it is.
+ * gives back the pages a burst left pooled) starts 1 s instead of 8 s after the last collection.
+ * collect-on-signal.cjs lets settledRssKiB ask for a full collection (see there). What each
+ * connection holds is left as it is.
  */
-export const MEMORY_NODE_ARGS = ['--min-semi-space-size=1', '--max-semi-space-size=1', '--gc-memory-reducer-start-delay-ms=1000'];
+export const MEMORY_NODE_ARGS = ['--min-semi-space-size=1', '--max-semi-space-size=1', '--gc-memory-reducer-start-delay-ms=1000',
+  '--expose-gc', '--require', fileURLToPath(new URL('collect-on-signal.cjs', import.meta.url))];
 /** ms from the last connect to an RSS reading: the memory reducer ran 8 to 15 s after it here. */
 const REDUCED_MS = 20_000;
 
 /**
- * An idle broker's RSS once it has given back what it can: the lowest of readings every 500 ms over
- * the last 5 s of REDUCED_MS. An idle process's RSS only falls (garbage collected, pages returned);
- * one reading alone sometimes came before V8's memory reducer had run and read up to 1.8 KiB more
- * per connection for the same build.
+ * An idle broker's RSS once it holds only what is live: 15 s after the last connect, a Node broker
+ * (started with MEMORY_NODE_ARGS; `collect`) runs a full compacting collection, then the lowest of
+ * readings every 500 ms over 5 s. Without it, what V8 had chosen to collect and compact by itself
+ * after the connects decided the reading: the same build read from 1.4 to 4.1 KiB per MQTT
+ * connection round to round. mosquitto frees as it goes and is read alike, without the signal
+ * (SIGUSR2 has a use of its own there).
  */
-export async function settledRssKiB(pid) {
+export async function settledRssKiB(pid, collect = true) {
   await sleep(REDUCED_MS - 5000);
+  if (collect) process.kill(pid, 'SIGUSR2');
   let lowest = rssKiB(pid);
   for (let i = 0; i < 10; i++) {
     await sleep(500);
@@ -276,7 +282,7 @@ export async function mqttMemory(kind, first, more) {
     clients.push(client);
     const { open } = await ask(client, 'count');
     if (open !== count) throw new Error(`only ${open} of ${count} MQTT connections open`);
-    return settledRssKiB(router.pid);
+    return settledRssKiB(router.pid, kind !== 'M');
   };
   try {
     await sleep(SETTLE_MS);

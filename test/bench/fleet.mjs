@@ -99,8 +99,8 @@ async function sessionsOn(url, sessions, timeoutMs = 30_000) {
  * A link's memory cost on the board (the side that is a Pi): three fresh boards side by side, with
  * no link, one, and 1 + `more` idle links to one idle hub (nothing registered or subscribed, so
  * nothing crosses), each board's RSS read once it is idle and has given back what it can (as
- * mqttMemory reads a broker's: V8's young generation held small, its memory reducer early, the
- * lowest reading over the last 5 s of 20). `firstKiB`, no link → one, is what a board with one
+ * mqttMemory reads a broker's: V8's young generation held small, its memory reducer early, a full
+ * compacting collection, then the lowest reading over the last 5 s of 20). `firstKiB`, no link → one, is what a board with one
  * link pays, one-time costs included (the link's code compiled, the WebSocket client's); `perLinkKiB`,
  * one → 1 + `more` divided by `more`, is each further link's own.
  */

@@ -232,9 +232,8 @@ async function runMqtt() {
   // depend on the CPU the others take, and their settling waits overlap).
   if (!wanted('mqttMemory')) return;
   const measured = MQTT_KINDS.filter((k) => !results[k].skipped && !results[k].unavailable && !results[k].mqttUnavailable);
-  // Rounds, each figure the median: whether V8 ran a full collection after the last connects (it
-  // is not asked to) left a Node broker's reading either at what it holds or ~2 KiB per connection
-  // above, in about one run in three, garbage of the connects included.
+  // Rounds, each figure the median: even with a full collection before each reading (settledRssKiB),
+  // rounds of the same build differ by some 0.3 KiB per connection (the heap's pages as laid out).
   const rounds = QUICK ? 1 : 3;
   const got = Object.fromEntries(measured.map((kind) => [kind, []]));
   for (let round = 1; round <= rounds; round++) {
