@@ -11,6 +11,7 @@
 //   an origin once, so an event that came over two paths (a triangle) reaches each subscriber once.
 // - the realm's `exclude_uri` list (Crossbar's starred URIs) plus the wamp.* and junction.* URIs.
 
+import { originOf } from '../wamp/origin.js';
 import type { ClientSession } from '../client/client-session.js';
 import type { Dict } from '../wamp/message.js';
 import { convertStarredUri } from '../config/load-realms.js';
@@ -70,7 +71,7 @@ export class ForwardMarks {
     if (!from || details['publisher'] === from.id) return undefined; // a router that ignores exclude_me
     const forwardFor = this.extend(details, 'publisher', from);
     if (!forwardFor) return undefined;
-    const origin = typeof details['_origin'] === 'string' ? details['_origin'] : `${from.node}:${String(details['publication'])}`;
+    const origin = originOf(details) ?? `${from.node}:${String(details['publication'])}`;
     const towardNode = this.sides[toward]?.node;
     // back where it started ("<node>:<publication ID>", compared without cutting the string)
     if (towardNode !== undefined && origin.lastIndexOf(':') === towardNode.length && origin.startsWith(towardNode)) return undefined;

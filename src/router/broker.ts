@@ -21,6 +21,7 @@ import { EVENT_COST, EventStore, storedPayload, type StoredEvent } from './event
 import { approximateBytes } from './payload-size.js';
 import { DEFERRED_WORK } from '../sliced-work.js';
 import { RecentSet } from '../recent-set.js';
+import { originOf } from '../wamp/origin.js';
 import { log } from '../log.js';
 
 /** Retained events sent with the SUBSCRIBED answer in the same turn, at most; more go in slices. */
@@ -31,11 +32,6 @@ const RETAINED_AT_ONCE = 200;
  * pile up work and memory.
  */
 export const MAX_PENDING_RETAINED = 500_000;
-/**
- * A publication's custom attribute naming the event it is (`<node>:<publication ID>` where it was
- * first published), set by router links: a realm delivers each origin once.
- */
-const ORIGIN = '_origin';
 /** Origins remembered: far more than the events that can be on their way over a second, slower path. */
 const RECENT_ORIGINS = 10_000;
 
@@ -311,7 +307,9 @@ export class Broker {
       return;
     }
     const publicationId = randomId();
-    if (typeof options[ORIGIN] === 'string' && this.origins.seenBefore(options[ORIGIN])) {
+    // Router links name the event they pass on (_origin): a realm delivers each origin once.
+    const origin = originOf(options);
+    if (origin !== undefined && this.origins.seenBefore(origin)) {
       // The same event over another path of router links: delivered already.
       if (acknowledge) session.send([M.PUBLISHED, requestId, publicationId]);
       return;

@@ -1,3 +1,4 @@
+import { MAX_ORIGIN_LENGTH } from '../../../src/wamp/origin.js';
 import { describe, it, expect } from 'vitest';
 import { makeRouter, join, tick, allowAll } from '../../helpers/core.js';
 import { Router } from '../../../src/router/router.js';
@@ -210,6 +211,18 @@ describe('publications with an _origin (router links)', () => {
     await linkB.publish('fleet.news', ['no origin'], {}, { acknowledge: true });
     await tick(5);
     expect(got).toEqual([['first path', 'n1:7'], ['another event', 'n1:8'], ['no origin', undefined], ['no origin', undefined]]);
+  });
+
+  it('remembers only short origins: a client cannot make the broker hold long strings (a longer _origin is an ordinary custom attribute)', async () => {
+    const router = makeRouter();
+    const [publisher, s] = await Promise.all([join(router), join(router)]);
+    const got: unknown[] = [];
+    await s.subscribe('fleet.news', (a) => got.push(a[0]));
+    const long = `n1:${'7'.repeat(MAX_ORIGIN_LENGTH)}`;
+    await publisher.publish('fleet.news', ['long 1'], {}, { _origin: long, acknowledge: true });
+    await publisher.publish('fleet.news', ['long 2'], {}, { _origin: long, acknowledge: true });
+    await tick(5);
+    expect(got).toEqual(['long 1', 'long 2']);
   });
 
   it('names the realm in WELCOME (_node): one random name per realm and router', async () => {
