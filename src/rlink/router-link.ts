@@ -29,6 +29,8 @@ import { SessionScope } from './session-scope.js';
 import { ForwardMarks } from './forward-marks.js';
 import { log } from '../log.js';
 
+/** Events sent directly and kept until the remote router acknowledges them, at most. */
+const MAX_UNACKNOWLEDGED = 4096;
 /** Buffered events sent before waiting for the remote router's acknowledgement. */
 const FLUSH_BATCH = 256;
 /** How long a stopping link waits for the routers' GOODBYE replies. */
@@ -213,6 +215,9 @@ export class RouterLink {
     if (this.live && this.remote) {
       const n = this.sent++;
       this.unacknowledged.set(n, { topic, args, kwargs, options, publishedAt });
+      // A router that never acknowledges (against the spec) must not make the link hold every event:
+      // past the bound the oldest are taken as delivered.
+      if (this.unacknowledged.size > MAX_UNACKNOWLEDGED) this.unacknowledged.delete(this.unacknowledged.keys().next().value!);
       void this.remote.publish(topic, args, kwargs, { ...options, acknowledge: true }).then(
         () => this.unacknowledged.delete(n),
         // Refused there (say, not authorized): sending it again would not help.
