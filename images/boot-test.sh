@@ -84,7 +84,10 @@ if [ "$MACHINE" = raspi3b ]; then
   mcopy -i "$FAT" "::$DTB" "$T/$DTB" 2>/dev/null || { echo "boot-test.sh: no $DTB on the FAT partition" >&2; exit 1; }
   # The board's own command line (root=LABEL=RASPIROOT ...); the last console= becomes /dev/console,
   # where first boot prints: the PL011 UART, QEMU's first serial port.
-  CMDLINE="$(mtype -i "$FAT" ::cmdline.txt | tr -d '\r' | tr '\n' ' ' | sed 's/ *$//') console=ttyAMA0,115200"
+  # systemd.watchdog_sec=off: QEMU's BCM2835 power-management model resets the machine as soon as
+  # bcm2835_wdt arms the watchdog (it takes the "full reset" setting as a reset request and never
+  # counts), so systemd's RuntimeWatchdogSec would reboot it in a loop right after PID 1 starts.
+  CMDLINE="$(mtype -i "$FAT" ::cmdline.txt | tr -d '\r' | tr '\n' ' ' | sed 's/ *$//') console=ttyAMA0,115200 systemd.watchdog_sec=off"
   echo "boot-test: device tree $DTB, cmdline.txt + console: $CMDLINE"
 fi
 
@@ -122,11 +125,13 @@ SINCE=$(date +%s%3N)
 if [ "$MACHINE" = raspi3b ]; then
   # The machine fixes the CPUs (4 Cortex-A53) and wants exactly 1 GiB. The Pi 3B's own Ethernet
   # (LAN9514 on its USB hub) is not modelled: a USB Ethernet device on the dwc2 root port instead.
+  # Its MAC in the Pi's own range (b8:27:eb, globally administered) as the LAN9514 has: with QEMU's
+  # locally administered default usbnet would name it usb0, which 20-wired.network does not match.
   qemu-system-aarch64 -M raspi3b -m 1G \
     -display none -monitor none -serial "file:$T/console.log" \
     -kernel "$T/vmlinuz" -initrd "$T/initrd.img" -dtb "$T/$DTB" -append "$CMDLINE" \
     -drive "file=$T/disk.img,format=raw,if=sd" \
-    -netdev "$NETDEV" -device usb-net,netdev=n0 &
+    -netdev "$NETDEV" -device usb-net,netdev=n0,mac=b8:27:eb:4a:55:4e 2>"$T/qemu.log" &
 else
   qemu-system-aarch64 -M virt -cpu cortex-a72 -smp "${QEMU_SMP:-2}" -m "${QEMU_MEM:-1024}" \
     -display none -monitor none -serial "file:$T/console.log" \
@@ -134,7 +139,7 @@ else
     -append "root=LABEL=RASPIROOT rw rootwait console=ttyAMA0 net.ifnames=0" \
     -drive "file=$T/disk.img,format=raw,if=virtio" \
     -device virtio-rng-pci \
-    -netdev "$NETDEV" -device virtio-net-pci,netdev=n0,romfile= &
+    -netdev "$NETDEV" -device virtio-net-pci,netdev=n0,romfile= 2>"$T/qemu.log" &
 fi
 QEMU_PID=$!
 
@@ -173,5 +178,8 @@ fi
 echo "boot-test: machine $MACHINE"
 echo "boot-test: result $RESULT"
 echo "boot-test:$CHECKS"
+# QEMU's own messages go to a file: slirp and usb-net log every packet or request the guest is not
+# ready for yet, which would bury the result.
+[ $RC = 0 ] || { echo "--- qemu's last messages ($T/qemu.log)"; grep -v -e '^qemu-system-aarch64: Slirp: Failed to send packet' -e '^usbnet: failed control transaction' "$T/qemu.log" | tail -5; }
 [ $RC = 0 ] && echo "boot-test: PASSED" || echo "boot-test: FAILED (console log: $T/console.log)"
 exit $RC
