@@ -1,10 +1,11 @@
 #!/bin/bash
-# Boots the built SD image under qemu-system-aarch64 (-M virt, software emulation) and checks from
-# outside, through forwarded ports, that Junction comes up and answers a WAMP call and an MQTT publish.
+# Boots the built SD image under qemu-system-aarch64 (software emulation) and checks from outside,
+# through forwarded ports, that Junction comes up and answers a WAMP call and an MQTT publish.
 # Reports the time from power-on (qemu started) to the first answered call.
 #
-#   sudo images/boot-test.sh [IMAGE]              # default $JUNCTION_IMAGE_DIR/out/junction-rpi-arm64.img
-#   sudo images/boot-test.sh --generated [IMAGE]  # no junction.yaml: checks the generated, closed config
+#   sudo images/boot-test.sh [IMAGE]                      # default $JUNCTION_IMAGE_DIR/out/junction-rpi-arm64.img
+#   sudo images/boot-test.sh --generated [IMAGE]          # no junction.yaml: checks the generated, closed config
+#   sudo images/boot-test.sh --machine raspi3b [IMAGE]    # on QEMU's Raspberry Pi 3B model (with either mode)
 #
 # The image itself is not changed: a sparse copy (grown by 512 MiB, so first boot's root resize is
 # exercised) gets test files on its FAT partition, as a user would put them there:
@@ -12,25 +13,45 @@
 #                  and RawSocket, an MQTT transport on 1883, no anonymous access) and hostname.txt
 #   --generated:   nothing; first boot must generate credentials and print a setup code, and anonymous
 #                  WAMP and MQTT clients must be refused.
-# The kernel and initrd are the ones on the image's FAT partition. -M virt tests the userland, the
-# units and first boot; only a real board tests the Raspberry Pi firmware path.
+# The kernel and initrd are the ones on the image's FAT partition. Machines:
+#   virt     (default) QEMU's generic board: virtio disk and network, a Cortex-A72. Tests the
+#            userland, the units and first boot.
+#   raspi3b  QEMU's Raspberry Pi 3B: the Pi 3's own device tree from the FAT partition
+#            (bcm2837-rpi-3-b.dtb) and command line (cmdline.txt, plus a console on the PL011 UART),
+#            the card on the Pi's SD controller (the copy is grown to a power of two, as QEMU wants),
+#            the network through the Pi's USB host controller (dwc2) and an emulated USB Ethernet
+#            device (usb-net: the kernel's cdc_ether). 4 Cortex-A53, 1 GiB, as the board. Checks
+#            also that the console shows multi-user reached, the root file system grown and the USB
+#            network driver bound. Not covered: the GPU firmware and config.txt (QEMU loads the
+#            kernel itself), Wi-Fi, the watchdog's reset; see images/README.md.
 #
-# Environment: JUNCTION_IMAGE_DIR (default /var/tmp/junction-image), WAMP_PORT (28080), MQTT_PORT (21883)
-# on 127.0.0.1, TIMEOUT seconds for the first answer (900), QEMU_SMP (2), QEMU_MEM MiB (1024).
+# Environment: JUNCTION_IMAGE_DIR (default /var/tmp/junction-image), WAMP_PORT (28080; 28081 for
+# raspi3b), MQTT_PORT (21883; 21884 for raspi3b) on 127.0.0.1, TIMEOUT seconds for the first answer
+# (900; 1800 for raspi3b), virt only: QEMU_SMP (2), QEMU_MEM MiB (1024).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 WORK=${JUNCTION_IMAGE_DIR:-/var/tmp/junction-image}
 MODE=ticket
-if [ "${1:-}" = --generated ]; then MODE=generated; shift; fi
+MACHINE=virt
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --generated) MODE=generated; shift ;;
+    --machine) MACHINE=${2:-}; shift 2 || shift ;;
+    --machine=*) MACHINE=${1#--machine=}; shift ;;
+    *) break ;;
+  esac
+done
+case "$MACHINE" in
+  virt) T=$WORK/boot-test; WAMP_PORT=${WAMP_PORT:-28080}; MQTT_PORT=${MQTT_PORT:-21883}; TIMEOUT=${TIMEOUT:-900} ;;
+  # Other ports and directory than virt's: both tests may run at once.
+  raspi3b) T=$WORK/boot-test-raspi3b; WAMP_PORT=${WAMP_PORT:-28081}; MQTT_PORT=${MQTT_PORT:-21884}; TIMEOUT=${TIMEOUT:-1800} ;;
+  *) echo "boot-test.sh: --machine takes virt or raspi3b, not '$MACHINE'" >&2; exit 2 ;;
+esac
 IMG=${1:-$WORK/out/junction-rpi-arm64.img}
-WAMP_PORT=${WAMP_PORT:-28080}
-MQTT_PORT=${MQTT_PORT:-21883}
-TIMEOUT=${TIMEOUT:-900}
-T=$WORK/boot-test
 "$HERE/need-node-modules.sh" boot-test.sh || exit 1
 [ -f "$IMG" ] || { echo "boot-test.sh: no image $IMG (run images/build.sh)" >&2; exit 1; }
-for tool in qemu-system-aarch64 mcopy sfdisk mosquitto_pub node; do
+for tool in qemu-system-aarch64 mcopy mtype sfdisk mosquitto_pub node; do
   command -v "$tool" >/dev/null || { echo "boot-test.sh: $tool missing; run images/deps.sh" >&2; exit 1; }
 done
 
@@ -42,6 +63,12 @@ trap cleanup EXIT
 echo "boot-test: copying $IMG"
 cp --sparse=always "$IMG" "$T/disk.img"
 truncate -s +512M "$T/disk.img"
+if [ "$MACHINE" = raspi3b ]; then
+  # QEMU's SD card model takes only power-of-two sizes.
+  size=$(stat -c %s "$T/disk.img"); card=$(( 1 << 20 ))
+  while [ $card -lt "$size" ]; do card=$(( card * 2 )); done
+  truncate -s "$card" "$T/disk.img"
+fi
 # FAT partition offset (partition 1) for mtools.
 BOOT_START=$(sfdisk -d "$T/disk.img" | awk -F'[=,]' '/^[^ ]+1 :/ { gsub(/ /, "", $2); print $2 }')
 FAT="$T/disk.img@@$(( BOOT_START * 512 ))"
@@ -52,6 +79,17 @@ INITRD=$(mdir -i "$FAT" -b ::/ | sed 's|^::/||' | grep '^initrd.img-' | sort -V 
 mcopy -i "$FAT" "::$KERNEL" "$T/vmlinuz"
 mcopy -i "$FAT" "::$INITRD" "$T/initrd.img"
 echo "boot-test: kernel $KERNEL, initrd $INITRD from the image's FAT partition"
+if [ "$MACHINE" = raspi3b ]; then
+  DTB=bcm2837-rpi-3-b.dtb
+  mcopy -i "$FAT" "::$DTB" "$T/$DTB" 2>/dev/null || { echo "boot-test.sh: no $DTB on the FAT partition" >&2; exit 1; }
+  # The board's own command line (root=LABEL=RASPIROOT ...); the last console= becomes /dev/console,
+  # where first boot prints: the PL011 UART, QEMU's first serial port.
+  # systemd.watchdog_sec=off: QEMU's BCM2835 power-management model resets the machine as soon as
+  # bcm2835_wdt arms the watchdog (it takes the "full reset" setting as a reset request and never
+  # counts), so systemd's RuntimeWatchdogSec would reboot it in a loop right after PID 1 starts.
+  CMDLINE="$(mtype -i "$FAT" ::cmdline.txt | tr -d '\r' | tr '\n' ' ' | sed 's/ *$//') console=ttyAMA0,115200 systemd.watchdog_sec=off"
+  echo "boot-test: device tree $DTB, cmdline.txt + console: $CMDLINE"
+fi
 
 TICKET=
 if [ "$MODE" = ticket ]; then
@@ -81,16 +119,28 @@ EOF
   mcopy -i "$FAT" -o "$T/junction.yaml" "$T/hostname.txt" ::/
 fi
 
-echo "boot-test: starting qemu ($MODE mode; WAMP on 127.0.0.1:$WAMP_PORT, MQTT on 127.0.0.1:$MQTT_PORT)"
+echo "boot-test: starting qemu -M $MACHINE ($MODE mode; WAMP on 127.0.0.1:$WAMP_PORT, MQTT on 127.0.0.1:$MQTT_PORT)"
+NETDEV="user,id=n0,hostfwd=tcp:127.0.0.1:$WAMP_PORT-:8080,hostfwd=tcp:127.0.0.1:$MQTT_PORT-:1883"
 SINCE=$(date +%s%3N)
-qemu-system-aarch64 -M virt -cpu cortex-a72 -smp "${QEMU_SMP:-2}" -m "${QEMU_MEM:-1024}" \
-  -display none -monitor none -serial "file:$T/console.log" \
-  -kernel "$T/vmlinuz" -initrd "$T/initrd.img" \
-  -append "root=LABEL=RASPIROOT rw rootwait console=ttyAMA0 net.ifnames=0" \
-  -drive "file=$T/disk.img,format=raw,if=virtio" \
-  -device virtio-rng-pci \
-  -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$WAMP_PORT-:8080,hostfwd=tcp:127.0.0.1:$MQTT_PORT-:1883" \
-  -device virtio-net-pci,netdev=n0,romfile= &
+if [ "$MACHINE" = raspi3b ]; then
+  # The machine fixes the CPUs (4 Cortex-A53) and wants exactly 1 GiB. The Pi 3B's own Ethernet
+  # (LAN9514 on its USB hub) is not modelled: a USB Ethernet device on the dwc2 root port instead.
+  # Its MAC in the Pi's own range (b8:27:eb, globally administered) as the LAN9514 has: with QEMU's
+  # locally administered default usbnet would name it usb0, which 20-wired.network does not match.
+  qemu-system-aarch64 -M raspi3b -m 1G \
+    -display none -monitor none -serial "file:$T/console.log" \
+    -kernel "$T/vmlinuz" -initrd "$T/initrd.img" -dtb "$T/$DTB" -append "$CMDLINE" \
+    -drive "file=$T/disk.img,format=raw,if=sd" \
+    -netdev "$NETDEV" -device usb-net,netdev=n0,mac=b8:27:eb:4a:55:4e 2>"$T/qemu.log" &
+else
+  qemu-system-aarch64 -M virt -cpu cortex-a72 -smp "${QEMU_SMP:-2}" -m "${QEMU_MEM:-1024}" \
+    -display none -monitor none -serial "file:$T/console.log" \
+    -kernel "$T/vmlinuz" -initrd "$T/initrd.img" \
+    -append "root=LABEL=RASPIROOT rw rootwait console=ttyAMA0 net.ifnames=0" \
+    -drive "file=$T/disk.img,format=raw,if=virtio" \
+    -device virtio-rng-pci \
+    -netdev "$NETDEV" -device virtio-net-pci,netdev=n0,romfile= 2>"$T/qemu.log" &
+fi
 QEMU_PID=$!
 
 set +e
@@ -105,7 +155,7 @@ sleep 2
 kill "$QEMU_PID" 2>/dev/null; wait "$QEMU_PID" 2>/dev/null; QEMU_PID=
 
 # What the guest said about itself on the serial console.
-grep -a -E 'junction-firstboot|Junction|Reached target|SETUP CODE|root file system grown' "$T/console.log" | sed 's/\x1b\[[0-9;]*m//g' | tail -40 > "$T/console-summary.txt" || true
+grep -a -E 'junction-firstboot|Junction|Reached target|SETUP CODE|root file system grown|dwc2 .*DWC OTG|cdc_ether|rndis_host|mmc0: new' "$T/console.log" | sed 's/\x1b\[[0-9;]*m//g' | tail -40 > "$T/console-summary.txt" || true
 cat "$T/console-summary.txt"
 CHECKS=""
 if [ "$MODE" = generated ]; then
@@ -115,7 +165,21 @@ else
   if mdir -i "$FAT" -b ::/ 2>/dev/null | grep -qi 'junction.yaml'; then CHECKS="$CHECKS fat_junction_yaml_removed=NO"; RC=1; else CHECKS="$CHECKS fat_junction_yaml_removed=yes"; fi
   mcopy -i "$FAT" -n ::firstboot-report.txt "$T/firstboot-report.txt" 2>/dev/null && { echo "--- firstboot-report.txt"; tr -d '\r' < "$T/firstboot-report.txt"; } || true
 fi
+if [ "$MACHINE" = raspi3b ]; then
+  # What only the console shows: how far the Pi's boot path went.
+  seen() { # name pattern
+    if grep -aEq "$2" "$T/console.log"; then CHECKS="$CHECKS $1=yes"; else CHECKS="$CHECKS $1=NO"; RC=1; fi
+  }
+  seen multi_user 'Reached target .*Multi-User System'
+  seen root_grown 'root file system grown to'
+  seen usb_host_dwc2 'dwc2 .*DWC OTG Controller'
+  seen usb_network '(cdc_ether|rndis_host) .*register'
+fi
+echo "boot-test: machine $MACHINE"
 echo "boot-test: result $RESULT"
 echo "boot-test:$CHECKS"
+# QEMU's own messages go to a file: slirp and usb-net log every packet or request the guest is not
+# ready for yet, which would bury the result.
+[ $RC = 0 ] || { echo "--- qemu's last messages ($T/qemu.log)"; grep -v -e '^qemu-system-aarch64: Slirp: Failed to send packet' -e '^usbnet: failed control transaction' "$T/qemu.log" | tail -5; }
 [ $RC = 0 ] && echo "boot-test: PASSED" || echo "boot-test: FAILED (console log: $T/console.log)"
 exit $RC

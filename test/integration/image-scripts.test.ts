@@ -48,6 +48,15 @@ describe('images/: what the boot test needs is checked up front', () => {
     expect(code).toBe(1);
     expect(err).toContain('no image /nonexistent.img');
   });
+
+  it('issue 17 #2: boot-test.sh --machine raspi3b is the Pi 3 model test; an unknown machine is refused by name', async () => {
+    const pi = await bash(join(IMAGES, 'boot-test.sh'), ['--machine', 'raspi3b', '--generated', '/nonexistent.img']);
+    expect(pi.code).toBe(1);
+    expect(pi.err).toContain('no image /nonexistent.img');
+    const unknown = await bash(join(IMAGES, 'boot-test.sh'), ['--machine', 'raspi9', '/nonexistent.img']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain("--machine takes virt or raspi3b, not 'raspi9'");
+  });
 });
 
 /** The `[Section] Key=value` settings of a systemd-style file (the last one of a key wins, as in systemd). */
