@@ -486,9 +486,9 @@ describe('errors name the path of the key at fault', () => {
       [`${o}.allowed_origins`]: 'must be a list, got "https://example.com"',
       [`${o}.require_websocket_subprotocol`]: 'must be true or false, got "no"',
     });
-    raw.workers[0].transports[0].options = { auto_ping_interval: 1000, auto_ping_timeout: 500, allowed_origins: ['https://*.example.com', 'null'], compression: false, enable_webstatus: false };
+    raw.workers[0].transports[0].options = { auto_ping_timeout: 500, allowed_origins: ['https://*.example.com', 'null'], compression: false, enable_webstatus: false };
     const config = parseConfig(raw);
-    expect(config.router.listeners[0]!.websocket['/']!.options).toMatchObject({ autoPingInterval: 1000, autoPingTimeout: 500, allowedOrigins: ['https://*.example.com', 'null'] });
+    expect(config.router.listeners[0]!.websocket['/']!.options).toMatchObject({ autoPingTimeout: 500, allowedOrigins: ['https://*.example.com', 'null'] });
     expect(Object.keys(warningsOf(raw))).toEqual([`${o}.auto_ping_timeout`]);
   });
 
