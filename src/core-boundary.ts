@@ -124,6 +124,10 @@ export interface SendQueueStats {
 export interface SessionHandle {
   /** WELCOME was sent: until then a transport holds its peer to `max_unauthenticated_bytes`. */
   readonly established: boolean;
+  /** Who the realm welcomed the peer as (empty strings until WELCOME). */
+  readonly authid: string;
+  readonly authrole: string;
+  readonly authmethod: string;
   /** A decoded message from the peer (its shape is checked by the session, not the transport). */
   receive(message: unknown): void;
   /** The transport could not decode a frame, or the peer broke framing rules. */

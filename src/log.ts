@@ -16,6 +16,10 @@ export const log = {
   info: (m: string) => emit('info', m),
   warn: (m: string) => emit('warn', m),
   error: (m: string) => emit('error', m),
+  /** Whether lines of `level` are written: a message costly to make (or to keep alive) is made only then. */
+  writes(level: Exclude<Level, 'silent'>): boolean {
+    return ORDER[level] >= threshold;
+  },
   setLevel(level: Level): void {
     threshold = ORDER[level];
   },

@@ -80,6 +80,8 @@ const NO_OPTIONS: M.Dict = Object.freeze({}) as M.Dict;
 const CLIENT_ROLES = ['publisher', 'subscriber', 'caller', 'callee'];
 /** How long we wait for the client's GOODBYE reply after we said GOODBYE. */
 const GOODBYE_WAIT_MS = 2000;
+/** Bits of Session.features. */
+const FEATURE = { canceling: 1, progress: 2, revocation: 4, subscriptionRevocation: 8 } as const;
 
 export class Session implements SessionHandle, Requester, SessionView {
   id = 0;
@@ -93,10 +95,8 @@ export class Session implements SessionHandle, Requester, SessionView {
   /** When it joined its realm (ms since the epoch; 0 until then): for the meta API. */
   joinedAt = 0;
   /** Callee-side features the dealer consults on every invocation. */
-  supportsCanceling = false;
-  supportsProgress = false;
-  supportsRevocation = false;
-  supportsSubscriptionRevocation = false;
+  /** The client features of its HELLO the router consults, as FEATURE bits (one field, not four: an idle session holds it). */
+  private features = 0;
   /** Published when the session ends, detached ones first (wamp.session.add_testament); made on first use. */
   private testamentLists: Record<TestamentScope, Testament[]> | undefined;
 
@@ -151,6 +151,26 @@ export class Session implements SessionHandle, Requester, SessionView {
   /** The peer is not reading: more than its send queue limit waits to be written (network transports only). */
   get sendBacklogged(): boolean {
     return this.transport.sendBacklogged?.() === true;
+  }
+
+  /** The callee takes CANCEL (call_canceling). */
+  get supportsCanceling(): boolean {
+    return (this.features & FEATURE.canceling) !== 0;
+  }
+
+  /** The callee sends progressive results. */
+  get supportsProgress(): boolean {
+    return (this.features & FEATURE.progress) !== 0;
+  }
+
+  /** The callee is told when its registration is revoked. */
+  get supportsRevocation(): boolean {
+    return (this.features & FEATURE.revocation) !== 0;
+  }
+
+  /** The subscriber is told when its subscription is revoked. */
+  get supportsSubscriptionRevocation(): boolean {
+    return (this.features & FEATURE.subscriptionRevocation) !== 0;
   }
 
   get readsRawPayloads(): boolean {
@@ -404,12 +424,13 @@ export class Session implements SessionHandle, Requester, SessionView {
     }
     // Only the features the router consults are kept, not the client's whole announcement.
     const clientRoles = roles as Record<string, unknown>;
-    this.supportsCanceling = clientHasFeature(clientRoles, 'callee', 'call_canceling');
+    let features = clientHasFeature(clientRoles, 'callee', 'call_canceling') ? FEATURE.canceling : 0;
     // The spec ties progressive results to call_canceling, but Autobahn|JS callees announce only
     // progressive_call_results; interoperability wins (Crossbar does not check either).
-    this.supportsProgress = clientHasFeature(clientRoles, 'callee', 'progressive_call_results');
-    this.supportsRevocation = clientHasFeature(clientRoles, 'callee', 'registration_revocation');
-    this.supportsSubscriptionRevocation = clientHasFeature(clientRoles, 'subscriber', 'subscription_revocation');
+    if (clientHasFeature(clientRoles, 'callee', 'progressive_call_results')) features |= FEATURE.progress;
+    if (clientHasFeature(clientRoles, 'callee', 'registration_revocation')) features |= FEATURE.revocation;
+    if (clientHasFeature(clientRoles, 'subscriber', 'subscription_revocation')) features |= FEATURE.subscriptionRevocation;
+    this.features = features;
     this.state = 'authenticating';
     // The ID is fixed now: WAMP-CRA challenges and dynamic authenticators name it.
     this.id = this.router.newSessionId();

@@ -13,7 +13,7 @@ export const BYTES_PER_TURN = 256 * 1024;
 let turn = 0;
 let counting = false;
 const nextTurn = () => {
-  turn++;
+  turn = (turn + 1) & 0x3fffffff; // stays a small integer, stored unboxed in the connections' fields
   counting = false;
 };
 
@@ -25,23 +25,34 @@ function currentTurn(): number {
   return turn;
 }
 
-/** One connection's share of the current turn. */
-export class TurnShare {
-  private turn = -1;
-  private messages = 0;
-  private bytes = 0;
+/** What a connection keeps of its share: the turn it last took one in, and what it took in that turn. */
+export interface TurnCounted {
+  shareTurn: number;
+  shareMessages: number;
+  shareBytes: number;
+}
 
-  /** Counts a message of `size` bytes; false once this turn's share was already used up. */
+/** Counts a message of `size` bytes against `holder`'s share; false once this turn's share was already used up. */
+export function takeShare(holder: TurnCounted, size: number): boolean {
+  const now = currentTurn();
+  if (now !== holder.shareTurn) {
+    holder.shareTurn = now;
+    holder.shareMessages = 0;
+    holder.shareBytes = 0;
+  }
+  if (holder.shareMessages >= MESSAGES_PER_TURN || holder.shareBytes >= BYTES_PER_TURN) return false;
+  holder.shareMessages++;
+  holder.shareBytes += size;
+  return true;
+}
+
+/** One connection's share of the current turn, as an object of its own (the MQTT connection keeps the fields itself). */
+export class TurnShare implements TurnCounted {
+  shareTurn = -1;
+  shareMessages = 0;
+  shareBytes = 0;
+
   take(size: number): boolean {
-    const now = currentTurn();
-    if (now !== this.turn) {
-      this.turn = now;
-      this.messages = 0;
-      this.bytes = 0;
-    }
-    if (this.messages >= MESSAGES_PER_TURN || this.bytes >= BYTES_PER_TURN) return false;
-    this.messages++;
-    this.bytes += size;
-    return true;
+    return takeShare(this, size);
   }
 }

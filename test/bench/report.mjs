@@ -63,6 +63,8 @@ export function mqttTable(results) {
   row(`RSS with ${total} idle MQTT connections KiB`, 'mqttMemory', 'rssMore', 0);
   row(`KiB per idle MQTT connection (${first} → ${total})`, 'mqttMemory', 'perConnectionKiB', 2);
   row(`  first ${first} connections: KiB each, one-time costs included`, 'mqttMemory', 'firstKiB', 2);
+  const floor = results.N?.mqttMemory;
+  if (floor) rows.push([`  Node's floor (a bare net server answering CONNACK, same V8 options): KiB per idle connection`, floor.error ? 'error' : fmt(floor.perConnectionKiB, 2), '', '', '', '']);
   const toWamp = results.J?.mqttToWamp;
   const wamp = results.J?.pub1;
   rows.push(['Junction, MQTT QoS 0 → WAMP subscriber: deliveries/s', toWamp?.error ? 'error' : fmt(toWamp?.perSec), '', '', '', '']);
@@ -73,7 +75,7 @@ export function mqttTable(results) {
 }
 
 /** Issue 15's MQTT targets, as { name, verdict, detail } like targets()'s. */
-function mqttTargets({ J, M, A }, check) {
+function mqttTargets({ J, M, A, N }, check) {
   const cpu = (r, key) => r?.[key]?.cpuPerOp;
   const pair = (key) => [ratio(cpu(J, key), cpu(A, key)), ratio(cpu(J, key), cpu(M, key))];
   const us = (v) => `${fmt(v, 2)} µs`;
@@ -96,12 +98,12 @@ function mqttTargets({ J, M, A }, check) {
   const perConnection = J?.mqttMemory?.perConnectionKiB;
   const span = J?.mqttMemory?.first ? ` (RSS growth from ${J.mqttMemory.first} to ${J.mqttMemory.first + J.mqttMemory.more} idle connections)` : '';
   check(`≤ 2 KiB per idle MQTT connection${span}`, perConnection, (x) => x <= 2,
-    `${fmt(perConnection, 2)} KiB (mosquitto ${fmt(M?.mqttMemory?.perConnectionKiB, 2)} KiB, aedes ${fmt(A?.mqttMemory?.perConnectionKiB, 2)} KiB)${memoryRounds(J, M, A)}`);
+    `${fmt(perConnection, 2)} KiB (mosquitto ${fmt(M?.mqttMemory?.perConnectionKiB, 2)} KiB, aedes ${fmt(A?.mqttMemory?.perConnectionKiB, 2)} KiB, Node's floor ${fmt(N?.mqttMemory?.perConnectionKiB, 2)} KiB)${memoryRounds(J, M, A, N)}`);
 }
 
 /** ', medians of N rounds (J a, b, c; ...)' when the memory case ran in rounds. */
 function memoryRounds(...brokers) {
-  const named = [['J', brokers[0]], ['mosquitto', brokers[1]], ['aedes', brokers[2]]].filter(([, r]) => r?.mqttMemory?.rounds?.length > 1);
+  const named = [['J', brokers[0]], ['mosquitto', brokers[1]], ['aedes', brokers[2]], ["Node's floor", brokers[3]]].filter(([, r]) => r?.mqttMemory?.rounds?.length > 1);
   if (named.length === 0) return '';
   const each = named.map(([name, r]) => `${name} ${r.mqttMemory.rounds.map((x) => fmt(x, 2)).join(', ')}`);
   return `; medians of ${named[0][1].mqttMemory.rounds.length} rounds (${each.join('; ')})`;
@@ -153,7 +155,7 @@ function layout(header, rows) {
 }
 
 /** Each target as { name, verdict: 'PASS' | 'FAIL' | 'N/A', detail }. */
-export function targets({ results: { J, R, F, M, A }, queue, clients, cold, telemetry }) {
+export function targets({ results: { J, R, F, M, A, N }, queue, clients, cold, telemetry }) {
   const list = [];
   const check = (name, value, ok, detail) => list.push({ name, verdict: value === undefined ? 'N/A' : ok(value) ? 'PASS' : 'FAIL', detail });
 
@@ -203,7 +205,7 @@ export function targets({ results: { J, R, F, M, A }, queue, clients, cold, tele
   const start = cold ? cold.junctionMs / cold.bareMs : undefined;
   check('Cold start to first answered call ≤ 2× a bare node -e start', start, (x) => x <= 2,
     cold ? `${cold.junctionMs.toFixed(0)} ms / ${cold.bareMs.toFixed(0)} ms = ${times(start)}` : '');
-  mqttTargets({ J, M, A }, check);
+  mqttTargets({ J, M, A, N }, check);
   if (telemetry) {
     check('Board telemetry < 1% of one core at the default interval (5 s)', telemetry.shareAtDefault, (x) => x < 0.01,
       `${telemetry.perSampleMs.toFixed(2)} ms CPU per sample = ${(telemetry.shareAtDefault * 100).toFixed(3)}% of one core`);

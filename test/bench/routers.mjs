@@ -19,7 +19,7 @@ import { ensurePeer, FOX_WAMP, AEDES } from './peers.mjs';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 // JUNCTION_BENCH_CLI: another build of Junction's CLI to bench (default: this checkout's dist/bin/junction.cjs).
 export const JUNCTION_CLI = process.env.JUNCTION_BENCH_CLI || join(ROOT, 'dist', 'bin', 'junction.cjs');
-export const NAMES = { J: 'Junction', R: 'raw relay', F: 'fox-wamp', M: 'mosquitto', A: 'aedes' };
+export const NAMES = { J: 'Junction', R: 'raw relay', F: 'fox-wamp', M: 'mosquitto', A: 'aedes', N: "Node's floor" };
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -136,6 +136,14 @@ async function startAedes(nodeArgs) {
   return { kind: 'A', port, mqttUrl: `mqtt://127.0.0.1:${port}`, pid: child.pid, child };
 }
 
+/** node-floor.mjs (memory case only): a bare Node TCP server answering CONNACK, as a router object with `mqttUrl`. */
+async function startNodeFloor(nodeArgs) {
+  const port = await freePort();
+  const child = await start('node-floor.mjs', [String(port)], undefined, nodeArgs);
+  await sleep(300);
+  return { kind: 'N', port, mqttUrl: `mqtt://127.0.0.1:${port}`, pid: child.pid, child };
+}
+
 /**
  * Starts router `kind` (see NAMES). `nodeArgs`: node options for a Node router's process (J, A),
  * e.g. the V8 options of the MQTT memory case; mosquitto takes none. `rlinks`: Junction's router links.
@@ -143,6 +151,7 @@ async function startAedes(nodeArgs) {
 export async function startRouter(kind, { withQueue = false, mqtt = false, telemetryCron, nodeArgs = [], rlinks } = {}) {
   if (kind === 'M') return startMosquitto();
   if (kind === 'A') return startAedes(nodeArgs);
+  if (kind === 'N') return startNodeFloor(nodeArgs);
   const port = await freePort();
   const mqttPort = kind === 'J' && mqtt ? await freePort() : undefined;
   const url = `ws://127.0.0.1:${port}/`;

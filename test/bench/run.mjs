@@ -59,7 +59,7 @@ const watchdog = setTimeout(() => {
 }, WATCHDOG_MIN * 60_000);
 
 const log = (s) => process.stderr.write(`${s}\n`);
-const results = { J: {}, R: {}, F: {}, M: {}, A: {} };
+const results = { J: {}, R: {}, F: {}, M: {}, A: {}, N: {} };
 const crashes = []; // cases that threw: make the exit code non-zero
 const routers = {}; // kind → the running router
 
@@ -232,6 +232,8 @@ async function runMqtt() {
   // depend on the CPU the others take, and their settling waits overlap).
   if (!wanted('mqttMemory')) return;
   const measured = MQTT_KINDS.filter((k) => !results[k].skipped && !results[k].unavailable && !results[k].mqttUnavailable);
+  // Beside Junction, Node's own floor per idle connection (node-floor.mjs), read the same way.
+  if (measured.includes('J')) measured.push('N');
   // Rounds, each figure the median: even with a full collection before each reading (settledRssKiB),
   // rounds of the same build differ by some 0.3 KiB per connection (the heap's pages as laid out).
   const rounds = QUICK ? 1 : 3;

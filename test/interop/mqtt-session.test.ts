@@ -64,6 +64,31 @@ describe('MQTT session expiry, will delay, problem and response information', ()
     ...(willDelayInterval !== undefined ? { properties: { willDelayInterval } } : {}),
   });
 
+  it('the meta API names where an MQTT client connects from (asked of its socket when wanted); a persistent session whose client is away names where it was', async () => {
+    const clientId = newId('peer');
+    const { client } = await connectMqtt(node, v5(clientId, { sessionExpiryInterval: 60 }));
+    const port = (client as unknown as { stream: { localPort: number } }).stream.localPort;
+    /** The transport details (Crossbar's shape) of the MQTT sessions the meta API lists. */
+    const mqttTransports = async () => {
+      const ids = (await wamp.call('wamp.session.list')).args[0] as number[];
+      const details = await Promise.all(ids.map(async (id) => (await wamp.call('wamp.session.get', [id])).args[0] as { serializer: string; transport: { peer: string } }));
+      return details.filter((d) => d.serializer === 'mqtt').map((d) => d.transport);
+    };
+    expect(await mqttTransports()).toContainEqual(expect.objectContaining({ peer: `tcp4:127.0.0.1:${port}` }));
+    lose(client);
+    await until(() => listenerOf(node).session(clientId)?.connected === false, 5000, 'the session to lose its connection');
+    expect(listenerOf(node).session(clientId)!.peer).toBe(`tcp4:127.0.0.1:${port}`);
+    expect(await mqttTransports()).toContainEqual(expect.objectContaining({ peer: `tcp4:127.0.0.1:${port}` }));
+    const back = await connectMqtt(node, v5(clientId, { sessionExpiryInterval: 0 }));
+    const backPort = (back.client as unknown as { stream: { localPort: number } }).stream.localPort;
+    expect(back.connack.sessionPresent).toBe(true);
+    expect(listenerOf(node).session(clientId)!.peer).toBe(`tcp4:127.0.0.1:${backPort}`);
+    const now = await mqttTransports();
+    expect(now).toContainEqual(expect.objectContaining({ peer: `tcp4:127.0.0.1:${backPort}` }));
+    expect(now).not.toContainEqual(expect.objectContaining({ peer: `tcp4:127.0.0.1:${port}` }));
+    await back.client.endAsync();
+  });
+
   it('[MQTT-3.1.2-23] a session outlives its connection for its Session Expiry Interval, then ends', async () => {
     const clientId = newId('expiry');
     const first = await connectMqtt(node, v5(clientId, { sessionExpiryInterval: 1 }));

@@ -18,9 +18,10 @@ import { packetBytes } from './packet-bytes.js';
 import { headerError, packetStart, parsePackets, parseSettings, type PacketSink, type PacketStart } from './packet-reader.js';
 import * as keepAliveClock from './keep-alive.js';
 import { holdWrites, type HeldWrites } from './turn-writes.js';
-import { TurnShare } from '../turn-share.js';
+import { takeShare, type TurnCounted } from '../turn-share.js';
 import { REASON } from './reason-codes.js';
 import { MqttTraffic } from './sys-topics.js';
+import { describePeer } from '../peer.js';
 
 export interface ConnectionOwner {
   packet(connection: MqttConnection, packet: Packet): void;
@@ -55,23 +56,43 @@ export interface ConnectionContext {
 /** A socket error listener without a closure per connection. */
 function ignoreError(): void {}
 
-export class MqttConnection implements SlowConsumerOwner, IncomingHolder, keepAliveClock.KeptAlive, HeldWrites, PacketSink {
-  readonly peer: string;
+// The socket's listeners are shared by all connections (`this` is the socket, which points to its
+// connection): two closures and their context were ~160 bytes of every idle connection.
+const CONNECTION = Symbol('mqtt connection');
+type ConnectedStream = ByteStream & { [CONNECTION]: MqttConnection };
+
+function onSocketData(this: ConnectedStream, chunk: Buffer): void {
+  this[CONNECTION].onChunk(chunk);
+}
+
+function onSocketClose(this: ConnectedStream): void {
+  this[CONNECTION].finish();
+}
+
+/** The bytes of a packet not yet whole (chunks as they came), their count, and the packet's size once known (-1 before). */
+interface UnfinishedPacket {
+  chunks: Buffer[];
+  bytes: number;
+  total: number;
+}
+
+export class MqttConnection implements SlowConsumerOwner, IncomingHolder, keepAliveClock.KeptAlive, HeldWrites, PacketSink, TurnCounted {
   /** 3 (MQTT 3.1), 4 (3.1.1) or 5, known from CONNECT on. */
   version: 3 | 4 | 5 = 4;
   /** How its packets are parsed: 3.1.1 until CONNECT says otherwise. */
   private settings = parseSettings(4, false);
-  /** The bytes of a packet not yet whole (chunks as they came), their count, and the packet's size once known (-1 before). */
-  private unfinished: Buffer[] | undefined;
-  private unfinishedBytes = 0;
-  private unfinishedTotal = -1;
+  /** Made while a packet arrives in pieces (an idle connection has none). */
+  private unfinished: UnfinishedPacket | undefined;
   /** The client's keep-alive in seconds (0: none), and as the keep-alive clock counts it (keep-alive.ts). */
   private keepAliveSeconds = 0;
   keepAliveTicks = 0;
   lastRead = 0;
   private connectTimer: NodeJS.Timeout | undefined;
   private ended = false;
-  private readonly share = new TurnShare();
+  /** This connection's share of the event loop's turn (turn-share.ts), kept here rather than in an object of its own. */
+  shareTurn = -1;
+  shareMessages = 0;
+  shareBytes = 0;
   private cleanEnd = false;
   /** Packets written in one event-loop turn (PUBACKs for a burst of QoS 1 publishes) leave in one write (turn-writes.ts). */
   corked = false;
@@ -89,14 +110,13 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, keepAl
     private owner: ConnectionOwner,
     private readonly context: ConnectionContext,
   ) {
-    // Joined rather than a template: one flat string, not a tree of pieces kept for the connection's life.
-    this.peer = socket.remoteAddress ? [socket.remoteFamily === 'IPv6' ? 'tcp6:' : 'tcp4:', socket.remoteAddress, ':', socket.remotePort].join('') : 'unix';
+    (socket as ConnectedStream)[CONNECTION] = this;
     // No guard.watch: 'drain' is listened to only while writes wait (uncorked), and the
     // connection's own 'close' listener releases the guard (three 'close' listeners on a socket
     // cost an array of 19 slots, two one of 2).
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onChunk(chunk));
-    socket.on('close', () => this.finish());
+    socket.on('data', onSocketData);
+    socket.on('close', onSocketClose);
     // 'close' follows an error, and ends the connection. A listener's socket has its error listener already.
     if (socket.listenerCount('error') === 0) socket.on('error', ignoreError);
     const connectTimeoutMs = context.connectTimeoutMs;
@@ -113,6 +133,16 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, keepAl
   /** Hands the connection to another owner (its MQTT session, once CONNECT is accepted). */
   adopt(owner: ConnectionOwner): void {
     this.owner = owner;
+  }
+
+  /**
+   * 'tcp4:127.0.0.1:53122', for logs and the session's transport details: asked of the socket each
+   * time, not kept (Node keeps its address once asked): an idle sensor that nobody looks at holds
+   * neither. Not known any more once the socket has closed: a session that outlives its
+   * connection keeps it (see MqttSession.attach).
+   */
+  get peer(): string {
+    return this.socket.remoteAddress ? describePeer(this.socket) : this.ended ? 'closed' : 'unix';
   }
 
   /** For slow-consumer log lines only: made when one is written. */
@@ -245,9 +275,9 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, keepAl
    * TCP sockets, whose unread bytes wait in the kernel (MQTT over WebSocket is paced by its own
    * connection).
    */
-  private onChunk(chunk: Buffer): void {
+  onChunk(chunk: Buffer): void {
     this.onData(chunk);
-    if (this.share.take(chunk.length) || this.ended || !(this.socket instanceof Socket)) return;
+    if (takeShare(this, chunk.length) || this.ended || !(this.socket instanceof Socket)) return;
     this.socket.pause();
     setImmediate(() => {
       if (!this.ended) this.socket.resume();
@@ -264,32 +294,28 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, keepAl
       }
     }
     let bytes = chunk;
-    if (this.unfinished) {
-      const missing = this.unfinishedTotal - this.unfinishedBytes;
-      if (this.unfinishedTotal >= 0 && chunk.length < missing) {
+    const unfinished = this.unfinished;
+    if (unfinished) {
+      const missing = unfinished.total - unfinished.bytes;
+      if (unfinished.total >= 0 && chunk.length < missing) {
         // A large packet comes in many chunks: they are joined once, when it is whole.
-        this.unfinished.push(chunk);
-        this.unfinishedBytes += chunk.length;
-        this.context.incoming.hold(this, this.unfinishedBytes);
+        unfinished.chunks.push(chunk);
+        unfinished.bytes += chunk.length;
+        this.context.incoming.hold(this, unfinished.bytes);
         return;
       }
-      if (this.unfinishedTotal >= 0) {
+      this.unfinished = undefined;
+      if (unfinished.total >= 0) {
         // Joined to its exact size: its payload, which a retained message or a queue may keep for
         // long, then holds no more memory than it counts (the chunk's further packets would
         // double it: a 64 KiB message's chunk brings the start of the next one).
-        this.unfinished.push(chunk.subarray(0, missing));
-        const packet = Buffer.concat(this.unfinished, this.unfinishedTotal);
-        this.unfinished = undefined;
-        this.unfinishedBytes = 0;
-        this.unfinishedTotal = -1;
-        this.readPackets(packet);
+        unfinished.chunks.push(chunk.subarray(0, missing));
+        this.readPackets(Buffer.concat(unfinished.chunks, unfinished.total));
         if (this.ended || chunk.length === missing) return;
         bytes = chunk.subarray(missing);
       } else {
         // The header itself was cut (a few bytes kept): joined with the chunk.
-        bytes = Buffer.concat([...this.unfinished, chunk], this.unfinishedBytes + chunk.length);
-        this.unfinished = undefined;
-        this.unfinishedBytes = 0;
+        bytes = Buffer.concat([...unfinished.chunks, chunk], unfinished.bytes + chunk.length);
       }
     }
     this.readPackets(bytes);
@@ -316,9 +342,7 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, keepAl
     if (badHeader) return this.parseFailed(new Error(badHeader));
     // Kept as a copy: the chunk it ends may be far larger than what is left of it.
     const rest = Buffer.from(bytes.subarray(end));
-    this.unfinished = [rest];
-    this.unfinishedBytes = rest.length;
-    this.unfinishedTotal = start?.kind === 'known' ? start.total : -1;
+    this.unfinished = { chunks: [rest], bytes: rest.length, total: start?.kind === 'known' ? start.total : -1 };
     this.context.incoming.hold(this, rest.length);
   }
 
@@ -358,7 +382,8 @@ export class MqttConnection implements SlowConsumerOwner, IncomingHolder, keepAl
     }
   }
 
-  private finish(): void {
+  /** The socket closed, or the connection was ended: tells its owner, once. */
+  finish(): void {
     if (this.ended) return;
     this.ended = true;
     this.unfinished = undefined;

@@ -75,53 +75,88 @@ export interface AttachOptions {
   responseInformation?: string;
 }
 
+/**
+ * What an MQTT 5 client's CONNECT set for its connection. MQTT 3 clients have none of it (the
+ * defaults below apply), and most sensors speak MQTT 3.1.1: kept apart so that their sessions
+ * have no room for it.
+ */
+interface Mqtt5Terms {
+  /** The client's Receive Maximum (65,535 when it gave none), for the DeliveryQueue. */
+  receiveMaximum: number;
+  /** The largest packet the client accepts, when it said so. */
+  maxPacket: number | undefined;
+  /** Request Problem Information: reason strings and user properties only where the client wants them. */
+  problemInformation: boolean;
+  /** CONNECT's Session Expiry Interval in seconds (a DISCONNECT may not raise 0). */
+  sessionExpiry: number;
+  /** Topic aliases of the connection: the client's (made on first use), and ours when it allows them. */
+  inboundAliases: InboundAliases | undefined;
+  outboundAliases: OutboundAliases | undefined;
+}
+
+/** A persistent session whose connection is gone: when it ends, and a will waiting for its Will Delay Interval. */
+interface Away {
+  expiryTimer: LongTimer;
+  delayedWill?: IConnectPacket['will'];
+  willTimer?: LongTimer;
+}
+
+/** QoS 2 messages from the client: received and not yet released (PUBREL) in this session, and in this connection (for Receive Maximum). */
+interface InboundQos2 {
+  received: Set<number>;
+  unreleased: Set<number>;
+}
+
+// A session's fields are what every idle MQTT client holds (hundreds on a board): what only some
+// clients use (MQTT 5 terms, QoS 2, a will's delay, time away) is in objects made for those.
 export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
   /** The same client as a WAMP session of the realm. */
   readonly wamp: MqttWampSession;
   /** Messages to the client (see `deliveries`), from the first one on. */
   private queue: DeliveryQueue | undefined;
-  /** The connected client's Receive Maximum (MQTT 5 CONNECT; 65,535 when it gave none), for the queue. */
-  private receiveMaximum = 65_535;
   /** Survives its connection (see the file comment). */
   persistent = false;
   version: 3 | 4 | 5 = 4;
   /** opening: its CONNECT is being authenticated; open: the realm accepted it. */
   private state: 'opening' | 'open' | 'ended' = 'opening';
   private connection: MqttConnection | undefined;
-  /** QoS 2 messages received and not yet released (PUBREL) by the client; made for clients that use QoS 2. */
-  private incomingQos2: Set<number> | undefined;
+  private terms: Mqtt5Terms | undefined;
   private will: IConnectPacket['will'];
-  /** A will waiting for its Will Delay Interval after the connection was lost. */
-  private delayedWill: IConnectPacket['will'];
-  private willTimer: LongTimer | undefined;
-  private expiryTimer: LongTimer | undefined;
+  private away: Away | undefined;
   private expiryMs = 0;
-  /** The Session Expiry Interval of the connection's CONNECT (MQTT 5), in seconds. */
-  private connectExpiry = 0;
-  /** MQTT 5 Request Problem Information: reason strings and user properties only where the client wants them. */
-  private problemInformation = true;
-  /** The largest packet the (MQTT 5) client accepts, when it said so in CONNECT. */
-  private clientMaxPacket: number | undefined;
-  /** MQTT 5 topic aliases of the current connection: the client's, and ours when it allows them. */
-  private inboundAliases: InboundAliases | undefined;
-  private outboundAliases: OutboundAliases | undefined;
-  /** What counts against the router's Receive Maximum: this connection's QoS 1 PUBLISHes not yet
-   *  answered with PUBACK, and its QoS 2 ones not yet released (PUBREL; made for clients that use QoS 2). */
+  /** This connection's QoS 1 PUBLISHes not yet answered with PUBACK (with `qos2.unreleased`, what counts against the router's Receive Maximum). */
   private unansweredQos1 = 0;
-  private unreleasedQos2: Set<number> | undefined;
+  private qos2: InboundQos2 | undefined;
   /** Packets received while a dynamic authorizer decides on a request's response topic. */
   private paused: Packet[] | undefined;
   /** Reading stopped while a SUBSCRIBE's filters are worked on in later turns. */
   private readingPaused = false;
+  /**
+   * Where the client is while the session has no connection of its own: the connection whose
+   * CONNECT is being authenticated (the join's log line names it) or the one that has just closed
+   * (the leave's), or the peer a persistent session had (kept: a closed socket no longer tells).
+   * Otherwise the peer is asked of the connection, not kept.
+   */
+  private detachedFrom: MqttConnection | string | undefined;
 
-  constructor(private readonly registry: SessionRegistry, readonly clientId: string, peer: string) {
-    this.wamp = new MqttWampSession(this, registry, clientId, peer);
+  constructor(private readonly registry: SessionRegistry, readonly clientId: string) {
+    this.wamp = new MqttWampSession(this, registry);
+  }
+
+  /** Where the client connects from: its connection's peer, or where it was last (a persistent session waiting for it). */
+  get peer(): string {
+    if (this.connection?.open) return this.connection.peer;
+    const from = this.detachedFrom;
+    // A closed connection still knows its peer if it was asked while open (the join's log line).
+    return typeof from === 'string' ? from : from ? from.peer : 'not connected';
   }
 
   // ---- opening: CONNECT → its WAMP session joins → CONNACK ----
 
-  open(connect: IConnectPacket, version: 3 | 4 | 5): Promise<OpenResult> {
+  open(connect: IConnectPacket, connection: MqttConnection): Promise<OpenResult> {
+    const version = connection.version;
     this.version = version;
+    this.detachedFrom = connection;
     return this.wamp.open(connect, version);
   }
 
@@ -135,29 +170,33 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
 
   /** Takes the client's connection: CONNACK, keep-alive, will, and what waited for it. */
   attach(connection: MqttConnection, connect: IConnectPacket, options: AttachOptions): void {
-    this.expiryTimer?.cancel();
-    this.expiryTimer = undefined;
     // Back before its will's delay passed: the will is not sent [MQTT-3.1.3-9].
-    this.cancelDelayedWill();
+    this.away?.expiryTimer.cancel();
+    this.away?.willTimer?.cancel();
+    this.away = undefined;
     this.connection = connection;
     this.version = connection.version;
     this.paused = undefined; // the previous connection's packets, if its request was being authorized
     connection.adopt(this);
     this.persistent = options.persistent;
+    // Known only while the socket is open: kept for when the session waits for its client.
+    this.detachedFrom = options.persistent ? connection.peer : undefined;
     this.expiryMs = options.expiryMs;
-    this.connectExpiry = options.sessionExpiry ?? 0;
     this.will = connect.will;
     const v5 = this.version === 5 ? connect.properties ?? {} : undefined;
-    this.clientMaxPacket = v5?.maximumPacketSize;
     // Aliases belong to one connection [MQTT-3.3.2-7]; so do the QoS 1/2 exchanges counted against
     // Receive Maximum (the client resends what was unanswered).
-    this.inboundAliases = undefined;
-    this.outboundAliases = v5?.topicAliasMaximum ? new OutboundAliases(v5.topicAliasMaximum) : undefined;
+    this.terms = v5 && {
+      receiveMaximum: v5.receiveMaximum ?? 65_535,
+      maxPacket: v5.maximumPacketSize,
+      problemInformation: v5.requestProblemInformation !== false,
+      sessionExpiry: options.sessionExpiry ?? 0,
+      inboundAliases: undefined,
+      outboundAliases: v5.topicAliasMaximum ? new OutboundAliases(v5.topicAliasMaximum) : undefined,
+    };
     this.unansweredQos1 = 0;
-    this.unreleasedQos2?.clear();
-    this.receiveMaximum = v5?.receiveMaximum ?? 65_535;
+    this.qos2?.unreleased.clear();
     this.queue?.receiveMaximum(this.receiveMaximum);
-    this.problemInformation = this.version !== 5 || connect.properties?.requestProblemInformation !== false;
     const connack: Packet = this.version === 5
       ? {
         cmd: 'connack', reasonCode: 0, sessionPresent: options.present,
@@ -183,6 +222,11 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
    * QoS 1/2 messages to the client, in flight and waiting (also while it is away); QoS 0 ones pass
    * through. Made on the first message to the client (a publishing-only sensor gets none).
    */
+  /** The connected client's Receive Maximum, for the queue. */
+  private get receiveMaximum(): number {
+    return this.terms?.receiveMaximum ?? 65_535;
+  }
+
   get deliveries(): DeliveryQueue {
     if (!this.queue) {
       this.queue = new DeliveryQueue(this, deliveryLimitsOf(this.registry.config));
@@ -207,11 +251,12 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
   end(): void {
     if (this.state === 'ended') return;
     // A will still waiting for its delay goes out now: the session ends first.
-    const will = this.delayedWill;
-    this.cancelDelayedWill();
+    const will = this.away?.delayedWill;
+    this.away?.willTimer?.cancel();
+    this.away?.expiryTimer.cancel();
+    this.away = undefined;
     if (will && this.state === 'open') this.wamp.publishWill(will);
     this.state = 'ended';
-    this.expiryTimer?.cancel();
     this.registry.ended(this);
     const connection = this.connection;
     this.connection = undefined;
@@ -226,7 +271,10 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
       this.connection.send({ cmd: 'disconnect', reasonCode: shutdown ? REASON.serverShuttingDown : REASON.adminAction });
     }
     this.will = undefined;
-    this.cancelDelayedWill();
+    if (this.away) {
+      this.away.willTimer?.cancel();
+      this.away.delayedWill = undefined;
+    }
     this.end();
   }
 
@@ -239,7 +287,8 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
   write(packet: Packet): void {
     const connection = this.connection;
     if (!connection) return;
-    if (this.outboundAliases && packet.cmd === 'publish') this.outboundAliases.send(packet, connection);
+    const aliases = this.terms?.outboundAliases;
+    if (aliases && packet.cmd === 'publish') aliases.send(packet, connection);
     else connection.send(packet);
   }
 
@@ -282,8 +331,8 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
       case 'pubrec': return (packet.reasonCode ?? 0) >= 0x80 ? this.deliveries.acknowledged(packet.messageId!) : this.deliveries.received(packet.messageId!);
       case 'pubcomp': return this.queue?.acknowledged(packet.messageId!);
       case 'pubrel':
-        this.incomingQos2?.delete(packet.messageId!);
-        this.unreleasedQos2?.delete(packet.messageId!);
+        this.qos2?.received.delete(packet.messageId!);
+        this.qos2?.unreleased.delete(packet.messageId!);
         connection.send({ cmd: 'pubcomp', messageId: packet.messageId! });
         return;
       case 'subscribe': return this.wamp.subscriptions.subscribe(packet.messageId!, packet.subscriptions, packet.properties);
@@ -313,9 +362,10 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     const seconds = packet.properties?.sessionExpiryInterval;
     if (seconds !== undefined && this.version === 5) {
       // Not a valid DISCONNECT: it ends as a protocol error, will included.
-      if (seconds > 0 && this.connectExpiry === 0) return this.violation(REASON.protocolError, 'a DISCONNECT setting a session expiry after a CONNECT without one [MQTT-3.14.2-2]');
+      if (seconds > 0 && (this.terms?.sessionExpiry ?? 0) === 0) return this.violation(REASON.protocolError, 'a DISCONNECT setting a session expiry after a CONNECT without one [MQTT-3.14.2-2]');
       this.expiryMs = this.registry.sessionExpiryMs(seconds);
       this.persistent = this.expiryMs > 0;
+      if (this.persistent && typeof this.detachedFrom !== 'string') this.detachedFrom = connection.peer;
     }
     // Reason 0x04 "disconnect with will message"; any other clean DISCONNECT drops the will.
     if (packet.reasonCode !== 0x04) this.will = undefined;
@@ -326,32 +376,30 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
   closed(connection: MqttConnection): void {
     if (connection !== this.connection) return;
     this.connection = undefined;
+    if (typeof this.detachedFrom !== 'string') this.detachedFrom = connection;
     const will = this.will;
     this.will = undefined;
     if (this.state !== 'open') return;
-    if (will) this.sendWill(will);
-    if (!this.persistent) return this.end();
+    if (!this.persistent) {
+      if (will) this.wamp.publishWill(will);
+      return this.end();
+    }
+    this.away = { expiryTimer: new LongTimer(this.expiryMs, () => this.end()) };
+    if (will) this.sendWill(will, this.away);
     this.wamp.subscriptionsIfAny?.disconnected();
-    this.expiryTimer = new LongTimer(this.expiryMs, () => this.end());
     this.registry.wentOffline(this);
   }
 
-  /** The will, at once, or after its Will Delay Interval when the session outlives the connection. */
-  private sendWill(will: NonNullable<IConnectPacket['will']>): void {
+  /** A persistent session's will: at once, or after its Will Delay Interval. */
+  private sendWill(will: NonNullable<IConnectPacket['will']>, away: Away): void {
     const delay = this.version === 5 ? will.properties?.willDelayInterval ?? 0 : 0;
-    if (delay === 0 || !this.persistent) return this.wamp.publishWill(will);
-    this.delayedWill = will;
-    this.willTimer = new LongTimer(delay * 1000, () => {
-      this.delayedWill = undefined;
-      this.willTimer = undefined;
+    if (delay === 0) return this.wamp.publishWill(will);
+    away.delayedWill = will;
+    away.willTimer = new LongTimer(delay * 1000, () => {
+      away.delayedWill = undefined;
+      away.willTimer = undefined;
       this.wamp.publishWill(will);
     });
-  }
-
-  private cancelDelayedWill(): void {
-    this.willTimer?.cancel();
-    this.willTimer = undefined;
-    this.delayedWill = undefined;
   }
 
   private onPublish(packet: IPublishPacket): void {
@@ -367,20 +415,21 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
       }
       // A refused QoS 2 message ends its exchange at PUBREC: the client sends no PUBREL and may use the id again.
       if (qos === 2 && reasonCode >= 0x80) {
-        this.incomingQos2?.delete(messageId!);
-        this.unreleasedQos2?.delete(messageId!);
+        this.qos2?.received.delete(messageId!);
+        this.qos2?.unreleased.delete(messageId!);
       }
       // [MQTT-3.1.2-29]: a client that asked for no problem information gets no reason string here.
-      const properties = why !== undefined && reasonCode >= 0x80 && this.problemInformation ? { reasonString: reasonStringOf(why) } : undefined;
+      const properties = why !== undefined && reasonCode >= 0x80 && this.terms?.problemInformation !== false ? { reasonString: reasonStringOf(why) } : undefined;
       connection.send(properties ? { cmd, messageId, reasonCode, properties } : { cmd, messageId, reasonCode });
     };
-    if (qos === 2 && this.incomingQos2?.has(messageId!)) return ack(REASON.success); // a resend: published already
+    if (qos === 2 && this.qos2?.received.has(messageId!)) return ack(REASON.success); // a resend: published already
     if (qos === 1) this.unansweredQos1++;
-    if (qos > 0 && this.version === 5 && this.unansweredQos1 + (this.unreleasedQos2?.size ?? 0) + (qos === 2 ? 1 : 0) > this.registry.config.maxInflight) {
+    if (qos > 0 && this.version === 5 && this.unansweredQos1 + (this.qos2?.unreleased.size ?? 0) + (qos === 2 ? 1 : 0) > this.registry.config.maxInflight) {
       return this.violation(REASON.receiveMaximumExceeded, `more than Receive Maximum (${this.registry.config.maxInflight}) QoS 1/2 PUBLISHes unanswered`);
     }
     const alias = packet.properties?.topicAlias;
-    if (alias !== undefined && (this.inboundAliases ??= new InboundAliases()).resolve(packet, alias) === undefined) {
+    // An MQTT 3 client's PUBLISH has no properties, hence no alias.
+    if (alias !== undefined && this.terms && (this.terms.inboundAliases ??= new InboundAliases()).resolve(packet, alias) === undefined) {
       return this.violation(REASON.protocolError, `topic alias ${alias} used before it was set`);
     }
     if (isSysTopic(packet.topic)) return ack(REASON.notAuthorized); // the listener's own $SYS/ tree (sys-topics.ts)
@@ -416,8 +465,9 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
 
   private publish(packet: IPublishPacket, uri: string, ack: (reasonCode: number, why?: string) => void): void {
     if (packet.qos === 2) {
-      (this.incomingQos2 ??= new Set()).add(packet.messageId!);
-      (this.unreleasedQos2 ??= new Set()).add(packet.messageId!);
+      const qos2 = (this.qos2 ??= { received: new Set(), unreleased: new Set() });
+      qos2.received.add(packet.messageId!);
+      qos2.unreleased.add(packet.messageId!);
     }
     this.wamp.publish(packet, uri, ack);
   }
@@ -446,10 +496,11 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
 
   /** An event as a PUBLISH: through the DeliveryQueue, which keeps QoS 1/2 ones while the client is away. */
   deliver(packet: IPublishPacket, uri: string): void {
-    if (this.clientMaxPacket !== undefined && packetSize(packet, this.clientMaxPacket) > this.clientMaxPacket) {
+    const maxPacket = this.terms?.maxPacket;
+    if (maxPacket !== undefined && packetSize(packet, maxPacket) > maxPacket) {
       // [MQTT-3.1.2-24]: never sent. A client that got it would disconnect, and a persistent
       // session would get it again on every reconnect.
-      this.wamp.warnEvent(`an event on '${uri.slice(0, 200)}' is larger than the client's maximum packet size (${this.clientMaxPacket} bytes); not sent`);
+      this.wamp.warnEvent(`an event on '${uri.slice(0, 200)}' is larger than the client's maximum packet size (${maxPacket} bytes); not sent`);
       return;
     }
     if (this.connected) return this.deliveries.push(packet);

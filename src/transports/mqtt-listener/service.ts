@@ -197,8 +197,8 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
       if (!v5 && !cleanStart) return refuse(REASON.clientIdNotValid, V3_CONNACK.identifierRejected, 'persistent session without a client id');
       clientId = assignedId = `junction-${randomBytes(9).toString('base64url')}`;
     }
-    const session = new MqttSession(this, clientId, connection.peer);
-    const result = await session.open(connect, connection.version);
+    const session = new MqttSession(this, clientId);
+    const result = await session.open(connect, connection);
     if (!connection.open) return session.end();
     if (!result.ok) {
       session.end();
@@ -230,7 +230,7 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
     if (v5 && assignedId) attach.assignedId = assignedId;
     session.attach(connection, connect, attach);
     early.replay(connection, session);
-    log.debug(`mqtt ${connection.peer}: client '${clientId}' connected to ${this.listenerId} as '${session.wamp.authid}' (${session.wamp.authrole})${persistent ? ', persistent' : ''}`);
+    if (log.writes('debug')) log.debug(`mqtt ${connection.peer}: client '${clientId}' connected to ${this.listenerId} as '${session.wamp.authid}' (${session.wamp.authrole})${persistent ? ', persistent' : ''}`);
   }
 
   /** How long a session outlives its connection (0: not at all): the client's wish in seconds, at most `session_expiry`. */

@@ -70,6 +70,9 @@ export interface ListenerContext {
 export interface MqttSide extends SubscriptionAnswers {
   /** 3 (MQTT 3.1), 4 (3.1.1) or 5. */
   readonly version: 3 | 4 | 5;
+  readonly clientId: string;
+  /** Where the client connects from (see MqttConnection.peer). */
+  readonly peer: string;
   /** The realm accepted the client (WELCOME). */
   joined(): void;
   end(): void;
@@ -147,36 +150,69 @@ function roughSize(value: unknown): number {
 /** A publication's payload as a `dynamic` rule's encoder made it: one call for all its MQTT subscribers. */
 const encodedByCodec = new WeakMap<object, Promise<Buffer>>();
 
+/** A session's opening: how to settle open() (WELCOME, ABORT, or the session ended first), and CONNECT's password for a ticket CHALLENGE. */
+interface Opening {
+  settle(result: OpenResult): void;
+  password: string | undefined;
+}
+
+/** Event warnings of a session: when the last was logged, and how many were not since. */
+interface EventWarnings {
+  last: number;
+  suppressed: number;
+}
+
+// Fields of this class are what every idle MQTT client holds (hundreds per board): what only some
+// clients use (a dynamic codec, No Local, warnings) is made on first use, and what the client's
+// MqttSession or WAMP session already holds is asked of them.
 export class MqttWampSession implements Transport, ShareMember {
-  /** EVENTs whose MQTT payload was not decoded go to this client as those bytes (sendPublish). */
-  readonly readsRawPayloads = true;
-  authid = '';
-  authrole = '';
-  authmethod = '';
   /** The client's MQTT filters as WAMP subscriptions of this session (see `subscriptions`). */
   private subs: MqttSubscriptions | undefined;
   private readonly handle: SessionHandle;
-  /** Settles open(): WELCOME, ABORT, or the session ended first. */
-  private opening: ((result: OpenResult) => void) | undefined;
-  /** CONNECT's password, for a ticket CHALLENGE. */
-  private password: string | undefined;
+  /** Until WELCOME or ABORT (the password is not kept past them). */
+  private opening: Opening | undefined;
   /** Requests to the router by request ID, and what to do with their answers. */
   private requestId = 0;
   /** Made on the first request that waits for an answer (an idle client makes none). */
   private answers: Map<number, Answer> | undefined;
-  /** Event warnings: when the last was logged, and how many were not since. */
-  private lastEventWarning = 0;
-  private eventWarningsSuppressed = 0;
   /** The publication delivered last: the EVENTs of it for the client's other subscriptions are dropped. */
   private lastPublication: unknown;
+  /** Made on the first warning about an event. */
+  private warnings: EventWarnings | undefined;
   /** Marks this client's own publications (NO_LOCAL_MARK), made when first needed. */
   private ownMark: string | undefined;
   /** The client's messages, and the events to it, in order while a `dynamic` codec call waits; made when first needed. */
   private publishOrder: InOrder | undefined;
   private deliveryOrder: InOrder | undefined;
 
-  constructor(private readonly mqtt: MqttSide, private readonly listener: ListenerContext, readonly clientId: string, private readonly peer: string) {
+  constructor(private readonly mqtt: MqttSide, private readonly listener: ListenerContext) {
     this.handle = listener.factory.openSession(this, sessionOptionsOf(listener.config));
+  }
+
+  /** EVENTs whose MQTT payload was not decoded go to this client as those bytes (sendPublish). */
+  get readsRawPayloads(): true {
+    return true;
+  }
+
+  get clientId(): string {
+    return this.mqtt.clientId;
+  }
+
+  private get peer(): string {
+    return this.mqtt.peer;
+  }
+
+  /** Who the realm welcomed the client as (empty until WELCOME). */
+  get authid(): string {
+    return this.handle.authid;
+  }
+
+  get authrole(): string {
+    return this.handle.authrole;
+  }
+
+  get authmethod(): string {
+    return this.handle.authmethod;
   }
 
   /** Made when asked for (authentication, meta API, log lines): an idle client does not keep one. */
@@ -201,17 +237,18 @@ export class MqttWampSession implements Transport, ShareMember {
       roles: { publisher: {}, subscriber: {} },
       authextra: { mqtt: { client_id: this.clientId, protocol_version: version } },
     };
+    let password: string | undefined;
     // Without an auth block a user name proves nothing: everyone joins anonymously (as Crossbar).
     if (connect.username !== undefined && this.listener.config.auth) {
       details['authmethods'] = ['ticket'];
       details['authid'] = connect.username;
-      this.password = connect.password?.toString('utf8') ?? '';
+      password = connect.password?.toString('utf8') ?? '';
     } else {
       details['authmethods'] = ['anonymous'];
       details['authid'] = this.clientId;
     }
-    return new Promise((resolve) => {
-      this.opening = resolve;
+    return new Promise((settle) => {
+      this.opening = { settle, password };
       this.handle.receive([M.HELLO, this.listener.config.realm, details]);
     });
   }
@@ -228,7 +265,7 @@ export class MqttWampSession implements Transport, ShareMember {
   /** The MqttSession ended: the WAMP session leaves the realm. */
   left(): void {
     this.handle.transportClosed();
-    this.opening?.({ ok: false, reason: 'wamp.error.canceled', message: 'connection closed while opening' });
+    this.opening?.settle({ ok: false, reason: 'wamp.error.canceled', message: 'connection closed while opening' });
     this.opening = undefined;
   }
 
@@ -251,23 +288,21 @@ export class MqttWampSession implements Transport, ShareMember {
         return true;
       }
       case M.WELCOME: {
-        const details = message[2] as M.Dict;
-        this.authid = String(details['authid']);
-        this.authrole = String(details['authrole']);
-        this.authmethod = String(details['authmethod']);
         this.mqtt.joined();
-        this.opening?.({ ok: true });
+        this.opening?.settle({ ok: true });
         this.opening = undefined;
         return true;
       }
-      case M.CHALLENGE:
+      case M.CHALLENGE: {
         // Only a ticket challenge can be answered from CONNECT's password.
-        queueMicrotask(() => this.handle.receive(message[1] === 'ticket' && this.password !== undefined
-          ? [M.AUTHENTICATE, this.password, {}]
+        const password = this.opening?.password;
+        queueMicrotask(() => this.handle.receive(message[1] === 'ticket' && password !== undefined
+          ? [M.AUTHENTICATE, password, {}]
           : [M.ABORT, {}, 'wamp.error.authentication_failed']));
         return true;
+      }
       case M.ABORT:
-        this.opening?.({ ok: false, reason: message[2] as string, message: String((message[1] as M.Dict)['message'] ?? '') });
+        this.opening?.settle({ ok: false, reason: message[2] as string, message: String((message[1] as M.Dict)['message'] ?? '') });
         this.opening = undefined;
         return true;
       case M.GOODBYE:
@@ -410,13 +445,14 @@ export class MqttWampSession implements Transport, ShareMember {
   /** A warning about an event this client cannot get as it is: at most one per interval per session. */
   warnEvent(message: string): void {
     const now = Date.now();
-    if (now - this.lastEventWarning < EVENT_WARNING_INTERVAL_MS) {
-      this.eventWarningsSuppressed++;
+    const warnings = (this.warnings ??= { last: 0, suppressed: 0 });
+    if (now - warnings.last < EVENT_WARNING_INTERVAL_MS) {
+      warnings.suppressed++;
       return;
     }
-    const more = this.eventWarningsSuppressed > 0 ? ` (${this.eventWarningsSuppressed} more such events since the last warning)` : '';
-    this.lastEventWarning = now;
-    this.eventWarningsSuppressed = 0;
+    const more = warnings.suppressed > 0 ? ` (${warnings.suppressed} more such events since the last warning)` : '';
+    warnings.last = now;
+    warnings.suppressed = 0;
     log.warn(`mqtt ${this.peer} (${this.clientId}): ${message}${more}`);
   }
 
