@@ -1,8 +1,10 @@
 // A TCP proxy that puts network faults in a connection's path, for kernels without netem: delay
 // (each chunk held back before it goes on), byte-level throttling (at most so many bytes a second,
 // sent in small slices so messages arrive split across segments), stalls (a connection stops
-// forwarding either way without closing, as a stale NAT entry or a dead access point leaves it) and
-// dropped connections (both ends reset).
+// forwarding either way without closing, as a stale NAT entry or a dead access point leaves it),
+// dropped connections (both ends reset), a cut (every connection dropped and new ones refused: a
+// cable pulled, a hub down) and a pause (nothing passes on any connection, made before or during
+// it, as with a hung hub: what is sent waits, in order, for `open`).
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 /** Bytes held for one direction before the proxy stops reading its source (TCP's window closes). */
@@ -43,7 +45,7 @@ class Direction {
   pump(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.pair.stalled || this.waitingForDrain || this.to.destroyed) return;
+    if (this.pair.stalled || this.pair.proxy.mode === 'paused' || this.waitingForDrain || this.to.destroyed) return;
     const rate = this.pair.proxy.bytesPerSecond;
     while (this.queue.length) {
       const head = this.queue[0]!;
@@ -62,6 +64,7 @@ class Direction {
       else head.data = head.data.subarray(size);
       this.queued -= size;
       if (this.queued <= HIGH_WATER) this.from.resume();
+      if (this.to === this.pair.upstream) this.pair.proxy.bytesToTarget += size;
       if (!this.to.write(slice)) {
         this.waitingForDrain = true;
         return;
@@ -105,20 +108,31 @@ class Connection {
     for (const d of this.directions) d.stop();
   }
 
+  /** Passes on what waited during a pause. */
+  resume(): void {
+    for (const d of this.directions) d.pump();
+  }
+
   drop(): void {
     this.stalled = false;
     for (const s of [this.client, this.upstream]) if (!s.destroyed) s.resetAndDestroy();
   }
 }
 
+/** open: forwarding; paused: every connection holds what it gets; cut: no connection at all. */
+type Mode = 'open' | 'paused' | 'cut';
+
 export class FaultProxy {
   /** ms each chunk is held before it is forwarded (each direction). */
   delayMs = 0;
   /** Most bytes a second each direction forwards; 0 = no limit. */
   bytesPerSecond = 0;
-  /** Connections accepted so far. */
+  /** Connections accepted so far (not those refused during a cut). */
   accepted = 0;
-  private readonly open = new Set<Connection>();
+  /** Bytes forwarded to the target so far, over all connections. */
+  bytesToTarget = 0;
+  private readonly live = new Set<Connection>();
+  private state: Mode = 'open';
 
   private constructor(private readonly server: Server, readonly port: number) {}
 
@@ -127,11 +141,12 @@ export class FaultProxy {
     return new Promise((resolve, reject) => {
       let proxy: FaultProxy;
       const server = createServer({ pauseOnConnect: true, allowHalfOpen: true }, (client) => {
+        if (proxy.mode === 'cut') return void client.resetAndDestroy();
         proxy.accepted++;
         const upstream = connect({ port: target.port, host: target.host, allowHalfOpen: true });
         upstream.pause();
         const connection = new Connection(client, upstream, proxy);
-        proxy.open.add(connection);
+        proxy.live.add(connection);
         upstream.once('connect', () => {
           client.resume();
           upstream.resume();
@@ -146,28 +161,49 @@ export class FaultProxy {
     });
   }
 
+  get mode(): Mode {
+    return this.state;
+  }
+
   /** Connections open now (stalled ones count until dropped). */
   get connections(): number {
-    return this.open.size;
+    return this.live.size;
   }
 
   /** The connections open now stop forwarding, both ways, and pass on no close; later ones are forwarded. */
   stall(): void {
-    for (const c of this.open) c.stall();
+    for (const c of this.live) c.stall();
   }
 
   /** Resets every connection open now (both ends get a reset). */
   drop(): void {
-    for (const c of [...this.open]) c.drop();
-    this.open.clear();
+    for (const c of [...this.live]) c.drop();
+    this.live.clear();
+  }
+
+  /** Drops every connection and refuses (resets) new ones until `open`. */
+  cut(): void {
+    this.state = 'cut';
+    this.drop();
+  }
+
+  /** Every connection, open now or made until `open`, passes nothing on either way: data and ends wait (a reset passes). */
+  pause(): void {
+    this.state = 'paused';
+  }
+
+  /** Ends a cut or a pause: what waited goes on, in order. Stalled connections stay stalled. */
+  open(): void {
+    this.state = 'open';
+    for (const c of this.live) c.resume();
   }
 
   forget(connection: Connection): void {
-    this.open.delete(connection);
+    this.live.delete(connection);
   }
 
   async close(): Promise<void> {
-    this.drop();
+    this.cut();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }

@@ -14,10 +14,10 @@ import { startTestNode, type TestNode } from '../helpers/node.js';
 import { allowAll } from '../helpers/core.js';
 import { freePort } from '../helpers/free-port.js';
 import { until } from '../helpers/until.js';
-import { LinkProxy } from '../helpers/link-proxy.js';
+import { FaultProxy } from '../helpers/fault-proxy.js';
 
 const nodes = new Set<TestNode>();
-const proxies: LinkProxy[] = [];
+const proxies: FaultProxy[] = [];
 const dirs: string[] = [];
 
 afterEach(async () => {
@@ -53,10 +53,10 @@ async function stop(node: TestNode): Promise<void> {
 }
 
 /** A hub, and a proxy in front of it for the board's link to go through. */
-async function hubBehindProxy(): Promise<{ hubPort: number; hub: TestNode; proxy: LinkProxy }> {
+async function hubBehindProxy(): Promise<{ hubPort: number; hub: TestNode; proxy: FaultProxy }> {
   const hubPort = await freePort();
   const hub = await start(hubPort);
-  const proxy = await LinkProxy.start(hubPort);
+  const proxy = await FaultProxy.start('127.0.0.1', { host: '127.0.0.1', port: hubPort });
   proxies.push(proxy);
   return { hubPort, hub, proxy };
 }
@@ -198,8 +198,8 @@ describe('router links while the hub is away', () => {
     const states: string[] = [];
     linkOf(board).onStateChange((l) => states.push(l.state));
     const connects = linkOf(board).connects;
-    proxy.stall();
-    // No close ever comes through a stalled proxy: only an unanswered ping tells.
+    proxy.pause();
+    // No close ever comes through a paused proxy: only an unanswered ping tells.
     await until(() => linkOf(board).state !== 'up', 3000, 'the link down after an unanswered ping');
     expect(linkOf(board).lastError).not.toBeNull();
     proxy.open();
