@@ -305,7 +305,8 @@ describe('issue 18: a fleet of boards linked to a hub, each in its own network n
         if (o.error) expect(inWindow(cutA) || inWindow(cutB), `an error outside the failover windows: ${JSON.stringify(o)}`).toBe(true);
         if (o.error) expect(['wamp.error.canceled', 'crossbar.error.max_concurrency_reached']).toContain(o.error);
         const at = `call sent ${o.sent - cutA} ms after a's cut, ${o.sent - cutB} ms after b's: ${o.error}`;
-        if (o.sent >= cutA + FAILOVER_MS && o.sent < cutB) expect(o.served, at).toBe('pump-b');
+        // A call still in flight at b's cut is one of b's window (it may be canceled), not one b must have served.
+        if (o.sent >= cutA + FAILOVER_MS && o.sent < cutB && !inWindow(cutB)) expect(o.served, at).toBe('pump-b');
         if (o.sent >= cutB + FAILOVER_MS) expect(o.served, at).toBe('pump-a');
       }
       await until(async () => (await calleesAtHub(PROCEDURE)) === 2, 20_000, "board b's link back on the hub");
