@@ -72,6 +72,8 @@ describe('MQTT bridge over a list of broker nodes', () => {
     const state = async (): Promise<Record<string, any>> => session.call('junction.bridge.mqtt.get', [`cluster${qos}`]);
     await until(async () => (await state())['connected'] === true, 30_000, 'the bridge to connect');
     expect(await state()).toMatchObject({ url: first.url, urls: [first.url, second.url] });
+    // The first connect is told too when it came after the subscription (a loaded machine): only what follows counts.
+    states.length = 0;
 
     const one = await subscriber(first.url, qos);
     const two = await subscriber(second.url, qos);
