@@ -37,6 +37,8 @@ export interface MqttParseContext {
   openServices: string[];
   /** A path from the config, resolved against the config file's directory. */
   file(path: string): string;
+  /** Session files named so far, with the key path naming each. */
+  mqttSessionFiles: Map<string, string>;
 }
 
 /**
@@ -89,8 +91,15 @@ export function parseMqttService(c: Checker, t: Obj, path: string, ctx: MqttPars
     c.error(join(op, 'max_offline_bytes_total'), `must be at least max_offline_bytes (${service.maxOfflineBytes}), got ${service.maxOfflineBytesTotal}`);
   }
   if (role !== undefined) service.role = role;
-  const sessionFile = c.string(o['session_file'], join(op, 'session_file'), { required: false });
-  if (sessionFile !== undefined) service.sessionFile = ctx.file(sessionFile);
+  const sessionFilePath = join(op, 'session_file');
+  const sessionFile = c.string(o['session_file'], sessionFilePath, { required: false });
+  if (sessionFile !== undefined) {
+    service.sessionFile = ctx.file(sessionFile);
+    // Each service rewrites its file whole: a second one would overwrite the first's sessions.
+    const other = ctx.mqttSessionFiles.get(service.sessionFile);
+    if (other !== undefined) c.error(sessionFilePath, `is also ${other}'s file: each MQTT service needs its own`);
+    else ctx.mqttSessionFiles.set(service.sessionFile, sessionFilePath);
+  }
   if (o['rpc'] !== undefined) service.rpc = rpc(c, o['rpc'], join(op, 'rpc'), ctx);
   if (t['auth'] !== undefined) {
     const ap = join(path, 'auth');
