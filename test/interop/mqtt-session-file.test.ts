@@ -8,12 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import type { IConnackPacket } from 'mqtt-packet';
+import type { IConnackPacket, IPublishPacket } from 'mqtt-packet';
 import { startTestNode, service, type TestNode } from '../helpers/node.js';
 import { allowAll } from '../helpers/core.js';
 import { until } from '../helpers/until.js';
 import { captureStderr } from '../helpers/capture-log.js';
 import { MOSQUITTO_SUB } from '../helpers/mosquitto.js';
+import { MqttWire } from '../helpers/mqtt-wire.js';
 import { ClientSession } from '../../src/client/client-session.js';
 import type { MqttServiceConfig, RoleConfig } from '../../src/config/types.js';
 import { MQTT_DEFAULTS } from '../../src/config/load-mqtt.js';
@@ -121,6 +122,44 @@ describe('MQTT persistent sessions in session_file', () => {
     await publishAll(node, 'mos/t', [3]);
     const second = sub(3);
     expect((await second.done).trim().split('\n')).toEqual(['1', '2', '3']);
+  });
+
+  it('QoS 2 exchanges cut by the restart finish after it: PUBREL and the unacknowledged PUBLISH (same packet id, DUP) to the client, its unreleased message not published twice', async () => {
+    const file = newFile();
+    let node = await startNode(file);
+    let wire = await MqttWire.connected(node.port, 4, { clientId: 'midway', clean: false });
+    wire.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'fly/t', qos: 2 }] });
+    await wire.next((p) => p.cmd === 'suback');
+    await publishAll(node, 'fly/t', [1, 2]);
+    const first = await wire.next((p) => p.cmd === 'publish' && p.payload.toString() === '1') as IPublishPacket;
+    const second = await wire.next((p) => p.cmd === 'publish' && p.payload.toString() === '2') as IPublishPacket;
+    const from = wire.packets.length;
+    wire.send({ cmd: 'pubrec', messageId: first.messageId! });
+    await wire.next((p) => p.cmd === 'pubrel', from);
+    // The client's own QoS 2 message, received by the router and not released.
+    wire.send({ cmd: 'publish', topic: 'up/t', payload: Buffer.from('"once"'), qos: 2, messageId: 9, retain: false, dup: false });
+    await wire.next((p) => p.cmd === 'pubrec' && p.messageId === 9, from);
+    wire.close();
+    await until(() => listenerOf(node).session('midway')?.connected === false, 5000, 'client away');
+    await stopNode(node);
+
+    node = await startNode(file);
+    const events: unknown[] = [];
+    const observer = await ClientSession.connect(node.node.router, { realm: 'realm1', name: 'observer' });
+    await observer.subscribe('up.t', (args) => events.push(args[0]));
+    wire = await MqttWire.connected(node.port, 4, { clientId: 'midway', clean: false });
+    expect(wire.packets[0]).toMatchObject({ cmd: 'connack', sessionPresent: true, returnCode: 0 });
+    expect(await wire.next((p) => p.cmd === 'pubrel')).toMatchObject({ messageId: first.messageId });
+    expect(await wire.next((p) => p.cmd === 'publish')).toMatchObject({ messageId: second.messageId, dup: true, qos: 2, topic: 'fly/t', payload: Buffer.from('2') });
+    wire.send({ cmd: 'publish', topic: 'up/t', payload: Buffer.from('"once"'), qos: 2, messageId: 9, retain: false, dup: true });
+    expect(await wire.next((p) => p.cmd === 'pubrec' && p.messageId === 9)).toBeDefined();
+    wire.send({ cmd: 'pubrel', messageId: 9 });
+    expect(await wire.next((p) => p.cmd === 'pubcomp' && p.messageId === 9)).toBeDefined();
+    wire.send({ cmd: 'publish', topic: 'up/t', payload: Buffer.from('"after"'), qos: 0, retain: false, dup: false });
+    await until(() => events.includes('after'), 5000, 'the message after');
+    expect(events).toEqual(['after']);
+    wire.close();
+    await observer.close();
   });
 
   it('a session whose expiry passed while the node was stopped is gone', async () => {

@@ -151,18 +151,24 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     this.wamp = new MqttWampSession(this, registry, saved);
   }
 
-  /** What the session file keeps of it: a persistent session's filters, messages and expiry (undefined: nothing to keep). */
-  saved(now: number): SavedSession | undefined {
+  /**
+   * What the session file keeps of it: a persistent session's filters, messages and expiry
+   * (undefined: nothing to keep). `shutdown`: a client still connected has its whole interval from
+   * `now`; otherwise a connected client's session has no deadline yet.
+   */
+  saved(now: number, shutdown: boolean): SavedSession | undefined {
     if (!this.persistent || this.state !== 'open') return undefined;
     const { authid, authrole, authmethod } = this.wamp;
-    return {
+    const since = this.away?.since ?? (shutdown ? now : undefined);
+    const saved: SavedSession = {
       clientId: this.clientId, identity: { authid, authrole, authmethod }, version: this.version, peer: this.peer,
-      // A client still connected at shutdown has its whole interval from then.
-      expiryMs: this.expiryMs, deadline: (this.away?.since ?? now) + this.expiryMs,
+      expiryMs: this.expiryMs,
       filters: this.wamp.subscriptionsIfAny?.saved() ?? [],
       messages: this.queue?.saved() ?? [],
       qos2Received: [...(this.qos2?.received ?? [])],
     };
+    if (since !== undefined) saved.deadline = since + this.expiryMs;
+    return saved;
   }
 
   /**
@@ -199,7 +205,8 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
       });
     }
     restoring.delete(this);
-    this.away = { since: saved.deadline - saved.expiryMs, expiryTimer: new LongTimer(saved.deadline - Date.now(), () => this.end()) };
+    const deadline = saved.deadline ?? Date.now() + saved.expiryMs;
+    this.away = { since: deadline - saved.expiryMs, expiryTimer: new LongTimer(deadline - Date.now(), () => this.end()) };
     this.registry.wentOffline(this);
     return true;
   }

@@ -64,7 +64,7 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
       maxUnauthenticatedBytes: config.maxUnauthenticatedBytes, incoming, sendQueues: sendQueues ?? new SendQueueTotal(), traffic: this.traffic,
     };
     if (config.sessionFile) {
-      this.file = new SessionFile(config.sessionFile, () => this.savedSessions());
+      this.file = new SessionFile(config.sessionFile, (shutdown) => this.savedSessions(shutdown));
       this.restored = new Promise((resolve) => (this.restoredDone = resolve));
     }
   }
@@ -120,7 +120,7 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
 
   private async restoreFrom(file: SessionFile): Promise<void> {
     const now = Date.now();
-    const saved = file.load().filter((s) => s.deadline > now && !this.sessions.has(s.clientId));
+    const saved = file.load().filter((s) => (s.deadline === undefined || s.deadline > now) && !this.sessions.has(s.clientId));
     await Promise.all(saved.map(async (s) => {
       const session = new MqttSession(this, s.clientId, s.identity);
       this.sessions.set(s.clientId, session);
@@ -130,11 +130,11 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
     file.changed(); // expired ones leave the file
   }
 
-  private savedSessions(): SavedSession[] {
+  private savedSessions(shutdown: boolean): SavedSession[] {
     const now = Date.now();
     const out: SavedSession[] = [];
     for (const session of this.sessions.values()) {
-      const saved = session.saved(now);
+      const saved = session.saved(now, shutdown);
       if (saved) out.push(saved);
     }
     return out;

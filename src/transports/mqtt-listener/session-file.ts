@@ -2,9 +2,11 @@
 // keeps them (as mosquitto's `persistence true`). Read once at start; rewritten whole (a temporary
 // file renamed over it, so a power cut leaves the old or the new one) only after a change, and then
 // at most once a second, less often the bigger it is (an SD card must not be rewritten for every
-// QoS 1 message). At shutdown it is written at once, before the sessions end. With no persistent
-// session there is no file. JSON, payloads in base64: readable with jq when something looks wrong.
+// QoS 1 message), and not at all when what it would hold is what it holds (a connected client
+// acknowledging its messages changes the sessions and changes them back). At shutdown it is written
+// at once, before the sessions end. With no persistent session there is no file. JSON, payloads in base64: readable with jq when something looks wrong.
 
+import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import type { IPublishPacket } from 'mqtt-packet';
@@ -51,9 +53,13 @@ export interface SavedSession {
   version: 3 | 4 | 5;
   /** Where the client was last. */
   peer: string;
-  /** The session's expiry interval, and the Date.now() ms at which it ends unless its client is back. */
+  /**
+   * The session's expiry interval, and the Date.now() ms at which it ends unless its client is back;
+   * no deadline: its client was connected when the file was written (not at shutdown: the process
+   * was killed), and the whole interval counts from the restart.
+   */
   expiryMs: number;
-  deadline: number;
+  deadline?: number;
   filters: SavedFilter[];
   messages: SavedMessage[];
   /** QoS 2 packet ids received from the client and not yet released. */
@@ -65,10 +71,13 @@ export class SessionFile {
   private writing: Promise<void> = Promise.resolve();
   private nextDelay = MIN_WRITE_INTERVAL_MS;
   private lastWriteError: string | undefined;
+  /** What the file holds: a digest of its text, undefined for no file, null when not known (at start). */
+  private written: string | undefined | null = null;
   /** Written for the last time (shutdown): what the sessions do from now on is not kept. */
   private closed = false;
 
-  constructor(private readonly path: string, private readonly sessions: () => SavedSession[]) {}
+  /** `sessions(shutdown)`: the sessions to keep; `shutdown`: connected clients are about to go. */
+  constructor(private readonly path: string, private readonly sessions: (shutdown: boolean) => SavedSession[]) {}
 
   /** The sessions the file holds; one that cannot be read is reported once and left out (an empty start). */
   load(): SavedSession[] {
@@ -103,7 +112,7 @@ export class SessionFile {
     this.closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    const data = this.encoded();
+    const data = this.encoded(true);
     try {
       if (data === undefined) rmSync(this.path, { force: true });
       else {
@@ -115,20 +124,25 @@ export class SessionFile {
     }
   }
 
-  private encoded(): string | undefined {
-    const sessions = this.sessions();
+  private encoded(shutdown: boolean): string | undefined {
+    const sessions = this.sessions(shutdown);
     return sessions.length === 0 ? undefined : encode(sessions);
   }
 
   private async write(): Promise<void> {
     await this.writing;
     if (this.closed) return;
-    const data = this.encoded();
+    const data = this.encoded(false);
+    const digest = data === undefined ? undefined : createHash('sha256').update(data).digest('base64');
+    if (digest === this.written && this.lastWriteError === undefined) return;
     this.nextDelay = Math.max(MIN_WRITE_INTERVAL_MS, Math.round(((data?.length ?? 0) / WRITE_BYTES_PER_SECOND) * 1000));
     this.writing = (data === undefined
       ? rm(this.path, { force: true })
       : writeFile(`${this.path}.tmp`, data).then(() => rename(`${this.path}.tmp`, this.path)))
-      .then(() => { this.lastWriteError = undefined; }, (err: Error) => {
+      .then(() => {
+        this.lastWriteError = undefined;
+        this.written = digest;
+      }, (err: Error) => {
         // Said once, not at every write while the directory stays missing or read-only.
         if (err.message !== this.lastWriteError) log.warn(`mqtt session file ${this.path}: cannot write: ${err.message}`);
         this.lastWriteError = err.message;
@@ -165,7 +179,7 @@ function decode(text: string): SavedSession[] {
     const s = value as SavedSession;
     const valid = typeof s === 'object' && s !== null && typeof s.clientId === 'string' && typeof s.peer === 'string'
       && typeof s.identity === 'object' && s.identity !== null && typeof s.identity.authid === 'string' && typeof s.identity.authrole === 'string' && typeof s.identity.authmethod === 'string'
-      && (s.version === 3 || s.version === 4 || s.version === 5) && Number.isFinite(s.expiryMs) && Number.isFinite(s.deadline)
+      && (s.version === 3 || s.version === 4 || s.version === 5) && Number.isFinite(s.expiryMs) && (s.deadline === undefined || Number.isFinite(s.deadline))
       && Array.isArray(s.filters) && s.filters.every((f) => typeof f?.filter === 'string' && (f.qos === 0 || f.qos === 1 || f.qos === 2))
       && Array.isArray(s.messages) && s.messages.every((m) => typeof m?.packet?.topic === 'string' && typeof m.packet.payload === 'string' && (m.packet.qos === 1 || m.packet.qos === 2))
       && Array.isArray(s.qos2Received) && s.qos2Received.every((id) => Number.isInteger(id));
