@@ -102,6 +102,31 @@ describe('MQTT persistent sessions in session_file', () => {
     await Promise.all([endClient(back4.client), endClient(back5.client)]);
   });
 
+  it('MQTT 5 properties of a queued message are kept: content type, correlation data, user properties, what is left of its expiry', async () => {
+    const file = newFile();
+    let node = await startNode(file);
+    const away = await connect(node, { clientId: 'props5', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 } });
+    await away.client.subscribeAsync('props/t', { qos: 1, properties: { subscriptionIdentifier: 42 } });
+    await endClient(away.client);
+    await until(() => listenerOf(node).session('props5')?.connected === false, 5000, 'client away');
+    const publisher = await connect(node, { clientId: 'propspub', protocolVersion: 5 });
+    await publisher.client.publishAsync('props/t', 'p', {
+      qos: 1, properties: { contentType: 'text/plain', correlationData: Buffer.from([0, 1, 255]), userProperties: { site: 'shelf', tag: ['a', 'b'] }, messageExpiryInterval: 3600 },
+    });
+    await endClient(publisher.client);
+    await stopNode(node);
+    node = await startNode(file);
+    const packets: IPublishPacket[] = [];
+    const client = mqtt.connect(`mqtt://127.0.0.1:${node.port}`, { reconnectPeriod: 0, clientId: 'props5', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 } });
+    client.on('message', (_topic, _payload, packet) => packets.push(packet));
+    await until(() => packets.length >= 1, 5000, 'the queued message');
+    const { properties } = packets[0]!;
+    expect(properties).toMatchObject({ contentType: 'text/plain', correlationData: Buffer.from([0, 1, 255]), userProperties: { site: 'shelf', tag: ['a', 'b'] }, subscriptionIdentifier: 42 });
+    expect(properties!.messageExpiryInterval).toBeGreaterThan(3500);
+    expect(properties!.messageExpiryInterval).toBeLessThanOrEqual(3600);
+    await endClient(client);
+  });
+
   it('mosquitto_sub -c gets what was published while it was away and the node restarted', async () => {
     const file = newFile();
     let node = await startNode(file);
@@ -179,9 +204,13 @@ describe('MQTT persistent sessions in session_file', () => {
     await endClient(back.client);
   });
 
-  it('a corrupt file is one warning and an empty start', async () => {
+  const goodSession = { clientId: 'x', identity: { authid: 'a', authrole: 'anonymous', authmethod: 'anonymous' }, version: 4, peer: 'p', expiryMs: 60_000, filters: [], qos2Received: [] };
+  it.each([
+    ['cut short', '{"format":"junction.mqtt.sessions","version":1,"sessions":[{"clientId":'],
+    ['a property no PUBLISH can carry', JSON.stringify({ format: 'junction.mqtt.sessions', version: 1, sessions: [{ ...goodSession, messages: [{ packet: { topic: 't', qos: 1, retain: false, payload: '', properties: { topicAlias: 'x' } } }] }] })],
+  ])('a corrupt file (%s) is one warning and an empty start', async (_what, text) => {
     const file = newFile();
-    writeFileSync(file, '{"format":"junction.mqtt.sessions","version":1,"sessions":[{"clientId":');
+    writeFileSync(file, text);
     const log = captureStderr(/session file/);
     let node: TestNode;
     try {

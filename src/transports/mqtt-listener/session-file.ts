@@ -180,20 +180,40 @@ function decode(text: string): SavedSession[] {
     const valid = typeof s === 'object' && s !== null && typeof s.clientId === 'string' && typeof s.peer === 'string'
       && typeof s.identity === 'object' && s.identity !== null && typeof s.identity.authid === 'string' && typeof s.identity.authrole === 'string' && typeof s.identity.authmethod === 'string'
       && (s.version === 3 || s.version === 4 || s.version === 5) && Number.isFinite(s.expiryMs) && (s.deadline === undefined || Number.isFinite(s.deadline))
-      && Array.isArray(s.filters) && s.filters.every((f) => typeof f?.filter === 'string' && (f.qos === 0 || f.qos === 1 || f.qos === 2))
-      && Array.isArray(s.messages) && s.messages.every((m) => typeof m?.packet?.topic === 'string' && typeof m.packet.payload === 'string' && (m.packet.qos === 1 || m.packet.qos === 2))
-      && Array.isArray(s.qos2Received) && s.qos2Received.every((id) => Number.isInteger(id));
+      && Array.isArray(s.filters) && s.filters.every((f) => typeof f?.filter === 'string' && (f.qos === 0 || f.qos === 1 || f.qos === 2)
+        && typeof f.noLocal === 'boolean' && typeof f.retainAsPublished === 'boolean' && (f.identifier === undefined || isIntegerIn(f.identifier, 1, 268_435_455)))
+      && Array.isArray(s.messages) && s.messages.every((m) => typeof m?.packet?.topic === 'string' && typeof m.packet.payload === 'string' && (m.packet.qos === 1 || m.packet.qos === 2)
+        && (m.id === undefined || isIntegerIn(m.id, 1, 65_535)) && (m.expiresAt === undefined || Number.isFinite(m.expiresAt)))
+      && Array.isArray(s.qos2Received) && s.qos2Received.every((id) => isIntegerIn(id, 1, 65_535));
     if (!valid) throw new Error(`session ${i} is incomplete`);
-    return { ...s, messages: s.messages.map((m) => ({ ...m, packet: packetFromJson(m.packet as unknown as Record<string, unknown>) })) };
+    return { ...s, messages: s.messages.map((m, j) => ({ ...m, packet: packetFromJson(m.packet as unknown as Record<string, unknown>, `session ${i} message ${j}`) })) };
   });
 }
 
-function packetFromJson(json: Record<string, unknown>): IPublishPacket {
+/** The PUBLISH properties a queued message may carry, and how each is checked: a hand-edited file must not make a packet that cannot be written. */
+const PROPERTY_CHECKS: Record<string, (v: unknown) => boolean> = {
+  payloadFormatIndicator: (v) => typeof v === 'boolean',
+  messageExpiryInterval: (v) => isIntegerIn(v, 0, 0xffffffff),
+  contentType: (v) => typeof v === 'string',
+  responseTopic: (v) => typeof v === 'string',
+  correlationData: (v) => typeof v === 'string',
+  subscriptionIdentifier: (v) => (Array.isArray(v) ? v : [v]).every((id) => isIntegerIn(id, 1, 268_435_455)),
+  userProperties: (v) => typeof v === 'object' && v !== null && Object.values(v).every((p) => typeof p === 'string' || (Array.isArray(p) && p.every((s) => typeof s === 'string'))),
+};
+
+function isIntegerIn(v: unknown, min: number, max: number): boolean {
+  return Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+}
+
+function packetFromJson(json: Record<string, unknown>, where: string): IPublishPacket {
   const packet: IPublishPacket = { cmd: 'publish', topic: json['topic'] as string, qos: json['qos'] as 1 | 2, retain: json['retain'] === true, dup: false, payload: Buffer.from(json['payload'] as string, 'base64') };
-  const properties = json['properties'] as Record<string, unknown> | undefined;
-  if (properties && typeof properties === 'object') {
-    const { correlationData, ...rest } = properties;
-    packet.properties = typeof correlationData === 'string' ? { ...rest, correlationData: Buffer.from(correlationData, 'base64') } : rest;
+  const properties = json['properties'];
+  if (properties === undefined) return packet;
+  if (typeof properties !== 'object' || properties === null) throw new Error(`${where}: properties is not an object`);
+  for (const [key, value] of Object.entries(properties)) {
+    if (!PROPERTY_CHECKS[key]?.(value)) throw new Error(`${where}: property ${key} is not one a PUBLISH can carry`);
   }
+  const { correlationData, ...rest } = properties as Record<string, unknown>;
+  packet.properties = typeof correlationData === 'string' ? { ...rest, correlationData: Buffer.from(correlationData, 'base64') } : rest;
   return packet;
 }
