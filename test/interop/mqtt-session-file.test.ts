@@ -102,6 +102,24 @@ describe('MQTT persistent sessions in session_file', () => {
     await Promise.all([endClient(back4.client), endClient(back5.client)]);
   });
 
+  it('a shared subscription ($share/<group>/) is back as a member of its group', async () => {
+    const file = newFile();
+    let node = await startNode(file);
+    const member = await connect(node, { clientId: 'shared5', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 } });
+    await member.client.subscribeAsync('$share/g/shared/t', { qos: 1 });
+    await endClient(member.client);
+    await until(() => listenerOf(node).session('shared5')?.connected === false, 5000, 'client away');
+    await publishAll(node, 'shared/t', [1]);
+    await stopNode(node);
+    node = await startNode(file);
+    await publishAll(node, 'shared/t', [2]);
+    const back = await connect(node, { clientId: 'shared5', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 } });
+    expect(back.connack.sessionPresent).toBe(true);
+    await until(() => back.got.length >= 2, 5000, 'both messages');
+    expect(back.got).toEqual(['shared/t 1', 'shared/t 2']);
+    await endClient(back.client);
+  });
+
   it('MQTT 5 properties of a queued message are kept: content type, correlation data, user properties, what is left of its expiry', async () => {
     const file = newFile();
     let node = await startNode(file);
