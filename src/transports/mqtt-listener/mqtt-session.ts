@@ -194,14 +194,14 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     for (const f of saved.filters) byIdentifier.set(f.identifier, [...(byIdentifier.get(f.identifier) ?? []), f]);
     for (const [identifier, filters] of byIdentifier) {
       await new Promise<void>((resolve) => {
-      restoring.set(this, (codes) => {
-        codes.forEach((code, i) => {
-          if (code >= 0x80) log.info(`mqtt: saved session of '${saved.clientId}': subscription to '${filters[i]!.filter.slice(0, 200)}' dropped: refused now (reason 0x${code.toString(16)}) for role '${this.wamp.authrole}'`);
+        restoring.set(this, (codes) => {
+          codes.forEach((code, i) => {
+            if (code >= 0x80) log.info(`mqtt: saved session of '${saved.clientId}': subscription to '${filters[i]!.filter.slice(0, 200)}' dropped: refused now (reason 0x${code.toString(16)}) for role '${this.wamp.authrole}'`);
+          });
+          resolve();
         });
-        resolve();
-      });
-      this.wamp.subscriptions.subscribe(0, filters.map((f) => ({ topic: f.filter, qos: f.qos, nl: f.noLocal, rap: f.retainAsPublished, rh: 2 })),
-        identifier === undefined ? undefined : { subscriptionIdentifier: identifier });
+        this.wamp.subscriptions.subscribe(0, filters.map((f) => ({ topic: f.filter, qos: f.qos, nl: f.noLocal, rap: f.retainAsPublished, rh: 2 })),
+          identifier === undefined ? undefined : { subscriptionIdentifier: identifier });
       });
     }
     restoring.delete(this);

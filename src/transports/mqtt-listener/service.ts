@@ -97,7 +97,7 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
     await this.gateway.start(this.factory);
   }
 
-  /** Ends every session (router shutdown). */
+  /** Ends every session (router shutdown), once the session file has them as they are. */
   stop(): void {
     this.file?.close();
     this.sys.stop();
