@@ -112,7 +112,7 @@ workers:
           ws: { auth: { ticket: { type: static, principals: { tester: { ticket: "$TICKET", role: tester } } } } }
       - type: mqtt
         endpoint: { type: tcp, port: 1883 }
-        options: { realm: realm1 }
+        options: { realm: realm1, session_file: /var/lib/junction/mqtt-sessions.json }
         auth: { ticket: { type: static, principals: { tester: { ticket: "$TICKET", role: tester } } } }
 EOF
   printf 'junction-test\r\n' > "$T/hostname.txt"

@@ -18,6 +18,8 @@ export class LoadContext {
   readonly dashboardRefs: Array<{ listener: ListenerConfig; websocket: string; path: string }> = [];
   /** MQTT over WebSocket paths naming the transport whose MQTT service they share, checked once all transports are read. */
   readonly mqttServiceRefs: Array<{ transport: string; path: string }> = [];
+  /** MQTT session files (resolved) and the key path that named each: two services cannot share one. */
+  readonly mqttSessionFiles = new Map<string, string>();
   /** WAMP and MQTT services without an `auth` block: their clients join as role 'anonymous'. */
   readonly openServices: string[] = [];
 

@@ -35,6 +35,10 @@ export interface MqttParseContext {
   auth(value: unknown, path: string): AuthConfig;
   /** Services without `auth` or a fixed `role`: their clients join as 'anonymous' (load.ts warns). */
   openServices: string[];
+  /** A path from the config, resolved against the config file's directory. */
+  file(path: string): string;
+  /** Session files named so far, with the key path naming each. */
+  mqttSessionFiles: Map<string, string>;
 }
 
 /**
@@ -47,7 +51,7 @@ export function parseMqttService(c: Checker, t: Obj, path: string, ctx: MqttPars
     'realm', 'role', 'payload_mapping', 'topic_prefix', 'max_offline_messages', 'session_expiry', 'max_inflight',
     'max_message_size', 'open_handshake_timeout', 'rpc',
     'max_offline_bytes', 'max_offline_bytes_total', 'max_send_queue', 'send_queue_policy',
-    'max_unauthenticated_bytes', 'sys_interval', 'max_keepalive',
+    'max_unauthenticated_bytes', 'sys_interval', 'max_keepalive', 'session_file',
   ]) ?? {};
   if (t['options'] === undefined) c.error(op, 'is required: at least { realm: <the realm MQTT clients join> }');
   const realm = c.string(o['realm'], join(op, 'realm'), { required: t['options'] !== undefined }) ?? '';
@@ -87,6 +91,15 @@ export function parseMqttService(c: Checker, t: Obj, path: string, ctx: MqttPars
     c.error(join(op, 'max_offline_bytes_total'), `must be at least max_offline_bytes (${service.maxOfflineBytes}), got ${service.maxOfflineBytesTotal}`);
   }
   if (role !== undefined) service.role = role;
+  const sessionFilePath = join(op, 'session_file');
+  const sessionFile = c.string(o['session_file'], sessionFilePath, { required: false });
+  if (sessionFile !== undefined) {
+    service.sessionFile = ctx.file(sessionFile);
+    // Each service rewrites its file whole: a second one would overwrite the first's sessions.
+    const other = ctx.mqttSessionFiles.get(service.sessionFile);
+    if (other !== undefined) c.error(sessionFilePath, `is also ${other}'s file: each MQTT service needs its own`);
+    else ctx.mqttSessionFiles.set(service.sessionFile, sessionFilePath);
+  }
   if (o['rpc'] !== undefined) service.rpc = rpc(c, o['rpc'], join(op, 'rpc'), ctx);
   if (t['auth'] !== undefined) {
     const ap = join(path, 'auth');

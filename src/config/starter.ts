@@ -33,7 +33,8 @@ export const STARTER_EXAMPLES = {
         options:
           realm: realm1
           role: anonymous        # the role MQTT clients join with (no auth block here)
-          topic_prefix: ""       # "": sensors/t1 <-> sensors.t1; "mqtt." puts every topic under mqtt.` },
+          topic_prefix: ""       # "": sensors/t1 <-> sensors.t1; "mqtt." puts every topic under mqtt.
+          session_file: /var/lib/junction/mqtt-sessions.json   # persistent sessions survive restarts and upgrades` },
   serial: { indent: 0, text: `\
 serial:                         # boards speaking firmware-bridges/PROTOCOL.md over USB serial
   - id: usb                     # its state: junction.serial.usb.devices

@@ -370,6 +370,8 @@ export interface MqttServiceConfig {
   /** Bytes held by all the listener's persistent sessions whose client is away, at most
    *  (`max_offline_bytes_total`); past it the session away longest ends. */
   maxOfflineBytesTotal: number;
+  /** Where the persistent sessions are kept across restarts and upgrades (`session_file`); absent: in memory only. */
+  sessionFile?: string;
   /** Bytes waiting to be written to one client before `sendQueuePolicy` applies (`max_send_queue`),
    *  as for WAMP transports: QoS 0 messages are dropped past it. */
   maxSendQueue: number;

@@ -11,6 +11,7 @@
 // [MQTT-3.3.2-5]; one sent later carries what is left of its interval [MQTT-3.3.2-6].
 
 import type { IPublishPacket, Packet } from 'mqtt-packet';
+import type { SavedMessage } from './session-file.js';
 
 interface Inflight {
   packet: IPublishPacket;
@@ -155,6 +156,29 @@ export class DeliveryQueue {
     }
     if (taken.length > 0) this.pump();
     return taken;
+  }
+
+  /** What the queue holds, for the session file: in flight (with packet ids) first, then waiting, in order. */
+  saved(): SavedMessage[] {
+    const out: SavedMessage[] = [];
+    for (const [id, entry] of this.inflight) out.push(entry.released ? { packet: entry.packet, id, released: true } : { packet: entry.packet, id });
+    for (const entry of this.waiting) out.push(entry.expiresAt === 0 ? { packet: entry.packet } : { packet: entry.packet, expiresAt: entry.expiresAt });
+    return out;
+  }
+
+  /** Takes back what a session file held (the session waits for its client: resume() sends it). */
+  restore(messages: SavedMessage[]): void {
+    for (const { packet, id, released, expiresAt } of messages) {
+      const bytes = packetBytes(packet);
+      this.bytes += bytes;
+      if (id !== undefined && !this.inflight.has(id)) {
+        if (this.inflight === NONE_INFLIGHT) this.inflight = new Map();
+        packet.messageId = id;
+        this.inflight.set(id, { packet, bytes, released: released === true });
+      } else {
+        this.waiting.push({ packet, bytes, expiresAt: expiresAt ?? 0 });
+      }
+    }
   }
 
   /** The client is back (persistent session): resend what it has not acknowledged, then the rest. */

@@ -27,6 +27,7 @@ import { InboundAliases, OutboundAliases, TOPIC_ALIAS_MAXIMUM } from './topic-al
 import { LongTimer } from './long-timer.js';
 import { REASON, v3Suback } from './reason-codes.js';
 import { isSysTopic } from './sys-topics.js';
+import type { SavedIdentity, SavedSession } from './session-file.js';
 import { log } from '../../log.js';
 
 /** Packets a client may send while the router waits for a dynamic authorizer (then it is a flood). */
@@ -56,6 +57,10 @@ export interface SessionRegistry extends ListenerContext {
   offlineBytesChanged(session: MqttSession, bytes: number): void;
   /** How long a session outlives its connection when its client asks for `seconds` (0: not at all). */
   sessionExpiryMs(seconds: number): number;
+  /** A persistent session changed (what the session file keeps). */
+  changed(): void;
+  /** The router shuts down: the sessions end next, and are kept as they are now. */
+  shuttingDown(): void;
 }
 
 /** The terms a connection takes its session on (decided by the listener from CONNECT and its config). */
@@ -96,6 +101,8 @@ interface Mqtt5Terms {
 
 /** A persistent session whose connection is gone: when it ends, and a will waiting for its Will Delay Interval. */
 interface Away {
+  /** Date.now() when the connection closed. */
+  since: number;
   expiryTimer: LongTimer;
   delayedWill?: IConnectPacket['will'];
   willTimer?: LongTimer;
@@ -139,8 +146,74 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
    */
   private detachedFrom: MqttConnection | string | undefined;
 
-  constructor(private readonly registry: SessionRegistry, readonly clientId: string) {
-    this.wamp = new MqttWampSession(this, registry);
+  /** `saved`: who a session taken back from the session file belongs to (see restore()). */
+  constructor(private readonly registry: SessionRegistry, readonly clientId: string, saved?: SavedIdentity) {
+    this.wamp = new MqttWampSession(this, registry, saved);
+  }
+
+  /**
+   * What the session file keeps of it: a persistent session's filters, messages and expiry
+   * (undefined: nothing to keep). `shutdown`: a client still connected has its whole interval from
+   * `now`; otherwise a connected client's session has no deadline yet.
+   */
+  saved(now: number, shutdown: boolean): SavedSession | undefined {
+    if (!this.persistent || this.state !== 'open') return undefined;
+    const { authid, authrole, authmethod } = this.wamp;
+    const since = this.away?.since ?? (shutdown ? now : undefined);
+    const saved: SavedSession = {
+      clientId: this.clientId, identity: { authid, authrole, authmethod }, version: this.version, peer: this.peer,
+      expiryMs: this.expiryMs,
+      filters: this.wamp.subscriptionsIfAny?.saved() ?? [],
+      messages: this.queue?.saved() ?? [],
+      qos2Received: [...(this.qos2?.received ?? [])],
+    };
+    if (since !== undefined) saved.deadline = since + this.expiryMs;
+    return saved;
+  }
+
+  /**
+   * A session from the session file joins the realm again as who it was, its filters are subscribed
+   * again (authorized now, as any SUBSCRIBE: one refused is dropped), and it waits for its client
+   * until its deadline. False when the realm does not take it back.
+   */
+  async restore(saved: SavedSession): Promise<boolean> {
+    this.version = saved.version;
+    this.detachedFrom = saved.peer;
+    const joined = await this.wamp.rejoin(saved.version);
+    if (!joined.ok) {
+      log.warn(`mqtt: saved session of '${saved.clientId}' not taken back: ${joined.reason}: ${joined.message}`);
+      this.end();
+      return false;
+    }
+    this.persistent = true;
+    this.expiryMs = saved.expiryMs;
+    if (saved.messages.length > 0) this.deliveries.restore(saved.messages);
+    if (saved.qos2Received.length > 0) this.qos2 = { received: new Set(saved.qos2Received), unreleased: new Set() };
+    // One SUBSCRIBE per subscription identifier, no retained messages (as a session present has none to get).
+    const byIdentifier = new Map<number | undefined, SavedSession['filters']>();
+    for (const f of saved.filters) byIdentifier.set(f.identifier, [...(byIdentifier.get(f.identifier) ?? []), f]);
+    for (const [identifier, filters] of byIdentifier) {
+      await new Promise<void>((resolve) => {
+        restoring.set(this, (codes) => {
+          codes.forEach((code, i) => {
+            if (code >= 0x80) log.info(`mqtt: saved session of '${saved.clientId}': subscription to '${filters[i]!.filter.slice(0, 200)}' dropped: refused now (reason 0x${code.toString(16)}) for role '${this.wamp.authrole}'`);
+          });
+          resolve();
+        });
+        this.wamp.subscriptions.subscribe(0, filters.map((f) => ({ topic: f.filter, qos: f.qos, nl: f.noLocal, rap: f.retainAsPublished, rh: 2 })),
+          identifier === undefined ? undefined : { subscriptionIdentifier: identifier });
+      });
+    }
+    restoring.delete(this);
+    const deadline = saved.deadline ?? Date.now() + saved.expiryMs;
+    this.away = { since: deadline - saved.expiryMs, expiryTimer: new LongTimer(deadline - Date.now(), () => this.end()) };
+    this.registry.wentOffline(this);
+    return true;
+  }
+
+  /** What the session file keeps changed. */
+  private touched(): void {
+    if (this.persistent) this.registry.changed();
   }
 
   /** Where the client connects from: its connection's peer, or where it was last (a persistent session waiting for it). */
@@ -216,6 +289,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     connection.send(connack);
     connection.keepAlive(options.keepAlive);
     this.queue?.resume();
+    this.registry.changed();
   }
 
   /**
@@ -258,11 +332,18 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     if (will && this.state === 'open') this.wamp.publishWill(will);
     this.state = 'ended';
     this.registry.ended(this);
+    this.touched();
     const connection = this.connection;
     this.connection = undefined;
     connection?.close();
     this.wamp.subscriptionsIfAny?.leaveGroups();
     this.wamp.left();
+  }
+
+  /** The router stops: the session file keeps the sessions as they are, then this one ends (the connection just closes, as mosquitto's does). */
+  goingAway(): void {
+    this.registry.shuttingDown();
+    this.end();
   }
 
   /** The router ended the session (kill, shutdown): MQTT 5 clients hear why; no will. */
@@ -296,6 +377,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     if (!this.queue) return [];
     const before = this.deliveries.bytes;
     const taken = this.deliveries.takeBack(pick);
+    if (taken.length > 0) this.touched();
     if (!this.connected && taken.length > 0) this.registry.offlineBytesChanged(this, this.deliveries.bytes - before);
     return taken;
   }
@@ -324,6 +406,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     }
     const violation = clientPacketViolation(packet, this.registry.config.maxMessageSize, TOPIC_ALIAS_MAXIMUM);
     if (violation) return this.violation(violation.reasonCode, violation.why);
+    if (packet.cmd !== 'pingreq' && packet.cmd !== 'publish') this.touched();
     switch (packet.cmd) {
       case 'publish': return this.onPublish(packet);
       case 'puback': return this.queue?.acknowledged(packet.messageId!);
@@ -384,7 +467,8 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
       if (will) this.wamp.publishWill(will);
       return this.end();
     }
-    this.away = { expiryTimer: new LongTimer(this.expiryMs, () => this.end()) };
+    this.away = { since: Date.now(), expiryTimer: new LongTimer(this.expiryMs, () => this.end()) };
+    this.registry.changed();
     if (will) this.sendWill(will, this.away);
     this.wamp.subscriptionsIfAny?.disconnected();
     this.registry.wentOffline(this);
@@ -468,6 +552,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
       const qos2 = (this.qos2 ??= { received: new Set(), unreleased: new Set() });
       qos2.received.add(packet.messageId!);
       qos2.unreleased.add(packet.messageId!);
+      this.touched();
     }
     this.wamp.publish(packet, uri, ack);
   }
@@ -475,10 +560,14 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
   // ---- packets to the client ----
 
   suback(messageId: number, codes: number[]): void {
+    const restored = restoring.get(this);
+    if (restored) return restored(codes);
+    this.touched();
     this.connection?.send({ cmd: 'suback', messageId, granted: this.version === 5 ? codes : codes.map(v3Suback) });
   }
 
   unsuback(messageId: number, codes: number[]): void {
+    this.touched();
     this.connection?.send(this.version === 5 ? { cmd: 'unsuback', messageId, granted: codes } : { cmd: 'unsuback', messageId, granted: [] });
   }
 
@@ -503,12 +592,16 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
       this.wamp.warnEvent(`an event on '${uri.slice(0, 200)}' is larger than the client's maximum packet size (${maxPacket} bytes); not sent`);
       return;
     }
+    if (packet.qos > 0) this.touched();
     if (this.connected) return this.deliveries.push(packet);
     const before = this.deliveries.bytes;
     this.deliveries.push(packet);
     if (this.deliveries.bytes !== before) this.registry.offlineBytesChanged(this, this.deliveries.bytes - before);
   }
 }
+
+/** Sessions taken back from the session file, while their filters are subscribed again: their SUBACK codes. */
+const restoring = new WeakMap<MqttSession, (codes: number[]) => void>();
 
 /**
  * Ends a connection from the server's side, unclean (the will is published): MQTT 5 hears why in a

@@ -16,6 +16,7 @@ import { SharedGroups } from './shared-groups.js';
 import { MqttTraffic, SysTopics, type BrokerFigures } from './sys-topics.js';
 import { malformedString, willViolation } from './checks.js';
 import { REASON, V3_CONNACK } from './reason-codes.js';
+import { SessionFile, type SavedSession } from './session-file.js';
 import { log } from '../../log.js';
 
 /**
@@ -47,6 +48,11 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
   private readonly connections: ConnectionContext;
   /** The procedures of `dynamic` payload rules (mqtt/payload-codec.ts), when there are any. */
   readonly codecs: PayloadCodecs | undefined;
+  /** `session_file`: the persistent sessions, kept across restarts. */
+  private readonly file: SessionFile | undefined;
+  /** Until the saved sessions are back, CONNECTs wait (a client must find its session). */
+  private restored: Promise<void> = Promise.resolve();
+  private restoredDone: (() => void) | undefined;
 
   /** `incoming`: unfinished packets of all the node's connections (max_incoming_bytes). */
   constructor(readonly config: MqttServiceConfig, readonly factory: SessionFactory, private readonly listenerId: string, readonly incoming = new IncomingBudget(), private readonly sendQueues?: SendQueueTotal) {
@@ -57,6 +63,10 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
       maxPacketSize: config.maxMessageSize, connectTimeoutMs: config.openHandshakeTimeout, sendQueue: config,
       maxUnauthenticatedBytes: config.maxUnauthenticatedBytes, incoming, sendQueues: sendQueues ?? new SendQueueTotal(), traffic: this.traffic,
     };
+    if (config.sessionFile) {
+      this.file = new SessionFile(config.sessionFile, (shutdown) => this.savedSessions(shutdown));
+      this.restored = new Promise((resolve) => (this.restoredDone = resolve));
+    }
   }
 
   /** A client's connection: a TCP/TLS socket, or a WebSocket's bytes (MQTT over WebSocket, websocket-path.ts). */
@@ -81,17 +91,61 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
   /** Starts the MQTT 5 request/response gateway when the config has `rpc` rules. */
   async start(): Promise<void> {
     this.sys.start();
+    await this.restore();
     if (!this.config.rpc) return;
     this.gateway = new MqttRpcGateway(this.config.rpc, this.config.realm, this.mapping, this.listenerId);
     await this.gateway.start(this.factory);
   }
 
-  /** Ends every session (router shutdown). */
+  /** Ends every session (router shutdown), once the session file has them as they are. */
   stop(): void {
+    this.file?.close();
     this.sys.stop();
     void this.gateway?.stop();
     void this.codecs?.stop();
     for (const session of [...this.sessions.values()]) session.end();
+  }
+
+  // ---- the session file ----
+
+  /** The saved sessions whose deadline has not passed wait for their clients again. */
+  private async restore(): Promise<void> {
+    if (!this.file) return;
+    try {
+      await this.restoreFrom(this.file);
+    } finally {
+      this.restoredDone?.();
+    }
+  }
+
+  private async restoreFrom(file: SessionFile): Promise<void> {
+    const now = Date.now();
+    const saved = file.load().filter((s) => (s.deadline === undefined || s.deadline > now) && !this.sessions.has(s.clientId));
+    await Promise.all(saved.map(async (s) => {
+      const session = new MqttSession(this, s.clientId, s.identity);
+      this.sessions.set(s.clientId, session);
+      if (!(await session.restore(s)) && this.sessions.get(s.clientId) === session) this.sessions.delete(s.clientId);
+    }));
+    if (saved.length > 0) log.info(`mqtt ${this.listenerId}: ${this.offline.size} persistent session(s) back from ${this.config.sessionFile}`);
+    file.changed(); // expired ones leave the file
+  }
+
+  private savedSessions(shutdown: boolean): SavedSession[] {
+    const now = Date.now();
+    const out: SavedSession[] = [];
+    for (const session of this.sessions.values()) {
+      const saved = session.saved(now, shutdown);
+      if (saved) out.push(saved);
+    }
+    return out;
+  }
+
+  changed(): void {
+    this.file?.changed();
+  }
+
+  shuttingDown(): void {
+    this.file?.close();
   }
 
   // ---- SessionRegistry ----
@@ -199,6 +253,7 @@ export class MqttService implements ConnectionOwner, SessionRegistry {
     }
     const session = new MqttSession(this, clientId);
     const result = await session.open(connect, connection);
+    await this.restored;
     if (!connection.open) return session.end();
     if (!result.ok) {
       session.end();

@@ -20,6 +20,7 @@ import { log } from '../../log.js';
 import { parseShared, type ShareMember, type SharedGroup, type SharedGroups } from './shared-groups.js';
 import { isSysTopic, isValidFilter, type SysSubscriber, type SysTopics } from './sys-topics.js';
 import { topicMatches } from '../../mqtt/topic-match.js';
+import type { SavedFilter } from './session-file.js';
 
 /**
  * Topic filters one SUBSCRIBE may carry; the rest are refused (MQTT 5 reason 0x97 "quota
@@ -304,6 +305,15 @@ export class MqttSubscriptions {
       this.session.request([M.UNSUBSCRIBE, 0, id], one);
     }
     one();
+  }
+
+  /** The client's filters with their options, for the session file (`$SYS/` ones are not kept). */
+  saved(): SavedFilter[] {
+    return [...this.byFilter.values()].map((sub) => {
+      const filter: SavedFilter = { filter: sub.filter, qos: sub.qos, noLocal: sub.noLocal, retainAsPublished: sub.retainAsPublished };
+      if (sub.identifier !== undefined) filter.identifier = sub.identifier;
+      return filter;
+    });
   }
 
   subscribe(messageId: number, subscriptions: ISubscription[], properties?: ISubscribePacket['properties']): void {

@@ -30,6 +30,7 @@ import { SHARE_GROUP, type ShareMember, type SharedGroup, type SharedGroups, typ
 import type { SysTopics } from './sys-topics.js';
 import { topicMatches } from '../../mqtt/topic-match.js';
 import { attachRawPayload, rawBytesOf, type RawPayload } from '../../wamp/raw-payload.js';
+import type { SavedIdentity } from './session-file.js';
 import { log } from '../../log.js';
 
 /** A WAMP ERROR as one line: its URI, and its first argument when that is a message. */
@@ -78,6 +79,8 @@ export interface MqttSide extends SubscriptionAnswers {
   end(): void;
   /** The router ended the session (kill, shutdown). */
   endedByRouter(shutdown: boolean): void;
+  /** The router stops (Transport.goAway). */
+  goingAway(): void;
   /** An event for the client, as the PUBLISH it gets (`uri` names it in warnings). */
   deliver(packet: IPublishPacket, uri: string): void;
   sendQueue(): SendQueueStats;
@@ -103,6 +106,13 @@ function sessionOptionsOf(config: MqttServiceConfig): SessionOptions {
   sessionOptions.set(config, { from: { auth: config.auth, role: config.role }, options });
   return options;
 }
+
+/**
+ * How sessions taken back from a session file authenticated before the restart: they join again
+ * as that authid and role (the static anonymous path in-process sessions use), and keep the
+ * method for `owner`. A WeakMap, not a field: most sessions were never saved.
+ */
+const savedMethods = new WeakMap<MqttWampSession, string>();
 
 /** An MQTT payload as it came, decoded by the listener's mapping when a WAMP receiver needs it. */
 class MqttPayload implements RawPayload {
@@ -185,8 +195,11 @@ export class MqttWampSession implements Transport, ShareMember {
   private publishOrder: InOrder | undefined;
   private deliveryOrder: InOrder | undefined;
 
-  constructor(private readonly mqtt: MqttSide, private readonly listener: ListenerContext) {
-    this.handle = listener.factory.openSession(this, sessionOptionsOf(listener.config));
+  /** `saved`: a session from the session file, joining again as who it was (rejoin()). */
+  constructor(private readonly mqtt: MqttSide, private readonly listener: ListenerContext, saved?: SavedIdentity) {
+    const options: SessionOptions = saved ? { auth: { anonymous: { type: 'static', role: saved.authrole, authid: saved.authid } } } : sessionOptionsOf(listener.config);
+    this.handle = listener.factory.openSession(this, options);
+    if (saved) savedMethods.set(this, saved.authmethod);
   }
 
   /** EVENTs whose MQTT payload was not decoded go to this client as those bytes (sendPublish). */
@@ -212,7 +225,7 @@ export class MqttWampSession implements Transport, ShareMember {
   }
 
   get authmethod(): string {
-    return this.handle.authmethod;
+    return savedMethods.get(this) ?? this.handle.authmethod;
   }
 
   /** Made when asked for (authentication, meta API, log lines): an idle client does not keep one. */
@@ -247,6 +260,19 @@ export class MqttWampSession implements Transport, ShareMember {
       details['authmethods'] = ['anonymous'];
       details['authid'] = this.clientId;
     }
+    return this.hello(details, password);
+  }
+
+  /** A saved session joins again (its identity was given to the constructor); authorization applies as to any session. */
+  rejoin(version: 3 | 4 | 5): Promise<OpenResult> {
+    return this.hello({
+      roles: { publisher: {}, subscriber: {} },
+      authextra: { mqtt: { client_id: this.clientId, protocol_version: version } },
+      authmethods: ['anonymous'],
+    }, undefined);
+  }
+
+  private hello(details: M.Dict, password: string | undefined): Promise<OpenResult> {
     return new Promise((settle) => {
       this.opening = { settle, password };
       this.handle.receive([M.HELLO, this.listener.config.realm, details]);
@@ -317,12 +343,16 @@ export class MqttWampSession implements Transport, ShareMember {
     }
   }
 
-  /**
-   * Also the router's shutdown (it has no goAway): the connection just closes, as mosquitto's does.
-   * A DISCONNECT 0x8B "server shutting down" would make mosquitto_sub 2.0 (MQTT 5) exit for good.
-   */
   close(): void {
     this.mqtt.end();
+  }
+
+  /**
+   * The router's shutdown: the connection just closes, as mosquitto's does (a DISCONNECT 0x8B
+   * "server shutting down" would make mosquitto_sub 2.0 (MQTT 5) exit for good).
+   */
+  goAway(): void {
+    this.mqtt.goingAway();
   }
 
   /** Transport: the send queue (socket backlog) and what was lost, which the MqttSession knows. */

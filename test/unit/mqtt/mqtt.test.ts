@@ -167,6 +167,23 @@ describe('config: mqtt transports', () => {
     });
   });
 
+  it('issue 17: session_file keeps persistent sessions across restarts: absent = memory only, relative to the config file, one per service, errors by key path', () => {
+    const mqttOf = (options: object) => parseConfig(base({ type: 'mqtt', endpoint: { type: 'tcp', port: 1883 }, options: { realm: 'realm1', ...options } }), undefined, '/etc/junction').router.listeners[0]!.mqtt;
+    expect(mqttOf({})!.sessionFile).toBeUndefined();
+    expect(mqttOf({ session_file: '/var/lib/junction/mqtt-1.json' })!.sessionFile).toBe('/var/lib/junction/mqtt-1.json');
+    expect(mqttOf({ session_file: 'state/mqtt.json' })!.sessionFile).toBe('/etc/junction/state/mqtt.json');
+    expect(errorsOf(base({ type: 'mqtt', endpoint: { type: 'tcp', port: 1883 }, options: { realm: 'realm1', session_file: 5 } })))
+      .toEqual({ [`${T}.options.session_file`]: expect.stringContaining('must be a string') });
+    const two = {
+      version: 2,
+      workers: [{
+        type: 'router', realms: [{ name: 'realm1', roles: [{ name: 'anonymous', 'allow-by-default': true }] }],
+        transports: [1883, 1884].map((port) => ({ type: 'mqtt', endpoint: { type: 'tcp', port }, options: { realm: 'realm1', session_file: '/var/lib/junction/mqtt.json' } })),
+      }],
+    };
+    expect(errorsOf(two)).toEqual({ 'workers[0].transports[1].options.session_file': "is also workers[0].transports[0].options.session_file's file: each MQTT service needs its own" });
+  });
+
   it('issue 15: sys_interval (seconds between $SYS/ refreshes) defaults to 10 as mosquitto, 0 turns the tree off, errors by key path', () => {
     const mqttOf = (options: object) => parseConfig(base({ type: 'mqtt', endpoint: { type: 'tcp', port: 1883 }, options: { realm: 'realm1', ...options } })).router.listeners[0]!.mqtt;
     expect(mqttOf({})!.sysInterval).toBe(10);
