@@ -6,6 +6,7 @@
 #   sudo images/boot-test.sh [IMAGE]                      # default $JUNCTION_IMAGE_DIR/out/junction-rpi-arm64.img
 #   sudo images/boot-test.sh --generated [IMAGE]          # no junction.yaml: checks the generated, closed config
 #   sudo images/boot-test.sh --machine raspi3b [IMAGE]    # on QEMU's Raspberry Pi 3B model (with either mode)
+#   sudo images/boot-test.sh --sd-writes [MINUTES] [IMAGE]   # then the root file system's writes at idle (below)
 #
 # The image itself is not changed: a sparse copy (grown by 512 MiB, so first boot's root resize is
 # exercised) gets test files on its FAT partition, as a user would put them there:
@@ -13,6 +14,13 @@
 #                  and RawSocket, an MQTT transport on 1883, no anonymous access) and hostname.txt
 #   --generated:   nothing; first boot must generate credentials and print a setup code, and anonymous
 #                  WAMP and MQTT clients must be refused.
+#   --sd-writes:   as the default mode, with Junction's board telemetry on (a sample every 5 s) and a
+#                  WAMP client subscribed to it from outside; after the first answered call it waits
+#                  SETTLE seconds (first boot's resize and setup done), then reads the root disk's
+#                  sectors written (/proc/diskstats inside the guest) at the start and the end of a
+#                  window of MINUTES (default 30) and prints MiB/hour. The counters come over the
+#                  serial console from a probe (images/sd-writes/) that debugfs puts into the copy's
+#                  root file system before the boot; it also names who dirtied which inode.
 # The kernel and initrd are the ones on the image's FAT partition. Machines:
 #   virt     (default) QEMU's generic board: virtio disk and network, a Cortex-A72. Tests the
 #            userland, the units and first boot.
@@ -27,7 +35,7 @@
 #
 # Environment: JUNCTION_IMAGE_DIR (default /var/tmp/junction-image), WAMP_PORT (28080; 28081 for
 # raspi3b), MQTT_PORT (21883; 21884 for raspi3b) on 127.0.0.1, TIMEOUT seconds for the first answer
-# (900; 1800 for raspi3b), virt only: QEMU_SMP (2), QEMU_MEM MiB (1024).
+# (900; 1800 for raspi3b), virt only: QEMU_SMP (2), QEMU_MEM MiB (1024); --sd-writes: SETTLE (300).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -37,17 +45,23 @@ MACHINE=virt
 while [ $# -gt 0 ]; do
   case "$1" in
     --generated) MODE=generated; shift ;;
+    --sd-writes)
+      MODE=sd-writes; shift
+      WINDOW_MIN=30; case "${1:-}" in [0-9]*) WINDOW_MIN=$1; shift ;; esac ;;
     --machine) MACHINE=${2:-}; shift 2 || shift ;;
     --machine=*) MACHINE=${1#--machine=}; shift ;;
     *) break ;;
   esac
 done
+if [ "$MODE" = sd-writes ]; then WAMP_PORT=${WAMP_PORT:-28082}; MQTT_PORT=${MQTT_PORT:-21885}; fi
 case "$MACHINE" in
   virt) T=$WORK/boot-test; WAMP_PORT=${WAMP_PORT:-28080}; MQTT_PORT=${MQTT_PORT:-21883}; TIMEOUT=${TIMEOUT:-900} ;;
   # Other ports and directory than virt's: both tests may run at once.
   raspi3b) T=$WORK/boot-test-raspi3b; WAMP_PORT=${WAMP_PORT:-28081}; MQTT_PORT=${MQTT_PORT:-21884}; TIMEOUT=${TIMEOUT:-1800} ;;
   *) echo "boot-test.sh: --machine takes virt or raspi3b, not '$MACHINE'" >&2; exit 2 ;;
 esac
+# Its own directory and ports: it runs for half an hour, beside other boot tests.
+if [ "$MODE" = sd-writes ]; then T=$T-sd-writes; fi
 IMG=${1:-$WORK/out/junction-rpi-arm64.img}
 "$HERE/need-node-modules.sh" boot-test.sh || exit 1
 [ -f "$IMG" ] || { echo "boot-test.sh: no image $IMG (run images/build.sh)" >&2; exit 1; }
@@ -92,7 +106,7 @@ if [ "$MACHINE" = raspi3b ]; then
 fi
 
 TICKET=
-if [ "$MODE" = ticket ]; then
+if [ "$MODE" != generated ]; then
   TICKET=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
   cat > "$T/junction.yaml" <<EOF
 version: 2
@@ -115,8 +129,24 @@ workers:
         options: { realm: realm1 }
         auth: { ticket: { type: static, principals: { tester: { ticket: "$TICKET", role: tester } } } }
 EOF
+  if [ "$MODE" = sd-writes ]; then echo 'telemetry: {}' >> "$T/junction.yaml"; fi
   printf 'junction-test\r\n' > "$T/hostname.txt"
   mcopy -i "$FAT" -o "$T/junction.yaml" "$T/hostname.txt" ::/
+fi
+
+if [ "$MODE" = sd-writes ]; then
+  # The probe goes into the copy's root file system (ext4, partition 2) with debugfs: nothing is
+  # mounted, and the image itself stays as it was built.
+  ROOT_START=$(sfdisk -d "$T/disk.img" | awk -F'[=,]' '/^[^ ]+2 :/ { gsub(/ /, "", $2); print $2 }')
+  ROOTFS="$T/disk.img?offset=$(( ROOT_START * 512 ))"
+  debugfs -w -f - "$ROOTFS" >"$T/debugfs.log" 2>&1 <<EOF
+mkdir /usr/local/sbin
+write $HERE/sd-writes/probe.sh /usr/local/sbin/sd-writes-probe
+write $HERE/sd-writes/sd-writes-probe.service /etc/systemd/system/sd-writes-probe.service
+symlink /etc/systemd/system/multi-user.target.wants/sd-writes-probe.service /etc/systemd/system/sd-writes-probe.service
+EOF
+  debugfs -R 'stat /etc/systemd/system/multi-user.target.wants/sd-writes-probe.service' "$ROOTFS" 2>/dev/null | grep -q 'Type: symlink' \
+    || { echo "boot-test.sh: could not put the probe into the copy:" >&2; cat "$T/debugfs.log" >&2; exit 1; }
 fi
 
 echo "boot-test: starting qemu -M $MACHINE ($MODE mode; WAMP on 127.0.0.1:$WAMP_PORT, MQTT on 127.0.0.1:$MQTT_PORT)"
@@ -144,13 +174,16 @@ fi
 QEMU_PID=$!
 
 set +e
-if [ "$MODE" = ticket ]; then
+if [ "$MODE" != generated ]; then
   RESULT=$(node "$HERE/boot-check.mjs" --wamp "$WAMP_PORT" --mqtt "$MQTT_PORT" --since "$SINCE" --timeout "$TIMEOUT" --ticket "$TICKET" --authid tester)
 else
   RESULT=$(node "$HERE/boot-check.mjs" --wamp "$WAMP_PORT" --mqtt "$MQTT_PORT" --since "$SINCE" --timeout "$TIMEOUT")
 fi
 RC=$?
 set -e
+if [ "$MODE" = sd-writes ] && [ $RC = 0 ]; then
+  node "$HERE/sd-writes/measure.mjs" "$T/console.log" "${SETTLE:-300}" "$WINDOW_MIN" "$WAMP_PORT" "$TICKET" junction.board.junction_test.load || RC=1
+fi
 sleep 2
 kill "$QEMU_PID" 2>/dev/null; wait "$QEMU_PID" 2>/dev/null; QEMU_PID=
 
