@@ -40,7 +40,7 @@ const start = await nextProbeLine(probeLines().lines.at(-1)?.at ?? -1);
 const eventsAtStart = events;
 say(`window starts at guest uptime ${start.uptime} s: ${start.dev} ${start.sectors} sectors written; ${windowMin} min`);
 await sleep(Number(windowMin) * 60_000);
-const end = await nextProbeLine(start.at);
+const end = await nextProbeLine(probeLines().lines.at(-1)?.at ?? start.at);
 const windowEvents = events - eventsAtStart;
 session.close();
 
