@@ -57,6 +57,18 @@ describe('images/: what the boot test needs is checked up front', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.err).toContain("--machine takes virt or raspi3b, not 'raspi9'");
   });
+
+  it('issue 17 #1/#4: --sd-writes takes its window in minutes and --upgrade its image; --upgrade refuses the Pi model (no agent port there)', async () => {
+    const writes = await bash(join(IMAGES, 'boot-test.sh'), ['--sd-writes', '5', '/nonexistent.img']);
+    expect(writes.code).toBe(1);
+    expect(writes.err).toContain('no image /nonexistent.img');
+    const upgrade = await bash(join(IMAGES, 'boot-test.sh'), ['--upgrade', '/nonexistent.img']);
+    expect(upgrade.code).toBe(1);
+    expect(upgrade.err).toContain('no image /nonexistent.img');
+    const pi = await bash(join(IMAGES, 'boot-test.sh'), ['--machine', 'raspi3b', '--upgrade', '/nonexistent.img']);
+    expect(pi.code).toBe(2);
+    expect(pi.err).toContain('--upgrade runs on virt only');
+  });
 });
 
 /** The `[Section] Key=value` settings of a systemd-style file (the last one of a key wins, as in systemd). */
