@@ -260,6 +260,12 @@ rm -f "$ROOT/tmp/$(basename "$DEB")" "$ROOT/etc/junction/junction.yaml"
 done
 in_chroot systemctl enable junction-firstboot.service systemd-networkd.service \
   systemd-resolved.service systemd-timesyncd.service avahi-daemon.service
+# Timers that would write to the SD card for nothing on this board (images/README.md, "Sparing the
+# SD card"): apt's (no unattended-upgrades here; once APT::Periodic asks for it, each `apt update`
+# rewrites megabytes of package lists), e2scrub's (it checks ext4 on LVM only; there is none).
+MASKED_UNITS="apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service"
+in_chroot systemctl disable $MASKED_UNITS
+in_chroot systemctl mask $MASKED_UNITS
 # wpa_supplicant for wlan0 starts when wlan0 appears (not from multi-user.target: on a board or VM
 # without Wi-Fi that would hold network.target, and so Junction, for the 90 s device timeout), and
 # only once first boot wrote its config (drop-in condition).

@@ -57,6 +57,18 @@ describe('images/: what the boot test needs is checked up front', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.err).toContain("--machine takes virt or raspi3b, not 'raspi9'");
   });
+
+  it('issue 17 #1/#4: --sd-writes takes its window in minutes and --upgrade its image; --upgrade refuses the Pi model (no agent port there)', async () => {
+    const writes = await bash(join(IMAGES, 'boot-test.sh'), ['--sd-writes', '5', '/nonexistent.img']);
+    expect(writes.code).toBe(1);
+    expect(writes.err).toContain('no image /nonexistent.img');
+    const upgrade = await bash(join(IMAGES, 'boot-test.sh'), ['--upgrade', '/nonexistent.img']);
+    expect(upgrade.code).toBe(1);
+    expect(upgrade.err).toContain('no image /nonexistent.img');
+    const pi = await bash(join(IMAGES, 'boot-test.sh'), ['--machine', 'raspi3b', '--upgrade', '/nonexistent.img']);
+    expect(pi.code).toBe(2);
+    expect(pi.err).toContain('--upgrade runs on virt only');
+  });
 });
 
 /** The `[Section] Key=value` settings of a systemd-style file (the last one of a key wins, as in systemd). */
@@ -75,6 +87,19 @@ function settings(file: string): Map<string, string> {
 /** What build.sh puts in the image besides images/rootfs/ (which it installs whole): its package list and enabled units. */
 const buildScript = () => readFileSync(join(IMAGES, 'build.sh'), 'utf8');
 const packages = () => /^PKGS_MAIN="([^"]*)"/m.exec(buildScript())![1]!.split(/\s+|\\/).filter(Boolean);
+const masked = () => /^MASKED_UNITS="([^"]*)"/m.exec(buildScript())![1]!.split(/\s+/).filter(Boolean);
+/** The options build.sh writes into the image's /etc/fstab for a mount point. */
+const fstabOptions = (mountPoint: string) => {
+  const fstab = /cat > "\$ROOT\/etc\/fstab" <<'EOF'\n([\s\S]*?)\nEOF/.exec(buildScript())![1]!;
+  const entry = fstab.split('\n').map((l) => l.split(/\s+/)).find((f) => f[1] === mountPoint);
+  return entry![3]!.split(',');
+};
+/** systemd's time spans as these files write them (s, min, h), in seconds. */
+const spanSeconds = (span: string) => {
+  const m = /^(\d+)(s|min|h)?$/.exec(span);
+  expect(m, `a time span: ${span}`).not.toBeNull();
+  return Number(m![1]) * ({ s: 1, min: 60, h: 3600 } as Record<string, number>)[m![2] ?? 's']!;
+};
 const enabled = () => /in_chroot systemctl enable ([^\n]*\\\n[^\n]*)/.exec(buildScript())![1]!.split(/\s+|\\/).filter(Boolean);
 
 describe('images/: the image tree build.sh installs', () => {
@@ -112,5 +137,29 @@ describe('images/: the image tree build.sh installs', () => {
     expect(tmpfiles).toEqual([`d ${dir} 0755 junction junction -`]);
     // One mDNS responder on the board.
     expect(settings('rootfs/etc/systemd/resolved.conf.d/10-junction.conf').get('Resolve.MulticastDNS')).toBe('no');
+  });
+
+  it('issue 17 #4: the SD card is spared: no atime writes, journal commits batched, the journal in RAM', () => {
+    const root = fstabOptions('/');
+    expect(root).toContain('noatime');
+    // ext4 commits its journal every 5 s by default: each commit is a write to the card.
+    const commit = root.find((o) => o.startsWith('commit='));
+    expect(Number(commit?.slice('commit='.length))).toBeGreaterThanOrEqual(300);
+    expect(fstabOptions('/boot/firmware')).toContain('noatime');
+    const journald = settings('rootfs/etc/systemd/journald.conf.d/10-junction.conf');
+    expect(journald.get('Journal.Storage')).toBe('volatile');
+    expect(journald.get('Journal.RuntimeMaxUse')).toMatch(/^\d+M$/);
+  });
+
+  it('issue 17 #4: no timer writes to the card for nothing: apt and e2scrub masked, the clock file saved rarely', () => {
+    expect(masked()).toEqual(expect.arrayContaining(['apt-daily.timer', 'apt-daily-upgrade.timer', 'e2scrub_all.timer']));
+    expect(buildScript()).toContain('in_chroot systemctl mask $MASKED_UNITS');
+    // timesyncd saves the clock file every 60 s without NTP and after each synchronisation.
+    const timesyncd = settings('rootfs/etc/systemd/timesyncd.conf.d/10-junction.conf');
+    expect(spanSeconds(timesyncd.get('Time.SaveIntervalSec') ?? '60')).toBeGreaterThanOrEqual(3600);
+    expect(spanSeconds(timesyncd.get('Time.PollIntervalMaxSec') ?? '2048')).toBeGreaterThanOrEqual(3600);
+    // Junction logs to the journal only (in RAM above), never to files of its own.
+    const unit = settings('../systemd/junction.service');
+    expect(unit.get('Service.StandardOutput')).toBe('journal');
   });
 });
