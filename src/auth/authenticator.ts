@@ -121,7 +121,8 @@ function chooseMethod(auth: AuthConfig | undefined, offered: unknown[], details:
   const enabled = Object.keys(auth).join(', ');
   return {
     kind: 'abort', reason: ErrorUri.noMatchingAuthMethod,
-    message: `none of the offered authmethods [${offered.map(String).join(', ')}] is enabled on this transport (enabled: ${enabled})`,
+    // Not String(m): an offered dict may carry a 'toString' that is no function (found by the core fuzz).
+    message: `none of the offered authmethods [${offered.map((m) => (typeof m === 'string' ? m : `(${Array.isArray(m) ? 'array' : m === null ? 'null' : typeof m})`)).join(', ')}] is enabled on this transport (enabled: ${enabled})`,
   };
 }
 

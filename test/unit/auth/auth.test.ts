@@ -112,6 +112,13 @@ describe('ticket', () => {
     expect(abort?.[0]).toBe(3);
     expect(abort?.[2]).toBe('wamp.error.no_matching_auth_method');
   });
+
+  it('offered authmethods that are not strings (a dict whose toString is no function) are refused with no_matching_auth_method, not left unanswered', async () => {
+    const w = wire(routerWith(), auth);
+    const abort = await w.ask([1, 'realm1', { roles: ROLES, authmethods: ['hasOwnProperty', { toString: 'x' }, 7] }]);
+    expect(abort?.[0]).toBe(3);
+    expect(abort?.[2]).toBe('wamp.error.no_matching_auth_method');
+  });
 });
 
 describe('WAMP-CRA', () => {
