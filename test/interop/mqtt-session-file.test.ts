@@ -3,7 +3,7 @@
 // are back, with MQTT.js and mosquitto_sub; a session past its expiry is not; a broken file is one
 // warning and an empty start; a role that lost its subscribe permission does not get its filter back.
 import { describe, it, expect, afterEach } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -203,6 +203,50 @@ describe('MQTT persistent sessions in session_file', () => {
     expect(events).toEqual(['after']);
     wire.close();
     await observer.close();
+  });
+
+  it('a connected client\'s QoS 1 exchanges do not rewrite the file; what it left unacknowledged is written when it goes away, and at shutdown while it is connected', async () => {
+    const file = newFile();
+    let node = await startNode(file);
+    const savedMessages = () => (JSON.parse(readFileSync(file, 'utf8')) as { sessions: Array<{ messages: Array<{ packet: { payload: string } }> }> })
+      .sessions[0]!.messages.map((m) => Buffer.from(m.packet.payload, 'base64').toString());
+    let wire = await MqttWire.connected(node.port, 4, { clientId: 'busy', clean: false });
+    wire.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'busy/t', qos: 1 }] });
+    await wire.next((p) => p.cmd === 'suback');
+    await until(() => existsSync(file) && readFileSync(file, 'utf8').includes('busy/t'), 5000, 'the subscription in the file');
+    const before = { inode: statSync(file).ino, text: readFileSync(file, 'utf8') };
+
+    // Three messages to the connected client, one acknowledged: nothing the file keeps has changed.
+    await publishAll(node, 'busy/t', [1, 2, 3]);
+    const first = await wire.next((p) => p.cmd === 'publish' && p.payload.toString() === '1') as IPublishPacket;
+    expect(await wire.next((p) => p.cmd === 'publish' && p.payload.toString() === '3')).toBeDefined();
+    wire.send({ cmd: 'puback', messageId: first.messageId! });
+    // Past the file's batching interval (1 s) twice over: a write would have happened by now.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(statSync(file).ino).toBe(before.inode);
+    expect(readFileSync(file, 'utf8')).toBe(before.text);
+
+    // Gone without acknowledging 2 and 3: the file keeps them (no shutdown needed: a power cut next would not lose them).
+    wire.close();
+    await until(() => savedMessages().length === 2, 5000, 'the unacknowledged messages in the file');
+    expect(savedMessages()).toEqual(['2', '3']);
+
+    // Back, given 2 and 3 again, acknowledges neither; the node stops while it is connected.
+    wire = await MqttWire.connected(node.port, 4, { clientId: 'busy', clean: false });
+    expect(await wire.next((p) => p.cmd === 'publish' && p.payload.toString() === '3')).toMatchObject({ dup: true });
+    await until(() => savedMessages().length === 0, 5000, 'the file without messages while the client is connected');
+    await stopNode(node);
+    wire.close();
+    expect(savedMessages()).toEqual(['2', '3']);
+
+    node = await startNode(file);
+    wire = await MqttWire.connected(node.port, 4, { clientId: 'busy', clean: false });
+    expect(wire.packets[0]).toMatchObject({ cmd: 'connack', sessionPresent: true });
+    const again = await wire.next((p) => p.cmd === 'publish' && p.payload.toString() === '3') as IPublishPacket;
+    expect(wire.packets.filter((p) => p.cmd === 'publish').map((p) => [(p as IPublishPacket).payload.toString(), (p as IPublishPacket).dup]))
+      .toEqual([['2', true], ['3', true]]);
+    expect(again.topic).toBe('busy/t');
+    wire.close();
   });
 
   it('a session whose expiry passed while the node was stopped is gone', async () => {

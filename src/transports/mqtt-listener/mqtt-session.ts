@@ -160,12 +160,15 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     if (!this.persistent || this.state !== 'open') return undefined;
     const { authid, authrole, authmethod } = this.wamp;
     const since = this.away?.since ?? (shutdown ? now : undefined);
+    // A connected client's exchanges in flight last milliseconds: written at shutdown, not after
+    // every PUBACK (a power cut loses them, as mosquitto's between its saves).
+    const exchanges = since !== undefined;
     const saved: SavedSession = {
       clientId: this.clientId, identity: { authid, authrole, authmethod }, version: this.version, peer: this.peer,
       expiryMs: this.expiryMs,
       filters: this.wamp.subscriptionsIfAny?.saved() ?? [],
-      messages: this.queue?.saved() ?? [],
-      qos2Received: [...(this.qos2?.received ?? [])],
+      messages: exchanges ? this.queue?.saved() ?? [] : [],
+      qos2Received: exchanges ? [...(this.qos2?.received ?? [])] : [],
     };
     if (since !== undefined) saved.deadline = since + this.expiryMs;
     return saved;
@@ -211,7 +214,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     return true;
   }
 
-  /** What the session file keeps changed. */
+  /** What the session file keeps changed: filters, or messages while the client is away (see saved()). */
   private touched(): void {
     if (this.persistent) this.registry.changed();
   }
@@ -377,8 +380,10 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     if (!this.queue) return [];
     const before = this.deliveries.bytes;
     const taken = this.deliveries.takeBack(pick);
-    if (taken.length > 0) this.touched();
-    if (!this.connected && taken.length > 0) this.registry.offlineBytesChanged(this, this.deliveries.bytes - before);
+    if (!this.connected && taken.length > 0) {
+      this.touched();
+      this.registry.offlineBytesChanged(this, this.deliveries.bytes - before);
+    }
     return taken;
   }
 
@@ -406,7 +411,6 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     }
     const violation = clientPacketViolation(packet, this.registry.config.maxMessageSize, TOPIC_ALIAS_MAXIMUM);
     if (violation) return this.violation(violation.reasonCode, violation.why);
-    if (packet.cmd !== 'pingreq' && packet.cmd !== 'publish') this.touched();
     switch (packet.cmd) {
       case 'publish': return this.onPublish(packet);
       case 'puback': return this.queue?.acknowledged(packet.messageId!);
@@ -552,7 +556,6 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
       const qos2 = (this.qos2 ??= { received: new Set(), unreleased: new Set() });
       qos2.received.add(packet.messageId!);
       qos2.unreleased.add(packet.messageId!);
-      this.touched();
     }
     this.wamp.publish(packet, uri, ack);
   }
@@ -592,10 +595,10 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
       this.wamp.warnEvent(`an event on '${uri.slice(0, 200)}' is larger than the client's maximum packet size (${maxPacket} bytes); not sent`);
       return;
     }
-    if (packet.qos > 0) this.touched();
     if (this.connected) return this.deliveries.push(packet);
     const before = this.deliveries.bytes;
     this.deliveries.push(packet);
+    if (packet.qos > 0) this.touched();
     if (this.deliveries.bytes !== before) this.registry.offlineBytesChanged(this, this.deliveries.bytes - before);
   }
 }
