@@ -4,7 +4,9 @@
 // retry forever; an MQTT client with a persistent session and a QoS 1 subscription), then has the
 // guest's agent (images/upgrade/agent.sh) `dpkg -i` the package of version N+1, then of version N
 // again (a downgrade). After each: the service runs the new version in a new process, config,
-// credentials and state files are unchanged, and every client is back on its own. Prints, per
+// credentials and state files are unchanged, every client is back on its own, and the MQTT client
+// resumes its session (session present) and gets the QoS 1 message published for it while it was
+// away, just before the install (the listener's session_file carried it over). Prints, per
 // install, how long each client saw the router gone, and one JSON line; exits 1 on a failed check.
 import { createConnection } from 'node:net';
 import autobahn from 'autobahn';
@@ -130,6 +132,11 @@ function longestGap(times, from, to) {
   return gap / 1000;
 }
 
+// The persistent MQTT sessions' file changes with what it keeps (the message queued while the client
+// was away): it must be there after each install, not unchanged.
+const SESSION_FILE = '/var/lib/junction/mqtt-sessions.json';
+const keptUnchanged = (files) => files.split('\n').filter((line) => !line.includes(SESSION_FILE)).join('\n'); // and its .tmp, if a write was under way
+
 const result = { installs: [] };
 let ok = true;
 const check = (name, pass, detail) => { if (!pass) { ok = false; say(`FAILED: ${name}`, detail ?? ''); } return pass; };
@@ -156,7 +163,8 @@ try {
     step.version = after.version;
     check(`${file}: the service runs version ${expected}`, after.version === expected && after.active === 'active', `${after.version} ${after.active}`);
     check(`${file}: the service was restarted`, after.mainPid !== previous.mainPid && after.mainPid !== '0', `${previous.mainPid} -> ${after.mainPid}`);
-    check(`${file}: config, credentials and state files unchanged`, after.files === before.files, `before:\n${before.files}\nafter:\n${after.files}`);
+    check(`${file}: config, credentials and state files unchanged`, keptUnchanged(after.files) === keptUnchanged(before.files), `before:\n${before.files}\nafter:\n${after.files}`);
+    check(`${file}: the MQTT session file is there`, after.files.includes(` ${SESSION_FILE}`), after.files);
     // The WAMP clients come back by themselves.
     const lastTick = ticks.length;
     await until(`${file}: the subscriber receives again`, () => ticks.length > lastTick + 3 && answers.at(-1) > started);
@@ -171,6 +179,8 @@ try {
     event(`the MQTT client is back (session present: ${sub.sessionPresent})`);
     await sleep(3000);
     step.mqtt_offline_message = mqttReceived.slice(offlineBefore).some((m) => m.text === offlineText) ? 'delivered' : 'lost';
+    check(`${file}: the MQTT client resumes its persistent session (CONNACK session present)`, sub.sessionPresent === true);
+    check(`${file}: the QoS 1 message published while the MQTT client was away is delivered after the restart`, step.mqtt_offline_message === 'delivered');
     const liveText = `live, after ${file}`;
     await mqttPublish(liveText);
     await until(`${file}: the MQTT client receives a message published after the restart`, () => mqttReceived.some((m) => m.text === liveText), 15_000);
