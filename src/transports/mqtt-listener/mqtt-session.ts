@@ -161,7 +161,7 @@ export class MqttSession implements ConnectionOwner, DeliverySink, MqttSide {
     const { authid, authrole, authmethod } = this.wamp;
     const since = this.away?.since ?? (shutdown ? now : undefined);
     // A connected client's exchanges in flight last milliseconds: written at shutdown, not after
-    // every PUBACK (a power cut loses them, as mosquitto's between its saves).
+    // every PUBACK. A power cut loses them, as mosquitto loses what changed since its last save.
     const exchanges = since !== undefined;
     const saved: SavedSession = {
       clientId: this.clientId, identity: { authid, authrole, authmethod }, version: this.version, peer: this.peer,
